@@ -1,0 +1,19 @@
+use latchkey_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnError {
+    /// Unknown user or wrong password: deliberately one variant, so callers
+    /// cannot tell the two apart either.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("too many attempts; try again later")]
+    Throttled,
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("a user with that username already exists")]
+    UserExists,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}

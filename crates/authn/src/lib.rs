@@ -1,0 +1,14 @@
+//! Authentication of people: passwords now (argon2id); passkeys and second
+//! factors build on the same [`Authenticator`].
+
+pub mod error;
+pub mod password;
+pub mod service;
+pub mod sessions;
+pub mod throttle;
+
+pub use error::AuthnError;
+pub use password::PasswordHasher;
+pub use service::{Authenticator, NewUser};
+pub use sessions::{ClientInfo, NewSession, SessionLimits, SessionService};
+pub use throttle::LoginThrottle;

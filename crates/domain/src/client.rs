@@ -1,0 +1,142 @@
+//! Registered OAuth clients (relying parties).
+
+use serde::{Deserialize, Serialize};
+
+use crate::scope::ScopeSet;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(pub String);
+
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 6749 §2.1 client types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Holds a secret (a server-side web app).
+    Confidential,
+    /// Cannot keep a secret (SPA, mobile); must use PKCE.
+    Public,
+}
+
+/// Grant types a client may use (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GrantType> {
+        Some(match s {
+            "authorization_code" => GrantType::AuthorizationCode,
+            "refresh_token" => GrantType::RefreshToken,
+            "client_credentials" => GrantType::ClientCredentials,
+            _ => return None,
+        })
+    }
+}
+
+/// JWS algorithms a client may choose for its ID tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SigningAlg> {
+        SigningAlg::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: String,
+    /// Keyed hash of the secret (hex); `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    /// The scopes this client may be granted.
+    pub allowed_scopes: ScopeSet,
+    pub admin: bool,
+    pub id_token_alg: SigningAlg,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn kind(&self) -> ClientKind {
+        if self.secret_hash.is_some() {
+            ClientKind::Confidential
+        } else {
+            ClientKind::Public
+        }
+    }
+
+    /// Exact string comparison, as OAuth 2.0 Security BCP (RFC 9700 §4.1.3) requires.
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    pub fn allows_grant(&self, g: GrantType) -> bool {
+        self.grant_types.contains(&g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::ScopeSet;
+
+    fn client() -> Client {
+        Client {
+            id: ClientId("c".into()),
+            name: "c".into(),
+            secret_hash: None,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            allowed_scopes: ScopeSet::parse_lenient("openid"),
+            admin: false,
+            id_token_alg: SigningAlg::RS256,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn redirect_uri_is_exact() {
+        let c = client();
+        assert!(c.has_redirect_uri("https://app.example/cb"));
+        assert!(!c.has_redirect_uri("https://app.example/cb/"));
+        assert!(!c.has_redirect_uri("https://app.example/cb?x=1"));
+        assert!(!c.has_redirect_uri("HTTPS://app.example/cb"));
+        assert_eq!(c.kind(), ClientKind::Public);
+    }
+}

@@ -1,0 +1,21 @@
+//! Domain types shared by every latchkey crate.
+//!
+//! This crate depends on nothing of the web framework, the database or the cache:
+//! it holds the vocabulary (users, clients, scopes, sessions, authentication
+//! methods) and the clock, so protocol logic can be unit tested without I/O.
+
+pub mod auth_method;
+pub mod client;
+pub mod clock;
+pub mod scope;
+pub mod secret;
+pub mod session;
+pub mod user;
+
+pub use auth_method::{Acr, Amr};
+pub use client::{Client, ClientId, ClientKind, GrantType, SigningAlg};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use scope::{Scope, ScopeSet};
+pub use secret::Secret;
+pub use session::{Session, SessionKey};
+pub use user::{User, UserId};

@@ -1,0 +1,379 @@
+//! The authorization endpoint's request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1)
+//! and the decision of what to do with it.
+
+use std::collections::HashMap;
+
+use latchkey_domain::{Acr, Client, ClientKind, GrantType, Scope, ScopeSet, Session};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AuthorizeError, ErrorCode};
+use crate::pkce;
+
+/// The raw parameters, from the query (GET) or the form body (POST).
+#[derive(Debug, Default, Clone)]
+pub struct AuthorizeParams {
+    values: HashMap<String, String>,
+    duplicated: Option<String>,
+}
+
+impl AuthorizeParams {
+    /// RFC 6749 §3.1: parameters MUST NOT appear more than once.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> AuthorizeParams {
+        let mut p = AuthorizeParams::default();
+        for (k, v) in pairs {
+            if p.values.contains_key(&k) {
+                p.duplicated.get_or_insert(k);
+            } else {
+                p.values.insert(k, v);
+            }
+        }
+        p
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+/// `prompt` values (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Prompt {
+    None,
+    Login,
+    Consent,
+    SelectAccount,
+}
+
+/// A validated request, parked in the fast store while the user signs in and consents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// Encoded PKCE challenge (oxide-auth's private encoding).
+    pub pkce: Option<String>,
+    pub prompt: Vec<Prompt>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub acr_values: Vec<String>,
+    pub created_at: i64,
+    /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
+    pub browser: String,
+}
+
+impl PendingAuthorization {
+    pub fn scopes(&self) -> ScopeSet {
+        ScopeSet::parse_lenient(&self.scope)
+    }
+
+    pub fn has_prompt(&self, p: Prompt) -> bool {
+        self.prompt.contains(&p)
+    }
+
+    /// The `acr` the relying party asked for, if any we know (the strongest wins).
+    pub fn requested_acr(&self) -> Option<Acr> {
+        self.acr_values.iter().filter_map(|a| Acr::parse(a)).max()
+    }
+}
+
+/// What the browser should see next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Show the sign-in page (the user must authenticate, or authenticate again).
+    Login,
+    /// Show the consent page.
+    Consent,
+    /// Redirect to the client with this URL (a code, or an error).
+    Redirect(String),
+}
+
+fn no_redirect(msg: &str) -> AuthorizeError {
+    AuthorizeError::NoRedirect(msg.to_string())
+}
+
+/// Step one: the client and its redirect URI. Until both check out, errors are
+/// shown as a page and never redirected.
+pub fn check_client<'a>(params: &'a AuthorizeParams, client: Option<&Client>) -> Result<&'a str, AuthorizeError> {
+    let client = client.ok_or_else(|| no_redirect("Unknown client. The application that sent you here is not registered."))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| no_redirect("The request has no redirect_uri."))?;
+    if !client.has_redirect_uri(redirect_uri) {
+        return Err(no_redirect("The redirect_uri does not match any URI registered for this application."));
+    }
+    if let Some(dup) = &params.duplicated {
+        if dup == "client_id" || dup == "redirect_uri" {
+            return Err(no_redirect("A parameter was given more than once."));
+        }
+    }
+    Ok(redirect_uri)
+}
+
+/// Step two: everything else. Errors from here on are redirected to the client.
+pub fn validate(
+    params: &AuthorizeParams,
+    client: &Client,
+    redirect_uri: &str,
+    id: String,
+    browser: String,
+    now: i64,
+) -> Result<PendingAuthorization, AuthorizeError> {
+    let state = params.get("state").map(str::to_string);
+    let fail = |code: ErrorCode, description: &str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.to_string(),
+        state: state.clone(),
+        code,
+        description: description.to_string(),
+    };
+    if let Some(dup) = &params.duplicated {
+        return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {dup} was given more than once")));
+    }
+    if params.get("request").is_some() {
+        return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
+        Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+    }
+    if let Some(mode) = params.get("response_mode") {
+        if mode != "query" {
+            return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(fail(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
+    }
+    let requested = ScopeSet::parse_lenient(params.get("scope").unwrap_or(""));
+    // RFC 6749 §3.3: issue what is both asked for and allowed, never more.
+    let granted = ScopeSet::from_iter(requested.iter().filter(|s| s.user_facing() && client.allowed_scopes.contains(*s)));
+    if granted.is_empty() {
+        return Err(fail(ErrorCode::InvalidScope, "no requested scope is allowed for this client"));
+    }
+    let nonce = params.get("nonce").map(str::to_string);
+    if nonce.as_ref().is_some_and(|n| n.len() > 512) {
+        return Err(fail(ErrorCode::InvalidRequest, "nonce is too long"));
+    }
+    let pkce_required = client.kind() == ClientKind::Public;
+    let pkce = pkce::accept_challenge(params.get("code_challenge_method"), params.get("code_challenge"), pkce_required)
+        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let mut prompt = Vec::new();
+    for p in params.get("prompt").unwrap_or("").split_whitespace() {
+        prompt.push(match p {
+            "none" => Prompt::None,
+            "login" => Prompt::Login,
+            "consent" => Prompt::Consent,
+            "select_account" => Prompt::SelectAccount,
+            _ => return Err(fail(ErrorCode::InvalidRequest, "unknown prompt value")),
+        });
+    }
+    if prompt.contains(&Prompt::None) && prompt.len() > 1 {
+        return Err(fail(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+    }
+    let max_age = match params.get("max_age") {
+        None => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?,
+        ),
+    };
+    Ok(PendingAuthorization {
+        id,
+        client_id: client.id.0.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        scope: granted.to_string(),
+        state,
+        nonce,
+        pkce,
+        prompt,
+        max_age,
+        login_hint: params.get("login_hint").map(|h| h.chars().take(254).collect()),
+        acr_values: params.get("acr_values").unwrap_or("").split_whitespace().map(str::to_string).collect(),
+        created_at: now,
+        browser,
+    })
+}
+
+/// Whether the session satisfies the request's demands on authentication:
+/// `prompt=login` and `max_age` need an authentication newer than the request
+/// (or within `max_age`), and `acr_values` a strong enough one.
+pub fn session_satisfies(req: &PendingAuthorization, session: &Session, now: i64) -> bool {
+    let authenticated_for_this_request = session.auth_time >= req.created_at;
+    if req.has_prompt(Prompt::Login) && !authenticated_for_this_request {
+        return false;
+    }
+    if let Some(max_age) = req.max_age {
+        if now - session.auth_time > max_age && !authenticated_for_this_request {
+            return false;
+        }
+    }
+    if let Some(acr) = req.requested_acr() {
+        if session.acr() < acr {
+            return false;
+        }
+    }
+    true
+}
+
+/// Builds the redirect for an error that may be sent to the client
+/// (with `iss`, RFC 9207).
+pub fn error_redirect(redirect_uri: &str, state: Option<&str>, code: ErrorCode, description: &str, issuer: &str) -> String {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("error", code.as_str());
+        q.append_pair("error_description", description);
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", issuer);
+    }
+    url.to_string()
+}
+
+/// Builds the success redirect (RFC 6749 §4.1.2, RFC 9207).
+pub fn code_redirect(redirect_uri: &str, code: &str, state: Option<&str>, issuer: &str) -> String {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(_) => return redirect_uri.to_string(),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("code", code);
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+        q.append_pair("iss", issuer);
+    }
+    url.to_string()
+}
+
+/// Whether `scope` asks for an ID token.
+pub fn is_openid(scopes: &ScopeSet) -> bool {
+    scopes.contains(Scope::OpenId)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_domain::{Amr, ClientId, SessionKey, SigningAlg, UserId};
+
+    fn client(public: bool) -> Client {
+        Client {
+            id: ClientId("app".into()),
+            name: "App".into(),
+            secret_hash: if public { None } else { Some("h".into()) },
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![GrantType::AuthorizationCode],
+            allowed_scopes: ScopeSet::parse_lenient("openid profile email"),
+            admin: false,
+            id_token_alg: SigningAlg::RS256,
+            created_at: 0,
+        }
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> AuthorizeParams {
+        AuthorizeParams::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![("client_id", "app"), ("redirect_uri", "https://app.example/cb"), ("response_type", "code"), ("scope", "openid email offline_access admin"), ("state", "xyz")]
+    }
+
+    #[test]
+    fn unknown_client_and_bad_redirect_never_redirect() {
+        let p = params(&base());
+        assert!(matches!(check_client(&p, None), Err(AuthorizeError::NoRedirect(_))));
+        let p = params(&[("client_id", "app"), ("redirect_uri", "https://evil.example/cb")]);
+        assert!(matches!(check_client(&p, Some(&client(false))), Err(AuthorizeError::NoRedirect(_))));
+        let p = params(&[("client_id", "app")]);
+        assert!(matches!(check_client(&p, Some(&client(false))), Err(AuthorizeError::NoRedirect(_))));
+    }
+
+    #[test]
+    fn scopes_are_narrowed_to_what_the_client_may_have() {
+        let p = params(&base());
+        let c = client(false);
+        let uri = check_client(&p, Some(&c)).unwrap();
+        let req = validate(&p, &c, uri, "id".into(), "b".into(), 100).unwrap();
+        assert_eq!(req.scope, "openid email");
+        assert_eq!(req.state.as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn public_client_needs_pkce_and_errors_redirect_with_state() {
+        let p = params(&base());
+        let c = client(true);
+        match validate(&p, &c, "https://app.example/cb", "id".into(), "b".into(), 0) {
+            Err(AuthorizeError::Redirect { code, state, .. }) => {
+                assert_eq!(code, ErrorCode::InvalidRequest);
+                assert_eq!(state.as_deref(), Some("xyz"));
+            }
+            other => panic!("expected redirect error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn response_type_and_prompt_checks() {
+        let c = client(false);
+        let mut pairs = base();
+        pairs[2] = ("response_type", "token");
+        assert!(matches!(
+            validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 0),
+            Err(AuthorizeError::Redirect { code: ErrorCode::UnsupportedResponseType, .. })
+        ));
+        let mut pairs = base();
+        pairs.push(("prompt", "none login"));
+        assert!(validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 0).is_err());
+        let mut pairs = base();
+        pairs.push(("max_age", "-1"));
+        assert!(validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 0).is_err());
+    }
+
+    #[test]
+    fn freshness_rules() {
+        let c = client(false);
+        let mut pairs = base();
+        pairs.push(("max_age", "60"));
+        let req = validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
+        let mut s = Session {
+            key: SessionKey("k".into()),
+            sid: "s".into(),
+            user_id: UserId("u".into()),
+            created_at: 0,
+            last_seen_at: 990,
+            auth_time: 900,
+            amr: vec![Amr::Pwd],
+            ip: None,
+            user_agent: None,
+            revoked_at: None,
+        };
+        assert!(!session_satisfies(&req, &s, 1000), "auth 100 s ago, max_age 60");
+        s.auth_time = 950;
+        assert!(session_satisfies(&req, &s, 1000));
+        let mut pairs = base();
+        pairs.push(("acr_values", "urn:latchkey:acr:mfa"));
+        let req = validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
+        assert!(!session_satisfies(&req, &s, 1000), "password-only session does not meet mfa");
+    }
+
+    #[test]
+    fn redirects_carry_iss_and_state() {
+        let u = code_redirect("https://app.example/cb?x=1", "abc", Some("st"), "http://localhost:8080");
+        assert_eq!(u, "https://app.example/cb?x=1&code=abc&state=st&iss=http%3A%2F%2Flocalhost%3A8080");
+        let e = error_redirect("https://app.example/cb", None, ErrorCode::LoginRequired, "sign in", "http://i");
+        assert!(e.contains("error=login_required") && e.contains("iss=http%3A%2F%2Fi"));
+    }
+}

@@ -1,0 +1,127 @@
+//! Registering clients (CLI and, later, the admin API).
+
+use latchkey_domain::{Client, ClientId, GrantType, Scope, ScopeSet, Secret, SigningAlg};
+use latchkey_token::crypto::{random_token, KeyPurpose};
+use latchkey_token::MasterKey;
+
+use crate::error::OAuthError;
+
+/// Client secrets carry this prefix so secret scanners can spot leaked ones.
+/// NEVER CHANGE IT: scanners and existing deployments match on it.
+pub const CLIENT_SECRET_PREFIX: &str = "lks_";
+
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Option<ScopeSet>,
+    pub admin: bool,
+    pub id_token_alg: SigningAlg,
+}
+
+/// Checks a redirect URI: absolute, no fragment (RFC 6749 §3.1.2); `http` only
+/// for loopback hosts (RFC 8252 §7.3) — everything else must be `https` or a
+/// private-use scheme for native apps.
+pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
+    let u = url::Url::parse(uri).map_err(|e| format!("{uri}: not an absolute URI ({e})"))?;
+    if u.fragment().is_some() {
+        return Err(format!("{uri}: must not contain a fragment"));
+    }
+    if u.scheme() == "http" {
+        let host = u.host_str().unwrap_or("");
+        if !(host == "localhost" || host == "127.0.0.1" || host == "[::1]") {
+            return Err(format!("{uri}: http is only allowed for localhost; use https"));
+        }
+    }
+    Ok(())
+}
+
+/// Builds a client and, for confidential clients, its secret (returned once).
+pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Client, Option<Secret>), OAuthError> {
+    if new.name.trim().is_empty() {
+        return Err(OAuthError::invalid_request("a client needs a name"));
+    }
+    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+        validate_redirect_uri(uri).map_err(OAuthError::invalid_request)?;
+    }
+    let mut grant_types = new.grant_types.clone();
+    if grant_types.is_empty() {
+        grant_types = if new.admin { vec![GrantType::ClientCredentials] } else { vec![GrantType::AuthorizationCode, GrantType::RefreshToken] };
+    }
+    if grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
+        return Err(OAuthError::invalid_request("the authorization_code grant needs at least one --redirect-uri"));
+    }
+    if new.public && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(OAuthError::invalid_request("public clients cannot use client_credentials"));
+    }
+    if new.public && new.admin {
+        return Err(OAuthError::invalid_request("an admin client must be confidential"));
+    }
+    let mut scopes = new.scopes.unwrap_or_else(|| ScopeSet::parse_lenient("openid profile email offline_access"));
+    if new.admin {
+        scopes = scopes.union(&ScopeSet::from_iter([Scope::Admin]));
+    }
+    let secret = (!new.public).then(|| Secret::new(random_token(CLIENT_SECRET_PREFIX)));
+    let client = Client {
+        id: ClientId(uuid::Uuid::new_v4().to_string()),
+        name: new.name,
+        secret_hash: secret.as_ref().map(|s| master.hasher(KeyPurpose::ClientSecret).hash(s.expose())),
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        grant_types,
+        allowed_scopes: scopes,
+        admin: new.admin,
+        id_token_alg: new.id_token_alg,
+        created_at: now,
+    };
+    Ok((client, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(public: bool) -> NewClient {
+        NewClient {
+            name: "App".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            public,
+            grant_types: vec![],
+            scopes: None,
+            admin: false,
+            id_token_alg: SigningAlg::RS256,
+        }
+    }
+
+    #[test]
+    fn confidential_gets_a_prefixed_secret_stored_hashed() {
+        let m = MasterKey::generate().unwrap();
+        let (c, s) = build_client(new(false), &m, 0).unwrap();
+        let s = s.unwrap();
+        assert!(s.expose().starts_with(CLIENT_SECRET_PREFIX));
+        let stored = c.secret_hash.unwrap();
+        assert!(!stored.contains(s.expose()));
+        assert!(m.hasher(KeyPurpose::ClientSecret).verify(s.expose(), &stored));
+    }
+
+    #[test]
+    fn public_has_no_secret() {
+        let m = MasterKey::generate().unwrap();
+        let (c, s) = build_client(new(true), &m, 0).unwrap();
+        assert!(s.is_none() && c.secret_hash.is_none());
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        assert!(validate_redirect_uri("https://a.example/cb").is_ok());
+        assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
+        assert!(validate_redirect_uri("http://a.example/cb").is_err());
+        assert!(validate_redirect_uri("https://a.example/cb#x").is_err());
+        assert!(validate_redirect_uri("/relative").is_err());
+        assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
+    }
+}

@@ -1,0 +1,40 @@
+//! Authorization codes: single-use, short-lived, bound to everything the token
+//! request must repeat. Kept in the fast store under a keyed hash of the code.
+
+use serde::{Deserialize, Serialize};
+
+/// RFC 6749 §4.1.2 recommends at most 10 minutes; a code is redeemed by a
+/// back-end within a second or two, so 60 s leaves room for slow networks and
+/// little for a stolen code.
+pub const CODE_TTL_SECS: i64 = 60;
+
+/// What a code stands for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub pkce: Option<String>,
+    pub sid: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+    pub expires_at: i64,
+}
+
+/// Recorded when a code is redeemed, so a second redemption can revoke what the
+/// first one issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Redemption {
+    pub access_jtis: Vec<(String, i64)>,
+}
+
+pub fn code_key(hash: &str) -> String {
+    format!("code:{hash}")
+}
+
+pub fn redeemed_key(hash: &str) -> String {
+    format!("code-redeemed:{hash}")
+}

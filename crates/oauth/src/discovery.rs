@@ -1,0 +1,59 @@
+//! OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2).
+
+use latchkey_domain::{Acr, Scope, SigningAlg};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub scopes_supported: Vec<&'static str>,
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
+    pub acr_values_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+}
+
+impl ProviderMetadata {
+    pub fn new(issuer: &str) -> ProviderMetadata {
+        let at = |path: &str| format!("{}{}", issuer.trim_end_matches('/'), path);
+        ProviderMetadata {
+            issuer: issuer.to_string(),
+            authorization_endpoint: at("/authorize"),
+            token_endpoint: at("/token"),
+            userinfo_endpoint: at("/userinfo"),
+            jwks_uri: at("/jwks"),
+            scopes_supported: Scope::ALL.iter().filter(|s| s.user_facing()).map(|s| s.as_str()).collect(),
+            response_types_supported: vec!["code"],
+            response_modes_supported: vec!["query"],
+            grant_types_supported: vec!["authorization_code"],
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
+            token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+            code_challenge_methods_supported: vec!["S256"],
+            claims_supported: vec![
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
+                "preferred_username", "name", "email", "email_verified",
+            ],
+            acr_values_supported: Acr::ALL.iter().map(|a| a.as_str()).collect(),
+            prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            authorization_response_iss_parameter_supported: true,
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
+    }
+}

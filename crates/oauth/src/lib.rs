@@ -1,0 +1,21 @@
+//! The OAuth 2.0 / OpenID Connect protocol: authorization requests, PKCE,
+//! client authentication, authorization codes, the token endpoint's grants,
+//! discovery and userinfo. No HTTP framework here: the web crate parses requests
+//! into these types and renders what comes back.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod clients;
+pub mod code;
+pub mod discovery;
+pub mod error;
+pub mod pkce;
+pub mod service;
+pub mod token;
+pub mod userinfo;
+
+pub use authorize::{AuthorizeParams, Next, PendingAuthorization, Prompt};
+pub use client_auth::ClientCredentials;
+pub use error::{AuthorizeError, ErrorCode, OAuthError};
+pub use service::{OAuthConfig, OAuthService};
+pub use token::{TokenRequest, TokenResponse};

@@ -1,0 +1,35 @@
+//! Claims about the user (OIDC Core §5.1, §5.3), released by scope (§5.4).
+
+use latchkey_domain::{Scope, ScopeSet, User};
+use serde_json::{json, Map, Value};
+
+pub fn claims_for(user: &User, scopes: &ScopeSet) -> Value {
+    let mut m = Map::new();
+    m.insert("sub".into(), json!(user.id.0));
+    if scopes.contains(Scope::Profile) {
+        m.insert("preferred_username".into(), json!(user.username));
+        m.insert("name".into(), json!(user.username));
+    }
+    if scopes.contains(Scope::Email) {
+        m.insert("email".into(), json!(user.email));
+        // latchkey does not verify addresses yet; never claim it did.
+        m.insert("email_verified".into(), json!(false));
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_domain::UserId;
+
+    #[test]
+    fn claims_follow_scopes() {
+        let u = User { id: UserId("u1".into()), username: "alice".into(), email: "a@x".into(), password_hash: None, admin: false, created_at: 0 };
+        let c = claims_for(&u, &ScopeSet::parse_lenient("openid"));
+        assert_eq!(c, json!({"sub": "u1"}));
+        let c = claims_for(&u, &ScopeSet::parse_lenient("openid email profile"));
+        assert_eq!(c["email"], "a@x");
+        assert_eq!(c["preferred_username"], "alice");
+    }
+}

@@ -1,0 +1,179 @@
+//! The relational database: PostgreSQL in production, SQLite as the embedded default.
+//!
+//! Sync diesel over a `MultiConnection`, pooled with r2d2 and called from async code
+//! through `spawn_blocking` ([`Db::run`]); the combination that serves both backends
+//! from one codebase (see shared/STACK.md).
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::StoreError;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Connections per node for PostgreSQL. 16 beat 4 in the rotation benchmark
+/// (shared/STACK.md); more mostly adds contention on 2 cores.
+const PG_POOL_SIZE: u32 = 16;
+/// SQLite serialises writers anyway; a few readers in WAL mode are enough.
+const SQLITE_POOL_SIZE: u32 = 8;
+/// How long a request waits for a pooled connection before the store reports
+/// itself unavailable (503) instead of queueing forever.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Advisory lock id that serialises migrations when several nodes start at once.
+const MIGRATION_LOCK_ID: i64 = 0x6c61_7463_686b_6579; // "latchkey"
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Where the database is.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub url: String,
+}
+
+impl DbConfig {
+    pub fn backend(&self) -> Backend {
+        if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// The SQLite file path for a `sqlite://path` or plain-path URL.
+    fn sqlite_path(&self) -> &str {
+        self.url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.url.strip_prefix("sqlite:"))
+            .unwrap_or(&self.url)
+    }
+}
+
+struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Pg),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)?;
+                // WAL lets readers run beside the writer; busy_timeout makes writers wait
+                // instead of failing with SQLITE_BUSY; SQLite needs foreign keys turned on.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pool of database connections.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects, and runs pending migrations.
+    pub fn connect(config: &DbConfig) -> Result<Db, StoreError> {
+        let backend = config.backend();
+        let url = match backend {
+            Backend::Postgres => config.url.clone(),
+            Backend::Sqlite => {
+                let path = config.sqlite_path();
+                if let Some(parent) = Path::new(path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent)
+                            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+                    }
+                }
+                path.to_string()
+            }
+        };
+        let size = match backend {
+            Backend::Postgres => PG_POOL_SIZE,
+            Backend::Sqlite => SQLITE_POOL_SIZE,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(POOL_TIMEOUT)
+            .build(Manager { url, backend })?;
+        let db = Db { pool, backend };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get()?;
+        let result = match &mut *conn {
+            DbConnection::Pg(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
+                let r = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
+                r
+            }
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        };
+        result.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+    }
+
+    /// Runs blocking database work off the async executor.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
+    }
+
+    /// Runs blocking database work on the calling thread (CLI, start-up).
+    pub fn run_blocking<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+}

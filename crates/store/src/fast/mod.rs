@@ -1,0 +1,121 @@
+//! Short-lived hot state: Redis when configured, otherwise an in-process map.
+//!
+//! Everything here has a TTL and may be lost on restart without breaking an
+//! invariant: durable state (users, clients, sessions, keys) lives in the database.
+//! Keys are namespaced by a prefix so several deployments (or test runs) can
+//! share one Redis.
+
+mod memory;
+mod redis_store;
+
+use std::time::Duration;
+
+use crate::error::StoreError;
+pub use memory::MemoryStore;
+pub use redis_store::RedisStore;
+
+#[derive(Clone)]
+pub enum FastStore {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+impl FastStore {
+    pub fn memory() -> FastStore {
+        FastStore::Memory(MemoryStore::default())
+    }
+
+    pub async fn redis(url: &str, prefix: &str) -> Result<FastStore, StoreError> {
+        Ok(FastStore::Redis(RedisStore::connect(url, prefix).await?))
+    }
+
+    pub fn is_shared(&self) -> bool {
+        matches!(self, FastStore::Redis(_))
+    }
+
+    /// Stores `value` under `key` for `ttl`, replacing any previous value.
+    pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        match self {
+            FastStore::Memory(m) => {
+                m.put(key, value, ttl);
+                Ok(())
+            }
+            FastStore::Redis(r) => r.put(key, value, ttl).await,
+        }
+    }
+
+    /// Stores only if the key is absent. Returns whether this call stored it
+    /// (the atomic "first one wins" primitive).
+    pub async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(m.put_if_absent(key, value, ttl)),
+            FastStore::Redis(r) => r.put_if_absent(key, value, ttl).await,
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(m.get(key)),
+            FastStore::Redis(r) => r.get(key).await,
+        }
+    }
+
+    /// Gets and deletes atomically: at most one caller ever sees the value.
+    pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(m.take(key)),
+            FastStore::Redis(r) => r.take(key).await,
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            FastStore::Memory(m) => {
+                m.take(key);
+                Ok(())
+            }
+            FastStore::Redis(r) => r.delete(key).await,
+        }
+    }
+
+    /// Increments a counter that expires `window` after its first increment
+    /// (fixed-window rate limiting). Returns the new count.
+    pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(m.incr_window(key, window)),
+            FastStore::Redis(r) => r.incr_window(key, window).await,
+        }
+    }
+
+    /// Deletes every key under this store's prefix (test clean-up).
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        match self {
+            FastStore::Memory(m) => {
+                m.clear();
+                Ok(())
+            }
+            FastStore::Redis(r) => r.clear().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_semantics() {
+        let s = FastStore::memory();
+        let ttl = Duration::from_secs(60);
+        assert!(s.put_if_absent("a", "1", ttl).await.unwrap());
+        assert!(!s.put_if_absent("a", "2", ttl).await.unwrap());
+        assert_eq!(s.get("a").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(s.take("a").await.unwrap().as_deref(), Some("1"));
+        assert_eq!(s.take("a").await.unwrap(), None);
+        assert_eq!(s.incr_window("n", ttl).await.unwrap(), 1);
+        assert_eq!(s.incr_window("n", ttl).await.unwrap(), 2);
+        s.put("e", "x", Duration::from_millis(1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(s.get("e").await.unwrap(), None, "expired entries are gone");
+    }
+}

@@ -1,0 +1,99 @@
+//! The Redis-backed fast store, shared by every node.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use crate::error::StoreError;
+
+/// A cloneable, auto-reconnecting Redis connection with a key prefix.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    (ttl.as_millis() as u64).max(1)
+}
+
+impl RedisStore {
+    pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
+        let client = redis::Client::open(url)?;
+        let conn = ConnectionManager::new(client).await?;
+        Ok(RedisStore { conn, prefix: prefix.to_string() })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms(ttl))
+            .query_async::<()>(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut c = self.conn.clone();
+        let r: Option<String> = redis::cmd("SET")
+            .arg(self.key(key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms(ttl))
+            .query_async(&mut c)
+            .await?;
+        Ok(r.is_some())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(redis::cmd("GET").arg(self.key(key)).query_async(&mut c).await?)
+    }
+
+    pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut c = self.conn.clone();
+        Ok(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c).await?)
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut c).await?;
+        Ok(())
+    }
+
+    pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
+        let mut c = self.conn.clone();
+        let k = self.key(key);
+        let (count, _): (i64, i64) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(&k)
+            .cmd("PEXPIRE")
+            .arg(&k)
+            .arg(ttl_ms(window))
+            .arg("NX")
+            .query_async(&mut c)
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        let mut c = self.conn.clone();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.prefix))
+            .query_async(&mut c)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL").arg(keys).query_async::<()>(&mut c).await?;
+        }
+        Ok(())
+    }
+}

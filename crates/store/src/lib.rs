@@ -1,0 +1,18 @@
+//! Persistence for latchkey.
+//!
+//! - [`Db`]: PostgreSQL or SQLite through diesel, one schema, migrations run at start.
+//! - [`FastStore`]: short-lived hot state (authorization codes, pending requests,
+//!   revoked token ids, rate limits) in Redis, or in process when no Redis is set.
+//!
+//! Repositories return domain types from `latchkey-domain`; nothing above this
+//! crate sees diesel or redis.
+
+pub mod db;
+pub mod error;
+pub mod fast;
+pub mod repo;
+mod schema;
+
+pub use db::{Backend, Db, DbConfig};
+pub use error::StoreError;
+pub use fast::FastStore;

@@ -1,0 +1,85 @@
+use diesel::prelude::*;
+use latchkey_domain::{Client, ClientId, GrantType, ScopeSet, SigningAlg};
+
+use crate::db::DbConnection;
+use crate::error::StoreError;
+use crate::schema::clients;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+struct ClientRow {
+    id: String,
+    name: String,
+    secret_hash: Option<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    admin: bool,
+    id_token_alg: String,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(r: ClientRow) -> Result<Self, StoreError> {
+        let grant_names: Vec<String> = serde_json::from_str(&r.grant_types)?;
+        Ok(Client {
+            id: ClientId(r.id),
+            name: r.name,
+            secret_hash: r.secret_hash,
+            redirect_uris: serde_json::from_str(&r.redirect_uris)?,
+            post_logout_redirect_uris: serde_json::from_str(&r.post_logout_redirect_uris)?,
+            grant_types: grant_names.iter().filter_map(|g| GrantType::parse(g)).collect(),
+            allowed_scopes: ScopeSet::parse_lenient(&r.scopes),
+            admin: r.admin,
+            id_token_alg: SigningAlg::parse(&r.id_token_alg)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown id_token_alg {}", r.id_token_alg)))?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    let row = ClientRow {
+        id: c.id.0.clone(),
+        name: c.name.clone(),
+        secret_hash: c.secret_hash.clone(),
+        redirect_uris: serde_json::to_string(&c.redirect_uris)?,
+        post_logout_redirect_uris: serde_json::to_string(&c.post_logout_redirect_uris)?,
+        grant_types: serde_json::to_string(&grants)?,
+        scopes: c.allowed_scopes.to_string(),
+        admin: c.admin,
+        id_token_alg: c.id_token_alg.as_str().to_string(),
+        created_at: c.created_at,
+    };
+    diesel::insert_into(clients::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, StoreError> {
+    clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Client::try_from)
+        .transpose()
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Client>, StoreError> {
+    clients::table
+        .order(clients::created_at.asc())
+        .select(ClientRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Client::try_from)
+        .collect()
+}
+
+/// Removes a client; its grants go with it (ON DELETE CASCADE). Returns whether it existed.
+pub fn remove(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::delete(clients::table.find(id)).execute(conn)? > 0)
+}

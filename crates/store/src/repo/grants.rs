@@ -1,0 +1,84 @@
+//! Consents a user gave a client (one row per user × client).
+
+use diesel::prelude::*;
+use latchkey_domain::{ClientId, ScopeSet, UserId};
+
+use crate::db::DbConnection;
+use crate::error::StoreError;
+use crate::schema::grants;
+
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub user_id: UserId,
+    pub client_id: ClientId,
+    pub scopes: ScopeSet,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = grants)]
+struct GrantRow {
+    id: String,
+    user_id: String,
+    client_id: String,
+    scopes: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<GrantRow> for Grant {
+    fn from(r: GrantRow) -> Self {
+        Grant {
+            id: r.id,
+            user_id: UserId(r.user_id),
+            client_id: ClientId(r.client_id),
+            scopes: ScopeSet::parse_lenient(&r.scopes),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+pub fn find(conn: &mut DbConnection, user: &UserId, client: &ClientId) -> Result<Option<Grant>, StoreError> {
+    Ok(grants::table
+        .filter(grants::user_id.eq(&user.0))
+        .filter(grants::client_id.eq(&client.0))
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Grant::from))
+}
+
+/// Records consent to `scopes`, widening an existing grant rather than replacing it.
+pub fn upsert(
+    conn: &mut DbConnection,
+    new_id: &str,
+    user: &UserId,
+    client: &ClientId,
+    scopes: &ScopeSet,
+    now: i64,
+) -> Result<Grant, StoreError> {
+    conn.transaction(|conn| match find(conn, user, client)? {
+        Some(existing) => {
+            let merged = existing.scopes.union(scopes);
+            diesel::update(grants::table.find(&existing.id))
+                .set((grants::scopes.eq(merged.to_string()), grants::updated_at.eq(now)))
+                .execute(conn)?;
+            Ok(Grant { scopes: merged, updated_at: now, ..existing })
+        }
+        None => {
+            let row = GrantRow {
+                id: new_id.to_string(),
+                user_id: user.0.clone(),
+                client_id: client.0.clone(),
+                scopes: scopes.to_string(),
+                created_at: now,
+                updated_at: now,
+            };
+            diesel::insert_into(grants::table).values(&row).execute(conn)?;
+            Ok(Grant::from(row))
+        }
+    })
+}

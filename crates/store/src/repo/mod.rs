@@ -1,0 +1,10 @@
+//! Repositories: one module per table, plain functions over a connection so a
+//! caller can compose them inside one transaction.
+
+pub mod clients;
+pub mod grants;
+pub mod keys;
+pub mod sessions;
+pub mod users;
+
+pub use crate::db::DbConnection;

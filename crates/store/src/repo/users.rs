@@ -1,0 +1,81 @@
+use diesel::prelude::*;
+use latchkey_domain::{User, UserId};
+
+use crate::db::DbConnection;
+use crate::error::StoreError;
+use crate::schema::users;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    password_hash: Option<String>,
+    admin: bool,
+    created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId(r.id),
+            username: r.username,
+            email: r.email,
+            password_hash: r.password_hash,
+            admin: r.admin,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
+    let row = UserRow {
+        id: user.id.0.clone(),
+        username: user.username.clone(),
+        email: user.email.clone(),
+        password_hash: user.password_hash.clone(),
+        admin: user.admin,
+        created_at: user.created_at,
+    };
+    diesel::insert_into(users::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, StoreError> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::from))
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: &UserId) -> Result<Option<User>, StoreError> {
+    Ok(users::table
+        .find(&id.0)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(User::from))
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, StoreError> {
+    Ok(users::table
+        .order(users::username.asc())
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}
+
+pub fn set_password_hash(conn: &mut DbConnection, id: &UserId, hash: &str) -> Result<(), StoreError> {
+    let n = diesel::update(users::table.find(&id.0))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Signing keys: generated at first start, stored encrypted in the database,
+//! shared by every node, published as a JWKS (RFC 7517).
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use latchkey_domain::SigningAlg;
+use latchkey_store::repo::keys::StoredKey;
+use serde_json::{json, Value};
+
+use crate::crypto::MasterKey;
+use crate::error::TokenError;
+
+/// RSA modulus size. 2048 bits is the NIST minimum through 2030 and what every
+/// OIDC relying party accepts; larger keys would make each ID token slower to sign.
+const RSA_KEY_SIZE: KeySize = KeySize::Rsa2048;
+
+pub fn jwt_alg(alg: SigningAlg) -> Algorithm {
+    match alg {
+        SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::ES256 => Algorithm::ES256,
+        SigningAlg::EdDSA => Algorithm::EdDSA,
+    }
+}
+
+/// One usable signing key: both halves plus its public JWK.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub created_at: i64,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    pub jwk: Value,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn pem_wrap(der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(chunk));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    pem
+}
+
+/// Generates a new key pair; returns the PKCS#8 private key and the public JWK
+/// (without `kid`).
+fn generate(alg: SigningAlg) -> Result<(Vec<u8>, Value), TokenError> {
+    Ok(match alg {
+        SigningAlg::RS256 => {
+            let kp = aws_lc_rs::rsa::KeyPair::generate(RSA_KEY_SIZE).map_err(|_| TokenError::Crypto("rsa keygen"))?;
+            let der = kp.as_der().map_err(|_| TokenError::Crypto("rsa export"))?;
+            let public = kp.public_key();
+            let jwk = json!({
+                "kty": "RSA",
+                "n": b64(public.modulus().big_endian_without_leading_zero()),
+                "e": b64(public.exponent().big_endian_without_leading_zero()),
+            });
+            (der.as_ref().to_vec(), jwk)
+        }
+        SigningAlg::ES256 => {
+            let kp = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| TokenError::Crypto("ec keygen"))?;
+            let der = kp.to_pkcs8v1().map_err(|_| TokenError::Crypto("ec export"))?;
+            let point = kp.public_key().as_ref();
+            // Uncompressed SEC1 point: 0x04 || X (32) || Y (32).
+            if point.len() != 65 {
+                return Err(TokenError::Crypto("unexpected EC point"));
+            }
+            let jwk = json!({ "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65]) });
+            (der.as_ref().to_vec(), jwk)
+        }
+        SigningAlg::EdDSA => {
+            let kp = Ed25519KeyPair::generate().map_err(|_| TokenError::Crypto("ed25519 keygen"))?;
+            let der = kp.to_pkcs8().map_err(|_| TokenError::Crypto("ed25519 export"))?;
+            let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(kp.public_key().as_ref()) });
+            (der.as_ref().to_vec(), jwk)
+        }
+    })
+}
+
+fn jwk_str<'a>(jwk: &'a Value, field: &str) -> Result<&'a str, TokenError> {
+    jwk.get(field)
+        .and_then(Value::as_str)
+        .ok_or(TokenError::Crypto("stored JWK is missing a field"))
+}
+
+impl SigningKey {
+    /// Creates a key and the record to store for it.
+    pub fn create(alg: SigningAlg, now: i64, master: &MasterKey) -> Result<(SigningKey, StoredKey), TokenError> {
+        let (pkcs8, mut jwk) = generate(alg)?;
+        let kid = format!("{}-{}", alg.as_str().to_ascii_lowercase(), &crate::crypto::random_token("")[..16]);
+        jwk["kid"] = json!(kid);
+        jwk["alg"] = json!(alg.as_str());
+        jwk["use"] = json!("sig");
+        let stored = StoredKey {
+            kid: kid.clone(),
+            alg: alg.as_str().to_string(),
+            private_key_enc: master.encrypt(&pkcs8, &kid)?,
+            public_jwk: jwk.to_string(),
+            created_at: now,
+            retired_at: None,
+        };
+        Ok((SigningKey::from_parts(kid, alg, now, &pkcs8, jwk)?, stored))
+    }
+
+    /// Rebuilds a key from its stored record.
+    pub fn load(stored: &StoredKey, master: &MasterKey) -> Result<SigningKey, TokenError> {
+        let alg = SigningAlg::parse(&stored.alg).ok_or(TokenError::Crypto("unknown key algorithm"))?;
+        let pkcs8 = master.decrypt(&stored.private_key_enc, &stored.kid)?;
+        let jwk: Value = serde_json::from_str(&stored.public_jwk).map_err(|_| TokenError::Crypto("stored JWK"))?;
+        SigningKey::from_parts(stored.kid.clone(), alg, stored.created_at, &pkcs8, jwk)
+    }
+
+    fn from_parts(kid: String, alg: SigningAlg, created_at: i64, pkcs8: &[u8], jwk: Value) -> Result<SigningKey, TokenError> {
+        let (encoding, decoding) = match alg {
+            SigningAlg::RS256 => (
+                // jsonwebtoken's DER path wants PKCS#1; its PEM path unwraps PKCS#8.
+                EncodingKey::from_rsa_pem(pem_wrap(pkcs8).as_bytes())?,
+                DecodingKey::from_rsa_components(jwk_str(&jwk, "n")?, jwk_str(&jwk, "e")?)?,
+            ),
+            SigningAlg::ES256 => (
+                EncodingKey::from_ec_der(pkcs8),
+                DecodingKey::from_ec_components(jwk_str(&jwk, "x")?, jwk_str(&jwk, "y")?)?,
+            ),
+            SigningAlg::EdDSA => (
+                EncodingKey::from_ed_der(pkcs8),
+                DecodingKey::from_ed_components(jwk_str(&jwk, "x")?)?,
+            ),
+        };
+        Ok(SigningKey { kid, alg, created_at, encoding, decoding, jwk })
+    }
+}
+
+/// The keys a node currently knows. The newest key of an algorithm signs; all
+/// published keys verify and are listed in the JWKS.
+#[derive(Debug, Default)]
+pub struct KeyRing {
+    keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    pub fn new(keys: Vec<SigningKey>) -> KeyRing {
+        KeyRing { keys }
+    }
+
+    /// The signing key for `alg`: the oldest published one, so that every node picks
+    /// the same key even if two nodes created one at the same first start.
+    pub fn active(&self, alg: SigningAlg) -> Option<&SigningKey> {
+        self.keys.iter().filter(|k| k.alg == alg).min_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn has(&self, alg: SigningAlg) -> bool {
+        self.keys.iter().any(|k| k.alg == alg)
+    }
+
+    /// The JWK Set document (RFC 7517 §5).
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": self.keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{decode, encode, Header, Validation};
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_after_a_store_round_trip() {
+        let master = MasterKey::generate().unwrap();
+        for alg in SigningAlg::ALL {
+            let (_, stored) = SigningKey::create(alg, 1, &master).unwrap();
+            let key = SigningKey::load(&stored, &master).unwrap();
+            let mut header = Header::new(jwt_alg(alg));
+            header.kid = Some(key.kid.clone());
+            let token = encode(&header, &json!({"sub": "x", "exp": 4_000_000_000u64}), &key.encoding).unwrap();
+            let mut v = Validation::new(jwt_alg(alg));
+            v.validate_aud = false;
+            let data = decode::<Value>(&token, &key.decoding, &v).unwrap();
+            assert_eq!(data.claims["sub"], "x", "{alg:?}");
+            assert!(!stored.private_key_enc.contains("PRIVATE"), "stored encrypted");
+        }
+    }
+}
