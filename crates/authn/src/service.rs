@@ -66,6 +66,10 @@ impl Authenticator {
         }
     }
 
+    pub async fn list_users(&self) -> Result<Vec<User>, AuthnError> {
+        Ok(self.db.run(users::list).await?)
+    }
+
     pub async fn user(&self, id: &UserId) -> Result<Option<User>, AuthnError> {
         let id = id.clone();
         Ok(self.db.run(move |c| users::find_by_id(c, &id)).await?)

@@ -1,1 +1,197 @@
-fn main() {}
+//! The `latchkey` executable: `serve`, and the admin commands for users and clients.
+
+mod cli;
+
+use std::io::{BufRead, IsTerminal};
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use latchkey_authn::{Authenticator, NewUser};
+use latchkey_domain::{Secret, SharedClock, SystemClock};
+use latchkey_oauth::clients::{self, NewClient};
+use latchkey_web::{AppState, Stores};
+use serde_json::json;
+
+use cli::{Cli, ClientCommand, Command, ServeArgs, UserCommand};
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Startup(#[from] latchkey_web::StartupError),
+    #[error("{0}")]
+    Authn(#[from] latchkey_authn::AuthnError),
+    #[error("{0}")]
+    OAuth(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<latchkey_oauth::OAuthError> for CliError {
+    fn from(e: latchkey_oauth::OAuthError) -> Self {
+        match e {
+            latchkey_oauth::OAuthError::Protocol { description, .. } => CliError::OAuth(description),
+            other => CliError::OAuth(other.to_string()),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::from).and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = cli.store.settings();
+    let clock: SharedClock = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve(args) => serve(settings, args, clock).await,
+        Command::User { command } => {
+            let stores = Stores::open(&settings).await?;
+            let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock)?;
+            user_command(&authn, command).await
+        }
+        Command::Client { command } => {
+            let stores = Stores::open(&settings).await?;
+            client_command(&stores, command, clock.now()).await
+        }
+    }
+}
+
+async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
+    settings.bind = args.bind;
+    let state = Arc::new(AppState::build(&settings, clock).await?);
+    let listener = TcpListener::bind(&settings.bind)?;
+    let addr = listener.local_addr()?;
+    let shared = if state.stores.fast.is_shared() { "Redis" } else { "in-process (single node)" };
+    println!("latchkey is listening on http://{addr}");
+    println!("  issuer:     {}", state.issuer);
+    println!("  database:   {}", describe_db(&settings.database_url()));
+    println!("  hot state:  {shared}");
+    println!("  discovery:  {}/.well-known/openid-configuration", state.issuer);
+    println!("  your account page: {}/account", state.issuer);
+    println!("Create the first user and a client (in another terminal, same directory and settings):");
+    println!("  echo 'a long passphrase' | latchkey user add alice --email alice@example.com --password-stdin --admin");
+    println!("  latchkey client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
+    let server = latchkey_web::start(listener, state, args.workers)?;
+    server.await?;
+    Ok(())
+}
+
+/// The database URL without credentials, for the start-up banner.
+fn describe_db(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.scheme().starts_with("postgres") => {
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn read_password() -> Result<Secret, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("Password (input is visible; end with Enter):");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        return Err(CliError::Usage("no password on standard input".into()));
+    }
+    Ok(Secret::new(password))
+}
+
+async fn user_command(authn: &Authenticator, command: UserCommand) -> Result<(), CliError> {
+    match command {
+        UserCommand::Add { username, email, password_stdin, admin, json } => {
+            if !password_stdin {
+                return Err(CliError::Usage("pass the password on standard input with --password-stdin (never as an argument: it would end up in shell history)".into()));
+            }
+            let password = read_password()?;
+            let user = authn.create_user(NewUser { username, email, password, admin }).await?;
+            if json {
+                println!("{}", json!({ "user_id": user.id.0, "username": user.username, "email": user.email, "admin": user.admin }));
+            } else {
+                println!("created user {} ({})", user.username, user.id.0);
+            }
+        }
+        UserCommand::List { json } => {
+            let users = authn.list_users().await?;
+            if json {
+                let list: Vec<_> = users.iter().map(|u| json!({ "user_id": u.id.0, "username": u.username, "email": u.email, "admin": u.admin })).collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for u in users {
+                    println!("{}\t{}\t{}{}", u.id.0, u.username, u.email, if u.admin { "\tadmin" } else { "" });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Result<(), CliError> {
+    match command {
+        ClientCommand::Add(args) => {
+            let json = args.json;
+            let new: NewClient = args.into_new_client().map_err(CliError::Usage)?;
+            let (client, secret) = clients::register(&stores.db, &stores.master, new, now).await?;
+            if json {
+                let mut out = json!({ "client_id": client.id.0 });
+                if let Some(s) = &secret {
+                    out["client_secret"] = json!(s.expose());
+                }
+                println!("{out}");
+            } else {
+                println!("client_id:     {}", client.id.0);
+                if let Some(s) = &secret {
+                    println!("client_secret: {}", s.expose());
+                    println!("(the secret is shown once; latchkey stores only a keyed hash of it)");
+                }
+            }
+        }
+        ClientCommand::List { json } => {
+            let list = clients::list(&stores.db).await?;
+            if json {
+                let list: Vec<_> = list
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
+                            "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                            "scope": c.allowed_scopes.to_string(), "admin": c.admin,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for c in list {
+                    println!("{}\t{}\t{}", c.id.0, c.name, c.redirect_uris.join(" "));
+                }
+            }
+        }
+        ClientCommand::Remove { client_id } => {
+            if !clients::remove(&stores.db, &client_id).await? {
+                return Err(CliError::Usage(format!("no client with id {client_id}")));
+            }
+            println!("removed client {client_id}");
+        }
+    }
+    Ok(())
+}

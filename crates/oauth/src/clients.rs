@@ -2,6 +2,8 @@
 
 use latchkey_domain::{Client, ClientId, GrantType, Scope, ScopeSet, Secret, SigningAlg};
 use latchkey_token::crypto::{random_token, KeyPurpose};
+use latchkey_store::repo::clients as client_repo;
+use latchkey_store::Db;
 use latchkey_token::MasterKey;
 
 use crate::error::OAuthError;
@@ -78,6 +80,24 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         created_at: now,
     };
     Ok((client, secret))
+}
+
+/// Registers a client: validates it, stores it, and returns the secret once.
+pub async fn register(db: &Db, master: &MasterKey, new: NewClient, now: i64) -> Result<(Client, Option<Secret>), OAuthError> {
+    let (client, secret) = build_client(new, master, now)?;
+    let c = client.clone();
+    db.run(move |conn| client_repo::insert(conn, &c)).await?;
+    Ok((client, secret))
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Client>, OAuthError> {
+    Ok(db.run(client_repo::list).await?)
+}
+
+/// Removes a client; `false` when there was none with that id.
+pub async fn remove(db: &Db, id: &str) -> Result<bool, OAuthError> {
+    let id = id.to_string();
+    Ok(db.run(move |conn| client_repo::remove(conn, &id)).await?)
 }
 
 #[cfg(test)]

@@ -177,3 +177,9 @@ impl Db {
         f(&mut conn)
     }
 }
+
+/// A trivial round trip, for health checks.
+pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}

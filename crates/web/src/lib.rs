@@ -1,1 +1,17 @@
+//! The HTTP frontend: routes, pages, cookies, and the one place where errors
+//! become responses. Protocol logic lives in `latchkey-oauth`, people in
+//! `latchkey-authn`, keys and tokens in `latchkey-token`.
 
+pub mod browser;
+pub mod config;
+pub mod error;
+mod handlers;
+pub mod pages;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use config::Settings;
+pub use error::WebError;
+pub use server::start;
+pub use state::{AppState, StartupError, Stores};

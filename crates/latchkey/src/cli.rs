@@ -1,0 +1,172 @@
+//! Command-line arguments. Every setting also reads a `LATCHKEY_*` variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use latchkey_domain::{GrantType, Scope, ScopeSet, SigningAlg};
+use latchkey_oauth::clients::NewClient;
+use latchkey_web::config::{Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_ISSUER};
+
+#[derive(Parser)]
+#[command(name = "latchkey", version, about = "An OAuth 2.0 / OpenID Connect authorization server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where state lives; shared by `serve` and the admin commands so they always
+/// talk to the same database.
+#[derive(Args)]
+pub struct StoreArgs {
+    /// Issuer identifier (the public base URL of this server).
+    #[arg(long, env = "LATCHKEY_ISSUER", default_value = DEFAULT_ISSUER, global = true)]
+    pub issuer: String,
+    /// `postgres://…`, or a SQLite file path. Default: `<data-dir>/latchkey.db`.
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// `redis://…`. Unset: hot state stays in process (one node only).
+    #[arg(long, env = "LATCHKEY_REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key.
+    #[arg(long, env = "LATCHKEY_REDIS_PREFIX", default_value = "latchkey:", global = true)]
+    pub redis_prefix: String,
+    /// Master key (64 hex digits or base64 of 32 bytes). Unset: `<data-dir>/master.key`, created on first use.
+    #[arg(long, env = "LATCHKEY_MASTER_KEY", global = true, hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Directory for the embedded database and the master key file.
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
+    pub data_dir: PathBuf,
+}
+
+impl StoreArgs {
+    pub fn settings(&self) -> Settings {
+        Settings {
+            bind: DEFAULT_BIND.to_string(),
+            issuer: self.issuer.clone(),
+            database_url: self.database_url.clone().filter(|s| !s.is_empty()),
+            redis_url: self.redis_url.clone().filter(|s| !s.is_empty()),
+            redis_prefix: self.redis_prefix.clone(),
+            master_key: self.master_key.clone().filter(|s| !s.is_empty()),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server (migrations run at start).
+    Serve(ServeArgs),
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage OAuth clients (relying parties).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "LATCHKEY_WORKERS", default_value_t = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))]
+    pub workers: usize,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: never pass it as an argument).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and (for confidential clients) its secret, once.
+    Add(ClientAddArgs),
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a client.
+    Remove { client_id: String },
+}
+
+#[derive(Args)]
+pub struct ClientAddArgs {
+    #[arg(long)]
+    pub name: String,
+    /// Allowed redirect URI (exact match); repeat for several.
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Allowed post-logout redirect URI; repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (single-page or native app): no secret, PKCE required.
+    #[arg(long)]
+    pub public: bool,
+    /// Allowed grant type; repeat for several (default: authorization_code and refresh_token).
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// Allowed scope; repeat for several (default: openid profile email offline_access).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// An admin client (client_credentials with the admin scope).
+    #[arg(long)]
+    pub admin: bool,
+    /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
+    #[arg(long, default_value = "RS256")]
+    pub id_token_alg: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ClientAddArgs {
+    pub fn into_new_client(self) -> Result<NewClient, String> {
+        let grant_types = self
+            .grant_types
+            .iter()
+            .map(|g| GrantType::parse(g).ok_or_else(|| format!("unknown grant type {g}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scopes = if self.scopes.is_empty() {
+            None
+        } else {
+            let list = self.scopes.iter().flat_map(|s| s.split_whitespace()).map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s}"))).collect::<Result<Vec<_>, _>>()?;
+            Some(ScopeSet::from_iter(list))
+        };
+        let id_token_alg = SigningAlg::parse(&self.id_token_alg).ok_or_else(|| format!("unknown algorithm {} (use RS256, ES256 or EdDSA)", self.id_token_alg))?;
+        Ok(NewClient {
+            name: self.name,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            public: self.public,
+            grant_types,
+            scopes,
+            admin: self.admin,
+            id_token_alg,
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! What the web layer knows about a browser: its session cookie, its CSRF
+//! cookie, and the checks every state-changing form POST goes through.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use latchkey_authn::ClientInfo;
+use latchkey_domain::Session;
+use latchkey_token::crypto::random_token;
+
+use crate::error::WebError;
+use crate::state::AppState;
+
+/// `__Host-` prefix: the browser only accepts it with Secure, Path=/ and no
+/// Domain, so no subdomain can plant or overwrite it.
+pub const SESSION_COOKIE: &str = "__Host-latchkey-session";
+pub const CSRF_COOKIE: &str = "__Host-latchkey-csrf";
+
+/// Every cookie latchkey sets: HttpOnly (no script access), Secure, SameSite=Lax
+/// (sent on top-level navigations back from a relying party, not on cross-site
+/// subrequests or POSTs), Path=/ (required by `__Host-`).
+fn cookie(name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build(name, value).http_only(true).secure(true).same_site(SameSite::Lax).path("/").finish()
+}
+
+pub fn session_cookie(value: String) -> Cookie<'static> {
+    cookie(SESSION_COOKIE, value)
+}
+
+pub fn expired_session_cookie() -> Cookie<'static> {
+    let mut c = cookie(SESSION_COOKIE, String::new());
+    c.make_removal();
+    c
+}
+
+/// The browser's CSRF secret: the existing cookie, or a new one the response
+/// must set (`Some` in the second field).
+pub struct CsrfCookie {
+    pub value: String,
+    pub new: Option<Cookie<'static>>,
+}
+
+impl CsrfCookie {
+    pub fn from_request(req: &HttpRequest) -> CsrfCookie {
+        match req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| v.len() >= 32) {
+            Some(value) => CsrfCookie { value, new: None },
+            None => {
+                let value = random_token("");
+                CsrfCookie { new: Some(cookie(CSRF_COOKIE, value.clone())), value }
+            }
+        }
+    }
+
+    /// The token embedded in forms: a keyed MAC of the cookie, so a page cannot
+    /// be answered by a browser that does not hold the cookie.
+    pub fn form_token(&self, state: &AppState) -> String {
+        state.csrf.tag_b64(&format!("form:{}", self.value))
+    }
+
+    /// Binds a pending authorization request to this browser.
+    pub fn binding(&self, state: &AppState) -> String {
+        state.csrf.tag_b64(&format!("browser:{}", self.value))
+    }
+
+    /// Whether a binding made by [`CsrfCookie::binding`] is this browser's
+    /// (constant-time comparison).
+    pub fn owns(&self, state: &AppState, binding: &str) -> bool {
+        state.csrf.verify_b64(&format!("browser:{}", self.value), binding)
+    }
+}
+
+/// Checks a form POST: the `Origin` header, when present, must be the issuer's;
+/// the CSRF cookie must be there and the form token must match it.
+pub fn check_form_post(req: &HttpRequest, state: &AppState, form_token: &str) -> Result<CsrfCookie, WebError> {
+    check_origin(req, state)?;
+    let cookie = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .ok_or_else(|| WebError::forbidden("Your browser did not send the form's security cookie. Enable cookies and try again."))?;
+    let csrf = CsrfCookie { value: cookie, new: None };
+    if !state.csrf.verify_b64(&format!("form:{}", csrf.value), form_token) {
+        tracing::info!(target: "security", event = "csrf_rejected", path = %req.path());
+        return Err(WebError::forbidden("The form has expired or did not come from this site. Go back, reload the page and try again."));
+    }
+    Ok(csrf)
+}
+
+pub fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), WebError> {
+    match req.headers().get(header::ORIGIN).map(|v| v.to_str().unwrap_or("")) {
+        None => Ok(()),
+        Some(origin) if origin == state.issuer_origin => Ok(()),
+        Some(origin) => {
+            tracing::info!(target: "security", event = "origin_rejected", origin = %origin, path = %req.path());
+            Err(WebError::forbidden("This form was submitted from another site."))
+        }
+    }
+}
+
+/// The browser's live session, if any.
+pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, WebError> {
+    match req.cookie(SESSION_COOKIE) {
+        Some(c) if !c.value().is_empty() => Ok(state.sessions.resolve(c.value()).await?),
+        _ => Ok(None),
+    }
+}
+
+/// IP and user agent, recorded with sessions and used by rate limits. The peer
+/// address, not `X-Forwarded-For`: trusting proxies is a deployment decision.
+pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    ClientInfo {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+    }
+}

@@ -1,0 +1,57 @@
+//! Server settings: where to listen, who we are, where state lives.
+//!
+//! The binary fills this from flags and `LATCHKEY_*` environment variables; tests
+//! fill it directly.
+
+use std::path::PathBuf;
+
+/// Default listen address: loopback only, so a first `latchkey serve` is not
+/// reachable from the network until someone decides it should be.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_ISSUER: &str = "http://localhost:8080";
+pub const DEFAULT_DATA_DIR: &str = "./latchkey-data";
+pub const MASTER_KEY_FILE: &str = "master.key";
+pub const SQLITE_FILE: &str = "latchkey.db";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    /// The issuer identifier: scheme, host, port, no trailing slash.
+    pub issuer: String,
+    /// `postgres://…` or a SQLite path / `sqlite://path`. `None`: SQLite under `data_dir`.
+    pub database_url: Option<String>,
+    /// `redis://…`; `None`: in-process fast store (single node only).
+    pub redis_url: Option<String>,
+    /// Prefix for every Redis key, so several deployments (or test runs) can share one Redis.
+    pub redis_prefix: String,
+    /// Hex or base64 master key; `None`: read or create `data_dir/master.key`.
+    pub master_key: Option<String>,
+    pub data_dir: PathBuf,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: DEFAULT_BIND.to_string(),
+            issuer: DEFAULT_ISSUER.to_string(),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "latchkey:".to_string(),
+            master_key: None,
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+        }
+    }
+}
+
+impl Settings {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) if !u.is_empty() => u.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join(SQLITE_FILE).display()),
+        }
+    }
+
+    pub fn issuer(&self) -> String {
+        self.issuer.trim_end_matches('/').to_string()
+    }
+}

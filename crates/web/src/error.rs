@@ -1,0 +1,207 @@
+//! The one place where errors become HTTP responses.
+//!
+//! - Browser-facing endpoints answer with an HTML page (never a redirect when
+//!   the redirect target is not trusted).
+//! - The token endpoint answers RFC 6749 §5.2 JSON with `Cache-Control: no-store`;
+//!   failed client authentication is 401 with `WWW-Authenticate`.
+//! - Protected resources (userinfo) answer RFC 6750 §3 `WWW-Authenticate: Bearer`.
+//! - Store outages are 503, anything else unexpected is 500 with a reference id
+//!   that is also in the log. Never a panic, never internal details on the wire.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use latchkey_authn::AuthnError;
+use latchkey_oauth::{AuthorizeError, ErrorCode, OAuthError};
+use latchkey_store::StoreError;
+use serde_json::json;
+
+use crate::pages::{render, ErrorPage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// A browser-facing error shown as a page.
+    #[error("{title}: {message}")]
+    Page { status: StatusCode, title: &'static str, message: String },
+    /// An error of the token (or another JSON) endpoint.
+    #[error("oauth: {0}")]
+    Json(OAuthError),
+    /// An error of a bearer-protected resource (RFC 6750).
+    #[error("bearer: {0}")]
+    Bearer(OAuthError),
+    /// A store failure on a browser-facing endpoint.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl WebError {
+    pub fn bad_request(message: impl Into<String>) -> WebError {
+        WebError::Page { status: StatusCode::BAD_REQUEST, title: "Bad request", message: message.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> WebError {
+        WebError::Page { status: StatusCode::FORBIDDEN, title: "Forbidden", message: message.into() }
+    }
+
+    pub fn expired_request() -> WebError {
+        WebError::Page {
+            status: StatusCode::BAD_REQUEST,
+            title: "Sign-in request expired",
+            message: "This sign-in request has expired or was already completed. Go back to the application and start again.".into(),
+        }
+    }
+}
+
+impl From<AuthorizeError> for WebError {
+    fn from(e: AuthorizeError) -> Self {
+        match e {
+            AuthorizeError::NoRedirect(message) => WebError::Page { status: StatusCode::BAD_REQUEST, title: "Invalid request", message },
+            AuthorizeError::Store(s) => WebError::Store(s),
+            // Callers turn redirectable errors into redirects before this point;
+            // reaching here means the redirect could not be built.
+            AuthorizeError::Redirect { description, .. } => WebError::bad_request(description),
+        }
+    }
+}
+
+impl From<AuthnError> for WebError {
+    fn from(e: AuthnError) -> Self {
+        match e {
+            AuthnError::Store(s) => WebError::Store(s),
+            AuthnError::Throttled => WebError::Page { status: StatusCode::TOO_MANY_REQUESTS, title: "Too many attempts", message: e.to_string() },
+            AuthnError::InvalidCredentials | AuthnError::InvalidInput(_) | AuthnError::UserExists => WebError::bad_request(e.to_string()),
+            AuthnError::Hashing(m) => WebError::Internal(m),
+        }
+    }
+}
+
+fn is_unavailable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(_) | StoreError::Cache(_))
+}
+
+fn reference() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+    builder
+}
+
+/// Status and body of a JSON (RFC 6749 §5.2) error.
+fn json_error(e: &OAuthError) -> HttpResponse {
+    let (status, code, description, challenge) = match e {
+        OAuthError::Protocol { code, description } => {
+            let status = if *code == ErrorCode::InvalidClient { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+            (status, *code, description.clone(), *code == ErrorCode::InvalidClient)
+        }
+        OAuthError::ClientAuthentication { .. } => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, "client authentication failed".to_string(), true),
+        OAuthError::Store(s) if is_unavailable(s) => {
+            let id = reference();
+            tracing::error!(reference = %id, error = %s, "store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable, format!("try again later (reference {id})"), false)
+        }
+        other => {
+            let id = reference();
+            tracing::error!(reference = %id, error = %other, "token endpoint failure");
+            (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::ServerError, format!("internal error (reference {id})"), false)
+        }
+    };
+    let mut b = no_store(HttpResponse::build(status));
+    if challenge {
+        b.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="latchkey", charset="UTF-8""#));
+    }
+    b.json(json!({ "error": code.as_str(), "error_description": description }))
+}
+
+/// RFC 6750 §3: bearer token errors.
+fn bearer_error(e: &OAuthError) -> HttpResponse {
+    let (status, code, description) = match e {
+        OAuthError::Protocol { code: ErrorCode::InsufficientScope, description } => (StatusCode::FORBIDDEN, Some(ErrorCode::InsufficientScope), description.clone()),
+        OAuthError::Protocol { code: ErrorCode::InvalidRequest, description } if description.is_empty() => (StatusCode::UNAUTHORIZED, None, String::new()),
+        OAuthError::Protocol { code: ErrorCode::InvalidRequest, description } => (StatusCode::BAD_REQUEST, Some(ErrorCode::InvalidRequest), description.clone()),
+        OAuthError::Protocol { description, .. } => (StatusCode::UNAUTHORIZED, Some(ErrorCode::InvalidToken), description.clone()),
+        other => return json_error(other),
+    };
+    let challenge = match code {
+        // No credentials at all: a bare challenge (RFC 6750 §3.1).
+        None => r#"Bearer realm="latchkey""#.to_string(),
+        Some(c) => format!(r#"Bearer realm="latchkey", error="{}", error_description="{}""#, c.as_str(), description.replace(['"', '\\'], "'")),
+    };
+    let mut b = no_store(HttpResponse::build(status));
+    b.insert_header((header::WWW_AUTHENTICATE, challenge));
+    match code {
+        Some(c) => b.json(json!({ "error": c.as_str(), "error_description": description })),
+        None => b.finish(),
+    }
+}
+
+fn page(status: StatusCode, title: &str, message: &str, request_id: Option<String>) -> HttpResponse {
+    render(status, &ErrorPage { title: title.to_string(), message: message.to_string(), request_id })
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::Page { status, .. } => *status,
+            WebError::Json(_) | WebError::Bearer(_) => StatusCode::BAD_REQUEST,
+            WebError::Store(s) if is_unavailable(s) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            WebError::Page { status, title, message } => page(*status, title, message, None),
+            WebError::Json(e) => json_error(e),
+            WebError::Bearer(e) => bearer_error(e),
+            WebError::Store(s) if is_unavailable(s) => {
+                let id = reference();
+                tracing::error!(reference = %id, error = %s, "store unavailable");
+                page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "latchkey cannot reach its database right now. Try again in a moment.", Some(id))
+            }
+            WebError::Store(_) | WebError::Internal(_) => {
+                let id = reference();
+                tracing::error!(reference = %id, error = %self, "internal error");
+                page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "An internal error occurred. Nothing was changed.", Some(id))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_auth_failure_is_401_with_challenge() {
+        let r = WebError::Json(OAuthError::ClientAuthentication { used_basic: true }).error_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_some());
+        assert_eq!(r.headers().get(header::CACHE_CONTROL).map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+    }
+
+    #[test]
+    fn invalid_grant_is_400_without_challenge() {
+        let r = WebError::Json(OAuthError::invalid_grant("x")).error_response();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn bearer_errors_follow_rfc6750() {
+        let r = WebError::Bearer(OAuthError::new(ErrorCode::InvalidToken, "expired")).error_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let h = r.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        assert!(h.starts_with("Bearer ") && h.contains(r#"error="invalid_token""#), "{h}");
+        let r = WebError::Bearer(OAuthError::new(ErrorCode::InsufficientScope, "needs openid")).error_response();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn store_outage_is_503_page() {
+        let r = WebError::Store(StoreError::Unavailable("down".into())).error_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

@@ -1,0 +1,60 @@
+//! The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and POST.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::Session;
+use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization};
+
+use super::{form_pairs, found};
+use crate::browser::{current_session, CsrfCookie};
+use crate::error::WebError;
+use crate::state::AppState;
+
+pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let pairs = form_pairs(req.query_string().as_bytes()).ok_or_else(|| WebError::bad_request("The request's query string is malformed."))?;
+    authorize(&req, &state, pairs).await
+}
+
+pub async fn authorize_post(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let pairs = form_pairs(&body).ok_or_else(|| WebError::bad_request("The request's form body is malformed."))?;
+    authorize(&req, &state, pairs).await
+}
+
+async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, String)>) -> Result<HttpResponse, WebError> {
+    let params = AuthorizeParams::from_pairs(pairs);
+    let csrf = CsrfCookie::from_request(req);
+    let pending = match state.oauth.start_authorization(&params, csrf.binding(state)).await {
+        Ok(p) => p,
+        Err(AuthorizeError::Redirect { redirect_uri, state: st, code, description }) => {
+            let url = latchkey_oauth::authorize::error_redirect(&redirect_uri, st.as_deref(), code, &description, &state.issuer);
+            return Ok(found(&url));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let session = current_session(req, state).await?;
+    let mut resp = proceed(state, &pending, session.as_ref(), false).await?;
+    if let Some(c) = csrf.new {
+        resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
+}
+
+/// Moves a parked request on: to the sign-in page, the consent page, or back to
+/// the client. `after_post` picks 303 (after a form) over 302.
+pub(crate) async fn proceed(state: &AppState, pending: &PendingAuthorization, session: Option<&Session>, after_post: bool) -> Result<HttpResponse, WebError> {
+    let location = match state.oauth.next_step(pending, session).await? {
+        Next::Login => format!("/login?authz={}", pending.id),
+        Next::Consent => format!("/consent?authz={}", pending.id),
+        Next::Redirect(url) => url,
+    };
+    Ok(if after_post { super::see_other(&location) } else { found(&location) })
+}
+
+/// Loads a parked request and checks it belongs to this browser.
+pub(crate) async fn load_pending(state: &AppState, id: &str, csrf: &CsrfCookie) -> Result<PendingAuthorization, WebError> {
+    let pending = state.oauth.pending(id).await?.ok_or_else(WebError::expired_request)?;
+    if !csrf.owns(state, &pending.browser) {
+        tracing::info!(target: "security", event = "authz_browser_mismatch");
+        return Err(WebError::expired_request());
+    }
+    Ok(pending)
+}

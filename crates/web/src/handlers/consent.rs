@@ -1,0 +1,71 @@
+//! The consent page: the user allows or denies a client's requested scopes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::Scope;
+use serde::Deserialize;
+
+use super::authorize::load_pending;
+use super::see_other;
+use crate::browser::{check_form_post, current_session, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, ConsentPage};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct ConsentQuery {
+    authz: String,
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    csrf_token: String,
+    authz: String,
+    decision: String,
+}
+
+/// What each scope means, in the words the consent page uses.
+fn describe(scope: Scope) -> &'static str {
+    match scope {
+        Scope::OpenId => "Sign you in with your latchkey account",
+        Scope::Profile => "See your username",
+        Scope::Email => "See your email address",
+        Scope::OfflineAccess => "Stay connected when you are not using it",
+        Scope::Admin => "Administer latchkey",
+    }
+}
+
+pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<ConsentQuery>) -> Result<HttpResponse, WebError> {
+    let csrf = CsrfCookie::from_request(&req);
+    let pending = load_pending(&state, &query.authz, &csrf).await?;
+    let Some(session) = current_session(&req, &state).await? else {
+        return Ok(see_other(&format!("/login?authz={}", pending.id)));
+    };
+    let client = state.oauth.client(&pending.client_id).await?.ok_or_else(WebError::expired_request)?;
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    let page = ConsentPage {
+        client_name: client.name,
+        username: user.username,
+        scopes: pending.scopes().iter().map(describe).map(str::to_string).collect(),
+        authz: pending.id.clone(),
+        csrf_token: csrf.form_token(&state),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<ConsentForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let pending = load_pending(&state, &form.authz, &csrf).await?;
+    let Some(session) = current_session(&req, &state).await? else {
+        return Ok(see_other(&format!("/login?authz={}", pending.id)));
+    };
+    let allow = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Err(WebError::bad_request("Choose Allow or Deny.")),
+    };
+    tracing::info!(target: "security", event = "consent", client_id = %pending.client_id, user_id = %session.user_id.0, allow);
+    let location = state.oauth.consent(&pending, &session, allow).await?;
+    Ok(see_other(&location))
+}

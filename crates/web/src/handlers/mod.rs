@@ -1,0 +1,34 @@
+//! Request handlers: parse, call a service, render. Logic lives in the domain crates.
+
+pub mod account;
+pub mod authorize;
+pub mod consent;
+pub mod discovery;
+pub mod login;
+pub mod misc;
+pub mod token;
+pub mod userinfo;
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+
+/// 303 See Other: after a form POST, the browser follows with a GET.
+pub(crate) fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store")).finish()
+}
+
+/// 302 Found: the authorization endpoint's redirects (RFC 6749 §4.1.2).
+pub(crate) fn found(location: &str) -> HttpResponse {
+    HttpResponse::Found().insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store")).finish()
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body or query into pairs,
+/// keeping duplicates so callers can refuse them (RFC 6749 §3.1, §3.2).
+pub(crate) fn form_pairs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).ok()
+}
+
+/// The first value of a parameter in decoded pairs.
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}

@@ -1,0 +1,71 @@
+//! The URL map and the headers every response carries.
+
+use actix_web::http::Method;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, HttpResponse};
+
+use crate::error::WebError;
+use crate::handlers::{account, authorize, consent, discovery, login, misc, token, userinfo};
+
+/// Pages must not be framed (clickjacking on the consent and sign-in forms),
+/// sniffed, or leak the URL (which may carry an authorization request id) in
+/// `Referer`. No `form-action`: Chrome applies it to the redirect that follows a
+/// form POST, which here goes to the relying party.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Frame-Options", "DENY"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"))
+}
+
+/// Endpoints that single-page apps call with `fetch` (no cookies involved) get
+/// `Access-Control-Allow-Origin: *`; the cookie-bearing pages do not.
+fn cors() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Access-Control-Allow-Origin", "*"))
+        .add(("Access-Control-Allow-Headers", "Authorization, Content-Type"))
+        .add(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+}
+
+async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent().insert_header(("Access-Control-Max-Age", "600")).finish()
+}
+
+/// Malformed forms and queries become our HTML 400 page, not actix's plain text.
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default().error_handler(|e, _| WebError::bad_request(format!("The form could not be read: {e}")).into())
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| WebError::bad_request(format!("The link is malformed: {e}")).into())
+}
+
+/// A resource for `fetch` callers: its routes, a CORS preflight, CORS headers.
+fn api(path: &str, routes: Vec<actix_web::Route>) -> impl actix_web::dev::HttpServiceFactory {
+    routes
+        .into_iter()
+        .fold(web::resource(path), |r, route| r.route(route))
+        .route(web::method(Method::OPTIONS).to(preflight))
+        .wrap(cors())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(form_config())
+        .app_data(query_config())
+        .service(misc::healthz)
+        .service(misc::stylesheet)
+        .service(api("/.well-known/openid-configuration", vec![web::get().to(discovery::openid_configuration)]))
+        .service(api("/.well-known/oauth-authorization-server", vec![web::get().to(discovery::openid_configuration)]))
+        .service(api("/jwks", vec![web::get().to(discovery::jwks)]))
+        .service(api("/token", vec![web::post().to(token::token)]))
+        .service(api("/userinfo", vec![web::get().to(userinfo::userinfo), web::post().to(userinfo::userinfo)]))
+        .route("/authorize", web::get().to(authorize::authorize_get))
+        .route("/authorize", web::post().to(authorize::authorize_post))
+        .route("/login", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::login_submit))
+        .route("/consent", web::get().to(consent::consent_page))
+        .route("/consent", web::post().to(consent::consent_submit))
+        .route("/account", web::get().to(account::account_page))
+        .route("/logout", web::post().to(account::logout));
+}

@@ -1,0 +1,35 @@
+//! Building and starting the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, Logger};
+use actix_web::{web, App, HttpServer};
+
+use crate::routes;
+use crate::state::AppState;
+
+/// Bodies above this are refused: the largest legitimate request (a token
+/// request or a sign-in form) is a few kilobytes.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Starts serving on an already-bound listener. The returned server runs when
+/// awaited (or spawned); its handle stops it.
+pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std::io::Result<Server> {
+    let data = web::Data::from(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
+            .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
+            .wrap(routes::security_headers())
+            .wrap(Compress::default())
+            .wrap(Logger::new("%a \"%r\" %s %Dms").exclude("/healthz"))
+            .configure(routes::configure)
+    })
+    .workers(workers.max(1))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

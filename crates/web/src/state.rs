@@ -1,0 +1,98 @@
+//! Opening the stores and wiring the services together.
+
+use std::sync::Arc;
+
+use latchkey_authn::{Authenticator, SessionLimits, SessionService};
+use latchkey_domain::SharedClock;
+use latchkey_oauth::{OAuthConfig, OAuthService};
+use latchkey_store::{Backend, Db, DbConfig, FastStore, StoreError};
+use latchkey_token::crypto::{KeyPurpose, KeyedHasher};
+use latchkey_token::{MasterKey, TokenConfig, TokenError, TokenService};
+
+use crate::config::{Settings, MASTER_KEY_FILE};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("invalid setting: {0}")]
+    Config(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("{0}")]
+    Authn(#[from] latchkey_authn::AuthnError),
+}
+
+/// The database, the fast store and the master key: what both `serve` and the
+/// admin CLI need.
+#[derive(Clone)]
+pub struct Stores {
+    pub db: Db,
+    pub fast: FastStore,
+    pub master: MasterKey,
+}
+
+impl Stores {
+    pub async fn open(settings: &Settings) -> Result<Stores, StartupError> {
+        let url = settings.database_url();
+        let config = DbConfig { url };
+        let needs_data_dir = config.backend() == Backend::Sqlite || settings.master_key.is_none();
+        if needs_data_dir {
+            std::fs::create_dir_all(&settings.data_dir)
+                .map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
+        }
+        let master = match &settings.master_key {
+            Some(text) => MasterKey::parse(text)?,
+            None => MasterKey::load_or_create_file(&settings.data_dir.join(MASTER_KEY_FILE))?,
+        };
+        let db = tokio::task::spawn_blocking(move || Db::connect(&config))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        let fast = match &settings.redis_url {
+            Some(url) if !url.is_empty() => FastStore::redis(url, &settings.redis_prefix).await?,
+            _ => FastStore::memory(),
+        };
+        Ok(Stores { db, fast, master })
+    }
+}
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    pub issuer: String,
+    /// `scheme://host[:port]` of the issuer, compared with `Origin` on POSTs.
+    pub issuer_origin: String,
+    pub oauth: OAuthService,
+    pub authn: Authenticator,
+    pub sessions: SessionService,
+    pub tokens: Arc<TokenService>,
+    pub stores: Stores,
+    /// Derives form CSRF tokens and browser bindings from the CSRF cookie.
+    pub csrf: KeyedHasher,
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    pub async fn build(settings: &Settings, clock: SharedClock) -> Result<AppState, StartupError> {
+        let stores = Stores::open(settings).await?;
+        AppState::with_stores(settings, stores, clock).await
+    }
+
+    pub async fn with_stores(settings: &Settings, stores: Stores, clock: SharedClock) -> Result<AppState, StartupError> {
+        let issuer = settings.issuer();
+        let parsed = url::Url::parse(&issuer).map_err(|e| StartupError::Config(format!("issuer {issuer}: {e}")))?;
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(StartupError::Config("the issuer must not have a query or fragment".into()));
+        }
+        let issuer_origin = parsed.origin().ascii_serialization();
+        let tokens = Arc::new(
+            TokenService::init(TokenConfig::new(issuer.clone()), stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?,
+        );
+        let oauth = OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone());
+        let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
+        let sessions = SessionService::new(stores.db.clone(), &stores.master, clock.clone(), SessionLimits::default());
+        let csrf = stores.master.hasher(KeyPurpose::Csrf);
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, tokens, stores, csrf, clock })
+    }
+}
