@@ -1,1 +1,7 @@
-fn main() {}
+//! End-to-end tests: a latchkey server in-process, driven over HTTP by a
+//! browser with a cookie jar and by the `openidconnect` crate as the relying
+//! party; on the embedded default (SQLite + in-process) and on PostgreSQL + Redis.
+
+mod code_flow;
+mod failures;
+mod support;

@@ -211,7 +211,11 @@ pub fn session_satisfies(req: &PendingAuthorization, session: &Session, now: i64
         return false;
     }
     if let Some(max_age) = req.max_age {
-        if now - session.auth_time > max_age && !authenticated_for_this_request {
+        // max_age=0 means "authenticate now", like prompt=login (as Keycloak and
+        // Hydra read it); times are in seconds, so a sign-in in the same second
+        // as the request counts as fresh.
+        let too_old = if max_age == 0 { true } else { now - session.auth_time > max_age };
+        if too_old && !authenticated_for_this_request {
             return false;
         }
     }

@@ -235,7 +235,7 @@ mod tests {
         // RFC 7636 Appendix B.
         assert_eq!(
             sha256_b64url(b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCQaoV-RyJKNHbFi6-Nsx0RM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

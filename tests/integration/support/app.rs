@@ -1,0 +1,128 @@
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use latchkey_authn::NewUser;
+use latchkey_domain::{ManualClock, Secret, SigningAlg};
+use latchkey_oauth::clients::{self, NewClient};
+use latchkey_web::{AppState, Settings};
+
+use super::browser::Browser;
+use super::services::{unique, PgDatabase, RedisPrefix};
+
+pub const USERNAME: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const REDIRECT_URI: &str = "http://localhost:3000/callback";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: SQLite file + in-process fast store.
+    Sqlite,
+    /// PostgreSQL + Redis, the scale-out configuration.
+    Postgres,
+}
+
+pub struct TestApp {
+    pub issuer: String,
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    pub clock: Arc<ManualClock>,
+    pub backend: Backend,
+    handle: ServerHandle,
+    data_dir: PathBuf,
+    // Dropped after the server handle is told to stop (field order).
+    pub redis: Option<RedisPrefix>,
+    pub pg: Option<PgDatabase>,
+}
+
+fn random_master_key() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl TestApp {
+    /// Starts a server, or returns `None` (after a loud notice) when the
+    /// backend's services are missing outside CI.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        let data_dir = std::env::temp_dir().join(unique("latchkey-test-"));
+        let (pg, redis) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => (Some(PgDatabase::create()?), Some(RedisPrefix::create()?)),
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let issuer = format!("http://localhost:{}", addr.port());
+        let settings = Settings {
+            bind: addr.to_string(),
+            issuer: issuer.clone(),
+            database_url: pg.as_ref().map(|p| p.url.clone()),
+            redis_url: redis.as_ref().map(|r| r.url.clone()),
+            redis_prefix: redis.as_ref().map(|r| r.prefix.clone()).unwrap_or_default(),
+            master_key: Some(random_master_key()),
+            data_dir: data_dir.clone(),
+        };
+        let clock = Arc::new(ManualClock::new());
+        let state = Arc::new(AppState::build(&settings, clock.clone()).await.expect("server state"));
+        let server = latchkey_web::start(listener, state.clone(), 2).expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        Some(TestApp { issuer, addr, state, clock, backend, handle, data_dir, redis, pg })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.issuer, self.addr)
+    }
+
+    /// An HTTP client that reaches this server under the issuer's host name and
+    /// never follows redirects.
+    pub fn http(&self) -> openidconnect::reqwest::Client {
+        openidconnect::reqwest::Client::builder()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .resolve("localhost", self.addr)
+            .build()
+            .expect("http client")
+    }
+
+    pub async fn add_user(&self, username: &str, password: &str) -> latchkey_domain::User {
+        self.state
+            .authn
+            .create_user(NewUser { username: username.into(), email: format!("{username}@example.com"), password: Secret::new(password), admin: false })
+            .await
+            .expect("create user")
+    }
+
+    /// Registers a client with [`REDIRECT_URI`]; returns its id and secret.
+    pub async fn add_client(&self, public: bool, id_token_alg: SigningAlg) -> (String, Option<String>) {
+        let new = NewClient {
+            name: if public { "Test SPA".into() } else { "Test Web App".into() },
+            redirect_uris: vec![REDIRECT_URI.into()],
+            post_logout_redirect_uris: vec![],
+            public,
+            grant_types: vec![],
+            scopes: None,
+            admin: false,
+            id_token_alg,
+        };
+        let (client, secret) = clients::register(&self.state.stores.db, &self.state.stores.master, new, self.clock_now()).await.expect("register client");
+        (client.id.0, secret.map(|s| s.expose().to_string()))
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        use latchkey_domain::Clock;
+        self.clock.now()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The command is sent at once; the returned future only waits for it.
+        drop(self.handle.stop(false));
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}

@@ -1,0 +1,109 @@
+//! A minimal browser: follows nothing by itself, keeps cookies (including
+//! `Secure` ones over plain-HTTP localhost, as real browsers do), sends `Origin`
+//! on form posts.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use openidconnect::reqwest;
+
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    pub cookies: BTreeMap<String, String>,
+    /// Send an `Origin` header on POSTs (browsers do); tests override it.
+    pub origin: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The `value` of the first `<input name="…">`.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_string())
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+
+    pub fn set_cookie(&self, name: &str) -> Option<&String> {
+        self.set_cookies.iter().find(|c| c.starts_with(&format!("{name}=")))
+    }
+}
+
+impl Browser {
+    pub fn new(base: &str, addr: SocketAddr) -> Browser {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve("localhost", addr)
+            .user_agent("latchkey-tests/1.0 (Browser)")
+            .build()
+            .expect("http client");
+        Browser { http, base: base.to_string(), cookies: BTreeMap::new(), origin: Some(base.to_string()) }
+    }
+
+    fn absolute(&self, url: &str) -> String {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            url.to_string()
+        } else {
+            format!("{}{}", self.base, url)
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let set_cookies: Vec<String> = headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect();
+        for c in &set_cookies {
+            let first = c.split(';').next().unwrap_or("");
+            if let Some((name, value)) = first.split_once('=') {
+                let removed = value.is_empty() || c.to_ascii_lowercase().contains("max-age=0");
+                if removed {
+                    self.cookies.remove(name.trim());
+                } else {
+                    self.cookies.insert(name.trim().to_string(), value.trim().to_string());
+                }
+            }
+        }
+        let location = headers.get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let body = resp.text().await.unwrap_or_default();
+        Page { status, location, headers, set_cookies, body }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Page {
+        let mut req = self.http.get(self.absolute(url));
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        let resp = req.send().await.expect("GET");
+        self.finish(resp).await
+    }
+
+    pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(fields).expect("form");
+        let mut req = self.http.post(self.absolute(url)).header("content-type", "application/x-www-form-urlencoded").body(body);
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        if let Some(o) = &self.origin {
+            req = req.header("origin", o.clone());
+        }
+        let resp = req.send().await.expect("POST");
+        self.finish(resp).await
+    }
+}

@@ -1,0 +1,12 @@
+//! Test harness: a latchkey server in-process on a random port, a browser with
+//! a cookie jar, and an OIDC relying party (the `openidconnect` crate).
+
+pub mod app;
+pub mod browser;
+pub mod jwt;
+pub mod rp;
+pub mod services;
+
+pub use app::{Backend, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+pub use browser::Browser;
+pub use rp::{AuthResponse, Rp};
