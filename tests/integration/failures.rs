@@ -10,15 +10,8 @@ use crate::support::{AuthResponse, Backend, Browser, Rp, TestApp, PASSWORD, REDI
 
 /// A token request by hand: status, headers, JSON body.
 async fn token_request(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, openidconnect::reqwest::header::HeaderMap, Value) {
-    let mut req = app.http().post(app.url("/token")).form(form);
-    if let Some((id, secret)) = basic {
-        req = req.basic_auth(id, Some(secret));
-    }
-    let r = req.send().await.expect("token request");
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null);
-    (status, headers, body)
+    let a = crate::support::raw::post_form(app, "/token", form, basic).await;
+    (a.status, a.headers, a.body)
 }
 
 async fn setup(backend: Backend, public: bool) -> Option<(TestApp, Rp)> {

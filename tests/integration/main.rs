@@ -4,4 +4,5 @@
 
 mod code_flow;
 mod failures;
+mod tokens;
 mod support;

@@ -37,6 +37,11 @@ impl Scope {
     }
 
     /// Scopes a relying party may ask for in the authorization code flow.
+    /// Scopes that only make sense for a user (not for a client acting for itself).
+    pub fn is_user_scope(self) -> bool {
+        matches!(self, Scope::OpenId | Scope::Profile | Scope::Email | Scope::OfflineAccess)
+    }
+
     pub fn user_facing(self) -> bool {
         !matches!(self, Scope::Admin)
     }
@@ -50,6 +55,11 @@ impl ScopeSet {
     /// Parses a space-delimited scope string, ignoring unknown values.
     pub fn parse_lenient(s: &str) -> ScopeSet {
         ScopeSet(s.split_whitespace().filter_map(Scope::parse).collect())
+    }
+
+    /// Parses a space-separated list, refusing unknown scopes (returns the first one).
+    pub fn parse_strict(s: &str) -> Result<ScopeSet, String> {
+        s.split_whitespace().map(|w| Scope::parse(w).ok_or_else(|| w.to_string())).collect::<Result<BTreeSet<_>, _>>().map(ScopeSet)
     }
 
     pub fn from_iter(it: impl IntoIterator<Item = Scope>) -> ScopeSet {

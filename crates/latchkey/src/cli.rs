@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use latchkey_domain::{GrantType, Scope, ScopeSet, SigningAlg};
 use latchkey_oauth::clients::NewClient;
+use latchkey_token::service::{DEFAULT_REFRESH_ABSOLUTE, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_IDLE};
+use latchkey_token::RefreshPolicy;
 use latchkey_web::config::{Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_ISSUER};
 
 #[derive(Parser)]
@@ -38,6 +40,21 @@ pub struct StoreArgs {
     /// Directory for the embedded database and the master key file.
     #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
     pub data_dir: PathBuf,
+    /// Seconds a refresh-token family may go unused.
+    #[arg(long, env = "LATCHKEY_REFRESH_IDLE_SECS", default_value_t = DEFAULT_REFRESH_IDLE, global = true)]
+    pub refresh_idle_secs: i64,
+    /// Seconds a refresh-token family lives from sign-in, however active.
+    #[arg(long, env = "LATCHKEY_REFRESH_ABSOLUTE_SECS", default_value_t = DEFAULT_REFRESH_ABSOLUTE, global = true)]
+    pub refresh_absolute_secs: i64,
+    /// Seconds during which reuse of the previous refresh token returns its successor (0-60).
+    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = DEFAULT_REFRESH_GRACE, global = true)]
+    pub refresh_grace_secs: i64,
+    /// Secret for refresh-token hashes (at least 32 characters). Unset: derived from the master key.
+    #[arg(long, env = "LATCHKEY_TOKEN_PEPPER", global = true, hide_env_values = true)]
+    pub token_pepper: Option<String>,
+    /// Days between automatic signing-key rotations.
+    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 30, global = true)]
+    pub key_rotation_days: i64,
 }
 
 impl StoreArgs {
@@ -50,6 +67,9 @@ impl StoreArgs {
             redis_prefix: self.redis_prefix.clone(),
             master_key: self.master_key.clone().filter(|s| !s.is_empty()),
             data_dir: self.data_dir.clone(),
+            refresh: RefreshPolicy { idle: self.refresh_idle_secs, absolute: self.refresh_absolute_secs, grace: self.refresh_grace_secs },
+            token_pepper: self.token_pepper.clone().filter(|s| !s.is_empty()),
+            key_rotation_period: self.key_rotation_days.max(1) * 24 * 3600,
         }
     }
 }
@@ -67,6 +87,50 @@ pub enum Command {
     Client {
         #[command(subcommand)]
         command: ClientCommand,
+    },
+    /// See and revoke what users granted to clients.
+    Grants {
+        #[command(subcommand)]
+        command: GrantsCommand,
+    },
+    /// Signing keys: list and rotate.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GrantsCommand {
+    /// List a client's grants.
+    List {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke grants, refresh tokens and access tokens: a client's (all users,
+    /// or `--user`), or with only `--user`, everything that user granted.
+    Revoke {
+        #[arg(long)]
+        client: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys and their state.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create new signing keys now (published at once, signing after the publish lead).
+    Rotate {
+        /// Only this algorithm (RS256, ES256, EdDSA); default: all.
+        #[arg(long)]
+        alg: Option<String>,
     },
 }
 

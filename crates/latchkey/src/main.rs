@@ -14,7 +14,8 @@ use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
 use serde_json::json;
 
-use cli::{Cli, ClientCommand, Command, ServeArgs, UserCommand};
+use cli::{Cli, ClientCommand, Command, GrantsCommand, KeysCommand, ServeArgs, UserCommand};
+use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
 enum CliError {
@@ -69,7 +70,63 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let stores = Stores::open(&settings).await?;
             client_command(&stores, command, clock.now()).await
         }
+        Command::Grants { command } => grants_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
     }
+}
+
+/// How often each node does key upkeep (rotation when due, retirement, reload).
+const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn grants_command(state: &AppState, command: GrantsCommand) -> Result<(), CliError> {
+    let actor = format!("cli ({})", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    match command {
+        GrantsCommand::List { client, json } => {
+            let grants = state.oauth.client_grants(&client).await?;
+            if json {
+                println!("{}", serde_json::to_string(&grants).map_err(|e| CliError::Usage(e.to_string()))?);
+            } else {
+                for g in grants {
+                    println!("{}\t{}\tfamilies={}\tlast_used={}", g.username, g.scope, g.families, g.last_used_at.map_or("-".into(), |t| t.to_string()));
+                }
+            }
+        }
+        GrantsCommand::Revoke { client, user } => {
+            let report = match (client.as_deref(), user.as_deref()) {
+                (Some(c), u) => state.oauth.revoke_client_grants(c, u, &actor).await?,
+                (None, Some(u)) => state.oauth.revoke_user_grants(u, &actor).await?,
+                (None, None) => return Err(CliError::Usage("say what to revoke: --client <id> and/or --user <username>".into())),
+            };
+            println!("revoked {} grant(s), {} refresh-token family(ies), {} tracked access token(s)", report.grants, report.families, report.access_tokens);
+        }
+    }
+    Ok(())
+}
+
+async fn keys_command(state: &AppState, command: KeysCommand) -> Result<(), CliError> {
+    match command {
+        KeysCommand::List { json } => {
+            let keys = state.tokens.key_status().await.map_err(|e| CliError::Usage(e.to_string()))?;
+            if json {
+                println!("{}", serde_json::to_string(&keys).map_err(|e| CliError::Usage(e.to_string()))?);
+            } else {
+                for k in keys {
+                    println!("{}\t{}\t{}\tcreated {}", k.kid, k.alg, k.state, k.created_at);
+                }
+            }
+        }
+        KeysCommand::Rotate { alg } => {
+            let algs = match alg {
+                Some(a) => vec![SigningAlg::parse(&a).ok_or_else(|| CliError::Usage(format!("unknown algorithm {a}")))?],
+                None => SigningAlg::ALL.to_vec(),
+            };
+            let kids = state.tokens.rotate_keys(&algs).await.map_err(|e| CliError::Usage(e.to_string()))?;
+            for kid in kids {
+                println!("created {kid} (published now; signs in {} s)", latchkey_token::keys::KEY_PUBLISH_LEAD);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
@@ -87,6 +144,16 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     println!("Create the first user and a client (in another terminal, same directory and settings):");
     println!("  echo 'a long passphrase' | latchkey user add alice --email alice@example.com --password-stdin --admin");
     println!("  latchkey client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
+    let upkeep = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
+        loop {
+            tick.tick().await;
+            if let Err(e) = upkeep.tokens.maintain().await {
+                tracing::warn!(error = %e, "key maintenance failed; will retry");
+            }
+        }
+    });
     let server = latchkey_web::start(listener, state, args.workers)?;
     server.await?;
     Ok(())

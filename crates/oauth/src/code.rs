@@ -29,6 +29,9 @@ pub struct CodeGrant {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Redemption {
     pub access_jtis: Vec<(String, i64)>,
+    /// The refresh-token family the redemption started, if any.
+    #[serde(default)]
+    pub family_id: Option<String>,
 }
 
 pub fn code_key(hash: &str) -> String {

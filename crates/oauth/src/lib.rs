@@ -3,13 +3,17 @@
 //! discovery and userinfo. No HTTP framework here: the web crate parses requests
 //! into these types and renders what comes back.
 
+pub mod admin;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
 pub mod discovery;
 pub mod error;
+mod introspect;
+pub mod issue;
 pub mod pkce;
+mod refresh;
 pub mod service;
 pub mod token;
 pub mod userinfo;

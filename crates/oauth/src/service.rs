@@ -1,13 +1,15 @@
 //! The protocol engine: ties requests to clients, sessions, codes and tokens.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use latchkey_domain::{Amr, Client, ClientKind, GrantType, Scope, ScopeSet, Session, SharedClock, UserId};
-use latchkey_store::repo::{clients as client_repo, grants as grant_repo, users as user_repo};
+use latchkey_domain::{Client, ClientKind, GrantType, Scope, ScopeSet, Session, SharedClock, UserId};
+use latchkey_store::repo::refresh as refresh_repo;
+use latchkey_store::repo::{audit as audit_repo, clients as client_repo, grants as grant_repo, users as user_repo};
 use latchkey_store::{Db, FastStore, StoreError};
 use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
-use latchkey_token::{AccessTokenClaims, IdTokenClaims, TokenError, TokenService};
+use latchkey_token::{TokenError, TokenService};
 use serde_json::Value;
 
 use crate::authorize::{self, AuthorizeParams, Next, PendingAuthorization, Prompt};
@@ -15,6 +17,7 @@ use crate::client_auth::ClientCredentials;
 use crate::code::{code_key, redeemed_key, CodeGrant, Redemption, CODE_TTL_SECS};
 use crate::discovery::ProviderMetadata;
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
+use crate::issue::AuthContext;
 use crate::pkce;
 use crate::token::{TokenRequest, TokenResponse};
 use crate::userinfo;
@@ -30,14 +33,24 @@ pub struct OAuthConfig {
     pub issuer: String,
 }
 
+/// Clients are cached per node for 5 seconds: a removed client or a changed
+/// secret takes effect everywhere within that, and the token endpoint skips a
+/// database round trip on almost every call.
+const CLIENT_CACHE_TTL: i64 = 5;
+/// Bound on cached clients, so a flood of distinct ids cannot grow memory.
+const CLIENT_CACHE_MAX: usize = 10_000;
+
 pub struct OAuthService {
     pub config: OAuthConfig,
-    db: Db,
-    fast: FastStore,
-    tokens: Arc<TokenService>,
-    clock: SharedClock,
+    pub(crate) db: Db,
+    pub(crate) fast: FastStore,
+    pub(crate) tokens: Arc<TokenService>,
+    pub(crate) clock: SharedClock,
     client_secrets: KeyedHasher,
     codes: KeyedHasher,
+    client_cache: RwLock<HashMap<String, (Client, i64)>>,
+    /// Sessions older than this are over (refresh families bound to them end too).
+    pub(crate) session_absolute: i64,
 }
 
 fn pending_key(id: &str) -> String {
@@ -45,10 +58,10 @@ fn pending_key(id: &str) -> String {
 }
 
 impl OAuthService {
-    pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock) -> OAuthService {
+    pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock, session_absolute: i64) -> OAuthService {
         let client_secrets = tokens.master().hasher(KeyPurpose::ClientSecret);
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), session_absolute }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -158,10 +171,35 @@ impl OAuthService {
 
     // ---- token endpoint ---------------------------------------------------------
 
+    /// A client by id, from a short-lived per-node cache: the token and
+    /// introspection endpoints authenticate a client on every call.
+    pub(crate) async fn cached_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let now = self.clock.now();
+        if let Some((client, at)) = self.client_cache.read().unwrap_or_else(|p| p.into_inner()).get(id) {
+            if now - at < CLIENT_CACHE_TTL {
+                return Ok(Some(client.clone()));
+            }
+        }
+        let found = self.client(id).await?;
+        if let Some(c) = &found {
+            let mut cache = self.client_cache.write().unwrap_or_else(|p| p.into_inner());
+            if cache.len() >= CLIENT_CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(id.to_string(), (c.clone(), now));
+        }
+        Ok(found)
+    }
+
+    /// Forgets cached clients (after a client is changed or removed on this node).
+    pub fn forget_cached_clients(&self) {
+        self.client_cache.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Authenticates the client of a token request (RFC 6749 §2.3.1, §3.2.1).
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
         let fail = || OAuthError::ClientAuthentication { used_basic: creds.via_basic };
-        let client = self.client(&creds.client_id).await?.ok_or_else(fail)?;
+        let client = self.cached_client(&creds.client_id).await?.ok_or_else(fail)?;
         match (client.kind(), &creds.secret, &client.secret_hash) {
             (ClientKind::Confidential, Some(secret), Some(stored)) if self.client_secrets.verify(secret.expose(), stored) => Ok(client),
             (ClientKind::Public, None, _) => Ok(client),
@@ -176,7 +214,8 @@ impl OAuthService {
         let client = self.authenticate_client(creds).await?;
         match req.grant_type.as_deref() {
             Some("authorization_code") => self.grant_authorization_code(&client, req).await,
-            Some(other) if GrantType::parse(other).is_some() => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, format!("{other} is not supported yet"))),
+            Some("refresh_token") => self.grant_refresh_token(&client, req).await,
+            Some("client_credentials") => self.grant_client_credentials(&client, req).await,
             Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
             None => Err(OAuthError::invalid_request("grant_type is required")),
         }
@@ -203,88 +242,97 @@ impl OAuthService {
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
         pkce::verify(grant.pkce.as_deref(), req.code_verifier.as_deref()).map_err(OAuthError::invalid_grant)?;
-        let user_id = UserId(grant.user_id.clone());
-        let uid = user_id.clone();
+        let uid = UserId(grant.user_id.clone());
         let user = self
             .db
             .run(move |c| user_repo::find_by_id(c, &uid))
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
 
-        let cfg = &self.tokens.config;
-        let scopes = ScopeSet::parse_lenient(&grant.scope);
         let jti = uuid::Uuid::new_v4().to_string();
-        let access_exp = now + cfg.access_token_ttl;
+        let family_id = uuid::Uuid::new_v4().to_string();
+        let access_exp = now + self.tokens.config.access_token_ttl;
         // Record the redemption before issuing, so a replay racing this request
         // still finds what to revoke.
-        let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)] };
-        let ttl = Duration::from_secs(cfg.access_token_ttl as u64 + 60);
+        let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)], family_id: Some(family_id.clone()) };
+        let ttl = Duration::from_secs(self.tokens.config.access_token_ttl as u64 + 60);
         self.fast.put(&redeemed_key(&hash), &serde_json::to_string(&redemption).map_err(StoreError::from)?, ttl).await?;
 
-        let access = AccessTokenClaims {
-            iss: self.config.issuer.clone(),
-            sub: user.id.0.clone(),
-            aud: self.config.issuer.clone(),
-            exp: access_exp,
-            iat: now,
-            jti,
-            client_id: client.id.0.clone(),
+        let ctx = AuthContext {
             scope: grant.scope.clone(),
             auth_time: Some(grant.auth_time),
             acr: Some(grant.acr.clone()),
             amr: grant.amr.clone(),
             sid: Some(grant.sid.clone()),
+            nonce: grant.nonce.clone(),
         };
-        let access_token = self.tokens.sign_access_token(&access)?;
-        let id_token = if authorize::is_openid(&scopes) {
-            let claims = IdTokenClaims {
-                iss: self.config.issuer.clone(),
-                sub: user.id.0.clone(),
-                aud: client.id.0.clone(),
-                azp: client.id.0.clone(),
-                exp: now + cfg.id_token_ttl,
-                iat: now,
-                auth_time: grant.auth_time,
-                nonce: grant.nonce.clone(),
-                acr: grant.acr.clone(),
-                amr: grant.amr.iter().filter(|a| Amr::parse(a).is_some()).cloned().collect(),
-                sid: grant.sid.clone(),
-                at_hash: None,
-                preferred_username: scopes.contains(Scope::Profile).then(|| user.username.clone()),
-                email: scopes.contains(Scope::Email).then(|| user.email.clone()),
-                email_verified: scopes.contains(Scope::Email).then_some(false),
-            };
-            Some(self.tokens.sign_id_token(&claims, client.id_token_alg)?)
-        } else {
-            None
+        let minted = self.mint(client, Some(&user), &ctx, jti, now)?;
+        let refresh = self.start_family(family_id, client, &user, &ctx, &minted, now).await?;
+        Ok(self.response(minted, grant.scope, refresh))
+    }
+
+    /// RFC 6749 §4.4: a confidential client acting for itself. No user, no
+    /// refresh token; scopes limited to the non-user scopes it was allowed.
+    async fn grant_client_credentials(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+        if client.kind() != ClientKind::Confidential || !client.allows_grant(GrantType::ClientCredentials) {
+            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use client_credentials"));
+        }
+        let allowed = ScopeSet::from_iter(client.allowed_scopes.iter().filter(|s| !s.is_user_scope()));
+        let scopes = match req.scope.as_deref() {
+            Some(requested) => {
+                let parsed = ScopeSet::parse_strict(requested).map_err(|s| OAuthError::new(ErrorCode::InvalidScope, format!("unknown scope {s}")))?;
+                if !parsed.is_subset(&allowed) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope, "the client may not request that scope"));
+                }
+                parsed
+            }
+            None => allowed,
         };
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: cfg.access_token_ttl,
-            scope: grant.scope,
-            id_token,
-            refresh_token: None,
-        })
+        let now = self.clock.now();
+        let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None };
+        let minted = self.mint(client, None, &ctx, uuid::Uuid::new_v4().to_string(), now)?;
+        Ok(self.response(minted, ctx.scope, None))
     }
 
     /// A code that is not (or no longer) there. If it was redeemed before, this is
     /// a replay: revoke everything the first redemption issued.
     async fn reject_reused_code(&self, hash: &str, client: &Client) -> OAuthError {
-        match self.fast.get(&redeemed_key(hash)).await {
-            Ok(Some(json)) => {
-                if let Ok(r) = serde_json::from_str::<Redemption>(&json) {
-                    for (jti, exp) in &r.access_jtis {
-                        if let Err(e) = self.tokens.revoke_jti(jti, *exp).await {
-                            return e.into();
-                        }
-                    }
-                }
+        let result: Result<bool, OAuthError> = async {
+            let Some(json) = self.fast.get(&redeemed_key(hash)).await? else { return Ok(false) };
+            let r: Redemption = serde_json::from_str(&json).map_err(StoreError::from)?;
+            self.tokens.revoke_jtis(&r.access_jtis).await?;
+            if let Some(family) = r.family_id {
+                let now = self.clock.now();
+                let jtis = self.db.run(move |c| refresh_repo::revoke_family(c, &family, now, "authorization code replayed")).await?;
+                self.tokens.revoke_jtis(&jtis).await?;
+            }
+            Ok(true)
+        }
+        .await;
+        match result {
+            Ok(true) => {
                 tracing::warn!(target: "security", event = "code_reuse", client_id = %client.id, "authorization code replayed; tokens from its first use revoked");
+                self.audit("code_reuse", None, Some(&client.id.0), "authorization code replayed; tokens from its first use revoked").await;
                 OAuthError::invalid_grant("the code has already been used; tokens issued for it are revoked")
             }
-            Ok(None) => OAuthError::invalid_grant("the code is unknown or has expired"),
-            Err(e) => e.into(),
+            Ok(false) => OAuthError::invalid_grant("the code is unknown or has expired"),
+            Err(e) => e,
+        }
+    }
+
+    /// Records a security event in the audit trail. Failing to record does not
+    /// fail the request (it is logged instead): the protective action already happened.
+    pub(crate) async fn audit(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+        let event = audit_repo::AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: self.clock.now(),
+            kind: kind.to_string(),
+            user_id: user_id.map(str::to_string),
+            client_id: client_id.map(str::to_string),
+            detail: detail.to_string(),
+        };
+        if let Err(e) = self.db.run(move |c| audit_repo::record(c, &event)).await {
+            tracing::error!(error = %e, kind, "could not record audit event");
         }
     }
 

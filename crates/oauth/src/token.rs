@@ -1,6 +1,6 @@
 //! Token endpoint request and response shapes (RFC 6749 §4.1.3, §5.1).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The form parameters of a token request that the grants read.
 #[derive(Debug, Default, Clone)]
@@ -14,10 +14,10 @@ pub struct TokenRequest {
 }
 
 /// RFC 6749 §5.1 (+ `id_token`, OIDC Core §3.1.3.3).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: i64,
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]

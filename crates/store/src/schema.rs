@@ -67,4 +67,50 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants);
+
+diesel::table! {
+    refresh_families (id) {
+        id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        sid -> Nullable<Text>,
+        scope -> Text,
+        auth_time -> BigInt,
+        acr -> Text,
+        amr -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        absolute_expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (hash) {
+        hash -> Text,
+        family_id -> Text,
+        generation -> Integer,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        successor_hash -> Nullable<Text>,
+        access_jti -> Text,
+        access_exp -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::joinable!(refresh_families -> users (user_id));
+diesel::joinable!(refresh_families -> clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events);

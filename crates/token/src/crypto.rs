@@ -157,6 +157,11 @@ pub struct KeyedHasher {
 }
 
 impl KeyedHasher {
+    /// A hasher under an operator-supplied secret (e.g. `LATCHKEY_TOKEN_PEPPER`).
+    pub fn from_secret(secret: &[u8]) -> KeyedHasher {
+        KeyedHasher { key: hmac::Key::new(hmac::HMAC_SHA256, secret) }
+    }
+
     /// Lower-case hex of the MAC: the form stored and indexed.
     pub fn hash(&self, value: &str) -> String {
         hex::encode(hmac::sign(&self.key, value.as_bytes()).as_ref())

@@ -145,22 +145,34 @@ impl SigningKey {
     }
 }
 
-/// The keys a node currently knows. The newest key of an algorithm signs; all
-/// published keys verify and are listed in the JWKS.
+/// A new key is published in the JWKS this long before it signs anything, so
+/// relying parties that cached the JWKS (`max-age` 300 s) have seen it first.
+pub const KEY_PUBLISH_LEAD: i64 = 10 * 60;
+
+/// The keys a node currently knows. All of them verify and are listed in the
+/// JWKS; per algorithm, the newest key published for at least
+/// [`KEY_PUBLISH_LEAD`] signs (or, before any has been, the oldest).
 #[derive(Debug, Default)]
 pub struct KeyRing {
     keys: Vec<SigningKey>,
 }
 
 impl KeyRing {
-    pub fn new(keys: Vec<SigningKey>) -> KeyRing {
+    pub fn new(mut keys: Vec<SigningKey>) -> KeyRing {
+        keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
         KeyRing { keys }
     }
 
-    /// The signing key for `alg`: the oldest published one, so that every node picks
-    /// the same key even if two nodes created one at the same first start.
-    pub fn active(&self, alg: SigningAlg) -> Option<&SigningKey> {
-        self.keys.iter().filter(|k| k.alg == alg).min_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
+    /// The signing key for `alg` at `now`. Every node computes the same answer
+    /// from the same rows, so nodes agree without talking to each other.
+    pub fn active(&self, alg: SigningAlg, now: i64) -> Option<&SigningKey> {
+        let mut of_alg = self.keys.iter().filter(|k| k.alg == alg);
+        let oldest = of_alg.next();
+        self.keys.iter().rev().filter(|k| k.alg == alg).find(|k| k.created_at + KEY_PUBLISH_LEAD <= now).or(oldest)
+    }
+
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
     }
 
     pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {

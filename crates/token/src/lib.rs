@@ -14,4 +14,4 @@ pub use claims::{AccessTokenClaims, IdTokenClaims};
 pub use crypto::MasterKey;
 pub use error::TokenError;
 pub use keys::{KeyRing, SigningKey};
-pub use service::{TokenConfig, TokenService};
+pub use service::{KeyInfo, RefreshPolicy, Revocation, TokenConfig, TokenService};

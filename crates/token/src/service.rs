@@ -1,5 +1,6 @@
 //! Issuing and verifying JWTs with the deployment's keys.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use latchkey_store::repo::keys as key_repo;
 use latchkey_store::{Db, FastStore};
 
 use crate::claims::{AccessTokenClaims, IdTokenClaims};
-use crate::crypto::MasterKey;
+use crate::crypto::{KeyPurpose, KeyedHasher, MasterKey};
 use crate::error::TokenError;
 use crate::keys::{jwt_alg, KeyRing, SigningKey};
 
@@ -25,11 +26,45 @@ pub const ACCESS_TOKEN_ALG: SigningAlg = SigningAlg::EdDSA;
 /// RFC 9068 §2.1: the `typ` header of JWT access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// Refresh tokens unused for 14 days die: a device left in a drawer for two
+/// weeks signs in again.
+pub const DEFAULT_REFRESH_IDLE: i64 = 14 * 24 * 3600;
+/// No refresh-token family outlives 30 days from sign-in, however active.
+pub const DEFAULT_REFRESH_ABSOLUTE: i64 = 30 * 24 * 3600;
+/// Reuse of a rotated refresh token revokes its family at once by default.
+pub const DEFAULT_REFRESH_GRACE: i64 = 0;
+/// The grace window is capped: longer would let a thief race the owner for a minute.
+pub const MAX_REFRESH_GRACE: i64 = 60;
+/// Signing keys rotate every 30 days unless configured otherwise.
+pub const DEFAULT_KEY_ROTATION_PERIOD: i64 = 30 * 24 * 3600;
+/// Extra time a retired key stays published after the last token it could
+/// have signed expired (clock skew between nodes and relying parties).
+const KEY_RETIREMENT_MARGIN: i64 = 60;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshPolicy {
+    pub idle: i64,
+    pub absolute: i64,
+    /// Seconds during which reuse of the immediately previous token returns the
+    /// successor instead of revoking the family (multi-tab SPAs); 0 disables.
+    pub grace: i64,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        RefreshPolicy { idle: DEFAULT_REFRESH_IDLE, absolute: DEFAULT_REFRESH_ABSOLUTE, grace: DEFAULT_REFRESH_GRACE }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TokenConfig {
     pub issuer: String,
     pub access_token_ttl: i64,
     pub id_token_ttl: i64,
+    pub refresh: RefreshPolicy,
+    pub key_rotation_period: i64,
+    /// Secret for refresh-token hashes (`LATCHKEY_TOKEN_PEPPER`); `None`: derived from the master key.
+    pub refresh_pepper: Option<String>,
 }
 
 impl TokenConfig {
@@ -38,8 +73,41 @@ impl TokenConfig {
             issuer: issuer.into(),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             id_token_ttl: DEFAULT_ID_TOKEN_TTL,
+            refresh: RefreshPolicy::default(),
+            key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
+            refresh_pepper: None,
         }
     }
+}
+
+/// What a bulk revocation covers: every access token issued before now to…
+#[derive(Debug, Clone, Copy)]
+pub enum Revocation<'a> {
+    /// …a client (all its users).
+    Client(&'a str),
+    /// …a client for one user.
+    Grant { client_id: &'a str, user_id: &'a str },
+    /// …anyone, from one browser session.
+    Session(&'a str),
+}
+
+fn marker_key(r: Revocation<'_>) -> String {
+    match r {
+        Revocation::Client(c) => format!("nbf:client:{c}"),
+        Revocation::Grant { client_id, user_id } => format!("nbf:grant:{client_id}:{user_id}"),
+        Revocation::Session(sid) => format!("nbf:sid:{sid}"),
+    }
+}
+
+/// A signing key as `latchkey keys list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: &'static str,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    /// `active` (signs), `next` (published, not signing yet), `published` (verifies only), `retired`.
+    pub state: &'static str,
 }
 
 pub struct TokenService {
@@ -49,6 +117,9 @@ pub struct TokenService {
     master: MasterKey,
     clock: SharedClock,
     ring: RwLock<Arc<KeyRing>>,
+    refresh_hasher: KeyedHasher,
+    /// When the ring was last read from the database (our clock, seconds).
+    ring_loaded_at: AtomicI64,
 }
 
 fn revoked_key(jti: &str) -> String {
@@ -58,7 +129,24 @@ fn revoked_key(jti: &str) -> String {
 impl TokenService {
     /// Loads the published keys, creating one per algorithm on first start.
     pub async fn init(config: TokenConfig, db: Db, fast: FastStore, master: MasterKey, clock: SharedClock) -> Result<TokenService, TokenError> {
-        let svc = TokenService { config, db, fast, master, clock, ring: RwLock::new(Arc::new(KeyRing::default())) };
+        let refresh_hasher = match &config.refresh_pepper {
+            Some(p) if p.len() >= 32 => KeyedHasher::from_secret(p.as_bytes()),
+            Some(_) => return Err(TokenError::MasterKey("LATCHKEY_TOKEN_PEPPER must be at least 32 characters".into())),
+            None => master.hasher(KeyPurpose::RefreshToken),
+        };
+        if !(0..=MAX_REFRESH_GRACE).contains(&config.refresh.grace) {
+            return Err(TokenError::Invalid(format!("the refresh grace window must be 0..={MAX_REFRESH_GRACE} seconds")));
+        }
+        let svc = TokenService {
+            config,
+            db,
+            fast,
+            master,
+            clock,
+            ring: RwLock::new(Arc::new(KeyRing::default())),
+            refresh_hasher,
+            ring_loaded_at: AtomicI64::new(0),
+        };
         svc.ensure_keys().await?;
         Ok(svc)
     }
@@ -102,6 +190,7 @@ impl TokenService {
     }
 
     fn set_ring(&self, ring: KeyRing) {
+        self.ring_loaded_at.store(self.clock.now(), Ordering::Relaxed);
         let mut guard = self.ring.write().unwrap_or_else(|p| p.into_inner());
         *guard = Arc::new(ring);
     }
@@ -120,7 +209,7 @@ impl TokenService {
 
     fn sign<T: serde::Serialize>(&self, alg: SigningAlg, typ: Option<&str>, claims: &T) -> Result<String, TokenError> {
         let ring = self.ring();
-        let key = ring.active(alg).ok_or(TokenError::NoKey(alg.as_str()))?;
+        let key = ring.active(alg, self.clock.now()).ok_or(TokenError::NoKey(alg.as_str()))?;
         let mut header = Header::new(jwt_alg(alg));
         header.kid = Some(key.kid.clone());
         header.typ = typ.map(str::to_string);
@@ -145,8 +234,16 @@ impl TokenService {
         if claims.exp <= self.clock.now() {
             return Err(TokenError::Invalid("expired".into()));
         }
-        if self.is_revoked(&claims.jti).await? {
-            return Err(TokenError::Revoked);
+        self.check_not_revoked(&claims).await?;
+        Ok(claims)
+    }
+
+    /// Verifies signature, `typ` and issuer only: for revocation, where an
+    /// expired or already revoked token is still worth recognising.
+    pub async fn parse_access_token(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
+        let claims = self.verify_signature::<AccessTokenClaims>(token, Some(ACCESS_TOKEN_TYP)).await?;
+        if claims.iss != self.config.issuer {
+            return Err(TokenError::Invalid("wrong issuer".into()));
         }
         Ok(claims)
     }
@@ -195,6 +292,149 @@ impl TokenService {
 
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, TokenError> {
         Ok(self.fast.get(&revoked_key(jti)).await?.is_some())
+    }
+
+    /// The hasher of refresh tokens (HMAC-SHA256 under the pepper).
+    pub fn refresh_hasher(&self) -> &KeyedHasher {
+        &self.refresh_hasher
+    }
+
+    /// Revokes several access tokens.
+    pub async fn revoke_jtis(&self, list: &[(String, i64)]) -> Result<(), TokenError> {
+        for (jti, exp) in list {
+            self.revoke_jti(jti, *exp).await?;
+        }
+        Ok(())
+    }
+
+    /// Revokes, in one write, every access token issued until now in `scope`:
+    /// a marker that lives as long as the longest access token could.
+    pub async fn revoke_issued_before(&self, scope: Revocation<'_>) -> Result<(), TokenError> {
+        let ttl = Duration::from_secs((self.config.access_token_ttl + 60).max(1) as u64);
+        self.fast.put(&marker_key(scope), &self.clock.now().to_string(), ttl).await?;
+        Ok(())
+    }
+
+    /// One round trip: the token's own `jti`, and the client, grant and
+    /// session markers that may cover it.
+    async fn check_not_revoked(&self, claims: &AccessTokenClaims) -> Result<(), TokenError> {
+        let mut keys = vec![
+            revoked_key(&claims.jti),
+            marker_key(Revocation::Client(&claims.client_id)),
+            marker_key(Revocation::Grant { client_id: &claims.client_id, user_id: &claims.sub }),
+        ];
+        if let Some(sid) = &claims.sid {
+            keys.push(marker_key(Revocation::Session(sid)));
+        }
+        let found = self.fast.get_many(&keys).await?;
+        if found.first().is_some_and(Option::is_some) {
+            return Err(TokenError::Revoked);
+        }
+        let covered = found.iter().skip(1).flatten().any(|at| at.parse::<i64>().is_ok_and(|at| claims.iat <= at));
+        if covered {
+            return Err(TokenError::Revoked);
+        }
+        Ok(())
+    }
+
+    // ---- signing-key rotation ---------------------------------------------------
+
+    /// Creates a new key for each of `algs`. It is published at once and signs
+    /// after [`crate::keys::KEY_PUBLISH_LEAD`].
+    pub async fn rotate_keys(&self, algs: &[SigningAlg]) -> Result<Vec<String>, TokenError> {
+        let now = self.clock.now();
+        let master = self.master.clone();
+        let algs = algs.to_vec();
+        let kids = self
+            .db
+            .run(move |conn| {
+                let mut kids = Vec::new();
+                let existing = key_repo::list_all(conn)?;
+                for alg in algs {
+                    // Strictly newer than every key of the algorithm, so the order
+                    // (and with it the active key) never depends on a kid tie-break.
+                    let newest = existing.iter().filter(|k| k.alg == alg.as_str()).map(|k| k.created_at).max();
+                    let created = newest.map_or(now, |n| now.max(n + 1));
+                    let (_, record) = SigningKey::create(alg, created, &master).map_err(to_store)?;
+                    key_repo::insert(conn, &record)?;
+                    tracing::info!(target: "security", event = "key_rotated", kid = %record.kid, alg = alg.as_str());
+                    kids.push(record.kid);
+                }
+                Ok(kids)
+            })
+            .await?;
+        self.reload_keys().await?;
+        Ok(kids)
+    }
+
+    /// Periodic upkeep, on every node: rotate keys that are due, retire keys no
+    /// token can need any more, and pick up other nodes' changes.
+    pub async fn maintain(&self) -> Result<(), TokenError> {
+        self.reload_keys().await?;
+        let now = self.clock.now();
+        let ring = self.ring();
+        let due: Vec<SigningAlg> = SigningAlg::ALL
+            .into_iter()
+            .filter(|alg| ring.keys().iter().filter(|k| k.alg == *alg).map(|k| k.created_at).max().is_some_and(|newest| now - newest >= self.config.key_rotation_period))
+            .collect();
+        if !due.is_empty() {
+            self.rotate_keys(&due).await?;
+        }
+        let ring = self.ring();
+        let longest = self.config.access_token_ttl.max(self.config.id_token_ttl);
+        let retire: Vec<String> = SigningAlg::ALL
+            .into_iter()
+            .filter_map(|alg| ring.active(alg, now).map(|active| (alg, active)))
+            .filter(|(_, active)| now >= active.created_at + crate::keys::KEY_PUBLISH_LEAD + longest + KEY_RETIREMENT_MARGIN)
+            .flat_map(|(alg, active)| ring.keys().iter().filter(move |k| k.alg == alg && (k.created_at, &k.kid) < (active.created_at, &active.kid)).map(|k| k.kid.clone()))
+            .collect();
+        if !retire.is_empty() {
+            self.db
+                .run(move |conn| {
+                    for kid in &retire {
+                        key_repo::retire(conn, kid, now)?;
+                        tracing::info!(target: "security", event = "key_retired", kid = %kid);
+                    }
+                    Ok(())
+                })
+                .await?;
+            self.reload_keys().await?;
+        }
+        Ok(())
+    }
+
+    /// Re-reads the keys if the ring is older than `max_age` seconds (the JWKS
+    /// endpoint uses this so a key rotated on another node shows up quickly).
+    pub async fn reload_keys_if_older_than(&self, max_age: i64) -> Result<(), TokenError> {
+        if self.clock.now() - self.ring_loaded_at.load(Ordering::Relaxed) >= max_age {
+            self.reload_keys().await?;
+        }
+        Ok(())
+    }
+
+    /// Every key, with its state now.
+    pub async fn key_status(&self) -> Result<Vec<KeyInfo>, TokenError> {
+        let now = self.clock.now();
+        let stored = self.db.run(key_repo::list_all).await?;
+        self.reload_keys().await?;
+        let ring = self.ring();
+        Ok(stored
+            .into_iter()
+            .filter_map(|k| {
+                let alg = SigningAlg::parse(&k.alg)?;
+                let active = ring.active(alg, now).map(|a| a.kid.clone());
+                let state = if k.retired_at.is_some() {
+                    "retired"
+                } else if active.as_deref() == Some(k.kid.as_str()) {
+                    "active"
+                } else if active.is_some_and(|_| ring.active(alg, now).is_some_and(|a| k.created_at > a.created_at)) {
+                    "next"
+                } else {
+                    "published"
+                };
+                Some(KeyInfo { kid: k.kid, alg: alg.as_str(), created_at: k.created_at, retired_at: k.retired_at, state })
+            })
+            .collect())
     }
 }
 

@@ -5,6 +5,9 @@
 
 use std::path::PathBuf;
 
+use latchkey_token::service::DEFAULT_KEY_ROTATION_PERIOD;
+use latchkey_token::RefreshPolicy;
+
 /// Default listen address: loopback only, so a first `latchkey serve` is not
 /// reachable from the network until someone decides it should be.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -27,6 +30,12 @@ pub struct Settings {
     /// Hex or base64 master key; `None`: read or create `data_dir/master.key`.
     pub master_key: Option<String>,
     pub data_dir: PathBuf,
+    /// Refresh-token lifetimes and grace window.
+    pub refresh: RefreshPolicy,
+    /// `LATCHKEY_TOKEN_PEPPER`: secret for refresh-token hashes; `None`: derived from the master key.
+    pub token_pepper: Option<String>,
+    /// Seconds between automatic signing-key rotations.
+    pub key_rotation_period: i64,
 }
 
 impl Default for Settings {
@@ -39,6 +48,9 @@ impl Default for Settings {
             redis_prefix: "latchkey:".to_string(),
             master_key: None,
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            refresh: RefreshPolicy::default(),
+            token_pepper: None,
+            key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
         }
     }
 }

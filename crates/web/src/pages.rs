@@ -39,6 +39,7 @@ pub struct AccountPage {
     pub email: String,
     pub signed_in: String,
     pub methods: String,
+    pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
     pub csrf_token: String,
 }
 

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, authorize, consent, discovery, login, misc, token, userinfo};
+use crate::handlers::{account, admin, authorize, consent, discovery, login, misc, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -59,7 +59,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/.well-known/oauth-authorization-server", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/jwks", vec![web::get().to(discovery::jwks)]))
         .service(api("/token", vec![web::post().to(token::token)]))
+        .service(api("/revoke", vec![web::post().to(token::revoke)]))
+        .service(api("/introspect", vec![web::post().to(token::introspect)]))
         .service(api("/userinfo", vec![web::get().to(userinfo::userinfo), web::post().to(userinfo::userinfo)]))
+        .service(
+            web::scope("/admin/api/v1")
+                .route("/openapi.json", web::get().to(admin::openapi))
+                .route("/clients", web::get().to(admin::list_clients))
+                .route("/clients/{client_id}/grants", web::get().to(admin::client_grants))
+                .route("/clients/{client_id}/grants", web::delete().to(admin::revoke_client_grants))
+                .route("/users/{username}/grants", web::delete().to(admin::revoke_user_grants)),
+        )
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))
         .route("/login", web::get().to(login::login_page))
@@ -67,5 +77,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
         .route("/account", web::get().to(account::account_page))
+        .route("/account/apps/revoke", web::post().to(account::disconnect_app))
         .route("/logout", web::post().to(account::logout));
 }

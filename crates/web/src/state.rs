@@ -86,12 +86,17 @@ impl AppState {
             return Err(StartupError::Config("the issuer must not have a query or fragment".into()));
         }
         let issuer_origin = parsed.origin().ascii_serialization();
-        let tokens = Arc::new(
-            TokenService::init(TokenConfig::new(issuer.clone()), stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?,
-        );
-        let oauth = OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone());
+        let token_config = TokenConfig {
+            refresh: settings.refresh,
+            refresh_pepper: settings.token_pepper.clone(),
+            key_rotation_period: settings.key_rotation_period,
+            ..TokenConfig::new(issuer.clone())
+        };
+        let tokens = Arc::new(TokenService::init(token_config, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
+        let limits = SessionLimits::default();
+        let oauth = OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.absolute);
         let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
-        let sessions = SessionService::new(stores.db.clone(), &stores.master, clock.clone(), SessionLimits::default());
+        let sessions = SessionService::new(stores.db.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
         Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, tokens, stores, csrf, clock })
     }

@@ -24,6 +24,7 @@ pub enum Backend {
 }
 
 pub struct TestApp {
+    pub settings: Settings,
     pub issuer: String,
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
@@ -46,29 +47,51 @@ impl TestApp {
     /// Starts a server, or returns `None` (after a loud notice) when the
     /// backend's services are missing outside CI.
     pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `customize` has adjusted its settings.
+    pub async fn start_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         let data_dir = std::env::temp_dir().join(unique("latchkey-test-"));
         let (pg, redis) = match backend {
             Backend::Sqlite => (None, None),
             Backend::Postgres => (Some(PgDatabase::create()?), Some(RedisPrefix::create()?)),
         };
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let issuer = format!("http://localhost:{}", addr.port());
-        let settings = Settings {
-            bind: addr.to_string(),
-            issuer: issuer.clone(),
+        let mut settings = Settings {
             database_url: pg.as_ref().map(|p| p.url.clone()),
             redis_url: redis.as_ref().map(|r| r.url.clone()),
             redis_prefix: redis.as_ref().map(|r| r.prefix.clone()).unwrap_or_default(),
             master_key: Some(random_master_key()),
             data_dir: data_dir.clone(),
+            ..Settings::default()
         };
-        let clock = Arc::new(ManualClock::new());
+        customize(&mut settings);
+        let mut app = Self::launch(settings, Arc::new(ManualClock::new()), backend, None).await;
+        app.pg = pg;
+        app.redis = redis;
+        Some(app)
+    }
+
+    /// A second node of the same deployment, as behind a load balancer: same
+    /// issuer, database, Redis, master key and clock; its own port and process
+    /// state. Its HTTP clients reach it under the shared issuer's host name.
+    pub async fn second_node(&self) -> TestApp {
+        let settings = Settings { data_dir: std::env::temp_dir().join(unique("latchkey-test-")), ..self.settings.clone() };
+        Self::launch(settings, self.clock.clone(), self.backend, Some(self.issuer.clone())).await
+    }
+
+    async fn launch(mut settings: Settings, clock: Arc<ManualClock>, backend: Backend, issuer: Option<String>) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let issuer = issuer.unwrap_or_else(|| format!("http://localhost:{}", addr.port()));
+        settings.bind = addr.to_string();
+        settings.issuer = issuer.clone();
+        let data_dir = settings.data_dir.clone();
         let state = Arc::new(AppState::build(&settings, clock.clone()).await.expect("server state"));
         let server = latchkey_web::start(listener, state.clone(), 2).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
-        Some(TestApp { issuer, addr, state, clock, backend, handle, data_dir, redis, pg })
+        TestApp { settings, issuer, addr, state, clock, backend, handle, data_dir, redis: None, pg: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -109,6 +132,26 @@ impl TestApp {
             admin: false,
             id_token_alg,
         };
+        self.register(new).await
+    }
+
+    /// Registers an admin client (client_credentials, scope admin).
+    pub async fn add_admin_client(&self) -> (String, String) {
+        let new = NewClient {
+            name: "Admin tool".into(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            grant_types: vec![],
+            scopes: None,
+            admin: true,
+            id_token_alg: SigningAlg::RS256,
+        };
+        let (id, secret) = self.register(new).await;
+        (id, secret.expect("admin clients are confidential"))
+    }
+
+    pub async fn register(&self, new: NewClient) -> (String, Option<String>) {
         let (client, secret) = clients::register(&self.state.stores.db, &self.state.stores.master, new, self.clock_now()).await.expect("register client");
         (client.id.0, secret.map(|s| s.expose().to_string()))
     }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod browser;
 pub mod jwt;
+pub mod raw;
 pub mod rp;
 pub mod services;
 

@@ -59,13 +59,19 @@ impl Rp {
 
     /// An authorization URL with PKCE (S256), state and nonce; `extra` adds parameters.
     pub fn authorize(&self, extra: &[(&str, &str)]) -> Pending {
+        self.authorize_scopes(&["profile", "email"], extra)
+    }
+
+    /// Like [`Rp::authorize`], with these scopes besides `openid`.
+    pub fn authorize_scopes(&self, scopes: &[&str], extra: &[(&str, &str)]) -> Pending {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req = self
             .client
             .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-            .add_scope(Scope::new("profile".into()))
-            .add_scope(Scope::new("email".into()))
             .set_pkce_challenge(challenge);
+        for s in scopes {
+            req = req.add_scope(Scope::new((*s).into()));
+        }
         for (k, v) in extra {
             req = req.add_extra_param(*k, *v);
         }

@@ -61,6 +61,14 @@ impl FastStore {
     }
 
     /// Gets and deletes atomically: at most one caller ever sees the value.
+    /// Several keys in one round trip (`MGET`), in order.
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(keys.iter().map(|k| m.get(k)).collect()),
+            FastStore::Redis(r) => r.get_many(keys).await,
+        }
+    }
+
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self {
             FastStore::Memory(m) => Ok(m.take(key)),

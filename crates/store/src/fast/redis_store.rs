@@ -58,6 +58,18 @@ impl RedisStore {
         Ok(redis::cmd("GET").arg(self.key(key)).query_async(&mut c).await?)
     }
 
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("MGET");
+        for k in keys {
+            cmd.arg(self.key(k));
+        }
+        Ok(cmd.query_async(&mut c).await?)
+    }
+
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn.clone();
         Ok(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c).await?)

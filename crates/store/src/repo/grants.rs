@@ -82,3 +82,25 @@ pub fn upsert(
         }
     })
 }
+
+pub fn list_for_client(conn: &mut DbConnection, client: &ClientId) -> Result<Vec<Grant>, StoreError> {
+    Ok(grants::table.filter(grants::client_id.eq(&client.0)).select(GrantRow::as_select()).load(conn)?.into_iter().map(Grant::from).collect())
+}
+
+pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> Result<Vec<Grant>, StoreError> {
+    Ok(grants::table.filter(grants::user_id.eq(&user.0)).select(GrantRow::as_select()).load(conn)?.into_iter().map(Grant::from).collect())
+}
+
+/// Deletes a client's grants (all users, or one). Returns how many.
+pub fn delete_for_client(conn: &mut DbConnection, client: &ClientId, user: Option<&UserId>) -> Result<usize, StoreError> {
+    let mut q = diesel::delete(grants::table).filter(grants::client_id.eq(&client.0)).into_boxed();
+    if let Some(u) = user {
+        q = q.filter(grants::user_id.eq(&u.0));
+    }
+    Ok(q.execute(conn)?)
+}
+
+/// Deletes every grant a user gave. Returns how many.
+pub fn delete_for_user(conn: &mut DbConnection, user: &UserId) -> Result<usize, StoreError> {
+    Ok(diesel::delete(grants::table.filter(grants::user_id.eq(&user.0))).execute(conn)?)
+}

@@ -39,3 +39,9 @@ pub fn list_all(conn: &mut DbConnection) -> Result<Vec<StoredKey>, StoreError> {
         .select(StoredKey::as_select())
         .load(conn)?)
 }
+
+/// Takes a key out of the JWKS: tokens it signed no longer verify.
+pub fn retire(conn: &mut DbConnection, kid: &str, now: i64) -> Result<(), StoreError> {
+    diesel::update(signing_keys::table.find(kid)).set(signing_keys::retired_at.eq(now)).execute(conn)?;
+    Ok(())
+}

@@ -1,9 +1,11 @@
 //! Repositories: one module per table, plain functions over a connection so a
 //! caller can compose them inside one transaction.
 
+pub mod audit;
 pub mod clients;
 pub mod grants;
 pub mod keys;
+pub mod refresh;
 pub mod sessions;
 pub mod users;
 

@@ -15,6 +15,12 @@ pub struct LogoutForm {
     csrf_token: String,
 }
 
+#[derive(Deserialize)]
+pub struct DisconnectForm {
+    csrf_token: String,
+    client_id: String,
+}
+
 pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let Some(session) = current_session(&req, &state).await? else {
         return Ok(see_other("/login"));
@@ -26,6 +32,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         email: user.email,
         signed_in: format_time(session.auth_time),
         methods: session.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
+        apps: state.oauth.connected_apps(&session.user_id).await?,
         csrf_token: csrf.form_token(&state),
     };
     let mut resp = render(StatusCode::OK, &page);
@@ -39,11 +46,22 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
     check_form_post(&req, &state, &form.csrf_token)?;
     if let Some(session) = current_session(&req, &state).await? {
         state.sessions.revoke(&session.key).await?;
+        state.oauth.end_session_tokens(&session.sid).await.map_err(WebError::from_oauth_on_page)?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
     }
     let mut resp = render(StatusCode::OK, &SignedOutPage);
     resp.add_cookie(&expired_session_cookie()).map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(resp)
+}
+
+/// The user takes an app's access away: its grant, refresh tokens and access tokens.
+pub async fn disconnect_app(req: HttpRequest, state: web::Data<AppState>, form: web::Form<DisconnectForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let Some(session) = current_session(&req, &state).await? else {
+        return Ok(see_other("/login"));
+    };
+    state.oauth.disconnect_app(&session.user_id, &form.client_id).await.map_err(WebError::from_oauth_on_page)?;
+    Ok(see_other("/account"))
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC`, without a date crate.

@@ -1,6 +1,7 @@
 //! Request handlers: parse, call a service, render. Logic lives in the domain crates.
 
 pub mod account;
+pub mod admin;
 pub mod authorize;
 pub mod consent;
 pub mod discovery;

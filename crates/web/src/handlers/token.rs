@@ -1,4 +1,5 @@
-//! The token endpoint (RFC 6749 §3.2).
+//! The token (RFC 6749 §3.2), revocation (RFC 7009) and introspection
+//! (RFC 7662) endpoints: form posts with client authentication, JSON answers.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,32 +9,64 @@ use super::{form_pairs, param};
 use crate::error::WebError;
 use crate::state::AppState;
 
-pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return Err(WebError::Json(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")));
-    }
-    let pairs = form_pairs(&body).ok_or_else(|| WebError::Json(OAuthError::invalid_request("malformed form body")))?;
-    // RFC 6749 §3.2: request parameters MUST NOT be included more than once.
-    for (i, (k, _)) in pairs.iter().enumerate() {
-        if pairs[..i].iter().any(|(prev, _)| prev == k) {
-            return Err(WebError::Json(OAuthError::invalid_request(format!("parameter {k} is repeated"))));
+/// A decoded client-authenticated form post.
+struct ClientForm {
+    pairs: Vec<(String, String)>,
+    creds: ClientCredentials,
+}
+
+impl ClientForm {
+    fn parse(req: &HttpRequest, body: &[u8]) -> Result<ClientForm, WebError> {
+        let json = |e: OAuthError| WebError::Json(e);
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+            return Err(json(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")));
         }
+        let pairs = form_pairs(body).ok_or_else(|| json(OAuthError::invalid_request("malformed form body")))?;
+        // RFC 6749 §3.2: request parameters MUST NOT be included more than once.
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(prev, _)| prev == k) {
+                return Err(json(OAuthError::invalid_request(format!("parameter {k} is repeated"))));
+            }
+        }
+        let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let creds = ClientCredentials::extract(authorization, param(&pairs, "client_id"), param(&pairs, "client_secret")).map_err(json)?;
+        Ok(ClientForm { pairs, creds })
     }
-    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let creds = ClientCredentials::extract(authorization, param(&pairs, "client_id"), param(&pairs, "client_secret")).map_err(WebError::Json)?;
-    let get = |name: &str| param(&pairs, name).filter(|v| !v.is_empty()).map(str::to_string);
+
+    fn get(&self, name: &str) -> Option<String> {
+        param(&self.pairs, name).filter(|v| !v.is_empty()).map(str::to_string)
+    }
+}
+
+fn no_store() -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::Ok();
+    b.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
+    b
+}
+
+pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = ClientForm::parse(&req, &body)?;
     let request = TokenRequest {
-        grant_type: get("grant_type"),
-        code: get("code"),
-        redirect_uri: get("redirect_uri"),
-        code_verifier: get("code_verifier"),
-        scope: get("scope"),
-        refresh_token: get("refresh_token"),
+        grant_type: form.get("grant_type"),
+        code: form.get("code"),
+        redirect_uri: form.get("redirect_uri"),
+        code_verifier: form.get("code_verifier"),
+        scope: form.get("scope"),
+        refresh_token: form.get("refresh_token"),
     };
-    let response = state.oauth.token(&creds, request).await.map_err(WebError::Json)?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .json(response))
+    let response = state.oauth.token(&form.creds, request).await.map_err(WebError::Json)?;
+    Ok(no_store().json(response))
+}
+
+pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = ClientForm::parse(&req, &body)?;
+    state.oauth.revoke(&form.creds, form.get("token").as_deref(), form.get("token_type_hint").as_deref()).await.map_err(WebError::Json)?;
+    Ok(no_store().finish())
+}
+
+pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = ClientForm::parse(&req, &body)?;
+    let answer = state.oauth.introspect(&form.creds, form.get("token").as_deref(), form.get("token_type_hint").as_deref()).await.map_err(WebError::Json)?;
+    Ok(no_store().json(answer))
 }

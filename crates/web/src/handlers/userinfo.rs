@@ -7,7 +7,7 @@ use latchkey_oauth::{ErrorCode, OAuthError};
 use crate::error::WebError;
 use crate::state::AppState;
 
-fn bearer(req: &HttpRequest) -> Result<&str, WebError> {
+pub(crate) fn bearer(req: &HttpRequest) -> Result<&str, WebError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         // No credentials: a bare challenge without an error code (RFC 6750 §3.1).
         return Err(WebError::Bearer(OAuthError::invalid_request("")));

@@ -1,0 +1,187 @@
+//! Grants as administrators (and users, for their own) see and revoke them.
+
+use latchkey_domain::{ClientId, UserId};
+use latchkey_store::repo::{grants as grant_repo, refresh as refresh_repo, users as user_repo};
+use latchkey_store::StoreError;
+use latchkey_token::Revocation;
+use serde::Serialize;
+
+use crate::error::OAuthError;
+use crate::service::OAuthService;
+
+/// One user's grant to a client, as the admin API lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantSummary {
+    pub user_id: String,
+    pub username: String,
+    pub scope: String,
+    pub created_at: i64,
+    /// Last refresh-token use of any live family (None: never refreshed).
+    pub last_used_at: Option<i64>,
+    /// Live refresh-token families.
+    pub families: i64,
+}
+
+/// What a revocation removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RevokeReport {
+    pub grants: usize,
+    pub families: usize,
+    pub access_tokens: usize,
+}
+
+/// A client a user has granted access to (the account page's "connected apps").
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectedApp {
+    pub client_id: String,
+    pub name: String,
+    pub scope: String,
+    pub since: i64,
+}
+
+fn not_found(what: &'static str) -> OAuthError {
+    OAuthError::NotFound(what)
+}
+
+impl OAuthService {
+    async fn user_by_name(&self, username: &str) -> Result<UserId, OAuthError> {
+        let name = username.to_string();
+        self.db.run(move |c| user_repo::find_by_username(c, &name)).await?.map(|u| u.id).ok_or_else(|| not_found("user"))
+    }
+
+    pub async fn client_grants(&self, client_id: &str) -> Result<Vec<GrantSummary>, OAuthError> {
+        let cid = ClientId(client_id.to_string());
+        let now = self.clock.now();
+        let found = self
+            .db
+            .run(move |c| {
+                if latchkey_store::repo::clients::find(c, &cid.0)?.is_none() {
+                    return Ok(None);
+                }
+                let grants = grant_repo::list_for_client(c, &cid)?;
+                let stats = refresh_repo::stats_for_client(c, &cid.0, now)?;
+                let mut out = Vec::new();
+                for g in grants {
+                    let username = user_repo::find_by_id(c, &g.user_id)?.map(|u| u.username).unwrap_or_default();
+                    let s = stats.iter().find(|s| s.user_id == g.user_id.0);
+                    out.push(GrantSummary {
+                        user_id: g.user_id.0,
+                        username,
+                        scope: g.scopes.to_string(),
+                        created_at: g.created_at,
+                        last_used_at: s.and_then(|s| s.last_used_at),
+                        families: s.map_or(0, |s| s.families),
+                    });
+                }
+                Ok(Some(out))
+            })
+            .await?;
+        found.ok_or_else(|| not_found("client"))
+    }
+
+    /// Revokes a client's grants: consent, refresh families, and every access
+    /// token issued so far; for all users, or for the one named.
+    pub async fn revoke_client_grants(&self, client_id: &str, username: Option<&str>, actor: &str) -> Result<RevokeReport, OAuthError> {
+        let user = match username {
+            Some(u) => Some(self.user_by_name(u).await?),
+            None => None,
+        };
+        let now = self.clock.now();
+        let (cid, uid) = (ClientId(client_id.to_string()), user.clone());
+        let result = self
+            .db
+            .run(move |c| {
+                if latchkey_store::repo::clients::find(c, &cid.0)?.is_none() {
+                    return Ok(None);
+                }
+                let grants = grant_repo::delete_for_client(c, &cid, uid.as_ref())?;
+                let families = refresh_repo::live_family_count(c, &cid.0, uid.as_ref().map(|u| u.0.as_str()))?;
+                let jtis = refresh_repo::revoke_for_client(c, &cid.0, uid.as_ref().map(|u| u.0.as_str()), now, "revoked by an administrator")?;
+                Ok(Some((grants, families, jtis)))
+            })
+            .await?;
+        let (grants, families, jtis) = result.ok_or_else(|| not_found("client"))?;
+        self.tokens.revoke_jtis(&jtis).await?;
+        match &user {
+            Some(u) => self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &u.0 }).await?,
+            None => self.tokens.revoke_issued_before(Revocation::Client(client_id)).await?,
+        }
+        let detail = format!("{actor} revoked {grants} grant(s), {families} refresh family(ies) of client {client_id}{}", username.map(|u| format!(" for user {u}")).unwrap_or_default());
+        tracing::warn!(target: "security", event = "grants_revoked", client_id, user = username.unwrap_or("*"), actor);
+        self.audit("grants_revoked", user.as_ref().map(|u| u.0.as_str()), Some(client_id), &detail).await;
+        Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
+    }
+
+    /// Revokes everything a user granted, to every client.
+    pub async fn revoke_user_grants(&self, username: &str, actor: &str) -> Result<RevokeReport, OAuthError> {
+        let user = self.user_by_name(username).await?;
+        let now = self.clock.now();
+        let uid = user.clone();
+        let (grants, clients, families, jtis) = self
+            .db
+            .run(move |c| {
+                let mut clients: Vec<String> = grant_repo::list_for_user(c, &uid)?.into_iter().map(|g| g.client_id.0).collect();
+                clients.extend(refresh_repo::client_ids_for_user(c, &uid.0)?);
+                clients.sort();
+                clients.dedup();
+                let grants = grant_repo::delete_for_user(c, &uid)?;
+                let families = refresh_repo::live_family_count_for_user(c, &uid.0)?;
+                let jtis = refresh_repo::revoke_for_user(c, &uid.0, now, "revoked by an administrator")?;
+                Ok((grants, clients, families, jtis))
+            })
+            .await?;
+        self.tokens.revoke_jtis(&jtis).await?;
+        for client_id in &clients {
+            self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
+        }
+        tracing::warn!(target: "security", event = "grants_revoked", client_id = "*", user = username, actor);
+        self.audit("grants_revoked", Some(&user.0), None, &format!("{actor} revoked all {grants} grant(s) of user {username}")).await;
+        Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
+    }
+
+    /// The apps a user has allowed, for the account page.
+    pub async fn connected_apps(&self, user: &UserId) -> Result<Vec<ConnectedApp>, StoreError> {
+        let uid = user.clone();
+        self.db
+            .run(move |c| {
+                let mut out = Vec::new();
+                for g in grant_repo::list_for_user(c, &uid)? {
+                    if let Some(client) = latchkey_store::repo::clients::find(c, &g.client_id.0)? {
+                        out.push(ConnectedApp { client_id: client.id.0, name: client.name, scope: g.scopes.to_string(), since: g.created_at });
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// A user disconnects an app from their account page.
+    pub async fn disconnect_app(&self, user: &UserId, client_id: &str) -> Result<RevokeReport, OAuthError> {
+        let now = self.clock.now();
+        let (cid, uid) = (ClientId(client_id.to_string()), user.clone());
+        let (grants, families, jtis) = self
+            .db
+            .run(move |c| {
+                let grants = grant_repo::delete_for_client(c, &cid, Some(&uid))?;
+                let families = refresh_repo::live_family_count(c, &cid.0, Some(&uid.0))?;
+                let jtis = refresh_repo::revoke_for_client(c, &cid.0, Some(&uid.0), now, "disconnected by the user")?;
+                Ok((grants, families, jtis))
+            })
+            .await?;
+        self.tokens.revoke_jtis(&jtis).await?;
+        self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
+        self.audit("app_disconnected", Some(&user.0), Some(client_id), "the user disconnected the app").await;
+        Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
+    }
+
+    /// Ends the refresh families bound to a browser session and every access
+    /// token issued from it (sign-out). `offline_access` families survive.
+    pub async fn end_session_tokens(&self, sid: &str) -> Result<(), OAuthError> {
+        let now = self.clock.now();
+        let s = sid.to_string();
+        let jtis = self.db.run(move |c| refresh_repo::revoke_for_session(c, &s, now)).await?;
+        self.tokens.revoke_jtis(&jtis).await?;
+        self.tokens.revoke_issued_before(Revocation::Session(sid)).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! Token introspection (RFC 7662) and revocation (RFC 7009).
+
+use latchkey_domain::{Client, ClientKind};
+use latchkey_store::repo::refresh as repo;
+use serde_json::{json, Value};
+
+use crate::client_auth::ClientCredentials;
+use crate::error::OAuthError;
+use crate::issue::REFRESH_PREFIX;
+use crate::service::OAuthService;
+
+fn looks_like_refresh(token: &str, hint: Option<&str>) -> bool {
+    token.starts_with(REFRESH_PREFIX) || hint == Some("refresh_token")
+}
+
+impl OAuthService {
+    /// RFC 7662. Only confidential clients may introspect; a refresh token is
+    /// only described to the client that holds it.
+    pub async fn introspect(&self, creds: &ClientCredentials, token: Option<&str>, hint: Option<&str>) -> Result<Value, OAuthError> {
+        let client = self.authenticate_client(creds).await?;
+        if client.kind() != ClientKind::Confidential {
+            return Err(OAuthError::ClientAuthentication { used_basic: creds.via_basic });
+        }
+        let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        let inactive = json!({ "active": false });
+        if looks_like_refresh(token, hint) {
+            let hash = self.tokens.refresh_hasher().hash(token);
+            let now = self.clock.now();
+            let rules = self.rotation_rules(now);
+            let (client_id, idle) = (client.id.0.clone(), self.tokens.config.refresh.idle);
+            return Ok(self
+                .db
+                .run(move |c| {
+                    let Some((t, f)) = repo::find(c, &hash)? else { return Ok(None) };
+                    if f.client_id != client_id || !repo::is_active(c, &t, &f, rules)? {
+                        return Ok(None);
+                    }
+                    Ok(Some(json!({
+                        "active": true, "token_type": "refresh_token", "client_id": f.client_id, "sub": f.user_id,
+                        "scope": f.scope, "iat": t.created_at, "exp": f.absolute_expires_at.min(f.last_used_at + idle),
+                    })))
+                })
+                .await?
+                .unwrap_or(inactive));
+        }
+        match self.tokens.verify_access_token(token).await {
+            Ok(c) => Ok(json!({
+                "active": true, "token_type": "Bearer", "client_id": c.client_id, "sub": c.sub, "scope": c.scope,
+                "exp": c.exp, "iat": c.iat, "iss": c.iss, "aud": c.aud, "jti": c.jti,
+            })),
+            Err(latchkey_token::TokenError::Store(e)) => Err(e.into()),
+            Err(_) => Ok(inactive),
+        }
+    }
+
+    /// RFC 7009. Revoking a refresh token revokes its family and the access
+    /// tokens it issued. Unknown tokens and other clients' tokens are ignored
+    /// (the answer is the same 200, §2.2).
+    pub async fn revoke(&self, creds: &ClientCredentials, token: Option<&str>, hint: Option<&str>) -> Result<(), OAuthError> {
+        let client = self.authenticate_client(creds).await?;
+        let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        if looks_like_refresh(token, hint) && self.revoke_refresh(&client, token).await? {
+            return Ok(());
+        }
+        if let Ok(claims) = self.tokens.parse_access_token(token).await {
+            if claims.client_id == client.id.0 {
+                self.tokens.revoke_jti(&claims.jti, claims.exp).await?;
+                tracing::info!(target: "security", event = "access_token_revoked", client_id = %client.id, jti = %claims.jti);
+            }
+        }
+        Ok(())
+    }
+
+    async fn revoke_refresh(&self, client: &Client, token: &str) -> Result<bool, OAuthError> {
+        let hash = self.tokens.refresh_hasher().hash(token);
+        let (now, client_id) = (self.clock.now(), client.id.0.clone());
+        let jtis = self
+            .db
+            .run(move |c| match repo::find(c, &hash)? {
+                Some((_, f)) if f.client_id == client_id => repo::revoke_family(c, &f.id, now, "revoked by the client").map(Some),
+                _ => Ok(None),
+            })
+            .await?;
+        match jtis {
+            Some(jtis) => {
+                self.tokens.revoke_jtis(&jtis).await?;
+                tracing::info!(target: "security", event = "refresh_token_revoked", client_id = %client.id);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}

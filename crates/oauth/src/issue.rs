@@ -1,0 +1,138 @@
+//! Minting the tokens of a token response: the JWT access token, the ID token,
+//! and the first refresh token of a new family.
+
+use latchkey_domain::{Amr, Client, GrantType, Scope, ScopeSet, User};
+use latchkey_store::repo::refresh::{self as refresh_repo, Family, Successor};
+use latchkey_token::crypto::random_token;
+use latchkey_token::{AccessTokenClaims, IdTokenClaims};
+
+use crate::error::OAuthError;
+use crate::service::OAuthService;
+use crate::token::TokenResponse;
+
+/// Refresh tokens carry this prefix so secret scanners can spot leaked ones.
+/// NEVER CHANGE IT.
+pub const REFRESH_PREFIX: &str = "lkr_";
+
+/// How the user authenticated, carried from the session into every token of a grant.
+#[derive(Debug, Clone)]
+pub(crate) struct AuthContext {
+    pub scope: String,
+    pub auth_time: Option<i64>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub sid: Option<String>,
+    pub nonce: Option<String>,
+}
+
+impl AuthContext {
+    pub fn from_family(f: &Family, scope: String) -> AuthContext {
+        AuthContext {
+            scope,
+            auth_time: Some(f.auth_time),
+            acr: Some(f.acr.clone()),
+            amr: f.amr.split_whitespace().map(str::to_string).collect(),
+            sid: f.sid.clone(),
+            nonce: None,
+        }
+    }
+}
+
+/// An access token (and its id) plus, for OpenID requests, an ID token.
+pub(crate) struct Minted {
+    pub access_token: String,
+    pub jti: String,
+    pub exp: i64,
+    pub id_token: Option<String>,
+}
+
+impl OAuthService {
+    /// Signs an access token for `client` (acting for `user`, or for itself) and,
+    /// when `openid` was granted to a user, an ID token.
+    pub(crate) fn mint(&self, client: &Client, user: Option<&User>, ctx: &AuthContext, jti: String, now: i64) -> Result<Minted, OAuthError> {
+        let cfg = &self.tokens.config;
+        let exp = now + cfg.access_token_ttl;
+        let sub = user.map(|u| u.id.0.clone()).unwrap_or_else(|| client.id.0.clone());
+        let access = AccessTokenClaims {
+            iss: self.config.issuer.clone(),
+            sub: sub.clone(),
+            aud: self.config.issuer.clone(),
+            exp,
+            iat: now,
+            jti: jti.clone(),
+            client_id: client.id.0.clone(),
+            scope: ctx.scope.clone(),
+            auth_time: ctx.auth_time,
+            acr: ctx.acr.clone(),
+            amr: ctx.amr.clone(),
+            sid: ctx.sid.clone(),
+        };
+        let access_token = self.tokens.sign_access_token(&access)?;
+        let scopes = ScopeSet::parse_lenient(&ctx.scope);
+        let id_token = match user {
+            Some(user) if scopes.contains(Scope::OpenId) => {
+                let claims = IdTokenClaims {
+                    iss: self.config.issuer.clone(),
+                    sub,
+                    aud: client.id.0.clone(),
+                    azp: client.id.0.clone(),
+                    exp: now + cfg.id_token_ttl,
+                    iat: now,
+                    auth_time: ctx.auth_time.unwrap_or(now),
+                    nonce: ctx.nonce.clone(),
+                    acr: ctx.acr.clone().unwrap_or_default(),
+                    amr: ctx.amr.iter().filter(|a| Amr::parse(a).is_some()).cloned().collect(),
+                    sid: ctx.sid.clone().unwrap_or_default(),
+                    at_hash: None,
+                    preferred_username: scopes.contains(Scope::Profile).then(|| user.username.clone()),
+                    email: scopes.contains(Scope::Email).then(|| user.email.clone()),
+                    email_verified: scopes.contains(Scope::Email).then_some(false),
+                };
+                Some(self.tokens.sign_id_token(&claims, client.id_token_alg)?)
+            }
+            _ => None,
+        };
+        Ok(Minted { access_token, jti, exp, id_token })
+    }
+
+    /// Starts a refresh-token family for a fresh authorization, when the client
+    /// may refresh. With `offline_access` the family outlives the browser
+    /// session; without, it ends with it. Returns the raw token (shown once).
+    pub(crate) async fn start_family(&self, family_id: String, client: &Client, user: &User, ctx: &AuthContext, minted: &Minted, now: i64) -> Result<Option<String>, OAuthError> {
+        if !client.allows_grant(GrantType::RefreshToken) {
+            return Ok(None);
+        }
+        let offline = ScopeSet::parse_lenient(&ctx.scope).contains(Scope::OfflineAccess);
+        let policy = self.tokens.config.refresh;
+        let raw = random_token(REFRESH_PREFIX);
+        let family = Family {
+            id: family_id,
+            user_id: user.id.0.clone(),
+            client_id: client.id.0.clone(),
+            sid: if offline { None } else { ctx.sid.clone() },
+            scope: ctx.scope.clone(),
+            auth_time: ctx.auth_time.unwrap_or(now),
+            acr: ctx.acr.clone().unwrap_or_default(),
+            amr: ctx.amr.join(" "),
+            created_at: now,
+            last_used_at: now,
+            absolute_expires_at: ctx.auth_time.unwrap_or(now) + policy.absolute,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        let first = Successor { hash: self.tokens.refresh_hasher().hash(&raw), access_jti: minted.jti.clone(), access_exp: minted.exp };
+        self.db.run(move |c| refresh_repo::create_family(c, &family, &first, now)).await?;
+        Ok(Some(raw))
+    }
+
+    pub(crate) fn response(&self, minted: Minted, scope: String, refresh_token: Option<String>) -> TokenResponse {
+        TokenResponse {
+            access_token: minted.access_token,
+            token_type: "Bearer".into(),
+            expires_in: self.tokens.config.access_token_ttl,
+            scope,
+            id_token: minted.id_token,
+            refresh_token,
+        }
+    }
+}

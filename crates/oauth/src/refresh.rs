@@ -1,0 +1,108 @@
+//! The `refresh_token` grant (RFC 6749 §6): rotation, reuse detection, grace.
+
+use std::time::Duration;
+
+use latchkey_domain::{Client, GrantType, ScopeSet, UserId};
+use latchkey_store::repo::refresh::{self as repo, Family, Rotation, RotationRules, Successor, TokenRow};
+use latchkey_store::repo::users as user_repo;
+use latchkey_store::StoreError;
+use latchkey_token::crypto::random_token;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::issue::{AuthContext, REFRESH_PREFIX};
+use crate::service::OAuthService;
+use crate::token::{TokenRequest, TokenResponse};
+
+fn grace_key(hash: &str) -> String {
+    format!("refresh-grace:{hash}")
+}
+
+impl OAuthService {
+    pub(crate) fn rotation_rules(&self, now: i64) -> RotationRules {
+        RotationRules { now, idle: self.tokens.config.refresh.idle, session_absolute: self.session_absolute }
+    }
+
+    pub(crate) async fn grant_refresh_token(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+        if !client.allows_grant(GrantType::RefreshToken) {
+            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use refresh_token"));
+        }
+        let presented = req.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let hash = self.tokens.refresh_hasher().hash(presented);
+        let now = self.clock.now();
+        // A narrower scope may be asked for (RFC 6749 §6); check it before the
+        // token is spent, so a bad request does not cost the client its family.
+        let narrowed = match req.scope.as_deref() {
+            Some(requested) => {
+                let wanted = ScopeSet::parse_strict(requested).map_err(|s| OAuthError::new(ErrorCode::InvalidScope, format!("unknown scope {s}")))?;
+                let h = hash.clone();
+                let granted = self.db.run(move |c| repo::find(c, &h)).await?.map(|(_, f)| ScopeSet::parse_lenient(&f.scope));
+                if granted.is_some_and(|g| !wanted.is_subset(&g)) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
+                }
+                Some(wanted.to_string())
+            }
+            None => None,
+        };
+
+        let raw_next = random_token(REFRESH_PREFIX);
+        let jti = uuid::Uuid::new_v4().to_string();
+        let next = Successor { hash: self.tokens.refresh_hasher().hash(&raw_next), access_jti: jti.clone(), access_exp: now + self.tokens.config.access_token_ttl };
+        let (h, client_id, rules) = (hash.clone(), client.id.0.clone(), self.rotation_rules(now));
+        let outcome = self.db.run(move |c| repo::rotate(c, &h, &client_id, &next, rules)).await?;
+        match outcome {
+            Rotation::Rotated { family, .. } => {
+                let scope = narrowed.unwrap_or_else(|| family.scope.clone());
+                let uid = UserId(family.user_id.clone());
+                let user = self.db.run(move |c| user_repo::find_by_id(c, &uid)).await?.ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+                let ctx = AuthContext::from_family(&family, scope.clone());
+                let minted = self.mint(client, Some(&user), &ctx, jti, now)?;
+                let response = self.response(minted, scope, Some(raw_next));
+                self.remember_for_grace(&hash, &response).await?;
+                Ok(response)
+            }
+            Rotation::Reused { token, family } => self.on_reuse(&hash, token, family, now).await,
+            Rotation::Unknown => Err(OAuthError::invalid_grant("the refresh token is unknown")),
+            Rotation::Refused { reason, .. } => Err(OAuthError::invalid_grant(reason)),
+        }
+    }
+
+    /// With a grace window, keeps the response (sealed) so that a racing tab
+    /// presenting the same token gets the same successor.
+    async fn remember_for_grace(&self, hash: &str, response: &TokenResponse) -> Result<(), OAuthError> {
+        let grace = self.tokens.config.refresh.grace;
+        if grace <= 0 {
+            return Ok(());
+        }
+        let json = serde_json::to_vec(response).map_err(StoreError::from)?;
+        let sealed = self.tokens.master().encrypt(&json, &grace_key(hash))?;
+        self.fast.put(&grace_key(hash), &sealed, Duration::from_secs(grace as u64)).await?;
+        Ok(())
+    }
+
+    /// A rotated token came back. Within the grace window, and if it is the
+    /// immediately previous token, answer with its successor; otherwise this is
+    /// theft or a broken client: revoke the family and everything it issued.
+    async fn on_reuse(&self, hash: &str, token: TokenRow, family: Family, now: i64) -> Result<TokenResponse, OAuthError> {
+        let grace = self.tokens.config.refresh.grace;
+        let within = token.used_at.is_some_and(|used| now - used <= grace);
+        if grace > 0 && within && family.revoked_at.is_none() {
+            if let Some(successor) = token.successor_hash.clone() {
+                let current = self.db.run(move |c| repo::find(c, &successor)).await?.is_some_and(|(t, _)| t.used_at.is_none());
+                if current {
+                    if let Some(sealed) = self.fast.get(&grace_key(hash)).await? {
+                        let json = self.tokens.master().decrypt(&sealed, &grace_key(hash))?;
+                        let response: TokenResponse = serde_json::from_slice(&json).map_err(StoreError::from)?;
+                        tracing::info!(target: "security", event = "refresh_grace", family = %family.id);
+                        return Ok(response);
+                    }
+                }
+            }
+        }
+        let (id, reason) = (family.id.clone(), "refresh token reuse");
+        let jtis = self.db.run(move |c| repo::revoke_family(c, &id, now, reason)).await?;
+        self.tokens.revoke_jtis(&jtis).await?;
+        tracing::warn!(target: "security", event = "refresh_token_reuse", family = %family.id, client_id = %family.client_id, user_id = %family.user_id, "rotated refresh token presented again; family revoked");
+        self.audit("refresh_token_reuse", Some(&family.user_id), Some(&family.client_id), &format!("family {} revoked (generation {} replayed)", family.id, token.generation)).await;
+        Err(OAuthError::invalid_grant("the refresh token was already used; its family is revoked"))
+    }
+}

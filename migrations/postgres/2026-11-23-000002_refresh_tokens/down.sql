@@ -1,0 +1,3 @@
+DROP TABLE audit_events;
+DROP TABLE refresh_tokens;
+DROP TABLE refresh_families;
