@@ -47,12 +47,12 @@ pub(crate) struct Minted {
 }
 
 impl OAuthService {
-    /// Signs an access token for `client` (acting for `user`, or for itself) and,
-    /// when `openid` was granted to a user, an ID token.
-    pub(crate) fn mint(&self, client: &Client, user: Option<&User>, ctx: &AuthContext, jti: String, now: i64) -> Result<Minted, OAuthError> {
+    /// Signs an access token for `client` acting for `sub` and, when `id_token_for`
+    /// is given and `openid` was granted, an ID token for that user.
+    pub(crate) fn mint(&self, client: &Client, sub: &str, id_token_for: Option<&User>, ctx: &AuthContext, jti: String, now: i64) -> Result<Minted, OAuthError> {
         let cfg = &self.tokens.config;
         let exp = now + cfg.access_token_ttl;
-        let sub = user.map(|u| u.id.0.clone()).unwrap_or_else(|| client.id.0.clone());
+        let sub = sub.to_string();
         let access = AccessTokenClaims {
             iss: self.config.issuer.clone(),
             sub: sub.clone(),
@@ -69,7 +69,7 @@ impl OAuthService {
         };
         let access_token = self.tokens.sign_access_token(&access)?;
         let scopes = ScopeSet::parse_lenient(&ctx.scope);
-        let id_token = match user {
+        let id_token = match id_token_for {
             Some(user) if scopes.contains(Scope::OpenId) => {
                 let claims = IdTokenClaims {
                     iss: self.config.issuer.clone(),

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use latchkey_domain::{Client, GrantType, ScopeSet, UserId};
+use latchkey_domain::{Client, GrantType, ScopeSet};
 use latchkey_store::repo::refresh::{self as repo, Family, Rotation, RotationRules, Successor, TokenRow};
-use latchkey_store::repo::users as user_repo;
 use latchkey_store::StoreError;
 use latchkey_token::crypto::random_token;
 
@@ -52,10 +51,12 @@ impl OAuthService {
         match outcome {
             Rotation::Rotated { family, .. } => {
                 let scope = narrowed.unwrap_or_else(|| family.scope.clone());
-                let uid = UserId(family.user_id.clone());
-                let user = self.db.run(move |c| user_repo::find_by_id(c, &uid)).await?.ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
                 let ctx = AuthContext::from_family(&family, scope.clone());
-                let minted = self.mint(client, Some(&user), &ctx, jti, now)?;
+                // No ID token on refresh (OIDC Core §12.2 makes it optional): the
+                // RS256 signature would be most of the cost of a rotation, and the
+                // relying party already holds the ID token of the sign-in. The
+                // family's user still exists (families are deleted with the user).
+                let minted = self.mint(client, &family.user_id, None, &ctx, jti, now)?;
                 let response = self.response(minted, scope, Some(raw_next));
                 self.remember_for_grace(&hash, &response).await?;
                 Ok(response)

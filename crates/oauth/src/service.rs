@@ -266,7 +266,7 @@ impl OAuthService {
             sid: Some(grant.sid.clone()),
             nonce: grant.nonce.clone(),
         };
-        let minted = self.mint(client, Some(&user), &ctx, jti, now)?;
+        let minted = self.mint(client, &user.id.0, Some(&user), &ctx, jti, now)?;
         let refresh = self.start_family(family_id, client, &user, &ctx, &minted, now).await?;
         Ok(self.response(minted, grant.scope, refresh))
     }
@@ -290,7 +290,7 @@ impl OAuthService {
         };
         let now = self.clock.now();
         let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None };
-        let minted = self.mint(client, None, &ctx, uuid::Uuid::new_v4().to_string(), now)?;
+        let minted = self.mint(client, &client.id.0, None, &ctx, uuid::Uuid::new_v4().to_string(), now)?;
         Ok(self.response(minted, ctx.scope, None))
     }
 

@@ -1,5 +1,6 @@
 //! Issuing and verifying JWTs with the deployment's keys.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -120,7 +121,15 @@ pub struct TokenService {
     refresh_hasher: KeyedHasher,
     /// When the ring was last read from the database (our clock, seconds).
     ring_loaded_at: AtomicI64,
+    /// Access tokens whose signature this node already checked. A signature
+    /// does not change, so resource servers calling introspection or userinfo
+    /// with the same token skip the Ed25519 verification; expiry and
+    /// revocation are still checked on every call.
+    verified: RwLock<HashMap<String, AccessTokenClaims>>,
 }
+
+/// Bound on remembered verified tokens (about 1 KiB each).
+const VERIFIED_CACHE_MAX: usize = 10_000;
 
 fn revoked_key(jti: &str) -> String {
     format!("revoked-jti:{jti}")
@@ -146,6 +155,7 @@ impl TokenService {
             ring: RwLock::new(Arc::new(KeyRing::default())),
             refresh_hasher,
             ring_loaded_at: AtomicI64::new(0),
+            verified: RwLock::new(HashMap::new()),
         };
         svc.ensure_keys().await?;
         Ok(svc)
@@ -227,10 +237,26 @@ impl TokenService {
     /// Verifies signature, `typ`, issuer and expiry (by our clock), and that the
     /// token's `jti` has not been revoked.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
-        let claims = self.verify_signature::<AccessTokenClaims>(token, Some(ACCESS_TOKEN_TYP)).await?;
-        if claims.iss != self.config.issuer {
-            return Err(TokenError::Invalid("wrong issuer".into()));
-        }
+        let cached = self.verified.read().unwrap_or_else(|p| p.into_inner()).get(token).cloned();
+        let claims = match cached {
+            Some(c) => c,
+            None => {
+                let c = self.verify_signature::<AccessTokenClaims>(token, Some(ACCESS_TOKEN_TYP)).await?;
+                if c.iss != self.config.issuer {
+                    return Err(TokenError::Invalid("wrong issuer".into()));
+                }
+                let mut cache = self.verified.write().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= VERIFIED_CACHE_MAX {
+                    let now = self.clock.now();
+                    cache.retain(|_, v| v.exp > now);
+                    if cache.len() >= VERIFIED_CACHE_MAX {
+                        cache.clear();
+                    }
+                }
+                cache.insert(token.to_string(), c.clone());
+                c
+            }
+        };
         if claims.exp <= self.clock.now() {
             return Err(TokenError::Invalid("expired".into()));
         }

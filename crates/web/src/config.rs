@@ -16,7 +16,7 @@ pub const DEFAULT_DATA_DIR: &str = "./latchkey-data";
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const SQLITE_FILE: &str = "latchkey.db";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub bind: String,
     /// The issuer identifier: scheme, host, port, no trailing slash.
@@ -52,6 +52,25 @@ impl Default for Settings {
             token_pepper: None,
             key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
         }
+    }
+}
+
+/// Secrets (master key, pepper, database password) never reach a log line.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |o: &Option<String>| o.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("issuer", &self.issuer)
+            .field("database_url", &redact(&self.database_url))
+            .field("redis_url", &redact(&self.redis_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("master_key", &redact(&self.master_key))
+            .field("data_dir", &self.data_dir)
+            .field("refresh", &self.refresh)
+            .field("token_pepper", &redact(&self.token_pepper))
+            .field("key_rotation_period", &self.key_rotation_period)
+            .finish()
     }
 }
 
