@@ -1,7 +1,10 @@
 //! Authentication of people: passwords now (argon2id); passkeys and second
 //! factors build on the same [`Authenticator`].
 
+pub mod device_name;
+pub mod devices;
 pub mod error;
+pub mod mail;
 pub mod password;
 pub mod service;
 pub mod sessions;
@@ -10,5 +13,7 @@ pub mod throttle;
 pub use error::AuthnError;
 pub use password::PasswordHasher;
 pub use service::{Authenticator, NewUser};
-pub use sessions::{ClientInfo, NewSession, SessionLimits, SessionService};
+pub use devices::{DeviceService, Restore};
+pub use mail::{Mail, Mailer};
+pub use sessions::{Binding, ClientInfo, NewSession, SessionLimits, SessionService};
 pub use throttle::LoginThrottle;

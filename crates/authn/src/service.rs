@@ -66,6 +66,23 @@ impl Authenticator {
         }
     }
 
+    /// Changes a user's password after checking the current one (throttled
+    /// like sign-in). The caller ends the user's other sessions and tokens.
+    pub async fn change_password(&self, user: &User, current: Secret, new: Secret, ip: Option<&str>) -> Result<(), AuthnError> {
+        self.authenticate_password(&user.username, current, ip).await?;
+        PasswordHasher::check_policy(&new)?;
+        let hash = self.hasher.hash(new).await?;
+        let id = user.id.clone();
+        self.db.run(move |c| users::set_password_hash(c, &id, &hash)).await?;
+        tracing::info!(target: "security", event = "password_changed", user_id = %user.id.0);
+        Ok(())
+    }
+
+    pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, AuthnError> {
+        let name = username.to_string();
+        Ok(self.db.run(move |c| users::find_by_username(c, &name)).await?)
+    }
+
     pub async fn list_users(&self) -> Result<Vec<User>, AuthnError> {
         Ok(self.db.run(users::list).await?)
     }

@@ -9,26 +9,65 @@ use latchkey_store::Db;
 use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
 use latchkey_token::MasterKey;
 
+use crate::device_name::{family, friendly_name, network};
 use crate::error::AuthnError;
+
+/// Whether a session's cookie arrives from somewhere its binding forbids.
+fn moved(s: &Session, binding: Binding, ua: Option<&str>, ip: Option<&str>) -> bool {
+    let ua_changed = family(s.user_agent.as_deref()) != family(ua);
+    let net_changed = network(s.ip.as_deref()) != network(ip);
+    match binding {
+        Binding::Off => false,
+        Binding::UserAgent => ua_changed,
+        Binding::UserAgentAndNetwork => ua_changed || net_changed,
+    }
+}
 
 /// Idle timeout: a session unused for 8 hours needs a new sign-in (a working day).
 pub const DEFAULT_IDLE_TIMEOUT: i64 = 8 * 3600;
 /// Absolute lifetime: no session outlives 24 hours, however busy, so a stolen
 /// cookie is worth at most a day.
 pub const DEFAULT_ABSOLUTE_LIFETIME: i64 = 24 * 3600;
+/// A sign-in from a device none of the user's sessions of the last 30 days
+/// came from is reported to the user.
+const RECENT_DEVICE_WINDOW: i64 = 30 * 24 * 3600;
 /// `last_seen_at` is written at most once a minute per session, so browsing does
 /// not turn every page view into a database write.
 const TOUCH_GRANULARITY: i64 = 60;
+
+/// What a session is bound to besides its cookie: when the same cookie shows
+/// up from elsewhere, the user must sign in again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    Off,
+    /// Re-authenticate when the browser/OS family changes (the default: a
+    /// cookie copied to another machine is rarely used from the same browser and OS).
+    UserAgent,
+    /// …or when the network (/24, /48) changes too (strict; breaks roaming laptops).
+    UserAgentAndNetwork,
+}
+
+impl Binding {
+    pub fn parse(s: &str) -> Option<Binding> {
+        match s {
+            "off" => Some(Binding::Off),
+            "user-agent" => Some(Binding::UserAgent),
+            "both" => Some(Binding::UserAgentAndNetwork),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
     pub idle: i64,
     pub absolute: i64,
+    pub binding: Binding,
 }
 
 impl Default for SessionLimits {
     fn default() -> Self {
-        SessionLimits { idle: DEFAULT_IDLE_TIMEOUT, absolute: DEFAULT_ABSOLUTE_LIFETIME }
+        SessionLimits { idle: DEFAULT_IDLE_TIMEOUT, absolute: DEFAULT_ABSOLUTE_LIFETIME, binding: Binding::UserAgent }
     }
 }
 
@@ -65,8 +104,15 @@ impl SessionService {
     /// Starts a session after a successful sign-in. A fresh id every time
     /// (session fixation); the caller revokes the previous session, if any.
     pub async fn create(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo) -> Result<NewSession, AuthnError> {
+        self.start(user, amr, client, None, false).await
+    }
+
+    /// Starts a session; `device_id` ties it to a remember-me device, and
+    /// `restored` says it came from that device's token, not a sign-in.
+    pub async fn start(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>, restored: bool) -> Result<NewSession, AuthnError> {
         let cookie_value = random_token("");
         let now = self.clock.now();
+        let device_name = Some(friendly_name(client.user_agent.as_deref()));
         let session = Session {
             key: self.key_for(&cookie_value),
             sid: uuid::Uuid::new_v4().to_string(),
@@ -78,23 +124,46 @@ impl SessionService {
             ip: client.ip,
             user_agent: client.user_agent.map(|ua| ua.chars().take(512).collect()),
             revoked_at: None,
+            device_name,
+            device_id,
+            restored,
         };
         let s = session.clone();
         self.db.run(move |c| repo::insert(c, &s)).await?;
         Ok(NewSession { cookie_value, session })
     }
 
-    /// The live session for a cookie value, or `None` when it is unknown, revoked
-    /// or expired. Refreshes `last_seen_at` (idle timeout is rolling).
-    pub async fn resolve(&self, cookie_value: &str) -> Result<Option<Session>, AuthnError> {
+    /// Re-authentication within a live session (the same user signed in again,
+    /// or added a factor): new cookie id, new `auth_time` and `amr`, same `sid`.
+    pub async fn elevate(&self, session: &Session, amr: Vec<Amr>) -> Result<NewSession, AuthnError> {
+        let cookie_value = random_token("");
+        let (new_key, now) = (self.key_for(&cookie_value), self.clock.now());
+        let (old_key, k, a) = (session.key.clone(), new_key.clone(), amr.clone());
+        if !self.db.run(move |c| repo::rekey(c, &old_key, &k, now, &a)).await? {
+            return Err(AuthnError::InvalidInput("the session has ended".into()));
+        }
+        let session = Session { key: new_key, auth_time: now, last_seen_at: now, amr, restored: false, ..session.clone() };
+        Ok(NewSession { cookie_value, session })
+    }
+
+    /// The live session for a cookie value, or `None` when it is unknown,
+    /// revoked, expired, or shows up from another device than it began on
+    /// (then it is also ended). Refreshes `last_seen_at` (idle timeout is rolling).
+    pub async fn resolve(&self, cookie_value: &str, client: &ClientInfo) -> Result<Option<Session>, AuthnError> {
         let key = self.key_for(cookie_value);
         let now = self.clock.now();
         let limits = self.limits;
+        let (ua, ip) = (client.user_agent.clone(), client.ip.clone());
         let found = self
             .db
             .run(move |c| {
                 let Some(mut s) = repo::find(c, &key)? else { return Ok(None) };
                 if !s.is_live(now, limits.idle, limits.absolute) {
+                    return Ok(None);
+                }
+                if moved(&s, limits.binding, ua.as_deref(), ip.as_deref()) {
+                    tracing::warn!(target: "security", event = "session_moved", sid = %s.sid, user_id = %s.user_id.0, "session cookie used from another device or network; ended");
+                    repo::revoke(c, &s.key, now)?;
                     return Ok(None);
                 }
                 if now - s.last_seen_at >= TOUCH_GRANULARITY {
@@ -105,6 +174,39 @@ impl SessionService {
             })
             .await?;
         Ok(found)
+    }
+
+    /// The user's live sessions, most recently used first.
+    pub async fn list(&self, user: &UserId) -> Result<Vec<Session>, AuthnError> {
+        let (uid, now, limits) = (user.clone(), self.clock.now(), self.limits);
+        let all = self.db.run(move |c| repo::list_for_user(c, &uid)).await?;
+        Ok(all.into_iter().filter(|s| s.is_live(now, limits.idle, limits.absolute)).collect())
+    }
+
+    pub async fn sids_for_device(&self, device_id: &str) -> Result<Vec<String>, AuthnError> {
+        let id = device_id.to_string();
+        Ok(self.db.run(move |c| repo::sids_for_device(c, &id)).await?)
+    }
+
+    pub async fn find_by_sid(&self, sid: &str) -> Result<Option<Session>, AuthnError> {
+        let sid = sid.to_string();
+        Ok(self.db.run(move |c| repo::find_by_sid(c, &sid)).await?)
+    }
+
+    /// Ends sessions by `sid`; returns the ones that were still open.
+    pub async fn end(&self, sids: Vec<String>) -> Result<Vec<Session>, AuthnError> {
+        let now = self.clock.now();
+        Ok(self.db.run(move |c| repo::revoke_sids(c, &sids, now)).await?)
+    }
+
+    /// Whether a sign-in from `client` comes from a device (browser family +
+    /// network) none of the user's sessions of the last 30 days came from, and
+    /// the user has signed in before (a first sign-in is not "new").
+    pub async fn is_new_device(&self, user: &UserId, client: &ClientInfo) -> Result<bool, AuthnError> {
+        let (uid, since) = (user.clone(), self.clock.now() - RECENT_DEVICE_WINDOW);
+        let recent = self.db.run(move |c| repo::recent_for_user(c, &uid, since)).await?;
+        let (fam, net) = (family(client.user_agent.as_deref()), network(client.ip.as_deref()));
+        Ok(!recent.is_empty() && !recent.iter().any(|s| family(s.user_agent.as_deref()) == fam && network(s.ip.as_deref()) == net))
     }
 
     pub async fn revoke(&self, key: &SessionKey) -> Result<(), AuthnError> {

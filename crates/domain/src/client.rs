@@ -89,6 +89,8 @@ pub struct Client {
     pub admin: bool,
     pub id_token_alg: SigningAlg,
     pub created_at: i64,
+    /// OIDC Back-Channel Logout: where to POST logout tokens.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
@@ -127,6 +129,7 @@ mod tests {
             admin: false,
             id_token_alg: SigningAlg::RS256,
             created_at: 0,
+            backchannel_logout_uri: None,
         }
     }
 

@@ -28,6 +28,12 @@ pub struct Session {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub revoked_at: Option<i64>,
+    /// A friendly name for the device list ("Chrome on Linux").
+    pub device_name: Option<String>,
+    /// The remember-me device this session belongs to, if any.
+    pub device_id: Option<String>,
+    /// Restored from a remember-me device token rather than an interactive sign-in.
+    pub restored: bool,
 }
 
 impl Session {
@@ -60,6 +66,9 @@ mod tests {
             ip: None,
             user_agent: None,
             revoked_at: None,
+            device_name: None,
+            device_id: None,
+            restored: false,
         };
         assert!(s.is_live(1100, 200, 500));
         assert!(!s.is_live(1300, 200, 5000), "idle");

@@ -7,7 +7,9 @@ use latchkey_domain::{GrantType, Scope, ScopeSet, SigningAlg};
 use latchkey_oauth::clients::NewClient;
 use latchkey_token::service::{DEFAULT_REFRESH_ABSOLUTE, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_IDLE};
 use latchkey_token::RefreshPolicy;
-use latchkey_web::config::{Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_ISSUER};
+use latchkey_authn::sessions::{DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT};
+use latchkey_authn::{Binding, SessionLimits};
+use latchkey_web::config::{Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_ISSUER, DEFAULT_MAIL_FROM};
 
 #[derive(Parser)]
 #[command(name = "latchkey", version, about = "An OAuth 2.0 / OpenID Connect authorization server")]
@@ -55,11 +57,27 @@ pub struct StoreArgs {
     /// Days between automatic signing-key rotations.
     #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 30, global = true)]
     pub key_rotation_days: i64,
+    /// Seconds a browser session may go unused.
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_SECS", default_value_t = DEFAULT_IDLE_TIMEOUT, global = true)]
+    pub session_idle_secs: i64,
+    /// Seconds a browser session lives at most.
+    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_SECS", default_value_t = DEFAULT_ABSOLUTE_LIFETIME, global = true)]
+    pub session_absolute_secs: i64,
+    /// Re-authenticate when a session moves: off, user-agent, or both (user agent or network).
+    #[arg(long, env = "LATCHKEY_SESSION_BINDING", default_value = "user-agent", global = true)]
+    pub session_binding: String,
+    /// SMTP server for notification mail (smtp://… or smtps://user:pass@host). Unset: `<data-dir>/outbox`.
+    #[arg(long, env = "LATCHKEY_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of notification mail.
+    #[arg(long, env = "LATCHKEY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM, global = true)]
+    pub mail_from: String,
 }
 
 impl StoreArgs {
-    pub fn settings(&self) -> Settings {
-        Settings {
+    pub fn settings(&self) -> Result<Settings, String> {
+        let binding = Binding::parse(&self.session_binding).ok_or_else(|| format!("LATCHKEY_SESSION_BINDING must be off, user-agent or both, not {}", self.session_binding))?;
+        Ok(Settings {
             bind: DEFAULT_BIND.to_string(),
             issuer: self.issuer.clone(),
             database_url: self.database_url.clone().filter(|s| !s.is_empty()),
@@ -70,7 +88,10 @@ impl StoreArgs {
             refresh: RefreshPolicy { idle: self.refresh_idle_secs, absolute: self.refresh_absolute_secs, grace: self.refresh_grace_secs },
             token_pepper: self.token_pepper.clone().filter(|s| !s.is_empty()),
             key_rotation_period: self.key_rotation_days.max(1) * 24 * 3600,
-        }
+            sessions: SessionLimits { idle: self.session_idle_secs, absolute: self.session_absolute_secs, binding },
+            smtp_url: self.smtp_url.clone().filter(|s| !s.is_empty()),
+            mail_from: self.mail_from.clone(),
+        })
     }
 }
 
@@ -92,6 +113,11 @@ pub enum Command {
     Grants {
         #[command(subcommand)]
         command: GrantsCommand,
+    },
+    /// Browser sessions: list and end.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
     },
     /// Signing keys: list and rotate.
     Keys {
@@ -116,6 +142,24 @@ pub enum GrantsCommand {
         client: Option<String>,
         #[arg(long)]
         user: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SessionsCommand {
+    /// List a user's live sessions.
+    List {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End one session (`--sid`) or all of a user's sessions (`--user`).
+    Revoke {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        sid: Option<String>,
     },
 }
 
@@ -201,6 +245,9 @@ pub struct ClientAddArgs {
     /// An admin client (client_credentials with the admin scope).
     #[arg(long)]
     pub admin: bool,
+    /// OIDC Back-Channel Logout: where latchkey POSTs logout tokens when a session ends.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
     /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
@@ -231,6 +278,7 @@ impl ClientAddArgs {
             scopes,
             admin: self.admin,
             id_token_alg,
+            backchannel_logout_uri: self.backchannel_logout_uri,
         })
     }
 }

@@ -14,7 +14,7 @@ use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
 use serde_json::json;
 
-use cli::{Cli, ClientCommand, Command, GrantsCommand, KeysCommand, ServeArgs, UserCommand};
+use cli::{Cli, ClientCommand, Command, GrantsCommand, KeysCommand, ServeArgs, SessionsCommand, UserCommand};
 use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
-    let settings = cli.store.settings();
+    let settings = cli.store.settings().map_err(CliError::Usage)?;
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(args) => serve(settings, args, clock).await,
@@ -72,6 +72,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Grants { command } => grants_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Sessions { command } => sessions_command(&AppState::build(&settings, clock).await?, command).await,
     }
 }
 
@@ -98,6 +99,39 @@ async fn grants_command(state: &AppState, command: GrantsCommand) -> Result<(), 
                 (None, None) => return Err(CliError::Usage("say what to revoke: --client <id> and/or --user <username>".into())),
             };
             println!("revoked {} grant(s), {} refresh-token family(ies), {} tracked access token(s)", report.grants, report.families, report.access_tokens);
+        }
+    }
+    Ok(())
+}
+
+async fn sessions_command(state: &AppState, command: SessionsCommand) -> Result<(), CliError> {
+    let web = |e: latchkey_web::WebError| CliError::Usage(e.to_string());
+    match command {
+        SessionsCommand::List { user, json } => {
+            let u = state.authn.find_by_username(&user).await?.ok_or_else(|| CliError::Usage(format!("no user {user}")))?;
+            let sessions = state.sessions.list(&u.id).await?;
+            if json {
+                let list: Vec<_> = sessions
+                    .iter()
+                    .map(|s| json!({ "sid": s.sid, "device": s.device_name, "ip": s.ip, "created_at": s.created_at, "last_seen_at": s.last_seen_at }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for s in sessions {
+                    println!("{}\t{}\t{}\tlast seen {}", s.sid, s.device_name.unwrap_or_default(), s.ip.unwrap_or_default(), s.last_seen_at);
+                }
+            }
+        }
+        SessionsCommand::Revoke { user, sid } => {
+            let ended = match (user, sid) {
+                (_, Some(sid)) => latchkey_web::session_ops::end_sessions(state, vec![sid]).await.map_err(web)?,
+                (Some(user), None) => {
+                    let u = state.authn.find_by_username(&user).await?.ok_or_else(|| CliError::Usage(format!("no user {user}")))?;
+                    latchkey_web::session_ops::end_user_sessions(state, &u.id, None).await.map_err(web)?
+                }
+                (None, None) => return Err(CliError::Usage("say which: --sid <sid> or --user <username>".into())),
+            };
+            println!("ended {} session(s)", ended.len());
         }
     }
     Ok(())

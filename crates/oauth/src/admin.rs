@@ -174,6 +174,29 @@ impl OAuthService {
         Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
     }
 
+    /// Revokes every refresh family and access token of a user, keeping their
+    /// consents (after a password change: apps must sign in again, but the
+    /// user is not asked to consent again).
+    pub async fn revoke_user_tokens(&self, user: &UserId) -> Result<(), OAuthError> {
+        let (uid, now) = (user.0.clone(), self.clock.now());
+        let (clients, jtis) = self
+            .db
+            .run(move |c| {
+                let clients = refresh_repo::client_ids_for_user(c, &uid)?;
+                let mut grants: Vec<String> = grant_repo::list_for_user(c, &UserId(uid.clone()))?.into_iter().map(|g| g.client_id.0).collect();
+                grants.extend(clients);
+                grants.sort();
+                grants.dedup();
+                Ok((grants, refresh_repo::revoke_for_user(c, &uid, now, "credentials changed")?))
+            })
+            .await?;
+        self.tokens.revoke_jtis(&jtis).await?;
+        for client_id in &clients {
+            self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
+        }
+        Ok(())
+    }
+
     /// Ends the refresh families bound to a browser session and every access
     /// token issued from it (sign-out). `offline_access` families survive.
     pub async fn end_session_tokens(&self, sid: &str) -> Result<(), OAuthError> {

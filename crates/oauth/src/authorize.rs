@@ -285,6 +285,7 @@ mod tests {
             admin: false,
             id_token_alg: SigningAlg::RS256,
             created_at: 0,
+            backchannel_logout_uri: None,
         }
     }
 
@@ -363,6 +364,9 @@ mod tests {
             ip: None,
             user_agent: None,
             revoked_at: None,
+            device_name: None,
+            device_id: None,
+            restored: false,
         };
         assert!(!session_satisfies(&req, &s, 1000), "auth 100 s ago, max_age 60");
         s.auth_time = 950;

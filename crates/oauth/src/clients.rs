@@ -22,6 +22,7 @@ pub struct NewClient {
     pub scopes: Option<ScopeSet>,
     pub admin: bool,
     pub id_token_alg: SigningAlg,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// Checks a redirect URI: absolute, no fragment (RFC 6749 §3.1.2); `http` only
@@ -46,7 +47,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     if new.name.trim().is_empty() {
         return Err(OAuthError::invalid_request("a client needs a name"));
     }
-    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris) {
+    for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris).chain(&new.backchannel_logout_uri) {
         validate_redirect_uri(uri).map_err(OAuthError::invalid_request)?;
     }
     let mut grant_types = new.grant_types.clone();
@@ -78,6 +79,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         admin: new.admin,
         id_token_alg: new.id_token_alg,
         created_at: now,
+        backchannel_logout_uri: new.backchannel_logout_uri,
     };
     Ok((client, secret))
 }
@@ -114,6 +116,7 @@ mod tests {
             scopes: None,
             admin: false,
             id_token_alg: SigningAlg::RS256,
+            backchannel_logout_uri: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod error;
 mod introspect;
 pub mod issue;
+pub mod logout;
 pub mod pkce;
 mod refresh;
 pub mod service;

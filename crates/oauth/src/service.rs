@@ -51,6 +51,8 @@ pub struct OAuthService {
     client_cache: RwLock<HashMap<String, (Client, i64)>>,
     /// Sessions older than this are over (refresh families bound to them end too).
     pub(crate) session_absolute: i64,
+    /// Outgoing HTTP (back-channel logout).
+    pub(crate) http: reqwest::Client,
 }
 
 fn pending_key(id: &str) -> String {
@@ -61,7 +63,9 @@ impl OAuthService {
     pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock, session_absolute: i64) -> OAuthService {
         let client_secrets = tokens.master().hasher(KeyPurpose::ClientSecret);
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), session_absolute }
+        // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), session_absolute, http }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -163,6 +167,9 @@ impl OAuthService {
             expires_at: self.clock.now() + CODE_TTL_SECS,
         };
         let json = serde_json::to_string(&grant)?;
+        // Remember which relying parties this session signed in to (back-channel logout).
+        let (sid, client_id, now) = (session.sid.clone(), req.client_id.clone(), self.clock.now());
+        self.db.run(move |c| latchkey_store::repo::sessions::add_client(c, &sid, &client_id, now)).await?;
         // The store's TTL only frees memory; `expires_at` is what is enforced.
         let ttl = Duration::from_secs(CODE_TTL_SECS as u64 + 5);
         self.fast.put(&code_key(&self.codes.hash(&code)), &json, ttl).await?;
@@ -322,6 +329,11 @@ impl OAuthService {
 
     /// Records a security event in the audit trail. Failing to record does not
     /// fail the request (it is logged instead): the protective action already happened.
+    /// Records a security event from outside the protocol code (sign-in, sessions).
+    pub async fn audit_event(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+        self.audit(kind, user_id, client_id, detail).await
+    }
+
     pub(crate) async fn audit(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
         let event = audit_repo::AuditEvent {
             id: uuid::Uuid::new_v4().to_string(),

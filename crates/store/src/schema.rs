@@ -24,6 +24,7 @@ diesel::table! {
         admin -> Bool,
         id_token_alg -> Text,
         created_at -> BigInt,
+        backchannel_logout_uri -> Nullable<Text>,
     }
 }
 
@@ -50,6 +51,9 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         revoked_at -> Nullable<BigInt>,
+        device_name -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        restored -> Bool,
     }
 }
 
@@ -110,7 +114,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    session_clients (sid, client_id) {
+        sid -> Text,
+        client_id -> Text,
+        first_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        previous_hash -> Nullable<Text>,
+        name -> Text,
+        amr -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_families -> clients (client_id));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events);
+diesel::joinable!(session_clients -> clients (client_id));
+diesel::joinable!(devices -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices);

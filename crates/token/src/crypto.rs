@@ -28,6 +28,10 @@ pub enum KeyPurpose {
     AuthCode,
     Csrf,
     RefreshToken,
+    /// Remember-me device tokens.
+    Device,
+    /// Signed links in notification mails ("This wasn't me").
+    MailLink,
 }
 
 impl KeyPurpose {
@@ -38,6 +42,8 @@ impl KeyPurpose {
             KeyPurpose::AuthCode => b"latchkey/auth-code/v1",
             KeyPurpose::Csrf => b"latchkey/csrf/v1",
             KeyPurpose::RefreshToken => b"latchkey/refresh-token/v1",
+            KeyPurpose::Device => b"latchkey/device/v1",
+            KeyPurpose::MailLink => b"latchkey/mail-link/v1",
         }
     }
 }

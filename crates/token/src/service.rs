@@ -230,6 +230,11 @@ impl TokenService {
         self.sign(alg, Some("JWT"), claims)
     }
 
+    /// OIDC Back-Channel Logout §2.4: `typ` is `logout+jwt`.
+    pub fn sign_logout_token<T: serde::Serialize>(&self, claims: &T, alg: SigningAlg) -> Result<String, TokenError> {
+        self.sign(alg, Some("logout+jwt"), claims)
+    }
+
     pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, TokenError> {
         self.sign(ACCESS_TOKEN_ALG, Some(ACCESS_TOKEN_TYP), claims)
     }

@@ -15,6 +15,8 @@ use crate::state::AppState;
 /// Domain, so no subdomain can plant or overwrite it.
 pub const SESSION_COOKIE: &str = "__Host-latchkey-session";
 pub const CSRF_COOKIE: &str = "__Host-latchkey-csrf";
+/// "Keep me signed in": the remember-me device token.
+pub const DEVICE_COOKIE: &str = "__Host-latchkey-device";
 
 /// Every cookie latchkey sets: HttpOnly (no script access), Secure, SameSite=Lax
 /// (sent on top-level navigations back from a relying party, not on cross-site
@@ -28,9 +30,24 @@ pub fn session_cookie(value: String) -> Cookie<'static> {
 }
 
 pub fn expired_session_cookie() -> Cookie<'static> {
-    let mut c = cookie(SESSION_COOKIE, String::new());
+    removal(SESSION_COOKIE)
+}
+
+fn removal(name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(name, String::new());
     c.make_removal();
     c
+}
+
+/// The device cookie outlives the browser session: it is the one persistent cookie.
+pub fn device_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {
+    let mut c = cookie(DEVICE_COOKIE, value);
+    c.set_max_age(actix_web::cookie::time::Duration::seconds(max_age_secs));
+    c
+}
+
+pub fn expired_device_cookie() -> Cookie<'static> {
+    removal(DEVICE_COOKIE)
 }
 
 /// The browser's CSRF secret: the existing cookie, or a new one the response
@@ -99,7 +116,7 @@ pub fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), WebError>
 /// The browser's live session, if any.
 pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, WebError> {
     match req.cookie(SESSION_COOKIE) {
-        Some(c) if !c.value().is_empty() => Ok(state.sessions.resolve(c.value()).await?),
+        Some(c) if !c.value().is_empty() => Ok(state.sessions.resolve(c.value(), &client_info(req)).await?),
         _ => Ok(None),
     }
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use latchkey_token::service::DEFAULT_KEY_ROTATION_PERIOD;
+use latchkey_authn::SessionLimits;
 use latchkey_token::RefreshPolicy;
 
 /// Default listen address: loopback only, so a first `latchkey serve` is not
@@ -15,6 +16,8 @@ pub const DEFAULT_ISSUER: &str = "http://localhost:8080";
 pub const DEFAULT_DATA_DIR: &str = "./latchkey-data";
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const SQLITE_FILE: &str = "latchkey.db";
+pub const OUTBOX_DIR: &str = "outbox";
+pub const DEFAULT_MAIL_FROM: &str = "latchkey <no-reply@localhost>";
 
 #[derive(Clone)]
 pub struct Settings {
@@ -36,6 +39,11 @@ pub struct Settings {
     pub token_pepper: Option<String>,
     /// Seconds between automatic signing-key rotations.
     pub key_rotation_period: i64,
+    /// Session idle timeout, absolute lifetime, and device binding.
+    pub sessions: SessionLimits,
+    /// `smtp://…` / `smtps://…`; `None`: mail goes to `data_dir/outbox`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -51,6 +59,9 @@ impl Default for Settings {
             refresh: RefreshPolicy::default(),
             token_pepper: None,
             key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
+            sessions: SessionLimits::default(),
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_string(),
         }
     }
 }
@@ -70,6 +81,9 @@ impl std::fmt::Debug for Settings {
             .field("refresh", &self.refresh)
             .field("token_pepper", &redact(&self.token_pepper))
             .field("key_rotation_period", &self.key_rotation_period)
+            .field("sessions", &self.sessions)
+            .field("smtp_url", &redact(&self.smtp_url))
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }
@@ -80,6 +94,10 @@ impl Settings {
             Some(u) if !u.is_empty() => u.clone(),
             _ => format!("sqlite://{}", self.data_dir.join(SQLITE_FILE).display()),
         }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join(OUTBOX_DIR)
     }
 
     pub fn issuer(&self) -> String {

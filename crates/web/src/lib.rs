@@ -9,6 +9,7 @@ mod handlers;
 pub mod pages;
 pub mod routes;
 pub mod server;
+pub mod session_ops;
 pub mod state;
 
 pub use config::Settings;

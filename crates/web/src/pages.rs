@@ -40,6 +40,40 @@ pub struct AccountPage {
     pub signed_in: String,
     pub methods: String,
     pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
+    pub sessions: Vec<SessionRow>,
+    pub csrf_token: String,
+}
+
+/// One line of the device list.
+pub struct SessionRow {
+    pub sid: String,
+    pub device: String,
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub error: Option<String>,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "confirm_logout.html")]
+pub struct ConfirmLogoutPage {
+    pub client_name: Option<String>,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "not_me.html")]
+pub struct NotMePage {
+    pub done: bool,
+    pub device: String,
+    pub token: String,
     pub csrf_token: String,
 }
 

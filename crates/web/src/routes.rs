@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, authorize, consent, discovery, login, misc, token, userinfo};
+use crate::handlers::{account, admin, authorize, consent, discovery, login, logout, misc, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -68,7 +68,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/clients", web::get().to(admin::list_clients))
                 .route("/clients/{client_id}/grants", web::get().to(admin::client_grants))
                 .route("/clients/{client_id}/grants", web::delete().to(admin::revoke_client_grants))
-                .route("/users/{username}/grants", web::delete().to(admin::revoke_user_grants)),
+                .route("/users/{username}/grants", web::delete().to(admin::revoke_user_grants))
+                .route("/users/{username}/sessions", web::get().to(admin::user_sessions))
+                .route("/users/{username}/sessions", web::delete().to(admin::end_user_sessions))
+                .route("/sessions/{sid}", web::delete().to(admin::end_one_session)),
         )
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))
@@ -78,5 +81,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::post().to(consent::consent_submit))
         .route("/account", web::get().to(account::account_page))
         .route("/account/apps/revoke", web::post().to(account::disconnect_app))
+        .route("/account/sessions/end", web::post().to(account::end_session))
+        .route("/account/sessions/end-others", web::post().to(account::end_other_sessions))
+        .route("/account/sessions/end-all", web::post().to(account::end_all_sessions))
+        .route("/account/password", web::get().to(account::password_page))
+        .route("/account/password", web::post().to(account::change_password))
+        .route("/account/not-me", web::get().to(logout::not_me_page))
+        .route("/account/not-me", web::post().to(logout::not_me_submit))
+        .route("/end-session", web::get().to(logout::end_session_get))
+        .route("/end-session", web::post().to(logout::end_session_post))
         .route("/logout", web::post().to(account::logout));
 }

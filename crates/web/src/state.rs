@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_authn::{Authenticator, SessionLimits, SessionService};
+use latchkey_authn::{Authenticator, DeviceService, Mailer, SessionService};
 use latchkey_domain::SharedClock;
 use latchkey_oauth::{OAuthConfig, OAuthService};
 use latchkey_store::{Backend, Db, DbConfig, FastStore, StoreError};
@@ -63,9 +63,13 @@ pub struct AppState {
     pub issuer: String,
     /// `scheme://host[:port]` of the issuer, compared with `Origin` on POSTs.
     pub issuer_origin: String,
-    pub oauth: OAuthService,
+    pub oauth: Arc<OAuthService>,
     pub authn: Authenticator,
     pub sessions: SessionService,
+    pub devices: DeviceService,
+    pub mailer: Mailer,
+    /// Signs the links in notification mails.
+    pub mail_links: KeyedHasher,
     pub tokens: Arc<TokenService>,
     pub stores: Stores,
     /// Derives form CSRF tokens and browser bindings from the CSRF cookie.
@@ -93,11 +97,14 @@ impl AppState {
             ..TokenConfig::new(issuer.clone())
         };
         let tokens = Arc::new(TokenService::init(token_config, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
-        let limits = SessionLimits::default();
-        let oauth = OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.absolute);
+        let limits = settings.sessions;
+        let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.absolute));
         let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let sessions = SessionService::new(stores.db.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, tokens, stores, csrf, clock })
+        let devices = DeviceService::new(stores.db.clone(), &stores.master, clock.clone());
+        let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from, settings.outbox_dir())?;
+        let mail_links = stores.master.hasher(KeyPurpose::MailLink);
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mailer, mail_links, tokens, stores, csrf, clock })
     }
 }

@@ -131,6 +131,7 @@ impl TestApp {
             scopes: None,
             admin: false,
             id_token_alg,
+            backchannel_logout_uri: None,
         };
         self.register(new).await
     }
@@ -146,6 +147,7 @@ impl TestApp {
             scopes: None,
             admin: true,
             id_token_alg: SigningAlg::RS256,
+            backchannel_logout_uri: None,
         };
         let (id, secret) = self.register(new).await;
         (id, secret.expect("admin clients are confidential"))

@@ -7,6 +7,10 @@ use std::net::SocketAddr;
 
 use openidconnect::reqwest;
 
+/// A desktop Chrome on Linux; tests that need "another device" use [`PHONE_UA`].
+pub const DESKTOP_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub const PHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
 pub struct Browser {
     http: reqwest::Client,
     base: String,
@@ -44,10 +48,14 @@ impl Page {
 
 impl Browser {
     pub fn new(base: &str, addr: SocketAddr) -> Browser {
+        Self::with_user_agent(base, addr, DESKTOP_UA)
+    }
+
+    pub fn with_user_agent(base: &str, addr: SocketAddr, user_agent: &str) -> Browser {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .resolve("localhost", addr)
-            .user_agent("latchkey-tests/1.0 (Browser)")
+            .user_agent(user_agent.to_string())
             .build()
             .expect("http client");
         Browser { http, base: base.to_string(), cookies: BTreeMap::new(), origin: Some(base.to_string()) }

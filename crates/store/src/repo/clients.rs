@@ -18,6 +18,7 @@ struct ClientRow {
     admin: bool,
     id_token_alg: String,
     created_at: i64,
+    backchannel_logout_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -37,6 +38,7 @@ impl TryFrom<ClientRow> for Client {
             id_token_alg: SigningAlg::parse(&r.id_token_alg)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown id_token_alg {}", r.id_token_alg)))?,
             created_at: r.created_at,
+            backchannel_logout_uri: r.backchannel_logout_uri,
         })
     }
 }
@@ -54,6 +56,7 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         admin: c.admin,
         id_token_alg: c.id_token_alg.as_str().to_string(),
         created_at: c.created_at,
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())

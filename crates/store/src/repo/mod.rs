@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod refresh;

@@ -5,7 +5,7 @@ use latchkey_domain::{Amr, Session, SessionKey, UserId};
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
-use crate::schema::sessions;
+use crate::schema::{session_clients, sessions};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -20,6 +20,9 @@ struct SessionRow {
     ip: Option<String>,
     user_agent: Option<String>,
     revoked_at: Option<i64>,
+    device_name: Option<String>,
+    device_id: Option<String>,
+    restored: bool,
 }
 
 impl From<SessionRow> for Session {
@@ -35,6 +38,9 @@ impl From<SessionRow> for Session {
             ip: r.ip,
             user_agent: r.user_agent,
             revoked_at: r.revoked_at,
+            device_name: r.device_name,
+            device_id: r.device_id,
+            restored: r.restored,
         }
     }
 }
@@ -51,6 +57,9 @@ pub fn insert(conn: &mut DbConnection, s: &Session) -> Result<(), StoreError> {
         ip: s.ip.clone(),
         user_agent: s.user_agent.clone(),
         revoked_at: s.revoked_at,
+        device_name: s.device_name.clone(),
+        device_id: s.device_id.clone(),
+        restored: s.restored,
     };
     diesel::insert_into(sessions::table).values(&row).execute(conn)?;
     Ok(())
@@ -77,4 +86,82 @@ pub fn revoke(conn: &mut DbConnection, key: &SessionKey, now: i64) -> Result<(),
         .set(sessions::revoked_at.eq(now))
         .execute(conn)?;
     Ok(())
+}
+
+pub fn find_by_sid(conn: &mut DbConnection, sid: &str) -> Result<Option<Session>, StoreError> {
+    Ok(sessions::table.filter(sessions::sid.eq(sid)).select(SessionRow::as_select()).first(conn).optional()?.map(Session::from))
+}
+
+/// A user's unrevoked sessions, newest first (liveness is the caller's rule).
+pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> Result<Vec<Session>, StoreError> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(&user.0))
+        .filter(sessions::revoked_at.is_null())
+        .order(sessions::last_seen_at.desc())
+        .select(SessionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Session::from)
+        .collect())
+}
+
+/// Sessions of a user created since `since` (revoked or not): the recent
+/// devices a new sign-in is compared with.
+pub fn recent_for_user(conn: &mut DbConnection, user: &UserId, since: i64) -> Result<Vec<Session>, StoreError> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(&user.0))
+        .filter(sessions::created_at.ge(since))
+        .select(SessionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Session::from)
+        .collect())
+}
+
+/// Revokes the listed sessions (by sid); returns those that were live.
+pub fn revoke_sids(conn: &mut DbConnection, sids: &[String], now: i64) -> Result<Vec<Session>, StoreError> {
+    conn.transaction(|conn| {
+        let live: Vec<Session> = sessions::table
+            .filter(sessions::sid.eq_any(sids))
+            .filter(sessions::revoked_at.is_null())
+            .select(SessionRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(Session::from)
+            .collect();
+        diesel::update(sessions::table.filter(sessions::sid.eq_any(sids)).filter(sessions::revoked_at.is_null()))
+            .set(sessions::revoked_at.eq(now))
+            .execute(conn)?;
+        Ok(live)
+    })
+}
+
+/// Sessions restored from (or created with) a remember-me device.
+pub fn sids_for_device(conn: &mut DbConnection, device_id: &str) -> Result<Vec<String>, StoreError> {
+    Ok(sessions::table.filter(sessions::device_id.eq(device_id)).filter(sessions::revoked_at.is_null()).select(sessions::sid).load(conn)?)
+}
+
+/// Records that a session signed in to a relying party (for back-channel logout).
+pub fn add_client(conn: &mut DbConnection, sid: &str, client_id: &str, now: i64) -> Result<(), StoreError> {
+    let exists: i64 = session_clients::table.filter(session_clients::sid.eq(sid)).filter(session_clients::client_id.eq(client_id)).count().get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(session_clients::table)
+            .values((session_clients::sid.eq(sid), session_clients::client_id.eq(client_id), session_clients::first_at.eq(now)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn clients_of(conn: &mut DbConnection, sid: &str) -> Result<Vec<String>, StoreError> {
+    Ok(session_clients::table.filter(session_clients::sid.eq(sid)).select(session_clients::client_id).load(conn)?)
+}
+
+/// Gives a session a new cookie (key) after the user proved themselves again:
+/// the old cookie stops working at once; the public `sid` stays, so the
+/// relying parties' view of the session (and its refresh families) continues.
+pub fn rekey(conn: &mut DbConnection, old: &SessionKey, new: &SessionKey, auth_time: i64, amr: &[Amr]) -> Result<bool, StoreError> {
+    let n = diesel::update(sessions::table.find(&old.0).filter(sessions::revoked_at.is_null()))
+        .set((sessions::key_hash.eq(&new.0), sessions::auth_time.eq(auth_time), sessions::last_seen_at.eq(auth_time), sessions::amr.eq(Amr::join(amr)), sessions::restored.eq(false)))
+        .execute(conn)?;
+    Ok(n == 1)
 }

@@ -1,17 +1,21 @@
-//! The signed-in user's own page, and signing out.
+//! The signed-in user's own pages: account overview, sessions (devices),
+//! connected apps, password change, signing out.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::AuthnError;
+use latchkey_domain::{Amr, Secret, Session};
 use serde::Deserialize;
 
 use super::see_other;
-use crate::browser::{check_form_post, current_session, expired_session_cookie, CsrfCookie};
+use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, AccountPage, SignedOutPage};
+use crate::pages::{render, AccountPage, PasswordPage, SessionRow, SignedOutPage};
+use crate::session_ops::{end_sessions, end_user_sessions, session_or_restore};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
-pub struct LogoutForm {
+pub struct CsrfForm {
     csrf_token: String,
 }
 
@@ -21,51 +25,176 @@ pub struct DisconnectForm {
     client_id: String,
 }
 
+#[derive(Deserialize)]
+pub struct EndSessionForm {
+    csrf_token: String,
+    sid: String,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf_token: String,
+    current_password: String,
+    new_password: String,
+}
+
+fn with_cookies(mut resp: HttpResponse, cookies: &[actix_web::cookie::Cookie<'static>]) -> Result<HttpResponse, WebError> {
+    for c in cookies {
+        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
+}
+
+/// The signed-in user's session, or a redirect to the sign-in page.
+async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Result<Session, HttpResponse>, WebError> {
+    Ok(current_session(req, state).await?.ok_or_else(|| see_other("/login")))
+}
+
 pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let Some(session) = current_session(&req, &state).await? else {
-        return Ok(see_other("/login"));
+    let resolved = session_or_restore(&req, &state).await?;
+    let Some(session) = resolved.session else {
+        return with_cookies(see_other("/login"), &resolved.cookies);
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let csrf = CsrfCookie::from_request(&req);
+    let sessions = state
+        .sessions
+        .list(&user.id)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            current: s.sid == session.sid,
+            device: s.device_name.clone().unwrap_or_else(|| "Unknown device".into()),
+            ip: s.ip.clone().unwrap_or_else(|| "unknown address".into()),
+            created: format_time(s.created_at),
+            last_seen: format_time(s.last_seen_at),
+            sid: s.sid,
+        })
+        .collect();
     let page = AccountPage {
         username: user.username,
         email: user.email,
         signed_in: format_time(session.auth_time),
         methods: session.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
         apps: state.oauth.connected_apps(&session.user_id).await?,
+        sessions,
         csrf_token: csrf.form_token(&state),
     };
-    let mut resp = render(StatusCode::OK, &page);
-    if let Some(c) = &csrf.new {
-        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
+    let mut cookies = resolved.cookies;
+    cookies.extend(csrf.new);
+    with_cookies(render(StatusCode::OK, &page), &cookies)
 }
 
-pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LogoutForm>) -> Result<HttpResponse, WebError> {
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     if let Some(session) = current_session(&req, &state).await? {
-        state.sessions.revoke(&session.key).await?;
-        state.oauth.end_session_tokens(&session.sid).await.map_err(WebError::from_oauth_on_page)?;
+        end_sessions(&state, vec![session.sid.clone()]).await?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
     }
-    let mut resp = render(StatusCode::OK, &SignedOutPage);
-    resp.add_cookie(&expired_session_cookie()).map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(resp)
+    signed_out()
+}
+
+pub(crate) fn signed_out() -> Result<HttpResponse, WebError> {
+    with_cookies(render(StatusCode::OK, &SignedOutPage), &[expired_session_cookie(), expired_device_cookie()])
+}
+
+/// Ends one of the user's other sessions.
+pub async fn end_session(req: HttpRequest, state: web::Data<AppState>, form: web::Form<EndSessionForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    // Only the user's own sessions: look it up and compare owners.
+    match state.sessions.find_by_sid(&form.sid).await? {
+        Some(target) if target.user_id == session.user_id => {
+            end_sessions(&state, vec![target.sid]).await?;
+        }
+        _ => return Err(WebError::bad_request("No such session.")),
+    }
+    Ok(see_other("/account"))
+}
+
+/// "Sign out everywhere else": every session but this one.
+pub async fn end_other_sessions(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    end_user_sessions(&state, &session.user_id, Some(&session.sid)).await?;
+    Ok(see_other("/account"))
+}
+
+/// "Sign out everywhere": every session, this one too, and every remembered device.
+pub async fn end_all_sessions(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    end_user_sessions(&state, &session.user_id, None).await?;
+    signed_out()
 }
 
 /// The user takes an app's access away: its grant, refresh tokens and access tokens.
 pub async fn disconnect_app(req: HttpRequest, state: web::Data<AppState>, form: web::Form<DisconnectForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    let Some(session) = current_session(&req, &state).await? else {
-        return Ok(see_other("/login"));
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
     };
     state.oauth.disconnect_app(&session.user_id, &form.client_id).await.map_err(WebError::from_oauth_on_page)?;
     Ok(see_other("/account"))
 }
 
+pub async fn password_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    if let Err(redirect) = signed_in(&req, &state).await? {
+        return Ok(redirect);
+    }
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &PasswordPage { error: None, csrf_token: csrf.form_token(&state) }), &csrf.new.into_iter().collect::<Vec<_>>())
+}
+
+/// Changes the password, then ends every other session and all of the
+/// user's refresh-token families and access tokens; this session gets a new id.
+pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasswordForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    let info = client_info(&req);
+    let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref()).await;
+    let error = match changed {
+        Ok(()) => None,
+        Err(AuthnError::InvalidCredentials) => Some("The current password is not right.".to_string()),
+        Err(AuthnError::InvalidInput(m)) => Some(format!("The new password cannot be used: {m}.")),
+        Err(AuthnError::Throttled) => Some("Too many attempts. Wait a few minutes and try again.".to_string()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(error) = error {
+        return Ok(render(StatusCode::BAD_REQUEST, &PasswordPage { error: Some(error), csrf_token: csrf.form_token(&state) }));
+    }
+    end_user_sessions(&state, &user.id, Some(&session.sid)).await?;
+    state.devices.forget_all(&user.id).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
+    state.oauth.audit_event("password_changed", Some(&user.id.0), None, "other sessions, devices and refresh tokens ended").await;
+    let _ = state
+        .mailer
+        .send(&latchkey_authn::Mail { to: user.email.clone(), subject: "Your password was changed".into(), body: format!("Hello {},\n\nThe password of your latchkey account was just changed, and every other session was signed out.\nIf this wasn't you, contact your administrator now.\n", user.username) })
+        .await
+        .map_err(|e| tracing::error!(error = %e, "could not queue the password-change notice"));
+    let elevated = state.sessions.elevate(&session, vec![Amr::Pwd]).await?;
+    let mut resp = see_other("/account");
+    resp.add_cookie(&session_cookie(elevated.cookie_value)).map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(resp)
+}
+
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC`, without a date crate.
-fn format_time(secs: i64) -> String {
+pub(crate) fn format_time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil-from-days (H. Hinnant), proleptic Gregorian calendar.

@@ -75,6 +75,43 @@ pub async fn revoke_user_grants(req: HttpRequest, state: web::Data<AppState>, pa
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(report))
 }
 
+fn session_json(s: &latchkey_domain::Session) -> serde_json::Value {
+    json!({
+        "sid": s.sid, "user_id": s.user_id.0, "device": s.device_name, "ip": s.ip, "user_agent": s.user_agent,
+        "created_at": s.created_at, "last_seen_at": s.last_seen_at, "auth_time": s.auth_time,
+        "amr": s.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>(), "remembered_device": s.device_id.is_some(),
+    })
+}
+
+async fn user_named(state: &AppState, username: &str) -> Result<latchkey_domain::User, WebError> {
+    state.authn.find_by_username(username).await?.ok_or(WebError::Json(OAuthError::NotFound("user")))
+}
+
+pub async fn user_sessions(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    admin(&req, &state).await?;
+    let user = user_named(&state, &path).await?;
+    let sessions: Vec<_> = state.sessions.list(&user.id).await?.iter().map(session_json).collect();
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(sessions))
+}
+
+pub async fn end_user_sessions(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let claims = admin(&req, &state).await?;
+    let user = user_named(&state, &path).await?;
+    let ended = crate::session_ops::end_user_sessions(&state, &user.id, None).await?;
+    state.oauth.audit_event("sessions_ended", Some(&user.id.0), None, &format!("{} ended {} session(s)", actor(&claims), ended.len())).await;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": ended.len() })))
+}
+
+pub async fn end_one_session(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let claims = admin(&req, &state).await?;
+    let ended = crate::session_ops::end_sessions(&state, vec![path.into_inner()]).await?;
+    let Some(s) = ended.first() else {
+        return Err(WebError::Json(OAuthError::NotFound("session")));
+    };
+    state.oauth.audit_event("sessions_ended", Some(&s.user_id.0), None, &format!("{} ended session {}", actor(&claims), s.sid)).await;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": 1 })))
+}
+
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }

@@ -5,7 +5,8 @@ use latchkey_domain::Session;
 use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization};
 
 use super::{form_pairs, found};
-use crate::browser::{current_session, CsrfCookie};
+use crate::browser::CsrfCookie;
+use crate::session_ops::session_or_restore;
 use crate::error::WebError;
 use crate::state::AppState;
 
@@ -30,10 +31,10 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
         }
         Err(e) => return Err(e.into()),
     };
-    let session = current_session(req, state).await?;
-    let mut resp = proceed(state, &pending, session.as_ref(), false).await?;
-    if let Some(c) = csrf.new {
-        resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
+    let resolved = session_or_restore(req, state).await?;
+    let mut resp = proceed(state, &pending, resolved.session.as_ref(), false).await?;
+    for c in resolved.cookies.iter().chain(&csrf.new) {
+        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
     }
     Ok(resp)
 }

@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::authorize::{load_pending, proceed};
 use super::see_other;
-use crate::browser::{check_form_post, client_info, current_session, session_cookie, CsrfCookie, SESSION_COOKIE};
+use crate::browser::{check_form_post, client_info, current_session, device_cookie, session_cookie, CsrfCookie, SESSION_COOKIE};
+use crate::session_ops::{end_sessions, notify_new_device};
 use crate::error::WebError;
 use crate::pages::{render, LoginPage};
 use crate::state::AppState;
@@ -24,6 +25,8 @@ pub struct LoginForm {
     authz: Option<String>,
     username: String,
     password: String,
+    /// "Keep me signed in".
+    remember: Option<String>,
 }
 
 pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LoginQuery>) -> Result<HttpResponse, WebError> {
@@ -77,17 +80,40 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
         }
         Err(e) => return Err(e.into()),
     };
-    // Session fixation: whatever session this browser had ends here; the new one gets a new id.
-    if let Some(old) = current_session(&req, &state).await? {
-        state.sessions.revoke(&old.key).await?;
+    let new_device = state.sessions.is_new_device(&user.id, &info).await?;
+    // Session fixation: the browser never keeps its cookie id across a sign-in.
+    // The same user signing in again keeps the session (and its sid) under a
+    // new id; anyone else's session in this browser ends.
+    let old = current_session(&req, &state).await?;
+    let remember = form.remember.as_deref() == Some("yes");
+    let device = if remember {
+        Some(state.devices.remember(&user.id, &[Amr::Pwd], latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?)
+    } else {
+        None
+    };
+    let new = match old {
+        Some(old) if old.user_id == user.id && device.is_none() => state.sessions.elevate(&old, vec![Amr::Pwd]).await?,
+        old => {
+            if let Some(old) = old {
+                end_sessions(&state, vec![old.sid]).await?;
+            }
+            state.sessions.start(&user.id, vec![Amr::Pwd], info, device.as_ref().map(|(id, _)| id.clone()), false).await?
+        }
+    };
+    tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, method = "pwd", remember);
+    if new_device {
+        if let Err(e) = notify_new_device(&state, &user, &new.session).await {
+            tracing::error!(error = %e, "could not send the new-device notice");
+        }
     }
-    let new = state.sessions.create(&user.id, vec![Amr::Pwd], info).await?;
-    tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, method = "pwd");
     let mut resp = match &pending {
         Some(p) => proceed(&state, p, Some(&new.session), true).await?,
         None => see_other("/account"),
     };
     resp.add_cookie(&session_cookie(new.cookie_value)).map_err(|e| WebError::Internal(e.to_string()))?;
+    if let Some((_, token)) = device {
+        resp.add_cookie(&device_cookie(token, state.devices.lifetime)).map_err(|e| WebError::Internal(e.to_string()))?;
+    }
     debug_assert!(SESSION_COOKIE.starts_with("__Host-"));
     Ok(resp)
 }

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod consent;
 pub mod discovery;
 pub mod login;
+pub mod logout;
 pub mod misc;
 pub mod token;
 pub mod userinfo;

@@ -1,0 +1,86 @@
+//! Notification mail: SMTP (lettre) when `LATCHKEY_SMTP_URL` is set, otherwise
+//! one `.eml` file per message in a local outbox directory. Never dropped:
+//! a message that cannot be sent by SMTP is written to the outbox instead.
+
+use std::path::PathBuf;
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::SinglePart;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::error::AuthnError;
+
+/// One message to one user.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Clone)]
+pub enum Mailer {
+    Outbox { dir: PathBuf, from: String },
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: String, fallback: PathBuf },
+}
+
+impl Mailer {
+    /// `smtp_url`: e.g. `smtps://user:pass@mail.example.com` or `smtp://localhost:25`.
+    pub fn new(smtp_url: Option<&str>, from: &str, outbox: PathBuf) -> Result<Mailer, AuthnError> {
+        match smtp_url.filter(|u| !u.is_empty()) {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| AuthnError::InvalidInput(format!("LATCHKEY_SMTP_URL: {e}")))?.build();
+                Ok(Mailer::Smtp { transport, from: from.to_string(), fallback: outbox })
+            }
+            None => Ok(Mailer::Outbox { dir: outbox, from: from.to_string() }),
+        }
+    }
+
+    pub async fn send(&self, mail: &Mail) -> Result<(), AuthnError> {
+        match self {
+            Mailer::Outbox { dir, from } => write_outbox(dir, from, mail),
+            Mailer::Smtp { transport, from, fallback } => {
+                let message = build(from, mail)?;
+                if let Err(e) = transport.send(message).await {
+                    tracing::error!(error = %e, to = %mail.to, "SMTP delivery failed; message kept in the outbox");
+                    return write_outbox(fallback, from, mail);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn build(from: &str, mail: &Mail) -> Result<Message, AuthnError> {
+    let bad = |e: String| AuthnError::InvalidInput(format!("mail: {e}"));
+    Message::builder()
+        .from(from.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
+        .to(mail.to.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
+        .subject(mail.subject.clone())
+        // 8bit keeps links on one line (quoted-printable would wrap and escape them).
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::EightBit).body(mail.body.clone()))
+        .map_err(|e| bad(e.to_string()))
+}
+
+fn write_outbox(dir: &PathBuf, from: &str, mail: &Mail) -> Result<(), AuthnError> {
+    std::fs::create_dir_all(dir).map_err(|e| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display())))?;
+    let message = build(from, mail)?;
+    let name = format!("{}-{}.eml", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0), uuid::Uuid::new_v4().simple());
+    std::fs::write(dir.join(name), message.formatted()).map_err(|e| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display())))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn outbox_keeps_every_message() {
+        let dir = std::env::temp_dir().join(format!("latchkey-outbox-{}", uuid::Uuid::new_v4().simple()));
+        let mailer = Mailer::new(None, "latchkey <no-reply@localhost>", dir.clone()).expect("mailer");
+        mailer.send(&Mail { to: "alice@example.com".into(), subject: "New sign-in".into(), body: "hello".into() }).await.expect("send");
+        let files: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+        assert_eq!(files.len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,149 @@
+//! Ending sessions as relying parties see it: RP-Initiated Logout 1.0 (which
+//! redirects are allowed) and Back-Channel Logout 1.0 (logout tokens POSTed to
+//! every relying party a session signed in to).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_domain::{Client, Session};
+use latchkey_store::repo::sessions as session_repo;
+use latchkey_token::IdTokenClaims;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::OAuthError;
+use crate::service::OAuthService;
+
+/// A logout token is valid for 2 minutes: enough for delivery and retries.
+const LOGOUT_TOKEN_TTL: i64 = 120;
+/// Delivery attempts per relying party, with 1 s, 2 s, 4 s between them.
+const BACKCHANNEL_ATTEMPTS: u32 = 4;
+/// A relying party gets 5 s to answer each attempt.
+const BACKCHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
+pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+#[derive(Debug, Serialize)]
+struct LogoutTokenClaims {
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    sub: String,
+    sid: String,
+    events: serde_json::Value,
+}
+
+/// The parameters of an RP-initiated logout request.
+#[derive(Debug, Default, Clone)]
+pub struct EndSessionRequest {
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+}
+
+/// What to do with it.
+#[derive(Debug, Default)]
+pub struct EndSessionPlan {
+    /// The verified hint: who the relying party believes is signed in.
+    pub hint: Option<IdTokenClaims>,
+    /// Where to send the browser afterwards; only with a valid hint and a
+    /// registered URI. `None`: show latchkey's own page.
+    pub redirect: Option<String>,
+    pub client_name: Option<String>,
+}
+
+impl OAuthService {
+    /// Validates an RP-initiated logout request. Never fails: anything not
+    /// proven (bad or missing hint, unregistered URI, client mismatch) just
+    /// means no redirect.
+    pub async fn plan_end_session(&self, req: &EndSessionRequest) -> Result<EndSessionPlan, OAuthError> {
+        let hint = match req.id_token_hint.as_deref() {
+            Some(h) => match self.tokens.verify_id_token_ignoring_expiry(h).await {
+                Ok(claims) => Some(claims),
+                Err(latchkey_token::TokenError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::info!(target: "security", event = "logout_hint_rejected", error = %e);
+                    None
+                }
+            },
+            None => None,
+        };
+        let Some(hint) = hint else { return Ok(EndSessionPlan::default()) };
+        if req.client_id.as_deref().is_some_and(|c| c != hint.aud) {
+            return Ok(EndSessionPlan::default());
+        }
+        let client = self.client(&hint.aud).await?;
+        let redirect = match (&client, req.post_logout_redirect_uri.as_deref()) {
+            (Some(c), Some(uri)) if c.post_logout_redirect_uris.iter().any(|u| u == uri) => Some(with_state(uri, req.state.as_deref())),
+            _ => None,
+        };
+        Ok(EndSessionPlan { client_name: client.map(|c| c.name), hint: Some(hint), redirect })
+    }
+
+    /// After sessions ended: their session-bound refresh families and access
+    /// tokens go, and every relying party they signed in to with a
+    /// back-channel logout URI is told (in the background, with retries).
+    pub async fn sessions_ended(self: &Arc<Self>, ended: &[Session]) -> Result<(), OAuthError> {
+        for s in ended {
+            self.end_session_tokens(&s.sid).await?;
+            let sid = s.sid.clone();
+            let clients = self.db.run(move |c| session_repo::clients_of(c, &sid)).await?;
+            for client_id in clients {
+                let Some(client) = self.client(&client_id).await? else { continue };
+                if let Some(uri) = client.backchannel_logout_uri.clone() {
+                    let token = self.logout_token(&client, s)?;
+                    let me = self.clone();
+                    tokio::spawn(async move { me.deliver_logout(uri, token, client.id.0).await });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn logout_token(&self, client: &Client, session: &Session) -> Result<String, OAuthError> {
+        let now = self.clock.now();
+        let claims = LogoutTokenClaims {
+            iss: self.config.issuer.clone(),
+            aud: client.id.0.clone(),
+            iat: now,
+            exp: now + LOGOUT_TOKEN_TTL,
+            jti: uuid::Uuid::new_v4().to_string(),
+            sub: session.user_id.0.clone(),
+            sid: session.sid.clone(),
+            events: json!({ BACKCHANNEL_EVENT: {} }),
+        };
+        Ok(self.tokens.sign_logout_token(&claims, client.id_token_alg)?)
+    }
+
+    async fn deliver_logout(&self, uri: String, token: String, client_id: String) {
+        let mut delay = Duration::from_secs(1);
+        for attempt in 1..=BACKCHANNEL_ATTEMPTS {
+            let sent = self.http.post(&uri).timeout(BACKCHANNEL_TIMEOUT).form(&[("logout_token", token.as_str())]).send().await;
+            match sent {
+                Ok(r) if r.status().is_success() => {
+                    tracing::info!(event = "backchannel_logout_delivered", client_id = %client_id, attempt);
+                    return;
+                }
+                Ok(r) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, status = r.status().as_u16(), attempt),
+                Err(e) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, error = %e, attempt),
+            }
+            if attempt < BACKCHANNEL_ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+        self.audit("backchannel_logout_undelivered", None, Some(&client_id), &format!("gave up after {BACKCHANNEL_ATTEMPTS} attempts")).await;
+    }
+}
+
+fn with_state(uri: &str, state: Option<&str>) -> String {
+    match (url::Url::parse(uri), state) {
+        (Ok(mut u), Some(s)) => {
+            u.query_pairs_mut().append_pair("state", s);
+            u.to_string()
+        }
+        _ => uri.to_string(),
+    }
+}

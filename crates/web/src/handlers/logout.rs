@@ -1,0 +1,105 @@
+//! RP-Initiated Logout 1.0 (`end_session_endpoint`) and the "This wasn't me"
+//! link of new-device mails.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_oauth::logout::EndSessionRequest;
+use serde::Deserialize;
+
+use super::account::signed_out;
+use super::{form_pairs, found, param};
+use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, ConfirmLogoutPage, NotMePage};
+use crate::session_ops::{end_sessions, parse_not_me};
+use crate::state::AppState;
+
+pub async fn end_session_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let pairs = form_pairs(req.query_string().as_bytes()).ok_or_else(|| WebError::bad_request("The logout request is malformed."))?;
+    end_session(&req, &state, pairs).await
+}
+
+pub async fn end_session_post(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let pairs = form_pairs(&body).ok_or_else(|| WebError::bad_request("The logout request is malformed."))?;
+    end_session(&req, &state, pairs).await
+}
+
+async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, String)>) -> Result<HttpResponse, WebError> {
+    let get = |k: &str| param(&pairs, k).filter(|v| !v.is_empty()).map(str::to_string);
+    let request = EndSessionRequest {
+        id_token_hint: get("id_token_hint"),
+        client_id: get("client_id"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        state: get("state"),
+    };
+    let plan = state.oauth.plan_end_session(&request).await.map_err(WebError::from_oauth_on_page)?;
+    let session = current_session(req, state).await?;
+    let Some(hint) = plan.hint else {
+        // Not proven to come from a relying party of this user: ask, never redirect.
+        return match session {
+            Some(_) => {
+                let csrf = CsrfCookie::from_request(req);
+                let mut resp = render(StatusCode::OK, &ConfirmLogoutPage { client_name: None, csrf_token: csrf.form_token(state) });
+                if let Some(c) = &csrf.new {
+                    resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
+                }
+                Ok(resp)
+            }
+            None => signed_out(),
+        };
+    };
+    // The hint names the user (and session) the relying party signed in.
+    if let Some(s) = session.filter(|s| s.user_id.0 == hint.sub) {
+        end_sessions(state, vec![s.sid.clone()]).await?;
+        tracing::info!(target: "security", event = "rp_logout", client_id = %hint.aud, sid = %s.sid);
+    }
+    match plan.redirect {
+        Some(location) => {
+            let mut resp = found(&location);
+            for c in [expired_session_cookie(), expired_device_cookie()] {
+                resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
+            }
+            Ok(resp)
+        }
+        None => signed_out(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NotMeQuery {
+    t: String,
+}
+
+#[derive(Deserialize)]
+pub struct NotMeForm {
+    csrf_token: String,
+    t: String,
+}
+
+fn invalid_link() -> WebError {
+    WebError::bad_request("This link is invalid or has expired. Sign in and review your sessions on your account page.")
+}
+
+/// The mail link: a page with a button (a GET must not change anything;
+/// mail scanners follow links).
+pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<NotMeQuery>) -> Result<HttpResponse, WebError> {
+    let sid = parse_not_me(&state, &query.t).ok_or_else(invalid_link)?;
+    let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
+    let csrf = CsrfCookie::from_request(&req);
+    let page = NotMePage { done: false, device: target.device_name.unwrap_or_else(|| "an unknown device".into()), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
+    let mut resp = render(StatusCode::OK, &page);
+    if let Some(c) = &csrf.new {
+        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
+}
+
+pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let sid = parse_not_me(&state, &form.t).ok_or_else(invalid_link)?;
+    let ended = end_sessions(&state, vec![sid.clone()]).await?;
+    if let Some(s) = ended.first() {
+        state.oauth.audit_event("not_me", Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
+    }
+    Ok(render(StatusCode::OK, &NotMePage { done: true, device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) }))
+}

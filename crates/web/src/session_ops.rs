@@ -1,0 +1,103 @@
+//! What happens around a browser session beyond one handler: restoring one
+//! from a remember-me device, and ending sessions with everything tied to them.
+
+use actix_web::cookie::Cookie;
+use actix_web::HttpRequest;
+use latchkey_authn::{Mail, Restore};
+use latchkey_domain::{Session, User, UserId};
+
+use crate::browser::{client_info, current_session, device_cookie, expired_device_cookie, session_cookie, DEVICE_COOKIE};
+use crate::error::WebError;
+use crate::state::AppState;
+
+/// The browser's session, or a new one restored from its remember-me device
+/// token; `cookies` must go on the response.
+pub struct Resolved {
+    pub session: Option<Session>,
+    pub cookies: Vec<Cookie<'static>>,
+}
+
+pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<Resolved, WebError> {
+    if let Some(session) = current_session(req, state).await? {
+        return Ok(Resolved { session: Some(session), cookies: Vec::new() });
+    }
+    let Some(token) = req.cookie(DEVICE_COOKIE).map(|c| c.value().to_string()).filter(|v| !v.is_empty()) else {
+        return Ok(Resolved { session: None, cookies: Vec::new() });
+    };
+    match state.devices.restore(&token).await? {
+        Restore::Restored { user_id, amr, device_id, token } => {
+            // A new sign-in for `auth_time`; `amr` repeats how the device was
+            // first authenticated, and `restored` keeps it from counting as recent.
+            let new = state.sessions.start(&user_id, amr, client_info(req), Some(device_id.clone()), true).await?;
+            tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid);
+            let cookies = vec![session_cookie(new.cookie_value), device_cookie(token, state.devices.lifetime)];
+            Ok(Resolved { session: Some(new.session), cookies })
+        }
+        Restore::Replayed { device_id, user_id } => {
+            let sids = state.sessions.sids_for_device(&device_id).await?;
+            end_sessions(state, sids).await?;
+            state.oauth.audit_event("device_token_replayed", Some(&user_id.0), None, &format!("device {device_id} ended")).await;
+            Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] })
+        }
+        Restore::Invalid => Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] }),
+    }
+}
+
+/// Ends sessions and everything tied to them: their remember-me devices, their
+/// session-bound refresh families and access tokens, and (back-channel) the
+/// relying parties they signed in to.
+pub async fn end_sessions(state: &AppState, sids: Vec<String>) -> Result<Vec<Session>, WebError> {
+    let ended = state.sessions.end(sids).await?;
+    for s in &ended {
+        if let Some(device) = &s.device_id {
+            state.devices.forget(device).await?;
+        }
+    }
+    state.oauth.sessions_ended(&ended).await.map_err(WebError::from_oauth_on_page)?;
+    Ok(ended)
+}
+
+/// Ends every session of a user, except `keep` (by sid).
+pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&str>) -> Result<Vec<Session>, WebError> {
+    let sids = state.sessions.list(user).await?.into_iter().map(|s| s.sid).filter(|sid| Some(sid.as_str()) != keep).collect();
+    let ended = end_sessions(state, sids).await?;
+    if keep.is_none() {
+        state.devices.forget_all(user).await?;
+    }
+    Ok(ended)
+}
+
+/// A link that ends one session: `sid` and expiry, MACed with the mail-link key.
+pub fn not_me_link(state: &AppState, sid: &str) -> String {
+    let exp = state.clock.now() + NOT_ME_LINK_TTL;
+    let payload = format!("{sid}.{exp}");
+    format!("{}/account/not-me?t={}.{}", state.issuer, payload, state.mail_links.tag_b64(&payload))
+}
+
+/// The session a "This wasn't me" link points at, if the link is genuine and unexpired.
+pub fn parse_not_me(state: &AppState, token: &str) -> Option<String> {
+    let (payload, tag) = token.rsplit_once('.')?;
+    if !state.mail_links.verify_b64(payload, tag) {
+        return None;
+    }
+    let (sid, exp) = payload.rsplit_once('.')?;
+    (exp.parse::<i64>().ok()? > state.clock.now()).then(|| sid.to_string())
+}
+
+/// "This wasn't me" links work for 7 days: longer than anyone takes to read mail.
+const NOT_ME_LINK_TTL: i64 = 7 * 24 * 3600;
+
+/// Tells the user about a sign-in from a device their recent sessions did not come from.
+pub async fn notify_new_device(state: &AppState, user: &User, session: &Session) -> Result<(), WebError> {
+    let body = format!(
+        "Hello {name},\n\nSomeone signed in to your latchkey account from a device we have not seen recently:\n\n  Device: {device}\n  Time:   {time} (epoch seconds)\n  IP:     {ip}\n\nIf this was you, there is nothing to do.\n\nIf this wasn't you, end that session now and then change your password:\n\n  {link}\n",
+        name = user.username,
+        device = session.device_name.as_deref().unwrap_or("Unknown device"),
+        time = session.created_at,
+        ip = session.ip.as_deref().unwrap_or("unknown"),
+        link = not_me_link(state, &session.sid),
+    );
+    state.mailer.send(&Mail { to: user.email.clone(), subject: "New sign-in to your account".into(), body }).await?;
+    state.oauth.audit_event("new_device_sign_in", Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
+    Ok(())
+}
