@@ -4,5 +4,6 @@
 
 mod code_flow;
 mod failures;
+mod sessions;
 mod tokens;
 mod support;

@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::SinglePart;
+use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::error::AuthnError;
@@ -57,8 +56,10 @@ fn build(from: &str, mail: &Mail) -> Result<Message, AuthnError> {
         .from(from.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
         .to(mail.to.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
         .subject(mail.subject.clone())
-        // 8bit keeps links on one line (quoted-printable would wrap and escape them).
-        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).header(ContentTransferEncoding::EightBit).body(mail.body.clone()))
+        .header(ContentType::TEXT_PLAIN)
+        // No explicit transfer encoding: lettre picks 7bit or quoted-printable
+        // (an explicit one that does not fit the text would panic).
+        .body(mail.body.clone())
         .map_err(|e| bad(e.to_string()))
 }
 
