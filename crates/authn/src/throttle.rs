@@ -18,29 +18,36 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 #[derive(Clone)]
 pub struct LoginThrottle {
     fast: FastStore,
+    /// Key namespace: passwords and second factors are counted separately.
+    kind: &'static str,
 }
 
 impl LoginThrottle {
     pub fn new(fast: FastStore) -> LoginThrottle {
-        LoginThrottle { fast }
+        LoginThrottle { fast, kind: "login-fail" }
     }
 
-    fn account_key(username: &str) -> String {
-        format!("login-fail:user:{}", username.to_lowercase())
+    /// The same limits, counted separately, for second-factor codes.
+    pub fn for_second_factor(self) -> LoginThrottle {
+        LoginThrottle { kind: "mfa-fail", ..self }
     }
 
-    fn ip_key(ip: &str) -> String {
-        format!("login-fail:ip:{ip}")
+    fn account_key(&self, username: &str) -> String {
+        format!("{}:user:{}", self.kind, username.to_lowercase())
+    }
+
+    fn ip_key(&self, ip: &str) -> String {
+        format!("{}:ip:{ip}", self.kind)
     }
 
     /// Refuses before any password is checked when a limit has been reached.
     pub async fn check(&self, username: &str, ip: Option<&str>) -> Result<(), AuthnError> {
         let over = |v: Option<String>, max: i64| v.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0) >= max;
-        if over(self.fast.get(&Self::account_key(username)).await?, MAX_FAILURES_PER_ACCOUNT) {
+        if over(self.fast.get(&self.account_key(username)).await?, MAX_FAILURES_PER_ACCOUNT) {
             return Err(AuthnError::Throttled);
         }
         if let Some(ip) = ip {
-            if over(self.fast.get(&Self::ip_key(ip)).await?, MAX_FAILURES_PER_IP) {
+            if over(self.fast.get(&self.ip_key(ip)).await?, MAX_FAILURES_PER_IP) {
                 return Err(AuthnError::Throttled);
             }
         }
@@ -48,15 +55,15 @@ impl LoginThrottle {
     }
 
     pub async fn record_failure(&self, username: &str, ip: Option<&str>) -> Result<(), AuthnError> {
-        self.fast.incr_window(&Self::account_key(username), FAILURE_WINDOW).await?;
+        self.fast.incr_window(&self.account_key(username), FAILURE_WINDOW).await?;
         if let Some(ip) = ip {
-            self.fast.incr_window(&Self::ip_key(ip), FAILURE_WINDOW).await?;
+            self.fast.incr_window(&self.ip_key(ip), FAILURE_WINDOW).await?;
         }
         Ok(())
     }
 
     pub async fn record_success(&self, username: &str) -> Result<(), AuthnError> {
-        self.fast.delete(&Self::account_key(username)).await?;
+        self.fast.delete(&self.account_key(username)).await?;
         Ok(())
     }
 }

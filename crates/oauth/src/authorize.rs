@@ -227,6 +227,14 @@ pub fn session_satisfies(req: &PendingAuthorization, session: &Session, now: i64
     true
 }
 
+/// Whether the session meets everything but the requested `acr` (so the user
+/// only needs to add a factor, not sign in again).
+pub fn needs_only_stronger_acr(req: &PendingAuthorization, session: &Session, now: i64) -> bool {
+    let stronger = req.requested_acr().is_some_and(|acr| session.acr() < acr);
+    let without_acr = PendingAuthorization { acr_values: Vec::new(), ..req.clone() };
+    stronger && session_satisfies(&without_acr, session, now)
+}
+
 /// Builds the redirect for an error that may be sent to the client
 /// (with `iss`, RFC 9207).
 pub fn error_redirect(redirect_uri: &str, state: Option<&str>, code: ErrorCode, description: &str, issuer: &str) -> String {

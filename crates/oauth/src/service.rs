@@ -142,6 +142,12 @@ impl OAuthService {
         self.issue_code(req, session).await
     }
 
+    /// Ends a parked request with an error sent to the client (e.g. when the
+    /// user cannot meet its authentication requirements).
+    pub async fn fail_request(&self, req: &PendingAuthorization, code: ErrorCode, description: &str) -> Result<String, StoreError> {
+        self.finish_with_error(req, code, description).await
+    }
+
     async fn finish_with_error(&self, req: &PendingAuthorization, code: ErrorCode, description: &str) -> Result<String, StoreError> {
         self.fast.delete(&pending_key(&req.id)).await?;
         Ok(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), code, description, &self.config.issuer))

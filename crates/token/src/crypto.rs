@@ -32,6 +32,8 @@ pub enum KeyPurpose {
     Device,
     /// Signed links in notification mails ("This wasn't me").
     MailLink,
+    /// Backup codes (second factor).
+    BackupCode,
 }
 
 impl KeyPurpose {
@@ -44,6 +46,7 @@ impl KeyPurpose {
             KeyPurpose::RefreshToken => b"latchkey/refresh-token/v1",
             KeyPurpose::Device => b"latchkey/device/v1",
             KeyPurpose::MailLink => b"latchkey/mail-link/v1",
+            KeyPurpose::BackupCode => b"latchkey/backup-code/v1",
         }
     }
 }
@@ -192,6 +195,14 @@ impl KeyedHasher {
             Err(_) => false,
         }
     }
+}
+
+/// `N` random bytes from the system generator.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    #[allow(clippy::expect_used)]
+    aws_lc_rs::rand::fill(&mut bytes).expect("system random number generator failed");
+    bytes
 }
 
 /// A URL-safe random token of [`TOKEN_BYTES`] bytes, with an optional prefix.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 mod handlers;
 pub mod pages;
+mod qr;
 pub mod routes;
 pub mod server;
 pub mod session_ops;

@@ -10,6 +10,8 @@ pub struct LoginPage {
     pub client_name: Option<String>,
     pub error: Option<String>,
     pub authz: Option<String>,
+    /// Where to go after signing in (a local `/account…` path).
+    pub next: Option<String>,
     pub username: String,
     pub csrf_token: String,
 }
@@ -41,6 +43,7 @@ pub struct AccountPage {
     pub methods: String,
     pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
     pub sessions: Vec<SessionRow>,
+    pub mfa_enabled: bool,
     pub csrf_token: String,
 }
 
@@ -93,4 +96,24 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
             HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Internal error")
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html")]
+pub struct MfaPage {
+    pub m: String,
+    pub error: Option<String>,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "totp.html")]
+pub struct TotpPage {
+    pub error: Option<String>,
+    pub enrolled: bool,
+    pub unused_codes: i64,
+    pub backup_codes: Option<Vec<String>>,
+    pub qr_svg: String,
+    pub secret: String,
+    pub csrf_token: String,
 }

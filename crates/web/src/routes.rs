@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, authorize, consent, discovery, login, logout, misc, token, userinfo};
+use crate::handlers::{account, admin, authorize, consent, discovery, login, logout, mfa_settings, misc, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -77,6 +77,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize", web::post().to(authorize::authorize_post))
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
+        .route("/login/mfa", web::get().to(login::mfa_page))
+        .route("/login/mfa", web::post().to(login::mfa_submit))
+        .route("/account/totp", web::get().to(mfa_settings::totp_page))
+        .route("/account/totp/verify", web::post().to(mfa_settings::totp_verify))
+        .route("/account/totp/remove", web::post().to(mfa_settings::totp_remove))
+        .route("/account/backup-codes", web::post().to(mfa_settings::backup_codes))
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
         .route("/account", web::get().to(account::account_page))

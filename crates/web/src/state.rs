@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_authn::{Authenticator, DeviceService, Mailer, SessionService};
+use latchkey_authn::{Authenticator, DeviceService, Mailer, MfaService, SessionService};
 use latchkey_domain::SharedClock;
 use latchkey_oauth::{OAuthConfig, OAuthService};
 use latchkey_store::{Backend, Db, DbConfig, FastStore, StoreError};
@@ -67,6 +67,7 @@ pub struct AppState {
     pub authn: Authenticator,
     pub sessions: SessionService,
     pub devices: DeviceService,
+    pub mfa: MfaService,
     pub mailer: Mailer,
     /// Signs the links in notification mails.
     pub mail_links: KeyedHasher,
@@ -105,6 +106,7 @@ impl AppState {
         let devices = DeviceService::new(stores.db.clone(), &stores.master, clock.clone());
         let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from, settings.outbox_dir())?;
         let mail_links = stores.master.hasher(KeyPurpose::MailLink);
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mailer, mail_links, tokens, stores, csrf, clock })
+        let mfa = MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer);
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, mailer, mail_links, tokens, stores, csrf, clock })
     }
 }

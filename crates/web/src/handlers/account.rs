@@ -71,6 +71,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
             sid: s.sid,
         })
         .collect();
+    let mfa_enabled = state.mfa.has_second_factor(&user).await?;
     let page = AccountPage {
         username: user.username,
         email: user.email,
@@ -78,6 +79,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         methods: session.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
         apps: state.oauth.connected_apps(&session.user_id).await?,
         sessions,
+        mfa_enabled,
         csrf_token: csrf.form_token(&state),
     };
     let mut cookies = resolved.cookies;

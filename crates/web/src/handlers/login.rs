@@ -1,46 +1,113 @@
-//! The sign-in page.
+//! Signing in: the password page, the second-factor page, and what happens
+//! once the user is known (session, remember-me, new-device notice, and back
+//! to the authorization request).
+
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::{Amr, Secret};
-use serde::Deserialize;
+use latchkey_domain::{Acr, Amr, Secret, User, UserId};
+use latchkey_oauth::authorize::needs_only_stronger_acr;
+use latchkey_oauth::{ErrorCode, PendingAuthorization};
+use serde::{Deserialize, Serialize};
 
 use super::authorize::{load_pending, proceed};
 use super::see_other;
-use crate::browser::{check_form_post, client_info, current_session, device_cookie, session_cookie, CsrfCookie, SESSION_COOKIE};
-use crate::session_ops::{end_sessions, notify_new_device};
+use crate::browser::{check_form_post, client_info, current_session, device_cookie, session_cookie, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, LoginPage};
+use crate::pages::{render, LoginPage, MfaPage};
+use crate::session_ops::{end_sessions, notify_new_device};
 use crate::state::AppState;
+
+/// The second step must follow the first within 5 minutes.
+const SECOND_FACTOR_TTL: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
     authz: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     csrf_token: String,
     authz: Option<String>,
+    next: Option<String>,
     username: String,
     password: String,
     /// "Keep me signed in".
     remember: Option<String>,
 }
 
+#[derive(Deserialize)]
+pub struct MfaQuery {
+    m: String,
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    csrf_token: String,
+    m: String,
+    code: String,
+}
+
+/// A user who passed the first factor (or has a session) and owes a second.
+#[derive(Serialize, Deserialize)]
+struct SecondFactorDue {
+    user_id: String,
+    authz: Option<String>,
+    next: Option<String>,
+    remember: bool,
+    /// Keyed to the browser that started it.
+    browser: String,
+}
+
+fn second_factor_key(id: &str) -> String {
+    format!("second-factor:{id}")
+}
+
+/// Only local account pages are allowed as a post-sign-in destination.
+fn local_next(next: Option<String>) -> Option<String> {
+    next.filter(|n| n.starts_with("/account") && !n.contains("//"))
+}
+
+async fn pending_of(state: &AppState, authz: &Option<String>, csrf: &CsrfCookie) -> Result<Option<PendingAuthorization>, WebError> {
+    match authz {
+        Some(id) => Ok(Some(load_pending(state, id, csrf).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn owe_second_factor(state: &AppState, csrf: &CsrfCookie, user: &User, authz: Option<String>, next: Option<String>, remember: bool) -> Result<HttpResponse, WebError> {
+    let id = latchkey_token::crypto::random_token("");
+    let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser: csrf.binding(state) };
+    let json = serde_json::to_string(&due).map_err(|e| WebError::Internal(e.to_string()))?;
+    state.stores.fast.put(&second_factor_key(&id), &json, SECOND_FACTOR_TTL).await?;
+    Ok(see_other(&format!("/login/mfa?m={id}")))
+}
+
 pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LoginQuery>) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::from_request(&req);
-    let authz = query.into_inner().authz.filter(|a| !a.is_empty());
-    let (client_name, username) = match &authz {
-        Some(id) => {
-            let pending = load_pending(&state, id, &csrf).await?;
-            let client = state.oauth.client(&pending.client_id).await?;
-            (client.map(|c| c.name), pending.login_hint.clone().unwrap_or_default())
+    let query = query.into_inner();
+    let authz = query.authz.filter(|a| !a.is_empty());
+    let next = local_next(query.next);
+    let pending = pending_of(&state, &authz, &csrf).await?;
+    // Step-up: a signed-in user who only lacks a factor is asked for that factor.
+    if let (Some(p), Some(session)) = (&pending, current_session(&req, &state).await?) {
+        if needs_only_stronger_acr(p, &session, state.clock.now()) {
+            if let Some(user) = state.authn.user(&session.user_id).await? {
+                if state.mfa.has_second_factor(&user).await? {
+                    return owe_second_factor(&state, &csrf, &user, authz, next, false).await;
+                }
+            }
         }
+    }
+    let (client_name, username) = match &pending {
+        Some(p) => (state.oauth.client(&p.client_id).await?.map(|c| c.name), p.login_hint.clone().unwrap_or_default()),
         None => (None, String::new()),
     };
-    let page = LoginPage { client_name, error: None, authz, username, csrf_token: csrf.form_token(&state) };
+    let page = LoginPage { client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state) };
     let mut resp = render(StatusCode::OK, &page);
     if let Some(c) = &csrf.new {
         resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
@@ -52,11 +119,9 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     let form = form.into_inner();
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
     let authz = form.authz.filter(|a| !a.is_empty());
+    let next = local_next(form.next);
     // Check the request is still there before spending an argon2 verification on it.
-    let pending = match &authz {
-        Some(id) => Some(load_pending(&state, id, &csrf).await?),
-        None => None,
-    };
+    let pending = pending_of(&state, &authz, &csrf).await?;
     let info = client_info(&req);
     let user = match state.authn.authenticate_password(form.username.trim(), Secret::new(form.password), info.ip.as_deref()).await {
         Ok(u) => u,
@@ -73,6 +138,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
                     _ => "Invalid username or password.".to_string(),
                 }),
                 authz,
+                next,
                 username: form.username,
                 csrf_token: csrf.form_token(&state),
             };
@@ -80,40 +146,102 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
         }
         Err(e) => return Err(e.into()),
     };
+    let remember = form.remember.as_deref() == Some("yes");
+    if state.mfa.has_second_factor(&user).await? {
+        return owe_second_factor(&state, &csrf, &user, authz, next, remember).await;
+    }
+    complete_sign_in(&req, &state, &user, vec![Amr::Pwd], pending, next, remember).await
+}
+
+pub async fn mfa_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<MfaQuery>) -> Result<HttpResponse, WebError> {
+    let csrf = CsrfCookie::from_request(&req);
+    load_due(&state, &query.m, &csrf).await?;
+    Ok(render(StatusCode::OK, &MfaPage { m: query.m.clone(), error: None, csrf_token: csrf.form_token(&state) }))
+}
+
+async fn load_due(state: &AppState, id: &str, csrf: &CsrfCookie) -> Result<SecondFactorDue, WebError> {
+    let json = state.stores.fast.get(&second_factor_key(id)).await?.ok_or_else(WebError::expired_request)?;
+    let due: SecondFactorDue = serde_json::from_str(&json).map_err(|e| WebError::Internal(e.to_string()))?;
+    if !csrf.owns(state, &due.browser) {
+        return Err(WebError::expired_request());
+    }
+    Ok(due)
+}
+
+pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<MfaForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let due = load_due(&state, &form.m, &csrf).await?;
+    let user = state.authn.user(&UserId(due.user_id.clone())).await?.ok_or_else(WebError::expired_request)?;
+    let info = client_info(&req);
+    match state.mfa.verify(&user, &form.code, info.ip.as_deref()).await {
+        Ok(_) => {}
+        Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
+            let throttled = matches!(e, AuthnError::Throttled);
+            state.oauth.audit_event("second_factor_failed", Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
+            let error = if throttled { "Too many attempts. Wait a few minutes and try again." } else { "That code is not right. Try the next one from your app, or a backup code." };
+            let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+            return Ok(render(status, &MfaPage { m: form.m, error: Some(error.into()), csrf_token: csrf.form_token(&state) }));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // Single use: a second submission of the same step finds nothing.
+    if state.stores.fast.take(&second_factor_key(&form.m)).await?.is_none() {
+        return Err(WebError::expired_request());
+    }
+    let pending = pending_of(&state, &due.authz, &csrf).await?;
+    complete_sign_in(&req, &state, &user, vec![Amr::Pwd, Amr::Otp, Amr::Mfa], pending, due.next, due.remember).await
+}
+
+/// The user is known: start (or elevate) the session and carry on.
+async fn complete_sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &User,
+    amr: Vec<Amr>,
+    pending: Option<PendingAuthorization>,
+    next: Option<String>,
+    remember: bool,
+) -> Result<HttpResponse, WebError> {
+    let info = client_info(req);
     let new_device = state.sessions.is_new_device(&user.id, &info).await?;
     // Session fixation: the browser never keeps its cookie id across a sign-in.
     // The same user signing in again keeps the session (and its sid) under a
     // new id; anyone else's session in this browser ends.
-    let old = current_session(&req, &state).await?;
-    let remember = form.remember.as_deref() == Some("yes");
+    let old = current_session(req, state).await?;
     let device = if remember {
-        Some(state.devices.remember(&user.id, &[Amr::Pwd], latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?)
+        Some(state.devices.remember(&user.id, &amr, latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?)
     } else {
         None
     };
     let new = match old {
-        Some(old) if old.user_id == user.id && device.is_none() => state.sessions.elevate(&old, vec![Amr::Pwd]).await?,
+        Some(old) if old.user_id == user.id && device.is_none() => state.sessions.elevate(&old, amr.clone()).await?,
         old => {
             if let Some(old) = old {
-                end_sessions(&state, vec![old.sid]).await?;
+                end_sessions(state, vec![old.sid]).await?;
             }
-            state.sessions.start(&user.id, vec![Amr::Pwd], info, device.as_ref().map(|(id, _)| id.clone()), false).await?
+            state.sessions.start(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone()), false).await?
         }
     };
-    tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, method = "pwd", remember);
+    let methods = Amr::join(&amr);
+    tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, methods = %methods, remember);
     if new_device {
-        if let Err(e) = notify_new_device(&state, &user, &new.session).await {
+        if let Err(e) = notify_new_device(state, user, &new.session).await {
             tracing::error!(error = %e, "could not send the new-device notice");
         }
     }
     let mut resp = match &pending {
-        Some(p) => proceed(&state, p, Some(&new.session), true).await?,
-        None => see_other("/account"),
+        // The relying party asked for more than this user can give (no second factor).
+        Some(p) if p.requested_acr().is_some_and(|want| Acr::from_methods(&amr) < want) => {
+            let location = state.oauth.fail_request(p, ErrorCode::UnmetAuthenticationRequirements, "the user has no second factor set up").await?;
+            see_other(&location)
+        }
+        Some(p) => proceed(state, p, Some(&new.session), true).await?,
+        None => see_other(next.as_deref().unwrap_or("/account")),
     };
     resp.add_cookie(&session_cookie(new.cookie_value)).map_err(|e| WebError::Internal(e.to_string()))?;
     if let Some((_, token)) = device {
         resp.add_cookie(&device_cookie(token, state.devices.lifetime)).map_err(|e| WebError::Internal(e.to_string()))?;
     }
-    debug_assert!(SESSION_COOKIE.starts_with("__Host-"));
     Ok(resp)
 }

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod discovery;
 pub mod login;
 pub mod logout;
+pub mod mfa_settings;
 pub mod misc;
 pub mod token;
 pub mod userinfo;

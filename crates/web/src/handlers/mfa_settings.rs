@@ -1,0 +1,122 @@
+//! Setting up the authenticator app and backup codes from the account page.
+//! Every change needs a recent sign-in (5 minutes).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::AuthnError;
+use latchkey_domain::{Session, User};
+use serde::Deserialize;
+
+use super::see_other;
+use crate::browser::{check_form_post, current_session, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, TotpPage};
+use crate::session_ops::end_user_sessions;
+use crate::state::AppState;
+
+/// Sensitive changes need a sign-in (or second factor) within 5 minutes: long
+/// enough to finish a settings change, short enough that an unattended
+/// browser cannot be used to change the account's security.
+pub const RECENT_AUTH_SECS: i64 = 5 * 60;
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+/// The user and session, if the session authenticated recently; otherwise a
+/// redirect to sign in again and come back.
+async fn recent(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
+    let Some(session) = current_session(req, state).await? else {
+        return Ok(Err(see_other("/login?next=/account/totp")));
+    };
+    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+        return Ok(Err(see_other("/login?next=/account/totp")));
+    }
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    Ok(Ok((user, session)))
+}
+
+fn page(state: &AppState, csrf: &CsrfCookie) -> TotpPage {
+    TotpPage { error: None, enrolled: false, unused_codes: 0, backup_codes: None, qr_svg: String::new(), secret: String::new(), csrf_token: csrf.form_token(state) }
+}
+
+async fn enrolment_page(state: &AppState, user: &User, csrf: &CsrfCookie, error: Option<String>) -> Result<TotpPage, WebError> {
+    let enrolment = match state.mfa.pending_totp(user).await? {
+        Some(e) => e,
+        None => state.mfa.start_totp(user).await?,
+    };
+    Ok(TotpPage { error, qr_svg: crate::qr::svg(&enrolment.url).unwrap_or_default(), secret: enrolment.secret, ..page(state, csrf) })
+}
+
+pub async fn totp_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let (user, _) = match recent(&req, &state).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let csrf = CsrfCookie::from_request(&req);
+    let body = if state.mfa.has_second_factor(&user).await? {
+        TotpPage { enrolled: true, unused_codes: state.mfa.unused_backup_codes(&user).await?, ..page(&state, &csrf) }
+    } else {
+        enrolment_page(&state, &user, &csrf, None).await?
+    };
+    let mut resp = render(StatusCode::OK, &body);
+    if let Some(c) = &csrf.new {
+        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
+}
+
+pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CodeForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, session) = match recent(&req, &state).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    match state.mfa.confirm_totp(&user, &form.code).await {
+        Ok(codes) => {
+            // A security change: other sessions end (this one stays).
+            end_user_sessions(&state, &user.id, Some(&session.sid)).await?;
+            state.oauth.audit_event("totp_enrolled", Some(&user.id.0), None, "authenticator app set up").await;
+            Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(&state, &csrf) }))
+        }
+        Err(AuthnError::InvalidCredentials) => {
+            let body = enrolment_page(&state, &user, &csrf, Some("That code is not right. Check the time on your phone and try the next code.".into())).await?;
+            Ok(render(StatusCode::BAD_REQUEST, &body))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, _) = match recent(&req, &state).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if !state.mfa.has_second_factor(&user).await? {
+        return Ok(see_other("/account/totp"));
+    }
+    let codes = state.mfa.regenerate_backup_codes(&user).await?;
+    state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "old codes replaced").await;
+    Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(&state, &csrf) }))
+}
+
+pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, session) = match recent(&req, &state).await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    state.mfa.remove_totp(&user).await?;
+    end_user_sessions(&state, &user.id, Some(&session.sid)).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
+    state.oauth.audit_event("totp_removed", Some(&user.id.0), None, "authenticator app removed; other sessions ended").await;
+    Ok(see_other("/account"))
+}
