@@ -4,6 +4,7 @@
 
 mod code_flow;
 mod failures;
+mod mfa;
 mod sessions;
 mod tokens;
 mod support;
