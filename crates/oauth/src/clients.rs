@@ -121,30 +121,32 @@ mod tests {
     }
 
     #[test]
-    fn confidential_gets_a_prefixed_secret_stored_hashed() {
-        let m = MasterKey::generate().unwrap();
-        let (c, s) = build_client(new(false), &m, 0).unwrap();
-        let s = s.unwrap();
+    fn confidential_gets_a_prefixed_secret_stored_hashed() -> Result<(), OAuthError> {
+        let m = MasterKey::generate()?;
+        let (c, s) = build_client(new(false), &m, 0)?;
+        let (Some(s), Some(stored)) = (s, c.secret_hash) else { panic!("a confidential client has a secret and its hash") };
         assert!(s.expose().starts_with(CLIENT_SECRET_PREFIX));
-        let stored = c.secret_hash.unwrap();
         assert!(!stored.contains(s.expose()));
         assert!(m.hasher(KeyPurpose::ClientSecret).verify(s.expose(), &stored));
+        Ok(())
     }
 
     #[test]
-    fn public_has_no_secret() {
-        let m = MasterKey::generate().unwrap();
-        let (c, s) = build_client(new(true), &m, 0).unwrap();
+    fn public_has_no_secret() -> Result<(), OAuthError> {
+        let m = MasterKey::generate()?;
+        let (c, s) = build_client(new(true), &m, 0)?;
         assert!(s.is_none() && c.secret_hash.is_none());
+        Ok(())
     }
 
     #[test]
-    fn redirect_uri_rules() {
+    fn redirect_uri_rules() -> Result<(), OAuthError> {
         assert!(validate_redirect_uri("https://a.example/cb").is_ok());
         assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
         assert!(validate_redirect_uri("http://a.example/cb").is_err());
         assert!(validate_redirect_uri("https://a.example/cb#x").is_err());
         assert!(validate_redirect_uri("/relative").is_err());
         assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
+        Ok(())
     }
 }

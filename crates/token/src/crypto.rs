@@ -207,12 +207,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A URL-safe random token of [`TOKEN_BYTES`] bytes, with an optional prefix.
 pub fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    // aws-lc's DRBG does not fail on a working system; if it ever did, a zero
-    // token would be a disaster, so fail loudly instead.
-    #[allow(clippy::expect_used)]
-    aws_lc_rs::rand::fill(&mut bytes).expect("system random number generator failed");
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()))
 }
 
 /// SHA-256 of the input, base64url: the PKCE S256 transform (RFC 7636 §4.2).

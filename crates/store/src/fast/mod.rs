@@ -112,18 +112,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn memory_semantics() {
+    async fn memory_semantics() -> Result<(), StoreError> {
         let s = FastStore::memory();
         let ttl = Duration::from_secs(60);
-        assert!(s.put_if_absent("a", "1", ttl).await.unwrap());
-        assert!(!s.put_if_absent("a", "2", ttl).await.unwrap());
-        assert_eq!(s.get("a").await.unwrap().as_deref(), Some("1"));
-        assert_eq!(s.take("a").await.unwrap().as_deref(), Some("1"));
-        assert_eq!(s.take("a").await.unwrap(), None);
-        assert_eq!(s.incr_window("n", ttl).await.unwrap(), 1);
-        assert_eq!(s.incr_window("n", ttl).await.unwrap(), 2);
-        s.put("e", "x", Duration::from_millis(1)).await.unwrap();
+        assert!(s.put_if_absent("a", "1", ttl).await?);
+        assert!(!s.put_if_absent("a", "2", ttl).await?);
+        assert_eq!(s.get("a").await?.as_deref(), Some("1"));
+        assert_eq!(s.take("a").await?.as_deref(), Some("1"));
+        assert_eq!(s.take("a").await?, None);
+        assert_eq!(s.incr_window("n", ttl).await?, 1);
+        assert_eq!(s.incr_window("n", ttl).await?, 2);
+        s.put("e", "x", Duration::from_millis(1)).await?;
         tokio::time::sleep(Duration::from_millis(5)).await;
-        assert_eq!(s.get("e").await.unwrap(), None, "expired entries are gone");
+        assert_eq!(s.get("e").await?, None, "expired entries are gone");
+        Ok(())
     }
 }
