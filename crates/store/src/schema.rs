@@ -156,9 +156,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        passkey -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_families -> clients (client_id));
 diesel::joinable!(session_clients -> clients (client_id));
 diesel::joinable!(devices -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes);
+diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);

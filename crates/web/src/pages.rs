@@ -44,7 +44,17 @@ pub struct AccountPage {
     pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
     pub sessions: Vec<SessionRow>,
     pub mfa_enabled: bool,
+    pub passkeys: Vec<PasskeyRow>,
+    /// Default name for a new passkey ("Chrome on Linux").
+    pub device_name: String,
     pub csrf_token: String,
+}
+
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
 }
 
 /// One line of the device list.

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, authorize, consent, discovery, login, logout, mfa_settings, misc, token, userinfo};
+use crate::handlers::{account, admin, authorize, consent, discovery, login, logout, mfa_settings, misc, passkeys, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -55,6 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(query_config())
         .service(misc::healthz)
         .service(misc::stylesheet)
+        .service(misc::passkeys_js)
         .service(api("/.well-known/openid-configuration", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/.well-known/oauth-authorization-server", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/jwks", vec![web::get().to(discovery::jwks)]))
@@ -77,6 +78,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize", web::post().to(authorize::authorize_post))
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
+        .route("/login/passkey/start", web::post().to(passkeys::sign_in_start))
+        .route("/login/passkey/finish", web::post().to(passkeys::sign_in_finish))
+        .route("/account/passkeys/register/start", web::post().to(passkeys::register_start))
+        .route("/account/passkeys/register/finish", web::post().to(passkeys::register_finish))
+        .route("/account/passkeys/remove", web::post().to(passkeys::remove))
+        .route("/account/passkeys/rename", web::post().to(passkeys::rename))
         .route("/login/mfa", web::get().to(login::mfa_page))
         .route("/login/mfa", web::post().to(login::mfa_submit))
         .route("/account/totp", web::get().to(mfa_settings::totp_page))

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_authn::{Authenticator, DeviceService, Mailer, MfaService, SessionService};
+use latchkey_authn::{Authenticator, DeviceService, Mailer, MfaService, PasskeyService, SessionService};
 use latchkey_domain::SharedClock;
 use latchkey_oauth::{OAuthConfig, OAuthService};
 use latchkey_store::{Backend, Db, DbConfig, FastStore, StoreError};
@@ -68,6 +68,7 @@ pub struct AppState {
     pub sessions: SessionService,
     pub devices: DeviceService,
     pub mfa: MfaService,
+    pub passkeys: PasskeyService,
     pub mailer: Mailer,
     /// Signs the links in notification mails.
     pub mail_links: KeyedHasher,
@@ -107,6 +108,7 @@ impl AppState {
         let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from, settings.outbox_dir())?;
         let mail_links = stores.master.hasher(KeyPurpose::MailLink);
         let mfa = MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer);
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, mailer, mail_links, tokens, stores, csrf, clock })
+        let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock })
     }
 }

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod grants;
 pub mod keys;
 pub mod mfa;
+pub mod passkeys;
 pub mod refresh;
 pub mod sessions;
 pub mod users;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, AccountPage, PasswordPage, SessionRow, SignedOutPage};
+use crate::pages::{render, AccountPage, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
 use crate::session_ops::{end_sessions, end_user_sessions, session_or_restore};
 use crate::state::AppState;
 
@@ -72,6 +72,13 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         })
         .collect();
     let mfa_enabled = state.mfa.has_second_factor(&user).await?;
+    let passkeys = state
+        .passkeys
+        .list(&user.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow { id: p.id, name: p.name, created: format_time(p.created_at), last_used: p.last_used_at.map_or_else(|| "never".into(), format_time) })
+        .collect();
     let page = AccountPage {
         username: user.username,
         email: user.email,
@@ -80,6 +87,8 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         apps: state.oauth.connected_apps(&session.user_id).await?,
         sessions,
         mfa_enabled,
+        passkeys,
+        device_name: session.device_name.clone().unwrap_or_else(|| "Passkey".into()),
         csrf_token: csrf.form_token(&state),
     };
     let mut cookies = resolved.cookies;

@@ -194,7 +194,7 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
 }
 
 /// The user is known: start (or elevate) the session and carry on.
-async fn complete_sign_in(
+pub(crate) async fn complete_sign_in(
     req: &HttpRequest,
     state: &AppState,
     user: &User,

@@ -5,6 +5,7 @@ use actix_web::{get, web, HttpResponse};
 use crate::state::AppState;
 
 const STYLESHEET: &str = include_str!("../../../../static/latchkey.css");
+const PASSKEYS_JS: &str = include_str!("../../../../static/passkeys.js");
 
 /// Liveness and readiness: answers 200 only when the database answers.
 #[get("/healthz")]
@@ -21,4 +22,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 #[get("/static/latchkey.css")]
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok().content_type("text/css; charset=utf-8").insert_header(("Cache-Control", "public, max-age=3600")).body(STYLESHEET)
+}
+
+#[get("/static/passkeys.js")]
+pub async fn passkeys_js() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").insert_header(("Cache-Control", "public, max-age=300")).body(PASSKEYS_JS)
 }

@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod login;
 pub mod logout;
 pub mod mfa_settings;
+pub mod passkeys;
 pub mod misc;
 pub mod token;
 pub mod userinfo;

@@ -1,0 +1,241 @@
+//! Passkeys (WebAuthn, via webauthn-rs): registration from the account page,
+//! sign-in with a passkey and no password.
+//!
+//! Ceremony state lives in the fast store, single-use, for 5 minutes. The
+//! relying-party id and origin come from the issuer URL and are checked
+//! strictly by webauthn-rs.
+
+use std::time::Duration;
+
+use latchkey_domain::{Amr, SharedClock, User, UserId};
+use latchkey_store::repo::passkeys::{self as repo, StoredPasskey};
+use latchkey_store::{Db, FastStore};
+use serde::{Deserialize, Serialize};
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+};
+
+use crate::error::AuthnError;
+
+/// A ceremony must finish within 5 minutes of its challenge (WebAuthn's own
+/// default timeout), and its state is taken on first use.
+pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Clone)]
+pub struct PasskeyService {
+    webauthn: std::sync::Arc<Webauthn>,
+    db: Db,
+    fast: FastStore,
+    clock: SharedClock,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RegistrationState {
+    user_id: String,
+    /// The session that started it (registration is for the signed-in user only).
+    sid: String,
+    state: PasskeyRegistration,
+}
+
+#[derive(Serialize, Deserialize)]
+enum AuthenticationState {
+    /// Username first: only that user's passkeys are allowed.
+    ForUser { user_id: String, state: PasskeyAuthentication, context: String },
+    /// Usernameless: the authenticator says whose passkey it is.
+    Discoverable { state: DiscoverableAuthentication, context: String },
+}
+
+/// A passkey as the account page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A successful passkey sign-in.
+pub struct PasskeySignIn {
+    pub user_id: UserId,
+    pub amr: Vec<Amr>,
+    /// What the caller bound the ceremony to (e.g. the authorization request).
+    pub context: String,
+}
+
+fn bad(e: impl std::fmt::Display) -> AuthnError {
+    AuthnError::InvalidInput(format!("passkey: {e}"))
+}
+
+fn user_uuid(user: &UserId) -> Result<Uuid, AuthnError> {
+    Uuid::parse_str(&user.0).map_err(bad)
+}
+
+impl PasskeyService {
+    /// `issuer`: the relying-party origin; its host is the relying-party id.
+    pub fn new(issuer: &str, db: Db, fast: FastStore, clock: SharedClock) -> Result<PasskeyService, AuthnError> {
+        let origin = Url::parse(issuer).map_err(bad)?;
+        let rp_id = origin.host_str().ok_or_else(|| bad("the issuer has no host"))?.to_string();
+        let webauthn = WebauthnBuilder::new(&rp_id, &origin).map_err(bad)?.rp_name("latchkey").build().map_err(bad)?;
+        Ok(PasskeyService { webauthn: std::sync::Arc::new(webauthn), db, fast, clock })
+    }
+
+    async fn stored(&self, user: &UserId) -> Result<Vec<StoredPasskey>, AuthnError> {
+        let id = user.0.clone();
+        Ok(self.db.run(move |c| repo::list_for_user(c, &id)).await?)
+    }
+
+    fn parse(p: &StoredPasskey) -> Result<Passkey, AuthnError> {
+        serde_json::from_str(&p.passkey).map_err(bad)
+    }
+
+    pub async fn list(&self, user: &UserId) -> Result<Vec<PasskeyInfo>, AuthnError> {
+        Ok(self.stored(user).await?.into_iter().map(|p| PasskeyInfo { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }).collect())
+    }
+
+    pub async fn has_passkey(&self, user: &UserId) -> Result<bool, AuthnError> {
+        Ok(!self.stored(user).await?.is_empty())
+    }
+
+    async fn put_state<T: Serialize>(&self, prefix: &str, value: &T) -> Result<String, AuthnError> {
+        let id = latchkey_token::crypto::random_token("");
+        let json = serde_json::to_string(value).map_err(bad)?;
+        self.fast.put(&format!("{prefix}:{id}"), &json, CEREMONY_TTL).await?;
+        Ok(id)
+    }
+
+    async fn take_state<T: for<'de> Deserialize<'de>>(&self, prefix: &str, id: &str) -> Result<T, AuthnError> {
+        let json = self.fast.take(&format!("{prefix}:{id}")).await?.ok_or_else(|| bad("the ceremony is unknown, expired or already finished"))?;
+        serde_json::from_str(&json).map_err(bad)
+    }
+
+    /// Starts registering a passkey for the signed-in `user` (session `sid`).
+    pub async fn start_registration(&self, user: &User, sid: &str) -> Result<(String, CreationChallengeResponse), AuthnError> {
+        let exclude = self.stored(&user.id).await?.iter().map(Self::parse).collect::<Result<Vec<_>, _>>()?.iter().map(|p| p.cred_id().clone()).collect();
+        let (ccr, state) = self.webauthn.start_passkey_registration(user_uuid(&user.id)?, &user.username, &user.username, Some(exclude)).map_err(bad)?;
+        let id = self.put_state("webauthn-reg", &RegistrationState { user_id: user.id.0.clone(), sid: sid.to_string(), state }).await?;
+        Ok((id, ccr))
+    }
+
+    /// Finishes a registration started by the same user and session.
+    pub async fn finish_registration(&self, user: &User, sid: &str, ceremony: &str, credential: &RegisterPublicKeyCredential, name: &str) -> Result<PasskeyInfo, AuthnError> {
+        let st: RegistrationState = self.take_state("webauthn-reg", ceremony).await?;
+        if st.user_id != user.id.0 || st.sid != sid {
+            return Err(bad("the ceremony belongs to another session"));
+        }
+        let passkey = self.webauthn.finish_passkey_registration(credential, &st.state).map_err(bad)?;
+        let now = self.clock.now();
+        let name = match name.trim() {
+            "" => "Passkey".to_string(),
+            n => n.chars().take(64).collect(),
+        };
+        let stored = StoredPasskey {
+            id: base64_id(passkey.cred_id().as_ref()),
+            user_id: user.id.0.clone(),
+            name,
+            passkey: serde_json::to_string(&passkey).map_err(bad)?,
+            created_at: now,
+            last_used_at: None,
+        };
+        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None };
+        self.db.run(move |c| repo::insert(c, &stored)).await.map_err(|e| match e {
+            latchkey_store::StoreError::Conflict(_) => bad("this passkey is already registered"),
+            other => other.into(),
+        })?;
+        tracing::info!(target: "security", event = "passkey_added", user_id = %user.id.0, passkey = %info.id);
+        Ok(info)
+    }
+
+    /// Starts a sign-in: for a known user (username first), or usernameless
+    /// (discoverable credentials; `conditional` for passkey autofill).
+    pub async fn start_authentication(&self, user: Option<&UserId>, conditional: bool, context: &str) -> Result<(String, RequestChallengeResponse), AuthnError> {
+        let (rcr, state) = match user {
+            Some(uid) => {
+                let keys = self.stored(uid).await?.iter().map(Self::parse).collect::<Result<Vec<_>, _>>()?;
+                if keys.is_empty() {
+                    // Same answer shape as for a user with passkeys: a usernameless
+                    // challenge, so the endpoint does not reveal who has passkeys.
+                    let (rcr, state) = self.webauthn.start_discoverable_authentication().map_err(bad)?;
+                    (rcr, AuthenticationState::Discoverable { state, context: context.to_string() })
+                } else {
+                    let (rcr, state) = self.webauthn.start_passkey_authentication(&keys).map_err(bad)?;
+                    (rcr, AuthenticationState::ForUser { user_id: uid.0.clone(), state, context: context.to_string() })
+                }
+            }
+            None => {
+                let (mut rcr, state) = self.webauthn.start_discoverable_authentication().map_err(bad)?;
+                if !conditional {
+                    rcr.mediation = None;
+                }
+                (rcr, AuthenticationState::Discoverable { state, context: context.to_string() })
+            }
+        };
+        let id = self.put_state("webauthn-auth", &state).await?;
+        Ok((id, rcr))
+    }
+
+    /// Verifies an assertion. User verification is required, so a passkey
+    /// counts as two factors and phishing-resistant: `amr` is the key kind
+    /// (`hwk` device-bound, `swk` synced), `user` and `mfa`.
+    pub async fn finish_authentication(&self, ceremony: &str, credential: &PublicKeyCredential) -> Result<PasskeySignIn, AuthnError> {
+        let state: AuthenticationState = self.take_state("webauthn-auth", ceremony).await?;
+        let cred_id = base64_id(credential.get_credential_id());
+        let (user_id, context, result) = match state {
+            AuthenticationState::ForUser { user_id, state, context } => {
+                let result = self.webauthn.finish_passkey_authentication(credential, &state).map_err(|e| self.refused(e))?;
+                (user_id, context, result)
+            }
+            AuthenticationState::Discoverable { state, context } => {
+                let (uuid, _) = self.webauthn.identify_discoverable_authentication(credential).map_err(|e| self.refused(e))?;
+                let uid = UserId(uuid.hyphenated().to_string());
+                let stored = self.stored(&uid).await?;
+                let key = stored.iter().find(|p| p.id == cred_id).ok_or_else(|| bad("unknown passkey"))?;
+                let passkey = Self::parse(key)?;
+                let result = self.webauthn.finish_discoverable_authentication_v2(credential, state, DiscoverableKey::from(&passkey)).map_err(|e| self.refused(e))?;
+                (uid.0, context, result)
+            }
+        };
+        // Keep the signature counter and backup flags current.
+        let id = base64_id(result.cred_id().as_ref());
+        let (uid, now) = (user_id.clone(), self.clock.now());
+        let row = { let i = id.clone(); self.db.run(move |c| repo::find(c, &i)).await? }.filter(|p| p.user_id == uid).ok_or_else(|| bad("unknown passkey"))?;
+        let mut passkey = Self::parse(&row)?;
+        passkey.update_credential(&result);
+        let json = serde_json::to_string(&passkey).map_err(bad)?;
+        self.db.run(move |c| repo::record_use(c, &id, &json, now)).await?;
+        let kind = if result.backup_eligible() { Amr::Swk } else { Amr::Hwk };
+        Ok(PasskeySignIn { user_id: UserId(user_id), amr: vec![kind, Amr::User, Amr::Mfa], context })
+    }
+
+    fn refused(&self, e: impl std::fmt::Display) -> AuthnError {
+        tracing::warn!(target: "security", event = "passkey_refused", error = %e);
+        AuthnError::InvalidCredentials
+    }
+
+    pub async fn rename(&self, user: &UserId, id: &str, name: &str) -> Result<bool, AuthnError> {
+        let (u, i, n) = (user.0.clone(), id.to_string(), name.trim().chars().take(64).collect::<String>());
+        if n.is_empty() {
+            return Err(AuthnError::InvalidInput("a passkey needs a name".into()));
+        }
+        Ok(self.db.run(move |c| repo::rename(c, &u, &i, &n)).await?)
+    }
+
+    /// Removes a passkey, unless it is the user's only way in.
+    pub async fn remove(&self, user: &User, id: &str) -> Result<bool, AuthnError> {
+        let keys = self.stored(&user.id).await?;
+        if user.password_hash.is_none() && keys.len() <= 1 {
+            return Err(AuthnError::InvalidInput("this is your only way to sign in; add another passkey or a password first".into()));
+        }
+        let (u, i) = (user.id.0.clone(), id.to_string());
+        let removed = self.db.run(move |c| repo::remove(c, &u, &i)).await?;
+        if removed {
+            tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %id);
+        }
+        Ok(removed)
+    }
+}
+
+fn base64_id(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,179 @@
+//! Passkeys over JSON for `static/passkeys.js`: registration from the account
+//! page, sign-in with a passkey (button or autofill), and managing them.
+//!
+//! The JSON endpoints take the CSRF token in `X-CSRF-Token` and require an
+//! `Origin` header equal to the issuer's (every browser sends it on fetch POSTs).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::AuthnError;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::authorize::load_pending;
+use super::login::complete_sign_in;
+use super::mfa_settings::RECENT_AUTH_SECS;
+use super::see_other;
+use crate::browser::{check_form_post, current_session, CsrfCookie, CSRF_COOKIE};
+use crate::error::WebError;
+use crate::state::AppState;
+
+fn json_error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "error": message }))
+}
+
+/// The JSON twin of the form checks: same-origin `Origin`, and the form token in a header.
+fn check_json_post(req: &HttpRequest, state: &AppState) -> Result<CsrfCookie, HttpResponse> {
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if origin != Some(state.issuer_origin.as_str()) {
+        return Err(json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
+    }
+    let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let csrf = CsrfCookie { value: cookie, new: None };
+    if csrf.value.is_empty() || !state.csrf.verify_b64(&format!("form:{}", csrf.value), token) {
+        return Err(json_error(StatusCode::FORBIDDEN, "the page has expired; reload it"));
+    }
+    Ok(csrf)
+}
+
+macro_rules! or_return {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(resp) => return Ok(resp),
+        }
+    };
+}
+
+#[derive(Deserialize)]
+pub struct RegisterFinish {
+    ceremony: String,
+    #[serde(default)]
+    name: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+pub async fn register_start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    or_return!(check_json_post(&req, &state));
+    let Some(session) = current_session(&req, &state).await? else {
+        return Ok(json_error(StatusCode::UNAUTHORIZED, "sign in first"));
+    };
+    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+        return Ok(json_error(StatusCode::FORBIDDEN, "sign in again to add a passkey (recent sign-in required)"));
+    }
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    let (ceremony, options) = state.passkeys.start_registration(&user, &session.sid).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
+}
+
+pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<RegisterFinish>) -> Result<HttpResponse, WebError> {
+    or_return!(check_json_post(&req, &state));
+    let Some(session) = current_session(&req, &state).await? else {
+        return Ok(json_error(StatusCode::UNAUTHORIZED, "sign in first"));
+    };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
+        Ok(info) => {
+            state.oauth.audit_event("passkey_added", Some(&user.id.0), None, &format!("passkey {} ({})", info.id, info.name)).await;
+            Ok(HttpResponse::Ok().json(info))
+        }
+        Err(AuthnError::InvalidInput(m)) => Ok(json_error(StatusCode::BAD_REQUEST, &m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignInStart {
+    username: Option<String>,
+    authz: Option<String>,
+    #[serde(default)]
+    conditional: bool,
+}
+
+/// What a sign-in ceremony is bound to: the browser, and the authorization request.
+#[derive(Serialize, Deserialize)]
+struct SignInContext {
+    browser: String,
+    authz: Option<String>,
+}
+
+pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<SignInStart>) -> Result<HttpResponse, WebError> {
+    let csrf = or_return!(check_json_post(&req, &state));
+    let body = body.into_inner();
+    let authz = body.authz.filter(|a| !a.is_empty());
+    if let Some(id) = &authz {
+        load_pending(&state, id, &csrf).await?;
+    }
+    let user = match body.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(name) => state.authn.find_by_username(name).await?.map(|u| u.id),
+        None => None,
+    };
+    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz }).map_err(|e| WebError::Internal(e.to_string()))?;
+    // An unknown username gets a usernameless challenge: the answer does not say who exists.
+    let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
+}
+
+#[derive(Deserialize)]
+pub struct SignInFinish {
+    ceremony: String,
+    credential: PublicKeyCredential,
+}
+
+pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<SignInFinish>) -> Result<HttpResponse, WebError> {
+    let csrf = or_return!(check_json_post(&req, &state));
+    let done = match state.passkeys.finish_authentication(&body.ceremony, &body.credential).await {
+        Ok(d) => d,
+        Err(AuthnError::InvalidCredentials) => return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work")),
+        Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
+        Err(e) => return Err(e.into()),
+    };
+    let context: SignInContext = serde_json::from_str(&done.context).map_err(|e| WebError::Internal(e.to_string()))?;
+    if !csrf.owns(&state, &context.browser) {
+        return Ok(json_error(StatusCode::FORBIDDEN, "the sign-in started in another browser"));
+    }
+    let user = state.authn.user(&done.user_id).await?.ok_or_else(WebError::expired_request)?;
+    let pending = match &context.authz {
+        Some(id) => Some(load_pending(&state, id, &csrf).await?),
+        None => None,
+    };
+    state.oauth.audit_event("passkey_sign_in", Some(&user.id.0), None, "signed in with a passkey").await;
+    // The same completion as any sign-in; its redirect becomes JSON for the script.
+    let resp = complete_sign_in(&req, &state, &user, done.amr, pending, None, false).await?;
+    let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("/account").to_string();
+    let mut out = HttpResponse::Ok();
+    out.insert_header((header::CACHE_CONTROL, "no-store"));
+    for c in resp.cookies() {
+        out.cookie(c.into_owned());
+    }
+    Ok(out.json(json!({ "redirect": location })))
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    csrf_token: String,
+    id: String,
+    name: Option<String>,
+}
+
+pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasskeyForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
+    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+        return Ok(see_other("/login?next=/account"));
+    }
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    if state.passkeys.remove(&user, &form.id).await? {
+        state.oauth.audit_event("passkey_removed", Some(&user.id.0), None, &format!("passkey {}", form.id)).await;
+    }
+    Ok(see_other("/account"))
+}
+
+pub async fn rename(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasskeyForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
+    state.passkeys.rename(&session.user_id, &form.id, form.name.as_deref().unwrap_or("")).await?;
+    Ok(see_other("/account"))
+}

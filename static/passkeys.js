@@ -1,0 +1,100 @@
+// latchkey passkeys: a small bridge between the server's WebAuthn JSON
+// (base64url fields, from webauthn-rs) and navigator.credentials.
+// No framework; every button is wired by its data-passkey attribute.
+"use strict";
+
+(function () {
+  const b64uToBuf = (s) => {
+    const pad = "=".repeat((4 - (s.length % 4)) % 4);
+    const bin = atob((s + pad).replace(/-/g, "+").replace(/_/g, "/"));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
+  };
+  const bufToB64u = (buf) => {
+    const bytes = new Uint8Array(buf);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+  const csrf = () => (document.querySelector('input[name="csrf_token"]') || {}).value || "";
+  const post = async (url, body) => {
+    const r = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify(body || {}),
+    });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.error || "request failed (" + r.status + ")");
+    return data;
+  };
+  const say = (msg) => {
+    const el = document.getElementById("passkey-status");
+    if (el) el.textContent = msg;
+  };
+
+  async function register(button) {
+    try {
+      const { ceremony, options } = await post("/account/passkeys/register/start");
+      const pk = options.publicKey;
+      pk.challenge = b64uToBuf(pk.challenge);
+      pk.user.id = b64uToBuf(pk.user.id);
+      (pk.excludeCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
+      const cred = await navigator.credentials.create({ publicKey: pk });
+      const credential = {
+        id: cred.id,
+        rawId: bufToB64u(cred.rawId),
+        type: cred.type,
+        extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+        response: {
+          attestationObject: bufToB64u(cred.response.attestationObject),
+          clientDataJSON: bufToB64u(cred.response.clientDataJSON),
+          transports: cred.response.getTransports ? cred.response.getTransports() : [],
+        },
+      };
+      const name = (document.getElementById("passkey-name") || {}).value || button.dataset.defaultName || "Passkey";
+      await post("/account/passkeys/register/finish", { ceremony, name, credential });
+      window.location.assign("/account");
+    } catch (e) {
+      say("Could not add the passkey: " + e.message);
+    }
+  }
+
+  async function signIn(conditional) {
+    const authz = (document.querySelector('input[name="authz"]') || {}).value || null;
+    const { ceremony, options } = await post("/login/passkey/start", { authz, conditional });
+    const pk = options.publicKey;
+    pk.challenge = b64uToBuf(pk.challenge);
+    (pk.allowCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
+    const request = { publicKey: pk };
+    if (conditional) request.mediation = "conditional";
+    const cred = await navigator.credentials.get(request);
+    const r = cred.response;
+    const credential = {
+      id: cred.id,
+      rawId: bufToB64u(cred.rawId),
+      type: cred.type,
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: {
+        authenticatorData: bufToB64u(r.authenticatorData),
+        clientDataJSON: bufToB64u(r.clientDataJSON),
+        signature: bufToB64u(r.signature),
+        userHandle: r.userHandle ? bufToB64u(r.userHandle) : null,
+      },
+    };
+    const done = await post("/login/passkey/finish", { ceremony, credential });
+    window.location.assign(done.redirect);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const add = document.querySelector('[data-passkey="register"]');
+    if (add) add.addEventListener("click", () => register(add));
+    const btn = document.querySelector('[data-passkey="sign-in"]');
+    if (btn) btn.addEventListener("click", () => signIn(false).catch((e) => say("Passkey sign-in failed: " + e.message)));
+    // Passkey autofill on the Username field, where the browser supports it.
+    if (btn && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
+      PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {
+        if (ok) signIn(true).catch(() => {});
+      });
+    }
+  });
+})();
