@@ -5,6 +5,7 @@
 mod code_flow;
 mod failures;
 mod mfa;
+mod passkeys;
 mod sessions;
 mod tokens;
 mod support;

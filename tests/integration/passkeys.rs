@@ -1,0 +1,139 @@
+//! Passkeys with a software authenticator (webauthn-authenticator-rs).
+
+use latchkey_domain::SigningAlg;
+use openidconnect::TokenResponse;
+use serde_json::{json, Value};
+use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+
+use crate::support::{jwt, AuthResponse, Backend, Browser, Rp, TestApp, PASSWORD, USERNAME};
+
+async fn password_sign_in(browser: &mut Browser) {
+    let login = browser.get("/login").await;
+    let done = browser.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"));
+}
+
+/// Registers a new soft passkey for the signed-in browser.
+async fn register(app: &TestApp, browser: &mut Browser, name: &str) -> SoftPasskey {
+    let account = browser.get("/account").await;
+    assert!(account.body.contains(">Add a passkey</button>"));
+    let csrf = account.field("csrf_token").unwrap_or_default();
+    let (status, start) = browser.post_json("/account/passkeys/register/start", &csrf, &json!({})).await;
+    assert_eq!(status, 200, "{start}");
+    let options: CreationChallengeResponse = serde_json::from_value(start["options"].clone()).expect("creation options");
+    let mut authenticator = SoftPasskey::new(true);
+    let credential = authenticator.do_registration(Url::parse(&app.issuer).expect("origin"), options).expect("soft passkey registers");
+    let (status, done) = browser.post_json("/account/passkeys/register/finish", &csrf, &json!({ "ceremony": start["ceremony"], "name": name, "credential": credential })).await;
+    assert_eq!(status, 200, "{done}");
+    authenticator
+}
+
+/// Starts a passkey sign-in in `browser` from `page` (the sign-in page), answers with `key` as seen from `origin`.
+async fn passkey_sign_in(browser: &mut Browser, page: &crate::support::browser::Page, key: &mut SoftPasskey, origin: &str) -> (u16, Value, Value) {
+    let csrf = page.field("csrf_token").unwrap_or_default();
+    let body = json!({ "username": USERNAME, "authz": page.field("authz") });
+    let (status, start) = browser.post_json("/login/passkey/start", &csrf, &body).await;
+    assert_eq!(status, 200, "{start}");
+    let options: RequestChallengeResponse = serde_json::from_value(start["options"].clone()).expect("request options");
+    let credential = key.do_authentication(Url::parse(origin).expect("origin"), options).expect("soft passkey signs");
+    let finish = json!({ "ceremony": start["ceremony"], "credential": credential });
+    let (status, done) = browser.post_json("/login/passkey/finish", &csrf, &finish).await;
+    (status, done, finish)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_a_passkey_and_sign_in_without_a_password() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+    let mut setup = app.browser();
+    password_sign_in(&mut setup).await;
+    let mut key = register(&app, &mut setup, "Laptop key").await;
+    assert!(setup.get("/account").await.body.contains("Laptop key"));
+
+    // A new browser signs in to the relying party with the passkey alone.
+    let mut browser = app.browser();
+    let req = rp.authorize(&[]);
+    let first = browser.get(&req.url).await;
+    let login = browser.get(first.location.as_deref().unwrap_or_default()).await;
+    assert!(login.body.contains(">Sign in with a passkey</button>"));
+    let (status, done, finish) = passkey_sign_in(&mut browser, &login, &mut key, &app.issuer).await;
+    assert_eq!(status, 200, "{done}");
+    let next = done["redirect"].as_str().expect("where to go").to_string();
+    assert!(browser.cookies.contains_key("__Host-latchkey-session"));
+    let consent = browser.get(&next).await;
+    let allowed = browser
+        .post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")])
+        .await;
+    let resp = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default());
+    let tokens = rp.exchange(resp.code.as_deref().unwrap_or_default(), req.verifier).await.expect("exchange");
+    let claims = jwt::payload(&tokens.id_token().expect("id").to_string());
+    let amr: Vec<String> = serde_json::from_value(claims["amr"].clone()).unwrap_or_default();
+    assert!(amr.iter().any(|a| a == "hwk" || a == "swk"), "a passkey value in amr: {amr:?}");
+    assert!(amr.contains(&"user".to_string()) && !amr.contains(&"pwd".to_string()), "{amr:?}");
+    assert_eq!(claims["acr"], "urn:latchkey:acr:phr", "user-verified passkeys are phishing-resistant");
+
+    // The same signed assertion again: its challenge was single-use.
+    let (status, replay) = browser.post_json("/login/passkey/finish", &login.field("csrf_token").unwrap_or_default(), &finish).await;
+    assert_eq!(status, 400, "a replayed challenge is refused: {replay}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_origin_is_refused() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut setup = app.browser();
+    password_sign_in(&mut setup).await;
+    let mut key = register(&app, &mut setup, "Key").await;
+    let mut browser = app.browser();
+    let login = browser.get("/login").await;
+    // Same host (the authenticator accepts it), another port: not our origin.
+    let other_port = format!("http://localhost:{}", app.addr.port() + 1);
+    let (status, done, _) = passkey_sign_in(&mut browser, &login, &mut key, &other_port).await;
+    assert_eq!(status, 401, "{done}");
+    assert!(!browser.cookies.contains_key("__Host-latchkey-session"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_passkeys_then_remove_one() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut browser = app.browser();
+    password_sign_in(&mut browser).await;
+    let mut first = register(&app, &mut browser, "First key").await;
+    let _second = register(&app, &mut browser, "Second key").await;
+    let account = browser.get("/account").await;
+    assert!(account.body.contains("First key") && account.body.contains("Second key"));
+    // Remove the first (its id is the first `id` field after the csrf token in the list).
+    let ids: Vec<String> = account.body.split(r#"name="id" value=""#).skip(1).filter_map(|s| s.split('"').next()).map(str::to_string).collect();
+    let removed = browser.post_form("/account/passkeys/remove", &[("csrf_token", &account.field("csrf_token").unwrap_or_default()), ("id", &ids[0])]).await;
+    assert_eq!(removed.location.as_deref(), Some("/account"));
+    let after = browser.get("/account").await;
+    assert!(!after.body.contains("First key") && after.body.contains("Second key"));
+    // The removed key is no longer offered (or accepted) for sign-in.
+    let mut other = app.browser();
+    let login = other.get("/login").await;
+    let (_, start) = other.post_json("/login/passkey/start", &login.field("csrf_token").unwrap_or_default(), &json!({ "username": USERNAME })).await;
+    let allowed: Vec<String> = start["options"]["publicKey"]["allowCredentials"].as_array().map(|l| l.iter().filter_map(|c| c["id"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+    assert_eq!(allowed.len(), 1, "{start}");
+    assert!(!allowed.contains(&ids[0]));
+    let options: RequestChallengeResponse = serde_json::from_value(start["options"].clone()).expect("options");
+    assert!(first.do_authentication(Url::parse(&app.issuer).expect("origin"), options).is_err(), "the removed key has nothing to answer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_passkey_needs_a_recent_sign_in_and_the_csrf_header() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut browser = app.browser();
+    password_sign_in(&mut browser).await;
+    let csrf = browser.get("/account").await.field("csrf_token").unwrap_or_default();
+    let (status, _) = browser.post_json("/account/passkeys/register/start", "forged", &json!({})).await;
+    assert_eq!(status, 403, "no valid CSRF header");
+    app.clock.advance(301);
+    let (status, body) = browser.post_json("/account/passkeys/register/start", &csrf, &json!({})).await;
+    assert_eq!(status, 403, "stale sign-in: {body}");
+}
