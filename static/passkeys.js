@@ -59,14 +59,25 @@
     }
   }
 
+  // A pending autofill (conditional) request blocks a modal one: abort it first.
+  let conditionalRequest = null;
+
   async function signIn(conditional) {
+    if (conditionalRequest) {
+      conditionalRequest.abort();
+      conditionalRequest = null;
+    }
     const authz = (document.querySelector('input[name="authz"]') || {}).value || null;
     const { ceremony, options } = await post("/login/passkey/start", { authz, conditional });
     const pk = options.publicKey;
     pk.challenge = b64uToBuf(pk.challenge);
     (pk.allowCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
     const request = { publicKey: pk };
-    if (conditional) request.mediation = "conditional";
+    if (conditional) {
+      conditionalRequest = new AbortController();
+      request.mediation = "conditional";
+      request.signal = conditionalRequest.signal;
+    }
     const cred = await navigator.credentials.get(request);
     const r = cred.response;
     const credential = {

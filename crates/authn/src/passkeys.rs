@@ -16,6 +16,8 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
+use webauthn_rs_proto::ResidentKeyRequirement;
+
 use crate::error::AuthnError;
 
 /// A ceremony must finish within 5 minutes of its challenge (WebAuthn's own
@@ -112,7 +114,13 @@ impl PasskeyService {
     /// Starts registering a passkey for the signed-in `user` (session `sid`).
     pub async fn start_registration(&self, user: &User, sid: &str) -> Result<(String, CreationChallengeResponse), AuthnError> {
         let exclude = self.stored(&user.id).await?.iter().map(Self::parse).collect::<Result<Vec<_>, _>>()?.iter().map(|p| p.cred_id().clone()).collect();
-        let (ccr, state) = self.webauthn.start_passkey_registration(user_uuid(&user.id)?, &user.username, &user.username, Some(exclude)).map_err(bad)?;
+        let (mut ccr, state) = self.webauthn.start_passkey_registration(user_uuid(&user.id)?, &user.username, &user.username, Some(exclude)).map_err(bad)?;
+        // Ask for a discoverable credential (usernameless sign-in and autofill)
+        // where the authenticator can store one; not required, so security keys
+        // without resident-key storage still work.
+        if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
+            sel.resident_key = Some(ResidentKeyRequirement::Preferred);
+        }
         let id = self.put_state("webauthn-reg", &RegistrationState { user_id: user.id.0.clone(), sid: sid.to_string(), state }).await?;
         Ok((id, ccr))
     }

@@ -9,13 +9,15 @@ use crate::handlers::{account, admin, authorize, consent, discovery, login, logo
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
-/// `Referer`. No `form-action`: Chrome applies it to the redirect that follows a
+/// `Referer` to other sites. `same-origin` rather than `no-referrer`: with
+/// `no-referrer` browsers send `Origin: null` on our own form POSTs, which the
+/// Origin check must then refuse. No `form-action`: Chrome applies it to the redirect that follows a
 /// form POST, which here goes to the relying party.
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "no-referrer"))
+        .add(("Referrer-Policy", "same-origin"))
         .add(("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"))
 }
 

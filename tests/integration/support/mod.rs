@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod cdp;
 pub mod jwt;
 pub mod raw;
 pub mod rp;
