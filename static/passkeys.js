@@ -62,13 +62,14 @@
   // A pending autofill (conditional) request blocks a modal one: abort it first.
   let conditionalRequest = null;
 
-  async function signIn(conditional) {
+  async function signIn(conditional, secondFactor) {
     if (conditionalRequest) {
       conditionalRequest.abort();
       conditionalRequest = null;
     }
     const authz = (document.querySelector('input[name="authz"]') || {}).value || null;
-    const { ceremony, options } = await post("/login/passkey/start", { authz, conditional });
+    const body = secondFactor ? { second_factor: secondFactor } : { authz, conditional };
+    const { ceremony, options } = await post("/login/passkey/start", body);
     const pk = options.publicKey;
     pk.challenge = b64uToBuf(pk.challenge);
     (pk.allowCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
@@ -101,6 +102,11 @@
     if (add) add.addEventListener("click", () => register(add));
     const btn = document.querySelector('[data-passkey="sign-in"]');
     if (btn) btn.addEventListener("click", () => signIn(false).catch((e) => say("Passkey sign-in failed: " + e.message)));
+    const second = document.querySelector('[data-passkey="second-factor"]');
+    if (second) {
+      const m = (document.querySelector('input[name="m"]') || {}).value;
+      second.addEventListener("click", () => signIn(false, m).catch((e) => say("Passkey failed: " + e.message)));
+    }
     // Passkey autofill on the Username field, where the browser supports it.
     if (btn && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then((ok) => {

@@ -137,3 +137,29 @@ async fn adding_a_passkey_needs_a_recent_sign_in_and_the_csrf_header() {
     let (status, body) = browser.post_json("/account/passkeys/register/start", &csrf, &json!({})).await;
     assert_eq!(status, 403, "stale sign-in: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_is_also_a_second_factor_after_a_password() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut setup = app.browser();
+    password_sign_in(&mut setup).await;
+    let mut key = register(&app, &mut setup, "Phone").await;
+
+    let mut browser = app.browser();
+    let login = browser.get("/login").await;
+    let step = browser.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)]).await;
+    let mfa_url = step.location.clone().unwrap_or_default();
+    assert!(mfa_url.starts_with("/login/mfa?m="), "a user with a passkey owes a second factor after a password: {mfa_url}");
+    let page = browser.get(&mfa_url).await;
+    assert!(page.body.contains(">Use a passkey</button>") && !page.body.contains("Authentication code"), "no TOTP: only the passkey is offered");
+    let (csrf, m) = (page.field("csrf_token").unwrap_or_default(), page.field("m").unwrap_or_default());
+    let (status, start) = browser.post_json("/login/passkey/start", &csrf, &json!({ "second_factor": m })).await;
+    assert_eq!(status, 200, "{start}");
+    let options: RequestChallengeResponse = serde_json::from_value(start["options"].clone()).expect("options");
+    let credential = key.do_authentication(Url::parse(&app.issuer).expect("origin"), options).expect("signs");
+    let (status, done) = browser.post_json("/login/passkey/finish", &csrf, &json!({ "ceremony": start["ceremony"], "credential": credential })).await;
+    assert_eq!((status, done["redirect"].as_str()), (200, Some("/account")), "{done}");
+    let account = browser.get("/account").await;
+    assert!(account.body.contains("pwd, ") && account.body.contains("user"), "password and passkey both recorded");
+}

@@ -112,6 +112,10 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 #[template(path = "mfa.html")]
 pub struct MfaPage {
     pub m: String,
+    /// Offer the code field (TOTP or backup code).
+    pub totp: bool,
+    /// Offer "Use a passkey".
+    pub passkey: bool,
     pub error: Option<String>,
     pub csrf_token: String,
 }

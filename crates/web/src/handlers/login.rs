@@ -97,7 +97,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
     if let (Some(p), Some(session)) = (&pending, current_session(&req, &state).await?) {
         if needs_only_stronger_acr(p, &session, state.clock.now()) {
             if let Some(user) = state.authn.user(&session.user_id).await? {
-                if state.mfa.has_second_factor(&user).await? {
+                if has_second_factor(&state, &user).await? {
                     return owe_second_factor(&state, &csrf, &user, authz, next, false).await;
                 }
             }
@@ -147,16 +147,46 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
         Err(e) => return Err(e.into()),
     };
     let remember = form.remember.as_deref() == Some("yes");
-    if state.mfa.has_second_factor(&user).await? {
+    if has_second_factor(&state, &user).await? {
         return owe_second_factor(&state, &csrf, &user, authz, next, remember).await;
     }
     complete_sign_in(&req, &state, &user, vec![Amr::Pwd], pending, next, remember).await
 }
 
+/// A second factor is a confirmed authenticator app or a passkey.
+async fn has_second_factor(state: &AppState, user: &User) -> Result<bool, WebError> {
+    Ok(state.mfa.has_second_factor(user).await? || state.passkeys.has_passkey(&user.id).await?)
+}
+
+async fn mfa_page_for(state: &AppState, user_id: &str, m: String, error: Option<String>, csrf: &CsrfCookie) -> Result<MfaPage, WebError> {
+    let user = state.authn.user(&UserId(user_id.to_string())).await?.ok_or_else(WebError::expired_request)?;
+    Ok(MfaPage { m, totp: state.mfa.has_second_factor(&user).await?, passkey: state.passkeys.has_passkey(&user.id).await?, error, csrf_token: csrf.form_token(state) })
+}
+
 pub async fn mfa_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<MfaQuery>) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::from_request(&req);
-    load_due(&state, &query.m, &csrf).await?;
-    Ok(render(StatusCode::OK, &MfaPage { m: query.m.clone(), error: None, csrf_token: csrf.form_token(&state) }))
+    let due = load_due(&state, &query.m, &csrf).await?;
+    Ok(render(StatusCode::OK, &mfa_page_for(&state, &due.user_id, query.m.clone(), None, &csrf).await?))
+}
+
+/// A passkey answered the second step `m`: finish the sign-in it belongs to.
+/// `passkey_amr` is what the passkey proved (key kind, user verification).
+pub(crate) async fn second_factor_by_passkey(req: &HttpRequest, state: &AppState, csrf: &CsrfCookie, m: &str, user: &User, passkey_amr: Vec<Amr>) -> Result<HttpResponse, WebError> {
+    let due = load_due(state, m, csrf).await?;
+    if due.user_id != user.id.0 {
+        return Err(WebError::forbidden("That passkey belongs to another account."));
+    }
+    if state.stores.fast.take(&second_factor_key(m)).await?.is_none() {
+        return Err(WebError::expired_request());
+    }
+    let pending = pending_of(state, &due.authz, csrf).await?;
+    let mut amr = vec![Amr::Pwd];
+    amr.extend(passkey_amr.into_iter().filter(|a| *a != Amr::Pwd));
+    complete_sign_in(req, state, user, amr, pending, due.next, due.remember).await
+}
+
+pub(crate) async fn second_factor_user(state: &AppState, m: &str, csrf: &CsrfCookie) -> Result<UserId, WebError> {
+    Ok(UserId(load_due(state, m, csrf).await?.user_id))
 }
 
 async fn load_due(state: &AppState, id: &str, csrf: &CsrfCookie) -> Result<SecondFactorDue, WebError> {
@@ -181,7 +211,7 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
             state.oauth.audit_event("second_factor_failed", Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
             let error = if throttled { "Too many attempts. Wait a few minutes and try again." } else { "That code is not right. Try the next one from your app, or a backup code." };
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
-            return Ok(render(status, &MfaPage { m: form.m, error: Some(error.into()), csrf_token: csrf.form_token(&state) }));
+            return Ok(render(status, &mfa_page_for(&state, &due.user_id, form.m, Some(error.into()), &csrf).await?));
         }
         Err(e) => return Err(e.into()),
     }

@@ -12,7 +12,7 @@ use serde_json::json;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::authorize::load_pending;
-use super::login::complete_sign_in;
+use super::login::{complete_sign_in, second_factor_by_passkey, second_factor_user};
 use super::mfa_settings::RECENT_AUTH_SECS;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, CsrfCookie, CSRF_COOKIE};
@@ -88,6 +88,8 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
 pub struct SignInStart {
     username: Option<String>,
     authz: Option<String>,
+    /// The pending second step (`m`) this passkey answers, after a password.
+    second_factor: Option<String>,
     #[serde(default)]
     conditional: bool,
 }
@@ -97,6 +99,8 @@ pub struct SignInStart {
 struct SignInContext {
     browser: String,
     authz: Option<String>,
+    #[serde(default)]
+    second_factor: Option<String>,
 }
 
 pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<SignInStart>) -> Result<HttpResponse, WebError> {
@@ -106,11 +110,13 @@ pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: w
     if let Some(id) = &authz {
         load_pending(&state, id, &csrf).await?;
     }
-    let user = match body.username.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(name) => state.authn.find_by_username(name).await?.map(|u| u.id),
-        None => None,
+    let second_factor = body.second_factor.filter(|m| !m.is_empty());
+    let user = match (&second_factor, body.username.as_deref().map(str::trim).filter(|u| !u.is_empty())) {
+        (Some(m), _) => Some(second_factor_user(&state, m, &csrf).await?),
+        (None, Some(name)) => state.authn.find_by_username(name).await?.map(|u| u.id),
+        (None, None) => None,
     };
-    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz }).map_err(|e| WebError::Internal(e.to_string()))?;
+    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
     // An unknown username gets a usernameless challenge: the answer does not say who exists.
     let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
@@ -135,13 +141,21 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
         return Ok(json_error(StatusCode::FORBIDDEN, "the sign-in started in another browser"));
     }
     let user = state.authn.user(&done.user_id).await?.ok_or_else(WebError::expired_request)?;
-    let pending = match &context.authz {
-        Some(id) => Some(load_pending(&state, id, &csrf).await?),
-        None => None,
-    };
-    state.oauth.audit_event("passkey_sign_in", Some(&user.id.0), None, "signed in with a passkey").await;
     // The same completion as any sign-in; its redirect becomes JSON for the script.
-    let resp = complete_sign_in(&req, &state, &user, done.amr, pending, None, false).await?;
+    let resp = match &context.second_factor {
+        Some(m) => {
+            state.oauth.audit_event("passkey_second_factor", Some(&user.id.0), None, "passkey as the second step").await;
+            second_factor_by_passkey(&req, &state, &csrf, m, &user, done.amr).await?
+        }
+        None => {
+            let pending = match &context.authz {
+                Some(id) => Some(load_pending(&state, id, &csrf).await?),
+                None => None,
+            };
+            state.oauth.audit_event("passkey_sign_in", Some(&user.id.0), None, "signed in with a passkey").await;
+            complete_sign_in(&req, &state, &user, done.amr, pending, None, false).await?
+        }
+    };
     let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("/account").to_string();
     let mut out = HttpResponse::Ok();
     out.insert_header((header::CACHE_CONTROL, "no-store"));
