@@ -163,3 +163,15 @@ async fn a_passkey_is_also_a_second_factor_after_a_password() {
     let account = browser.get("/account").await;
     assert!(account.body.contains("pwd, ") && account.body.contains("user"), "password and passkey both recorded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_users_are_invited_to_add_a_passkey_until_they_say_not_now() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut browser = app.browser();
+    password_sign_in(&mut browser).await;
+    let account = browser.get("/account").await;
+    assert!(account.body.contains("Upgrade your sign-in with a passkey"));
+    browser.post_form("/account/passkeys/dismiss-prompt", &[("csrf_token", &account.field("csrf_token").unwrap_or_default())]).await;
+    assert!(!browser.get("/account").await.body.contains("Upgrade your sign-in with a passkey"), "not shown again for a while");
+}

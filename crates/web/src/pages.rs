@@ -47,6 +47,8 @@ pub struct AccountPage {
     pub passkeys: Vec<PasskeyRow>,
     /// Default name for a new passkey ("Chrome on Linux").
     pub device_name: String,
+    /// Show "Upgrade your sign-in with a passkey".
+    pub passkey_prompt: bool,
     pub csrf_token: String,
 }
 

@@ -86,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/passkeys/register/finish", web::post().to(passkeys::register_finish))
         .route("/account/passkeys/remove", web::post().to(passkeys::remove))
         .route("/account/passkeys/rename", web::post().to(passkeys::rename))
+        .route("/account/passkeys/dismiss-prompt", web::post().to(account::dismiss_passkey_prompt))
         .route("/login/mfa", web::get().to(login::mfa_page))
         .route("/login/mfa", web::post().to(login::mfa_submit))
         .route("/account/totp", web::get().to(mfa_settings::totp_page))

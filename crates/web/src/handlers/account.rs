@@ -72,14 +72,18 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         })
         .collect();
     let mfa_enabled = state.mfa.has_second_factor(&user).await?;
-    let passkeys = state
+    let passkeys: Vec<PasskeyRow> = state
         .passkeys
         .list(&user.id)
         .await?
         .into_iter()
         .map(|p| PasskeyRow { id: p.id, name: p.name, created: format_time(p.created_at), last_used: p.last_used_at.map_or_else(|| "never".into(), format_time) })
         .collect();
+    // The gentle prompt: after a password-only sign-in, for users without a
+    // passkey, unless they said "Not now" recently.
+    let passkey_prompt = passkeys.is_empty() && session.amr == [latchkey_domain::Amr::Pwd] && state.stores.fast.get(&passkey_prompt_key(&user.id.0)).await?.is_none();
     let page = AccountPage {
+        passkey_prompt,
         username: user.username,
         email: user.email,
         signed_in: format_time(session.auth_time),
@@ -202,6 +206,23 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     let mut resp = see_other("/account");
     resp.add_cookie(&session_cookie(elevated.cookie_value)).map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(resp)
+}
+
+/// "Not now" on the passkey prompt hides it for 30 days.
+const PASSKEY_PROMPT_SNOOZE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+fn passkey_prompt_key(user_id: &str) -> String {
+    format!("passkey-prompt-dismissed:{user_id}")
+}
+
+pub async fn dismiss_passkey_prompt(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    state.stores.fast.put(&passkey_prompt_key(&session.user_id.0), "1", PASSKEY_PROMPT_SNOOZE).await?;
+    Ok(see_other("/account"))
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC`, without a date crate.
