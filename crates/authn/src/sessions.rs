@@ -5,7 +5,7 @@
 
 use latchkey_domain::{Amr, Session, SessionKey, SharedClock, UserId};
 use latchkey_store::repo::sessions as repo;
-use latchkey_store::Db;
+use latchkey_store::{Db, FastStore};
 use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
 use latchkey_token::MasterKey;
 
@@ -28,6 +28,16 @@ pub const DEFAULT_IDLE_TIMEOUT: i64 = 8 * 3600;
 /// Absolute lifetime: no session outlives 24 hours, however busy, so a stolen
 /// cookie is worth at most a day.
 pub const DEFAULT_ABSOLUTE_LIFETIME: i64 = 24 * 3600;
+/// Sessions are cached in the fast store (Redis, or in process) for a minute,
+/// so most requests skip the database; every revocation writes a tombstone
+/// there, so it takes effect on the very next request on every node.
+const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const REVOKED: &str = "revoked";
+
+fn cache_key(key: &SessionKey) -> String {
+    format!("session:{}", key.0)
+}
+
 /// A sign-in from a device none of the user's sessions of the last 30 days
 /// came from is reported to the user.
 const RECENT_DEVICE_WINDOW: i64 = 30 * 24 * 3600;
@@ -80,6 +90,8 @@ pub struct NewSession {
 #[derive(Clone)]
 pub struct SessionService {
     db: Db,
+    /// Fast path: live sessions cached by key, revocations as tombstones.
+    fast: FastStore,
     hasher: KeyedHasher,
     clock: SharedClock,
     pub limits: SessionLimits,
@@ -93,8 +105,17 @@ pub struct ClientInfo {
 }
 
 impl SessionService {
-    pub fn new(db: Db, master: &MasterKey, clock: SharedClock, limits: SessionLimits) -> SessionService {
-        SessionService { db, hasher: master.hasher(KeyPurpose::Session), clock, limits }
+    pub fn new(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock, limits: SessionLimits) -> SessionService {
+        SessionService { db, fast, hasher: master.hasher(KeyPurpose::Session), clock, limits }
+    }
+
+    /// Marks sessions revoked in the fast path (every node sees it on the next
+    /// request); overwrites any cached copy.
+    async fn forget_cached(&self, keys: impl IntoIterator<Item = &SessionKey>) -> Result<(), AuthnError> {
+        for k in keys {
+            self.fast.put(&cache_key(k), REVOKED, SESSION_CACHE_TTL).await?;
+        }
+        Ok(())
     }
 
     fn key_for(&self, cookie_value: &str) -> SessionKey {
@@ -142,6 +163,7 @@ impl SessionService {
         if !self.db.run(move |c| repo::rekey(c, &old_key, &k, now, &a)).await? {
             return Err(AuthnError::InvalidInput("the session has ended".into()));
         }
+        self.forget_cached([&session.key]).await?;
         let session = Session { key: new_key, auth_time: now, last_seen_at: now, amr, restored: false, ..session.clone() };
         Ok(NewSession { cookie_value, session })
     }
@@ -153,27 +175,43 @@ impl SessionService {
         let key = self.key_for(cookie_value);
         let now = self.clock.now();
         let limits = self.limits;
-        let (ua, ip) = (client.user_agent.clone(), client.ip.clone());
-        let found = self
-            .db
-            .run(move |c| {
-                let Some(mut s) = repo::find(c, &key)? else { return Ok(None) };
-                if !s.is_live(now, limits.idle, limits.absolute) {
-                    return Ok(None);
-                }
-                if moved(&s, limits.binding, ua.as_deref(), ip.as_deref()) {
-                    tracing::warn!(target: "security", event = "session_moved", sid = %s.sid, user_id = %s.user_id.0, "session cookie used from another device or network; ended");
-                    repo::revoke(c, &s.key, now)?;
-                    return Ok(None);
-                }
-                if now - s.last_seen_at >= TOUCH_GRANULARITY {
-                    repo::touch(c, &s.key, now)?;
-                    s.last_seen_at = now;
-                }
-                Ok(Some(s))
-            })
-            .await?;
-        Ok(found)
+        let cached = self.fast.get(&cache_key(&key)).await?;
+        let mut session = match cached.as_deref() {
+            Some(REVOKED) => return Ok(None),
+            Some(json) => serde_json::from_str::<Session>(json).ok(),
+            None => None,
+        };
+        if session.is_none() {
+            let k = key.clone();
+            session = self.db.run(move |c| repo::find(c, &k)).await?;
+            if let Some(s) = session.as_ref().filter(|s| s.revoked_at.is_none()) {
+                // put_if_absent: a revocation tombstone written meanwhile wins.
+                let json = serde_json::to_string(s).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
+                self.fast.put_if_absent(&cache_key(&key), &json, SESSION_CACHE_TTL).await?;
+            }
+        }
+        let Some(mut s) = session else { return Ok(None) };
+        if !s.is_live(now, limits.idle, limits.absolute) {
+            return Ok(None);
+        }
+        if moved(&s, limits.binding, client.user_agent.as_deref(), client.ip.as_deref()) {
+            tracing::warn!(target: "security", event = "session_moved", sid = %s.sid, user_id = %s.user_id.0, "session cookie used from another device or network; ended");
+            let k = s.key.clone();
+            self.db.run(move |c| repo::revoke(c, &k, now)).await?;
+            self.forget_cached([&s.key]).await?;
+            return Ok(None);
+        }
+        if now - s.last_seen_at >= TOUCH_GRANULARITY {
+            let k = s.key.clone();
+            self.db.run(move |c| repo::touch(c, &k, now)).await?;
+            s.last_seen_at = now;
+            let json = serde_json::to_string(&s).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
+            // Refresh the cached copy unless it was revoked in between.
+            if self.fast.get(&cache_key(&s.key)).await?.as_deref() != Some(REVOKED) {
+                self.fast.put(&cache_key(&s.key), &json, SESSION_CACHE_TTL).await?;
+            }
+        }
+        Ok(Some(s))
     }
 
     /// The user's live sessions, most recently used first.
@@ -196,7 +234,9 @@ impl SessionService {
     /// Ends sessions by `sid`; returns the ones that were still open.
     pub async fn end(&self, sids: Vec<String>) -> Result<Vec<Session>, AuthnError> {
         let now = self.clock.now();
-        Ok(self.db.run(move |c| repo::revoke_sids(c, &sids, now)).await?)
+        let ended = self.db.run(move |c| repo::revoke_sids(c, &sids, now)).await?;
+        self.forget_cached(ended.iter().map(|s| &s.key)).await?;
+        Ok(ended)
     }
 
     /// Whether a sign-in from `client` comes from a device (browser family +
@@ -210,9 +250,10 @@ impl SessionService {
     }
 
     pub async fn revoke(&self, key: &SessionKey) -> Result<(), AuthnError> {
-        let key = key.clone();
+        let k = key.clone();
         let now = self.clock.now();
-        self.db.run(move |c| repo::revoke(c, &key, now)).await?;
+        self.db.run(move |c| repo::revoke(c, &k, now)).await?;
+        self.forget_cached([key]).await?;
         Ok(())
     }
 }

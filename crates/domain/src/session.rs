@@ -5,7 +5,7 @@ use crate::user::UserId;
 
 /// The keyed hash of a session cookie value: what the store indexes sessions by.
 /// The raw cookie value is never stored.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionKey(pub String);
 
 impl std::fmt::Debug for SessionKey {
@@ -14,7 +14,7 @@ impl std::fmt::Debug for SessionKey {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Session {
     pub key: SessionKey,
     /// Public session id (`sid` claim); not a secret and not the cookie value.

@@ -102,7 +102,7 @@ impl AppState {
         let limits = settings.sessions;
         let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.absolute));
         let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
-        let sessions = SessionService::new(stores.db.clone(), &stores.master, clock.clone(), limits);
+        let sessions = SessionService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
         let devices = DeviceService::new(stores.db.clone(), &stores.master, clock.clone());
         let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from, settings.outbox_dir())?;
