@@ -94,9 +94,8 @@ async fn refresh_rotates_and_reuse_revokes_the_family_on_postgres_and_redis() {
     rotation_and_reuse(Backend::Postgres).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grace_window_returns_the_successor_once_then_expires() {
-    let Some(app) = TestApp::start_with(Backend::Sqlite, |s| s.refresh.grace = 30).await else { return };
+async fn grace_window_returns_the_successor_once_then_expires(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |s| s.refresh.grace = 30).await else { return };
     let rp = setup(&app).await;
     let mut browser = app.browser();
     let t = tokens_for(&rp, &mut browser, USERNAME, &["offline_access"]).await;
@@ -160,9 +159,8 @@ async fn concurrent_refresh_has_exactly_one_winner_200_times_on_postgres() {
     concurrent_use(Backend::Postgres, 200).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refresh_tokens_are_bound_to_their_client() {
-    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+async fn refresh_tokens_are_bound_to_their_client(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
     let rp_a = setup(&app).await;
     let (b_id, b_secret) = app.add_client(false, SigningAlg::RS256).await;
     let rp_b = Rp::discover(&app, &b_id, b_secret.as_deref()).await;
@@ -175,9 +173,8 @@ async fn refresh_tokens_are_bound_to_their_client() {
     assert_eq!(refresh(&app, &rp_a, &t.refresh).await.status, 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_and_absolute_lifetimes() {
-    let Some(app) = TestApp::start_with(Backend::Sqlite, |s| {
+async fn idle_and_absolute_lifetimes(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |s| {
         s.refresh.idle = 100;
         s.refresh.absolute = 300;
     })
@@ -207,9 +204,8 @@ async fn idle_and_absolute_lifetimes() {
     assert_eq!(introspect(&app, &rp, &token).await.body["active"], false);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_out_ends_session_bound_families_but_not_offline_ones() {
-    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+async fn signing_out_ends_session_bound_families_but_not_offline_ones(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
     let rp = setup(&app).await;
     let mut browser = app.browser();
     let online = tokens_for(&rp, &mut browser, USERNAME, &[]).await;
@@ -458,4 +454,44 @@ async fn two_nodes_agree_on_revocations_sessions_and_keys() {
     let account = on_b.get("/account").await;
     on_b.post_form("/logout", &[("csrf_token", &account.field("csrf_token").unwrap_or_default())]).await;
     assert_eq!(browser.get("/account").await.location.as_deref(), Some("/login"), "A sees B's sign-out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_window_returns_the_successor_once_then_expires_on_sqlite() {
+    grace_window_returns_the_successor_once_then_expires(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_window_returns_the_successor_once_then_expires_on_postgres_and_redis() {
+    grace_window_returns_the_successor_once_then_expires(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_are_bound_to_their_client_on_sqlite() {
+    refresh_tokens_are_bound_to_their_client(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_are_bound_to_their_client_on_postgres_and_redis() {
+    refresh_tokens_are_bound_to_their_client(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_absolute_lifetimes_on_sqlite() {
+    idle_and_absolute_lifetimes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_absolute_lifetimes_on_postgres_and_redis() {
+    idle_and_absolute_lifetimes(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_session_bound_families_but_not_offline_ones_on_sqlite() {
+    signing_out_ends_session_bound_families_but_not_offline_ones(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_session_bound_families_but_not_offline_ones_on_postgres_and_redis() {
+    signing_out_ends_session_bound_families_but_not_offline_ones(Backend::Postgres).await;
 }
