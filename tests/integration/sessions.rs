@@ -339,10 +339,14 @@ async fn a_new_device_sign_in_is_mailed_with_a_working_this_wasnt_me_link() {
 async fn a_cookie_moved_to_another_browser_needs_a_new_sign_in() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
+    let rp = rp_with_logout(&app, None).await;
     let mut laptop = app.browser();
-    sign_in_direct(&mut laptop, USERNAME, false).await;
+    let req = rp.authorize(&[]);
+    let code = sign_in(&mut laptop, &req.url, USERNAME, PASSWORD).await.code.expect("code");
+    let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
     let mut thief = Browser::with_user_agent(&app.issuer, app.addr, PHONE_UA);
     thief.cookies = laptop.cookies.clone();
     assert!(!signed_in(&mut thief).await, "another browser family: re-authenticate");
     assert!(!signed_in(&mut laptop).await, "and the moved session is ended for everyone");
+    assert_eq!(bearer(&app, "GET", "/userinfo", tokens.access_token().secret()).await.status, 401, "with the tokens it issued");
 }

@@ -81,6 +81,15 @@ impl Default for SessionLimits {
     }
 }
 
+/// What a session cookie leads to.
+pub enum Resolution {
+    Live(Session),
+    /// The cookie came from another device or network than the session began
+    /// on: the session has just been ended.
+    Moved(Session),
+    None,
+}
+
 /// The raw cookie value of a newly created session; shown to the browser once.
 pub struct NewSession {
     pub cookie_value: String,
@@ -172,12 +181,21 @@ impl SessionService {
     /// revoked, expired, or shows up from another device than it began on
     /// (then it is also ended). Refreshes `last_seen_at` (idle timeout is rolling).
     pub async fn resolve(&self, cookie_value: &str, client: &ClientInfo) -> Result<Option<Session>, AuthnError> {
+        Ok(match self.resolve_detailed(cookie_value, client).await? {
+            Resolution::Live(s) => Some(s),
+            Resolution::Moved(_) | Resolution::None => None,
+        })
+    }
+
+    /// Like [`SessionService::resolve`], but says when the session was just
+    /// ended for moving, so the caller can end what hangs off it too.
+    pub async fn resolve_detailed(&self, cookie_value: &str, client: &ClientInfo) -> Result<Resolution, AuthnError> {
         let key = self.key_for(cookie_value);
         let now = self.clock.now();
         let limits = self.limits;
         let cached = self.fast.get(&cache_key(&key)).await?;
         let mut session = match cached.as_deref() {
-            Some(REVOKED) => return Ok(None),
+            Some(REVOKED) => return Ok(Resolution::None),
             Some(json) => serde_json::from_str::<Session>(json).ok(),
             None => None,
         };
@@ -190,16 +208,16 @@ impl SessionService {
                 self.fast.put_if_absent(&cache_key(&key), &json, SESSION_CACHE_TTL).await?;
             }
         }
-        let Some(mut s) = session else { return Ok(None) };
+        let Some(mut s) = session else { return Ok(Resolution::None) };
         if !s.is_live(now, limits.idle, limits.absolute) {
-            return Ok(None);
+            return Ok(Resolution::None);
         }
         if moved(&s, limits.binding, client.user_agent.as_deref(), client.ip.as_deref()) {
             tracing::warn!(target: "security", event = "session_moved", sid = %s.sid, user_id = %s.user_id.0, "session cookie used from another device or network; ended");
             let k = s.key.clone();
             self.db.run(move |c| repo::revoke(c, &k, now)).await?;
             self.forget_cached([&s.key]).await?;
-            return Ok(None);
+            return Ok(Resolution::Moved(s));
         }
         if now - s.last_seen_at >= TOUCH_GRANULARITY {
             let k = s.key.clone();
@@ -211,7 +229,7 @@ impl SessionService {
                 self.fast.put(&cache_key(&s.key), &json, SESSION_CACHE_TTL).await?;
             }
         }
-        Ok(Some(s))
+        Ok(Resolution::Live(s))
     }
 
     /// The user's live sessions, most recently used first.

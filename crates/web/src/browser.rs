@@ -4,6 +4,7 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::HttpRequest;
+use latchkey_authn::sessions::Resolution;
 use latchkey_authn::ClientInfo;
 use latchkey_domain::Session;
 use latchkey_token::crypto::random_token;
@@ -116,7 +117,19 @@ pub fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), WebError>
 /// The browser's live session, if any.
 pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, WebError> {
     match req.cookie(SESSION_COOKIE) {
-        Some(c) if !c.value().is_empty() => Ok(state.sessions.resolve(c.value(), &client_info(req)).await?),
+        Some(c) if !c.value().is_empty() => match state.sessions.resolve_detailed(c.value(), &client_info(req)).await? {
+            Resolution::Live(s) => Ok(Some(s)),
+            Resolution::Moved(s) => {
+                // Ended for moving: its devices, tokens and relying parties go too.
+                if let Some(device) = &s.device_id {
+                    state.devices.forget(device).await?;
+                }
+                state.oauth.sessions_ended(std::slice::from_ref(&s)).await.map_err(WebError::from_oauth_on_page)?;
+                state.oauth.audit_event("session_moved", Some(&s.user_id.0), None, &format!("session {} ended: used from another device or network", s.sid)).await;
+                Ok(None)
+            }
+            Resolution::None => Ok(None),
+        },
         _ => Ok(None),
     }
 }
