@@ -27,6 +27,14 @@
     if (!r.ok) throw new Error(data.error || "request failed (" + r.status + ")");
     return data;
   };
+  // The fields every credential sends back, plus its response's binary fields.
+  const credentialJson = (cred, response) => ({
+    id: cred.id,
+    rawId: bufToB64u(cred.rawId),
+    type: cred.type,
+    extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+    response,
+  });
   const say = (msg) => {
     const el = document.getElementById("passkey-status");
     if (el) el.textContent = msg;
@@ -40,17 +48,11 @@
       pk.user.id = b64uToBuf(pk.user.id);
       (pk.excludeCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
       const cred = await navigator.credentials.create({ publicKey: pk });
-      const credential = {
-        id: cred.id,
-        rawId: bufToB64u(cred.rawId),
-        type: cred.type,
-        extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-        response: {
-          attestationObject: bufToB64u(cred.response.attestationObject),
-          clientDataJSON: bufToB64u(cred.response.clientDataJSON),
-          transports: cred.response.getTransports ? cred.response.getTransports() : [],
-        },
-      };
+      const credential = credentialJson(cred, {
+        attestationObject: bufToB64u(cred.response.attestationObject),
+        clientDataJSON: bufToB64u(cred.response.clientDataJSON),
+        transports: cred.response.getTransports ? cred.response.getTransports() : [],
+      });
       const name = (document.getElementById("passkey-name") || {}).value || button.dataset.defaultName || "Passkey";
       await post("/account/passkeys/register/finish", { ceremony, name, credential });
       window.location.assign("/account");
@@ -81,18 +83,12 @@
     }
     const cred = await navigator.credentials.get(request);
     const r = cred.response;
-    const credential = {
-      id: cred.id,
-      rawId: bufToB64u(cred.rawId),
-      type: cred.type,
-      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-      response: {
-        authenticatorData: bufToB64u(r.authenticatorData),
-        clientDataJSON: bufToB64u(r.clientDataJSON),
-        signature: bufToB64u(r.signature),
-        userHandle: r.userHandle ? bufToB64u(r.userHandle) : null,
-      },
-    };
+    const credential = credentialJson(cred, {
+      authenticatorData: bufToB64u(r.authenticatorData),
+      clientDataJSON: bufToB64u(r.clientDataJSON),
+      signature: bufToB64u(r.signature),
+      userHandle: r.userHandle ? bufToB64u(r.userHandle) : null,
+    });
     const done = await post("/login/passkey/finish", { ceremony, credential });
     window.location.assign(done.redirect);
   }

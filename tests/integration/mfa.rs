@@ -19,6 +19,23 @@ fn code_at(secret: &str, now: i64) -> String {
     totp.generate(u64::try_from(now).unwrap_or(0)).to_string()
 }
 
+/// Opens the second-step page at `url` and answers it with `code`.
+async fn answer_second_step(browser: &mut Browser, url: &str, code: &str) -> crate::support::browser::Page {
+    let page = browser.get(url).await;
+    browser.post_form("/login/mfa", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("m", &page.field("m").unwrap_or_default()), ("code", code)]).await
+}
+
+/// A user with an RP client, signed in with a password and enrolled in TOTP.
+async fn enrolled(app: &TestApp) -> (Rp, Browser, String, Vec<String>) {
+    app.add_user(USERNAME, PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(app, &id, secret.as_deref()).await;
+    let mut browser = app.browser();
+    sign_in_password(&mut browser).await;
+    let (totp_secret, backup) = enrol(app, &mut browser).await;
+    (rp, browser, totp_secret, backup)
+}
+
 /// Enrols TOTP for the signed-in browser; returns the secret and the backup codes.
 async fn enrol(app: &TestApp, browser: &mut Browser) -> (String, Vec<String>) {
     let page = browser.get("/account/totp").await;
@@ -40,12 +57,7 @@ async fn enrol(app: &TestApp, browser: &mut Browser) -> (String, Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totp_enrolment_then_password_and_code_sign_in() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
-    app.add_user(USERNAME, PASSWORD).await;
-    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
-    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
-    let mut browser = app.browser();
-    sign_in_password(&mut browser).await;
-    let (totp_secret, backup) = enrol(&app, &mut browser).await;
+    let (rp, _enrolled_browser, totp_secret, backup) = enrolled(&app).await;
 
     // A new browser: the password alone is not enough any more.
     app.clock.advance(60);
@@ -87,20 +99,14 @@ async fn totp_enrolment_then_password_and_code_sign_in() {
     assert_eq!(ok.location.as_deref(), Some("/account"), "{}", ok.body);
     let mut fourth = app.browser();
     let step = sign_in_password(&mut fourth).await;
-    let mfa = fourth.get(step.location.as_deref().unwrap_or_default()).await;
-    let again = fourth.post_form("/login/mfa", &[("csrf_token", &mfa.field("csrf_token").unwrap_or_default()), ("m", &mfa.field("m").unwrap_or_default()), ("code", &backup[0])]).await;
+    let again = answer_second_step(&mut fourth, step.location.as_deref().unwrap_or_default(), &backup[0]).await;
     assert_eq!(again.status, 401, "a backup code works only once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_up_asks_only_for_the_missing_factor() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
-    app.add_user(USERNAME, PASSWORD).await;
-    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
-    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
-    let mut browser = app.browser();
-    sign_in_password(&mut browser).await;
-    let (totp_secret, _) = enrol(&app, &mut browser).await;
+    let (rp, mut browser, totp_secret, _) = enrolled(&app).await;
     // The session so far is password-only (enrolment does not upgrade it).
     let plain = rp.authorize(&[]);
     let resp = sign_in(&mut browser, &plain.url, USERNAME, PASSWORD).await;
@@ -115,10 +121,7 @@ async fn step_up_asks_only_for_the_missing_factor() {
     let login = browser.get(first.location.as_deref().unwrap_or_default()).await;
     let mfa_url = login.location.clone().expect("straight to the second factor, no password");
     assert!(mfa_url.starts_with("/login/mfa?m="));
-    let mfa = browser.get(&mfa_url).await;
-    let done = browser
-        .post_form("/login/mfa", &[("csrf_token", &mfa.field("csrf_token").unwrap_or_default()), ("m", &mfa.field("m").unwrap_or_default()), ("code", &code_at(&totp_secret, app.clock_now()))])
-        .await;
+    let done = answer_second_step(&mut browser, &mfa_url, &code_at(&totp_secret, app.clock_now())).await;
     let resp = AuthResponse::parse(done.location.as_deref().unwrap_or_default());
     let tokens = rp.exchange(resp.code.as_deref().unwrap_or_default(), req.verifier).await.expect("exchange");
     let after = jwt::payload(&tokens.id_token().expect("id").to_string());

@@ -3,7 +3,7 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse};
 use latchkey_authn::sessions::Resolution;
 use latchkey_authn::ClientInfo;
 use latchkey_domain::Session;
@@ -112,6 +112,14 @@ pub fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), WebError>
             Err(WebError::forbidden("This form was submitted from another site."))
         }
     }
+}
+
+/// Adds cookies to a response (the one way handlers set cookies).
+pub fn with_cookies<'a>(mut resp: HttpResponse, cookies: impl IntoIterator<Item = &'a Cookie<'static>>) -> Result<HttpResponse, WebError> {
+    for c in cookies {
+        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
 }
 
 /// The browser's live session, if any.

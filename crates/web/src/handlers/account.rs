@@ -8,7 +8,7 @@ use latchkey_domain::{Amr, Secret, Session};
 use serde::Deserialize;
 
 use super::see_other;
-use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, CsrfCookie};
+use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, AccountPage, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
 use crate::session_ops::{end_sessions, end_user_sessions, session_or_restore};
@@ -38,12 +38,6 @@ pub struct PasswordForm {
     new_password: String,
 }
 
-fn with_cookies(mut resp: HttpResponse, cookies: &[actix_web::cookie::Cookie<'static>]) -> Result<HttpResponse, WebError> {
-    for c in cookies {
-        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
-}
 
 /// The signed-in user's session, or a redirect to the sign-in page.
 async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Result<Session, HttpResponse>, WebError> {
@@ -168,7 +162,7 @@ pub async fn password_page(req: HttpRequest, state: web::Data<AppState>) -> Resu
         return Ok(redirect);
     }
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &PasswordPage { error: None, csrf_token: csrf.form_token(&state) }), &csrf.new.into_iter().collect::<Vec<_>>())
+    with_cookies(render(StatusCode::OK, &PasswordPage { error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 /// Changes the password, then ends every other session and all of the
@@ -203,9 +197,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
         .await
         .map_err(|e| tracing::error!(error = %e, "could not queue the password-change notice"));
     let elevated = state.sessions.elevate(&session, vec![Amr::Pwd]).await?;
-    let mut resp = see_other("/account");
-    resp.add_cookie(&session_cookie(elevated.cookie_value)).map_err(|e| WebError::Internal(e.to_string()))?;
-    Ok(resp)
+    with_cookies(see_other("/account"), &[session_cookie(elevated.cookie_value)])
 }
 
 /// "Not now" on the passkey prompt hides it for 30 days.

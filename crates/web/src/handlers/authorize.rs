@@ -5,7 +5,7 @@ use latchkey_domain::Session;
 use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization};
 
 use super::{form_pairs, found};
-use crate::browser::CsrfCookie;
+use crate::browser::{with_cookies, CsrfCookie};
 use crate::session_ops::session_or_restore;
 use crate::error::WebError;
 use crate::state::AppState;
@@ -32,11 +32,8 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
         Err(e) => return Err(e.into()),
     };
     let resolved = session_or_restore(req, state).await?;
-    let mut resp = proceed(state, &pending, resolved.session.as_ref(), false).await?;
-    for c in resolved.cookies.iter().chain(&csrf.new) {
-        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
+    let resp = proceed(state, &pending, resolved.session.as_ref(), false).await?;
+    with_cookies(resp, resolved.cookies.iter().chain(&csrf.new))
 }
 
 /// Moves a parked request on: to the sign-in page, the consent page, or back to

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{load_pending, proceed};
 use super::see_other;
-use crate::browser::{check_form_post, client_info, current_session, device_cookie, session_cookie, CsrfCookie};
+use crate::browser::{check_form_post, client_info, current_session, device_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, LoginPage, MfaPage};
 use crate::session_ops::{end_sessions, notify_new_device};
@@ -108,11 +108,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
         None => (None, String::new()),
     };
     let page = LoginPage { client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state) };
-    let mut resp = render(StatusCode::OK, &page);
-    if let Some(c) = &csrf.new {
-        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
+    with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
 pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LoginForm>) -> Result<HttpResponse, WebError> {
@@ -260,7 +256,7 @@ pub(crate) async fn complete_sign_in(
             tracing::error!(error = %e, "could not send the new-device notice");
         }
     }
-    let mut resp = match &pending {
+    let resp = match &pending {
         // The relying party asked for more than this user can give (no second factor).
         Some(p) if p.requested_acr().is_some_and(|want| Acr::from_methods(&amr) < want) => {
             let location = state.oauth.fail_request(p, ErrorCode::UnmetAuthenticationRequirements, "the user has no second factor set up").await?;
@@ -269,9 +265,7 @@ pub(crate) async fn complete_sign_in(
         Some(p) => proceed(state, p, Some(&new.session), true).await?,
         None => see_other(next.as_deref().unwrap_or("/account")),
     };
-    resp.add_cookie(&session_cookie(new.cookie_value)).map_err(|e| WebError::Internal(e.to_string()))?;
-    if let Some((_, token)) = device {
-        resp.add_cookie(&device_cookie(token, state.devices.lifetime)).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
+    let mut cookies = vec![session_cookie(new.cookie_value)];
+    cookies.extend(device.map(|(_, token)| device_cookie(token, state.devices.lifetime)));
+    with_cookies(resp, &cookies)
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::account::signed_out;
 use super::{form_pairs, found, param};
-use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, CsrfCookie};
+use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, ConfirmLogoutPage, NotMePage};
 use crate::session_ops::{end_sessions, parse_not_me};
@@ -39,11 +39,7 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
         return match session {
             Some(_) => {
                 let csrf = CsrfCookie::from_request(req);
-                let mut resp = render(StatusCode::OK, &ConfirmLogoutPage { client_name: None, csrf_token: csrf.form_token(state) });
-                if let Some(c) = &csrf.new {
-                    resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-                }
-                Ok(resp)
+                with_cookies(render(StatusCode::OK, &ConfirmLogoutPage { client_name: None, csrf_token: csrf.form_token(state) }), &csrf.new)
             }
             None => signed_out(),
         };
@@ -55,11 +51,7 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
     }
     match plan.redirect {
         Some(location) => {
-            let mut resp = found(&location);
-            for c in [expired_session_cookie(), expired_device_cookie()] {
-                resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
-            }
-            Ok(resp)
+            with_cookies(found(&location), &[expired_session_cookie(), expired_device_cookie()])
         }
         None => signed_out(),
     }
@@ -87,11 +79,7 @@ pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: we
     let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let csrf = CsrfCookie::from_request(&req);
     let page = NotMePage { done: false, device: target.device_name.unwrap_or_else(|| "an unknown device".into()), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
-    let mut resp = render(StatusCode::OK, &page);
-    if let Some(c) = &csrf.new {
-        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
+    with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
 pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeForm>) -> Result<HttpResponse, WebError> {

@@ -8,7 +8,7 @@ use latchkey_domain::{Session, User};
 use serde::Deserialize;
 
 use super::see_other;
-use crate::browser::{check_form_post, current_session, CsrfCookie};
+use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, TotpPage};
 use crate::session_ops::end_user_sessions;
@@ -66,11 +66,7 @@ pub async fn totp_page(req: HttpRequest, state: web::Data<AppState>) -> Result<H
     } else {
         enrolment_page(&state, &user, &csrf, None).await?
     };
-    let mut resp = render(StatusCode::OK, &body);
-    if let Some(c) = &csrf.new {
-        resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(resp)
+    with_cookies(render(StatusCode::OK, &body), &csrf.new)
 }
 
 pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CodeForm>) -> Result<HttpResponse, WebError> {
