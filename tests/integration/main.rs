@@ -7,6 +7,7 @@ mod code_flow;
 mod failures;
 mod mfa;
 mod passkeys;
+mod security;
 mod sessions;
 mod tokens;
 mod support;

@@ -9,18 +9,18 @@ use crate::support::{jwt, AuthResponse, Backend, Browser, Rp, TestApp, PASSWORD,
 
 const MFA_ACR: &str = "urn:latchkey:acr:mfa";
 
-async fn sign_in_password(browser: &mut Browser) -> crate::support::browser::Page {
+pub(crate) async fn sign_in_password(browser: &mut Browser) -> crate::support::browser::Page {
     let login = browser.get("/login").await;
     browser.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)]).await
 }
 
-fn code_at(secret: &str, now: i64) -> String {
+pub(crate) fn code_at(secret: &str, now: i64) -> String {
     let totp = Builder::new().with_secret(Secret::try_from_base32(secret).expect("base32")).build().expect("totp");
     totp.generate(u64::try_from(now).unwrap_or(0)).to_string()
 }
 
 /// Opens the second-step page at `url` and answers it with `code`.
-async fn answer_second_step(browser: &mut Browser, url: &str, code: &str) -> crate::support::browser::Page {
+pub(crate) async fn answer_second_step(browser: &mut Browser, url: &str, code: &str) -> crate::support::browser::Page {
     let page = browser.get(url).await;
     browser.post_form("/login/mfa", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("m", &page.field("m").unwrap_or_default()), ("code", code)]).await
 }
@@ -37,7 +37,7 @@ async fn enrolled(app: &TestApp) -> (Rp, Browser, String, Vec<String>) {
 }
 
 /// Enrols TOTP for the signed-in browser; returns the secret and the backup codes.
-async fn enrol(app: &TestApp, browser: &mut Browser) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, browser: &mut Browser) -> (String, Vec<String>) {
     let page = browser.get("/account/totp").await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("<svg") && page.body.contains(r#"<label for="code">Authentication code</label>"#) && page.body.contains(">Verify</button>"));

@@ -9,14 +9,14 @@ use webauthn_authenticator_rs::WebauthnAuthenticator;
 
 use crate::support::{jwt, AuthResponse, Backend, Browser, Rp, TestApp, PASSWORD, USERNAME};
 
-async fn password_sign_in(browser: &mut Browser) {
+pub(crate) async fn password_sign_in(browser: &mut Browser) {
     let login = browser.get("/login").await;
     let done = browser.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)]).await;
     assert_eq!(done.location.as_deref(), Some("/account"));
 }
 
 /// Registers a new soft passkey for the signed-in browser.
-async fn register(app: &TestApp, browser: &mut Browser, name: &str) -> SoftPasskey {
+pub(crate) async fn register(app: &TestApp, browser: &mut Browser, name: &str) -> SoftPasskey {
     let account = browser.get("/account").await;
     assert!(account.body.contains(">Add a passkey</button>"));
     let csrf = account.field("csrf_token").unwrap_or_default();
@@ -31,7 +31,7 @@ async fn register(app: &TestApp, browser: &mut Browser, name: &str) -> SoftPassk
 }
 
 /// Starts a passkey sign-in in `browser` from `page` (the sign-in page), answers with `key` as seen from `origin`.
-async fn passkey_sign_in(browser: &mut Browser, page: &crate::support::browser::Page, key: &mut SoftPasskey, origin: &str) -> (u16, Value, Value) {
+pub(crate) async fn passkey_sign_in(browser: &mut Browser, page: &crate::support::browser::Page, key: &mut SoftPasskey, origin: &str) -> (u16, Value, Value) {
     let csrf = page.field("csrf_token").unwrap_or_default();
     let body = json!({ "username": USERNAME, "authz": page.field("authz") });
     let (status, start) = browser.post_json("/login/passkey/start", &csrf, &body).await;
@@ -76,8 +76,12 @@ async fn register_a_passkey_and_sign_in_without_a_password() {
     assert!(amr.contains(&"user".to_string()) && !amr.contains(&"pwd".to_string()), "{amr:?}");
     assert_eq!(claims["acr"], "urn:latchkey:acr:phr", "user-verified passkeys are phishing-resistant");
 
-    // The same signed assertion again: its challenge was single-use.
-    let (status, replay) = browser.post_json("/login/passkey/finish", &login.field("csrf_token").unwrap_or_default(), &finish).await;
+    // The sign-in renewed the CSRF secret: the old page's token is dead.
+    let (status, _) = browser.post_json("/login/passkey/finish", &login.field("csrf_token").unwrap_or_default(), &finish).await;
+    assert_eq!(status, 403, "a form token from before the sign-in is refused");
+    // The same signed assertion again, with a current token: its challenge was single-use.
+    let fresh = browser.get("/login").await.field("csrf_token").unwrap_or_default();
+    let (status, replay) = browser.post_json("/login/passkey/finish", &fresh, &finish).await;
     assert_eq!(status, 400, "a replayed challenge is refused: {replay}");
 }
 
@@ -104,6 +108,13 @@ async fn two_passkeys_then_remove_one() {
     let mut browser = app.browser();
     password_sign_in(&mut browser).await;
     let mut first = register(&app, &mut browser, "First key").await;
+    // The account now has a passkey: changing passkeys needs it (a password alone no longer will).
+    let account = browser.get("/account").await;
+    let (status, _) = browser.post_json("/account/passkeys/register/start", &account.field("csrf_token").unwrap_or_default(), &json!({})).await;
+    assert_eq!(status, 403, "password-only session cannot add a second passkey");
+    let login = browser.get("/login").await;
+    let (status, done, _) = passkey_sign_in(&mut browser, &login, &mut first, &app.issuer).await;
+    assert_eq!(status, 200, "{done}");
     let _second = register(&app, &mut browser, "Second key").await;
     let account = browser.get("/account").await;
     assert!(account.body.contains("First key") && account.body.contains("Second key"));

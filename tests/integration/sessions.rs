@@ -18,7 +18,7 @@ const SESSION: &str = "__Host-latchkey-session";
 const DEVICE: &str = "__Host-latchkey-device";
 const LOGGED_OUT: &str = "http://localhost:3000/logged-out";
 
-async fn sign_in_direct(browser: &mut Browser, user: &str, remember: bool) -> crate::support::browser::Page {
+pub(crate) async fn sign_in_direct(browser: &mut Browser, user: &str, remember: bool) -> crate::support::browser::Page {
     let login = browser.get("/login").await;
     let csrf = login.field("csrf_token").unwrap_or_default();
     let mut form = vec![("csrf_token", csrf.as_str()), ("username", user), ("password", PASSWORD)];
@@ -30,7 +30,7 @@ async fn sign_in_direct(browser: &mut Browser, user: &str, remember: bool) -> cr
     page
 }
 
-async fn signed_in(browser: &mut Browser) -> bool {
+pub(crate) async fn signed_in(browser: &mut Browser) -> bool {
     browser.get("/account").await.status == 200
 }
 
@@ -92,7 +92,9 @@ async fn remember_me_restores_rotates_and_refuses_replays() {
     let second_token = browser.cookies.get(DEVICE).cloned().expect("device token");
     assert_ne!(first_token, second_token, "the device token rotates on every use");
 
-    // Someone replays the old device token in another browser: refused, and the device ends.
+    // Someone replays the old device token in another browser (after the few
+    // seconds' grace for tabs restoring at once): refused, and the device ends.
+    app.clock.advance(10);
     let mut thief = app.browser();
     thief.cookies.insert(DEVICE.into(), first_token);
     assert!(!signed_in(&mut thief).await);

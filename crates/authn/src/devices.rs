@@ -13,6 +13,11 @@ use crate::error::AuthnError;
 /// Remembered devices last 30 days from when the box was ticked; using the
 /// device does not extend that.
 pub const DEFAULT_DEVICE_LIFETIME: i64 = 30 * 24 * 3600;
+/// Two tabs restoring from the same device token at once (browsers reopen
+/// tabs at start-up) are not theft: within 5 seconds of a rotation the
+/// previous token still restores, without rotating again. Long enough for a
+/// burst of tab restores, far too short to be worth stealing a cookie for.
+pub const DEVICE_REUSE_GRACE_SECS: i64 = 5;
 /// Device tokens carry this prefix (secret scanners). NEVER CHANGE IT.
 pub const DEVICE_PREFIX: &str = "lkd_";
 
@@ -26,8 +31,10 @@ pub struct DeviceService {
 
 /// What presenting a device token led to.
 pub enum Restore {
-    /// Valid: here is who it belongs to and the rotated token for the cookie.
-    Restored { user_id: UserId, amr: Vec<Amr>, device_id: String, token: String },
+    /// Valid: here is who it belongs to, when they last signed in
+    /// interactively (the device's creation), and the rotated token for the
+    /// cookie (`None` within the reuse grace: the cookie already has it).
+    Restored { user_id: UserId, amr: Vec<Amr>, device_id: String, auth_time: i64, token: Option<String> },
     /// A rotated token came back: the device is ended (so are its sessions, by the caller).
     Replayed { device_id: String, user_id: UserId },
     Invalid,
@@ -62,9 +69,10 @@ impl DeviceService {
     pub async fn restore(&self, token: &str) -> Result<Restore, AuthnError> {
         let (hash, next) = (self.hasher.hash(token), random_token(DEVICE_PREFIX));
         let (next_hash, now) = (self.hasher.hash(&next), self.clock.now());
-        let used = self.db.run(move |c| repo::use_token(c, &hash, &next_hash, now)).await?;
+        let used = self.db.run(move |c| repo::use_token(c, &hash, &next_hash, now, DEVICE_REUSE_GRACE_SECS)).await?;
         Ok(match used {
-            Use::Rotated(d) => Restore::Restored { user_id: UserId(d.user_id), amr: Amr::split(&d.amr), device_id: d.id, token: next },
+            Use::Rotated(d) => Restore::Restored { user_id: UserId(d.user_id), amr: Amr::split(&d.amr), device_id: d.id, auth_time: d.created_at, token: Some(next) },
+            Use::JustRotated(d) => Restore::Restored { user_id: UserId(d.user_id), amr: Amr::split(&d.amr), device_id: d.id, auth_time: d.created_at, token: None },
             Use::Replayed(d) => {
                 let id = d.id.clone();
                 self.db.run(move |c| repo::revoke(c, &id, now)).await?;
@@ -78,6 +86,29 @@ impl DeviceService {
     pub async fn forget(&self, device_id: &str) -> Result<(), AuthnError> {
         let (id, now) = (device_id.to_string(), self.clock.now());
         Ok(self.db.run(move |c| repo::revoke(c, &id, now)).await?)
+    }
+
+    /// The user's remembered devices that can still restore a session.
+    pub async fn list(&self, user: &UserId) -> Result<Vec<Device>, AuthnError> {
+        let (uid, now) = (user.0.clone(), self.clock.now());
+        Ok(self.db.run(move |c| repo::live_for_user(c, &uid, now)).await?)
+    }
+
+    pub async fn find(&self, device_id: &str) -> Result<Option<Device>, AuthnError> {
+        let id = device_id.to_string();
+        Ok(self.db.run(move |c| repo::find(c, &id)).await?)
+    }
+
+    /// Forgets every device of the user except `keep` (this browser's).
+    pub async fn forget_all_except(&self, user: &UserId, keep: Option<&str>) -> Result<usize, AuthnError> {
+        let mut n = 0;
+        for d in self.list(user).await? {
+            if Some(d.id.as_str()) != keep {
+                self.forget(&d.id).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     pub async fn forget_all(&self, user: &UserId) -> Result<usize, AuthnError> {

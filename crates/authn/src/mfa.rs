@@ -129,7 +129,7 @@ impl MfaService {
     /// Verifies a second factor: a TOTP code or an unused backup code.
     /// Throttled per account and per IP like passwords.
     pub async fn verify(&self, user: &User, code: &str, ip: Option<&str>) -> Result<Amr, AuthnError> {
-        self.throttle.check(&user.username, ip).await?;
+        let attempt = self.throttle.reserve(&user.username, ip).await?;
         let ok = if self.check_totp(user, code).await? {
             true
         } else {
@@ -138,10 +138,9 @@ impl MfaService {
             self.db.run(move |c| repo::use_backup_code(c, &id, &hash, now)).await?
         };
         if ok {
-            self.throttle.record_success(&user.username).await?;
+            self.throttle.succeeded(attempt).await?;
             Ok(Amr::Otp)
         } else {
-            self.throttle.record_failure(&user.username, ip).await?;
             tracing::warn!(target: "security", event = "second_factor_failed", user_id = %user.id.0);
             Err(AuthnError::InvalidCredentials)
         }

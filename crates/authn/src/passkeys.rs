@@ -102,7 +102,8 @@ impl PasskeyService {
     async fn put_state<T: Serialize>(&self, prefix: &str, value: &T) -> Result<String, AuthnError> {
         let id = latchkey_token::crypto::random_token("");
         let json = serde_json::to_string(value).map_err(bad)?;
-        self.fast.put(&format!("{prefix}:{id}"), &json, CEREMONY_TTL).await?;
+        // Evictable: anyone can start a sign-in ceremony without an account.
+        self.fast.put_evictable(&format!("{prefix}:{id}"), &json, CEREMONY_TTL).await?;
         Ok(id)
     }
 

@@ -48,18 +48,17 @@ impl Authenticator {
     /// Checks a username and password. Unknown user and wrong password cost the
     /// same argon2 verification and return the same error.
     pub async fn authenticate_password(&self, username: &str, password: Secret, ip: Option<&str>) -> Result<User, AuthnError> {
-        self.throttle.check(username, ip).await?;
+        let attempt = self.throttle.reserve(username, ip).await?;
         let name = username.to_string();
         let user = self.db.run(move |c| users::find_by_username(c, &name)).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let ok = self.hasher.verify(password, stored).await?;
         match user {
             Some(u) if ok => {
-                self.throttle.record_success(username).await?;
+                self.throttle.succeeded(attempt).await?;
                 Ok(u)
             }
             _ => {
-                self.throttle.record_failure(username, ip).await?;
                 tracing::info!(target: "security", event = "login_failed", username, ip, "failed password sign-in");
                 Err(AuthnError::InvalidCredentials)
             }

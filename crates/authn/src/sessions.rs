@@ -133,13 +133,20 @@ impl SessionService {
 
     /// Starts a session after a successful sign-in. A fresh id every time
     /// (session fixation); the caller revokes the previous session, if any.
-    pub async fn create(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo) -> Result<NewSession, AuthnError> {
-        self.start(user, amr, client, None, false).await
+    /// `device_id` ties it to a remember-me device.
+    pub async fn create(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>) -> Result<NewSession, AuthnError> {
+        let now = self.clock.now();
+        self.insert(user, amr, client, device_id, now, false).await
     }
 
-    /// Starts a session; `device_id` ties it to a remember-me device, and
-    /// `restored` says it came from that device's token, not a sign-in.
-    pub async fn start(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>, restored: bool) -> Result<NewSession, AuthnError> {
+    /// Starts a session from a remember-me device token, not a sign-in: it
+    /// keeps the interactive sign-in's `auth_time` and `amr` and is marked
+    /// `restored`, so it never counts as a fresh or stepped-up authentication.
+    pub async fn restore(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: String, auth_time: i64) -> Result<NewSession, AuthnError> {
+        self.insert(user, amr, client, Some(device_id), auth_time, true).await
+    }
+
+    async fn insert(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>, auth_time: i64, restored: bool) -> Result<NewSession, AuthnError> {
         let cookie_value = random_token("");
         let now = self.clock.now();
         let device_name = Some(friendly_name(client.user_agent.as_deref()));
@@ -149,7 +156,7 @@ impl SessionService {
             user_id: user.clone(),
             created_at: now,
             last_seen_at: now,
-            auth_time: now,
+            auth_time: auth_time.min(now),
             amr,
             ip: client.ip,
             user_agent: client.user_agent.map(|ua| ua.chars().take(512).collect()),
@@ -161,6 +168,20 @@ impl SessionService {
         let s = session.clone();
         self.db.run(move |c| repo::insert(c, &s)).await?;
         Ok(NewSession { cookie_value, session })
+    }
+
+    /// A new cookie id for the same session, with the same `auth_time`, `amr`
+    /// and `restored` (after a change that is not an authentication, such as
+    /// a password change: it must not count as signing in again).
+    pub async fn rotate_id(&self, session: &Session) -> Result<NewSession, AuthnError> {
+        let cookie_value = random_token("");
+        let new_key = self.key_for(&cookie_value);
+        let (old_key, k) = (session.key.clone(), new_key.clone());
+        if !self.db.run(move |c| repo::rekey_only(c, &old_key, &k)).await? {
+            return Err(AuthnError::InvalidInput("the session has ended".into()));
+        }
+        self.forget_cached([&session.key]).await?;
+        Ok(NewSession { cookie_value, session: Session { key: new_key, ..session.clone() } })
     }
 
     /// Re-authentication within a live session (the same user signed in again,
@@ -224,10 +245,9 @@ impl SessionService {
             self.db.run(move |c| repo::touch(c, &k, now)).await?;
             s.last_seen_at = now;
             let json = serde_json::to_string(&s).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
-            // Refresh the cached copy unless it was revoked in between.
-            if self.fast.get(&cache_key(&s.key)).await?.as_deref() != Some(REVOKED) {
-                self.fast.put(&cache_key(&s.key), &json, SESSION_CACHE_TTL).await?;
-            }
+            // Refresh the cached copy unless it was revoked in between: one
+            // atomic step, so a tombstone written meanwhile is never overwritten.
+            self.fast.put_unless(&cache_key(&s.key), &json, SESSION_CACHE_TTL, REVOKED).await?;
         }
         Ok(Resolution::Live(s))
     }

@@ -72,6 +72,9 @@ pub struct StoreArgs {
     /// Sender of notification mail.
     #[arg(long, env = "LATCHKEY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM, global = true)]
     pub mail_from: String,
+    /// Reverse proxies (CIDRs, comma-separated) whose Forwarded / X-Forwarded-For headers are believed.
+    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
 }
 
 impl StoreArgs {
@@ -91,6 +94,7 @@ impl StoreArgs {
             sessions: SessionLimits { idle: self.session_idle_secs, absolute: self.session_absolute_secs, binding },
             smtp_url: self.smtp_url.clone().filter(|s| !s.is_empty()),
             mail_from: self.mail_from.clone(),
+            trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(&self.trusted_proxies)?,
         })
     }
 }

@@ -33,7 +33,42 @@ impl AuthorizeParams {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
+
+    /// The first parameter that breaks a size limit, if any.
+    fn oversized(&self) -> Option<String> {
+        if self.values.len() > MAX_PARAMS {
+            return Some("too many parameters".into());
+        }
+        let limit = |name: &str| match name {
+            "state" => MAX_STATE_LEN,
+            "nonce" => MAX_NONCE_LEN,
+            "login_hint" => MAX_LOGIN_HINT_LEN,
+            "acr_values" => MAX_ACR_VALUES_LEN,
+            "scope" => MAX_SCOPE_LEN,
+            _ => MAX_PARAM_LEN,
+        };
+        let mut names: Vec<&String> = self.values.keys().collect();
+        names.sort();
+        names.into_iter().find(|k| k.len() > 64 || self.values[*k].len() > limit(k)).map(|k| format!("parameter {} is too long", k.chars().take(64).collect::<String>()))
+    }
 }
+
+/// Longest value any authorization parameter may have. Requests are parked
+/// for minutes, so nothing an unauthenticated client sends may be large.
+pub const MAX_PARAM_LEN: usize = 2048;
+/// At most this many parameters (the specs define about twenty).
+pub const MAX_PARAMS: usize = 40;
+/// `state` is an opaque value of the client's: 1 KiB is plenty for a nonce
+/// plus a return path.
+pub const MAX_STATE_LEN: usize = 1024;
+/// `nonce`: echoed into the ID token.
+pub const MAX_NONCE_LEN: usize = 512;
+/// `login_hint`: a username or an email address (RFC 5321 limit).
+pub const MAX_LOGIN_HINT_LEN: usize = 254;
+/// `acr_values`: a handful of URNs.
+pub const MAX_ACR_VALUES_LEN: usize = 512;
+/// `scope`: every scope we know, many times over.
+pub const MAX_SCOPE_LEN: usize = 1024;
 
 /// `prompt` values (OIDC Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +164,10 @@ pub fn validate(
         description: description.to_string(),
     };
     if let Some(dup) = &params.duplicated {
-        return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {dup} was given more than once")));
+        return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {} was given more than once", dup.chars().take(64).collect::<String>())));
+    }
+    if let Some(what) = params.oversized() {
+        return Err(fail(ErrorCode::InvalidRequest, &what));
     }
     if params.get("request").is_some() {
         return Err(fail(ErrorCode::RequestNotSupported, "request objects are not supported"));
@@ -157,9 +195,6 @@ pub fn validate(
         return Err(fail(ErrorCode::InvalidScope, "no requested scope is allowed for this client"));
     }
     let nonce = params.get("nonce").map(str::to_string);
-    if nonce.as_ref().is_some_and(|n| n.len() > 512) {
-        return Err(fail(ErrorCode::InvalidRequest, "nonce is too long"));
-    }
     let pkce_required = client.kind() == ClientKind::Public;
     let pkce = pkce::accept_challenge(params.get("code_challenge_method"), params.get("code_challenge"), pkce_required)
         .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
@@ -195,7 +230,7 @@ pub fn validate(
         pkce,
         prompt,
         max_age,
-        login_hint: params.get("login_hint").map(|h| h.chars().take(254).collect()),
+        login_hint: params.get("login_hint").map(str::to_string),
         acr_values: params.get("acr_values").unwrap_or("").split_whitespace().map(str::to_string).collect(),
         created_at: now,
         browser,
@@ -204,8 +239,14 @@ pub fn validate(
 
 /// Whether the session satisfies the request's demands on authentication:
 /// `prompt=login` and `max_age` need an authentication newer than the request
-/// (or within `max_age`), and `acr_values` a strong enough one.
+/// (or within `max_age`), and `acr_values` a strong enough one. A session
+/// restored from a remember-me device keeps its original `auth_time` and
+/// never satisfies `prompt=login`, `max_age=0` or a requested `acr`: only
+/// the person at the keyboard can.
 pub fn session_satisfies(req: &PendingAuthorization, session: &Session, now: i64) -> bool {
+    if session.restored && (req.has_prompt(Prompt::Login) || req.max_age == Some(0) || req.requested_acr().is_some()) {
+        return false;
+    }
     let authenticated_for_this_request = session.auth_time >= req.created_at;
     if req.has_prompt(Prompt::Login) && !authenticated_for_this_request {
         return false;
@@ -230,6 +271,11 @@ pub fn session_satisfies(req: &PendingAuthorization, session: &Session, now: i64
 /// Whether the session meets everything but the requested `acr` (so the user
 /// only needs to add a factor, not sign in again).
 pub fn needs_only_stronger_acr(req: &PendingAuthorization, session: &Session, now: i64) -> bool {
+    // A restored session signs in again in full: its first factor was not
+    // presented in this browser session either.
+    if session.restored {
+        return false;
+    }
     let stronger = req.requested_acr().is_some_and(|acr| session.acr() < acr);
     let without_acr = PendingAuthorization { acr_values: Vec::new(), ..req.clone() };
     stronger && session_satisfies(&without_acr, session, now)

@@ -63,6 +63,9 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     if new.public && new.admin {
         return Err(OAuthError::invalid_request("an admin client must be confidential"));
     }
+    if !new.admin && new.scopes.as_ref().is_some_and(|s| s.contains(Scope::Admin)) {
+        return Err(OAuthError::invalid_request("the admin scope is only for admin clients (--admin)"));
+    }
     let mut scopes = new.scopes.unwrap_or_else(|| ScopeSet::parse_lenient("openid profile email offline_access"));
     if new.admin {
         scopes = scopes.union(&ScopeSet::from_iter([Scope::Admin]));
@@ -147,6 +150,16 @@ mod tests {
         assert!(validate_redirect_uri("https://a.example/cb#x").is_err());
         assert!(validate_redirect_uri("/relative").is_err());
         assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn the_admin_scope_needs_an_admin_client() -> Result<(), OAuthError> {
+        let m = MasterKey::generate()?;
+        let asks_admin = NewClient { scopes: Some(ScopeSet::parse_lenient("openid admin")), ..new(false) };
+        assert!(build_client(asks_admin, &m, 0).is_err(), "--scope admin without --admin is refused");
+        let (admin, _) = build_client(NewClient { admin: true, ..new(false) }, &m, 0)?;
+        assert!(admin.allowed_scopes.contains(Scope::Admin));
         Ok(())
     }
 }

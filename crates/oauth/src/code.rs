@@ -24,8 +24,9 @@ pub struct CodeGrant {
     pub expires_at: i64,
 }
 
-/// Recorded when a code is redeemed, so a second redemption can revoke what the
-/// first one issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
+/// What a code is swapped for when it is redeemed (atomically, before anything
+/// is issued), so a second redemption can revoke what the first one issued
+/// (RFC 6749 §4.1.2, RFC 9700 §4.5).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Redemption {
     pub access_jtis: Vec<(String, i64)>,
@@ -38,6 +39,8 @@ pub fn code_key(hash: &str) -> String {
     format!("code:{hash}")
 }
 
-pub fn redeemed_key(hash: &str) -> String {
-    format!("code-redeemed:{hash}")
+/// Set when a spent code is presented again, before anything is revoked: a
+/// redemption still in flight checks it after creating its refresh family.
+pub fn replayed_key(hash: &str) -> String {
+    format!("code-replayed:{hash}")
 }

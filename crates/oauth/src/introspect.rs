@@ -44,6 +44,9 @@ impl OAuthService {
                 .unwrap_or(inactive));
         }
         match self.tokens.verify_access_token(token).await {
+            // An access token is described only to the client it was issued
+            // to: other clients learn nothing about whose token it is.
+            Ok(c) if c.client_id != client.id.0 => Ok(inactive),
             Ok(c) => Ok(json!({
                 "active": true, "token_type": "Bearer", "client_id": c.client_id, "sub": c.sub, "scope": c.scope,
                 "exp": c.exp, "iat": c.iat, "iss": c.iss, "aud": c.aud, "jti": c.jti,

@@ -18,7 +18,7 @@ fn grace_key(hash: &str) -> String {
 
 impl OAuthService {
     pub(crate) fn rotation_rules(&self, now: i64) -> RotationRules {
-        RotationRules { now, idle: self.tokens.config.refresh.idle, session_absolute: self.session_absolute }
+        RotationRules { now, idle: self.tokens.config.refresh.idle, session_absolute: self.session_absolute, session_idle: self.session_idle }
     }
 
     pub(crate) async fn grant_refresh_token(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {

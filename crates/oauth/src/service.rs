@@ -7,14 +7,14 @@ use std::time::Duration;
 use latchkey_domain::{Client, ClientKind, GrantType, Scope, ScopeSet, Session, SharedClock, UserId};
 use latchkey_store::repo::refresh as refresh_repo;
 use latchkey_store::repo::{audit as audit_repo, clients as client_repo, grants as grant_repo, users as user_repo};
-use latchkey_store::{Db, FastStore, StoreError};
+use latchkey_store::{Db, FastStore, StoreError, SPENT_PREFIX};
 use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
 use latchkey_token::{TokenError, TokenService};
 use serde_json::Value;
 
 use crate::authorize::{self, AuthorizeParams, Next, PendingAuthorization, Prompt};
 use crate::client_auth::ClientCredentials;
-use crate::code::{code_key, redeemed_key, CodeGrant, Redemption, CODE_TTL_SECS};
+use crate::code::{code_key, replayed_key, CodeGrant, Redemption, CODE_TTL_SECS};
 use crate::discovery::ProviderMetadata;
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
 use crate::issue::AuthContext;
@@ -25,6 +25,10 @@ use crate::userinfo;
 /// A user has 10 minutes from the client's redirect to finish signing in and
 /// consenting; after that the request is forgotten and the client must start over.
 pub const PENDING_AUTHORIZATION_TTL: Duration = Duration::from_secs(10 * 60);
+/// One address may park at most 1,000 authorization requests per 10 minutes
+/// (every request lives that long): more than a busy office behind one NAT
+/// starts, and a bound on what an unauthenticated client can make us hold.
+pub const MAX_PENDING_PER_IP: i64 = 1_000;
 /// Authorization codes carry this prefix. NEVER CHANGE IT (secret scanners match on it).
 pub const CODE_PREFIX: &str = "lkc_";
 
@@ -51,6 +55,8 @@ pub struct OAuthService {
     client_cache: RwLock<HashMap<String, (Client, i64)>>,
     /// Sessions older than this are over (refresh families bound to them end too).
     pub(crate) session_absolute: i64,
+    /// Sessions unused for longer than this are over too.
+    pub(crate) session_idle: i64,
     /// Outgoing HTTP (back-channel logout).
     pub(crate) http: reqwest::Client,
 }
@@ -60,12 +66,12 @@ fn pending_key(id: &str) -> String {
 }
 
 impl OAuthService {
-    pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock, session_absolute: i64) -> OAuthService {
+    pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock, session_idle: i64, session_absolute: i64) -> OAuthService {
         let client_secrets = tokens.master().hasher(KeyPurpose::ClientSecret);
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), session_absolute, http }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), session_absolute, session_idle, http }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -84,8 +90,9 @@ impl OAuthService {
     // ---- authorization endpoint -------------------------------------------------
 
     /// Validates a new authorization request and parks it. `browser` binds it to
-    /// the user agent that started it.
-    pub async fn start_authorization(&self, params: &AuthorizeParams, browser: String) -> Result<PendingAuthorization, AuthorizeError> {
+    /// the user agent that started it; `ip` counts it against that address's
+    /// share of parked requests.
+    pub async fn start_authorization(&self, params: &AuthorizeParams, browser: String, ip: Option<&str>) -> Result<PendingAuthorization, AuthorizeError> {
         let client = match params.get("client_id") {
             Some(id) => self.client(id).await?,
             None => None,
@@ -93,9 +100,30 @@ impl OAuthService {
         let redirect_uri = authorize::check_client(params, client.as_ref())?;
         let client = client.ok_or_else(|| AuthorizeError::NoRedirect("Unknown client.".into()))?;
         let req = authorize::validate(params, &client, redirect_uri, random_token(""), browser, self.clock.now())?;
+        if let Some(ip) = ip {
+            if self.fast.incr_window(&format!("authz-ip:{ip}"), PENDING_AUTHORIZATION_TTL).await? > MAX_PENDING_PER_IP {
+                tracing::warn!(target: "security", event = "pending_authorization_limit", ip, "too many parked authorization requests from one address");
+                return Err(AuthorizeError::TooMany);
+            }
+        }
         let json = serde_json::to_string(&req).map_err(StoreError::from)?;
-        self.fast.put(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL).await?;
+        self.fast.put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL).await?;
         Ok(req)
+    }
+
+    /// Moves a parked request to another browser binding (the browser's CSRF
+    /// secret is renewed at sign-in); it keeps its original expiry.
+    pub async fn rebind(&self, req: &PendingAuthorization, browser: String) -> Result<PendingAuthorization, StoreError> {
+        // Only a request that is still parked moves: one already answered
+        // (in another tab) must not come back.
+        if self.fast.take(&pending_key(&req.id)).await?.is_none() {
+            return Ok(req.clone());
+        }
+        let moved = PendingAuthorization { browser, ..req.clone() };
+        let left = PENDING_AUTHORIZATION_TTL.as_secs() as i64 - (self.clock.now() - req.created_at);
+        let json = serde_json::to_string(&moved)?;
+        self.fast.put_evictable(&pending_key(&req.id), &json, Duration::from_secs(left.max(1) as u64)).await?;
+        Ok(moved)
     }
 
     pub async fn pending(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError> {
@@ -122,7 +150,7 @@ impl OAuthService {
             grant.is_some_and(|g| req.scopes().is_subset(&g.scopes))
         };
         if consented {
-            return self.issue_code(req, session).await.map(Next::Redirect);
+            return self.issue_code(req, session).await;
         }
         if interactive {
             Ok(Next::Consent)
@@ -131,10 +159,15 @@ impl OAuthService {
         }
     }
 
-    /// The user's answer on the consent page. Returns the redirect to the client.
-    pub async fn consent(&self, req: &PendingAuthorization, session: &Session, allow: bool) -> Result<String, StoreError> {
+    /// The user's answer on the consent page: the redirect to the client, or
+    /// [`Next::Login`] when the session does not (or no longer) meet the
+    /// request's authentication requirements.
+    pub async fn consent(&self, req: &PendingAuthorization, session: &Session, allow: bool) -> Result<Next, StoreError> {
         if !allow {
-            return self.finish_with_error(req, ErrorCode::AccessDenied, "the user denied the request").await;
+            return self.finish_with_error(req, ErrorCode::AccessDenied, "the user denied the request").await.map(Next::Redirect);
+        }
+        if !authorize::session_satisfies(req, session, self.clock.now()) {
+            return Ok(Next::Login);
         }
         let (user, client, scopes, now) = (session.user_id.clone(), latchkey_domain::ClientId(req.client_id.clone()), req.scopes(), self.clock.now());
         let id = uuid::Uuid::new_v4().to_string();
@@ -153,10 +186,16 @@ impl OAuthService {
         Ok(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), code, description, &self.config.issuer))
     }
 
-    async fn issue_code(&self, req: &PendingAuthorization, session: &Session) -> Result<String, StoreError> {
+    /// Issues the code that answers `req`. Every path to a code comes through
+    /// here, so the request's authentication requirements are checked here
+    /// once more, whatever page led to it.
+    async fn issue_code(&self, req: &PendingAuthorization, session: &Session) -> Result<Next, StoreError> {
+        if !authorize::session_satisfies(req, session, self.clock.now()) {
+            return Ok(Next::Login);
+        }
         // Taking the request makes the redirect happen at most once per request.
         if self.fast.take(&pending_key(&req.id)).await?.is_none() {
-            return Ok(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), ErrorCode::AccessDenied, "the request was already answered", &self.config.issuer));
+            return Ok(Next::Redirect(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), ErrorCode::AccessDenied, "the request was already answered", &self.config.issuer)));
         }
         let code = random_token(CODE_PREFIX);
         let grant = CodeGrant {
@@ -179,7 +218,7 @@ impl OAuthService {
         // The store's TTL only frees memory; `expires_at` is what is enforced.
         let ttl = Duration::from_secs(CODE_TTL_SECS as u64 + 5);
         self.fast.put(&code_key(&self.codes.hash(&code)), &json, ttl).await?;
-        Ok(authorize::code_redirect(&req.redirect_uri, &code, req.state.as_deref(), &self.config.issuer))
+        Ok(Next::Redirect(authorize::code_redirect(&req.redirect_uri, &code, req.state.as_deref(), &self.config.issuer)))
     }
 
     // ---- token endpoint ---------------------------------------------------------
@@ -240,11 +279,23 @@ impl OAuthService {
         }
         let code = req.code.as_deref().ok_or_else(|| OAuthError::invalid_request("code is required"))?;
         let hash = self.codes.hash(code);
-        let Some(json) = self.fast.take(&code_key(&hash)).await? else {
-            return Err(self.reject_reused_code(&hash, client).await);
-        };
-        let grant: CodeGrant = serde_json::from_str(&json).map_err(StoreError::from)?;
         let now = self.clock.now();
+        let jti = uuid::Uuid::new_v4().to_string();
+        let family_id = uuid::Uuid::new_v4().to_string();
+        let access_exp = now + self.tokens.config.access_token_ttl;
+        // Spend the code in one atomic step: it becomes the record of this
+        // redemption (what it will issue), so a replay, however close, finds
+        // what to revoke, and exactly one redemption gets the grant.
+        let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)], family_id: Some(family_id.clone()) };
+        let spent = format!("{SPENT_PREFIX}{}", serde_json::to_string(&redemption).map_err(StoreError::from)?);
+        let ttl = Duration::from_secs(self.tokens.config.access_token_ttl as u64 + 60);
+        let grant: CodeGrant = match self.fast.spend(&code_key(&hash), &spent, ttl).await? {
+            None => return Err(OAuthError::invalid_grant("the code is unknown or has expired")),
+            Some(earlier) => match earlier.strip_prefix(SPENT_PREFIX) {
+                Some(first) => return Err(self.reject_reused_code(&hash, first, client).await),
+                None => serde_json::from_str(&earlier).map_err(StoreError::from)?,
+            },
+        };
         if grant.client_id != client.id.0 {
             return Err(OAuthError::invalid_grant("the code was issued to another client"));
         }
@@ -255,21 +306,19 @@ impl OAuthService {
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
         pkce::verify(grant.pkce.as_deref(), req.code_verifier.as_deref()).map_err(OAuthError::invalid_grant)?;
+        // A code outlives nothing: if its session ended (sign-out, revocation,
+        // expiry) before the client redeemed it, it is worthless.
+        let (sid, idle, absolute) = (grant.sid.clone(), self.session_idle, self.session_absolute);
+        let session = self.db.run(move |c| latchkey_store::repo::sessions::find_by_sid(c, &sid)).await?;
+        if !session.is_some_and(|s| s.is_live(now, idle, absolute)) {
+            return Err(OAuthError::invalid_grant("the session the code was issued in has ended"));
+        }
         let uid = UserId(grant.user_id.clone());
         let user = self
             .db
             .run(move |c| user_repo::find_by_id(c, &uid))
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-
-        let jti = uuid::Uuid::new_v4().to_string();
-        let family_id = uuid::Uuid::new_v4().to_string();
-        let access_exp = now + self.tokens.config.access_token_ttl;
-        // Record the redemption before issuing, so a replay racing this request
-        // still finds what to revoke.
-        let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)], family_id: Some(family_id.clone()) };
-        let ttl = Duration::from_secs(self.tokens.config.access_token_ttl as u64 + 60);
-        self.fast.put(&redeemed_key(&hash), &serde_json::to_string(&redemption).map_err(StoreError::from)?, ttl).await?;
 
         let ctx = AuthContext {
             scope: grant.scope.clone(),
@@ -279,8 +328,15 @@ impl OAuthService {
             sid: Some(grant.sid.clone()),
             nonce: grant.nonce.clone(),
         };
-        let minted = self.mint(client, &user.id.0, Some(&user), &ctx, jti, now)?;
-        let refresh = self.start_family(family_id, client, &user, &ctx, &minted, now).await?;
+        let minted = self.mint(client, &user.id.0, Some(&user), &ctx, jti.clone(), now)?;
+        let refresh = self.start_family(family_id.clone(), client, &user, &ctx, &minted, now).await?;
+        // A replay that raced this redemption marked the code before it
+        // revoked; if the family did not exist yet then, it is revoked here:
+        // a family is never handed out once its code was replayed.
+        if self.fast.get(&replayed_key(&hash)).await?.is_some() {
+            self.revoke_redemption(&redemption).await?;
+            return Err(OAuthError::invalid_grant("the code was used twice; tokens issued for it are revoked"));
+        }
         Ok(self.response(minted, grant.scope, refresh))
     }
 
@@ -307,30 +363,36 @@ impl OAuthService {
         Ok(self.response(minted, ctx.scope, None))
     }
 
-    /// A code that is not (or no longer) there. If it was redeemed before, this is
-    /// a replay: revoke everything the first redemption issued.
-    async fn reject_reused_code(&self, hash: &str, client: &Client) -> OAuthError {
-        let result: Result<bool, OAuthError> = async {
-            let Some(json) = self.fast.get(&redeemed_key(hash)).await? else { return Ok(false) };
-            let r: Redemption = serde_json::from_str(&json).map_err(StoreError::from)?;
-            self.tokens.revoke_jtis(&r.access_jtis).await?;
-            if let Some(family) = r.family_id {
-                let now = self.clock.now();
-                let jtis = self.db.run(move |c| refresh_repo::revoke_family(c, &family, now, "authorization code replayed")).await?;
-                self.tokens.revoke_jtis(&jtis).await?;
-            }
-            Ok(true)
+    /// A code presented again after it was spent: a replay. Mark it (so a
+    /// redemption still in flight revokes what it issues) and revoke
+    /// everything the first redemption issued.
+    async fn reject_reused_code(&self, hash: &str, first: &str, client: &Client) -> OAuthError {
+        let result: Result<(), OAuthError> = async {
+            let ttl = Duration::from_secs(self.tokens.config.access_token_ttl as u64 + 60);
+            self.fast.put(&replayed_key(hash), "1", ttl).await?;
+            let r: Redemption = serde_json::from_str(first).map_err(StoreError::from)?;
+            self.revoke_redemption(&r).await
         }
         .await;
         match result {
-            Ok(true) => {
+            Ok(()) => {
                 tracing::warn!(target: "security", event = "code_reuse", client_id = %client.id, "authorization code replayed; tokens from its first use revoked");
                 self.audit("code_reuse", None, Some(&client.id.0), "authorization code replayed; tokens from its first use revoked").await;
                 OAuthError::invalid_grant("the code has already been used; tokens issued for it are revoked")
             }
-            Ok(false) => OAuthError::invalid_grant("the code is unknown or has expired"),
             Err(e) => e,
         }
+    }
+
+    /// Revokes what a redemption issued: its access tokens and refresh family.
+    async fn revoke_redemption(&self, r: &Redemption) -> Result<(), OAuthError> {
+        self.tokens.revoke_jtis(&r.access_jtis).await?;
+        if let Some(family) = r.family_id.clone() {
+            let now = self.clock.now();
+            let jtis = self.db.run(move |c| refresh_repo::revoke_family(c, &family, now, "authorization code replayed")).await?;
+            self.tokens.revoke_jtis(&jtis).await?;
+        }
+        Ok(())
     }
 
     /// Records a security event in the audit trail. Failing to record does not

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The form parameters of a token request that the grants read.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -14,7 +14,7 @@ pub struct TokenRequest {
 }
 
 /// RFC 6749 §5.1 (+ `id_token`, OIDC Core §3.1.3.3).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -24,4 +24,51 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+fn redacted<T>(v: &Option<T>) -> Option<&'static str> {
+    v.as_ref().map(|_| "<redacted>")
+}
+
+/// Codes, verifiers and tokens never reach a log line.
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("code", &redacted(&self.code))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &redacted(&self.code_verifier))
+            .field("scope", &self.scope)
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("id_token", &redacted(&self.id_token))
+            .field("refresh_token", &redacted(&self.refresh_token))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_codes_and_tokens() {
+        let req = TokenRequest { code: Some("lkc_SECRETCODE".into()), code_verifier: Some("VERIFIER".into()), refresh_token: Some("lkr_SECRETREFRESH".into()), ..Default::default() };
+        let resp = TokenResponse { access_token: "eyJ.SECRETACCESS".into(), token_type: "Bearer".into(), expires_in: 300, scope: "openid".into(), id_token: Some("eyJ.SECRETID".into()), refresh_token: Some("lkr_SECRETREFRESH".into()) };
+        let text = format!("{req:?} {resp:?}");
+        for secret in ["SECRETCODE", "VERIFIER", "SECRETREFRESH", "SECRETACCESS", "SECRETID"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(text.contains("<redacted>"));
+    }
 }

@@ -15,4 +15,4 @@ mod schema;
 
 pub use db::{Backend, Db, DbConfig};
 pub use error::StoreError;
-pub use fast::FastStore;
+pub use fast::{FastStore, SPENT_PREFIX};

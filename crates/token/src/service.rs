@@ -57,7 +57,7 @@ impl Default for RefreshPolicy {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenConfig {
     pub issuer: String,
     pub access_token_ttl: i64,
@@ -66,6 +66,20 @@ pub struct TokenConfig {
     pub key_rotation_period: i64,
     /// Secret for refresh-token hashes (`LATCHKEY_TOKEN_PEPPER`); `None`: derived from the master key.
     pub refresh_pepper: Option<String>,
+}
+
+/// The pepper never reaches a log line.
+impl std::fmt::Debug for TokenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenConfig")
+            .field("issuer", &self.issuer)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("id_token_ttl", &self.id_token_ttl)
+            .field("refresh", &self.refresh)
+            .field("key_rotation_period", &self.key_rotation_period)
+            .field("refresh_pepper", &self.refresh_pepper.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl TokenConfig {
@@ -471,4 +485,17 @@ impl TokenService {
 
 fn to_store(e: TokenError) -> latchkey_store::StoreError {
     latchkey_store::StoreError::Corrupt(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_pepper() {
+        let config = TokenConfig { refresh_pepper: Some("PEPPER-THAT-MUST-NOT-LEAK-0123456789".into()), ..TokenConfig::new("https://id.example") };
+        let text = format!("{config:?}");
+        assert!(!text.contains("PEPPER-THAT-MUST-NOT-LEAK"), "{text}");
+        assert!(text.contains("<redacted>") && text.contains("https://id.example"));
+    }
 }

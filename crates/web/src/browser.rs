@@ -69,6 +69,13 @@ impl CsrfCookie {
         }
     }
 
+    /// A new CSRF secret, replacing the browser's: at sign-in and sign-out, so
+    /// a form token never outlives the session (or its absence) it was made in.
+    pub fn fresh() -> CsrfCookie {
+        let value = random_token("");
+        CsrfCookie { new: Some(cookie(CSRF_COOKIE, value.clone())), value }
+    }
+
     /// The token embedded in forms: a keyed MAC of the cookie, so a page cannot
     /// be answered by a browser that does not hold the cookie.
     pub fn form_token(&self, state: &AppState) -> String {
@@ -114,8 +121,12 @@ pub fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), WebError>
     }
 }
 
-/// Adds cookies to a response (the one way handlers set cookies).
+/// Adds cookies to a response (the one way handlers set cookies). A server
+/// error never carries cookies: whatever failed must not leave a session behind.
 pub fn with_cookies<'a>(mut resp: HttpResponse, cookies: impl IntoIterator<Item = &'a Cookie<'static>>) -> Result<HttpResponse, WebError> {
+    if resp.status().is_server_error() {
+        return Ok(resp);
+    }
     for c in cookies {
         resp.add_cookie(c).map_err(|e| WebError::Internal(e.to_string()))?;
     }
@@ -142,11 +153,14 @@ pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Opti
     }
 }
 
-/// IP and user agent, recorded with sessions and used by rate limits. The peer
-/// address, not `X-Forwarded-For`: trusting proxies is a deployment decision.
+/// IP and user agent, recorded with sessions and used by rate limits. The
+/// peer address, or the forwarded client address when the peer is one of
+/// `LATCHKEY_TRUSTED_PROXIES` (trusting proxies is a deployment decision).
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let proxies = req.app_data::<actix_web::web::Data<AppState>>().map(|s| s.trusted_proxies.as_slice()).unwrap_or_default();
     ClientInfo {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: req.peer_addr().map(|a| crate::client_ip::client_ip(a.ip(), header("forwarded"), header("x-forwarded-for"), proxies).to_string()),
         user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
     }
 }

@@ -44,6 +44,9 @@ pub struct Settings {
     /// `smtp://…` / `smtps://…`; `None`: mail goes to `data_dir/outbox`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// `LATCHKEY_TRUSTED_PROXIES`: only from these peers are `Forwarded` /
+    /// `X-Forwarded-For` believed. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Settings {
@@ -62,6 +65,7 @@ impl Default for Settings {
             sessions: SessionLimits::default(),
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_string(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -84,6 +88,7 @@ impl std::fmt::Debug for Settings {
             .field("sessions", &self.sessions)
             .field("smtp_url", &redact(&self.smtp_url))
             .field("mail_from", &self.mail_from)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

@@ -69,6 +69,11 @@ impl From<AuthorizeError> for WebError {
         match e {
             AuthorizeError::NoRedirect(message) => WebError::Page { status: StatusCode::BAD_REQUEST, title: "Invalid request", message },
             AuthorizeError::Store(s) => WebError::Store(s),
+            AuthorizeError::TooMany => WebError::Page {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                title: "Too many requests",
+                message: "Too many sign-in requests came from your network. Wait a few minutes and try again.".into(),
+            },
             // Callers turn redirectable errors into redirects before this point;
             // reaching here means the redirect could not be built.
             AuthorizeError::Redirect { description, .. } => WebError::bad_request(description),
@@ -129,19 +134,23 @@ fn json_error(e: &OAuthError) -> HttpResponse {
     b.json(json!({ "error": code.as_str(), "error_description": description }))
 }
 
-/// RFC 6750 §3: bearer token errors.
+/// RFC 6750 §3: bearer token errors. The descriptions are fixed texts, never
+/// what a parser said about attacker-supplied input: it lands in a header.
 fn bearer_error(e: &OAuthError) -> HttpResponse {
     let (status, code, description) = match e {
-        OAuthError::Protocol { code: ErrorCode::InsufficientScope, description } => (StatusCode::FORBIDDEN, Some(ErrorCode::InsufficientScope), description.clone()),
-        OAuthError::Protocol { code: ErrorCode::InvalidRequest, description } if description.is_empty() => (StatusCode::UNAUTHORIZED, None, String::new()),
-        OAuthError::Protocol { code: ErrorCode::InvalidRequest, description } => (StatusCode::BAD_REQUEST, Some(ErrorCode::InvalidRequest), description.clone()),
-        OAuthError::Protocol { description, .. } => (StatusCode::UNAUTHORIZED, Some(ErrorCode::InvalidToken), description.clone()),
+        OAuthError::Protocol { code: ErrorCode::InsufficientScope, .. } => (StatusCode::FORBIDDEN, Some(ErrorCode::InsufficientScope), "the access token lacks a required scope"),
+        OAuthError::Protocol { code: ErrorCode::InvalidRequest, description } if description.is_empty() => (StatusCode::UNAUTHORIZED, None, ""),
+        OAuthError::Protocol { code: ErrorCode::InvalidRequest, .. } => (StatusCode::BAD_REQUEST, Some(ErrorCode::InvalidRequest), "the request is malformed"),
+        OAuthError::Protocol { .. } => (StatusCode::UNAUTHORIZED, Some(ErrorCode::InvalidToken), "the access token is invalid, expired or revoked"),
         other => return json_error(other),
     };
+    if let OAuthError::Protocol { description: detail, .. } = e {
+        tracing::debug!(detail = %detail.escape_debug(), "bearer token refused");
+    }
     let challenge = match code {
         // No credentials at all: a bare challenge (RFC 6750 §3.1).
         None => r#"Bearer realm="latchkey""#.to_string(),
-        Some(c) => format!(r#"Bearer realm="latchkey", error="{}", error_description="{}""#, c.as_str(), description.replace(['"', '\\'], "'")),
+        Some(c) => format!(r#"Bearer realm="latchkey", error="{}", error_description="{}""#, c.as_str(), description),
     };
     let mut b = no_store(HttpResponse::build(status));
     b.insert_header((header::WWW_AUTHENTICATE, challenge));
@@ -211,6 +220,14 @@ mod tests {
         assert!(h.starts_with("Bearer ") && h.contains(r#"error="invalid_token""#), "{h}");
         let r = WebError::Bearer(OAuthError::new(ErrorCode::InsufficientScope, "needs openid")).error_response();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn attacker_text_never_reaches_www_authenticate() {
+        let r = WebError::Bearer(OAuthError::new(ErrorCode::InvalidToken, "unknown alg \"RS256\r\nSet-Cookie: x=1\"")).error_response();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let h = r.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        assert_eq!(h, r#"Bearer realm="latchkey", error="invalid_token", error_description="the access token is invalid, expired or revoked""#);
     }
 
     #[test]

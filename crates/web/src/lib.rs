@@ -3,6 +3,7 @@
 //! `latchkey-authn`, keys and tokens in `latchkey-token`.
 
 pub mod browser;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 mod handlers;

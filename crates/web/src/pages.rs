@@ -43,6 +43,9 @@ pub struct AccountPage {
     pub methods: String,
     pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
     pub sessions: Vec<SessionRow>,
+    /// Remembered ("Keep me signed in") devices, including those whose
+    /// browser session has expired: each can still start one.
+    pub devices: Vec<DeviceRow>,
     pub mfa_enabled: bool,
     pub passkeys: Vec<PasskeyRow>,
     /// Default name for a new passkey ("Chrome on Linux").
@@ -57,6 +60,16 @@ pub struct PasskeyRow {
     pub name: String,
     pub created: String,
     pub last_used: String,
+}
+
+/// One remembered device.
+pub struct DeviceRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+    pub current: bool,
 }
 
 /// One line of the device list.

@@ -13,8 +13,13 @@ use crate::handlers::{account, admin, authorize, consent, discovery, login, logo
 /// `no-referrer` browsers send `Origin: null` on our own form POSTs, which the
 /// Origin check must then refuse. No `form-action`: Chrome applies it to the redirect that follows a
 /// form POST, which here goes to the relying party.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+pub fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new();
+    // With an https issuer, browsers must never reach us over plain http
+    // again for a year (the session cookie is Secure, but the first request
+    // of a typed URL is not).
+    let headers = if hsts { headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains")) } else { headers };
+    headers
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
@@ -37,6 +42,22 @@ async fn preflight() -> HttpResponse {
 /// Malformed forms and queries become our HTML 400 page, not actix's plain text.
 fn form_config() -> web::FormConfig {
     web::FormConfig::default().error_handler(|e, _| WebError::bad_request(format!("The form could not be read: {e}")).into())
+}
+
+/// JSON bodies (the passkey endpoints) are small: a WebAuthn credential is a
+/// few kilobytes. Larger or malformed ones get a JSON 4xx, not actix's text.
+const MAX_JSON_BYTES: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(|e, _| {
+        let status = match &e {
+            actix_web::error::JsonPayloadError::OverflowKnownLength { .. } | actix_web::error::JsonPayloadError::Overflow { .. } => actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            actix_web::error::JsonPayloadError::ContentType => actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => actix_web::http::StatusCode::BAD_REQUEST,
+        };
+        let body = HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "error": "the request body could not be read as JSON of the expected size and shape" }));
+        actix_web::error::InternalError::from_response(e, body).into()
+    })
 }
 
 fn query_config() -> web::QueryConfig {
@@ -98,6 +119,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account", web::get().to(account::account_page))
         .route("/account/apps/revoke", web::post().to(account::disconnect_app))
         .route("/account/sessions/end", web::post().to(account::end_session))
+        .route("/account/devices/forget", web::post().to(account::forget_device))
         .route("/account/sessions/end-others", web::post().to(account::end_other_sessions))
         .route("/account/sessions/end-all", web::post().to(account::end_all_sessions))
         .route("/account/password", web::get().to(account::password_page))
@@ -107,4 +129,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/end-session", web::get().to(logout::end_session_get))
         .route("/end-session", web::post().to(logout::end_session_post))
         .route("/logout", web::post().to(account::logout));
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, App};
+
+    use super::*;
+
+    async fn headers(hsts: bool) -> actix_web::http::header::HeaderMap {
+        let app = test::init_service(App::new().wrap(security_headers(hsts)).route("/", web::get().to(HttpResponse::Ok))).await;
+        test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await.headers().clone()
+    }
+
+    #[actix_web::test]
+    async fn hsts_only_with_an_https_issuer() {
+        let https = headers(true).await;
+        assert_eq!(https.get("strict-transport-security").and_then(|v| v.to_str().ok()), Some("max-age=31536000; includeSubDomains"));
+        assert!(https.get("x-frame-options").is_some());
+        assert!(headers(false).await.get("strict-transport-security").is_none(), "never over plain http (a dev issuer)");
+    }
 }

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, Logger};
+use actix_web::middleware::Logger;
 use actix_web::{web, App, HttpServer};
 
 use crate::routes;
@@ -14,17 +14,21 @@ use crate::state::AppState;
 /// request or a sign-in form) is a few kilobytes.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
+// No response compression: gzip over pages that reflect input next to a
+// secret (the CSRF token) is what BREACH needs, and our JSON answers are small.
+
 /// Starts serving on an already-bound listener. The returned server runs when
 /// awaited (or spawned); its handle stops it.
 pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std::io::Result<Server> {
+    let hsts = state.hsts;
     let data = web::Data::from(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
             .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
-            .wrap(routes::security_headers())
-            .wrap(Compress::default())
+            .app_data(routes::json_config())
+            .wrap(routes::security_headers(hsts))
             .wrap(Logger::new("%a \"%r\" %s %Dms").exclude("/healthz"))
             .configure(routes::configure)
     })

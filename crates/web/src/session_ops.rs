@@ -25,12 +25,14 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
         return Ok(Resolved { session: None, cookies: Vec::new() });
     };
     match state.devices.restore(&token).await? {
-        Restore::Restored { user_id, amr, device_id, token } => {
-            // A new sign-in for `auth_time`; `amr` repeats how the device was
-            // first authenticated, and `restored` keeps it from counting as recent.
-            let new = state.sessions.start(&user_id, amr, client_info(req), Some(device_id.clone()), true).await?;
-            tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid);
-            let cookies = vec![session_cookie(new.cookie_value), device_cookie(token, state.devices.lifetime)];
+        Restore::Restored { user_id, amr, device_id, auth_time, token } => {
+            // Not a sign-in: `auth_time` and `amr` stay those of the
+            // interactive sign-in that created the device, and `restored`
+            // keeps the session from counting as fresh or stepped up.
+            let new = state.sessions.restore(&user_id, amr, client_info(req), device_id.clone(), auth_time).await?;
+            tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid, grace = token.is_none());
+            let mut cookies = vec![session_cookie(new.cookie_value)];
+            cookies.extend(token.map(|t| device_cookie(t, state.devices.lifetime)));
             Ok(Resolved { session: Some(new.session), cookies })
         }
         Restore::Replayed { device_id, user_id } => {
@@ -57,14 +59,24 @@ pub async fn end_sessions(state: &AppState, sids: Vec<String>) -> Result<Vec<Ses
     Ok(ended)
 }
 
-/// Ends every session of a user, except `keep` (by sid).
-pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&str>) -> Result<Vec<Session>, WebError> {
-    let sids = state.sessions.list(user).await?.into_iter().map(|s| s.sid).filter(|sid| Some(sid.as_str()) != keep).collect();
+/// Ends every session and remembered device of a user, except `keep` (this
+/// browser's session and its device). Devices go too even when their browser
+/// session already expired: otherwise a lost laptop would come back.
+pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&Session>) -> Result<Vec<Session>, WebError> {
+    let keep_sid = keep.map(|s| s.sid.as_str());
+    let sids = state.sessions.list(user).await?.into_iter().map(|s| s.sid).filter(|sid| Some(sid.as_str()) != keep_sid).collect();
     let ended = end_sessions(state, sids).await?;
-    if keep.is_none() {
-        state.devices.forget_all(user).await?;
-    }
+    state.devices.forget_all_except(user, keep.and_then(|s| s.device_id.as_deref())).await?;
     Ok(ended)
+}
+
+/// After a credential change (password, second factor added or removed,
+/// passkey removed): every other session and remembered device of the user
+/// ends, and the change is audited.
+pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: &str) -> Result<(), WebError> {
+    let ended = end_user_sessions(state, user, Some(current)).await?;
+    state.oauth.audit_event(what, Some(&user.0), None, &format!("{} other session(s) and every other remembered device ended", ended.len())).await;
+    Ok(())
 }
 
 /// A link that ends one session: `sid` and expiry, MACed with the mail-link key.

@@ -77,6 +77,10 @@ pub struct AppState {
     /// Derives form CSRF tokens and browser bindings from the CSRF cookie.
     pub csrf: KeyedHasher,
     pub clock: SharedClock,
+    /// Peers whose forwarding headers are believed (see `client_ip`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Send `Strict-Transport-Security` (the issuer is https).
+    pub hsts: bool,
 }
 
 impl AppState {
@@ -100,7 +104,7 @@ impl AppState {
         };
         let tokens = Arc::new(TokenService::init(token_config, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
         let limits = settings.sessions;
-        let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.absolute));
+        let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.idle, limits.absolute));
         let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let sessions = SessionService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
@@ -109,6 +113,8 @@ impl AppState {
         let mail_links = stores.master.hasher(KeyPurpose::MailLink);
         let mfa = MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer);
         let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock })
+        let hsts = parsed.scheme() == "https";
+        let trusted_proxies = settings.trusted_proxies.clone();
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts })
     }
 }

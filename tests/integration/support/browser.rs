@@ -17,6 +17,8 @@ pub struct Browser {
     pub cookies: BTreeMap<String, String>,
     /// Send an `Origin` header on POSTs (browsers do); tests override it.
     pub origin: Option<String>,
+    /// Sent with every request (e.g. `X-Forwarded-For` from a proxy).
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -58,7 +60,7 @@ impl Browser {
             .user_agent(user_agent.to_string())
             .build()
             .expect("http client");
-        Browser { http, base: base.to_string(), cookies: BTreeMap::new(), origin: Some(base.to_string()) }
+        Browser { http, base: base.to_string(), cookies: BTreeMap::new(), origin: Some(base.to_string()), headers: Vec::new() }
     }
 
     fn absolute(&self, url: &str) -> String {
@@ -67,6 +69,13 @@ impl Browser {
         } else {
             format!("{}{}", self.base, url)
         }
+    }
+
+    fn with_headers(&self, mut req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req
     }
 
     fn cookie_header(&self) -> String {
@@ -94,7 +103,7 @@ impl Browser {
     }
 
     pub async fn get(&mut self, url: &str) -> Page {
-        let mut req = self.http.get(self.absolute(url));
+        let mut req = self.with_headers(self.http.get(self.absolute(url)));
         if !self.cookies.is_empty() {
             req = req.header("cookie", self.cookie_header());
         }
@@ -104,7 +113,7 @@ impl Browser {
 
     /// A `fetch`-style JSON POST with the page's CSRF token in `X-CSRF-Token`.
     pub async fn post_json(&mut self, url: &str, csrf: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let mut req = self.http.post(self.absolute(url)).header("content-type", "application/json").header("x-csrf-token", csrf).body(body.to_string());
+        let mut req = self.with_headers(self.http.post(self.absolute(url))).header("content-type", "application/json").header("x-csrf-token", csrf).body(body.to_string());
         if !self.cookies.is_empty() {
             req = req.header("cookie", self.cookie_header());
         }
@@ -118,7 +127,7 @@ impl Browser {
 
     pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> Page {
         let body = serde_urlencoded::to_string(fields).expect("form");
-        let mut req = self.http.post(self.absolute(url)).header("content-type", "application/x-www-form-urlencoded").body(body);
+        let mut req = self.with_headers(self.http.post(self.absolute(url))).header("content-type", "application/x-www-form-urlencoded").body(body);
         if !self.cookies.is_empty() {
             req = req.header("cookie", self.cookie_header());
         }

@@ -14,6 +14,9 @@ use crate::error::StoreError;
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 
+/// What a spent single-use value starts with (see [`FastStore::spend`]).
+pub const SPENT_PREFIX: &str = "spent:";
+
 #[derive(Clone)]
 pub enum FastStore {
     Memory(MemoryStore),
@@ -41,6 +44,50 @@ impl FastStore {
                 Ok(())
             }
             FastStore::Redis(r) => r.put(key, value, ttl).await,
+        }
+    }
+
+    /// Like [`FastStore::put`], for entries anyone can create without signing
+    /// in (pending requests, ceremonies): in process they share a byte budget
+    /// and the oldest are evicted first; Redis bounds them with `maxmemory`.
+    pub async fn put_evictable(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+        match self {
+            FastStore::Memory(m) => {
+                m.put_evictable(key, value, ttl);
+                Ok(())
+            }
+            FastStore::Redis(r) => r.put(key, value, ttl).await,
+        }
+    }
+
+    /// Stores `value` unless the key currently holds `unless` (atomically):
+    /// refreshing a cached copy never overwrites a revocation tombstone.
+    pub async fn put_unless(&self, key: &str, value: &str, ttl: Duration, unless: &str) -> Result<bool, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(m.put_unless(key, value, ttl, unless)),
+            FastStore::Redis(r) => r.put_unless(key, value, ttl, unless).await,
+        }
+    }
+
+    /// Spends a single-use value in one atomic step: returns what the key
+    /// held and, unless that was already spent (starts with [`SPENT_PREFIX`]),
+    /// replaces it with `spent_value` (which must start with it).
+    pub async fn spend(&self, key: &str, spent_value: &str, ttl: Duration) -> Result<Option<String>, StoreError> {
+        debug_assert!(spent_value.starts_with(SPENT_PREFIX));
+        match self {
+            FastStore::Memory(m) => Ok(m.spend(key, spent_value, ttl, SPENT_PREFIX)),
+            FastStore::Redis(r) => r.spend(key, spent_value, ttl, SPENT_PREFIX).await,
+        }
+    }
+
+    /// Gives back one reservation of a window counter (never below zero).
+    pub async fn decrement(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            FastStore::Memory(m) => {
+                m.decrement(key);
+                Ok(())
+            }
+            FastStore::Redis(r) => r.decrement(key).await,
         }
     }
 

@@ -6,6 +6,24 @@ use redis::aio::ConnectionManager;
 
 use crate::error::StoreError;
 
+const PUT_UNLESS: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1"#;
+
+const SPEND: &str = r#"
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+if string.sub(v, 1, string.len(ARGV[3])) ~= ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return v"#;
+
+const DECREMENT: &str = r#"
+local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if v and v > 0 then redis.call('DECR', KEYS[1]) end
+return 0"#;
+
 /// A cloneable, auto-reconnecting Redis connection with a key prefix.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -95,6 +113,34 @@ impl RedisStore {
             .query_async(&mut c)
             .await?;
         Ok(count)
+    }
+
+    /// Runs one of the scripts above on `key` (atomic on the server).
+    async fn eval<T: redis::FromRedisValue>(&self, script: &str, key: &str, args: &[&str]) -> Result<T, StoreError> {
+        let mut c = self.conn.clone();
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(1).arg(self.key(key));
+        for a in args {
+            cmd.arg(*a);
+        }
+        Ok(cmd.query_async(&mut c).await?)
+    }
+
+    /// `SET` unless the current value is `unless` (one atomic script).
+    pub async fn put_unless(&self, key: &str, value: &str, ttl: Duration, unless: &str) -> Result<bool, StoreError> {
+        let set: i64 = self.eval(PUT_UNLESS, key, &[value, &ttl_ms(ttl).to_string(), unless]).await?;
+        Ok(set == 1)
+    }
+
+    /// Returns the current value and, unless it starts with `spent_prefix`,
+    /// replaces it with `spent_value` (one atomic script).
+    pub async fn spend(&self, key: &str, spent_value: &str, ttl: Duration, spent_prefix: &str) -> Result<Option<String>, StoreError> {
+        self.eval(SPEND, key, &[spent_value, &ttl_ms(ttl).to_string(), spent_prefix]).await
+    }
+
+    /// Decrements an existing counter, never below zero, never creating one.
+    pub async fn decrement(&self, key: &str) -> Result<(), StoreError> {
+        self.eval::<()>(DECREMENT, key, &[]).await
     }
 
     pub async fn clear(&self) -> Result<(), StoreError> {

@@ -58,6 +58,8 @@ pub struct RotationRules {
     pub idle: i64,
     /// A session-bound family dies with its session; sessions older than this are over.
     pub session_absolute: i64,
+    /// …and so are sessions unused for longer than this.
+    pub session_idle: i64,
 }
 
 #[derive(Debug)]
@@ -107,12 +109,12 @@ fn insert_token(conn: &mut DbConnection, family_id: &str, generation: i32, t: &S
 }
 
 fn session_alive(conn: &mut DbConnection, sid: &str, rules: &RotationRules) -> Result<bool, diesel::result::Error> {
-    let row: Option<(Option<i64>, i64)> = sessions::table
+    let row: Option<(Option<i64>, i64, i64)> = sessions::table
         .filter(sessions::sid.eq(sid))
-        .select((sessions::revoked_at, sessions::created_at))
+        .select((sessions::revoked_at, sessions::created_at, sessions::last_seen_at))
         .first(conn)
         .optional()?;
-    Ok(matches!(row, Some((None, created)) if rules.now - created < rules.session_absolute))
+    Ok(matches!(row, Some((None, created, seen)) if rules.now - created < rules.session_absolute && rules.now - seen <= rules.session_idle))
 }
 
 fn family_problem(conn: &mut DbConnection, family: &Family, client_id: &str, rules: &RotationRules) -> Result<Option<&'static str>, diesel::result::Error> {
@@ -162,7 +164,7 @@ WITH spent AS (
        AND f.client_id = $4 AND f.revoked_at IS NULL
        AND f.absolute_expires_at > $1 AND $1 - f.last_used_at <= $5
        AND (f.sid IS NULL OR EXISTS (
-            SELECT 1 FROM sessions s WHERE s.sid = f.sid AND s.revoked_at IS NULL AND $1 - s.created_at < $6))
+            SELECT 1 FROM sessions s WHERE s.sid = f.sid AND s.revoked_at IS NULL AND $1 - s.created_at < $6 AND $1 - s.last_seen_at <= $10))
     RETURNING t.family_id, t.generation
 ), added AS (
     INSERT INTO refresh_tokens (hash, family_id, generation, created_at, used_at, successor_hash, access_jti, access_exp)
@@ -187,6 +189,7 @@ fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, 
         .bind::<Text, _>(&next.access_jti)
         .bind::<BigInt, _>(next.access_exp)
         .bind::<BigInt, _>(touch_granularity(rules.idle))
+        .bind::<BigInt, _>(rules.session_idle)
         .load(conn)?;
     Ok(rows.into_iter().next().map(|r| {
         let last_used_at = if rules.now - r.family.last_used_at >= touch_granularity(rules.idle) { rules.now } else { r.family.last_used_at };

@@ -165,3 +165,9 @@ pub fn rekey(conn: &mut DbConnection, old: &SessionKey, new: &SessionKey, auth_t
         .execute(conn)?;
     Ok(n == 1)
 }
+
+/// A new key for a live session, nothing else changed.
+pub fn rekey_only(conn: &mut DbConnection, old: &SessionKey, new: &SessionKey) -> Result<bool, StoreError> {
+    let n = diesel::update(sessions::table.find(&old.0).filter(sessions::revoked_at.is_null())).set(sessions::key_hash.eq(&new.0)).execute(conn)?;
+    Ok(n == 1)
+}

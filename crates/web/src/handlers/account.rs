@@ -4,14 +4,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::{Amr, Secret, Session};
+use latchkey_domain::{Secret, Session};
 use serde::Deserialize;
 
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, AccountPage, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
-use crate::session_ops::{end_sessions, end_user_sessions, session_or_restore};
+use crate::pages::{render, AccountPage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
+use crate::session_ops::{credentials_changed, end_sessions, end_user_sessions, session_or_restore};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -29,6 +29,12 @@ pub struct DisconnectForm {
 pub struct EndSessionForm {
     csrf_token: String,
     sid: String,
+}
+
+#[derive(Deserialize)]
+pub struct ForgetDeviceForm {
+    csrf_token: String,
+    device_id: String,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +71,20 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
             sid: s.sid,
         })
         .collect();
+    let devices = state
+        .devices
+        .list(&user.id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            current: session.device_id.as_deref() == Some(d.id.as_str()),
+            created: format_time(d.created_at),
+            last_used: format_time(d.last_used_at),
+            expires: format_time(d.expires_at),
+            name: d.name,
+            id: d.id,
+        })
+        .collect();
     let mfa_enabled = state.mfa.has_second_factor(&user).await?;
     let passkeys: Vec<PasskeyRow> = state
         .passkeys
@@ -84,6 +104,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         methods: session.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
         apps: state.oauth.connected_apps(&session.user_id).await?,
         sessions,
+        devices,
         mfa_enabled,
         passkeys,
         device_name: session.device_name.clone().unwrap_or_else(|| "Passkey".into()),
@@ -103,8 +124,11 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
     signed_out()
 }
 
+/// The signed-out page: session and device cookies removed, and a new CSRF
+/// secret so no form token from the session works after it.
 pub(crate) fn signed_out() -> Result<HttpResponse, WebError> {
-    with_cookies(render(StatusCode::OK, &SignedOutPage), &[expired_session_cookie(), expired_device_cookie()])
+    let csrf = CsrfCookie::fresh();
+    with_cookies(render(StatusCode::OK, &SignedOutPage), [expired_session_cookie(), expired_device_cookie()].iter().chain(&csrf.new))
 }
 
 /// Ends one of the user's other sessions.
@@ -124,6 +148,25 @@ pub async fn end_session(req: HttpRequest, state: web::Data<AppState>, form: web
     Ok(see_other("/account"))
 }
 
+/// Forgets one remembered device of the user, and ends its sessions.
+pub async fn forget_device(req: HttpRequest, state: web::Data<AppState>, form: web::Form<ForgetDeviceForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    match state.devices.find(&form.device_id).await? {
+        Some(d) if d.user_id == session.user_id.0 => {
+            state.devices.forget(&d.id).await?;
+            let sids = state.sessions.sids_for_device(&d.id).await?;
+            end_sessions(&state, sids).await?;
+            state.oauth.audit_event("device_forgotten", Some(&d.user_id), None, &format!("device {}", d.id)).await;
+        }
+        _ => return Err(WebError::bad_request("No such device.")),
+    }
+    Ok(see_other("/account"))
+}
+
 /// "Sign out everywhere else": every session but this one.
 pub async fn end_other_sessions(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
@@ -131,7 +174,7 @@ pub async fn end_other_sessions(req: HttpRequest, state: web::Data<AppState>, fo
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    end_user_sessions(&state, &session.user_id, Some(&session.sid)).await?;
+    end_user_sessions(&state, &session.user_id, Some(&session)).await?;
     Ok(see_other("/account"))
 }
 
@@ -187,17 +230,17 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     if let Some(error) = error {
         return Ok(render(StatusCode::BAD_REQUEST, &PasswordPage { error: Some(error), csrf_token: csrf.form_token(&state) }));
     }
-    end_user_sessions(&state, &user.id, Some(&session.sid)).await?;
-    state.devices.forget_all(&user.id).await?;
+    credentials_changed(&state, &user.id, &session, "password_changed").await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
-    state.oauth.audit_event("password_changed", Some(&user.id.0), None, "other sessions, devices and refresh tokens ended").await;
     let _ = state
         .mailer
         .send(&latchkey_authn::Mail { to: user.email.clone(), subject: "Your password was changed".into(), body: format!("Hello {},\n\nThe password of your latchkey account was just changed, and every other session was signed out.\nIf this wasn't you, contact your administrator now.\n", user.username) })
         .await
         .map_err(|e| tracing::error!(error = %e, "could not queue the password-change notice"));
-    let elevated = state.sessions.elevate(&session, vec![Amr::Pwd]).await?;
-    with_cookies(see_other("/account"), &[session_cookie(elevated.cookie_value)])
+    // A new cookie id, but not a new sign-in: knowing the password is not
+    // re-authentication for changes that need a recent sign-in or a second factor.
+    let rotated = state.sessions.rotate_id(&session).await?;
+    with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
 }
 
 /// "Not now" on the passkey prompt hides it for 30 days.

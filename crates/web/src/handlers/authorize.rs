@@ -23,7 +23,8 @@ pub async fn authorize_post(req: HttpRequest, state: web::Data<AppState>, body: 
 async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, String)>) -> Result<HttpResponse, WebError> {
     let params = AuthorizeParams::from_pairs(pairs);
     let csrf = CsrfCookie::from_request(req);
-    let pending = match state.oauth.start_authorization(&params, csrf.binding(state)).await {
+    let ip = crate::browser::client_info(req).ip;
+    let pending = match state.oauth.start_authorization(&params, csrf.binding(state), ip.as_deref()).await {
         Ok(p) => p,
         Err(AuthorizeError::Redirect { redirect_uri, state: st, code, description }) => {
             let url = latchkey_oauth::authorize::error_redirect(&redirect_uri, st.as_deref(), code, &description, &state.issuer);

@@ -3,6 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::Scope;
+use latchkey_oauth::authorize::session_satisfies;
+use latchkey_oauth::Next;
 use serde::Deserialize;
 
 use super::authorize::load_pending;
@@ -41,6 +43,11 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
     let Some(session) = current_session(&req, &state).await? else {
         return Ok(see_other(&format!("/login?authz={}", pending.id)));
     };
+    // The request may ask for more than this session has (prompt=login,
+    // max_age, acr_values): then sign in first, whatever link led here.
+    if !session_satisfies(&pending, &session, state.clock.now()) {
+        return Ok(see_other(&format!("/login?authz={}", pending.id)));
+    }
     let client = state.oauth.client(&pending.client_id).await?.ok_or_else(WebError::expired_request)?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     let page = ConsentPage {
@@ -66,6 +73,9 @@ pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         _ => return Err(WebError::bad_request("Choose Allow or Deny.")),
     };
     tracing::info!(target: "security", event = "consent", client_id = %pending.client_id, user_id = %session.user_id.0, allow);
-    let location = state.oauth.consent(&pending, &session, allow).await?;
+    let location = match state.oauth.consent(&pending, &session, allow).await? {
+        Next::Redirect(url) => url,
+        Next::Login | Next::Consent => format!("/login?authz={}", pending.id),
+    };
     Ok(see_other(&location))
 }

@@ -67,9 +67,13 @@ fn second_factor_key(id: &str) -> String {
     format!("second-factor:{id}")
 }
 
-/// Only local account pages are allowed as a post-sign-in destination.
+/// Only local account pages are allowed as a post-sign-in destination:
+/// printable ASCII (it ends up in a `Location` header), no `//` or `\\`
+/// (protocol-relative URLs), at most 256 characters.
 fn local_next(next: Option<String>) -> Option<String> {
-    next.filter(|n| n.starts_with("/account") && !n.contains("//"))
+    next.filter(|n| {
+        n.starts_with("/account") && n.len() <= 256 && !n.contains("//") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
+    })
 }
 
 async fn pending_of(state: &AppState, authz: &Option<String>, csrf: &CsrfCookie) -> Result<Option<PendingAuthorization>, WebError> {
@@ -150,7 +154,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
 }
 
 /// A second factor is a confirmed authenticator app or a passkey.
-async fn has_second_factor(state: &AppState, user: &User) -> Result<bool, WebError> {
+pub(crate) async fn has_second_factor(state: &AppState, user: &User) -> Result<bool, WebError> {
     Ok(state.mfa.has_second_factor(user).await? || state.passkeys.has_passkey(&user.id).await?)
 }
 
@@ -246,7 +250,7 @@ pub(crate) async fn complete_sign_in(
             if let Some(old) = old {
                 end_sessions(state, vec![old.sid]).await?;
             }
-            state.sessions.start(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone()), false).await?
+            state.sessions.create(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone())).await?
         }
     };
     let methods = Amr::join(&amr);
@@ -256,6 +260,14 @@ pub(crate) async fn complete_sign_in(
             tracing::error!(error = %e, "could not send the new-device notice");
         }
     }
+    // A new CSRF secret for the new session: no form token from before the
+    // sign-in (or from another user's session) works after it. The request
+    // being answered moves to the new secret with the browser.
+    let csrf = CsrfCookie::fresh();
+    let pending = match pending {
+        Some(p) => Some(state.oauth.rebind(&p, csrf.binding(state)).await?),
+        None => None,
+    };
     let resp = match &pending {
         // The relying party asked for more than this user can give (no second factor).
         Some(p) if p.requested_acr().is_some_and(|want| Acr::from_methods(&amr) < want) => {
@@ -267,5 +279,6 @@ pub(crate) async fn complete_sign_in(
     };
     let mut cookies = vec![session_cookie(new.cookie_value)];
     cookies.extend(device.map(|(_, token)| device_cookie(token, state.devices.lifetime)));
+    cookies.extend(csrf.new);
     with_cookies(resp, &cookies)
 }

@@ -4,14 +4,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::{Session, User};
+use latchkey_domain::{Acr, Session, User};
 use serde::Deserialize;
 
 use super::see_other;
 use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, TotpPage};
-use crate::session_ops::end_user_sessions;
+use crate::session_ops::credentials_changed;
 use crate::state::AppState;
 
 /// Sensitive changes need a sign-in (or second factor) within 5 minutes: long
@@ -30,16 +30,27 @@ pub struct CsrfForm {
     csrf_token: String,
 }
 
-/// The user and session, if the session authenticated recently; otherwise a
-/// redirect to sign in again and come back.
+/// Whether this session may change the user's sign-in methods (second
+/// factors, backup codes, passkeys): an interactive sign-in (not a restore, not
+/// a password change) within 5 minutes, and, when the account has a second
+/// factor, one that presented it: a password alone never unlocks them.
+pub(crate) async fn may_change_credentials(state: &AppState, session: &Session, user: &User) -> Result<bool, WebError> {
+    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+        return Ok(false);
+    }
+    Ok(session.acr() >= Acr::MultiFactor || !super::login::has_second_factor(state, user).await?)
+}
+
+/// The user and session, if the session may change credentials; otherwise a
+/// redirect to sign in again (with the second factor) and come back.
 async fn recent(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
     let Some(session) = current_session(req, state).await? else {
         return Ok(Err(see_other("/login?next=/account/totp")));
     };
-    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    if !may_change_credentials(state, &session, &user).await? {
         return Ok(Err(see_other("/login?next=/account/totp")));
     }
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     Ok(Ok((user, session)))
 }
 
@@ -77,9 +88,8 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
     };
     match state.mfa.confirm_totp(&user, &form.code).await {
         Ok(codes) => {
-            // A security change: other sessions end (this one stays).
-            end_user_sessions(&state, &user.id, Some(&session.sid)).await?;
-            state.oauth.audit_event("totp_enrolled", Some(&user.id.0), None, "authenticator app set up").await;
+            // A security change: other sessions and devices end (this one stays).
+            credentials_changed(&state, &user.id, &session, "totp_enrolled").await?;
             Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(&state, &csrf) }))
         }
         Err(AuthnError::InvalidCredentials) => {
@@ -111,8 +121,7 @@ pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web
         Err(redirect) => return Ok(redirect),
     };
     state.mfa.remove_totp(&user).await?;
-    end_user_sessions(&state, &user.id, Some(&session.sid)).await?;
+    credentials_changed(&state, &user.id, &session, "totp_removed").await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
-    state.oauth.audit_event("totp_removed", Some(&user.id.0), None, "authenticator app removed; other sessions ended").await;
     Ok(see_other("/account"))
 }

@@ -16,14 +16,24 @@ pub mod userinfo;
 use actix_web::http::header;
 use actix_web::HttpResponse;
 
+/// A `Location` never carries control characters (they would break the
+/// header): callers validate what users send, and this is the last guard.
+fn safe_location(location: &str) -> &str {
+    if location.chars().any(char::is_control) {
+        tracing::warn!(target: "security", event = "unsafe_location_refused");
+        return "/account";
+    }
+    location
+}
+
 /// 303 See Other: after a form POST, the browser follows with a GET.
 pub(crate) fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store")).finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, safe_location(location))).insert_header((header::CACHE_CONTROL, "no-store")).finish()
 }
 
 /// 302 Found: the authorization endpoint's redirects (RFC 6749 §4.1.2).
 pub(crate) fn found(location: &str) -> HttpResponse {
-    HttpResponse::Found().insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store")).finish()
+    HttpResponse::Found().insert_header((header::LOCATION, safe_location(location))).insert_header((header::CACHE_CONTROL, "no-store")).finish()
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body or query into pairs,

@@ -13,10 +13,11 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::authorize::load_pending;
 use super::login::{complete_sign_in, second_factor_by_passkey, second_factor_user};
-use super::mfa_settings::RECENT_AUTH_SECS;
+use super::mfa_settings::may_change_credentials;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, CsrfCookie, CSRF_COOKIE};
 use crate::error::WebError;
+use crate::session_ops::credentials_changed;
 use crate::state::AppState;
 
 fn json_error(status: StatusCode, message: &str) -> HttpResponse {
@@ -60,10 +61,10 @@ pub async fn register_start(req: HttpRequest, state: web::Data<AppState>) -> Res
     let Some(session) = current_session(&req, &state).await? else {
         return Ok(json_error(StatusCode::UNAUTHORIZED, "sign in first"));
     };
-    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    if !may_change_credentials(&state, &session, &user).await? {
         return Ok(json_error(StatusCode::FORBIDDEN, "sign in again to add a passkey (recent sign-in required)"));
     }
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     let (ceremony, options) = state.passkeys.start_registration(&user, &session.sid).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
 }
@@ -175,12 +176,13 @@ pub struct PasskeyForm {
 pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasskeyForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
-    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    if !may_change_credentials(&state, &session, &user).await? {
         return Ok(see_other("/login?next=/account"));
     }
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     if state.passkeys.remove(&user, &form.id).await? {
-        state.oauth.audit_event("passkey_removed", Some(&user.id.0), None, &format!("passkey {}", form.id)).await;
+        tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %form.id);
+        credentials_changed(&state, &user.id, &session, "passkey_removed").await?;
     }
     Ok(see_other("/account"))
 }
