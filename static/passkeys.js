@@ -61,6 +61,28 @@
     }
   }
 
+  // Account set-up or recovery from a mailed link: the first passkey.
+  async function setupPasskey(button) {
+    try {
+      const base = button.dataset.base, t = button.dataset.token;
+      const { ceremony, options } = await post(base + "/passkey/start", { t });
+      const pk = options.publicKey;
+      pk.challenge = b64uToBuf(pk.challenge);
+      pk.user.id = b64uToBuf(pk.user.id);
+      (pk.excludeCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
+      const cred = await navigator.credentials.create({ publicKey: pk });
+      const credential = credentialJson(cred, {
+        attestationObject: bufToB64u(cred.response.attestationObject),
+        clientDataJSON: bufToB64u(cred.response.clientDataJSON),
+        transports: cred.response.getTransports ? cred.response.getTransports() : [],
+      });
+      const done = await post(base + "/passkey/finish", { t, ceremony, name: "Passkey", credential });
+      window.location.assign(done.redirect);
+    } catch (e) {
+      say("Could not create the passkey: " + e.message);
+    }
+  }
+
   // A pending autofill (conditional) request blocks a modal one: abort it first.
   let conditionalRequest = null;
 
@@ -94,6 +116,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    const setup = document.querySelector('[data-passkey="setup"]');
+    if (setup) setup.addEventListener("click", () => setupPasskey(setup));
     const add = document.querySelector('[data-passkey="register"]');
     if (add) add.addEventListener("click", () => register(add));
     const btn = document.querySelector('[data-passkey="sign-in"]');

@@ -8,6 +8,10 @@ pub enum AuthnError {
     InvalidCredentials,
     #[error("too many attempts; try again later")]
     Throttled,
+    /// A rate limit on requests (sign-up, recovery, links): try again after
+    /// `retry_after` seconds.
+    #[error("too many requests; try again in {retry_after} seconds")]
+    RateLimited { retry_after: i64 },
     #[error("{0}")]
     InvalidInput(String),
     #[error("a user with that username already exists")]

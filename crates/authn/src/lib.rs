@@ -4,18 +4,24 @@
 pub mod device_name;
 pub mod devices;
 pub mod error;
+pub mod links;
 pub mod mail;
 pub mod mfa;
 pub mod passkeys;
 pub mod password;
+pub mod password_policy;
+pub mod rate_limit;
 pub mod service;
 pub mod sessions;
 pub mod throttle;
 
 pub use error::AuthnError;
 pub use password::PasswordHasher;
+pub use password_policy::PasswordPolicy;
+pub use rate_limit::RateLimiter;
 pub use service::{Authenticator, NewUser};
 pub use devices::{DeviceService, Restore};
+pub use links::{LinkService, Purpose};
 pub use mail::{Mail, Mailer};
 pub use mfa::{MfaService, TotpEnrolment};
 pub use passkeys::{PasskeyInfo, PasskeyService, PasskeySignIn};

@@ -69,6 +69,12 @@ impl MfaService {
         Ok(self.credential(&user.id.0).await?.is_some_and(|c| c.confirmed_at.is_some()))
     }
 
+    /// Whether the account has something recovery must ask for before it
+    /// lets anyone set a credential: an authenticator app or unused backup codes.
+    pub async fn has_recovery_factor(&self, user: &User) -> Result<bool, AuthnError> {
+        Ok(self.has_second_factor(user).await? || self.unused_backup_codes(user).await? > 0)
+    }
+
     /// Starts enrolment with a fresh secret; confirmed by the first valid code.
     pub async fn start_totp(&self, user: &User) -> Result<TotpEnrolment, AuthnError> {
         if self.has_second_factor(user).await? {

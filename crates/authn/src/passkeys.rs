@@ -127,12 +127,17 @@ impl PasskeyService {
     }
 
     /// Finishes a registration started by the same user and session.
-    pub async fn finish_registration(&self, user: &User, sid: &str, ceremony: &str, credential: &RegisterPublicKeyCredential, name: &str) -> Result<PasskeyInfo, AuthnError> {
+    /// Returns the passkey and its `amr` kind (`swk` synced, `hwk` device-bound).
+    pub async fn finish_registration(&self, user: &User, sid: &str, ceremony: &str, credential: &RegisterPublicKeyCredential, name: &str) -> Result<(PasskeyInfo, Amr), AuthnError> {
         let st: RegistrationState = self.take_state("webauthn-reg", ceremony).await?;
         if st.user_id != user.id.0 || st.sid != sid {
             return Err(bad("the ceremony belongs to another session"));
         }
         let passkey = self.webauthn.finish_passkey_registration(credential, &st.state).map_err(bad)?;
+        // Synced (backup-eligible) or device-bound, read from the stored form
+        // (the credential's internals are not public API).
+        let synced = serde_json::to_value(&passkey).ok().and_then(|v| v["cred"]["backup_eligible"].as_bool()).unwrap_or(false);
+        let kind = if synced { Amr::Swk } else { Amr::Hwk };
         let now = self.clock.now();
         let name = match name.trim() {
             "" => "Passkey".to_string(),
@@ -152,7 +157,7 @@ impl PasskeyService {
             other => other.into(),
         })?;
         tracing::info!(target: "security", event = "passkey_added", user_id = %user.id.0, passkey = %info.id);
-        Ok(info)
+        Ok((info, kind))
     }
 
     /// Starts a sign-in: for a known user (username first), or usernameless
@@ -227,6 +232,14 @@ impl PasskeyService {
             return Err(AuthnError::InvalidInput("a passkey needs a name".into()));
         }
         Ok(self.db.run(move |c| repo::rename(c, &u, &i, &n)).await?)
+    }
+
+    /// Removes one of the user's passkeys by id, whatever else they have
+    /// (a set-up that lost its race undoes its registration).
+    pub async fn discard(&self, user: &UserId, id: &str) -> Result<(), AuthnError> {
+        let (u, i) = (user.0.clone(), id.to_string());
+        self.db.run(move |c| repo::remove(c, &u, &i)).await?;
+        Ok(())
     }
 
     /// Removes a passkey, unless it is the user's only way in.

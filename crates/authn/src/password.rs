@@ -10,10 +10,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::AuthnError;
 
-/// NIST SP 800-63B §3.1.1.2: at least 8 characters.
-pub const MIN_PASSWORD_LEN: usize = 8;
-/// An upper bound so a multi-megabyte "password" cannot tie up a hashing thread.
-pub const MAX_PASSWORD_LEN: usize = 1024;
+use crate::password_policy::{normalize, MAX_PASSWORD_BYTES as MAX_PASSWORD_LEN};
 
 /// argon2id with the crate's defaults, which are OWASP's recommendation
 /// (m = 19 MiB, t = 2, p = 1). Each hash takes ~25 ms and 19 MiB, so at most one
@@ -41,23 +38,12 @@ impl PasswordHasher {
         Ok(PasswordHasher { permits: Arc::new(Semaphore::new(cores)), dummy_hash: Arc::new(dummy) })
     }
 
-    pub fn check_policy(password: &Secret) -> Result<(), AuthnError> {
-        let n = password.expose().chars().count();
-        if n < MIN_PASSWORD_LEN {
-            return Err(AuthnError::InvalidInput(format!("password must be at least {MIN_PASSWORD_LEN} characters")));
-        }
-        if password.expose().len() > MAX_PASSWORD_LEN {
-            return Err(AuthnError::InvalidInput(format!("password must be at most {MAX_PASSWORD_LEN} bytes")));
-        }
-        Ok(())
-    }
-
     /// Hashes on the blocking pool (PHC string with a fresh salt).
     pub async fn hash(&self, password: Secret) -> Result<String, AuthnError> {
         let _permit = self.permits.acquire().await.map_err(|e| AuthnError::Hashing(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             argon2()
-                .hash_password(password.expose().as_bytes())
+                .hash_password(normalize(password.expose()).as_bytes())
                 .map(|h| h.to_string())
                 .map_err(|e| AuthnError::Hashing(e.to_string()))
         })
@@ -76,7 +62,7 @@ impl PasswordHasher {
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash)
-                .map(|parsed| argon2().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+                .map(|parsed| argon2().verify_password(normalize(password.expose()).as_bytes(), &parsed).is_ok())
                 .unwrap_or(false)
         })
         .await
@@ -88,7 +74,7 @@ impl PasswordHasher {
 /// Synchronous hashing for the CLI (no runtime needed).
 pub fn hash_blocking(password: &Secret) -> Result<String, AuthnError> {
     argon2()
-        .hash_password(password.expose().as_bytes())
+        .hash_password(normalize(password.expose()).as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| AuthnError::Hashing(e.to_string()))
 }
@@ -107,10 +93,10 @@ mod tests {
         assert!(!h.verify(Secret::new("anything"), None).await.unwrap(), "unknown user never verifies");
     }
 
-    #[test]
-    fn policy() {
-        assert!(PasswordHasher::check_policy(&Secret::new("short")).is_err());
-        assert!(PasswordHasher::check_policy(&Secret::new("long enough")).is_ok());
-        assert!(PasswordHasher::check_policy(&Secret::new("x".repeat(2000))).is_err());
+    #[tokio::test]
+    async fn the_same_password_in_another_unicode_form_verifies() {
+        let h = PasswordHasher::new().unwrap();
+        let stored = h.hash(Secret::new("caf\u{E9} au lait")).await.unwrap();
+        assert!(h.verify(Secret::new("cafe\u{301} au lait"), Some(stored)).await.unwrap());
     }
 }

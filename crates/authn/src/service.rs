@@ -7,6 +7,7 @@ use latchkey_store::{Db, FastStore, StoreError};
 
 use crate::error::AuthnError;
 use crate::password::PasswordHasher;
+use crate::password_policy::PasswordPolicy;
 use crate::throttle::LoginThrottle;
 
 pub struct NewUser {
@@ -22,15 +23,17 @@ pub struct Authenticator {
     hasher: PasswordHasher,
     throttle: LoginThrottle,
     clock: SharedClock,
+    /// What new passwords must be (`LATCHKEY_PASSWORD_MIN_LENGTH`).
+    pub policy: PasswordPolicy,
 }
 
 impl Authenticator {
     pub fn new(db: Db, fast: FastStore, clock: SharedClock) -> Result<Authenticator, AuthnError> {
-        Ok(Authenticator { db, hasher: PasswordHasher::new()?, throttle: LoginThrottle::new(fast), clock })
+        Ok(Authenticator { db, hasher: PasswordHasher::new()?, throttle: LoginThrottle::new(fast), clock, policy: PasswordPolicy::default() })
     }
 
     pub async fn create_user(&self, new: NewUser) -> Result<User, AuthnError> {
-        validate_new_user(&new)?;
+        validate_new_user(&new, &self.policy)?;
         let hash = self.hasher.hash(new.password).await?;
         let user = User {
             id: UserId(uuid::Uuid::new_v4().to_string()),
@@ -39,6 +42,7 @@ impl Authenticator {
             password_hash: Some(hash),
             admin: new.admin,
             created_at: self.clock.now(),
+            email_verified: false,
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -69,12 +73,63 @@ impl Authenticator {
     /// like sign-in). The caller ends the user's other sessions and tokens.
     pub async fn change_password(&self, user: &User, current: Secret, new: Secret, ip: Option<&str>) -> Result<(), AuthnError> {
         self.authenticate_password(&user.username, current, ip).await?;
-        PasswordHasher::check_policy(&new)?;
+        self.set_password(user, new).await
+    }
+
+    /// Sets a new password (after the caller proved the right to: a change
+    /// with the current password, a set-up or recovery link).
+    pub async fn set_password(&self, user: &User, new: Secret) -> Result<(), AuthnError> {
+        self.policy.check(&new, &user.username, &user.email)?;
         let hash = self.hasher.hash(new).await?;
         let id = user.id.clone();
-        self.db.run(move |c| users::set_password_hash(c, &id, &hash)).await?;
-        tracing::info!(target: "security", event = "password_changed", user_id = %user.id.0);
+        self.db.run(move |c| users::set_password(c, &id, Some(&hash))).await?;
+        tracing::info!(target: "security", event = "password_set", user_id = %user.id.0);
         Ok(())
+    }
+
+    /// Creates a user with no credential at all (an invitation or a sign-up):
+    /// nobody can sign in as them until a set-up link is used.
+    pub async fn create_without_credentials(&self, username: &str, email: &str, admin: bool) -> Result<User, AuthnError> {
+        validate_identity(username, email)?;
+        let user = User {
+            id: UserId(uuid::Uuid::new_v4().to_string()),
+            username: username.to_string(),
+            email: email.to_string(),
+            password_hash: None,
+            admin,
+            created_at: self.clock.now(),
+            email_verified: false,
+        };
+        let u = user.clone();
+        self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
+        Ok(user)
+    }
+
+    /// Sets the user's address; `verified` when a link sent to it was used.
+    pub async fn set_email(&self, user: &UserId, email: &str, verified: bool) -> Result<(), AuthnError> {
+        let (id, e) = (user.clone(), email.to_string());
+        Ok(self.db.run(move |c| users::set_email(c, &id, &e, verified)).await?)
+    }
+
+    /// Users with this address (case-insensitive).
+    pub async fn find_by_email(&self, email: &str) -> Result<Vec<User>, AuthnError> {
+        let e = email.to_string();
+        Ok(self.db.run(move |c| users::find_by_email(c, &e)).await?)
+    }
+
+    /// The one account a "username or email" names, if exactly one does.
+    pub async fn find_by_login(&self, login: &str) -> Result<Option<User>, AuthnError> {
+        if let Some(u) = self.find_by_username(login).await? {
+            return Ok(Some(u));
+        }
+        let mut found = self.find_by_email(login).await?;
+        Ok(if found.len() == 1 { found.pop() } else { None })
+    }
+
+    /// Deletes the user and everything that hangs off them.
+    pub async fn delete_user(&self, user: &UserId) -> Result<bool, AuthnError> {
+        let id = user.clone();
+        Ok(self.db.run(move |c| users::delete(c, &id)).await?)
     }
 
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, AuthnError> {
@@ -92,14 +147,27 @@ impl Authenticator {
     }
 }
 
-pub fn validate_new_user(new: &NewUser) -> Result<(), AuthnError> {
-    if !valid_username(&new.username) {
+pub fn validate_new_user(new: &NewUser, policy: &PasswordPolicy) -> Result<(), AuthnError> {
+    validate_identity(&new.username, &new.email)?;
+    policy.check(&new.password, &new.username, &new.email)
+}
+
+/// A username and an address we can store and mail.
+pub fn validate_identity(username: &str, email: &str) -> Result<(), AuthnError> {
+    if !valid_username(username) {
         return Err(AuthnError::InvalidInput("username must be 1-64 letters, digits or . - _ @".into()));
     }
-    if !new.email.contains('@') || new.email.len() > 254 {
+    if !valid_email(email) {
         return Err(AuthnError::InvalidInput("email address is not valid".into()));
     }
-    PasswordHasher::check_policy(&new.password)
+    Ok(())
+}
+
+/// `local@domain`, at most 254 characters, no spaces or control characters
+/// (it goes into mail headers).
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else { return false };
+    email.len() <= 254 && !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && email.chars().all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()))
 }
 
 fn map_conflict(e: StoreError) -> AuthnError {
@@ -110,8 +178,8 @@ fn map_conflict(e: StoreError) -> AuthnError {
 }
 
 /// Creates a user synchronously (CLI).
-pub fn create_user_blocking(db: &Db, new: NewUser, now: i64) -> Result<User, AuthnError> {
-    validate_new_user(&new)?;
+pub fn create_user_blocking(db: &Db, new: NewUser, now: i64, policy: &PasswordPolicy) -> Result<User, AuthnError> {
+    validate_new_user(&new, policy)?;
     let hash = crate::password::hash_blocking(&new.password)?;
     let user = User {
         id: UserId(uuid::Uuid::new_v4().to_string()),
@@ -120,6 +188,7 @@ pub fn create_user_blocking(db: &Db, new: NewUser, now: i64) -> Result<User, Aut
         password_hash: Some(hash),
         admin: new.admin,
         created_at: now,
+        email_verified: false,
     };
     db.run_blocking(|c| users::insert(c, &user)).map_err(map_conflict)?;
     Ok(user)

@@ -22,6 +22,8 @@ pub struct User {
     pub password_hash: Option<String>,
     pub admin: bool,
     pub created_at: i64,
+    /// A link sent to `email` was used (OIDC `email_verified`).
+    pub email_verified: bool,
 }
 
 impl std::fmt::Debug for User {

@@ -75,6 +75,18 @@ pub struct StoreArgs {
     /// Reverse proxies (CIDRs, comma-separated) whose Forwarded / X-Forwarded-For headers are believed.
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: String,
+    /// Self-service sign-up: closed or open.
+    #[arg(long, env = "LATCHKEY_SIGNUP", default_value = "closed", global = true)]
+    pub signup: String,
+    /// Seconds an invitation link works.
+    #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL, global = true)]
+    pub invite_ttl_secs: i64,
+    /// Seconds a recovery link works (900-3600).
+    #[arg(long, env = "LATCHKEY_RECOVERY_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_RECOVERY_TTL, global = true)]
+    pub recovery_ttl_secs: i64,
+    /// Shortest password accepted (never below 8).
+    #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS, global = true)]
+    pub password_min_length: usize,
 }
 
 impl StoreArgs {
@@ -95,6 +107,14 @@ impl StoreArgs {
             smtp_url: self.smtp_url.clone().filter(|s| !s.is_empty()),
             mail_from: self.mail_from.clone(),
             trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(&self.trusted_proxies)?,
+            signup_open: match self.signup.as_str() {
+                "open" => true,
+                "closed" => false,
+                other => return Err(format!("LATCHKEY_SIGNUP must be open or closed, not {other}")),
+            },
+            invite_ttl: self.invite_ttl_secs,
+            recovery_ttl: self.recovery_ttl_secs,
+            password_min_chars: self.password_min_length,
         })
     }
 }
@@ -194,6 +214,20 @@ pub struct ServeArgs {
 
 #[derive(Subcommand)]
 pub enum UserCommand {
+    /// Invite a user: an account with no password and a single-use set-up
+    /// link (mailed, and printed), to create a passkey or a password.
+    Invite {
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user's authenticator app and backup codes (they lost every
+    /// factor), end their sessions, and tell them; audited.
+    ResetMfa { username: String },
     /// Create a user. The password is read from standard input.
     Add {
         username: String,

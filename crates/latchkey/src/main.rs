@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use latchkey_authn::{Authenticator, NewUser};
+use latchkey_authn::NewUser;
 use latchkey_domain::{Secret, SharedClock, SystemClock};
 use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
@@ -61,11 +61,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(args) => serve(settings, args, clock).await,
-        Command::User { command } => {
-            let stores = Stores::open(&settings).await?;
-            let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock)?;
-            user_command(&authn, command).await
-        }
+        Command::User { command } => user_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Client { command } => {
             let stores = Stores::open(&settings).await?;
             client_command(&stores, command, clock.now()).await
@@ -176,7 +172,7 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     println!("  discovery:  {}/.well-known/openid-configuration", state.issuer);
     println!("  your account page: {}/account", state.issuer);
     println!("Create the first user and a client (in another terminal, same directory and settings):");
-    println!("  echo 'a long passphrase' | latchkey user add alice --email alice@example.com --password-stdin --admin");
+    println!("  echo 'blue kettle marching at noon' | latchkey user add alice --email alice@example.com --password-stdin --admin");
     println!("  latchkey client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
     let upkeep = state.clone();
     tokio::spawn(async move {
@@ -218,8 +214,34 @@ fn read_password() -> Result<Secret, CliError> {
     Ok(Secret::new(password))
 }
 
-async fn user_command(authn: &Authenticator, command: UserCommand) -> Result<(), CliError> {
+async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliError> {
+    let authn = &state.authn;
     match command {
+        UserCommand::Invite { username, email, admin, json } => {
+            let (user, url) = latchkey_web::account_links::invite(state, &username, &email, admin).await?;
+            if json {
+                println!("{}", json!({ "user_id": user.id.0, "invite_url": url }));
+            } else {
+                println!("invited {} ({}); the link was mailed to {}:\n{url}", user.username, user.id.0, user.email);
+            }
+        }
+        UserCommand::ResetMfa { username } => {
+            let user = authn.find_by_username(&username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
+            state.mfa.remove_totp(&user).await?;
+            let web = |e: latchkey_web::error::WebError| CliError::OAuth(e.to_string());
+            latchkey_web::session_ops::end_user_sessions(state, &user.id, None).await.map_err(web)?;
+            state.oauth.revoke_user_tokens(&user.id).await?;
+            state.links.revoke_for_user(&user.id, Some(latchkey_authn::Purpose::Recovery)).await?;
+            state.oauth.audit_event("mfa_reset_by_admin", Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended (CLI)").await;
+            latchkey_web::account_links::notify(
+                state,
+                &user.email,
+                "Your second factor was reset",
+                format!("Hello {},\n\nAn administrator removed the authenticator app and backup codes of your latchkey account, and signed out every session. Use \"Can't sign in?\" to set up your sign-in again:\n\n  {}/recover\n\nIf you did not ask for this, contact your administrator now.\n", user.username, state.issuer),
+            )
+            .await;
+            println!("reset the second factor of {} and ended their sessions", user.username);
+        }
         UserCommand::Add { username, email, password_stdin, admin, json } => {
             if !password_stdin {
                 return Err(CliError::Usage("pass the password on standard input with --password-stdin (never as an argument: it would end up in shell history)".into()));

@@ -50,14 +50,14 @@ impl Drop for Cli {
 #[test]
 fn users_and_clients_from_the_command_line() {
     let cli = Cli::new();
-    let user = cli.json(&["user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--admin", "--json"], Some("a long passphrase\n"));
+    let user = cli.json(&["user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--admin", "--json"], Some("blue kettle marching at noon\n"));
     assert_eq!(user["username"], "alice");
     assert_eq!(user["admin"], true);
     // The password is never an argument.
     let refused = cli.run(&["user", "add", "bob", "--email", "bob@example.com"], None);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--password-stdin"));
-    let duplicate = cli.run(&["user", "add", "alice", "--email", "a@example.com", "--password-stdin"], Some("another passphrase\n"));
+    let duplicate = cli.run(&["user", "add", "alice", "--email", "a@example.com", "--password-stdin"], Some("green lantern dancing by the sea\n"));
     assert!(!duplicate.status.success(), "usernames are unique");
 
     let web = cli.json(&["client", "add", "--name", "My app", "--redirect-uri", "http://localhost:3000/callback", "--json"], None);

@@ -86,7 +86,7 @@ impl OAuthService {
                     at_hash: None,
                     preferred_username: scopes.contains(Scope::Profile).then(|| user.username.clone()),
                     email: scopes.contains(Scope::Email).then(|| user.email.clone()),
-                    email_verified: scopes.contains(Scope::Email).then_some(false),
+                    email_verified: scopes.contains(Scope::Email).then_some(user.email_verified),
                 };
                 Some(self.tokens.sign_id_token(&claims, client.id_token_alg)?)
             }

@@ -12,8 +12,8 @@ pub fn claims_for(user: &User, scopes: &ScopeSet) -> Value {
     }
     if scopes.contains(Scope::Email) {
         m.insert("email".into(), json!(user.email));
-        // latchkey does not verify addresses yet; never claim it did.
-        m.insert("email_verified".into(), json!(false));
+        // True only after a link sent to this address was used.
+        m.insert("email_verified".into(), json!(user.email_verified));
     }
     Value::Object(m)
 }
@@ -25,7 +25,7 @@ mod tests {
 
     #[test]
     fn claims_follow_scopes() {
-        let u = User { id: UserId("u1".into()), username: "alice".into(), email: "a@x".into(), password_hash: None, admin: false, created_at: 0 };
+        let u = User { id: UserId("u1".into()), username: "alice".into(), email: "a@x".into(), password_hash: None, admin: false, created_at: 0, email_verified: false };
         let c = claims_for(&u, &ScopeSet::parse_lenient("openid"));
         assert_eq!(c, json!({"sub": "u1"}));
         let c = claims_for(&u, &ScopeSet::parse_lenient("openid email profile"));

@@ -9,6 +9,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         admin -> Bool,
         created_at -> BigInt,
+        email_verified -> Bool,
     }
 }
 
@@ -172,4 +173,20 @@ diesel::joinable!(refresh_families -> users (user_id));
 diesel::joinable!(refresh_families -> clients (client_id));
 diesel::joinable!(session_clients -> clients (client_id));
 diesel::joinable!(devices -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);
+diesel::table! {
+    account_links (id) {
+        id -> Text,
+        purpose -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        email -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        factor_at -> Nullable<BigInt>,
+        factor_browser -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(account_links, users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);

@@ -34,6 +34,8 @@ pub enum KeyPurpose {
     MailLink,
     /// Backup codes (second factor).
     BackupCode,
+    /// Single-use account links (set-up, recovery, email change).
+    AccountLink,
 }
 
 impl KeyPurpose {
@@ -45,6 +47,7 @@ impl KeyPurpose {
             KeyPurpose::Csrf => b"latchkey/csrf/v1",
             KeyPurpose::RefreshToken => b"latchkey/refresh-token/v1",
             KeyPurpose::Device => b"latchkey/device/v1",
+            KeyPurpose::AccountLink => b"latchkey/account-link/v1",
             KeyPurpose::MailLink => b"latchkey/mail-link/v1",
             KeyPurpose::BackupCode => b"latchkey/backup-code/v1",
         }

@@ -47,6 +47,14 @@ pub struct Settings {
     /// `LATCHKEY_TRUSTED_PROXIES`: only from these peers are `Forwarded` /
     /// `X-Forwarded-For` believed. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LATCHKEY_SIGNUP=open`: anyone may create an account (default closed).
+    pub signup_open: bool,
+    /// Seconds an invitation link works (`LATCHKEY_INVITE_TTL_SECS`).
+    pub invite_ttl: i64,
+    /// Seconds a recovery link works (`LATCHKEY_RECOVERY_TTL_SECS`, 900-3600).
+    pub recovery_ttl: i64,
+    /// Shortest password accepted (`LATCHKEY_PASSWORD_MIN_LENGTH`, never below 8).
+    pub password_min_chars: usize,
 }
 
 impl Default for Settings {
@@ -66,6 +74,10 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_string(),
             trusted_proxies: Vec::new(),
+            signup_open: false,
+            invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
+            recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
+            password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
         }
     }
 }
@@ -89,6 +101,10 @@ impl std::fmt::Debug for Settings {
             .field("smtp_url", &redact(&self.smtp_url))
             .field("mail_from", &self.mail_from)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("signup_open", &self.signup_open)
+            .field("invite_ttl", &self.invite_ttl)
+            .field("recovery_ttl", &self.recovery_ttl)
+            .field("password_min_chars", &self.password_min_chars)
             .finish()
     }
 }

@@ -33,6 +33,10 @@ pub enum WebError {
     Store(#[from] StoreError),
     #[error("internal: {0}")]
     Internal(String),
+    /// A request rate limit (429 with `Retry-After`): a page, or JSON on the
+    /// JSON endpoints.
+    #[error("rate limited for {retry_after} s")]
+    RateLimited { retry_after: i64, json: bool },
 }
 
 impl WebError {
@@ -86,6 +90,7 @@ impl From<AuthnError> for WebError {
         match e {
             AuthnError::Store(s) => WebError::Store(s),
             AuthnError::Throttled => WebError::Page { status: StatusCode::TOO_MANY_REQUESTS, title: "Too many attempts", message: e.to_string() },
+            AuthnError::RateLimited { retry_after } => WebError::RateLimited { retry_after, json: false },
             AuthnError::InvalidCredentials | AuthnError::InvalidInput(_) | AuthnError::UserExists => WebError::bad_request(e.to_string()),
             AuthnError::Hashing(m) => WebError::Internal(m),
         }
@@ -169,6 +174,7 @@ impl ResponseError for WebError {
         match self {
             WebError::Page { status, .. } => *status,
             WebError::Json(_) | WebError::Bearer(_) => StatusCode::BAD_REQUEST,
+            WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(s) if is_unavailable(s) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -177,6 +183,17 @@ impl ResponseError for WebError {
     fn error_response(&self) -> HttpResponse {
         match self {
             WebError::Page { status, title, message } => page(*status, title, message, None),
+            WebError::RateLimited { retry_after, json } => {
+                let mut r = if *json {
+                    no_store(HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)).json(json!({ "error": "too many requests; try again later", "retry_after": retry_after }))
+                } else {
+                    page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", &format!("Too many requests. Try again in {} minute(s).", (retry_after + 59) / 60), None)
+                };
+                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
             WebError::Json(e) => json_error(e),
             WebError::Bearer(e) => bearer_error(e),
             WebError::Store(s) if is_unavailable(s) => {

@@ -2,6 +2,7 @@
 //! become responses. Protocol logic lives in `latchkey-oauth`, people in
 //! `latchkey-authn`, keys and tokens in `latchkey-token`.
 
+pub mod account_links;
 pub mod browser;
 pub mod client_ip;
 pub mod config;

@@ -14,6 +14,8 @@ pub struct LoginPage {
     pub next: Option<String>,
     pub username: String,
     pub csrf_token: String,
+    /// Link to `/signup` (`LATCHKEY_SIGNUP=open`).
+    pub signup_open: bool,
 }
 
 #[derive(Template)]
@@ -108,6 +110,83 @@ pub struct NotMePage {
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage;
+
+/// A short message with an optional link ("Check your email").
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub title: String,
+    pub message: String,
+    pub link: Option<(String, String)>,
+}
+
+/// Choosing a credential from a link: account set-up or recovery.
+#[derive(Template)]
+#[template(path = "setup.html")]
+pub struct SetupPage {
+    pub title: &'static str,
+    /// `/setup` or `/recover`: where the forms and the passkey script post.
+    pub base: &'static str,
+    pub username: String,
+    pub token: String,
+    /// Recovery of an account with a second factor: ask for it first.
+    pub needs_factor: bool,
+    pub min_chars: usize,
+    pub error: Option<String>,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+pub struct RecoverPage {
+    pub minutes: i64,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignupPage {
+    pub error: Option<String>,
+    pub username: String,
+    pub email: String,
+    pub csrf_token: String,
+}
+
+/// A mailed link's landing page: one button that does what the link is for
+/// (GET never changes anything: mail scanners open links).
+#[derive(Template)]
+#[template(path = "confirm_link.html")]
+pub struct ConfirmLinkPage {
+    pub title: &'static str,
+    pub message: String,
+    pub action: &'static str,
+    pub button: &'static str,
+    pub token: String,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "email.html")]
+pub struct EmailPage {
+    pub current: String,
+    pub error: Option<String>,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "delete_account.html")]
+pub struct DeleteAccountPage {
+    pub username: String,
+    pub error: Option<String>,
+    pub csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage {
+    pub codes: Option<Vec<String>>,
+    pub csrf_token: String,
+}
 
 /// Renders a page. Pages are never cached: they carry CSRF tokens and user data.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, authorize, consent, discovery, login, logout, mfa_settings, misc, passkeys, token, userinfo};
+use crate::handlers::{account, admin, authorize, consent, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -92,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/clients", web::get().to(admin::list_clients))
                 .route("/clients/{client_id}/grants", web::get().to(admin::client_grants))
                 .route("/clients/{client_id}/grants", web::delete().to(admin::revoke_client_grants))
+                .route("/users", web::post().to(admin::create_user))
                 .route("/users/{username}/grants", web::delete().to(admin::revoke_user_grants))
                 .route("/users/{username}/sessions", web::get().to(admin::user_sessions))
                 .route("/users/{username}/sessions", web::delete().to(admin::end_user_sessions))
@@ -128,7 +129,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/not-me", web::post().to(logout::not_me_submit))
         .route("/end-session", web::get().to(logout::end_session_get))
         .route("/end-session", web::post().to(logout::end_session_post))
-        .route("/logout", web::post().to(account::logout));
+        .route("/logout", web::post().to(account::logout))
+        .route("/signup", web::get().to(signup::signup_page))
+        .route("/signup", web::post().to(signup::signup_submit))
+        .route("/setup", web::get().to(links::setup_page))
+        .route("/setup/password", web::post().to(links::setup_password))
+        .route("/setup/passkey/start", web::post().to(links::setup_passkey_start))
+        .route("/setup/passkey/finish", web::post().to(links::setup_passkey_finish))
+        .route("/recover", web::get().to(recovery::recover_page))
+        .route("/recover", web::post().to(recovery::recover_submit))
+        .route("/recover/continue", web::get().to(links::recovery_page))
+        .route("/recover/verify", web::post().to(links::recovery_verify))
+        .route("/recover/password", web::post().to(links::recovery_password))
+        .route("/recover/passkey/start", web::post().to(links::recovery_passkey_start))
+        .route("/recover/passkey/finish", web::post().to(links::recovery_passkey_finish))
+        .route("/account/recovery-codes", web::get().to(mfa_settings::recovery_codes_page))
+        .route("/account/recovery-codes", web::post().to(mfa_settings::recovery_codes_create))
+        .route("/account/email", web::get().to(email::email_page))
+        .route("/account/email", web::post().to(email::email_submit))
+        .route("/account/email/confirm", web::get().to(email::confirm_page))
+        .route("/account/email/confirm", web::post().to(email::confirm_submit))
+        .route("/account/email/revert", web::get().to(email::revert_page))
+        .route("/account/email/revert", web::post().to(email::revert_submit))
+        .route("/account/delete", web::get().to(account::delete_page))
+        .route("/account/delete", web::post().to(account::delete_account));
 }
 
 #[cfg(test)]

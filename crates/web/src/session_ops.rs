@@ -75,6 +75,8 @@ pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&Se
 /// ends, and the change is audited.
 pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: &str) -> Result<(), WebError> {
     let ended = end_user_sessions(state, user, Some(current)).await?;
+    // No recovery link from before the change still works.
+    state.links.revoke_for_user(user, Some(latchkey_authn::Purpose::Recovery)).await?;
     state.oauth.audit_event(what, Some(&user.0), None, &format!("{} other session(s) and every other remembered device ended", ended.len())).await;
     Ok(())
 }

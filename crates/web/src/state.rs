@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use latchkey_authn::{Authenticator, DeviceService, Mailer, MfaService, PasskeyService, SessionService};
+use latchkey_authn::{Authenticator, DeviceService, LinkService, Mailer, MfaService, PasskeyService, PasswordPolicy, RateLimiter, SessionService};
 use latchkey_domain::SharedClock;
 use latchkey_oauth::{OAuthConfig, OAuthService};
 use latchkey_store::{Backend, Db, DbConfig, FastStore, StoreError};
@@ -81,6 +81,12 @@ pub struct AppState {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Send `Strict-Transport-Security` (the issuer is https).
     pub hsts: bool,
+    /// Mailed single-use links (set-up, recovery, email change).
+    pub links: LinkService,
+    pub limiter: RateLimiter,
+    pub signup_open: bool,
+    pub invite_ttl: i64,
+    pub recovery_ttl: i64,
 }
 
 impl AppState {
@@ -105,7 +111,17 @@ impl AppState {
         let tokens = Arc::new(TokenService::init(token_config, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
         let limits = settings.sessions;
         let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone() }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.idle, limits.absolute));
-        let authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
+        let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
+        authn.policy = PasswordPolicy::with_min_chars(settings.password_min_chars);
+        let (lo, hi) = latchkey_authn::links::RECOVERY_TTL_RANGE;
+        if !(lo..=hi).contains(&settings.recovery_ttl) {
+            return Err(StartupError::Config(format!("LATCHKEY_RECOVERY_TTL_SECS must be between {lo} and {hi}")));
+        }
+        if settings.invite_ttl < 3600 {
+            return Err(StartupError::Config("LATCHKEY_INVITE_TTL_SECS must be at least 3600".into()));
+        }
+        let links = LinkService::new(stores.db.clone(), &stores.master, clock.clone());
+        let limiter = RateLimiter::new(stores.fast.clone(), clock.clone());
         let sessions = SessionService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
         let devices = DeviceService::new(stores.db.clone(), &stores.master, clock.clone());
@@ -115,6 +131,6 @@ impl AppState {
         let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let hsts = parsed.scheme() == "https";
         let trusted_proxies = settings.trusted_proxies.clone();
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts })
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl })
     }
 }

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod devices;
 pub mod grants;
 pub mod keys;
+pub mod links;
 pub mod mfa;
 pub mod passkeys;
 pub mod refresh;

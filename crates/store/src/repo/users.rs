@@ -14,6 +14,7 @@ struct UserRow {
     password_hash: Option<String>,
     admin: bool,
     created_at: i64,
+    email_verified: bool,
 }
 
 impl From<UserRow> for User {
@@ -25,6 +26,7 @@ impl From<UserRow> for User {
             password_hash: r.password_hash,
             admin: r.admin,
             created_at: r.created_at,
+            email_verified: r.email_verified,
         }
     }
 }
@@ -37,6 +39,7 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
         password_hash: user.password_hash.clone(),
         admin: user.admin,
         created_at: user.created_at,
+        email_verified: user.email_verified,
     };
     diesel::insert_into(users::table).values(&row).execute(conn)?;
     Ok(())
@@ -78,4 +81,38 @@ pub fn set_password_hash(conn: &mut DbConnection, id: &UserId, hash: &str) -> Re
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Sets a password hash (`None`: no password, passkeys only).
+pub fn set_password(conn: &mut DbConnection, id: &UserId, hash: Option<&str>) -> Result<(), StoreError> {
+    let n = diesel::update(users::table.find(&id.0)).set(users::password_hash.eq(hash)).execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Sets the address and whether it is proven.
+pub fn set_email(conn: &mut DbConnection, id: &UserId, email: &str, verified: bool) -> Result<(), StoreError> {
+    diesel::update(users::table.find(&id.0)).set((users::email.eq(email), users::email_verified.eq(verified))).execute(conn)?;
+    Ok(())
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// Users with this address (case-insensitive).
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Vec<User>, StoreError> {
+    Ok(users::table
+        .filter(lower(users::email).eq(email.to_lowercase()))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(User::from)
+        .collect())
+}
+
+/// Deletes a user; sessions, devices, tokens, passkeys, factors and grants go
+/// with it (ON DELETE CASCADE). The audit trail keeps the id.
+pub fn delete(conn: &mut DbConnection, id: &UserId) -> Result<bool, StoreError> {
+    Ok(diesel::delete(users::table.find(&id.0)).execute(conn)? == 1)
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, AccountPage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
+use crate::pages::{render, AccountPage, DeleteAccountPage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
 use crate::session_ops::{credentials_changed, end_sessions, end_user_sessions, session_or_restore};
 use crate::state::AppState;
 
@@ -35,6 +35,12 @@ pub struct EndSessionForm {
 pub struct ForgetDeviceForm {
     csrf_token: String,
     device_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf_token: String,
+    confirm: String,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +247,50 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     // re-authentication for changes that need a recent sign-in or a second factor.
     let rotated = state.sessions.rotate_id(&session).await?;
     with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
+}
+
+/// The signed-in user and session, if a sensitive change may be made now.
+async fn recent(req: &HttpRequest, state: &AppState, back: &str) -> Result<Result<(latchkey_domain::User, Session), HttpResponse>, WebError> {
+    let again = || see_other(&format!("/login?next={back}"));
+    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    if !super::mfa_settings::may_change_credentials(state, &session, &user).await? {
+        return Ok(Err(again()));
+    }
+    Ok(Ok((user, session)))
+}
+
+pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let (user, _) = match recent(&req, &state, "/account/delete").await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &DeleteAccountPage { username: user.username, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+}
+
+/// Deletes the signed-in user's own account: every session ends (relying
+/// parties are told), tokens are revoked, and the user's data goes. The audit
+/// trail keeps a tombstone with the user id.
+pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: web::Form<DeleteForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, _) = match recent(&req, &state, "/account/delete").await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if form.confirm.trim() != user.username {
+        let page = DeleteAccountPage { username: user.username, error: Some("Type your username exactly to confirm.".into()), csrf_token: csrf.form_token(&state) };
+        return Ok(render(StatusCode::BAD_REQUEST, &page));
+    }
+    end_user_sessions(&state, &user.id, None).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
+    state.authn.delete_user(&user.id).await?;
+    state.oauth.audit_event("account_deleted", Some(&user.id.0), None, "deleted by its owner").await;
+    crate::account_links::notify(&state, &user.email, "Your account was deleted", format!("Hello {},
+
+Your latchkey account was deleted, with its sessions, passkeys and connected apps.
+", user.username)).await;
+    signed_out()
 }
 
 /// "Not now" on the passkey prompt hides it for 30 days.

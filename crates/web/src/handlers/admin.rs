@@ -115,3 +115,33 @@ pub async fn end_one_session(req: HttpRequest, state: web::Data<AppState>, path:
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
+
+#[derive(Deserialize)]
+pub struct NewUserBody {
+    username: String,
+    email: String,
+    #[serde(default)]
+    admin: bool,
+    /// Must be true: users are created by invitation (no password travels
+    /// through the API).
+    #[serde(default)]
+    invite: bool,
+}
+
+/// `POST /admin/api/v1/users` with `"invite": true`: a user without a
+/// password and a mailed set-up link, returned as `invite_url`.
+pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewUserBody>) -> Result<HttpResponse, WebError> {
+    let claims = admin(&req, &state).await?;
+    if !body.invite {
+        return Err(WebError::Json(OAuthError::invalid_request("users are created by invitation: set \"invite\": true")));
+    }
+    match crate::account_links::invite(&state, body.username.trim(), body.email.trim(), body.admin).await {
+        Ok((user, url)) => {
+            state.oauth.audit_event("user_invited", Some(&user.id.0), None, &format!("by {}", actor(&claims))).await;
+            Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "user_id": user.id.0, "invite_url": url })))
+        }
+        Err(latchkey_authn::AuthnError::UserExists) => Err(WebError::Json(OAuthError::invalid_request("a user with that username already exists"))),
+        Err(latchkey_authn::AuthnError::InvalidInput(m)) => Err(WebError::Json(OAuthError::invalid_request(m))),
+        Err(e) => Err(e.into()),
+    }
+}

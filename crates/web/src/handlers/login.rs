@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::{Acr, Amr, Secret, User, UserId};
+use latchkey_domain::{Acr, Amr, Secret, Session, User, UserId};
 use latchkey_oauth::authorize::needs_only_stronger_acr;
 use latchkey_oauth::{ErrorCode, PendingAuthorization};
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
         Some(p) => (state.oauth.client(&p.client_id).await?.map(|c| c.name), p.login_hint.clone().unwrap_or_default()),
         None => (None, String::new()),
     };
-    let page = LoginPage { client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state) };
+    let page = LoginPage { client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state), signup_open: state.signup_open };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -141,6 +141,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
                 next,
                 username: form.username,
                 csrf_token: csrf.form_token(&state),
+                signup_open: state.signup_open,
             };
             return Ok(render(status, &page));
         }
@@ -233,6 +234,19 @@ pub(crate) async fn complete_sign_in(
     next: Option<String>,
     remember: bool,
 ) -> Result<HttpResponse, WebError> {
+    Ok(complete_sign_in_session(req, state, user, amr, pending, next, remember).await?.0)
+}
+
+/// [`complete_sign_in`], also returning the session it started.
+pub(crate) async fn complete_sign_in_session(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &User,
+    amr: Vec<Amr>,
+    pending: Option<PendingAuthorization>,
+    next: Option<String>,
+    remember: bool,
+) -> Result<(HttpResponse, Session), WebError> {
     let info = client_info(req);
     let new_device = state.sessions.is_new_device(&user.id, &info).await?;
     // Session fixation: the browser never keeps its cookie id across a sign-in.
@@ -280,5 +294,5 @@ pub(crate) async fn complete_sign_in(
     let mut cookies = vec![session_cookie(new.cookie_value)];
     cookies.extend(device.map(|(_, token)| device_cookie(token, state.devices.lifetime)));
     cookies.extend(csrf.new);
-    with_cookies(resp, &cookies)
+    Ok((with_cookies(resp, &cookies)?, new.session))
 }

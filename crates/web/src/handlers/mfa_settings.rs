@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, TotpPage};
+use crate::pages::{render, RecoveryCodesPage, TotpPage};
 use crate::session_ops::credentials_changed;
 use crate::state::AppState;
 
@@ -124,4 +124,26 @@ pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web
     credentials_changed(&state, &user.id, &session, "totp_removed").await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     Ok(see_other("/account"))
+}
+
+/// "Save your backup codes": offered right after an account's first
+/// credential, so a passkey-only user has a second way in (recovery asks for one).
+pub async fn recovery_codes_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    if current_session(&req, &state).await?.is_none() {
+        return Ok(see_other("/login?next=/account/recovery-codes"));
+    }
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &RecoveryCodesPage { codes: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+}
+
+pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login?next=/account/recovery-codes")) };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    if !may_change_credentials(&state, &session, &user).await? {
+        return Ok(see_other("/login?next=/account/recovery-codes"));
+    }
+    let codes = state.mfa.regenerate_backup_codes(&user).await?;
+    state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "recovery codes created").await;
+    Ok(render(StatusCode::OK, &RecoveryCodesPage { codes: Some(codes), csrf_token: csrf.form_token(&state) }))
 }

@@ -20,12 +20,12 @@ use crate::error::WebError;
 use crate::session_ops::credentials_changed;
 use crate::state::AppState;
 
-fn json_error(status: StatusCode, message: &str) -> HttpResponse {
+pub(crate) fn json_error(status: StatusCode, message: &str) -> HttpResponse {
     HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "error": message }))
 }
 
 /// The JSON twin of the form checks: same-origin `Origin`, and the form token in a header.
-fn check_json_post(req: &HttpRequest, state: &AppState) -> Result<CsrfCookie, HttpResponse> {
+pub(crate) fn check_json_post(req: &HttpRequest, state: &AppState) -> Result<CsrfCookie, HttpResponse> {
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if origin != Some(state.issuer_origin.as_str()) {
         return Err(json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
@@ -76,7 +76,7 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
-        Ok(info) => {
+        Ok((info, _)) => {
             state.oauth.audit_event("passkey_added", Some(&user.id.0), None, &format!("passkey {} ({})", info.id, info.name)).await;
             Ok(HttpResponse::Ok().json(info))
         }
@@ -157,13 +157,18 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
             complete_sign_in(&req, &state, &user, done.amr, pending, None, false).await?
         }
     };
+    Ok(redirect_as_json(&resp))
+}
+
+/// A sign-in's redirect, as JSON for the script (cookies kept).
+pub(crate) fn redirect_as_json(resp: &HttpResponse) -> HttpResponse {
     let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("/account").to_string();
     let mut out = HttpResponse::Ok();
     out.insert_header((header::CACHE_CONTROL, "no-store"));
     for c in resp.cookies() {
         out.cookie(c.into_owned());
     }
-    Ok(out.json(json!({ "redirect": location })))
+    out.json(json!({ "redirect": location }))
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,85 @@
+//! Request rate limits (sign-up, recovery requests, link redemption), per
+//! client address and per account or address, counted in the fast store so
+//! every node counts together. Fixed windows of the server clock.
+
+use std::time::Duration;
+
+use latchkey_domain::SharedClock;
+use latchkey_store::FastStore;
+
+use crate::error::AuthnError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// What is limited, for the key and the log.
+    pub name: &'static str,
+    pub max: i64,
+    pub window_secs: i64,
+}
+
+/// Sign-ups from one address: a family or an office, not a script.
+pub const SIGNUP_PER_IP: Limit = Limit { name: "signup-ip", max: 10, window_secs: 3600 };
+/// Sign-up (and its resends) for one email address: a mailbox is not flooded.
+pub const SIGNUP_PER_ADDRESS: Limit = Limit { name: "signup-address", max: 3, window_secs: 3600 };
+/// Recovery requests from one address.
+pub const RECOVERY_PER_IP: Limit = Limit { name: "recovery-ip", max: 20, window_secs: 3600 };
+/// Recovery requests (and so recovery mails) for one account name or address.
+pub const RECOVERY_PER_ACCOUNT: Limit = Limit { name: "recovery-account", max: 5, window_secs: 3600 };
+/// Link redemptions (set-up, recovery, email change) from one address: enough
+/// for a person retrying, too few to try tokens (which are 256-bit anyway).
+pub const LINKS_PER_IP: Limit = Limit { name: "links-ip", max: 30, window_secs: 15 * 60 };
+/// Email changes requested per account.
+pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit { name: "email-change", max: 5, window_secs: 3600 };
+
+#[derive(Clone)]
+pub struct RateLimiter {
+    fast: FastStore,
+    clock: SharedClock,
+}
+
+impl RateLimiter {
+    pub fn new(fast: FastStore, clock: SharedClock) -> RateLimiter {
+        RateLimiter { fast, clock }
+    }
+
+    /// Counts one request for `key` under `limit`; refuses it (with the
+    /// seconds until the window ends) when that went over.
+    pub async fn hit(&self, limit: Limit, key: &str) -> Result<(), AuthnError> {
+        let now = self.clock.now();
+        let window = now.div_euclid(limit.window_secs);
+        let key: String = key.to_lowercase().chars().take(254).collect();
+        let bucket = format!("rate:{}:{key}:{window}", limit.name);
+        let ttl = Duration::from_secs(limit.window_secs as u64 + 60);
+        if self.fast.incr_window(&bucket, ttl).await? > limit.max {
+            let retry_after = (window + 1) * limit.window_secs - now;
+            tracing::warn!(target: "security", event = "rate_limited", limit = limit.name, "rate limit reached");
+            return Err(AuthnError::RateLimited { retry_after: retry_after.max(1) });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use latchkey_domain::ManualClock;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn refuses_over_the_limit_and_recovers_in_the_next_window() {
+        let clock = Arc::new(ManualClock::new());
+        let limiter = RateLimiter::new(FastStore::memory(), clock.clone());
+        let limit = Limit { name: "t", max: 2, window_secs: 60 };
+        limiter.hit(limit, "a").await.unwrap();
+        limiter.hit(limit, "A").await.unwrap();
+        match limiter.hit(limit, "a").await {
+            Err(AuthnError::RateLimited { retry_after }) => assert!((1..=60).contains(&retry_after)),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(limiter.hit(limit, "b").await.is_ok(), "other keys are unaffected");
+        clock.advance(60);
+        assert!(limiter.hit(limit, "a").await.is_ok(), "a new window");
+    }
+}

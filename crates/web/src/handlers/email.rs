@@ -1,0 +1,163 @@
+//! Changing the account's email address: a link to the new address makes
+//! the change; the old address is told and can undo it (and sign everyone
+//! out) for 7 days.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::links::{EMAIL_REVERT_TTL, VERIFY_TTL};
+use latchkey_authn::rate_limit::{EMAIL_CHANGE_PER_ACCOUNT, LINKS_PER_IP};
+use latchkey_authn::service::valid_email;
+use latchkey_authn::Purpose;
+use latchkey_domain::UserId;
+use serde::Deserialize;
+
+use super::mfa_settings::may_change_credentials;
+use super::see_other;
+use crate::account_links::{link_url, lock_out_everyone, notify, rate};
+use crate::browser::{check_form_post, client_info, current_session, with_cookies, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, ConfirmLinkPage, EmailPage, NoticePage};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    csrf_token: String,
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    t: String,
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    csrf_token: String,
+    t: String,
+}
+
+fn expired() -> WebError {
+    WebError::Page { status: StatusCode::BAD_REQUEST, title: "Link expired", message: "This link has expired, was already used, or was replaced by a newer one.".into() }
+}
+
+fn notice(title: &str, message: String) -> HttpResponse {
+    render(StatusCode::OK, &NoticePage { title: title.into(), message, link: Some(("/account".into(), "Your account".into())) })
+}
+
+/// The signed-in user, if they may make a sensitive change now.
+async fn recent_user(req: &HttpRequest, state: &AppState) -> Result<Result<latchkey_domain::User, HttpResponse>, WebError> {
+    let again = || see_other("/login?next=/account/email");
+    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    if !may_change_credentials(state, &session, &user).await? {
+        return Ok(Err(again()));
+    }
+    Ok(Ok(user))
+}
+
+pub async fn email_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let user = match recent_user(&req, &state).await? {
+        Ok(u) => u,
+        Err(redirect) => return Ok(redirect),
+    };
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &EmailPage { current: user.email, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+}
+
+pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<EmailForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let user = match recent_user(&req, &state).await? {
+        Ok(u) => u,
+        Err(redirect) => return Ok(redirect),
+    };
+    let email = form.email.trim().to_string();
+    let error = if !valid_email(&email) {
+        Some("That is not an email address we can use.")
+    } else if email.eq_ignore_ascii_case(&user.email) {
+        Some("That is already your address.")
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        return Ok(render(StatusCode::BAD_REQUEST, &EmailPage { current: user.email, error: Some(e.into()), csrf_token: csrf.form_token(&state) }));
+    }
+    rate(&state, EMAIL_CHANGE_PER_ACCOUNT, &user.id.0, false).await?;
+    let token = state.links.issue(Purpose::EmailChange, &user.id, &email, VERIFY_TTL).await?;
+    let url = link_url(&state, "/account/email/confirm", &token);
+    notify(&state, &email, "Confirm your new email address", format!("Hello {},\n\nOpen this link within 24 hours to make this the address of your latchkey account:\n\n  {url}\n\nIf you did not ask for this, ignore this message.\n", user.username)).await;
+    state.oauth.audit_event("email_change_requested", Some(&user.id.0), None, "verification link sent to the new address").await;
+    Ok(notice("Check your new inbox", "We sent a link to the new address. Your address changes when it is used.".into()))
+}
+
+pub async fn confirm_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
+    let link = state.links.open(&query.t, Purpose::EmailChange).await?.ok_or_else(expired)?;
+    let csrf = CsrfCookie::from_request(&req);
+    let page = ConfirmLinkPage {
+        title: "Confirm your new address",
+        message: format!("Make {} the address of your account?", link.email),
+        action: "/account/email/confirm",
+        button: "Confirm new address",
+        token: query.t.clone(),
+        csrf_token: csrf.form_token(&state),
+    };
+    with_cookies(render(StatusCode::OK, &page), &csrf.new)
+}
+
+pub async fn confirm_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LinkForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
+    let link = state.links.open(&form.t, Purpose::EmailChange).await?.ok_or_else(expired)?;
+    let user = state.authn.user(&UserId(link.user_id.clone())).await?.ok_or_else(expired)?;
+    if !state.links.consume(&link).await? {
+        return Err(expired());
+    }
+    let old = user.email.clone();
+    state.authn.set_email(&user.id, &link.email, true).await?;
+    let revert = state.links.issue(Purpose::EmailRevert, &user.id, &old, EMAIL_REVERT_TTL).await?;
+    let url = link_url(&state, "/account/email/revert", &revert);
+    notify(
+        &state,
+        &old,
+        "Your email address was changed",
+        format!("Hello {},\n\nThe address of your latchkey account was changed from this one to {}.\n\nIf this wasn't you, open this link within 7 days: it restores this address and signs out every session of the account.\n\n  {url}\n", user.username, link.email),
+    )
+    .await;
+    state.oauth.audit_event("email_changed", Some(&user.id.0), None, "address changed; the old one was told").await;
+    Ok(notice("Email address changed", format!("Your address is now {}.", link.email)))
+}
+
+pub async fn revert_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
+    let link = state.links.open(&query.t, Purpose::EmailRevert).await?.ok_or_else(expired)?;
+    let csrf = CsrfCookie::from_request(&req);
+    let page = ConfirmLinkPage {
+        title: "Restore your email address",
+        message: format!("Make {} the address of your account again, and sign out every session of the account?", link.email),
+        action: "/account/email/revert",
+        button: "Restore my address and sign out everywhere",
+        token: query.t.clone(),
+        csrf_token: csrf.form_token(&state),
+    };
+    with_cookies(render(StatusCode::OK, &page), &csrf.new)
+}
+
+pub async fn revert_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LinkForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
+    let link = state.links.open(&form.t, Purpose::EmailRevert).await?.ok_or_else(expired)?;
+    let user = state.authn.user(&UserId(link.user_id.clone())).await?.ok_or_else(expired)?;
+    if !state.links.consume(&link).await? {
+        return Err(expired());
+    }
+    state.authn.set_email(&user.id, &link.email, true).await?;
+    lock_out_everyone(&state, &user.id).await?;
+    state.oauth.audit_event("email_change_reverted", Some(&user.id.0), None, "old address restored; every session ended").await;
+    notify(&state, &link.email, "Your email address was restored", format!("Hello {},\n\nThis address is again the address of your latchkey account, and every session was signed out. Use \"Can't sign in?\" to choose a new password or passkey:\n\n  {}/recover\n", user.username, state.issuer)).await;
+    Ok(render(
+        StatusCode::OK,
+        &NoticePage {
+            title: "Address restored".into(),
+            message: format!("{} is your address again, and every session of the account was signed out. If someone else changed it, recover your account now.", link.email),
+            link: Some(("/recover".into(), "Can't sign in?".into())),
+        },
+    ))
+}

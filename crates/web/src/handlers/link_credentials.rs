@@ -1,0 +1,276 @@
+//! Choosing a credential from a mailed link: account set-up (invitation or
+//! sign-up, `/setup`) and recovery (`/recover/continue`). The page offers
+//! "Create a passkey" first and "Use a password instead"; recovery of an
+//! account with a second factor asks for it before anything else.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::rate_limit::LINKS_PER_IP;
+use latchkey_authn::{AuthnError, Purpose};
+use latchkey_domain::{Amr, Secret, User, UserId};
+use latchkey_store::repo::links::Link;
+use serde::Deserialize;
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+use super::login::complete_sign_in_session;
+use super::passkeys::{check_json_post, json_error, redirect_as_json};
+use super::see_other;
+use crate::account_links::{finish_recovery, rate};
+use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, SetupPage};
+use crate::state::AppState;
+
+/// Which link flow a request belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Setup,
+    Recovery,
+}
+
+impl Flow {
+    fn purpose(self) -> Purpose {
+        match self {
+            Flow::Setup => Purpose::Setup,
+            Flow::Recovery => Purpose::Recovery,
+        }
+    }
+
+    fn base(self) -> &'static str {
+        match self {
+            Flow::Setup => "/setup",
+            Flow::Recovery => "/recover",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Flow::Setup => "Set up your account",
+            Flow::Recovery => "Recover your account",
+        }
+    }
+}
+
+fn expired() -> WebError {
+    WebError::Page {
+        status: StatusCode::BAD_REQUEST,
+        title: "Link expired",
+        message: "This link has expired, was already used, or was replaced by a newer one. Ask for a new one.".into(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    t: String,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf_token: String,
+    t: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf_token: String,
+    t: String,
+    code: String,
+}
+
+#[derive(Deserialize)]
+pub struct StartBody {
+    t: String,
+}
+
+#[derive(Deserialize)]
+pub struct FinishBody {
+    t: String,
+    ceremony: String,
+    #[serde(default)]
+    name: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+/// The usable link of this flow behind `t`, and its user.
+async fn open(state: &AppState, flow: Flow, t: &str) -> Result<Option<(Link, User)>, WebError> {
+    let Some(link) = state.links.open(t, flow.purpose()).await? else { return Ok(None) };
+    let user = state.authn.user(&UserId(link.user_id.clone())).await?;
+    Ok(user.map(|u| (link, u)))
+}
+
+/// Recovery never bypasses the strongest control: an account with an
+/// authenticator app or backup codes must present one, in this browser,
+/// before a credential can be set.
+async fn needs_factor(state: &AppState, flow: Flow, link: &Link, user: &User, csrf: &CsrfCookie) -> Result<bool, WebError> {
+    if flow != Flow::Recovery || !state.mfa.has_recovery_factor(user).await? {
+        return Ok(false);
+    }
+    let passed = link.factor_at.is_some() && link.factor_browser.as_deref().is_some_and(|b| csrf.owns(state, b));
+    Ok(!passed)
+}
+
+fn page(state: &AppState, flow: Flow, user: &User, t: &str, needs_factor: bool, error: Option<String>, csrf: &CsrfCookie) -> SetupPage {
+    SetupPage {
+        title: flow.title(),
+        base: flow.base(),
+        username: user.username.clone(),
+        token: t.to_string(),
+        needs_factor,
+        min_chars: state.authn.policy.min_chars,
+        error,
+        csrf_token: csrf.form_token(state),
+    }
+}
+
+async fn show(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>, flow: Flow) -> Result<HttpResponse, WebError> {
+    let csrf = CsrfCookie::from_request(&req);
+    let Some((link, user)) = open(&state, flow, &query.t).await? else { return Err(expired()) };
+    let gate = needs_factor(&state, flow, &link, &user, &csrf).await?;
+    with_cookies(render(StatusCode::OK, &page(&state, flow, &user, &query.t, gate, None, &csrf)), &csrf.new)
+}
+
+pub async fn setup_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
+    show(req, state, query, Flow::Setup).await
+}
+
+pub async fn recovery_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
+    show(req, state, query, Flow::Recovery).await
+}
+
+/// The recovery gate: a TOTP or backup code for this link, in this browser.
+pub async fn recovery_verify(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CodeForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let ip = client_info(&req).ip.unwrap_or_default();
+    rate(&state, LINKS_PER_IP, &ip, false).await?;
+    let Some((link, user)) = open(&state, Flow::Recovery, &form.t).await? else { return Err(expired()) };
+    match state.mfa.verify(&user, &form.code, Some(&ip)).await {
+        Ok(_) => {
+            state.links.record_factor(&link, &csrf.binding(&state)).await?;
+            state.oauth.audit_event("recovery_factor_passed", Some(&user.id.0), None, "second factor presented for a recovery link").await;
+            Ok(see_other(&format!("/recover/continue?t={}", form.t)))
+        }
+        Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
+            let throttled = matches!(e, AuthnError::Throttled);
+            state.oauth.audit_event("recovery_factor_failed", Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
+            let (status, msg) = if throttled {
+                (StatusCode::TOO_MANY_REQUESTS, "Too many attempts. Wait a few minutes and try again.")
+            } else {
+                (StatusCode::UNAUTHORIZED, "That code is not right. Try the next one from your app, or a backup code.")
+            };
+            Ok(render(status, &page(&state, Flow::Recovery, &user, &form.t, true, Some(msg.into()), &csrf)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The link is spent and the credential set: sign the user in; for a
+/// recovery, end everything else first.
+async fn complete(req: &HttpRequest, state: &AppState, flow: Flow, link: &Link, user: &User, amr: Vec<Amr>) -> Result<HttpResponse, WebError> {
+    match flow {
+        Flow::Setup => {
+            state.authn.set_email(&user.id, &link.email, true).await?;
+            state.links.revoke_for_user(&user.id, Some(Purpose::Setup)).await?;
+            state.oauth.audit_event("account_set_up", Some(&user.id.0), None, &format!("first credential: {}", Amr::join(&amr))).await;
+            let (resp, _) = complete_sign_in_session(req, state, user, amr, None, Some("/account/recovery-codes".into()), false).await?;
+            Ok(resp)
+        }
+        Flow::Recovery => {
+            let (resp, session) = complete_sign_in_session(req, state, user, amr, None, Some("/account".into()), false).await?;
+            finish_recovery(state, user, &session).await?;
+            Ok(resp)
+        }
+    }
+}
+
+async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasswordForm>, flow: Flow) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
+    let Some((link, user)) = open(&state, flow, &form.t).await? else { return Err(expired()) };
+    if needs_factor(&state, flow, &link, &user, &csrf).await? {
+        return Err(WebError::forbidden("Present your authenticator app or a backup code first."));
+    }
+    let password = Secret::new(form.new_password);
+    if let Err(AuthnError::InvalidInput(why)) = state.authn.policy.check(&password, &user.username, &user.email) {
+        let error = Some(format!("That password cannot be used: {why}."));
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, flow, &user, &form.t, false, error, &csrf)));
+    }
+    if !state.links.consume(&link).await? {
+        return Err(expired());
+    }
+    state.authn.set_password(&user, password).await?;
+    complete(&req, &state, flow, &link, &user, vec![Amr::Pwd]).await
+}
+
+pub async fn setup_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasswordForm>) -> Result<HttpResponse, WebError> {
+    set_password(req, state, form, Flow::Setup).await
+}
+
+pub async fn recovery_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasswordForm>) -> Result<HttpResponse, WebError> {
+    set_password(req, state, form, Flow::Recovery).await
+}
+
+/// The ceremony is bound to the link, not to a session (there is none yet).
+fn ceremony_binding(link: &Link) -> String {
+    format!("link:{}", link.id)
+}
+
+async fn passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<StartBody>, flow: Flow) -> Result<HttpResponse, WebError> {
+    let csrf = match check_json_post(&req, &state) {
+        Ok(c) => c,
+        Err(resp) => return Ok(resp),
+    };
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
+    let Some((link, user)) = open(&state, flow, &body.t).await? else {
+        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
+    };
+    if needs_factor(&state, flow, &link, &user, &csrf).await? {
+        return Ok(json_error(StatusCode::FORBIDDEN, "present your authenticator app or a backup code first"));
+    }
+    let (ceremony, options) = state.passkeys.start_registration(&user, &ceremony_binding(&link)).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "ceremony": ceremony, "options": options })))
+}
+
+pub async fn setup_passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<StartBody>) -> Result<HttpResponse, WebError> {
+    passkey_start(req, state, body, Flow::Setup).await
+}
+
+pub async fn recovery_passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<StartBody>) -> Result<HttpResponse, WebError> {
+    passkey_start(req, state, body, Flow::Recovery).await
+}
+
+async fn passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<FinishBody>, flow: Flow) -> Result<HttpResponse, WebError> {
+    let csrf = match check_json_post(&req, &state) {
+        Ok(c) => c,
+        Err(resp) => return Ok(resp),
+    };
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
+    let Some((link, user)) = open(&state, flow, &body.t).await? else {
+        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
+    };
+    if needs_factor(&state, flow, &link, &user, &csrf).await? {
+        return Ok(json_error(StatusCode::FORBIDDEN, "present your authenticator app or a backup code first"));
+    }
+    let (info, kind) = match state.passkeys.finish_registration(&user, &ceremony_binding(&link), &body.ceremony, &body.credential, &body.name).await {
+        Ok(done) => done,
+        Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
+        Err(e) => return Err(e.into()),
+    };
+    if !state.links.consume(&link).await? {
+        // Another use of the link won the race: this registration is undone.
+        state.passkeys.discard(&user.id, &info.id).await?;
+        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
+    }
+    state.oauth.audit_event("passkey_added", Some(&user.id.0), None, &format!("passkey {} from a {} link", info.id, flow.purpose().as_str())).await;
+    let resp = complete(&req, &state, flow, &link, &user, vec![kind, Amr::User, Amr::Mfa]).await?;
+    Ok(redirect_as_json(&resp))
+}
+
+pub async fn setup_passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<FinishBody>) -> Result<HttpResponse, WebError> {
+    passkey_finish(req, state, body, Flow::Setup).await
+}
+
+pub async fn recovery_passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<FinishBody>) -> Result<HttpResponse, WebError> {
+    passkey_finish(req, state, body, Flow::Recovery).await
+}

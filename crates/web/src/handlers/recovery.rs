@@ -1,0 +1,49 @@
+//! "Can't sign in?": asking for a recovery link. The answer is the same, in
+//! the same time, whether or not the account exists: the work happens after
+//! the response.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::rate_limit::{RECOVERY_PER_ACCOUNT, RECOVERY_PER_IP};
+use serde::Deserialize;
+
+use crate::account_links::{rate, request_recovery};
+use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, NoticePage, RecoverPage};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct RecoverForm {
+    csrf_token: String,
+    login: String,
+}
+
+pub async fn recover_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &RecoverPage { minutes: state.recovery_ttl / 60, csrf_token: csrf.form_token(&state) }), &csrf.new)
+}
+
+pub async fn recover_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<RecoverForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let login: String = form.login.trim().chars().take(254).collect();
+    rate(&state, RECOVERY_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
+    rate(&state, RECOVERY_PER_ACCOUNT, &login, false).await?;
+    if !login.is_empty() && !login.chars().any(char::is_control) {
+        let background = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = request_recovery(&background, &login).await {
+                tracing::error!(error = %e, "recovery request failed");
+            }
+        });
+    }
+    let minutes = state.recovery_ttl / 60;
+    Ok(render(
+        StatusCode::OK,
+        &NoticePage {
+            title: "Check your email".into(),
+            message: format!("If an account matches, we sent a recovery link to its address. It works once, for {minutes} minutes. Nothing arrived? Check your spam folder, or ask again in a few minutes."),
+            link: Some(("/login".into(), "Back to sign in".into())),
+        },
+    ))
+}
