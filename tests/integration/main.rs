@@ -2,6 +2,7 @@
 //! browser with a cookie jar and by the `openidconnect` crate as the relying
 //! party; on the embedded default (SQLite + in-process) and on PostgreSQL + Redis.
 
+mod accounts;
 mod browser;
 mod code_flow;
 mod failures;

@@ -59,6 +59,18 @@ fn users_and_clients_from_the_command_line() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--password-stdin"));
     let duplicate = cli.run(&["user", "add", "alice", "--email", "a@example.com", "--password-stdin"], Some("green lantern dancing by the sea\n"));
     assert!(!duplicate.status.success(), "usernames are unique");
+    let weak = cli.run(&["user", "add", "bob", "--email", "bob@example.com", "--password-stdin"], Some("password1234\n"));
+    assert!(!weak.status.success(), "the password policy applies to the CLI too");
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("too common"), "{}", String::from_utf8_lossy(&weak.stderr));
+
+    let invited = cli.json(&["user", "invite", "carol", "--email", "carol@example.com", "--json"], None);
+    assert!(invited["user_id"].as_str().is_some_and(|s| s.len() == 36), "{invited}");
+    assert!(invited["invite_url"].as_str().is_some_and(|u| u.starts_with("http://localhost:8080/setup?t=lkl_")), "{invited}");
+    let outbox = std::fs::read_dir(cli.dir.join("outbox")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(outbox, 1, "the invitation is mailed");
+    assert!(cli.run(&["user", "reset-mfa", "carol"], None).status.success());
+    assert!(!cli.run(&["user", "reset-mfa", "nobody"], None).status.success());
+    assert_eq!(std::fs::read_dir(cli.dir.join("outbox")).map(|d| d.count()).unwrap_or(0), 2, "the user is told of the reset");
 
     let web = cli.json(&["client", "add", "--name", "My app", "--redirect-uri", "http://localhost:3000/callback", "--json"], None);
     assert!(web["client_id"].as_str().is_some_and(|s| !s.is_empty()));

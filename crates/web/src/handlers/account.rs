@@ -249,19 +249,8 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
 }
 
-/// The signed-in user and session, if a sensitive change may be made now.
-async fn recent(req: &HttpRequest, state: &AppState, back: &str) -> Result<Result<(latchkey_domain::User, Session), HttpResponse>, WebError> {
-    let again = || see_other(&format!("/login?next={back}"));
-    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    if !super::mfa_settings::may_change_credentials(state, &session, &user).await? {
-        return Ok(Err(again()));
-    }
-    Ok(Ok((user, session)))
-}
-
 pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let (user, _) = match recent(&req, &state, "/account/delete").await? {
+    let (user, _) = match super::mfa_settings::recent_session(&req, &state, "/account/delete").await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
@@ -274,7 +263,7 @@ pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result
 /// trail keeps a tombstone with the user id.
 pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: web::Form<DeleteForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, _) = match recent(&req, &state, "/account/delete").await? {
+    let (user, _) = match super::mfa_settings::recent_session(&req, &state, "/account/delete").await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };

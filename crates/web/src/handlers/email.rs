@@ -11,10 +11,9 @@ use latchkey_authn::Purpose;
 use latchkey_domain::UserId;
 use serde::Deserialize;
 
-use super::mfa_settings::may_change_credentials;
-use super::see_other;
+use super::mfa_settings::recent_session;
 use crate::account_links::{link_url, lock_out_everyone, notify, rate};
-use crate::browser::{check_form_post, client_info, current_session, with_cookies, CsrfCookie};
+use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, ConfirmLinkPage, EmailPage, NoticePage};
 use crate::state::AppState;
@@ -46,13 +45,7 @@ fn notice(title: &str, message: String) -> HttpResponse {
 
 /// The signed-in user, if they may make a sensitive change now.
 async fn recent_user(req: &HttpRequest, state: &AppState) -> Result<Result<latchkey_domain::User, HttpResponse>, WebError> {
-    let again = || see_other("/login?next=/account/email");
-    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    if !may_change_credentials(state, &session, &user).await? {
-        return Ok(Err(again()));
-    }
-    Ok(Ok(user))
+    Ok(recent_session(req, state, "/account/email").await?.map(|(user, _)| user))
 }
 
 pub async fn email_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {

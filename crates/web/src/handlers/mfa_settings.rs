@@ -41,17 +41,21 @@ pub(crate) async fn may_change_credentials(state: &AppState, session: &Session, 
     Ok(session.acr() >= Acr::MultiFactor || !super::login::has_second_factor(state, user).await?)
 }
 
-/// The user and session, if the session may change credentials; otherwise a
-/// redirect to sign in again (with the second factor) and come back.
-async fn recent(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
-    let Some(session) = current_session(req, state).await? else {
-        return Ok(Err(see_other("/login?next=/account/totp")));
-    };
+/// The user and session, if the session may make a sensitive change now;
+/// otherwise a redirect to sign in again (with the second factor) and come
+/// back to `back`.
+pub(crate) async fn recent_session(req: &HttpRequest, state: &AppState, back: &str) -> Result<Result<(User, Session), HttpResponse>, WebError> {
+    let again = || see_other(&format!("/login?next={back}"));
+    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     if !may_change_credentials(state, &session, &user).await? {
-        return Ok(Err(see_other("/login?next=/account/totp")));
+        return Ok(Err(again()));
     }
     Ok(Ok((user, session)))
+}
+
+async fn recent(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
+    recent_session(req, state, "/account/totp").await
 }
 
 fn page(state: &AppState, csrf: &CsrfCookie) -> TotpPage {

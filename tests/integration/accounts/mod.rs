@@ -1,0 +1,147 @@
+//! Accounts that start with a passkey and never lock their owner out:
+//! invitations, sign-up, recovery, email change, password policy, limits.
+
+mod email;
+mod invitations;
+mod recovery;
+mod signup;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, Url};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+
+use crate::support::raw::{bearer, post_form};
+use crate::support::{Browser, TestApp};
+
+/// One message of the outbox.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Undoes quoted-printable (soft breaks and `=XX`), enough for our mails.
+fn unqp(s: &str) -> String {
+    let s = s.replace("=\r\n", "").replace("=\n", "");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn mails(app: &TestApp) -> Vec<Mail> {
+    let Ok(dir) = std::fs::read_dir(app.settings.outbox_dir()) else { return Vec::new() };
+    // Oldest first, by write time (file names order only by the second).
+    let mut files: Vec<_> = dir.flatten().map(|e| (e.metadata().and_then(|m| m.modified()).ok(), e.path())).collect();
+    files.sort();
+    let files: Vec<_> = files.into_iter().map(|(_, p)| p).collect();
+    files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|raw| {
+            let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+            let header = |name: &str| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_default().trim().to_string();
+            Mail { to: header("To"), subject: header("Subject"), body: unqp(body) }
+        })
+        .collect()
+}
+
+/// Waits (background tasks send some mail after the response) for a mail to
+/// `to` with `subject`; the newest one.
+pub async fn wait_for_mail(app: &TestApp, to: &str, subject: &str) -> Mail {
+    for _ in 0..100 {
+        if let Some(m) = mails(app).into_iter().rev().find(|m| m.to.contains(to) && m.subject == subject) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {to} with subject {subject:?}; outbox: {:?}", mails(app).iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>());
+}
+
+/// How many mails to `to` with `subject` the outbox holds (after a pause
+/// for background work).
+pub async fn count_mail(app: &TestApp, to: &str, subject: &str) -> usize {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    mails(app).iter().filter(|m| m.to.contains(to) && m.subject == subject).count()
+}
+
+/// The first link in `body` that starts with `prefix`.
+pub fn link_in(body: &str, prefix: &str) -> String {
+    let start = body.find(prefix).unwrap_or_else(|| panic!("no link {prefix} in {body}"));
+    body[start..].split_whitespace().next().unwrap_or_default().to_string()
+}
+
+/// The `t` of a link.
+pub fn token_of(link: &str) -> String {
+    link.split("t=").nth(1).unwrap_or_default().to_string()
+}
+
+/// An admin API token.
+pub async fn admin_token(app: &TestApp) -> String {
+    let (id, secret) = app.add_admin_client().await;
+    post_form(app, "/token", &[("grant_type", "client_credentials")], Some((&id, &secret))).await.body["access_token"].as_str().unwrap_or_default().to_string()
+}
+
+/// POSTs JSON to the admin API (with a bearer token if given).
+pub async fn admin_post(app: &TestApp, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = app.http().post(app.url(path)).header("content-type", "application/json").body(body.to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.expect("admin API");
+    let status = r.status().as_u16();
+    (status, serde_json::from_str(&r.text().await.unwrap_or_default()).unwrap_or(Value::Null))
+}
+
+/// Invites `username` through the admin API; returns the user id and link.
+pub async fn invite(app: &TestApp, username: &str, email: &str) -> (String, String) {
+    let token = admin_token(app).await;
+    let (status, body) = admin_post(app, "/admin/api/v1/users", Some(&token), &json!({ "username": username, "email": email, "invite": true })).await;
+    assert_eq!(status, 201, "{body}");
+    (body["user_id"].as_str().unwrap_or_default().to_string(), body["invite_url"].as_str().unwrap_or_default().to_string())
+}
+
+/// On a set-up or recovery page (`page` at `link`), creates a passkey with a
+/// new software authenticator; returns it and the finish answer.
+pub async fn create_passkey(app: &TestApp, browser: &mut Browser, base: &str, link: &str) -> (SoftPasskey, u16, Value) {
+    let page = browser.get(link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(">Create a passkey</button>"), "{}", page.body);
+    let csrf = page.field("csrf_token").unwrap_or_default();
+    let t = token_of(link);
+    let (status, start) = browser.post_json(&format!("{base}/passkey/start"), &csrf, &json!({ "t": t })).await;
+    assert_eq!(status, 200, "{start}");
+    let options: CreationChallengeResponse = serde_json::from_value(start["options"].clone()).expect("creation options");
+    let mut key = SoftPasskey::new(true);
+    let credential = key.do_registration(Url::parse(&app.issuer).expect("origin"), options).expect("registers");
+    let (status, done) = browser.post_json(&format!("{base}/passkey/finish"), &csrf, &json!({ "t": t, "ceremony": start["ceremony"], "name": "Phone", "credential": credential })).await;
+    (key, status, done)
+}
+
+/// Sets a password on a set-up or recovery page.
+pub async fn set_password(browser: &mut Browser, base: &str, link: &str, password: &str) -> crate::support::browser::Page {
+    let page = browser.get(link).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.field("csrf_token").unwrap_or_default();
+    browser.post_form(&format!("{base}/password"), &[("csrf_token", &csrf), ("t", &token_of(link)), ("new_password", password)]).await
+}
+
+/// The userinfo of an access token.
+pub async fn userinfo(app: &TestApp, access_token: &str) -> Value {
+    bearer(app, "GET", "/userinfo", access_token).await.body
+}
