@@ -43,6 +43,7 @@ impl Authenticator {
             admin: new.admin,
             created_at: self.clock.now(),
             email_verified: false,
+            profile: Default::default(),
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -99,6 +100,7 @@ impl Authenticator {
             admin,
             created_at: self.clock.now(),
             email_verified: false,
+            profile: Default::default(),
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -124,6 +126,33 @@ impl Authenticator {
         }
         let mut found = self.find_by_email(login).await?;
         Ok(if found.len() == 1 { found.pop() } else { None })
+    }
+
+    /// Replaces the user's profile claims (blank fields become unset), after
+    /// checking them; `updated_at` is now.
+    pub async fn set_profile(&self, user: &UserId, mut profile: latchkey_domain::Profile) -> Result<latchkey_domain::Profile, AuthnError> {
+        let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        profile.name = clean(profile.name);
+        profile.given_name = clean(profile.given_name);
+        profile.family_name = clean(profile.family_name);
+        profile.locale = clean(profile.locale);
+        for v in [&profile.name, &profile.given_name, &profile.family_name].into_iter().flatten() {
+            if v.chars().count() > 200 || v.chars().any(char::is_control) {
+                return Err(AuthnError::InvalidInput("names are at most 200 characters, without control characters".into()));
+            }
+        }
+        if let Some(l) = &profile.locale {
+            let ok = l.len() <= 35 && l.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !ok {
+                return Err(AuthnError::InvalidInput("the locale must be a language tag such as en or en-GB".into()));
+            }
+        }
+        profile.updated_at = Some(self.clock.now());
+        let (id, p) = (user.clone(), profile.clone());
+        if !self.db.run(move |c| users::set_profile(c, &id, &p)).await? {
+            return Err(AuthnError::InvalidInput("no such user".into()));
+        }
+        Ok(profile)
     }
 
     /// Deletes the user and everything that hangs off them.
@@ -189,6 +218,7 @@ pub fn create_user_blocking(db: &Db, new: NewUser, now: i64, policy: &PasswordPo
         admin: new.admin,
         created_at: now,
         email_verified: false,
+        profile: Default::default(),
     };
     db.run_blocking(|c| users::insert(c, &user)).map_err(map_conflict)?;
     Ok(user)

@@ -4,6 +4,7 @@
 //! it holds the vocabulary (users, clients, scopes, sessions, authentication
 //! methods) and the clock, so protocol logic can be unit tested without I/O.
 
+pub mod api;
 pub mod auth_method;
 pub mod client;
 pub mod clock;
@@ -12,10 +13,11 @@ pub mod secret;
 pub mod session;
 pub mod user;
 
+pub use api::{Api, ApiScope};
 pub use auth_method::{Acr, Amr};
 pub use client::{Client, ClientId, ClientKind, GrantType, SigningAlg};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use session::{Session, SessionKey};
-pub use user::{User, UserId};
+pub use user::{Profile, User, UserId};

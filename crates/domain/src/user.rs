@@ -24,6 +24,20 @@ pub struct User {
     pub created_at: i64,
     /// A link sent to `email` was used (OIDC `email_verified`).
     pub email_verified: bool,
+    /// Profile claims (OIDC Core §5.1), set by the user or an admin.
+    pub profile: Profile,
+}
+
+/// The standard profile claims latchkey keeps (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// BCP 47 language tag, e.g. `en-GB`.
+    pub locale: Option<String>,
+    /// When the profile last changed (epoch seconds).
+    pub updated_at: Option<i64>,
 }
 
 impl std::fmt::Debug for User {

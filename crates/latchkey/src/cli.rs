@@ -143,6 +143,16 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// Registered APIs (resource servers): their audience, scopes and roles.
+    Api {
+        #[command(subcommand)]
+        command: ApiCommand,
+    },
+    /// Groups of users (the `groups` claim, API roles).
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
     /// Signing keys: list and rotate.
     Keys {
         #[command(subcommand)]
@@ -259,6 +269,92 @@ pub enum ClientCommand {
     },
     /// Remove a client.
     Remove { client_id: String },
+    /// Change a client: the API scopes it may be granted (replaces the list).
+    Update {
+        client_id: String,
+        /// An API scope the client may ask for; repeat for several (none: no API scopes).
+        #[arg(long = "allow-scope")]
+        allow_scopes: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApiCommand {
+    /// Register an API; with --introspection-secret prints its secret once.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// The `resource` value that selects it and its tokens' `aud` (an absolute URI).
+        #[arg(long)]
+        audience: String,
+        /// A scope as `name=description` (the consent page shows the description); repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Access-token lifetime in seconds (60-86400; default 300).
+        #[arg(long)]
+        access_token_ttl: Option<i64>,
+        /// Access-token signing algorithm: EdDSA (default), ES256 or RS256.
+        #[arg(long, default_value = "EdDSA")]
+        alg: String,
+        /// Give the API credentials to introspect its own tokens.
+        #[arg(long)]
+        introspection_secret: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List APIs.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one API (by id or audience).
+    Show { api: String },
+    /// Remove an API (by id or audience).
+    Remove { api: String },
+    /// Add or remove an API's scopes.
+    Scope {
+        #[command(subcommand)]
+        command: ApiScopeCommand,
+    },
+    /// Map a group to a role of the API: its members' tokens for the API carry the role.
+    Role {
+        api: String,
+        role: String,
+        #[arg(long)]
+        group: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApiScopeCommand {
+    /// Add a scope (`name=description`).
+    Add { api: String, scope: String },
+    /// Remove a scope by name.
+    Remove { api: String, name: String },
+}
+
+#[derive(Subcommand)]
+pub enum GroupCommand {
+    /// Create a group.
+    Add { name: String },
+    /// Remove a group.
+    Remove { name: String },
+    /// List groups and their members.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or remove members.
+    Member {
+        #[command(subcommand)]
+        command: GroupMemberCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GroupMemberCommand {
+    Add { group: String, username: String },
+    Remove { group: String, username: String },
 }
 
 #[derive(Args)]
@@ -277,9 +373,12 @@ pub struct ClientAddArgs {
     /// Allowed grant type; repeat for several (default: authorization_code and refresh_token).
     #[arg(long = "grant-type")]
     pub grant_types: Vec<String>,
-    /// Allowed scope; repeat for several (default: openid profile email offline_access).
+    /// Allowed OpenID Connect scope; repeat for several (default: openid profile email offline_access).
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
+    /// Allowed API scope (registered with `latchkey api add`); repeat for several.
+    #[arg(long = "allow-scope")]
+    pub allow_scopes: Vec<String>,
     /// An admin client (client_credentials with the admin scope).
     #[arg(long)]
     pub admin: bool,
@@ -300,11 +399,17 @@ impl ClientAddArgs {
             .iter()
             .map(|g| GrantType::parse(g).ok_or_else(|| format!("unknown grant type {g}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let scopes = if self.scopes.is_empty() {
+        let scopes = if self.scopes.is_empty() && self.allow_scopes.is_empty() {
             None
         } else {
-            let list = self.scopes.iter().flat_map(|s| s.split_whitespace()).map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s}"))).collect::<Result<Vec<_>, _>>()?;
-            Some(ScopeSet::from_iter(list))
+            let oidc = if self.scopes.is_empty() {
+                ScopeSet::parse_lenient(latchkey_oauth::clients::DEFAULT_SCOPES)
+            } else {
+                let list = self.scopes.iter().flat_map(|s| s.split_whitespace()).map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s} (API scopes go with --allow-scope)"))).collect::<Result<Vec<_>, _>>()?;
+                ScopeSet::from_iter(list)
+            };
+            let api = ScopeSet::parse_tokens(&self.allow_scopes.join(" ")).map_err(|s| format!("malformed scope {s}"))?;
+            Some(oidc.union(&api.api_only()))
         };
         let id_token_alg = SigningAlg::parse(&self.id_token_alg).ok_or_else(|| format!("unknown algorithm {} (use RS256, ES256 or EdDSA)", self.id_token_alg))?;
         Ok(NewClient {

@@ -14,7 +14,7 @@ use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
 use serde_json::json;
 
-use cli::{Cli, ClientCommand, Command, GrantsCommand, KeysCommand, ServeArgs, SessionsCommand, UserCommand};
+use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, ServeArgs, SessionsCommand, UserCommand};
 use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             client_command(&stores, command, clock.now()).await
         }
         Command::Grants { command } => grants_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Api { command } => api_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Group { command } => group_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Sessions { command } => sessions_command(&AppState::build(&settings, clock).await?, command).await,
     }
@@ -179,7 +181,7 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
         loop {
             tick.tick().await;
-            if let Err(e) = upkeep.tokens.maintain().await {
+            if let Err(e) = upkeep.oauth.maintain_keys().await {
                 tracing::warn!(error = %e, "key maintenance failed; will retry");
             }
         }
@@ -309,11 +311,119 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
+        ClientCommand::Update { client_id, allow_scopes } => {
+            let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
+            let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;
+            println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);
+        }
         ClientCommand::Remove { client_id } => {
             if !clients::remove(&stores.db, &client_id).await? {
                 return Err(CliError::Usage(format!("no client with id {client_id}")));
             }
             println!("removed client {client_id}");
+        }
+    }
+    Ok(())
+}
+
+async fn api_command(state: &AppState, command: ApiCommand) -> Result<(), CliError> {
+    let oauth = &state.oauth;
+    match command {
+        ApiCommand::Add { name, audience, scopes, access_token_ttl, alg, introspection_secret, json } => {
+            let scopes = scopes.iter().map(|s| latchkey_oauth::apis::parse_scope_arg(s)).collect::<Result<Vec<_>, _>>().map_err(CliError::Usage)?;
+            let signing_alg = SigningAlg::parse(&alg).ok_or_else(|| CliError::Usage(format!("unknown algorithm {alg} (use EdDSA, ES256 or RS256)")))?;
+            let new = latchkey_oauth::apis::NewApi { name, audience, scopes, access_token_ttl, signing_alg, introspection_secret };
+            let (api, secret) = oauth.register_api(new).await?;
+            if json {
+                let mut out = latchkey_web::admin_api_json(&api);
+                if let Some(s) = &secret {
+                    out["introspection_secret"] = json!(s.expose());
+                }
+                println!("{out}");
+            } else {
+                println!("api_id:   {}\naudience: {}", api.id, api.audience);
+                if let Some(s) = &secret {
+                    println!("introspection secret: {} (shown once; introspect as {}:<secret>)", s.expose(), api.id);
+                }
+            }
+        }
+        ApiCommand::List { json } => {
+            let apis = oauth.apis().await.map_err(|e| CliError::OAuth(e.to_string()))?;
+            if json {
+                println!("{}", serde_json::Value::Array(apis.iter().map(latchkey_web::admin_api_json).collect()));
+            } else if apis.is_empty() {
+                println!("no APIs registered");
+            } else {
+                for a in apis.iter() {
+                    println!("{}\t{}\t{}\t{}", a.id, a.name, a.audience, a.scopes.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" "));
+                }
+            }
+        }
+        ApiCommand::Show { api } => {
+            let a = oauth.api(&api).await.map_err(|e| CliError::OAuth(e.to_string()))?.ok_or_else(|| CliError::Usage(format!("no API {api}")))?;
+            println!("{}", serde_json::to_string_pretty(&latchkey_web::admin_api_json(&a)).unwrap_or_default());
+        }
+        ApiCommand::Remove { api } => {
+            if !oauth.remove_api(&api).await? {
+                return Err(CliError::Usage(format!("no API {api}")));
+            }
+            println!("removed API {api}");
+        }
+        ApiCommand::Scope { command: ApiScopeCommand::Add { api, scope } } => {
+            oauth.add_api_scope(&api, latchkey_oauth::apis::parse_scope_arg(&scope).map_err(CliError::Usage)?).await?;
+            println!("added scope");
+        }
+        ApiCommand::Scope { command: ApiScopeCommand::Remove { api, name } } => {
+            if !oauth.remove_api_scope(&api, &name).await? {
+                return Err(CliError::Usage(format!("no scope {name} on {api}")));
+            }
+            println!("removed scope {name}");
+        }
+        ApiCommand::Role { api, role, group } => {
+            oauth.add_api_role(&api, &role, &group).await?;
+            println!("members of {group} hold {role} at {api}");
+        }
+    }
+    Ok(())
+}
+
+async fn group_command(state: &AppState, command: GroupCommand) -> Result<(), CliError> {
+    let oauth = &state.oauth;
+    let user = |name: String| async move { state.authn.find_by_username(&name).await?.ok_or_else(|| CliError::Usage(format!("no user named {name}"))) };
+    match command {
+        GroupCommand::Add { name } => {
+            oauth.create_group(&name).await?;
+            println!("created group {name}");
+        }
+        GroupCommand::Remove { name } => {
+            if !oauth.remove_group(&name).await? {
+                return Err(CliError::Usage(format!("no group {name}")));
+            }
+            println!("removed group {name}");
+        }
+        GroupCommand::List { json } => {
+            let groups = oauth.list_groups().await?;
+            if json {
+                println!("{}", serde_json::Value::Array(groups.iter().map(|(n, m)| json!({ "name": n, "members": m })).collect()));
+            } else if groups.is_empty() {
+                println!("no groups");
+            } else {
+                for (n, m) in groups {
+                    println!("{n}\t{}", m.join(" "));
+                }
+            }
+        }
+        GroupCommand::Member { command: GroupMemberCommand::Add { group, username } } => {
+            let u = user(username).await?;
+            oauth.add_group_member(&group, &u.id).await?;
+            println!("added {} to {group}", u.username);
+        }
+        GroupCommand::Member { command: GroupMemberCommand::Remove { group, username } } => {
+            let u = user(username).await?;
+            if !oauth.remove_group_member(&group, &u.id).await? {
+                return Err(CliError::Usage(format!("{} is not in {group}", u.username)));
+            }
+            println!("removed {} from {group}", u.username);
         }
     }
     Ok(())

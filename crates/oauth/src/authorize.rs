@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use latchkey_domain::{Acr, Client, ClientKind, GrantType, Scope, ScopeSet, Session};
+use latchkey_domain::{Acr, Api, Client, ClientKind, GrantType, Scope, ScopeSet, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AuthorizeError, ErrorCode};
@@ -94,6 +94,9 @@ pub struct PendingAuthorization {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub acr_values: Vec<String>,
+    /// RFC 8707: the audience of the API the access token is for.
+    #[serde(default)]
+    pub resource: Option<String>,
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
@@ -148,9 +151,11 @@ pub fn check_client<'a>(params: &'a AuthorizeParams, client: Option<&Client>) ->
 }
 
 /// Step two: everything else. Errors from here on are redirected to the client.
+/// `apis` is the registry of APIs (for `resource` and API scopes).
 pub fn validate(
     params: &AuthorizeParams,
     client: &Client,
+    apis: &[Api],
     redirect_uri: &str,
     id: String,
     browser: String,
@@ -189,8 +194,15 @@ pub fn validate(
         return Err(fail(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
     }
     let requested = ScopeSet::parse_lenient(params.get("scope").unwrap_or(""));
-    // RFC 6749 §3.3: issue what is both asked for and allowed, never more.
-    let granted = ScopeSet::from_iter(requested.iter().filter(|s| s.user_facing() && client.allowed_scopes.contains(*s)));
+    let redirect_oauth = |e: crate::error::OAuthError| match e {
+        crate::error::OAuthError::Protocol { code, description } => fail(code, &description),
+        other => fail(ErrorCode::ServerError, &other.to_string()),
+    };
+    let resource = crate::apis::resource(apis, params.get("resource")).map_err(redirect_oauth)?;
+    // RFC 6749 §3.3: issue what is both asked for and allowed, never more;
+    // an API scope the client may not have is refused, not dropped.
+    let api_scopes = crate::apis::allowed_api_scopes(apis, client, &requested, resource).map_err(redirect_oauth)?;
+    let granted = ScopeSet::from_iter(requested.iter().filter(|s| s.user_facing() && client.allowed_scopes.contains(*s))).union(&api_scopes);
     if granted.is_empty() {
         return Err(fail(ErrorCode::InvalidScope, "no requested scope is allowed for this client"));
     }
@@ -232,6 +244,7 @@ pub fn validate(
         max_age,
         login_hint: params.get("login_hint").map(str::to_string),
         acr_values: params.get("acr_values").unwrap_or("").split_whitespace().map(str::to_string).collect(),
+        resource: resource.map(|a| a.audience.clone()),
         created_at: now,
         browser,
     })
@@ -366,7 +379,7 @@ mod tests {
         let p = params(&base());
         let c = client(false);
         let uri = check_client(&p, Some(&c)).unwrap();
-        let req = validate(&p, &c, uri, "id".into(), "b".into(), 100).unwrap();
+        let req = validate(&p, &c, &[], uri, "id".into(), "b".into(), 100).unwrap();
         assert_eq!(req.scope, "openid email");
         assert_eq!(req.state.as_deref(), Some("xyz"));
     }
@@ -375,7 +388,7 @@ mod tests {
     fn public_client_needs_pkce_and_errors_redirect_with_state() {
         let p = params(&base());
         let c = client(true);
-        match validate(&p, &c, "https://app.example/cb", "id".into(), "b".into(), 0) {
+        match validate(&p, &c, &[], "https://app.example/cb", "id".into(), "b".into(), 0) {
             Err(AuthorizeError::Redirect { code, state, .. }) => {
                 assert_eq!(code, ErrorCode::InvalidRequest);
                 assert_eq!(state.as_deref(), Some("xyz"));
@@ -390,15 +403,15 @@ mod tests {
         let mut pairs = base();
         pairs[2] = ("response_type", "token");
         assert!(matches!(
-            validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 0),
+            validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 0),
             Err(AuthorizeError::Redirect { code: ErrorCode::UnsupportedResponseType, .. })
         ));
         let mut pairs = base();
         pairs.push(("prompt", "none login"));
-        assert!(validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 0).is_err());
+        assert!(validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 0).is_err());
         let mut pairs = base();
         pairs.push(("max_age", "-1"));
-        assert!(validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 0).is_err());
+        assert!(validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 0).is_err());
     }
 
     #[test]
@@ -406,7 +419,7 @@ mod tests {
         let c = client(false);
         let mut pairs = base();
         pairs.push(("max_age", "60"));
-        let req = validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
+        let req = validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
         let mut s = Session {
             key: SessionKey("k".into()),
             sid: "s".into(),
@@ -427,7 +440,7 @@ mod tests {
         assert!(session_satisfies(&req, &s, 1000));
         let mut pairs = base();
         pairs.push(("acr_values", "urn:latchkey:acr:mfa"));
-        let req = validate(&params(&pairs), &c, "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
+        let req = validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
         assert!(!session_satisfies(&req, &s, 1000), "password-only session does not meet mfa");
     }
 

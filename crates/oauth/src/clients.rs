@@ -66,7 +66,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     if !new.admin && new.scopes.as_ref().is_some_and(|s| s.contains(Scope::Admin)) {
         return Err(OAuthError::invalid_request("the admin scope is only for admin clients (--admin)"));
     }
-    let mut scopes = new.scopes.unwrap_or_else(|| ScopeSet::parse_lenient("openid profile email offline_access"));
+    let mut scopes = new.scopes.unwrap_or_else(|| ScopeSet::parse_lenient(DEFAULT_SCOPES));
     if new.admin {
         scopes = scopes.union(&ScopeSet::from_iter([Scope::Admin]));
     }
@@ -87,12 +87,42 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     Ok((client, secret))
 }
 
+/// What a client may ask for when nobody says otherwise.
+pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
+
+/// Every API scope of `scopes` must be registered.
+async fn check_api_scopes(db: &Db, scopes: &ScopeSet) -> Result<(), OAuthError> {
+    if scopes.api_names().next().is_none() {
+        return Ok(());
+    }
+    let apis = db.run(latchkey_store::repo::apis::list).await?;
+    match scopes.api_names().find(|n| crate::apis::owner_of(&apis, n).is_none()) {
+        Some(unknown) => Err(OAuthError::invalid_request(format!("unknown scope {unknown} (register it with `latchkey api add` or `api scope add`)"))),
+        None => Ok(()),
+    }
+}
+
 /// Registers a client: validates it, stores it, and returns the secret once.
 pub async fn register(db: &Db, master: &MasterKey, new: NewClient, now: i64) -> Result<(Client, Option<Secret>), OAuthError> {
     let (client, secret) = build_client(new, master, now)?;
+    check_api_scopes(db, &client.allowed_scopes).await?;
     let c = client.clone();
     db.run(move |conn| client_repo::insert(conn, &c)).await?;
     Ok((client, secret))
+}
+
+/// Replaces the API scopes a client may be granted (its OIDC scopes stay).
+pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Result<Client, OAuthError> {
+    let id = client_id.to_string();
+    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?;
+    let scopes = client.allowed_scopes.oidc_only().union(&ScopeSet::from_api_names(names.iter().map(String::as_str)));
+    if scopes.api_names().count() != names.iter().collect::<std::collections::BTreeSet<_>>().len() {
+        return Err(OAuthError::invalid_request("an API scope name is malformed or an OpenID Connect scope"));
+    }
+    check_api_scopes(db, &scopes).await?;
+    let (id, text) = (client.id.0.clone(), scopes.to_string());
+    db.run(move |c| client_repo::set_scopes(c, &id, &text)).await?;
+    Ok(Client { allowed_scopes: scopes, ..client })
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Client>, OAuthError> {

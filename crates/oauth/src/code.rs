@@ -22,6 +22,9 @@ pub struct CodeGrant {
     pub amr: Vec<String>,
     pub acr: String,
     pub expires_at: i64,
+    /// The API (audience) named by `resource` at the authorization endpoint.
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// What a code is swapped for when it is redeemed (atomically, before anything

@@ -24,6 +24,8 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     InvalidToken,
     InsufficientScope,
+    /// RFC 8707 §2: the `resource` is not one we issue tokens for.
+    InvalidTarget,
     /// OpenID Connect Core Unmet Authentication Requirements 1.0.
     UnmetAuthenticationRequirements,
 }
@@ -48,6 +50,7 @@ impl ErrorCode {
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
         }
     }

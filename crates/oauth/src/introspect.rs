@@ -14,13 +14,28 @@ fn looks_like_refresh(token: &str, hint: Option<&str>) -> bool {
 }
 
 impl OAuthService {
-    /// RFC 7662. Only confidential clients may introspect; a refresh token is
-    /// only described to the client that holds it.
+    /// An API introspecting with its own credentials (`api add
+    /// --introspection-secret`): the API id and secret, as client credentials.
+    async fn authenticate_api(&self, creds: &ClientCredentials) -> Result<Option<latchkey_domain::Api>, OAuthError> {
+        let Some(secret) = &creds.secret else { return Ok(None) };
+        let apis = self.apis().await?;
+        let hasher = self.tokens.master().hasher(latchkey_token::crypto::KeyPurpose::ClientSecret);
+        Ok(apis.iter().find(|a| a.id == creds.client_id && a.introspection_secret_hash.as_deref().is_some_and(|h| hasher.verify(secret.expose(), h))).cloned())
+    }
+
+    /// RFC 7662. Confidential clients may introspect the tokens issued to
+    /// them; an API (with its own credentials) the access tokens whose
+    /// audience it is. Anything else is `active: false`.
     pub async fn introspect(&self, creds: &ClientCredentials, token: Option<&str>, hint: Option<&str>) -> Result<Value, OAuthError> {
-        let client = self.authenticate_client(creds).await?;
-        if client.kind() != ClientKind::Confidential {
-            return Err(OAuthError::ClientAuthentication { used_basic: creds.via_basic });
-        }
+        let client = match self.authenticate_client(creds).await {
+            Ok(c) if c.kind() == ClientKind::Confidential => c,
+            Ok(_) => return Err(OAuthError::ClientAuthentication { used_basic: creds.via_basic }),
+            Err(e) => {
+                let Some(api) = self.authenticate_api(creds).await? else { return Err(e) };
+                let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+                return self.introspect_for_api(&api, token).await;
+            }
+        };
         let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         let inactive = json!({ "active": false });
         if looks_like_refresh(token, hint) {
@@ -47,12 +62,18 @@ impl OAuthService {
             // An access token is described only to the client it was issued
             // to: other clients learn nothing about whose token it is.
             Ok(c) if c.client_id != client.id.0 => Ok(inactive),
-            Ok(c) => Ok(json!({
-                "active": true, "token_type": "Bearer", "client_id": c.client_id, "sub": c.sub, "scope": c.scope,
-                "exp": c.exp, "iat": c.iat, "iss": c.iss, "aud": c.aud, "jti": c.jti,
-            })),
+            Ok(c) => Ok(describe(&c)),
             Err(latchkey_token::TokenError::Store(e)) => Err(e.into()),
             Err(_) => Ok(inactive),
+        }
+    }
+
+    /// An API sees only access tokens for its own audience.
+    async fn introspect_for_api(&self, api: &latchkey_domain::Api, token: &str) -> Result<Value, OAuthError> {
+        match self.tokens.verify_access_token(token).await {
+            Ok(c) if c.aud == api.audience => Ok(describe(&c)),
+            Err(latchkey_token::TokenError::Store(e)) => Err(e.into()),
+            _ => Ok(json!({ "active": false })),
         }
     }
 
@@ -93,4 +114,24 @@ impl OAuthService {
             None => Ok(false),
         }
     }
+}
+
+fn describe(c: &latchkey_token::AccessTokenClaims) -> Value {
+    let mut v = json!({
+        "active": true, "token_type": "Bearer", "client_id": c.client_id, "sub": c.sub, "scope": c.scope,
+        "exp": c.exp, "iat": c.iat, "iss": c.iss, "aud": c.aud, "jti": c.jti,
+    });
+    if let Some(acr) = &c.acr {
+        v["acr"] = json!(acr);
+    }
+    if let Some(t) = c.auth_time {
+        v["auth_time"] = json!(t);
+    }
+    if let Some(r) = &c.roles {
+        v["roles"] = json!(r);
+    }
+    if let Some(g) = &c.groups {
+        v["groups"] = json!(g);
+    }
+    v
 }

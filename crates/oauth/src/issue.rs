@@ -6,6 +6,7 @@ use latchkey_store::repo::refresh::{self as refresh_repo, Family, Successor};
 use latchkey_token::crypto::random_token;
 use latchkey_token::{AccessTokenClaims, IdTokenClaims};
 
+use crate::apis::Target;
 use crate::error::OAuthError;
 use crate::service::OAuthService;
 use crate::token::TokenResponse;
@@ -44,30 +45,39 @@ pub(crate) struct Minted {
     pub jti: String,
     pub exp: i64,
     pub id_token: Option<String>,
+    pub ttl: i64,
+    pub scope: String,
 }
 
 impl OAuthService {
-    /// Signs an access token for `client` acting for `sub` and, when `id_token_for`
-    /// is given and `openid` was granted, an ID token for that user.
-    pub(crate) fn mint(&self, client: &Client, sub: &str, id_token_for: Option<&User>, ctx: &AuthContext, jti: String, now: i64) -> Result<Minted, OAuthError> {
+    /// Signs an access token for `client` acting for `sub`, for `target` (an
+    /// API, or latchkey's userinfo) and, when `id_token_for` is given and
+    /// `openid` was granted (`ctx.scope`), an ID token for that user.
+    pub(crate) fn mint(&self, client: &Client, sub: &str, id_token_for: Option<&User>, ctx: &AuthContext, target: &Target, jti: String, now: i64) -> Result<Minted, OAuthError> {
         let cfg = &self.tokens.config;
-        let exp = now + cfg.access_token_ttl;
+        let exp = now + target.ttl;
         let sub = sub.to_string();
         let access = AccessTokenClaims {
             iss: self.config.issuer.clone(),
             sub: sub.clone(),
-            aud: self.config.issuer.clone(),
+            aud: target.aud.clone(),
             exp,
             iat: now,
             jti: jti.clone(),
             client_id: client.id.0.clone(),
-            scope: ctx.scope.clone(),
+            scope: target.scope.to_string(),
             auth_time: ctx.auth_time,
             acr: ctx.acr.clone(),
             amr: ctx.amr.clone(),
             sid: ctx.sid.clone(),
+            groups: target.groups.clone(),
+            roles: target.roles.clone(),
         };
-        let access_token = self.tokens.sign_access_token(&access)?;
+        let access_token = if target.alg == latchkey_token::service::ACCESS_TOKEN_ALG {
+            self.tokens.sign_access_token(&access)?
+        } else {
+            self.tokens.sign_access_token_with(&access, target.alg)?
+        };
         let scopes = ScopeSet::parse_lenient(&ctx.scope);
         let id_token = match id_token_for {
             Some(user) if scopes.contains(Scope::OpenId) => {
@@ -87,12 +97,18 @@ impl OAuthService {
                     preferred_username: scopes.contains(Scope::Profile).then(|| user.username.clone()),
                     email: scopes.contains(Scope::Email).then(|| user.email.clone()),
                     email_verified: scopes.contains(Scope::Email).then_some(user.email_verified),
+                    name: scopes.contains(Scope::Profile).then(|| user.profile.name.clone().unwrap_or_else(|| user.username.clone())),
+                    given_name: user.profile.given_name.clone().filter(|_| scopes.contains(Scope::Profile)),
+                    family_name: user.profile.family_name.clone().filter(|_| scopes.contains(Scope::Profile)),
+                    locale: user.profile.locale.clone().filter(|_| scopes.contains(Scope::Profile)),
+                    updated_at: user.profile.updated_at.filter(|_| scopes.contains(Scope::Profile)),
+                    groups: target.groups.clone().filter(|_| scopes.contains(Scope::Groups)),
                 };
                 Some(self.tokens.sign_id_token(&claims, client.id_token_alg)?)
             }
             _ => None,
         };
-        Ok(Minted { access_token, jti, exp, id_token })
+        Ok(Minted { access_token, jti, exp, id_token, ttl: target.ttl, scope: target.scope.to_string() })
     }
 
     /// Starts a refresh-token family for a fresh authorization, when the client
@@ -125,12 +141,13 @@ impl OAuthService {
         Ok(Some(raw))
     }
 
-    pub(crate) fn response(&self, minted: Minted, scope: String, refresh_token: Option<String>) -> TokenResponse {
+    /// The token response; `scope` is the access token's (RFC 6749 §5.1).
+    pub(crate) fn response(&self, minted: Minted, refresh_token: Option<String>) -> TokenResponse {
         TokenResponse {
             access_token: minted.access_token,
             token_type: "Bearer".into(),
-            expires_in: self.tokens.config.access_token_ttl,
-            scope,
+            expires_in: minted.ttl,
+            scope: minted.scope,
             id_token: minted.id_token,
             refresh_token,
         }

@@ -4,12 +4,14 @@
 //! into these types and renders what comes back.
 
 pub mod admin;
+pub mod apis;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
 pub mod discovery;
 pub mod error;
+mod groups;
 mod introspect;
 pub mod issue;
 pub mod logout;

@@ -28,36 +28,45 @@ impl OAuthService {
         let presented = req.refresh_token.as_deref().ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
         let hash = self.tokens.refresh_hasher().hash(presented);
         let now = self.clock.now();
-        // A narrower scope may be asked for (RFC 6749 §6); check it before the
-        // token is spent, so a bad request does not cost the client its family.
-        let narrowed = match req.scope.as_deref() {
-            Some(requested) => {
-                let wanted = ScopeSet::parse_strict(requested).map_err(|s| OAuthError::new(ErrorCode::InvalidScope, format!("unknown scope {s}")))?;
-                let h = hash.clone();
-                let granted = self.db.run(move |c| repo::find(c, &h)).await?.map(|(_, f)| ScopeSet::parse_lenient(&f.scope));
-                if granted.is_some_and(|g| !wanted.is_subset(&g)) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
-                }
-                Some(wanted.to_string())
-            }
+        // RFC 8707: `resource` picks the API the new access token is for (any
+        // API the grant covers); a narrower `scope` may be asked for (RFC 6749
+        // §6), never a wider one. Both are checked before the token is spent,
+        // so a bad request does not cost the client its family.
+        let apis = self.apis().await?;
+        let api = crate::apis::resource(&apis, req.resource.as_deref())?;
+        let wanted = match req.scope.as_deref() {
+            Some(s) => Some(ScopeSet::parse_tokens(s).map_err(|bad| OAuthError::new(ErrorCode::InvalidScope, format!("malformed scope {bad}")))?),
             None => None,
         };
+        if wanted.is_some() || api.is_some() {
+            let h = hash.clone();
+            if let Some(granted) = self.db.run(move |c| repo::find(c, &h)).await?.map(|(_, f)| ScopeSet::parse_lenient(&f.scope)) {
+                if wanted.as_ref().is_some_and(|w| !w.is_subset(&granted)) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
+                }
+                if api.is_some_and(|a| !granted.api_names().any(|n| a.has_scope(n))) {
+                    return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
+                }
+            }
+        }
+        let ttl = api.map_or(self.tokens.config.access_token_ttl, |a| a.access_token_ttl);
 
         let raw_next = random_token(REFRESH_PREFIX);
         let jti = uuid::Uuid::new_v4().to_string();
-        let next = Successor { hash: self.tokens.refresh_hasher().hash(&raw_next), access_jti: jti.clone(), access_exp: now + self.tokens.config.access_token_ttl };
+        let next = Successor { hash: self.tokens.refresh_hasher().hash(&raw_next), access_jti: jti.clone(), access_exp: now + ttl };
         let (h, client_id, rules) = (hash.clone(), client.id.0.clone(), self.rotation_rules(now));
         let outcome = self.db.run(move |c| repo::rotate(c, &h, &client_id, &next, rules)).await?;
         match outcome {
             Rotation::Rotated { family, .. } => {
-                let scope = narrowed.unwrap_or_else(|| family.scope.clone());
-                let ctx = AuthContext::from_family(&family, scope.clone());
+                let scope = wanted.unwrap_or_else(|| ScopeSet::parse_lenient(&family.scope));
+                let ctx = AuthContext::from_family(&family, scope.to_string());
+                let target = self.with_user_claims(self.target(&scope, api), &family.user_id, &scope).await?;
                 // No ID token on refresh (OIDC Core §12.2 makes it optional): the
                 // RS256 signature would be most of the cost of a rotation, and the
                 // relying party already holds the ID token of the sign-in. The
                 // family's user still exists (families are deleted with the user).
-                let minted = self.mint(client, &family.user_id, None, &ctx, jti, now)?;
-                let response = self.response(minted, scope, Some(raw_next));
+                let minted = self.mint(client, &family.user_id, None, &ctx, &target, jti, now)?;
+                let response = self.response(minted, Some(raw_next));
                 self.remember_for_grace(&hash, &response).await?;
                 Ok(response)
             }

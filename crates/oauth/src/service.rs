@@ -53,6 +53,7 @@ pub struct OAuthService {
     client_secrets: KeyedHasher,
     codes: KeyedHasher,
     client_cache: RwLock<HashMap<String, (Client, i64)>>,
+    pub(crate) api_cache: crate::apis::ApiCache,
     /// Sessions older than this are over (refresh families bound to them end too).
     pub(crate) session_absolute: i64,
     /// Sessions unused for longer than this are over too.
@@ -71,7 +72,7 @@ impl OAuthService {
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), session_absolute, session_idle, http }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -99,7 +100,8 @@ impl OAuthService {
         };
         let redirect_uri = authorize::check_client(params, client.as_ref())?;
         let client = client.ok_or_else(|| AuthorizeError::NoRedirect("Unknown client.".into()))?;
-        let req = authorize::validate(params, &client, redirect_uri, random_token(""), browser, self.clock.now())?;
+        let apis = self.apis().await?;
+        let req = authorize::validate(params, &client, &apis, redirect_uri, random_token(""), browser, self.clock.now())?;
         if let Some(ip) = ip {
             if self.fast.incr_window(&format!("authz-ip:{ip}"), PENDING_AUTHORIZATION_TTL).await? > MAX_PENDING_PER_IP {
                 tracing::warn!(target: "security", event = "pending_authorization_limit", ip, "too many parked authorization requests from one address");
@@ -210,6 +212,7 @@ impl OAuthService {
             amr: session.amr.iter().map(|a| a.as_str().to_string()).collect(),
             acr: session.acr().as_str().to_string(),
             expires_at: self.clock.now() + CODE_TTL_SECS,
+            resource: req.resource.clone(),
         };
         let json = serde_json::to_string(&grant)?;
         // Remember which relying parties this session signed in to (back-channel logout).
@@ -282,13 +285,15 @@ impl OAuthService {
         let now = self.clock.now();
         let jti = uuid::Uuid::new_v4().to_string();
         let family_id = uuid::Uuid::new_v4().to_string();
-        let access_exp = now + self.tokens.config.access_token_ttl;
+        // The API (and so the token's lifetime) is known only once the code is
+        // read: record the longest lifetime any access token can have.
+        let access_exp = now + self.tokens.longest_access_token_ttl();
         // Spend the code in one atomic step: it becomes the record of this
         // redemption (what it will issue), so a replay, however close, finds
         // what to revoke, and exactly one redemption gets the grant.
         let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)], family_id: Some(family_id.clone()) };
         let spent = format!("{SPENT_PREFIX}{}", serde_json::to_string(&redemption).map_err(StoreError::from)?);
-        let ttl = Duration::from_secs(self.tokens.config.access_token_ttl as u64 + 60);
+        let ttl = Duration::from_secs(self.tokens.longest_access_token_ttl() as u64 + 60);
         let grant: CodeGrant = match self.fast.spend(&code_key(&hash), &spent, ttl).await? {
             None => return Err(OAuthError::invalid_grant("the code is unknown or has expired")),
             Some(earlier) => match earlier.strip_prefix(SPENT_PREFIX) {
@@ -328,7 +333,19 @@ impl OAuthService {
             sid: Some(grant.sid.clone()),
             nonce: grant.nonce.clone(),
         };
-        let minted = self.mint(client, &user.id.0, Some(&user), &ctx, jti.clone(), now)?;
+        // RFC 8707: `resource` at the token endpoint, or the one of the
+        // authorization request, selects the API the access token is for.
+        let apis = self.apis().await?;
+        let granted = ScopeSet::parse_lenient(&grant.scope);
+        let api = crate::apis::resource(&apis, req.resource.as_deref().or(grant.resource.as_deref()))?;
+        if let Some(a) = api {
+            let named_at_authorize = grant.resource.as_deref() == Some(a.audience.as_str());
+            if !named_at_authorize && !granted.api_names().any(|n| a.has_scope(n)) {
+                return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
+            }
+        }
+        let target = self.with_user_claims(self.target(&granted, api), &user.id.0, &granted).await?;
+        let minted = self.mint(client, &user.id.0, Some(&user), &ctx, &target, jti.clone(), now)?;
         let refresh = self.start_family(family_id.clone(), client, &user, &ctx, &minted, now).await?;
         // A replay that raced this redemption marked the code before it
         // revoked; if the family did not exist yet then, it is revoked here:
@@ -337,30 +354,48 @@ impl OAuthService {
             self.revoke_redemption(&redemption).await?;
             return Err(OAuthError::invalid_grant("the code was used twice; tokens issued for it are revoked"));
         }
-        Ok(self.response(minted, grant.scope, refresh))
+        Ok(self.response(minted, refresh))
     }
 
     /// RFC 6749 §4.4: a confidential client acting for itself. No user, no
-    /// refresh token; scopes limited to the non-user scopes it was allowed.
+    /// refresh token; the non-user scopes it was allowed (`admin`), or the
+    /// scopes of one API (named by `resource`, or by the scopes asked for).
     async fn grant_client_credentials(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
         if client.kind() != ClientKind::Confidential || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use client_credentials"));
         }
-        let allowed = ScopeSet::from_iter(client.allowed_scopes.iter().filter(|s| !s.is_user_scope()));
-        let scopes = match req.scope.as_deref() {
+        let apis = self.apis().await?;
+        let named = crate::apis::resource(&apis, req.resource.as_deref())?;
+        let own = ScopeSet::from_iter(client.allowed_scopes.iter().filter(|s| !s.is_user_scope()));
+        let (scopes, api) = match req.scope.as_deref() {
             Some(requested) => {
-                let parsed = ScopeSet::parse_strict(requested).map_err(|s| OAuthError::new(ErrorCode::InvalidScope, format!("unknown scope {s}")))?;
-                if !parsed.is_subset(&allowed) {
+                let parsed = ScopeSet::parse_tokens(requested).map_err(|s| OAuthError::new(ErrorCode::InvalidScope, format!("malformed scope {s}")))?;
+                if let Some(unknown) = parsed.api_names().find(|n| crate::apis::owner_of(&apis, n).is_none()) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope, format!("unknown scope {unknown}")));
+                }
+                let api_part = crate::apis::allowed_api_scopes(&apis, client, &parsed, named)?;
+                let owners: Vec<&latchkey_domain::Api> = api_part.api_names().filter_map(|n| crate::apis::owner_of(&apis, n)).collect();
+                let api = match named {
+                    Some(a) => Some(a),
+                    None if owners.iter().all(|o| owners.first().is_some_and(|f| f.id == o.id)) => owners.first().copied(),
+                    None => return Err(OAuthError::new(ErrorCode::InvalidTarget, "the scopes belong to several APIs: name one with resource")),
+                };
+                let oidc = parsed.oidc_only();
+                if !oidc.is_subset(&own) || (api.is_some() && !oidc.is_empty()) {
                     return Err(OAuthError::new(ErrorCode::InvalidScope, "the client may not request that scope"));
                 }
-                parsed
+                (oidc.union(&api_part), api)
             }
-            None => allowed,
+            None => match named {
+                Some(a) => (ScopeSet::from_api_names(client.allowed_scopes.api_names().filter(|n| a.has_scope(n))), Some(a)),
+                None => (own, None),
+            },
         };
         let now = self.clock.now();
         let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None };
-        let minted = self.mint(client, &client.id.0, None, &ctx, uuid::Uuid::new_v4().to_string(), now)?;
-        Ok(self.response(minted, ctx.scope, None))
+        let target = self.target(&scopes, api);
+        let minted = self.mint(client, &client.id.0, None, &ctx, &target, uuid::Uuid::new_v4().to_string(), now)?;
+        Ok(self.response(minted, None))
     }
 
     /// A code presented again after it was spent: a replay. Mark it (so a
@@ -433,6 +468,7 @@ impl OAuthService {
             .run(move |c| user_repo::find_by_id(c, &uid))
             .await?
             .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the token's subject no longer exists"))?;
-        Ok(userinfo::claims_for(&user, &scopes))
+        let groups = if scopes.contains(Scope::Groups) { Some(self.groups_of(&user.id.0).await?) } else { None };
+        Ok(userinfo::claims_for(&user, &scopes, groups.as_deref()))
     }
 }

@@ -11,6 +11,8 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub scope: Option<String>,
     pub refresh_token: Option<String>,
+    /// RFC 8707: the API the access token is for.
+    pub resource: Option<String>,
 }
 
 /// RFC 6749 §5.1 (+ `id_token`, OIDC Core §3.1.3.3).
@@ -40,6 +42,7 @@ impl std::fmt::Debug for TokenRequest {
             .field("code_verifier", &redacted(&self.code_verifier))
             .field("scope", &self.scope)
             .field("refresh_token", &redacted(&self.refresh_token))
+            .field("resource", &self.resource)
             .finish()
     }
 }

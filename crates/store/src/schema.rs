@@ -10,6 +10,11 @@ diesel::table! {
         admin -> Bool,
         created_at -> BigInt,
         email_verified -> Bool,
+        name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
     }
 }
 
@@ -189,4 +194,52 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(account_links, users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);
+diesel::table! {
+    apis (id) {
+        id -> Text,
+        name -> Text,
+        audience -> Text,
+        access_token_ttl -> BigInt,
+        signing_alg -> Text,
+        introspection_secret_hash -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_scopes (name) {
+        name -> Text,
+        api_id -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    user_groups (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    api_roles (api_id, role, group_id) {
+        api_id -> Text,
+        role -> Text,
+        group_id -> Text,
+    }
+}
+
+diesel::joinable!(api_scopes -> apis (api_id));
+diesel::joinable!(group_members -> user_groups (group_id));
+diesel::joinable!(api_roles -> user_groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(apis, api_scopes, user_groups, group_members, api_roles, account_links, users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);

@@ -253,6 +253,11 @@ impl TokenService {
         self.sign(ACCESS_TOKEN_ALG, Some(ACCESS_TOKEN_TYP), claims)
     }
 
+    /// An access token signed with `alg` (an API whose JWT library lacks EdDSA).
+    pub fn sign_access_token_with(&self, claims: &AccessTokenClaims, alg: SigningAlg) -> Result<String, TokenError> {
+        self.sign(alg, Some(ACCESS_TOKEN_TYP), claims)
+    }
+
     /// Verifies signature, `typ`, issuer and expiry (by our clock), and that the
     /// token's `jti` has not been revoked.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
@@ -355,9 +360,15 @@ impl TokenService {
     /// Revokes, in one write, every access token issued until now in `scope`:
     /// a marker that lives as long as the longest access token could.
     pub async fn revoke_issued_before(&self, scope: Revocation<'_>) -> Result<(), TokenError> {
-        let ttl = Duration::from_secs((self.config.access_token_ttl + 60).max(1) as u64);
+        let ttl = Duration::from_secs((self.longest_access_token_ttl() + 60).max(1) as u64);
         self.fast.put(&marker_key(scope), &self.clock.now().to_string(), ttl).await?;
         Ok(())
+    }
+
+    /// The longest an access token of ours can live: the default, or the
+    /// longest per-API lifetime an admin may set.
+    pub fn longest_access_token_ttl(&self) -> i64 {
+        self.config.access_token_ttl.max(latchkey_domain::api::API_TOKEN_TTL_RANGE.1)
     }
 
     /// One round trip: the token's own `jti`, and the client, grant and
@@ -415,6 +426,13 @@ impl TokenService {
     /// Periodic upkeep, on every node: rotate keys that are due, retire keys no
     /// token can need any more, and pick up other nodes' changes.
     pub async fn maintain(&self) -> Result<(), TokenError> {
+        self.maintain_for(self.config.access_token_ttl).await
+    }
+
+    /// [`TokenService::maintain`] when access tokens may live up to
+    /// `longest_access` seconds (the longest lifetime of a registered API):
+    /// no key is retired while a token it signed could still be valid.
+    pub async fn maintain_for(&self, longest_access: i64) -> Result<(), TokenError> {
         self.reload_keys().await?;
         let now = self.clock.now();
         let ring = self.ring();
@@ -426,7 +444,7 @@ impl TokenService {
             self.rotate_keys(&due).await?;
         }
         let ring = self.ring();
-        let longest = self.config.access_token_ttl.max(self.config.id_token_ttl);
+        let longest = longest_access.max(self.config.access_token_ttl).max(self.config.id_token_ttl);
         let retire: Vec<String> = SigningAlg::ALL
             .into_iter()
             .filter_map(|alg| ring.active(alg, now).map(|active| (alg, active)))

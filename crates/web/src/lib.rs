@@ -19,3 +19,8 @@ pub use config::Settings;
 pub use error::WebError;
 pub use server::start;
 pub use state::{AppState, StartupError, Stores};
+
+/// An API as the admin API and the CLI print it.
+pub fn admin_api_json(api: &latchkey_domain::Api) -> serde_json::Value {
+    handlers::admin_apis::api_json(api)
+}

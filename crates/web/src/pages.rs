@@ -188,6 +188,17 @@ pub struct RecoveryCodesPage {
     pub csrf_token: String,
 }
 
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    pub name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub locale: String,
+    pub error: Option<String>,
+    pub csrf_token: String,
+}
+
 /// Renders a page. Pages are never cached: they carry CSRF tokens and user data.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, authorize, consent, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
+use crate::handlers::{account, admin, admin_apis, authorize, consent, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -93,6 +93,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/clients/{client_id}/grants", web::get().to(admin::client_grants))
                 .route("/clients/{client_id}/grants", web::delete().to(admin::revoke_client_grants))
                 .route("/users", web::post().to(admin::create_user))
+                .route("/users/{username}", web::patch().to(admin_apis::update_user))
+                .route("/apis", web::get().to(admin_apis::list_apis))
+                .route("/apis", web::post().to(admin_apis::create_api))
+                .route("/apis/{api}", web::get().to(admin_apis::get_api))
+                .route("/apis/{api}", web::delete().to(admin_apis::delete_api))
+                .route("/apis/{api}/scopes", web::post().to(admin_apis::add_scope))
+                .route("/apis/{api}/scopes/{name}", web::delete().to(admin_apis::remove_scope))
+                .route("/apis/{api}/roles", web::post().to(admin_apis::add_role))
+                .route("/clients/{client_id}/scopes", web::put().to(admin_apis::set_client_scopes))
+                .route("/groups", web::get().to(admin_apis::list_groups))
+                .route("/groups", web::post().to(admin_apis::create_group))
+                .route("/groups/{name}", web::delete().to(admin_apis::delete_group))
+                .route("/groups/{name}/members", web::post().to(admin_apis::add_member))
+                .route("/groups/{name}/members/{username}", web::delete().to(admin_apis::remove_member))
                 .route("/users/{username}/grants", web::delete().to(admin::revoke_user_grants))
                 .route("/users/{username}/sessions", web::get().to(admin::user_sessions))
                 .route("/users/{username}/sessions", web::delete().to(admin::end_user_sessions))
@@ -151,6 +165,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/email/confirm", web::post().to(email::confirm_submit))
         .route("/account/email/revert", web::get().to(email::revert_page))
         .route("/account/email/revert", web::post().to(email::revert_submit))
+        .route("/account/profile", web::get().to(account::profile_get))
+        .route("/account/profile", web::post().to(account::profile_post))
         .route("/account/delete", web::get().to(account::delete_page))
         .route("/account/delete", web::post().to(account::delete_account));
 }

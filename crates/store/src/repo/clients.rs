@@ -86,3 +86,8 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Client>, StoreError> {
 pub fn remove(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
     Ok(diesel::delete(clients::table.find(id)).execute(conn)? > 0)
 }
+
+/// Replaces the scopes a client may be granted.
+pub fn set_scopes(conn: &mut DbConnection, id: &str, scopes: &str) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::scopes.eq(scopes)).execute(conn)? == 1)
+}

@@ -1,10 +1,12 @@
 //! Repositories: one module per table, plain functions over a connection so a
 //! caller can compose them inside one transaction.
 
+pub mod apis;
 pub mod audit;
 pub mod clients;
 pub mod devices;
 pub mod grants;
+pub mod groups;
 pub mod keys;
 pub mod links;
 pub mod mfa;

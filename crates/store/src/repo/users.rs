@@ -1,5 +1,5 @@
 use diesel::prelude::*;
-use latchkey_domain::{User, UserId};
+use latchkey_domain::{Profile, User, UserId};
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
@@ -15,6 +15,11 @@ struct UserRow {
     admin: bool,
     created_at: i64,
     email_verified: bool,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    locale: Option<String>,
+    updated_at: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -27,6 +32,7 @@ impl From<UserRow> for User {
             admin: r.admin,
             created_at: r.created_at,
             email_verified: r.email_verified,
+            profile: Profile { name: r.name, given_name: r.given_name, family_name: r.family_name, locale: r.locale, updated_at: r.updated_at },
         }
     }
 }
@@ -40,6 +46,11 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
         admin: user.admin,
         created_at: user.created_at,
         email_verified: user.email_verified,
+        name: user.profile.name.clone(),
+        given_name: user.profile.given_name.clone(),
+        family_name: user.profile.family_name.clone(),
+        locale: user.profile.locale.clone(),
+        updated_at: user.profile.updated_at,
     };
     diesel::insert_into(users::table).values(&row).execute(conn)?;
     Ok(())
@@ -115,4 +126,12 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Vec<User>, 
 /// with it (ON DELETE CASCADE). The audit trail keeps the id.
 pub fn delete(conn: &mut DbConnection, id: &UserId) -> Result<bool, StoreError> {
     Ok(diesel::delete(users::table.find(&id.0)).execute(conn)? == 1)
+}
+
+/// Replaces the profile claims.
+pub fn set_profile(conn: &mut DbConnection, id: &UserId, p: &Profile) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(&id.0))
+        .set((users::name.eq(&p.name), users::given_name.eq(&p.given_name), users::family_name.eq(&p.family_name), users::locale.eq(&p.locale), users::updated_at.eq(p.updated_at)))
+        .execute(conn)?
+        == 1)
 }

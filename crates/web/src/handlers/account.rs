@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, AccountPage, DeleteAccountPage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
+use crate::pages::{render, AccountPage, DeleteAccountPage, ProfilePage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
 use crate::session_ops::{credentials_changed, end_sessions, end_user_sessions, session_or_restore};
 use crate::state::AppState;
 
@@ -35,6 +35,15 @@ pub struct EndSessionForm {
 pub struct ForgetDeviceForm {
     csrf_token: String,
     device_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    csrf_token: String,
+    name: String,
+    given_name: String,
+    family_name: String,
+    locale: String,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +256,40 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     // re-authentication for changes that need a recent sign-in or a second factor.
     let rotated = state.sessions.rotate_id(&session).await?;
     with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
+}
+
+fn profile_page(p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
+    let v = |o: &Option<String>| o.clone().unwrap_or_default();
+    ProfilePage { name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), error, csrf_token }
+}
+
+pub async fn profile_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &profile_page(&user.profile, None, csrf.form_token(&state))), &csrf.new)
+}
+
+/// The user edits their profile claims (name, given and family name, locale).
+pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: web::Form<ProfileForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let session = match signed_in(&req, &state).await? {
+        Ok(s) => s,
+        Err(redirect) => return Ok(redirect),
+    };
+    let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), updated_at: None };
+    match state.authn.set_profile(&session.user_id, profile.clone()).await {
+        Ok(_) => {
+            state.oauth.audit_event("profile_changed", Some(&session.user_id.0), None, "by the user").await;
+            Ok(see_other("/account"))
+        }
+        Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(&profile, Some(format!("{m}.")), csrf.form_token(&state)))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {

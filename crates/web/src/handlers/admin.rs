@@ -16,7 +16,7 @@ use crate::state::AppState;
 const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// The caller: a valid access token with scope `admin`, issued to an admin client.
-async fn admin(req: &HttpRequest, state: &AppState) -> Result<AccessTokenClaims, WebError> {
+pub(crate) async fn admin(req: &HttpRequest, state: &AppState) -> Result<AccessTokenClaims, WebError> {
     let token = bearer(req)?;
     let claims = state.tokens.verify_access_token(token).await.map_err(|e| match e {
         latchkey_token::TokenError::Store(s) => WebError::Store(s),
@@ -83,7 +83,7 @@ fn session_json(s: &latchkey_domain::Session) -> serde_json::Value {
     })
 }
 
-async fn user_named(state: &AppState, username: &str) -> Result<latchkey_domain::User, WebError> {
+pub(crate) async fn user_named(state: &AppState, username: &str) -> Result<latchkey_domain::User, WebError> {
     state.authn.find_by_username(username).await?.ok_or(WebError::Json(OAuthError::NotFound("user")))
 }
 

@@ -34,7 +34,21 @@ fn describe(scope: Scope) -> &'static str {
         Scope::Email => "See your email address",
         Scope::OfflineAccess => "Stay connected when you are not using it",
         Scope::Admin => "Administer latchkey",
+        Scope::Groups => "See the groups you belong to",
     }
+}
+
+/// Every scope of a request as the consent page words it: OIDC scopes in our
+/// words, API scopes in the API's ("Orders: Read your orders").
+async fn describe_all(state: &AppState, scopes: &latchkey_domain::ScopeSet) -> Result<Vec<String>, WebError> {
+    let apis = state.oauth.apis().await?;
+    let mut out: Vec<String> = scopes.iter().map(describe).map(str::to_string).collect();
+    for name in scopes.api_names() {
+        if let Some(api) = latchkey_oauth::apis::owner_of(&apis, name) {
+            out.push(format!("{}: {}", api.name, api.describe(name).unwrap_or(name)));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<ConsentQuery>) -> Result<HttpResponse, WebError> {
@@ -53,7 +67,7 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
     let page = ConsentPage {
         client_name: client.name,
         username: user.username,
-        scopes: pending.scopes().iter().map(describe).map(str::to_string).collect(),
+        scopes: describe_all(&state, &pending.scopes()).await?,
         authz: pending.id.clone(),
         csrf_token: csrf.form_token(&state),
     };

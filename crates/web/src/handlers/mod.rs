@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_apis;
 pub mod authorize;
 pub mod consent;
 pub mod discovery;

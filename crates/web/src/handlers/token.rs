@@ -54,6 +54,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         code_verifier: form.get("code_verifier"),
         scope: form.get("scope"),
         refresh_token: form.get("refresh_token"),
+        resource: form.get("resource"),
     };
     let response = state.oauth.token(&form.creds, request).await.map_err(WebError::Json)?;
     Ok(no_store().json(response))

@@ -1,0 +1,10 @@
+ALTER TABLE users DROP COLUMN updated_at;
+ALTER TABLE users DROP COLUMN locale;
+ALTER TABLE users DROP COLUMN family_name;
+ALTER TABLE users DROP COLUMN given_name;
+ALTER TABLE users DROP COLUMN name;
+DROP TABLE api_roles;
+DROP TABLE group_members;
+DROP TABLE user_groups;
+DROP TABLE api_scopes;
+DROP TABLE apis;
