@@ -3,6 +3,7 @@
 //! party; on the embedded default (SQLite + in-process) and on PostgreSQL + Redis.
 
 mod accounts;
+mod apis;
 mod browser;
 mod code_flow;
 mod failures;

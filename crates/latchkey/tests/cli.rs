@@ -90,6 +90,27 @@ fn users_and_clients_from_the_command_line() {
     assert_eq!(cli.json(&["client", "list", "--json"], None).as_array().map(Vec::len), Some(1));
     assert!(!cli.run(&["client", "remove", id], None).status.success(), "removing twice is an error");
 
+    // APIs, their scopes, clients allowed them, groups.
+    let api = cli.json(&["api", "add", "--name", "Orders", "--audience", "https://api.example.com/orders", "--scope", "orders:read=Read your orders", "--scope", "orders:write=Change your orders", "--introspection-secret", "--json"], None);
+    assert_eq!(api["audience"], "https://api.example.com/orders");
+    assert_eq!(api["scopes"].as_array().map(Vec::len), Some(2));
+    assert!(api["introspection_secret"].as_str().is_some_and(|s| s.starts_with("lks_")), "{api}");
+    assert!(!cli.run(&["api", "add", "--name", "Again", "--audience", "https://api.example.com/orders", "--json"], None).status.success(), "audiences are unique");
+    assert!(!cli.run(&["api", "add", "--name", "Bad", "--audience", "https://x.example", "--scope", "openid=no"], None).status.success(), "OIDC names are ours");
+    let unknown = cli.run(&["client", "add", "--name", "SPA2", "--redirect-uri", "http://localhost:5173/cb", "--public", "--allow-scope", "nobody:registered", "--json"], None);
+    assert!(!unknown.status.success(), "an unregistered API scope is refused");
+    let spa2 = cli.json(&["client", "add", "--name", "SPA2", "--redirect-uri", "http://localhost:5173/cb", "--public", "--allow-scope", "orders:read", "--json"], None);
+    let spa2_id = spa2["client_id"].as_str().unwrap_or_default().to_string();
+    assert!(cli.run(&["client", "update", &spa2_id, "--allow-scope", "orders:read", "--allow-scope", "orders:write"], None).status.success());
+    let apis = cli.json(&["api", "list", "--json"], None);
+    assert_eq!(apis.as_array().map(Vec::len), Some(1));
+    assert!(cli.run(&["group", "add", "staff"], None).status.success());
+    assert!(cli.run(&["group", "member", "add", "staff", "alice"], None).status.success());
+    assert!(cli.run(&["api", "role", "https://api.example.com/orders", "clerk", "--group", "staff"], None).status.success());
+    assert_eq!(cli.json(&["group", "list", "--json"], None), serde_json::json!([{ "name": "staff", "members": ["alice"] }]));
+    assert!(cli.run(&["api", "remove", "https://api.example.com/orders"], None).status.success());
+    assert!(cli.run(&["client", "remove", &spa2_id], None).status.success());
+
     let keys = cli.json(&["keys", "list", "--json"], None);
     let active = keys.as_array().map(|k| k.iter().filter(|k| k["state"] == "active").count()).unwrap_or(0);
     assert_eq!(active, 3, "one active key per algorithm: {keys}");

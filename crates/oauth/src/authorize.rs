@@ -111,9 +111,12 @@ impl PendingAuthorization {
         self.prompt.contains(&p)
     }
 
-    /// The `acr` the relying party asked for, if any we know (the strongest wins).
+    /// The least `acr` that meets the request, if it named any we know.
+    /// `acr_values` lists acceptable values (OIDC Core §3.1.2.1): meeting any
+    /// one of them is enough, so the weakest listed is the bar (an API asking
+    /// for "mfa or phr" is satisfied by a second factor).
     pub fn requested_acr(&self) -> Option<Acr> {
-        self.acr_values.iter().filter_map(|a| Acr::parse(a)).max()
+        self.acr_values.iter().filter_map(|a| Acr::parse(a)).min()
     }
 }
 
@@ -442,6 +445,12 @@ mod tests {
         pairs.push(("acr_values", "urn:latchkey:acr:mfa"));
         let req = validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
         assert!(!session_satisfies(&req, &s, 1000), "password-only session does not meet mfa");
+        let mut pairs = base();
+        pairs.push(("acr_values", "urn:latchkey:acr:mfa urn:latchkey:acr:phr"));
+        let req = validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 1000).unwrap();
+        assert_eq!(req.requested_acr(), Some(Acr::MultiFactor), "any listed value is acceptable: the weakest is the bar");
+        s.amr = vec![Amr::Pwd, Amr::Otp, Amr::Mfa];
+        assert!(session_satisfies(&req, &s, 1000));
     }
 
     #[test]

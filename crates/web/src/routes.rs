@@ -190,3 +190,23 @@ mod tests {
         assert!(headers(false).await.get("strict-transport-security").is_none(), "never over plain http (a dev issuer)");
     }
 }
+
+#[cfg(test)]
+mod openapi_tests {
+    /// Every admin API route is in the OpenAPI document, with its method.
+    #[test]
+    fn every_admin_route_is_documented() {
+        let source = include_str!("routes.rs");
+        let scope = &source[source.find("web::scope(\"/admin/api/v1\")").unwrap_or(0)..];
+        let scope = &scope[..scope.find(")\n        .route(\"/authorize\"").unwrap_or(scope.len())];
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap_or_default();
+        let mut checked = 0;
+        for line in scope.lines().filter(|l| l.trim_start().starts_with(".route(\"")) {
+            let path = line.split('"').nth(1).unwrap_or_default();
+            let method = line.split("web::").nth(1).and_then(|m| m.split('(').next()).unwrap_or_default();
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} is not in openapi.json");
+            checked += 1;
+        }
+        assert!(checked >= 20, "found only {checked} admin routes");
+    }
+}

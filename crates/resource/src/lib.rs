@@ -1,0 +1,287 @@
+//! Verifying latchkey access tokens in a resource server (an API).
+//!
+//! [`Verifier`] checks an RFC 9068 JWT access token against the issuer's
+//! JWKS (fetched once, cached, and fetched again when a token names a key it
+//! has not seen: that is how key rotation reaches the API), then `typ`,
+//! `iss`, `aud` and `exp`. [`Requirement`] says what a route needs: scopes,
+//! and for sensitive routes an authentication strength (`acr`) and freshness
+//! (`max_age`). A refusal is an [`AuthError`] that knows its status and its
+//! `WWW-Authenticate` challenge: RFC 6750 for token and scope problems, RFC
+//! 9470 (`insufficient_user_authentication` with `acr_values` / `max_age`)
+//! when the user must authenticate more strongly or more recently — the
+//! client re-authorizes with those values and retries.
+//!
+//! Framework-free: an actix-web (or any) API calls [`Verifier::check`] with
+//! the `Authorization` header and turns an [`AuthError`] into a response.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+/// A token naming an unknown key makes the verifier fetch the JWKS again, at
+/// most this often (so garbage tokens cannot make it hammer the issuer).
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// Clock skew tolerated on `exp` between the issuer and the API.
+const LEEWAY_SECS: i64 = 30;
+/// The `typ` of RFC 9068 access tokens.
+const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The claims of a latchkey access token an API uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub scope: String,
+    pub auth_time: Option<i64>,
+    pub acr: Option<String>,
+    #[serde(default)]
+    pub amr: Vec<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+}
+
+impl Claims {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split_whitespace().any(|s| s == scope)
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.as_ref().is_some_and(|r| r.iter().any(|x| x == role))
+    }
+}
+
+/// What a route needs of a token.
+#[derive(Debug, Clone, Default)]
+pub struct Requirement {
+    /// Every one of these scopes.
+    pub scopes: Vec<String>,
+    /// One of these `acr` values (strongest last), if any are given.
+    pub acr: Vec<String>,
+    /// The user authenticated at most this many seconds ago.
+    pub max_age: Option<i64>,
+}
+
+impl Requirement {
+    pub fn scope(scope: &str) -> Requirement {
+        Requirement { scopes: vec![scope.to_string()], ..Requirement::default() }
+    }
+
+    /// Also require an `acr` among `acr`, within `max_age` seconds.
+    pub fn step_up(mut self, acr: &[&str], max_age: Option<i64>) -> Requirement {
+        self.acr = acr.iter().map(|a| a.to_string()).collect();
+        self.max_age = max_age;
+        self
+    }
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No bearer token at all (RFC 6750 §3.1: a bare challenge).
+    #[error("no access token")]
+    Missing,
+    #[error("the request is malformed")]
+    Malformed,
+    /// Bad signature, wrong issuer or audience, expired, unknown key.
+    #[error("the access token is invalid")]
+    InvalidToken,
+    #[error("the access token lacks scope {0}")]
+    InsufficientScope(String),
+    /// RFC 9470: authenticate again, with this `acr` and/or freshness.
+    #[error("stronger or more recent authentication is required")]
+    InsufficientUserAuthentication { acr_values: Vec<String>, max_age: Option<i64> },
+    /// The issuer's keys could not be fetched.
+    #[error("the issuer's keys are unavailable")]
+    Unavailable,
+}
+
+impl AuthError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::Missing | AuthError::InvalidToken | AuthError::InsufficientUserAuthentication { .. } => 401,
+            AuthError::Malformed => 400,
+            AuthError::InsufficientScope(_) => 403,
+            AuthError::Unavailable => 503,
+        }
+    }
+
+    /// The `WWW-Authenticate` header value (fixed texts only: nothing from
+    /// the request is echoed into it).
+    pub fn www_authenticate(&self) -> String {
+        match self {
+            AuthError::Missing | AuthError::Unavailable => r#"Bearer realm="api""#.to_string(),
+            AuthError::Malformed => r#"Bearer realm="api", error="invalid_request""#.to_string(),
+            AuthError::InvalidToken => r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid or expired""#.to_string(),
+            AuthError::InsufficientScope(s) => format!(r#"Bearer realm="api", error="insufficient_scope", scope="{s}""#),
+            AuthError::InsufficientUserAuthentication { acr_values, max_age } => {
+                let mut h = r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a stronger or more recent sign-in is required""#.to_string();
+                if !acr_values.is_empty() {
+                    h.push_str(&format!(r#", acr_values="{}""#, acr_values.join(" ")));
+                }
+                if let Some(m) = max_age {
+                    h.push_str(&format!(r#", max_age="{m}""#));
+                }
+                h
+            }
+        }
+    }
+}
+
+/// Reads the current time (seconds since the epoch); tests supply their own.
+pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+fn system_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+struct KeyCache {
+    keys: HashMap<String, (DecodingKey, Algorithm)>,
+    fetched: Option<Instant>,
+}
+
+/// Verifies access tokens for one API (`audience`) of one issuer.
+pub struct Verifier {
+    issuer: String,
+    audience: String,
+    jwks_uri: String,
+    http: reqwest::Client,
+    now: Now,
+    cache: RwLock<KeyCache>,
+}
+
+/// The algorithm a JWK is for: only that one is accepted with it.
+fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Some(Algorithm::ES256),
+        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+        _ => None,
+    }
+}
+
+impl Verifier {
+    /// A verifier for tokens of `issuer` meant for `audience`, with keys from
+    /// `jwks_uri`, fetched with `http`.
+    pub fn new(issuer: &str, audience: &str, jwks_uri: &str, http: reqwest::Client) -> Verifier {
+        Verifier {
+            issuer: issuer.trim_end_matches('/').to_string(),
+            audience: audience.to_string(),
+            jwks_uri: jwks_uri.to_string(),
+            http,
+            now: Arc::new(system_now),
+            cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched: None }),
+        }
+    }
+
+    /// Uses another clock (tests).
+    pub fn with_clock(mut self, now: Now) -> Verifier {
+        self.now = now;
+        self
+    }
+
+    async fn fetch_keys(&self) -> Result<(), AuthError> {
+        let mut cache = self.cache.write().await;
+        if cache.fetched.is_some_and(|t| t.elapsed() < JWKS_REFETCH_INTERVAL) {
+            return Ok(());
+        }
+        let set: JwkSet = async { self.http.get(&self.jwks_uri).send().await?.error_for_status()?.json().await }.await.map_err(|_| AuthError::Unavailable)?;
+        cache.keys = set
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let kid = k.common.key_id.clone()?;
+                let alg = algorithm_of(k)?;
+                DecodingKey::from_jwk(k).ok().map(|d| (kid, (d, alg)))
+            })
+            .collect();
+        cache.fetched = Some(Instant::now());
+        Ok(())
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<(DecodingKey, Algorithm)>, AuthError> {
+        if let Some(k) = self.cache.read().await.keys.get(kid) {
+            return Ok(Some(k.clone()));
+        }
+        self.fetch_keys().await?;
+        Ok(self.cache.read().await.keys.get(kid).cloned())
+    }
+
+    /// Verifies a token: signature by a current key of the issuer, `typ`,
+    /// `iss`, `aud` (this API), `exp`.
+    pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+        if header.typ.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return Err(AuthError::InvalidToken);
+        }
+        let kid = header.kid.ok_or(AuthError::InvalidToken)?;
+        let (key, alg) = self.key(&kid).await?.ok_or(AuthError::InvalidToken)?;
+        if header.alg != alg {
+            return Err(AuthError::InvalidToken);
+        }
+        let mut v = Validation::new(alg);
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
+        // Expiry is checked below with our clock.
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|_| AuthError::InvalidToken)?.claims;
+        if claims.exp + LEEWAY_SECS <= (self.now)() {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(claims)
+    }
+
+    /// Checks an `Authorization` header against a route's [`Requirement`].
+    pub async fn check(&self, authorization: Option<&str>, need: &Requirement) -> Result<Claims, AuthError> {
+        let header = authorization.ok_or(AuthError::Missing)?;
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or(AuthError::Malformed)?.trim();
+        let claims = self.verify(token).await?;
+        if let Some(missing) = need.scopes.iter().find(|s| !claims.has_scope(s)) {
+            return Err(AuthError::InsufficientScope(missing.clone()));
+        }
+        let acr_ok = need.acr.is_empty() || claims.acr.as_ref().is_some_and(|a| need.acr.contains(a));
+        let fresh = need.max_age.is_none_or(|m| claims.auth_time.is_some_and(|t| (self.now)() - t <= m));
+        if !acr_ok || !fresh {
+            return Err(AuthError::InsufficientUserAuthentication { acr_values: need.acr.clone(), max_age: need.max_age });
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_follow_rfc6750_and_rfc9470() {
+        assert_eq!(AuthError::Missing.www_authenticate(), r#"Bearer realm="api""#);
+        assert_eq!(AuthError::InsufficientScope("orders:read".into()).status(), 403);
+        let e = AuthError::InsufficientUserAuthentication { acr_values: vec!["urn:latchkey:acr:mfa".into()], max_age: Some(300) };
+        assert_eq!(e.status(), 401);
+        assert_eq!(
+            e.www_authenticate(),
+            r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a stronger or more recent sign-in is required", acr_values="urn:latchkey:acr:mfa", max_age="300""#
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_and_missing_headers_are_refused_before_any_fetch() {
+        let v = Verifier::new("http://issuer.invalid", "https://api", "http://issuer.invalid/jwks", reqwest::Client::new());
+        assert_eq!(v.check(None, &Requirement::default()).await.err(), Some(AuthError::Missing));
+        assert_eq!(v.check(Some("Basic abc"), &Requirement::default()).await.err(), Some(AuthError::Malformed));
+        assert_eq!(v.check(Some("Bearer not.a.jwt"), &Requirement::default()).await.err(), Some(AuthError::InvalidToken));
+    }
+}

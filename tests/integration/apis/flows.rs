@@ -1,0 +1,176 @@
+//! Registered APIs and their scopes through every grant, on both backends.
+
+use latchkey_domain::GrantType;
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
+use serde_json::json;
+
+use super::{client, register_apis, BILLS, ORDERS};
+use crate::accounts::admin_post;
+use crate::support::raw::{bearer, post_form};
+use crate::support::rp::sign_in_default;
+use crate::support::{jwt, AuthResponse, Backend, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+
+fn field(a: &crate::support::raw::Answer, name: &str) -> String {
+    a.body.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string()
+}
+
+async fn api_tokens(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (_admin, bills_id, bills_secret) = register_apis(&app).await;
+    let (id, secret) = client(&app, "openid profile email", &["orders:read", "bills:read"], vec![GrantType::AuthorizationCode, GrantType::RefreshToken]).await;
+    let basic = Some((id.as_str(), secret.as_str()));
+    let rp = Rp::discover(&app, &id, Some(&secret)).await;
+    let mut browser = app.browser();
+
+    // A scope the client may not have is refused, not dropped; an unknown resource too.
+    let req = rp.authorize_scopes(&["orders:write"], &[]);
+    let loc = browser.get(&req.url).await.location.unwrap_or_default();
+    assert_eq!(AuthResponse::parse(&loc).error.as_deref(), Some("invalid_scope"), "{loc}");
+    let req = rp.authorize_scopes(&["orders:read"], &[("resource", "https://nowhere.example")]);
+    let loc = browser.get(&req.url).await.location.unwrap_or_default();
+    assert_eq!(AuthResponse::parse(&loc).error.as_deref(), Some("invalid_target"), "{loc}");
+    let req = rp.authorize_scopes(&["bills:read"], &[("resource", ORDERS)]);
+    let loc = browser.get(&req.url).await.location.unwrap_or_default();
+    assert_eq!(AuthResponse::parse(&loc).error.as_deref(), Some("invalid_scope"), "another API's scope with this resource");
+
+    // `resource` selects the audience; consent shows the API's words.
+    let req = rp.authorize_scopes(&["orders:read"], &[("resource", ORDERS)]);
+    let login = browser.get(&req.url).await.location.unwrap_or_default();
+    let form = browser.get(&login).await;
+    let signed = browser.post_form("/login", &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("authz", &form.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)]).await;
+    let consent = browser.get(signed.location.as_deref().unwrap_or_default()).await;
+    assert!(consent.body.contains("Orders: Read your orders"), "{}", consent.body);
+    let allowed = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
+    let code = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default()).code.expect("code");
+    let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
+    let at = tokens.access_token().secret().clone();
+    let claims = jwt::payload(&at);
+    assert_eq!((claims["aud"].as_str(), claims["scope"].as_str()), (Some(ORDERS), Some("orders:read")), "{claims}");
+    assert_eq!(jwt::header(&at)["alg"], "EdDSA");
+    assert!(tokens.id_token().is_some(), "the sign-in still gets its ID token");
+    assert_eq!(bearer(&app, "GET", "/userinfo", &at).await.status, 403, "an API token is not a userinfo token");
+    let refresh = tokens.refresh_token().expect("refresh").secret().clone();
+
+    // Refresh: another API the grant does not cover, or a wider scope, is refused
+    // without burning the token; a narrower scope and another audience are fine.
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("resource", BILLS)], basic).await;
+    assert_eq!(field(&r, "error"), "invalid_target");
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("scope", "openid orders:read orders:write")], basic).await;
+    assert_eq!(field(&r, "error"), "invalid_scope", "widening is refused");
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("resource", ORDERS), ("scope", "orders:read")], basic).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(jwt::payload(&field(&r, "access_token"))["aud"], ORDERS);
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &field(&r, "refresh_token")), ("scope", "openid")], basic).await;
+    let userinfo_token = field(&r, "access_token");
+    assert_eq!((jwt::payload(&userinfo_token)["aud"].as_str(), jwt::payload(&userinfo_token)["scope"].as_str()), (Some(app.issuer.as_str()), Some("openid")), "without resource: latchkey's own audience");
+    assert_eq!(bearer(&app, "GET", "/userinfo", &userinfo_token).await.status, 200);
+
+    // A new scope asks for consent again; the Bills API signs with RS256, for 10 minutes.
+    let req = rp.authorize_scopes(&["orders:read", "bills:read"], &[]);
+    let loc = browser.get(&req.url).await.location.unwrap_or_default();
+    assert!(loc.starts_with("/consent"), "a new scope is asked for: {loc}");
+    let consent = browser.get(&loc).await;
+    assert!(consent.body.contains("Bills: bills:read") && consent.body.contains("Orders: Read your orders"));
+    let allowed = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
+    let code = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default()).code.expect("code");
+    let r = post_form(&app, "/token", &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", req.verifier.secret()), ("resource", BILLS)], basic).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let bills_token = field(&r, "access_token");
+    assert_eq!((jwt::header(&bills_token)["alg"].as_str(), r.body["expires_in"].as_i64()), (Some("RS256"), Some(600)));
+    assert_eq!(jwt::payload(&bills_token)["scope"], "bills:read");
+
+    // The Bills API introspects its own tokens, and nobody else's.
+    let mine = post_form(&app, "/introspect", &[("token", &bills_token)], Some((&bills_id, &bills_secret))).await;
+    assert_eq!(mine.body["active"], true, "{:?}", mine.body);
+    let theirs = post_form(&app, "/introspect", &[("token", &at)], Some((&bills_id, &bills_secret))).await;
+    assert_eq!(theirs.body, json!({ "active": false }), "an Orders token is not the Bills API's business");
+    let wrong = post_form(&app, "/introspect", &[("token", &bills_token)], Some((&bills_id, "lks_wrong"))).await;
+    assert_eq!(wrong.status, 401);
+    let _ = sign_in_default;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_on_sqlite() {
+    api_tokens(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_on_postgres_and_redis() {
+    api_tokens(Backend::Postgres).await;
+}
+
+/// Machine-to-machine: client_credentials with API scopes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_credentials_with_api_scopes() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    register_apis(&app).await;
+    let (id, secret) = client(&app, "", &["orders:read", "bills:read"], vec![GrantType::ClientCredentials]).await;
+    let basic = Some((id.as_str(), secret.as_str()));
+    let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "orders:read")], basic).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let claims = jwt::payload(&field(&r, "access_token"));
+    assert_eq!((claims["aud"].as_str(), claims["scope"].as_str(), claims["sub"].as_str()), (Some(ORDERS), Some("orders:read"), Some(id.as_str())));
+    let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "orders:write")], basic).await;
+    assert_eq!(field(&r, "error"), "invalid_scope", "not allowed");
+    let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "orders:read bills:read")], basic).await;
+    assert_eq!(field(&r, "error"), "invalid_target", "two APIs in one token");
+    let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("resource", BILLS)], basic).await;
+    assert_eq!((r.status, jwt::payload(&field(&r, "access_token"))["scope"].as_str()), (200, Some("bills:read")), "resource alone: its allowed scopes");
+    let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "nobody:registered")], basic).await;
+    assert_eq!(field(&r, "error"), "invalid_scope");
+}
+
+/// Groups and roles in tokens, profile claims, and the admin API for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_roles_and_profile_claims() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (admin, _, _) = register_apis(&app).await;
+    for (path, body) in [
+        ("/admin/api/v1/groups", json!({ "name": "staff" })),
+        ("/admin/api/v1/groups/staff/members", json!({ "username": USERNAME })),
+        (&*format!("/admin/api/v1/apis/{}/roles", app.state.oauth.api(ORDERS).await.expect("api").expect("orders").id), json!({ "role": "clerk", "group": "staff" })),
+    ] {
+        let (status, out) = admin_post(&app, path, Some(&admin), &body).await;
+        assert!(status == 200 || status == 201, "{path}: {status} {out}");
+    }
+    let r = app
+        .http()
+        .patch(app.url(&format!("/admin/api/v1/users/{USERNAME}")))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(json!({ "given_name": "Alice", "family_name": "Liddell", "locale": "en-GB" }).to_string())
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status().as_u16(), 200);
+
+    let (id, secret) = client(&app, "openid profile groups", &["orders:read"], vec![GrantType::AuthorizationCode, GrantType::RefreshToken]).await;
+    let rp = Rp::discover(&app, &id, Some(&secret)).await;
+    let mut browser = app.browser();
+    let req = rp.authorize_scopes(&["profile", "groups", "orders:read"], &[("resource", ORDERS)]);
+    let code = sign_in_default(&mut browser, &req.url).await.code.expect("code");
+    let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
+    let at = jwt::payload(tokens.access_token().secret());
+    assert_eq!(at["roles"], json!(["clerk"]), "{at}");
+    assert_eq!(at["groups"], json!(["staff"]));
+    let id_token = jwt::payload(&tokens.id_token().expect("id").to_string());
+    assert_eq!((id_token["groups"].clone(), id_token["given_name"].clone(), id_token["locale"].clone()), (json!(["staff"]), json!("Alice"), json!("en-GB")));
+    let refresh = tokens.refresh_token().expect("refresh").secret().clone();
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("scope", "openid profile groups")], Some((&id, &secret))).await;
+    let info = bearer(&app, "GET", "/userinfo", &field(&r, "access_token")).await.body;
+    assert_eq!((info["groups"].clone(), info["family_name"].clone()), (json!(["staff"]), json!("Liddell")), "{info}");
+
+    // The user edits their own profile.
+    let page = browser.get("/account/profile").await;
+    assert!(page.body.contains(r#"value="Alice""#));
+    let saved = browser.post_form("/account/profile", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Alice L."), ("given_name", "Alice"), ("family_name", "Liddell"), ("locale", "not a locale!")]).await;
+    assert_eq!(saved.status, 400, "a bad locale is refused");
+    let saved = browser.post_form("/account/profile", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Alice L."), ("given_name", "Alice"), ("family_name", "Liddell"), ("locale", "fr")]).await;
+    assert_eq!(saved.location.as_deref(), Some("/account"));
+    let user = app.state.authn.find_by_username(USERNAME).await.expect("user").expect("alice");
+    assert_eq!((user.profile.name.as_deref(), user.profile.locale.as_deref()), (Some("Alice L."), Some("fr")));
+    let (status, _) = admin_post(&app, "/admin/api/v1/groups", None, &json!({ "name": "x" })).await;
+    assert_eq!(status, 401, "admins only");
+}
