@@ -174,3 +174,28 @@ async fn groups_roles_and_profile_claims() {
     let (status, _) = admin_post(&app, "/admin/api/v1/groups", None, &json!({ "name": "x" })).await;
     assert_eq!(status, 401, "admins only");
 }
+
+/// A signing key stays published while an API's long-lived token it signed
+/// can still be valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_outlive_the_longest_api_token() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let admin = crate::accounts::admin_token(&app).await;
+    let (status, _) = admin_post(&app, "/admin/api/v1/apis", Some(&admin), &json!({ "name": "Reports", "audience": "https://reports.example", "scopes": [{ "name": "reports:read" }], "access_token_ttl": 3600 })).await;
+    assert_eq!(status, 201);
+    let (id, secret) = client(&app, "", &["reports:read"], vec![GrantType::ClientCredentials]).await;
+    let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "reports:read")], Some((&id, &secret))).await;
+    assert_eq!(r.body["expires_in"], 3600);
+    let kid = jwt::header(&field(&r, "access_token"))["kid"].as_str().unwrap_or_default().to_string();
+    app.state.tokens.rotate_keys(&[latchkey_domain::SigningAlg::EdDSA]).await.expect("rotate");
+    let published = |app: &TestApp| {
+        let (http, url) = (app.http(), app.url("/jwks"));
+        async move { http.get(url).send().await.expect("jwks").text().await.unwrap_or_default() }
+    };
+    app.clock.advance(30 * 60); // past the default tokens' lifetime, not the API's
+    app.state.oauth.maintain_keys().await.expect("maintain");
+    assert!(published(&app).await.contains(&kid), "the key of a 1-hour token stays published");
+    app.clock.advance(45 * 60);
+    app.state.oauth.maintain_keys().await.expect("maintain");
+    assert!(!published(&app).await.contains(&kid), "and is retired once that token expired");
+}
