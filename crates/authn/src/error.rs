@@ -16,6 +16,9 @@ pub enum AuthnError {
     InvalidInput(String),
     #[error("a user with that username already exists")]
     UserExists,
+    /// The account exists and the credentials were right, but an admin disabled it.
+    #[error("this account is disabled; contact your administrator")]
+    Disabled,
     #[error("password hashing failed: {0}")]
     Hashing(String),
     #[error("store: {0}")]

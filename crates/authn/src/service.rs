@@ -44,6 +44,7 @@ impl Authenticator {
             created_at: self.clock.now(),
             email_verified: false,
             profile: Default::default(),
+            disabled_at: None,
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -61,6 +62,10 @@ impl Authenticator {
         match user {
             Some(u) if ok => {
                 self.throttle.succeeded(attempt).await?;
+                if u.disabled_at.is_some() {
+                    tracing::info!(target: "security", event = "login_disabled_account", user_id = %u.id.0);
+                    return Err(AuthnError::Disabled);
+                }
                 Ok(u)
             }
             _ => {
@@ -101,6 +106,7 @@ impl Authenticator {
             created_at: self.clock.now(),
             email_verified: false,
             profile: Default::default(),
+            disabled_at: None,
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -153,6 +159,18 @@ impl Authenticator {
             return Err(AuthnError::InvalidInput("no such user".into()));
         }
         Ok(profile)
+    }
+
+    /// Disables (`true`) or enables a user.
+    pub async fn set_disabled(&self, user: &UserId, disabled: bool) -> Result<bool, AuthnError> {
+        let (id, at) = (user.clone(), disabled.then(|| self.clock.now()));
+        Ok(self.db.run(move |c| users::set_disabled(c, &id, at)).await?)
+    }
+
+    /// Users whose username or email contains `q`.
+    pub async fn search_users(&self, q: &str, limit: i64) -> Result<Vec<User>, AuthnError> {
+        let q = q.to_string();
+        Ok(self.db.run(move |c| users::search(c, &q, limit)).await?)
     }
 
     /// Deletes the user and everything that hangs off them.
@@ -219,6 +237,7 @@ pub fn create_user_blocking(db: &Db, new: NewUser, now: i64, policy: &PasswordPo
         created_at: now,
         email_verified: false,
         profile: Default::default(),
+        disabled_at: None,
     };
     db.run_blocking(|c| users::insert(c, &user)).map_err(map_conflict)?;
     Ok(user)

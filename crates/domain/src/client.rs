@@ -91,6 +91,8 @@ pub struct Client {
     pub created_at: i64,
     /// OIDC Back-Channel Logout: where to POST logout tokens.
     pub backchannel_logout_uri: Option<String>,
+    /// A disabled client authenticates nowhere and gets no token.
+    pub disabled_at: Option<i64>,
 }
 
 impl Client {
@@ -130,6 +132,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             created_at: 0,
             backchannel_logout_uri: None,
+            disabled_at: None,
         }
     }
 

@@ -26,6 +26,8 @@ pub struct User {
     pub email_verified: bool,
     /// Profile claims (OIDC Core §5.1), set by the user or an admin.
     pub profile: Profile,
+    /// A disabled user cannot sign in; their sessions and tokens ended when it happened.
+    pub disabled_at: Option<i64>,
 }
 
 /// The standard profile claims latchkey keeps (all optional).

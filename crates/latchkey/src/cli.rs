@@ -87,6 +87,9 @@ pub struct StoreArgs {
     /// Shortest password accepted (never below 8).
     #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS, global = true)]
     pub password_min_length: usize,
+    /// Days the audit trail is kept (whole days past it are deleted).
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS, global = true)]
+    pub audit_retention_days: i64,
 }
 
 impl StoreArgs {
@@ -115,6 +118,7 @@ impl StoreArgs {
             invite_ttl: self.invite_ttl_secs,
             recovery_ttl: self.recovery_ttl_secs,
             password_min_chars: self.password_min_length,
+            audit_retention_days: self.audit_retention_days.max(1),
         })
     }
 }

@@ -56,7 +56,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Everything the CLI does is audited as done by `cli`.
 async fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = latchkey_oauth::audit::AuditContext::new(None, None, None);
+    ctx.scope(async {
+        latchkey_oauth::audit::set_actor("cli".into(), None);
+        run_command(cli).await
+    })
+    .await
+}
+
+async fn run_command(cli: Cli) -> Result<(), CliError> {
     let settings = cli.store.settings().map_err(CliError::Usage)?;
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
@@ -176,11 +186,15 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     println!("Create the first user and a client (in another terminal, same directory and settings):");
     println!("  echo 'blue kettle marching at noon' | latchkey user add alice --email alice@example.com --password-stdin --admin");
     println!("  latchkey client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
+    let retention_days = settings.audit_retention_days;
     let upkeep = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
         loop {
             tick.tick().await;
+            if let Err(e) = upkeep.oauth.enforce_audit_retention(retention_days).await {
+                tracing::warn!(error = %e, "audit retention failed; will retry");
+            }
             if let Err(e) = upkeep.oauth.maintain_keys().await {
                 tracing::warn!(error = %e, "key maintenance failed; will retry");
             }
@@ -229,19 +243,7 @@ async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliE
         }
         UserCommand::ResetMfa { username } => {
             let user = authn.find_by_username(&username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
-            state.mfa.remove_totp(&user).await?;
-            let web = |e: latchkey_web::error::WebError| CliError::OAuth(e.to_string());
-            latchkey_web::session_ops::end_user_sessions(state, &user.id, None).await.map_err(web)?;
-            state.oauth.revoke_user_tokens(&user.id).await?;
-            state.links.revoke_for_user(&user.id, Some(latchkey_authn::Purpose::Recovery)).await?;
-            state.oauth.audit_event("mfa_reset_by_admin", Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended (CLI)").await;
-            latchkey_web::account_links::notify(
-                state,
-                &user.email,
-                "Your second factor was reset",
-                format!("Hello {},\n\nAn administrator removed the authenticator app and backup codes of your latchkey account, and signed out every session. Use \"Can't sign in?\" to set up your sign-in again:\n\n  {}/recover\n\nIf you did not ask for this, contact your administrator now.\n", user.username, state.issuer),
-            )
-            .await;
+            latchkey_web::admin_ops::reset_mfa(state, &user).await.map_err(|e| CliError::OAuth(e.to_string()))?;
             println!("reset the second factor of {} and ended their sessions", user.username);
         }
         UserCommand::Add { username, email, password_stdin, admin, json } => {

@@ -309,6 +309,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             created_at: 0,
             backchannel_logout_uri: None,
+            disabled_at: None,
         }
     }
 

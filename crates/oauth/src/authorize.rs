@@ -139,6 +139,9 @@ fn no_redirect(msg: &str) -> AuthorizeError {
 /// shown as a page and never redirected.
 pub fn check_client<'a>(params: &'a AuthorizeParams, client: Option<&Client>) -> Result<&'a str, AuthorizeError> {
     let client = client.ok_or_else(|| no_redirect("Unknown client. The application that sent you here is not registered."))?;
+    if client.disabled_at.is_some() {
+        return Err(no_redirect("This application is disabled by an administrator."));
+    }
     let redirect_uri = params
         .get("redirect_uri")
         .ok_or_else(|| no_redirect("The request has no redirect_uri."))?;
@@ -356,6 +359,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             created_at: 0,
             backchannel_logout_uri: None,
+            disabled_at: None,
         }
     }
 

@@ -83,6 +83,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         id_token_alg: new.id_token_alg,
         created_at: now,
         backchannel_logout_uri: new.backchannel_logout_uri,
+        disabled_at: None,
     };
     Ok((client, secret))
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod apis;
+pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use latchkey_domain::{Client, ClientKind, GrantType, Scope, ScopeSet, Session, SharedClock, UserId};
 use latchkey_store::repo::refresh as refresh_repo;
-use latchkey_store::repo::{audit as audit_repo, clients as client_repo, grants as grant_repo, users as user_repo};
+use latchkey_store::repo::{clients as client_repo, grants as grant_repo, users as user_repo};
 use latchkey_store::{Db, FastStore, StoreError, SPENT_PREFIX};
 use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
 use latchkey_token::{TokenError, TokenService};
@@ -254,7 +254,7 @@ impl OAuthService {
     /// Authenticates the client of a token request (RFC 6749 §2.3.1, §3.2.1).
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
         let fail = || OAuthError::ClientAuthentication { used_basic: creds.via_basic };
-        let client = self.cached_client(&creds.client_id).await?.ok_or_else(fail)?;
+        let client = self.cached_client(&creds.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or_else(fail)?;
         match (client.kind(), &creds.secret, &client.secret_hash) {
             (ClientKind::Confidential, Some(secret), Some(stored)) if self.client_secrets.verify(secret.expose(), stored) => Ok(client),
             (ClientKind::Public, None, _) => Ok(client),
@@ -438,17 +438,7 @@ impl OAuthService {
     }
 
     pub(crate) async fn audit(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        let event = audit_repo::AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
-            at: self.clock.now(),
-            kind: kind.to_string(),
-            user_id: user_id.map(str::to_string),
-            client_id: client_id.map(str::to_string),
-            detail: detail.to_string(),
-        };
-        if let Err(e) = self.db.run(move |c| audit_repo::record(c, &event)).await {
-            tracing::error!(error = %e, kind, "could not record audit event");
-        }
+        self.record_event(kind, user_id, client_id, detail).await
     }
 
     // ---- userinfo -------------------------------------------------------------

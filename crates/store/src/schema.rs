@@ -15,6 +15,7 @@ diesel::table! {
         family_name -> Nullable<Text>,
         locale -> Nullable<Text>,
         updated_at -> Nullable<BigInt>,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 
@@ -31,6 +32,7 @@ diesel::table! {
         id_token_alg -> Text,
         created_at -> BigInt,
         backchannel_logout_uri -> Nullable<Text>,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 
@@ -117,6 +119,12 @@ diesel::table! {
         user_id -> Nullable<Text>,
         client_id -> Nullable<Text>,
         detail -> Text,
+        outcome -> Text,
+        actor -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        session_hash -> Nullable<Text>,
     }
 }
 

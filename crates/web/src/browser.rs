@@ -137,7 +137,10 @@ pub fn with_cookies<'a>(mut resp: HttpResponse, cookies: impl IntoIterator<Item 
 pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Option<Session>, WebError> {
     match req.cookie(SESSION_COOKIE) {
         Some(c) if !c.value().is_empty() => match state.sessions.resolve_detailed(c.value(), &client_info(req)).await? {
-            Resolution::Live(s) => Ok(Some(s)),
+            Resolution::Live(s) => {
+                latchkey_oauth::audit::set_actor(format!("user:{}", s.user_id.0), Some(session_hash(state, &s.sid)));
+                Ok(Some(s))
+            }
             Resolution::Moved(s) => {
                 // Ended for moving: its devices, tokens and relying parties go too.
                 if let Some(device) = &s.device_id {
@@ -151,6 +154,12 @@ pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Opti
         },
         _ => Ok(None),
     }
+}
+
+/// What the audit trail keeps of a session: a keyed hash of its id, so
+/// events of one session can be linked without exposing it.
+pub fn session_hash(state: &AppState, sid: &str) -> String {
+    state.csrf.tag_b64(&format!("audit-sid:{sid}")).chars().take(16).collect()
 }
 
 /// IP and user agent, recorded with sessions and used by rate limits. The

@@ -55,6 +55,8 @@ pub struct Settings {
     pub recovery_ttl: i64,
     /// Shortest password accepted (`LATCHKEY_PASSWORD_MIN_LENGTH`, never below 8).
     pub password_min_chars: usize,
+    /// Days the audit trail is kept (`LATCHKEY_AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: i64,
 }
 
 impl Default for Settings {
@@ -78,6 +80,7 @@ impl Default for Settings {
             invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
+            audit_retention_days: latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS,
         }
     }
 }
@@ -105,6 +108,7 @@ impl std::fmt::Debug for Settings {
             .field("invite_ttl", &self.invite_ttl)
             .field("recovery_ttl", &self.recovery_ttl)
             .field("password_min_chars", &self.password_min_chars)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }

@@ -3,6 +3,7 @@
 //! `latchkey-authn`, keys and tokens in `latchkey-token`.
 
 pub mod account_links;
+pub mod admin_ops;
 pub mod browser;
 pub mod client_ip;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod error;
 mod handlers;
 pub mod pages;
 mod qr;
+pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod session_ops;

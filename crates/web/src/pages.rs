@@ -45,6 +45,8 @@ pub struct AccountPage {
     pub methods: String,
     pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
     pub sessions: Vec<SessionRow>,
+    /// The user's own recent security events: (time, what, from where).
+    pub activity: Vec<(String, String, String)>,
     /// Remembered ("Keep me signed in") devices, including those whose
     /// browser session has expired: each can still start one.
     pub devices: Vec<DeviceRow>,

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, admin_apis, authorize, consent, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
+use crate::handlers::{account, admin, admin_apis, admin_users, authorize, consent, console, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -92,8 +92,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/clients", web::get().to(admin::list_clients))
                 .route("/clients/{client_id}/grants", web::get().to(admin::client_grants))
                 .route("/clients/{client_id}/grants", web::delete().to(admin::revoke_client_grants))
+                .route("/users", web::get().to(admin_users::list_users))
                 .route("/users", web::post().to(admin::create_user))
+                .route("/clients", web::post().to(admin_users::create_client))
+                .route("/clients/{client_id}", web::get().to(admin_users::get_client))
+                .route("/clients/{client_id}", web::delete().to(admin_users::delete_client))
+                .route("/audit", web::get().to(admin_users::audit))
+                .route("/keys", web::get().to(admin_users::keys))
+                .route("/keys/rotate", web::post().to(admin_users::rotate_keys))
                 .route("/users/{username}", web::patch().to(admin_apis::update_user))
+                .route("/users/{username}", web::get().to(admin_users::get_user))
+                .route("/users/{username}", web::delete().to(admin_users::delete_user))
                 .route("/apis", web::get().to(admin_apis::list_apis))
                 .route("/apis", web::post().to(admin_apis::create_api))
                 .route("/apis/{api}", web::get().to(admin_apis::get_api))
@@ -110,7 +119,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/users/{username}/grants", web::delete().to(admin::revoke_user_grants))
                 .route("/users/{username}/sessions", web::get().to(admin::user_sessions))
                 .route("/users/{username}/sessions", web::delete().to(admin::end_user_sessions))
-                .route("/sessions/{sid}", web::delete().to(admin::end_one_session)),
+                .route("/sessions/{sid}", web::delete().to(admin::end_one_session))
+                // Generic action paths last: a resource that matches a path
+                // answers 405 for other methods instead of falling through.
+                .route("/users/{username}/{action}", web::post().to(admin_users::user_action))
+                .route("/clients/{client_id}/{action}", web::post().to(admin_users::client_action)),
         )
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))
@@ -144,6 +157,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/end-session", web::get().to(logout::end_session_get))
         .route("/end-session", web::post().to(logout::end_session_post))
         .route("/logout", web::post().to(account::logout))
+        .route("/admin", web::get().to(console::overview))
+        .route("/admin/users", web::get().to(console::users))
+        .route("/admin/users/invite", web::post().to(console::invite))
+        .route("/admin/users/{id}", web::get().to(console::user))
+        .route("/admin/users/{id}/action", web::post().to(console::user_action))
+        .route("/admin/clients", web::get().to(console::clients))
+        .route("/admin/clients/create", web::post().to(console::create_client))
+        .route("/admin/clients/{id}", web::get().to(console::client))
+        .route("/admin/clients/{id}/action", web::post().to(console::client_action))
+        .route("/admin/audit", web::get().to(console::audit))
+        .route("/admin/audit.jsonl", web::get().to(console::audit_export))
+        .route("/admin/keys", web::get().to(console::keys))
+        .route("/admin/keys/rotate", web::post().to(console::rotate_keys))
         .route("/signup", web::get().to(signup::signup_page))
         .route("/signup", web::post().to(signup::signup_submit))
         .route("/setup", web::get().to(links::setup_page))

@@ -29,7 +29,22 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
             .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
             .app_data(routes::json_config())
             .wrap(routes::security_headers(hsts))
-            .wrap(Logger::new("%a \"%r\" %s %Dms").exclude("/healthz"))
+            .wrap(Logger::new("%a \"%r\" %s %Dms %{x-request-id}o").exclude("/healthz"))
+            .wrap_fn(|req, srv| {
+                // Every request runs in an audit context: its address, user
+                // agent and request id reach every event it records.
+                let request_id = crate::request_id::of(&req);
+                let info = crate::browser::client_info(req.request());
+                let ctx = latchkey_oauth::audit::AuditContext::new(info.ip, info.user_agent, Some(request_id.clone()));
+                let fut = actix_web::dev::Service::call(srv, req);
+                async move {
+                    let mut res = ctx.scope(fut).await?;
+                    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+                        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
+                    }
+                    Ok(res)
+                }
+            })
             .configure(routes::configure)
     })
     .workers(workers.max(1))

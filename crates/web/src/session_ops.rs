@@ -31,6 +31,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
             // keeps the session from counting as fresh or stepped up.
             let new = state.sessions.restore(&user_id, amr, client_info(req), device_id.clone(), auth_time).await?;
             tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid, grace = token.is_none());
+            state.oauth.audit_event("session_restored", Some(&user_id.0), None, "signed in by a remembered device").await;
             let mut cookies = vec![session_cookie(new.cookie_value)];
             cookies.extend(token.map(|t| device_cookie(t, state.devices.lifetime)));
             Ok(Resolved { session: Some(new.session), cookies })

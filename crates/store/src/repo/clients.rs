@@ -19,6 +19,7 @@ struct ClientRow {
     id_token_alg: String,
     created_at: i64,
     backchannel_logout_uri: Option<String>,
+    disabled_at: Option<i64>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -39,6 +40,7 @@ impl TryFrom<ClientRow> for Client {
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown id_token_alg {}", r.id_token_alg)))?,
             created_at: r.created_at,
             backchannel_logout_uri: r.backchannel_logout_uri,
+            disabled_at: r.disabled_at,
         })
     }
 }
@@ -57,6 +59,7 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         id_token_alg: c.id_token_alg.as_str().to_string(),
         created_at: c.created_at,
         backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        disabled_at: c.disabled_at,
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())
@@ -90,4 +93,14 @@ pub fn remove(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
 /// Replaces the scopes a client may be granted.
 pub fn set_scopes(conn: &mut DbConnection, id: &str, scopes: &str) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set(clients::scopes.eq(scopes)).execute(conn)? == 1)
+}
+
+/// Disables (`Some(now)`) or enables (`None`) a client.
+pub fn set_disabled(conn: &mut DbConnection, id: &str, at: Option<i64>) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::disabled_at.eq(at)).execute(conn)? == 1)
+}
+
+/// Replaces a client's secret hash (rotation).
+pub fn set_secret_hash(conn: &mut DbConnection, id: &str, hash: &str) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::secret_hash.eq(hash)).execute(conn)? == 1)
 }

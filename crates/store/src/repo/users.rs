@@ -20,6 +20,7 @@ struct UserRow {
     family_name: Option<String>,
     locale: Option<String>,
     updated_at: Option<i64>,
+    disabled_at: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -33,6 +34,7 @@ impl From<UserRow> for User {
             created_at: r.created_at,
             email_verified: r.email_verified,
             profile: Profile { name: r.name, given_name: r.given_name, family_name: r.family_name, locale: r.locale, updated_at: r.updated_at },
+            disabled_at: r.disabled_at,
         }
     }
 }
@@ -51,6 +53,7 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
         family_name: user.profile.family_name.clone(),
         locale: user.profile.locale.clone(),
         updated_at: user.profile.updated_at,
+        disabled_at: user.disabled_at,
     };
     diesel::insert_into(users::table).values(&row).execute(conn)?;
     Ok(())
@@ -134,4 +137,23 @@ pub fn set_profile(conn: &mut DbConnection, id: &UserId, p: &Profile) -> Result<
         .set((users::name.eq(&p.name), users::given_name.eq(&p.given_name), users::family_name.eq(&p.family_name), users::locale.eq(&p.locale), users::updated_at.eq(p.updated_at)))
         .execute(conn)?
         == 1)
+}
+
+/// Disables (`Some(now)`) or enables (`None`) a user.
+pub fn set_disabled(conn: &mut DbConnection, id: &UserId, at: Option<i64>) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(&id.0)).set(users::disabled_at.eq(at)).execute(conn)? == 1)
+}
+
+/// Users whose username or email contains `q` (case-insensitive), by name.
+pub fn search(conn: &mut DbConnection, q: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+    let pattern = format!("%{}%", q.to_lowercase().replace('\\', "").replace('%', "").replace('_', ""));
+    Ok(users::table
+        .filter(lower(users::username).like(pattern.clone()).or(lower(users::email).like(pattern)))
+        .order(users::username.asc())
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(User::from)
+        .collect())
 }

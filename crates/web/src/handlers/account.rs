@@ -101,6 +101,16 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         })
         .collect();
     let mfa_enabled = state.mfa.has_second_factor(&user).await?;
+    let filter = latchkey_store::repo::audit::Filter { user_id: Some(user.id.0.clone()), ..Default::default() };
+    let activity = state
+        .oauth
+        .audit_search(filter, None, 40)
+        .await?
+        .events
+        .into_iter()
+        .filter_map(|e| activity_text(&e.kind).map(|what| (format_time(e.at), what.to_string(), e.ip.unwrap_or_else(|| "unknown address".into()))))
+        .take(10)
+        .collect();
     let passkeys: Vec<PasskeyRow> = state
         .passkeys
         .list(&user.id)
@@ -119,6 +129,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
         methods: session.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
         apps: state.oauth.connected_apps(&session.user_id).await?,
         sessions,
+        activity,
         devices,
         mfa_enabled,
         passkeys,
@@ -135,6 +146,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
     if let Some(session) = current_session(&req, &state).await? {
         end_sessions(&state, vec![session.sid.clone()]).await?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
+        state.oauth.audit_event("sign_out", Some(&session.user_id.0), None, "signed out").await;
     }
     signed_out()
 }
@@ -323,6 +335,26 @@ pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: 
 Your latchkey account was deleted, with its sessions, passkeys and connected apps.
 ", user.username)).await;
     signed_out()
+}
+
+/// The events a user sees about their own account, in their words.
+fn activity_text(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "sign_in" => "Signed in",
+        "session_restored" => "Signed in by a remembered device",
+        "login_failed" | "second_factor_failed" => "A sign-in attempt failed",
+        "password_changed" => "Password changed",
+        "totp_enrolled" => "Authenticator app set up",
+        "totp_removed" => "Authenticator app removed",
+        "passkey_added" => "Passkey added",
+        "passkey_removed" => "Passkey removed",
+        "email_changed" => "Email address changed",
+        "account_recovered" => "Account recovered",
+        "new_device_sign_in" => "Sign-in from a new device",
+        "mfa_reset_by_admin" => "Second factor reset by an administrator",
+        "backup_codes_regenerated" => "New backup codes",
+        _ => return None,
+    })
 }
 
 /// "Not now" on the passkey prompt hides it for 30 days.

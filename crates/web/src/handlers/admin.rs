@@ -27,7 +27,10 @@ pub(crate) async fn admin(req: &HttpRequest, state: &AppState) -> Result<AccessT
         return Err(insufficient());
     }
     match state.oauth.client(&claims.client_id).await? {
-        Some(c) if c.admin => Ok(claims),
+        Some(c) if c.admin && c.disabled_at.is_none() => {
+            latchkey_oauth::audit::set_actor(format!("client:{}", claims.client_id), None);
+            Ok(claims)
+        }
         _ => Err(insufficient()),
     }
 }

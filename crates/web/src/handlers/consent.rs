@@ -87,6 +87,7 @@ pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         _ => return Err(WebError::bad_request("Choose Allow or Deny.")),
     };
     tracing::info!(target: "security", event = "consent", client_id = %pending.client_id, user_id = %session.user_id.0, allow);
+    state.oauth.audit_event(if allow { "consent_given" } else { "consent_denied" }, Some(&session.user_id.0), Some(&pending.client_id), &pending.scope).await;
     let location = match state.oauth.consent(&pending, &session, allow).await? {
         Next::Redirect(url) => url,
         Next::Login | Next::Consent => format!("/login?authz={}", pending.id),

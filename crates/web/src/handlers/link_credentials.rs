@@ -95,7 +95,7 @@ pub struct FinishBody {
 /// The usable link of this flow behind `t`, and its user.
 async fn open(state: &AppState, flow: Flow, t: &str) -> Result<Option<(Link, User)>, WebError> {
     let Some(link) = state.links.open(t, flow.purpose()).await? else { return Ok(None) };
-    let user = state.authn.user(&UserId(link.user_id.clone())).await?;
+    let user = state.authn.user(&UserId(link.user_id.clone())).await?.filter(|u| u.disabled_at.is_none());
     Ok(user.map(|u| (link, u)))
 }
 

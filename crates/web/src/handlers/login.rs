@@ -72,7 +72,7 @@ fn second_factor_key(id: &str) -> String {
 /// (protocol-relative URLs), at most 256 characters.
 fn local_next(next: Option<String>) -> Option<String> {
     next.filter(|n| {
-        n.starts_with("/account") && n.len() <= 256 && !n.contains("//") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
+        (n.starts_with("/account") || n.starts_with("/admin")) && n.len() <= 256 && !n.contains("//") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
     })
 }
 
@@ -126,6 +126,9 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     let user = match state.authn.authenticate_password(form.username.trim(), Secret::new(form.password), info.ip.as_deref()).await {
         Ok(u) => u,
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
+            // No username in the trail: people type passwords into it.
+            let (kind, why) = if matches!(e, AuthnError::Throttled) { ("login_throttled", "too many attempts") } else { ("login_failed", "wrong password or unknown user") };
+            state.oauth.audit_event(kind, None, None, &format!("password sign-in: {why}")).await;
             let status = if matches!(e, AuthnError::Throttled) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let client_name = match &pending {
                 Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
@@ -247,6 +250,10 @@ pub(crate) async fn complete_sign_in_session(
     next: Option<String>,
     remember: bool,
 ) -> Result<(HttpResponse, Session), WebError> {
+    if user.disabled_at.is_some() {
+        // Whatever the method (a passkey too): a disabled account signs in nowhere.
+        return Err(AuthnError::Disabled.into());
+    }
     let info = client_info(req);
     let new_device = state.sessions.is_new_device(&user.id, &info).await?;
     // Session fixation: the browser never keeps its cookie id across a sign-in.
@@ -269,6 +276,8 @@ pub(crate) async fn complete_sign_in_session(
     };
     let methods = Amr::join(&amr);
     tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, methods = %methods, remember);
+    latchkey_oauth::audit::set_actor(format!("user:{}", user.id.0), Some(crate::browser::session_hash(state, &new.session.sid)));
+    state.oauth.audit_event("sign_in", Some(&user.id.0), pending.as_ref().map(|p| p.client_id.as_str()), &format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" })).await;
     if new_device {
         if let Err(e) = notify_new_device(state, user, &new.session).await {
             tracing::error!(error = %e, "could not send the new-device notice");

@@ -3,8 +3,10 @@
 pub mod account;
 pub mod admin;
 pub mod admin_apis;
+pub mod admin_users;
 pub mod authorize;
 pub mod consent;
+pub mod console;
 pub mod discovery;
 pub mod email;
 pub mod link_credentials;

@@ -133,7 +133,10 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
     let csrf = or_return!(check_json_post(&req, &state));
     let done = match state.passkeys.finish_authentication(&body.ceremony, &body.credential).await {
         Ok(d) => d,
-        Err(AuthnError::InvalidCredentials) => return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work")),
+        Err(AuthnError::InvalidCredentials) => {
+            state.oauth.audit_event("passkey_sign_in_failed", None, None, "the passkey assertion was refused").await;
+            return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work"));
+        }
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
         Err(e) => return Err(e.into()),
     };

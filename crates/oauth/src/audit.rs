@@ -1,0 +1,151 @@
+//! Who, how and from where an audit event happened. The web layer runs each
+//! request inside an [`AuditContext`] scope (client address, user agent,
+//! request id); whoever authenticates the caller sets the actor and session.
+//! Events recorded outside a request (the CLI, background jobs) carry none.
+
+use std::sync::Mutex;
+
+use latchkey_store::repo::audit as repo;
+use latchkey_store::repo::audit::{AuditEvent, Filter};
+use latchkey_store::StoreError;
+
+use crate::service::OAuthService;
+
+/// Audit events are kept 400 days by default (`LATCHKEY_AUDIT_RETENTION_DAYS`):
+/// long enough to answer "what happened to this account over the last year".
+pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 400;
+/// One page of the trail.
+pub const MAX_PAGE: i64 = 200;
+
+#[derive(Debug, Default)]
+pub struct AuditContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+    who: Mutex<(Option<String>, Option<String>)>,
+}
+
+tokio::task_local! {
+    static CONTEXT: AuditContext;
+}
+
+impl AuditContext {
+    pub fn new(ip: Option<String>, user_agent: Option<String>, request_id: Option<String>) -> AuditContext {
+        AuditContext { ip, user_agent: user_agent.map(|u| u.chars().take(256).collect()), request_id, who: Mutex::new((None, None)) }
+    }
+
+    /// Runs `fut` with this context.
+    pub async fn scope<F: std::future::Future>(self, fut: F) -> F::Output {
+        CONTEXT.scope(self, fut).await
+    }
+}
+
+/// The current request's caller (`user:<id>`, `admin:<id>`, `client:<id>`)
+/// and a hash of its session id.
+pub fn set_actor(actor: String, session_hash: Option<String>) {
+    let _ = CONTEXT.try_with(|c| *c.who.lock().unwrap_or_else(|p| p.into_inner()) = (Some(actor), session_hash));
+}
+
+fn current() -> (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) {
+    CONTEXT
+        .try_with(|c| {
+            let (actor, session) = c.who.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            (actor, session, c.ip.clone(), c.user_agent.clone(), c.request_id.clone())
+        })
+        .unwrap_or_default()
+}
+
+/// Refusals and failures, by the name of their kind.
+pub fn outcome_of(kind: &str) -> &'static str {
+    const FAILURES: [&str; 9] = ["_failed", "_refused", "_reuse", "rate_limited", "throttled", "_replayed", "session_moved", "_unknown", "_mismatch"];
+    if FAILURES.iter().any(|f| kind.contains(f)) {
+        "failure"
+    } else {
+        "success"
+    }
+}
+
+/// A page of the trail and where the next one starts.
+#[derive(Debug, serde::Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+impl OAuthService {
+    /// Records an event with the current request's context; also one
+    /// structured log line. Failing to record does not fail the request.
+    pub(crate) async fn record_event(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+        let (actor, session_hash, ip, user_agent, request_id) = current();
+        let event = AuditEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: self.clock.now(),
+            kind: kind.to_string(),
+            user_id: user_id.map(str::to_string),
+            client_id: client_id.map(str::to_string),
+            detail: detail.chars().take(1000).collect(),
+            outcome: outcome_of(kind).to_string(),
+            actor,
+            ip,
+            user_agent,
+            request_id,
+            session_hash,
+        };
+        tracing::info!(target: "audit", kind = %event.kind, outcome = %event.outcome, user_id = ?event.user_id, client_id = ?event.client_id,
+            actor = ?event.actor, ip = ?event.ip, request_id = ?event.request_id, detail = %event.detail.escape_debug());
+        if let Err(e) = self.db.run(move |c| repo::record(c, &event)).await {
+            tracing::error!(error = %e, kind, "could not record audit event");
+        }
+    }
+
+    /// The trail, newest first, filtered; `cursor` continues a previous page.
+    pub async fn audit_search(&self, mut filter: Filter, cursor: Option<&str>, limit: i64) -> Result<AuditPage, StoreError> {
+        if let Some((at, id)) = cursor.and_then(|c| c.split_once(':')) {
+            filter.after = at.parse().ok().map(|at| (at, id.to_string()));
+        }
+        let limit = limit.clamp(1, MAX_PAGE);
+        let events = self.db.run(move |c| repo::search(c, &filter, limit)).await?;
+        let next_cursor = (events.len() as i64 == limit).then(|| events.last().map(|e| format!("{}:{}", e.at, e.id))).flatten();
+        Ok(AuditPage { events, next_cursor })
+    }
+
+    pub async fn audit_count_since(&self, kind: &str, since: i64) -> Result<i64, StoreError> {
+        let k = kind.to_string();
+        self.db.run(move |c| repo::count_since(c, &k, since)).await
+    }
+
+    /// Deletes whole days of events older than `days`.
+    pub async fn enforce_audit_retention(&self, days: i64) -> Result<usize, StoreError> {
+        let today = self.clock.now().div_euclid(86_400) * 86_400;
+        let cutoff = today - days.max(1) * 86_400;
+        self.db.run(move |c| repo::delete_before(c, cutoff)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_kinds() {
+        for k in ["login_failed", "second_factor_failed", "refresh_token_reuse", "code_reuse", "rate_limited", "device_token_replayed", "session_moved"] {
+            assert_eq!(outcome_of(k), "failure", "{k}");
+        }
+        for k in ["sign_in", "password_changed", "user_invited", "account_recovered"] {
+            assert_eq!(outcome_of(k), "success", "{k}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_context_reaches_the_event_and_not_beyond() {
+        let ctx = AuditContext::new(Some("203.0.113.1".into()), Some("ua".into()), Some("req-1".into()));
+        let seen = ctx
+            .scope(async {
+                set_actor("admin:a1".into(), Some("h".into()));
+                current()
+            })
+            .await;
+        assert_eq!(seen, (Some("admin:a1".into()), Some("h".into()), Some("203.0.113.1".into()), Some("ua".into()), Some("req-1".into())));
+        assert_eq!(current(), Default::default(), "outside a request: nothing");
+    }
+}

@@ -1,0 +1,131 @@
+//! What admins do to users, clients and keys: one function per action,
+//! called by the console pages, the admin API and the CLI alike, each
+//! audited with the admin who did it (the request's audit actor).
+
+use latchkey_authn::{AuthnError, Purpose};
+use latchkey_domain::{Client, Secret, User};
+use latchkey_oauth::clients::NewClient;
+use latchkey_oauth::OAuthError;
+use latchkey_token::crypto::{random_token, KeyPurpose};
+
+use crate::account_links::{link_url, notify};
+use crate::error::WebError;
+use crate::session_ops::end_user_sessions;
+use crate::state::AppState;
+
+fn oauth(e: OAuthError) -> WebError {
+    WebError::from_oauth_on_page(e)
+}
+
+/// Ends every session, remembered device and token of the user.
+pub async fn end_everything(state: &AppState, user: &User) -> Result<usize, WebError> {
+    let ended = end_user_sessions(state, &user.id, None).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
+    state.oauth.audit_event("sessions_ended", Some(&user.id.0), None, &format!("{} session(s), every device and token, by an admin", ended.len())).await;
+    Ok(ended.len())
+}
+
+/// Disabling ends every session and token at once; sign-in is refused until
+/// the user is enabled again.
+pub async fn set_disabled(state: &AppState, user: &User, disabled: bool) -> Result<(), WebError> {
+    state.authn.set_disabled(&user.id, disabled).await?;
+    if disabled {
+        end_user_sessions(state, &user.id, None).await?;
+        state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
+        state.links.revoke_for_user(&user.id, None).await?;
+    }
+    state.oauth.audit_event(if disabled { "user_disabled" } else { "user_enabled" }, Some(&user.id.0), None, "by an admin").await;
+    Ok(())
+}
+
+/// For a user who lost every factor: removes the authenticator app and
+/// backup codes, ends every session, tells the user.
+pub async fn reset_mfa(state: &AppState, user: &User) -> Result<(), WebError> {
+    state.mfa.remove_totp(user).await?;
+    end_user_sessions(state, &user.id, None).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
+    state.links.revoke_for_user(&user.id, Some(Purpose::Recovery)).await?;
+    state.oauth.audit_event("mfa_reset_by_admin", Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended").await;
+    notify(
+        state,
+        &user.email,
+        "Your second factor was reset",
+        format!("Hello {},\n\nAn administrator removed the authenticator app and backup codes of your latchkey account, and signed out every session. Use \"Can't sign in?\" to set up your sign-in again:\n\n  {}/recover\n\nIf you did not ask for this, contact your administrator now.\n", user.username, state.issuer),
+    )
+    .await;
+    Ok(())
+}
+
+/// Mails the user a recovery link (as "Can't sign in?" would).
+pub async fn send_recovery_link(state: &AppState, user: &User) -> Result<(), WebError> {
+    let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
+    let url = link_url(state, "/recover/continue", &token);
+    notify(state, &user.email, "Recover your account", format!("Hello {},\n\nAn administrator sent you this recovery link. Open it within {} minutes:\n\n  {url}\n\nIt works once, and asks for your second factor if you have one.\n", user.username, state.recovery_ttl / 60)).await;
+    state.oauth.audit_event("recovery_link_sent_by_admin", Some(&user.id.0), None, "recovery link mailed").await;
+    Ok(())
+}
+
+/// Deletes a user: sessions end (relying parties told), tokens revoked, data gone.
+pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> {
+    end_user_sessions(state, &user.id, None).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
+    state.authn.delete_user(&user.id).await?;
+    state.oauth.audit_event("user_deleted", Some(&user.id.0), None, &format!("{} deleted by an admin", user.username)).await;
+    Ok(())
+}
+
+/// Registers a client; the secret is returned once.
+pub async fn create_client(state: &AppState, new: NewClient) -> Result<(Client, Option<Secret>), OAuthError> {
+    let (client, secret) = latchkey_oauth::clients::register(&state.stores.db, &state.stores.master, new, state.clock.now()).await?;
+    state.oauth.audit_event("client_created", None, Some(&client.id.0), &client.name).await;
+    Ok((client, secret))
+}
+
+/// A new secret for a confidential client; the old one stops working at once
+/// on this node, within the client cache's 5 seconds on others.
+pub async fn rotate_client_secret(state: &AppState, client_id: &str) -> Result<Secret, OAuthError> {
+    let client = state.oauth.client(client_id).await?.ok_or(OAuthError::NotFound("client"))?;
+    if client.secret_hash.is_none() {
+        return Err(OAuthError::invalid_request("a public client has no secret"));
+    }
+    let secret = Secret::new(random_token(latchkey_oauth::clients::CLIENT_SECRET_PREFIX));
+    let hash = state.stores.master.hasher(KeyPurpose::ClientSecret).hash(secret.expose());
+    let id = client.id.0.clone();
+    state.stores.db.run(move |c| latchkey_store::repo::clients::set_secret_hash(c, &id, &hash)).await?;
+    state.oauth.forget_cached_clients();
+    state.oauth.audit_event("client_secret_rotated", None, Some(client_id), "new secret issued").await;
+    Ok(secret)
+}
+
+/// Disabling a client refuses its authentication and authorization requests
+/// and revokes everything issued to it.
+pub async fn set_client_disabled(state: &AppState, client_id: &str, disabled: bool) -> Result<(), OAuthError> {
+    let (id, at) = (client_id.to_string(), disabled.then(|| state.clock.now()));
+    if !state.stores.db.run(move |c| latchkey_store::repo::clients::set_disabled(c, &id, at)).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    state.oauth.forget_cached_clients();
+    if disabled {
+        state.oauth.revoke_client_grants(client_id, None, "client disabled").await?;
+    }
+    state.oauth.audit_event(if disabled { "client_disabled" } else { "client_enabled" }, None, Some(client_id), "by an admin").await;
+    Ok(())
+}
+
+pub async fn delete_client(state: &AppState, client_id: &str) -> Result<(), OAuthError> {
+    state.oauth.revoke_client_grants(client_id, None, "client deleted").await?;
+    if !latchkey_oauth::clients::remove(&state.stores.db, client_id).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    state.oauth.forget_cached_clients();
+    state.oauth.audit_event("client_deleted", None, Some(client_id), "by an admin").await;
+    Ok(())
+}
+
+/// A user by username or id.
+pub async fn find_user(state: &AppState, name_or_id: &str) -> Result<Option<User>, AuthnError> {
+    if let Some(u) = state.authn.find_by_username(name_or_id).await? {
+        return Ok(Some(u));
+    }
+    state.authn.user(&latchkey_domain::UserId(name_or_id.to_string())).await
+}

@@ -1,0 +1,11 @@
+ALTER TABLE clients DROP COLUMN disabled_at;
+ALTER TABLE users DROP COLUMN disabled_at;
+DROP INDEX audit_events_kind;
+DROP INDEX audit_events_client;
+DROP INDEX audit_events_user;
+ALTER TABLE audit_events DROP COLUMN session_hash;
+ALTER TABLE audit_events DROP COLUMN request_id;
+ALTER TABLE audit_events DROP COLUMN user_agent;
+ALTER TABLE audit_events DROP COLUMN ip;
+ALTER TABLE audit_events DROP COLUMN actor;
+ALTER TABLE audit_events DROP COLUMN outcome;
