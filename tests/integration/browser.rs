@@ -5,7 +5,9 @@
 use serde_json::json;
 
 use crate::support::cdp::Chrome;
-use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
+use crate::support::raw::post_form;
+use crate::support::rp::sign_in_default;
+use crate::support::{Backend, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_registers_a_passkey_and_signs_in_with_it() {
@@ -79,4 +81,61 @@ async fn chromium_accepts_an_invitation_with_a_passkey() {
     let signed_in = chrome.wait_for("location.pathname === '/account' && document.body.innerText.includes('Your account')", 20).await;
     let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || ''").await;
     assert!(signed_in, "signed in with the passkey, no password ever set (status: {status})");
+}
+
+/// The console in a real browser: an admin signs in with a passkey, creates
+/// a client, a relying party signs a user in with it, the admin revokes all
+/// its grants, and the user's refresh token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
+    use openidconnect::OAuth2TokenResponse;
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    app.state
+        .authn
+        .create_user(latchkey_authn::NewUser { username: "root".into(), email: "root@example.com".into(), password: latchkey_domain::Secret::new(PASSWORD), admin: true })
+        .await
+        .expect("admin");
+    let Some(mut chrome) = Chrome::launch().await else { return };
+    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
+    chrome
+        .call(
+            "WebAuthn.addVirtualAuthenticator",
+            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
+        )
+        .await;
+    chrome.navigate(&app.url("/login")).await;
+    chrome.eval(&format!("document.getElementById('username').value = 'root'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")).await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
+    chrome.eval("document.getElementById('passkey-name').value = 'Admin key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    assert!(chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1", 20).await, "passkey added");
+    chrome.eval("document.querySelector('form[action=\"/logout\"]').submit(); true").await;
+    assert!(chrome.wait_for("document.body.innerText.includes('You are signed out')", 15).await);
+    chrome.navigate(&app.url("/login?next=/admin")).await;
+    chrome.eval("document.querySelector('[data-passkey=\"sign-in\"]').click(); true").await;
+    assert!(chrome.wait_for("location.pathname === '/account'", 20).await, "signed in with the passkey");
+    chrome.navigate(&app.url("/admin/clients")).await;
+    assert!(chrome.wait_for("document.body.innerText.includes('Create client')", 15).await, "the console opens for a passkey session");
+    chrome
+        .eval(&format!(
+            "document.getElementById('name').value = 'Browser-made app'; document.getElementById('redirect_uris').value = '{REDIRECT_URI}'; document.querySelector('form[action=\"/admin/clients/create\"]').submit(); true"
+        ))
+        .await;
+    assert!(chrome.wait_for("!!document.getElementById('client-secret')", 15).await, "the secret is shown once");
+    let id = chrome.eval("document.getElementById('client-id').textContent").await.as_str().unwrap_or_default().to_string();
+    let secret = chrome.eval("document.getElementById('client-secret').textContent").await.as_str().unwrap_or_default().to_string();
+
+    let rp = Rp::discover(&app, &id, Some(&secret)).await;
+    let mut user = app.browser();
+    let req = rp.authorize_scopes(&["offline_access"], &[]);
+    let code = sign_in_default(&mut user, &req.url).await.code.expect("code");
+    let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
+    let refresh = tokens.refresh_token().expect("refresh").secret().clone();
+
+    chrome.navigate(&app.url(&format!("/admin/clients/{id}"))).await;
+    assert!(chrome.wait_for(&format!("document.body.innerText.includes('{USERNAME}')"), 15).await, "the grant is listed");
+    chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Revoke all grants').click(); true").await;
+    assert!(chrome.wait_for("document.body.innerText.includes('Revoked 1 grant')", 15).await);
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&id, &secret))).await;
+    assert_eq!(r.body["error"], "invalid_grant", "the user's refresh token is refused");
 }
