@@ -167,6 +167,12 @@ impl Authenticator {
         Ok(self.db.run(move |c| users::set_disabled(c, &id, at)).await?)
     }
 
+    /// Grants or takes away admin rights.
+    pub async fn set_admin(&self, user: &UserId, admin: bool) -> Result<bool, AuthnError> {
+        let id = user.clone();
+        Ok(self.db.run(move |c| users::set_admin(c, &id, admin)).await?)
+    }
+
     /// Users whose username or email contains `q`.
     pub async fn search_users(&self, q: &str, limit: i64) -> Result<Vec<User>, AuthnError> {
         let q = q.to_string();

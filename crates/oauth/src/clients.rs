@@ -126,6 +126,32 @@ pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Resul
     Ok(Client { allowed_scopes: scopes, ..client })
 }
 
+/// What an admin may change of a client after registration.
+pub struct ClientUpdate {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+/// Changes a client's name and URIs (validated like at registration).
+pub async fn update(db: &Db, client_id: &str, u: ClientUpdate) -> Result<(), OAuthError> {
+    if u.name.trim().is_empty() {
+        return Err(OAuthError::invalid_request("a client needs a name"));
+    }
+    for uri in u.redirect_uris.iter().chain(&u.post_logout_redirect_uris).chain(&u.backchannel_logout_uri) {
+        validate_redirect_uri(uri).map_err(OAuthError::invalid_request)?;
+    }
+    let id = client_id.to_string();
+    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?;
+    if client.allows_grant(GrantType::AuthorizationCode) && u.redirect_uris.is_empty() {
+        return Err(OAuthError::invalid_request("the authorization_code grant needs at least one redirect URI"));
+    }
+    let id = client_id.to_string();
+    db.run(move |c| client_repo::update(c, &id, u.name.trim(), &u.redirect_uris, &u.post_logout_redirect_uris, u.backchannel_logout_uri.as_deref())).await?;
+    Ok(())
+}
+
 pub async fn list(db: &Db) -> Result<Vec<Client>, OAuthError> {
     Ok(db.run(client_repo::list).await?)
 }

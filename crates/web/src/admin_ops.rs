@@ -74,6 +74,24 @@ pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> 
     Ok(())
 }
 
+/// Grants or takes away admin rights (never one's own: an admin cannot lock
+/// the last door behind them by accident).
+pub async fn set_admin(state: &AppState, user: &User, admin: bool) -> Result<(), WebError> {
+    state.authn.set_admin(&user.id, admin).await?;
+    state.oauth.audit_event(if admin { "admin_granted" } else { "admin_revoked" }, Some(&user.id.0), None, &format!("admin: {} -> {admin}", user.admin)).await;
+    Ok(())
+}
+
+/// Changes a client's name and URIs.
+pub async fn update_client(state: &AppState, client_id: &str, update: latchkey_oauth::clients::ClientUpdate) -> Result<(), OAuthError> {
+    let before = state.oauth.client(client_id).await?.ok_or(OAuthError::NotFound("client"))?;
+    let detail = format!("name {:?} -> {:?}; redirect URIs {:?} -> {:?}", before.name, update.name, before.redirect_uris, update.redirect_uris);
+    latchkey_oauth::clients::update(&state.stores.db, client_id, update).await?;
+    state.oauth.forget_cached_clients();
+    state.oauth.audit_event("client_updated", None, Some(client_id), &detail).await;
+    Ok(())
+}
+
 /// Registers a client; the secret is returned once.
 pub async fn create_client(state: &AppState, new: NewClient) -> Result<(Client, Option<Secret>), OAuthError> {
     let (client, secret) = latchkey_oauth::clients::register(&state.stores.db, &state.stores.master, new, state.clock.now()).await?;

@@ -97,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/clients", web::post().to(admin_users::create_client))
                 .route("/clients/{client_id}", web::get().to(admin_users::get_client))
                 .route("/clients/{client_id}", web::delete().to(admin_users::delete_client))
+                .route("/clients/{client_id}", web::patch().to(admin_users::update_client))
                 .route("/audit", web::get().to(admin_users::audit))
                 .route("/keys", web::get().to(admin_users::keys))
                 .route("/keys/rotate", web::post().to(admin_users::rotate_keys))

@@ -178,3 +178,39 @@ async fn the_audit_api_filters_and_pages() {
     app.clock.advance(2 * 86_400);
     assert!(app.state.oauth.enforce_audit_retention(1).await.expect("retention") >= 5);
 }
+
+/// Admins promote other admins (never demote themselves) and edit clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_promote_users_and_edit_clients() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let alice = app.add_user(USERNAME, PASSWORD).await;
+    let (mut admin, _, root) = admin_browser(&app).await;
+    act(&mut admin, &format!("/admin/users/{}", alice.id.0), "grant-admin", &[]).await;
+    assert!(app.state.authn.user(&alice.id).await.expect("user").expect("alice").admin);
+    let refused = act(&mut admin, &format!("/admin/users/{}", root.id.0), "revoke-admin", &[]).await;
+    assert_eq!(refused.status, 400, "not one's own rights");
+
+    let (id, secret) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
+    let page = format!("/admin/clients/{id}");
+    let moved = "http://localhost:3000/new-callback";
+    let bad = act(&mut admin, &page, "edit", &[("name", "Renamed"), ("redirect_uris", "http://evil.example/cb")]).await;
+    assert_eq!(bad.status, 400, "URIs are validated as at registration");
+    let ok = act(&mut admin, &page, "edit", &[("name", "Renamed"), ("redirect_uris", moved)]).await;
+    assert!(ok.location.is_some(), "{}", ok.body);
+    app.state.oauth.forget_cached_clients();
+    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+    let old = app.browser().get(&rp.authorize(&[]).url).await;
+    assert_eq!(old.status, 400, "the old redirect URI is no longer registered: a page, no redirect");
+    let token = admin_token(&app).await;
+    let r = app
+        .http()
+        .patch(app.url(&format!("/admin/api/v1/clients/{id}")))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "name": "Again", "redirect_uris": [REDIRECT_URI] }).to_string())
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(app.state.oauth.client(&id).await.expect("client").expect("exists").name, "Again");
+}

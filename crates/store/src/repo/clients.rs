@@ -104,3 +104,16 @@ pub fn set_disabled(conn: &mut DbConnection, id: &str, at: Option<i64>) -> Resul
 pub fn set_secret_hash(conn: &mut DbConnection, id: &str, hash: &str) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set(clients::secret_hash.eq(hash)).execute(conn)? == 1)
 }
+
+/// Replaces a client's name and URIs.
+pub fn update(conn: &mut DbConnection, id: &str, name: &str, redirect_uris: &[String], post_logout: &[String], backchannel: Option<&str>) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id))
+        .set((
+            clients::name.eq(name),
+            clients::redirect_uris.eq(serde_json::to_string(redirect_uris)?),
+            clients::post_logout_redirect_uris.eq(serde_json::to_string(post_logout)?),
+            clients::backchannel_logout_uri.eq(backchannel),
+        ))
+        .execute(conn)?
+        == 1)
+}

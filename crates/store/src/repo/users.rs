@@ -157,3 +157,8 @@ pub fn search(conn: &mut DbConnection, q: &str, limit: i64) -> Result<Vec<User>,
         .map(User::from)
         .collect())
 }
+
+/// Grants (`true`) or takes away admin rights.
+pub fn set_admin(conn: &mut DbConnection, id: &UserId, admin: bool) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(&id.0)).set(users::admin.eq(admin)).execute(conn)? == 1)
+}

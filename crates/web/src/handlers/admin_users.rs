@@ -70,6 +70,8 @@ pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web
         "end-sessions" => {
             admin_ops::end_everything(&state, &u).await?;
         }
+        "grant-admin" => admin_ops::set_admin(&state, &u, true).await?,
+        "revoke-admin" => admin_ops::set_admin(&state, &u, false).await?,
         _ => return Err(not_found("action")),
     }
     Ok(ok(json!({ "user_id": u.id.0, "done": action })))
@@ -150,6 +152,24 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
         }
         _ => Err(not_found("action")),
     }
+}
+
+#[derive(Deserialize)]
+pub struct ClientUpdateBody {
+    name: String,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+}
+
+pub async fn update_client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ClientUpdateBody>) -> Result<HttpResponse, WebError> {
+    admin(&req, &state).await?;
+    let b = body.into_inner();
+    let update = latchkey_oauth::clients::ClientUpdate { name: b.name, redirect_uris: b.redirect_uris, post_logout_redirect_uris: b.post_logout_redirect_uris, backchannel_logout_uri: b.backchannel_logout_uri.filter(|s| !s.is_empty()) };
+    admin_ops::update_client(&state, &path, update).await.map_err(WebError::Json)?;
+    Ok(ok(json!({ "client_id": path.into_inner(), "updated": true })))
 }
 
 pub async fn delete_client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {

@@ -221,6 +221,7 @@ pub async fn user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<
     let events = state.oauth.audit_search(filter, None, 20).await?.events.into_iter().map(event_row).collect();
     let mut actions = vec![("end-sessions", "End all sessions")];
     actions.push(if u.disabled_at.is_some() { ("enable", "Enable user") } else { ("disable", "Disable user") });
+    actions.push(if u.admin { ("revoke-admin", "Remove admin rights") } else { ("grant-admin", "Make admin") });
     actions.extend([("reset-mfa", "Reset MFA"), ("recovery-link", "Send recovery link"), ("delete", "Delete user")]);
     let csrf = CsrfCookie::from_request(&req);
     let p = UserPage {
@@ -249,6 +250,10 @@ pub struct ActionForm {
     csrf_token: String,
     action: String,
     username: Option<String>,
+    name: Option<String>,
+    redirect_uris: Option<String>,
+    post_logout_redirect_uris: Option<String>,
+    backchannel_logout_uri: Option<String>,
 }
 
 fn notice_url(base: &str, notice: &str) -> String {
@@ -269,6 +274,9 @@ pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web
         "disable" if u.id == admin.id => return Err(WebError::bad_request("You cannot disable yourself.")),
         "disable" => admin_ops::set_disabled(&state, &u, true).await.map(|_| "User disabled; every session and token ended.".to_string())?,
         "enable" => admin_ops::set_disabled(&state, &u, false).await.map(|_| "User enabled.".to_string())?,
+        "grant-admin" => admin_ops::set_admin(&state, &u, true).await.map(|_| "The user is now an admin.".to_string())?,
+        "revoke-admin" if u.id == admin.id => return Err(WebError::bad_request("You cannot remove your own admin rights.")),
+        "revoke-admin" => admin_ops::set_admin(&state, &u, false).await.map(|_| "Admin rights removed.".to_string())?,
         "reset-mfa" => admin_ops::reset_mfa(&state, &u).await.map(|_| "Authenticator app and backup codes removed; the user was told.".to_string())?,
         "recovery-link" => admin_ops::send_recovery_link(&state, &u).await.map(|_| "Recovery link sent.".to_string())?,
         "delete" if u.id == admin.id => return Err(WebError::bad_request("You cannot delete yourself.")),
@@ -357,6 +365,8 @@ struct ClientPage {
     public: bool,
     disabled: bool,
     redirect_uris: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
     grant_types: String,
     scope: String,
     grants: Vec<GrantRow>,
@@ -382,6 +392,8 @@ async fn client_page(req: &HttpRequest, state: &AppState, id: &str, notice: Opti
         public: c.secret_hash.is_none(),
         disabled: c.disabled_at.is_some(),
         redirect_uris: c.redirect_uris.join(" "),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.join(" "),
+        backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
         grant_types: c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "),
         scope: c.allowed_scopes.to_string(),
         grants,
@@ -427,6 +439,16 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
         "delete" => {
             admin_ops::delete_client(&state, &id).await.map_err(bad)?;
             return Ok(see_other("/admin/clients"));
+        }
+        "edit" => {
+            let update = latchkey_oauth::clients::ClientUpdate {
+                name: form.name.clone().unwrap_or_default(),
+                redirect_uris: lines(form.redirect_uris.as_deref().unwrap_or("")),
+                post_logout_redirect_uris: lines(form.post_logout_redirect_uris.as_deref().unwrap_or("")),
+                backchannel_logout_uri: form.backchannel_logout_uri.clone().filter(|s| !s.trim().is_empty()),
+            };
+            admin_ops::update_client(&state, &id, update).await.map_err(bad)?;
+            "Client updated.".to_string()
         }
         _ => return Err(WebError::bad_request("Unknown action.")),
     };
