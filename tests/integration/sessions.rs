@@ -299,6 +299,15 @@ async fn backchannel_logout_token_reaches_the_relying_party() {
     assert_eq!(claims["sub"], id_claims["sub"]);
     assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
     assert!(claims.get("nonce").is_none(), "logout tokens must not carry a nonce");
+    let mut delivered = 0;
+    for _ in 0..50 {
+        delivered = app.state.stores.db.run(|c| latchkey_store::repo::audit::recent(c, Some("backchannel_logout_delivered"), 10)).await.expect("audit").len();
+        if delivered > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivered, 1, "the delivery is in the audit trail");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

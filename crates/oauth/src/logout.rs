@@ -124,6 +124,7 @@ impl OAuthService {
             match sent {
                 Ok(r) if r.status().is_success() => {
                     tracing::info!(event = "backchannel_logout_delivered", client_id = %client_id, attempt);
+                    self.audit("backchannel_logout_delivered", None, Some(&client_id), &format!("attempt {attempt}")).await;
                     return;
                 }
                 Ok(r) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, status = r.status().as_u16(), attempt),
@@ -134,7 +135,7 @@ impl OAuthService {
                 delay *= 2;
             }
         }
-        self.audit("backchannel_logout_undelivered", None, Some(&client_id), &format!("gave up after {BACKCHANNEL_ATTEMPTS} attempts")).await;
+        self.audit("backchannel_logout_failed", None, Some(&client_id), &format!("gave up after {BACKCHANNEL_ATTEMPTS} attempts")).await;
     }
 }
 
