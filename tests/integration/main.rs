@@ -9,6 +9,7 @@ mod code_flow;
 mod console;
 mod failures;
 mod mfa;
+mod operations;
 mod passkeys;
 mod security;
 mod sessions;

@@ -70,6 +70,7 @@ impl LoginThrottle {
         let account_key = self.account_key(username);
         let account = self.fast.incr_window(&account_key, FAILURE_WINDOW).await?;
         if account > MAX_FAILURES_PER_ACCOUNT {
+            metrics::counter!("latchkey_rate_limited_total", "limit" => format!("{}-account", self.kind)).increment(1);
             return Err(AuthnError::Throttled);
         }
         let Some(ip) = ip else { return Ok(Attempt { account_key, ip_key: None }) };
@@ -79,6 +80,7 @@ impl LoginThrottle {
                 // This account is being guessed at too: refuse, and do not
                 // charge the account for an attempt that was not made.
                 self.fast.decrement(&account_key).await?;
+                metrics::counter!("latchkey_rate_limited_total", "limit" => format!("{}-ip", self.kind)).increment(1);
                 return Err(AuthnError::Throttled);
             }
             tracing::info!(target: "security", event = "ip_over_limit_slowed", ip, "per-IP limit reached; clean account slowed down, not refused");

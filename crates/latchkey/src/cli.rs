@@ -24,6 +24,9 @@ pub struct Cli {
 /// talk to the same database.
 #[derive(Args)]
 pub struct StoreArgs {
+    /// A TOML file of settings (keys: the variables' names without LATCHKEY_, lower case); flags and environment win over it.
+    #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     /// Issuer identifier (the public base URL of this server).
     #[arg(long, env = "LATCHKEY_ISSUER", default_value = DEFAULT_ISSUER, global = true)]
     pub issuer: String,
@@ -90,6 +93,9 @@ pub struct StoreArgs {
     /// Days the audit trail is kept (whole days past it are deleted).
     #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS, global = true)]
     pub audit_retention_days: i64,
+    /// Serve Prometheus `/metrics` on this address (unset: no metrics endpoint).
+    #[arg(long, env = "LATCHKEY_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
 }
 
 impl StoreArgs {
@@ -118,7 +124,8 @@ impl StoreArgs {
             invite_ttl: self.invite_ttl_secs,
             recovery_ttl: self.recovery_ttl_secs,
             password_min_chars: self.password_min_length,
-            audit_retention_days: self.audit_retention_days.max(1),
+            audit_retention_days: self.audit_retention_days,
+            metrics_bind: self.metrics_bind.clone().filter(|s| !s.is_empty()),
         })
     }
 }

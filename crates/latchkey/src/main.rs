@@ -1,6 +1,7 @@
 //! The `latchkey` executable: `serve`, and the admin commands for users and clients.
 
 mod cli;
+mod config_file;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::TcpListener;
@@ -41,11 +42,15 @@ impl From<latchkey_oauth::OAuthError> for CliError {
 }
 
 fn main() -> ExitCode {
+    if let Err(e) = config_file::apply() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(e) = init_logging() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::from).and_then(|rt| rt.block_on(run(cli)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,6 +62,19 @@ fn main() -> ExitCode {
 }
 
 /// Everything the CLI does is audited as done by `cli`.
+/// Logs go to stderr: `LATCHKEY_LOG` (filter, default `info`),
+/// `LATCHKEY_LOG_FORMAT` (`text`, coloured only on a terminal, or `json`).
+fn init_logging() -> Result<(), String> {
+    let filter = std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| format!("LATCHKEY_LOG={filter:?} is not a valid filter: {e}"))?;
+    match std::env::var("LATCHKEY_LOG_FORMAT").as_deref().unwrap_or("text") {
+        "json" => tracing_subscriber::fmt().json().with_current_span(true).with_env_filter(filter).with_writer(std::io::stderr).init(),
+        "text" => tracing_subscriber::fmt().with_ansi(std::io::stderr().is_terminal()).with_env_filter(filter).with_writer(std::io::stderr).init(),
+        other => return Err(format!("LATCHKEY_LOG_FORMAT={other:?} must be text or json")),
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = latchkey_oauth::audit::AuditContext::new(None, None, None);
     ctx.scope(async {
@@ -172,10 +190,29 @@ async fn keys_command(state: &AppState, command: KeysCommand) -> Result<(), CliE
 }
 
 async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
-    settings.bind = args.bind;
+    if args.workers == 0 {
+        return Err(CliError::Usage("LATCHKEY_WORKERS must be at least 1".into()));
+    }
+    let bind: std::net::SocketAddr = args.bind.parse().map_err(|_| CliError::Usage(format!("LATCHKEY_BIND={:?} is not an address:port (e.g. 127.0.0.1:8080)", args.bind)))?;
+    settings.bind = args.bind.clone();
+    settings.validate().map_err(CliError::Usage)?;
+    let listener = TcpListener::bind(bind).map_err(|e| CliError::Usage(format!("cannot listen on {bind} (LATCHKEY_BIND): {e}")))?;
+    let metrics = match settings.metrics_bind.as_deref() {
+        Some(m) => Some(TcpListener::bind(m).map_err(|e| CliError::Usage(format!("cannot listen on {m} (LATCHKEY_METRICS_BIND): {e}")))?),
+        None => None,
+    };
     let state = Arc::new(AppState::build(&settings, clock).await?);
-    let listener = TcpListener::bind(&settings.bind)?;
     let addr = listener.local_addr()?;
+    if let Ok(issuer) = url::Url::parse(&state.issuer) {
+        if issuer.host_str() == Some("localhost") && issuer.port_or_known_default() != Some(addr.port()) {
+            eprintln!("warning: the issuer {} names port {}, but latchkey listens on {}; set LATCHKEY_ISSUER to the URL browsers use", state.issuer, issuer.port_or_known_default().unwrap_or(0), addr.port());
+        }
+    }
+    if let Some(m) = metrics {
+        println!("  metrics:    http://{}/metrics", m.local_addr()?);
+        let server = latchkey_web::metrics::start(m, state.clone())?;
+        tokio::spawn(server);
+    }
     let shared = if state.stores.fast.is_shared() { "Redis" } else { "in-process (single node)" };
     println!("latchkey is listening on http://{addr}");
     println!("  issuer:     {}", state.issuer);

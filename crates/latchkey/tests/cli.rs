@@ -119,3 +119,80 @@ fn users_and_clients_from_the_command_line() {
     assert_eq!(keys.as_array().map(|k| k.iter().filter(|k| k["state"] == "next").count()), Some(1), "a rotated key is published, not yet signing");
     assert_eq!(cli.json(&["sessions", "list", "--user", "alice", "--json"], None), serde_json::json!([]));
 }
+
+/// Runs `latchkey serve` with `env` on a throwaway data dir; it must refuse
+/// to start (exit non-zero at once) with a message containing `expect`.
+fn refuses(env: &[(&str, &str)], expect: &str) {
+    let dir = std::env::temp_dir().join(format!("latchkey-cfg-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    cmd.arg("serve").env("LATCHKEY_DATA_DIR", &dir).env("LATCHKEY_BIND", "127.0.0.1:0").env_remove("LATCHKEY_DATABASE_URL").env_remove("LATCHKEY_REDIS_URL").env_remove("LATCHKEY_MASTER_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run latchkey");
+    // A valid configuration would keep serving: give it a few seconds, then stop it.
+    for _ in 0..100 {
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if child.try_wait().ok().flatten().is_none() {
+        let _ = child.kill();
+        panic!("{env:?}: latchkey started instead of refusing");
+    }
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{env:?}");
+    assert!(stderr.contains(expect), "{env:?}: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_configuration_is_refused_with_the_setting_named() {
+    refuses(&[("LATCHKEY_DATABASE_URL", "garbage")], "LATCHKEY_DATABASE_URL");
+    refuses(&[("LATCHKEY_DATABASE_URL", "mysql://u@h/db")], "unknown scheme");
+    refuses(&[("LATCHKEY_DATABASE_URL", "/nonexistent/dir/lk.db")], "does not exist");
+    refuses(&[("LATCHKEY_SESSION_IDLE_SECS", "-5")], "LATCHKEY_SESSION_IDLE_SECS");
+    refuses(&[("LATCHKEY_LOG", "info,[bad")], "LATCHKEY_LOG");
+    refuses(&[("LATCHKEY_LOG_FORMAT", "xml")], "LATCHKEY_LOG_FORMAT");
+    refuses(&[("LATCHKEY_WORKERS", "0")], "LATCHKEY_WORKERS");
+    refuses(&[("LATCHKEY_BIND", "garbage")], "LATCHKEY_BIND");
+    refuses(&[("LATCHKEY_SMTP_URL", "not a url")], "LATCHKEY_SMTP_URL");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = busy.local_addr().expect("addr").to_string();
+    refuses(&[("LATCHKEY_BIND", addr.as_str())], &format!("cannot listen on {addr} (LATCHKEY_BIND)"));
+}
+
+#[test]
+fn a_configuration_file_is_read_and_the_environment_wins() {
+    let cli = Cli::new();
+    std::fs::create_dir_all(&cli.dir).expect("dir");
+    let file = cli.dir.join("latchkey.toml");
+    let data = cli.dir.join("from-file");
+    std::fs::write(&file, format!("data_dir = {:?}\npassword_min_length = 20\n", data.display().to_string())).expect("write");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(args).env_remove("LATCHKEY_DATA_DIR").env_remove("LATCHKEY_DATABASE_URL").env_remove("LATCHKEY_MASTER_KEY").env("LATCHKEY_LOG", "error");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run");
+        child.stdin.take().expect("stdin").write_all(b"blue kettle marching at noon\n").expect("stdin");
+        child.wait_with_output().expect("output")
+    };
+    let config = file.display().to_string();
+    // The file's settings apply (its data_dir; its 20-character password minimum, which this passphrase meets).
+    let out = run(&["--config", &config, "user", "add", "alice", "--email", "alice@example.com", "--password-stdin"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data.join("latchkey.db").exists(), "the file's data_dir was used");
+    // The environment wins over the file.
+    let env_dir = cli.dir.join("from-env");
+    let out = run(&["user", "list", "--json"], &[("LATCHKEY_CONFIG", &config), ("LATCHKEY_DATA_DIR", &env_dir.display().to_string())]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]", "a different (empty) database: the environment's");
+    std::fs::write(&file, "isuer = \"typo\"\n").expect("write");
+    let out = run(&["--config", &config, "user", "list"], &[]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unknown setting"));
+}

@@ -91,6 +91,7 @@ impl OAuthService {
             request_id,
             session_hash,
         };
+        metrics::counter!("latchkey_audit_events_total", "kind" => event.kind.clone(), "outcome" => event.outcome.clone()).increment(1);
         tracing::info!(target: "audit", kind = %event.kind, outcome = %event.outcome, user_id = ?event.user_id, client_id = ?event.client_id,
             actor = ?event.actor, ip = ?event.ip, request_id = ?event.request_id, detail = %event.detail.escape_debug());
         if let Err(e) = self.db.run(move |c| repo::record(c, &event)).await {

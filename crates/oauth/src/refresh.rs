@@ -56,6 +56,13 @@ impl OAuthService {
         let next = Successor { hash: self.tokens.refresh_hasher().hash(&raw_next), access_jti: jti.clone(), access_exp: now + ttl };
         let (h, client_id, rules) = (hash.clone(), client.id.0.clone(), self.rotation_rules(now));
         let outcome = self.db.run(move |c| repo::rotate(c, &h, &client_id, &next, rules)).await?;
+        let result = match &outcome {
+            Rotation::Rotated { .. } => "rotated",
+            Rotation::Reused { .. } => "reused",
+            Rotation::Unknown => "unknown",
+            Rotation::Refused { .. } => "refused",
+        };
+        metrics::counter!("latchkey_refresh_rotations_total", "result" => result).increment(1);
         match outcome {
             Rotation::Rotated { family, .. } => {
                 let scope = wanted.unwrap_or_else(|| ScopeSet::parse_lenient(&family.scope));

@@ -267,13 +267,17 @@ impl OAuthService {
 
     pub async fn token(&self, creds: &ClientCredentials, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(creds).await?;
-        match req.grant_type.as_deref() {
-            Some("authorization_code") => self.grant_authorization_code(&client, req).await,
-            Some("refresh_token") => self.grant_refresh_token(&client, req).await,
-            Some("client_credentials") => self.grant_client_credentials(&client, req).await,
-            Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
-            None => Err(OAuthError::invalid_request("grant_type is required")),
-        }
+        let grant = req.grant_type.clone().unwrap_or_default();
+        let answer = match grant.as_str() {
+            "authorization_code" => self.grant_authorization_code(&client, req).await,
+            "refresh_token" => self.grant_refresh_token(&client, req).await,
+            "client_credentials" => self.grant_client_credentials(&client, req).await,
+            "" => Err(OAuthError::invalid_request("grant_type is required")),
+            _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
+        };
+        let outcome = if answer.is_ok() { "issued" } else { "refused" };
+        metrics::counter!("latchkey_token_requests_total", "grant_type" => grant, "outcome" => outcome).increment(1);
+        answer
     }
 
     async fn grant_authorization_code(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {

@@ -108,6 +108,12 @@ pub struct Db {
 }
 
 impl Db {
+    /// Pooled connections: (in use, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let s = self.pool.state();
+        (s.connections - s.idle_connections, s.idle_connections)
+    }
+
     /// Connects, and runs pending migrations.
     pub fn connect(config: &DbConfig) -> Result<Db, StoreError> {
         let backend = config.backend();

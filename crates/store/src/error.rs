@@ -38,6 +38,7 @@ impl From<r2d2::Error> for StoreError {
 
 impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
+        metrics::counter!("latchkey_fast_store_errors_total").increment(1);
         StoreError::Cache(e.to_string())
     }
 }

@@ -57,6 +57,8 @@ pub struct Settings {
     pub password_min_chars: usize,
     /// Days the audit trail is kept (`LATCHKEY_AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: i64,
+    /// `LATCHKEY_METRICS_BIND`: where `/metrics` is served (off when unset).
+    pub metrics_bind: Option<String>,
 }
 
 impl Default for Settings {
@@ -81,6 +83,7 @@ impl Default for Settings {
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
             audit_retention_days: latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS,
+            metrics_bind: None,
         }
     }
 }
@@ -109,11 +112,56 @@ impl std::fmt::Debug for Settings {
             .field("recovery_ttl", &self.recovery_ttl)
             .field("password_min_chars", &self.password_min_chars)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("metrics_bind", &self.metrics_bind)
             .finish()
     }
 }
 
 impl Settings {
+    /// Checks every setting; the error names the setting and the value.
+    pub fn validate(&self) -> Result<(), String> {
+        let issuer = url::Url::parse(&self.issuer).map_err(|_| format!("LATCHKEY_ISSUER={:?} is not a URL", self.issuer))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(format!("LATCHKEY_ISSUER={:?} must be an http or https URL", self.issuer));
+        }
+        if let Some(url) = self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            validate_database_url(url)?;
+        }
+        let positive = |name: &str, v: i64| if v > 0 { Ok(()) } else { Err(format!("{name}={v} must be a positive number of seconds")) };
+        positive("LATCHKEY_SESSION_IDLE_SECS", self.sessions.idle)?;
+        positive("LATCHKEY_SESSION_ABSOLUTE_SECS", self.sessions.absolute)?;
+        if self.sessions.idle > self.sessions.absolute {
+            return Err(format!("LATCHKEY_SESSION_IDLE_SECS={} is longer than LATCHKEY_SESSION_ABSOLUTE_SECS={}", self.sessions.idle, self.sessions.absolute));
+        }
+        positive("LATCHKEY_REFRESH_IDLE_SECS", self.refresh.idle)?;
+        positive("LATCHKEY_REFRESH_ABSOLUTE_SECS", self.refresh.absolute)?;
+        if self.refresh.idle > self.refresh.absolute {
+            return Err(format!("LATCHKEY_REFRESH_IDLE_SECS={} is longer than LATCHKEY_REFRESH_ABSOLUTE_SECS={}", self.refresh.idle, self.refresh.absolute));
+        }
+        if !(0..=60).contains(&self.refresh.grace) {
+            return Err(format!("LATCHKEY_REFRESH_GRACE_SECS={} must be 0-60", self.refresh.grace));
+        }
+        if self.key_rotation_period < 24 * 3600 {
+            return Err("LATCHKEY_KEY_ROTATION_DAYS must be at least 1".into());
+        }
+        if self.password_min_chars < latchkey_authn::password_policy::MIN_PASSWORD_CHARS_FLOOR {
+            return Err(format!("LATCHKEY_PASSWORD_MIN_LENGTH={} is below NIST's minimum of 8", self.password_min_chars));
+        }
+        if self.audit_retention_days < 1 {
+            return Err(format!("LATCHKEY_AUDIT_RETENTION_DAYS={} must be at least 1", self.audit_retention_days));
+        }
+        if let Some(smtp) = self.smtp_url.as_deref() {
+            let ok = url::Url::parse(smtp).is_ok_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some());
+            if !ok {
+                return Err("LATCHKEY_SMTP_URL must look like smtp://host:25 or smtps://user:pass@host".into());
+            }
+        }
+        if let Some(m) = self.metrics_bind.as_deref() {
+            m.parse::<std::net::SocketAddr>().map_err(|_| format!("LATCHKEY_METRICS_BIND={m:?} is not an address:port"))?;
+        }
+        Ok(())
+    }
+
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(u) if !u.is_empty() => u.clone(),
@@ -127,5 +175,51 @@ impl Settings {
 
     pub fn issuer(&self) -> String {
         self.issuer.trim_end_matches('/').to_string()
+    }
+}
+
+/// `postgres://…`, `sqlite://path`, or a path ending in `.db`, `.sqlite` or
+/// `.sqlite3` whose directory exists (only the default data directory is
+/// created for you).
+pub fn validate_database_url(url: &str) -> Result<(), String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(());
+    }
+    let path = match url.strip_prefix("sqlite://") {
+        Some(p) => p,
+        None if url.contains("://") => return Err(format!("LATCHKEY_DATABASE_URL: unknown scheme in {:?} (use postgres://… or a SQLite file)", url.split("://").next().unwrap_or(""))),
+        None if [".db", ".sqlite", ".sqlite3"].iter().any(|e| url.ends_with(e)) => url,
+        None => return Err(format!("LATCHKEY_DATABASE_URL={url:?} is neither postgres://… nor a SQLite file (…/name.db)")),
+    };
+    let dir = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!("LATCHKEY_DATABASE_URL: the directory {} does not exist", dir.display()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_named() {
+        let ok = Settings::default();
+        assert!(ok.validate().is_ok());
+        let bad = |f: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            s.validate().err().unwrap_or_default()
+        };
+        assert!(bad(&|s| s.database_url = Some("garbage".into())).contains("LATCHKEY_DATABASE_URL"));
+        assert!(bad(&|s| s.database_url = Some("mysql://x/y".into())).contains("unknown scheme"));
+        assert!(bad(&|s| s.database_url = Some("/nonexistent/dir/lk.db".into())).contains("does not exist"));
+        assert!(bad(&|s| s.sessions.idle = -5).contains("LATCHKEY_SESSION_IDLE_SECS"));
+        assert!(bad(&|s| s.sessions.idle = s.sessions.absolute + 1).contains("longer than"));
+        assert!(bad(&|s| s.smtp_url = Some("not a url".into())).contains("LATCHKEY_SMTP_URL"));
+        assert!(bad(&|s| s.password_min_chars = 6).contains("LATCHKEY_PASSWORD_MIN_LENGTH"));
+        assert!(bad(&|s| s.metrics_bind = Some("garbage".into())).contains("LATCHKEY_METRICS_BIND"));
+        assert!(bad(&|s| s.issuer = "ftp://x".into()).contains("LATCHKEY_ISSUER"));
+        assert!(validate_database_url("postgres://u@h/db").is_ok());
     }
 }

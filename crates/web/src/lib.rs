@@ -2,12 +2,14 @@
 //! become responses. Protocol logic lives in `latchkey-oauth`, people in
 //! `latchkey-authn`, keys and tokens in `latchkey-token`.
 
+pub mod access_log;
 pub mod account_links;
 pub mod admin_ops;
 pub mod browser;
 pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod metrics;
 mod handlers;
 pub mod pages;
 mod qr;

@@ -77,6 +77,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(form_config())
         .app_data(query_config())
         .service(misc::healthz)
+        .service(misc::live)
+        .service(misc::ready)
         .service(misc::stylesheet)
         .service(misc::passkeys_js)
         .service(api("/.well-known/openid-configuration", vec![web::get().to(discovery::openid_configuration)]))

@@ -91,11 +91,13 @@ pub struct AppState {
 
 impl AppState {
     pub async fn build(settings: &Settings, clock: SharedClock) -> Result<AppState, StartupError> {
+        settings.validate().map_err(StartupError::Config)?;
         let stores = Stores::open(settings).await?;
         AppState::with_stores(settings, stores, clock).await
     }
 
     pub async fn with_stores(settings: &Settings, stores: Stores, clock: SharedClock) -> Result<AppState, StartupError> {
+        settings.validate().map_err(StartupError::Config)?;
         let issuer = settings.issuer();
         let parsed = url::Url::parse(&issuer).map_err(|e| StartupError::Config(format!("issuer {issuer}: {e}")))?;
         if parsed.query().is_some() || parsed.fragment().is_some() {

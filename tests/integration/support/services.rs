@@ -38,6 +38,17 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs a statement on the server's `postgres` database (to break and
+    /// mend this test database for real).
+    pub fn admin_exec(sql: &str) -> Result<(), String> {
+        let mut conn = diesel::PgConnection::establish(&pg_admin_url()).map_err(|e| e.to_string())?;
+        diesel::sql_query(sql).execute(&mut conn).map(|_| ()).map_err(|e| e.to_string())
+    }
+
     pub fn create() -> Option<PgDatabase> {
         let admin = pg_admin_url();
         let mut conn = match diesel::PgConnection::establish(&admin) {

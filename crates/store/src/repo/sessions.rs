@@ -171,3 +171,13 @@ pub fn rekey_only(conn: &mut DbConnection, old: &SessionKey, new: &SessionKey) -
     let n = diesel::update(sessions::table.find(&old.0).filter(sessions::revoked_at.is_null())).set(sessions::key_hash.eq(&new.0)).execute(conn)?;
     Ok(n == 1)
 }
+
+/// Sessions not revoked, seen within `idle` and younger than `absolute`.
+pub fn count_live(conn: &mut DbConnection, now: i64, idle: i64, absolute: i64) -> Result<i64, StoreError> {
+    Ok(sessions::table
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::last_seen_at.ge(now - idle))
+        .filter(sessions::created_at.ge(now - absolute))
+        .count()
+        .get_result(conn)?)
+}

@@ -7,16 +7,44 @@ use crate::state::AppState;
 const STYLESHEET: &str = include_str!("../../../../static/latchkey.css");
 const PASSKEYS_JS: &str = include_str!("../../../../static/passkeys.js");
 
-/// Liveness and readiness: answers 200 only when the database answers.
+/// Liveness: the process answers.
+#[get("/health/live")]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers, Redis answers (when configured), and a
+/// signing key is active. 503 with a JSON body naming what is down.
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    readiness(&state).await
+}
+
+/// The old name of readiness.
 #[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.stores.db.run(|c| latchkey_store::db::ping(c)).await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("ok"),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+    readiness(&state).await
+}
+
+async fn readiness(state: &AppState) -> HttpResponse {
+    let mut down = Vec::new();
+    let ping = state.stores.db.run(|c| latchkey_store::db::ping(c));
+    if let Err(e) = tokio::time::timeout(std::time::Duration::from_secs(2), ping).await.unwrap_or_else(|_| Err(latchkey_store::StoreError::Unavailable("timeout".into()))) {
+        tracing::warn!(error = %e, "readiness: database down");
+        down.push("database");
+    }
+    if state.stores.fast.is_shared() {
+        let probe = state.stores.fast.get("health-probe");
+        if !matches!(tokio::time::timeout(std::time::Duration::from_secs(2), probe).await, Ok(Ok(_))) {
+            down.push("redis");
         }
     }
+    if state.tokens.ring().active(latchkey_token::service::ACCESS_TOKEN_ALG, state.clock.now()).is_none() {
+        down.push("signing_key");
+    }
+    let body = serde_json::json!({ "status": if down.is_empty() { "ok" } else { "unavailable" }, "down": down });
+    let mut b = if down.is_empty() { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    b.insert_header(("Cache-Control", "no-store")).json(body)
 }
 
 #[get("/static/latchkey.css")]

@@ -1,0 +1,5 @@
+//! Boring to operate: metrics, health, logs without secrets.
+
+mod health;
+mod logs;
+mod metrics;
