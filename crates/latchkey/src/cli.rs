@@ -164,6 +164,12 @@ pub enum Command {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Check this configuration (and, with --url, a running server) against latchkey's security stance; exit 1 on any failure.
+    Doctor {
+        /// A running server's base URL to check too (readiness, discovery).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Signing keys: list and rotate.
     Keys {
         #[command(subcommand)]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config_file;
+mod doctor;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::TcpListener;
@@ -19,7 +20,7 @@ use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsComman
 use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Startup(#[from] latchkey_web::StartupError),
     #[error("{0}")]
@@ -97,6 +98,7 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         Command::Grants { command } => grants_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Api { command } => api_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Group { command } => group_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Doctor { url } => doctor::run(&settings, url.as_deref(), clock).await,
         Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Sessions { command } => sessions_command(&AppState::build(&settings, clock).await?, command).await,
     }
@@ -112,9 +114,11 @@ async fn grants_command(state: &AppState, command: GrantsCommand) -> Result<(), 
             let grants = state.oauth.client_grants(&client).await?;
             if json {
                 println!("{}", serde_json::to_string(&grants).map_err(|e| CliError::Usage(e.to_string()))?);
+            } else if grants.is_empty() {
+                println!("no grants for client {client}");
             } else {
                 for g in grants {
-                    println!("{}\t{}\tfamilies={}\tlast_used={}", g.username, g.scope, g.families, g.last_used_at.map_or("-".into(), |t| t.to_string()));
+                    println!("{}\t{}\tfamilies={}\tlast used {}", g.username, g.scope, g.families, g.last_used_at.map_or("never".into(), rfc3339));
                 }
             }
         }
@@ -142,9 +146,11 @@ async fn sessions_command(state: &AppState, command: SessionsCommand) -> Result<
                     .map(|s| json!({ "sid": s.sid, "device": s.device_name, "ip": s.ip, "created_at": s.created_at, "last_seen_at": s.last_seen_at }))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
+            } else if sessions.is_empty() {
+                println!("no live sessions");
             } else {
                 for s in sessions {
-                    println!("{}\t{}\t{}\tlast seen {}", s.sid, s.device_name.unwrap_or_default(), s.ip.unwrap_or_default(), s.last_seen_at);
+                    println!("{}\t{}\t{}\tlast seen {}", s.sid, s.device_name.unwrap_or_default(), s.ip.unwrap_or_default(), rfc3339(s.last_seen_at));
                 }
             }
         }
@@ -171,7 +177,7 @@ async fn keys_command(state: &AppState, command: KeysCommand) -> Result<(), CliE
                 println!("{}", serde_json::to_string(&keys).map_err(|e| CliError::Usage(e.to_string()))?);
             } else {
                 for k in keys {
-                    println!("{}\t{}\t{}\tcreated {}", k.kid, k.alg, k.state, k.created_at);
+                    println!("{}\t{}\t{}\tcreated {}", k.kid, k.alg, k.state, rfc3339(k.created_at));
                 }
             }
         }
@@ -300,6 +306,8 @@ async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliE
             if json {
                 let list: Vec<_> = users.iter().map(|u| json!({ "user_id": u.id.0, "username": u.username, "email": u.email, "admin": u.admin })).collect();
                 println!("{}", serde_json::Value::Array(list));
+            } else if users.is_empty() {
+                println!("no users yet (create one with `latchkey user add` or `latchkey user invite`)");
             } else {
                 for u in users {
                     println!("{}\t{}\t{}{}", u.id.0, u.username, u.email, if u.admin { "\tadmin" } else { "" });
@@ -466,4 +474,9 @@ async fn group_command(state: &AppState, command: GroupCommand) -> Result<(), Cl
         }
     }
     Ok(())
+}
+
+/// Epoch seconds as RFC 3339 (UTC), for text output.
+fn rfc3339(secs: i64) -> String {
+    latchkey_web::pages::format_utc(secs)
 }

@@ -196,3 +196,38 @@ fn a_configuration_file_is_read_and_the_environment_wins() {
     let out = run(&["--config", &config, "user", "list"], &[]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("unknown setting"));
 }
+
+#[test]
+fn doctor_passes_a_development_setup_and_fails_a_public_http_issuer() {
+    let cli = Cli::new();
+    let out = cli.run(&["doctor"], None);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("WARN  the issuer is http://localhost") && text.contains("PASS  every active signing key"), "{text}");
+    assert!(text.contains("0 users"), "{text}");
+    let dir = cli.dir.display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["doctor"])
+        .env("LATCHKEY_DATA_DIR", &dir)
+        .env("LATCHKEY_ISSUER", "http://id.example.com")
+        .env("LATCHKEY_LOG", "error")
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .env_remove("LATCHKEY_MASTER_KEY")
+        .output()
+        .expect("doctor");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success(), "a public http issuer fails: {text}");
+    assert!(text.contains("FAIL  the issuer http://id.example.com is plain http"), "{text}");
+    assert!(text.contains("WARN  mail goes to the outbox"), "{text}");
+}
+
+#[test]
+fn text_output_has_dates_and_says_when_lists_are_empty() {
+    let cli = Cli::new();
+    let users = cli.run(&["user", "list"], None);
+    assert!(String::from_utf8_lossy(&users.stdout).contains("no users yet"));
+    let keys = cli.run(&["keys", "list"], None);
+    let text = String::from_utf8_lossy(&keys.stdout).to_string();
+    let date = text.split("created ").nth(1).unwrap_or_default().trim().lines().next().unwrap_or_default().to_string();
+    assert!(date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "RFC 3339: {text}");
+}

@@ -238,3 +238,8 @@ pub struct TotpPage {
     pub secret: String,
     pub csrf_token: String,
 }
+
+/// Epoch seconds as RFC 3339, UTC (for the CLI's text output).
+pub fn format_utc(secs: i64) -> String {
+    crate::handlers::account::format_rfc3339(secs)
+}
