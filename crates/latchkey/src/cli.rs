@@ -164,6 +164,11 @@ pub enum Command {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Exit 0 when a running server is ready (for container health checks): GET <url>/health/ready.
+    Probe {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
     /// Check this configuration (and, with --url, a running server) against latchkey's security stance; exit 1 on any failure.
     Doctor {
         /// A running server's base URL to check too (readiness, discovery).

@@ -99,6 +99,14 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         Command::Api { command } => api_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Group { command } => group_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Doctor { url } => doctor::run(&settings, url.as_deref(), clock).await,
+        Command::Probe { url } => {
+            let r = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build().map_err(|e| CliError::OAuth(e.to_string()))?.get(format!("{}/health/ready", url.trim_end_matches('/'))).send().await;
+            match r {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => Err(CliError::Usage(format!("not ready: {}", r.status()))),
+                Err(e) => Err(CliError::Usage(format!("no answer: {e}"))),
+            }
+        }
         Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Sessions { command } => sessions_command(&AppState::build(&settings, clock).await?, command).await,
     }

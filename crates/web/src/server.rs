@@ -16,6 +16,9 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 // No response compression: gzip over pages that reflect input next to a
 // secret (the CSRF token) is what BREACH needs, and our JSON answers are small.
 
+/// How long in-flight requests may take to finish after a stop signal.
+pub const GRACEFUL_SHUTDOWN_SECS: u64 = 30;
+
 /// Starts serving on an already-bound listener. The returned server runs when
 /// awaited (or spawned); its handle stops it.
 pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std::io::Result<Server> {
@@ -63,6 +66,9 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
             .configure(routes::configure)
     })
     .workers(workers.max(1))
+    // SIGTERM / SIGINT: stop accepting, let in-flight requests finish for up
+    // to 30 s (a rolling restart's drain time), then exit.
+    .shutdown_timeout(GRACEFUL_SHUTDOWN_SECS)
     .listen(listener)?
     .run();
     Ok(server)

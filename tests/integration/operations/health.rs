@@ -35,3 +35,35 @@ async fn ready_goes_503_when_the_database_is_unreachable_and_back() {
     }
     assert!(back, "ready again once the database answers, without a restart");
 }
+
+/// A graceful stop lets the requests in flight finish: a burst of password
+/// sign-ins (argon2 queues them; fewer than the per-account limit) is
+/// stopped mid-way; every one is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(crate::support::USERNAME, crate::support::PASSWORD).await;
+    let mut pages = Vec::new();
+    for _ in 0..9 {
+        let mut b = app.browser();
+        let csrf = b.get("/login").await.field("csrf_token").unwrap_or_default();
+        pages.push((b, csrf));
+    }
+    let burst = tokio::spawn(async move {
+        let mut statuses = Vec::new();
+        let futs = pages.into_iter().map(|(mut b, csrf)| async move {
+            b.post_form("/login", &[("csrf_token", &csrf), ("username", crate::support::USERNAME), ("password", crate::support::PASSWORD)]).await.status
+        });
+        for s in futures_util::future::join_all(futs).await {
+            statuses.push(s);
+        }
+        statuses
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    app.stop_gracefully().await;
+    let statuses = burst.await.expect("burst");
+    assert_eq!(statuses.len(), 9);
+    assert!(statuses.iter().all(|s| *s == 303), "every in-flight sign-in finished: {statuses:?}");
+    let after = app.http().get(app.url("/health/live")).send().await;
+    assert!(after.is_err(), "and then the server is gone");
+}

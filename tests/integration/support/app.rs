@@ -94,6 +94,11 @@ impl TestApp {
         TestApp { settings, issuer, addr, state, clock, backend, handle, data_dir, redis: None, pg: None }
     }
 
+    /// A graceful stop, as on SIGTERM: stop accepting, finish what is in flight.
+    pub async fn stop_gracefully(&self) {
+        self.handle.stop(true).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }
