@@ -246,6 +246,9 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
             if let Err(e) = upkeep.oauth.enforce_audit_retention(retention_days).await {
                 tracing::warn!(error = %e, "audit retention failed; will retry");
             }
+            if let Err(e) = upkeep.oauth.retry_backchannel_deliveries().await {
+                tracing::warn!(error = %e, "back-channel retries failed; will retry");
+            }
             if let Err(e) = upkeep.oauth.maintain_keys().await {
                 tracing::warn!(error = %e, "key maintenance failed; will retry");
             }

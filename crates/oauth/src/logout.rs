@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_domain::{Client, Session};
+use latchkey_store::repo::backchannel::{self as delivery_repo, Delivery};
 use latchkey_store::repo::sessions as session_repo;
 use latchkey_token::IdTokenClaims;
 use serde::Serialize;
@@ -20,6 +21,12 @@ const LOGOUT_TOKEN_TTL: i64 = 120;
 const BACKCHANNEL_ATTEMPTS: u32 = 4;
 /// A relying party gets 5 s to answer each attempt.
 const BACKCHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
+/// A node working on a delivery holds it this long (longer than its 4
+/// attempts take); if it stops, another node (or the next start) retries.
+const DELIVERY_LEASE: i64 = 60;
+/// A delivery is picked up at most this many times (each with its 4
+/// attempts) before it is given up and audited as failed.
+const DELIVERY_ROUNDS: i32 = 3;
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 #[derive(Debug, Serialize)]
@@ -92,17 +99,39 @@ impl OAuthService {
             let clients = self.db.run(move |c| session_repo::clients_of(c, &sid)).await?;
             for client_id in clients {
                 let Some(client) = self.client(&client_id).await? else { continue };
-                if let Some(uri) = client.backchannel_logout_uri.clone() {
-                    let token = self.logout_token(&client, s)?;
+                if client.backchannel_logout_uri.is_some() {
+                    // Recorded before the first attempt: a stop cannot lose it.
+                    let now = self.clock.now();
+                    let d = Delivery { id: uuid::Uuid::new_v4().to_string(), client_id: client.id.0.clone(), user_id: s.user_id.0.clone(), sid: s.sid.clone(), next_at: now + DELIVERY_LEASE, rounds: 1, created_at: now };
+                    let row = d.clone();
+                    self.db.run(move |c| delivery_repo::insert(c, &row)).await?;
                     let me = self.clone();
-                    tokio::spawn(async move { me.deliver_logout(uri, token, client.id.0).await });
+                    tokio::spawn(async move { me.deliver_logout(d).await });
                 }
             }
         }
         Ok(())
     }
 
-    fn logout_token(&self, client: &Client, session: &Session) -> Result<String, OAuthError> {
+    /// Retries the deliveries whose node stopped (or gave up a round) before
+    /// they were acknowledged; every node runs this in its upkeep.
+    pub async fn retry_backchannel_deliveries(self: &Arc<Self>) -> Result<usize, OAuthError> {
+        let now = self.clock.now();
+        let due = self.db.run(move |c| delivery_repo::claim_due(c, now, now + DELIVERY_LEASE, 100)).await?;
+        let n = due.len();
+        for d in due {
+            let me = self.clone();
+            tokio::spawn(async move { me.deliver_logout(d).await });
+        }
+        Ok(n)
+    }
+
+    /// Deliveries not yet acknowledged (for tests and metrics).
+    pub async fn pending_backchannel_deliveries(&self) -> Result<i64, OAuthError> {
+        Ok(self.db.run(delivery_repo::pending).await?)
+    }
+
+    fn logout_token_for(&self, client: &Client, sub: &str, sid: &str) -> Result<String, OAuthError> {
         let now = self.clock.now();
         let claims = LogoutTokenClaims {
             iss: self.config.issuer.clone(),
@@ -110,21 +139,40 @@ impl OAuthService {
             iat: now,
             exp: now + LOGOUT_TOKEN_TTL,
             jti: uuid::Uuid::new_v4().to_string(),
-            sub: session.user_id.0.clone(),
-            sid: session.sid.clone(),
+            sub: sub.to_string(),
+            sid: sid.to_string(),
             events: json!({ BACKCHANNEL_EVENT: {} }),
         };
         Ok(self.tokens.sign_logout_token(&claims, client.id_token_alg)?)
     }
 
-    async fn deliver_logout(&self, uri: String, token: String, client_id: String) {
+    /// One round of up to 4 attempts (1 s, 2 s, 4 s apart). Acknowledged: the
+    /// row goes. Not: the row stays for the next round after its lease, until
+    /// the last round gives up (audited).
+    async fn deliver_logout(&self, d: Delivery) {
+        let client_id = d.client_id.clone();
+        let target = match self.client(&client_id).await {
+            Ok(Some(c)) => c.backchannel_logout_uri.clone().map(|uri| (c, uri)),
+            _ => None,
+        };
+        let Some((client, uri)) = target else {
+            let id = d.id.clone();
+            let _ = self.db.run(move |c| delivery_repo::delete(c, &id)).await;
+            return;
+        };
         let mut delay = Duration::from_secs(1);
         for attempt in 1..=BACKCHANNEL_ATTEMPTS {
+            // A fresh token per attempt: a retry after a restart must not send an expired one.
+            let Ok(token) = self.logout_token_for(&client, &d.user_id, &d.sid) else { return };
             let sent = self.http.post(&uri).timeout(BACKCHANNEL_TIMEOUT).form(&[("logout_token", token.as_str())]).send().await;
             match sent {
                 Ok(r) if r.status().is_success() => {
-                    tracing::info!(event = "backchannel_logout_delivered", client_id = %client_id, attempt);
-                    self.audit("backchannel_logout_delivered", None, Some(&client_id), &format!("attempt {attempt}")).await;
+                    tracing::info!(event = "backchannel_logout_delivered", client_id = %client_id, attempt, round = d.rounds);
+                    let id = d.id.clone();
+                    if let Err(e) = self.db.run(move |c| delivery_repo::delete(c, &id)).await {
+                        tracing::warn!(error = %e, "could not clear a delivered back-channel logout");
+                    }
+                    self.audit("backchannel_logout_delivered", Some(&d.user_id), Some(&client_id), &format!("round {}, attempt {attempt}", d.rounds)).await;
                     return;
                 }
                 Ok(r) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, status = r.status().as_u16(), attempt),
@@ -135,7 +183,11 @@ impl OAuthService {
                 delay *= 2;
             }
         }
-        self.audit("backchannel_logout_failed", None, Some(&client_id), &format!("gave up after {BACKCHANNEL_ATTEMPTS} attempts")).await;
+        if d.rounds >= DELIVERY_ROUNDS {
+            let id = d.id.clone();
+            let _ = self.db.run(move |c| delivery_repo::delete(c, &id)).await;
+            self.audit("backchannel_logout_failed", Some(&d.user_id), Some(&client_id), &format!("gave up after {} rounds of {BACKCHANNEL_ATTEMPTS} attempts", d.rounds)).await;
+        }
     }
 }
 

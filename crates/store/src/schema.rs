@@ -250,4 +250,16 @@ diesel::joinable!(group_members -> user_groups (group_id));
 diesel::joinable!(api_roles -> user_groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(apis, api_scopes, user_groups, group_members, api_roles, account_links, users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);
+diesel::table! {
+    backchannel_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        sid -> Text,
+        next_at -> BigInt,
+        rounds -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(backchannel_deliveries, apis, api_scopes, user_groups, group_members, api_roles, account_links, users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);

@@ -67,3 +67,69 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     let after = app.http().get(app.url("/health/live")).send().await;
     assert!(after.is_err(), "and then the server is gone");
 }
+
+/// A back-channel logout that no node acknowledged (the relying party was
+/// down, the node stopped) is recorded and retried by any node's upkeep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_backchannel_logouts_survive_and_are_retried() {
+    use std::sync::{Arc, Mutex};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(crate::support::USERNAME, crate::support::PASSWORD).await;
+    // The relying party's endpoint is down at first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let new = latchkey_oauth::clients::NewClient {
+        name: "RP".into(),
+        redirect_uris: vec![crate::support::REDIRECT_URI.into()],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        grant_types: vec![],
+        scopes: None,
+        admin: false,
+        id_token_alg: latchkey_domain::SigningAlg::RS256,
+        backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bc")),
+    };
+    let (id, secret) = app.register(new).await;
+    let rp = crate::support::Rp::discover(&app, &id, secret.as_deref()).await;
+    let mut browser = app.browser();
+    let req = rp.authorize(&[]);
+    crate::support::rp::sign_in_default(&mut browser, &req.url).await.code.expect("code");
+    let csrf = browser.get("/account").await.field("csrf_token").unwrap_or_default();
+    browser.post_form("/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!(app.state.oauth.pending_backchannel_deliveries().await.expect("pending"), 1, "recorded before the first attempt");
+    assert_eq!(app.state.oauth.retry_backchannel_deliveries().await.expect("retry"), 0, "held by the node working on it");
+
+    // The relying party comes back; the lease runs out; any node's upkeep retries.
+    let received: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink = received.clone();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("rebind the relying party's port");
+    let server = actix_web::HttpServer::new(move || {
+        let sink = sink.clone();
+        actix_web::App::new().route(
+            "/bc",
+            actix_web::web::post().to(move |body: String| {
+                let sink = sink.clone();
+                async move {
+                    sink.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+                    actix_web::HttpResponse::Ok().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    app.clock.advance(61);
+    assert_eq!(app.state.oauth.retry_backchannel_deliveries().await.expect("retry"), 1);
+    let mut done = false;
+    for _ in 0..100 {
+        if !received.lock().unwrap_or_else(|p| p.into_inner()).is_empty() && app.state.oauth.pending_backchannel_deliveries().await.expect("pending") == 0 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(done, "delivered by the retry and cleared");
+    assert!(received.lock().unwrap_or_else(|p| p.into_inner())[0].starts_with("logout_token="));
+}

@@ -3,6 +3,7 @@
 
 pub mod apis;
 pub mod audit;
+pub mod backchannel;
 pub mod clients;
 pub mod devices;
 pub mod grants;
