@@ -20,6 +20,76 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How the server behaves (sessions, tokens, accounts, mail, operations).
+/// Shown in `serve --help` only; other commands read them from the
+/// environment (and the configuration file) alone.
+#[derive(Args, Clone)]
+pub struct ServerOptions {
+    /// Seconds a refresh-token family may go unused.
+    #[arg(long, env = "LATCHKEY_REFRESH_IDLE_SECS", default_value_t = DEFAULT_REFRESH_IDLE)]
+    pub refresh_idle_secs: i64,
+    /// Seconds a refresh-token family lives from sign-in, however active.
+    #[arg(long, env = "LATCHKEY_REFRESH_ABSOLUTE_SECS", default_value_t = DEFAULT_REFRESH_ABSOLUTE)]
+    pub refresh_absolute_secs: i64,
+    /// Seconds during which reuse of the previous refresh token returns its successor (0-60).
+    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = DEFAULT_REFRESH_GRACE)]
+    pub refresh_grace_secs: i64,
+    /// Days between automatic signing-key rotations.
+    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 30)]
+    pub key_rotation_days: i64,
+    /// Seconds a browser session may go unused.
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_SECS", default_value_t = DEFAULT_IDLE_TIMEOUT)]
+    pub session_idle_secs: i64,
+    /// Seconds a browser session lives at most.
+    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_SECS", default_value_t = DEFAULT_ABSOLUTE_LIFETIME)]
+    pub session_absolute_secs: i64,
+    /// Re-authenticate when a session moves: off, user-agent, or both (user agent or network).
+    #[arg(long, env = "LATCHKEY_SESSION_BINDING", default_value = "user-agent")]
+    pub session_binding: String,
+    /// SMTP server for notification mail (smtp://… or smtps://user:pass@host). Unset: `<data-dir>/outbox`.
+    #[arg(long, env = "LATCHKEY_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of notification mail.
+    #[arg(long, env = "LATCHKEY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
+    /// Reverse proxies (CIDRs, comma-separated) whose Forwarded / X-Forwarded-For headers are believed.
+    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Self-service sign-up: closed or open.
+    #[arg(long, env = "LATCHKEY_SIGNUP", default_value = "closed")]
+    pub signup: String,
+    /// Seconds an invitation link works.
+    #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL)]
+    pub invite_ttl_secs: i64,
+    /// Seconds a recovery link works (900-3600).
+    #[arg(long, env = "LATCHKEY_RECOVERY_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_RECOVERY_TTL)]
+    pub recovery_ttl_secs: i64,
+    /// Shortest password accepted (never below 8).
+    #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS)]
+    pub password_min_length: usize,
+    /// Days the audit trail is kept (whole days past it are deleted).
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS)]
+    pub audit_retention_days: i64,
+    /// Serve Prometheus `/metrics` on this address (unset: no metrics endpoint).
+    #[arg(long, env = "LATCHKEY_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+}
+
+/// Only the environment: the server options as the admin commands see them.
+#[derive(Parser)]
+#[command(name = "latchkey")]
+struct EnvOnly {
+    #[command(flatten)]
+    opts: ServerOptions,
+}
+
+impl ServerOptions {
+    /// The server options from the environment (and configuration file) only.
+    pub fn from_env() -> Result<ServerOptions, String> {
+        EnvOnly::try_parse_from(["latchkey"]).map(|e| e.opts).map_err(|e| e.to_string())
+    }
+}
+
 /// Where state lives; shared by `serve` and the admin commands so they always
 /// talk to the same database.
 #[derive(Args)]
@@ -45,62 +115,15 @@ pub struct StoreArgs {
     /// Directory for the embedded database and the master key file.
     #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
     pub data_dir: PathBuf,
-    /// Seconds a refresh-token family may go unused.
-    #[arg(long, env = "LATCHKEY_REFRESH_IDLE_SECS", default_value_t = DEFAULT_REFRESH_IDLE, global = true)]
-    pub refresh_idle_secs: i64,
-    /// Seconds a refresh-token family lives from sign-in, however active.
-    #[arg(long, env = "LATCHKEY_REFRESH_ABSOLUTE_SECS", default_value_t = DEFAULT_REFRESH_ABSOLUTE, global = true)]
-    pub refresh_absolute_secs: i64,
-    /// Seconds during which reuse of the previous refresh token returns its successor (0-60).
-    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = DEFAULT_REFRESH_GRACE, global = true)]
-    pub refresh_grace_secs: i64,
     /// Secret for refresh-token hashes (at least 32 characters). Unset: derived from the master key.
     #[arg(long, env = "LATCHKEY_TOKEN_PEPPER", global = true, hide_env_values = true)]
     pub token_pepper: Option<String>,
-    /// Days between automatic signing-key rotations.
-    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 30, global = true)]
-    pub key_rotation_days: i64,
-    /// Seconds a browser session may go unused.
-    #[arg(long, env = "LATCHKEY_SESSION_IDLE_SECS", default_value_t = DEFAULT_IDLE_TIMEOUT, global = true)]
-    pub session_idle_secs: i64,
-    /// Seconds a browser session lives at most.
-    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_SECS", default_value_t = DEFAULT_ABSOLUTE_LIFETIME, global = true)]
-    pub session_absolute_secs: i64,
-    /// Re-authenticate when a session moves: off, user-agent, or both (user agent or network).
-    #[arg(long, env = "LATCHKEY_SESSION_BINDING", default_value = "user-agent", global = true)]
-    pub session_binding: String,
-    /// SMTP server for notification mail (smtp://… or smtps://user:pass@host). Unset: `<data-dir>/outbox`.
-    #[arg(long, env = "LATCHKEY_SMTP_URL", global = true, hide_env_values = true)]
-    pub smtp_url: Option<String>,
-    /// Sender of notification mail.
-    #[arg(long, env = "LATCHKEY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM, global = true)]
-    pub mail_from: String,
-    /// Reverse proxies (CIDRs, comma-separated) whose Forwarded / X-Forwarded-For headers are believed.
-    #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "", global = true)]
-    pub trusted_proxies: String,
-    /// Self-service sign-up: closed or open.
-    #[arg(long, env = "LATCHKEY_SIGNUP", default_value = "closed", global = true)]
-    pub signup: String,
-    /// Seconds an invitation link works.
-    #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL, global = true)]
-    pub invite_ttl_secs: i64,
-    /// Seconds a recovery link works (900-3600).
-    #[arg(long, env = "LATCHKEY_RECOVERY_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_RECOVERY_TTL, global = true)]
-    pub recovery_ttl_secs: i64,
-    /// Shortest password accepted (never below 8).
-    #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS, global = true)]
-    pub password_min_length: usize,
-    /// Days the audit trail is kept (whole days past it are deleted).
-    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS, global = true)]
-    pub audit_retention_days: i64,
-    /// Serve Prometheus `/metrics` on this address (unset: no metrics endpoint).
-    #[arg(long, env = "LATCHKEY_METRICS_BIND", global = true)]
-    pub metrics_bind: Option<String>,
 }
 
 impl StoreArgs {
-    pub fn settings(&self) -> Result<Settings, String> {
-        let binding = Binding::parse(&self.session_binding).ok_or_else(|| format!("LATCHKEY_SESSION_BINDING must be off, user-agent or both, not {}", self.session_binding))?;
+    /// The settings, with the server behaviour options `opts`.
+    pub fn settings(&self, opts: &ServerOptions) -> Result<Settings, String> {
+        let binding = Binding::parse(&opts.session_binding).ok_or_else(|| format!("LATCHKEY_SESSION_BINDING must be off, user-agent or both, not {}", opts.session_binding))?;
         Ok(Settings {
             bind: DEFAULT_BIND.to_string(),
             issuer: self.issuer.clone(),
@@ -109,23 +132,23 @@ impl StoreArgs {
             redis_prefix: self.redis_prefix.clone(),
             master_key: self.master_key.clone().filter(|s| !s.is_empty()),
             data_dir: self.data_dir.clone(),
-            refresh: RefreshPolicy { idle: self.refresh_idle_secs, absolute: self.refresh_absolute_secs, grace: self.refresh_grace_secs },
+            refresh: RefreshPolicy { idle: opts.refresh_idle_secs, absolute: opts.refresh_absolute_secs, grace: opts.refresh_grace_secs },
             token_pepper: self.token_pepper.clone().filter(|s| !s.is_empty()),
-            key_rotation_period: self.key_rotation_days.max(1) * 24 * 3600,
-            sessions: SessionLimits { idle: self.session_idle_secs, absolute: self.session_absolute_secs, binding },
-            smtp_url: self.smtp_url.clone().filter(|s| !s.is_empty()),
-            mail_from: self.mail_from.clone(),
-            trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(&self.trusted_proxies)?,
-            signup_open: match self.signup.as_str() {
+            key_rotation_period: opts.key_rotation_days.max(1) * 24 * 3600,
+            sessions: SessionLimits { idle: opts.session_idle_secs, absolute: opts.session_absolute_secs, binding },
+            smtp_url: opts.smtp_url.clone().filter(|s| !s.is_empty()),
+            mail_from: opts.mail_from.clone(),
+            trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(&opts.trusted_proxies)?,
+            signup_open: match opts.signup.as_str() {
                 "open" => true,
                 "closed" => false,
                 other => return Err(format!("LATCHKEY_SIGNUP must be open or closed, not {other}")),
             },
-            invite_ttl: self.invite_ttl_secs,
-            recovery_ttl: self.recovery_ttl_secs,
-            password_min_chars: self.password_min_length,
-            audit_retention_days: self.audit_retention_days,
-            metrics_bind: self.metrics_bind.clone().filter(|s| !s.is_empty()),
+            invite_ttl: opts.invite_ttl_secs,
+            recovery_ttl: opts.recovery_ttl_secs,
+            password_min_chars: opts.password_min_length,
+            audit_retention_days: opts.audit_retention_days,
+            metrics_bind: opts.metrics_bind.clone().filter(|s| !s.is_empty()),
         })
     }
 }
@@ -166,6 +189,7 @@ pub enum Command {
     },
     /// Exit 0 when a running server is ready (for container health checks): GET <url>/health/ready.
     Probe {
+        /// A running server's base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
@@ -186,16 +210,20 @@ pub enum Command {
 pub enum GrantsCommand {
     /// List a client's grants.
     List {
+        /// The client id.
         #[arg(long)]
         client: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Revoke grants, refresh tokens and access tokens: a client's (all users,
     /// or `--user`), or with only `--user`, everything that user granted.
     Revoke {
+        /// The client id.
         #[arg(long)]
         client: Option<String>,
+        /// The username.
         #[arg(long)]
         user: Option<String>,
     },
@@ -205,15 +233,19 @@ pub enum GrantsCommand {
 pub enum SessionsCommand {
     /// List a user's live sessions.
     List {
+        /// The username.
         #[arg(long)]
         user: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// End one session (`--sid`) or all of a user's sessions (`--user`).
     Revoke {
+        /// The username.
         #[arg(long)]
         user: Option<String>,
+        /// A session id (`sid`).
         #[arg(long)]
         sid: Option<String>,
     },
@@ -223,6 +255,7 @@ pub enum SessionsCommand {
 pub enum KeysCommand {
     /// List signing keys and their state.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -240,8 +273,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_BIND", default_value = DEFAULT_BIND)]
     pub bind: String,
     /// HTTP worker threads (default: one per core).
-    #[arg(long, env = "LATCHKEY_WORKERS", default_value_t = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))]
-    pub workers: usize,
+    #[arg(long, env = "LATCHKEY_WORKERS")]
+    pub workers: Option<usize>,
+    #[command(flatten)]
+    pub opts: ServerOptions,
 }
 
 #[derive(Subcommand)]
@@ -249,32 +284,44 @@ pub enum UserCommand {
     /// Invite a user: an account with no password and a single-use set-up
     /// link (mailed, and printed), to create a passkey or a password.
     Invite {
+        /// The username.
         username: String,
+        /// The user's email address.
         #[arg(long)]
         email: String,
+        /// An administrator (may use the admin console).
         #[arg(long)]
         admin: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Remove a user's authenticator app and backup codes (they lost every
     /// factor), end their sessions, and tell them; audited.
-    ResetMfa { username: String },
+    ResetMfa {
+        /// The username.
+        username: String,
+    },
     /// Create a user. The password is read from standard input.
     Add {
+        /// The username.
         username: String,
+        /// The user's email address.
         #[arg(long)]
         email: String,
         /// Read the password from standard input (required: never pass it as an argument).
         #[arg(long)]
         password_stdin: bool,
+        /// An administrator (may use the admin console).
         #[arg(long)]
         admin: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// List users.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -286,13 +333,18 @@ pub enum ClientCommand {
     Add(ClientAddArgs),
     /// List clients.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Remove a client.
-    Remove { client_id: String },
+    Remove {
+        /// The client id.
+        client_id: String,
+    },
     /// Change a client: the API scopes it may be granted (replaces the list).
     Update {
+        /// The client id.
         client_id: String,
         /// An API scope the client may ask for; repeat for several (none: no API scopes).
         #[arg(long = "allow-scope")]
@@ -304,6 +356,7 @@ pub enum ClientCommand {
 pub enum ApiCommand {
     /// Register an API; with --introspection-secret prints its secret once.
     Add {
+        /// The name.
         #[arg(long)]
         name: String,
         /// The `resource` value that selects it and its tokens' `aud` (an absolute URI).
@@ -321,18 +374,26 @@ pub enum ApiCommand {
         /// Give the API credentials to introspect its own tokens.
         #[arg(long)]
         introspection_secret: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// List APIs.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show one API (by id or audience).
-    Show { api: String },
+    Show {
+        /// The API (id or audience).
+        api: String,
+    },
     /// Remove an API (by id or audience).
-    Remove { api: String },
+    Remove {
+        /// The API (id or audience).
+        api: String,
+    },
     /// Add or remove an API's scopes.
     Scope {
         #[command(subcommand)]
@@ -340,8 +401,11 @@ pub enum ApiCommand {
     },
     /// Map a group to a role of the API: its members' tokens for the API carry the role.
     Role {
+        /// The API (id or audience).
         api: String,
+        /// The role name.
         role: String,
+        /// The group name.
         #[arg(long)]
         group: String,
     },
@@ -350,19 +414,36 @@ pub enum ApiCommand {
 #[derive(Subcommand)]
 pub enum ApiScopeCommand {
     /// Add a scope (`name=description`).
-    Add { api: String, scope: String },
+    Add {
+        /// The API (id or audience).
+        api: String,
+        /// The scope as `name=description`.
+        scope: String,
+    },
     /// Remove a scope by name.
-    Remove { api: String, name: String },
+    Remove {
+        /// The API (id or audience).
+        api: String,
+        /// The scope name.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum GroupCommand {
     /// Create a group.
-    Add { name: String },
+    Add {
+        /// The group name.
+        name: String,
+    },
     /// Remove a group.
-    Remove { name: String },
+    Remove {
+        /// The group name.
+        name: String,
+    },
     /// List groups and their members.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -375,12 +456,25 @@ pub enum GroupCommand {
 
 #[derive(Subcommand)]
 pub enum GroupMemberCommand {
-    Add { group: String, username: String },
-    Remove { group: String, username: String },
+    /// Add a user to a group.
+    Add {
+        /// The group name.
+        group: String,
+        /// The username.
+        username: String,
+    },
+    /// Remove a user from a group.
+    Remove {
+        /// The group name.
+        group: String,
+        /// The username.
+        username: String,
+    },
 }
 
 #[derive(Args)]
 pub struct ClientAddArgs {
+    /// The name.
     #[arg(long)]
     pub name: String,
     /// Allowed redirect URI (exact match); repeat for several.
@@ -410,6 +504,7 @@ pub struct ClientAddArgs {
     /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }

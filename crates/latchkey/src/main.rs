@@ -86,7 +86,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 async fn run_command(cli: Cli) -> Result<(), CliError> {
-    let settings = cli.store.settings().map_err(CliError::Usage)?;
+    let opts = match &cli.command {
+        Command::Serve(args) => args.opts.clone(),
+        _ => cli::ServerOptions::from_env().map_err(CliError::Usage)?,
+    };
+    let settings = cli.store.settings(&opts).map_err(CliError::Usage)?;
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(args) => serve(settings, args, clock).await,
@@ -204,7 +208,8 @@ async fn keys_command(state: &AppState, command: KeysCommand) -> Result<(), CliE
 }
 
 async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: SharedClock) -> Result<(), CliError> {
-    if args.workers == 0 {
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    if workers == 0 {
         return Err(CliError::Usage("LATCHKEY_WORKERS must be at least 1".into()));
     }
     let bind: std::net::SocketAddr = args.bind.parse().map_err(|_| CliError::Usage(format!("LATCHKEY_BIND={:?} is not an address:port (e.g. 127.0.0.1:8080)", args.bind)))?;
@@ -254,7 +259,7 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
             }
         }
     });
-    let server = latchkey_web::start(listener, state, args.workers)?;
+    let server = latchkey_web::start(listener, state, workers)?;
     server.await?;
     Ok(())
 }

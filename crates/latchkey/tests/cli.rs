@@ -231,3 +231,51 @@ fn text_output_has_dates_and_says_when_lists_are_empty() {
     let date = text.split("created ").nth(1).unwrap_or_default().trim().lines().next().unwrap_or_default().to_string();
     assert!(date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T', "RFC 3339: {text}");
 }
+
+/// The commands whose `--help` is kept as a snapshot (`tests/help/`).
+const HELP: [&str; 12] = ["", "serve", "user add", "user invite", "client add", "client update", "api add", "group member add", "sessions revoke", "grants revoke", "doctor", "probe"];
+
+fn help(cmd: &str) -> String {
+    let mut args: Vec<&str> = cmd.split_whitespace().collect();
+    args.push("--help");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command.args(&args);
+    // clap shows the current value of a set variable: none may be set here.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("LATCHKEY_")) {
+        command.env_remove(k);
+    }
+    let out = command.output().expect("help");
+    assert!(out.status.success(), "{cmd} --help");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn help_texts_match_their_snapshots_and_describe_every_option() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/help");
+    let update = std::env::var("LATCHKEY_UPDATE_SNAPSHOTS").is_ok();
+    for cmd in HELP {
+        let text = help(cmd);
+        let file = dir.join(format!("{}.txt", if cmd.is_empty() { "latchkey".to_string() } else { cmd.replace(' ', "-") }));
+        if update {
+            std::fs::write(&file, &text).expect("write snapshot");
+        }
+        let snapshot = std::fs::read_to_string(&file).unwrap_or_default();
+        assert_eq!(text, snapshot, "`latchkey {cmd} --help` changed; rerun with LATCHKEY_UPDATE_SNAPSHOTS=1 if that is intended");
+        // Every option and argument says what it is.
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start();
+            if (t.starts_with('-') || t.starts_with('<')) && l.starts_with("  ") {
+                let described = t.split("  ").filter(|p| !p.trim().is_empty()).count() >= 2 || lines.get(i + 1).is_some_and(|n| n.starts_with("          "));
+                assert!(described, "`latchkey {cmd}`: {t} has no description");
+            }
+        }
+    }
+    // Server options only in `serve --help`.
+    assert!(help("serve").contains("--session-idle-secs") && help("serve").contains("--metrics-bind"));
+    for cmd in ["user add", "keys list", "client add"] {
+        assert!(!help(cmd).contains("--session-idle-secs"), "{cmd} --help lists a server option");
+    }
+    // Required arguments say so in the usage line.
+    assert!(help("user add").contains("Usage: latchkey user add [OPTIONS] --email <EMAIL> <USERNAME>"));
+}
