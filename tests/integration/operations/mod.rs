@@ -3,3 +3,4 @@
 mod health;
 mod logs;
 mod metrics;
+mod proxy;

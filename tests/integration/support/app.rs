@@ -72,6 +72,28 @@ impl TestApp {
         Some(app)
     }
 
+    /// A node whose issuer is `issuer` (the address of a proxy in front of it).
+    pub async fn start_behind(backend: Backend, issuer: &str, customize: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+        let data_dir = std::env::temp_dir().join(unique("latchkey-test-"));
+        let (pg, redis) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => (Some(PgDatabase::create()?), Some(RedisPrefix::create()?)),
+        };
+        let mut settings = Settings {
+            database_url: pg.as_ref().map(|p| p.url.clone()),
+            redis_url: redis.as_ref().map(|r| r.url.clone()),
+            redis_prefix: redis.as_ref().map(|r| r.prefix.clone()).unwrap_or_default(),
+            master_key: Some(random_master_key()),
+            data_dir,
+            ..Settings::default()
+        };
+        customize(&mut settings);
+        let mut app = Self::launch(settings, Arc::new(ManualClock::new()), backend, Some(issuer.to_string())).await;
+        app.pg = pg;
+        app.redis = redis;
+        Some(app)
+    }
+
     /// A second node of the same deployment, as behind a load balancer: same
     /// issuer, database, Redis, master key and clock; its own port and process
     /// state. Its HTTP clients reach it under the shared issuer's host name.

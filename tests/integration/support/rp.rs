@@ -46,8 +46,13 @@ impl AuthResponse {
 
 impl Rp {
     pub async fn discover(app: &TestApp, client_id: &str, secret: Option<&str>) -> Rp {
-        let http = app.http();
-        let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).expect("issuer"), &http).await.expect("discovery");
+        Self::discover_via(&app.issuer, app.http(), client_id, secret).await
+    }
+
+    /// Discovery and every later call through `http` (e.g. a client that
+    /// reaches the issuer through a proxy).
+    pub async fn discover_via(issuer: &str, http: openidconnect::reqwest::Client, client_id: &str, secret: Option<&str>) -> Rp {
+        let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.to_string()).expect("issuer"), &http).await.expect("discovery");
         let mut client = CoreClient::from_provider_metadata(meta, ClientId::new(client_id.into()), secret.map(|s| ClientSecret::new(s.into())))
             .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).expect("redirect"));
         if secret.is_none() {
