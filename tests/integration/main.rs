@@ -10,6 +10,7 @@ mod console;
 mod failures;
 mod mfa;
 mod operations;
+mod resilience;
 mod passkeys;
 mod security;
 mod sessions;

@@ -145,6 +145,12 @@ pub struct TokenService {
 /// Bound on remembered verified tokens (about 1 KiB each).
 const VERIFIED_CACHE_MAX: usize = 10_000;
 
+/// Present while the fast store holds every revocation of the database.
+const REVOCATIONS_LOADED: &str = "revocations-loaded";
+/// The marker outlives any revocation; a fast store that loses it (and so,
+/// possibly, revocations) is refilled from the database.
+const REVOCATIONS_LOADED_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
 fn revoked_key(jti: &str) -> String {
     format!("revoked-jti:{jti}")
 }
@@ -333,10 +339,39 @@ impl TokenService {
         Ok(decode::<T>(token, &key.decoding, &v)?.claims)
     }
 
-    /// Marks a `jti` revoked until the token would have expired anyway.
+    /// Marks a `jti` revoked until the token would have expired anyway:
+    /// durably first (the database), then in the fast store.
     pub async fn revoke_jti(&self, jti: &str, exp: i64) -> Result<(), TokenError> {
-        let remaining = (exp - self.clock.now()).max(1) as u64;
-        self.fast.put(&revoked_key(jti), "1", Duration::from_secs(remaining + 1)).await?;
+        self.revoke_jtis(&[(jti.to_string(), exp)]).await
+    }
+
+    /// Records revocations durably, then in the fast store.
+    async fn record_revocations(&self, rows: Vec<(String, String, i64)>) -> Result<(), TokenError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let durable = rows.clone();
+        self.db.run(move |c| latchkey_store::repo::revocations::record(c, &durable)).await?;
+        let now = self.clock.now();
+        for (key, value, exp) in rows {
+            self.fast.put(&key, &value, Duration::from_secs((exp - now).max(1) as u64 + 1)).await?;
+        }
+        Ok(())
+    }
+
+    /// Reloads every revocation in force from the database into the fast
+    /// store, then marks it loaded. Called when the marker is missing: the
+    /// fast store restarted empty, was flushed, failed over, or this process
+    /// just started with an in-process store.
+    async fn reload_revocations(&self) -> Result<(), TokenError> {
+        let now = self.clock.now();
+        let rows = self.db.run(move |c| latchkey_store::repo::revocations::live(c, now)).await?;
+        let n = rows.len();
+        for (key, value, exp) in rows {
+            self.fast.put(&key, &value, Duration::from_secs((exp - now).max(1) as u64 + 1)).await?;
+        }
+        self.fast.put(REVOCATIONS_LOADED, "1", REVOCATIONS_LOADED_TTL).await?;
+        tracing::info!(target: "security", event = "revocations_reloaded", count = n, "the fast store had lost its revocations; reloaded from the database");
         Ok(())
     }
 
@@ -349,20 +384,16 @@ impl TokenService {
         &self.refresh_hasher
     }
 
-    /// Revokes several access tokens.
+    /// Revokes several access tokens (one database transaction).
     pub async fn revoke_jtis(&self, list: &[(String, i64)]) -> Result<(), TokenError> {
-        for (jti, exp) in list {
-            self.revoke_jti(jti, *exp).await?;
-        }
-        Ok(())
+        self.record_revocations(list.iter().map(|(jti, exp)| (revoked_key(jti), "1".to_string(), *exp)).collect()).await
     }
 
     /// Revokes, in one write, every access token issued until now in `scope`:
     /// a marker that lives as long as the longest access token could.
     pub async fn revoke_issued_before(&self, scope: Revocation<'_>) -> Result<(), TokenError> {
-        let ttl = Duration::from_secs((self.longest_access_token_ttl() + 60).max(1) as u64);
-        self.fast.put(&marker_key(scope), &self.clock.now().to_string(), ttl).await?;
-        Ok(())
+        let now = self.clock.now();
+        self.record_revocations(vec![(marker_key(scope), now.to_string(), now + self.longest_access_token_ttl() + 60)]).await
     }
 
     /// The longest an access token of ours can live: the default, or the
@@ -382,7 +413,15 @@ impl TokenService {
         if let Some(sid) = &claims.sid {
             keys.push(marker_key(Revocation::Session(sid)));
         }
-        let found = self.fast.get_many(&keys).await?;
+        // The same round trip asks whether the fast store still holds the
+        // revocations (it may have restarted empty): if not, reload first.
+        keys.push(REVOCATIONS_LOADED.to_string());
+        let mut found = self.fast.get_many(&keys).await?;
+        if found.last().is_some_and(Option::is_none) {
+            self.reload_revocations().await?;
+            found = self.fast.get_many(&keys).await?;
+        }
+        found.pop();
         if found.first().is_some_and(Option::is_some) {
             return Err(TokenError::Revoked);
         }
@@ -434,6 +473,8 @@ impl TokenService {
     /// no key is retired while a token it signed could still be valid.
     pub async fn maintain_for(&self, longest_access: i64) -> Result<(), TokenError> {
         self.reload_keys().await?;
+        let now = self.clock.now();
+        self.db.run(move |c| latchkey_store::repo::revocations::purge(c, now)).await?;
         let now = self.clock.now();
         let ring = self.ring();
         let due: Vec<SigningAlg> = SigningAlg::ALL

@@ -31,6 +31,10 @@ pub struct RedisStore {
     prefix: String,
 }
 
+/// How long any one Redis command may take (a healthy one answers in well
+/// under a millisecond here).
+const REDIS_CALL_TIMEOUT: Duration = Duration::from_millis(500);
+
 fn ttl_ms(ttl: Duration) -> u64 {
     (ttl.as_millis() as u64).max(1)
 }
@@ -38,7 +42,15 @@ fn ttl_ms(ttl: Duration) -> u64 {
 impl RedisStore {
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisStore, StoreError> {
         let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        // Every call is bounded: a Redis that stops answering costs a request
+        // half a second, not the OS's TCP timeout; reconnects are retried a
+        // few times, quickly, then the call fails (503) instead of hanging.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(REDIS_CALL_TIMEOUT))
+            .set_connection_timeout(Some(REDIS_CALL_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(std::time::Duration::from_millis(200));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisStore { conn, prefix: prefix.to_string() })
     }
 

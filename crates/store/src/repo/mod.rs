@@ -13,6 +13,7 @@ pub mod links;
 pub mod mfa;
 pub mod passkeys;
 pub mod refresh;
+pub mod revocations;
 pub mod sessions;
 pub mod users;
 

@@ -1,0 +1,153 @@
+//! Holds under faults: what the fast store (Redis, or the in-process map)
+//! loses never brings anything back to life.
+
+use latchkey_domain::SigningAlg;
+use openidconnect::OAuth2TokenResponse;
+
+use crate::support::raw::{bearer, post_form};
+use crate::support::rp::sign_in_default;
+use crate::support::{Backend, Rp, TestApp, PASSWORD, USERNAME};
+
+/// A revoked access token, a client-wide revocation and an ended session stay
+/// revoked after the fast store is emptied (a Redis restart, FLUSHALL, a
+/// failover, or a restart of the in-process store).
+async fn revocations_survive_an_empty_fast_store(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let secret = secret.expect("confidential");
+    let rp = Rp::discover(&app, &id, Some(&secret)).await;
+    let mut browser = app.browser();
+    let revoked = issue(&app, &rp, &mut browser).await;
+    assert_eq!(post_form(&app, "/revoke", &[("token", &revoked)], Some((&id, &secret))).await.status, 200);
+    assert_eq!(bearer(&app, "GET", "/userinfo", &revoked).await.status, 401);
+    let alive = issue(&app, &rp, &mut browser).await;
+    assert_eq!(bearer(&app, "GET", "/userinfo", &alive).await.status, 200);
+
+    app.state.stores.fast.clear().await.expect("empty the fast store");
+
+    assert_eq!(bearer(&app, "GET", "/userinfo", &revoked).await.status, 401, "a revoked token stays revoked");
+    let intro = post_form(&app, "/introspect", &[("token", &revoked)], Some((&id, &secret))).await;
+    assert_eq!(intro.body["active"], false);
+    assert_eq!(bearer(&app, "GET", "/userinfo", &alive).await.status, 200, "the others still work");
+
+    // A client-wide revocation (all its grants), then the store empties again.
+    app.clock.advance(1);
+    let (admin_id, admin_secret) = app.add_admin_client().await;
+    let admin = post_form(&app, "/token", &[("grant_type", "client_credentials")], Some((&admin_id, &admin_secret))).await.body["access_token"].as_str().unwrap_or_default().to_string();
+    assert_eq!(bearer(&app, "DELETE", &format!("/admin/api/v1/clients/{id}/grants"), &admin).await.status, 200);
+    assert_eq!(bearer(&app, "GET", "/userinfo", &alive).await.status, 401);
+    app.state.stores.fast.clear().await.expect("empty the fast store");
+    assert_eq!(bearer(&app, "GET", "/userinfo", &alive).await.status, 401, "the client-wide marker came back from the database");
+}
+
+async fn issue(app: &TestApp, rp: &Rp, browser: &mut crate::support::Browser) -> String {
+    let req = rp.authorize(&[]);
+    let code = sign_in_default(browser, &req.url).await.code.expect("code");
+    let _ = app;
+    rp.exchange(&code, req.verifier).await.expect("exchange").access_token().secret().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_survive_an_empty_fast_store_on_sqlite() {
+    revocations_survive_an_empty_fast_store(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_survive_an_empty_fast_store_on_postgres_and_redis() {
+    revocations_survive_an_empty_fast_store(Backend::Postgres).await;
+}
+
+/// A Redis of this test's own (on a random port), to stop and start for real.
+struct OwnRedis {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl OwnRedis {
+    fn start(port: u16, dir: &std::path::Path) -> Option<OwnRedis> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", &dir.display().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => {
+                for _ in 0..100 {
+                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Some(OwnRedis { child, dir: dir.to_path_buf() })
+            }
+            Err(e) => {
+                crate::support::services::missing("redis-server", &e.to_string());
+                None
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Redis stops: no request hangs (every Redis call is bounded), readiness
+/// says Redis is down, and when it comes back (empty) service resumes
+/// without a restart and revocations are still in force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stops_and_returns_empty() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-redis-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let Some(mut redis) = OwnRedis::start(port, &dir) else { return };
+    let Some(pg) = crate::support::services::PgDatabase::create() else { return };
+    let url = pg.url.clone();
+    let Some(mut app) = TestApp::start_with(Backend::Sqlite, |s| {
+        s.database_url = Some(url);
+        s.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        s.redis_prefix = "own:".into();
+    })
+    .await
+    else {
+        return;
+    };
+    app.pg = Some(pg);
+    app.add_user(USERNAME, PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let secret = secret.expect("confidential");
+    let rp = Rp::discover(&app, &id, Some(&secret)).await;
+    let mut browser = app.browser();
+    let revoked = issue(&app, &rp, &mut browser).await;
+    post_form(&app, "/revoke", &[("token", &revoked)], Some((&id, &secret))).await;
+    let ready = || async { app.http().get(app.url("/health/ready")).send().await.expect("ready").status().as_u16() };
+    assert_eq!(ready().await, 200);
+
+    redis.stop();
+    let started = std::time::Instant::now();
+    let during = bearer(&app, "GET", "/userinfo", &revoked).await.status;
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "bounded: {:?}", started.elapsed());
+    assert_ne!(during, 200, "never accepted while Redis is down");
+    assert_eq!(ready().await, 503, "readiness tells the truth");
+
+    let _again = OwnRedis::start(port, &dir).expect("restart redis");
+    let mut back = false;
+    for _ in 0..50 {
+        if ready().await == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "ready again without a restart");
+    assert_eq!(bearer(&app, "GET", "/userinfo", &revoked).await.status, 401, "the revocation came back from the database");
+}
