@@ -6,17 +6,26 @@ use crate::db::DbConnection;
 use crate::error::StoreError;
 use crate::schema::token_revocations as tr;
 
-/// Records (or extends) revocations: `(key, value, expires_at)`.
+/// Records (or extends) revocations: `(key, value, expires_at)`. Several
+/// nodes may record the same key at once (two losers of a refresh race both
+/// revoke the family): an insert that loses to another becomes an update, so
+/// the race never surfaces as an error.
 pub fn record(conn: &mut DbConnection, rows: &[(String, String, i64)]) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
-        for (key, value, exp) in rows {
+    use diesel::result::{DatabaseErrorKind, Error};
+    for (key, value, exp) in rows {
+        for _ in 0..2 {
             let updated = diesel::update(tr::table.find(key)).set((tr::value.eq(value), tr::expires_at.eq(exp))).execute(conn)?;
-            if updated == 0 {
-                diesel::insert_into(tr::table).values((tr::key.eq(key), tr::value.eq(value), tr::expires_at.eq(exp))).execute(conn)?;
+            if updated > 0 {
+                break;
+            }
+            match diesel::insert_into(tr::table).values((tr::key.eq(key), tr::value.eq(value), tr::expires_at.eq(exp))).execute(conn) {
+                Ok(_) => break,
+                Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Every revocation still in force at `now`.
