@@ -135,7 +135,7 @@ impl MfaService {
     /// Verifies a second factor: a TOTP code or an unused backup code.
     /// Throttled per account and per IP like passwords.
     pub async fn verify(&self, user: &User, code: &str, ip: Option<&str>) -> Result<Amr, AuthnError> {
-        let attempt = self.throttle.reserve(&user.username, ip).await?;
+        let attempt = self.throttle.reserve(&user.username, ip, None).await?;
         let ok = if self.check_totp(user, code).await? {
             true
         } else {

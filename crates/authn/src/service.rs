@@ -52,9 +52,11 @@ impl Authenticator {
     }
 
     /// Checks a username and password. Unknown user and wrong password cost the
-    /// same argon2 verification and return the same error.
-    pub async fn authenticate_password(&self, username: &str, password: Secret, ip: Option<&str>) -> Result<User, AuthnError> {
-        let attempt = self.throttle.reserve(username, ip).await?;
+    /// same argon2 verification and return the same error. `known_device` is
+    /// the id of the browser's verified device cookie for this username, if
+    /// any (see [`crate::throttle`]).
+    pub async fn authenticate_password(&self, username: &str, password: Secret, ip: Option<&str>, known_device: Option<&str>) -> Result<User, AuthnError> {
+        let attempt = self.throttle.reserve(username, ip, known_device).await?;
         let name = username.to_string();
         let user = self.db.run(move |c| users::find_by_username(c, &name)).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -77,8 +79,8 @@ impl Authenticator {
 
     /// Changes a user's password after checking the current one (throttled
     /// like sign-in). The caller ends the user's other sessions and tokens.
-    pub async fn change_password(&self, user: &User, current: Secret, new: Secret, ip: Option<&str>) -> Result<(), AuthnError> {
-        self.authenticate_password(&user.username, current, ip).await?;
+    pub async fn change_password(&self, user: &User, current: Secret, new: Secret, ip: Option<&str>, known_device: Option<&str>) -> Result<(), AuthnError> {
+        self.authenticate_password(&user.username, current, ip, known_device).await?;
         self.set_password(user, new).await
     }
 

@@ -1,6 +1,14 @@
 //! Rate limits on sign-in attempts, per account and per client IP, kept in the
 //! fast store so every node counts together.
 //!
+//! Lockout follows OWASP's "device cookie" scheme, so that an attacker's
+//! failures cannot lock an account's owner out: a browser that has signed in
+//! to an account holds a signed device cookie for it (the web layer checks the
+//! signature and passes the cookie's id here). Failures from such a *known
+//! device* count against that device only; failures from everywhere else count
+//! against the account's limit for unknown devices. A password sprayer locks
+//! the unknown-device door; the owner's own browser still opens.
+//!
 //! An attempt is *reserved* before anything is checked: the counters are
 //! incremented first and the attempt refused when that took them over the
 //! limit. Parallel guesses therefore cannot all slip through a
@@ -17,7 +25,19 @@ use crate::error::AuthnError;
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 10;
 /// Per client IP the limit is higher, as many users may share one NAT address.
 pub const MAX_FAILURES_PER_IP: i64 = 100;
-/// The window both limits are counted over.
+/// Failed attempts allowed from one known device of an account (a browser
+/// holding a device cookie for it) in one window, counted apart from the
+/// account's unknown-device failures.
+pub const MAX_FAILURES_PER_DEVICE: i64 = 10;
+/// Progressive delay: failures beyond this many (per account or device) make
+/// each further attempt wait before its password is checked...
+pub const FREE_FAILURES: i64 = 5;
+/// ...by this much per failure over [`FREE_FAILURES`], up to
+/// [`MAX_FAILURE_DELAY`]: a person retrying by hand barely notices; a script
+/// that has not yet hit the hard limit is slowed to a crawl.
+pub const FAILURE_DELAY_STEP: Duration = Duration::from_millis(200);
+pub const MAX_FAILURE_DELAY: Duration = Duration::from_secs(1);
+/// The window the limits are counted over.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Over the per-IP limit, an account whose own counter is clean is slowed
 /// down rather than refused: one abusive client behind a shared address
@@ -31,7 +51,7 @@ const MAX_COUNTED_NAME: usize = 64;
 /// What a reservation needs to be given back after a success.
 #[derive(Debug)]
 pub struct Attempt {
-    account_key: String,
+    counter_key: String,
     ip_key: Option<String>,
 }
 
@@ -41,11 +61,12 @@ pub struct LoginThrottle {
     /// Key namespace: passwords and second factors are counted separately.
     kind: &'static str,
     ip_delay: Duration,
+    delay_step: Duration,
 }
 
 impl LoginThrottle {
     pub fn new(fast: FastStore) -> LoginThrottle {
-        LoginThrottle { fast, kind: "login-fail", ip_delay: IP_OVER_LIMIT_DELAY }
+        LoginThrottle { fast, kind: "login-fail", ip_delay: IP_OVER_LIMIT_DELAY, delay_step: FAILURE_DELAY_STEP }
     }
 
     /// The same limits, counted separately, for second-factor codes.
@@ -58,41 +79,63 @@ impl LoginThrottle {
         format!("{}:user:{}", self.kind, name.to_lowercase())
     }
 
+    fn device_key(&self, device: &str) -> String {
+        let id: String = device.chars().take(MAX_COUNTED_NAME).collect();
+        format!("{}:device:{id}", self.kind)
+    }
+
     fn ip_key(&self, ip: &str) -> String {
         format!("{}:ip:{ip}", self.kind)
     }
 
     /// Reserves one attempt for `username` from `ip`, or refuses it
-    /// ([`AuthnError::Throttled`]) when that goes over a limit. A failed
-    /// attempt simply keeps its reservation; call [`LoginThrottle::succeeded`]
-    /// after a success.
-    pub async fn reserve(&self, username: &str, ip: Option<&str>) -> Result<Attempt, AuthnError> {
-        let account_key = self.account_key(username);
-        let account = self.fast.incr_window(&account_key, FAILURE_WINDOW).await?;
-        if account > MAX_FAILURES_PER_ACCOUNT {
-            metrics::counter!("latchkey_rate_limited_total", "limit" => format!("{}-account", self.kind)).increment(1);
+    /// ([`AuthnError::Throttled`]) when that goes over a limit. `known_device`
+    /// is the id of a verified device cookie for this account: its failures
+    /// count against that device, not against the account's unknown devices.
+    /// A failed attempt simply keeps its reservation; call
+    /// [`LoginThrottle::succeeded`] after a success.
+    pub async fn reserve(&self, username: &str, ip: Option<&str>, known_device: Option<&str>) -> Result<Attempt, AuthnError> {
+        let (counter_key, limit, scope) = match known_device {
+            Some(device) => (self.device_key(device), MAX_FAILURES_PER_DEVICE, "device"),
+            None => (self.account_key(username), MAX_FAILURES_PER_ACCOUNT, "account"),
+        };
+        let failures = self.fast.incr_window(&counter_key, FAILURE_WINDOW).await?;
+        if failures > limit {
+            metrics::counter!("latchkey_rate_limited_total", "limit" => format!("{}-{scope}", self.kind)).increment(1);
+            tracing::info!(target: "security", event = "throttled", kind = self.kind, scope, ip, "attempt refused: too many failures");
             return Err(AuthnError::Throttled);
         }
-        let Some(ip) = ip else { return Ok(Attempt { account_key, ip_key: None }) };
-        let ip_key = self.ip_key(ip);
-        if self.fast.incr_window(&ip_key, FAILURE_WINDOW).await? > MAX_FAILURES_PER_IP {
-            if account > 1 {
-                // This account is being guessed at too: refuse, and do not
-                // charge the account for an attempt that was not made.
-                self.fast.decrement(&account_key).await?;
-                metrics::counter!("latchkey_rate_limited_total", "limit" => format!("{}-ip", self.kind)).increment(1);
-                return Err(AuthnError::Throttled);
+        let ip_key = match ip {
+            Some(ip) => {
+                let ip_key = self.ip_key(ip);
+                if self.fast.incr_window(&ip_key, FAILURE_WINDOW).await? > MAX_FAILURES_PER_IP {
+                    if failures > 1 {
+                        // This account is being guessed at too: refuse, and do not
+                        // charge the account for an attempt that was not made.
+                        self.fast.decrement(&counter_key).await?;
+                        metrics::counter!("latchkey_rate_limited_total", "limit" => format!("{}-ip", self.kind)).increment(1);
+                        tracing::info!(target: "security", event = "throttled", kind = self.kind, scope = "ip", ip, "attempt refused: address over its limit");
+                        return Err(AuthnError::Throttled);
+                    }
+                    tracing::info!(target: "security", event = "ip_over_limit_slowed", ip, "per-IP limit reached; clean account slowed down, not refused");
+                    tokio::time::sleep(self.ip_delay).await;
+                }
+                Some(ip_key)
             }
-            tracing::info!(target: "security", event = "ip_over_limit_slowed", ip, "per-IP limit reached; clean account slowed down, not refused");
-            tokio::time::sleep(self.ip_delay).await;
+            None => None,
+        };
+        let delay = failure_delay(failures - 1, self.delay_step);
+        if !delay.is_zero() {
+            metrics::counter!("latchkey_login_delayed_total", "kind" => self.kind).increment(1);
+            tokio::time::sleep(delay).await;
         }
-        Ok(Attempt { account_key, ip_key: Some(ip_key) })
+        Ok(Attempt { counter_key, ip_key })
     }
 
     /// A success: the account's failures are forgiven and the IP's
     /// reservation is given back (successes are not failures).
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), AuthnError> {
-        self.fast.delete(&attempt.account_key).await?;
+        self.fast.delete(&attempt.counter_key).await?;
         if let Some(k) = &attempt.ip_key {
             self.fast.decrement(k).await?;
         }
@@ -100,30 +143,84 @@ impl LoginThrottle {
     }
 }
 
+/// How long an attempt waits after `failures` earlier failures.
+fn failure_delay(failures: i64, step: Duration) -> Duration {
+    let over = u32::try_from(failures - FREE_FAILURES).unwrap_or(0);
+    step.saturating_mul(over).min(MAX_FAILURE_DELAY)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The real limits without the progressive delay (its own test covers it).
+    fn quick() -> LoginThrottle {
+        LoginThrottle { delay_step: Duration::ZERO, ..LoginThrottle::new(FastStore::memory()) }
+    }
+
+    #[tokio::test]
+    async fn an_attackers_failures_do_not_lock_the_owners_known_device() {
+        let t = quick();
+        for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+            t.reserve("alice", Some("203.0.113.9"), None).await.unwrap();
+        }
+        assert!(matches!(t.reserve("Alice", Some("203.0.113.9"), None).await, Err(AuthnError::Throttled)), "unknown devices are locked out");
+        let owner = t.reserve("alice", Some("198.51.100.7"), Some("device-1")).await.expect("the known device still gets its attempt");
+        t.succeeded(owner).await.unwrap();
+        assert!(matches!(t.reserve("alice", None, None).await, Err(AuthnError::Throttled)), "the owner's success does not unlock unknown devices");
+    }
+
+    #[tokio::test]
+    async fn a_known_device_is_locked_by_its_own_failures_only() {
+        let t = quick();
+        for _ in 0..MAX_FAILURES_PER_DEVICE {
+            t.reserve("alice", None, Some("device-1")).await.unwrap();
+        }
+        assert!(matches!(t.reserve("alice", None, Some("device-1")).await, Err(AuthnError::Throttled)));
+        assert!(t.reserve("alice", None, Some("device-2")).await.is_ok(), "another known device is not affected");
+        assert!(t.reserve("alice", None, None).await.is_ok(), "nor are unknown devices");
+    }
+
+    #[test]
+    fn the_delay_grows_after_the_free_failures_and_is_capped() {
+        assert_eq!(failure_delay(0, FAILURE_DELAY_STEP), Duration::ZERO);
+        assert_eq!(failure_delay(FREE_FAILURES, FAILURE_DELAY_STEP), Duration::ZERO);
+        assert_eq!(failure_delay(FREE_FAILURES + 1, FAILURE_DELAY_STEP), FAILURE_DELAY_STEP);
+        assert_eq!(failure_delay(FREE_FAILURES + 3, FAILURE_DELAY_STEP), FAILURE_DELAY_STEP * 3);
+        assert_eq!(failure_delay(1000, FAILURE_DELAY_STEP), MAX_FAILURE_DELAY);
+    }
+
+    #[tokio::test]
+    async fn attempts_after_the_free_failures_wait() {
+        let t = LoginThrottle { delay_step: Duration::from_millis(50), ..LoginThrottle::new(FastStore::memory()) };
+        for _ in 0..FREE_FAILURES + 2 {
+            t.reserve("alice", None, None).await.unwrap();
+        }
+        let started = std::time::Instant::now();
+        t.reserve("alice", None, None).await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(100), "two failures over the free ones: two steps");
+    }
+
     #[tokio::test]
     async fn locks_after_max_failures_and_success_resets() {
-        let t = LoginThrottle::new(FastStore::memory());
+        let t = quick();
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            t.reserve("alice", Some("1.2.3.4")).await.unwrap();
+            t.reserve("alice", Some("1.2.3.4"), None).await.unwrap();
         }
-        assert!(matches!(t.reserve("alice", None).await, Err(AuthnError::Throttled)));
-        let bob = t.reserve("bob", Some("1.2.3.4")).await.unwrap();
+        assert!(matches!(t.reserve("alice", None, None).await, Err(AuthnError::Throttled)));
+        let bob = t.reserve("bob", Some("1.2.3.4"), None).await.unwrap();
         t.succeeded(bob).await.unwrap();
         let fast = t.fast.clone();
         fast.delete(&t.account_key("alice")).await.unwrap();
-        assert!(t.reserve("alice", None).await.is_ok());
+        assert!(t.reserve("alice", None, None).await.is_ok());
     }
 
     #[tokio::test]
     async fn parallel_attempts_cannot_exceed_the_limit() {
-        let t = LoginThrottle::new(FastStore::memory());
+        let t = quick();
         let tasks: Vec<_> = (0..40).map(|_| {
             let t = t.clone();
-            tokio::spawn(async move { t.reserve("alice", Some("1.2.3.4")).await.is_ok() })
+            tokio::spawn(async move { t.reserve("alice", Some("1.2.3.4"), None).await.is_ok() })
         }).collect();
         let mut allowed = 0;
         for task in tasks {
@@ -134,15 +231,15 @@ mod tests {
 
     #[tokio::test]
     async fn ip_limit_slows_but_never_refuses_a_clean_account() {
-        let t = LoginThrottle { ip_delay: Duration::from_millis(1), ..LoginThrottle::new(FastStore::memory()) };
+        let t = LoginThrottle { ip_delay: Duration::from_millis(1), ..quick() };
         for i in 0..MAX_FAILURES_PER_IP {
-            t.reserve(&format!("made-up-{i}"), Some("10.0.0.1")).await.unwrap();
+            t.reserve(&format!("made-up-{i}"), Some("10.0.0.1"), None).await.unwrap();
         }
-        let ok = t.reserve("alice", Some("10.0.0.1")).await.expect("clean account is not refused");
+        let ok = t.reserve("alice", Some("10.0.0.1"), None).await.expect("clean account is not refused");
         t.succeeded(ok).await.unwrap();
         // An account that already failed from this over-limit address is refused.
-        t.reserve("carol", Some("10.0.0.2")).await.unwrap();
-        assert!(matches!(t.reserve("carol", Some("10.0.0.1")).await, Err(AuthnError::Throttled)));
+        t.reserve("carol", Some("10.0.0.2"), None).await.unwrap();
+        assert!(matches!(t.reserve("carol", Some("10.0.0.1"), None).await, Err(AuthnError::Throttled)));
         assert_eq!(t.fast.get(&t.account_key("carol")).await.unwrap().as_deref(), Some("1"), "the refused attempt was not charged to the account");
     }
 }

@@ -19,6 +19,17 @@ pub const CSRF_COOKIE: &str = "__Host-latchkey-csrf";
 /// "Keep me signed in": the remember-me device token.
 pub const DEVICE_COOKIE: &str = "__Host-latchkey-device";
 
+/// OWASP's lockout "device cookie": a browser that signed in to an account
+/// holds one, and its failed passwords count against itself, not against the
+/// account's limit for unknown devices (`latchkey_authn::throttle`). It
+/// carries no name and grants nothing: it is `<nonce>.<MAC of username and
+/// nonce>`, worthless without the password.
+pub const KNOWN_DEVICE_COOKIE: &str = "__Host-latchkey-known";
+/// How long a browser stays "known" after its last sign-in: half a year, so a
+/// person who signs in a few times a year is not treated as a stranger when
+/// someone is spraying passwords at their account.
+pub const KNOWN_DEVICE_LIFETIME_SECS: i64 = 180 * 24 * 3600;
+
 /// Every cookie latchkey sets: HttpOnly (no script access), Secure, SameSite=Lax
 /// (sent on top-level navigations back from a relying party, not on cross-site
 /// subrequests or POSTs), Path=/ (required by `__Host-`).
@@ -49,6 +60,28 @@ pub fn device_cookie(value: String, max_age_secs: i64) -> Cookie<'static> {
 
 pub fn expired_device_cookie() -> Cookie<'static> {
     removal(DEVICE_COOKIE)
+}
+
+fn known_device_tag(state: &AppState, username: &str, nonce: &str) -> String {
+    state.csrf.tag_b64(&format!("known-device:{}:{nonce}", username.to_lowercase()))
+}
+
+/// A new known-device cookie for `username`, set at every sign-in.
+pub fn known_device_cookie(state: &AppState, username: &str) -> Cookie<'static> {
+    let nonce = random_token("");
+    let mut c = cookie(KNOWN_DEVICE_COOKIE, format!("{nonce}.{}", known_device_tag(state, username, &nonce)));
+    c.set_max_age(actix_web::cookie::time::Duration::seconds(KNOWN_DEVICE_LIFETIME_SECS));
+    c
+}
+
+/// The id of this browser's known-device cookie when it was issued for
+/// `username` (checked in constant time); `None` for an unknown device, a
+/// cookie of another account, or a forged one.
+pub fn known_device(req: &HttpRequest, state: &AppState, username: &str) -> Option<String> {
+    let cookie = req.cookie(KNOWN_DEVICE_COOKIE)?;
+    let (nonce, tag) = cookie.value().split_once('.')?;
+    let valid = nonce.len() <= 64 && state.csrf.verify_b64(&format!("known-device:{}:{nonce}", username.to_lowercase()), tag);
+    valid.then(|| nonce.to_string())
 }
 
 /// The browser's CSRF secret: the existing cookie, or a new one the response

@@ -1,6 +1,8 @@
 //! Holds under faults: what the fast store (Redis, or the in-process map)
 //! loses never brings anything back to life.
 
+mod lockout;
+
 use latchkey_domain::SigningAlg;
 use openidconnect::OAuth2TokenResponse;
 
@@ -150,4 +152,35 @@ async fn redis_stops_and_returns_empty() {
     }
     assert!(back, "ready again without a restart");
     assert_eq!(bearer(&app, "GET", "/userinfo", &revoked).await.status, 401, "the revocation came back from the database");
+}
+
+/// Many nodes recording the same revocation at once (the losers of a refresh
+/// race each revoke the family) all succeed and leave one row, the last
+/// expiry recorded. Found as a flaky 500 under the Postgres refresh race.
+async fn concurrent_revocation_records_all_succeed(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let db = app.state.stores.db.clone();
+    let tasks: Vec<_> = (0..16i64)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move { db.run(move |c| latchkey_store::repo::revocations::record(c, &[("revoked:family:race".into(), "1".into(), 4_000_000_000 + i)])).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("every concurrent record succeeds");
+    }
+    let live = db.run(|c| latchkey_store::repo::revocations::live(c, 0)).await.expect("read");
+    let rows: Vec<_> = live.iter().filter(|(k, _, _)| k == "revoked:family:race").collect();
+    assert_eq!(rows.len(), 1, "{live:?}");
+    assert!(rows[0].2 >= 4_000_000_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_revocation_records_all_succeed_on_sqlite() {
+    concurrent_revocation_records_all_succeed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_revocation_records_all_succeed_on_postgres() {
+    concurrent_revocation_records_all_succeed(Backend::Postgres).await;
 }

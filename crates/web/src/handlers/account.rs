@@ -246,7 +246,8 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let info = client_info(&req);
-    let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref()).await;
+    let known = crate::browser::known_device(&req, &state, &user.username);
+    let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref(), known.as_deref()).await;
     let error = match changed {
         Ok(()) => None,
         Err(AuthnError::InvalidCredentials) => Some("The current password is not right.".to_string()),

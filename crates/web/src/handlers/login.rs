@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authorize::{load_pending, proceed};
 use super::see_other;
-use crate::browser::{check_form_post, client_info, current_session, device_cookie, session_cookie, with_cookies, CsrfCookie};
+use crate::browser::{check_form_post, client_info, current_session, device_cookie, known_device, known_device_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, LoginPage, MfaPage};
 use crate::session_ops::{end_sessions, notify_new_device};
@@ -123,12 +123,15 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     // Check the request is still there before spending an argon2 verification on it.
     let pending = pending_of(&state, &authz, &csrf).await?;
     let info = client_info(&req);
-    let user = match state.authn.authenticate_password(form.username.trim(), Secret::new(form.password), info.ip.as_deref()).await {
+    let username = form.username.trim();
+    let known = known_device(&req, &state, username);
+    let user = match state.authn.authenticate_password(username, Secret::new(form.password), info.ip.as_deref(), known.as_deref()).await {
         Ok(u) => u,
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             // No username in the trail: people type passwords into it.
             let (kind, why) = if matches!(e, AuthnError::Throttled) { ("login_throttled", "too many attempts") } else { ("login_failed", "wrong password or unknown user") };
-            state.oauth.audit_event(kind, None, None, &format!("password sign-in: {why}")).await;
+            let from = if known.is_some() { "a known device" } else { "an unknown device" };
+            state.oauth.audit_event(kind, None, None, &format!("password sign-in from {from}: {why}")).await;
             let status = if matches!(e, AuthnError::Throttled) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let client_name = match &pending {
                 Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
@@ -300,7 +303,7 @@ pub(crate) async fn complete_sign_in_session(
         Some(p) => proceed(state, p, Some(&new.session), true).await?,
         None => see_other(next.as_deref().unwrap_or("/account")),
     };
-    let mut cookies = vec![session_cookie(new.cookie_value)];
+    let mut cookies = vec![session_cookie(new.cookie_value), known_device_cookie(state, &user.username)];
     cookies.extend(device.map(|(_, token)| device_cookie(token, state.devices.lifetime)));
     cookies.extend(csrf.new);
     Ok((with_cookies(resp, &cookies)?, new.session))
