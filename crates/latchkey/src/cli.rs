@@ -73,6 +73,9 @@ pub struct ServerOptions {
     /// Serve Prometheus `/metrics` on this address (unset: no metrics endpoint).
     #[arg(long, env = "LATCHKEY_METRICS_BIND")]
     pub metrics_bind: Option<String>,
+    /// Requests per second[/burst] per client at /token, /revoke and /introspect (public clients: per client and address), or off.
+    #[arg(long, env = "LATCHKEY_ENDPOINT_RATE_LIMIT", default_value = "50000/100000")]
+    pub endpoint_rate_limit: String,
 }
 
 /// Only the environment: the server options as the admin commands see them.
@@ -149,6 +152,7 @@ impl StoreArgs {
             password_min_chars: opts.password_min_length,
             audit_retention_days: opts.audit_retention_days,
             metrics_bind: opts.metrics_bind.clone().filter(|s| !s.is_empty()),
+            endpoint_rate: latchkey_oauth::endpoint_limits::EndpointRate::parse(&opts.endpoint_rate_limit)?,
         })
     }
 }

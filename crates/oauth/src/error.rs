@@ -71,6 +71,9 @@ pub enum OAuthError {
     Store(#[from] StoreError),
     #[error("token: {0}")]
     Token(TokenError),
+    /// Over an endpoint's rate limit: 429 with `Retry-After` (seconds).
+    #[error("rate limit reached; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
 }
 
 impl OAuthError {

@@ -59,6 +59,9 @@ pub struct Settings {
     pub audit_retention_days: i64,
     /// `LATCHKEY_METRICS_BIND`: where `/metrics` is served (off when unset).
     pub metrics_bind: Option<String>,
+    /// `LATCHKEY_ENDPOINT_RATE_LIMIT`: requests per second and burst per
+    /// client at the token, revocation and introspection endpoints (`None`: off).
+    pub endpoint_rate: Option<latchkey_oauth::endpoint_limits::EndpointRate>,
 }
 
 impl Default for Settings {
@@ -84,6 +87,7 @@ impl Default for Settings {
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
             audit_retention_days: latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS,
             metrics_bind: None,
+            endpoint_rate: Some(Default::default()),
         }
     }
 }
@@ -113,6 +117,7 @@ impl std::fmt::Debug for Settings {
             .field("password_min_chars", &self.password_min_chars)
             .field("audit_retention_days", &self.audit_retention_days)
             .field("metrics_bind", &self.metrics_bind)
+            .field("endpoint_rate", &self.endpoint_rate)
             .finish()
     }
 }

@@ -127,6 +127,11 @@ fn json_error(e: &OAuthError) -> HttpResponse {
             tracing::error!(reference = %id, error = %s, "store unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::TemporarilyUnavailable, format!("try again later (reference {id})"), false)
         }
+        OAuthError::RateLimited { retry_after } => {
+            return no_store(HttpResponse::build(StatusCode::TOO_MANY_REQUESTS))
+                .insert_header((header::RETRY_AFTER, retry_after.to_string()))
+                .json(json!({ "error": ErrorCode::TemporarilyUnavailable.as_str(), "error_description": format!("rate limit reached; retry after {retry_after} s") }));
+        }
         other => {
             let id = reference();
             tracing::error!(reference = %id, error = %other, "token endpoint failure");

@@ -84,6 +84,8 @@ pub struct AppState {
     /// Mailed single-use links (set-up, recovery, email change).
     pub links: LinkService,
     pub limiter: RateLimiter,
+    /// Rate limits of the token, revocation and introspection endpoints.
+    pub endpoint_limits: latchkey_oauth::endpoint_limits::EndpointLimiter,
     pub signup_open: bool,
     pub invite_ttl: i64,
     pub recovery_ttl: i64,
@@ -124,6 +126,7 @@ impl AppState {
         }
         let links = LinkService::new(stores.db.clone(), &stores.master, clock.clone());
         let limiter = RateLimiter::new(stores.fast.clone(), clock.clone());
+        let endpoint_limits = latchkey_oauth::endpoint_limits::EndpointLimiter::new(settings.endpoint_rate, stores.fast.clone());
         let sessions = SessionService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
         let devices = DeviceService::new(stores.db.clone(), &stores.master, clock.clone());
@@ -133,6 +136,6 @@ impl AppState {
         let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let hsts = parsed.scheme() == "https";
         let trusted_proxies = settings.trusted_proxies.clone();
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl })
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, endpoint_limits, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl })
     }
 }

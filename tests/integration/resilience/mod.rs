@@ -2,6 +2,7 @@
 //! loses never brings anything back to life.
 
 mod lockout;
+mod rate_limits;
 
 use latchkey_domain::SigningAlg;
 use openidconnect::OAuth2TokenResponse;

@@ -32,6 +32,16 @@ impl FastStore {
         Ok(FastStore::Redis(RedisStore::connect(url, prefix).await?))
     }
 
+    /// One GCRA rate-limit step in the shared store: `Some(0)` allowed,
+    /// `Some(µs)` refused for that long; `None` for the in-process store,
+    /// whose callers count in process (one node).
+    pub async fn gcra(&self, key: &str, interval_us: u64, tolerance_us: u64) -> Result<Option<u64>, StoreError> {
+        match self {
+            FastStore::Memory(_) => Ok(None),
+            FastStore::Redis(r) => r.gcra(key, interval_us, tolerance_us).await.map(Some),
+        }
+    }
+
     pub fn is_shared(&self) -> bool {
         matches!(self, FastStore::Redis(_))
     }

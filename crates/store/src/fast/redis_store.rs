@@ -24,6 +24,22 @@ local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 if v and v > 0 then redis.call('DECR', KEYS[1]) end
 return 0"#;
 
+/// GCRA (generic cell rate algorithm) in one atomic step on the server's
+/// clock, so every node shares one bucket per key. KEYS[1] holds the
+/// "theoretical arrival time" in microseconds; ARGV: emission interval and
+/// burst tolerance (µs). Returns 0 when allowed, else the µs to wait.
+const GCRA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then tat = now end
+if tat - now > tolerance then return math.floor(tat - now - tolerance) end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
+return 0"#;
+
 /// A cloneable, auto-reconnecting Redis connection with a key prefix.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -148,6 +164,13 @@ impl RedisStore {
     /// replaces it with `spent_value` (one atomic script).
     pub async fn spend(&self, key: &str, spent_value: &str, ttl: Duration, spent_prefix: &str) -> Result<Option<String>, StoreError> {
         self.eval(SPEND, key, &[spent_value, &ttl_ms(ttl).to_string(), spent_prefix]).await
+    }
+
+    /// One GCRA step for `key`: 0 when allowed, else the microseconds until
+    /// the next request would be.
+    pub async fn gcra(&self, key: &str, interval_us: u64, tolerance_us: u64) -> Result<u64, StoreError> {
+        let wait: i64 = self.eval(GCRA, key, &[&interval_us.to_string(), &tolerance_us.to_string()]).await?;
+        Ok(wait.max(0) as u64)
     }
 
     /// Decrements an existing counter, never below zero, never creating one.

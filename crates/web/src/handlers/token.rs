@@ -3,6 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_oauth::endpoint_limits::Caller;
 use latchkey_oauth::{ClientCredentials, OAuthError, TokenRequest};
 
 use super::{form_pairs, param};
@@ -34,6 +35,16 @@ impl ClientForm {
         Ok(ClientForm { pairs, creds })
     }
 
+    /// Counts the request against its client's rate limit for `endpoint`.
+    async fn rate_limit(&self, req: &HttpRequest, state: &AppState, endpoint: &'static str) -> Result<(), WebError> {
+        let ip = crate::browser::client_info(req).ip;
+        let caller = match &self.creds.secret {
+            Some(_) => Caller::Confidential { client_id: &self.creds.client_id },
+            None => Caller::Public { client_id: Some(&self.creds.client_id), ip: ip.as_deref() },
+        };
+        state.endpoint_limits.check(endpoint, &caller).await.map_err(WebError::Json)
+    }
+
     fn get(&self, name: &str) -> Option<String> {
         param(&self.pairs, name).filter(|v| !v.is_empty()).map(str::to_string)
     }
@@ -47,6 +58,7 @@ fn no_store() -> actix_web::HttpResponseBuilder {
 
 pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = ClientForm::parse(&req, &body)?;
+    form.rate_limit(&req, &state, "token").await?;
     let request = TokenRequest {
         grant_type: form.get("grant_type"),
         code: form.get("code"),
@@ -62,12 +74,14 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
 
 pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = ClientForm::parse(&req, &body)?;
+    form.rate_limit(&req, &state, "revoke").await?;
     state.oauth.revoke(&form.creds, form.get("token").as_deref(), form.get("token_type_hint").as_deref()).await.map_err(WebError::Json)?;
     Ok(no_store().finish())
 }
 
 pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = ClientForm::parse(&req, &body)?;
+    form.rate_limit(&req, &state, "introspect").await?;
     let answer = state.oauth.introspect(&form.creds, form.get("token").as_deref(), form.get("token_type_hint").as_deref()).await.map_err(WebError::Json)?;
     Ok(no_store().json(answer))
 }

@@ -1,0 +1,201 @@
+//! Request rate limits on the token, revocation and introspection endpoints:
+//! per client, and per client and address for public clients (anyone can
+//! claim a public client's id). GCRA buckets: in Redis (one atomic script, so
+//! every node shares a bucket) when there is one, else in process with
+//! `governor`; when Redis fails, each node counts on its own (per-node limits)
+//! rather than failing the request.
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use latchkey_store::FastStore;
+
+use crate::error::OAuthError;
+
+/// The sustained rate allowed per client (or public client and address).
+/// Far above what one legitimate client sends (the benchmarks' single client
+/// peaks near 30,000 requests/s on this whole server), so the limit only ever
+/// meets a runaway or hostile caller; operators lower it to their clients'
+/// real figures.
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 50_000;
+/// Requests allowed at once above the sustained rate (two seconds' worth).
+pub const DEFAULT_BURST: u32 = 100_000;
+/// Keys are cut to this length: a client id or address is never longer, and
+/// made-up ones cannot make bucket keys arbitrarily large.
+const MAX_KEY: usize = 200;
+/// Above this many in-process buckets, idle ones are dropped.
+const MAX_LOCAL_BUCKETS: usize = 100_000;
+/// After a failed Redis call, the limits count in process for this long
+/// before trying Redis again: an outage then costs one bounded wait per node
+/// every two seconds, not one per request.
+const REDIS_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// Requests per second and burst (`LATCHKEY_ENDPOINT_RATE_LIMIT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointRate {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+impl Default for EndpointRate {
+    fn default() -> Self {
+        EndpointRate { per_second: NonZeroU32::new(DEFAULT_REQUESTS_PER_SECOND).unwrap_or(NonZeroU32::MIN), burst: NonZeroU32::new(DEFAULT_BURST).unwrap_or(NonZeroU32::MIN) }
+    }
+}
+
+impl EndpointRate {
+    /// `"<per second>"` or `"<per second>/<burst>"`; `None` for `off`.
+    pub fn parse(text: &str) -> Result<Option<EndpointRate>, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        let number = |s: &str| s.trim().parse::<u32>().ok().and_then(NonZeroU32::new).ok_or_else(|| format!("LATCHKEY_ENDPOINT_RATE_LIMIT={text:?}: expected off, <requests per second> or <requests per second>/<burst>, positive numbers"));
+        match text.split_once('/') {
+            Some((rate, burst)) => Ok(Some(EndpointRate { per_second: number(rate)?, burst: number(burst)? })),
+            None => {
+                let per_second = number(text)?;
+                Ok(Some(EndpointRate { per_second, burst: per_second.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN)) }))
+            }
+        }
+    }
+
+    fn interval_us(self) -> u64 {
+        (1_000_000 / u64::from(self.per_second.get())).max(1)
+    }
+}
+
+/// Who a request is counted against.
+pub enum Caller<'a> {
+    /// A confidential client (it sent a secret): counted per client.
+    Confidential { client_id: &'a str },
+    /// A public client or no client at all: counted per client and address.
+    Public { client_id: Option<&'a str>, ip: Option<&'a str> },
+}
+
+impl Caller<'_> {
+    fn key(&self) -> String {
+        let key = match self {
+            Caller::Confidential { client_id } => format!("c:{client_id}"),
+            Caller::Public { client_id, ip } => format!("p:{}@{}", client_id.unwrap_or("-"), ip.unwrap_or("-")),
+        };
+        key.chars().take(MAX_KEY).collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct EndpointLimiter {
+    rate: Option<EndpointRate>,
+    fast: FastStore,
+    local: Arc<DefaultKeyedRateLimiter<String>>,
+    /// Until when (ms since the epoch) Redis is skipped after a failure.
+    shared_down_until: Arc<AtomicU64>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl EndpointLimiter {
+    /// `rate: None` turns the limits off.
+    pub fn new(rate: Option<EndpointRate>, fast: FastStore) -> EndpointLimiter {
+        let quota = rate.map(|r| Quota::per_second(r.per_second).allow_burst(r.burst)).unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX));
+        EndpointLimiter { rate, fast, local: Arc::new(DefaultKeyedRateLimiter::keyed(quota)), shared_down_until: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// Counts one request to `endpoint` by `caller`; refuses it (429 with
+    /// `Retry-After`) when its bucket is empty.
+    pub async fn check(&self, endpoint: &'static str, caller: &Caller<'_>) -> Result<(), OAuthError> {
+        let Some(rate) = self.rate else { return Ok(()) };
+        let key = format!("{endpoint}:{}", caller.key());
+        let tolerance = rate.interval_us().saturating_mul(u64::from(rate.burst.get()) - 1);
+        let shared = if now_ms() < self.shared_down_until.load(Ordering::Relaxed) {
+            metrics::counter!("latchkey_rate_limit_fallback_total").increment(1);
+            None
+        } else {
+            match self.fast.gcra(&format!("gcra:{key}"), rate.interval_us(), tolerance).await {
+                Ok(wait) => wait.map(Duration::from_micros),
+                Err(e) => {
+                    // Redis is down: count on this node rather than fail the request.
+                    self.shared_down_until.store(now_ms() + REDIS_RETRY_AFTER.as_millis() as u64, Ordering::Relaxed);
+                    metrics::counter!("latchkey_rate_limit_fallback_total").increment(1);
+                    tracing::warn!(error = %e, "rate limit store unavailable; counting on this node for 2 s");
+                    None
+                }
+            }
+        };
+        let wait = match shared {
+            Some(wait) => wait,
+            None => self.local_check(key.clone()),
+        };
+        if wait.is_zero() {
+            return Ok(());
+        }
+        metrics::counter!("latchkey_rate_limited_total", "limit" => endpoint).increment(1);
+        tracing::warn!(target: "security", event = "rate_limited", endpoint, key = %key, "endpoint rate limit reached");
+        Err(OAuthError::RateLimited { retry_after: wait.as_secs().max(1) })
+    }
+
+    fn local_check(&self, key: String) -> Duration {
+        if self.local.len() > MAX_LOCAL_BUCKETS {
+            self.local.retain_recent();
+        }
+        match self.local.check_key(&key) {
+            Ok(()) => Duration::ZERO,
+            Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()).max(Duration::from_micros(1)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(per_second: u32, burst: u32) -> Option<EndpointRate> {
+        Some(EndpointRate { per_second: NonZeroU32::new(per_second).unwrap(), burst: NonZeroU32::new(burst).unwrap() })
+    }
+
+    #[test]
+    fn parses_the_setting() {
+        assert_eq!(EndpointRate::parse("off").unwrap(), None);
+        assert_eq!(EndpointRate::parse("100/300").unwrap(), rate(100, 300));
+        assert_eq!(EndpointRate::parse("100").unwrap(), rate(100, 200));
+        for bad in ["", "0", "-1", "10/0", "ten", "10/x", "99999999999"] {
+            assert!(EndpointRate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn in_process_buckets_allow_the_burst_then_refuse_with_a_wait() {
+        let limiter = EndpointLimiter::new(rate(1, 3), FastStore::memory());
+        let app = Caller::Confidential { client_id: "app" };
+        for _ in 0..3 {
+            limiter.check("token", &app).await.unwrap();
+        }
+        match limiter.check("token", &app).await {
+            Err(OAuthError::RateLimited { retry_after }) => assert_eq!(retry_after, 1),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        // Other clients, other endpoints, and a public client's other addresses have their own buckets.
+        limiter.check("token", &Caller::Confidential { client_id: "other" }).await.unwrap();
+        limiter.check("introspect", &app).await.unwrap();
+        let spa = |ip| Caller::Public { client_id: Some("spa"), ip: Some(ip) };
+        for _ in 0..3 {
+            limiter.check("token", &spa("10.0.0.1")).await.unwrap();
+        }
+        assert!(limiter.check("token", &spa("10.0.0.1")).await.is_err());
+        limiter.check("token", &spa("10.0.0.2")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn off_means_no_limit() {
+        let limiter = EndpointLimiter::new(None, FastStore::memory());
+        for _ in 0..1000 {
+            limiter.check("token", &Caller::Confidential { client_id: "app" }).await.unwrap();
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Rate limits at the token, revocation and introspection endpoints: per
+//! client (per client and address for public clients), shared by every node
+//! through Redis, counted per node when Redis is gone.
+
+use std::num::NonZeroU32;
+
+use latchkey_domain::SigningAlg;
+use latchkey_oauth::endpoint_limits::EndpointRate;
+
+use super::OwnRedis;
+use crate::support::raw::{post_form, Answer};
+use crate::support::{Backend, TestApp};
+
+const BURST: u32 = 4;
+
+fn slow_rate(s: &mut latchkey_web::config::Settings) {
+    // One request a minute after the burst: nothing refills during the test.
+    s.endpoint_rate = Some(EndpointRate { per_second: NonZeroU32::MIN, burst: NonZeroU32::new(BURST).unwrap_or(NonZeroU32::MIN) });
+}
+
+async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> Answer {
+    post_form(app, "/token", &[("grant_type", "client_credentials")], Some((id, secret))).await
+}
+
+fn assert_limited(a: &Answer, what: &str) {
+    assert_eq!(a.status, 429, "{what}: {:?}", a.body);
+    assert_eq!(a.body["error"], "temporarily_unavailable", "{what}: an RFC 6749 JSON error");
+    let retry: u64 = a.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After in seconds");
+    assert!((1..=2).contains(&retry), "{what}: Retry-After {retry}");
+}
+
+async fn limits_per_client(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, slow_rate).await else { return };
+    let (id, secret) = app.add_admin_client().await;
+    let (other, other_secret) = app.add_admin_client().await;
+    let node2 = app.second_node().await;
+    // The burst is shared by both nodes when they share Redis; each node has
+    // its own on the embedded default (one node).
+    for i in 0..BURST {
+        let node = if backend == Backend::Postgres && i % 2 == 1 { &node2 } else { &app };
+        assert_eq!(client_credentials(node, &id, &secret).await.status, 200, "request {i} of the burst");
+    }
+    assert_limited(&client_credentials(&app, &id, &secret).await, "over the burst");
+    if backend == Backend::Postgres {
+        assert_limited(&client_credentials(&node2, &id, &secret).await, "over the burst, on the other node");
+    }
+    // A wrong secret is refused by the limit too, before any secret check.
+    assert_limited(&client_credentials(&app, &id, "wrong").await, "over the burst, wrong secret");
+    // Other clients and other endpoints have their own buckets.
+    assert_eq!(client_credentials(&app, &other, &other_secret).await.status, 200);
+    let token = client_credentials(&app, &other, &other_secret).await.body["access_token"].as_str().unwrap_or_default().to_string();
+    assert_eq!(post_form(&app, "/introspect", &[("token", &token)], Some((&id, &secret))).await.status, 200);
+    assert_eq!(post_form(&app, "/revoke", &[("token", "nothing")], Some((&id, &secret))).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_limits_per_client_on_sqlite() {
+    limits_per_client(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_limits_per_client_shared_by_two_nodes_on_postgres_and_redis() {
+    limits_per_client(Backend::Postgres).await;
+}
+
+/// Public clients (no secret) are counted per client and address: one
+/// address over the limit does not stop the same app elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_clients_are_limited_per_address() {
+    let Some(app) = TestApp::start_with(Backend::Sqlite, |s| {
+        slow_rate(s);
+        s.trusted_proxies = latchkey_web::client_ip::parse_trusted_proxies("127.0.0.1/32").unwrap_or_default();
+    })
+    .await
+    else {
+        return;
+    };
+    let (spa, _) = app.add_client(true, SigningAlg::RS256).await;
+    let from = |ip: &'static str| {
+        let (app, spa) = (&app, spa.clone());
+        async move {
+            let r = app.http().post(app.url("/token")).header("x-forwarded-for", ip).form(&[("grant_type", "refresh_token"), ("refresh_token", "made-up"), ("client_id", spa.as_str())]).send().await.expect("request");
+            r.status().as_u16()
+        }
+    };
+    for i in 0..BURST {
+        assert_eq!(from("203.0.113.1").await, 400, "request {i}: evaluated (an unknown refresh token)");
+    }
+    assert_eq!(from("203.0.113.1").await, 429);
+    assert_eq!(from("203.0.113.2").await, 400, "another address is not limited");
+}
+
+/// Redis goes away: the limits fall back to counting on each node (no 5xx
+/// from the limiter), and use Redis again when it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_each_node_counts_on_its_own() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-redis-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let Some(mut redis) = OwnRedis::start(port, &dir) else { return };
+    let Some(pg) = crate::support::services::PgDatabase::create() else { return };
+    let url = pg.url.clone();
+    let Some(mut app) = TestApp::start_with(Backend::Sqlite, |s| {
+        slow_rate(s);
+        s.database_url = Some(url);
+        s.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        s.redis_prefix = "own:".into();
+    })
+    .await
+    else {
+        return;
+    };
+    app.pg = Some(pg);
+    let (id, secret) = app.add_admin_client().await;
+    assert_eq!(client_credentials(&app, &id, &secret).await.status, 200);
+
+    redis.stop();
+    let mut statuses = Vec::new();
+    for _ in 0..=BURST {
+        statuses.push(client_credentials(&app, &id, &secret).await.status);
+    }
+    assert!(statuses.iter().all(|s| *s < 500), "no 5xx without Redis: {statuses:?}");
+    assert_eq!(statuses[..BURST as usize], [200; BURST as usize], "a fresh per-node bucket: {statuses:?}");
+    assert_eq!(statuses[BURST as usize], 429, "the per-node bucket still limits: {statuses:?}");
+
+    let _back = OwnRedis::start(port, &dir).expect("restart redis");
+    // After the 2 s during which a node does not retry Redis, buckets are in
+    // Redis again (it came back empty: a fresh shared bucket), without a restart.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(client_credentials(&app, &id, &secret).await.status, 200);
+    let keys = std::process::Command::new("redis-cli").args(["-p", &port.to_string(), "--scan", "--pattern", "own:gcra:*"]).output().expect("redis-cli");
+    let keys = String::from_utf8_lossy(&keys.stdout);
+    assert!(keys.contains("own:gcra:token:c:"), "the bucket lives in Redis again: {keys:?}");
+}
