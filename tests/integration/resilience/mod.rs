@@ -64,7 +64,27 @@ async fn revocations_survive_an_empty_fast_store_on_postgres_and_redis() {
 /// A Redis of this test's own (on a random port), to stop and start for real.
 struct OwnRedis {
     child: std::process::Child,
+    port: u16,
     dir: std::path::PathBuf,
+}
+
+/// A node on a fresh PostgreSQL database and a Redis of the test's own.
+async fn app_with_own_redis(customize: impl FnOnce(&mut latchkey_web::config::Settings)) -> Option<(TestApp, OwnRedis)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-redis-"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let redis = OwnRedis::start(port, &dir)?;
+    let pg = crate::support::services::PgDatabase::create()?;
+    let url = pg.url.clone();
+    let mut app = TestApp::start_with(Backend::Sqlite, |s| {
+        customize(s);
+        s.database_url = Some(url);
+        s.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        s.redis_prefix = "own:".into();
+    })
+    .await?;
+    app.pg = Some(pg);
+    Some((app, redis))
 }
 
 impl OwnRedis {
@@ -82,13 +102,18 @@ impl OwnRedis {
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Some(OwnRedis { child, dir: dir.to_path_buf() })
+                Some(OwnRedis { child, port, dir: dir.to_path_buf() })
             }
             Err(e) => {
                 crate::support::services::missing("redis-server", &e.to_string());
                 None
             }
         }
+    }
+
+    /// A new server on the same port and directory (it starts empty).
+    fn restart(&self) -> OwnRedis {
+        OwnRedis::start(self.port, &self.dir).expect("restart redis")
     }
 
     fn stop(&mut self) {
@@ -109,22 +134,7 @@ impl Drop for OwnRedis {
 /// without a restart and revocations are still in force.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stops_and_returns_empty() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-redis-"));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let Some(mut redis) = OwnRedis::start(port, &dir) else { return };
-    let Some(pg) = crate::support::services::PgDatabase::create() else { return };
-    let url = pg.url.clone();
-    let Some(mut app) = TestApp::start_with(Backend::Sqlite, |s| {
-        s.database_url = Some(url);
-        s.redis_url = Some(format!("redis://127.0.0.1:{port}"));
-        s.redis_prefix = "own:".into();
-    })
-    .await
-    else {
-        return;
-    };
-    app.pg = Some(pg);
+    let Some((app, mut redis)) = app_with_own_redis(|_| {}).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
     let secret = secret.expect("confidential");
@@ -142,7 +152,7 @@ async fn redis_stops_and_returns_empty() {
     assert_ne!(during, 200, "never accepted while Redis is down");
     assert_eq!(ready().await, 503, "readiness tells the truth");
 
-    let _again = OwnRedis::start(port, &dir).expect("restart redis");
+    let _again = redis.restart();
     let mut back = false;
     for _ in 0..50 {
         if ready().await == 200 {

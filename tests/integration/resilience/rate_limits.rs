@@ -7,7 +7,6 @@ use std::num::NonZeroU32;
 use latchkey_domain::SigningAlg;
 use latchkey_oauth::endpoint_limits::EndpointRate;
 
-use super::OwnRedis;
 use crate::support::raw::{post_form, Answer};
 use crate::support::{Backend, TestApp};
 
@@ -94,23 +93,7 @@ async fn public_clients_are_limited_per_address() {
 /// from the limiter), and use Redis again when it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_each_node_counts_on_its_own() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-redis-"));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let Some(mut redis) = OwnRedis::start(port, &dir) else { return };
-    let Some(pg) = crate::support::services::PgDatabase::create() else { return };
-    let url = pg.url.clone();
-    let Some(mut app) = TestApp::start_with(Backend::Sqlite, |s| {
-        slow_rate(s);
-        s.database_url = Some(url);
-        s.redis_url = Some(format!("redis://127.0.0.1:{port}"));
-        s.redis_prefix = "own:".into();
-    })
-    .await
-    else {
-        return;
-    };
-    app.pg = Some(pg);
+    let Some((app, mut redis)) = super::app_with_own_redis(slow_rate).await else { return };
     let (id, secret) = app.add_admin_client().await;
     assert_eq!(client_credentials(&app, &id, &secret).await.status, 200);
 
@@ -123,12 +106,12 @@ async fn without_redis_each_node_counts_on_its_own() {
     assert_eq!(statuses[..BURST as usize], [200; BURST as usize], "a fresh per-node bucket: {statuses:?}");
     assert_eq!(statuses[BURST as usize], 429, "the per-node bucket still limits: {statuses:?}");
 
-    let _back = OwnRedis::start(port, &dir).expect("restart redis");
+    let _back = redis.restart();
     // After the 2 s during which a node does not retry Redis, buckets are in
     // Redis again (it came back empty: a fresh shared bucket), without a restart.
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(client_credentials(&app, &id, &secret).await.status, 200);
-    let keys = std::process::Command::new("redis-cli").args(["-p", &port.to_string(), "--scan", "--pattern", "own:gcra:*"]).output().expect("redis-cli");
+    let keys = std::process::Command::new("redis-cli").args(["-p", &redis.port.to_string(), "--scan", "--pattern", "own:gcra:*"]).output().expect("redis-cli");
     let keys = String::from_utf8_lossy(&keys.stdout);
     assert!(keys.contains("own:gcra:token:c:"), "the bucket lives in Redis again: {keys:?}");
 }
