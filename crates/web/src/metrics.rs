@@ -73,12 +73,12 @@ pub async fn render(state: &AppState) -> String {
 pub fn start(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<Server> {
     install();
     let data = web::Data::from(state);
-    Ok(HttpServer::new(move || {
+    Ok(crate::server::with_limits!(HttpServer::new(move || {
         App::new().app_data(data.clone()).route(
             "/metrics",
             web::get().to(|state: web::Data<AppState>| async move { HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(render(&state).await) }),
         )
-    })
+    }))
     .workers(1)
     .listen(listener)?
     .run())

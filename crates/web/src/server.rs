@@ -16,6 +16,34 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 // No response compression: gzip over pages that reflect input next to a
 // secret (the CSRF token) is what BREACH needs, and our JSON answers are small.
 
+/// Slow clients (slowloris): a request's head must arrive within 5 s of the
+/// connection's first byte, or the connection is closed (408). A real client
+/// sends it in one packet.
+pub(crate) const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Time a client gets to close a connection we are closing, before we drop it.
+pub(crate) const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Idle keep-alive connections are closed after 15 s: long enough for a
+/// browser's next navigation or a load balancer's reuse, short enough that
+/// idle sockets do not pile up.
+pub(crate) const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+/// Open connections per worker; beyond it new ones wait in the backlog.
+pub(crate) const MAX_CONNECTIONS_PER_WORKER: usize = 25_000;
+// Headers: actix-http refuses a request head over 128 KiB or with more than
+// 96 headers (431 / 400); not configurable, and far above any real request.
+
+/// The same limits on every listener (public and metrics). A macro, as
+/// `HttpServer`'s type parameters are not nameable outside actix.
+macro_rules! with_limits {
+    ($server:expr) => {
+        $server
+            .client_request_timeout($crate::server::CLIENT_REQUEST_TIMEOUT)
+            .client_disconnect_timeout($crate::server::CLIENT_DISCONNECT_TIMEOUT)
+            .keep_alive($crate::server::KEEP_ALIVE)
+            .max_connections($crate::server::MAX_CONNECTIONS_PER_WORKER)
+    };
+}
+pub(crate) use with_limits;
+
 /// How long in-flight requests may take to finish after a stop signal.
 pub const GRACEFUL_SHUTDOWN_SECS: u64 = 30;
 
@@ -24,7 +52,7 @@ pub const GRACEFUL_SHUTDOWN_SECS: u64 = 30;
 pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std::io::Result<Server> {
     let hsts = state.hsts;
     let data = web::Data::from(state);
-    let server = HttpServer::new(move || {
+    let server = with_limits!(HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
@@ -64,7 +92,7 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
                 )
             })
             .configure(routes::configure)
-    })
+    }))
     .workers(workers.max(1))
     // SIGTERM / SIGINT: stop accepting, let in-flight requests finish for up
     // to 30 s (a rolling restart's drain time), then exit.

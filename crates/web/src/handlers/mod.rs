@@ -46,8 +46,17 @@ pub(crate) fn found(location: &str) -> HttpResponse {
 /// Decodes an `application/x-www-form-urlencoded` body or query into pairs,
 /// keeping duplicates so callers can refuse them (RFC 6749 §3.1, §3.2).
 pub(crate) fn form_pairs(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    // Counted before decoding: a body of thousands of empty fields costs
+    // nothing to refuse.
+    if bytes.iter().filter(|b| **b == b'&').count() >= MAX_FORM_FIELDS {
+        return None;
+    }
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).ok()
 }
+
+/// Fields in one form body or query string: the largest legitimate request
+/// (an authorization request with every OIDC parameter) has about 25.
+pub(crate) const MAX_FORM_FIELDS: usize = 100;
 
 /// The first value of a parameter in decoded pairs.
 pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
