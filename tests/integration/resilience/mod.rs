@@ -1,6 +1,7 @@
 //! Holds under faults: what the fast store (Redis, or the in-process map)
 //! loses never brings anything back to life.
 
+mod fuzz;
 mod limits;
 mod lockout;
 mod rate_limits;
