@@ -23,9 +23,15 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migration
 const PG_POOL_SIZE: u32 = 16;
 /// SQLite serialises writers anyway; a few readers in WAL mode are enough.
 const SQLITE_POOL_SIZE: u32 = 8;
-/// How long a request waits for a pooled connection before the store reports
-/// itself unavailable (503) instead of queueing forever.
+/// How long start-up and the admin commands wait for the database (a node
+/// may start while PostgreSQL is still coming up).
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a pooled connection before the store reports
+/// itself unavailable (503 with `Retry-After`) instead of queueing: with the
+/// database down, every request answers within a second rather than hanging.
+/// A healthy pool hands out a connection in microseconds; under the
+/// benchmarks' heaviest load the p99 of a whole request stays under 100 ms.
+const REQUEST_POOL_TIMEOUT: Duration = Duration::from_millis(800);
 /// Advisory lock id that serialises migrations when several nodes start at once.
 const MIGRATION_LOCK_ID: i64 = 0x6c61_7463_686b_6579; // "latchkey"
 
@@ -105,6 +111,18 @@ impl r2d2::ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// Until when (ms since the epoch) the database counts as down: requests
+    /// then take an idle connection if one exists, or fail at once.
+    down_until: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// After the pool found no connection at all (the database unreachable),
+/// requests fail at once for this long instead of each waiting for
+/// [`REQUEST_POOL_TIMEOUT`]; the pool reconnects in the background meanwhile.
+const DOWN_BACKOFF: Duration = Duration::from_secs(1);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Db {
@@ -139,7 +157,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(POOL_TIMEOUT)
             .build(Manager { url, backend })?;
-        let db = Db { pool, backend };
+        let db = Db { pool, backend, down_until: Default::default() };
         db.migrate()?;
         Ok(db)
     }
@@ -169,8 +187,23 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let down_until = self.down_until.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
+            use std::sync::atomic::Ordering;
+            let mut conn = if now_ms() < down_until.load(Ordering::Relaxed) {
+                pool.try_get().ok_or_else(|| StoreError::Unavailable("the database is unreachable".into()))?
+            } else {
+                match pool.get_timeout(REQUEST_POOL_TIMEOUT) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // No connection at all: the database is down, not busy.
+                        if pool.state().connections == 0 {
+                            down_until.store(now_ms() + DOWN_BACKOFF.as_millis() as u64, Ordering::Relaxed);
+                        }
+                        return Err(e.into());
+                    }
+                }
+            };
             f(&mut conn)
         })
         .await

@@ -187,6 +187,22 @@ impl ResponseError for WebError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        let mut r = self.response();
+        // Every 503 (the database or Redis unreachable) says when to retry,
+        // so clients back off instead of hammering a recovering store.
+        if r.status() == StatusCode::SERVICE_UNAVAILABLE && !r.headers().contains_key(header::RETRY_AFTER) {
+            r.headers_mut().insert(header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER_SECS));
+        }
+        r
+    }
+}
+
+/// Seconds a client is asked to wait after a 503: stores come back (a
+/// PostgreSQL restart, a Redis failover) within seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: &str = "2";
+
+impl WebError {
+    fn response(&self) -> HttpResponse {
         match self {
             WebError::Page { status, title, message } => page(*status, title, message, None),
             WebError::RateLimited { retry_after, json } => {

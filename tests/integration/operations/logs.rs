@@ -5,13 +5,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use latchkey_domain::SigningAlg;
-use openidconnect::{OAuth2TokenResponse, TokenResponse};
 
 use crate::accounts::{link_in, wait_for_mail};
 use crate::support::raw::post_form;
-use crate::support::rp::sign_in_default;
-use crate::support::{Backend, Rp, TestApp, PASSWORD, USERNAME};
+use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
 /// Everything logged in this process from the first call on (every level).
 fn captured() -> Arc<Mutex<Vec<u8>>> {
@@ -51,15 +48,7 @@ async fn no_secret_reaches_the_logs() {
         .create_user(latchkey_authn::NewUser { username: USERNAME.into(), email: email.into(), password: latchkey_domain::Secret::new(PASSWORD), admin: false })
         .await
         .expect("user");
-    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
-    let secret = secret.expect("confidential");
-    let rp = Rp::discover(&app, &id, Some(&secret)).await;
-    let mut browser = app.browser();
-    let req = rp.authorize_scopes(&["offline_access"], &[]);
-    let code = sign_in_default(&mut browser, &req.url).await.code.expect("code");
-    let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
-    let (access, id_token) = (tokens.access_token().secret().clone(), tokens.id_token().expect("id").to_string());
-    let refresh = tokens.refresh_token().expect("refresh").secret().clone();
+    let crate::support::rp::OfflineTokens { client_id: id, secret, mut browser, access, refresh, id_token, code, .. } = crate::support::rp::offline_tokens(&app).await;
     let refreshed = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&id, &secret))).await;
     let refresh2 = refreshed.body["refresh_token"].as_str().unwrap_or_default().to_string();
     let mut cookies: Vec<String> = browser.cookies.values().cloned().collect();

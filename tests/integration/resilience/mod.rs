@@ -3,6 +3,7 @@
 
 mod fuzz;
 mod limits;
+mod postgres_restart;
 mod races;
 mod lockout;
 mod rate_limits;

@@ -131,3 +131,31 @@ pub async fn sign_in(browser: &mut Browser, url: &str, username: &str, password:
 pub async fn sign_in_default(browser: &mut Browser, url: &str) -> AuthResponse {
     sign_in(browser, url, USERNAME, PASSWORD).await
 }
+
+/// A confidential client and the default user signed in through it with
+/// `offline_access`: what most token tests start from.
+pub struct OfflineTokens {
+    pub rp: Rp,
+    pub client_id: String,
+    pub secret: String,
+    pub browser: crate::support::Browser,
+    pub access: String,
+    pub refresh: String,
+    pub id_token: String,
+    /// The (spent) authorization code.
+    pub code: String,
+}
+
+pub async fn offline_tokens(app: &crate::support::TestApp) -> OfflineTokens {
+    use openidconnect::{OAuth2TokenResponse, TokenResponse};
+    let (client_id, secret) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
+    let secret = secret.expect("confidential");
+    let rp = Rp::discover(app, &client_id, Some(&secret)).await;
+    let mut browser = app.browser();
+    let req = rp.authorize_scopes(&["offline_access"], &[]);
+    let code = sign_in_default(&mut browser, &req.url).await.code.expect("code");
+    let t = rp.exchange(&code, req.verifier).await.expect("exchange");
+    let (access, id_token) = (t.access_token().secret().clone(), t.id_token().map(|i| i.to_string()).unwrap_or_default());
+    let refresh = t.refresh_token().expect("refresh").secret().clone();
+    OfflineTokens { rp, client_id, secret, browser, access, refresh, id_token, code }
+}
