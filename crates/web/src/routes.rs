@@ -45,14 +45,15 @@ fn form_config() -> web::FormConfig {
 }
 
 /// JSON bodies (the passkey endpoints) are small: a WebAuthn credential is a
-/// few kilobytes. Larger or malformed ones get a JSON 4xx, not actix's text.
+/// few kilobytes. Larger or malformed ones get a JSON 4xx, not actix's text;
+/// a body that is not JSON at all (another or no content type) is a 400 like
+/// any other unreadable body.
 const MAX_JSON_BYTES: usize = 64 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default().limit(MAX_JSON_BYTES).error_handler(|e, _| {
         let status = match &e {
             actix_web::error::JsonPayloadError::OverflowKnownLength { .. } | actix_web::error::JsonPayloadError::Overflow { .. } => actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            actix_web::error::JsonPayloadError::ContentType => actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             _ => actix_web::http::StatusCode::BAD_REQUEST,
         };
         let body = HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "error": "the request body could not be read as JSON of the expected size and shape" }));

@@ -4,3 +4,4 @@ mod health;
 mod logs;
 mod metrics;
 mod proxy;
+mod schemathesis;

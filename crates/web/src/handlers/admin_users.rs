@@ -183,10 +183,19 @@ pub struct AuditQuery {
     user: Option<String>,
     client: Option<String>,
     kind: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
+    since: Option<String>,
+    until: Option<String>,
     cursor: Option<String>,
-    limit: Option<i64>,
+    limit: Option<String>,
+}
+
+/// An optional integer query parameter: absent or empty is `None`; anything
+/// else must be an integer (a JSON 400 otherwise).
+fn int_param(name: &str, v: &Option<String>) -> Result<Option<i64>, WebError> {
+    match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| WebError::Json(latchkey_oauth::OAuthError::invalid_request(format!("{name} must be an integer")))),
+    }
 }
 
 /// The filter of an audit query (`user` takes a username or a user id).
@@ -202,8 +211,10 @@ pub async fn audit_filter(state: &AppState, user: Option<&str>, client: Option<&
 pub async fn audit(req: HttpRequest, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
     let q = query.into_inner();
-    let filter = audit_filter(&state, q.user.as_deref(), q.client.as_deref(), q.kind.as_deref(), q.since, q.until).await?;
-    let page = state.oauth.audit_search(filter, q.cursor.as_deref(), q.limit.unwrap_or(50)).await?;
+    let (since, until, limit) = (int_param("since", &q.since)?, int_param("until", &q.until)?, int_param("limit", &q.limit)?);
+    let filter = audit_filter(&state, q.user.as_deref(), q.client.as_deref(), q.kind.as_deref(), since, until).await?;
+    let cursor = q.cursor.as_deref().filter(|c| !c.is_empty());
+    let page = state.oauth.audit_search(filter, cursor, limit.unwrap_or(50)).await?;
     Ok(ok(json!(page)))
 }
 
