@@ -216,18 +216,29 @@ fn ceremony_binding(link: &Link) -> String {
     format!("link:{}", link.id)
 }
 
-async fn passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<StartBody>, flow: Flow) -> Result<HttpResponse, WebError> {
-    let csrf = match check_json_post(&req, &state) {
+/// The checks both passkey steps of a link make: CSRF, the per-address
+/// limit, a live link, and the second factor the flow may ask for first.
+/// `Err` is the JSON refusal to send.
+async fn passkey_link(req: &HttpRequest, state: &AppState, flow: Flow, t: &str) -> Result<Result<(Link, User), HttpResponse>, WebError> {
+    let csrf = match check_json_post(req, state) {
         Ok(c) => c,
-        Err(resp) => return Ok(resp),
+        Err(resp) => return Ok(Err(resp)),
     };
-    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
-    let Some((link, user)) = open(&state, flow, &body.t).await? else {
-        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
+    rate(state, LINKS_PER_IP, &client_info(req).ip.unwrap_or_default(), true).await?;
+    let Some((link, user)) = open(state, flow, t).await? else {
+        return Ok(Err(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used")));
     };
-    if needs_factor(&state, flow, &link, &user, &csrf).await? {
-        return Ok(json_error(StatusCode::FORBIDDEN, "present your authenticator app or a backup code first"));
+    if needs_factor(state, flow, &link, &user, &csrf).await? {
+        return Ok(Err(json_error(StatusCode::FORBIDDEN, "present your authenticator app or a backup code first")));
     }
+    Ok(Ok((link, user)))
+}
+
+async fn passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<StartBody>, flow: Flow) -> Result<HttpResponse, WebError> {
+    let (link, user) = match passkey_link(&req, &state, flow, &body.t).await? {
+        Ok(opened) => opened,
+        Err(refusal) => return Ok(refusal),
+    };
     let (ceremony, options) = state.passkeys.start_registration(&user, &ceremony_binding(&link)).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "ceremony": ceremony, "options": options })))
 }
@@ -241,17 +252,10 @@ pub async fn recovery_passkey_start(req: HttpRequest, state: web::Data<AppState>
 }
 
 async fn passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<FinishBody>, flow: Flow) -> Result<HttpResponse, WebError> {
-    let csrf = match check_json_post(&req, &state) {
-        Ok(c) => c,
-        Err(resp) => return Ok(resp),
+    let (link, user) = match passkey_link(&req, &state, flow, &body.t).await? {
+        Ok(opened) => opened,
+        Err(refusal) => return Ok(refusal),
     };
-    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
-    let Some((link, user)) = open(&state, flow, &body.t).await? else {
-        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
-    };
-    if needs_factor(&state, flow, &link, &user, &csrf).await? {
-        return Ok(json_error(StatusCode::FORBIDDEN, "present your authenticator app or a backup code first"));
-    }
     let (info, kind) = match state.passkeys.finish_registration(&user, &ceremony_binding(&link), &body.ceremony, &body.credential, &body.name).await {
         Ok(done) => done,
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
