@@ -122,7 +122,9 @@ impl SessionService {
     /// request); overwrites any cached copy.
     async fn forget_cached(&self, keys: impl IntoIterator<Item = &SessionKey>) -> Result<(), AuthnError> {
         for k in keys {
-            self.fast.put(&cache_key(k), REVOKED, SESSION_CACHE_TTL).await?;
+            // With Redis unreachable the database's revocation stands (lookups
+            // fall back to it) and the tombstone is written when Redis is back.
+            self.fast.put_or_queue(&cache_key(k), REVOKED, SESSION_CACHE_TTL).await?;
         }
         Ok(())
     }
@@ -214,7 +216,12 @@ impl SessionService {
         let key = self.key_for(cookie_value);
         let now = self.clock.now();
         let limits = self.limits;
-        let cached = self.fast.get(&cache_key(&key)).await?;
+        // Redis unreachable: the database is the source of truth.
+        let cached = match self.fast.get(&cache_key(&key)).await {
+            Ok(cached) => cached,
+            Err(_) if self.fast.is_down() => None,
+            Err(e) => return Err(e.into()),
+        };
         let mut session = match cached.as_deref() {
             Some(REVOKED) => return Ok(Resolution::None),
             Some(json) => serde_json::from_str::<Session>(json).ok(),
@@ -226,7 +233,9 @@ impl SessionService {
             if let Some(s) = session.as_ref().filter(|s| s.revoked_at.is_none()) {
                 // put_if_absent: a revocation tombstone written meanwhile wins.
                 let json = serde_json::to_string(s).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
-                self.fast.put_if_absent(&cache_key(&key), &json, SESSION_CACHE_TTL).await?;
+                if !self.fast.is_down() {
+                    self.fast.put_if_absent(&cache_key(&key), &json, SESSION_CACHE_TTL).await?;
+                }
             }
         }
         let Some(mut s) = session else { return Ok(Resolution::None) };
@@ -247,7 +256,9 @@ impl SessionService {
             let json = serde_json::to_string(&s).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
             // Refresh the cached copy unless it was revoked in between: one
             // atomic step, so a tombstone written meanwhile is never overwritten.
-            self.fast.put_unless(&cache_key(&s.key), &json, SESSION_CACHE_TTL, REVOKED).await?;
+            if !self.fast.is_down() {
+                self.fast.put_unless(&cache_key(&s.key), &json, SESSION_CACHE_TTL, REVOKED).await?;
+            }
         }
         Ok(Resolution::Live(s))
     }

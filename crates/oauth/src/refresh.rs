@@ -92,7 +92,11 @@ impl OAuthService {
         }
         let json = serde_json::to_vec(response).map_err(StoreError::from)?;
         let sealed = self.tokens.master().encrypt(&json, &grace_key(hash))?;
-        self.fast.put(&grace_key(hash), &sealed, Duration::from_secs(grace as u64)).await?;
+        // The rotation is committed: losing the answer now would cost the
+        // client its family, so a Redis outage only costs the grace window.
+        if let Err(e) = self.fast.put(&grace_key(hash), &sealed, Duration::from_secs(grace as u64)).await {
+            tracing::warn!(error = %e, "refresh grace answer not kept (fast store unreachable)");
+        }
         Ok(())
     }
 
@@ -106,7 +110,8 @@ impl OAuthService {
             if let Some(successor) = token.successor_hash.clone() {
                 let current = self.db.run(move |c| repo::find(c, &successor)).await?.is_some_and(|(t, _)| t.used_at.is_none());
                 if current {
-                    if let Some(sealed) = self.fast.get(&grace_key(hash)).await? {
+                    // Unreachable Redis: no grace answer; fall through and revoke (fail closed).
+                    if let Some(sealed) = self.fast.get(&grace_key(hash)).await.ok().flatten() {
                         let json = self.tokens.master().decrypt(&sealed, &grace_key(hash))?;
                         let response: TokenResponse = serde_json::from_slice(&json).map_err(StoreError::from)?;
                         tracing::info!(target: "security", event = "refresh_grace", family = %family.id);

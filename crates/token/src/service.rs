@@ -1,14 +1,14 @@
 //! Issuing and verifying JWTs with the deployment's keys.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use latchkey_domain::{SharedClock, SigningAlg};
 use latchkey_store::repo::keys as key_repo;
-use latchkey_store::{Db, FastStore};
+use latchkey_store::{Db, FastStore, StoreError};
 
 use crate::claims::{AccessTokenClaims, IdTokenClaims};
 use crate::crypto::{KeyPurpose, KeyedHasher, MasterKey};
@@ -140,6 +140,9 @@ pub struct TokenService {
     /// with the same token skip the Ed25519 verification; expiry and
     /// revocation are still checked on every call.
     verified: RwLock<HashMap<String, AccessTokenClaims>>,
+    /// The fast store's outage count when this node last made sure it holds
+    /// every revocation (another node may have recorded one during an outage).
+    outages_repaired: AtomicU64,
 }
 
 /// Bound on remembered verified tokens (about 1 KiB each).
@@ -150,6 +153,9 @@ const REVOCATIONS_LOADED: &str = "revocations-loaded";
 /// The marker outlives any revocation; a fast store that loses it (and so,
 /// possibly, revocations) is refilled from the database.
 const REVOCATIONS_LOADED_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A durable note (in the revocations table): a revocation was recorded while
+/// the fast store could not be reached, at this time.
+const FAST_STORE_MISSED: &str = "fast-store-missed";
 
 fn revoked_key(jti: &str) -> String {
     format!("revoked-jti:{jti}")
@@ -176,6 +182,7 @@ impl TokenService {
             refresh_hasher,
             ring_loaded_at: AtomicI64::new(0),
             verified: RwLock::new(HashMap::new()),
+            outages_repaired: AtomicU64::new(0),
         };
         svc.ensure_keys().await?;
         Ok(svc)
@@ -345,7 +352,11 @@ impl TokenService {
         self.revoke_jtis(&[(jti.to_string(), exp)]).await
     }
 
-    /// Records revocations durably, then in the fast store.
+    /// Records revocations durably, then in the fast store. If Redis cannot
+    /// be reached, the durable copy stands (checks fall back to it), the
+    /// fast-store writes wait on this node until Redis answers, and a durable
+    /// note makes every node's upkeep reload the revocations should this node
+    /// die first.
     async fn record_revocations(&self, rows: Vec<(String, String, i64)>) -> Result<(), TokenError> {
         if rows.is_empty() {
             return Ok(());
@@ -353,25 +364,48 @@ impl TokenService {
         let durable = rows.clone();
         self.db.run(move |c| latchkey_store::repo::revocations::record(c, &durable)).await?;
         let now = self.clock.now();
+        let mut queued = 0;
         for (key, value, exp) in rows {
-            self.fast.put(&key, &value, Duration::from_secs((exp - now).max(1) as u64 + 1)).await?;
+            if !self.fast.put_or_queue(&key, &value, Duration::from_secs((exp - now).max(1) as u64 + 1)).await? {
+                queued += 1;
+            }
+        }
+        if queued > 0 {
+            let note = vec![(FAST_STORE_MISSED.to_string(), now.to_string(), now + REVOCATIONS_LOADED_TTL.as_secs() as i64)];
+            self.db.run(move |c| latchkey_store::repo::revocations::record(c, &note)).await?;
+            tracing::warn!(target: "security", event = "revocation_queued", count = queued, "redis unreachable: revocation recorded in the database; the fast store gets it when redis is back");
         }
         Ok(())
     }
 
     /// Reloads every revocation in force from the database into the fast
-    /// store, then marks it loaded. Called when the marker is missing: the
-    /// fast store restarted empty, was flushed, failed over, or this process
-    /// just started with an in-process store.
+    /// store, then marks it loaded (with the time). Called when the marker is
+    /// missing: the fast store restarted empty, was flushed, failed over, or
+    /// this process just started with an in-process store; and by upkeep when
+    /// a node noted a revocation that could not reach the fast store.
     async fn reload_revocations(&self) -> Result<(), TokenError> {
         let now = self.clock.now();
         let rows = self.db.run(move |c| latchkey_store::repo::revocations::live(c, now)).await?;
         let n = rows.len();
-        for (key, value, exp) in rows {
+        for (key, value, exp) in rows.into_iter().filter(|(k, _, _)| k != FAST_STORE_MISSED) {
             self.fast.put(&key, &value, Duration::from_secs((exp - now).max(1) as u64 + 1)).await?;
         }
-        self.fast.put(REVOCATIONS_LOADED, "1", REVOCATIONS_LOADED_TTL).await?;
-        tracing::info!(target: "security", event = "revocations_reloaded", count = n, "the fast store had lost its revocations; reloaded from the database");
+        self.fast.put(REVOCATIONS_LOADED, &now.to_string(), REVOCATIONS_LOADED_TTL).await?;
+        tracing::info!(target: "security", event = "revocations_reloaded", count = n, "the fast store may have lost revocations; reloaded from the database");
+        Ok(())
+    }
+
+    /// Upkeep: reloads the revocations into the fast store if some node
+    /// noted, at or after the last load, a revocation it could not write there.
+    async fn repair_missed_revocations(&self) -> Result<(), TokenError> {
+        let now = self.clock.now();
+        let keys = vec![FAST_STORE_MISSED.to_string()];
+        let noted = self.db.run(move |c| latchkey_store::repo::revocations::values(c, &keys, now)).await?;
+        let Some(Some(missed)) = noted.first().cloned() else { return Ok(()) };
+        let loaded = self.fast.get(REVOCATIONS_LOADED).await?;
+        if loaded.and_then(|l| l.parse::<i64>().ok()).is_none_or(|l| l <= missed.parse::<i64>().unwrap_or(i64::MAX)) {
+            self.reload_revocations().await?;
+        }
         Ok(())
     }
 
@@ -416,20 +450,30 @@ impl TokenService {
         // The same round trip asks whether the fast store still holds the
         // revocations (it may have restarted empty): if not, reload first.
         keys.push(REVOCATIONS_LOADED.to_string());
-        let mut found = self.fast.get_many(&keys).await?;
+        let outages = self.fast.outages();
+        let mut found = match self.fast.get_many(&keys).await {
+            Ok(found) => found,
+            // Redis unreachable: the database holds every revocation.
+            Err(StoreError::Cache(_)) => {
+                let lookup = keys[..keys.len() - 1].to_vec();
+                let now = self.clock.now();
+                let found = self.db.run(move |c| latchkey_store::repo::revocations::values(c, &lookup, now)).await?;
+                return judge(claims, &found);
+            }
+            Err(e) => return Err(e.into()),
+        };
         if found.last().is_some_and(Option::is_none) {
             self.reload_revocations().await?;
             found = self.fast.get_many(&keys).await?;
+        } else if outages != self.outages_repaired.load(Ordering::Relaxed) {
+            // First answer from Redis after an outage this node saw: another
+            // node may have recorded revocations Redis has not got yet.
+            self.repair_missed_revocations().await?;
+            self.outages_repaired.store(outages, Ordering::Relaxed);
+            found = self.fast.get_many(&keys).await?;
         }
         found.pop();
-        if found.first().is_some_and(Option::is_some) {
-            return Err(TokenError::Revoked);
-        }
-        let covered = found.iter().skip(1).flatten().any(|at| at.parse::<i64>().is_ok_and(|at| claims.iat <= at));
-        if covered {
-            return Err(TokenError::Revoked);
-        }
-        Ok(())
+        judge(claims, &found)
     }
 
     // ---- signing-key rotation ---------------------------------------------------
@@ -473,6 +517,7 @@ impl TokenService {
     /// no key is retired while a token it signed could still be valid.
     pub async fn maintain_for(&self, longest_access: i64) -> Result<(), TokenError> {
         self.reload_keys().await?;
+        self.repair_missed_revocations().await?;
         let now = self.clock.now();
         self.db.run(move |c| latchkey_store::repo::revocations::purge(c, now)).await?;
         let now = self.clock.now();
@@ -544,6 +589,19 @@ impl TokenService {
 
 fn to_store(e: TokenError) -> latchkey_store::StoreError {
     latchkey_store::StoreError::Corrupt(e.to_string())
+}
+
+/// Whether what the revocation lookup found (the token's `jti`, then the
+/// client, grant and session markers: the times they were set) revokes it.
+fn judge(claims: &AccessTokenClaims, found: &[Option<String>]) -> Result<(), TokenError> {
+    if found.first().is_some_and(Option::is_some) {
+        return Err(TokenError::Revoked);
+    }
+    let covered = found.iter().skip(1).flatten().any(|at| at.parse::<i64>().is_ok_and(|at| claims.iat <= at));
+    if covered {
+        return Err(TokenError::Revoked);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

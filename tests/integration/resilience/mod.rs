@@ -5,6 +5,7 @@ mod fuzz;
 mod limits;
 mod postgres_restart;
 mod races;
+mod redis_outage;
 mod lockout;
 mod rate_limits;
 
@@ -198,4 +199,53 @@ async fn concurrent_revocation_records_all_succeed_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_revocation_records_all_succeed_on_postgres() {
     concurrent_revocation_records_all_succeed(Backend::Postgres).await;
+}
+
+/// A TCP relay between the nodes and a Redis, that the test can cut (every
+/// connection dropped, new ones refused) and mend: a network partition, with
+/// Redis itself keeping its data and never seeing what was sent meanwhile.
+struct Partition {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Partition {
+    async fn relay_to(target: u16) -> Partition {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let port = listener.local_addr().expect("addr").port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (c, g) = (cut.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let (c, g) = (c.clone(), g.clone());
+                let born = g.load(Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else { return };
+                    let relay = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    let watch = async {
+                        while !c.load(Ordering::SeqCst) && g.load(Ordering::SeqCst) == born {
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        }
+                    };
+                    tokio::select! { _ = relay => {}, _ = watch => {} }
+                });
+            }
+        });
+        Partition { port, cut, generation }
+    }
+
+    fn cut(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn mend(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }

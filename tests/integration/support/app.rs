@@ -102,6 +102,13 @@ impl TestApp {
         Self::launch(settings, self.clock.clone(), self.backend, Some(self.issuer.clone())).await
     }
 
+    /// Another node of `of`'s deployment (issuer and clock), with `settings`
+    /// (e.g. reaching Redis another way).
+    pub async fn node_with(of: &TestApp, settings: Settings) -> TestApp {
+        let settings = Settings { data_dir: std::env::temp_dir().join(unique("latchkey-test-")), ..settings };
+        Self::launch(settings, of.clock.clone(), of.backend, Some(of.issuer.clone())).await
+    }
+
     async fn launch(mut settings: Settings, clock: Arc<ManualClock>, backend: Backend, issuer: Option<String>) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -129,12 +136,15 @@ impl TestApp {
         Browser::new(&self.issuer, self.addr)
     }
 
-    /// An HTTP client that reaches this server under the issuer's host name and
-    /// never follows redirects.
+    /// An HTTP client that reaches this server (this node, whatever port the
+    /// issuer's URLs name) and never follows redirects.
     pub fn http(&self) -> openidconnect::reqwest::Client {
         openidconnect::reqwest::Client::builder()
             .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .resolve("localhost", self.addr)
+            // As an HTTP proxy: requests go here in absolute form, with the
+            // issuer's host; `resolve` alone would keep the URL's port and so
+            // reach the first node from every node's client.
+            .proxy(openidconnect::reqwest::Proxy::http(format!("http://{}", self.addr)).expect("node address"))
             .build()
             .expect("http client")
     }

@@ -56,7 +56,10 @@ impl Browser {
     pub fn with_user_agent(base: &str, addr: SocketAddr, user_agent: &str) -> Browser {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .resolve("localhost", addr)
+            // Every request goes to this node whatever the URL's port (a second
+            // node serves under the first node's issuer): as a proxy, in
+            // absolute form. (`resolve` alone keeps the URL's port.)
+            .proxy(reqwest::Proxy::http(format!("http://{addr}")).expect("node address"))
             .user_agent(user_agent.to_string())
             .build()
             .expect("http client");

@@ -57,6 +57,37 @@ impl FastStore {
         }
     }
 
+    /// Like [`FastStore::put`], for entries that must reach the shared store
+    /// even if Redis is unreachable now (revocation tombstones whose durable
+    /// copy is already written): they are queued on this node and written
+    /// before anything else once Redis answers. Returns whether it was written now.
+    pub async fn put_or_queue(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self {
+            FastStore::Memory(m) => {
+                m.put(key, value, ttl);
+                Ok(true)
+            }
+            FastStore::Redis(r) => r.put_or_queue(key, value, ttl).await,
+        }
+    }
+
+    /// How many times this node found the shared store unreachable.
+    pub fn outages(&self) -> u64 {
+        match self {
+            FastStore::Memory(_) => 0,
+            FastStore::Redis(r) => r.outages(),
+        }
+    }
+
+    /// Whether the shared store is known to be unreachable right now (its
+    /// callers then serve from the database).
+    pub fn is_down(&self) -> bool {
+        match self {
+            FastStore::Memory(_) => false,
+            FastStore::Redis(r) => r.is_down(),
+        }
+    }
+
     /// Like [`FastStore::put`], for entries anyone can create without signing
     /// in (pending requests, ceremonies): in process they share a byte budget
     /// and the oldest are evicted first; Redis bounds them with `maxmemory`.

@@ -1,6 +1,10 @@
 //! The Redis-backed fast store, shared by every node.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 
@@ -45,6 +49,73 @@ return 0"#;
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    breaker: Arc<Breaker>,
+}
+
+/// After Redis fails to answer (refused, dropped, timed out), calls fail at
+/// once for this long instead of each spending up to a timeout and retries on
+/// a server that is down: callers fall back to the database at full speed,
+/// and one call per second finds out whether Redis is back.
+const DOWN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Writes that could not reach Redis and must land when it is back
+/// (revocation tombstones); beyond this many the oldest are dropped, and the
+/// database copy (reloaded when the fast store lost its marker) remains.
+const MAX_QUEUED_WRITES: usize = 100_000;
+
+/// The circuit breaker and the writes queued while Redis was unreachable.
+#[derive(Default)]
+struct Breaker {
+    /// Milliseconds since `since` until which Redis counts as down.
+    down_until_ms: AtomicU64,
+    since: OnceLock<Instant>,
+    /// How many times Redis was found unreachable (after being reachable).
+    outages: AtomicU64,
+    /// `(key, value, expires at)`, written in order once Redis answers.
+    queued: Mutex<VecDeque<(String, String, Instant)>>,
+}
+
+impl Breaker {
+    fn now_ms(&self) -> u64 {
+        self.since.get_or_init(Instant::now).elapsed().as_millis() as u64
+    }
+
+    fn is_open(&self) -> bool {
+        self.now_ms() < self.down_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn trip(&self) {
+        let until = self.now_ms() + DOWN_BACKOFF.as_millis() as u64;
+        if self.down_until_ms.swap(until, Ordering::Relaxed) <= self.now_ms() {
+            self.outages.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                backoff_ms = DOWN_BACKOFF.as_millis() as u64,
+                "redis unreachable; serving from the database, retrying shortly"
+            );
+        }
+    }
+
+    fn queue(&self, key: String, value: String, ttl: Duration) {
+        let mut q = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() >= MAX_QUEUED_WRITES {
+            q.pop_front();
+        }
+        q.push_back((key, value, Instant::now() + ttl));
+    }
+
+    fn has_queued(&self) -> bool {
+        !self
+            .queued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+}
+
+/// Whether an error says Redis could not be reached (as opposed to an answer
+/// it gave, such as a script error).
+fn unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
 }
 
 /// How long any one Redis command may take (a healthy one answers in well
@@ -67,7 +138,107 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(std::time::Duration::from_millis(200));
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(RedisStore { conn, prefix: prefix.to_string() })
+        Ok(RedisStore { conn, prefix: prefix.to_string(), breaker: Arc::default() })
+    }
+
+    /// Runs one Redis call behind the breaker: fails at once while Redis is
+    /// known down; trips the breaker when it cannot be reached; writes what
+    /// was queued meanwhile before the first call that finds it back.
+    async fn guard<T>(
+        &self,
+        call: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        if self.breaker.is_open() {
+            return Err(StoreError::Cache("redis unreachable (backing off)".into()));
+        }
+        if self.breaker.has_queued() {
+            self.flush_queued().await?;
+        }
+        match call.await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if unreachable(&e) {
+                    self.breaker.trip();
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Writes the queued entries (still unexpired), oldest first; on failure
+    /// the rest stay queued.
+    async fn flush_queued(&self) -> Result<(), StoreError> {
+        let pending: Vec<_> = self
+            .breaker
+            .queued
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
+        let n = pending.len();
+        for (i, (key, value, until)) in pending.iter().enumerate() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                continue;
+            }
+            let mut c = self.conn.clone();
+            let written = redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("PX")
+                .arg(ttl_ms(left))
+                .query_async::<()>(&mut c)
+                .await;
+            if let Err(e) = written {
+                let mut q = self
+                    .breaker
+                    .queued
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                for (k, v, u) in pending.into_iter().skip(i).rev() {
+                    q.push_front((k, v, u));
+                }
+                if unreachable(&e) {
+                    self.breaker.trip();
+                }
+                return Err(e.into());
+            }
+        }
+        tracing::info!(
+            count = n,
+            "redis is back; wrote the entries queued while it was unreachable"
+        );
+        Ok(())
+    }
+
+    /// Like [`RedisStore::put`], but when Redis cannot be reached the entry is
+    /// kept and written (before anything else) once it answers again.
+    /// Returns whether it was written now.
+    pub async fn put_or_queue(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        match self.put(key, value, ttl).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Cache(_)) if self.breaker.is_open() => {
+                self.breaker.queue(key.to_string(), value.to_string(), ttl);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How many outages this node has seen: a caller that trusts what it
+    /// read from Redis can re-check after one (see the token service).
+    pub fn outages(&self) -> u64 {
+        self.breaker.outages.load(Ordering::Relaxed)
+    }
+
+    /// Whether Redis is known to be unreachable right now.
+    pub fn is_down(&self) -> bool {
+        self.breaker.is_open()
     }
 
     fn key(&self, key: &str) -> String {
@@ -76,32 +247,32 @@ impl RedisStore {
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        redis::cmd("SET")
+        self.guard(redis::cmd("SET")
             .arg(self.key(key))
             .arg(value)
             .arg("PX")
             .arg(ttl_ms(ttl))
-            .query_async::<()>(&mut c)
+            .query_async::<()>(&mut c))
             .await?;
         Ok(())
     }
 
     pub async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut c = self.conn.clone();
-        let r: Option<String> = redis::cmd("SET")
+        let r: Option<String> = self.guard(redis::cmd("SET")
             .arg(self.key(key))
             .arg(value)
             .arg("NX")
             .arg("PX")
             .arg(ttl_ms(ttl))
-            .query_async(&mut c)
+            .query_async(&mut c))
             .await?;
         Ok(r.is_some())
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn.clone();
-        Ok(redis::cmd("GET").arg(self.key(key)).query_async(&mut c).await?)
+        Ok(self.guard(redis::cmd("GET").arg(self.key(key)).query_async(&mut c)).await?)
     }
 
     pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
@@ -113,24 +284,24 @@ impl RedisStore {
         for k in keys {
             cmd.arg(self.key(k));
         }
-        Ok(cmd.query_async(&mut c).await?)
+        Ok(self.guard(cmd.query_async(&mut c)).await?)
     }
 
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn.clone();
-        Ok(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c).await?)
+        Ok(self.guard(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c)).await?)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut c).await?;
+        self.guard(redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut c)).await?;
         Ok(())
     }
 
     pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
         let mut c = self.conn.clone();
         let k = self.key(key);
-        let (count, _): (i64, i64) = redis::pipe()
+        let (count, _): (i64, i64) = self.guard(redis::pipe()
             .atomic()
             .cmd("INCR")
             .arg(&k)
@@ -138,7 +309,7 @@ impl RedisStore {
             .arg(&k)
             .arg(ttl_ms(window))
             .arg("NX")
-            .query_async(&mut c)
+            .query_async(&mut c))
             .await?;
         Ok(count)
     }
@@ -151,7 +322,7 @@ impl RedisStore {
         for a in args {
             cmd.arg(*a);
         }
-        Ok(cmd.query_async(&mut c).await?)
+        Ok(self.guard(cmd.query_async(&mut c)).await?)
     }
 
     /// `SET` unless the current value is `unless` (one atomic script).
@@ -180,12 +351,12 @@ impl RedisStore {
 
     pub async fn clear(&self) -> Result<(), StoreError> {
         let mut c = self.conn.clone();
-        let keys: Vec<String> = redis::cmd("KEYS")
+        let keys: Vec<String> = self.guard(redis::cmd("KEYS")
             .arg(format!("{}*", self.prefix))
-            .query_async(&mut c)
+            .query_async(&mut c))
             .await?;
         if !keys.is_empty() {
-            redis::cmd("DEL").arg(keys).query_async::<()>(&mut c).await?;
+            self.guard(redis::cmd("DEL").arg(keys).query_async::<()>(&mut c)).await?;
         }
         Ok(())
     }

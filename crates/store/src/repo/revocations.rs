@@ -37,3 +37,10 @@ pub fn live(conn: &mut DbConnection, now: i64) -> Result<Vec<(String, String, i6
 pub fn purge(conn: &mut DbConnection, now: i64) -> Result<usize, StoreError> {
     Ok(diesel::delete(tr::table.filter(tr::expires_at.le(now))).execute(conn)?)
 }
+
+/// The values of those of `keys` that are revoked at `now` (the database
+/// answer when the fast store cannot be reached), in the order of `keys`.
+pub fn values(conn: &mut DbConnection, keys: &[String], now: i64) -> Result<Vec<Option<String>>, StoreError> {
+    let found: Vec<(String, String)> = tr::table.filter(tr::key.eq_any(keys)).filter(tr::expires_at.gt(now)).select((tr::key, tr::value)).load(conn)?;
+    Ok(keys.iter().map(|k| found.iter().find(|(fk, _)| fk == k).map(|(_, v)| v.clone())).collect())
+}
