@@ -3,11 +3,13 @@
 
 mod fuzz;
 mod limits;
+mod node_kill;
 mod postgres_restart;
 mod races;
 mod redis_outage;
 mod lockout;
 mod rate_limits;
+mod single_use;
 
 use latchkey_domain::SigningAlg;
 use openidconnect::OAuth2TokenResponse;
