@@ -185,4 +185,22 @@ mod tests {
         assert!(!b.is_subset(&a));
         assert_eq!(b.intersect(&a), a);
     }
+
+    proptest::proptest! {
+        /// Any input: the parsers never panic; a lenient parse keeps only
+        /// well-formed tokens and reads back the same from its own rendering.
+        #[test]
+        fn scope_parsers_never_panic_and_round_trip(s in "\\PC{0,200}|[a-z_: ]{0,80}") {
+            let set = ScopeSet::parse_lenient(&s);
+            proptest::prop_assert_eq!(ScopeSet::parse_lenient(&set.to_string()), set.clone());
+            proptest::prop_assert!(set.to_string().split_whitespace().all(valid_scope_token));
+            if let Ok(strict) = ScopeSet::parse_strict(&s) {
+                proptest::prop_assert!(strict.to_string().split_whitespace().all(|w| Scope::parse(w).is_some()));
+            }
+            match ScopeSet::parse_tokens(&s) {
+                Ok(t) => proptest::prop_assert_eq!(t, set),
+                Err(bad) => proptest::prop_assert!(bad.chars().count() <= 64),
+            }
+        }
+    }
 }

@@ -162,7 +162,7 @@ impl OAuthService {
         };
         let a = api.clone();
         self.db.run(move |c| repo::insert(c, &a)).await.map_err(|e| match e {
-            StoreError::Conflict(_) => OAuthError::invalid_request("that audience or one of those scope names is already registered"),
+            StoreError::Conflict(_) => OAuthError::Conflict("that audience or one of those scope names is already registered".into()),
             other => other.into(),
         })?;
         self.forget_cached_apis();
@@ -183,7 +183,7 @@ impl OAuthService {
         validate_scope_name(&scope.name).map_err(OAuthError::invalid_request)?;
         let api = self.api(id_or_audience).await?.ok_or(OAuthError::NotFound("API"))?;
         self.db.run(move |c| repo::add_scope(c, &api.id, &scope)).await.map_err(|e| match e {
-            StoreError::Conflict(_) => OAuthError::invalid_request("that scope name is already registered"),
+            StoreError::Conflict(_) => OAuthError::Conflict("that scope name is already registered".into()),
             other => other.into(),
         })?;
         self.forget_cached_apis();

@@ -464,4 +464,26 @@ mod tests {
         let e = error_redirect("https://app.example/cb", None, ErrorCode::LoginRequired, "sign in", "http://i");
         assert!(e.contains("error=login_required") && e.contains("iss=http%3A%2F%2Fi"));
     }
+
+    proptest::proptest! {
+        /// Random authorization requests (known parameter names with random
+        /// values, and random names): never a panic; an error after the
+        /// client check always goes back to the registered redirect URI.
+        #[test]
+        fn authorization_requests_never_panic(
+            pairs in proptest::collection::vec((
+                "client_id|redirect_uri|response_type|scope|state|nonce|prompt|max_age|acr_values|code_challenge|code_challenge_method|response_mode|resource|request|request_uri|ui_locales|login_hint|\\PC{0,12}",
+                "app|https://app.example/cb|code|openid|none|login|0|-1|99999999999999999999|S256|query|\\PC{0,40}",
+            ), 0..12),
+        ) {
+            let p = AuthorizeParams::from_pairs(pairs.into_iter().collect());
+            let c = client(false);
+            if let Ok(redirect) = check_client(&p, Some(&c)) {
+                proptest::prop_assert_eq!(redirect, "https://app.example/cb");
+                if let Err(AuthorizeError::Redirect { redirect_uri, .. }) = validate(&p, &c, &[], redirect, "i".into(), "b".into(), 1000) {
+                    proptest::prop_assert_eq!(redirect_uri, "https://app.example/cb");
+                }
+            }
+        }
+    }
 }

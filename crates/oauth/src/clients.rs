@@ -219,4 +219,19 @@ mod tests {
         assert!(admin.allowed_scopes.contains(Scope::Admin));
         Ok(())
     }
+
+    proptest::proptest! {
+        /// Any string: never a panic; what is accepted is an absolute URI
+        /// without a fragment, and plain http only on a loopback host.
+        #[test]
+        fn redirect_uri_check_never_panics_and_holds_its_rules(uri in "(https?|myapp)://[a-z0-9.:\\[\\]@-]{0,30}(/[a-z0-9#?=&%.-]{0,30})?|\\PC{0,80}") {
+            if validate_redirect_uri(&uri).is_ok() {
+                let u = url::Url::parse(&uri).expect("accepted means parseable");
+                proptest::prop_assert!(u.fragment().is_none());
+                if u.scheme() == "http" {
+                    proptest::prop_assert!(matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")), "{}", uri);
+                }
+            }
+        }
+    }
 }

@@ -67,6 +67,9 @@ pub enum OAuthError {
     /// An admin API resource that does not exist (404).
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// An admin API resource that already exists (409).
+    #[error("{0}")]
+    Conflict(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("token: {0}")]

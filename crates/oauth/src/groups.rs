@@ -15,7 +15,7 @@ impl OAuthService {
         }
         let (id, n, now) = (uuid::Uuid::new_v4().to_string(), name.to_string(), self.clock.now());
         self.db.run(move |c| repo::create(c, &id, &n, now)).await.map_err(|e| match e {
-            StoreError::Conflict(_) => OAuthError::invalid_request("that group exists"),
+            StoreError::Conflict(_) => OAuthError::Conflict("that group exists".into()),
             other => other.into(),
         })?;
         self.audit("group_created", None, None, &format!("group {name}")).await;

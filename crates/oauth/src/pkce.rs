@@ -99,4 +99,40 @@ mod tests {
         assert!(verify(None, Some(VERIFIER)).is_err());
         assert!(verify(None, None).is_ok());
     }
+
+    proptest::proptest! {
+        /// Any challenge/verifier pair: never a panic; accepted only when the
+        /// verifier hashes to the challenge.
+        #[test]
+        fn pkce_never_panics_and_accepts_only_the_matching_verifier(
+            method in proptest::option::of("S256|plain|s256|\\PC{0,8}"),
+            challenge in proptest::option::of("[A-Za-z0-9_~.-]{0,130}|\\PC{0,50}"),
+            verifier in proptest::option::of("[A-Za-z0-9_~.-]{0,130}|\\PC{0,50}"),
+            required in proptest::bool::ANY,
+        ) {
+            let stored = accept_challenge(method.as_deref(), challenge.as_deref(), required);
+            if let Ok(stored) = &stored {
+                if verify(stored.as_deref(), verifier.as_deref()).is_ok() && stored.is_some() {
+                    let v = verifier.as_deref().unwrap_or_default();
+                    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
+                    let expect = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest.as_ref());
+                    proptest::prop_assert_eq!(challenge.as_deref(), Some(expect.as_str()));
+                }
+            }
+        }
+
+        /// A well-formed verifier and its own challenge: accepted; the same
+        /// verifier with one character changed: refused.
+        #[test]
+        fn pkce_accepts_its_verifier_and_refuses_a_neighbour(v in "[A-Za-z0-9_~.-]{43,128}", at in 0usize..43) {
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, v.as_bytes());
+            let challenge = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest.as_ref());
+            let stored = accept_challenge(Some("S256"), Some(&challenge), true).expect("a valid challenge");
+            proptest::prop_assert!(verify(stored.as_deref(), Some(&v)).is_ok());
+            let mut other: Vec<char> = v.chars().collect();
+            other[at] = if other[at] == 'a' { 'b' } else { 'a' };
+            let other: String = other.into_iter().collect();
+            proptest::prop_assert!(verify(stored.as_deref(), Some(&other)).is_err());
+        }
+    }
 }

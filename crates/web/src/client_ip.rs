@@ -100,4 +100,24 @@ mod tests {
         assert!(parse_trusted_proxies("10.0.0.0/8 nonsense").is_err());
         assert_eq!(parse_trusted_proxies("").map(|v| v.len()), Ok(0));
     }
+
+    proptest::proptest! {
+        /// Any header values and proxy lists: never a panic; the answer is the
+        /// peer or an address named in the headers, and the peer itself when
+        /// it is not a trusted proxy.
+        #[test]
+        fn client_ip_never_panics_and_trusts_only_proxies(
+            forwarded in proptest::option::of("(for=\"?\\[?[0-9a-f:.]{0,40}\\]?(:[0-9]{1,5})?\"?[;, ]{0,2}){0,4}|\\PC{0,60}"),
+            xff in proptest::option::of("([0-9.]{0,15}|[0-9a-f:]{0,39})(, ?([0-9.]{0,15}|[0-9a-f:]{0,39})){0,4}|\\PC{0,60}"),
+            proxies in "(10.0.0.0/8|127.0.0.1/32|::1/128|garbage|[0-9./]{0,18})(,(10.0.0.0/8|127.0.0.1/32|[0-9./]{0,18})){0,3}",
+            peer_trusted in proptest::bool::ANY,
+        ) {
+            let list = parse_trusted_proxies(&proxies).unwrap_or_default();
+            let peer: IpAddr = if peer_trusted { "127.0.0.1".parse().expect("ip") } else { "203.0.113.9".parse().expect("ip") };
+            let ip = client_ip(peer, forwarded.as_deref(), xff.as_deref(), &list);
+            if !trusted(&peer, &list) {
+                proptest::prop_assert_eq!(ip, peer);
+            }
+        }
+    }
 }

@@ -122,6 +122,9 @@ fn json_error(e: &OAuthError) -> HttpResponse {
         OAuthError::NotFound(what) => {
             return no_store(HttpResponse::build(StatusCode::NOT_FOUND)).json(json!({ "error": "not_found", "error_description": format!("no such {what}") }));
         }
+        OAuthError::Conflict(what) => {
+            return no_store(HttpResponse::build(StatusCode::CONFLICT)).json(json!({ "error": "conflict", "error_description": what }));
+        }
         OAuthError::Store(s) if is_unavailable(s) => {
             let id = reference();
             tracing::error!(reference = %id, error = %s, "store unavailable");

@@ -94,7 +94,7 @@ async fn invitations_expire_and_usernames_stay_unique() {
     assert!(page.body.contains("Link expired"));
     let token = super::admin_token(&app).await;
     let (status, _) = super::admin_post(&app, "/admin/api/v1/users", Some(&token), &serde_json::json!({ "username": "carol", "email": "x@example.com", "invite": true })).await;
-    assert_eq!(status, 400, "a taken username");
+    assert_eq!(status, 409, "a taken username: Conflict");
     let (status, _) = super::admin_post(&app, "/admin/api/v1/users", Some(&token), &serde_json::json!({ "username": "dave", "email": "dave@example.com" })).await;
     assert_eq!(status, 400, "only invitations");
     let (status, _) = super::admin_post(&app, "/admin/api/v1/users", None, &serde_json::json!({ "username": "eve", "email": "eve@example.com", "invite": true })).await;

@@ -143,7 +143,7 @@ pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, body: web
             state.oauth.audit_event("user_invited", Some(&user.id.0), None, &format!("by {}", actor(&claims))).await;
             Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "user_id": user.id.0, "invite_url": url })))
         }
-        Err(latchkey_authn::AuthnError::UserExists) => Err(WebError::Json(OAuthError::invalid_request("a user with that username already exists"))),
+        Err(latchkey_authn::AuthnError::UserExists) => Err(WebError::Json(OAuthError::Conflict("a user with that username already exists".into()))),
         Err(latchkey_authn::AuthnError::InvalidInput(m)) => Err(WebError::Json(OAuthError::invalid_request(m))),
         Err(e) => Err(e.into()),
     }

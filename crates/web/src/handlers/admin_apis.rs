@@ -37,6 +37,7 @@ pub struct NewApiBody {
     /// `name=description` strings, or objects.
     #[serde(default)]
     scopes: Vec<ScopeBody>,
+    #[serde(default, deserialize_with = "super::whole_number")]
     access_token_ttl: Option<i64>,
     signing_alg: Option<String>,
     #[serde(default)]
