@@ -36,17 +36,24 @@ async fn schemathesis_finds_no_server_error_and_no_conformance_failure_in_the_ad
     assert!(!token.is_empty());
     let url = app.url("/admin/api/v1/openapi.json");
     let checks = std::env::var("LATCHKEY_SCHEMATHESIS_CHECKS").unwrap_or_else(|_| "all".into());
+    let work = std::env::temp_dir().join(crate::support::services::unique("latchkey-schemathesis-"));
+    std::fs::create_dir_all(&work).expect("schemathesis work dir");
+    let cleanup = work.clone();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(st)
             .args(["run", &url, "--checks", &checks, "--phases", "coverage,fuzzing", "--max-examples", "25", "--seed", "1", "--no-color"])
             .args(["-H", &format!("Authorization: Bearer {token}")])
             .args(std::env::var("LATCHKEY_SCHEMATHESIS_EXTRA").unwrap_or_default().split_whitespace())
             .env("SCHEMATHESIS_HOOKS", "")
+            // Its cache of earlier failures lives in the working directory:
+            // a fresh one per run keeps runs alike (and the repository clean).
+            .current_dir(&work)
             .output()
     })
     .await
     .expect("thread")
     .expect("run schemathesis");
+    let _ = std::fs::remove_dir_all(&cleanup);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let summary: String = stdout.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
     assert!(out.status.success(), "schemathesis found failures:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
