@@ -3,7 +3,7 @@
 
 mod email;
 mod invitations;
-mod recovery;
+pub(crate) mod recovery;
 mod signup;
 
 use std::time::Duration;

@@ -25,7 +25,7 @@ const ASKED: &str = "Someone asked to recover your account";
 
 /// Requests recovery and returns the link of the mail that request sent
 /// (earlier requests' mails are settled first: they are sent in the background).
-async fn recovery_link(app: &TestApp, login: &str) -> String {
+pub(crate) async fn recovery_link(app: &TestApp, login: &str) -> String {
     let before = count_mail(app, EMAIL, ASKED).await;
     let r = request(app, login).await;
     assert_eq!(r.status, 200);

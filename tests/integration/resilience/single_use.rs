@@ -77,3 +77,55 @@ async fn totp_steps_and_backup_codes_are_single_use_across_two_nodes() {
         assert_eq!(pages.iter().filter(|p| p.status == 401).count(), 7, "{what}: the others refused");
     }
 }
+
+/// One passkey assertion for one sign-in ceremony, finished at once on both
+/// nodes (the same browser's cookies on each): exactly one session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_passkey_ceremony_is_single_use_across_two_nodes() {
+    use webauthn_authenticator_rs::prelude::{RequestChallengeResponse, Url};
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+    let node2 = app.second_node().await;
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut setup = app.browser();
+    crate::passkeys::password_sign_in(&mut setup).await;
+    let mut key = crate::passkeys::register(&app, &mut setup, "Laptop key").await;
+
+    for round in 0..5 {
+        let mut a = app.browser();
+        let page = a.get("/login").await;
+        let csrf = page.field("csrf_token").unwrap_or_default();
+        let (status, start) = a.post_json("/login/passkey/start", &csrf, &serde_json::json!({ "username": USERNAME })).await;
+        assert_eq!(status, 200, "{start}");
+        let options: RequestChallengeResponse = serde_json::from_value(start["options"].clone()).expect("request options");
+        let credential = key.do_authentication(Url::parse(&app.issuer).expect("origin"), options).expect("soft passkey signs");
+        let finish = serde_json::json!({ "ceremony": start["ceremony"], "credential": credential });
+        let mut b = node2.browser();
+        b.cookies = a.cookies.clone();
+        let ((sa, da), (sb, db)) = tokio::join!(a.post_json("/login/passkey/finish", &csrf, &finish), b.post_json("/login/passkey/finish", &csrf, &finish));
+        assert_eq!([sa, sb].iter().filter(|s| **s == 200).count(), 1, "round {round}: one ceremony, one sign-in: {sa} {da} / {sb} {db}");
+        assert!([sa, sb].iter().all(|s| *s == 200 || (400..500).contains(s)), "round {round}: {sa} / {sb}");
+    }
+}
+
+/// One recovery link used at once on both nodes: exactly one new password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recovery_link_is_single_use_across_two_nodes() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+    let node2 = app.second_node().await;
+    app.add_user(USERNAME, PASSWORD).await;
+    let link = crate::accounts::recovery::recovery_link(&app, USERNAME).await;
+    let t = crate::accounts::token_of(&link);
+    let (mut a, mut b) = (app.browser(), node2.browser());
+    let (pa, pb) = (a.get(&link).await, b.get(&link).await);
+    assert_eq!((pa.status, pb.status), (200, 200), "the link opens on either node");
+    let (ca, cb) = (pa.field("csrf_token").unwrap_or_default(), pb.field("csrf_token").unwrap_or_default());
+    let fa = [("csrf_token", ca.as_str()), ("t", t.as_str()), ("new_password", "first racing passphrase")];
+    let fb = [("csrf_token", cb.as_str()), ("t", t.as_str()), ("new_password", "second racing passphrase")];
+    let (ra, rb) = tokio::join!(a.post_form("/recover/password", &fa), b.post_form("/recover/password", &fb));
+    let won: Vec<_> = [&ra, &rb].into_iter().filter(|r| r.location.as_deref() == Some("/account")).collect();
+    assert_eq!(won.len(), 1, "{} {} / {} {}", ra.status, ra.body.len(), rb.status, rb.body.len());
+    assert_eq!([&ra, &rb].iter().filter(|r| r.status == 400).count(), 1, "the other is refused");
+    assert_eq!(app.browser().get(&link).await.status, 400, "spent on every node");
+    assert_eq!(node2.browser().get(&link).await.status, 400, "spent on every node");
+}
