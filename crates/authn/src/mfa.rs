@@ -134,8 +134,12 @@ impl MfaService {
 
     /// Verifies a second factor: a TOTP code or an unused backup code.
     /// Throttled per account and per IP like passwords.
-    pub async fn verify(&self, user: &User, code: &str, ip: Option<&str>) -> Result<Amr, AuthnError> {
-        let attempt = self.throttle.reserve(&user.username, ip, None).await?;
+    /// Checks a TOTP or backup code. `known_device` (a verified device cookie
+    /// for this account) counts failures against that browser instead of the
+    /// account's unknown devices, as for passwords: someone who has the
+    /// password cannot lock the owner's own browser out of the second step.
+    pub async fn verify(&self, user: &User, code: &str, ip: Option<&str>, known_device: Option<&str>) -> Result<Amr, AuthnError> {
+        let attempt = self.throttle.reserve(&user.username, ip, known_device).await?;
         let ok = if self.check_totp(user, code).await? {
             true
         } else {

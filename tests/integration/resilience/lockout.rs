@@ -76,3 +76,44 @@ async fn owners_known_browser_is_not_locked_out_on_sqlite() {
 async fn owners_known_browser_is_not_locked_out_across_nodes_on_postgres_and_redis() {
     owners_known_browser_is_not_locked_out(Backend::Postgres).await;
 }
+
+/// The same at the second step: someone who has the password cannot lock the
+/// owner's own browser out of the authenticator-code step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_known_browser_is_not_locked_out_of_the_second_step() {
+    use crate::mfa::{answer_second_step, code_at, enrol, sign_in_password};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut owner = app.browser();
+    sign_in_password(&mut owner).await;
+    let (secret, _) = enrol(&app, &mut owner).await;
+    owner.cookies.remove(SESSION);
+    app.clock.advance(30);
+    let step = sign_in_password(&mut owner).await;
+    let done = answer_second_step(&mut owner, step.location.as_deref().expect("second step"), &code_at(&secret, app.clock_now())).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "the owner's full sign-in: {}", done.body);
+    assert!(owner.cookies.contains_key(KNOWN));
+    owner.cookies.remove(SESSION);
+
+    // The attacker has the password and guesses codes from unknown browsers.
+    let mut steps = Vec::new();
+    for _ in 0..MAX_FAILURES_PER_ACCOUNT + 3 {
+        let mut b = app.browser();
+        let step = sign_in_password(&mut b).await;
+        let page = b.get(step.location.as_deref().expect("second step")).await;
+        steps.push((b, page.field("csrf_token").unwrap_or_default(), page.field("m").unwrap_or_default()));
+    }
+    let guesses = join_all(steps.into_iter().map(|(mut b, csrf, m)| async move { b.post_form("/login/mfa", &[("csrf_token", &csrf), ("m", &m), ("code", "000000")]).await.status })).await;
+    assert_eq!(guesses.iter().filter(|s| **s == 401).count(), MAX_FAILURES_PER_ACCOUNT as usize, "{guesses:?}");
+    assert_eq!(guesses.iter().filter(|s| **s == 429).count(), 3, "{guesses:?}");
+
+    // An unknown browser is refused even with the right code; the owner's is not.
+    app.clock.advance(30);
+    let mut stranger = app.browser();
+    let step = sign_in_password(&mut stranger).await;
+    let refused = answer_second_step(&mut stranger, step.location.as_deref().expect("second step"), &code_at(&secret, app.clock_now())).await;
+    assert_eq!(refused.status, 429, "unknown devices are locked out of the second step");
+    let step = sign_in_password(&mut owner).await;
+    let done = answer_second_step(&mut owner, step.location.as_deref().expect("second step"), &code_at(&secret, app.clock_now())).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "the owner's known browser passes the second step: {} {}", done.status, done.body);
+}

@@ -211,7 +211,8 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
     let due = load_due(&state, &form.m, &csrf).await?;
     let user = state.authn.user(&UserId(due.user_id.clone())).await?.ok_or_else(WebError::expired_request)?;
     let info = client_info(&req);
-    match state.mfa.verify(&user, &form.code, info.ip.as_deref()).await {
+    let known = known_device(&req, &state, &user.username);
+    match state.mfa.verify(&user, &form.code, info.ip.as_deref(), known.as_deref()).await {
         Ok(_) => {}
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             let throttled = matches!(e, AuthnError::Throttled);
