@@ -11,6 +11,7 @@ mod failures;
 mod mfa;
 mod operations;
 mod resilience;
+mod par;
 mod passkeys;
 mod security;
 mod sessions;

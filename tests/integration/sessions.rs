@@ -142,6 +142,7 @@ async fn rp_with_logout(app: &TestApp, backchannel: Option<String>) -> Rp {
         admin: false,
         id_token_alg: SigningAlg::RS256,
         backchannel_logout_uri: backchannel,
+        require_par: false,
     };
     let (id, secret) = app.register(new).await;
     Rp::discover(app, &id, secret.as_deref()).await

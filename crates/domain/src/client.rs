@@ -93,6 +93,9 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// A disabled client authenticates nowhere and gets no token.
     pub disabled_at: Option<i64>,
+    /// RFC 9126 §5: this client's authorization requests must come through
+    /// `/par` (a plain one at `/authorize` is refused).
+    pub require_par: bool,
 }
 
 impl Client {
@@ -133,6 +136,7 @@ mod tests {
             created_at: 0,
             backchannel_logout_uri: None,
             disabled_at: None,
+            require_par: false,
         }
     }
 

@@ -73,9 +73,12 @@ pub struct ServerOptions {
     /// Serve Prometheus `/metrics` on this address (unset: no metrics endpoint).
     #[arg(long, env = "LATCHKEY_METRICS_BIND")]
     pub metrics_bind: Option<String>,
-    /// Requests per second[/burst] per client at /token, /revoke and /introspect (public clients: per client and address), or off.
+    /// Requests per second[/burst] per client at /token, /revoke, /introspect and /par (public clients: per client and address), or off.
     #[arg(long, env = "LATCHKEY_ENDPOINT_RATE_LIMIT", default_value = "50000/100000")]
     pub endpoint_rate_limit: String,
+    /// Accept authorization requests only when pushed to /par first (RFC 9126), from every client.
+    #[arg(long, env = "LATCHKEY_REQUIRE_PAR", default_value_t = false)]
+    pub require_par: bool,
 }
 
 /// Only the environment: the server options as the admin commands see them.
@@ -153,6 +156,7 @@ impl StoreArgs {
             audit_retention_days: opts.audit_retention_days,
             metrics_bind: opts.metrics_bind.clone().filter(|s| !s.is_empty()),
             endpoint_rate: latchkey_oauth::endpoint_limits::EndpointRate::parse(&opts.endpoint_rate_limit)?,
+            require_par: opts.require_par,
         })
     }
 }
@@ -346,13 +350,16 @@ pub enum ClientCommand {
         /// The client id.
         client_id: String,
     },
-    /// Change a client: the API scopes it may be granted (replaces the list).
+    /// Change a client: the API scopes it may be granted (replaces the list), or whether it must push its requests.
     Update {
         /// The client id.
         client_id: String,
-        /// An API scope the client may ask for; repeat for several (none: no API scopes).
+        /// An API scope the client may ask for; repeat for several (none, without --require-par: no API scopes).
         #[arg(long = "allow-scope")]
         allow_scopes: Vec<String>,
+        /// true: authorization requests only through /par (RFC 9126); false: also plain ones. Alone, it changes nothing else.
+        #[arg(long)]
+        require_par: Option<bool>,
     },
 }
 
@@ -505,6 +512,9 @@ pub struct ClientAddArgs {
     /// OIDC Back-Channel Logout: where latchkey POSTs logout tokens when a session ends.
     #[arg(long)]
     pub backchannel_logout_uri: Option<String>,
+    /// Accept this client's authorization requests only when pushed to /par first (RFC 9126).
+    #[arg(long)]
+    pub require_par: bool,
     /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
@@ -543,6 +553,7 @@ impl ClientAddArgs {
             admin: self.admin,
             id_token_alg,
             backchannel_logout_uri: self.backchannel_logout_uri,
+            require_par: self.require_par,
         })
     }
 }

@@ -374,10 +374,16 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
-        ClientCommand::Update { client_id, allow_scopes } => {
-            let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
-            let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;
-            println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);
+        ClientCommand::Update { client_id, allow_scopes, require_par } => {
+            if let Some(required) = require_par {
+                clients::set_require_par(&stores.db, &client_id, required).await?;
+                println!("client {client_id} {} pushed authorization requests", if required { "must use" } else { "may skip" });
+            }
+            if require_par.is_none() || !allow_scopes.is_empty() {
+                let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
+                let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;
+                println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);
+            }
         }
         ClientCommand::Remove { client_id } => {
             if !clients::remove(&stores.db, &client_id).await? {

@@ -310,6 +310,7 @@ mod tests {
             created_at: 0,
             backchannel_logout_uri: None,
             disabled_at: None,
+            require_par: false,
         }
     }
 

@@ -14,6 +14,9 @@ use crate::pkce;
 pub struct AuthorizeParams {
     values: HashMap<String, String>,
     duplicated: Option<String>,
+    /// Pushed first (RFC 9126) by an authenticated client, then pulled at
+    /// `/authorize` with its `request_uri`.
+    pub pushed: bool,
 }
 
 impl AuthorizeParams {
@@ -28,6 +31,11 @@ impl AuthorizeParams {
             }
         }
         p
+    }
+
+    /// The parameters of a request pushed to `/par` (RFC 9126).
+    pub fn pushed(pairs: Vec<(String, String)>) -> AuthorizeParams {
+        AuthorizeParams { pushed: true, ..AuthorizeParams::from_pairs(pairs) }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -360,6 +368,7 @@ mod tests {
             created_at: 0,
             backchannel_logout_uri: None,
             disabled_at: None,
+            require_par: false,
         }
     }
 

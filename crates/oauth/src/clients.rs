@@ -23,6 +23,8 @@ pub struct NewClient {
     pub admin: bool,
     pub id_token_alg: SigningAlg,
     pub backchannel_logout_uri: Option<String>,
+    /// RFC 9126 §5: authorization requests only through `/par`.
+    pub require_par: bool,
 }
 
 /// Checks a redirect URI: absolute, no fragment (RFC 6749 §3.1.2); `http` only
@@ -84,6 +86,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         created_at: now,
         backchannel_logout_uri: new.backchannel_logout_uri,
         disabled_at: None,
+        require_par: new.require_par,
     };
     Ok((client, secret))
 }
@@ -124,6 +127,15 @@ pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Resul
     let (id, text) = (client.id.0.clone(), scopes.to_string());
     db.run(move |c| client_repo::set_scopes(c, &id, &text)).await?;
     Ok(Client { allowed_scopes: scopes, ..client })
+}
+
+/// Requires (or not) that a client push its authorization requests (RFC 9126 §5).
+pub async fn set_require_par(db: &Db, client_id: &str, required: bool) -> Result<(), OAuthError> {
+    let id = client_id.to_string();
+    if !db.run(move |c| client_repo::set_require_par(c, &id, required)).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    Ok(())
 }
 
 /// What an admin may change of a client after registration.
@@ -177,6 +189,7 @@ mod tests {
             admin: false,
             id_token_alg: SigningAlg::RS256,
             backchannel_logout_uri: None,
+            require_par: false,
         }
     }
 

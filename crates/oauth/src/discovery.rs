@@ -32,10 +32,12 @@ pub struct ProviderMetadata {
     pub claims_parameter_supported: bool,
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
+    pub pushed_authorization_request_endpoint: String,
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl ProviderMetadata {
-    pub fn new(issuer: &str) -> ProviderMetadata {
+    pub fn new(issuer: &str, require_par: bool) -> ProviderMetadata {
         let at = |path: &str| format!("{}{}", issuer.trim_end_matches('/'), path);
         ProviderMetadata {
             issuer: issuer.to_string(),
@@ -67,7 +69,10 @@ impl ProviderMetadata {
             authorization_response_iss_parameter_supported: true,
             claims_parameter_supported: false,
             request_parameter_supported: false,
-            request_uri_parameter_supported: false,
+            // Only the request_uris of our own PAR endpoint (RFC 9126 §4).
+            request_uri_parameter_supported: true,
+            pushed_authorization_request_endpoint: at("/par"),
+            require_pushed_authorization_requests: require_par,
         }
     }
 }

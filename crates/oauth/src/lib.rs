@@ -17,6 +17,7 @@ mod groups;
 mod introspect;
 pub mod issue;
 pub mod logout;
+pub mod par;
 pub mod pkce;
 mod refresh;
 pub mod service;

@@ -35,6 +35,8 @@ pub const CODE_PREFIX: &str = "lkc_";
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
     pub issuer: String,
+    /// RFC 9126 §5 `require_pushed_authorization_requests`, for every client.
+    pub require_par: bool,
 }
 
 /// Clients are cached per node for 5 seconds: a removed client or a changed
@@ -80,7 +82,7 @@ impl OAuthService {
     }
 
     pub fn metadata(&self) -> ProviderMetadata {
-        ProviderMetadata::new(&self.config.issuer)
+        ProviderMetadata::new(&self.config.issuer, self.config.require_par)
     }
 
     pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -98,8 +100,18 @@ impl OAuthService {
             Some(id) => self.client(id).await?,
             None => None,
         };
+        let pulled = self.pull_pushed(params).await?;
+        let params = pulled.as_ref().unwrap_or(params);
         let redirect_uri = authorize::check_client(params, client.as_ref())?;
         let client = client.ok_or_else(|| AuthorizeError::NoRedirect("Unknown client.".into()))?;
+        if (client.require_par || self.config.require_par) && !params.pushed {
+            return Err(AuthorizeError::Redirect {
+                redirect_uri: redirect_uri.to_string(),
+                state: params.get("state").map(str::to_string),
+                code: crate::error::ErrorCode::InvalidRequest,
+                description: "authorization requests of this client must be pushed to the PAR endpoint first".into(),
+            });
+        }
         let apis = self.apis().await?;
         let req = authorize::validate(params, &client, &apis, redirect_uri, random_token(""), browser, self.clock.now())?;
         if let Some(ip) = ip {

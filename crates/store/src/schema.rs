@@ -33,6 +33,7 @@ diesel::table! {
         created_at -> BigInt,
         backchannel_logout_uri -> Nullable<Text>,
         disabled_at -> Nullable<BigInt>,
+        require_par -> Bool,
     }
 }
 

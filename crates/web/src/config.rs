@@ -62,6 +62,9 @@ pub struct Settings {
     /// `LATCHKEY_ENDPOINT_RATE_LIMIT`: requests per second and burst per
     /// client at the token, revocation and introspection endpoints (`None`: off).
     pub endpoint_rate: Option<latchkey_oauth::endpoint_limits::EndpointRate>,
+    /// `LATCHKEY_REQUIRE_PAR=true`: every client must push its authorization
+    /// requests (RFC 9126 §5); per client with `client add --require-par`.
+    pub require_par: bool,
 }
 
 impl Default for Settings {
@@ -88,6 +91,7 @@ impl Default for Settings {
             audit_retention_days: latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS,
             metrics_bind: None,
             endpoint_rate: Some(Default::default()),
+            require_par: false,
         }
     }
 }
@@ -118,6 +122,7 @@ impl std::fmt::Debug for Settings {
             .field("audit_retention_days", &self.audit_retention_days)
             .field("metrics_bind", &self.metrics_bind)
             .field("endpoint_rate", &self.endpoint_rate)
+            .field("require_par", &self.require_par)
             .finish()
     }
 }

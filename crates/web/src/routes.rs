@@ -97,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/jwks", vec![web::get().to(discovery::jwks)]))
         .service(api("/token", vec![web::post().to(token::token)]))
         .service(api("/revoke", vec![web::post().to(token::revoke)]))
+        .service(api("/par", vec![web::post().to(token::par)]))
         .service(api("/introspect", vec![web::post().to(token::introspect)]))
         .service(api("/userinfo", vec![web::get().to(userinfo::userinfo), web::post().to(userinfo::userinfo)]))
         .service(

@@ -47,6 +47,7 @@ pub async fn client(app: &TestApp, oidc: &str, api: &[&str], grants: Vec<GrantTy
         admin: false,
         id_token_alg: SigningAlg::RS256,
         backchannel_logout_uri: None,
+        require_par: false,
     };
     let (id, secret) = app.register(new).await;
     (id, secret.expect("confidential"))

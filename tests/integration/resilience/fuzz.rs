@@ -133,6 +133,32 @@ async fn token_revoke_and_introspect_forms_never_5xx() {
     .await;
 }
 
+/// What `/par` may answer: the token endpoints' errors and the authorization
+/// endpoint's (RFC 9126 §2.3).
+const PAR_ERRORS: [&str; 13] = [
+    "invalid_request", "invalid_client", "unauthorized_client", "invalid_scope", "invalid_target", "temporarily_unavailable", "unsupported_response_type",
+    "request_not_supported", "request_uri_not_supported", "login_required", "consent_required", "interaction_required", "unmet_authentication_requirements",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_authorization_requests_never_5xx() {
+    let Some((app, id, secret)) = fuzz_app().await else { return };
+    let strategy = move || (pairs(AUTHORIZE_KEYS), prop::option::of((prop_oneof![Just(id), "[ -~]{0,20}"], prop_oneof![Just(secret), "[ -~]{0,20}"])));
+    check("pushed requests", strategy, move |(form, basic)| {
+        let app = app.clone();
+        async move {
+            let mut req = app.http().post(app.url("/par")).form(&form);
+            if let Some((u, p)) = &basic {
+                req = req.basic_auth(u, Some(p));
+            }
+            let r = req.send().await.map_err(|e| e.to_string())?;
+            let status = r.status().as_u16();
+            json_error_ok(status, &r.text().await.unwrap_or_default(), &PAR_ERRORS)
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_requests_never_5xx_nor_redirect_elsewhere() {
     let Some((app, id, _)) = fuzz_app().await else { return };

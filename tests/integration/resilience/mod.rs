@@ -181,7 +181,16 @@ async fn concurrent_revocation_records_all_succeed(backend: Backend) {
     let tasks: Vec<_> = (0..16i64)
         .map(|i| {
             let db = db.clone();
-            tokio::spawn(async move { db.run(move |c| latchkey_store::repo::revocations::record(c, &[("revoked:family:race".into(), "1".into(), 4_000_000_000 + i)])).await })
+            tokio::spawn(async move {
+                // A pool wait that times out on a loaded machine is a 503 the
+                // caller retries; what must never happen is any other error.
+                loop {
+                    match db.run(move |c| latchkey_store::repo::revocations::record(c, &[("revoked:family:race".into(), "1".into(), 4_000_000_000 + i)])).await {
+                        Err(latchkey_store::StoreError::Unavailable(_)) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                        other => break other,
+                    }
+                }
+            })
         })
         .collect();
     for task in tasks {

@@ -13,7 +13,8 @@ use crate::support::{Backend, TestApp};
 const BURST: u32 = 4;
 
 fn slow_rate(s: &mut latchkey_web::config::Settings) {
-    // One request a minute after the burst: nothing refills during the test.
+    // One request a second refills the bucket: the checks over the burst must
+    // come within a second of its start (see `limits_per_client`).
     s.endpoint_rate = Some(EndpointRate { per_second: NonZeroU32::MIN, burst: NonZeroU32::new(BURST).unwrap_or(NonZeroU32::MIN) });
 }
 
@@ -30,21 +31,37 @@ fn assert_limited(a: &Answer, what: &str) {
 
 async fn limits_per_client(backend: Backend) {
     let Some(app) = TestApp::start_with(backend, slow_rate).await else { return };
-    let (id, secret) = app.add_admin_client().await;
     let (other, other_secret) = app.add_admin_client().await;
     let node2 = app.second_node().await;
-    // The burst is shared by both nodes when they share Redis; each node has
-    // its own on the embedded default (one node).
-    for i in 0..BURST {
-        let node = if backend == Backend::Postgres && i % 2 == 1 { &node2 } else { &app };
-        assert_eq!(client_credentials(node, &id, &secret).await.status, 200, "request {i} of the burst");
-    }
-    assert_limited(&client_credentials(&app, &id, &secret).await, "over the burst");
-    if backend == Backend::Postgres {
-        assert_limited(&client_credentials(&node2, &id, &secret).await, "over the burst, on the other node");
-    }
-    // A wrong secret is refused by the limit too, before any secret check.
-    assert_limited(&client_credentials(&app, &id, "wrong").await, "over the burst, wrong secret");
+    // The bucket refills one request a second: on a machine so loaded that
+    // the burst and the checks after it take longer than that, a refill is
+    // right, not a failure; that attempt is repeated with a fresh client.
+    let mut attempt = 0;
+    let (id, secret) = loop {
+        attempt += 1;
+        let (id, secret) = app.add_admin_client().await;
+        let started = std::time::Instant::now();
+        // The burst is shared by both nodes when they share Redis; each node
+        // has its own on the embedded default (one node).
+        for i in 0..BURST {
+            let node = if backend == Backend::Postgres && i % 2 == 1 { &node2 } else { &app };
+            assert_eq!(client_credentials(node, &id, &secret).await.status, 200, "request {i} of the burst");
+        }
+        let mut over = vec![("over the burst", client_credentials(&app, &id, &secret).await)];
+        if backend == Backend::Postgres {
+            over.push(("over the burst, on the other node", client_credentials(&node2, &id, &secret).await));
+        }
+        // A wrong secret is refused by the limit too, before any secret check.
+        over.push(("over the burst, wrong secret", client_credentials(&app, &id, "wrong").await));
+        if started.elapsed() >= std::time::Duration::from_millis(900) && attempt < 5 {
+            eprintln!("attempt {attempt} took {:?}: the bucket may have refilled; again", started.elapsed());
+            continue;
+        }
+        for (what, a) in &over {
+            assert_limited(a, what);
+        }
+        break (id, secret);
+    };
     // Other clients and other endpoints have their own buckets.
     assert_eq!(client_credentials(&app, &other, &other_secret).await.status, 200);
     let token = client_credentials(&app, &other, &other_secret).await.body["access_token"].as_str().unwrap_or_default().to_string();

@@ -169,6 +169,7 @@ impl TestApp {
             admin: false,
             id_token_alg,
             backchannel_logout_uri: None,
+            require_par: false,
         };
         self.register(new).await
     }
@@ -185,6 +186,7 @@ impl TestApp {
             admin: true,
             id_token_alg: SigningAlg::RS256,
             backchannel_logout_uri: None,
+            require_par: false,
         };
         let (id, secret) = self.register(new).await;
         (id, secret.expect("admin clients are confidential"))

@@ -20,6 +20,7 @@ struct ClientRow {
     created_at: i64,
     backchannel_logout_uri: Option<String>,
     disabled_at: Option<i64>,
+    require_par: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -41,6 +42,7 @@ impl TryFrom<ClientRow> for Client {
             created_at: r.created_at,
             backchannel_logout_uri: r.backchannel_logout_uri,
             disabled_at: r.disabled_at,
+            require_par: r.require_par,
         })
     }
 }
@@ -60,6 +62,7 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         created_at: c.created_at,
         backchannel_logout_uri: c.backchannel_logout_uri.clone(),
         disabled_at: c.disabled_at,
+        require_par: c.require_par,
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())
@@ -98,6 +101,11 @@ pub fn set_scopes(conn: &mut DbConnection, id: &str, scopes: &str) -> Result<boo
 /// Disables (`Some(now)`) or enables (`None`) a client.
 pub fn set_disabled(conn: &mut DbConnection, id: &str, at: Option<i64>) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set(clients::disabled_at.eq(at)).execute(conn)? == 1)
+}
+
+/// Requires (or not) pushed authorization requests of a client.
+pub fn set_require_par(conn: &mut DbConnection, id: &str, required: bool) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::require_par.eq(required)).execute(conn)? == 1)
 }
 
 /// Replaces a client's secret hash (rotation).

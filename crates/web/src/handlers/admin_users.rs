@@ -98,6 +98,9 @@ pub struct NewClientBody {
     scope: Option<String>,
     backchannel_logout_uri: Option<String>,
     id_token_alg: Option<String>,
+    /// RFC 9126 §5: authorization requests only through `/par`.
+    #[serde(default)]
+    require_par: bool,
 }
 
 /// Turns a client form or body into a [`NewClient`].
@@ -111,13 +114,14 @@ pub fn new_client(name: String, redirect_uris: Vec<String>, post_logout: Vec<Str
         Some(a) => SigningAlg::parse(a).ok_or_else(|| OAuthError::invalid_request("id_token_alg must be RS256, ES256 or EdDSA"))?,
         None => SigningAlg::RS256,
     };
-    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()) })
+    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false })
 }
 
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewClientBody>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
     let b = body.into_inner();
-    let new = new_client(b.name, b.redirect_uris, b.post_logout_redirect_uris, b.public, &b.grant_types, b.scope.as_deref(), b.backchannel_logout_uri, b.id_token_alg.as_deref()).map_err(WebError::Json)?;
+    let mut new = new_client(b.name, b.redirect_uris, b.post_logout_redirect_uris, b.public, &b.grant_types, b.scope.as_deref(), b.backchannel_logout_uri, b.id_token_alg.as_deref()).map_err(WebError::Json)?;
+    new.require_par = b.require_par;
     let (client, secret) = admin_ops::create_client(&state, new).await.map_err(WebError::Json)?;
     let mut out = json!({ "client_id": client.id.0, "name": client.name, "scope": client.allowed_scopes.to_string() });
     if let Some(s) = secret {
@@ -133,7 +137,7 @@ pub async fn get_client(req: HttpRequest, state: web::Data<AppState>, path: web:
         "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(), "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scope": c.allowed_scopes.to_string(), "admin": c.admin, "disabled": c.disabled_at.is_some(), "backchannel_logout_uri": c.backchannel_logout_uri,
-        "id_token_alg": c.id_token_alg.as_str(), "created_at": c.created_at,
+        "id_token_alg": c.id_token_alg.as_str(), "created_at": c.created_at, "require_par": c.require_par,
     })))
 }
 

@@ -72,6 +72,16 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     Ok(no_store().json(response))
 }
 
+/// `POST /par` (RFC 9126): 201 with a one-time `request_uri`.
+pub async fn par(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = ClientForm::parse(&req, &body)?;
+    form.rate_limit(&req, &state, "par").await?;
+    let pushed = state.oauth.push_authorization(&form.creds, form.pairs).await.map_err(WebError::Json)?;
+    let mut b = no_store();
+    b.status(actix_web::http::StatusCode::CREATED);
+    Ok(b.json(pushed))
+}
+
 pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = ClientForm::parse(&req, &body)?;
     form.rate_limit(&req, &state, "revoke").await?;
