@@ -8,6 +8,7 @@ mod browser;
 mod code_flow;
 mod console;
 mod failures;
+mod form_post;
 mod mfa;
 mod operations;
 mod resilience;

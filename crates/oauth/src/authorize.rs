@@ -105,6 +105,9 @@ pub struct PendingAuthorization {
     /// RFC 8707: the audience of the API the access token is for.
     #[serde(default)]
     pub resource: Option<String>,
+    /// How the answer reaches the client (OAuth 2.0 Form Post Response Mode).
+    #[serde(default)]
+    pub response_mode: ResponseMode,
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
@@ -125,6 +128,30 @@ impl PendingAuthorization {
     /// for "mfa or phr" is satisfied by a second factor).
     pub fn requested_acr(&self) -> Option<Acr> {
         self.acr_values.iter().filter_map(|a| Acr::parse(a)).min()
+    }
+}
+
+/// How the authorization response is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// A redirect with the answer in the query (RFC 6749 §4.1.2).
+    #[default]
+    Query,
+    /// An auto-submitting HTML form that POSTs the answer to the redirect URI
+    /// (OAuth 2.0 Form Post Response Mode): the code stays out of URLs,
+    /// browser history and `Referer` headers.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// What a request asked for; `None` for an unknown mode.
+    pub fn parse(mode: Option<&str>) -> Option<ResponseMode> {
+        match mode {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
     }
 }
 
@@ -199,11 +226,9 @@ pub fn validate(
         None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
         Some(_) => return Err(fail(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
     }
-    if let Some(mode) = params.get("response_mode") {
-        if mode != "query" {
-            return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
-        }
-    }
+    let Some(response_mode) = ResponseMode::parse(params.get("response_mode")) else {
+        return Err(fail(ErrorCode::InvalidRequest, "response_mode must be query or form_post"));
+    };
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(fail(ErrorCode::UnauthorizedClient, "this client may not use the authorization code flow"));
     }
@@ -259,6 +284,7 @@ pub fn validate(
         login_hint: params.get("login_hint").map(str::to_string),
         acr_values: params.get("acr_values").unwrap_or("").split_whitespace().map(str::to_string).collect(),
         resource: resource.map(|a| a.audience.clone()),
+        response_mode,
         created_at: now,
         browser,
     })

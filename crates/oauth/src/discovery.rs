@@ -54,7 +54,7 @@ impl ProviderMetadata {
             introspection_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
             scopes_supported: Scope::ALL.iter().filter(|s| s.user_facing()).map(|s| s.as_str()).collect(),
             response_types_supported: vec!["code"],
-            response_modes_supported: vec!["query"],
+            response_modes_supported: vec!["query", "form_post"],
             grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),

@@ -24,7 +24,7 @@ pub mod service;
 pub mod token;
 pub mod userinfo;
 
-pub use authorize::{AuthorizeParams, Next, PendingAuthorization, Prompt};
+pub use authorize::{AuthorizeParams, Next, PendingAuthorization, Prompt, ResponseMode};
 pub use client_auth::ClientCredentials;
 pub use error::{AuthorizeError, ErrorCode, OAuthError};
 pub use service::{OAuthConfig, OAuthService};

@@ -12,7 +12,7 @@ use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
 use latchkey_token::{TokenError, TokenService};
 use serde_json::Value;
 
-use crate::authorize::{self, AuthorizeParams, Next, PendingAuthorization, Prompt};
+use crate::authorize::{self, AuthorizeParams, Next, PendingAuthorization, Prompt, ResponseMode};
 use crate::client_auth::ClientCredentials;
 use crate::code::{code_key, replayed_key, CodeGrant, Redemption, CODE_TTL_SECS};
 use crate::discovery::ProviderMetadata;
@@ -66,6 +66,26 @@ pub struct OAuthService {
 
 fn pending_key(id: &str) -> String {
     format!("authz:{id}")
+}
+
+fn form_post_key(id: &str) -> String {
+    format!("form-post:{id}")
+}
+
+/// How long a form_post answer waits for the browser to fetch its page: the
+/// next request of the same redirect chain, so seconds; a code inside lives
+/// 60 s anyway.
+const FORM_POST_TTL: Duration = Duration::from_secs(60);
+
+/// An authorization answer to deliver with `response_mode=form_post`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct FormPostAnswer {
+    /// The answer as a query redirect (parsed back into form fields).
+    pub url: String,
+    /// The registered redirect URI the form posts to.
+    pub redirect_uri: String,
+    /// Keyed hash of the browser's CSRF cookie: only that browser gets the page.
+    pub browser: String,
 }
 
 impl OAuthService {
@@ -197,7 +217,30 @@ impl OAuthService {
 
     async fn finish_with_error(&self, req: &PendingAuthorization, code: ErrorCode, description: &str) -> Result<String, StoreError> {
         self.fast.delete(&pending_key(&req.id)).await?;
-        Ok(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), code, description, &self.config.issuer))
+        self.to_client(req, authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), code, description, &self.config.issuer)).await
+    }
+
+    /// Where the browser goes with the answer to `req`: the client's URL
+    /// itself, or — for `response_mode=form_post` — a one-time local address
+    /// whose page POSTs that answer to the client, so every path that ends a
+    /// request (redirects, the passkey script's JSON) works unchanged and the
+    /// code never appears in a URL.
+    async fn to_client(&self, req: &PendingAuthorization, url: String) -> Result<String, StoreError> {
+        if req.response_mode == ResponseMode::Query {
+            return Ok(url);
+        }
+        let id = random_token("");
+        let answer = serde_json::to_string(&FormPostAnswer { url, redirect_uri: req.redirect_uri.clone(), browser: req.browser.clone() })?;
+        self.fast.put_evictable(&form_post_key(&id), &answer, FORM_POST_TTL).await?;
+        Ok(format!("/authorize/respond?r={id}"))
+    }
+
+    /// The answer parked by [`OAuthService::to_client`] (used up by this call).
+    pub async fn take_form_post(&self, id: &str) -> Result<Option<FormPostAnswer>, StoreError> {
+        match self.fast.take(&form_post_key(id)).await? {
+            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+            None => Ok(None),
+        }
     }
 
     /// Issues the code that answers `req`. Every path to a code comes through
@@ -209,7 +252,8 @@ impl OAuthService {
         }
         // Taking the request makes the redirect happen at most once per request.
         if self.fast.take(&pending_key(&req.id)).await?.is_none() {
-            return Ok(Next::Redirect(authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), ErrorCode::AccessDenied, "the request was already answered", &self.config.issuer)));
+            let url = authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), ErrorCode::AccessDenied, "the request was already answered", &self.config.issuer);
+            return Ok(Next::Redirect(self.to_client(req, url).await?));
         }
         let code = random_token(CODE_PREFIX);
         let grant = CodeGrant {
@@ -233,7 +277,8 @@ impl OAuthService {
         // The store's TTL only frees memory; `expires_at` is what is enforced.
         let ttl = Duration::from_secs(CODE_TTL_SECS as u64 + 5);
         self.fast.put(&code_key(&self.codes.hash(&code)), &json, ttl).await?;
-        Ok(Next::Redirect(authorize::code_redirect(&req.redirect_uri, &code, req.state.as_deref(), &self.config.issuer)))
+        let url = authorize::code_redirect(&req.redirect_uri, &code, req.state.as_deref(), &self.config.issuer);
+        Ok(Next::Redirect(self.to_client(req, url).await?))
     }
 
     // ---- token endpoint ---------------------------------------------------------

@@ -41,6 +41,34 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// A transaction that reads and then writes. On SQLite it starts with
+/// `BEGIN IMMEDIATE`: a deferred transaction that reads first and then tries
+/// to write gets `SQLITE_BUSY` at once when another writer is active (the busy
+/// timeout does not apply to that lock upgrade), which under concurrent
+/// sign-outs surfaced as "database is locked" 500s; taking the write lock up
+/// front makes it wait its turn instead. PostgreSQL: an ordinary transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(sqlite) = conn else { return conn.transaction(f) };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rollback after a failed write transaction failed");
+            }
+            Err(e)
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,

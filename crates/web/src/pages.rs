@@ -113,6 +113,16 @@ pub struct NotMePage {
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage;
 
+/// The auto-submitting form of `response_mode=form_post`.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+    /// Lets this page's one inline script run (CSP), and nothing else.
+    pub nonce: String,
+}
+
 /// A short message with an optional link ("Check your email").
 #[derive(Template)]
 #[template(path = "notice.html")]

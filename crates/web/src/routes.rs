@@ -132,6 +132,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))
+        .route("/authorize/respond", web::get().to(authorize::respond))
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
         .route("/login/passkey/start", web::post().to(passkeys::sign_in_start))

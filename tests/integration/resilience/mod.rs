@@ -10,6 +10,7 @@ mod redis_outage;
 mod lockout;
 mod rate_limits;
 mod single_use;
+mod sqlite_writers;
 
 use latchkey_domain::SigningAlg;
 use openidconnect::OAuth2TokenResponse;

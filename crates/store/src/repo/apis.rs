@@ -39,7 +39,7 @@ pub fn insert(conn: &mut DbConnection, api: &Api) -> Result<(), StoreError> {
         introspection_secret_hash: api.introspection_secret_hash.clone(),
         created_at: api.created_at,
     };
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         diesel::insert_into(apis::table).values(&row).execute(conn)?;
         for s in &api.scopes {
             diesel::insert_into(api_scopes::table).values(ScopeRow { name: s.name.clone(), api_id: api.id.clone(), description: s.description.clone() }).execute(conn)?;

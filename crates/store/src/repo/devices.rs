@@ -45,7 +45,7 @@ pub enum Use {
 /// `grace`: seconds after a rotation during which the previous token still
 /// restores (without rotating again).
 pub fn use_token(conn: &mut DbConnection, hash: &str, new_hash: &str, now: i64, grace: i64) -> Result<Use, StoreError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let won = diesel::update(
             devices::table.filter(devices::token_hash.eq(hash)).filter(devices::revoked_at.is_null()).filter(devices::expires_at.gt(now)),
         )

@@ -60,7 +60,7 @@ pub fn upsert(
     scopes: &ScopeSet,
     now: i64,
 ) -> Result<Grant, StoreError> {
-    conn.transaction(|conn| match find(conn, user, client)? {
+    crate::db::write_transaction(conn, |conn| match find(conn, user, client)? {
         Some(existing) => {
             let merged = existing.scopes.union(scopes);
             diesel::update(grants::table.find(&existing.id))

@@ -32,7 +32,7 @@ impl Link {
 /// Stores a new link, superseding (revoking) the user's earlier unused links
 /// of the same purpose, in one transaction.
 pub fn insert_superseding(conn: &mut DbConnection, link: &Link) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         revoke_for_user(conn, &link.user_id, Some(&link.purpose), link.created_at)?;
         diesel::insert_into(account_links::table).values(link).execute(conn)?;
         Ok(())

@@ -21,7 +21,7 @@ pub struct TotpCredential {
 
 /// Starts (or restarts) enrolment: an unconfirmed credential replaces any unconfirmed one.
 pub fn put_pending(conn: &mut DbConnection, cred: &TotpCredential) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         diesel::delete(totp_credentials::table.find(&cred.user_id).filter(totp_credentials::confirmed_at.is_null())).execute(conn)?;
         diesel::insert_into(totp_credentials::table).values(cred).execute(conn)?;
         Ok(())
@@ -55,7 +55,7 @@ pub fn remove(conn: &mut DbConnection, user_id: &str) -> Result<(), StoreError> 
 
 /// Replaces all of a user's backup codes.
 pub fn replace_backup_codes(conn: &mut DbConnection, user_id: &str, hashes: &[String]) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user_id))).execute(conn)?;
         for h in hashes {
             diesel::insert_into(backup_codes::table)

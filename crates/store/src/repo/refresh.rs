@@ -86,7 +86,7 @@ impl From<diesel::result::Error> for Abort {
 }
 
 pub fn create_family(conn: &mut DbConnection, family: &Family, first: &Successor, now: i64) -> Result<(), StoreError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         diesel::insert_into(refresh_families::table).values(family).execute(conn)?;
         insert_token(conn, &family.id, 0, first, now)?;
         Ok(())
@@ -269,7 +269,7 @@ fn live_access_tokens(conn: &mut DbConnection, family_ids: &[String], now: i64) 
 }
 
 fn revoke_ids(conn: &mut DbConnection, ids: Vec<String>, now: i64, reason: &str) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(conn.transaction(|conn| {
+    Ok(crate::db::write_transaction(conn, |conn| {
         diesel::update(refresh_families::table.filter(refresh_families::id.eq_any(&ids)).filter(refresh_families::revoked_at.is_null()))
             .set((refresh_families::revoked_at.eq(now), refresh_families::revoked_reason.eq(reason)))
             .execute(conn)?;

@@ -120,7 +120,7 @@ pub fn recent_for_user(conn: &mut DbConnection, user: &UserId, since: i64) -> Re
 
 /// Revokes the listed sessions (by sid); returns those that were live.
 pub fn revoke_sids(conn: &mut DbConnection, sids: &[String], now: i64) -> Result<Vec<Session>, StoreError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let live: Vec<Session> = sessions::table
             .filter(sessions::sid.eq_any(sids))
             .filter(sessions::revoked_at.is_null())

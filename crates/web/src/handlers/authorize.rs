@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::Session;
-use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization};
+use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization, ResponseMode};
 
 use super::{form_pairs, found};
 use crate::browser::{with_cookies, CsrfCookie};
@@ -28,6 +28,9 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
         Ok(p) => p,
         Err(AuthorizeError::Redirect { redirect_uri, state: st, code, description }) => {
             let url = latchkey_oauth::authorize::error_redirect(&redirect_uri, st.as_deref(), code, &description, &state.issuer);
+            if ResponseMode::parse(params.get("response_mode")) == Some(ResponseMode::FormPost) {
+                return Ok(form_post_page(&redirect_uri, &url));
+            }
             return Ok(found(&url));
         }
         Err(e) => return Err(e.into()),
@@ -35,6 +38,48 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
     let resolved = session_or_restore(req, state).await?;
     let resp = proceed(state, &pending, resolved.session.as_ref(), false).await?;
     with_cookies(resp, resolved.cookies.iter().chain(&csrf.new))
+}
+
+/// `GET /authorize/respond?r=…`: the page that POSTs a `form_post` answer to
+/// the client, once, to the browser the request belongs to.
+pub async fn respond(req: HttpRequest, state: web::Data<AppState>, query: web::Query<RespondQuery>) -> Result<HttpResponse, WebError> {
+    let csrf = CsrfCookie::from_request(&req);
+    let answer = state.oauth.take_form_post(&query.r).await?.ok_or_else(WebError::expired_request)?;
+    if !csrf.owns(&state, &answer.browser) {
+        tracing::info!(target: "security", event = "form_post_browser_mismatch");
+        return Err(WebError::expired_request());
+    }
+    Ok(form_post_page(&answer.redirect_uri, &answer.url))
+}
+
+#[derive(serde::Deserialize)]
+pub struct RespondQuery {
+    r: String,
+}
+
+/// The answer in `url` (a query redirect to `redirect_uri`) as a form that
+/// posts itself to `redirect_uri`. Its CSP allows that one inline script and
+/// a form action to the client's origin, and nothing else.
+fn form_post_page(redirect_uri: &str, url: &str) -> HttpResponse {
+    let pairs = |u: &str| url::Url::parse(u).map(|u| u.query_pairs().into_owned().collect::<Vec<_>>()).unwrap_or_default();
+    let mut fields = pairs(url);
+    for registered in pairs(redirect_uri) {
+        if let Some(i) = fields.iter().position(|f| *f == registered) {
+            fields.remove(i);
+        }
+    }
+    let target = match url::Url::parse(redirect_uri) {
+        Ok(u) if u.origin().is_tuple() => u.origin().ascii_serialization(),
+        Ok(u) => format!("{}:", u.scheme()),
+        Err(_) => "'none'".into(),
+    };
+    let nonce = latchkey_token::crypto::random_token("");
+    let mut resp = crate::pages::render(actix_web::http::StatusCode::OK, &crate::pages::FormPostPage { action: redirect_uri.to_string(), fields, nonce: nonce.clone() });
+    let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; form-action {target}; frame-ancestors 'none'; base-uri 'none'");
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
+        resp.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
 }
 
 /// Moves a parked request on: to the sign-in page, the consent page, or back to
