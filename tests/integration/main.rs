@@ -9,6 +9,7 @@ mod code_flow;
 mod console;
 mod failures;
 mod form_post;
+mod interop;
 mod mfa;
 mod operations;
 mod resilience;

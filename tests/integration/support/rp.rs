@@ -29,6 +29,8 @@ pub struct Pending {
 /// The query of the redirect back to the RP.
 #[derive(Debug)]
 pub struct AuthResponse {
+    /// The whole redirect back to the client.
+    pub location: String,
     pub code: Option<String>,
     pub state: Option<String>,
     pub iss: Option<String>,
@@ -40,7 +42,7 @@ impl AuthResponse {
         assert!(location.starts_with(REDIRECT_URI), "expected a redirect to the client, got {location}");
         let url = url::Url::parse(location).expect("redirect URL");
         let get = |k: &str| url.query_pairs().find(|(n, _)| n == k).map(|(_, v)| v.into_owned());
-        AuthResponse { code: get("code"), state: get("state"), iss: get("iss"), error: get("error") }
+        AuthResponse { location: location.to_string(), code: get("code"), state: get("state"), iss: get("iss"), error: get("error") }
     }
 }
 
