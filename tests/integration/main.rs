@@ -14,6 +14,7 @@ mod mfa;
 mod operations;
 mod resilience;
 mod par;
+mod private_key_jwt;
 mod passkeys;
 mod security;
 mod sessions;

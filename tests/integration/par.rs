@@ -33,6 +33,8 @@ async fn setup(backend: Backend, require_par: bool, customize: impl FnOnce(&mut 
         id_token_alg: SigningAlg::RS256,
         backchannel_logout_uri: None,
         require_par,
+        jwks: None,
+        require_private_key_jwt: false,
     };
     let (id, secret) = app.register(new).await;
     let secret = secret.expect("confidential");

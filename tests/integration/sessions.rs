@@ -143,6 +143,8 @@ async fn rp_with_logout(app: &TestApp, backchannel: Option<String>) -> Rp {
         id_token_alg: SigningAlg::RS256,
         backchannel_logout_uri: backchannel,
         require_par: false,
+        jwks: None,
+        require_private_key_jwt: false,
     };
     let (id, secret) = app.register(new).await;
     Rp::discover(app, &id, secret.as_deref()).await

@@ -96,6 +96,10 @@ pub struct Client {
     /// RFC 9126 §5: this client's authorization requests must come through
     /// `/par` (a plain one at `/authorize` is refused).
     pub require_par: bool,
+    /// private_key_jwt (RFC 7523): the client's public keys, a JWK Set (JSON).
+    pub jwks: Option<String>,
+    /// Only private_key_jwt authenticates this client (its secret, if any, is refused).
+    pub require_private_key_jwt: bool,
 }
 
 impl Client {
@@ -137,6 +141,8 @@ mod tests {
             backchannel_logout_uri: None,
             disabled_at: None,
             require_par: false,
+            jwks: None,
+            require_private_key_jwt: false,
         }
     }
 

@@ -360,6 +360,12 @@ pub enum ClientCommand {
         /// true: authorization requests only through /par (RFC 9126); false: also plain ones. Alone, it changes nothing else.
         #[arg(long)]
         require_par: Option<bool>,
+        /// Replace the client's public keys (a JWK Set file) for private_key_jwt, e.g. to rotate them. Alone, it changes nothing else.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// With --jwks-file: true to accept only private_key_jwt from this client.
+        #[arg(long, requires = "jwks_file")]
+        require_private_key_jwt: Option<bool>,
     },
 }
 
@@ -515,6 +521,12 @@ pub struct ClientAddArgs {
     /// Accept this client's authorization requests only when pushed to /par first (RFC 9126).
     #[arg(long)]
     pub require_par: bool,
+    /// A JSON file with the client's public keys (a JWK Set) for private_key_jwt (RFC 7523).
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+    /// Authenticate this client only with private_key_jwt (its secret is refused); needs --jwks-file.
+    #[arg(long)]
+    pub require_private_key_jwt: bool,
     /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
@@ -554,6 +566,8 @@ impl ClientAddArgs {
             id_token_alg,
             backchannel_logout_uri: self.backchannel_logout_uri,
             require_par: self.require_par,
+            jwks: self.jwks_file.as_deref().map(|p| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))).transpose()?,
+            require_private_key_jwt: self.require_private_key_jwt,
         })
     }
 }

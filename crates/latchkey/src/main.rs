@@ -374,12 +374,17 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
-        ClientCommand::Update { client_id, allow_scopes, require_par } => {
+        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt } => {
+            if let Some(path) = &jwks_file {
+                let text = std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+                clients::set_keys(&stores.db, &client_id, Some(&text), require_private_key_jwt.unwrap_or(false)).await?;
+                println!("client {client_id}: keys replaced{}", if require_private_key_jwt == Some(true) { "; only private_key_jwt accepted" } else { "" });
+            }
             if let Some(required) = require_par {
                 clients::set_require_par(&stores.db, &client_id, required).await?;
                 println!("client {client_id} {} pushed authorization requests", if required { "must use" } else { "may skip" });
             }
-            if require_par.is_none() || !allow_scopes.is_empty() {
+            if (require_par.is_none() && jwks_file.is_none()) || !allow_scopes.is_empty() {
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
                 let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;
                 println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);

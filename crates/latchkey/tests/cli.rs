@@ -80,6 +80,22 @@ fn users_and_clients_from_the_command_line() {
     let bad = cli.run(&["client", "add", "--name", "Bad", "--redirect-uri", "http://evil.example/cb", "--json"], None);
     assert!(!bad.status.success(), "plain http redirect URIs are refused except on loopback");
 
+    // private_key_jwt: public keys from a file; private key material is refused.
+    std::fs::create_dir_all(&cli.dir).expect("data dir");
+    let jwks = cli.dir.join("jwks.json");
+    let public = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}"#;
+    std::fs::write(&jwks, public).expect("write the JWK Set");
+    let jwks = jwks.display().to_string();
+    let svc = cli.json(&["client", "add", "--name", "Service", "--grant-type", "client_credentials", "--jwks-file", &jwks, "--require-private-key-jwt", "--json"], None);
+    let svc_id = svc["client_id"].as_str().unwrap_or_default().to_string();
+    let leaked = cli.dir.join("private.json");
+    std::fs::write(&leaked, public.replace(r#""kid":"k1""#, r#""kid":"k1","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A""#)).expect("write");
+    let refused = cli.run(&["client", "update", &svc_id, "--jwks-file", &leaked.display().to_string(), "--require-private-key-jwt", "true"], None);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("public only"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(cli.run(&["client", "update", &svc_id, "--jwks-file", &jwks, "--require-private-key-jwt", "true"], None).status.success(), "keys rotate");
+    assert!(!cli.run(&["client", "add", "--name", "NoKeys", "--grant-type", "client_credentials", "--require-private-key-jwt"], None).status.success(), "private_key_jwt needs keys");
+    assert!(cli.run(&["client", "remove", &svc_id], None).status.success());
+
     let list = cli.json(&["client", "list", "--json"], None);
     assert_eq!(list.as_array().map(Vec::len), Some(2));
     let users = cli.json(&["user", "list", "--json"], None);

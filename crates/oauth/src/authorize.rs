@@ -395,6 +395,8 @@ mod tests {
             backchannel_logout_uri: None,
             disabled_at: None,
             require_par: false,
+            jwks: None,
+            require_private_key_jwt: false,
         }
     }
 

@@ -15,6 +15,8 @@ pub struct ClientCredentials {
     /// Whether they came in an `Authorization: Basic` header (the 401 then
     /// carries a matching `WWW-Authenticate` challenge).
     pub via_basic: bool,
+    /// A signed JWT instead of a secret (`private_key_jwt`, RFC 7523).
+    pub assertion: Option<String>,
 }
 
 fn form_decode(s: &str) -> Option<String> {
@@ -45,14 +47,33 @@ impl ClientCredentials {
                     return Err(OAuthError::invalid_request("client_id in body differs from the Authorization header"));
                 }
             }
-            return Ok(ClientCredentials { client_id: id, secret: Some(Secret::new(secret)), via_basic: true });
+            return Ok(ClientCredentials { client_id: id, secret: Some(Secret::new(secret)), via_basic: true, assertion: None });
         }
         let id = body_id.ok_or(OAuthError::ClientAuthentication { used_basic: false })?;
         Ok(ClientCredentials {
             client_id: id.to_string(),
             secret: body_secret.map(Secret::new),
             via_basic: false,
+            assertion: None,
         })
+    }
+
+    /// Credentials as a JWT assertion (`client_assertion_type` and
+    /// `client_assertion`, RFC 7523 §2.2): the only method in the request; the
+    /// client is `client_id` if sent, else the assertion's `sub`.
+    pub fn from_assertion(authorization: Option<&str>, body_id: Option<&str>, body_secret: Option<&str>, assertion_type: &str, assertion: Option<&str>) -> Result<ClientCredentials, OAuthError> {
+        if assertion_type != crate::client_assertion::JWT_BEARER {
+            return Err(OAuthError::invalid_request("unsupported client_assertion_type"));
+        }
+        if authorization.is_some_and(|h| h.len() > 6 && h[..6].eq_ignore_ascii_case("basic ")) || body_secret.is_some() {
+            return Err(OAuthError::invalid_request("use only one client authentication method"));
+        }
+        let assertion = assertion.filter(|a| !a.is_empty()).ok_or_else(|| OAuthError::invalid_request("client_assertion is required"))?;
+        let claimed = crate::client_assertion::claimed_client(assertion).ok_or(OAuthError::ClientAuthentication { used_basic: false })?;
+        if body_id.is_some_and(|id| id != claimed) {
+            return Err(OAuthError::ClientAuthentication { used_basic: false });
+        }
+        Ok(ClientCredentials { client_id: claimed, secret: None, via_basic: false, assertion: Some(assertion.to_string()) })
     }
 }
 

@@ -25,6 +25,10 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// RFC 9126 §5: authorization requests only through `/par`.
     pub require_par: bool,
+    /// private_key_jwt: the client's public keys (a JWK Set, JSON).
+    pub jwks: Option<String>,
+    /// Only private_key_jwt authenticates this client.
+    pub require_private_key_jwt: bool,
 }
 
 /// Checks a redirect URI: absolute, no fragment (RFC 6749 §3.1.2); `http` only
@@ -59,6 +63,13 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     if grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
         return Err(OAuthError::invalid_request("the authorization_code grant needs at least one --redirect-uri"));
     }
+    let jwks = new.jwks.as_deref().map(validate_jwks).transpose()?;
+    if new.require_private_key_jwt && jwks.is_none() {
+        return Err(OAuthError::invalid_request("private_key_jwt needs registered keys (--jwks-file)"));
+    }
+    if new.public && new.require_private_key_jwt {
+        return Err(OAuthError::invalid_request("a public client has no credentials; private_key_jwt makes it confidential (leave out --public)"));
+    }
     if new.public && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(OAuthError::invalid_request("public clients cannot use client_credentials"));
     }
@@ -87,6 +98,8 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         backchannel_logout_uri: new.backchannel_logout_uri,
         disabled_at: None,
         require_par: new.require_par,
+        jwks,
+        require_private_key_jwt: new.require_private_key_jwt,
     };
     Ok((client, secret))
 }
@@ -133,6 +146,91 @@ pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Resul
 pub async fn set_require_par(db: &Db, client_id: &str, required: bool) -> Result<(), OAuthError> {
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_require_par(c, &id, required)).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    Ok(())
+}
+
+/// Most keys a client may register: enough for a rotation in progress.
+pub const MAX_CLIENT_KEYS: usize = 10;
+/// Largest JWK Set accepted (bytes).
+pub const MAX_JWKS_LEN: usize = 32 * 1024;
+
+/// Checks a client's JWK Set for private_key_jwt: JSON, at most
+/// [`MAX_CLIENT_KEYS`] keys, each public (no private parts), usable for
+/// verification, and named by a `kid`. Returns it
+/// normalised (compact JSON).
+pub fn validate_jwks(text: &str) -> Result<String, OAuthError> {
+    if text.len() > MAX_JWKS_LEN {
+        return Err(OAuthError::invalid_request("the JWK Set is too large"));
+    }
+    let raw: serde_json::Value = serde_json::from_str(text).map_err(|_| OAuthError::invalid_request("the JWK Set is not JSON"))?;
+    let keys = raw.get("keys").and_then(|k| k.as_array()).ok_or_else(|| OAuthError::invalid_request("a JWK Set has a \"keys\" array"))?;
+    if keys.is_empty() || keys.len() > MAX_CLIENT_KEYS {
+        return Err(OAuthError::invalid_request(format!("register 1 to {MAX_CLIENT_KEYS} keys")));
+    }
+    for k in keys {
+        if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|private| k.get(private).is_some()) {
+            return Err(OAuthError::invalid_request("a registered key must be public only (it contains private or symmetric key material)"));
+        }
+        if k.get("kid").and_then(|v| v.as_str()).is_none_or(|kid| kid.is_empty() || kid.len() > 128) {
+            return Err(OAuthError::invalid_request("each key needs a kid of 1-128 characters (the assertion names the key that signed it)"));
+        }
+        check_key_members(k).map_err(OAuthError::invalid_request)?;
+    }
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(raw).map_err(|e| OAuthError::invalid_request(format!("not a usable JWK Set: {e}")))?;
+    for k in &set.keys {
+        jsonwebtoken::DecodingKey::from_jwk(k).map_err(|e| OAuthError::invalid_request(format!("a key cannot verify signatures: {e}")))?;
+    }
+    serde_json::to_string(&set).map_err(|e| OAuthError::invalid_request(e.to_string()))
+}
+
+/// The members a signature key of each type has, within sane sizes; `use`
+/// and `alg`, when given, must fit client assertions.
+fn check_key_members(k: &serde_json::Value) -> Result<(), String> {
+    let text = |name: &str, max: usize| -> Result<(), String> {
+        match k.get(name).and_then(|v| v.as_str()) {
+            Some(v) if !v.is_empty() && v.len() <= max => Ok(()),
+            _ => Err(format!("the key's {name} is missing or too long")),
+        }
+    };
+    match k.get("kty").and_then(|v| v.as_str()) {
+        Some("RSA") => text("n", 1400).and(text("e", 16))?,
+        Some("EC") => {
+            if !matches!(k.get("crv").and_then(|v| v.as_str()), Some("P-256" | "P-384")) {
+                return Err("an EC key's crv must be P-256 or P-384".into());
+            }
+            text("x", 96).and(text("y", 96))?
+        }
+        Some("OKP") => {
+            if k.get("crv").and_then(|v| v.as_str()) != Some("Ed25519") {
+                return Err("an OKP key's crv must be Ed25519".into());
+            }
+            text("x", 64)?
+        }
+        _ => return Err("kty must be RSA, EC or OKP".into()),
+    }
+    if k.get("use").is_some_and(|u| u != "sig") {
+        return Err("a key's use must be sig".into());
+    }
+    if let Some(alg) = k.get("alg") {
+        let names: Vec<String> = crate::client_assertion::ASSERTION_ALGS.iter().map(|a| format!("{a:?}")).collect();
+        if !alg.as_str().is_some_and(|a| names.iter().any(|n| n == a)) {
+            return Err(format!("a key's alg must be one of {}", names.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Registers (or replaces, for rotation) a client's keys and whether it must
+/// authenticate with them.
+pub async fn set_keys(db: &Db, client_id: &str, jwks: Option<&str>, required: bool) -> Result<(), OAuthError> {
+    let jwks = jwks.map(validate_jwks).transpose()?;
+    if required && jwks.is_none() {
+        return Err(OAuthError::invalid_request("private_key_jwt needs registered keys"));
+    }
+    let id = client_id.to_string();
+    if !db.run(move |c| client_repo::set_keys(c, &id, jwks.as_deref(), required)).await? {
         return Err(OAuthError::NotFound("client"));
     }
     Ok(())
@@ -190,6 +288,8 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             backchannel_logout_uri: None,
             require_par: false,
+            jwks: None,
+            require_private_key_jwt: false,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod apis;
 pub mod audit;
 pub mod authorize;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod clients;
 pub mod code;

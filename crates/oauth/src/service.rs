@@ -312,6 +312,19 @@ impl OAuthService {
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
         let fail = || OAuthError::ClientAuthentication { used_basic: creds.via_basic };
         let client = self.cached_client(&creds.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or_else(fail)?;
+        if let Some(assertion) = &creds.assertion {
+            return match self.verify_client_assertion(&client, assertion).await {
+                Ok(()) => Ok(client),
+                Err(why) => {
+                    tracing::info!(target: "security", event = "client_auth_failed", client_id = %creds.client_id, method = "private_key_jwt", why);
+                    Err(fail())
+                }
+            };
+        }
+        if client.require_private_key_jwt {
+            tracing::info!(target: "security", event = "client_auth_failed", client_id = %creds.client_id, why = "this client must use private_key_jwt");
+            return Err(fail());
+        }
         match (client.kind(), &creds.secret, &client.secret_hash) {
             (ClientKind::Confidential, Some(secret), Some(stored)) if self.client_secrets.verify(secret.expose(), stored) => Ok(client),
             (ClientKind::Public, None, _) => Ok(client),

@@ -34,6 +34,8 @@ diesel::table! {
         backchannel_logout_uri -> Nullable<Text>,
         disabled_at -> Nullable<BigInt>,
         require_par -> Bool,
+        jwks -> Nullable<Text>,
+        require_private_key_jwt -> Bool,
     }
 }
 

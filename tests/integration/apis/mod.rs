@@ -48,6 +48,8 @@ pub async fn client(app: &TestApp, oidc: &str, api: &[&str], grants: Vec<GrantTy
         id_token_alg: SigningAlg::RS256,
         backchannel_logout_uri: None,
         require_par: false,
+        jwks: None,
+        require_private_key_jwt: false,
     };
     let (id, secret) = app.register(new).await;
     (id, secret.expect("confidential"))

@@ -88,6 +88,8 @@ async fn pending_backchannel_logouts_survive_and_are_retried() {
         id_token_alg: latchkey_domain::SigningAlg::RS256,
         backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bc")),
         require_par: false,
+        jwks: None,
+        require_private_key_jwt: false,
     };
     let (id, secret) = app.register(new).await;
     let rp = crate::support::Rp::discover(&app, &id, secret.as_deref()).await;

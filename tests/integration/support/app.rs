@@ -170,6 +170,8 @@ impl TestApp {
             id_token_alg,
             backchannel_logout_uri: None,
             require_par: false,
+            jwks: None,
+            require_private_key_jwt: false,
         };
         self.register(new).await
     }
@@ -187,6 +189,8 @@ impl TestApp {
             id_token_alg: SigningAlg::RS256,
             backchannel_logout_uri: None,
             require_par: false,
+            jwks: None,
+            require_private_key_jwt: false,
         };
         let (id, secret) = self.register(new).await;
         (id, secret.expect("admin clients are confidential"))

@@ -21,6 +21,8 @@ struct ClientRow {
     backchannel_logout_uri: Option<String>,
     disabled_at: Option<i64>,
     require_par: bool,
+    jwks: Option<String>,
+    require_private_key_jwt: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -43,6 +45,8 @@ impl TryFrom<ClientRow> for Client {
             backchannel_logout_uri: r.backchannel_logout_uri,
             disabled_at: r.disabled_at,
             require_par: r.require_par,
+            jwks: r.jwks,
+            require_private_key_jwt: r.require_private_key_jwt,
         })
     }
 }
@@ -63,6 +67,8 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         backchannel_logout_uri: c.backchannel_logout_uri.clone(),
         disabled_at: c.disabled_at,
         require_par: c.require_par,
+        jwks: c.jwks.clone(),
+        require_private_key_jwt: c.require_private_key_jwt,
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())
@@ -106,6 +112,11 @@ pub fn set_disabled(conn: &mut DbConnection, id: &str, at: Option<i64>) -> Resul
 /// Requires (or not) pushed authorization requests of a client.
 pub fn set_require_par(conn: &mut DbConnection, id: &str, required: bool) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set(clients::require_par.eq(required)).execute(conn)? == 1)
+}
+
+/// Replaces a client's public keys (private_key_jwt) and whether it must use them.
+pub fn set_keys(conn: &mut DbConnection, id: &str, jwks: Option<&str>, required: bool) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set((clients::jwks.eq(jwks), clients::require_private_key_jwt.eq(required))).execute(conn)? == 1)
 }
 
 /// Replaces a client's secret hash (rotation).

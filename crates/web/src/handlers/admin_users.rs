@@ -101,6 +101,11 @@ pub struct NewClientBody {
     /// RFC 9126 §5: authorization requests only through `/par`.
     #[serde(default)]
     require_par: bool,
+    /// private_key_jwt: the client's public keys (a JWK Set object).
+    jwks: Option<serde_json::Value>,
+    /// Only private_key_jwt authenticates this client.
+    #[serde(default)]
+    require_private_key_jwt: bool,
 }
 
 /// Turns a client form or body into a [`NewClient`].
@@ -114,7 +119,7 @@ pub fn new_client(name: String, redirect_uris: Vec<String>, post_logout: Vec<Str
         Some(a) => SigningAlg::parse(a).ok_or_else(|| OAuthError::invalid_request("id_token_alg must be RS256, ES256 or EdDSA"))?,
         None => SigningAlg::RS256,
     };
-    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false })
+    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false, jwks: None, require_private_key_jwt: false })
 }
 
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewClientBody>) -> Result<HttpResponse, WebError> {
@@ -122,6 +127,8 @@ pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: w
     let b = body.into_inner();
     let mut new = new_client(b.name, b.redirect_uris, b.post_logout_redirect_uris, b.public, &b.grant_types, b.scope.as_deref(), b.backchannel_logout_uri, b.id_token_alg.as_deref()).map_err(WebError::Json)?;
     new.require_par = b.require_par;
+    new.jwks = b.jwks.filter(|j| !j.is_null()).map(|j| j.to_string());
+    new.require_private_key_jwt = b.require_private_key_jwt;
     let (client, secret) = admin_ops::create_client(&state, new).await.map_err(WebError::Json)?;
     let mut out = json!({ "client_id": client.id.0, "name": client.name, "scope": client.allowed_scopes.to_string() });
     if let Some(s) = secret {

@@ -31,7 +31,11 @@ impl ClientForm {
             }
         }
         let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let creds = ClientCredentials::extract(authorization, param(&pairs, "client_id"), param(&pairs, "client_secret")).map_err(json)?;
+        let creds = match param(&pairs, "client_assertion_type") {
+            Some(kind) => ClientCredentials::from_assertion(authorization, param(&pairs, "client_id"), param(&pairs, "client_secret"), kind, param(&pairs, "client_assertion")),
+            None => ClientCredentials::extract(authorization, param(&pairs, "client_id"), param(&pairs, "client_secret")),
+        }
+        .map_err(json)?;
         Ok(ClientForm { pairs, creds })
     }
 

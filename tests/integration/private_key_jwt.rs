@@ -1,0 +1,177 @@
+//! `private_key_jwt` client authentication (RFC 7523 §2.2, OIDC Core §9): a
+//! client that registered public keys signs a one-time JWT instead of
+//! sending a secret.
+
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use latchkey_domain::{GrantType, SigningAlg};
+use latchkey_oauth::clients::NewClient;
+use serde_json::json;
+
+use crate::support::raw::{post_form, Answer};
+use crate::support::{Backend, TestApp};
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// An Ed25519 key of the client's, with its public JWK.
+struct ClientKey {
+    kid: String,
+    encoding: EncodingKey,
+    public_jwk: serde_json::Value,
+}
+
+impl ClientKey {
+    fn new(kid: &str) -> ClientKey {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("generate a key");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("parse the key");
+        let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+        ClientKey { kid: kid.into(), encoding: EncodingKey::from_ed_der(pkcs8.as_ref()), public_jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "use": "sig", "alg": "EdDSA" }) }
+    }
+
+    fn sign(&self, claims: &serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &self.encoding).expect("sign the assertion")
+    }
+}
+
+fn jwks(keys: &[&ClientKey]) -> String {
+    json!({ "keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>() }).to_string()
+}
+
+struct Setup {
+    app: TestApp,
+    id: String,
+    secret: String,
+    key: ClientKey,
+}
+
+async fn setup(backend: Backend) -> Option<Setup> {
+    let app = TestApp::start(backend).await?;
+    let key = ClientKey::new("k1");
+    let new = NewClient {
+        name: "Key-holding service".into(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: None,
+        admin: false,
+        id_token_alg: SigningAlg::RS256,
+        backchannel_logout_uri: None,
+        require_par: false,
+        jwks: Some(jwks(&[&key])),
+        require_private_key_jwt: true,
+    };
+    let (id, secret) = app.register(new).await;
+    Some(Setup { app, id, secret: secret.expect("confidential"), key })
+}
+
+fn claims(s: &Setup, aud: &str, exp_in: i64, jti: &str) -> serde_json::Value {
+    let now = s.app.clock_now();
+    json!({ "iss": s.id, "sub": s.id, "aud": aud, "iat": now, "exp": now + exp_in, "jti": jti })
+}
+
+async fn with_assertion(app: &TestApp, assertion: &str, client_id: Option<&str>) -> Answer {
+    let mut form = vec![("grant_type", "client_credentials"), ("client_assertion_type", JWT_BEARER), ("client_assertion", assertion)];
+    if let Some(id) = client_id {
+        form.push(("client_id", id));
+    }
+    post_form(app, "/token", &form, None).await
+}
+
+fn refused(a: &Answer, what: &str) {
+    assert_eq!((a.status, a.body["error"].as_str()), (401, Some("invalid_client")), "{what}: {}", a.body);
+}
+
+async fn private_key_jwt_authenticates(backend: Backend) {
+    let Some(s) = setup(backend).await else { return };
+    let token_endpoint = s.app.url("/token");
+    let discovery = s.app.http().get(s.app.url("/.well-known/openid-configuration")).send().await.expect("discovery").json::<serde_json::Value>().await.expect("json");
+    assert!(discovery["token_endpoint_auth_methods_supported"].as_array().is_some_and(|m| m.iter().any(|v| v == "private_key_jwt")));
+    assert!(discovery["token_endpoint_auth_signing_alg_values_supported"].as_array().is_some_and(|m| m.iter().any(|v| v == "EdDSA")));
+
+    let good = s.key.sign(&claims(&s, &token_endpoint, 60, "jti-1"));
+    let ok = with_assertion(&s.app, &good, Some(&s.id)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body["access_token"].is_string());
+    refused(&with_assertion(&s.app, &good, Some(&s.id)).await, "the same assertion again (jti replay)");
+    // The issuer as audience; no client_id parameter (the assertion's sub names the client).
+    assert_eq!(with_assertion(&s.app, &s.key.sign(&claims(&s, &s.app.issuer, 60, "jti-2")), None).await.status, 200);
+
+    refused(&with_assertion(&s.app, &s.key.sign(&claims(&s, "https://evil.example/token", 60, "jti-3")), None).await, "another audience");
+    refused(&with_assertion(&s.app, &s.key.sign(&claims(&s, &token_endpoint, -120, "jti-4")), None).await, "expired");
+    refused(&with_assertion(&s.app, &s.key.sign(&claims(&s, &token_endpoint, 3600, "jti-5")), None).await, "valid for an hour");
+    let mut no_jti = claims(&s, &token_endpoint, 60, "x");
+    no_jti.as_object_mut().map(|c| c.remove("jti"));
+    refused(&with_assertion(&s.app, &s.key.sign(&no_jti), None).await, "no jti");
+    let impostor = ClientKey::new("k1");
+    refused(&with_assertion(&s.app, &impostor.sign(&claims(&s, &token_endpoint, 60, "jti-6")), None).await, "an unregistered key with a registered kid");
+    refused(&with_assertion(&s.app, &ClientKey::new("k9").sign(&claims(&s, &token_endpoint, 60, "jti-7")), None).await, "an unknown kid");
+    let mut other_sub = claims(&s, &token_endpoint, 60, "jti-8");
+    other_sub["iss"] = json!("someone-else");
+    refused(&with_assertion(&s.app, &s.key.sign(&other_sub), None).await, "iss differs from sub");
+    refused(&with_assertion(&s.app, "not.a.jwt", Some(&s.id)).await, "garbage");
+    let mismatch = with_assertion(&s.app, &s.key.sign(&claims(&s, &token_endpoint, 60, "jti-9")), Some("another-client")).await;
+    refused(&mismatch, "client_id differs from the assertion's sub");
+    // A client restricted to private_key_jwt: its secret is refused.
+    let by_secret = post_form(&s.app, "/token", &[("grant_type", "client_credentials")], Some((&s.id, &s.secret))).await;
+    assert_eq!(by_secret.status, 401, "{}", by_secret.body);
+    // Two methods at once.
+    let both = post_form(&s.app, "/token", &[("grant_type", "client_credentials"), ("client_assertion_type", JWT_BEARER), ("client_assertion", &good)], Some((&s.id, &s.secret))).await;
+    assert_eq!(both.status, 400, "{}", both.body);
+
+    // Rotation: new keys registered, the old one stops working.
+    let k2 = ClientKey::new("k2");
+    latchkey_oauth::clients::set_keys(&s.app.state.stores.db, &s.id, Some(&jwks(&[&k2])), true).await.expect("rotate the keys");
+    s.app.clock.advance(6); // past the per-node client cache
+    refused(&with_assertion(&s.app, &s.key.sign(&claims(&s, &token_endpoint, 60, "jti-10")), None).await, "the retired key");
+    assert_eq!(with_assertion(&s.app, &k2.sign(&claims(&s, &token_endpoint, 60, "jti-11")), None).await.status, 200, "the new key");
+    // The same assertion works at the other endpoints that authenticate clients.
+    let revoke = post_form(&s.app, "/revoke", &[("token", "nothing"), ("client_assertion_type", JWT_BEARER), ("client_assertion", &k2.sign(&claims(&s, &s.app.url("/revoke"), 60, "jti-12")))], None).await;
+    assert_eq!(revoke.status, 200, "{}", revoke.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_key_jwt_authenticates_on_sqlite() {
+    private_key_jwt_authenticates(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_key_jwt_authenticates_on_postgres_and_redis() {
+    private_key_jwt_authenticates(Backend::Postgres).await;
+}
+
+/// One assertion presented on two nodes at once: accepted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_assertion_is_single_use_across_two_nodes() {
+    let Some(s) = setup(Backend::Postgres).await else { return };
+    let node2 = s.app.second_node().await;
+    for round in 0..10 {
+        let a = s.key.sign(&claims(&s, &s.app.url("/token"), 60, &format!("race-{round}")));
+        let (x, y) = tokio::join!(with_assertion(&s.app, &a, None), with_assertion(&node2, &a, None));
+        assert_eq!([x.status, y.status].iter().filter(|st| **st == 200).count(), 1, "round {round}: {} / {}", x.status, y.status);
+    }
+}
+
+/// Keys are checked at registration: private parts, missing kid, garbage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registered_keys_must_be_public_and_named() {
+    let key = ClientKey::new("k1");
+    let mut private = key.public_jwk.clone();
+    private["d"] = json!("c2VjcmV0");
+    let mut unnamed = key.public_jwk.clone();
+    unnamed.as_object_mut().map(|k| k.remove("kid"));
+    for (what, text) in [
+        ("private key material", json!({ "keys": [private] }).to_string()),
+        ("no kid", json!({ "keys": [unnamed] }).to_string()),
+        ("no keys", json!({ "keys": [] }).to_string()),
+        ("symmetric", json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0", "kid": "h" }] }).to_string()),
+        ("not JSON", "{".to_string()),
+    ] {
+        assert!(latchkey_oauth::clients::validate_jwks(&text).is_err(), "{what} is refused");
+    }
+    assert!(latchkey_oauth::clients::validate_jwks(&jwks(&[&key])).is_ok());
+}
