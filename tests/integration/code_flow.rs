@@ -6,7 +6,7 @@ use openidconnect::{OAuth2TokenResponse, TokenResponse};
 
 use crate::support::jwt;
 use crate::support::rp::sign_in_default;
-use crate::support::{Backend, Rp, TestApp, PASSWORD, USERNAME};
+use crate::support::{AuthResponse, Backend, Rp, TestApp, PASSWORD, USERNAME};
 
 /// Confidential web app, `client_secret_basic`, PKCE, nonce: the whole way to userinfo.
 async fn confidential_client_signs_in(backend: Backend) {
@@ -198,4 +198,45 @@ async fn sign_in_without_a_client_then_sign_out() {
     // Replaying the old cookie does not work: the session is gone server-side.
     browser.cookies.insert("__Host-latchkey-session".into(), stolen);
     assert_eq!(browser.get("/account").await.location.as_deref(), Some("/login"));
+}
+
+/// `id_token_hint` with `prompt=none` (OIDC Core §3.1.2.1): a code for the
+/// user it names; `login_required` when someone else is signed in here; an
+/// ID token not of ours is `invalid_request`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_token_hint_names_who_prompt_none_is_for() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    app.add_user("bob", PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+    let id_token_of = |who: &'static str| {
+        let (app, rp) = (&app, &rp);
+        async move {
+            let mut b = app.browser();
+            let req = rp.authorize(&[]);
+            let code = crate::support::rp::sign_in(&mut b, &req.url, who, PASSWORD).await.code.expect("code");
+            let t = rp.exchange(&code, req.verifier).await.expect("exchange");
+            (b, t.id_token().expect("id token").to_string())
+        }
+    };
+    let (mut alice, alice_hint) = id_token_of(USERNAME).await;
+    let (_, bob_hint) = id_token_of("bob").await;
+
+    let silent = |hint: &str| rp.authorize(&[("prompt", "none"), ("id_token_hint", hint)]);
+    let mine = alice.get(&silent(&alice_hint).url).await;
+    assert!(AuthResponse::parse(mine.location.as_deref().unwrap_or_default()).code.is_some(), "the hinted user is signed in: a code");
+    let theirs = alice.get(&silent(&bob_hint).url).await;
+    assert_eq!(AuthResponse::parse(theirs.location.as_deref().unwrap_or_default()).error.as_deref(), Some("login_required"), "another user is signed in");
+    let mut forged = alice_hint.clone();
+    forged.pop();
+    forged.push(if alice_hint.ends_with('A') { 'B' } else { 'A' });
+    let bad = alice.get(&silent(&forged).url).await;
+    assert_eq!(AuthResponse::parse(bad.location.as_deref().unwrap_or_default()).error.as_deref(), Some("invalid_request"), "a tampered hint");
+    // Expired hints still name their user.
+    app.clock.advance(7200);
+    let mut fresh = app.browser();
+    crate::sessions::sign_in_direct(&mut fresh, USERNAME, false).await;
+    let later = fresh.get(&silent(&alice_hint).url).await;
+    assert!(AuthResponse::parse(later.location.as_deref().unwrap_or_default()).code.is_some(), "an expired hint still names alice");
 }

@@ -108,6 +108,10 @@ pub struct PendingAuthorization {
     /// How the answer reaches the client (OAuth 2.0 Form Post Response Mode).
     #[serde(default)]
     pub response_mode: ResponseMode,
+    /// The subject of a valid `id_token_hint` (OIDC Core §3.1.2.1): with
+    /// `prompt=none`, a session of anyone else is `login_required`.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
@@ -285,6 +289,7 @@ pub fn validate(
         acr_values: params.get("acr_values").unwrap_or("").split_whitespace().map(str::to_string).collect(),
         resource: resource.map(|a| a.audience.clone()),
         response_mode,
+        hint_sub: None,
         created_at: now,
         browser,
     })

@@ -133,7 +133,21 @@ impl OAuthService {
             });
         }
         let apis = self.apis().await?;
-        let req = authorize::validate(params, &client, &apis, redirect_uri, random_token(""), browser, self.clock.now())?;
+        let mut req = authorize::validate(params, &client, &apis, redirect_uri, random_token(""), browser, self.clock.now())?;
+        if let Some(hint) = params.get("id_token_hint") {
+            // One of our ID tokens (expired is fine: it names a user, it grants nothing).
+            match self.tokens.verify_id_token_ignoring_expiry(hint).await {
+                Ok(claims) => req.hint_sub = Some(claims.sub),
+                Err(_) => {
+                    return Err(AuthorizeError::Redirect {
+                        redirect_uri: req.redirect_uri.clone(),
+                        state: req.state.clone(),
+                        code: crate::error::ErrorCode::InvalidRequest,
+                        description: "id_token_hint is not an ID token of this issuer".into(),
+                    });
+                }
+            }
+        }
         if let Some(ip) = ip {
             if self.fast.incr_window(&format!("authz-ip:{ip}"), PENDING_AUTHORIZATION_TTL).await? > MAX_PENDING_PER_IP {
                 tracing::warn!(target: "security", event = "pending_authorization_limit", ip, "too many parked authorization requests from one address");
@@ -171,7 +185,11 @@ impl OAuthService {
     pub async fn next_step(&self, req: &PendingAuthorization, session: Option<&Session>) -> Result<Next, StoreError> {
         let now = self.clock.now();
         let interactive = !req.has_prompt(Prompt::None);
+        // prompt=none for the user an id_token_hint names: anyone else signed
+        // in here is not an answer (OIDC Core §3.1.2.1).
+        let other_user = |s: &Session| req.hint_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
         let session = match session {
+            Some(s) if !interactive && other_user(s) => return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the id_token_hint names").await.map(Next::Redirect),
             Some(s) if authorize::session_satisfies(req, s, now) => s,
             Some(_) | None if interactive => return Ok(Next::Login),
             _ => return self.finish_with_error(req, ErrorCode::LoginRequired, "the user must sign in").await.map(Next::Redirect),
