@@ -517,7 +517,11 @@ impl TokenService {
     /// no key is retired while a token it signed could still be valid.
     pub async fn maintain_for(&self, longest_access: i64) -> Result<(), TokenError> {
         self.reload_keys().await?;
-        self.repair_missed_revocations().await?;
+        // Not fatal to the rest of the upkeep: with Redis down this fails
+        // until it is back, and key rotation must go on meanwhile.
+        if let Err(e) = self.repair_missed_revocations().await {
+            tracing::warn!(error = %e, "revocation repair skipped (fast store unavailable?); retried at the next upkeep");
+        }
         let now = self.clock.now();
         self.db.run(move |c| latchkey_store::repo::revocations::purge(c, now)).await?;
         let now = self.clock.now();
