@@ -72,6 +72,17 @@ impl Load<'_> {
         self.phase.load(Ordering::SeqCst)
     }
 
+    /// The phase a request belongs to: where it started and ended, or the
+    /// outage when it spanned a change (it may have met the outage).
+    fn phase_of(&self, started: usize) -> usize {
+        let now = self.phase();
+        if now == started {
+            now
+        } else {
+            DURING
+        }
+    }
+
     fn running(&self) -> bool {
         !self.stop.load(Ordering::SeqCst)
     }
@@ -125,8 +136,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
     let client_credentials = async move {
         let mut i = 0usize;
         while load.running() {
+            let started = load.phase();
             let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "client_credentials")], Some(cc)).await;
-            let phase = load.phase();
+            let phase = load.phase_of(started);
             load.tally.add("token (client_credentials)", phase, a.status);
             i += 1;
         }
@@ -137,8 +149,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let mut token = chain_start;
             let mut i = 0usize;
             while load.running() {
+                    let started = load.phase();
                     let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "refresh_token"), ("refresh_token", &token)], Some(creds)).await;
-                    let phase = load.phase();
+                    let phase = load.phase_of(started);
                 load.tally.add("token (refresh)", phase, a.status);
                 if a.status == 200 {
                     token = a.body["refresh_token"].as_str().unwrap_or_default().to_string();
@@ -157,8 +170,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let mut i = 0usize;
             while load.running() {
                     let token = if i % 2 == 0 { &live } else { &revoked };
+                let started = load.phase();
                 let a = post_form(load.nodes[i % 2], "/introspect", &[("token", token)], Some(creds)).await;
-                let phase = load.phase();
+                let phase = load.phase_of(started);
                 load.tally.add("introspection", phase, a.status);
                 if a.status == 200 && a.body["active"] != (i % 2 == 0) {
                     load.tally.violation(format!("introspection of the {} token said active={} in phase {}", if i % 2 == 0 { "live" } else { "revoked" }, a.body["active"], PHASES[phase]));
@@ -173,8 +187,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let mut i = 0usize;
             while load.running() {
                     let token = if i % 2 == 0 { &live } else { &revoked };
+                let started = load.phase();
                 let a = bearer(load.nodes[(i / 2) % 2], "GET", "/userinfo", token).await;
-                let phase = load.phase();
+                let phase = load.phase_of(started);
                 load.tally.add("userinfo", phase, a.status);
                 if i % 2 == 1 && a.status == 200 {
                     load.tally.violation(format!("userinfo accepted the revoked token in phase {}", PHASES[phase]));
@@ -188,8 +203,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         async move {
             let mut i = 0usize;
             while load.running() {
+                    let started = load.phase();
                     let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "refresh_token"), ("refresh_token", &spent)], Some(creds)).await;
-                    let phase = load.phase();
+                    let phase = load.phase_of(started);
                 load.tally.add("token (spent refresh)", phase, a.status);
                 if a.status == 200 {
                     load.tally.violation(format!("a spent refresh token was accepted in phase {}", PHASES[phase]));
@@ -203,8 +219,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
     let sign_ins = async move {
         let mut i = 0usize;
         while load.running() {
+            let started = load.phase();
             let status = try_sign_in(load.nodes[i % 2], rp).await;
-            let phase = load.phase();
+            let phase = load.phase_of(started);
             load.tally.add("sign-in", phase, status);
             i += 1;
         }
