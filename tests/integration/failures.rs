@@ -312,3 +312,21 @@ async fn unsupported_response_type_is_redirected() {
     let resp = AuthResponse::parse(page.location.as_deref().unwrap_or_default());
     assert_eq!(resp.error.as_deref(), Some("unsupported_response_type"));
 }
+
+/// A browser that does not send latchkey's cookie (blocked, or a `Secure`
+/// cookie dropped over plain http) is told so, not that the request expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_without_our_cookie_is_told_so() {
+    let Some((app, rp)) = setup(Backend::Sqlite, false).await else { return };
+    let mut browser = app.browser();
+    let req = rp.authorize(&[]);
+    let login_url = browser.get(&req.url).await.location.unwrap_or_default();
+    browser.cookies.clear();
+    let page = browser.get(&login_url).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("Your browser did not send latchkey&#39;s cookie"), "{}", page.body);
+    assert!(!page.body.contains("expired"), "not the expired-request message");
+    let post = browser.post_form("/login", &[("csrf_token", "x"), ("username", USERNAME), ("password", PASSWORD)]).await;
+    assert_eq!(post.status, 403);
+    assert!(post.body.contains("Cookies are not reaching latchkey"), "{}", post.body);
+}

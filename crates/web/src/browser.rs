@@ -134,7 +134,7 @@ pub fn check_form_post(req: &HttpRequest, state: &AppState, form_token: &str) ->
     let cookie = req
         .cookie(CSRF_COOKIE)
         .map(|c| c.value().to_string())
-        .ok_or_else(|| WebError::forbidden("Your browser did not send the form's security cookie. Enable cookies and try again."))?;
+        .ok_or_else(WebError::cookie_missing_on_form)?;
     let csrf = CsrfCookie { value: cookie, new: None };
     if !state.csrf.verify_b64(&format!("form:{}", csrf.value), form_token) {
         tracing::info!(target: "security", event = "csrf_rejected", path = %req.path());

@@ -48,6 +48,18 @@ impl WebError {
         WebError::Page { status: StatusCode::FORBIDDEN, title: "Forbidden", message: message.into() }
     }
 
+    /// A sign-in in progress, but the browser sent none of latchkey's cookies:
+    /// say that, not "expired" (cookies blocked, or dropped because they are
+    /// `Secure` and the page was reached over plain http).
+    pub fn cookie_missing() -> WebError {
+        WebError::Page { status: StatusCode::BAD_REQUEST, title: "Cookies are not reaching latchkey", message: COOKIE_MISSING.into() }
+    }
+
+    /// The same for a form post: refused (403), as any form without its token.
+    pub fn cookie_missing_on_form() -> WebError {
+        WebError::Page { status: StatusCode::FORBIDDEN, title: "Cookies are not reaching latchkey", message: COOKIE_MISSING.into() }
+    }
+
     pub fn expired_request() -> WebError {
         WebError::Page {
             status: StatusCode::BAD_REQUEST,
@@ -177,6 +189,8 @@ fn bearer_error(e: &OAuthError) -> HttpResponse {
 fn page(status: StatusCode, title: &str, message: &str, request_id: Option<String>) -> HttpResponse {
     render(status, &ErrorPage { title: title.to_string(), message: message.to_string(), request_id })
 }
+
+const COOKIE_MISSING: &str = "Your browser did not send latchkey's cookie, so this cannot continue. Allow cookies for this site and try again. If this page was reached over plain http:// (other than localhost), the browser drops latchkey's secure cookies: use https.";
 
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {

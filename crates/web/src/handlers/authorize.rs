@@ -95,6 +95,11 @@ pub(crate) async fn proceed(state: &AppState, pending: &PendingAuthorization, se
 
 /// Loads a parked request and checks it belongs to this browser.
 pub(crate) async fn load_pending(state: &AppState, id: &str, csrf: &CsrfCookie) -> Result<PendingAuthorization, WebError> {
+    if csrf.new.is_some() {
+        // No cookie at all: not an expired request, a browser that drops ours.
+        tracing::info!(target: "security", event = "authz_without_cookie");
+        return Err(WebError::cookie_missing());
+    }
     let pending = state.oauth.pending(id).await?.ok_or_else(WebError::expired_request)?;
     if !csrf.owns(state, &pending.browser) {
         tracing::info!(target: "security", event = "authz_browser_mismatch");
