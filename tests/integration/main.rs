@@ -6,6 +6,7 @@ mod accounts;
 mod apis;
 mod browser;
 mod code_flow;
+mod dpop;
 mod console;
 mod failures;
 mod form_post;

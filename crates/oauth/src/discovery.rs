@@ -35,6 +35,8 @@ pub struct ProviderMetadata {
     pub request_uri_parameter_supported: bool,
     pub pushed_authorization_request_endpoint: String,
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.1.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 impl ProviderMetadata {
@@ -75,6 +77,7 @@ impl ProviderMetadata {
             request_uri_parameter_supported: true,
             pushed_authorization_request_endpoint: at("/par"),
             require_pushed_authorization_requests: require_par,
+            dpop_signing_alg_values_supported: latchkey_dpop::algorithm_names(),
         }
     }
 }

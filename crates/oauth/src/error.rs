@@ -28,6 +28,10 @@ pub enum ErrorCode {
     InvalidTarget,
     /// OpenID Connect Core Unmet Authentication Requirements 1.0.
     UnmetAuthenticationRequirements,
+    /// RFC 9449 §5: the DPoP proof is missing, malformed or does not fit the request.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the server nonce given in `DPoP-Nonce`.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -52,6 +56,8 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

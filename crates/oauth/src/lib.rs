@@ -12,6 +12,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod code;
 pub mod discovery;
+pub mod dpop;
 pub mod endpoint_limits;
 pub mod error;
 mod groups;

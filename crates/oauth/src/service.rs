@@ -37,6 +37,9 @@ pub struct OAuthConfig {
     pub issuer: String,
     /// RFC 9126 §5 `require_pushed_authorization_requests`, for every client.
     pub require_par: bool,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server
+    /// nonce (`use_dpop_nonce` until they do).
+    pub dpop_require_nonce: bool,
 }
 
 /// Clients are cached per node for 5 seconds: a removed client or a changed
@@ -54,14 +57,17 @@ pub struct OAuthService {
     pub(crate) clock: SharedClock,
     client_secrets: KeyedHasher,
     codes: KeyedHasher,
+    pub(crate) dpop_nonces: KeyedHasher,
     client_cache: RwLock<HashMap<String, (Client, i64)>>,
     pub(crate) api_cache: crate::apis::ApiCache,
     /// Sessions older than this are over (refresh families bound to them end too).
     pub(crate) session_absolute: i64,
     /// Sessions unused for longer than this are over too.
     pub(crate) session_idle: i64,
-    /// Outgoing HTTP (back-channel logout).
+    /// Outgoing HTTP (back-channel logout, clients' jwks_uri).
     pub(crate) http: reqwest::Client,
+    /// Clients' key sets fetched from their jwks_uri.
+    pub(crate) remote_jwks: crate::client_assertion::RemoteJwks,
 }
 
 fn pending_key(id: &str) -> String {
@@ -92,9 +98,10 @@ impl OAuthService {
     pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock, session_idle: i64, session_absolute: i64) -> OAuthService {
         let client_secrets = tokens.master().hasher(KeyPurpose::ClientSecret);
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
+        let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default() }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -355,11 +362,12 @@ impl OAuthService {
 
     pub async fn token(&self, creds: &ClientCredentials, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(creds).await?;
+        let dpop = self.token_endpoint_dpop(&client, req.dpop.as_deref()).await?;
         let grant = req.grant_type.clone().unwrap_or_default();
         let answer = match grant.as_str() {
-            "authorization_code" => self.grant_authorization_code(&client, req).await,
-            "refresh_token" => self.grant_refresh_token(&client, req).await,
-            "client_credentials" => self.grant_client_credentials(&client, req).await,
+            "authorization_code" => self.grant_authorization_code(&client, req, dpop).await,
+            "refresh_token" => self.grant_refresh_token(&client, req, dpop).await,
+            "client_credentials" => self.grant_client_credentials(&client, req, dpop).await,
             "" => Err(OAuthError::invalid_request("grant_type is required")),
             _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
         };
@@ -368,7 +376,7 @@ impl OAuthService {
         answer
     }
 
-    async fn grant_authorization_code(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    async fn grant_authorization_code(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
         if !client.allows_grant(GrantType::AuthorizationCode) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use authorization_code"));
         }
@@ -424,6 +432,7 @@ impl OAuthService {
             amr: grant.amr.clone(),
             sid: Some(grant.sid.clone()),
             nonce: grant.nonce.clone(),
+            dpop_jkt,
         };
         // RFC 8707: `resource` at the token endpoint, or the one of the
         // authorization request, selects the API the access token is for.
@@ -452,7 +461,7 @@ impl OAuthService {
     /// RFC 6749 §4.4: a confidential client acting for itself. No user, no
     /// refresh token; the non-user scopes it was allowed (`admin`), or the
     /// scopes of one API (named by `resource`, or by the scopes asked for).
-    async fn grant_client_credentials(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    async fn grant_client_credentials(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
         if client.kind() != ClientKind::Confidential || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use client_credentials"));
         }
@@ -484,7 +493,7 @@ impl OAuthService {
             },
         };
         let now = self.clock.now();
-        let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None };
+        let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None, dpop_jkt };
         let target = self.target(&scopes, api);
         let minted = self.mint(client, &client.id.0, None, &ctx, &target, uuid::Uuid::new_v4().to_string(), now)?;
         Ok(self.response(minted, None))
@@ -535,11 +544,12 @@ impl OAuthService {
 
     // ---- userinfo -------------------------------------------------------------
 
-    pub async fn userinfo(&self, bearer: &str) -> Result<Value, OAuthError> {
-        let claims = self.tokens.verify_access_token(bearer).await.map_err(|e| match e {
+    pub async fn userinfo(&self, presented: crate::dpop::Presented<'_>) -> Result<Value, OAuthError> {
+        let claims = self.tokens.verify_access_token(presented.token()).await.map_err(|e| match e {
             TokenError::Store(s) => OAuthError::Store(s),
             other => OAuthError::new(ErrorCode::InvalidToken, other.to_string()),
         })?;
+        self.check_presentation(presented, &claims, "/userinfo").await?;
         let scopes = ScopeSet::parse_lenient(&claims.scope);
         if !scopes.contains(Scope::OpenId) {
             return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope"));

@@ -13,6 +13,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// RFC 8707: the API the access token is for.
     pub resource: Option<String>,
+    /// RFC 9449: the request's `DPoP` header (a proof JWT), unchecked.
+    pub dpop: Option<String>,
 }
 
 /// RFC 6749 §5.1 (+ `id_token`, OIDC Core §3.1.3.3).
@@ -43,6 +45,7 @@ impl std::fmt::Debug for TokenRequest {
             .field("scope", &self.scope)
             .field("refresh_token", &redacted(&self.refresh_token))
             .field("resource", &self.resource)
+            .field("dpop", &redacted(&self.dpop))
             .finish()
     }
 }

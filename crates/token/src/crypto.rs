@@ -36,6 +36,8 @@ pub enum KeyPurpose {
     BackupCode,
     /// Single-use account links (set-up, recovery, email change).
     AccountLink,
+    /// Server-provided DPoP nonces (RFC 9449 §8).
+    DpopNonce,
 }
 
 impl KeyPurpose {
@@ -50,6 +52,7 @@ impl KeyPurpose {
             KeyPurpose::AccountLink => b"latchkey/account-link/v1",
             KeyPurpose::MailLink => b"latchkey/mail-link/v1",
             KeyPurpose::BackupCode => b"latchkey/backup-code/v1",
+            KeyPurpose::DpopNonce => b"latchkey/dpop-nonce/v1",
         }
     }
 }
