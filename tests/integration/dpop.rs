@@ -313,3 +313,47 @@ async fn a_proof_is_single_use_across_two_nodes() {
         assert_eq!([a.status, b.status].iter().filter(|s| **s == 200).count(), 1, "round {round}: {} / {}", a.body, b.body);
     }
 }
+
+/// GET an API URL with `Authorization: <scheme> <token>` and a proof, if any.
+async fn api_call(url: &str, scheme: &str, token: &str, proof: Option<&str>) -> (u16, String) {
+    let mut req = reqwest::Client::new().get(url).header("Authorization", format!("{scheme} {token}"));
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    let r = req.send().await.expect("api call");
+    (r.status().as_u16(), r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string())
+}
+
+/// An API using the resource-server library (the example Orders API) takes a
+/// DPoP-bound token only with a fresh proof of its key, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_checks_dpop_bound_tokens() {
+    use crate::apis::{client, register_apis, start_orders_api, ORDERS};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    register_apis(&app).await;
+    let api = start_orders_api(&app, ORDERS).await;
+    let orders = format!("{api}/orders");
+    let (id, secret) = client(&app, "", &["orders:read"], vec![latchkey_domain::GrantType::ClientCredentials]).await;
+    let creds = Some((id.as_str(), secret.as_str()));
+    let key = DpopKey::es256();
+    let form = [("grant_type", "client_credentials"), ("scope", "orders:read")];
+    let bound = token(&app, &form, creds, &[&key.proof(&app, "POST", &app.url("/token"))]).await;
+    assert_eq!((bound.status, bound.body["token_type"].as_str()), (200, Some("DPoP")), "{}", bound.body);
+    let access = bound.body["access_token"].as_str().unwrap_or_default().to_string();
+
+    let proof = key.proof_for(&app, "GET", &orders, &access);
+    assert_eq!(api_call(&orders, "DPoP", &access, Some(&proof)).await.0, 200, "the key holder");
+    let (status, challenge) = api_call(&orders, "DPoP", &access, Some(&proof)).await;
+    assert_eq!(status, 401, "the same proof again");
+    assert!(challenge.starts_with("DPoP ") && challenge.contains("invalid_dpop_proof"), "{challenge}");
+    assert_eq!(api_call(&orders, "Bearer", &access, None).await.0, 401, "the bound token as a bearer token");
+    assert_eq!(api_call(&orders, "DPoP", &access, Some(&DpopKey::es256().proof_for(&app, "GET", &orders, &access))).await.0, 401, "another key's proof");
+    assert_eq!(api_call(&orders, "DPoP", &access, Some(&key.proof_for(&app, "GET", &format!("{api}/orders/export"), &access))).await.0, 401, "a proof for another URL");
+    assert_eq!(api_call(&orders, "DPoP", &access, None).await.0, 401, "no proof");
+
+    // Bearer tokens keep working as before; one cannot be dressed up as DPoP.
+    let plain = token(&app, &form, creds, &[]).await;
+    let bearer_token = plain.body["access_token"].as_str().unwrap_or_default().to_string();
+    assert_eq!(api_call(&orders, "Bearer", &bearer_token, None).await.0, 200);
+    assert_eq!(api_call(&orders, "DPoP", &bearer_token, Some(&key.proof_for(&app, "GET", &orders, &bearer_token))).await.0, 401, "an unbound token with the DPoP scheme");
+}

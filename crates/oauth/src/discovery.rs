@@ -71,7 +71,7 @@ impl ProviderMetadata {
             acr_values_supported: Acr::ALL.iter().map(|a| a.as_str()).collect(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             authorization_response_iss_parameter_supported: true,
-            claims_parameter_supported: false,
+            claims_parameter_supported: true,
             request_parameter_supported: false,
             // Only the request_uris of our own PAR endpoint (RFC 9126 §4).
             request_uri_parameter_supported: true,

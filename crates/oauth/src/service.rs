@@ -195,8 +195,16 @@ impl OAuthService {
         // prompt=none for the user an id_token_hint names: anyone else signed
         // in here is not an answer (OIDC Core §3.1.2.1).
         let other_user = |s: &Session| req.hint_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
+        // The claims parameter's sub value is a demand, not a hint: only that
+        // user's session answers; anyone else signs in again (or, with
+        // prompt=none, the request fails).
+        let not_required_user = |s: &Session| req.required_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
         let session = match session {
-            Some(s) if !interactive && other_user(s) => return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the id_token_hint names").await.map(Next::Redirect),
+            Some(s) if !interactive && (other_user(s) || not_required_user(s)) => return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the request names").await.map(Next::Redirect),
+            // Signed in as someone else before this request: sign in again. Signed
+            // in during it, and still not that user: the request fails.
+            Some(s) if not_required_user(s) && s.auth_time < req.created_at => return Ok(Next::Login),
+            Some(s) if not_required_user(s) => return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect),
             Some(s) if authorize::session_satisfies(req, s, now) => s,
             Some(_) | None if interactive => return Ok(Next::Login),
             _ => return self.finish_with_error(req, ErrorCode::LoginRequired, "the user must sign in").await.map(Next::Redirect),
@@ -274,6 +282,9 @@ impl OAuthService {
     async fn issue_code(&self, req: &PendingAuthorization, session: &Session) -> Result<Next, StoreError> {
         if !authorize::session_satisfies(req, session, self.clock.now()) {
             return Ok(Next::Login);
+        }
+        if req.required_sub.as_deref().is_some_and(|sub| sub != session.user_id.0) {
+            return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect);
         }
         // Taking the request makes the redirect happen at most once per request.
         if self.fast.take(&pending_key(&req.id)).await?.is_none() {
