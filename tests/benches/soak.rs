@@ -55,8 +55,15 @@ use support::{Browser, Rp, REDIRECT_URI};
 
 const USER: &str = "soak";
 const USER_PASSWORD: &str = "violet harbor quill 1997";
-const SIGN_IN_TASKS: usize = 2;
-const TOKEN_TASKS: usize = 2;
+/// Concurrent sign-in and token tasks (`SOAK_SIGN_IN_TASKS`, `SOAK_TOKEN_TASKS`;
+/// `SOAK_TOKEN_TASKS=0` measures sign-ins alone).
+fn sign_in_tasks() -> u64 {
+    env_or("SOAK_SIGN_IN_TASKS", 2)
+}
+
+fn token_tasks() -> u64 {
+    env_or("SOAK_TOKEN_TASKS", 2)
+}
 /// Refresh-token families kept for the token tasks; older ones are dropped.
 const FAMILY_POOL: usize = 64;
 
@@ -497,17 +504,17 @@ async fn soak(backend: Backend, secs: u64, sample_secs: u64, sessions: u64) {
     let first = server.sample();
     print_sample(&label, Duration::ZERO, first, &load.stats);
     let mut tasks = Vec::new();
-    for t in 0..SIGN_IN_TASKS {
+    for t in 0..sign_in_tasks() {
         let load = load.clone();
         tasks.push(tokio::spawn(async move {
-            let mut round = t as u64;
+            let mut round = t;
             while !load.stop.load(Ordering::Relaxed) {
                 load.sign_in_round(round).await;
                 round += 1;
             }
         }));
     }
-    for _ in 0..TOKEN_TASKS {
+    for _ in 0..token_tasks() {
         let load = load.clone();
         tasks.push(tokio::spawn(async move {
             while !load.stop.load(Ordering::Relaxed) {
@@ -661,7 +668,7 @@ fn main() {
             .collect()
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    println!("soak: {secs} s per backend, a sample every {sample_secs} s, {SIGN_IN_TASKS} sign-in and {TOKEN_TASKS} token tasks, SESSIONS={sessions}");
+    println!("soak: {secs} s per backend, a sample every {sample_secs} s, {} sign-in and {} token tasks, SESSIONS={sessions}", sign_in_tasks(), token_tasks());
     rt.block_on(async {
         for backend in backends {
             soak(backend, secs, sample_secs, sessions).await;
