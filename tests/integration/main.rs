@@ -7,6 +7,7 @@ mod apis;
 mod browser;
 mod code_flow;
 mod console;
+mod device;
 mod failures;
 mod form_post;
 mod interop;
