@@ -516,3 +516,31 @@ async fn device_authorization_is_rate_limited_per_client() {
     assert!(over.headers.get("retry-after").is_some());
     assert_eq!(over.body["error"], "temporarily_unavailable");
 }
+
+/// Device clients through the admin API (no redirect URI needed) and the console's form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_clients_are_registered_through_the_admin_api_and_console() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let (admin, admin_secret) = app.add_admin_client().await;
+    let token = text(&post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "admin")], Some((&admin, &admin_secret))).await.body, "access_token");
+    let body = json!({ "name": TV, "public": true, "grant_types": [GRANT, "refresh_token"] });
+    let created = app.http().post(app.url("/admin/api/v1/clients")).bearer_auth(&token).json(&body).send().await.expect("create");
+    assert_eq!(created.status().as_u16(), 201);
+    let created: Value = created.json().await.expect("json");
+    let shown = bearer(&app, "GET", &format!("/admin/api/v1/clients/{}", text(&created, "client_id")), &token).await;
+    assert_eq!(shown.body["grant_types"], json!([GRANT, "refresh_token"]), "{}", shown.body);
+    assert_eq!(shown.body["redirect_uris"], json!([]));
+    let d = Device { app, id: text(&created, "client_id"), secret: None };
+    assert_eq!(d.start("openid").await.status, 200);
+
+    // The console's form names the grant type and takes it without a redirect URI.
+    let (mut console, _, _) = crate::console::admin_browser(&d.app).await;
+    let page = console.get("/admin/clients").await;
+    assert!(page.body.contains(GRANT), "{}", page.body);
+    let made = console.post_form("/admin/clients/create", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Console TV"), ("public", "yes"), ("grant_types", GRANT), ("scope", "openid profile")]).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let marker = r#"<code id="client-id">"#;
+    let id = made.body.split(marker).nth(1).and_then(|s| s.split('<').next()).unwrap_or_default().to_string();
+    let console_tv = Device { app: d.app, id, secret: None };
+    assert_eq!(console_tv.start("openid profile").await.status, 200);
+}
