@@ -52,7 +52,7 @@ struct Device {
     secret: Option<String>,
 }
 
-fn device_client(name: &str, public: bool, grant_types: Vec<GrantType>) -> NewClient {
+pub(crate) fn device_client(name: &str, public: bool, grant_types: Vec<GrantType>) -> NewClient {
     NewClient {
         name: name.into(),
         redirect_uris: vec![],
