@@ -43,6 +43,7 @@ on_both_backends!(
     user_codes_are_accepted_as_people_type_them,
     an_approval_without_the_form_token_is_refused,
     a_device_is_answered_once,
+    an_approval_dies_with_its_session,
 );
 
 /// The device: a public client (like most devices) that may refresh.
@@ -95,6 +96,11 @@ impl Device {
         let a = self.start("openid profile offline_access").await;
         assert_eq!(a.status, 200, "{}", a.body);
         (text(&a.body, "device_code"), text(&a.body, "user_code"))
+    }
+
+    /// A refresh at `/token`.
+    async fn refresh(&self, refresh_token: &str) -> Answer {
+        post_form(&self.app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", &self.id)], self.auth()).await
     }
 
     /// One poll of `/token` for `device_code`.
@@ -219,7 +225,7 @@ async fn a_device_signs_in_through_the_browser(backend: Backend) {
     assert_eq!(info.status, 200, "{}", info.body);
     assert_eq!(info.body["sub"], id_token["sub"]);
     assert_eq!(info.body["preferred_username"], USERNAME);
-    let refreshed = post_form(&d.app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &d.id)], None).await;
+    let refreshed = d.refresh(&refresh).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     assert_eq!(bearer(&d.app, "GET", "/userinfo", &text(&refreshed.body, "access_token")).await.status, 200);
 
@@ -413,6 +419,28 @@ async fn a_device_is_answered_once(backend: Backend) {
     let info = bearer(&d.app, "GET", "/userinfo", &text(&tokens.body, "access_token")).await;
     assert_eq!(info.body["preferred_username"], USERNAME, "the first answer stands");
     assert_ne!(info.body["sub"], mallory.id.0.as_str());
+}
+
+async fn an_approval_dies_with_its_session(backend: Backend) {
+    let Some(d) = setup(backend).await else { return };
+    // Approved, then the user signs out before the device polls: like a code, worthless.
+    let (device_code, mut browser) = approved(&d).await;
+    let account = browser.get("/account").await;
+    let out = browser.post_form("/logout", &[("csrf_token", &account.field("csrf_token").unwrap_or_default())]).await;
+    assert!(out.status < 400, "{}", out.body);
+    assert_eq!(error_of(&d.poll(&device_code).await), (400, "invalid_grant".into()));
+    // Tokens already issued without offline_access end with the session too.
+    let (device_code, mut browser) = approved(&d).await;
+    let a = d.start("openid profile").await;
+    let (short_code, short_user_code) = (text(&a.body, "device_code"), text(&a.body, "user_code"));
+    let consent = enter_code(&mut browser, &short_user_code).await;
+    assert_eq!(answer(&mut browser, &consent, "allow").await.status, 200);
+    let (offline, session_bound) = (d.poll(&device_code).await, d.poll(&short_code).await);
+    assert_eq!((offline.status, session_bound.status), (200, 200), "{} {}", offline.body, session_bound.body);
+    let account = browser.get("/account").await;
+    browser.post_form("/logout", &[("csrf_token", &account.field("csrf_token").unwrap_or_default())]).await;
+    assert_eq!(error_of(&d.refresh(&text(&session_bound.body, "refresh_token")).await), (400, "invalid_grant".into()), "bound to the approving session");
+    assert_eq!(d.refresh(&text(&offline.body, "refresh_token")).await.status, 200, "offline_access outlives it");
 }
 
 /// Allow on one node and Deny on the other at once, then polls on both
