@@ -572,3 +572,26 @@ async fn device_clients_are_registered_through_the_admin_api_and_console() {
     let console_tv = Device { app: d.app, id, secret: None };
     assert_eq!(console_tv.start("openid profile").await.status, 200);
 }
+
+/// A client removed or disabled while its user is on the consent page gets no answer (and no 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_or_disabled_client_gets_no_answer() {
+    let Some(d) = setup(Backend::Sqlite).await else { return };
+    let (_, user_code) = d.started().await;
+    let mut browser = signed_in(&d.app, USERNAME).await;
+    let consent = enter_code(&mut browser, &user_code).await;
+    assert_eq!(consent.status, 200);
+    latchkey_web::admin_ops::set_client_disabled(&d.app.state, &d.id, true).await.expect("disable");
+    let refused = answer(&mut browser, &consent, "allow").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(enter_code(&mut browser, &user_code).await.status, 400, "the code page too");
+    let (_, user_code) = {
+        latchkey_web::admin_ops::set_client_disabled(&d.app.state, &d.id, false).await.expect("enable");
+        d.started().await
+    };
+    let consent = enter_code(&mut browser, &user_code).await;
+    latchkey_web::admin_ops::delete_client(&d.app.state, &d.id).await.expect("delete");
+    let refused = answer(&mut browser, &consent, "allow").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(!browser.get("/account").await.body.contains(TV), "no grant for a removed client");
+}

@@ -76,7 +76,7 @@ pub async fn device_submit(req: HttpRequest, state: web::Data<AppState>, form: w
         Ok(d) => d,
         Err(resp) => return Ok(resp),
     };
-    let client = state.oauth.client(&device.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or_else(expired)?;
+    let client = live_client(&state, &device).await?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(expired)?;
     let page = ConsentPage {
         client_name: client.name,
@@ -105,6 +105,8 @@ pub async fn device_answer(req: HttpRequest, state: web::Data<AppState>, form: w
         Ok(d) => d,
         Err(resp) => return Ok(resp),
     };
+    // A client removed or disabled since the device asked gets no answer.
+    live_client(&state, &device).await?;
     Ok(match state.oauth.answer_device(&device, &session, allow).await? {
         AnswerOutcome::Recorded => done(allow),
         AnswerOutcome::AlreadyAnswered => already_answered(),
@@ -129,6 +131,11 @@ async fn find(req: &HttpRequest, state: &AppState, csrf: &CsrfCookie, typed: &st
             Err(resp)
         }
     })
+}
+
+/// The device's client, unless it was removed or disabled meanwhile.
+async fn live_client(state: &AppState, device: &DeviceApproval) -> Result<latchkey_domain::Client, WebError> {
+    state.oauth.client(&device.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or_else(expired)
 }
 
 fn expired() -> WebError {
