@@ -595,3 +595,24 @@ async fn a_removed_or_disabled_client_gets_no_answer() {
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(!browser.get("/account").await.body.contains(TV), "no grant for a removed client");
 }
+
+/// In a real browser (headless Chromium): the link the device shows, the
+/// sign-in, "Continue" on the filled-in code, "Allow", then the device polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_connects_a_device() {
+    let Some(d) = setup(Backend::Sqlite).await else { return };
+    let started = d.start("openid profile").await;
+    let (device_code, user_code) = (text(&started.body, "device_code"), text(&started.body, "user_code"));
+    let Some(mut chrome) = crate::support::cdp::Chrome::launch().await else { return };
+    chrome.navigate(&text(&started.body, "verification_uri_complete")).await;
+    assert!(chrome.wait_for("location.pathname === '/login' && document.readyState === 'complete'", 15).await, "sent to sign in");
+    chrome.eval(&format!("document.getElementById('username').value = '{USERNAME}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")).await;
+    assert!(chrome.wait_for("location.pathname === '/device' && document.readyState === 'complete'", 15).await, "back at the device page");
+    assert_eq!(chrome.eval("document.getElementById('user_code').value").await, json!(user_code), "filled in");
+    chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Continue').click(); true").await;
+    assert!(chrome.wait_for(&format!("document.body.innerText.includes('Allow {TV}?') && document.readyState === 'complete'"), 15).await, "the consent page");
+    chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Allow').click(); true").await;
+    assert!(chrome.wait_for("document.body.innerText.includes('return to your device')", 15).await, "told to go back to the device");
+    let tokens = d.poll(&device_code).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+}
