@@ -301,7 +301,7 @@ impl OAuthService {
     /// `/account` can disconnect it), and audited like consent.
     pub async fn answer_device(&self, device: &DeviceApproval, session: &Session, allow: bool) -> Result<AnswerOutcome, StoreError> {
         let now = self.clock.now();
-        if !self.device_request(&device.hash).await?.is_some_and(|r| r.expires_at > now) {
+        if self.device_request(&device.hash).await?.is_none_or(|r| r.expires_at <= now) {
             return Ok(AnswerOutcome::Expired);
         }
         let answer = if allow {
