@@ -240,3 +240,46 @@ async fn id_token_hint_names_who_prompt_none_is_for() {
     let later = fresh.get(&silent(&alice_hint).url).await;
     assert!(AuthResponse::parse(later.location.as_deref().unwrap_or_default()).code.is_some(), "an expired hint still names alice");
 }
+
+/// The `claims` parameter (OIDC Core §5.5): a `sub` value is a demand (only
+/// that user's session answers), an essential `acr` is a step-up like
+/// `acr_values`, and malformed JSON is `invalid_request`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_parameter_names_the_user_and_the_strength() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let alice = app.add_user(USERNAME, PASSWORD).await;
+    let bob = app.add_user("bob", PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+    let discovery: serde_json::Value = app.http().get(app.url("/.well-known/openid-configuration")).send().await.expect("discovery").json().await.expect("json");
+    assert_eq!(discovery["claims_parameter_supported"], true);
+    let mut browser = app.browser();
+    assert!(sign_in_default(&mut browser, &rp.authorize(&[]).url).await.code.is_some());
+
+    let for_sub = |sub: &str, prompt: Option<&str>| {
+        let claims = serde_json::json!({ "id_token": { "sub": { "value": sub } } }).to_string();
+        let mut extra = vec![("claims", claims)];
+        if let Some(p) = prompt {
+            extra.push(("prompt", p.to_string()));
+        }
+        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        rp.authorize(&pairs).url
+    };
+    let mine = browser.get(&for_sub(&alice.id.0, Some("none"))).await;
+    assert!(AuthResponse::parse(mine.location.as_deref().unwrap_or_default()).code.is_some(), "alice's own sub: a code");
+    let theirs = browser.get(&for_sub(&bob.id.0, Some("none"))).await;
+    assert_eq!(AuthResponse::parse(theirs.location.as_deref().unwrap_or_default()).error.as_deref(), Some("login_required"), "bob's sub while alice is signed in");
+    app.clock.advance(5); // alice's sign-in is now older than the next request
+    let interactive = browser.get(&for_sub(&bob.id.0, None)).await;
+    assert!(interactive.location.as_deref().is_some_and(|l| l.starts_with("/login")), "interactive: sign in again, as bob: {:?}", interactive.location);
+    // Signing in as alice anyway does not answer a request for bob.
+    let wrong = crate::support::rp::sign_in(&mut app.browser(), &for_sub(&bob.id.0, None), USERNAME, PASSWORD).await;
+    assert_eq!(wrong.error.as_deref(), Some("login_required"));
+
+    // An essential acr is a step-up: a password-only session does not meet mfa.
+    let claims = serde_json::json!({ "id_token": { "acr": { "essential": true, "values": ["urn:latchkey:acr:mfa"] } } }).to_string();
+    let strong = browser.get(&rp.authorize(&[("claims", claims.as_str()), ("prompt", "none")]).url).await;
+    assert_eq!(AuthResponse::parse(strong.location.as_deref().unwrap_or_default()).error.as_deref(), Some("login_required"));
+    let garbage = browser.get(&rp.authorize(&[("claims", "{not json")]).url).await;
+    assert_eq!(AuthResponse::parse(garbage.location.as_deref().unwrap_or_default()).error.as_deref(), Some("invalid_request"));
+}

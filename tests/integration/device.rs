@@ -12,7 +12,7 @@ use crate::support::browser::Page;
 use crate::support::raw::{bearer, post_form, Answer};
 use crate::support::{Backend, Browser, TestApp, PASSWORD, USERNAME};
 
-const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const TV: &str = "Living-room TV";
 
 /// Runs `case` on both backends, as `case::on_sqlite` and `case::on_postgres_and_redis`.
@@ -47,9 +47,9 @@ on_both_backends!(
 );
 
 /// The device: a public client (like most devices) that may refresh.
-struct Device {
-    app: TestApp,
-    id: String,
+pub(crate) struct Device {
+    pub(crate) app: TestApp,
+    pub(crate) id: String,
     secret: Option<String>,
 }
 
@@ -67,10 +67,12 @@ pub(crate) fn device_client(name: &str, public: bool, grant_types: Vec<GrantType
         require_par: false,
         jwks: None,
         require_private_key_jwt: false,
+        jwks_uri: None,
+        require_dpop: false,
     }
 }
 
-async fn setup(backend: Backend) -> Option<Device> {
+pub(crate) async fn setup(backend: Backend) -> Option<Device> {
     setup_with(backend, |_| {}).await
 }
 
@@ -161,7 +163,7 @@ async fn sign_in_browser(mut browser: Browser, username: &str) -> Browser {
 }
 
 /// A request the default user allowed: (device_code, the browser).
-async fn approved(d: &Device) -> (String, Browser) {
+pub(crate) async fn approved(d: &Device) -> (String, Browser) {
     let (device_code, user_code) = d.started().await;
     let mut browser = signed_in(&d.app, USERNAME).await;
     let consent = enter_code(&mut browser, &user_code).await;

@@ -55,7 +55,13 @@ async fn run(rp: &(PathBuf, PathBuf), args: Vec<String>) -> Value {
 
 /// The whole life of a sign-in through one library.
 async fn library_signs_in(rp: (PathBuf, PathBuf), backend: Backend, par: bool) {
-    let Some(app) = TestApp::start(backend).await else { return };
+    library_signs_in_with(rp, backend, par, false).await;
+}
+
+/// … with DPoP-bound tokens when `dpop` (and server nonces required, so the
+/// library's nonce retry is exercised too).
+async fn library_signs_in_with(rp: (PathBuf, PathBuf), backend: Backend, par: bool, dpop: bool) {
+    let Some(app) = TestApp::start_with(backend, |s| s.dpop_require_nonce = dpop).await else { return };
     let user = app.add_user(USERNAME, PASSWORD).await;
     let (id, secret) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
     let secret = secret.expect("confidential");
@@ -74,8 +80,14 @@ async fn library_signs_in(rp: (PathBuf, PathBuf), backend: Backend, par: bool) {
     let callback = sign_in_default(&mut browser, &url).await.location;
 
     let field = |k: &str| start[k].as_str().unwrap_or_default().to_string();
-    let args = [vec!["finish".to_string()], base, vec![callback, field("verifier"), field("state"), field("nonce")]].concat();
+    let mut args = [vec!["finish".to_string()], base, vec![callback, field("verifier"), field("state"), field("nonce")]].concat();
+    if dpop {
+        args.push("dpop".into());
+    }
     let done = run(&rp, args).await;
+    let token_type = if dpop { "dpop" } else { "bearer" };
+    assert_eq!(done["token_type"].as_str().map(str::to_ascii_lowercase).as_deref(), Some(token_type), "{done}");
+    assert_eq!(done["refreshed_token_type"].as_str().map(str::to_ascii_lowercase).as_deref(), Some(token_type), "{done}");
     assert_eq!(done["sub"], user.id.0.as_str(), "{done}");
     assert_eq!(done["iss"], app.issuer.as_str());
     assert_eq!(done["userinfo_sub"], done["sub"]);
@@ -98,6 +110,12 @@ async fn node_openid_client_signs_in_on_sqlite() {
 async fn node_openid_client_signs_in_through_par_on_postgres_and_redis() {
     let Some(rp) = node_rp() else { return };
     library_signs_in(rp, Backend::Postgres, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_openid_client_signs_in_with_dpop_on_postgres_and_redis() {
+    let Some(rp) = node_rp() else { return };
+    library_signs_in_with(rp, Backend::Postgres, true, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ mod accounts;
 mod apis;
 mod browser;
 mod code_flow;
+mod dpop;
 mod console;
 mod device;
 mod failures;

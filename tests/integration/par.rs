@@ -35,6 +35,8 @@ async fn setup(backend: Backend, require_par: bool, customize: impl FnOnce(&mut 
         require_par,
         jwks: None,
         require_private_key_jwt: false,
+        require_dpop: false,
+        jwks_uri: None,
     };
     let (id, secret) = app.register(new).await;
     let secret = secret.expect("confidential");

@@ -6,12 +6,11 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use latchkey_domain::{GrantType, SigningAlg};
 use latchkey_oauth::clients::NewClient;
 use serde_json::json;
 
 use crate::support::raw::{post_form, Answer};
-use crate::support::{Backend, TestApp};
+use crate::support::{service_client, Backend, TestApp};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -51,20 +50,7 @@ struct Setup {
 async fn setup(backend: Backend) -> Option<Setup> {
     let app = TestApp::start(backend).await?;
     let key = ClientKey::new("k1");
-    let new = NewClient {
-        name: "Key-holding service".into(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        public: false,
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: None,
-        admin: false,
-        id_token_alg: SigningAlg::RS256,
-        backchannel_logout_uri: None,
-        require_par: false,
-        jwks: Some(jwks(&[&key])),
-        require_private_key_jwt: true,
-    };
+    let new = NewClient { jwks: Some(jwks(&[&key])), require_private_key_jwt: true, ..service_client("Key-holding service") };
     let (id, secret) = app.register(new).await;
     Some(Setup { app, id, secret: secret.expect("confidential"), key })
 }
@@ -174,4 +160,103 @@ async fn registered_keys_must_be_public_and_named() {
         assert!(latchkey_oauth::clients::validate_jwks(&text).is_err(), "{what} is refused");
     }
     assert!(latchkey_oauth::clients::validate_jwks(&jwks(&[&key])).is_ok());
+}
+
+/// A client's key server for `jwks_uri`: serves whatever JWK Set the test
+/// puts in it (or a 500), and counts the fetches.
+struct KeyServer {
+    jwks: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    url: String,
+}
+
+impl KeyServer {
+    async fn start(jwks: String) -> KeyServer {
+        let served = std::sync::Arc::new(std::sync::Mutex::new(Some(jwks)));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (s, f) = (served.clone(), fetches.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://127.0.0.1:{}/jwks.json", listener.local_addr().expect("addr").port());
+        let server = actix_web::HttpServer::new(move || {
+            let (s, f) = (s.clone(), f.clone());
+            actix_web::App::new().route(
+                "/jwks.json",
+                actix_web::web::get().to(move || {
+                    let (s, f) = (s.clone(), f.clone());
+                    async move {
+                        f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        match s.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+                            Some(body) => actix_web::HttpResponse::Ok().content_type("application/json").body(body),
+                            None => actix_web::HttpResponse::InternalServerError().finish(),
+                        }
+                    }
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .expect("listen")
+        .run();
+        tokio::spawn(server);
+        KeyServer { jwks: served, fetches, url }
+    }
+
+    fn serve(&self, jwks: Option<String>) {
+        *self.jwks.lock().unwrap_or_else(|p| p.into_inner()) = jwks;
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Keys published at the client's `jwks_uri`: fetched, cached, fetched again
+/// for a key id not seen (at most every 30 s, so made-up kids cannot make us
+/// hammer the client's server), and rotated at the client's side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_come_from_the_clients_jwks_uri() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let (k1, k2) = (ClientKey::new("k1"), ClientKey::new("k2"));
+    let server = KeyServer::start(jwks(&[&k1])).await;
+    let new = NewClient { require_private_key_jwt: true, jwks_uri: Some(server.url.clone()), ..service_client("Key-publishing service") };
+    let (id, _) = app.register(new).await;
+    let token_endpoint = app.url("/token");
+    let assertion = |key: &ClientKey, jti: &str| {
+        let now = app.clock_now();
+        key.sign(&json!({ "iss": id, "sub": id, "aud": token_endpoint, "iat": now, "exp": now + 60, "jti": jti }))
+    };
+
+    assert_eq!(with_assertion(&app, &assertion(&k1, "u-1"), None).await.status, 200);
+    assert_eq!(with_assertion(&app, &assertion(&k1, "u-2"), None).await.status, 200);
+    assert_eq!(server.fetches(), 1, "the keys are cached");
+
+    // The client rotates to k2. Within 30 s of the last fetch an unknown kid
+    // is refused without a fetch; after that it triggers one.
+    server.serve(Some(jwks(&[&k2])));
+    refused(&with_assertion(&app, &assertion(&k2, "u-3"), None).await, "a new kid right after a fetch");
+    for i in 0..5 {
+        refused(&with_assertion(&app, &assertion(&ClientKey::new("made-up"), &format!("flood-{i}")), None).await, "a made-up kid");
+    }
+    assert_eq!(server.fetches(), 1, "unknown kids do not make us fetch more than every 30 s");
+    app.clock.advance(31);
+    assert_eq!(with_assertion(&app, &assertion(&k2, "u-4"), None).await.status, 200, "the rotated key, fetched");
+    assert_eq!(server.fetches(), 2);
+    refused(&with_assertion(&app, &assertion(&k1, "u-5"), None).await, "the key the client retired");
+
+    // The client's key server fails after the cache's 5 minutes: the last
+    // keys fetched still serve (an outage there does not lock the client out).
+    app.clock.advance(6 * 60);
+    server.serve(None);
+    assert_eq!(with_assertion(&app, &assertion(&k2, "u-6"), None).await.status, 200);
+    assert_eq!(server.fetches(), 3, "a fetch was tried");
+
+    // What is published must be public signature keys, as when registered.
+    let mut private = k2.public_jwk.clone();
+    private["d"] = json!("c2VjcmV0");
+    let bad = KeyServer::start(json!({ "keys": [private] }).to_string()).await;
+    latchkey_oauth::clients::set_jwks_uri(&app.state.stores.db, &id, Some(&bad.url)).await.expect("point the client at another key server");
+    app.clock.advance(6);
+    refused(&with_assertion(&app, &assertion(&k2, "u-7"), None).await, "private key material at the jwks_uri");
+    assert!(latchkey_oauth::clients::validate_jwks_uri("http://keys.example/jwks").is_err(), "plain http beyond loopback");
+    assert!(latchkey_oauth::clients::validate_jwks_uri("https://user:pw@keys.example/jwks").is_err(), "credentials in the URL");
 }

@@ -145,6 +145,8 @@ async fn rp_with_logout(app: &TestApp, backchannel: Option<String>) -> Rp {
         require_par: false,
         jwks: None,
         require_private_key_jwt: false,
+        require_dpop: false,
+        jwks_uri: None,
     };
     let (id, secret) = app.register(new).await;
     Rp::discover(app, &id, secret.as_deref()).await

@@ -109,6 +109,12 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Only private_key_jwt authenticates this client (its secret, if any, is refused).
     pub require_private_key_jwt: bool,
+    /// RFC 9449: every token of this client is DPoP-bound; a token request
+    /// without a proof is refused (no bearer tokens).
+    pub require_dpop: bool,
+    /// private_key_jwt: where the client publishes its JWK Set (fetched and
+    /// cached), instead of (or besides) registering it in `jwks`.
+    pub jwks_uri: Option<String>,
 }
 
 impl Client {
@@ -152,6 +158,8 @@ mod tests {
             require_par: false,
             jwks: None,
             require_private_key_jwt: false,
+            require_dpop: false,
+            jwks_uri: None,
         }
     }
 

@@ -79,6 +79,9 @@ pub struct ServerOptions {
     /// Accept authorization requests only when pushed to /par first (RFC 9126), from every client.
     #[arg(long, env = "LATCHKEY_REQUIRE_PAR", default_value_t = false)]
     pub require_par: bool,
+    /// DPoP proofs at /token must carry the server's nonce (RFC 9449 §8; clients retry once with the DPoP-Nonce header's value).
+    #[arg(long, env = "LATCHKEY_DPOP_REQUIRE_NONCE", default_value_t = false)]
+    pub dpop_require_nonce: bool,
 }
 
 /// Only the environment: the server options as the admin commands see them.
@@ -157,6 +160,7 @@ impl StoreArgs {
             metrics_bind: opts.metrics_bind.clone().filter(|s| !s.is_empty()),
             endpoint_rate: latchkey_oauth::endpoint_limits::EndpointRate::parse(&opts.endpoint_rate_limit)?,
             require_par: opts.require_par,
+            dpop_require_nonce: opts.dpop_require_nonce,
         })
     }
 }
@@ -363,9 +367,15 @@ pub enum ClientCommand {
         /// Replace the client's public keys (a JWK Set file) for private_key_jwt, e.g. to rotate them. Alone, it changes nothing else.
         #[arg(long)]
         jwks_file: Option<PathBuf>,
-        /// With --jwks-file: true to accept only private_key_jwt from this client.
-        #[arg(long, requires = "jwks_file")]
+        /// With --jwks-file or --jwks-uri: true to accept only private_key_jwt from this client.
+        #[arg(long)]
         require_private_key_jwt: Option<bool>,
+        /// Where the client publishes its public keys for private_key_jwt (fetched, cached); "" removes it. Alone, it changes nothing else.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// true: every token of this client is DPoP-bound (RFC 9449), requests without a proof are refused. Alone, it changes nothing else.
+        #[arg(long)]
+        require_dpop: Option<bool>,
     },
 }
 
@@ -526,9 +536,15 @@ pub struct ClientAddArgs {
     /// A JSON file with the client's public keys (a JWK Set) for private_key_jwt (RFC 7523).
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
-    /// Authenticate this client only with private_key_jwt (its secret is refused); needs --jwks-file.
+    /// Authenticate this client only with private_key_jwt (its secret is refused); needs --jwks-file or --jwks-uri.
     #[arg(long)]
     pub require_private_key_jwt: bool,
+    /// Where the client publishes its public keys (a JWK Set URL) for private_key_jwt; fetched with a timeout, cached, fetched again for an unknown key id.
+    #[arg(long, conflicts_with = "jwks_file")]
+    pub jwks_uri: Option<String>,
+    /// Issue this client only DPoP-bound tokens (RFC 9449): token requests without a DPoP proof are refused.
+    #[arg(long)]
+    pub require_dpop: bool,
     /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
@@ -570,6 +586,8 @@ impl ClientAddArgs {
             require_par: self.require_par,
             jwks: self.jwks_file.as_deref().map(|p| std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))).transpose()?,
             require_private_key_jwt: self.require_private_key_jwt,
+            require_dpop: self.require_dpop,
+            jwks_uri: self.jwks_uri,
         })
     }
 }

@@ -374,17 +374,31 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
-        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt } => {
+        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop } => {
+            if let Some(uri) = &jwks_uri {
+                clients::set_jwks_uri(&stores.db, &client_id, Some(uri.as_str()).filter(|u| !u.is_empty())).await?;
+                println!("client {client_id}: {}", if uri.is_empty() { "jwks_uri removed".to_string() } else { format!("keys fetched from {uri}") });
+            }
             if let Some(path) = &jwks_file {
                 let text = std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
                 clients::set_keys(&stores.db, &client_id, Some(&text), require_private_key_jwt.unwrap_or(false)).await?;
                 println!("client {client_id}: keys replaced{}", if require_private_key_jwt == Some(true) { "; only private_key_jwt accepted" } else { "" });
+            } else if let Some(required) = require_private_key_jwt {
+                let id = client_id.clone();
+                let current = stores.db.run(move |c| latchkey_store::repo::clients::find(c, &id)).await.map_err(latchkey_oauth::OAuthError::from)?.ok_or_else(|| CliError::Usage(format!("no client with id {client_id}")))?;
+                clients::set_keys(&stores.db, &client_id, current.jwks.as_deref(), required).await?;
+                println!("client {client_id}: {}", if required { "only private_key_jwt accepted" } else { "secret accepted too" });
+            }
+            if let Some(required) = require_dpop {
+                clients::set_require_dpop(&stores.db, &client_id, required).await?;
+                println!("client {client_id} {} DPoP-bound tokens", if required { "gets only" } else { "may also get bearer instead of" });
             }
             if let Some(required) = require_par {
                 clients::set_require_par(&stores.db, &client_id, required).await?;
                 println!("client {client_id} {} pushed authorization requests", if required { "must use" } else { "may skip" });
             }
-            if (require_par.is_none() && jwks_file.is_none()) || !allow_scopes.is_empty() {
+            let other_change = require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some();
+            if !other_change || !allow_scopes.is_empty() {
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
                 let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;
                 println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);

@@ -313,6 +313,8 @@ mod tests {
             require_par: false,
             jwks: None,
             require_private_key_jwt: false,
+            require_dpop: false,
+            jwks_uri: None,
         }
     }
 

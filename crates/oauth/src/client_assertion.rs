@@ -2,6 +2,9 @@
 //! client signs a short JWT with a key whose public half it registered (a JWK
 //! Set), instead of sending a shared secret.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
@@ -23,6 +26,72 @@ pub const MAX_ASSERTION_LIFETIME: i64 = 300;
 const LEEWAY: i64 = 30;
 /// Longest assertion accepted (bytes): keys and claims are small.
 pub const MAX_ASSERTION_LEN: usize = 8 * 1024;
+
+/// A client's published keys (`jwks_uri`) are kept this long before they are
+/// fetched again: key rotation at the client reaches us within it, or at once
+/// when an assertion names a key id we have not seen.
+pub const REMOTE_JWKS_TTL: i64 = 5 * 60;
+/// An unknown key id makes us fetch again, but at most this often per URL, so
+/// assertions naming made-up kids cannot make us hammer the client's server.
+pub const REMOTE_JWKS_REFETCH: i64 = 30;
+/// A client's key server must answer within this, or the assertion fails
+/// (and the token request with it) rather than hang our endpoint.
+pub const REMOTE_JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on the URLs cached per node.
+const REMOTE_JWKS_MAX: usize = 1_000;
+
+/// Clients' key sets fetched from their `jwks_uri`, per node.
+#[derive(Default)]
+pub struct RemoteJwks {
+    /// URL → (keys, when fetched: seconds on the service clock).
+    cache: tokio::sync::RwLock<HashMap<String, (JwkSet, i64)>>,
+}
+
+impl RemoteJwks {
+    /// The keys at `uri`: cached while fresh and holding `kid`, fetched
+    /// otherwise; if a fetch fails, the last keys fetched still serve.
+    pub async fn keys(&self, http: &reqwest::Client, uri: &str, kid: Option<&str>, now: i64) -> Result<JwkSet, &'static str> {
+        let cached = self.cache.read().await.get(uri).cloned();
+        if let Some((set, at)) = &cached {
+            let has_kid = kid.is_none_or(|k| set.find(k).is_some());
+            let age = now - at;
+            if age < REMOTE_JWKS_TTL && (has_kid || age < REMOTE_JWKS_REFETCH) {
+                return Ok(set.clone());
+            }
+        }
+        match fetch_jwks(http, uri).await {
+            Ok(set) => {
+                let mut cache = self.cache.write().await;
+                if cache.len() >= REMOTE_JWKS_MAX {
+                    cache.clear();
+                }
+                cache.insert(uri.to_string(), (set.clone(), now));
+                Ok(set)
+            }
+            Err(why) => {
+                tracing::warn!(target: "security", event = "client_jwks_fetch_failed", uri, why, "a client's jwks_uri could not be fetched");
+                cached.map(|(set, _)| set).ok_or("the client's jwks_uri could not be fetched")
+            }
+        }
+    }
+}
+
+async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<JwkSet, &'static str> {
+    let mut response = http.get(uri).timeout(REMOTE_JWKS_TIMEOUT).send().await.map_err(|_| "unreachable")?;
+    if !response.status().is_success() {
+        return Err("not a success status");
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| "the answer broke off")? {
+        body.extend_from_slice(&chunk);
+        if body.len() > crate::clients::MAX_JWKS_LEN {
+            return Err("the JWK Set is too large");
+        }
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| "not UTF-8")?;
+    let checked = crate::clients::validate_jwks(text).map_err(|_| "not an acceptable JWK Set (public signature keys with kids)")?;
+    serde_json::from_str(&checked).map_err(|_| "not a JWK Set")
+}
 
 #[derive(Deserialize)]
 struct AssertionClaims {
@@ -59,11 +128,15 @@ impl OAuthService {
         if assertion.len() > MAX_ASSERTION_LEN {
             return Err("assertion too long");
         }
-        let keys: JwkSet = client.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()).ok_or("the client has no keys registered")?;
         let header = decode_header(assertion).map_err(|_| "malformed assertion")?;
         if !ASSERTION_ALGS.contains(&header.alg) {
             return Err("algorithm not accepted");
         }
+        let keys: JwkSet = match (&client.jwks, &client.jwks_uri) {
+            (Some(registered), _) => serde_json::from_str(registered).map_err(|_| "the client's registered keys are unusable")?,
+            (None, Some(uri)) => self.remote_jwks.keys(&self.http, uri, header.kid.as_deref(), self.clock.now()).await?,
+            (None, None) => return Err("the client has no keys registered"),
+        };
         let jwk = match &header.kid {
             Some(kid) => keys.find(kid),
             None if keys.keys.len() == 1 => keys.keys.first(),

@@ -29,6 +29,10 @@ pub struct NewClient {
     pub jwks: Option<String>,
     /// Only private_key_jwt authenticates this client.
     pub require_private_key_jwt: bool,
+    /// RFC 9449: only DPoP-bound tokens for this client.
+    pub require_dpop: bool,
+    /// private_key_jwt: where the client publishes its JWK Set.
+    pub jwks_uri: Option<String>,
 }
 
 /// Checks a redirect URI: absolute, no fragment (RFC 6749 §3.1.2); `http` only
@@ -64,8 +68,12 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         return Err(OAuthError::invalid_request("the authorization_code grant needs at least one --redirect-uri"));
     }
     let jwks = new.jwks.as_deref().map(validate_jwks).transpose()?;
-    if new.require_private_key_jwt && jwks.is_none() {
-        return Err(OAuthError::invalid_request("private_key_jwt needs registered keys (--jwks-file)"));
+    let jwks_uri = new.jwks_uri.as_deref().map(validate_jwks_uri).transpose()?;
+    if jwks.is_some() && jwks_uri.is_some() {
+        return Err(OAuthError::invalid_request("register keys (--jwks-file) or where to fetch them (--jwks-uri), not both"));
+    }
+    if new.require_private_key_jwt && jwks.is_none() && jwks_uri.is_none() {
+        return Err(OAuthError::invalid_request("private_key_jwt needs registered keys (--jwks-file or --jwks-uri)"));
     }
     if new.public && new.require_private_key_jwt {
         return Err(OAuthError::invalid_request("a public client has no credentials; private_key_jwt makes it confidential (leave out --public)"));
@@ -100,6 +108,8 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         require_par: new.require_par,
         jwks,
         require_private_key_jwt: new.require_private_key_jwt,
+        require_dpop: new.require_dpop,
+        jwks_uri,
     };
     Ok((client, secret))
 }
@@ -222,12 +232,49 @@ fn check_key_members(k: &serde_json::Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks the URL a client publishes its keys at: https (http only on a
+/// loopback host, for development), no credentials or fragment in it.
+pub fn validate_jwks_uri(uri: &str) -> Result<String, OAuthError> {
+    let u = url::Url::parse(uri).map_err(|_| OAuthError::invalid_request("jwks_uri is not an absolute URL"))?;
+    let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if !(u.scheme() == "https" || (u.scheme() == "http" && loopback)) {
+        return Err(OAuthError::invalid_request("jwks_uri must be https (http only for localhost)"));
+    }
+    if !u.username().is_empty() || u.password().is_some() || u.fragment().is_some() || uri.len() > 2048 {
+        return Err(OAuthError::invalid_request("jwks_uri must not carry credentials or a fragment, and at most 2,048 characters"));
+    }
+    Ok(u.to_string())
+}
+
+/// Sets (or clears) where a client publishes its keys.
+pub async fn set_jwks_uri(db: &Db, client_id: &str, uri: Option<&str>) -> Result<(), OAuthError> {
+    let uri = uri.map(validate_jwks_uri).transpose()?;
+    let id = client_id.to_string();
+    if !db.run(move |c| client_repo::set_jwks_uri(c, &id, uri.as_deref())).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    Ok(())
+}
+
+/// Requires (or not) that every token of a client be DPoP-bound (RFC 9449).
+pub async fn set_require_dpop(db: &Db, client_id: &str, required: bool) -> Result<(), OAuthError> {
+    let id = client_id.to_string();
+    if !db.run(move |c| client_repo::set_require_dpop(c, &id, required)).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    Ok(())
+}
+
 /// Registers (or replaces, for rotation) a client's keys and whether it must
-/// authenticate with them.
+/// authenticate with them (its keys registered here or at its jwks_uri).
 pub async fn set_keys(db: &Db, client_id: &str, jwks: Option<&str>, required: bool) -> Result<(), OAuthError> {
     let jwks = jwks.map(validate_jwks).transpose()?;
     if required && jwks.is_none() {
-        return Err(OAuthError::invalid_request("private_key_jwt needs registered keys"));
+        let id = client_id.to_string();
+        let has_uri = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?.jwks_uri.is_some();
+        if !has_uri {
+            return Err(OAuthError::invalid_request("private_key_jwt needs registered keys or a jwks_uri"));
+        }
     }
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_keys(c, &id, jwks.as_deref(), required)).await? {
@@ -290,6 +337,8 @@ mod tests {
             require_par: false,
             jwks: None,
             require_private_key_jwt: false,
+            require_dpop: false,
+            jwks_uri: None,
         }
     }
 

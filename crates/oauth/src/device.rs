@@ -339,8 +339,8 @@ impl OAuthService {
 
     /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628
     /// §3.4, §3.5): the device polls; once approved, exactly one poll gets
-    /// the tokens.
-    pub(crate) async fn grant_device_code(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    /// the tokens (bound to `dpop_jkt`, the key of that poll's DPoP proof, if any).
+    pub(crate) async fn grant_device_code(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
         if !client.allows_grant(GrantType::DeviceCode) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use the device authorization grant"));
         }
@@ -378,7 +378,7 @@ impl OAuthService {
         let DeviceAnswer::Approved { user_id, sid, auth_time, amr, acr } = serde_json::from_str::<DeviceAnswer>(&earlier).map_err(StoreError::from)? else {
             return Err(used());
         };
-        let ctx = AuthContext { scope: request.scope.clone(), auth_time: Some(auth_time), acr: Some(acr), amr, sid: Some(sid), nonce: None };
+        let ctx = AuthContext { scope: request.scope.clone(), auth_time: Some(auth_time), acr: Some(acr), amr, sid: Some(sid), nonce: None, dpop_jkt };
         let grant = UserGrant { user_id: &user_id, ctx, resource: request.resource.as_deref() };
         let (minted, refresh) = self.redeem_user_grant(client, grant, req.resource.as_deref(), jti, uuid::Uuid::new_v4().to_string(), now).await?;
         Ok(self.response(minted, refresh))

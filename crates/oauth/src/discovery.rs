@@ -37,6 +37,8 @@ pub struct ProviderMetadata {
     pub require_pushed_authorization_requests: bool,
     /// RFC 8628 §4.
     pub device_authorization_endpoint: String,
+    /// RFC 9449 §5.1.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 impl ProviderMetadata {
@@ -71,13 +73,14 @@ impl ProviderMetadata {
             acr_values_supported: Acr::ALL.iter().map(|a| a.as_str()).collect(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
             authorization_response_iss_parameter_supported: true,
-            claims_parameter_supported: false,
+            claims_parameter_supported: true,
             request_parameter_supported: false,
             // Only the request_uris of our own PAR endpoint (RFC 9126 §4).
             request_uri_parameter_supported: true,
             pushed_authorization_request_endpoint: at("/par"),
             require_pushed_authorization_requests: require_par,
             device_authorization_endpoint: at("/device_authorization"),
+            dpop_signing_alg_values_supported: latchkey_dpop::algorithm_names(),
         }
     }
 }

@@ -34,6 +34,10 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8628 §3.5: the device code has expired; start over.
     ExpiredToken,
+    /// RFC 9449 §5: the DPoP proof is missing, malformed or does not fit the request.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the server nonce given in `DPoP-Nonce`.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -61,6 +65,8 @@ impl ErrorCode {
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

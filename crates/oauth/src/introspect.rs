@@ -50,10 +50,14 @@ impl OAuthService {
                     if f.client_id != client_id || !repo::is_active(c, &t, &f, rules)? {
                         return Ok(None);
                     }
-                    Ok(Some(json!({
+                    let mut answer = json!({
                         "active": true, "token_type": "refresh_token", "client_id": f.client_id, "sub": f.user_id,
                         "scope": f.scope, "iat": t.created_at, "exp": f.absolute_expires_at.min(f.last_used_at + idle),
-                    })))
+                    });
+                    if let Some(jkt) = f.dpop_jkt {
+                        answer["cnf"] = json!({ "jkt": jkt });
+                    }
+                    Ok(Some(answer))
                 })
                 .await?
                 .unwrap_or(inactive));
@@ -117,8 +121,10 @@ impl OAuthService {
 }
 
 fn describe(c: &latchkey_token::AccessTokenClaims) -> Value {
+    // RFC 9449 §6.2: a bound token says so, and to which key.
+    let token_type = if c.cnf.is_some() { "DPoP" } else { "Bearer" };
     let mut v = json!({
-        "active": true, "token_type": "Bearer", "client_id": c.client_id, "sub": c.sub, "scope": c.scope,
+        "active": true, "token_type": token_type, "client_id": c.client_id, "sub": c.sub, "scope": c.scope,
         "exp": c.exp, "iat": c.iat, "iss": c.iss, "aud": c.aud, "jti": c.jti,
     });
     if let Some(acr) = &c.acr {
@@ -132,6 +138,9 @@ fn describe(c: &latchkey_token::AccessTokenClaims) -> Value {
     }
     if let Some(g) = &c.groups {
         v["groups"] = json!(g);
+    }
+    if let Some(cnf) = &c.cnf {
+        v["cnf"] = json!({ "jkt": cnf.jkt });
     }
     v
 }

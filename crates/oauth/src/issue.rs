@@ -25,10 +25,12 @@ pub(crate) struct AuthContext {
     pub amr: Vec<String>,
     pub sid: Option<String>,
     pub nonce: Option<String>,
+    /// RFC 9449: the thumbprint of the key the tokens are bound to (DPoP).
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthContext {
-    pub fn from_family(f: &Family, scope: String) -> AuthContext {
+    pub fn from_family(f: &Family, scope: String, dpop_jkt: Option<String>) -> AuthContext {
         AuthContext {
             scope,
             auth_time: Some(f.auth_time),
@@ -36,6 +38,7 @@ impl AuthContext {
             amr: f.amr.split_whitespace().map(str::to_string).collect(),
             sid: f.sid.clone(),
             nonce: None,
+            dpop_jkt,
         }
     }
 }
@@ -58,6 +61,8 @@ pub(crate) struct Minted {
     pub id_token: Option<String>,
     pub ttl: i64,
     pub scope: String,
+    /// Bound to a DPoP key (`token_type: DPoP`).
+    pub bound: bool,
 }
 
 impl OAuthService {
@@ -117,6 +122,7 @@ impl OAuthService {
             sid: ctx.sid.clone(),
             groups: target.groups.clone(),
             roles: target.roles.clone(),
+            cnf: ctx.dpop_jkt.clone().map(|jkt| latchkey_token::Confirmation { jkt }),
         };
         let access_token = if target.alg == latchkey_token::service::ACCESS_TOKEN_ALG {
             self.tokens.sign_access_token(&access)?
@@ -153,7 +159,7 @@ impl OAuthService {
             }
             _ => None,
         };
-        Ok(Minted { access_token, jti, exp, id_token, ttl: target.ttl, scope: target.scope.to_string() })
+        Ok(Minted { access_token, jti, exp, id_token, ttl: target.ttl, scope: target.scope.to_string(), bound: ctx.dpop_jkt.is_some() })
     }
 
     /// Starts a refresh-token family for a fresh authorization, when the client
@@ -180,6 +186,10 @@ impl OAuthService {
             absolute_expires_at: ctx.auth_time.unwrap_or(now) + policy.absolute,
             revoked_at: None,
             revoked_reason: None,
+            // RFC 9449 §5: a public client's refresh token is bound to its
+            // DPoP key (it has no other credential); a confidential client's
+            // is bound to the client's authentication already.
+            dpop_jkt: if client.kind() == latchkey_domain::ClientKind::Public { ctx.dpop_jkt.clone() } else { None },
         };
         let first = Successor { hash: self.tokens.refresh_hasher().hash(&raw), access_jti: minted.jti.clone(), access_exp: minted.exp };
         self.db.run(move |c| refresh_repo::create_family(c, &family, &first, now)).await?;
@@ -190,7 +200,7 @@ impl OAuthService {
     pub(crate) fn response(&self, minted: Minted, refresh_token: Option<String>) -> TokenResponse {
         TokenResponse {
             access_token: minted.access_token,
-            token_type: "Bearer".into(),
+            token_type: if minted.bound { "DPoP" } else { "Bearer" }.into(),
             expires_in: minted.ttl,
             scope: minted.scope,
             id_token: minted.id_token,

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod code;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod endpoint_limits;
 pub mod error;
 mod groups;

@@ -21,7 +21,7 @@ impl OAuthService {
         RotationRules { now, idle: self.tokens.config.refresh.idle, session_absolute: self.session_absolute, session_idle: self.session_idle }
     }
 
-    pub(crate) async fn grant_refresh_token(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    pub(crate) async fn grant_refresh_token(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
         if !client.allows_grant(GrantType::RefreshToken) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use refresh_token"));
         }
@@ -54,8 +54,8 @@ impl OAuthService {
         let raw_next = random_token(REFRESH_PREFIX);
         let jti = uuid::Uuid::new_v4().to_string();
         let next = Successor { hash: self.tokens.refresh_hasher().hash(&raw_next), access_jti: jti.clone(), access_exp: now + ttl };
-        let (h, client_id, rules) = (hash.clone(), client.id.0.clone(), self.rotation_rules(now));
-        let outcome = self.db.run(move |c| repo::rotate(c, &h, &client_id, &next, rules)).await?;
+        let (h, client_id, rules, jkt) = (hash.clone(), client.id.0.clone(), self.rotation_rules(now), dpop_jkt.clone());
+        let outcome = self.db.run(move |c| repo::rotate(c, &h, &client_id, jkt.as_deref(), &next, rules)).await?;
         let result = match &outcome {
             Rotation::Rotated { .. } => "rotated",
             Rotation::Reused { .. } => "reused",
@@ -66,7 +66,7 @@ impl OAuthService {
         match outcome {
             Rotation::Rotated { family, .. } => {
                 let scope = wanted.unwrap_or_else(|| ScopeSet::parse_lenient(&family.scope));
-                let ctx = AuthContext::from_family(&family, scope.to_string());
+                let ctx = AuthContext::from_family(&family, scope.to_string(), dpop_jkt);
                 let target = self.with_user_claims(self.target(&scope, api), &family.user_id, &scope).await?;
                 // No ID token on refresh (OIDC Core §12.2 makes it optional): the
                 // RS256 signature would be most of the cost of a rotation, and the
@@ -77,7 +77,7 @@ impl OAuthService {
                 self.remember_for_grace(&hash, &response).await?;
                 Ok(response)
             }
-            Rotation::Reused { token, family } => self.on_reuse(&hash, token, family, now).await,
+            Rotation::Reused { token, family } => self.on_reuse(&hash, token, family, dpop_jkt.as_deref(), now).await,
             Rotation::Unknown => Err(OAuthError::invalid_grant("the refresh token is unknown")),
             Rotation::Refused { reason, .. } => Err(OAuthError::invalid_grant(reason)),
         }
@@ -103,10 +103,12 @@ impl OAuthService {
     /// A rotated token came back. Within the grace window, and if it is the
     /// immediately previous token, answer with its successor; otherwise this is
     /// theft or a broken client: revoke the family and everything it issued.
-    async fn on_reuse(&self, hash: &str, token: TokenRow, family: Family, now: i64) -> Result<TokenResponse, OAuthError> {
+    async fn on_reuse(&self, hash: &str, token: TokenRow, family: Family, dpop_jkt: Option<&str>, now: i64) -> Result<TokenResponse, OAuthError> {
         let grace = self.tokens.config.refresh.grace;
         let within = token.used_at.is_some_and(|used| now - used <= grace);
-        if grace > 0 && within && family.revoked_at.is_none() {
+        // A bound family's answer goes only to the holder of its key.
+        let holder = family.dpop_jkt.as_deref().is_none_or(|bound| dpop_jkt == Some(bound));
+        if grace > 0 && within && holder && family.revoked_at.is_none() {
             if let Some(successor) = token.successor_hash.clone() {
                 let current = self.db.run(move |c| repo::find(c, &successor)).await?.is_some_and(|(t, _)| t.used_at.is_none());
                 if current {

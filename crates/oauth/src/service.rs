@@ -37,6 +37,9 @@ pub struct OAuthConfig {
     pub issuer: String,
     /// RFC 9126 §5 `require_pushed_authorization_requests`, for every client.
     pub require_par: bool,
+    /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server
+    /// nonce (`use_dpop_nonce` until they do).
+    pub dpop_require_nonce: bool,
 }
 
 /// Clients are cached per node for 5 seconds: a removed client or a changed
@@ -56,14 +59,17 @@ pub struct OAuthService {
     codes: KeyedHasher,
     /// Keyed hashes of device codes and user codes (RFC 8628).
     pub(crate) device_codes: KeyedHasher,
+    pub(crate) dpop_nonces: KeyedHasher,
     client_cache: RwLock<HashMap<String, (Client, i64)>>,
     pub(crate) api_cache: crate::apis::ApiCache,
     /// Sessions older than this are over (refresh families bound to them end too).
     pub(crate) session_absolute: i64,
     /// Sessions unused for longer than this are over too.
     pub(crate) session_idle: i64,
-    /// Outgoing HTTP (back-channel logout).
+    /// Outgoing HTTP (back-channel logout, clients' jwks_uri).
     pub(crate) http: reqwest::Client,
+    /// Clients' key sets fetched from their jwks_uri.
+    pub(crate) remote_jwks: crate::client_assertion::RemoteJwks,
 }
 
 fn pending_key(id: &str) -> String {
@@ -95,9 +101,10 @@ impl OAuthService {
         let client_secrets = tokens.master().hasher(KeyPurpose::ClientSecret);
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
         let device_codes = tokens.master().hasher(KeyPurpose::DeviceCode);
+        let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default() }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -200,8 +207,16 @@ impl OAuthService {
         // prompt=none for the user an id_token_hint names: anyone else signed
         // in here is not an answer (OIDC Core §3.1.2.1).
         let other_user = |s: &Session| req.hint_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
+        // The claims parameter's sub value is a demand, not a hint: only that
+        // user's session answers; anyone else signs in again (or, with
+        // prompt=none, the request fails).
+        let not_required_user = |s: &Session| req.required_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
         let session = match session {
-            Some(s) if !interactive && other_user(s) => return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the id_token_hint names").await.map(Next::Redirect),
+            Some(s) if !interactive && (other_user(s) || not_required_user(s)) => return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the request names").await.map(Next::Redirect),
+            // Signed in as someone else before this request: sign in again. Signed
+            // in during it, and still not that user: the request fails.
+            Some(s) if not_required_user(s) && s.auth_time < req.created_at => return Ok(Next::Login),
+            Some(s) if not_required_user(s) => return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect),
             Some(s) if authorize::session_satisfies(req, s, now) => s,
             Some(_) | None if interactive => return Ok(Next::Login),
             _ => return self.finish_with_error(req, ErrorCode::LoginRequired, "the user must sign in").await.map(Next::Redirect),
@@ -279,6 +294,9 @@ impl OAuthService {
     async fn issue_code(&self, req: &PendingAuthorization, session: &Session) -> Result<Next, StoreError> {
         if !authorize::session_satisfies(req, session, self.clock.now()) {
             return Ok(Next::Login);
+        }
+        if req.required_sub.as_deref().is_some_and(|sub| sub != session.user_id.0) {
+            return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect);
         }
         // Taking the request makes the redirect happen at most once per request.
         if self.fast.take(&pending_key(&req.id)).await?.is_none() {
@@ -367,12 +385,13 @@ impl OAuthService {
 
     pub async fn token(&self, creds: &ClientCredentials, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(creds).await?;
+        let dpop = self.token_endpoint_dpop(&client, req.dpop.as_deref()).await?;
         let grant = req.grant_type.clone().unwrap_or_default();
         let answer = match grant.as_str() {
-            "authorization_code" => self.grant_authorization_code(&client, req).await,
-            "refresh_token" => self.grant_refresh_token(&client, req).await,
-            "client_credentials" => self.grant_client_credentials(&client, req).await,
-            latchkey_domain::DEVICE_CODE_GRANT => self.grant_device_code(&client, req).await,
+            "authorization_code" => self.grant_authorization_code(&client, req, dpop).await,
+            "refresh_token" => self.grant_refresh_token(&client, req, dpop).await,
+            "client_credentials" => self.grant_client_credentials(&client, req, dpop).await,
+            latchkey_domain::DEVICE_CODE_GRANT => self.grant_device_code(&client, req, dpop).await,
             "" => Err(OAuthError::invalid_request("grant_type is required")),
             _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
         };
@@ -381,7 +400,7 @@ impl OAuthService {
         answer
     }
 
-    async fn grant_authorization_code(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    async fn grant_authorization_code(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
         if !client.allows_grant(GrantType::AuthorizationCode) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use authorization_code"));
         }
@@ -423,6 +442,7 @@ impl OAuthService {
             amr: grant.amr.clone(),
             sid: Some(grant.sid.clone()),
             nonce: grant.nonce.clone(),
+            dpop_jkt,
         };
         let user_grant = UserGrant { user_id: &grant.user_id, ctx, resource: grant.resource.as_deref() };
         let (minted, refresh) = self.redeem_user_grant(client, user_grant, req.resource.as_deref(), jti.clone(), family_id.clone(), now).await?;
@@ -439,7 +459,7 @@ impl OAuthService {
     /// RFC 6749 §4.4: a confidential client acting for itself. No user, no
     /// refresh token; the non-user scopes it was allowed (`admin`), or the
     /// scopes of one API (named by `resource`, or by the scopes asked for).
-    async fn grant_client_credentials(&self, client: &Client, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
+    async fn grant_client_credentials(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
         if client.kind() != ClientKind::Confidential || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use client_credentials"));
         }
@@ -471,7 +491,7 @@ impl OAuthService {
             },
         };
         let now = self.clock.now();
-        let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None };
+        let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None, dpop_jkt };
         let target = self.target(&scopes, api);
         let minted = self.mint(client, &client.id.0, None, &ctx, &target, uuid::Uuid::new_v4().to_string(), now)?;
         Ok(self.response(minted, None))
@@ -522,11 +542,12 @@ impl OAuthService {
 
     // ---- userinfo -------------------------------------------------------------
 
-    pub async fn userinfo(&self, bearer: &str) -> Result<Value, OAuthError> {
-        let claims = self.tokens.verify_access_token(bearer).await.map_err(|e| match e {
+    pub async fn userinfo(&self, presented: crate::dpop::Presented<'_>) -> Result<Value, OAuthError> {
+        let claims = self.tokens.verify_access_token(presented.token()).await.map_err(|e| match e {
             TokenError::Store(s) => OAuthError::Store(s),
             other => OAuthError::new(ErrorCode::InvalidToken, other.to_string()),
         })?;
+        self.check_presentation(presented, &claims, "/userinfo").await?;
         let scopes = ScopeSet::parse_lenient(&claims.scope);
         if !scopes.contains(Scope::OpenId) {
             return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope"));

@@ -15,6 +15,8 @@ pub struct TokenRequest {
     pub resource: Option<String>,
     /// RFC 8628 §3.4: the device code being polled for.
     pub device_code: Option<String>,
+    /// RFC 9449: the request's `DPoP` header (a proof JWT), unchecked.
+    pub dpop: Option<String>,
 }
 
 /// RFC 6749 §5.1 (+ `id_token`, OIDC Core §3.1.3.3).
@@ -46,6 +48,7 @@ impl std::fmt::Debug for TokenRequest {
             .field("refresh_token", &redacted(&self.refresh_token))
             .field("resource", &self.resource)
             .field("device_code", &redacted(&self.device_code))
+            .field("dpop", &redacted(&self.dpop))
             .finish()
     }
 }

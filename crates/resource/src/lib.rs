@@ -51,6 +51,29 @@ pub struct Claims {
     pub roles: Option<Vec<String>>,
     #[serde(default)]
     pub groups: Option<Vec<String>>,
+    /// RFC 9449: the key the token is bound to (DPoP); `None` for bearer tokens.
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 / RFC 9449 §6.1 confirmation claim.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+/// The parts of an HTTP request the token check reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// The `DPoP` header (the proof), if any.
+    pub dpop: Option<&'a str>,
+    /// The request's method (`GET`).
+    pub method: &'a str,
+    /// The request's URL as the client addressed it (scheme, host, path):
+    /// what the proof's `htu` must name.
+    pub url: &'a str,
 }
 
 impl Claims {
@@ -106,12 +129,16 @@ pub enum AuthError {
     /// The issuer's keys could not be fetched.
     #[error("the issuer's keys are unavailable")]
     Unavailable,
+    /// RFC 9449: the DPoP proof is missing, invalid, replayed, or not of the
+    /// key the token is bound to.
+    #[error("the DPoP proof is invalid")]
+    InvalidDpopProof,
 }
 
 impl AuthError {
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::Missing | AuthError::InvalidToken | AuthError::InsufficientUserAuthentication { .. } => 401,
+            AuthError::Missing | AuthError::InvalidToken | AuthError::InsufficientUserAuthentication { .. } | AuthError::InvalidDpopProof => 401,
             AuthError::Malformed => 400,
             AuthError::InsufficientScope(_) => 403,
             AuthError::Unavailable => 503,
@@ -122,7 +149,8 @@ impl AuthError {
     /// the request is echoed into it).
     pub fn www_authenticate(&self) -> String {
         match self {
-            AuthError::Missing | AuthError::Unavailable => r#"Bearer realm="api""#.to_string(),
+            AuthError::Missing | AuthError::Unavailable => format!(r#"Bearer realm="api", DPoP algs="{}""#, latchkey_dpop::algorithm_names().join(" ")),
+            AuthError::InvalidDpopProof => format!(r#"DPoP algs="{}", error="invalid_dpop_proof", error_description="the DPoP proof is missing, invalid or used before""#, latchkey_dpop::algorithm_names().join(" ")),
             AuthError::Malformed => r#"Bearer realm="api", error="invalid_request""#.to_string(),
             AuthError::InvalidToken => r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid or expired""#.to_string(),
             AuthError::InsufficientScope(s) => format!(r#"Bearer realm="api", error="insufficient_scope", scope="{s}""#),
@@ -147,6 +175,36 @@ fn system_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
+/// Most proof ids remembered at once (each for about a minute): beyond
+/// this, proofs are refused until old ones expire, rather than memory grow.
+const MAX_REMEMBERED_PROOFS: usize = 100_000;
+
+/// The `jti`s of DPoP proofs seen in the last minute or so (this process):
+/// a proof is accepted once.
+#[derive(Default)]
+struct SeenProofs {
+    until: HashMap<String, i64>,
+}
+
+impl SeenProofs {
+    /// Records `key` until `expires`; false when it was already there.
+    fn first_use(&mut self, key: String, now: i64, expires: i64) -> bool {
+        if self.until.len() >= MAX_REMEMBERED_PROOFS {
+            self.until.retain(|_, e| *e > now);
+            if self.until.len() >= MAX_REMEMBERED_PROOFS {
+                return false;
+            }
+        }
+        match self.until.get(&key) {
+            Some(e) if *e > now => false,
+            _ => {
+                self.until.insert(key, expires);
+                true
+            }
+        }
+    }
+}
+
 struct KeyCache {
     keys: HashMap<String, (DecodingKey, Algorithm)>,
     fetched: Option<Instant>,
@@ -160,6 +218,7 @@ pub struct Verifier {
     http: reqwest::Client,
     now: Now,
     cache: RwLock<KeyCache>,
+    seen_proofs: std::sync::Mutex<SeenProofs>,
 }
 
 /// The algorithm a JWK is for: only that one is accepted with it.
@@ -183,6 +242,7 @@ impl Verifier {
             http,
             now: Arc::new(system_now),
             cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched: None }),
+            seen_proofs: Default::default(),
         }
     }
 
@@ -244,11 +304,46 @@ impl Verifier {
         Ok(claims)
     }
 
-    /// Checks an `Authorization` header against a route's [`Requirement`].
+    /// Checks an `Authorization: Bearer` header against a route's
+    /// [`Requirement`]. A DPoP-bound token is refused here: use
+    /// [`Verifier::check_request`], which sees the proof.
     pub async fn check(&self, authorization: Option<&str>, need: &Requirement) -> Result<Claims, AuthError> {
-        let header = authorization.ok_or(AuthError::Missing)?;
-        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).ok_or(AuthError::Malformed)?.trim();
+        self.check_request(&Request { authorization, dpop: None, method: "", url: "" }, need).await
+    }
+
+    /// Checks a request's token against a route's [`Requirement`]: a bearer
+    /// token (`Authorization: Bearer`), or a DPoP-bound one (`Authorization:
+    /// DPoP` with a `DPoP` proof of the token's key, for this method and URL,
+    /// naming this token, used once).
+    pub async fn check_request(&self, req: &Request<'_>, need: &Requirement) -> Result<Claims, AuthError> {
+        let header = req.authorization.ok_or(AuthError::Missing)?;
+        let (scheme, token) = header.split_once(' ').ok_or(AuthError::Malformed)?;
+        let token = token.trim();
+        let dpop = if scheme.eq_ignore_ascii_case("bearer") {
+            false
+        } else if scheme.eq_ignore_ascii_case("dpop") {
+            true
+        } else {
+            return Err(AuthError::Malformed);
+        };
         let claims = self.verify(token).await?;
+        match (dpop, &claims.cnf) {
+            (false, None) => {}
+            // A bound token without its proof is no credential (RFC 9449 §7.2).
+            (false, Some(_)) => return Err(AuthError::InvalidToken),
+            (true, cnf) => {
+                let now = (self.now)();
+                let proof = req.dpop.ok_or(AuthError::InvalidDpopProof)?;
+                let proof = latchkey_dpop::verify(proof, &latchkey_dpop::Expected { method: req.method, url: req.url, now, access_token: Some(token) }).map_err(|_| AuthError::InvalidDpopProof)?;
+                if cnf.as_ref().map(|c| c.jkt.as_str()) != Some(proof.jkt.as_str()) {
+                    return Err(AuthError::InvalidDpopProof);
+                }
+                let expires = now + proof.replay_window(now) as i64;
+                if !self.seen_proofs.lock().unwrap_or_else(|p| p.into_inner()).first_use(format!("{}:{}", proof.jkt, proof.jti), now, expires) {
+                    return Err(AuthError::InvalidDpopProof);
+                }
+            }
+        }
         if let Some(missing) = need.scopes.iter().find(|s| !claims.has_scope(s)) {
             return Err(AuthError::InsufficientScope(missing.clone()));
         }
@@ -267,7 +362,8 @@ mod tests {
 
     #[test]
     fn challenges_follow_rfc6750_and_rfc9470() {
-        assert_eq!(AuthError::Missing.www_authenticate(), r#"Bearer realm="api""#);
+        assert_eq!(AuthError::Missing.www_authenticate(), r#"Bearer realm="api", DPoP algs="ES256 EdDSA PS256 RS256""#);
+        assert!(AuthError::InvalidDpopProof.www_authenticate().starts_with("DPoP "));
         assert_eq!(AuthError::InsufficientScope("orders:read".into()).status(), 403);
         let e = AuthError::InsufficientUserAuthentication { acr_values: vec!["urn:latchkey:acr:mfa".into()], max_age: Some(300) };
         assert_eq!(e.status(), 401);
@@ -283,5 +379,20 @@ mod tests {
         assert_eq!(v.check(None, &Requirement::default()).await.err(), Some(AuthError::Missing));
         assert_eq!(v.check(Some("Basic abc"), &Requirement::default()).await.err(), Some(AuthError::Malformed));
         assert_eq!(v.check(Some("Bearer not.a.jwt"), &Requirement::default()).await.err(), Some(AuthError::InvalidToken));
+        assert_eq!(v.check(Some("Bearer"), &Requirement::default()).await.err(), Some(AuthError::Malformed));
+    }
+
+    #[test]
+    fn a_proof_id_is_accepted_once_and_memory_is_bounded() {
+        let mut seen = SeenProofs::default();
+        assert!(seen.first_use("k:1".into(), 100, 170));
+        assert!(!seen.first_use("k:1".into(), 150, 220), "replayed within its window");
+        assert!(seen.first_use("k:1".into(), 171, 240), "remembered only while a proof with it could be valid");
+        for i in 0..MAX_REMEMBERED_PROOFS {
+            seen.until.insert(format!("fill:{i}"), 1_000);
+        }
+        assert!(!seen.first_use("k:2".into(), 200, 260), "full of live entries: refused, not grown");
+        assert!(seen.first_use("k:3".into(), 1_001, 1_060), "expired entries make room");
+        assert!(seen.until.len() < 10);
     }
 }

@@ -36,6 +36,8 @@ diesel::table! {
         require_par -> Bool,
         jwks -> Nullable<Text>,
         require_private_key_jwt -> Bool,
+        require_dpop -> Bool,
+        jwks_uri -> Nullable<Text>,
     }
 }
 
@@ -98,6 +100,7 @@ diesel::table! {
         absolute_expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         revoked_reason -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

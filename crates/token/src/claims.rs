@@ -66,4 +66,13 @@ pub struct AccessTokenClaims {
     /// The user's roles at the token's API (from the API's group mapping).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// RFC 9449 §6: the key the token is bound to (DPoP); absent for bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 confirmation: the SHA-256 thumbprint of the holder's key (RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }

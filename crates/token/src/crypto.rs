@@ -38,6 +38,8 @@ pub enum KeyPurpose {
     AccountLink,
     /// Device codes and user codes of the device authorization grant (RFC 8628).
     DeviceCode,
+    /// Server-provided DPoP nonces (RFC 9449 §8).
+    DpopNonce,
 }
 
 impl KeyPurpose {
@@ -53,6 +55,7 @@ impl KeyPurpose {
             KeyPurpose::MailLink => b"latchkey/mail-link/v1",
             KeyPurpose::BackupCode => b"latchkey/backup-code/v1",
             KeyPurpose::DeviceCode => b"latchkey/device-code/v1",
+            KeyPurpose::DpopNonce => b"latchkey/dpop-nonce/v1",
         }
     }
 }

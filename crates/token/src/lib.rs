@@ -10,7 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod service;
 
-pub use claims::{AccessTokenClaims, IdTokenClaims};
+pub use claims::{AccessTokenClaims, Confirmation, IdTokenClaims};
 pub use crypto::MasterKey;
 pub use error::TokenError;
 pub use keys::{KeyRing, SigningKey};

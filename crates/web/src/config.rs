@@ -65,6 +65,9 @@ pub struct Settings {
     /// `LATCHKEY_REQUIRE_PAR=true`: every client must push its authorization
     /// requests (RFC 9126 §5); per client with `client add --require-par`.
     pub require_par: bool,
+    /// `LATCHKEY_DPOP_REQUIRE_NONCE=true`: DPoP proofs at the token endpoint
+    /// must carry a server nonce (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
 }
 
 impl Default for Settings {
@@ -92,6 +95,7 @@ impl Default for Settings {
             metrics_bind: None,
             endpoint_rate: Some(Default::default()),
             require_par: false,
+            dpop_require_nonce: false,
         }
     }
 }
@@ -123,6 +127,7 @@ impl std::fmt::Debug for Settings {
             .field("metrics_bind", &self.metrics_bind)
             .field("endpoint_rate", &self.endpoint_rate)
             .field("require_par", &self.require_par)
+            .field("dpop_require_nonce", &self.dpop_require_nonce)
             .finish()
     }
 }

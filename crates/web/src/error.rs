@@ -28,6 +28,9 @@ pub enum WebError {
     /// An error of a bearer-protected resource (RFC 6750).
     #[error("bearer: {0}")]
     Bearer(OAuthError),
+    /// The same, for a token presented with the DPoP scheme (RFC 9449 §7.1).
+    #[error("dpop: {0}")]
+    Dpop(OAuthError),
     /// A store failure on a browser-facing endpoint.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -160,10 +163,13 @@ fn json_error(e: &OAuthError) -> HttpResponse {
     b.json(json!({ "error": code.as_str(), "error_description": description }))
 }
 
-/// RFC 6750 §3: bearer token errors. The descriptions are fixed texts, never
-/// what a parser said about attacker-supplied input: it lands in a header.
-fn bearer_error(e: &OAuthError) -> HttpResponse {
+/// RFC 6750 §3 (and RFC 9449 §7.1 for the DPoP scheme): errors of a
+/// protected resource. The descriptions are fixed texts, never what a parser
+/// said about attacker-supplied input: it lands in a header.
+fn bearer_error(e: &OAuthError, dpop_scheme: bool) -> HttpResponse {
     let (status, code, description) = match e {
+        OAuthError::Protocol { code: ErrorCode::InvalidDpopProof, .. } => (StatusCode::UNAUTHORIZED, Some(ErrorCode::InvalidDpopProof), "the DPoP proof is missing, invalid or used before"),
+        OAuthError::Protocol { code: ErrorCode::UseDpopNonce, .. } => (StatusCode::UNAUTHORIZED, Some(ErrorCode::UseDpopNonce), "the DPoP proof must carry the server nonce"),
         OAuthError::Protocol { code: ErrorCode::InsufficientScope, .. } => (StatusCode::FORBIDDEN, Some(ErrorCode::InsufficientScope), "the access token lacks a required scope"),
         OAuthError::Protocol { code: ErrorCode::InvalidRequest, description } if description.is_empty() => (StatusCode::UNAUTHORIZED, None, ""),
         OAuthError::Protocol { code: ErrorCode::InvalidRequest, .. } => (StatusCode::BAD_REQUEST, Some(ErrorCode::InvalidRequest), "the request is malformed"),
@@ -173,13 +179,22 @@ fn bearer_error(e: &OAuthError) -> HttpResponse {
     if let OAuthError::Protocol { description: detail, .. } = e {
         tracing::debug!(detail = %detail.escape_debug(), "bearer token refused");
     }
-    let challenge = match code {
-        // No credentials at all: a bare challenge (RFC 6750 §3.1).
-        None => r#"Bearer realm="latchkey""#.to_string(),
-        Some(c) => format!(r#"Bearer realm="latchkey", error="{}", error_description="{}""#, c.as_str(), description),
-    };
+    let dpop_challenge = |rest: &str| format!(r#"DPoP algs="{}"{rest}"#, latchkey_dpop::algorithm_names().join(" "));
+    let dpop_error = matches!(code, Some(ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce));
     let mut b = no_store(HttpResponse::build(status));
-    b.insert_header((header::WWW_AUTHENTICATE, challenge));
+    match code {
+        // No credentials at all: a bare challenge for each scheme we take (RFC 6750 §3.1, RFC 9449 §7.1).
+        None => {
+            b.append_header((header::WWW_AUTHENTICATE, r#"Bearer realm="latchkey""#));
+            b.append_header((header::WWW_AUTHENTICATE, dpop_challenge("")));
+        }
+        Some(c) if dpop_scheme || dpop_error => {
+            b.insert_header((header::WWW_AUTHENTICATE, dpop_challenge(&format!(r#", error="{}", error_description="{}""#, c.as_str(), description))));
+        }
+        Some(c) => {
+            b.insert_header((header::WWW_AUTHENTICATE, format!(r#"Bearer realm="latchkey", error="{}", error_description="{}""#, c.as_str(), description)));
+        }
+    }
     match code {
         Some(c) => b.json(json!({ "error": c.as_str(), "error_description": description })),
         None => b.finish(),
@@ -196,7 +211,7 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::Page { status, .. } => *status,
-            WebError::Json(_) | WebError::Bearer(_) => StatusCode::BAD_REQUEST,
+            WebError::Json(_) | WebError::Bearer(_) | WebError::Dpop(_) => StatusCode::BAD_REQUEST,
             WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(s) if is_unavailable(s) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -234,7 +249,8 @@ impl WebError {
                 r
             }
             WebError::Json(e) => json_error(e),
-            WebError::Bearer(e) => bearer_error(e),
+            WebError::Bearer(e) => bearer_error(e, false),
+            WebError::Dpop(e) => bearer_error(e, true),
             WebError::Store(s) if is_unavailable(s) => {
                 let id = reference();
                 tracing::error!(reference = %id, error = %s, "store unavailable");

@@ -31,8 +31,10 @@ pub fn security_headers(hsts: bool) -> DefaultHeaders {
 fn cors() -> DefaultHeaders {
     DefaultHeaders::new()
         .add(("Access-Control-Allow-Origin", "*"))
-        .add(("Access-Control-Allow-Headers", "Authorization, Content-Type"))
+        .add(("Access-Control-Allow-Headers", "Authorization, Content-Type, DPoP"))
         .add(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+        // A browser client must read the server's DPoP nonce and the challenge.
+        .add(("Access-Control-Expose-Headers", "DPoP-Nonce, WWW-Authenticate"))
 }
 
 async fn preflight() -> HttpResponse {

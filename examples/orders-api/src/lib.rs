@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_resource::{AuthError, Requirement, Verifier};
+use latchkey_resource::{AuthError, Request, Requirement, Verifier};
 use serde_json::json;
 
 /// The sensitive route wants a second factor (or a passkey) within 5 minutes.
@@ -27,8 +27,13 @@ fn refuse(e: &AuthError) -> HttpResponse {
 }
 
 async fn guarded(req: &HttpRequest, verifier: &Verifier, need: &Requirement) -> Result<latchkey_resource::Claims, HttpResponse> {
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    verifier.check(auth, need).await.map_err(|e| refuse(&e))
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    // The URL the client addressed (what a DPoP proof's htu names); behind a
+    // proxy, configure actix's forwarded-header handling so this stays true.
+    let info = req.connection_info();
+    let url = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    let request = Request { authorization: header("authorization"), dpop: header("dpop"), method: req.method().as_str(), url: &url };
+    verifier.check_request(&request, need).await.map_err(|e| refuse(&e))
 }
 
 async fn orders(req: HttpRequest, verifier: web::Data<Verifier>) -> HttpResponse {

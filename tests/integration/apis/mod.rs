@@ -50,6 +50,8 @@ pub async fn client(app: &TestApp, oidc: &str, api: &[&str], grants: Vec<GrantTy
         require_par: false,
         jwks: None,
         require_private_key_jwt: false,
+        require_dpop: false,
+        jwks_uri: None,
     };
     let (id, secret) = app.register(new).await;
     (id, secret.expect("confidential"))

@@ -90,6 +90,8 @@ async fn pending_backchannel_logouts_survive_and_are_retried() {
         require_par: false,
         jwks: None,
         require_private_key_jwt: false,
+        require_dpop: false,
+        jwks_uri: None,
     };
     let (id, secret) = app.register(new).await;
     let rp = crate::support::Rp::discover(&app, &id, secret.as_deref()).await;

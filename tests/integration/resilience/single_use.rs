@@ -74,7 +74,9 @@ async fn totp_steps_and_backup_codes_are_single_use_across_two_nodes() {
         .await;
         let signed_in = pages.iter().filter(|p| p.set_cookie("__Host-latchkey-session").is_some()).count();
         assert_eq!(signed_in, 1, "{what}: exactly one sign-in: {:?}", pages.iter().map(|p| p.status).collect::<Vec<_>>());
-        assert_eq!(pages.iter().filter(|p| p.status == 401).count(), 7, "{what}: the others refused");
+        // Refused as a wrong code (401), or — once the failures of both rounds
+        // add up past the second-step limit — as throttled (429).
+        assert_eq!(pages.iter().filter(|p| p.status == 401 || p.status == 429).count(), 7, "{what}: the others refused: {:?}", pages.iter().map(|p| p.status).collect::<Vec<_>>());
     }
 }
 

@@ -172,6 +172,8 @@ impl TestApp {
             require_par: false,
             jwks: None,
             require_private_key_jwt: false,
+            require_dpop: false,
+            jwks_uri: None,
         };
         self.register(new).await
     }
@@ -191,6 +193,8 @@ impl TestApp {
             require_par: false,
             jwks: None,
             require_private_key_jwt: false,
+            require_dpop: false,
+            jwks_uri: None,
         };
         let (id, secret) = self.register(new).await;
         (id, secret.expect("admin clients are confidential"))
@@ -212,5 +216,26 @@ impl Drop for TestApp {
         // The command is sent at once; the returned future only waits for it.
         drop(self.handle.stop(false));
         let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A confidential client_credentials client named `name`, every option at
+/// its default: tests change the fields they are about.
+pub fn service_client(name: &str) -> NewClient {
+    NewClient {
+        name: name.into(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        grant_types: vec![latchkey_domain::GrantType::ClientCredentials],
+        scopes: None,
+        admin: false,
+        id_token_alg: SigningAlg::RS256,
+        backchannel_logout_uri: None,
+        require_par: false,
+        jwks: None,
+        require_private_key_jwt: false,
+        require_dpop: false,
+        jwks_uri: None,
     }
 }

@@ -9,6 +9,6 @@ pub mod raw;
 pub mod rp;
 pub mod services;
 
-pub use app::{Backend, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+pub use app::{service_client, Backend, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
 pub use browser::Browser;
 pub use rp::{AuthResponse, Rp};

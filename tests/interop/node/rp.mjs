@@ -2,8 +2,10 @@
 // browser sign-in that the Rust test drives:
 //   node rp.mjs start  <issuer> <client_id> <secret> <redirect_uri> [par]
 //     -> {"url", "verifier", "state", "nonce"}
-//   node rp.mjs finish <issuer> <client_id> <secret> <redirect_uri> <callback_url> <verifier> <state> <nonce>
+//   node rp.mjs finish <issuer> <client_id> <secret> <redirect_uri> <callback_url> <verifier> <state> <nonce> [dpop]
 //     -> what the library checked and got (sub, userinfo, refresh, revocation, logout URL)
+// With `dpop`, every token, userinfo and refresh request carries the
+// library's DPoP proofs (a fresh ES256 key; server nonces handled by it).
 // Every check is the library's own: discovery, PKCE, state, iss (RFC 9207),
 // ID token signature / iss / aud / nonce / exp, userinfo sub.
 import * as client from 'openid-client';
@@ -30,22 +32,25 @@ async function start(usePar) {
   return { url: url.href, verifier, state: params.state, nonce: params.nonce };
 }
 
-async function finish([callback, verifier, state, nonce]) {
+async function finish([callback, verifier, state, nonce, mode]) {
   const cfg = await config();
-  const tokens = await client.authorizationCodeGrant(cfg, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
+  const DPoP = mode === 'dpop' ? client.getDPoPHandle(cfg, await client.randomDPoPKeyPair('ES256')) : undefined;
+  const tokens = await client.authorizationCodeGrant(cfg, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true }, undefined, { DPoP });
   const claims = tokens.claims();
-  const userinfo = await client.fetchUserInfo(cfg, tokens.access_token, claims.sub);
-  const refreshed = await client.refreshTokenGrant(cfg, tokens.refresh_token);
+  const userinfo = await client.fetchUserInfo(cfg, tokens.access_token, claims.sub, { DPoP });
+  const refreshed = await client.refreshTokenGrant(cfg, tokens.refresh_token, undefined, { DPoP });
   await client.tokenRevocation(cfg, refreshed.refresh_token);
   let reuse = 'accepted';
   try {
-    await client.refreshTokenGrant(cfg, refreshed.refresh_token);
+    await client.refreshTokenGrant(cfg, refreshed.refresh_token, undefined, { DPoP });
   } catch (e) {
     reuse = e.error ?? String(e);
   }
   const logout = client.buildEndSessionUrl(cfg, { id_token_hint: tokens.id_token, state: 'bye' });
   return {
     sub: claims.sub,
+    token_type: tokens.token_type,
+    refreshed_token_type: refreshed.token_type,
     iss: claims.iss,
     acr: claims.acr ?? null,
     userinfo_sub: userinfo.sub,

@@ -63,6 +63,8 @@ def finish(issuer, client_id, secret, redirect_uri, callback, verifier, state, n
     logout = meta["end_session_endpoint"] + "?" + urlencode({"id_token_hint": token["id_token"], "state": "bye"})
     return {
         "sub": claims["sub"],
+        "token_type": token["token_type"],
+        "refreshed_token_type": refreshed["token_type"],
         "iss": claims["iss"],
         "acr": claims.get("acr"),
         "userinfo_sub": userinfo["sub"],

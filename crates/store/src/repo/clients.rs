@@ -23,6 +23,8 @@ struct ClientRow {
     require_par: bool,
     jwks: Option<String>,
     require_private_key_jwt: bool,
+    require_dpop: bool,
+    jwks_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -47,6 +49,8 @@ impl TryFrom<ClientRow> for Client {
             require_par: r.require_par,
             jwks: r.jwks,
             require_private_key_jwt: r.require_private_key_jwt,
+            require_dpop: r.require_dpop,
+            jwks_uri: r.jwks_uri,
         })
     }
 }
@@ -69,6 +73,8 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         require_par: c.require_par,
         jwks: c.jwks.clone(),
         require_private_key_jwt: c.require_private_key_jwt,
+        require_dpop: c.require_dpop,
+        jwks_uri: c.jwks_uri.clone(),
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())
@@ -117,6 +123,16 @@ pub fn set_require_par(conn: &mut DbConnection, id: &str, required: bool) -> Res
 /// Replaces a client's public keys (private_key_jwt) and whether it must use them.
 pub fn set_keys(conn: &mut DbConnection, id: &str, jwks: Option<&str>, required: bool) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set((clients::jwks.eq(jwks), clients::require_private_key_jwt.eq(required))).execute(conn)? == 1)
+}
+
+/// Requires (or not) DPoP-bound tokens of a client (RFC 9449).
+pub fn set_require_dpop(conn: &mut DbConnection, id: &str, required: bool) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::require_dpop.eq(required)).execute(conn)? == 1)
+}
+
+/// Sets (or clears) the URL a client publishes its public keys at.
+pub fn set_jwks_uri(conn: &mut DbConnection, id: &str, uri: Option<&str>) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::jwks_uri.eq(uri)).execute(conn)? == 1)
 }
 
 /// Replaces a client's secret hash (rotation).

@@ -27,6 +27,8 @@ pub struct Family {
     pub absolute_expires_at: i64,
     pub revoked_at: Option<i64>,
     pub revoked_reason: Option<String>,
+    /// RFC 9449: the DPoP key (JWK thumbprint) every rotation must prove; `None` for bearer families.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -117,9 +119,12 @@ fn session_alive(conn: &mut DbConnection, sid: &str, rules: &RotationRules) -> R
     Ok(matches!(row, Some((None, created, seen)) if rules.now - created < rules.session_absolute && rules.now - seen <= rules.session_idle))
 }
 
-fn family_problem(conn: &mut DbConnection, family: &Family, client_id: &str, rules: &RotationRules) -> Result<Option<&'static str>, diesel::result::Error> {
+fn family_problem(conn: &mut DbConnection, family: &Family, client_id: &str, dpop_jkt: Option<&str>, rules: &RotationRules) -> Result<Option<&'static str>, diesel::result::Error> {
     if family.client_id != client_id {
         return Ok(Some("the refresh token was issued to another client"));
+    }
+    if family.dpop_jkt.as_deref().is_some_and(|bound| dpop_jkt != Some(bound)) {
+        return Ok(Some("the refresh token is bound to a DPoP key: send a proof of that key"));
     }
     if family.revoked_at.is_some() {
         return Ok(Some("the refresh token has been revoked"));
@@ -161,7 +166,7 @@ WITH spent AS (
     UPDATE refresh_tokens t SET used_at = $1, successor_hash = $2
       FROM refresh_families f
      WHERE t.hash = $3 AND t.used_at IS NULL AND f.id = t.family_id
-       AND f.client_id = $4 AND f.revoked_at IS NULL
+       AND f.client_id = $4 AND f.revoked_at IS NULL AND (f.dpop_jkt IS NULL OR f.dpop_jkt = $11)
        AND f.absolute_expires_at > $1 AND $1 - f.last_used_at <= $5
        AND (f.sid IS NULL OR EXISTS (
             SELECT 1 FROM sessions s WHERE s.sid = f.sid AND s.revoked_at IS NULL AND $1 - s.created_at < $6 AND $1 - s.last_seen_at <= $10))
@@ -177,8 +182,8 @@ WITH spent AS (
 )
 SELECT f.*, s.generation + 1 AS generation FROM refresh_families f JOIN spent s ON f.id = s.family_id";
 
-fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, next: &Successor, rules: &RotationRules) -> Result<Option<Rotation>, StoreError> {
-    use diesel::sql_types::{BigInt, Text};
+fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, dpop_jkt: Option<&str>, next: &Successor, rules: &RotationRules) -> Result<Option<Rotation>, StoreError> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
     let rows: Vec<RotatedRow> = diesel::sql_query(PG_ROTATE)
         .bind::<BigInt, _>(rules.now)
         .bind::<Text, _>(&next.hash)
@@ -190,6 +195,7 @@ fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, 
         .bind::<BigInt, _>(next.access_exp)
         .bind::<BigInt, _>(touch_granularity(rules.idle))
         .bind::<BigInt, _>(rules.session_idle)
+        .bind::<Nullable<Text>, _>(dpop_jkt)
         .load(conn)?;
     Ok(rows.into_iter().next().map(|r| {
         let last_used_at = if rules.now - r.family.last_used_at >= touch_granularity(rules.idle) { rules.now } else { r.family.last_used_at };
@@ -197,11 +203,13 @@ fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, 
     }))
 }
 
-/// Rotates `hash` to `next` for `client_id`. Everything or nothing: a refused
-/// token is left as it was (so another client cannot burn it).
-pub fn rotate(conn: &mut DbConnection, hash: &str, client_id: &str, next: &Successor, rules: RotationRules) -> Result<Rotation, StoreError> {
+/// Rotates `hash` to `next` for `client_id`, whose request proved
+/// possession of the DPoP key `dpop_jkt` (if any). Everything or nothing: a
+/// refused token is left as it was (so another client, or a thief without
+/// the family's key, cannot burn it).
+pub fn rotate(conn: &mut DbConnection, hash: &str, client_id: &str, dpop_jkt: Option<&str>, next: &Successor, rules: RotationRules) -> Result<Rotation, StoreError> {
     if let DbConnection::Pg(pg) = conn {
-        if let Some(done) = rotate_pg_fast(pg, hash, client_id, next, &rules)? {
+        if let Some(done) = rotate_pg_fast(pg, hash, client_id, dpop_jkt, next, &rules)? {
             return Ok(done);
         }
     }
@@ -218,7 +226,7 @@ pub fn rotate(conn: &mut DbConnection, hash: &str, client_id: &str, next: &Succe
             }
             return Ok(Rotation::Reused { token, family });
         }
-        if let Some(reason) = family_problem(conn, &family, client_id, &rules)? {
+        if let Some(reason) = family_problem(conn, &family, client_id, dpop_jkt, &rules)? {
             return Err(Abort::Refused(family, reason));
         }
         insert_token(conn, &family.id, token.generation + 1, next, rules.now)?;
@@ -253,7 +261,7 @@ pub fn find(conn: &mut DbConnection, hash: &str) -> Result<Option<(TokenRow, Fam
 
 /// Whether a family is usable right now (introspection's view of it).
 pub fn is_active(conn: &mut DbConnection, token: &TokenRow, family: &Family, rules: RotationRules) -> Result<bool, StoreError> {
-    Ok(token.used_at.is_none() && family_problem(conn, family, &family.client_id, &rules)?.is_none())
+    Ok(token.used_at.is_none() && family_problem(conn, family, &family.client_id, family.dpop_jkt.as_deref(), &rules)?.is_none())
 }
 
 /// Access tokens (jti, exp) of the given families that have not expired yet.

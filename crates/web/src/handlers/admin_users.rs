@@ -106,6 +106,9 @@ pub struct NewClientBody {
     /// Only private_key_jwt authenticates this client.
     #[serde(default)]
     require_private_key_jwt: bool,
+    /// RFC 9449: only DPoP-bound tokens for this client.
+    #[serde(default)]
+    require_dpop: bool,
 }
 
 /// Turns a client form or body into a [`NewClient`].
@@ -119,7 +122,7 @@ pub fn new_client(name: String, redirect_uris: Vec<String>, post_logout: Vec<Str
         Some(a) => SigningAlg::parse(a).ok_or_else(|| OAuthError::invalid_request("id_token_alg must be RS256, ES256 or EdDSA"))?,
         None => SigningAlg::RS256,
     };
-    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false, jwks: None, require_private_key_jwt: false })
+    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false, jwks: None, require_private_key_jwt: false, require_dpop: false, jwks_uri: None })
 }
 
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewClientBody>) -> Result<HttpResponse, WebError> {
@@ -129,6 +132,7 @@ pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: w
     new.require_par = b.require_par;
     new.jwks = b.jwks.filter(|j| !j.is_null()).map(|j| j.to_string());
     new.require_private_key_jwt = b.require_private_key_jwt;
+    new.require_dpop = b.require_dpop;
     let (client, secret) = admin_ops::create_client(&state, new).await.map_err(WebError::Json)?;
     let mut out = json!({ "client_id": client.id.0, "name": client.name, "scope": client.allowed_scopes.to_string() });
     if let Some(s) = secret {
@@ -145,6 +149,7 @@ pub async fn get_client(req: HttpRequest, state: web::Data<AppState>, path: web:
         "post_logout_redirect_uris": c.post_logout_redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scope": c.allowed_scopes.to_string(), "admin": c.admin, "disabled": c.disabled_at.is_some(), "backchannel_logout_uri": c.backchannel_logout_uri,
         "id_token_alg": c.id_token_alg.as_str(), "created_at": c.created_at, "require_par": c.require_par,
+        "require_dpop": c.require_dpop,
     })))
 }
 

@@ -4,7 +4,8 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_oauth::endpoint_limits::Caller;
-use latchkey_oauth::{ClientCredentials, OAuthError, TokenRequest};
+use actix_web::ResponseError;
+use latchkey_oauth::{ClientCredentials, ErrorCode, OAuthError, TokenRequest};
 
 use super::{form_pairs, param};
 use crate::error::WebError;
@@ -60,9 +61,36 @@ pub(crate) fn no_store() -> actix_web::HttpResponseBuilder {
     b
 }
 
+/// The request's one `DPoP` header (RFC 9449 §4.1: never two).
+fn dpop_proof(req: &HttpRequest) -> Result<Option<String>, WebError> {
+    let bad = |why: &str| WebError::Json(OAuthError::new(ErrorCode::InvalidDpopProof, why));
+    let mut all = req.headers().get_all("dpop");
+    let first = all.next().map(|v| v.to_str().map(str::to_string).map_err(|_| bad("malformed DPoP header"))).transpose()?;
+    if all.next().is_some() {
+        return Err(bad("more than one DPoP header"));
+    }
+    Ok(first)
+}
+
 pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let form = ClientForm::parse(&req, &body)?;
-    form.rate_limit(&req, &state, "token").await?;
+    let answer = token_answer(&req, &state, &body).await;
+    let mut response = match answer {
+        Ok(r) => r,
+        Err(e) => e.error_response(),
+    };
+    // A DPoP client always gets the current server nonce (RFC 9449 §8), in
+    // the answer that refuses its proof for lack of one, and in the others.
+    if req.headers().contains_key("dpop") {
+        if let Ok(v) = header::HeaderValue::from_str(&state.oauth.dpop_nonce()) {
+            response.headers_mut().insert(header::HeaderName::from_static("dpop-nonce"), v);
+        }
+    }
+    Ok(response)
+}
+
+async fn token_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<HttpResponse, WebError> {
+    let form = ClientForm::parse(req, body)?;
+    form.rate_limit(req, state, "token").await?;
     let request = TokenRequest {
         grant_type: form.get("grant_type"),
         code: form.get("code"),
@@ -72,6 +100,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         refresh_token: form.get("refresh_token"),
         resource: form.get("resource"),
         device_code: form.get("device_code"),
+        dpop: dpop_proof(req)?,
     };
     let response = state.oauth.token(&form.creds, request).await.map_err(WebError::Json)?;
     Ok(no_store().json(response))

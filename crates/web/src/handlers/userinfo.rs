@@ -2,6 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_oauth::dpop::Presented;
 use latchkey_oauth::{ErrorCode, OAuthError};
 
 use crate::error::WebError;
@@ -19,8 +20,28 @@ pub(crate) fn bearer(req: &HttpRequest) -> Result<&str, WebError> {
     }
 }
 
+/// How the request presents its access token: `Bearer`, or `DPoP` with the
+/// `DPoP` proof header (RFC 9449 §7.1).
+pub(crate) fn presented(req: &HttpRequest) -> Result<Presented<'_>, WebError> {
+    let dpop_scheme = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("dpop") && !token.trim().is_empty())
+        .map(|(_, token)| token.trim());
+    let Some(token) = dpop_scheme else { return bearer(req).map(Presented::Bearer) };
+    let mut proofs = req.headers().get_all("dpop");
+    let proof = proofs.next().map(|v| v.to_str().map_err(|_| WebError::Dpop(OAuthError::new(ErrorCode::InvalidDpopProof, "malformed DPoP header"))));
+    if proofs.next().is_some() {
+        return Err(WebError::Dpop(OAuthError::new(ErrorCode::InvalidDpopProof, "more than one DPoP header")));
+    }
+    Ok(Presented::Dpop { token, proof: proof.transpose()?, method: req.method().as_str() })
+}
+
 pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let token = bearer(&req)?;
-    let claims = state.oauth.userinfo(token).await.map_err(WebError::Bearer)?;
+    let presented = presented(&req)?;
+    let scheme = |e| if matches!(presented, Presented::Dpop { .. }) { WebError::Dpop(e) } else { WebError::Bearer(e) };
+    let claims = state.oauth.userinfo(presented).await.map_err(scheme)?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(claims))
 }
