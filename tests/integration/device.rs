@@ -54,22 +54,7 @@ pub(crate) struct Device {
 }
 
 pub(crate) fn device_client(name: &str, public: bool, grant_types: Vec<GrantType>) -> NewClient {
-    NewClient {
-        name: name.into(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        public,
-        grant_types,
-        scopes: None,
-        admin: false,
-        id_token_alg: SigningAlg::RS256,
-        backchannel_logout_uri: None,
-        require_par: false,
-        jwks: None,
-        require_private_key_jwt: false,
-        jwks_uri: None,
-        require_dpop: false,
-    }
+    NewClient { public, grant_types, ..crate::support::service_client(name) }
 }
 
 pub(crate) async fn setup(backend: Backend) -> Option<Device> {
