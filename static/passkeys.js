@@ -92,7 +92,8 @@
       conditionalRequest = null;
     }
     const authz = (document.querySelector('input[name="authz"]') || {}).value || null;
-    const body = secondFactor ? { second_factor: secondFactor } : { authz, conditional };
+    const next = (document.querySelector('input[name="next"]') || {}).value || null;
+    const body = secondFactor ? { second_factor: secondFactor } : { authz, next, conditional };
     const { ceremony, options } = await post("/login/passkey/start", body);
     const pk = options.publicKey;
     pk.challenge = b64uToBuf(pk.challenge);

@@ -113,7 +113,8 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
     assert!(chrome.wait_for("document.body.innerText.includes('You are signed out')", 15).await);
     chrome.navigate(&app.url("/login?next=/admin")).await;
     chrome.eval("document.querySelector('[data-passkey=\"sign-in\"]').click(); true").await;
-    assert!(chrome.wait_for("location.pathname === '/account'", 20).await, "signed in with the passkey");
+    // The passkey sign-in honours `next` as the password form does (it went to /account before).
+    assert!(chrome.wait_for("location.pathname === '/admin'", 20).await, "signed in with the passkey, back at /admin");
     chrome.navigate(&app.url("/admin/clients")).await;
     assert!(chrome.wait_for("document.body.innerText.includes('Create client')", 15).await, "the console opens for a passkey session");
     chrome

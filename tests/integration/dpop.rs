@@ -357,3 +357,25 @@ async fn the_api_checks_dpop_bound_tokens() {
     assert_eq!(api_call(&orders, "Bearer", &bearer_token, None).await.0, 200);
     assert_eq!(api_call(&orders, "DPoP", &bearer_token, Some(&key.proof_for(&app, "GET", &orders, &bearer_token))).await.0, 401, "an unbound token with the DPoP scheme");
 }
+
+/// The device grant (RFC 8628) binds as the other grants do: the proof of the
+/// poll that gets the tokens binds them, and a public device's refresh family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_polls_for_bound_tokens() {
+    let Some(d) = crate::device::setup(Backend::Sqlite).await else { return };
+    let key = DpopKey::ed25519();
+    let (device_code, _) = crate::device::approved(&d).await;
+    let token_url = d.app.url("/token");
+    let form = [("grant_type", crate::device::GRANT), ("device_code", device_code.as_str()), ("client_id", d.id.as_str())];
+    let a = token(&d.app, &form, None, &[&key.proof(&d.app, "POST", &token_url)]).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["token_type"], "DPoP");
+    let access = a.body["access_token"].as_str().unwrap_or_default().to_string();
+    assert_eq!(jwt::payload(&access)["cnf"]["jkt"], json!(key.jkt()));
+    let userinfo_url = d.app.url("/userinfo");
+    assert_eq!(userinfo(&d.app, "DPoP", &access, Some(&key.proof_for(&d.app, "GET", &userinfo_url, &access))).await.status, 200);
+    assert_eq!(userinfo(&d.app, "Bearer", &access, None).await.status, 401, "not as a bearer token");
+    let refresh_token = a.body["refresh_token"].as_str().unwrap_or_default().to_string();
+    assert_eq!(error(&refresh(&d.app, &d.id, &refresh_token, None).await), Some("invalid_grant"), "the device's refresh token needs its key");
+    assert_eq!(refresh(&d.app, &d.id, &refresh_token, Some(key.proof(&d.app, "POST", &token_url))).await.status, 200);
+}

@@ -8,6 +8,7 @@ mod browser;
 mod code_flow;
 mod dpop;
 mod console;
+mod device;
 mod failures;
 mod form_post;
 mod interop;

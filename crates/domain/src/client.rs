@@ -23,13 +23,20 @@ pub enum ClientKind {
     Public,
 }
 
-/// Grant types a client may use (RFC 6749 §4).
+/// The device authorization grant's `grant_type` (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// Grant types a client may use (RFC 6749 §4, RFC 8628).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8628: a device without a browser (a TV, a CLI) shows a code that
+    /// the user enters on another device.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
@@ -38,6 +45,7 @@ impl GrantType {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 
@@ -46,6 +54,7 @@ impl GrantType {
             "authorization_code" => GrantType::AuthorizationCode,
             "refresh_token" => GrantType::RefreshToken,
             "client_credentials" => GrantType::ClientCredentials,
+            DEVICE_CODE_GRANT => GrantType::DeviceCode,
             _ => return None,
         })
     }
@@ -162,5 +171,14 @@ mod tests {
         assert!(!c.has_redirect_uri("https://app.example/cb?x=1"));
         assert!(!c.has_redirect_uri("HTTPS://app.example/cb"));
         assert_eq!(c.kind(), ClientKind::Public);
+    }
+
+    #[test]
+    fn grant_types_round_trip_through_their_wire_names() {
+        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode] {
+            assert_eq!(GrantType::parse(g.as_str()), Some(g));
+            assert_eq!(serde_json::to_string(&g).ok(), Some(format!("\"{}\"", g.as_str())));
+        }
+        assert_eq!(GrantType::parse("device_code"), None, "only the registered URN");
     }
 }

@@ -514,6 +514,8 @@ pub struct ClientAddArgs {
     #[arg(long)]
     pub public: bool,
     /// Allowed grant type; repeat for several (default: authorization_code and refresh_token).
+    /// Also client_credentials, and urn:ietf:params:oauth:grant-type:device_code (RFC 8628: devices
+    /// without a browser; needs no --redirect-uri).
     #[arg(long = "grant-type")]
     pub grant_types: Vec<String>,
     /// Allowed OpenID Connect scope; repeat for several (default: openid profile email offline_access).

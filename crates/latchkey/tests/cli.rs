@@ -96,6 +96,17 @@ fn users_and_clients_from_the_command_line() {
     assert!(!cli.run(&["client", "add", "--name", "NoKeys", "--grant-type", "client_credentials", "--require-private-key-jwt"], None).status.success(), "private_key_jwt needs keys");
     assert!(cli.run(&["client", "remove", &svc_id], None).status.success());
 
+    // A device client (RFC 8628): no redirect URI needed; listed with its grant types.
+    let device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let tv = cli.json(&["client", "add", "--name", "TV", "--public", "--grant-type", device_grant, "--grant-type", "refresh_token", "--json"], None);
+    let tv_id = tv["client_id"].as_str().unwrap_or_default().to_string();
+    assert!(tv.get("client_secret").is_none());
+    let listed = cli.json(&["client", "list", "--json"], None);
+    let tv_listed = listed.as_array().and_then(|l| l.iter().find(|c| c["client_id"] == tv_id.as_str()).cloned()).unwrap_or_default();
+    assert_eq!(tv_listed["grant_types"], serde_json::json!([device_grant, "refresh_token"]), "{listed}");
+    assert!(!cli.run(&["client", "add", "--name", "TV2", "--grant-type", "device_code"], None).status.success(), "only the registered URN");
+    assert!(cli.run(&["client", "remove", &tv_id], None).status.success());
+
     let list = cli.json(&["client", "list", "--json"], None);
     assert_eq!(list.as_array().map(Vec::len), Some(2));
     let users = cli.json(&["user", "list", "--json"], None);

@@ -246,13 +246,7 @@ pub fn validate(
         other => fail(ErrorCode::ServerError, &other.to_string()),
     };
     let resource = crate::apis::resource(apis, params.get("resource")).map_err(redirect_oauth)?;
-    // RFC 6749 §3.3: issue what is both asked for and allowed, never more;
-    // an API scope the client may not have is refused, not dropped.
-    let api_scopes = crate::apis::allowed_api_scopes(apis, client, &requested, resource).map_err(redirect_oauth)?;
-    let granted = ScopeSet::from_iter(requested.iter().filter(|s| s.user_facing() && client.allowed_scopes.contains(*s))).union(&api_scopes);
-    if granted.is_empty() {
-        return Err(fail(ErrorCode::InvalidScope, "no requested scope is allowed for this client"));
-    }
+    let granted = granted_scopes(apis, client, &requested, resource).map_err(redirect_oauth)?;
     let nonce = params.get("nonce").map(str::to_string);
     let pkce_required = client.kind() == ClientKind::Public;
     let pkce = pkce::accept_challenge(params.get("code_challenge_method"), params.get("code_challenge"), pkce_required)
@@ -306,6 +300,20 @@ pub fn validate(
         created_at: now,
         browser,
     })
+}
+
+/// The scopes a user is asked to grant `client` for a request of
+/// `requested` (at `/authorize`, `/par` and `/device_authorization`).
+/// RFC 6749 §3.3: what is both asked for and allowed, never more; an API
+/// scope the client may not have is refused, not dropped; nothing left is
+/// `invalid_scope`.
+pub fn granted_scopes(apis: &[Api], client: &Client, requested: &ScopeSet, resource: Option<&Api>) -> Result<ScopeSet, crate::error::OAuthError> {
+    let api_scopes = crate::apis::allowed_api_scopes(apis, client, requested, resource)?;
+    let granted = ScopeSet::from_iter(requested.iter().filter(|s| s.user_facing() && client.allowed_scopes.contains(*s))).union(&api_scopes);
+    if granted.is_empty() {
+        return Err(crate::error::OAuthError::new(ErrorCode::InvalidScope, "no requested scope is allowed for this client"));
+    }
+    Ok(granted)
 }
 
 /// What latchkey acts on in a `claims` request parameter (OIDC Core §5.5).

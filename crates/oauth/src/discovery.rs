@@ -1,4 +1,4 @@
-//! OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2).
+//! OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414 §2, RFC 8628 §4).
 
 use latchkey_domain::{Acr, Scope, SigningAlg};
 use serde::Serialize;
@@ -35,6 +35,8 @@ pub struct ProviderMetadata {
     pub request_uri_parameter_supported: bool,
     pub pushed_authorization_request_endpoint: String,
     pub require_pushed_authorization_requests: bool,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
     /// RFC 9449 §5.1.
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
@@ -58,7 +60,7 @@ impl ProviderMetadata {
             scopes_supported: Scope::ALL.iter().filter(|s| s.user_facing()).map(|s| s.as_str()).collect(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "form_post"],
-            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials", latchkey_domain::DEVICE_CODE_GRANT],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
             token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
@@ -77,6 +79,7 @@ impl ProviderMetadata {
             request_uri_parameter_supported: true,
             pushed_authorization_request_endpoint: at("/par"),
             require_pushed_authorization_requests: require_par,
+            device_authorization_endpoint: at("/device_authorization"),
             dpop_signing_alg_values_supported: latchkey_dpop::algorithm_names(),
         }
     }

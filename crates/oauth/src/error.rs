@@ -1,5 +1,5 @@
 //! Protocol errors, with the exact error codes of RFC 6749 §4.1.2.1 / §5.2,
-//! OIDC Core §3.1.2.6 and RFC 6750 §3.1.
+//! OIDC Core §3.1.2.6, RFC 6750 §3.1 and RFC 8628 §3.5.
 
 use latchkey_store::StoreError;
 use latchkey_token::TokenError;
@@ -28,6 +28,12 @@ pub enum ErrorCode {
     InvalidTarget,
     /// OpenID Connect Core Unmet Authentication Requirements 1.0.
     UnmetAuthenticationRequirements,
+    /// RFC 8628 §3.5: the user has not answered yet; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: still pending, and polled too fast: wait 5 s longer from now on.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code has expired; start over.
+    ExpiredToken,
     /// RFC 9449 §5: the DPoP proof is missing, malformed or does not fit the request.
     InvalidDpopProof,
     /// RFC 9449 §8: the proof must carry the server nonce given in `DPoP-Nonce`.
@@ -56,6 +62,9 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }

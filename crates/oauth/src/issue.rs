@@ -1,13 +1,14 @@
 //! Minting the tokens of a token response: the JWT access token, the ID token,
 //! and the first refresh token of a new family.
 
-use latchkey_domain::{Amr, Client, GrantType, Scope, ScopeSet, User};
+use latchkey_domain::{Amr, Client, GrantType, Scope, ScopeSet, User, UserId};
 use latchkey_store::repo::refresh::{self as refresh_repo, Family, Successor};
+use latchkey_store::repo::{sessions as session_repo, users as user_repo};
 use latchkey_token::crypto::random_token;
 use latchkey_token::{AccessTokenClaims, IdTokenClaims};
 
 use crate::apis::Target;
-use crate::error::OAuthError;
+use crate::error::{ErrorCode, OAuthError};
 use crate::service::OAuthService;
 use crate::token::TokenResponse;
 
@@ -42,6 +43,16 @@ impl AuthContext {
     }
 }
 
+/// A grant a signed-in user made in a browser session (an authorization
+/// code, an approved device code), as it is redeemed at the token endpoint.
+pub(crate) struct UserGrant<'a> {
+    pub user_id: &'a str,
+    /// How the user authenticated; `ctx.sid` is the session the grant was made in.
+    pub ctx: AuthContext,
+    /// The API (audience) named by `resource` when the grant was asked for (RFC 8707).
+    pub resource: Option<&'a str>,
+}
+
 /// An access token (and its id) plus, for OpenID requests, an ID token.
 pub(crate) struct Minted {
     pub access_token: String,
@@ -55,6 +66,40 @@ pub(crate) struct Minted {
 }
 
 impl OAuthService {
+    /// The tokens of a user's grant: refused when the session it was made in
+    /// has ended (sign-out, revocation, expiry) or its user is gone; for the
+    /// API that `resource` at the token endpoint, or the one named when the
+    /// grant was asked for, selects (RFC 8707). Returns the minted tokens and
+    /// the first refresh token of family `family_id` when the client may refresh.
+    pub(crate) async fn redeem_user_grant(&self, client: &Client, grant: UserGrant<'_>, resource: Option<&str>, jti: String, family_id: String, now: i64) -> Result<(Minted, Option<String>), OAuthError> {
+        // A grant outlives nothing: if its session ended before the client
+        // redeemed it, it is worthless.
+        let (sid, idle, absolute) = (grant.ctx.sid.clone().unwrap_or_default(), self.session_idle, self.session_absolute);
+        let session = self.db.run(move |c| session_repo::find_by_sid(c, &sid)).await?;
+        if !session.is_some_and(|s| s.is_live(now, idle, absolute)) {
+            return Err(OAuthError::invalid_grant("the session the grant was made in has ended"));
+        }
+        let uid = UserId(grant.user_id.to_string());
+        let user = self
+            .db
+            .run(move |c| user_repo::find_by_id(c, &uid))
+            .await?
+            .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+        let apis = self.apis().await?;
+        let granted = ScopeSet::parse_lenient(&grant.ctx.scope);
+        let api = crate::apis::resource(&apis, resource.or(grant.resource))?;
+        if let Some(a) = api {
+            let named_at_authorize = grant.resource == Some(a.audience.as_str());
+            if !named_at_authorize && !granted.api_names().any(|n| a.has_scope(n)) {
+                return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
+            }
+        }
+        let target = self.with_user_claims(self.target(&granted, api), &user.id.0, &granted).await?;
+        let minted = self.mint(client, &user.id.0, Some(&user), &grant.ctx, &target, jti, now)?;
+        let refresh = self.start_family(family_id, client, &user, &grant.ctx, &minted, now).await?;
+        Ok((minted, refresh))
+    }
+
     /// Signs an access token for `client` acting for `sub`, for `target` (an
     /// API, or latchkey's userinfo) and, when `id_token_for` is given and
     /// `openid` was granted (`ctx.scope`), an ID token for that user.

@@ -11,6 +11,7 @@ pub mod client_assertion;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod endpoint_limits;

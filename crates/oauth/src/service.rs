@@ -17,7 +17,7 @@ use crate::client_auth::ClientCredentials;
 use crate::code::{code_key, replayed_key, CodeGrant, Redemption, CODE_TTL_SECS};
 use crate::discovery::ProviderMetadata;
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
-use crate::issue::AuthContext;
+use crate::issue::{AuthContext, UserGrant};
 use crate::pkce;
 use crate::token::{TokenRequest, TokenResponse};
 use crate::userinfo;
@@ -57,6 +57,8 @@ pub struct OAuthService {
     pub(crate) clock: SharedClock,
     client_secrets: KeyedHasher,
     codes: KeyedHasher,
+    /// Keyed hashes of device codes and user codes (RFC 8628).
+    pub(crate) device_codes: KeyedHasher,
     pub(crate) dpop_nonces: KeyedHasher,
     client_cache: RwLock<HashMap<String, (Client, i64)>>,
     pub(crate) api_cache: crate::apis::ApiCache,
@@ -98,10 +100,11 @@ impl OAuthService {
     pub fn new(config: OAuthConfig, db: Db, fast: FastStore, tokens: Arc<TokenService>, clock: SharedClock, session_idle: i64, session_absolute: i64) -> OAuthService {
         let client_secrets = tokens.master().hasher(KeyPurpose::ClientSecret);
         let codes = tokens.master().hasher(KeyPurpose::AuthCode);
+        let device_codes = tokens.master().hasher(KeyPurpose::DeviceCode);
         let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default() }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default() }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -156,14 +159,23 @@ impl OAuthService {
             }
         }
         if let Some(ip) = ip {
-            if self.fast.incr_window(&format!("authz-ip:{ip}"), PENDING_AUTHORIZATION_TTL).await? > MAX_PENDING_PER_IP {
-                tracing::warn!(target: "security", event = "pending_authorization_limit", ip, "too many parked authorization requests from one address");
+            if !self.may_park_from(ip).await? {
                 return Err(AuthorizeError::TooMany);
             }
         }
         let json = serde_json::to_string(&req).map_err(StoreError::from)?;
         self.fast.put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL).await?;
         Ok(req)
+    }
+
+    /// Counts one more parked request (authorization or device) against
+    /// `ip`; false when that address is over [`MAX_PENDING_PER_IP`].
+    pub(crate) async fn may_park_from(&self, ip: &str) -> Result<bool, StoreError> {
+        if self.fast.incr_window(&format!("authz-ip:{ip}"), PENDING_AUTHORIZATION_TTL).await? > MAX_PENDING_PER_IP {
+            tracing::warn!(target: "security", event = "pending_authorization_limit", ip, "too many parked authorization requests from one address");
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Moves a parked request to another browser binding (the browser's CSRF
@@ -379,6 +391,7 @@ impl OAuthService {
             "authorization_code" => self.grant_authorization_code(&client, req, dpop).await,
             "refresh_token" => self.grant_refresh_token(&client, req, dpop).await,
             "client_credentials" => self.grant_client_credentials(&client, req, dpop).await,
+            latchkey_domain::DEVICE_CODE_GRANT => self.grant_device_code(&client, req, dpop).await,
             "" => Err(OAuthError::invalid_request("grant_type is required")),
             _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
         };
@@ -422,20 +435,6 @@ impl OAuthService {
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
         pkce::verify(grant.pkce.as_deref(), req.code_verifier.as_deref()).map_err(OAuthError::invalid_grant)?;
-        // A code outlives nothing: if its session ended (sign-out, revocation,
-        // expiry) before the client redeemed it, it is worthless.
-        let (sid, idle, absolute) = (grant.sid.clone(), self.session_idle, self.session_absolute);
-        let session = self.db.run(move |c| latchkey_store::repo::sessions::find_by_sid(c, &sid)).await?;
-        if !session.is_some_and(|s| s.is_live(now, idle, absolute)) {
-            return Err(OAuthError::invalid_grant("the session the code was issued in has ended"));
-        }
-        let uid = UserId(grant.user_id.clone());
-        let user = self
-            .db
-            .run(move |c| user_repo::find_by_id(c, &uid))
-            .await?
-            .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-
         let ctx = AuthContext {
             scope: grant.scope.clone(),
             auth_time: Some(grant.auth_time),
@@ -445,20 +444,8 @@ impl OAuthService {
             nonce: grant.nonce.clone(),
             dpop_jkt,
         };
-        // RFC 8707: `resource` at the token endpoint, or the one of the
-        // authorization request, selects the API the access token is for.
-        let apis = self.apis().await?;
-        let granted = ScopeSet::parse_lenient(&grant.scope);
-        let api = crate::apis::resource(&apis, req.resource.as_deref().or(grant.resource.as_deref()))?;
-        if let Some(a) = api {
-            let named_at_authorize = grant.resource.as_deref() == Some(a.audience.as_str());
-            if !named_at_authorize && !granted.api_names().any(|n| a.has_scope(n)) {
-                return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
-            }
-        }
-        let target = self.with_user_claims(self.target(&granted, api), &user.id.0, &granted).await?;
-        let minted = self.mint(client, &user.id.0, Some(&user), &ctx, &target, jti.clone(), now)?;
-        let refresh = self.start_family(family_id.clone(), client, &user, &ctx, &minted, now).await?;
+        let user_grant = UserGrant { user_id: &grant.user_id, ctx, resource: grant.resource.as_deref() };
+        let (minted, refresh) = self.redeem_user_grant(client, user_grant, req.resource.as_deref(), jti.clone(), family_id.clone(), now).await?;
         // A replay that raced this redemption marked the code before it
         // revoked; if the family did not exist yet then, it is revoked here:
         // a family is never handed out once its code was replayed.

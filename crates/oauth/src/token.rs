@@ -13,6 +13,8 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// RFC 8707: the API the access token is for.
     pub resource: Option<String>,
+    /// RFC 8628 §3.4: the device code being polled for.
+    pub device_code: Option<String>,
     /// RFC 9449: the request's `DPoP` header (a proof JWT), unchecked.
     pub dpop: Option<String>,
 }
@@ -45,6 +47,7 @@ impl std::fmt::Debug for TokenRequest {
             .field("scope", &self.scope)
             .field("refresh_token", &redacted(&self.refresh_token))
             .field("resource", &self.resource)
+            .field("device_code", &redacted(&self.device_code))
             .field("dpop", &redacted(&self.dpop))
             .finish()
     }
@@ -69,10 +72,10 @@ mod tests {
 
     #[test]
     fn debug_output_hides_codes_and_tokens() {
-        let req = TokenRequest { code: Some("lkc_SECRETCODE".into()), code_verifier: Some("VERIFIER".into()), refresh_token: Some("lkr_SECRETREFRESH".into()), ..Default::default() };
+        let req = TokenRequest { code: Some("lkc_SECRETCODE".into()), code_verifier: Some("VERIFIER".into()), refresh_token: Some("lkr_SECRETREFRESH".into()), device_code: Some("lkd_SECRETDEVICE".into()), ..Default::default() };
         let resp = TokenResponse { access_token: "eyJ.SECRETACCESS".into(), token_type: "Bearer".into(), expires_in: 300, scope: "openid".into(), id_token: Some("eyJ.SECRETID".into()), refresh_token: Some("lkr_SECRETREFRESH".into()) };
         let text = format!("{req:?} {resp:?}");
-        for secret in ["SECRETCODE", "VERIFIER", "SECRETREFRESH", "SECRETACCESS", "SECRETID"] {
+        for secret in ["SECRETCODE", "VERIFIER", "SECRETREFRESH", "SECRETACCESS", "SECRETID", "SECRETDEVICE"] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert!(text.contains("<redacted>"));

@@ -36,6 +36,8 @@ pub enum KeyPurpose {
     BackupCode,
     /// Single-use account links (set-up, recovery, email change).
     AccountLink,
+    /// Device codes and user codes of the device authorization grant (RFC 8628).
+    DeviceCode,
     /// Server-provided DPoP nonces (RFC 9449 §8).
     DpopNonce,
 }
@@ -52,6 +54,7 @@ impl KeyPurpose {
             KeyPurpose::AccountLink => b"latchkey/account-link/v1",
             KeyPurpose::MailLink => b"latchkey/mail-link/v1",
             KeyPurpose::BackupCode => b"latchkey/backup-code/v1",
+            KeyPurpose::DeviceCode => b"latchkey/device-code/v1",
             KeyPurpose::DpopNonce => b"latchkey/dpop-nonce/v1",
         }
     }

@@ -18,13 +18,28 @@ pub struct LoginPage {
     pub signup_open: bool,
 }
 
+/// Allow or Deny: for an authorization request (`/consent`) or a device (`/device/approve`).
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {
     pub client_name: String,
     pub username: String,
     pub scopes: Vec<String>,
-    pub authz: String,
+    /// Where the answer is posted.
+    pub action: &'static str,
+    /// The hidden field naming what is answered (`authz`, `user_code`).
+    pub field: (&'static str, String),
+    /// A line above the buttons.
+    pub note: Option<String>,
+    pub csrf_token: String,
+}
+
+/// `/device`: the user types the code their device shows.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage {
+    pub user_code: String,
+    pub error: Option<String>,
     pub csrf_token: String,
 }
 

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, admin_apis, admin_users, authorize, consent, console, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
+use crate::handlers::{account, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -100,6 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/token", vec![web::post().to(token::token)]))
         .service(api("/revoke", vec![web::post().to(token::revoke)]))
         .service(api("/par", vec![web::post().to(token::par)]))
+        .service(api("/device_authorization", vec![web::post().to(device::device_authorization)]))
         .service(api("/introspect", vec![web::post().to(token::introspect)]))
         .service(api("/userinfo", vec![web::get().to(userinfo::userinfo), web::post().to(userinfo::userinfo)]))
         .service(
@@ -152,6 +153,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/backup-codes", web::post().to(mfa_settings::backup_codes))
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
+        .route("/device", web::get().to(device::device_page))
+        .route("/device", web::post().to(device::device_submit))
+        .route("/device/approve", web::post().to(device::device_answer))
         .route("/account", web::get().to(account::account_page))
         .route("/account/apps/revoke", web::post().to(account::disconnect_app))
         .route("/account/sessions/end", web::post().to(account::end_session))

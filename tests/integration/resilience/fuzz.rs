@@ -1,6 +1,7 @@
 //! Property tests over HTTP: random and mutated inputs to every endpoint that
 //! parses something (token / revoke / introspect forms, the authorization
-//! request, bearer tokens, cookies, WebAuthn JSON, admin API JSON) never get
+//! request, bearer tokens, cookies, WebAuthn JSON, admin API JSON, the device
+//! grant's forms) never get
 //! a 5xx, and bad input gets the specific RFC error.
 //!
 //! Bounded in the normal run (`LATCHKEY_FUZZ_CASES`, default 48 per
@@ -286,6 +287,59 @@ async fn admin_api_json_never_5xx() {
                 return Err(format!("{method} {path}: {status} without a JSON error: {text}"));
             }
             Ok(())
+        }
+    })
+    .await;
+}
+
+/// What the device grant's JSON endpoints may answer: the token endpoints'
+/// errors and RFC 8628 §3.5's.
+const DEVICE_ERRORS: [&str; 12] = [
+    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_target", "temporarily_unavailable",
+    "authorization_pending", "slow_down", "access_denied", "expired_token",
+];
+const DEVICE_KEYS: &[&str] = &["client_id", "client_secret", "scope", "resource", "grant_type", "device_code", "user_code", "decision", "csrf_token"];
+
+/// The device grant (RFC 8628): random forms at `/device_authorization`,
+/// random polls at `/token`, and random codes and answers posted (with a
+/// valid form token) at `/device` and `/device/approve` by a signed-in browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_grant_inputs_never_5xx() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(crate::support::USERNAME, crate::support::PASSWORD).await;
+    let (id, _) = app.register(crate::device::device_client("Fuzzed TV", true, vec![latchkey_domain::GrantType::DeviceCode])).await;
+    let mut browser = app.browser();
+    let login = browser.get("/login").await;
+    browser.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", crate::support::USERNAME), ("password", crate::support::PASSWORD)]).await;
+    let csrf = browser.get("/device").await.field("csrf_token").unwrap_or_default();
+    let (app, browser) = (Arc::new(app), Arc::new(tokio::sync::Mutex::new(browser)));
+    let device_grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let strategy = move || (pairs(DEVICE_KEYS), prop_oneof![Just(id), "[ -~]{0,20}"], prop::sample::select(vec![0u8, 1, 2, 3]));
+    check("device grant", strategy, move |(mut form, client_id, target)| {
+        let (app, browser, csrf) = (app.clone(), browser.clone(), csrf.clone());
+        async move {
+            match target {
+                0 | 1 => {
+                    let path = if target == 0 { "/device_authorization" } else { "/token" };
+                    form.push(("client_id".into(), client_id));
+                    if target == 1 {
+                        form.push(("grant_type".into(), device_grant.into()));
+                    }
+                    let r = app.http().post(app.url(path)).form(&form).send().await.map_err(|e| e.to_string())?;
+                    let status = r.status().as_u16();
+                    json_error_ok(status, &r.text().await.unwrap_or_default(), &DEVICE_ERRORS)
+                }
+                _ => {
+                    let path = if target == 2 { "/device" } else { "/device/approve" };
+                    form.push(("csrf_token".into(), csrf));
+                    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    let page = browser.lock().await.post_form(path, &fields).await;
+                    if page.status >= 500 {
+                        return Err(format!("{path} {form:?}: {} {}", page.status, page.body));
+                    }
+                    Ok(())
+                }
+            }
         }
     })
     .await;

@@ -136,12 +136,20 @@ impl MemoryStore {
     }
 
     pub fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        self.insert_if_absent(key, value, ttl, false)
+    }
+
+    pub fn put_evictable_if_absent(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        self.insert_if_absent(key, value, ttl, true)
+    }
+
+    fn insert_if_absent(&self, key: &str, value: &str, ttl: Duration, evictable: bool) -> bool {
         let now = Instant::now();
         let mut inner = self.lock();
         if inner.live(key, now) {
             return false;
         }
-        inner.insert(key, value.to_string(), now + ttl, now, false);
+        inner.insert(key, value.to_string(), now + ttl, now, evictable);
         true
     }
 

@@ -141,6 +141,15 @@ impl FastStore {
         }
     }
 
+    /// [`FastStore::put_if_absent`] for entries anyone can create without
+    /// signing in (see [`FastStore::put_evictable`]).
+    pub async fn put_evictable_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self {
+            FastStore::Memory(m) => Ok(m.put_evictable_if_absent(key, value, ttl)),
+            FastStore::Redis(r) => r.put_if_absent(key, value, ttl).await,
+        }
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self {
             FastStore::Memory(m) => Ok(m.get(key)),
@@ -205,6 +214,9 @@ mod tests {
         let ttl = Duration::from_secs(60);
         assert!(s.put_if_absent("a", "1", ttl).await?);
         assert!(!s.put_if_absent("a", "2", ttl).await?);
+        assert!(s.put_evictable_if_absent("b", "1", ttl).await?);
+        assert!(!s.put_evictable_if_absent("b", "2", ttl).await?);
+        assert_eq!(s.get("b").await?.as_deref(), Some("1"));
         assert_eq!(s.get("a").await?.as_deref(), Some("1"));
         assert_eq!(s.take("a").await?.as_deref(), Some("1"));
         assert_eq!(s.take("a").await?, None);

@@ -354,6 +354,7 @@ fn activity_text(kind: &str) -> Option<&'static str> {
         "new_device_sign_in" => "Sign-in from a new device",
         "mfa_reset_by_admin" => "Second factor reset by an administrator",
         "backup_codes_regenerated" => "New backup codes",
+        "device_approved" => "A device was connected (device code)",
         _ => return None,
     })
 }

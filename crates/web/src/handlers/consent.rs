@@ -40,7 +40,7 @@ fn describe(scope: Scope) -> &'static str {
 
 /// Every scope of a request as the consent page words it: OIDC scopes in our
 /// words, API scopes in the API's ("Orders: Read your orders").
-async fn describe_all(state: &AppState, scopes: &latchkey_domain::ScopeSet) -> Result<Vec<String>, WebError> {
+pub(crate) async fn describe_all(state: &AppState, scopes: &latchkey_domain::ScopeSet) -> Result<Vec<String>, WebError> {
     let apis = state.oauth.apis().await?;
     let mut out: Vec<String> = scopes.iter().map(describe).map(str::to_string).collect();
     for name in scopes.api_names() {
@@ -68,7 +68,9 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
         client_name: client.name,
         username: user.username,
         scopes: describe_all(&state, &pending.scopes()).await?,
-        authz: pending.id.clone(),
+        action: "/consent",
+        field: ("authz", pending.id.clone()),
+        note: None,
         csrf_token: csrf.form_token(&state),
     };
     Ok(render(StatusCode::OK, &page))

@@ -67,12 +67,12 @@ fn second_factor_key(id: &str) -> String {
     format!("second-factor:{id}")
 }
 
-/// Only local account pages are allowed as a post-sign-in destination:
-/// printable ASCII (it ends up in a `Location` header), no `//` or `\\`
-/// (protocol-relative URLs), at most 256 characters.
-fn local_next(next: Option<String>) -> Option<String> {
+/// Only local account pages (and the device page) are allowed as a
+/// post-sign-in destination: printable ASCII (it ends up in a `Location`
+/// header), no `//` or `\\` (protocol-relative URLs), at most 256 characters.
+pub(crate) fn local_next(next: Option<String>) -> Option<String> {
     next.filter(|n| {
-        (n.starts_with("/account") || n.starts_with("/admin")) && n.len() <= 256 && !n.contains("//") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
+        (n.starts_with("/account") || n.starts_with("/admin") || n == "/device" || n.starts_with("/device?")) && n.len() <= 256 && !n.contains("//") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
     })
 }
 

@@ -7,6 +7,7 @@ pub mod admin_users;
 pub mod authorize;
 pub mod consent;
 pub mod console;
+pub mod device;
 pub mod discovery;
 pub mod email;
 pub mod link_credentials;

@@ -89,6 +89,9 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
 pub struct SignInStart {
     username: Option<String>,
     authz: Option<String>,
+    /// Where to go after signing in (as the password form's `next`).
+    #[serde(default)]
+    next: Option<String>,
     /// The pending second step (`m`) this passkey answers, after a password.
     second_factor: Option<String>,
     #[serde(default)]
@@ -100,6 +103,8 @@ pub struct SignInStart {
 struct SignInContext {
     browser: String,
     authz: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
     #[serde(default)]
     second_factor: Option<String>,
 }
@@ -117,7 +122,7 @@ pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: w
         (None, Some(name)) => state.authn.find_by_username(name).await?.map(|u| u.id),
         (None, None) => None,
     };
-    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
+    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: super::login::local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
     // An unknown username gets a usernameless challenge: the answer does not say who exists.
     let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
@@ -157,7 +162,7 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
                 None => None,
             };
             state.oauth.audit_event("passkey_sign_in", Some(&user.id.0), None, "signed in with a passkey").await;
-            complete_sign_in(&req, &state, &user, done.amr, pending, None, false).await?
+            complete_sign_in(&req, &state, &user, done.amr, pending, super::login::local_next(context.next), false).await?
         }
     };
     Ok(redirect_as_json(&resp))

@@ -12,13 +12,13 @@ use crate::error::WebError;
 use crate::state::AppState;
 
 /// A decoded client-authenticated form post.
-struct ClientForm {
+pub(crate) struct ClientForm {
     pairs: Vec<(String, String)>,
-    creds: ClientCredentials,
+    pub(crate) creds: ClientCredentials,
 }
 
 impl ClientForm {
-    fn parse(req: &HttpRequest, body: &[u8]) -> Result<ClientForm, WebError> {
+    pub(crate) fn parse(req: &HttpRequest, body: &[u8]) -> Result<ClientForm, WebError> {
         let json = |e: OAuthError| WebError::Json(e);
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !content_type.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
@@ -41,7 +41,7 @@ impl ClientForm {
     }
 
     /// Counts the request against its client's rate limit for `endpoint`.
-    async fn rate_limit(&self, req: &HttpRequest, state: &AppState, endpoint: &'static str) -> Result<(), WebError> {
+    pub(crate) async fn rate_limit(&self, req: &HttpRequest, state: &AppState, endpoint: &'static str) -> Result<(), WebError> {
         let ip = crate::browser::client_info(req).ip;
         let caller = match &self.creds.secret {
             Some(_) => Caller::Confidential { client_id: &self.creds.client_id },
@@ -50,12 +50,12 @@ impl ClientForm {
         state.endpoint_limits.check(endpoint, &caller).await.map_err(WebError::Json)
     }
 
-    fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         param(&self.pairs, name).filter(|v| !v.is_empty()).map(str::to_string)
     }
 }
 
-fn no_store() -> actix_web::HttpResponseBuilder {
+pub(crate) fn no_store() -> actix_web::HttpResponseBuilder {
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache"));
     b
@@ -99,6 +99,7 @@ async fn token_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Resul
         scope: form.get("scope"),
         refresh_token: form.get("refresh_token"),
         resource: form.get("resource"),
+        device_code: form.get("device_code"),
         dpop: dpop_proof(req)?,
     };
     let response = state.oauth.token(&form.creds, request).await.map_err(WebError::Json)?;
