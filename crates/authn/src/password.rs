@@ -1,10 +1,10 @@
 //! Password hashing with argon2id, on a small pool of dedicated threads.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::Argon2;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use latchkey_domain::Secret;
 use tokio::sync::{mpsc, oneshot};
 
@@ -17,15 +17,15 @@ use crate::password_policy::{normalize, MAX_PASSWORD_BYTES as MAX_PASSWORD_LEN};
 const QUEUE: usize = 256;
 
 /// The number of hashing threads: half the cores, at least one. argon2id
-/// (OWASP's m = 19 MiB, t = 2, p = 1; the crate's defaults) takes ~25 ms of
+/// (OWASP's m = 19 MiB, t = 2, p = 1; the crate's defaults) takes ~20 ms of
 /// one core and 19 MiB per hash. On dedicated threads, never the runtime's
-/// blocking pool: (1) memory is bounded — each thread's allocator arena keeps
-/// its 19 MiB block for the next hash, so a few threads keep a few blocks,
-/// where hashing on whichever of the pool's many threads was free left a
-/// block behind on each of them (RSS grew ~3 MB per sign-in, issue #17);
-/// (2) a sign-in storm uses at most these cores, and database calls on the
-/// blocking pool and token requests on the other cores go on (20 sign-ins
-/// per second are half of one thread's capacity).
+/// blocking pool: (1) memory is bounded — each thread allocates its 19 MiB
+/// of argon2 blocks once and reuses them for every hash (allocating them per
+/// hash left freed 19 MiB holes that the allocator kept: RSS grew past
+/// 170 MiB under sign-ins, issue #17); (2) a sign-in storm uses at most these
+/// cores, and database calls on the blocking pool and token requests on the
+/// other cores go on (20 sign-ins per second are under half of one thread's
+/// capacity).
 pub fn hashing_threads() -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     (cores / 2).max(1)
@@ -79,8 +79,62 @@ pub struct PasswordHasher {
     dummy_hash: Arc<String>,
 }
 
-fn argon2() -> Argon2<'static> {
-    Argon2::default()
+thread_local! {
+    /// The argon2 memory of this hashing thread, kept for its next hash.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `count` argon2 blocks of this thread's reusable memory.
+fn with_blocks<T>(count: usize, f: impl FnOnce(&mut [Block]) -> T) -> T {
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        if blocks.len() < count {
+            blocks.resize(count, Block::default());
+        }
+        f(&mut blocks[..count])
+    })
+}
+
+fn hashing_error(e: impl std::fmt::Display) -> AuthnError {
+    AuthnError::Hashing(e.to_string())
+}
+
+/// argon2id with the crate's default parameters and a fresh 16-byte salt,
+/// as a PHC string — what `Argon2::default().hash_password` makes, computed
+/// in this thread's reused memory.
+fn hash_phc(password: &[u8]) -> Result<String, AuthnError> {
+    let params = Params::default();
+    let salt = Salt::generate();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    with_blocks(params.block_count(), |blocks| argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, blocks)).map_err(hashing_error)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.into(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(hashing_error)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(hashing_error)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Checks `password` against a stored PHC string with the algorithm,
+/// version and parameters it names, in this thread's reused memory; the
+/// outputs are compared in constant time (`Output`'s equality).
+fn verify_phc(password: &[u8], stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = with_blocks(params.block_count(), |blocks| argon2.hash_password_into_with_memory(password, salt.as_ref(), &mut out, blocks));
+    computed.is_ok() && Output::new(&out).is_ok_and(|o| o == *expected)
 }
 
 impl PasswordHasher {
@@ -90,23 +144,15 @@ impl PasswordHasher {
 
     /// A hasher with `threads` hashing threads (at least one).
     pub fn with_threads(threads: usize) -> Result<PasswordHasher, AuthnError> {
-        let dummy = argon2()
-            .hash_password(uuid::Uuid::new_v4().to_string().as_bytes())
-            .map_err(|e| AuthnError::Hashing(e.to_string()))?
-            .to_string();
+        // On a thread of its own that ends here, so that its argon2 memory
+        // is freed with it (a long-lived caller's thread would keep 19 MiB).
+        let dummy = std::thread::scope(|s| s.spawn(|| hash_phc(uuid::Uuid::new_v4().to_string().as_bytes())).join()).map_err(|_| AuthnError::Hashing("the dummy hash failed".into()))??;
         Ok(PasswordHasher { pool: Arc::new(Pool::start(threads.max(1))?), dummy_hash: Arc::new(dummy) })
     }
 
     /// Hashes on a hashing thread (PHC string with a fresh salt).
     pub async fn hash(&self, password: Secret) -> Result<String, AuthnError> {
-        self.pool
-            .run(move || {
-                argon2()
-                    .hash_password(normalize(password.expose()).as_bytes())
-                    .map(|h| h.to_string())
-                    .map_err(|e| AuthnError::Hashing(e.to_string()))
-            })
-            .await?
+        self.pool.run(move || hash_phc(normalize(password.expose()).as_bytes())).await?
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is
@@ -117,20 +163,14 @@ impl PasswordHasher {
         }
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let ok = self
-            .pool
-            .run(move || PasswordHash::new(&hash).map(|parsed| argon2().verify_password(normalize(password.expose()).as_bytes(), &parsed).is_ok()).unwrap_or(false))
-            .await?;
+        let ok = self.pool.run(move || verify_phc(normalize(password.expose()).as_bytes(), &hash)).await?;
         Ok(ok && known)
     }
 }
 
 /// Synchronous hashing for the CLI (no runtime needed).
 pub fn hash_blocking(password: &Secret) -> Result<String, AuthnError> {
-    argon2()
-        .hash_password(normalize(password.expose()).as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AuthnError::Hashing(e.to_string()))
+    hash_phc(normalize(password.expose()).as_bytes())
 }
 
 #[cfg(test)]
@@ -174,6 +214,29 @@ mod tests {
             out.push(h.await.unwrap());
         }
         out
+    }
+
+    /// The PHC strings made here verify with the argon2 crate's own verifier,
+    /// and its hashes (other parameters too) verify here.
+    #[test]
+    fn hashes_agree_with_the_argon2_crate() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let ours = hash_phc(b"correct horse").unwrap();
+        assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{ours}");
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"wrong horse", &parsed).is_err());
+        let theirs = Argon2::default().hash_password(b"correct horse").unwrap().to_string();
+        assert!(verify_phc(b"correct horse", &theirs));
+        assert!(!verify_phc(b"correct horses", &theirs));
+        let small = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 3, 1, None).unwrap()).hash_password(b"pw").unwrap().to_string();
+        assert!(verify_phc(b"pw", &small), "stored hashes with other parameters still verify");
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default()).hash_password(b"pw").unwrap().to_string();
+        assert!(verify_phc(b"pw", &argon2i));
+        for broken in ["", "$argon2id$", "plain text", &ours[..ours.len() - 4]] {
+            assert!(!verify_phc(b"correct horse", broken), "{broken}");
+        }
+        assert_ne!(hash_phc(b"same").unwrap(), hash_phc(b"same").unwrap(), "fresh salts");
     }
 
     #[tokio::test]
