@@ -25,6 +25,9 @@
 //!   SOAK_SECS=600 cargo bench -p latchkey-tests --bench soak -- embedded
 //!   SOAK_SECS=600 cargo bench -p latchkey-tests --bench soak -- postgres
 //!
+//! `STORM=1` instead measures `client_credentials` latency idle and during
+//! `STORM_SIGN_INS` (20) password sign-ins per second, `STORM_SECS` (15) each.
+//!
 //! No argument runs both. The binary is `$CARGO_TARGET_DIR/release/latchkey`
 //! (or `target/release/latchkey`); `LATCHKEY_BIN` overrides it. PostgreSQL
 //! (`postgres://postgres@127.0.0.1:5432`, a fresh database, dropped at the end)
@@ -470,6 +473,72 @@ impl Load {
     }
 }
 
+/// `client_credentials` latencies from `STORM_CALLERS` (8) callers, each
+/// calling again as soon as answered, for `secs`.
+async fn client_credentials_latencies(load: &Load, id: &str, secret: &str, secs: u64) -> Vec<Duration> {
+    let callers = env_or("STORM_CALLERS", 8) as usize;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let calls = (0..callers).map(|_| async {
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            let t = Instant::now();
+            let r = load.http.post(load.url("/token")).basic_auth(id, Some(secret)).form(&[("grant_type", "client_credentials")]).send().await;
+            assert!(r.is_ok_and(|r| r.status().is_success()), "client_credentials failed");
+            seen.push(t.elapsed());
+        }
+        seen
+    });
+    let mut all: Vec<Duration> = futures_util::future::join_all(calls).await.into_iter().flatten().collect();
+    all.sort();
+    all
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    sorted.get(((sorted.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or_default().as_secs_f64() * 1e3
+}
+
+/// `STORM=1`: client_credentials latency (`STORM_CALLERS`, `STORM_SECS` each) idle,
+/// then while `STORM_SIGN_INS` password sign-ins per second (default 20) run
+/// — issue #17: a sign-in storm must not starve the token endpoint.
+async fn storm(label: &str, server: &Server, load: Arc<Load>) {
+    let secs = env_or("STORM_SECS", 15);
+    let rate = env_or("STORM_SIGN_INS", 20).max(1);
+    let cc = server.cli(&["client", "add", "--name", "storm", "--grant-type", "client_credentials", "--json"], None);
+    let (id, secret) = (cc["client_id"].as_str().unwrap_or_default().to_string(), cc["client_secret"].as_str().unwrap_or_default().to_string());
+    let _warm = client_credentials_latencies(&load, &id, &secret, 2).await;
+    let idle = client_credentials_latencies(&load, &id, &secret, secs).await;
+    let pacer = {
+        let load = load.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+            let mut round = 0;
+            let mut running = Vec::new();
+            while !load.stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let load = load.clone();
+                running.push(tokio::spawn(async move { load.sign_in_round(round).await }));
+                round += 1;
+            }
+            for r in running {
+                let _ = r.await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = load.stats.by_kind[&Kind::SignIn].ok.load(Ordering::Relaxed);
+    let t = Instant::now();
+    let stormy = client_credentials_latencies(&load, &id, &secret, secs).await;
+    let signed_in = load.stats.by_kind[&Kind::SignIn].ok.load(Ordering::Relaxed) - before;
+    let elapsed = t.elapsed().as_secs_f64();
+    load.stop.store(true, Ordering::Relaxed);
+    let _ = pacer.await;
+    let (_, bad) = load.stats.totals();
+    let rps = |v: &[Duration]| v.len() as f64 / secs as f64;
+    println!("{label} storm: client_credentials idle          {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms", rps(&idle), quantile(&idle, 0.5), quantile(&idle, 0.99));
+    println!("{label} storm: client_credentials during sign-ins {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({:.1} password sign-ins/s achieved, {bad} failed)", rps(&stormy), quantile(&stormy, 0.5), quantile(&stormy, 0.99), signed_in as f64 / elapsed);
+    println!("{label} storm: p99 ratio stormy/idle {:.2} (issue #17: < 2)", quantile(&stormy, 0.99) / quantile(&idle, 0.99).max(1e-9));
+}
+
 fn print_sample(label: &str, elapsed: Duration, s: Sample, stats: &Stats) {
     let (requests, bad) = stats.totals();
     let conns = s.db_conns.map_or("-".to_string(), |c| c.to_string());
@@ -499,6 +568,11 @@ async fn soak(backend: Backend, secs: u64, sample_secs: u64, sessions: u64) {
         families: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
     });
+
+    if env_or("STORM", 0) > 0 {
+        storm(&label, &server, load.clone()).await;
+        return;
+    }
 
     let start = Instant::now();
     let first = server.sample();

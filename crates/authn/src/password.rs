@@ -33,6 +33,18 @@ pub fn hashing_threads() -> usize {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// A hashing thread's life: run jobs until every hasher is gone. One thread
+/// waits on the queue at a time; the others on the lock.
+fn hashing_loop(queue: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
+        match job {
+            Some(job) => job(),
+            None => return,
+        }
+    }
+}
+
 /// The dedicated hashing threads and their queue.
 struct Pool {
     jobs: mpsc::Sender<Job>,
@@ -46,13 +58,15 @@ impl Pool {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || loop {
-                    // One thread waits on the queue at a time; the others on the lock.
-                    let job = queue.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
-                    match job {
-                        Some(job) => job(),
-                        None => return, // every hasher is gone
+                .spawn(move || {
+                    // Below the request handlers: when a core is contended, a
+                    // token request runs before the next slice of a hash (the
+                    // sign-in waits a little longer instead). Failing that, the
+                    // thread runs at normal priority.
+                    if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+                        tracing::warn!(error = ?e, "password hashing thread keeps normal priority");
                     }
+                    hashing_loop(&queue)
                 })
                 .map_err(|e| AuthnError::Hashing(format!("cannot start a hashing thread: {e}")))?;
         }
@@ -199,6 +213,9 @@ mod tests {
         .await;
         assert_eq!(names.len(), 8);
         assert!(names.iter().all(|n| n == "argon2-0"), "{names:?}");
+        // And at the lowest priority (Linux: nice 19, field 19 of the thread's stat).
+        let nice = h.pool.run(|| std::fs::read_to_string("/proc/thread-self/stat").ok().and_then(|s| s.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(16).map(str::to_string)))).await.unwrap();
+        assert_eq!(nice.as_deref(), Some("19"), "hashing runs below request handling");
         let stored = h.hash(Secret::new("correct horse")).await.unwrap();
         assert!(h.verify(Secret::new("correct horse"), Some(stored)).await.unwrap());
     }
