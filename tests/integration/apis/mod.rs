@@ -7,7 +7,7 @@ mod step_up;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
-use latchkey_domain::{Clock, GrantType, ScopeSet, SigningAlg};
+use latchkey_domain::{Clock, GrantType, ScopeSet};
 use latchkey_oauth::clients::NewClient;
 use serde_json::{json, Value};
 
@@ -37,22 +37,7 @@ pub async fn register_apis(app: &TestApp) -> (String, String, String) {
 /// `oidc` and the API scopes `api`.
 pub async fn client(app: &TestApp, oidc: &str, api: &[&str], grants: Vec<GrantType>) -> (String, String) {
     let scopes = ScopeSet::parse_lenient(oidc).union(&ScopeSet::from_api_names(api.iter().copied()));
-    let new = NewClient {
-        name: "API client".into(),
-        redirect_uris: vec![REDIRECT_URI.into()],
-        post_logout_redirect_uris: vec![],
-        public: false,
-        grant_types: grants,
-        scopes: Some(scopes),
-        admin: false,
-        id_token_alg: SigningAlg::RS256,
-        backchannel_logout_uri: None,
-        require_par: false,
-        jwks: None,
-        require_private_key_jwt: false,
-        require_dpop: false,
-        jwks_uri: None,
-    };
+    let new = NewClient { redirect_uris: vec![REDIRECT_URI.into()], grant_types: grants, scopes: Some(scopes), ..crate::support::service_client("API client") };
     let (id, secret) = app.register(new).await;
     (id, secret.expect("confidential"))
 }

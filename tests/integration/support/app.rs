@@ -159,43 +159,14 @@ impl TestApp {
 
     /// Registers a client with [`REDIRECT_URI`]; returns its id and secret.
     pub async fn add_client(&self, public: bool, id_token_alg: SigningAlg) -> (String, Option<String>) {
-        let new = NewClient {
-            name: if public { "Test SPA".into() } else { "Test Web App".into() },
-            redirect_uris: vec![REDIRECT_URI.into()],
-            post_logout_redirect_uris: vec![],
-            public,
-            grant_types: vec![],
-            scopes: None,
-            admin: false,
-            id_token_alg,
-            backchannel_logout_uri: None,
-            require_par: false,
-            jwks: None,
-            require_private_key_jwt: false,
-            require_dpop: false,
-            jwks_uri: None,
-        };
+        let name = if public { "Test SPA" } else { "Test Web App" };
+        let new = NewClient { redirect_uris: vec![REDIRECT_URI.into()], public, grant_types: vec![], id_token_alg, ..service_client(name) };
         self.register(new).await
     }
 
     /// Registers an admin client (client_credentials, scope admin).
     pub async fn add_admin_client(&self) -> (String, String) {
-        let new = NewClient {
-            name: "Admin tool".into(),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            grant_types: vec![],
-            scopes: None,
-            admin: true,
-            id_token_alg: SigningAlg::RS256,
-            backchannel_logout_uri: None,
-            require_par: false,
-            jwks: None,
-            require_private_key_jwt: false,
-            require_dpop: false,
-            jwks_uri: None,
-        };
+        let new = NewClient { grant_types: vec![], admin: true, ..service_client("Admin tool") };
         let (id, secret) = self.register(new).await;
         (id, secret.expect("admin clients are confidential"))
     }
