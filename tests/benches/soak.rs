@@ -1,4 +1,4 @@
-//! Soak benchmark: the real release binary (`latchkey serve`, 2 workers) under
+//! Soak benchmark: the real release binary (`latchkey serve`, 2 workers, or `SOAK_WORKERS`) under
 //! a mixed load for a long while, watched from outside: the server's resident
 //! memory, open file descriptors and (PostgreSQL) database connections every
 //! `SOAK_SAMPLE_SECS`, requests and errors per kind. A 5xx answer or a
@@ -128,7 +128,7 @@ impl Server {
             ("LATCHKEY_ISSUER".to_string(), issuer.clone()),
             ("LATCHKEY_DATA_DIR".to_string(), data_dir.display().to_string()),
             ("LATCHKEY_LOG".to_string(), "error".to_string()),
-            ("LATCHKEY_WORKERS".to_string(), "2".to_string()),
+            ("LATCHKEY_WORKERS".to_string(), std::env::var("SOAK_WORKERS").unwrap_or_else(|_| "2".into())),
             ("LATCHKEY_MASTER_KEY".to_string(), master_key.clone()),
             ("LATCHKEY_TRUSTED_PROXIES".to_string(), "127.0.0.1/32".to_string()),
         ];

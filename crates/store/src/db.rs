@@ -5,7 +5,6 @@
 //! from one codebase (see shared/STACK.md).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -15,6 +14,7 @@ use diesel::{Connection, ConnectionError};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::StoreError;
+use crate::writer::Writer;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -140,12 +140,9 @@ impl r2d2::ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    /// SQLite has one writer at a time. Hot write paths ([`Db::write`]) take
-    /// this lock (a futex hand-off between blocking threads) before they take
-    /// a connection, instead of all taking connections and polling SQLite's
-    /// lock with growing sleeps (busy_timeout), which left the unlucky ones
-    /// waiting 200 ms under 64 concurrent refreshes.
-    sqlite_writer: Arc<std::sync::Mutex<()>>,
+    /// SQLite has one writer at a time: hot write paths ([`Db::write`]) queue
+    /// for one thread instead of racing for SQLite's lock (`None` on PostgreSQL).
+    sqlite_writer: Option<Writer>,
     /// Until when (ms since the epoch) the database counts as down: requests
     /// then take an idle connection if one exists, or fail at once.
     down_until: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -192,7 +189,11 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(POOL_TIMEOUT)
             .build(Manager { url, backend })?;
-        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer: Default::default() };
+        let sqlite_writer = match backend {
+            Backend::Sqlite => Some(Writer::start()?),
+            Backend::Postgres => None,
+        };
+        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer };
         db.migrate()?;
         Ok(db)
     }
@@ -245,26 +246,25 @@ impl Db {
         .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
     }
 
-    /// [`Db::run`] for work that writes on a hot path: on SQLite it waits for
-    /// this process's other such writers first (see `sqlite_writer`); on
-    /// PostgreSQL it is `run`.
+    /// [`Db::run`] for work that writes on a hot path: on SQLite it is queued
+    /// for the one writer thread (see [`crate::writer`]); on PostgreSQL, whose
+    /// writers run side by side, it is `run`.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        match self.backend {
-            Backend::Sqlite => {
-                let (pool, writer) = (self.pool.clone(), self.sqlite_writer.clone());
-                tokio::task::spawn_blocking(move || {
-                    let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
-                    let mut conn = pool.get_timeout(REQUEST_POOL_TIMEOUT)?;
-                    f(&mut conn)
-                })
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
+        match &self.sqlite_writer {
+            Some(writer) => {
+                let pool = self.pool.clone();
+                writer
+                    .run(move || {
+                        let mut conn = pool.get_timeout(REQUEST_POOL_TIMEOUT)?;
+                        f(&mut conn)
+                    })
+                    .await
             }
-            Backend::Postgres => self.run(f).await,
+            None => self.run(f).await,
         }
     }
 

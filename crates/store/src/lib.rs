@@ -12,6 +12,8 @@ pub mod error;
 pub mod fast;
 pub mod repo;
 mod schema;
+pub mod prepared;
+pub mod writer;
 
 pub use db::{Backend, Db, DbConfig};
 pub use error::StoreError;

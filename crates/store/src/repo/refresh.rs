@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
+use crate::prepared::{Param, Prepared};
 use crate::schema::{refresh_families, refresh_tokens, sessions, users};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -161,7 +162,7 @@ struct RotatedRow {
 /// PostgreSQL's happy path in ONE statement (one round trip instead of five):
 /// spend the token only if its family is usable for this client, insert the
 /// successor, touch the family. No row: the careful path below says why.
-const PG_ROTATE: &str = "
+pub const PG_ROTATE: &str = "
 WITH spent AS (
     UPDATE refresh_tokens t SET used_at = $1, successor_hash = $2
       FROM refresh_families f
@@ -182,21 +183,29 @@ WITH spent AS (
 )
 SELECT f.*, s.generation + 1 AS generation FROM refresh_families f JOIN spent s ON f.id = s.family_id";
 
+/// [`PG_ROTATE`] with its parameters, as a statement each connection
+/// prepares once (see [`crate::prepared`]).
+pub fn pg_rotate_statement<'a>(hash: &'a str, client_id: &'a str, dpop_jkt: Option<&'a str>, next: &'a Successor, rules: &RotationRules) -> Prepared<'a> {
+    Prepared::new(
+        PG_ROTATE,
+        vec![
+            Param::BigInt(rules.now),
+            Param::Text(&next.hash),
+            Param::Text(hash),
+            Param::Text(client_id),
+            Param::BigInt(rules.idle),
+            Param::BigInt(rules.session_absolute),
+            Param::Text(&next.access_jti),
+            Param::BigInt(next.access_exp),
+            Param::BigInt(touch_granularity(rules.idle)),
+            Param::BigInt(rules.session_idle),
+            Param::NullableText(dpop_jkt),
+        ],
+    )
+}
+
 fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, dpop_jkt: Option<&str>, next: &Successor, rules: &RotationRules) -> Result<Option<Rotation>, StoreError> {
-    use diesel::sql_types::{BigInt, Nullable, Text};
-    let rows: Vec<RotatedRow> = diesel::sql_query(PG_ROTATE)
-        .bind::<BigInt, _>(rules.now)
-        .bind::<Text, _>(&next.hash)
-        .bind::<Text, _>(hash)
-        .bind::<Text, _>(client_id)
-        .bind::<BigInt, _>(rules.idle)
-        .bind::<BigInt, _>(rules.session_absolute)
-        .bind::<Text, _>(&next.access_jti)
-        .bind::<BigInt, _>(next.access_exp)
-        .bind::<BigInt, _>(touch_granularity(rules.idle))
-        .bind::<BigInt, _>(rules.session_idle)
-        .bind::<Nullable<Text>, _>(dpop_jkt)
-        .load(conn)?;
+    let rows: Vec<RotatedRow> = pg_rotate_statement(hash, client_id, dpop_jkt, next, rules).load(conn)?;
     Ok(rows.into_iter().next().map(|r| {
         let last_used_at = if rules.now - r.family.last_used_at >= touch_granularity(rules.idle) { rules.now } else { r.family.last_used_at };
         Rotation::Rotated { family: Family { last_used_at, ..r.family }, generation: r.generation }
