@@ -19,9 +19,9 @@ use crate::support::raw::post_form;
 use crate::support::services::missing;
 use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
-/// A PKCE pair (RFC 7636 Appendix B's example).
+/// A fixed PKCE pair: CHALLENGE = base64url(SHA-256(VERIFIER)).
 const VERIFIER: &str = "dBjftJeZ4CVP-mJ92ZjEjm9kvJdXWhiHSj3HzMzf7zQ";
-const CHALLENGE: &str = "E9Melhoa2OwvFr9iZNxiYcHp0jHwQxe-FURXY-4nEC0";
+const CHALLENGE: &str = "ImS1iPOZQVmg4jdbTLENz3RyGJBLeOOFJMbrKPWKq5E";
 
 fn axe_source() -> Option<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("a11y/node_modules/axe-core/axe.min.js");
@@ -106,6 +106,10 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     chrome.navigate(&app.url("/login?authz=from-another-browser")).await;
     assert!(chrome.wait_for("document.body.innerText.includes('cookie')", 10).await, "the cookie-missing page");
     violations.extend(axe(&mut chrome, &source, "cookie-missing error").await);
+    // The checker checks: a planted image without text and an unlabelled field are found.
+    chrome.eval("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/planted.png\"><input type=\"text\">'); true").await;
+    let planted = axe(&mut chrome, &source, "planted").await.join("\n");
+    assert!(planted.contains("image-alt (critical)") && planted.contains("label (critical)"), "axe reports planted violations: {planted}");
 
     chrome.navigate(&authorize_url(&app, &client_id, &redirect)).await;
     assert!(chrome.wait_for("location.pathname === '/login'", 10).await);
@@ -164,12 +168,13 @@ async fn type_text(chrome: &mut Chrome, text: &str) {
     }
 }
 
-/// What has focus, and whether its focus ring shows (an outline or a box shadow).
+/// What has focus, and whether its focus ring shows: an outline of at least
+/// 2 px (ours is 3 px; the browser's default is thinner) or a box shadow.
 async fn focused(chrome: &mut Chrome) -> Value {
     chrome
         .eval(
             "(() => { const e = document.activeElement; const s = getComputedStyle(e);
-              const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || (s.boxShadow && s.boxShadow !== 'none');
+              const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || (s.boxShadow && s.boxShadow !== 'none');
               return { tag: e.tagName, id: e.id, text: (e.textContent || '').trim(), ring, visible: e.matches(':focus-visible') }; })()",
         )
         .await
@@ -235,7 +240,7 @@ async fn screenshots() {
     let Some(mut chrome) = Chrome::launch().await else { return };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot directory");
-    let mut shoot = async |chrome: &mut Chrome, name: &str, width: u32, dark: bool| {
+    let shoot = async |chrome: &mut Chrome, name: &str, width: u32, dark: bool| {
         chrome.call("Emulation.setDeviceMetricsOverride", json!({ "width": width, "height": 600, "deviceScaleFactor": 1, "mobile": width < 500 })).await;
         chrome.call("Emulation.setEmulatedMedia", json!({ "features": [{ "name": "prefers-color-scheme", "value": if dark { "dark" } else { "light" } }] })).await;
         assert!(chrome.wait_for("document.readyState === 'complete'", 10).await);

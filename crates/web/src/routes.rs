@@ -238,8 +238,8 @@ mod tests {
         assert!(headers(false).await.get("strict-transport-security").is_none(), "never over plain http (a dev issuer)");
     }
 
-    #[test]
-    fn images_come_from_us_and_the_named_origins_only() {
+    #[actix_web::test]
+    async fn images_come_from_us_and_the_named_origins_only() {
         assert!(content_security_policy(&[]).contains("img-src 'self';"));
         let csp = content_security_policy(&[Some("https://cdn.example".into()), None]);
         assert!(csp.starts_with("default-src 'self'; img-src 'self' https://cdn.example;"), "{csp}");
