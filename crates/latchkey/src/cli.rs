@@ -397,13 +397,13 @@ pub enum ClientCommand {
 /// update`, "" removes one, and these alone change nothing else.
 #[derive(Args, Clone, Default)]
 pub struct ClientLinkArgs {
-    /// The client's logo (an https URL, http only for localhost), shown on the consent page.
+    /// The client's logo (an https URL, http only for localhost), shown on the consent page; on update, "" removes it.
     #[arg(long)]
     pub logo_uri: Option<String>,
-    /// The client's privacy policy (an https URL), linked from the consent page.
+    /// The client's privacy policy (an https URL), linked from the consent page; on update, "" removes it.
     #[arg(long)]
     pub policy_uri: Option<String>,
-    /// The client's terms of service (an https URL), linked from the consent page.
+    /// The client's terms of service (an https URL), linked from the consent page; on update, "" removes it.
     #[arg(long)]
     pub tos_uri: Option<String>,
 }

@@ -364,6 +364,7 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                             "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
                             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
                             "scope": c.allowed_scopes.to_string(), "admin": c.admin,
+                            "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
                         })
                     })
                     .collect();
