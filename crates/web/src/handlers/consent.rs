@@ -78,7 +78,7 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
         links: client.links,
         username: user.username,
         scopes: describe_all(&state, &pending.scopes()).await?,
-        destination: url::Url::parse(&pending.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_string)),
+        destination: destination(&pending.redirect_uri),
         switch_user: true,
         action: "/consent",
         field: ("authz", pending.id.clone()),
@@ -86,6 +86,13 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
         csrf_token: csrf.form_token(&state),
     };
     Ok(render_consent(&state, &page))
+}
+
+/// Where an answer to `redirect_uri` goes, as the user can check it: the
+/// host, or a native app's private-use scheme (`com.example.app:/cb`).
+fn destination(redirect_uri: &str) -> Option<String> {
+    let u = url::Url::parse(redirect_uri).ok()?;
+    Some(u.host_str().map(str::to_string).unwrap_or_else(|| u.scheme().to_string()))
 }
 
 /// The consent page, whose `img-src` also allows the client's logo host.
@@ -139,4 +146,14 @@ pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         Next::Login | Next::Consent => format!("/login?authz={}", pending.id),
     };
     Ok(see_other(&location))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_destination_is_the_host_or_the_app() {
+        assert_eq!(super::destination("https://app.example:8443/cb?x=1").as_deref(), Some("app.example"));
+        assert_eq!(super::destination("com.example.app:/oauth").as_deref(), Some("com.example.app"));
+        assert_eq!(super::destination("not a url"), None);
+    }
 }
