@@ -52,6 +52,23 @@ async fn axe(chrome: &mut Chrome, source: &str, page: &str) -> Vec<String> {
     found
 }
 
+/// A logo host: answers every request with a small SVG, on a port of its own
+/// (an `http://localhost` URL, which client links allow).
+fn logo_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the logo host");
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    std::thread::spawn(move || {
+        let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><rect width="48" height="48" rx="10" fill="#c2410c"/><circle cx="24" cy="20" r="9" fill="#fff"/><rect x="11" y="31" width="26" height="6" rx="3" fill="#fff"/></svg>"##;
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{svg}", svg.len());
+        }
+    });
+    format!("http://localhost:{port}/logo.svg")
+}
+
 /// A confidential web-app client whose redirect URI is a page of the test
 /// server itself, so the browser lands somewhere real with the code.
 async fn web_client(app: &TestApp) -> (String, String, String) {
@@ -59,6 +76,7 @@ async fn web_client(app: &TestApp) -> (String, String, String) {
     let mut new = crate::support::service_client("Photo Prints");
     new.redirect_uris = vec![redirect.clone()];
     new.grant_types = vec![latchkey_domain::GrantType::AuthorizationCode];
+    new.links.logo_uri = Some(logo_server());
     new.links.policy_uri = Some("https://prints.example/privacy".into());
     new.links.tos_uri = Some("https://prints.example/terms".into());
     let (id, secret) = app.register(new).await;
@@ -121,6 +139,7 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     let code = backup_codes.first().cloned().unwrap_or_default();
     chrome.eval(&format!("document.getElementById('code').value = '{code}'; document.querySelector('form[action=\"/login/mfa\"]').submit(); true")).await;
     assert!(chrome.wait_for("location.pathname === '/consent' && document.readyState === 'complete'", 15).await, "the consent page");
+    assert!(chrome.wait_for("document.querySelector('.client img').naturalWidth > 0", 10).await, "the client's logo loads (the page's CSP allows its origin)");
     violations.extend(axe(&mut chrome, &source, "consent").await);
 
     for (path, name) in [

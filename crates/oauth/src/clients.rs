@@ -272,7 +272,10 @@ pub fn checked_https_uri(field: &str, uri: &str) -> Result<String, String> {
     let tail = match tail.strip_prefix(':') {
         Some(t) => {
             let digits = t.find(['/', '?']).unwrap_or(t.len());
-            if !(1..=4).contains(&digits) || !t[..digits].bytes().all(|b| b.is_ascii_digit()) {
+            let port = &t[..digits];
+            // 1-4 digits, or 5 without a leading zero up to 65535 (the OpenAPI pattern's words).
+            let five = digits == 5 && !port.starts_with('0') && port.parse::<u32>().is_ok_and(|p| p <= 65535);
+            if !port.bytes().all(|b| b.is_ascii_digit()) || !((1..=4).contains(&digits) || five) {
                 return Err(refused());
             }
             &t[digits..]
@@ -494,6 +497,8 @@ mod tests {
         let ok = |u: &str| checked_https_uri("logo_uri", u);
         assert_eq!(ok("https://cdn.app.example/logo.png").ok().as_deref(), Some("https://cdn.app.example/logo.png"));
         assert!(ok("https://app.example:8443/legal/privacy?lang=en").is_ok());
+        assert!(ok("https://app.example:65535/x").is_ok() && ok("http://localhost:41234/logo.svg").is_ok(), "five-digit ports");
+        assert!(ok("https://app.example:65536/x").is_err() && ok("https://app.example:08080/x").is_err() && ok("https://app.example:123456/x").is_err());
         assert!(ok("http://localhost:8080/logo.svg").is_ok() && ok("http://127.0.0.1/x").is_ok() && ok("http://[::1]:8080/x").is_ok(), "http on loopback");
         for bad in [
             "javascript:alert(1)", "data:image/png;base64,AAAA", "http://app.example/logo.png", "ftp://app.example/x", "//app.example/x", "/logo.png",

@@ -266,3 +266,35 @@ mod openapi_tests {
         assert!(checked >= 20, "found only {checked} admin routes");
     }
 }
+
+#[cfg(test)]
+mod client_link_pattern_tests {
+    /// The OpenAPI pattern of `logo_uri`, `policy_uri` and `tos_uri` says
+    /// exactly what the server accepts (Schemathesis sends both sides of it).
+    #[test]
+    fn the_openapi_pattern_and_the_server_agree() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap_or_default();
+        let props = &doc["paths"]["/clients"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
+        let patch = &doc["paths"]["/clients/{client_id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
+        let pattern = props["logo_uri"]["pattern"].as_str().unwrap_or("^$");
+        for field in ["logo_uri", "policy_uri", "tos_uri"] {
+            assert_eq!(props[field]["pattern"].as_str(), Some(pattern), "{field}");
+            assert_eq!(patch[field]["pattern"].as_str(), Some(pattern), "{field} (PATCH)");
+        }
+        let re = regex::Regex::new(pattern).ok();
+        assert!(re.is_some(), "the pattern compiles");
+        let samples = [
+            "https://cdn.app.example/logo.png", "https://a", "https://a-b.c-d.example:443/x?y=1&z=%20", "https://[::1]:8443/", "https://app.example:65535/",
+            "https://app.example:65536/", "https://app.example:08080/", "https://app.example:0/", "https://app.example:/", "https://1.2.3.4/", "https://a.1b/",
+            "https://-a.example/", "https://a--b.example/", "https://a..b/", "https://a./", "https://.a/", "https://a_b.example/", "https://app.example/a b",
+            "https://app.example/#x", "https://u@app.example/", "https://app.example/\"x", "https://app.example/'x'", "https://app.example/é",
+            "http://localhost", "http://localhost:41234/logo.svg", "http://127.0.0.1:8080/x", "http://[::1]/", "http://app.example/", "HTTPS://app.example/",
+            "javascript:alert(1)", "data:image/png;base64,AA", "//app.example/x", "https://", "https://app.example?x", "https://app.example/%zz",
+        ];
+        for s in samples {
+            let by_pattern = re.as_ref().is_some_and(|r| r.is_match(s));
+            let by_server = latchkey_oauth::clients::checked_https_uri("logo_uri", s).is_ok();
+            assert_eq!(by_pattern, by_server, "{s:?}: pattern says {by_pattern}, server says {by_server}");
+        }
+    }
+}
