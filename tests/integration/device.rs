@@ -187,7 +187,8 @@ async fn a_device_signs_in_through_the_browser(backend: Backend) {
     let consent = browser.post_form("/device", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("user_code", &user_code)]).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
     assert!(consent.body.contains(&format!("Allow {TV}?")), "names the device's client: {}", consent.body);
-    assert!(consent.body.contains("Sign you in with your latchkey account") && consent.body.contains("See your username") && consent.body.contains("Stay connected when you are not using it"), "the scopes in plain words: {}", consent.body);
+    assert!(consent.body.contains("Know who you are") && consent.body.contains("See your name and profile") && consent.body.contains("Stay connected when you&#39;re not using it"), "the scopes in plain words: {}", consent.body);
+    assert!(!consent.body.contains(">Not you?</button>") && !consent.body.contains("you then go back to"), "a device has no redirect to name nor request to restart");
     assert!(consent.body.contains(&user_code), "the code, to compare with the device's");
     assert!(consent.body.contains(">Allow</button>") && consent.body.contains(">Deny</button>"));
     let done = answer(&mut browser, &consent, "allow").await;

@@ -2,6 +2,7 @@
 //! browser with a cookie jar and by the `openidconnect` crate as the relying
 //! party; on the embedded default (SQLite + in-process) and on PostgreSQL + Redis.
 
+mod a11y;
 mod accounts;
 mod apis;
 mod browser;
@@ -12,6 +13,7 @@ mod device;
 mod failures;
 mod form_post;
 mod interop;
+mod look;
 mod mfa;
 mod operations;
 mod resilience;

@@ -37,6 +37,7 @@ async fn setup(backend: Backend, require_par: bool, customize: impl FnOnce(&mut 
         require_private_key_jwt: false,
         require_dpop: false,
         jwks_uri: None,
+        links: Default::default(),
     };
     let (id, secret) = app.register(new).await;
     let secret = secret.expect("confidential");

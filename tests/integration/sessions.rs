@@ -147,6 +147,7 @@ async fn rp_with_logout(app: &TestApp, backchannel: Option<String>) -> Rp {
         require_private_key_jwt: false,
         require_dpop: false,
         jwks_uri: None,
+        links: Default::default(),
     };
     let (id, secret) = app.register(new).await;
     Rp::discover(app, &id, secret.as_deref()).await

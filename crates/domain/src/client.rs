@@ -84,6 +84,19 @@ impl SigningAlg {
     }
 }
 
+/// What the consent page shows of a client besides its name (RFC 7591 §2 and
+/// OpenID Connect Dynamic Client Registration §2 metadata). Each is an http(s)
+/// URL (https except on localhost), checked at registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientLinks {
+    /// The client's logo, shown next to its name.
+    pub logo_uri: Option<String>,
+    /// How the client uses the data it asks for.
+    pub policy_uri: Option<String>,
+    /// The client's terms of service.
+    pub tos_uri: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub id: ClientId,
@@ -115,6 +128,8 @@ pub struct Client {
     /// private_key_jwt: where the client publishes its JWK Set (fetched and
     /// cached), instead of (or besides) registering it in `jwks`.
     pub jwks_uri: Option<String>,
+    /// Logo, privacy policy and terms of service for the consent page.
+    pub links: ClientLinks,
 }
 
 impl Client {
@@ -160,6 +175,7 @@ mod tests {
             require_private_key_jwt: false,
             require_dpop: false,
             jwks_uri: None,
+            links: ClientLinks::default(),
         }
     }
 

@@ -15,7 +15,7 @@ pub mod user;
 
 pub use api::{Api, ApiScope};
 pub use auth_method::{Acr, Amr};
-pub use client::{Client, ClientId, ClientKind, GrantType, SigningAlg, DEVICE_CODE_GRANT};
+pub use client::{Client, ClientId, ClientKind, ClientLinks, GrantType, SigningAlg, DEVICE_CODE_GRANT};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;

@@ -82,6 +82,15 @@ pub struct ServerOptions {
     /// DPoP proofs at /token must carry the server's nonce (RFC 9449 §8; clients retry once with the DPoP-Nonce header's value).
     #[arg(long, env = "LATCHKEY_DPOP_REQUIRE_NONCE", default_value_t = false)]
     pub dpop_require_nonce: bool,
+    /// Product name in every page's header and title (1-64 characters).
+    #[arg(long, env = "LATCHKEY_BRAND_NAME", default_value = latchkey_web::branding::DEFAULT_NAME)]
+    pub brand_name: String,
+    /// Logo in every page's header (an https URL, http only for localhost).
+    #[arg(long, env = "LATCHKEY_BRAND_LOGO_URL")]
+    pub brand_logo_url: Option<String>,
+    /// Colour of buttons and links, as #rrggbb; white text on it needs a contrast of 4.5:1 (WCAG AA).
+    #[arg(long, env = "LATCHKEY_BRAND_COLOR", default_value = latchkey_web::branding::DEFAULT_COLOR)]
+    pub brand_color: String,
 }
 
 /// Only the environment: the server options as the admin commands see them.
@@ -161,6 +170,9 @@ impl StoreArgs {
             endpoint_rate: latchkey_oauth::endpoint_limits::EndpointRate::parse(&opts.endpoint_rate_limit)?,
             require_par: opts.require_par,
             dpop_require_nonce: opts.dpop_require_nonce,
+            brand_name: opts.brand_name.clone(),
+            brand_logo_url: opts.brand_logo_url.clone().filter(|s| !s.is_empty()),
+            brand_color: opts.brand_color.clone(),
         })
     }
 }
@@ -354,7 +366,7 @@ pub enum ClientCommand {
         /// The client id.
         client_id: String,
     },
-    /// Change a client: the API scopes it may be granted (replaces the list), or whether it must push its requests.
+    /// Change a client: the API scopes it may be granted (replaces the list), whether it must push its requests, or its consent-page links.
     Update {
         /// The client id.
         client_id: String,
@@ -376,7 +388,30 @@ pub enum ClientCommand {
         /// true: every token of this client is DPoP-bound (RFC 9449), requests without a proof are refused. Alone, it changes nothing else.
         #[arg(long)]
         require_dpop: Option<bool>,
+        #[command(flatten)]
+        links: ClientLinkArgs,
     },
+}
+
+/// What the consent page shows of a client besides its name. On `client
+/// update`, "" removes one, and these alone change nothing else.
+#[derive(Args, Clone, Default)]
+pub struct ClientLinkArgs {
+    /// The client's logo (an https URL, http only for localhost), shown on the consent page; on update, "" removes it.
+    #[arg(long)]
+    pub logo_uri: Option<String>,
+    /// The client's privacy policy (an https URL), linked from the consent page; on update, "" removes it.
+    #[arg(long)]
+    pub policy_uri: Option<String>,
+    /// The client's terms of service (an https URL), linked from the consent page; on update, "" removes it.
+    #[arg(long)]
+    pub tos_uri: Option<String>,
+}
+
+impl ClientLinkArgs {
+    pub fn into_update(self) -> latchkey_oauth::clients::LinksUpdate {
+        latchkey_oauth::clients::LinksUpdate { logo_uri: self.logo_uri, policy_uri: self.policy_uri, tos_uri: self.tos_uri }
+    }
 }
 
 #[derive(Subcommand)]
@@ -545,6 +580,8 @@ pub struct ClientAddArgs {
     /// Issue this client only DPoP-bound tokens (RFC 9449): token requests without a DPoP proof are refused.
     #[arg(long)]
     pub require_dpop: bool,
+    #[command(flatten)]
+    pub links: ClientLinkArgs,
     /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
@@ -588,6 +625,7 @@ impl ClientAddArgs {
             require_private_key_jwt: self.require_private_key_jwt,
             require_dpop: self.require_dpop,
             jwks_uri: self.jwks_uri,
+            links: latchkey_domain::ClientLinks { logo_uri: self.links.logo_uri, policy_uri: self.links.policy_uri, tos_uri: self.links.tos_uri },
         })
     }
 }

@@ -364,6 +364,7 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                             "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
                             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
                             "scope": c.allowed_scopes.to_string(), "admin": c.admin,
+                            "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
                         })
                     })
                     .collect();
@@ -374,7 +375,14 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
-        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop } => {
+        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop, links } => {
+            let links = links.into_update();
+            let links_change = !links.is_empty();
+            if links_change {
+                let now = clients::update_links(&stores.db, &client_id, links).await?;
+                let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+                println!("client {client_id}: logo {}, privacy policy {}, terms {}", shown(&now.logo_uri), shown(&now.policy_uri), shown(&now.tos_uri));
+            }
             if let Some(uri) = &jwks_uri {
                 clients::set_jwks_uri(&stores.db, &client_id, Some(uri.as_str()).filter(|u| !u.is_empty())).await?;
                 println!("client {client_id}: {}", if uri.is_empty() { "jwks_uri removed".to_string() } else { format!("keys fetched from {uri}") });
@@ -397,7 +405,7 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 clients::set_require_par(&stores.db, &client_id, required).await?;
                 println!("client {client_id} {} pushed authorization requests", if required { "must use" } else { "may skip" });
             }
-            let other_change = require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some();
+            let other_change = require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some() || links_change;
             if !other_change || !allow_scopes.is_empty() {
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
                 let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;

@@ -47,6 +47,28 @@ impl Drop for Cli {
     }
 }
 
+/// A client's consent-page links: set at registration, changed or removed
+/// one by one, listed; anything but an https URL (http on localhost) refused.
+#[test]
+fn client_links_from_the_command_line() {
+    let cli = Cli::new();
+    let refused = cli.run(&["client", "add", "--name", "Bad", "--redirect-uri", "http://localhost:3000/cb", "--logo-uri", "javascript:alert(1)"], None);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("logo_uri"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let plain = cli.run(&["client", "add", "--name", "Bad", "--redirect-uri", "http://localhost:3000/cb", "--tos-uri", "http://app.example/terms"], None);
+    assert!(!plain.status.success(), "plain http off localhost");
+    let app = cli.json(&["client", "add", "--name", "Shop", "--redirect-uri", "http://localhost:3000/cb", "--logo-uri", "https://cdn.shop.example/logo.png", "--policy-uri", "https://shop.example/privacy", "--json"], None);
+    let id = app["client_id"].as_str().unwrap_or_default().to_string();
+    let shown = |cli: &Cli| cli.json(&["client", "list", "--json"], None).as_array().and_then(|l| l.iter().find(|c| c["client_id"] == id.as_str()).cloned()).unwrap_or_default();
+    let c = shown(&cli);
+    assert_eq!((c["logo_uri"].as_str(), c["policy_uri"].as_str(), c["tos_uri"].as_str()), (Some("https://cdn.shop.example/logo.png"), Some("https://shop.example/privacy"), None), "{c}");
+    assert!(cli.run(&["client", "update", &id, "--logo-uri", "", "--tos-uri", "https://shop.example/terms"], None).status.success());
+    let c = shown(&cli);
+    assert_eq!((c["logo_uri"].as_str(), c["policy_uri"].as_str(), c["tos_uri"].as_str()), (None, Some("https://shop.example/privacy"), Some("https://shop.example/terms")), "removed, kept, set: {c}");
+    assert_eq!(c["scope"], "openid profile email offline_access", "links alone change nothing else: {c}");
+    assert!(!cli.run(&["client", "update", &id, "--policy-uri", "data:text/html,hi"], None).status.success());
+    assert_eq!(shown(&cli)["policy_uri"].as_str(), Some("https://shop.example/privacy"), "a refused change changes nothing");
+}
+
 #[test]
 fn users_and_clients_from_the_command_line() {
     let cli = Cli::new();

@@ -315,6 +315,7 @@ mod tests {
             require_private_key_jwt: false,
             require_dpop: false,
             jwks_uri: None,
+            links: Default::default(),
         }
     }
 

@@ -477,6 +477,7 @@ mod tests {
             require_private_key_jwt: false,
             require_dpop: false,
             jwks_uri: None,
+            links: Default::default(),
         }
     }
 

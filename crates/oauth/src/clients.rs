@@ -1,6 +1,6 @@
 //! Registering clients (CLI and, later, the admin API).
 
-use latchkey_domain::{Client, ClientId, GrantType, Scope, ScopeSet, Secret, SigningAlg};
+use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, Scope, ScopeSet, Secret, SigningAlg};
 use latchkey_token::crypto::{random_token, KeyPurpose};
 use latchkey_store::repo::clients as client_repo;
 use latchkey_store::Db;
@@ -33,6 +33,8 @@ pub struct NewClient {
     pub require_dpop: bool,
     /// private_key_jwt: where the client publishes its JWK Set.
     pub jwks_uri: Option<String>,
+    /// Logo, privacy policy and terms of service shown on the consent page.
+    pub links: ClientLinks,
 }
 
 /// Checks a redirect URI: absolute, no fragment (RFC 6749 §3.1.2); `http` only
@@ -67,6 +69,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     if grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
         return Err(OAuthError::invalid_request("the authorization_code grant needs at least one --redirect-uri"));
     }
+    let links = validate_links(new.links)?;
     let jwks = new.jwks.as_deref().map(validate_jwks).transpose()?;
     let jwks_uri = new.jwks_uri.as_deref().map(validate_jwks_uri).transpose()?;
     if jwks.is_some() && jwks_uri.is_some() {
@@ -110,6 +113,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         require_private_key_jwt: new.require_private_key_jwt,
         require_dpop: new.require_dpop,
         jwks_uri,
+        links,
     };
     Ok((client, secret))
 }
@@ -246,6 +250,96 @@ pub fn validate_jwks_uri(uri: &str) -> Result<String, OAuthError> {
     Ok(u.to_string())
 }
 
+/// Longest URL a page shows or a client registers for it.
+pub const MAX_DISPLAY_URI_CHARS: usize = 2048;
+
+/// Checks a URL that pages link to or load (a client's logo, policy and terms,
+/// the brand's logo): `https://` (or `http://` on a loopback host, for
+/// development), a DNS name or loopback host, an optional port, then only
+/// unreserved, sub-delim and `%:@/?` characters: no credentials, fragment,
+/// space or quote, and so no `javascript:` or `data:`. The admin API's
+/// OpenAPI pattern says the same. The error names `field`.
+pub fn checked_https_uri(field: &str, uri: &str) -> Result<String, String> {
+    let refused = || format!("{field} must be an https URL (http only for localhost) without credentials, fragment or spaces, at most {MAX_DISPLAY_URI_CHARS} characters");
+    let (rest, loopback_only) = match (uri.strip_prefix("https://"), uri.strip_prefix("http://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => return Err(refused()),
+    };
+    let host_end = if rest.starts_with("[::1]") { "[::1]".len() } else { rest.find([':', '/', '?']).unwrap_or(rest.len()) };
+    let (host, tail) = rest.split_at(host_end);
+    let host_ok = if loopback_only { matches!(host, "localhost" | "127.0.0.1" | "[::1]") } else { is_dns_name(host) || host == "[::1]" };
+    let tail = match tail.strip_prefix(':') {
+        Some(t) => {
+            let digits = t.find(['/', '?']).unwrap_or(t.len());
+            let port = &t[..digits];
+            // 1-4 digits, or 5 without a leading zero up to 65535 (the OpenAPI pattern's words).
+            let five = digits == 5 && !port.starts_with('0') && port.parse::<u32>().is_ok_and(|p| p <= 65535);
+            if !port.bytes().all(|b| b.is_ascii_digit()) || !((1..=4).contains(&digits) || five) {
+                return Err(refused());
+            }
+            &t[digits..]
+        }
+        None => tail,
+    };
+    let path_ok = tail.is_empty() || (tail.starts_with(['/', '?']) && tail.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)));
+    if uri.len() > MAX_DISPLAY_URI_CHARS || !host_ok || !path_ok {
+        return Err(refused());
+    }
+    url::Url::parse(uri).map(|u| u.to_string()).map_err(|_| refused())
+}
+
+/// Dot-separated labels of letters, digits and single inner hyphens, the last
+/// starting with a letter (so never an IPv4 number or a punycode `xn--` label).
+fn is_dns_name(host: &str) -> bool {
+    let label_ok = |l: &str| !l.is_empty() && l.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let last_ok = host.rsplit('.').next().is_some_and(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()));
+    last_ok && host.split('.').all(label_ok)
+}
+
+/// Checks a client's logo, policy and terms URLs; an empty one is none.
+pub fn validate_links(links: ClientLinks) -> Result<ClientLinks, OAuthError> {
+    let check = |field: &str, v: Option<String>| -> Result<Option<String>, OAuthError> {
+        v.filter(|u| !u.is_empty()).map(|u| checked_https_uri(field, &u).map_err(OAuthError::invalid_request)).transpose()
+    };
+    Ok(ClientLinks { logo_uri: check("logo_uri", links.logo_uri)?, policy_uri: check("policy_uri", links.policy_uri)?, tos_uri: check("tos_uri", links.tos_uri)? })
+}
+
+/// A change of some of a client's links: `None` keeps one, `Some("")` removes it.
+#[derive(Debug, Clone, Default)]
+pub struct LinksUpdate {
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+}
+
+impl LinksUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.logo_uri.is_none() && self.policy_uri.is_none() && self.tos_uri.is_none()
+    }
+
+    /// Checks the new values alone (before anything else of the client changes).
+    pub fn check(&self) -> Result<(), OAuthError> {
+        validate_links(ClientLinks { logo_uri: self.logo_uri.clone(), policy_uri: self.policy_uri.clone(), tos_uri: self.tos_uri.clone() }).map(|_| ())
+    }
+}
+
+/// Changes some of a client's logo, policy and terms URLs (checked as at registration).
+pub async fn update_links(db: &Db, client_id: &str, change: LinksUpdate) -> Result<ClientLinks, OAuthError> {
+    let id = client_id.to_string();
+    let current = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?.links;
+    let links = validate_links(ClientLinks {
+        logo_uri: change.logo_uri.or(current.logo_uri),
+        policy_uri: change.policy_uri.or(current.policy_uri),
+        tos_uri: change.tos_uri.or(current.tos_uri),
+    })?;
+    let (id, stored) = (client_id.to_string(), links.clone());
+    if !db.run(move |c| client_repo::set_links(c, &id, &stored)).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    Ok(links)
+}
+
 /// Sets (or clears) where a client publishes its keys.
 pub async fn set_jwks_uri(db: &Db, client_id: &str, uri: Option<&str>) -> Result<(), OAuthError> {
     let uri = uri.map(validate_jwks_uri).transpose()?;
@@ -339,6 +433,7 @@ mod tests {
             require_private_key_jwt: false,
             require_dpop: false,
             jwks_uri: None,
+            links: ClientLinks::default(),
         }
     }
 
@@ -395,5 +490,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn display_uris_are_https_and_plain() {
+        let ok = |u: &str| checked_https_uri("logo_uri", u);
+        assert_eq!(ok("https://cdn.app.example/logo.png").ok().as_deref(), Some("https://cdn.app.example/logo.png"));
+        assert!(ok("https://app.example:8443/legal/privacy?lang=en").is_ok());
+        assert!(ok("https://app.example:65535/x").is_ok() && ok("http://localhost:41234/logo.svg").is_ok(), "five-digit ports");
+        assert!(ok("https://app.example:65536/x").is_err() && ok("https://app.example:08080/x").is_err() && ok("https://app.example:123456/x").is_err());
+        assert!(ok("http://localhost:8080/logo.svg").is_ok() && ok("http://127.0.0.1/x").is_ok() && ok("http://[::1]:8080/x").is_ok(), "http on loopback");
+        for bad in [
+            "javascript:alert(1)", "data:image/png;base64,AAAA", "http://app.example/logo.png", "ftp://app.example/x", "//app.example/x", "/logo.png",
+            "https://user:pw@app.example/x", "https://app.example/x#frag", "https://app.example/a b", "https://app.example/\"onerror=\"x", "https://1.2.3.4/x",
+            "https://xn--a.example/x", "https://app.example:99999/", "https://app.example:/", "https://", "", "https://app_example/x", "https://app.example/\u{e9}",
+        ] {
+            assert!(ok(bad).is_err_and(|e| e.contains("logo_uri")), "{bad:?} is refused");
+        }
+        assert!(ok(&format!("https://app.example/{}", "a".repeat(2048))).is_err(), "too long");
+        let links = validate_links(ClientLinks { logo_uri: Some(String::new()), policy_uri: Some("https://app.example/privacy".into()), tos_uri: None });
+        assert_eq!(links.ok(), Some(ClientLinks { logo_uri: None, policy_uri: Some("https://app.example/privacy".into()), tos_uri: None }), "empty is none");
+        let mut c = new(false);
+        c.links.tos_uri = Some("javascript:alert(1)".into());
+        let m = MasterKey::generate().ok();
+        assert!(m.is_some_and(|m| build_client(c, &m, 0).is_err()), "registration checks them");
     }
 }

@@ -38,6 +38,9 @@ diesel::table! {
         require_private_key_jwt -> Bool,
         require_dpop -> Bool,
         jwks_uri -> Nullable<Text>,
+        logo_uri -> Nullable<Text>,
+        policy_uri -> Nullable<Text>,
+        tos_uri -> Nullable<Text>,
     }
 }
 

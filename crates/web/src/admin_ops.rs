@@ -92,6 +92,15 @@ pub async fn update_client(state: &AppState, client_id: &str, update: latchkey_o
     Ok(())
 }
 
+/// Changes some of a client's consent-page links (logo, policy, terms).
+pub async fn update_client_links(state: &AppState, client_id: &str, links: latchkey_oauth::clients::LinksUpdate) -> Result<(), OAuthError> {
+    let now = latchkey_oauth::clients::update_links(&state.stores.db, client_id, links).await?;
+    state.oauth.forget_cached_clients();
+    let detail = format!("logo {:?}, policy {:?}, terms {:?}", now.logo_uri, now.policy_uri, now.tos_uri);
+    state.oauth.audit_event("client_updated", None, Some(client_id), &detail).await;
+    Ok(())
+}
+
 /// Registers a client; the secret is returned once.
 pub async fn create_client(state: &AppState, new: NewClient) -> Result<(Client, Option<Secret>), OAuthError> {
     let (client, secret) = latchkey_oauth::clients::register(&state.stores.db, &state.stores.master, new, state.clock.now()).await?;

@@ -68,6 +68,12 @@ pub struct Settings {
     /// `LATCHKEY_DPOP_REQUIRE_NONCE=true`: DPoP proofs at the token endpoint
     /// must carry a server nonce (RFC 9449 §8).
     pub dpop_require_nonce: bool,
+    /// `LATCHKEY_BRAND_NAME`: the product name pages show instead of "latchkey".
+    pub brand_name: String,
+    /// `LATCHKEY_BRAND_LOGO_URL`: a logo in every page's header.
+    pub brand_logo_url: Option<String>,
+    /// `LATCHKEY_BRAND_COLOR`: buttons and links, `#rrggbb`.
+    pub brand_color: String,
 }
 
 impl Default for Settings {
@@ -96,6 +102,9 @@ impl Default for Settings {
             endpoint_rate: Some(Default::default()),
             require_par: false,
             dpop_require_nonce: false,
+            brand_name: crate::branding::DEFAULT_NAME.to_string(),
+            brand_logo_url: None,
+            brand_color: crate::branding::DEFAULT_COLOR.to_string(),
         }
     }
 }
@@ -128,6 +137,9 @@ impl std::fmt::Debug for Settings {
             .field("endpoint_rate", &self.endpoint_rate)
             .field("require_par", &self.require_par)
             .field("dpop_require_nonce", &self.dpop_require_nonce)
+            .field("brand_name", &self.brand_name)
+            .field("brand_logo_url", &self.brand_logo_url)
+            .field("brand_color", &self.brand_color)
             .finish()
     }
 }
@@ -174,7 +186,13 @@ impl Settings {
         if let Some(m) = self.metrics_bind.as_deref() {
             m.parse::<std::net::SocketAddr>().map_err(|_| format!("LATCHKEY_METRICS_BIND={m:?} is not an address:port"))?;
         }
+        self.brand()?;
         Ok(())
+    }
+
+    /// The checked branding (name, logo, colour).
+    pub fn brand(&self) -> Result<crate::branding::Brand, String> {
+        crate::branding::Brand::from_settings(&self.brand_name, self.brand_logo_url.as_deref(), &self.brand_color)
     }
 
     pub fn database_url(&self) -> String {
@@ -235,6 +253,9 @@ mod tests {
         assert!(bad(&|s| s.password_min_chars = 6).contains("LATCHKEY_PASSWORD_MIN_LENGTH"));
         assert!(bad(&|s| s.metrics_bind = Some("garbage".into())).contains("LATCHKEY_METRICS_BIND"));
         assert!(bad(&|s| s.issuer = "ftp://x".into()).contains("LATCHKEY_ISSUER"));
+        assert!(bad(&|s| s.brand_color = "red".into()).contains("LATCHKEY_BRAND_COLOR"));
+        assert!(bad(&|s| s.brand_logo_url = Some("javascript:alert(1)".into())).contains("LATCHKEY_BRAND_LOGO_URL"));
+        assert!(bad(&|s| s.brand_name = " ".into()).contains("LATCHKEY_BRAND_NAME"));
         assert!(validate_database_url("postgres://u@h/db").is_ok());
     }
 }

@@ -5,6 +5,7 @@
 pub mod access_log;
 pub mod account_links;
 pub mod admin_ops;
+pub mod branding;
 pub mod browser;
 pub mod client_ip;
 pub mod config;

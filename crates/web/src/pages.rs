@@ -23,8 +23,15 @@ pub struct LoginPage {
 #[template(path = "consent.html")]
 pub struct ConsentPage {
     pub client_name: String,
+    /// The client's logo, privacy policy and terms, when registered.
+    pub links: latchkey_domain::ClientLinks,
     pub username: String,
+    /// What the client may do, in plain words.
     pub scopes: Vec<String>,
+    /// Where the answer sends the user: the redirect URI's host (none for a device).
+    pub destination: Option<String>,
+    /// Offer "Not you?" (sign out, then sign in to the same request).
+    pub switch_user: bool,
     /// Where the answer is posted.
     pub action: &'static str,
     /// The hidden field naming what is answered (`authz`, `user_code`).

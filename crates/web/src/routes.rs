@@ -13,7 +13,7 @@ use crate::handlers::{account, admin, admin_apis, admin_users, authorize, consen
 /// `no-referrer` browsers send `Origin: null` on our own form POSTs, which the
 /// Origin check must then refuse. No `form-action`: Chrome applies it to the redirect that follows a
 /// form POST, which here goes to the relying party.
-pub fn security_headers(hsts: bool) -> DefaultHeaders {
+pub fn security_headers(hsts: bool, csp: &str) -> DefaultHeaders {
     let headers = DefaultHeaders::new();
     // With an https issuer, browsers must never reach us over plain http
     // again for a year (the session cookie is Secure, but the first request
@@ -23,7 +23,15 @@ pub fn security_headers(hsts: bool) -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
-        .add(("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"))
+        .add(("Content-Security-Policy", csp.to_string()))
+}
+
+/// The pages' `Content-Security-Policy`: our own origin only, except images
+/// also from `image_origins` (the brand's logo host; on the consent page, the
+/// client's logo host). Each is a `scheme://host[:port]` tuple origin.
+pub fn content_security_policy(image_origins: &[Option<String>]) -> String {
+    let extra: String = image_origins.iter().flatten().map(|o| format!(" {o}")).collect();
+    format!("default-src 'self'; img-src 'self'{extra}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 }
 
 /// Endpoints that single-page apps call with `fetch` (no cookies involved) get
@@ -93,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(misc::live)
         .service(misc::ready)
         .service(misc::stylesheet)
+        .service(misc::brand_stylesheet)
         .service(misc::passkeys_js)
         .service(api("/.well-known/openid-configuration", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/.well-known/oauth-authorization-server", vec![web::get().to(discovery::openid_configuration)]))
@@ -153,6 +162,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/backup-codes", web::post().to(mfa_settings::backup_codes))
         .route("/consent", web::get().to(consent::consent_page))
         .route("/consent", web::post().to(consent::consent_submit))
+        .route("/consent/switch-user", web::post().to(consent::switch_user))
         .route("/device", web::get().to(device::device_page))
         .route("/device", web::post().to(device::device_submit))
         .route("/device/approve", web::post().to(device::device_answer))
@@ -216,7 +226,7 @@ mod tests {
     use super::*;
 
     async fn headers(hsts: bool) -> actix_web::http::header::HeaderMap {
-        let app = test::init_service(App::new().wrap(security_headers(hsts)).route("/", web::get().to(HttpResponse::Ok))).await;
+        let app = test::init_service(App::new().wrap(security_headers(hsts, &content_security_policy(&[]))).route("/", web::get().to(HttpResponse::Ok))).await;
         test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await.headers().clone()
     }
 
@@ -226,6 +236,13 @@ mod tests {
         assert_eq!(https.get("strict-transport-security").and_then(|v| v.to_str().ok()), Some("max-age=31536000; includeSubDomains"));
         assert!(https.get("x-frame-options").is_some());
         assert!(headers(false).await.get("strict-transport-security").is_none(), "never over plain http (a dev issuer)");
+    }
+
+    #[actix_web::test]
+    async fn images_come_from_us_and_the_named_origins_only() {
+        assert!(content_security_policy(&[]).contains("img-src 'self';"));
+        let csp = content_security_policy(&[Some("https://cdn.example".into()), None]);
+        assert!(csp.starts_with("default-src 'self'; img-src 'self' https://cdn.example;"), "{csp}");
     }
 }
 
@@ -247,5 +264,37 @@ mod openapi_tests {
             }
         }
         assert!(checked >= 20, "found only {checked} admin routes");
+    }
+}
+
+#[cfg(test)]
+mod client_link_pattern_tests {
+    /// The OpenAPI pattern of `logo_uri`, `policy_uri` and `tos_uri` says
+    /// exactly what the server accepts (Schemathesis sends both sides of it).
+    #[test]
+    fn the_openapi_pattern_and_the_server_agree() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap_or_default();
+        let props = &doc["paths"]["/clients"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
+        let patch = &doc["paths"]["/clients/{client_id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
+        let pattern = props["logo_uri"]["pattern"].as_str().unwrap_or("^$");
+        for field in ["logo_uri", "policy_uri", "tos_uri"] {
+            assert_eq!(props[field]["pattern"].as_str(), Some(pattern), "{field}");
+            assert_eq!(patch[field]["pattern"].as_str(), Some(pattern), "{field} (PATCH)");
+        }
+        let re = regex::Regex::new(pattern).ok();
+        assert!(re.is_some(), "the pattern compiles");
+        let samples = [
+            "https://cdn.app.example/logo.png", "https://a", "https://a-b.c-d.example:443/x?y=1&z=%20", "https://[::1]:8443/", "https://app.example:65535/",
+            "https://app.example:65536/", "https://app.example:08080/", "https://app.example:0/", "https://app.example:/", "https://1.2.3.4/", "https://a.1b/",
+            "https://-a.example/", "https://a--b.example/", "https://a..b/", "https://a./", "https://.a/", "https://a_b.example/", "https://app.example/a b",
+            "https://app.example/#x", "https://u@app.example/", "https://app.example/\"x", "https://app.example/'x'", "https://app.example/é",
+            "http://localhost", "http://localhost:41234/logo.svg", "http://127.0.0.1:8080/x", "http://[::1]/", "http://app.example/", "HTTPS://app.example/",
+            "javascript:alert(1)", "data:image/png;base64,AA", "//app.example/x", "https://", "https://app.example?x", "https://app.example/%zz",
+        ];
+        for s in samples {
+            let by_pattern = re.as_ref().is_some_and(|r| r.is_match(s));
+            let by_server = latchkey_oauth::clients::checked_https_uri("logo_uri", s).is_ok();
+            assert_eq!(by_pattern, by_server, "{s:?}: pattern says {by_pattern}, server says {by_server}");
+        }
     }
 }

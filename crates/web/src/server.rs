@@ -51,6 +51,7 @@ pub const GRACEFUL_SHUTDOWN_SECS: u64 = 30;
 /// awaited (or spawned); its handle stops it.
 pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std::io::Result<Server> {
     let hsts = state.hsts;
+    let csp = state.csp.clone();
     let data = web::Data::from(state);
     let server = with_limits!(HttpServer::new(move || {
         App::new()
@@ -58,7 +59,7 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
             .app_data(web::PayloadConfig::new(MAX_FORM_BYTES))
             .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
             .app_data(routes::json_config())
-            .wrap(routes::security_headers(hsts))
+            .wrap(routes::security_headers(hsts, &csp))
             .wrap_fn(|req, srv| {
                 // Every request runs in an audit context (its address, user
                 // agent and request id reach every event it records) and in a
@@ -72,10 +73,12 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
                 let ctx = latchkey_oauth::audit::AuditContext::new(info.ip, info.user_agent, Some(request_id.clone()));
                 let span = tracing::info_span!("request", id = %request_id);
                 let started = std::time::Instant::now();
+                // Its pages show this server's brand (see `branding`).
+                let brand = req.app_data::<web::Data<AppState>>().map(|s| s.brand.clone()).unwrap_or_default();
                 let fut = actix_web::dev::Service::call(srv, req);
                 tracing::Instrument::instrument(
                     async move {
-                        let mut res = ctx.scope(fut).await?;
+                        let mut res = crate::branding::scope(brand, ctx.scope(fut)).await?;
                         let status = res.status().as_u16();
                         let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
                         let seconds = started.elapsed().as_secs_f64();

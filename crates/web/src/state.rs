@@ -89,6 +89,10 @@ pub struct AppState {
     pub signup_open: bool,
     pub invite_ttl: i64,
     pub recovery_ttl: i64,
+    /// Product name, logo and colour on every page.
+    pub brand: Arc<crate::branding::Brand>,
+    /// The `Content-Security-Policy` of every page (images from the brand's logo host too).
+    pub csp: String,
 }
 
 impl AppState {
@@ -136,6 +140,8 @@ impl AppState {
         let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let hsts = parsed.scheme() == "https";
         let trusted_proxies = settings.trusted_proxies.clone();
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, endpoint_limits, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl })
+        let brand = Arc::new(settings.brand().map_err(StartupError::Config)?);
+        let csp = crate::routes::content_security_policy(&[brand.logo_origin()]);
+        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, endpoint_limits, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl, brand, csp })
     }
 }

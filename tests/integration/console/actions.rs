@@ -197,6 +197,14 @@ async fn admins_promote_users_and_edit_clients() {
     assert_eq!(bad.status, 400, "URIs are validated as at registration");
     let ok = act(&mut admin, &page, "edit", &[("name", "Renamed"), ("redirect_uris", moved)]).await;
     assert!(ok.location.is_some(), "{}", ok.body);
+    // The consent page's links: checked like everywhere else, then shown in the form.
+    let script = act(&mut admin, &page, "edit", &[("name", "Renamed"), ("redirect_uris", moved), ("logo_uri", "javascript:alert(1)")]).await;
+    assert_eq!(script.status, 400, "a javascript: logo is refused");
+    let linked = act(&mut admin, &page, "edit", &[("name", "Renamed"), ("redirect_uris", moved), ("logo_uri", ""), ("policy_uri", "https://app.example/privacy"), ("tos_uri", "")]).await;
+    assert!(linked.location.is_some(), "{}", linked.body);
+    let links = app.state.oauth.client(&id).await.expect("client").expect("exists").links;
+    assert_eq!((links.logo_uri, links.policy_uri.as_deref(), links.tos_uri), (None, Some("https://app.example/privacy"), None));
+    assert!(admin.get(&page).await.body.contains(r#"name="policy_uri" type="url" value="https://app.example/privacy""#), "shown in the form");
     app.state.oauth.forget_cached_clients();
     let rp = Rp::discover(&app, &id, secret.as_deref()).await;
     let old = app.browser().get(&rp.authorize(&[]).url).await;

@@ -92,6 +92,7 @@ async fn pending_backchannel_logouts_survive_and_are_retried() {
         require_private_key_jwt: false,
         require_dpop: false,
         jwks_uri: None,
+        links: Default::default(),
     };
     let (id, secret) = app.register(new).await;
     let rp = crate::support::Rp::discover(&app, &id, secret.as_deref()).await;

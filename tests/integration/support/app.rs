@@ -208,5 +208,6 @@ pub fn service_client(name: &str) -> NewClient {
         require_private_key_jwt: false,
         require_dpop: false,
         jwks_uri: None,
+        links: Default::default(),
     }
 }

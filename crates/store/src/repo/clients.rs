@@ -1,5 +1,5 @@
 use diesel::prelude::*;
-use latchkey_domain::{Client, ClientId, GrantType, ScopeSet, SigningAlg};
+use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, ScopeSet, SigningAlg};
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
@@ -25,6 +25,9 @@ struct ClientRow {
     require_private_key_jwt: bool,
     require_dpop: bool,
     jwks_uri: Option<String>,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -51,6 +54,7 @@ impl TryFrom<ClientRow> for Client {
             require_private_key_jwt: r.require_private_key_jwt,
             require_dpop: r.require_dpop,
             jwks_uri: r.jwks_uri,
+            links: ClientLinks { logo_uri: r.logo_uri, policy_uri: r.policy_uri, tos_uri: r.tos_uri },
         })
     }
 }
@@ -75,6 +79,9 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         require_private_key_jwt: c.require_private_key_jwt,
         require_dpop: c.require_dpop,
         jwks_uri: c.jwks_uri.clone(),
+        logo_uri: c.links.logo_uri.clone(),
+        policy_uri: c.links.policy_uri.clone(),
+        tos_uri: c.links.tos_uri.clone(),
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())
@@ -133,6 +140,12 @@ pub fn set_require_dpop(conn: &mut DbConnection, id: &str, required: bool) -> Re
 /// Sets (or clears) the URL a client publishes its public keys at.
 pub fn set_jwks_uri(conn: &mut DbConnection, id: &str, uri: Option<&str>) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set(clients::jwks_uri.eq(uri)).execute(conn)? == 1)
+}
+
+/// Replaces a client's logo, privacy policy and terms-of-service URLs.
+pub fn set_links(conn: &mut DbConnection, id: &str, links: &ClientLinks) -> Result<bool, StoreError> {
+    let set = (clients::logo_uri.eq(&links.logo_uri), clients::policy_uri.eq(&links.policy_uri), clients::tos_uri.eq(&links.tos_uri));
+    Ok(diesel::update(clients::table.find(id)).set(set).execute(conn)? == 1)
 }
 
 /// Replaces a client's secret hash (rotation).

@@ -2,8 +2,8 @@
 //! operations as the console (`crate::admin_ops`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_domain::{GrantType, ScopeSet, SigningAlg, User};
-use latchkey_oauth::clients::NewClient;
+use latchkey_domain::{ClientLinks, GrantType, ScopeSet, SigningAlg, User};
+use latchkey_oauth::clients::{LinksUpdate, NewClient};
 use latchkey_oauth::OAuthError;
 use latchkey_store::repo::audit::Filter;
 use serde::Deserialize;
@@ -109,6 +109,10 @@ pub struct NewClientBody {
     /// RFC 9449: only DPoP-bound tokens for this client.
     #[serde(default)]
     require_dpop: bool,
+    /// The consent page's logo, privacy policy and terms (RFC 7591 §2).
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
 }
 
 /// Turns a client form or body into a [`NewClient`].
@@ -122,7 +126,7 @@ pub fn new_client(name: String, redirect_uris: Vec<String>, post_logout: Vec<Str
         Some(a) => SigningAlg::parse(a).ok_or_else(|| OAuthError::invalid_request("id_token_alg must be RS256, ES256 or EdDSA"))?,
         None => SigningAlg::RS256,
     };
-    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false, jwks: None, require_private_key_jwt: false, require_dpop: false, jwks_uri: None })
+    Ok(NewClient { name, redirect_uris, post_logout_redirect_uris: post_logout, public, grant_types, scopes, admin: false, id_token_alg, backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()), require_par: false, jwks: None, require_private_key_jwt: false, require_dpop: false, jwks_uri: None, links: Default::default() })
 }
 
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewClientBody>) -> Result<HttpResponse, WebError> {
@@ -133,6 +137,7 @@ pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: w
     new.jwks = b.jwks.filter(|j| !j.is_null()).map(|j| j.to_string());
     new.require_private_key_jwt = b.require_private_key_jwt;
     new.require_dpop = b.require_dpop;
+    new.links = ClientLinks { logo_uri: b.logo_uri, policy_uri: b.policy_uri, tos_uri: b.tos_uri };
     let (client, secret) = admin_ops::create_client(&state, new).await.map_err(WebError::Json)?;
     let mut out = json!({ "client_id": client.id.0, "name": client.name, "scope": client.allowed_scopes.to_string() });
     if let Some(s) = secret {
@@ -150,6 +155,7 @@ pub async fn get_client(req: HttpRequest, state: web::Data<AppState>, path: web:
         "scope": c.allowed_scopes.to_string(), "admin": c.admin, "disabled": c.disabled_at.is_some(), "backchannel_logout_uri": c.backchannel_logout_uri,
         "id_token_alg": c.id_token_alg.as_str(), "created_at": c.created_at, "require_par": c.require_par,
         "require_dpop": c.require_dpop,
+        "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
     })))
 }
 
@@ -178,13 +184,32 @@ pub struct ClientUpdateBody {
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
+    /// Absent: unchanged; "" or null: removed.
+    #[serde(default, deserialize_with = "present")]
+    logo_uri: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    policy_uri: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    tos_uri: Option<Option<String>>,
+}
+
+/// Tells an absent member (`None`) from a null one (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 pub async fn update_client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ClientUpdateBody>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
     let b = body.into_inner();
     let update = latchkey_oauth::clients::ClientUpdate { name: b.name, redirect_uris: b.redirect_uris, post_logout_redirect_uris: b.post_logout_redirect_uris, backchannel_logout_uri: b.backchannel_logout_uri.filter(|s| !s.is_empty()) };
+    let cleared = |v: Option<Option<String>>| v.map(Option::unwrap_or_default);
+    let links = LinksUpdate { logo_uri: cleared(b.logo_uri), policy_uri: cleared(b.policy_uri), tos_uri: cleared(b.tos_uri) };
+    // Checked before anything changes: a bad URL leaves the client as it was.
+    links.check().map_err(WebError::Json)?;
     admin_ops::update_client(&state, &path, update).await.map_err(WebError::Json)?;
+    if !links.is_empty() {
+        admin_ops::update_client_links(&state, &path, links).await.map_err(WebError::Json)?;
+    }
     Ok(ok(json!({ "client_id": path.into_inner(), "updated": true })))
 }
 

@@ -1,4 +1,6 @@
-//! The consent page: the user allows or denies a client's requested scopes.
+//! The consent page: the user allows or denies a client's requested scopes,
+//! seeing who the client is (name, logo, policy, terms), where the answer
+//! sends them, and who they are signed in as ("Not you?" switches user).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,13 +11,20 @@ use serde::Deserialize;
 
 use super::authorize::load_pending;
 use super::see_other;
-use crate::browser::{check_form_post, current_session, CsrfCookie};
+use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::pages::{render, ConsentPage};
+use crate::session_ops::end_sessions;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct ConsentQuery {
+    authz: String,
+}
+
+#[derive(Deserialize)]
+pub struct SwitchUserForm {
+    csrf_token: String,
     authz: String,
 }
 
@@ -26,14 +35,14 @@ pub struct ConsentForm {
     decision: String,
 }
 
-/// What each scope means, in the words the consent page uses.
-fn describe(scope: Scope) -> &'static str {
+/// What each scope means, in the words the consent and account pages use.
+pub(crate) fn describe(scope: Scope) -> &'static str {
     match scope {
-        Scope::OpenId => "Sign you in with your latchkey account",
-        Scope::Profile => "See your username",
+        Scope::OpenId => "Know who you are",
+        Scope::Profile => "See your name and profile",
         Scope::Email => "See your email address",
-        Scope::OfflineAccess => "Stay connected when you are not using it",
-        Scope::Admin => "Administer latchkey",
+        Scope::OfflineAccess => "Stay connected when you're not using it",
+        Scope::Admin => "Manage this sign-in service: its users, apps and keys",
         Scope::Groups => "See the groups you belong to",
     }
 }
@@ -66,14 +75,56 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     let page = ConsentPage {
         client_name: client.name,
+        links: client.links,
         username: user.username,
         scopes: describe_all(&state, &pending.scopes()).await?,
+        destination: destination(&pending.redirect_uri),
+        switch_user: true,
         action: "/consent",
         field: ("authz", pending.id.clone()),
         note: None,
         csrf_token: csrf.form_token(&state),
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render_consent(&state, &page))
+}
+
+/// Where an answer to `redirect_uri` goes, as the user can check it: the
+/// host, or a native app's private-use scheme (`com.example.app:/cb`).
+fn destination(redirect_uri: &str) -> Option<String> {
+    let u = url::Url::parse(redirect_uri).ok()?;
+    Some(u.host_str().map(str::to_string).unwrap_or_else(|| u.scheme().to_string()))
+}
+
+/// The consent page, whose `img-src` also allows the client's logo host.
+pub(crate) fn render_consent(state: &AppState, page: &ConsentPage) -> HttpResponse {
+    let mut resp = render(StatusCode::OK, page);
+    let logo = page.links.logo_uri.as_deref().and_then(crate::branding::image_origin);
+    if logo.is_some() {
+        let csp = crate::routes::content_security_policy(&[state.brand.logo_origin(), logo]);
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
+            resp.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    resp
+}
+
+/// `POST /consent/switch-user` ("Not you?"): signs this browser out (its
+/// session and remembered device), then shows the sign-in page of the same
+/// authorization request. A form POST with the CSRF token, for this
+/// browser's request only; the CSRF secret is renewed, so the form works once.
+pub async fn switch_user(req: HttpRequest, state: web::Data<AppState>, form: web::Form<SwitchUserForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let pending = load_pending(&state, &form.authz, &csrf).await?;
+    if let Some(session) = current_session(&req, &state).await? {
+        end_sessions(&state, vec![session.sid.clone()]).await?;
+        tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid, reason = "switch_user");
+        state.oauth.audit_event("sign_out", Some(&session.user_id.0), Some(&pending.client_id), "signed out on the consent page (not this user)").await;
+    }
+    let fresh = CsrfCookie::fresh();
+    let pending = state.oauth.rebind(&pending, fresh.binding(&state)).await?;
+    let cookies = [expired_session_cookie(), expired_device_cookie()];
+    with_cookies(see_other(&format!("/login?authz={}", pending.id)), cookies.iter().chain(&fresh.new))
 }
 
 pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<ConsentForm>) -> Result<HttpResponse, WebError> {
@@ -95,4 +146,14 @@ pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         Next::Login | Next::Consent => format!("/login?authz={}", pending.id),
     };
     Ok(see_other(&location))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_destination_is_the_host_or_the_app() {
+        assert_eq!(super::destination("https://app.example:8443/cb?x=1").as_deref(), Some("app.example"));
+        assert_eq!(super::destination("com.example.app:/oauth").as_deref(), Some("com.example.app"));
+        assert_eq!(super::destination("not a url"), None);
+    }
 }

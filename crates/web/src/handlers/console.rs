@@ -254,6 +254,9 @@ pub struct ActionForm {
     redirect_uris: Option<String>,
     post_logout_redirect_uris: Option<String>,
     backchannel_logout_uri: Option<String>,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
 }
 
 fn notice_url(base: &str, notice: &str) -> String {
@@ -367,6 +370,8 @@ struct ClientPage {
     redirect_uris: String,
     post_logout_redirect_uris: String,
     backchannel_logout_uri: String,
+    /// Shown on the consent page: logo, privacy policy, terms.
+    links: latchkey_domain::ClientLinks,
     grant_types: String,
     scope: String,
     grants: Vec<GrantRow>,
@@ -394,6 +399,7 @@ async fn client_page(req: &HttpRequest, state: &AppState, id: &str, notice: Opti
         redirect_uris: c.redirect_uris.join(" "),
         post_logout_redirect_uris: c.post_logout_redirect_uris.join(" "),
         backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
+        links: c.links.clone(),
         grant_types: c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "),
         scope: c.allowed_scopes.to_string(),
         grants,
@@ -447,7 +453,13 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
                 post_logout_redirect_uris: lines(form.post_logout_redirect_uris.as_deref().unwrap_or("")),
                 backchannel_logout_uri: form.backchannel_logout_uri.clone().filter(|s| !s.trim().is_empty()),
             };
+            // The form always carries the three links: empty removes one.
+            let links = latchkey_oauth::clients::LinksUpdate { logo_uri: form.logo_uri.clone(), policy_uri: form.policy_uri.clone(), tos_uri: form.tos_uri.clone() };
+            links.check().map_err(bad)?;
             admin_ops::update_client(&state, &id, update).await.map_err(bad)?;
+            if !links.is_empty() {
+                admin_ops::update_client_links(&state, &id, links).await.map_err(bad)?;
+            }
             "Client updated.".to_string()
         }
         _ => return Err(WebError::bad_request("Unknown action.")),

@@ -80,8 +80,11 @@ pub async fn device_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let user = state.authn.user(&session.user_id).await?.ok_or_else(expired)?;
     let page = ConsentPage {
         client_name: client.name,
+        links: client.links,
         username: user.username,
         scopes: describe_all(&state, &device.scopes()).await?,
+        destination: None,
+        switch_user: false,
         action: "/device/approve",
         field: ("user_code", device.user_code.clone()),
         // RFC 8628 §5.4: someone may have sent this code to trick the user
@@ -89,7 +92,7 @@ pub async fn device_submit(req: HttpRequest, state: web::Data<AppState>, form: w
         note: Some(format!("Code {}. Allow only a device in front of you that shows this code: whoever holds that device gets this access.", device.user_code)),
         csrf_token: csrf.form_token(&state),
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(super::consent::render_consent(&state, &page))
 }
 
 /// `POST /device/approve`: Allow or Deny, then "go back to your device".

@@ -52,6 +52,12 @@ pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok().content_type("text/css; charset=utf-8").insert_header(("Cache-Control", "public, max-age=3600")).body(STYLESHEET)
 }
 
+/// The brand colour (`LATCHKEY_BRAND_COLOR`) over the stylesheet's default.
+#[get("/static/brand.css")]
+pub async fn brand_stylesheet(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/css; charset=utf-8").insert_header(("Cache-Control", "public, max-age=300")).body(state.brand.stylesheet())
+}
+
 #[get("/static/passkeys.js")]
 pub async fn passkeys_js() -> HttpResponse {
     HttpResponse::Ok().content_type("text/javascript; charset=utf-8").insert_header(("Cache-Control", "public, max-age=300")).body(PASSKEYS_JS)
