@@ -19,6 +19,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::AuthnError;
+use crate::passkey_kind::{kind_of, PasskeyKind};
 
 /// A ceremony must finish within 5 minutes of its challenge (WebAuthn's own
 /// default timeout), and its state is taken on first use.
@@ -55,6 +56,8 @@ pub struct PasskeyInfo {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Synced, on one device, or a security key (as far as its registration tells).
+    pub kind: PasskeyKind,
 }
 
 /// A successful passkey sign-in.
@@ -92,7 +95,7 @@ impl PasskeyService {
     }
 
     pub async fn list(&self, user: &UserId) -> Result<Vec<PasskeyInfo>, AuthnError> {
-        Ok(self.stored(user).await?.into_iter().map(|p| PasskeyInfo { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }).collect())
+        Ok(self.stored(user).await?.into_iter().map(|p| PasskeyInfo { kind: kind_of(&p.passkey), id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }).collect())
     }
 
     pub async fn has_passkey(&self, user: &UserId) -> Result<bool, AuthnError> {
@@ -151,7 +154,7 @@ impl PasskeyService {
             created_at: now,
             last_used_at: None,
         };
-        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None };
+        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None, kind: kind_of(&stored.passkey) };
         self.db.run(move |c| repo::insert(c, &stored)).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => bad("this passkey is already registered"),
             other => other.into(),

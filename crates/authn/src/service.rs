@@ -95,6 +95,15 @@ impl Authenticator {
         Ok(())
     }
 
+    /// Removes the password (passkeys only from now on). The caller checks
+    /// that a way in stays ([`crate::ways_in`]) and ends the other sessions.
+    pub async fn clear_password(&self, user: &User) -> Result<(), AuthnError> {
+        let id = user.id.clone();
+        self.db.run(move |c| users::set_password(c, &id, None)).await?;
+        tracing::info!(target: "security", event = "password_removed", user_id = %user.id.0);
+        Ok(())
+    }
+
     /// Creates a user with no credential at all (an invitation or a sign-up):
     /// nobody can sign in as them until a set-up link is used.
     pub async fn create_without_credentials(&self, username: &str, email: &str, admin: bool) -> Result<User, AuthnError> {
