@@ -4,12 +4,12 @@
 //! backup codes, which a mailed recovery link asks for before it lets anyone
 //! add a credential).
 
-use latchkey_domain::User;
+use latchkey_domain::UserId;
+use latchkey_store::repo::{mfa, passkeys, users};
+use latchkey_store::db::DbConnection;
+use latchkey_store::{Db, StoreError};
 
 use crate::error::AuthnError;
-use crate::mfa::MfaService;
-use crate::passkeys::PasskeyService;
-use crate::service::Authenticator;
 
 /// What the account can sign in (or recover) with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +34,20 @@ pub enum PasswordRefusal {
 }
 
 impl WaysIn {
-    pub async fn of(user: &User, passkeys: &PasskeyService, mfa: &MfaService) -> Result<WaysIn, AuthnError> {
+    /// The user's ways in as the database holds them now (inside
+    /// [`users::with_user_locked`] for a change that depends on them).
+    pub fn read(conn: &mut DbConnection, user: &UserId) -> Result<WaysIn, StoreError> {
         Ok(WaysIn {
-            password: user.password_hash.is_some(),
-            passkeys: passkeys.list(&user.id).await?.len(),
-            authenticator_app: mfa.has_second_factor(user).await?,
-            backup_codes: mfa.unused_backup_codes(user).await?,
+            password: users::find_by_id(conn, user)?.is_some_and(|u| u.password_hash.is_some()),
+            passkeys: passkeys::list_for_user(conn, &user.0)?.len(),
+            authenticator_app: mfa::find(conn, &user.0)?.is_some_and(|c| c.confirmed_at.is_some()),
+            backup_codes: mfa::unused_backup_codes(conn, &user.0)?,
         })
+    }
+
+    /// A passkey may go unless it is the last way in of an account without a password.
+    pub fn may_remove_passkey(&self) -> bool {
+        self.password || self.passkeys > 1
     }
 
     pub fn may_set_password(&self) -> Result<(), PasswordRefusal> {
@@ -65,27 +72,22 @@ impl WaysIn {
     }
 }
 
-/// The result of a set or a removal: done, refused by the rule, or a new
-/// password the policy does not accept.
+/// The result of a set or a removal: done, refused by the rule, or failed
+/// (a new password the policy does not accept is `AuthnError::InvalidInput`).
 pub type PasswordOutcome = Result<Result<(), PasswordRefusal>, AuthnError>;
 
-/// Gives a passwordless account a password. The caller has checked a recent
-/// sign-in and ends the other sessions.
-pub async fn set_first_password(authn: &Authenticator, passkeys: &PasskeyService, mfa: &MfaService, user: &User, new: latchkey_domain::Secret) -> PasswordOutcome {
-    if let Err(refused) = WaysIn::of(user, passkeys, mfa).await?.may_set_password() {
-        return Ok(Err(refused));
-    }
-    authn.set_password(user, new).await?;
-    Ok(Ok(()))
-}
-
-/// Removes the account's password when [`WaysIn::may_remove_password`] allows.
-pub async fn remove_password(authn: &Authenticator, passkeys: &PasskeyService, mfa: &MfaService, user: &User) -> PasswordOutcome {
-    if let Err(refused) = WaysIn::of(user, passkeys, mfa).await?.may_remove_password() {
-        return Ok(Err(refused));
-    }
-    authn.clear_password(user).await?;
-    Ok(Ok(()))
+/// Checks `rule` against the ways in and, if it allows, writes, all while
+/// holding the user's row.
+pub(crate) async fn change_if(db: &Db, user: &UserId, rule: fn(&WaysIn) -> Result<(), PasswordRefusal>, write: impl FnOnce(&mut DbConnection) -> Result<(), StoreError> + Send + 'static) -> PasswordOutcome {
+    let id = user.clone();
+    Ok(db
+        .run(move |c| {
+            users::with_user_locked(c, &id, |c| match rule(&WaysIn::read(c, &id)?) {
+                Ok(()) => write(c).map(Ok),
+                Err(refused) => Ok(Err(refused)),
+            })
+        })
+        .await?)
 }
 
 #[cfg(test)]
@@ -93,6 +95,13 @@ mod tests {
     use super::*;
 
     const NONE: WaysIn = WaysIn { password: false, passkeys: 0, authenticator_app: false, backup_codes: 0 };
+
+    #[test]
+    fn the_last_passkey_of_a_passwordless_account_stays() {
+        assert!(!WaysIn { passkeys: 1, authenticator_app: true, backup_codes: 5, ..NONE }.may_remove_passkey());
+        assert!(WaysIn { passkeys: 2, ..NONE }.may_remove_passkey());
+        assert!(WaysIn { password: true, passkeys: 1, ..NONE }.may_remove_passkey());
+    }
 
     #[test]
     fn a_password_is_set_only_where_none_is() {

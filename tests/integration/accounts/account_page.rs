@@ -274,3 +274,38 @@ async fn this_wasnt_me_on_an_activity_row_ends_that_session_sqlite() {
 async fn this_wasnt_me_on_an_activity_row_ends_that_session_postgres() {
     not_me(Backend::Postgres).await;
 }
+
+/// Both passkeys and the password removed at the same moment, each allowed
+/// alone (a password, or another passkey, stays): one way in always remains.
+async fn removals_at_once(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else { return };
+    let (laptop, _) = two_passkeys(&app).await;
+    let tab = |cookies: &std::collections::BTreeMap<String, String>| {
+        let mut b = app.browser();
+        b.cookies = cookies.clone();
+        b
+    };
+    let (mut a, mut b, mut c) = (tab(&laptop.cookies), tab(&laptop.cookies), tab(&laptop.cookies));
+    let page = a.get("/account").await;
+    let csrf = page.field("csrf_token").unwrap_or_default();
+    let ids: Vec<String> = rows(section(&page, "sign-in-methods"), "passkeys").iter().filter_map(|r| value_of(r, "id")).collect();
+    assert_eq!(ids.len(), 2);
+    let (first, second, password) = ([("csrf_token", csrf.as_str()), ("id", &ids[0])], [("csrf_token", csrf.as_str()), ("id", &ids[1])], [("csrf_token", csrf.as_str())]);
+    let (ra, rb, rc) = tokio::join!(a.post_form("/account/passkeys/remove", &first), b.post_form("/account/passkeys/remove", &second), c.post_form("/account/password/remove", &password));
+    let done = [&ra, &rb, &rc].iter().filter(|r| r.location.as_deref() == Some("/account")).count();
+    assert_eq!(done, 2, "exactly one of the three is refused: {} {} {}", ra.status, rb.status, rc.status);
+    let user = app.state.authn.find_by_username(USERNAME).await.expect("store").expect("user");
+    let passkeys = app.state.passkeys.list(&user.id).await.expect("store").len();
+    assert!(user.password_hash.is_some() || passkeys > 0, "a way in stays (password: {}, passkeys: {passkeys})", user.password_hash.is_some());
+    assert_eq!(password_works(&app, PASSWORD).await, user.password_hash.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_at_once_keep_a_way_in_sqlite() {
+    removals_at_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removals_at_once_keep_a_way_in_postgres() {
+    removals_at_once(Backend::Postgres).await;
+}

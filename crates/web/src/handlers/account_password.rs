@@ -7,7 +7,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_authn::ways_in::{self, PasswordOutcome};
+use latchkey_authn::ways_in::PasswordOutcome;
 use latchkey_authn::AuthnError;
 use latchkey_domain::{Secret, Session, User};
 use serde::Deserialize;
@@ -85,7 +85,7 @@ pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: we
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    let outcome = ways_in::set_first_password(&state.authn, &state.passkeys, &state.mfa, &user, Secret::new(form.new_password)).await;
+    let outcome = state.authn.set_first_password(&user, Secret::new(form.new_password)).await;
     if let Some(error) = refusal(outcome)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
     }
@@ -100,7 +100,7 @@ pub async fn remove_password(req: HttpRequest, state: web::Data<AppState>, form:
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if let Some(error) = refusal(ways_in::remove_password(&state.authn, &state.passkeys, &state.mfa, &user).await)? {
+    if let Some(error) = refusal(state.authn.remove_password(&user).await)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
     }
     changed_everywhere(&state, &user, &session, "password_removed", "Your password was removed", "The password of your latchkey account was just removed: you sign in with your passkeys now").await?;
