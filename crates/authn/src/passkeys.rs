@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use latchkey_domain::{Amr, SharedClock, User, UserId};
 use latchkey_store::repo::passkeys::{self as repo, StoredPasskey};
+use latchkey_store::repo::users;
 use latchkey_store::{Db, FastStore};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
@@ -19,6 +20,8 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::AuthnError;
+use crate::passkey_kind::{kind_of, PasskeyKind};
+use crate::ways_in::WaysIn;
 
 /// A ceremony must finish within 5 minutes of its challenge (WebAuthn's own
 /// default timeout), and its state is taken on first use.
@@ -55,6 +58,8 @@ pub struct PasskeyInfo {
     pub name: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Synced, on one device, or a security key (as far as its registration tells).
+    pub kind: PasskeyKind,
 }
 
 /// A successful passkey sign-in.
@@ -92,7 +97,7 @@ impl PasskeyService {
     }
 
     pub async fn list(&self, user: &UserId) -> Result<Vec<PasskeyInfo>, AuthnError> {
-        Ok(self.stored(user).await?.into_iter().map(|p| PasskeyInfo { id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }).collect())
+        Ok(self.stored(user).await?.into_iter().map(|p| PasskeyInfo { kind: kind_of(&p.passkey), id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }).collect())
     }
 
     pub async fn has_passkey(&self, user: &UserId) -> Result<bool, AuthnError> {
@@ -151,7 +156,7 @@ impl PasskeyService {
             created_at: now,
             last_used_at: None,
         };
-        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None };
+        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None, kind: kind_of(&stored.passkey) };
         self.db.run(move |c| repo::insert(c, &stored)).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => bad("this passkey is already registered"),
             other => other.into(),
@@ -242,14 +247,23 @@ impl PasskeyService {
         Ok(())
     }
 
-    /// Removes a passkey, unless it is the user's only way in.
+    /// Removes a passkey, unless it is the user's only way in (checked while
+    /// holding the user's row, so a password removal at the same moment
+    /// cannot leave the account with neither).
     pub async fn remove(&self, user: &User, id: &str) -> Result<bool, AuthnError> {
-        let keys = self.stored(&user.id).await?;
-        if user.password_hash.is_none() && keys.len() <= 1 {
+        let (uid, pid) = (user.id.clone(), id.to_string());
+        let removed = self
+            .db
+            .run(move |c| {
+                users::with_user_locked(c, &uid, |c| match WaysIn::read(c, &uid)?.may_remove_passkey() {
+                    true => repo::remove(c, &uid.0, &pid).map(Some),
+                    false => Ok(None),
+                })
+            })
+            .await?;
+        let Some(removed) = removed else {
             return Err(AuthnError::InvalidInput("this is your only way to sign in; add another passkey or a password first".into()));
-        }
-        let (u, i) = (user.id.0.clone(), id.to_string());
-        let removed = self.db.run(move |c| repo::remove(c, &u, &i)).await?;
+        };
         if removed {
             tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %id);
         }

@@ -9,6 +9,7 @@ use crate::error::AuthnError;
 use crate::password::PasswordHasher;
 use crate::password_policy::PasswordPolicy;
 use crate::throttle::LoginThrottle;
+use crate::ways_in::{self, PasswordOutcome, PasswordRefusal, WaysIn};
 
 pub struct NewUser {
     pub username: String,
@@ -93,6 +94,34 @@ impl Authenticator {
         self.db.run(move |c| users::set_password(c, &id, Some(&hash))).await?;
         tracing::info!(target: "security", event = "password_set", user_id = %user.id.0);
         Ok(())
+    }
+
+    /// Gives a passwordless account a password ([`WaysIn::may_set_password`]).
+    /// The caller has checked a recent sign-in and ends the other sessions.
+    pub async fn set_first_password(&self, user: &User, new: Secret) -> PasswordOutcome {
+        if user.password_hash.is_some() {
+            return Ok(Err(PasswordRefusal::AlreadySet));
+        }
+        self.policy.check(&new, &user.username, &user.email)?;
+        let hash = self.hasher.hash(new).await?;
+        let id = user.id.clone();
+        let outcome = ways_in::change_if(&self.db, &user.id, WaysIn::may_set_password, move |c| users::set_password(c, &id, Some(&hash))).await?;
+        if outcome.is_ok() {
+            tracing::info!(target: "security", event = "password_set", user_id = %user.id.0);
+        }
+        Ok(outcome)
+    }
+
+    /// Removes the password when a passkey and a second way in stay
+    /// ([`WaysIn::may_remove_password`], checked while holding the user's
+    /// row). The caller has checked a recent sign-in and ends the other sessions.
+    pub async fn remove_password(&self, user: &User) -> PasswordOutcome {
+        let id = user.id.clone();
+        let outcome = ways_in::change_if(&self.db, &user.id, WaysIn::may_remove_password, move |c| users::set_password(c, &id, None)).await?;
+        if outcome.is_ok() {
+            tracing::info!(target: "security", event = "password_removed", user_id = %user.id.0);
+        }
+        Ok(outcome)
     }
 
     /// Creates a user with no credential at all (an invitation or a sign-up):

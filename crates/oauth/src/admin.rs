@@ -37,6 +37,13 @@ pub struct ConnectedApp {
     pub name: String,
     pub scope: String,
     pub since: i64,
+    /// When the app last acted for the user: the latest consent, token
+    /// issue or refresh, or sign-in through one of their sessions
+    /// (`grants::last_used_by_client`; refreshes count to the minute).
+    pub last_used_at: i64,
+    /// The client's logo, once clients carry a `logo_uri` (not stored yet:
+    /// always `None`; set it from the client record when the column exists).
+    pub logo_uri: Option<String>,
 }
 
 fn not_found(what: &'static str) -> OAuthError {
@@ -145,9 +152,12 @@ impl OAuthService {
         self.db
             .run(move |c| {
                 let mut out = Vec::new();
+                let used = grant_repo::last_used_by_client(c, &uid)?;
                 for g in grant_repo::list_for_user(c, &uid)? {
                     if let Some(client) = latchkey_store::repo::clients::find(c, &g.client_id.0)? {
-                        out.push(ConnectedApp { client_id: client.id.0, name: client.name, scope: g.scopes.to_string(), since: g.created_at });
+                        let last = used.iter().find(|(id, _)| *id == client.id.0).map_or(0, |(_, at)| *at);
+                        let last_used_at = last.max(g.updated_at);
+                        out.push(ConnectedApp { client_id: client.id.0, name: client.name, scope: g.scopes.to_string(), since: g.created_at, last_used_at, logo_uri: None });
                     }
                 }
                 Ok(out)

@@ -13,6 +13,7 @@ pub mod error;
 pub mod metrics;
 mod handlers;
 pub mod pages;
+pub mod plain_words;
 mod qr;
 pub mod request_id;
 pub mod routes;

@@ -63,17 +63,26 @@ pub struct ErrorPage {
 pub struct AccountPage {
     pub username: String,
     pub email: String,
-    pub signed_in: String,
+    /// The profile's name, if the user gave one.
+    pub name: Option<String>,
+    /// When this session signed in, and how ("password and passkey").
+    pub signed_in: When,
     pub methods: String,
-    pub apps: Vec<latchkey_oauth::admin::ConnectedApp>,
+    pub passkeys: Vec<PasskeyRow>,
+    /// An authenticator app is set up.
+    pub totp: bool,
+    /// Unused backup codes.
+    pub backup_codes: i64,
+    pub has_password: bool,
+    /// "Remove password" is offered: a passkey and a second way in exist.
+    pub can_remove_password: bool,
     pub sessions: Vec<SessionRow>,
-    /// The user's own recent security events: (time, what, from where).
-    pub activity: Vec<(String, String, String)>,
     /// Remembered ("Keep me signed in") devices, including those whose
     /// browser session has expired: each can still start one.
     pub devices: Vec<DeviceRow>,
-    pub mfa_enabled: bool,
-    pub passkeys: Vec<PasskeyRow>,
+    pub apps: Vec<AppRow>,
+    /// The user's own recent security events.
+    pub activity: Vec<ActivityRow>,
     /// Default name for a new passkey ("Chrome on Linux").
     pub device_name: String,
     /// Show "Upgrade your sign-in with a passkey".
@@ -81,36 +90,76 @@ pub struct AccountPage {
     pub csrf_token: String,
 }
 
+/// A moment, in words ("2 hours ago") and exactly (RFC 3339, for `<time>` and its tooltip).
+pub struct When {
+    pub words: String,
+    pub exact: String,
+}
+
+impl When {
+    /// `then` as seen at `now` (epoch seconds).
+    pub fn at(now: i64, then: i64) -> When {
+        When { words: crate::plain_words::ago(now, then), exact: format_utc(then) }
+    }
+}
+
 pub struct PasskeyRow {
     pub id: String,
     pub name: String,
-    pub created: String,
-    pub last_used: String,
+    /// "Synced passkey", "Saved on one device", "Security key" or "Passkey".
+    pub kind: &'static str,
+    pub created: When,
+    pub last_used: Option<When>,
 }
 
 /// One remembered device.
 pub struct DeviceRow {
     pub id: String,
     pub name: String,
-    pub created: String,
-    pub last_used: String,
+    pub created: When,
+    pub last_used: When,
     pub expires: String,
     pub current: bool,
 }
 
-/// One line of the device list.
+/// One browser session ("Chrome on Linux").
 pub struct SessionRow {
     pub sid: String,
     pub device: String,
     pub ip: String,
-    pub created: String,
-    pub last_seen: String,
+    pub created: When,
+    pub last_seen: When,
     pub current: bool,
+}
+
+/// One connected app.
+pub struct AppRow {
+    pub client_id: String,
+    pub name: String,
+    /// Shown when the client has one (see `ConnectedApp::logo_uri`).
+    pub logo_uri: Option<String>,
+    /// What it may do, in plain words.
+    pub can: Vec<String>,
+    pub last_used: When,
+}
+
+/// One line of "Recent activity".
+pub struct ActivityRow {
+    pub id: String,
+    pub what: String,
+    pub when: When,
+    /// "Chrome on Linux · 203.0.113.5"
+    pub from: String,
+    /// It happened in this browser's session (no "This wasn't me" for it).
+    pub here: bool,
 }
 
 #[derive(Template)]
 #[template(path = "password.html")]
 pub struct PasswordPage {
+    /// Change it (current and new), or set a first one (new only).
+    pub has_password: bool,
+    pub min_chars: usize,
     pub error: Option<String>,
     pub csrf_token: String,
 }
@@ -126,6 +175,8 @@ pub struct ConfirmLogoutPage {
 #[template(path = "not_me.html")]
 pub struct NotMePage {
     pub done: bool,
+    /// After "done": whether a session was ended (or there was none left to end).
+    pub ended: bool,
     pub device: String,
     pub token: String,
     pub csrf_token: String,

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
+use crate::handlers::{account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -166,14 +166,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/device", web::get().to(device::device_page))
         .route("/device", web::post().to(device::device_submit))
         .route("/device/approve", web::post().to(device::device_answer))
-        .route("/account", web::get().to(account::account_page))
+        .route("/account", web::get().to(account_page::account_page))
+        .route("/account/activity/not-me", web::post().to(activity::not_me))
         .route("/account/apps/revoke", web::post().to(account::disconnect_app))
         .route("/account/sessions/end", web::post().to(account::end_session))
         .route("/account/devices/forget", web::post().to(account::forget_device))
         .route("/account/sessions/end-others", web::post().to(account::end_other_sessions))
         .route("/account/sessions/end-all", web::post().to(account::end_all_sessions))
-        .route("/account/password", web::get().to(account::password_page))
-        .route("/account/password", web::post().to(account::change_password))
+        .route("/account/password", web::get().to(account_password::password_page))
+        .route("/account/password", web::post().to(account_password::change_password))
+        .route("/account/password/set", web::post().to(account_password::set_password))
+        .route("/account/password/remove", web::post().to(account_password::remove_password))
         .route("/account/not-me", web::get().to(logout::not_me_page))
         .route("/account/not-me", web::post().to(logout::not_me_submit))
         .route("/end-session", web::get().to(logout::end_session_get))

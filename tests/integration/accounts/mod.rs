@@ -1,6 +1,7 @@
 //! Accounts that start with a passkey and never lock their owner out:
 //! invitations, sign-up, recovery, email change, password policy, limits.
 
+mod account_page;
 mod email;
 mod invitations;
 pub(crate) mod recovery;

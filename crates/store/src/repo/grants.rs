@@ -104,3 +104,33 @@ pub fn delete_for_client(conn: &mut DbConnection, client: &ClientId, user: Optio
 pub fn delete_for_user(conn: &mut DbConnection, user: &UserId) -> Result<usize, StoreError> {
     Ok(diesel::delete(grants::table.filter(grants::user_id.eq(&user.0))).execute(conn)?)
 }
+
+/// When each client last acted for a user, by client id: the latest of a
+/// refresh-token family's `last_used_at` (issue and rotation; written at most
+/// once a minute, see `refresh::touch_granularity`) and of a sign-in through
+/// one of the user's browser sessions (`session_clients.first_at`). Read
+/// from rows the token and sign-in paths write anyway: no write of its own.
+pub fn last_used_by_client(conn: &mut DbConnection, user: &UserId) -> Result<Vec<(String, i64)>, StoreError> {
+    use diesel::dsl::max;
+
+    use crate::schema::{refresh_families, session_clients, sessions};
+    let families: Vec<(String, Option<i64>)> = refresh_families::table
+        .filter(refresh_families::user_id.eq(&user.0))
+        .group_by(refresh_families::client_id)
+        .select((refresh_families::client_id, max(refresh_families::last_used_at)))
+        .load(conn)?;
+    let sids = sessions::table.filter(sessions::user_id.eq(&user.0)).select(sessions::sid);
+    let sign_ins: Vec<(String, Option<i64>)> = session_clients::table
+        .filter(session_clients::sid.eq_any(sids))
+        .group_by(session_clients::client_id)
+        .select((session_clients::client_id, max(session_clients::first_at)))
+        .load(conn)?;
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for (client, at) in families.into_iter().chain(sign_ins).filter_map(|(c, at)| Some((c, at?))) {
+        match out.iter_mut().find(|(c, _)| *c == client) {
+            Some((_, last)) => *last = (*last).max(at),
+            None => out.push((client, at)),
+        }
+    }
+    Ok(out)
+}

@@ -162,3 +162,18 @@ pub fn search(conn: &mut DbConnection, q: &str, limit: i64) -> Result<Vec<User>,
 pub fn set_admin(conn: &mut DbConnection, id: &UserId, admin: bool) -> Result<bool, StoreError> {
     Ok(diesel::update(users::table.find(&id.0)).set(users::admin.eq(admin)).execute(conn)? == 1)
 }
+
+/// Runs `f` in a write transaction that holds the user's row: changes to one
+/// user's ways in (removing a passkey, removing or setting the password) run
+/// one after the other, so each sees what the one before it left and no two
+/// removals that are each allowed alone can together leave no way in.
+/// PostgreSQL: `SELECT … FOR UPDATE` on the row; SQLite: `BEGIN IMMEDIATE`
+/// already makes writers take turns.
+pub fn with_user_locked<T>(conn: &mut DbConnection, id: &UserId, f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    crate::db::write_transaction(conn, |conn| {
+        if let DbConnection::Pg(pg) = conn {
+            users::table.find(&id.0).select(users::id).for_update().load::<String>(pg)?;
+        }
+        f(conn)
+    })
+}

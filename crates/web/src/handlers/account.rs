@@ -1,17 +1,18 @@
-//! The signed-in user's own pages: account overview, sessions (devices),
-//! connected apps, password change, signing out.
+//! The signed-in user's own actions from the account page: sessions
+//! (devices), connected apps, profile, deleting the account, signing out.
+//! The page itself is `account_page`; the password, `account_password`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::{Secret, Session};
+use latchkey_domain::Session;
 use serde::Deserialize;
 
 use super::see_other;
-use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, with_cookies, CsrfCookie};
+use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
-use crate::pages::{render, AccountPage, DeleteAccountPage, ProfilePage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
-use crate::session_ops::{credentials_changed, end_sessions, end_user_sessions, session_or_restore};
+use crate::pages::{render, DeleteAccountPage, ProfilePage, SignedOutPage};
+use crate::session_ops::{end_sessions, end_user_sessions};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -52,93 +53,10 @@ pub struct DeleteForm {
     confirm: String,
 }
 
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    csrf_token: String,
-    current_password: String,
-    new_password: String,
-}
-
 
 /// The signed-in user's session, or a redirect to the sign-in page.
 async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Result<Session, HttpResponse>, WebError> {
     Ok(current_session(req, state).await?.ok_or_else(|| see_other("/login")))
-}
-
-pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let resolved = session_or_restore(&req, &state).await?;
-    let Some(session) = resolved.session else {
-        return with_cookies(see_other("/login"), &resolved.cookies);
-    };
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    let csrf = CsrfCookie::from_request(&req);
-    let sessions = state
-        .sessions
-        .list(&user.id)
-        .await?
-        .into_iter()
-        .map(|s| SessionRow {
-            current: s.sid == session.sid,
-            device: s.device_name.clone().unwrap_or_else(|| "Unknown device".into()),
-            ip: s.ip.clone().unwrap_or_else(|| "unknown address".into()),
-            created: format_time(s.created_at),
-            last_seen: format_time(s.last_seen_at),
-            sid: s.sid,
-        })
-        .collect();
-    let devices = state
-        .devices
-        .list(&user.id)
-        .await?
-        .into_iter()
-        .map(|d| DeviceRow {
-            current: session.device_id.as_deref() == Some(d.id.as_str()),
-            created: format_time(d.created_at),
-            last_used: format_time(d.last_used_at),
-            expires: format_time(d.expires_at),
-            name: d.name,
-            id: d.id,
-        })
-        .collect();
-    let mfa_enabled = state.mfa.has_second_factor(&user).await?;
-    let filter = latchkey_store::repo::audit::Filter { user_id: Some(user.id.0.clone()), ..Default::default() };
-    let activity = state
-        .oauth
-        .audit_search(filter, None, 40)
-        .await?
-        .events
-        .into_iter()
-        .filter_map(|e| activity_text(&e.kind).map(|what| (format_time(e.at), what.to_string(), e.ip.unwrap_or_else(|| "unknown address".into()))))
-        .take(10)
-        .collect();
-    let passkeys: Vec<PasskeyRow> = state
-        .passkeys
-        .list(&user.id)
-        .await?
-        .into_iter()
-        .map(|p| PasskeyRow { id: p.id, name: p.name, created: format_time(p.created_at), last_used: p.last_used_at.map_or_else(|| "never".into(), format_time) })
-        .collect();
-    // The gentle prompt: after a password-only sign-in, for users without a
-    // passkey, unless they said "Not now" recently.
-    let passkey_prompt = passkeys.is_empty() && session.amr == [latchkey_domain::Amr::Pwd] && state.stores.fast.get(&passkey_prompt_key(&user.id.0)).await?.is_none();
-    let page = AccountPage {
-        passkey_prompt,
-        username: user.username,
-        email: user.email,
-        signed_in: format_time(session.auth_time),
-        methods: session.amr.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "),
-        apps: state.oauth.connected_apps(&session.user_id).await?,
-        sessions,
-        activity,
-        devices,
-        mfa_enabled,
-        passkeys,
-        device_name: session.device_name.clone().unwrap_or_else(|| "Passkey".into()),
-        csrf_token: csrf.form_token(&state),
-    };
-    let mut cookies = resolved.cookies;
-    cookies.extend(csrf.new);
-    with_cookies(render(StatusCode::OK, &page), &cookies)
 }
 
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
@@ -227,50 +145,6 @@ pub async fn disconnect_app(req: HttpRequest, state: web::Data<AppState>, form: 
     Ok(see_other("/account"))
 }
 
-pub async fn password_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    if let Err(redirect) = signed_in(&req, &state).await? {
-        return Ok(redirect);
-    }
-    let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &PasswordPage { error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
-}
-
-/// Changes the password, then ends every other session and all of the
-/// user's refresh-token families and access tokens; this session gets a new id.
-pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasswordForm>) -> Result<HttpResponse, WebError> {
-    let form = form.into_inner();
-    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let session = match signed_in(&req, &state).await? {
-        Ok(s) => s,
-        Err(redirect) => return Ok(redirect),
-    };
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    let info = client_info(&req);
-    let known = crate::browser::known_device(&req, &state, &user.username);
-    let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref(), known.as_deref()).await;
-    let error = match changed {
-        Ok(()) => None,
-        Err(AuthnError::InvalidCredentials) => Some("The current password is not right.".to_string()),
-        Err(AuthnError::InvalidInput(m)) => Some(format!("The new password cannot be used: {m}.")),
-        Err(AuthnError::Throttled) => Some("Too many attempts. Wait a few minutes and try again.".to_string()),
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(error) = error {
-        return Ok(render(StatusCode::BAD_REQUEST, &PasswordPage { error: Some(error), csrf_token: csrf.form_token(&state) }));
-    }
-    credentials_changed(&state, &user.id, &session, "password_changed").await?;
-    state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
-    let _ = state
-        .mailer
-        .send(&latchkey_authn::Mail { to: user.email.clone(), subject: "Your password was changed".into(), body: format!("Hello {},\n\nThe password of your latchkey account was just changed, and every other session was signed out.\nIf this wasn't you, contact your administrator now.\n", user.username) })
-        .await
-        .map_err(|e| tracing::error!(error = %e, "could not queue the password-change notice"));
-    // A new cookie id, but not a new sign-in: knowing the password is not
-    // re-authentication for changes that need a recent sign-in or a second factor.
-    let rotated = state.sessions.rotate_id(&session).await?;
-    with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
-}
-
 fn profile_page(p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
     ProfilePage { name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), error, csrf_token }
@@ -338,31 +212,10 @@ Your latchkey account was deleted, with its sessions, passkeys and connected app
     signed_out()
 }
 
-/// The events a user sees about their own account, in their words.
-fn activity_text(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "sign_in" => "Signed in",
-        "session_restored" => "Signed in by a remembered device",
-        "login_failed" | "second_factor_failed" => "A sign-in attempt failed",
-        "password_changed" => "Password changed",
-        "totp_enrolled" => "Authenticator app set up",
-        "totp_removed" => "Authenticator app removed",
-        "passkey_added" => "Passkey added",
-        "passkey_removed" => "Passkey removed",
-        "email_changed" => "Email address changed",
-        "account_recovered" => "Account recovered",
-        "new_device_sign_in" => "Sign-in from a new device",
-        "mfa_reset_by_admin" => "Second factor reset by an administrator",
-        "backup_codes_regenerated" => "New backup codes",
-        "device_approved" => "A device was connected (device code)",
-        _ => return None,
-    })
-}
-
 /// "Not now" on the passkey prompt hides it for 30 days.
 const PASSKEY_PROMPT_SNOOZE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
-fn passkey_prompt_key(user_id: &str) -> String {
+pub(crate) fn passkey_prompt_key(user_id: &str) -> String {
     format!("passkey-prompt-dismissed:{user_id}")
 }
 

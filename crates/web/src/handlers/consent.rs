@@ -50,11 +50,19 @@ pub(crate) fn describe(scope: Scope) -> &'static str {
 /// Every scope of a request as the consent page words it: OIDC scopes in our
 /// words, API scopes in the API's ("Orders: Read your orders").
 pub(crate) async fn describe_all(state: &AppState, scopes: &latchkey_domain::ScopeSet) -> Result<Vec<String>, WebError> {
+    describe_with(state, scopes, describe, false).await
+}
+
+/// [`describe_all`] in other words (`words` for the OIDC scopes); with
+/// `unregistered`, scopes no API owns are listed by name instead of dropped.
+pub(crate) async fn describe_with(state: &AppState, scopes: &latchkey_domain::ScopeSet, words: fn(Scope) -> &'static str, unregistered: bool) -> Result<Vec<String>, WebError> {
     let apis = state.oauth.apis().await?;
-    let mut out: Vec<String> = scopes.iter().map(describe).map(str::to_string).collect();
+    let mut out: Vec<String> = scopes.iter().map(words).map(str::to_string).collect();
     for name in scopes.api_names() {
-        if let Some(api) = latchkey_oauth::apis::owner_of(&apis, name) {
-            out.push(format!("{}: {}", api.name, api.describe(name).unwrap_or(name)));
+        match latchkey_oauth::apis::owner_of(&apis, name) {
+            Some(api) => out.push(format!("{}: {}", api.name, api.describe(name).unwrap_or(name))),
+            None if unregistered => out.push(name.to_string()),
+            None => {}
         }
     }
     Ok(out)

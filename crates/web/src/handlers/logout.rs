@@ -78,7 +78,7 @@ pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: we
     let sid = parse_not_me(&state, &query.t).ok_or_else(invalid_link)?;
     let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let csrf = CsrfCookie::from_request(&req);
-    let page = NotMePage { done: false, device: target.device_name.unwrap_or_else(|| "an unknown device".into()), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
+    let page = NotMePage { done: false, ended: false, device: target.device_name.unwrap_or_else(|| "an unknown device".into()), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -89,5 +89,5 @@ pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     if let Some(s) = ended.first() {
         state.oauth.audit_event("not_me", Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
     }
-    Ok(render(StatusCode::OK, &NotMePage { done: true, device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) }))
+    Ok(render(StatusCode::OK, &NotMePage { done: true, ended: true, device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) }))
 }

@@ -1,6 +1,9 @@
 //! Request handlers: parse, call a service, render. Logic lives in the domain crates.
 
 pub mod account;
+pub mod account_page;
+pub mod account_password;
+pub mod activity;
 pub mod admin;
 pub mod admin_apis;
 pub mod admin_users;

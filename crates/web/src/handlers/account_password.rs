@@ -1,0 +1,133 @@
+//! The password from the account page: change it, set one on a passwordless
+//! account, or remove it once passkeys can carry the account alone
+//! ([`latchkey_authn::ways_in`] says when). Setting and removing are
+//! sign-in-method changes like adding a second factor: a recent sign-in
+//! (with the second factor, if any), then every other session and
+//! remembered device ends, the user's tokens are revoked, and a mail says so.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::ways_in::PasswordOutcome;
+use latchkey_authn::AuthnError;
+use latchkey_domain::{Secret, Session, User};
+use serde::Deserialize;
+
+use super::mfa_settings::recent_session;
+use super::see_other;
+use crate::browser::{check_form_post, client_info, current_session, session_cookie, with_cookies, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::{render, PasswordPage};
+use crate::session_ops::credentials_changed;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf_token: String,
+    current_password: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    csrf_token: String,
+    new_password: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+fn page(state: &AppState, user: &User, error: Option<String>, csrf: &CsrfCookie) -> PasswordPage {
+    PasswordPage { has_password: user.password_hash.is_some(), min_chars: state.authn.policy.min_chars, error, csrf_token: csrf.form_token(state) }
+}
+
+/// "Change password", or "Set a password" for an account without one.
+pub async fn password_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    let csrf = CsrfCookie::from_request(&req);
+    with_cookies(render(StatusCode::OK, &page(&state, &user, None, &csrf)), &csrf.new)
+}
+
+/// Changes the password, then ends every other session and all of the
+/// user's refresh-token families and access tokens; this session gets a new id.
+pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<PasswordForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    let info = client_info(&req);
+    let known = crate::browser::known_device(&req, &state, &user.username);
+    let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref(), known.as_deref()).await;
+    let error = match changed {
+        Ok(()) => None,
+        Err(AuthnError::InvalidCredentials) => Some("The current password is not right.".to_string()),
+        Err(AuthnError::InvalidInput(m)) => Some(format!("The new password cannot be used: {m}.")),
+        Err(AuthnError::Throttled) => Some("Too many attempts. Wait a few minutes and try again.".to_string()),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(error) = error {
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
+    }
+    changed_everywhere(&state, &user, &session, "password_changed", "Your password was changed", "The password of your latchkey account was just changed").await?;
+    // A new cookie id, but not a new sign-in: knowing the password is not
+    // re-authentication for changes that need a recent sign-in or a second factor.
+    let rotated = state.sessions.rotate_id(&session).await?;
+    with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
+}
+
+/// "Set a password": only for an account that has none, after a recent sign-in.
+pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewPasswordForm>) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, session) = match recent_session(&req, &state, "/account/password").await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    let outcome = state.authn.set_first_password(&user, Secret::new(form.new_password)).await;
+    if let Some(error) = refusal(outcome)? {
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
+    }
+    changed_everywhere(&state, &user, &session, "password_set", "A password was added to your account", "A password was just added to your latchkey account").await?;
+    Ok(see_other("/account"))
+}
+
+/// "Remove password": only when a passkey and a second way in stay, after a recent sign-in.
+pub async fn remove_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, session) = match recent_session(&req, &state, "/account").await? {
+        Ok(v) => v,
+        Err(redirect) => return Ok(redirect),
+    };
+    if let Some(error) = refusal(state.authn.remove_password(&user).await)? {
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
+    }
+    changed_everywhere(&state, &user, &session, "password_removed", "Your password was removed", "The password of your latchkey account was just removed: you sign in with your passkeys now").await?;
+    Ok(see_other("/account"))
+}
+
+/// The words of a refusal (by the rule or the password policy), or `None` when it was done.
+fn refusal(outcome: PasswordOutcome) -> Result<Option<String>, WebError> {
+    match outcome {
+        Ok(Ok(())) => Ok(None),
+        Ok(Err(refused)) => Ok(Some(capitalised(&refused.to_string()))),
+        Err(AuthnError::InvalidInput(m)) => Ok(Some(format!("The new password cannot be used: {m}."))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// What follows any password change: other sessions, remembered devices,
+/// recovery links and tokens end; the change is audited and mailed.
+async fn changed_everywhere(state: &AppState, user: &User, session: &Session, kind: &str, subject: &str, what: &str) -> Result<(), WebError> {
+    credentials_changed(state, &user.id, session, kind).await?;
+    state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
+    let body = format!("Hello {},\n\n{what}, and every other session was signed out.\nIf this wasn't you, contact your administrator now.\n", user.username);
+    crate::account_links::notify(state, &user.email, subject, body).await;
+    Ok(())
+}

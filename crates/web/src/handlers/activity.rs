@@ -1,0 +1,122 @@
+//! "Recent activity" on the account page: the user's own security events in
+//! plain words, each with "This wasn't me". That answer is the mail link's
+//! (`/account/not-me`) from the account page: the session the event came from
+//! ends; when it has already ended, or the event names none, every other
+//! session and remembered device ends (which one did it cannot be told).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::{Amr, Session, UserId};
+use latchkey_store::repo::audit::{AuditEvent, Filter};
+use serde::Deserialize;
+
+use super::see_other;
+use crate::browser::{check_form_post, current_session, session_hash};
+use crate::error::WebError;
+use crate::pages::{render, ActivityRow, NotMePage, When};
+use crate::session_ops::{end_sessions, end_user_sessions};
+use crate::state::AppState;
+
+/// Rows on the page, and how many recent events are read to find them
+/// (events that are not the user's business, e.g. rate limits, are skipped).
+const SHOWN: usize = 10;
+const SCANNED: i64 = 40;
+
+/// The user's recent events that the account page shows, newest first.
+async fn recent(state: &AppState, user: &UserId) -> Result<Vec<(AuditEvent, String)>, WebError> {
+    let filter = Filter { user_id: Some(user.0.clone()), ..Default::default() };
+    let events = state.oauth.audit_search(filter, None, SCANNED).await?.events;
+    Ok(events.into_iter().filter_map(|e| what(&e).map(|w| (e, w))).take(SHOWN).collect())
+}
+
+pub(crate) async fn rows(state: &AppState, user: &UserId, current: &Session) -> Result<Vec<ActivityRow>, WebError> {
+    let now = state.clock.now();
+    let here = session_hash(state, &current.sid);
+    Ok(recent(state, user)
+        .await?
+        .into_iter()
+        .map(|(e, what)| {
+            let device = latchkey_authn::device_name::friendly_name(e.user_agent.as_deref());
+            ActivityRow {
+                from: format!("{device} · {}", e.ip.as_deref().unwrap_or("unknown address")),
+                here: e.session_hash.as_deref() == Some(here.as_str()),
+                when: When::at(now, e.at),
+                what,
+                id: e.id,
+            }
+        })
+        .collect())
+}
+
+/// What an event means to the user, or `None` for events not shown to them.
+fn what(e: &AuditEvent) -> Option<String> {
+    let text = match e.kind.as_str() {
+        "sign_in" => return Some(format!("Signed in with {}", crate::plain_words::methods(&sign_in_methods(&e.detail)))),
+        "passkey_sign_in" => return None, // the `sign_in` next to it says it
+        "session_restored" => "Signed in by a remembered device",
+        "login_failed" | "second_factor_failed" | "passkey_sign_in_failed" => "A sign-in attempt failed",
+        "password_changed" => "Password changed",
+        "password_set" => "Password set",
+        "password_removed" => "Password removed",
+        "totp_enrolled" => "Authenticator app set up",
+        "totp_removed" => "Authenticator app removed",
+        "passkey_added" => "Passkey added",
+        "passkey_removed" => "Passkey removed",
+        "email_changed" => "Email address changed",
+        "account_recovered" => "Account recovered",
+        "new_device_sign_in" => "Sign-in from a new device",
+        "mfa_reset_by_admin" => "Second factor reset by an administrator",
+        "backup_codes_regenerated" => "New backup codes",
+        "device_approved" => "A device was connected (device code)",
+        "not_me" => "You reported activity you did not recognise",
+        _ => return None,
+    };
+    Some(text.to_string())
+}
+
+/// The methods of a `sign_in` event's detail (`methods pwd otp mfa, remembered device`).
+fn sign_in_methods(detail: &str) -> Vec<Amr> {
+    let list = detail.strip_prefix("methods ").unwrap_or("");
+    list.split(',').next().unwrap_or("").split_whitespace().filter_map(Amr::parse).collect()
+}
+
+#[derive(Deserialize)]
+pub struct NotMeForm {
+    csrf_token: String,
+    /// The audit event's id.
+    event: String,
+}
+
+/// "This wasn't me" on a row of recent activity.
+pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login?next=/account")) };
+    // Only an event the page could have shown this user: another user's id is unknown here.
+    let Some((event, _)) = recent(&state, &session.user_id).await?.into_iter().find(|(e, _)| e.id == form.event) else {
+        return Err(WebError::bad_request("No such activity."));
+    };
+    let culprit = match &event.session_hash {
+        Some(h) => state.sessions.list(&session.user_id).await?.into_iter().find(|s| s.sid != session.sid && session_hash(&state, &s.sid) == *h),
+        None => None,
+    };
+    let ended = match culprit {
+        Some(s) => end_sessions(&state, vec![s.sid]).await?,
+        None => end_user_sessions(&state, &session.user_id, Some(&session)).await?,
+    };
+    tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
+    state.oauth.audit_event("not_me", Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
+    let page = NotMePage { done: true, ended: !ended.is_empty(), device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_details_give_their_methods() {
+        assert_eq!(sign_in_methods("methods pwd otp mfa, remembered device, new device"), vec![Amr::Pwd, Amr::Otp, Amr::Mfa]);
+        assert_eq!(sign_in_methods("methods hwk user"), vec![Amr::Hwk, Amr::User]);
+        assert_eq!(sign_in_methods("something else"), vec![]);
+    }
+}
