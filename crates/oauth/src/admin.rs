@@ -41,8 +41,7 @@ pub struct ConnectedApp {
     /// issue or refresh, or sign-in through one of their sessions
     /// (`grants::last_used_by_client`; refreshes count to the minute).
     pub last_used_at: i64,
-    /// The client's logo, once clients carry a `logo_uri` (not stored yet:
-    /// always `None`; set it from the client record when the column exists).
+    /// The client's registered logo (`logo_uri`), an https URL checked at registration.
     pub logo_uri: Option<String>,
 }
 
@@ -157,7 +156,7 @@ impl OAuthService {
                     if let Some(client) = latchkey_store::repo::clients::find(c, &g.client_id.0)? {
                         let last = used.iter().find(|(id, _)| *id == client.id.0).map_or(0, |(_, at)| *at);
                         let last_used_at = last.max(g.updated_at);
-                        out.push(ConnectedApp { client_id: client.id.0, name: client.name, scope: g.scopes.to_string(), since: g.created_at, last_used_at, logo_uri: None });
+                        out.push(ConnectedApp { client_id: client.id.0, name: client.name, scope: g.scopes.to_string(), since: g.created_at, last_used_at, logo_uri: client.links.logo_uri });
                     }
                 }
                 Ok(out)

@@ -30,9 +30,13 @@ fn value_of(html: &str, name: &str) -> Option<String> {
     html.split(&marker).nth(1).and_then(|s| s.split('"').next()).map(str::to_string)
 }
 
-/// Registers a client with its own name; returns a relying party for it.
-async fn client(app: &TestApp, name: &str) -> Rp {
-    let new = latchkey_oauth::clients::NewClient { redirect_uris: vec![REDIRECT_URI.into()], grant_types: vec![], ..service_client(name) };
+/// The Photo Album's registered logo.
+const ALBUM_LOGO: &str = "https://cdn.album.example/logo.png";
+
+/// Registers a client with its own name (and logo); returns a relying party for it.
+async fn client(app: &TestApp, name: &str, logo: Option<&str>) -> Rp {
+    let mut new = latchkey_oauth::clients::NewClient { redirect_uris: vec![REDIRECT_URI.into()], grant_types: vec![], ..service_client(name) };
+    new.links.logo_uri = logo.map(str::to_string);
     let (id, secret) = app.register(new).await;
     Rp::discover(app, &id, secret.as_deref()).await
 }
@@ -65,8 +69,8 @@ async fn everything_listed(backend: Backend) {
     let login = phone.get("/login").await;
     let (status, done, _) = passkey_sign_in(&mut phone, &login, &mut key, &app.issuer).await;
     assert_eq!(status, 200, "{done}");
-    let photos = client(&app, "Photo Album").await;
-    let notes = client(&app, "Field Notes").await;
+    let photos = client(&app, "Photo Album", Some(ALBUM_LOGO)).await;
+    let notes = client(&app, "Field Notes", None).await;
     connect(&photos, &mut laptop, &["email", "offline_access"]).await;
     connect(&notes, &mut phone, &["profile"]).await;
     app.clock.advance(2 * 3600 + 5);
@@ -101,6 +105,10 @@ async fn everything_listed(backend: Backend) {
         assert!(album.contains(want), "{want} in {album}");
     }
     assert!(field.contains("<li>See your name and profile</li>") && !field.contains("email"), "{field}");
+    // The registered logo is shown, and only its host joins the page's image sources.
+    assert!(album.contains(&format!(r#"<img class="app-logo" src="{ALBUM_LOGO}""#)) && !field.contains("<img"), "{album}");
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("img-src 'self' https://cdn.album.example;"), "{csp}");
 
     let activity = section(&page, "recent-activity");
     for want in ["Signed in with passkey", "Signed in with password", "Passkey added", "Authenticator app set up", "Safari on iPhone · 127.0.0.1", ">This wasn't me</button>"] {

@@ -24,7 +24,10 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
     let page = build(&state, &user, &session, csrf.form_token(&state)).await?;
     let mut cookies = resolved.cookies;
     cookies.extend(csrf.new);
-    with_cookies(render(StatusCode::OK, &page), &cookies)
+    let mut resp = render(StatusCode::OK, &page);
+    // The connected apps' logos load from their own hosts.
+    crate::routes::allow_logos(&mut resp, &state, page.apps.iter().map(|a| a.logo_uri.clone()));
+    with_cookies(resp, &cookies)
 }
 
 async fn build(state: &AppState, user: &User, session: &Session, csrf_token: String) -> Result<AccountPage, WebError> {

@@ -106,13 +106,7 @@ fn destination(redirect_uri: &str) -> Option<String> {
 /// The consent page, whose `img-src` also allows the client's logo host.
 pub(crate) fn render_consent(state: &AppState, page: &ConsentPage) -> HttpResponse {
     let mut resp = render(StatusCode::OK, page);
-    let logo = page.links.logo_uri.as_deref().and_then(crate::branding::image_origin);
-    if logo.is_some() {
-        let csp = crate::routes::content_security_policy(&[state.brand.logo_origin(), logo]);
-        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
-            resp.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
-        }
-    }
+    crate::routes::allow_logos(&mut resp, state, [page.links.logo_uri.clone()]);
     resp
 }
 
