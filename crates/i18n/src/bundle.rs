@@ -79,6 +79,12 @@ impl From<&String> for Arg {
         Arg::Text(v.clone())
     }
 }
+// Templates bind values by reference (`{% if let Some(c) = client %}`).
+impl From<&&String> for Arg {
+    fn from(v: &&String) -> Arg {
+        Arg::Text((*v).clone())
+    }
+}
 macro_rules! number_arg {
     ($($t:ty),*) => {$(
         impl From<$t> for Arg {

@@ -1,8 +1,11 @@
 //! The server-rendered pages (askama templates under `templates/`).
+//! A page with a field `t` ([`Tr`]) is translated: its template calls
+//! `t.get("key")` (see `latchkey_i18n`), and `crate::lang` picks the language.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
+use latchkey_i18n::Tr;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -38,6 +41,7 @@ pub struct ConsentPage {
 #[derive(Template)]
 #[template(path = "device.html")]
 pub struct DevicePage {
+    pub t: Tr,
     pub user_code: String,
     pub error: Option<String>,
     pub csrf_token: String,
@@ -104,6 +108,7 @@ pub struct SessionRow {
 #[derive(Template)]
 #[template(path = "password.html")]
 pub struct PasswordPage {
+    pub t: Tr,
     pub error: Option<String>,
     pub csrf_token: String,
 }
@@ -111,6 +116,7 @@ pub struct PasswordPage {
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
 pub struct ConfirmLogoutPage {
+    pub t: Tr,
     pub client_name: Option<String>,
     pub csrf_token: String,
 }
@@ -118,6 +124,7 @@ pub struct ConfirmLogoutPage {
 #[derive(Template)]
 #[template(path = "not_me.html")]
 pub struct NotMePage {
+    pub t: Tr,
     pub done: bool,
     pub device: String,
     pub token: String,
@@ -126,12 +133,15 @@ pub struct NotMePage {
 
 #[derive(Template)]
 #[template(path = "signed_out.html")]
-pub struct SignedOutPage;
+pub struct SignedOutPage {
+    pub t: Tr,
+}
 
 /// The auto-submitting form of `response_mode=form_post`.
 #[derive(Template)]
 #[template(path = "form_post.html")]
 pub struct FormPostPage {
+    pub t: Tr,
     pub action: String,
     pub fields: Vec<(String, String)>,
     /// Lets this page's one inline script run (CSP), and nothing else.
@@ -142,6 +152,7 @@ pub struct FormPostPage {
 #[derive(Template)]
 #[template(path = "notice.html")]
 pub struct NoticePage {
+    pub t: Tr,
     pub title: String,
     pub message: String,
     pub link: Option<(String, String)>,
@@ -151,7 +162,8 @@ pub struct NoticePage {
 #[derive(Template)]
 #[template(path = "setup.html")]
 pub struct SetupPage {
-    pub title: &'static str,
+    pub t: Tr,
+    pub title: String,
     /// `/setup` or `/recover`: where the forms and the passkey script post.
     pub base: &'static str,
     pub username: String,
@@ -166,6 +178,7 @@ pub struct SetupPage {
 #[derive(Template)]
 #[template(path = "recover.html")]
 pub struct RecoverPage {
+    pub t: Tr,
     pub minutes: i64,
     pub csrf_token: String,
 }
@@ -173,6 +186,7 @@ pub struct RecoverPage {
 #[derive(Template)]
 #[template(path = "signup.html")]
 pub struct SignupPage {
+    pub t: Tr,
     pub error: Option<String>,
     pub username: String,
     pub email: String,
@@ -184,10 +198,11 @@ pub struct SignupPage {
 #[derive(Template)]
 #[template(path = "confirm_link.html")]
 pub struct ConfirmLinkPage {
-    pub title: &'static str,
+    pub t: Tr,
+    pub title: String,
     pub message: String,
     pub action: &'static str,
-    pub button: &'static str,
+    pub button: String,
     pub token: String,
     pub csrf_token: String,
 }
@@ -195,6 +210,7 @@ pub struct ConfirmLinkPage {
 #[derive(Template)]
 #[template(path = "email.html")]
 pub struct EmailPage {
+    pub t: Tr,
     pub current: String,
     pub error: Option<String>,
     pub csrf_token: String,
@@ -203,6 +219,7 @@ pub struct EmailPage {
 #[derive(Template)]
 #[template(path = "delete_account.html")]
 pub struct DeleteAccountPage {
+    pub t: Tr,
     pub username: String,
     pub error: Option<String>,
     pub csrf_token: String,
@@ -211,6 +228,7 @@ pub struct DeleteAccountPage {
 #[derive(Template)]
 #[template(path = "recovery_codes.html")]
 pub struct RecoveryCodesPage {
+    pub t: Tr,
     pub codes: Option<Vec<String>>,
     pub csrf_token: String,
 }
@@ -218,6 +236,7 @@ pub struct RecoveryCodesPage {
 #[derive(Template)]
 #[template(path = "profile.html")]
 pub struct ProfilePage {
+    pub t: Tr,
     pub name: String,
     pub given_name: String,
     pub family_name: String,
@@ -243,6 +262,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "mfa.html")]
 pub struct MfaPage {
+    pub t: Tr,
     pub m: String,
     /// Offer the code field (TOTP or backup code).
     pub totp: bool,
@@ -255,6 +275,7 @@ pub struct MfaPage {
 #[derive(Template)]
 #[template(path = "totp.html")]
 pub struct TotpPage {
+    pub t: Tr,
     pub error: Option<String>,
     pub enrolled: bool,
     pub unused_codes: i64,

@@ -88,6 +88,7 @@ totp-enrolled = Ihre Authenticator-App ist eingerichtet. { $count ->
 totp-new-codes = Neue Backup-Codes
 totp-remove = Authenticator-App entfernen
 totp-scan = Scannen Sie diesen Code mit Ihrer Authenticator-App oder geben Sie den Schlüssel von Hand ein.
+totp-code-wrong = Dieser Code stimmt nicht. Prüfen Sie die Uhrzeit auf Ihrem Telefon und versuchen Sie den nächsten Code.
 totp-key = Schlüssel:
 
 ## recovery_codes.html

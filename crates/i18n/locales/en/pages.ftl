@@ -88,6 +88,7 @@ totp-enrolled = Your authenticator app is set up. { $count ->
 totp-new-codes = New backup codes
 totp-remove = Remove authenticator app
 totp-scan = Scan this code with your authenticator app, or type the key by hand.
+totp-code-wrong = That code is not right. Check the time on your phone and try the next code.
 totp-key = Key:
 
 ## recovery_codes.html

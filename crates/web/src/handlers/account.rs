@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, expired_device_cookie, expired_session_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::{for_user, tr};
 use crate::pages::{render, AccountPage, DeleteAccountPage, ProfilePage, DeviceRow, PasskeyRow, PasswordPage, SessionRow, SignedOutPage};
 use crate::session_ops::{credentials_changed, end_sessions, end_user_sessions, session_or_restore};
 use crate::state::AppState;
@@ -148,14 +149,14 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
         state.oauth.audit_event("sign_out", Some(&session.user_id.0), None, "signed out").await;
     }
-    signed_out()
+    signed_out(&req)
 }
 
 /// The signed-out page: session and device cookies removed, and a new CSRF
 /// secret so no form token from the session works after it.
-pub(crate) fn signed_out() -> Result<HttpResponse, WebError> {
+pub(crate) fn signed_out(req: &HttpRequest) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::fresh();
-    with_cookies(render(StatusCode::OK, &SignedOutPage), [expired_session_cookie(), expired_device_cookie()].iter().chain(&csrf.new))
+    with_cookies(render(StatusCode::OK, &SignedOutPage { t: tr(req) }), [expired_session_cookie(), expired_device_cookie()].iter().chain(&csrf.new))
 }
 
 /// Ends one of the user's other sessions.
@@ -213,7 +214,7 @@ pub async fn end_all_sessions(req: HttpRequest, state: web::Data<AppState>, form
         Err(redirect) => return Ok(redirect),
     };
     end_user_sessions(&state, &session.user_id, None).await?;
-    signed_out()
+    signed_out(&req)
 }
 
 /// The user takes an app's access away: its grant, refresh tokens and access tokens.
@@ -232,7 +233,7 @@ pub async fn password_page(req: HttpRequest, state: web::Data<AppState>) -> Resu
         return Ok(redirect);
     }
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &PasswordPage { error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+    with_cookies(render(StatusCode::OK, &PasswordPage { t: tr(&req), error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 /// Changes the password, then ends every other session and all of the
@@ -247,33 +248,30 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let info = client_info(&req);
     let known = crate::browser::known_device(&req, &state, &user.username);
+    let t = tr(&req);
     let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref(), known.as_deref()).await;
     let error = match changed {
         Ok(()) => None,
-        Err(AuthnError::InvalidCredentials) => Some("The current password is not right.".to_string()),
-        Err(AuthnError::InvalidInput(m)) => Some(format!("The new password cannot be used: {m}.")),
-        Err(AuthnError::Throttled) => Some("Too many attempts. Wait a few minutes and try again.".to_string()),
+        Err(AuthnError::InvalidCredentials) => Some(t.get("password-wrong")),
+        Err(AuthnError::InvalidInput(m)) => Some(t.arg("password-unusable", "reason", m)),
+        Err(AuthnError::Throttled) => Some(t.get("too-many-attempts")),
         Err(e) => return Err(e.into()),
     };
     if let Some(error) = error {
-        return Ok(render(StatusCode::BAD_REQUEST, &PasswordPage { error: Some(error), csrf_token: csrf.form_token(&state) }));
+        return Ok(render(StatusCode::BAD_REQUEST, &PasswordPage { t, error: Some(error), csrf_token: csrf.form_token(&state) }));
     }
     credentials_changed(&state, &user.id, &session, "password_changed").await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
-    let _ = state
-        .mailer
-        .send(&latchkey_authn::Mail { to: user.email.clone(), subject: "Your password was changed".into(), body: format!("Hello {},\n\nThe password of your latchkey account was just changed, and every other session was signed out.\nIf this wasn't you, contact your administrator now.\n", user.username) })
-        .await
-        .map_err(|e| tracing::error!(error = %e, "could not queue the password-change notice"));
+    crate::account_links::notify(&state, &user.email, for_user(&user, t), latchkey_authn::Notice::PasswordChanged { username: &user.username }).await;
     // A new cookie id, but not a new sign-in: knowing the password is not
     // re-authentication for changes that need a recent sign-in or a second factor.
     let rotated = state.sessions.rotate_id(&session).await?;
     with_cookies(see_other("/account"), &[session_cookie(rotated.cookie_value)])
 }
 
-fn profile_page(p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
+fn profile_page(t: latchkey_i18n::Tr, p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
-    ProfilePage { name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), error, csrf_token }
+    ProfilePage { t, name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), error, csrf_token }
 }
 
 pub async fn profile_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
@@ -283,7 +281,7 @@ pub async fn profile_get(req: HttpRequest, state: web::Data<AppState>) -> Result
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &profile_page(&user.profile, None, csrf.form_token(&state))), &csrf.new)
+    with_cookies(render(StatusCode::OK, &profile_page(tr(&req), &user.profile, None, csrf.form_token(&state))), &csrf.new)
 }
 
 /// The user edits their profile claims (name, given and family name, locale).
@@ -300,7 +298,7 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
             state.oauth.audit_event("profile_changed", Some(&session.user_id.0), None, "by the user").await;
             Ok(see_other("/account"))
         }
-        Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(&profile, Some(format!("{m}.")), csrf.form_token(&state)))),
+        Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(tr(&req), &profile, Some(format!("{m}.")), csrf.form_token(&state)))),
         Err(e) => Err(e.into()),
     }
 }
@@ -311,7 +309,7 @@ pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result
         Err(redirect) => return Ok(redirect),
     };
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &DeleteAccountPage { username: user.username, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+    with_cookies(render(StatusCode::OK, &DeleteAccountPage { t: tr(&req), username: user.username, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 /// Deletes the signed-in user's own account: every session ends (relying
@@ -324,18 +322,16 @@ pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: 
         Err(redirect) => return Ok(redirect),
     };
     if form.confirm.trim() != user.username {
-        let page = DeleteAccountPage { username: user.username, error: Some("Type your username exactly to confirm.".into()), csrf_token: csrf.form_token(&state) };
+        let t = tr(&req);
+        let page = DeleteAccountPage { t, username: user.username, error: Some(t.get("delete-mismatch")), csrf_token: csrf.form_token(&state) };
         return Ok(render(StatusCode::BAD_REQUEST, &page));
     }
     end_user_sessions(&state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.authn.delete_user(&user.id).await?;
     state.oauth.audit_event("account_deleted", Some(&user.id.0), None, "deleted by its owner").await;
-    crate::account_links::notify(&state, &user.email, "Your account was deleted", format!("Hello {},
-
-Your latchkey account was deleted, with its sessions, passkeys and connected apps.
-", user.username)).await;
-    signed_out()
+    crate::account_links::notify(&state, &user.email, for_user(&user, tr(&req)), latchkey_authn::Notice::AccountDeleted { username: &user.username }).await;
+    signed_out(&req)
 }
 
 /// The events a user sees about their own account, in their words.
