@@ -11,6 +11,7 @@ mod console;
 mod device;
 mod failures;
 mod form_post;
+mod i18n;
 mod interop;
 mod mfa;
 mod operations;
