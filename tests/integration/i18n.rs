@@ -134,6 +134,8 @@ async fn ui_locales_carries_through_to_the_second_factor_and_beats_accept_langua
     app.add_user(USERNAME, PASSWORD).await;
     let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
     let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+    let discovery: serde_json::Value = app.http().get(app.url("/.well-known/openid-configuration")).send().await.expect("discovery").json().await.expect("json");
+    assert_eq!(discovery["ui_locales_supported"], serde_json::json!(["en", "de"]));
     let mut enrolling = app.browser();
     sign_in_password(&mut enrolling).await;
     enrol(&app, &mut enrolling).await;

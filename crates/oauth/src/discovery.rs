@@ -29,6 +29,8 @@ pub struct ProviderMetadata {
     pub claims_supported: Vec<&'static str>,
     pub acr_values_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: the languages of our pages (`ui_locales`).
+    pub ui_locales_supported: Vec<&'static str>,
     pub authorization_response_iss_parameter_supported: bool,
     pub claims_parameter_supported: bool,
     pub request_parameter_supported: bool,
@@ -72,6 +74,7 @@ impl ProviderMetadata {
             ],
             acr_values_supported: Acr::ALL.iter().map(|a| a.as_str()).collect(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            ui_locales_supported: latchkey_i18n::Locale::ALL.iter().map(|l| l.code()).collect(),
             authorization_response_iss_parameter_supported: true,
             claims_parameter_supported: true,
             request_parameter_supported: false,
