@@ -154,6 +154,8 @@ async fn ui_locales_carries_through_to_the_second_factor_and_beats_accept_langua
         let mfa_url = after_password.location.clone().expect("to the second step");
         let mfa = browser.get(&mfa_url).await;
         assert_eq!(mfa.status, 200);
+        // The page's `lang` block renders only inside base.html's `<html lang>`.
+        assert!(mfa.body.starts_with("<!doctype html>\n<html lang=\""), "{}", mfa.body);
         if german {
             assert!(mfa.body.contains("<h1>Zweiter Schritt</h1>") && mfa.body.contains(r#"<label for="code">Bestätigungscode</label>"#), "{}", mfa.body);
         } else {

@@ -16,9 +16,13 @@
 //! authorization request).
 //!
 //! # In a page
-//! Give the page struct a field `t: Tr` and write in the template:
+//! Give the page struct a field `t: Tr` (the handler sets it from
+//! `crate::lang::tr(&req)` in the web crate, or `tr_for(&req, pending)` on
+//! the pages of an authorization request) and write in the template:
 //! ```text
-//! <html lang="{{ t.lang() }}">
+//! {% block lang %}{{ t.lang() }}{% endblock %}   (a page extending base.html, whose
+//!                                                  line is <html lang="{% block lang %}en{% endblock %}">)
+//! <html lang="{{ t.lang() }}">                    (a page of its own)
 //! <h1>{{ t.get("login-title") }}</h1>
 //! <p>{{ t.arg("recover-intro", "minutes", minutes) }}</p>
 //! <p>{{ t.arg2("some-key", "a", a, "b", b) }}</p>
