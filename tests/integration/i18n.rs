@@ -3,7 +3,7 @@
 //! multipart/alternative text + HTML in the user's language, with dates in
 //! words.
 
-use latchkey_domain::{Profile, SigningAlg};
+use latchkey_domain::SigningAlg;
 use latchkey_i18n::{Locale, Tr};
 
 use crate::accounts::unqp;
@@ -72,9 +72,24 @@ fn text_html_and_link(raw: &str, prefix: &str) -> (String, String, String) {
 async fn a_german_users_new_device_mail_is_german_text_and_html_with_the_date_in_words() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let user = app.add_user(USERNAME, PASSWORD).await;
-    app.state.authn.set_profile(&user.id, Profile { locale: Some("de-AT".into()), ..Profile::default() }).await.expect("profile");
     let mut laptop = app.browser();
     sign_in_direct(&mut laptop, USERNAME, false).await;
+    // The user sets a language and a time zone on the profile page; a zone
+    // that is not one (or is a path) is refused.
+    let page = laptop.get("/account/profile").await;
+    assert!(page.body.contains(r#"<label for="zoneinfo">Time zone</label>"#), "{}", page.body);
+    let csrf = page.field("csrf_token").unwrap_or_default();
+    let save = |zone: &'static str| [("csrf_token", csrf.clone()), ("name", String::new()), ("given_name", String::new()), ("family_name", String::new()), ("locale", "de-AT".to_string()), ("zoneinfo", zone.to_string())];
+    for bad in ["Mars/Olympus_Mons", "../../etc/passwd", "Europe/Berlin\r\nX: 1"] {
+        let form = save(bad);
+        let refused = laptop.post_form("/account/profile", &form.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+        assert_eq!(refused.status, 400, "{bad}");
+    }
+    let form = save("Europe/Berlin");
+    let saved = laptop.post_form("/account/profile", &form.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(saved.location.as_deref(), Some("/account"), "{}", saved.body);
+    let profile = app.state.authn.user(&user.id).await.expect("db").expect("user").profile;
+    assert_eq!((profile.locale.as_deref(), profile.zoneinfo.as_deref()), (Some("de-AT"), Some("Europe/Berlin")));
     // The phone's browser asks for English: the user's own language wins for mail.
     let mut phone = Browser::with_user_agent(&app.issuer, app.addr, PHONE_UA);
     phone.headers.push(("accept-language".into(), "en".into()));
@@ -86,8 +101,9 @@ async fn a_german_users_new_device_mail_is_german_text_and_html_with_the_date_in
     assert!(head.contains("Subject: Neue Anmeldung bei Ihrem Konto"), "{head}");
     let (text, html, link) = text_html_and_link(&raw, &format!("{}/account/not-me?t=", app.issuer));
     assert!(text.starts_with("Hallo alice,\n\nJemand hat sich"), "{text}");
-    let when = Tr::new(Locale::De).datetime(at, None);
-    assert!(["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"].iter().any(|m| when.contains(m)) && when.ends_with("Uhr (UTC)"), "{when}");
+    let when = Tr::new(Locale::De).datetime(at, Some("Europe/Berlin"));
+    assert!(["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"].iter().any(|m| when.contains(m)) && when.ends_with("Uhr (Europe/Berlin)"), "{when}");
+    assert_ne!(when, Tr::new(Locale::De).datetime(at, None).replace("(UTC)", "(Europe/Berlin)"), "the hour is Berlin's, not UTC's");
     assert!(text.contains(&format!("Zeit:       {when}\n")), "the time in words, not epoch seconds: {text}");
     assert!(!text.contains(&at.to_string()), "no epoch seconds");
     assert!(text.contains("Safari on iPhone"));

@@ -10,6 +10,11 @@ use crate::bundle::Tr;
 /// Longest time-zone name looked up (the longest IANA name is ~30 bytes).
 const MAX_ZONE_LEN: usize = 64;
 
+/// Whether `name` is a time zone of the (compiled-in) tz database.
+pub fn known_zone(name: &str) -> bool {
+    name.len() <= MAX_ZONE_LEN && TimeZone::get(name).is_ok()
+}
+
 impl Tr {
     /// `epoch` seconds as a date and time in words, in `zone` (an IANA name
     /// such as the OIDC `zoneinfo` claim); an unknown or absent zone is UTC,
@@ -60,6 +65,14 @@ mod tests {
     fn an_unknown_zone_is_utc_and_says_so() {
         for zone in ["Mars/Olympus", "", "../../etc/passwd", &"A".repeat(500), "UTC"] {
             assert_eq!(Tr::new(Locale::En).datetime(WHEN, Some(zone)), "Wednesday, 2 December 2026 at 14:05 (UTC)", "{zone}");
+        }
+    }
+
+    #[test]
+    fn known_zones() {
+        assert!(crate::known_zone("Europe/Berlin") && crate::known_zone("UTC") && crate::known_zone("America/Argentina/Buenos_Aires"));
+        for bad in ["Mars/Olympus", "", "../../etc/passwd", "/etc/localtime", "Europe/Berlin\r\n", &"A".repeat(500)] {
+            assert!(!crate::known_zone(bad), "{bad}");
         }
     }
 

@@ -44,6 +44,7 @@ mod locale;
 mod negotiate;
 
 pub use bundle::{html_escape, sources, Arg, Tr, FILES};
+pub use dates::known_zone;
 pub use locale::Locale;
 pub use negotiate::{from_accept_language, from_ui_locales, negotiate, MAX_ENTRIES, MAX_INPUT_LEN};
 

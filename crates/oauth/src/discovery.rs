@@ -70,7 +70,7 @@ impl ProviderMetadata {
             code_challenge_methods_supported: vec!["S256"],
             claims_supported: vec![
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
-                "preferred_username", "name", "given_name", "family_name", "locale", "updated_at", "email", "email_verified", "groups",
+                "preferred_username", "name", "given_name", "family_name", "locale", "zoneinfo", "updated_at", "email", "email_verified", "groups",
             ],
             acr_values_supported: Acr::ALL.iter().map(|a| a.as_str()).collect(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],

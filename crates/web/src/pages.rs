@@ -241,6 +241,7 @@ pub struct ProfilePage {
     pub given_name: String,
     pub family_name: String,
     pub locale: String,
+    pub zoneinfo: String,
     pub error: Option<String>,
     pub csrf_token: String,
 }

@@ -106,11 +106,11 @@ const NOT_ME_LINK_TTL: i64 = 7 * 24 * 3600;
 
 /// Tells the user about a sign-in from a device their recent sessions did
 /// not come from, in their language (else `t`, the sign-in page's), the
-/// time in words.
+/// time in words in their `zoneinfo` (else UTC).
 pub async fn notify_new_device(state: &AppState, user: &User, session: &Session, t: Tr) -> Result<(), WebError> {
     let not_me_url = not_me_link(state, &session.sid);
     let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
-    state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), None)).await?;
+    state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), user.profile.zoneinfo.as_deref())).await?;
     state.oauth.audit_event("new_device_sign_in", Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
     Ok(())
 }

@@ -114,6 +114,7 @@ profile-name-label = Name
 profile-given-name-label = Vorname
 profile-family-name-label = Nachname
 profile-language-label = Sprache
+profile-zoneinfo-label = Zeitzone
 profile-save = Profil speichern
 
 ## delete_account.html

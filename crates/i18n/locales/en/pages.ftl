@@ -114,6 +114,7 @@ profile-name-label = Name
 profile-given-name-label = Given name
 profile-family-name-label = Family name
 profile-language-label = Language
+profile-zoneinfo-label = Time zone
 profile-save = Save profile
 
 ## delete_account.html

@@ -45,6 +45,9 @@ pub struct ProfileForm {
     given_name: String,
     family_name: String,
     locale: String,
+    /// Absent from a form of before the field existed.
+    #[serde(default)]
+    zoneinfo: String,
 }
 
 #[derive(Deserialize)]
@@ -271,7 +274,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
 
 fn profile_page(t: latchkey_i18n::Tr, p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
-    ProfilePage { t, name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), error, csrf_token }
+    ProfilePage { t, name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), zoneinfo: v(&p.zoneinfo), error, csrf_token }
 }
 
 pub async fn profile_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
@@ -292,7 +295,7 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), updated_at: None };
+    let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), zoneinfo: Some(form.zoneinfo), updated_at: None };
     match state.authn.set_profile(&session.user_id, profile.clone()).await {
         Ok(_) => {
             state.oauth.audit_event("profile_changed", Some(&session.user_id.0), None, "by the user").await;
