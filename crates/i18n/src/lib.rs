@@ -11,14 +11,14 @@
 //! [`negotiate`]`(ui_locales, accept_language)`: the OIDC `ui_locales`
 //! parameter (first supported tag) beats `Accept-Language` (q-values), else
 //! English. Malformed, oversized or control-character input is never an
-//! error. The web crate wraps this as a per-request value (`lang::tr(&req)`,
-//! or `lang::tr_with(&req, pending.ui_locales.as_deref())` during an
-//! authorization request).
+//! error. The web crate wraps this per request: `lang::tr(&req)`, or
+//! `lang::tr_for(&req, Some(&pending))` on the pages of an authorization
+//! request (its `ui_locales` is kept with it), or the `lang::Lang`
+//! extractor; `lang::for_user(&user, t)` picks the language of mail.
 //!
 //! # In a page
-//! Give the page struct a field `t: Tr` (the handler sets it from
-//! `crate::lang::tr(&req)` in the web crate, or `tr_for(&req, pending)` on
-//! the pages of an authorization request) and write in the template:
+//! Give the page struct a field `t: Tr`, set it as above, and write in the
+//! template:
 //! ```text
 //! {% block lang %}{{ t.lang() }}{% endblock %}   (a page extending base.html, whose
 //!                                                  line is <html lang="{% block lang %}en{% endblock %}">)
@@ -35,7 +35,7 @@
 //! every `t.…("key"` in `templates/` exists.
 //!
 //! # In Rust
-//! `Tr::new(Locale::De).get("mail-signature")`, `.args(key, &[("name",
+//! `Tr::new(Locale::De).get("mail-footer")`, `.args(key, &[("name",
 //! value.into())])`, and [`Tr::datetime`] for dates in words in a time zone.
 
 mod bundle;
