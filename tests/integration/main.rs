@@ -12,6 +12,7 @@ mod console;
 mod device;
 mod failures;
 mod form_post;
+mod i18n;
 mod interop;
 mod look;
 mod mfa;

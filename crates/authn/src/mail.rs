@@ -1,20 +1,24 @@
 //! Notification mail: SMTP (lettre) when `LATCHKEY_SMTP_URL` is set, otherwise
 //! one `.eml` file per message in a local outbox directory. Never dropped:
 //! a message that cannot be sent by SMTP is written to the outbox instead.
+//! Every message is `multipart/alternative`: plain text first, then HTML
+//! (what [`crate::notice::Notice::compose`] makes).
 
 use std::path::PathBuf;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::error::AuthnError;
 
-/// One message to one user.
+/// One message to one user, as text and as HTML with the same content.
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
-    pub body: String,
+    pub text: String,
+    pub html: String,
 }
 
 #[derive(Clone)]
@@ -50,16 +54,22 @@ impl Mailer {
     }
 }
 
+/// 7bit when the text allows it (plain ASCII, short lines: readable as
+/// is), quoted-printable otherwise; never base64, so the outbox stays
+/// greppable. Quoted-printable fits any text.
+fn body(text: &str) -> Body {
+    Body::new_with_encoding(text.to_string(), ContentTransferEncoding::SevenBit)
+        .or_else(|_| Body::new_with_encoding(text.to_string(), ContentTransferEncoding::QuotedPrintable))
+        .unwrap_or_else(|_| Body::new(text.to_string()))
+}
+
 fn build(from: &str, mail: &Mail) -> Result<Message, AuthnError> {
     let bad = |e: String| AuthnError::InvalidInput(format!("mail: {e}"));
     Message::builder()
         .from(from.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
         .to(mail.to.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
         .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        // No explicit transfer encoding: lettre picks 7bit or quoted-printable
-        // (an explicit one that does not fit the text would panic).
-        .body(mail.body.clone())
+        .multipart(MultiPart::alternative_plain_html(body(&mail.text), body(&mail.html)))
         .map_err(|e| bad(e.to_string()))
 }
 
@@ -75,13 +85,37 @@ fn write_outbox(dir: &PathBuf, from: &str, mail: &Mail) -> Result<(), AuthnError
 mod tests {
     use super::*;
 
+    fn mail(text: &str, html: &str) -> Mail {
+        Mail { to: "alice@example.com".into(), subject: "New sign-in".into(), text: text.into(), html: html.into() }
+    }
+
     #[tokio::test]
     async fn outbox_keeps_every_message() {
         let dir = std::env::temp_dir().join(format!("latchkey-outbox-{}", uuid::Uuid::new_v4().simple()));
         let mailer = Mailer::new(None, "latchkey <no-reply@localhost>", dir.clone()).expect("mailer");
-        mailer.send(&Mail { to: "alice@example.com".into(), subject: "New sign-in".into(), body: "hello".into() }).await.expect("send");
+        mailer.send(&mail("hello", "<p>hello</p>")).await.expect("send");
         let files: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
         assert_eq!(files.len(), 1);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_message_is_multipart_alternative_text_then_html() {
+        let raw = String::from_utf8(build("latchkey <no-reply@localhost>", &mail("hello https://x/?t=1", "<p>hello</p>")).expect("build").formatted()).expect("utf-8");
+        assert!(raw.contains("Content-Type: multipart/alternative;"), "{raw}");
+        let text = raw.find("Content-Type: text/plain; charset=utf-8").expect("a text part");
+        let html = raw.find("Content-Type: text/html; charset=utf-8").expect("an HTML part");
+        assert!(text < html, "text first: clients show the last part they understand");
+        assert!(raw.contains("hello https://x/?t=1"), "ASCII stays 7bit and readable");
+        assert!(!raw.contains("base64"));
+    }
+
+    #[test]
+    fn non_ascii_and_long_lines_are_quoted_printable() {
+        let long = format!("<p>{}</p>", "ä".repeat(2000));
+        let raw = String::from_utf8(build("latchkey <no-reply@localhost>", &mail("Grüße", &long)).expect("build").formatted()).expect("utf-8");
+        assert!(raw.contains("Content-Transfer-Encoding: quoted-printable"), "{raw}");
+        assert!(raw.contains("Gr=C3=BC=C3=9Fe"));
+        assert!(!raw.contains("base64"));
     }
 }

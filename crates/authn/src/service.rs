@@ -173,6 +173,7 @@ impl Authenticator {
         profile.given_name = clean(profile.given_name);
         profile.family_name = clean(profile.family_name);
         profile.locale = clean(profile.locale);
+        profile.zoneinfo = clean(profile.zoneinfo);
         for v in [&profile.name, &profile.given_name, &profile.family_name].into_iter().flatten() {
             if v.chars().count() > 200 || v.chars().any(char::is_control) {
                 return Err(AuthnError::InvalidInput("names are at most 200 characters, without control characters".into()));
@@ -182,6 +183,11 @@ impl Authenticator {
             let ok = l.len() <= 35 && l.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
             if !ok {
                 return Err(AuthnError::InvalidInput("the locale must be a language tag such as en or en-GB".into()));
+            }
+        }
+        if let Some(z) = &profile.zoneinfo {
+            if !latchkey_i18n::known_zone(z) {
+                return Err(AuthnError::InvalidInput("the time zone must be an IANA name such as Europe/Berlin".into()));
             }
         }
         profile.updated_at = Some(self.clock.now());

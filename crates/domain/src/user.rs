@@ -38,6 +38,9 @@ pub struct Profile {
     pub family_name: Option<String>,
     /// BCP 47 language tag, e.g. `en-GB`.
     pub locale: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin` (OIDC `zoneinfo`).
+    #[serde(default)]
+    pub zoneinfo: Option<String>,
     /// When the profile last changed (epoch seconds).
     pub updated_at: Option<i64>,
 }

@@ -116,6 +116,11 @@ pub struct PendingAuthorization {
     /// only that user's sign-in answers the request.
     #[serde(default)]
     pub required_sub: Option<String>,
+    /// `ui_locales` (OIDC Core §3.1.2.1) as sent, bounded by
+    /// [`MAX_PARAM_LEN`]: the pages of this request (sign-in, second
+    /// factor, consent) are in its first supported language.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
@@ -297,6 +302,7 @@ pub fn validate(
         response_mode,
         hint_sub: None,
         required_sub: claims.sub,
+        ui_locales: params.get("ui_locales").map(str::to_string),
         created_at: now,
         browser,
     })

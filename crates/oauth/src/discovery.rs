@@ -29,6 +29,8 @@ pub struct ProviderMetadata {
     pub claims_supported: Vec<&'static str>,
     pub acr_values_supported: Vec<&'static str>,
     pub prompt_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: the languages of our pages (`ui_locales`).
+    pub ui_locales_supported: Vec<&'static str>,
     pub authorization_response_iss_parameter_supported: bool,
     pub claims_parameter_supported: bool,
     pub request_parameter_supported: bool,
@@ -68,10 +70,11 @@ impl ProviderMetadata {
             code_challenge_methods_supported: vec!["S256"],
             claims_supported: vec![
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
-                "preferred_username", "name", "given_name", "family_name", "locale", "updated_at", "email", "email_verified", "groups",
+                "preferred_username", "name", "given_name", "family_name", "locale", "zoneinfo", "updated_at", "email", "email_verified", "groups",
             ],
             acr_values_supported: Acr::ALL.iter().map(|a| a.as_str()).collect(),
             prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+            ui_locales_supported: latchkey_i18n::Locale::ALL.iter().map(|l| l.code()).collect(),
             authorization_response_iss_parameter_supported: true,
             claims_parameter_supported: true,
             request_parameter_supported: false,

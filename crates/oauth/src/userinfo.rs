@@ -11,7 +11,7 @@ pub fn claims_for(user: &User, scopes: &ScopeSet, groups: Option<&[String]>) -> 
         let p = &user.profile;
         m.insert("preferred_username".into(), json!(user.username));
         m.insert("name".into(), json!(p.name.clone().unwrap_or_else(|| user.username.clone())));
-        for (k, v) in [("given_name", &p.given_name), ("family_name", &p.family_name), ("locale", &p.locale)] {
+        for (k, v) in [("given_name", &p.given_name), ("family_name", &p.family_name), ("locale", &p.locale), ("zoneinfo", &p.zoneinfo)] {
             if let Some(v) = v {
                 m.insert(k.into(), json!(v));
             }

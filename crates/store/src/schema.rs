@@ -16,6 +16,7 @@ diesel::table! {
         locale -> Nullable<Text>,
         updated_at -> Nullable<BigInt>,
         disabled_at -> Nullable<BigInt>,
+        zoneinfo -> Nullable<Text>,
     }
 }
 

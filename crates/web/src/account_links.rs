@@ -4,10 +4,12 @@
 
 use latchkey_authn::links::VERIFY_TTL;
 use latchkey_authn::rate_limit::Limit;
-use latchkey_authn::{AuthnError, Mail, Purpose};
+use latchkey_authn::{AuthnError, Notice, Purpose};
 use latchkey_domain::{Session, User, UserId};
+use latchkey_i18n::Tr;
 
 use crate::error::WebError;
+use crate::lang;
 use crate::session_ops::{end_user_sessions, not_me_link};
 use crate::state::AppState;
 
@@ -16,11 +18,13 @@ pub fn link_url(state: &AppState, path: &str, token: &str) -> String {
     format!("{}{path}?t={token}", state.issuer)
 }
 
-/// Queues a notification; failing to send does not fail the request (it is
-/// logged, and the outbox keeps what SMTP refused).
-pub async fn notify(state: &AppState, to: &str, subject: &str, body: String) {
-    if let Err(e) = state.mailer.send(&Mail { to: to.to_string(), subject: subject.to_string(), body }).await {
-        tracing::error!(error = %e, subject, "could not send a notification");
+/// Sends a notification in `t`'s language (see [`lang::for_user`]); failing
+/// to send does not fail the request (it is logged, and the outbox keeps
+/// what SMTP refused).
+pub async fn notify(state: &AppState, to: &str, t: Tr, notice: Notice<'_>) {
+    let mail = notice.compose(to, t, None);
+    if let Err(e) = state.mailer.send(&mail).await {
+        tracing::error!(error = %e, subject = %mail.subject, "could not send a notification");
     }
 }
 
@@ -37,20 +41,15 @@ pub async fn rate(state: &AppState, limit: Limit, key: &str, json: bool) -> Resu
     }
 }
 
-/// Invites a user: an account without credentials and a set-up link, mailed.
+/// Invites a user: an account without credentials and a set-up link, mailed
+/// (in English: nothing tells the invitee's language yet).
 /// Returns the user and the link (for the CLI and the admin API).
 pub async fn invite(state: &AppState, username: &str, email: &str, admin: bool) -> Result<(User, String), AuthnError> {
     let user = state.authn.create_without_credentials(username, email, admin).await?;
     let token = state.links.issue(Purpose::Setup, &user.id, email, state.invite_ttl).await?;
     let url = link_url(state, "/setup", &token);
     let hours = state.invite_ttl / 3600;
-    notify(
-        state,
-        email,
-        "You are invited to latchkey",
-        format!("Hello {username},\n\nAn account was created for you. Open this link within {hours} hours to choose how you sign in (a passkey, or a password):\n\n  {url}\n\nThe link works once. If you did not expect this, ignore this message.\n"),
-    )
-    .await;
+    notify(state, email, Tr::default(), Notice::Invitation { username, url: &url, hours }).await;
     state.oauth.audit_event("user_invited", Some(&user.id.0), None, &format!("invitation for {username}, {hours} h")).await;
     Ok((user, url))
 }
@@ -58,9 +57,10 @@ pub async fn invite(state: &AppState, username: &str, email: &str, admin: bool) 
 /// Sign-up in the background (the answer is the same whatever happens here):
 /// a taken address is told someone tried; a taken username is told to the
 /// address; otherwise an account without credentials and a set-up link.
-pub async fn sign_up(state: &AppState, username: &str, email: &str) -> Result<(), AuthnError> {
+/// Mail goes out in `t`, the language of the sign-up page.
+pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Result<(), AuthnError> {
     if !state.authn.find_by_email(email).await?.is_empty() {
-        notify(state, email, "Someone tried to create an account with your address", format!("Hello,\n\nSomeone tried to create a latchkey account with this address. You already have one.\nIf it was you, sign in, or use \"Can't sign in?\" on the sign-in page:\n\n  {}/recover\n\nIf it was not you, there is nothing to do.\n", state.issuer)).await;
+        notify(state, email, t, Notice::SignupAddressTaken { recover_url: &format!("{}/recover", state.issuer) }).await;
         state.oauth.audit_event("signup_address_taken", None, None, "sign-up for a registered address").await;
         return Ok(());
     }
@@ -72,7 +72,7 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str) -> Result<()
             && !state.passkeys.has_passkey(&existing.id).await?
             && !state.links.has_live(&existing.id, Purpose::Setup).await?;
         if !abandoned {
-            notify(state, email, "That username is taken", format!("Hello,\n\nSomeone (perhaps you) tried to create a latchkey account for this address with the username \"{username}\", which is taken. Choose another one:\n\n  {}/signup\n", state.issuer)).await;
+            notify(state, email, t, Notice::SignupUsernameTaken { username, signup_url: &format!("{}/signup", state.issuer) }).await;
             return Ok(());
         }
         state.authn.delete_user(&existing.id).await?;
@@ -84,14 +84,15 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str) -> Result<()
     };
     let token = state.links.issue(Purpose::Setup, &user.id, email, VERIFY_TTL).await?;
     let url = link_url(state, "/setup", &token);
-    notify(state, email, "Confirm your email address", format!("Hello {username},\n\nOpen this link within 24 hours to confirm your address and choose how you sign in:\n\n  {url}\n\nThe link works once. If you did not ask for an account, ignore this message.\n")).await;
+    notify(state, email, t, Notice::SignupConfirm { username, url: &url, hours: VERIFY_TTL / 3600 }).await;
     state.oauth.audit_event("signup_requested", Some(&user.id.0), None, "verification link sent").await;
     Ok(())
 }
 
 /// Recovery request in the background: a link for the account a "username
-/// or email" names, if any, mailed to its address with a notice.
-pub async fn request_recovery(state: &AppState, login: &str) -> Result<(), AuthnError> {
+/// or email" names, if any, mailed to its address with a notice (in the
+/// user's language, else `t`, the recovery page's).
+pub async fn request_recovery(state: &AppState, login: &str, t: Tr) -> Result<(), AuthnError> {
     let Some(user) = state.authn.find_by_login(login).await? else {
         state.oauth.audit_event("recovery_requested_unknown", None, None, "no such account").await;
         return Ok(());
@@ -99,32 +100,21 @@ pub async fn request_recovery(state: &AppState, login: &str) -> Result<(), Authn
     let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
     let url = link_url(state, "/recover/continue", &token);
     let minutes = state.recovery_ttl / 60;
-    notify(
-        state,
-        &user.email,
-        "Someone asked to recover your account",
-        format!("Hello {},\n\nSomeone asked to recover your latchkey account. If it was you, open this link within {minutes} minutes:\n\n  {url}\n\nThe link works once; asking again replaces it. If it was not you, ignore this message: nothing changes unless the link is used, and it still asks for your second factor if you have one.\n", user.username),
-    )
-    .await;
+    notify(state, &user.email, lang::for_user(&user, t), Notice::Recovery { username: &user.username, url: &url, minutes }).await;
     state.oauth.audit_event("recovery_requested", Some(&user.id.0), None, "recovery link sent").await;
     Ok(())
 }
 
 /// After a recovery set a new credential: every session, remembered device,
 /// refresh-token family and link of the user ends; the user is told, with a
-/// "This wasn't me" link for the new session.
-pub async fn finish_recovery(state: &AppState, user: &User, new_session: &Session) -> Result<(), WebError> {
+/// "This wasn't me" link for the new session (in the user's language, else `t`).
+pub async fn finish_recovery(state: &AppState, user: &User, new_session: &Session, t: Tr) -> Result<(), WebError> {
     let ended = end_user_sessions(state, &user.id, Some(new_session)).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.links.revoke_for_user(&user.id, None).await?;
     state.oauth.audit_event("account_recovered", Some(&user.id.0), None, &format!("{} session(s) ended", ended.len())).await;
-    notify(
-        state,
-        &user.email,
-        "Your account was recovered",
-        format!("Hello {},\n\nYour latchkey account was just recovered with a new sign-in method, and every other session was signed out.\n\nIf this wasn't you, end that session now and contact your administrator:\n\n  {}\n", user.username, not_me_link(state, &new_session.sid)),
-    )
-    .await;
+    let not_me_url = not_me_link(state, &new_session.sid);
+    notify(state, &user.email, lang::for_user(user, t), Notice::Recovered { username: &user.username, not_me_url: &not_me_url }).await;
     Ok(())
 }
 

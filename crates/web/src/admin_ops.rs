@@ -2,13 +2,15 @@
 //! called by the console pages, the admin API and the CLI alike, each
 //! audited with the admin who did it (the request's audit actor).
 
-use latchkey_authn::{AuthnError, Purpose};
+use latchkey_authn::{AuthnError, Notice, Purpose};
 use latchkey_domain::{Client, Secret, User};
+use latchkey_i18n::Tr;
 use latchkey_oauth::clients::NewClient;
 use latchkey_oauth::OAuthError;
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
 use crate::account_links::{link_url, notify};
+use crate::lang::for_user;
 use crate::error::WebError;
 use crate::session_ops::end_user_sessions;
 use crate::state::AppState;
@@ -46,13 +48,8 @@ pub async fn reset_mfa(state: &AppState, user: &User) -> Result<(), WebError> {
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
     state.links.revoke_for_user(&user.id, Some(Purpose::Recovery)).await?;
     state.oauth.audit_event("mfa_reset_by_admin", Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended").await;
-    notify(
-        state,
-        &user.email,
-        "Your second factor was reset",
-        format!("Hello {},\n\nAn administrator removed the authenticator app and backup codes of your latchkey account, and signed out every session. Use \"Can't sign in?\" to set up your sign-in again:\n\n  {}/recover\n\nIf you did not ask for this, contact your administrator now.\n", user.username, state.issuer),
-    )
-    .await;
+    let recover_url = format!("{}/recover", state.issuer);
+    notify(state, &user.email, for_user(user, Tr::default()), Notice::MfaReset { username: &user.username, recover_url: &recover_url }).await;
     Ok(())
 }
 
@@ -60,7 +57,7 @@ pub async fn reset_mfa(state: &AppState, user: &User) -> Result<(), WebError> {
 pub async fn send_recovery_link(state: &AppState, user: &User) -> Result<(), WebError> {
     let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
     let url = link_url(state, "/recover/continue", &token);
-    notify(state, &user.email, "Recover your account", format!("Hello {},\n\nAn administrator sent you this recovery link. Open it within {} minutes:\n\n  {url}\n\nIt works once, and asks for your second factor if you have one.\n", user.username, state.recovery_ttl / 60)).await;
+    notify(state, &user.email, for_user(user, Tr::default()), Notice::AdminRecovery { username: &user.username, url: &url, minutes: state.recovery_ttl / 60 }).await;
     state.oauth.audit_event("recovery_link_sent_by_admin", Some(&user.id.0), None, "recovery link mailed").await;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod client_ip;
 pub mod config;
 pub mod error;
+pub mod lang;
 pub mod metrics;
 mod handlers;
 pub mod pages;

@@ -1,8 +1,11 @@
 //! The server-rendered pages (askama templates under `templates/`).
+//! A page with a field `t` ([`Tr`]) is translated: its template calls
+//! `t.get("key")` (see `latchkey_i18n`), and `crate::lang` picks the language.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
+use latchkey_i18n::Tr;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -45,6 +48,7 @@ pub struct ConsentPage {
 #[derive(Template)]
 #[template(path = "device.html")]
 pub struct DevicePage {
+    pub t: Tr,
     pub user_code: String,
     pub error: Option<String>,
     pub csrf_token: String,
@@ -160,6 +164,7 @@ pub struct PasswordPage {
     /// Change it (current and new), or set a first one (new only).
     pub has_password: bool,
     pub min_chars: usize,
+    pub t: Tr,
     pub error: Option<String>,
     pub csrf_token: String,
 }
@@ -167,6 +172,7 @@ pub struct PasswordPage {
 #[derive(Template)]
 #[template(path = "confirm_logout.html")]
 pub struct ConfirmLogoutPage {
+    pub t: Tr,
     pub client_name: Option<String>,
     pub csrf_token: String,
 }
@@ -174,6 +180,7 @@ pub struct ConfirmLogoutPage {
 #[derive(Template)]
 #[template(path = "not_me.html")]
 pub struct NotMePage {
+    pub t: Tr,
     pub done: bool,
     /// After "done": whether a session was ended (or there was none left to end).
     pub ended: bool,
@@ -184,12 +191,15 @@ pub struct NotMePage {
 
 #[derive(Template)]
 #[template(path = "signed_out.html")]
-pub struct SignedOutPage;
+pub struct SignedOutPage {
+    pub t: Tr,
+}
 
 /// The auto-submitting form of `response_mode=form_post`.
 #[derive(Template)]
 #[template(path = "form_post.html")]
 pub struct FormPostPage {
+    pub t: Tr,
     pub action: String,
     pub fields: Vec<(String, String)>,
     /// Lets this page's one inline script run (CSP), and nothing else.
@@ -200,6 +210,7 @@ pub struct FormPostPage {
 #[derive(Template)]
 #[template(path = "notice.html")]
 pub struct NoticePage {
+    pub t: Tr,
     pub title: String,
     pub message: String,
     pub link: Option<(String, String)>,
@@ -209,7 +220,8 @@ pub struct NoticePage {
 #[derive(Template)]
 #[template(path = "setup.html")]
 pub struct SetupPage {
-    pub title: &'static str,
+    pub t: Tr,
+    pub title: String,
     /// `/setup` or `/recover`: where the forms and the passkey script post.
     pub base: &'static str,
     pub username: String,
@@ -224,6 +236,7 @@ pub struct SetupPage {
 #[derive(Template)]
 #[template(path = "recover.html")]
 pub struct RecoverPage {
+    pub t: Tr,
     pub minutes: i64,
     pub csrf_token: String,
 }
@@ -231,6 +244,7 @@ pub struct RecoverPage {
 #[derive(Template)]
 #[template(path = "signup.html")]
 pub struct SignupPage {
+    pub t: Tr,
     pub error: Option<String>,
     pub username: String,
     pub email: String,
@@ -242,10 +256,11 @@ pub struct SignupPage {
 #[derive(Template)]
 #[template(path = "confirm_link.html")]
 pub struct ConfirmLinkPage {
-    pub title: &'static str,
+    pub t: Tr,
+    pub title: String,
     pub message: String,
     pub action: &'static str,
-    pub button: &'static str,
+    pub button: String,
     pub token: String,
     pub csrf_token: String,
 }
@@ -253,6 +268,7 @@ pub struct ConfirmLinkPage {
 #[derive(Template)]
 #[template(path = "email.html")]
 pub struct EmailPage {
+    pub t: Tr,
     pub current: String,
     pub error: Option<String>,
     pub csrf_token: String,
@@ -261,6 +277,7 @@ pub struct EmailPage {
 #[derive(Template)]
 #[template(path = "delete_account.html")]
 pub struct DeleteAccountPage {
+    pub t: Tr,
     pub username: String,
     pub error: Option<String>,
     pub csrf_token: String,
@@ -269,6 +286,7 @@ pub struct DeleteAccountPage {
 #[derive(Template)]
 #[template(path = "recovery_codes.html")]
 pub struct RecoveryCodesPage {
+    pub t: Tr,
     pub codes: Option<Vec<String>>,
     pub csrf_token: String,
 }
@@ -276,10 +294,12 @@ pub struct RecoveryCodesPage {
 #[derive(Template)]
 #[template(path = "profile.html")]
 pub struct ProfilePage {
+    pub t: Tr,
     pub name: String,
     pub given_name: String,
     pub family_name: String,
     pub locale: String,
+    pub zoneinfo: String,
     pub error: Option<String>,
     pub csrf_token: String,
 }
@@ -301,6 +321,7 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 #[derive(Template)]
 #[template(path = "mfa.html")]
 pub struct MfaPage {
+    pub t: Tr,
     pub m: String,
     /// Offer the code field (TOTP or backup code).
     pub totp: bool,
@@ -313,6 +334,7 @@ pub struct MfaPage {
 #[derive(Template)]
 #[template(path = "totp.html")]
 pub struct TotpPage {
+    pub t: Tr,
     pub error: Option<String>,
     pub enrolled: bool,
     pub unused_codes: i64,

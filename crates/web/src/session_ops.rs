@@ -3,11 +3,13 @@
 
 use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
-use latchkey_authn::{Mail, Restore};
+use latchkey_authn::{Notice, Restore};
 use latchkey_domain::{Session, User, UserId};
+use latchkey_i18n::Tr;
 
 use crate::browser::{client_info, current_session, device_cookie, expired_device_cookie, session_cookie, DEVICE_COOKIE};
 use crate::error::WebError;
+use crate::lang;
 use crate::state::AppState;
 
 /// The browser's session, or a new one restored from its remember-me device
@@ -102,17 +104,13 @@ pub fn parse_not_me(state: &AppState, token: &str) -> Option<String> {
 /// "This wasn't me" links work for 7 days: longer than anyone takes to read mail.
 const NOT_ME_LINK_TTL: i64 = 7 * 24 * 3600;
 
-/// Tells the user about a sign-in from a device their recent sessions did not come from.
-pub async fn notify_new_device(state: &AppState, user: &User, session: &Session) -> Result<(), WebError> {
-    let body = format!(
-        "Hello {name},\n\nSomeone signed in to your latchkey account from a device we have not seen recently:\n\n  Device: {device}\n  Time:   {time} (epoch seconds)\n  IP:     {ip}\n\nIf this was you, there is nothing to do.\n\nIf this wasn't you, end that session now and then change your password:\n\n  {link}\n",
-        name = user.username,
-        device = session.device_name.as_deref().unwrap_or("Unknown device"),
-        time = session.created_at,
-        ip = session.ip.as_deref().unwrap_or("unknown"),
-        link = not_me_link(state, &session.sid),
-    );
-    state.mailer.send(&Mail { to: user.email.clone(), subject: "New sign-in to your account".into(), body }).await?;
+/// Tells the user about a sign-in from a device their recent sessions did
+/// not come from, in their language (else `t`, the sign-in page's), the
+/// time in words in their `zoneinfo` (else UTC).
+pub async fn notify_new_device(state: &AppState, user: &User, session: &Session, t: Tr) -> Result<(), WebError> {
+    let not_me_url = not_me_link(state, &session.sid);
+    let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
+    state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), user.profile.zoneinfo.as_deref())).await?;
     state.oauth.audit_event("new_device_sign_in", Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
     Ok(())
 }

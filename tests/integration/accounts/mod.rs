@@ -26,7 +26,7 @@ pub struct Mail {
 }
 
 /// Undoes quoted-printable (soft breaks and `=XX`), enough for our mails.
-fn unqp(s: &str) -> String {
+pub(crate) fn unqp(s: &str) -> String {
     let s = s.replace("=\r\n", "").replace("=\n", "");
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

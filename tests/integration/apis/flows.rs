@@ -140,7 +140,7 @@ async fn groups_roles_and_profile_claims() {
         .patch(app.url(&format!("/admin/api/v1/users/{USERNAME}")))
         .bearer_auth(&admin)
         .header("content-type", "application/json")
-        .body(json!({ "given_name": "Alice", "family_name": "Liddell", "locale": "en-GB" }).to_string())
+        .body(json!({ "given_name": "Alice", "family_name": "Liddell", "locale": "en-GB", "zoneinfo": "Europe/Berlin" }).to_string())
         .send()
         .await
         .expect("patch");
@@ -160,7 +160,7 @@ async fn groups_roles_and_profile_claims() {
     let refresh = tokens.refresh_token().expect("refresh").secret().clone();
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("scope", "openid profile groups")], Some((&id, &secret))).await;
     let info = bearer(&app, "GET", "/userinfo", &field(&r, "access_token")).await.body;
-    assert_eq!((info["groups"].clone(), info["family_name"].clone()), (json!(["staff"]), json!("Liddell")), "{info}");
+    assert_eq!((info["groups"].clone(), info["family_name"].clone(), info["zoneinfo"].clone()), (json!(["staff"]), json!("Liddell"), json!("Europe/Berlin")), "{info}");
 
     // The user edits their own profile.
     let page = browser.get("/account/profile").await;

@@ -21,6 +21,7 @@ struct UserRow {
     locale: Option<String>,
     updated_at: Option<i64>,
     disabled_at: Option<i64>,
+    zoneinfo: Option<String>,
 }
 
 impl From<UserRow> for User {
@@ -33,7 +34,7 @@ impl From<UserRow> for User {
             admin: r.admin,
             created_at: r.created_at,
             email_verified: r.email_verified,
-            profile: Profile { name: r.name, given_name: r.given_name, family_name: r.family_name, locale: r.locale, updated_at: r.updated_at },
+            profile: Profile { name: r.name, given_name: r.given_name, family_name: r.family_name, locale: r.locale, zoneinfo: r.zoneinfo, updated_at: r.updated_at },
             disabled_at: r.disabled_at,
         }
     }
@@ -54,6 +55,7 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
         locale: user.profile.locale.clone(),
         updated_at: user.profile.updated_at,
         disabled_at: user.disabled_at,
+        zoneinfo: user.profile.zoneinfo.clone(),
     };
     diesel::insert_into(users::table).values(&row).execute(conn)?;
     Ok(())
@@ -134,7 +136,7 @@ pub fn delete(conn: &mut DbConnection, id: &UserId) -> Result<bool, StoreError> 
 /// Replaces the profile claims.
 pub fn set_profile(conn: &mut DbConnection, id: &UserId, p: &Profile) -> Result<bool, StoreError> {
     Ok(diesel::update(users::table.find(&id.0))
-        .set((users::name.eq(&p.name), users::given_name.eq(&p.given_name), users::family_name.eq(&p.family_name), users::locale.eq(&p.locale), users::updated_at.eq(p.updated_at)))
+        .set((users::name.eq(&p.name), users::given_name.eq(&p.given_name), users::family_name.eq(&p.family_name), users::locale.eq(&p.locale), users::zoneinfo.eq(&p.zoneinfo), users::updated_at.eq(p.updated_at)))
         .execute(conn)?
         == 1)
 }

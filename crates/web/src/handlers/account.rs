@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::{for_user, tr};
 use crate::pages::{render, DeleteAccountPage, ProfilePage, SignedOutPage};
 use crate::session_ops::{end_sessions, end_user_sessions};
 use crate::state::AppState;
@@ -45,6 +46,9 @@ pub struct ProfileForm {
     given_name: String,
     family_name: String,
     locale: String,
+    /// Absent from a form of before the field existed.
+    #[serde(default)]
+    zoneinfo: String,
 }
 
 #[derive(Deserialize)]
@@ -66,14 +70,14 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
         state.oauth.audit_event("sign_out", Some(&session.user_id.0), None, "signed out").await;
     }
-    signed_out()
+    signed_out(&req)
 }
 
 /// The signed-out page: session and device cookies removed, and a new CSRF
 /// secret so no form token from the session works after it.
-pub(crate) fn signed_out() -> Result<HttpResponse, WebError> {
+pub(crate) fn signed_out(req: &HttpRequest) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::fresh();
-    with_cookies(render(StatusCode::OK, &SignedOutPage), [expired_session_cookie(), expired_device_cookie()].iter().chain(&csrf.new))
+    with_cookies(render(StatusCode::OK, &SignedOutPage { t: tr(req) }), [expired_session_cookie(), expired_device_cookie()].iter().chain(&csrf.new))
 }
 
 /// Ends one of the user's other sessions.
@@ -131,7 +135,7 @@ pub async fn end_all_sessions(req: HttpRequest, state: web::Data<AppState>, form
         Err(redirect) => return Ok(redirect),
     };
     end_user_sessions(&state, &session.user_id, None).await?;
-    signed_out()
+    signed_out(&req)
 }
 
 /// The user takes an app's access away: its grant, refresh tokens and access tokens.
@@ -145,9 +149,9 @@ pub async fn disconnect_app(req: HttpRequest, state: web::Data<AppState>, form: 
     Ok(see_other("/account"))
 }
 
-fn profile_page(p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
+fn profile_page(t: latchkey_i18n::Tr, p: &latchkey_domain::Profile, error: Option<String>, csrf_token: String) -> ProfilePage {
     let v = |o: &Option<String>| o.clone().unwrap_or_default();
-    ProfilePage { name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), error, csrf_token }
+    ProfilePage { t, name: v(&p.name), given_name: v(&p.given_name), family_name: v(&p.family_name), locale: v(&p.locale), zoneinfo: v(&p.zoneinfo), error, csrf_token }
 }
 
 pub async fn profile_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
@@ -157,7 +161,7 @@ pub async fn profile_get(req: HttpRequest, state: web::Data<AppState>) -> Result
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &profile_page(&user.profile, None, csrf.form_token(&state))), &csrf.new)
+    with_cookies(render(StatusCode::OK, &profile_page(tr(&req), &user.profile, None, csrf.form_token(&state))), &csrf.new)
 }
 
 /// The user edits their profile claims (name, given and family name, locale).
@@ -168,13 +172,13 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), updated_at: None };
+    let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), zoneinfo: Some(form.zoneinfo), updated_at: None };
     match state.authn.set_profile(&session.user_id, profile.clone()).await {
         Ok(_) => {
             state.oauth.audit_event("profile_changed", Some(&session.user_id.0), None, "by the user").await;
             Ok(see_other("/account"))
         }
-        Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(&profile, Some(format!("{m}.")), csrf.form_token(&state)))),
+        Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(tr(&req), &profile, Some(format!("{m}.")), csrf.form_token(&state)))),
         Err(e) => Err(e.into()),
     }
 }
@@ -185,7 +189,7 @@ pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result
         Err(redirect) => return Ok(redirect),
     };
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &DeleteAccountPage { username: user.username, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+    with_cookies(render(StatusCode::OK, &DeleteAccountPage { t: tr(&req), username: user.username, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 /// Deletes the signed-in user's own account: every session ends (relying
@@ -198,18 +202,16 @@ pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: 
         Err(redirect) => return Ok(redirect),
     };
     if form.confirm.trim() != user.username {
-        let page = DeleteAccountPage { username: user.username, error: Some("Type your username exactly to confirm.".into()), csrf_token: csrf.form_token(&state) };
+        let t = tr(&req);
+        let page = DeleteAccountPage { t, username: user.username, error: Some(t.get("delete-mismatch")), csrf_token: csrf.form_token(&state) };
         return Ok(render(StatusCode::BAD_REQUEST, &page));
     }
     end_user_sessions(&state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.authn.delete_user(&user.id).await?;
     state.oauth.audit_event("account_deleted", Some(&user.id.0), None, "deleted by its owner").await;
-    crate::account_links::notify(&state, &user.email, "Your account was deleted", format!("Hello {},
-
-Your latchkey account was deleted, with its sessions, passkeys and connected apps.
-", user.username)).await;
-    signed_out()
+    crate::account_links::notify(&state, &user.email, for_user(&user, tr(&req)), latchkey_authn::Notice::AccountDeleted { username: &user.username }).await;
+    signed_out(&req)
 }
 
 /// "Not now" on the passkey prompt hides it for 30 days.

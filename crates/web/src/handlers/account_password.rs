@@ -8,14 +8,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::ways_in::PasswordOutcome;
-use latchkey_authn::AuthnError;
+use latchkey_authn::{AuthnError, Notice};
 use latchkey_domain::{Secret, Session, User};
+use latchkey_i18n::Tr;
 use serde::Deserialize;
 
 use super::mfa_settings::recent_session;
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::{for_user, tr};
 use crate::pages::{render, PasswordPage};
 use crate::session_ops::credentials_changed;
 use crate::state::AppState;
@@ -38,8 +40,8 @@ pub struct CsrfForm {
     csrf_token: String,
 }
 
-fn page(state: &AppState, user: &User, error: Option<String>, csrf: &CsrfCookie) -> PasswordPage {
-    PasswordPage { has_password: user.password_hash.is_some(), min_chars: state.authn.policy.min_chars, error, csrf_token: csrf.form_token(state) }
+fn page(state: &AppState, t: Tr, user: &User, error: Option<String>, csrf: &CsrfCookie) -> PasswordPage {
+    PasswordPage { t, has_password: user.password_hash.is_some(), min_chars: state.authn.policy.min_chars, error, csrf_token: csrf.form_token(state) }
 }
 
 /// "Change password", or "Set a password" for an account without one.
@@ -47,7 +49,7 @@ pub async fn password_page(req: HttpRequest, state: web::Data<AppState>) -> Resu
     let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &page(&state, &user, None, &csrf)), &csrf.new)
+    with_cookies(render(StatusCode::OK, &page(&state, tr(&req), &user, None, &csrf)), &csrf.new)
 }
 
 /// Changes the password, then ends every other session and all of the
@@ -59,18 +61,19 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let info = client_info(&req);
     let known = crate::browser::known_device(&req, &state, &user.username);
+    let t = tr(&req);
     let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref(), known.as_deref()).await;
     let error = match changed {
         Ok(()) => None,
-        Err(AuthnError::InvalidCredentials) => Some("The current password is not right.".to_string()),
-        Err(AuthnError::InvalidInput(m)) => Some(format!("The new password cannot be used: {m}.")),
-        Err(AuthnError::Throttled) => Some("Too many attempts. Wait a few minutes and try again.".to_string()),
+        Err(AuthnError::InvalidCredentials) => Some(t.get("password-wrong")),
+        Err(AuthnError::InvalidInput(m)) => Some(t.arg("password-unusable", "reason", m)),
+        Err(AuthnError::Throttled) => Some(t.get("too-many-attempts")),
         Err(e) => return Err(e.into()),
     };
     if let Some(error) = error {
-        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, &user, &session, "password_changed", "Your password was changed", "The password of your latchkey account was just changed").await?;
+    changed_everywhere(&state, t, &user, &session, "password_changed", Notice::PasswordChanged { username: &user.username }).await?;
     // A new cookie id, but not a new sign-in: knowing the password is not
     // re-authentication for changes that need a recent sign-in or a second factor.
     let rotated = state.sessions.rotate_id(&session).await?;
@@ -85,11 +88,12 @@ pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: we
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
+    let t = tr(&req);
     let outcome = state.authn.set_first_password(&user, Secret::new(form.new_password)).await;
-    if let Some(error) = refusal(outcome)? {
-        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
+    if let Some(error) = refusal(t, outcome)? {
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, &user, &session, "password_set", "A password was added to your account", "A password was just added to your latchkey account").await?;
+    changed_everywhere(&state, t, &user, &session, "password_set", Notice::PasswordSet { username: &user.username }).await?;
     Ok(see_other("/account"))
 }
 
@@ -100,19 +104,20 @@ pub async fn remove_password(req: HttpRequest, state: web::Data<AppState>, form:
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    if let Some(error) = refusal(state.authn.remove_password(&user).await)? {
-        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, &user, Some(error), &csrf)));
+    let t = tr(&req);
+    if let Some(error) = refusal(t, state.authn.remove_password(&user).await)? {
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, &user, &session, "password_removed", "Your password was removed", "The password of your latchkey account was just removed: you sign in with your passkeys now").await?;
+    changed_everywhere(&state, t, &user, &session, "password_removed", Notice::PasswordRemoved { username: &user.username }).await?;
     Ok(see_other("/account"))
 }
 
 /// The words of a refusal (by the rule or the password policy), or `None` when it was done.
-fn refusal(outcome: PasswordOutcome) -> Result<Option<String>, WebError> {
+fn refusal(t: Tr, outcome: PasswordOutcome) -> Result<Option<String>, WebError> {
     match outcome {
         Ok(Ok(())) => Ok(None),
         Ok(Err(refused)) => Ok(Some(capitalised(&refused.to_string()))),
-        Err(AuthnError::InvalidInput(m)) => Ok(Some(format!("The new password cannot be used: {m}."))),
+        Err(AuthnError::InvalidInput(m)) => Ok(Some(t.arg("password-unusable", "reason", m))),
         Err(e) => Err(e.into()),
     }
 }
@@ -123,11 +128,11 @@ fn capitalised(s: &str) -> String {
 }
 
 /// What follows any password change: other sessions, remembered devices,
-/// recovery links and tokens end; the change is audited and mailed.
-async fn changed_everywhere(state: &AppState, user: &User, session: &Session, kind: &str, subject: &str, what: &str) -> Result<(), WebError> {
+/// recovery links and tokens end; the change is audited and mailed (in the
+/// user's language, else the request's).
+async fn changed_everywhere(state: &AppState, t: Tr, user: &User, session: &Session, kind: &str, notice: Notice<'_>) -> Result<(), WebError> {
     credentials_changed(state, &user.id, session, kind).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
-    let body = format!("Hello {},\n\n{what}, and every other session was signed out.\nIf this wasn't you, contact your administrator now.\n", user.username);
-    crate::account_links::notify(state, &user.email, subject, body).await;
+    crate::account_links::notify(state, &user.email, for_user(user, t), notice).await;
     Ok(())
 }

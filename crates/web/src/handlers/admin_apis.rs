@@ -185,6 +185,7 @@ pub struct ProfileBody {
     given_name: Option<String>,
     family_name: Option<String>,
     locale: Option<String>,
+    zoneinfo: Option<String>,
 }
 
 /// `PATCH /users/{username}`: the profile claims (fields left out are kept).
@@ -193,8 +194,8 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
     let user = user_named(&state, &path).await?;
     let b = body.into_inner();
     let p = user.profile.clone();
-    let profile = Profile { name: b.name.or(p.name), given_name: b.given_name.or(p.given_name), family_name: b.family_name.or(p.family_name), locale: b.locale.or(p.locale), updated_at: None };
+    let profile = Profile { name: b.name.or(p.name), given_name: b.given_name.or(p.given_name), family_name: b.family_name.or(p.family_name), locale: b.locale.or(p.locale), zoneinfo: b.zoneinfo.or(p.zoneinfo), updated_at: None };
     let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
     state.oauth.audit_event("profile_changed", Some(&user.id.0), None, "by an admin").await;
-    Ok(ok(json!({ "username": user.username, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "updated_at": saved.updated_at })))
+    Ok(ok(json!({ "username": user.username, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "zoneinfo": saved.zoneinfo, "updated_at": saved.updated_at })))
 }

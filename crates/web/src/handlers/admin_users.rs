@@ -26,7 +26,7 @@ pub fn user_json(u: &User) -> serde_json::Value {
     json!({
         "user_id": u.id.0, "username": u.username, "email": u.email, "email_verified": u.email_verified, "admin": u.admin,
         "has_password": u.password_hash.is_some(), "disabled": u.disabled_at.is_some(), "created_at": u.created_at,
-        "name": u.profile.name, "given_name": u.profile.given_name, "family_name": u.profile.family_name, "locale": u.profile.locale,
+        "name": u.profile.name, "given_name": u.profile.given_name, "family_name": u.profile.family_name, "locale": u.profile.locale, "zoneinfo": u.profile.zoneinfo,
     })
 }
 

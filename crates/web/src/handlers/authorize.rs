@@ -29,7 +29,7 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
         Err(AuthorizeError::Redirect { redirect_uri, state: st, code, description }) => {
             let url = latchkey_oauth::authorize::error_redirect(&redirect_uri, st.as_deref(), code, &description, &state.issuer);
             if ResponseMode::parse(params.get("response_mode")) == Some(ResponseMode::FormPost) {
-                return Ok(form_post_page(&redirect_uri, &url));
+                return Ok(form_post_page(crate::lang::tr_with(req, params.get("ui_locales")), &redirect_uri, &url));
             }
             return Ok(found(&url));
         }
@@ -49,7 +49,7 @@ pub async fn respond(req: HttpRequest, state: web::Data<AppState>, query: web::Q
         tracing::info!(target: "security", event = "form_post_browser_mismatch");
         return Err(WebError::expired_request());
     }
-    Ok(form_post_page(&answer.redirect_uri, &answer.url))
+    Ok(form_post_page(crate::lang::tr(&req), &answer.redirect_uri, &answer.url))
 }
 
 #[derive(serde::Deserialize)]
@@ -60,7 +60,7 @@ pub struct RespondQuery {
 /// The answer in `url` (a query redirect to `redirect_uri`) as a form that
 /// posts itself to `redirect_uri`. Its CSP allows that one inline script and
 /// a form action to the client's origin, and nothing else.
-fn form_post_page(redirect_uri: &str, url: &str) -> HttpResponse {
+fn form_post_page(t: latchkey_i18n::Tr, redirect_uri: &str, url: &str) -> HttpResponse {
     let pairs = |u: &str| url::Url::parse(u).map(|u| u.query_pairs().into_owned().collect::<Vec<_>>()).unwrap_or_default();
     let mut fields = pairs(url);
     for registered in pairs(redirect_uri) {
@@ -74,7 +74,7 @@ fn form_post_page(redirect_uri: &str, url: &str) -> HttpResponse {
         Err(_) => "'none'".into(),
     };
     let nonce = latchkey_token::crypto::random_token("");
-    let mut resp = crate::pages::render(actix_web::http::StatusCode::OK, &crate::pages::FormPostPage { action: redirect_uri.to_string(), fields, nonce: nonce.clone() });
+    let mut resp = crate::pages::render(actix_web::http::StatusCode::OK, &crate::pages::FormPostPage { t, action: redirect_uri.to_string(), fields, nonce: nonce.clone() });
     let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; form-action {target}; frame-ancestors 'none'; base-uri 'none'");
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&csp) {
         resp.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);

@@ -5,6 +5,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_i18n::Tr;
 use latchkey_oauth::device::{format_user_code, normalize_user_code, AnswerOutcome, DeviceApproval, UserCodeLookup, WRONG_USER_CODE_WINDOW};
 use serde::Deserialize;
 
@@ -13,6 +14,7 @@ use super::see_other;
 use super::token::{no_store, ClientForm};
 use crate::browser::{check_form_post, client_info, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, ConsentPage, DevicePage, NoticePage};
 use crate::session_ops::session_or_restore;
 use crate::state::AppState;
@@ -64,7 +66,7 @@ pub async fn device_page(req: HttpRequest, state: web::Data<AppState>, query: we
     }
     let csrf = CsrfCookie::from_request(&req);
     let user_code = query.user_code.as_deref().and_then(normalize_user_code).map(|c| format_user_code(&c)).unwrap_or_default();
-    let page = DevicePage { user_code, error: None, csrf_token: csrf.form_token(&state) };
+    let page = DevicePage { t: tr(&req), user_code, error: None, csrf_token: csrf.form_token(&state) };
     with_cookies(render(StatusCode::OK, &page), resolved.cookies.iter().chain(&csrf.new))
 }
 
@@ -111,8 +113,8 @@ pub async fn device_answer(req: HttpRequest, state: web::Data<AppState>, form: w
     // A client removed or disabled since the device asked gets no answer.
     live_client(&state, &device).await?;
     Ok(match state.oauth.answer_device(&device, &session, allow).await? {
-        AnswerOutcome::Recorded => done(allow),
-        AnswerOutcome::AlreadyAnswered => already_answered(),
+        AnswerOutcome::Recorded => done(tr(&req), allow),
+        AnswerOutcome::AlreadyAnswered => already_answered(tr(&req)),
         AnswerOutcome::Expired => return Err(expired()),
     })
 }
@@ -120,16 +122,17 @@ pub async fn device_answer(req: HttpRequest, state: web::Data<AppState>, form: w
 /// The device request a typed code names, or the page to show instead.
 async fn find(req: &HttpRequest, state: &AppState, csrf: &CsrfCookie, typed: &str) -> Result<Result<DeviceApproval, HttpResponse>, WebError> {
     let ip = client_info(req).ip;
+    let t = tr(req);
     Ok(match state.oauth.lookup_user_code(typed, ip.as_deref()).await? {
         UserCodeLookup::Found(d) => Ok(d),
-        UserCodeLookup::AlreadyAnswered => Err(already_answered()),
+        UserCodeLookup::AlreadyAnswered => Err(already_answered(t)),
         UserCodeLookup::Unknown => {
-            let page = DevicePage { user_code: typed.chars().take(20).collect(), error: Some("That code is not right, or it has expired. Check the code on your device and try again.".into()), csrf_token: csrf.form_token(state) };
+            let page = DevicePage { t, user_code: typed.chars().take(20).collect(), error: Some(t.get("device-code-wrong")), csrf_token: csrf.form_token(state) };
             Err(render(StatusCode::BAD_REQUEST, &page))
         }
         UserCodeLookup::TooManyAttempts => {
             let minutes = WRONG_USER_CODE_WINDOW.as_secs() / 60;
-            let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &NoticePage { title: "Too many attempts".into(), message: format!("Too many wrong codes were entered from your network. Wait {minutes} minutes, then enter the code again."), link: None });
+            let mut resp = render(StatusCode::TOO_MANY_REQUESTS, &NoticePage { t, title: t.get("device-too-many-title"), message: t.arg("device-too-many", "minutes", minutes), link: None });
             resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(WRONG_USER_CODE_WINDOW.as_secs()));
             Err(resp)
         }
@@ -145,15 +148,11 @@ fn expired() -> WebError {
     WebError::Page { status: StatusCode::BAD_REQUEST, title: "Code expired", message: "This code has expired. Start again on your device to get a new one.".into() }
 }
 
-fn already_answered() -> HttpResponse {
-    render(StatusCode::BAD_REQUEST, &NoticePage { title: "Code already used".into(), message: "This code was already allowed or denied. If that was not you, start again on your device to get a new code.".into(), link: None })
+fn already_answered(t: Tr) -> HttpResponse {
+    render(StatusCode::BAD_REQUEST, &NoticePage { t, title: t.get("device-used-title"), message: t.get("device-used"), link: None })
 }
 
-fn done(allow: bool) -> HttpResponse {
-    let (title, message) = if allow {
-        ("Device connected", "You can close this page and return to your device.")
-    } else {
-        ("Device not connected", "The device was denied access. You can close this page and return to your device.")
-    };
-    render(StatusCode::OK, &NoticePage { title: title.into(), message: message.into(), link: Some(("/account".into(), "Your account".into())) })
+fn done(t: Tr, allow: bool) -> HttpResponse {
+    let (title, message) = if allow { ("device-allowed-title", "device-allowed") } else { ("device-denied-title", "device-denied") };
+    render(StatusCode::OK, &NoticePage { t, title: t.get(title), message: t.get(message), link: Some(("/account".into(), t.get("your-account"))) })
 }

@@ -7,14 +7,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::links::{EMAIL_REVERT_TTL, VERIFY_TTL};
 use latchkey_authn::rate_limit::{EMAIL_CHANGE_PER_ACCOUNT, LINKS_PER_IP};
 use latchkey_authn::service::valid_email;
-use latchkey_authn::Purpose;
+use latchkey_authn::{Notice, Purpose};
 use latchkey_domain::UserId;
+use latchkey_i18n::Tr;
 use serde::Deserialize;
 
 use super::mfa_settings::recent_session;
 use crate::account_links::{link_url, lock_out_everyone, notify, rate};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::{for_user, tr};
 use crate::pages::{render, ConfirmLinkPage, EmailPage, NoticePage};
 use crate::state::AppState;
 
@@ -39,8 +41,8 @@ fn expired() -> WebError {
     WebError::Page { status: StatusCode::BAD_REQUEST, title: "Link expired", message: "This link has expired, was already used, or was replaced by a newer one.".into() }
 }
 
-fn notice(title: &str, message: String) -> HttpResponse {
-    render(StatusCode::OK, &NoticePage { title: title.into(), message, link: Some(("/account".into(), "Your account".into())) })
+fn notice(t: Tr, title: &str, message: String) -> HttpResponse {
+    render(StatusCode::OK, &NoticePage { t, title: t.get(title), message, link: Some(("/account".into(), t.get("your-account"))) })
 }
 
 /// The signed-in user, if they may make a sensitive change now.
@@ -54,7 +56,7 @@ pub async fn email_page(req: HttpRequest, state: web::Data<AppState>) -> Result<
         Err(redirect) => return Ok(redirect),
     };
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &EmailPage { current: user.email, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+    with_cookies(render(StatusCode::OK, &EmailPage { t: tr(&req), current: user.email, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<EmailForm>) -> Result<HttpResponse, WebError> {
@@ -64,32 +66,35 @@ pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: we
         Err(redirect) => return Ok(redirect),
     };
     let email = form.email.trim().to_string();
+    let t = tr(&req);
     let error = if !valid_email(&email) {
-        Some("That is not an email address we can use.")
+        Some("email-invalid")
     } else if email.eq_ignore_ascii_case(&user.email) {
-        Some("That is already your address.")
+        Some("email-same")
     } else {
         None
     };
     if let Some(e) = error {
-        return Ok(render(StatusCode::BAD_REQUEST, &EmailPage { current: user.email, error: Some(e.into()), csrf_token: csrf.form_token(&state) }));
+        return Ok(render(StatusCode::BAD_REQUEST, &EmailPage { t, current: user.email, error: Some(t.get(e)), csrf_token: csrf.form_token(&state) }));
     }
     rate(&state, EMAIL_CHANGE_PER_ACCOUNT, &user.id.0, false).await?;
     let token = state.links.issue(Purpose::EmailChange, &user.id, &email, VERIFY_TTL).await?;
     let url = link_url(&state, "/account/email/confirm", &token);
-    notify(&state, &email, "Confirm your new email address", format!("Hello {},\n\nOpen this link within 24 hours to make this the address of your latchkey account:\n\n  {url}\n\nIf you did not ask for this, ignore this message.\n", user.username)).await;
+    notify(&state, &email, for_user(&user, t), Notice::EmailConfirm { username: &user.username, url: &url, hours: VERIFY_TTL / 3600 }).await;
     state.oauth.audit_event("email_change_requested", Some(&user.id.0), None, "verification link sent to the new address").await;
-    Ok(notice("Check your new inbox", "We sent a link to the new address. Your address changes when it is used.".into()))
+    Ok(notice(t, "email-check-inbox-title", t.get("email-check-inbox")))
 }
 
 pub async fn confirm_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
     let link = state.links.open(&query.t, Purpose::EmailChange).await?.ok_or_else(expired)?;
     let csrf = CsrfCookie::from_request(&req);
+    let t = tr(&req);
     let page = ConfirmLinkPage {
-        title: "Confirm your new address",
-        message: format!("Make {} the address of your account?", link.email),
+        t,
+        title: t.get("email-confirm-title"),
+        message: t.arg("email-confirm-message", "email", &link.email),
         action: "/account/email/confirm",
-        button: "Confirm new address",
+        button: t.get("email-confirm-button"),
         token: query.t.clone(),
         csrf_token: csrf.form_token(&state),
     };
@@ -108,25 +113,23 @@ pub async fn confirm_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     state.authn.set_email(&user.id, &link.email, true).await?;
     let revert = state.links.issue(Purpose::EmailRevert, &user.id, &old, EMAIL_REVERT_TTL).await?;
     let url = link_url(&state, "/account/email/revert", &revert);
-    notify(
-        &state,
-        &old,
-        "Your email address was changed",
-        format!("Hello {},\n\nThe address of your latchkey account was changed from this one to {}.\n\nIf this wasn't you, open this link within 7 days: it restores this address and signs out every session of the account.\n\n  {url}\n", user.username, link.email),
-    )
-    .await;
+    let t = tr(&req);
+    let days = EMAIL_REVERT_TTL / 86_400;
+    notify(&state, &old, for_user(&user, t), Notice::EmailChanged { username: &user.username, new_email: &link.email, revert_url: &url, days }).await;
     state.oauth.audit_event("email_changed", Some(&user.id.0), None, "address changed; the old one was told").await;
-    Ok(notice("Email address changed", format!("Your address is now {}.", link.email)))
+    Ok(notice(t, "email-changed-title", t.arg("email-changed", "email", &link.email)))
 }
 
 pub async fn revert_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
     let link = state.links.open(&query.t, Purpose::EmailRevert).await?.ok_or_else(expired)?;
     let csrf = CsrfCookie::from_request(&req);
+    let t = tr(&req);
     let page = ConfirmLinkPage {
-        title: "Restore your email address",
-        message: format!("Make {} the address of your account again, and sign out every session of the account?", link.email),
+        t,
+        title: t.get("email-revert-title"),
+        message: t.arg("email-revert-message", "email", &link.email),
         action: "/account/email/revert",
-        button: "Restore my address and sign out everywhere",
+        button: t.get("email-revert-button"),
         token: query.t.clone(),
         csrf_token: csrf.form_token(&state),
     };
@@ -144,13 +147,16 @@ pub async fn revert_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     state.authn.set_email(&user.id, &link.email, true).await?;
     lock_out_everyone(&state, &user.id).await?;
     state.oauth.audit_event("email_change_reverted", Some(&user.id.0), None, "old address restored; every session ended").await;
-    notify(&state, &link.email, "Your email address was restored", format!("Hello {},\n\nThis address is again the address of your latchkey account, and every session was signed out. Use \"Can't sign in?\" to choose a new password or passkey:\n\n  {}/recover\n", user.username, state.issuer)).await;
+    let t = tr(&req);
+    let recover_url = format!("{}/recover", state.issuer);
+    notify(&state, &link.email, for_user(&user, t), Notice::EmailRestored { username: &user.username, recover_url: &recover_url }).await;
     Ok(render(
         StatusCode::OK,
         &NoticePage {
-            title: "Address restored".into(),
-            message: format!("{} is your address again, and every session of the account was signed out. If someone else changed it, recover your account now.", link.email),
-            link: Some(("/recover".into(), "Can't sign in?".into())),
+            t,
+            title: t.get("email-restored-title"),
+            message: t.arg("email-restored", "email", &link.email),
+            link: Some(("/recover".into(), t.get("recover-title"))),
         },
     ))
 }

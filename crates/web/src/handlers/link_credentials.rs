@@ -18,6 +18,7 @@ use super::see_other;
 use crate::account_links::{finish_recovery, rate};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, SetupPage};
 use crate::state::AppState;
 
@@ -43,10 +44,11 @@ impl Flow {
         }
     }
 
+    /// The message id of the page's title.
     fn title(self) -> &'static str {
         match self {
-            Flow::Setup => "Set up your account",
-            Flow::Recovery => "Recover your account",
+            Flow::Setup => "setup-title",
+            Flow::Recovery => "setup-recover-title",
         }
     }
 }
@@ -110,12 +112,14 @@ async fn needs_factor(state: &AppState, flow: Flow, link: &Link, user: &User, cs
     Ok(!passed)
 }
 
-fn page(state: &AppState, flow: Flow, user: &User, t: &str, needs_factor: bool, error: Option<String>, csrf: &CsrfCookie) -> SetupPage {
+fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &str, needs_factor: bool, error: Option<String>, csrf: &CsrfCookie) -> SetupPage {
+    let t = tr(req);
     SetupPage {
-        title: flow.title(),
+        t,
+        title: t.get(flow.title()),
         base: flow.base(),
         username: user.username.clone(),
-        token: t.to_string(),
+        token: token.to_string(),
         needs_factor,
         min_chars: state.authn.policy.min_chars,
         error,
@@ -127,7 +131,7 @@ async fn show(req: HttpRequest, state: web::Data<AppState>, query: web::Query<Li
     let csrf = CsrfCookie::from_request(&req);
     let Some((link, user)) = open(&state, flow, &query.t).await? else { return Err(expired()) };
     let gate = needs_factor(&state, flow, &link, &user, &csrf).await?;
-    with_cookies(render(StatusCode::OK, &page(&state, flow, &user, &query.t, gate, None, &csrf)), &csrf.new)
+    with_cookies(render(StatusCode::OK, &page(&req, &state, flow, &user, &query.t, gate, None, &csrf)), &csrf.new)
 }
 
 pub async fn setup_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
@@ -154,12 +158,8 @@ pub async fn recovery_verify(req: HttpRequest, state: web::Data<AppState>, form:
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             let throttled = matches!(e, AuthnError::Throttled);
             state.oauth.audit_event("recovery_factor_failed", Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
-            let (status, msg) = if throttled {
-                (StatusCode::TOO_MANY_REQUESTS, "Too many attempts. Wait a few minutes and try again.")
-            } else {
-                (StatusCode::UNAUTHORIZED, "That code is not right. Try the next one from your app, or a backup code.")
-            };
-            Ok(render(status, &page(&state, Flow::Recovery, &user, &form.t, true, Some(msg.into()), &csrf)))
+            let (status, msg) = if throttled { (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts") } else { (StatusCode::UNAUTHORIZED, "mfa-code-wrong") };
+            Ok(render(status, &page(&req, &state, Flow::Recovery, &user, &form.t, true, Some(tr(&req).get(msg)), &csrf)))
         }
         Err(e) => Err(e.into()),
     }
@@ -178,7 +178,7 @@ async fn complete(req: &HttpRequest, state: &AppState, flow: Flow, link: &Link, 
         }
         Flow::Recovery => {
             let (resp, session) = complete_sign_in_session(req, state, user, amr, None, Some("/account".into()), false).await?;
-            finish_recovery(state, user, &session).await?;
+            finish_recovery(state, user, &session, tr(req)).await?;
             Ok(resp)
         }
     }
@@ -195,7 +195,7 @@ async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: web::F
     let password = Secret::new(form.new_password);
     if let Err(AuthnError::InvalidInput(why)) = state.authn.policy.check(&password, &user.username, &user.email) {
         let error = Some(format!("That password cannot be used: {why}."));
-        return Ok(render(StatusCode::BAD_REQUEST, &page(&state, flow, &user, &form.t, false, error, &csrf)));
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&req, &state, flow, &user, &form.t, false, error, &csrf)));
     }
     if !state.links.consume(&link).await? {
         return Err(expired());

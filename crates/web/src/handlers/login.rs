@@ -16,6 +16,7 @@ use super::authorize::{load_pending, proceed};
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, device_cookie, known_device, known_device_cookie, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr_for;
 use crate::pages::{render, LoginPage, MfaPage};
 use crate::session_ops::{end_sessions, notify_new_device};
 use crate::state::AppState;
@@ -165,15 +166,21 @@ pub(crate) async fn has_second_factor(state: &AppState, user: &User) -> Result<b
     Ok(state.mfa.has_second_factor(user).await? || state.passkeys.has_passkey(&user.id).await?)
 }
 
-async fn mfa_page_for(state: &AppState, user_id: &str, m: String, error: Option<String>, csrf: &CsrfCookie) -> Result<MfaPage, WebError> {
-    let user = state.authn.user(&UserId(user_id.to_string())).await?.ok_or_else(WebError::expired_request)?;
-    Ok(MfaPage { m, totp: state.mfa.has_second_factor(&user).await?, passkey: state.passkeys.has_passkey(&user.id).await?, error, csrf_token: csrf.form_token(state) })
+/// The second-factor page, in the language of the authorization request
+/// it belongs to (its `ui_locales`), else the browser's.
+async fn mfa_page_for(req: &HttpRequest, state: &AppState, due: &SecondFactorDue, m: String, error: Option<&str>, csrf: &CsrfCookie) -> Result<MfaPage, WebError> {
+    let user = state.authn.user(&UserId(due.user_id.clone())).await?.ok_or_else(WebError::expired_request)?;
+    // Only the language depends on it: a request gone by now is the
+    // submit's problem, not this page's.
+    let pending = pending_of(state, &due.authz, csrf).await.ok().flatten();
+    let t = tr_for(req, pending.as_ref());
+    Ok(MfaPage { t, error: error.map(|key| t.get(key)), m, totp: state.mfa.has_second_factor(&user).await?, passkey: state.passkeys.has_passkey(&user.id).await?, csrf_token: csrf.form_token(state) })
 }
 
 pub async fn mfa_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<MfaQuery>) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::from_request(&req);
     let due = load_due(&state, &query.m, &csrf).await?;
-    Ok(render(StatusCode::OK, &mfa_page_for(&state, &due.user_id, query.m.clone(), None, &csrf).await?))
+    Ok(render(StatusCode::OK, &mfa_page_for(&req, &state, &due, query.m.clone(), None, &csrf).await?))
 }
 
 /// A passkey answered the second step `m`: finish the sign-in it belongs to.
@@ -217,9 +224,9 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             let throttled = matches!(e, AuthnError::Throttled);
             state.oauth.audit_event("second_factor_failed", Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
-            let error = if throttled { "Too many attempts. Wait a few minutes and try again." } else { "That code is not right. Try the next one from your app, or a backup code." };
+            let error = if throttled { "too-many-attempts" } else { "mfa-code-wrong" };
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
-            return Ok(render(status, &mfa_page_for(&state, &due.user_id, form.m, Some(error.into()), &csrf).await?));
+            return Ok(render(status, &mfa_page_for(&req, &state, &due, form.m, Some(error), &csrf).await?));
         }
         Err(e) => return Err(e.into()),
     }
@@ -283,7 +290,7 @@ pub(crate) async fn complete_sign_in_session(
     latchkey_oauth::audit::set_actor(format!("user:{}", user.id.0), Some(crate::browser::session_hash(state, &new.session.sid)));
     state.oauth.audit_event("sign_in", Some(&user.id.0), pending.as_ref().map(|p| p.client_id.as_str()), &format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" })).await;
     if new_device {
-        if let Err(e) = notify_new_device(state, user, &new.session).await {
+        if let Err(e) = notify_new_device(state, user, &new.session, tr_for(req, pending.as_ref())).await {
             tracing::error!(error = %e, "could not send the new-device notice");
         }
     }

@@ -10,6 +10,7 @@ use super::account::signed_out;
 use super::{form_pairs, found, param};
 use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, ConfirmLogoutPage, NotMePage};
 use crate::session_ops::{end_sessions, parse_not_me};
 use crate::state::AppState;
@@ -39,9 +40,9 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
         return match session {
             Some(_) => {
                 let csrf = CsrfCookie::from_request(req);
-                with_cookies(render(StatusCode::OK, &ConfirmLogoutPage { client_name: None, csrf_token: csrf.form_token(state) }), &csrf.new)
+                with_cookies(render(StatusCode::OK, &ConfirmLogoutPage { t: tr(req), client_name: None, csrf_token: csrf.form_token(state) }), &csrf.new)
             }
-            None => signed_out(),
+            None => signed_out(req),
         };
     };
     // The hint names the user (and session) the relying party signed in.
@@ -53,7 +54,7 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
         Some(location) => {
             with_cookies(found(&location), &[expired_session_cookie(), expired_device_cookie()])
         }
-        None => signed_out(),
+        None => signed_out(req),
     }
 }
 
@@ -78,7 +79,8 @@ pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: we
     let sid = parse_not_me(&state, &query.t).ok_or_else(invalid_link)?;
     let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let csrf = CsrfCookie::from_request(&req);
-    let page = NotMePage { done: false, ended: false, device: target.device_name.unwrap_or_else(|| "an unknown device".into()), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
+    let t = tr(&req);
+    let page = NotMePage { t, done: false, ended: false, device: target.device_name.unwrap_or_else(|| t.get("unknown-device")), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -89,5 +91,5 @@ pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     if let Some(s) = ended.first() {
         state.oauth.audit_event("not_me", Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
     }
-    Ok(render(StatusCode::OK, &NotMePage { done: true, ended: true, device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) }))
+    Ok(render(StatusCode::OK, &NotMePage { t: tr(&req), done: true, ended: true, device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) }))
 }

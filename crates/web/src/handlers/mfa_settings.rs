@@ -5,11 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
 use latchkey_domain::{Acr, Session, User};
+use latchkey_i18n::Tr;
 use serde::Deserialize;
 
 use super::see_other;
 use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, RecoveryCodesPage, TotpPage};
 use crate::session_ops::credentials_changed;
 use crate::state::AppState;
@@ -58,16 +60,16 @@ async fn recent(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Ses
     recent_session(req, state, "/account/totp").await
 }
 
-fn page(state: &AppState, csrf: &CsrfCookie) -> TotpPage {
-    TotpPage { error: None, enrolled: false, unused_codes: 0, backup_codes: None, qr_svg: String::new(), secret: String::new(), csrf_token: csrf.form_token(state) }
+fn page(t: Tr, state: &AppState, csrf: &CsrfCookie) -> TotpPage {
+    TotpPage { t, error: None, enrolled: false, unused_codes: 0, backup_codes: None, qr_svg: String::new(), secret: String::new(), csrf_token: csrf.form_token(state) }
 }
 
-async fn enrolment_page(state: &AppState, user: &User, csrf: &CsrfCookie, error: Option<String>) -> Result<TotpPage, WebError> {
+async fn enrolment_page(t: Tr, state: &AppState, user: &User, csrf: &CsrfCookie, error: Option<String>) -> Result<TotpPage, WebError> {
     let enrolment = match state.mfa.pending_totp(user).await? {
         Some(e) => e,
         None => state.mfa.start_totp(user).await?,
     };
-    Ok(TotpPage { error, qr_svg: crate::qr::svg(&enrolment.url).unwrap_or_default(), secret: enrolment.secret, ..page(state, csrf) })
+    Ok(TotpPage { error, qr_svg: crate::qr::svg(&enrolment.url).unwrap_or_default(), secret: enrolment.secret, ..page(t, state, csrf) })
 }
 
 pub async fn totp_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
@@ -77,9 +79,9 @@ pub async fn totp_page(req: HttpRequest, state: web::Data<AppState>) -> Result<H
     };
     let csrf = CsrfCookie::from_request(&req);
     let body = if state.mfa.has_second_factor(&user).await? {
-        TotpPage { enrolled: true, unused_codes: state.mfa.unused_backup_codes(&user).await?, ..page(&state, &csrf) }
+        TotpPage { enrolled: true, unused_codes: state.mfa.unused_backup_codes(&user).await?, ..page(tr(&req), &state, &csrf) }
     } else {
-        enrolment_page(&state, &user, &csrf, None).await?
+        enrolment_page(tr(&req), &state, &user, &csrf, None).await?
     };
     with_cookies(render(StatusCode::OK, &body), &csrf.new)
 }
@@ -94,10 +96,10 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
         Ok(codes) => {
             // A security change: other sessions and devices end (this one stays).
             credentials_changed(&state, &user.id, &session, "totp_enrolled").await?;
-            Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(&state, &csrf) }))
+            Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
         }
         Err(AuthnError::InvalidCredentials) => {
-            let body = enrolment_page(&state, &user, &csrf, Some("That code is not right. Check the time on your phone and try the next code.".into())).await?;
+            let body = enrolment_page(tr(&req), &state, &user, &csrf, Some(tr(&req).get("totp-code-wrong"))).await?;
             Ok(render(StatusCode::BAD_REQUEST, &body))
         }
         Err(e) => Err(e.into()),
@@ -115,7 +117,7 @@ pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: we
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
     state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "old codes replaced").await;
-    Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(&state, &csrf) }))
+    Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
 }
 
 pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
@@ -137,7 +139,7 @@ pub async fn recovery_codes_page(req: HttpRequest, state: web::Data<AppState>) -
         return Ok(see_other("/login?next=/account/recovery-codes"));
     }
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &RecoveryCodesPage { codes: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
+    with_cookies(render(StatusCode::OK, &RecoveryCodesPage { t: tr(&req), codes: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
@@ -149,5 +151,5 @@ pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>,
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
     state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "recovery codes created").await;
-    Ok(render(StatusCode::OK, &RecoveryCodesPage { codes: Some(codes), csrf_token: csrf.form_token(&state) }))
+    Ok(render(StatusCode::OK, &RecoveryCodesPage { t: tr(&req), codes: Some(codes), csrf_token: csrf.form_token(&state) }))
 }

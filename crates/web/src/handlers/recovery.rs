@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::account_links::{rate, request_recovery};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, NoticePage, RecoverPage};
 use crate::state::AppState;
 
@@ -21,7 +22,7 @@ pub struct RecoverForm {
 
 pub async fn recover_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::from_request(&req);
-    with_cookies(render(StatusCode::OK, &RecoverPage { minutes: state.recovery_ttl / 60, csrf_token: csrf.form_token(&state) }), &csrf.new)
+    with_cookies(render(StatusCode::OK, &RecoverPage { t: tr(&req), minutes: state.recovery_ttl / 60, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 pub async fn recover_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<RecoverForm>) -> Result<HttpResponse, WebError> {
@@ -29,10 +30,11 @@ pub async fn recover_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     let login: String = form.login.trim().chars().take(254).collect();
     rate(&state, RECOVERY_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
     rate(&state, RECOVERY_PER_ACCOUNT, &login, false).await?;
+    let t = tr(&req);
     if !login.is_empty() && !login.chars().any(char::is_control) {
         let background = state.clone();
         tokio::spawn(async move {
-            if let Err(e) = request_recovery(&background, &login).await {
+            if let Err(e) = request_recovery(&background, &login, t).await {
                 tracing::error!(error = %e, "recovery request failed");
             }
         });
@@ -41,9 +43,10 @@ pub async fn recover_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     Ok(render(
         StatusCode::OK,
         &NoticePage {
-            title: "Check your email".into(),
-            message: format!("If an account matches, we sent a recovery link to its address. It works once, for {minutes} minutes. Nothing arrived? Check your spam folder, or ask again in a few minutes."),
-            link: Some(("/login".into(), "Back to sign in".into())),
+            t,
+            title: t.get("recover-sent-title"),
+            message: t.arg("recover-sent", "minutes", minutes),
+            link: Some(("/login".into(), t.get("back-to-sign-in"))),
         },
     ))
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::account_links::{rate, sign_up};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, NoticePage, SignupPage};
 use crate::state::AppState;
 
@@ -30,7 +31,7 @@ pub async fn signup_page(req: HttpRequest, state: web::Data<AppState>) -> Result
         return Err(closed());
     }
     let csrf = CsrfCookie::from_request(&req);
-    let page = SignupPage { error: None, username: String::new(), email: String::new(), csrf_token: csrf.form_token(&state) };
+    let page = SignupPage { t: tr(&req), error: None, username: String::new(), email: String::new(), csrf_token: csrf.form_token(&state) };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -43,22 +44,24 @@ pub async fn signup_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let (username, email) = (form.username.trim().to_string(), form.email.trim().to_string());
     // Only the shape is judged here (that reveals nothing about who exists).
     if let Err(e) = validate_identity(&username, &email) {
-        let page = SignupPage { error: Some(format!("{e}.")), username: username.chars().take(64).collect(), email: email.chars().take(254).collect(), csrf_token: csrf.form_token(&state) };
+        let page = SignupPage { t: tr(&req), error: Some(format!("{e}.")), username: username.chars().take(64).collect(), email: email.chars().take(254).collect(), csrf_token: csrf.form_token(&state) };
         return Ok(render(StatusCode::BAD_REQUEST, &page));
     }
     rate(&state, SIGNUP_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
     rate(&state, SIGNUP_PER_ADDRESS, &email, false).await?;
     let background = state.clone();
+    let t = tr(&req);
     tokio::spawn(async move {
-        if let Err(e) = sign_up(&background, &username, &email).await {
+        if let Err(e) = sign_up(&background, &username, &email, t).await {
             tracing::error!(error = %e, "sign-up failed");
         }
     });
     Ok(render(
         StatusCode::OK,
         &NoticePage {
-            title: "Check your email".into(),
-            message: "We sent a link to the address you gave. Open it within 24 hours to finish creating your account.".into(),
+            t,
+            title: t.get("signup-sent-title"),
+            message: t.get("signup-sent"),
             link: None,
         },
     ))

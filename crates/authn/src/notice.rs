@@ -1,0 +1,290 @@
+//! The notification mails, composed from the `mail-*` messages of
+//! `latchkey_i18n` in the recipient's language: a greeting, paragraphs,
+//! at most one action, and details (the new-device mail's table). Each mail
+//! is plain text and HTML with the same content; the HTML looks like the
+//! pages (brand line, card, the action as a button) with inline CSS only,
+//! since mail clients drop style sheets.
+
+use latchkey_i18n::{html_escape, Tr};
+
+use crate::mail::Mail;
+
+/// The brand colour of the pages (`--accent` in `static/latchkey.css`).
+pub const BRAND_COLOUR: &str = "#2457c5";
+
+/// Every notification latchkey sends, with what it says.
+#[derive(Debug, Clone)]
+pub enum Notice<'a> {
+    /// An administrator created the account; `url` sets it up.
+    Invitation { username: &'a str, url: &'a str, hours: i64 },
+    /// Sign-up with an address that has an account already.
+    SignupAddressTaken { recover_url: &'a str },
+    /// Sign-up with a taken username.
+    SignupUsernameTaken { username: &'a str, signup_url: &'a str },
+    /// Sign-up: confirm the address and choose a credential.
+    SignupConfirm { username: &'a str, url: &'a str, hours: i64 },
+    /// "Can't sign in?" was asked for this account.
+    Recovery { username: &'a str, url: &'a str, minutes: i64 },
+    /// An administrator sent a recovery link.
+    AdminRecovery { username: &'a str, url: &'a str, minutes: i64 },
+    /// A recovery set a new credential; `not_me_url` ends the new session.
+    Recovered { username: &'a str, not_me_url: &'a str },
+    PasswordChanged { username: &'a str },
+    /// A first password was set on an account that signed in with passkeys only.
+    PasswordSet { username: &'a str },
+    /// The password was removed: passkeys carry the account now.
+    PasswordRemoved { username: &'a str },
+    AccountDeleted { username: &'a str },
+    /// To the new address of an email change.
+    EmailConfirm { username: &'a str, url: &'a str, hours: i64 },
+    /// To the old address after an email change; `revert_url` undoes it.
+    EmailChanged { username: &'a str, new_email: &'a str, revert_url: &'a str, days: i64 },
+    /// To the restored address after an undo.
+    EmailRestored { username: &'a str, recover_url: &'a str },
+    /// An administrator removed the second factor.
+    MfaReset { username: &'a str, recover_url: &'a str },
+    /// A sign-in from a device not seen recently, at `at` (epoch seconds).
+    NewDevice { username: &'a str, device: Option<&'a str>, at: i64, ip: Option<&'a str>, not_me_url: &'a str },
+}
+
+/// One piece of a mail's body.
+#[derive(Debug, Clone, PartialEq)]
+enum Block {
+    Para(String),
+    /// Label–value rows.
+    Details(Vec<(String, String)>),
+    /// The one thing to do: a button in HTML, the link on its own line in text.
+    Action { label: String, url: String },
+}
+
+impl Notice<'_> {
+    /// The mail to `to`, in `t`'s language, times in `zone` (an IANA name;
+    /// `None` or unknown: UTC, and the mail says so).
+    pub fn compose(&self, to: &str, t: Tr, zone: Option<&str>) -> Mail {
+        let (id, username, blocks) = self.content(t, zone);
+        let subject = t.get(&format!("mail-{id}-subject"));
+        let greeting = match username {
+            Some(u) => t.arg("mail-hello", "username", u),
+            None => t.get("mail-hello-anonymous"),
+        };
+        Mail { to: to.to_string(), text: text(&t, &greeting, &blocks), html: html(&t, &subject, &greeting, &blocks), subject }
+    }
+
+    /// The message id stem, the name to greet, and the body.
+    fn content(&self, t: Tr, zone: Option<&str>) -> (&'static str, Option<&str>, Vec<Block>) {
+        let para = |key: &str| Block::Para(t.get(key));
+        let action = |key: &str, url: &str| Block::Action { label: t.get(key), url: url.to_string() };
+        match *self {
+            Notice::Invitation { username, url, hours } => ("invitation", Some(username), vec![
+                Block::Para(t.arg("mail-invitation-intro", "hours", hours)),
+                action("mail-invitation-action", url),
+                para("mail-invitation-after"),
+            ]),
+            Notice::SignupAddressTaken { recover_url } => ("signup-address-taken", None, vec![
+                para("mail-signup-address-taken-intro"),
+                action("mail-signup-address-taken-action", recover_url),
+                para("mail-signup-address-taken-after"),
+            ]),
+            Notice::SignupUsernameTaken { username, signup_url } => ("signup-username-taken", None, vec![
+                Block::Para(t.arg("mail-signup-username-taken-intro", "username", username)),
+                action("mail-signup-username-taken-action", signup_url),
+            ]),
+            Notice::SignupConfirm { username, url, hours } => ("signup-confirm", Some(username), vec![
+                Block::Para(t.arg("mail-signup-confirm-intro", "hours", hours)),
+                action("mail-signup-confirm-action", url),
+                para("mail-signup-confirm-after"),
+            ]),
+            Notice::Recovery { username, url, minutes } => ("recovery", Some(username), vec![
+                Block::Para(t.arg("mail-recovery-intro", "minutes", minutes)),
+                action("mail-recovery-action", url),
+                para("mail-recovery-after"),
+            ]),
+            Notice::AdminRecovery { username, url, minutes } => ("admin-recovery", Some(username), vec![
+                Block::Para(t.arg("mail-admin-recovery-intro", "minutes", minutes)),
+                action("mail-admin-recovery-action", url),
+                para("mail-admin-recovery-after"),
+            ]),
+            Notice::Recovered { username, not_me_url } => ("recovered", Some(username), vec![
+                para("mail-recovered-intro"),
+                para("mail-recovered-if-not"),
+                action("mail-recovered-action", not_me_url),
+            ]),
+            Notice::PasswordChanged { username } => ("password-changed", Some(username), vec![
+                para("mail-password-changed-intro"),
+                para("mail-password-changed-if-not"),
+            ]),
+            Notice::PasswordSet { username } => ("password-set", Some(username), vec![
+                para("mail-password-set-intro"),
+                para("mail-password-changed-if-not"),
+            ]),
+            Notice::PasswordRemoved { username } => ("password-removed", Some(username), vec![
+                para("mail-password-removed-intro"),
+                para("mail-password-changed-if-not"),
+            ]),
+            Notice::AccountDeleted { username } => ("account-deleted", Some(username), vec![para("mail-account-deleted-intro")]),
+            Notice::EmailConfirm { username, url, hours } => ("email-confirm", Some(username), vec![
+                Block::Para(t.arg("mail-email-confirm-intro", "hours", hours)),
+                action("mail-email-confirm-action", url),
+                para("mail-email-confirm-after"),
+            ]),
+            Notice::EmailChanged { username, new_email, revert_url, days } => ("email-changed", Some(username), vec![
+                Block::Para(t.arg("mail-email-changed-intro", "email", new_email)),
+                Block::Para(t.arg("mail-email-changed-if-not", "days", days)),
+                action("mail-email-changed-action", revert_url),
+            ]),
+            Notice::EmailRestored { username, recover_url } => ("email-restored", Some(username), vec![
+                para("mail-email-restored-intro"),
+                action("mail-email-restored-action", recover_url),
+            ]),
+            Notice::MfaReset { username, recover_url } => ("mfa-reset", Some(username), vec![
+                para("mail-mfa-reset-intro"),
+                action("mail-mfa-reset-action", recover_url),
+                para("mail-mfa-reset-after"),
+            ]),
+            Notice::NewDevice { username, device, at, ip, not_me_url } => ("new-device", Some(username), vec![
+                para("mail-new-device-intro"),
+                Block::Details(vec![
+                    (t.get("mail-new-device-device"), device.map_or_else(|| t.get("mail-new-device-unknown-device"), str::to_string)),
+                    (t.get("mail-new-device-time"), t.datetime(at, zone)),
+                    (t.get("mail-new-device-ip"), ip.map_or_else(|| t.get("mail-new-device-unknown"), str::to_string)),
+                ]),
+                para("mail-new-device-if-you"),
+                para("mail-new-device-if-not"),
+                action("mail-new-device-action", not_me_url),
+            ]),
+        }
+    }
+}
+
+/// The plain-text part: paragraphs, the link alone on an indented line
+/// (mail clients make it clickable; nothing around it sticks to it).
+fn text(t: &Tr, greeting: &str, blocks: &[Block]) -> String {
+    let mut out = format!("{greeting}\n\n");
+    for block in blocks {
+        match block {
+            Block::Para(p) => out.push_str(&format!("{p}\n\n")),
+            Block::Action { url, .. } => out.push_str(&format!("  {url}\n\n")),
+            Block::Details(rows) => {
+                let width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0) + 1;
+                for (label, value) in rows {
+                    out.push_str(&format!("  {:<width$} {value}\n", format!("{label}:")));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str(&format!("-- \n{}\n", t.get("mail-footer")));
+    out
+}
+
+const MUTED: &str = "color:#5f6368;font-size:13px;line-height:1.5";
+
+/// The HTML part: the same blocks in a card, like the pages.
+fn html(t: &Tr, subject: &str, greeting: &str, blocks: &[Block]) -> String {
+    let e = html_escape;
+    let mut body = format!("<p style=\"margin:0 0 16px\">{}</p>\n", e(greeting));
+    for block in blocks {
+        match block {
+            Block::Para(p) => body.push_str(&format!("<p style=\"margin:0 0 16px\">{}</p>\n", e(p))),
+            Block::Action { label, url } => body.push_str(&format!(
+                "<p style=\"margin:24px 0\"><a class=\"button\" href=\"{url}\" style=\"display:inline-block;padding:10px 18px;background:{BRAND_COLOUR};color:#ffffff;font-weight:600;text-decoration:none;border-radius:6px\">{label}</a></p>\n\
+                 <p style=\"margin:0 0 16px;{MUTED}\">{hint}<br><a href=\"{url}\" style=\"color:{BRAND_COLOUR};word-break:break-all\">{url}</a></p>\n",
+                url = e(url),
+                label = e(label),
+                hint = e(&t.get("mail-link-hint")),
+            )),
+            Block::Details(rows) => {
+                body.push_str("<table role=\"presentation\" style=\"margin:0 0 16px;border-collapse:collapse\">\n");
+                for (label, value) in rows {
+                    body.push_str(&format!("<tr><th style=\"text-align:left;padding:2px 16px 2px 0;font-weight:600;vertical-align:top\">{}</th><td style=\"padding:2px 0\">{}</td></tr>\n", e(label), e(value)));
+                }
+                body.push_str("</table>\n");
+            }
+        }
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n</head>\n\
+         <body style=\"margin:0;padding:24px 8px;background:#f4f5f7;color:#1b1b1f;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif\">\n\
+         <table role=\"presentation\" width=\"100%\" cellspacing=\"0\" cellpadding=\"0\"><tr><td align=\"center\">\n\
+         <table role=\"presentation\" cellspacing=\"0\" cellpadding=\"0\" style=\"width:100%;max-width:480px;background:#ffffff;border:1px solid #dde1e6;border-radius:12px\"><tr><td style=\"padding:32px\">\n\
+         <p style=\"margin:0 0 16px;font-weight:700;letter-spacing:.04em;color:{BRAND_COLOUR}\">{brand}</p>\n\
+         {body}\
+         <p style=\"margin:24px 0 0;padding-top:16px;border-top:1px solid #dde1e6;{MUTED}\">{footer}</p>\n\
+         </td></tr></table>\n</td></tr></table>\n</body>\n</html>\n",
+        lang = t.lang(),
+        title = e(subject),
+        brand = e(&t.get("brand")),
+        footer = e(&t.get("mail-footer")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_i18n::Locale;
+
+    use super::*;
+
+    const URL: &str = "https://id.example.com/setup?t=abc&x=<1>";
+
+    fn every_notice() -> Vec<Notice<'static>> {
+        vec![
+            Notice::Invitation { username: "alice", url: URL, hours: 72 },
+            Notice::SignupAddressTaken { recover_url: URL },
+            Notice::SignupUsernameTaken { username: "alice", signup_url: URL },
+            Notice::SignupConfirm { username: "alice", url: URL, hours: 24 },
+            Notice::Recovery { username: "alice", url: URL, minutes: 30 },
+            Notice::AdminRecovery { username: "alice", url: URL, minutes: 30 },
+            Notice::Recovered { username: "alice", not_me_url: URL },
+            Notice::PasswordChanged { username: "alice" },
+            Notice::AccountDeleted { username: "alice" },
+            Notice::EmailConfirm { username: "alice", url: URL, hours: 24 },
+            Notice::EmailChanged { username: "alice", new_email: "new@example.com", revert_url: URL, days: 7 },
+            Notice::EmailRestored { username: "alice", recover_url: URL },
+            Notice::MfaReset { username: "alice", recover_url: URL },
+            Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL },
+        ]
+    }
+
+    #[test]
+    fn every_notice_in_every_language_uses_only_messages_that_exist() {
+        for locale in Locale::ALL {
+            for notice in every_notice() {
+                let mail = notice.compose("alice@example.com", Tr::new(locale), None);
+                // A missing message shows up as its id ("mail-…").
+                for part in [&mail.subject, &mail.text, &mail.html] {
+                    assert!(!part.contains("mail-"), "{locale} {notice:?}: {part}");
+                }
+                assert!(!mail.subject.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn both_parts_carry_the_same_link_and_the_html_escapes_it() {
+        let mail = Notice::Recovery { username: "<alice>", url: URL, minutes: 30 }.compose("a@example.com", Tr::new(Locale::En), None);
+        assert!(mail.text.contains(&format!("\n  {URL}\n")), "{}", mail.text);
+        assert!(mail.html.contains("<a class=\"button\" href=\"https://id.example.com/setup?t=abc&amp;x=&lt;1&gt;\""), "{}", mail.html);
+        assert!(mail.html.contains("Hello &lt;alice&gt;,"), "names are escaped");
+        assert!(!mail.html.contains("<alice>"));
+        assert!(mail.html.contains(BRAND_COLOUR));
+        assert!(mail.html.starts_with("<!doctype html>\n<html lang=\"en\">"));
+    }
+
+    #[test]
+    fn the_english_texts_stay_what_they_were() {
+        let mail = Notice::NewDevice { username: "alice", device: None, at: 1_796_220_300, ip: None, not_me_url: URL }.compose("a@example.com", Tr::new(Locale::En), None);
+        assert_eq!(mail.subject, "New sign-in to your account");
+        assert!(mail.text.starts_with("Hello alice,\n\nSomeone signed in to your latchkey account from a device we have not seen recently:\n\n"), "{}", mail.text);
+        assert!(mail.text.contains("  Device:     Unknown device\n  Time:       Wednesday, 2 December 2026 at 14:05 (UTC)\n  IP address: unknown\n"), "{}", mail.text);
+    }
+
+    #[test]
+    fn german_with_the_date_in_words_in_the_users_zone() {
+        let mail = Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL }.compose("a@example.com", Tr::new(Locale::De), Some("Europe/Berlin"));
+        assert_eq!(mail.subject, "Neue Anmeldung bei Ihrem Konto");
+        assert!(mail.text.starts_with("Hallo alice,"));
+        assert!(mail.text.contains("Mittwoch, 2. Dezember 2026 um 15:05 Uhr (Europe/Berlin)"), "{}", mail.text);
+        assert!(mail.html.contains("Das war ich nicht</a>"));
+        assert!(mail.html.contains("<html lang=\"de\">"));
+    }
+}

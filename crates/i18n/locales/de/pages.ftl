@@ -1,0 +1,149 @@
+# Seiten (templates/*.html).
+
+## device.html
+device-title = Gerät verbinden
+device-intro = Geben Sie den Code ein, den Ihr Gerät (ein Fernseher, eine Konsole, ein Kommandozeilenprogramm) anzeigt.
+device-code-label = Code
+device-code-wrong = Dieser Code stimmt nicht oder ist abgelaufen. Prüfen Sie den Code auf Ihrem Gerät und versuchen Sie es erneut.
+device-too-many-title = Zu viele Versuche
+device-too-many = Aus Ihrem Netzwerk wurden zu viele falsche Codes eingegeben. Warten Sie { $minutes } Minuten und geben Sie den Code dann erneut ein.
+device-used-title = Code bereits verwendet
+device-used = Dieser Code wurde bereits erlaubt oder abgelehnt. Falls Sie das nicht waren, beginnen Sie auf Ihrem Gerät neu, um einen neuen Code zu erhalten.
+device-allowed-title = Gerät verbunden
+device-allowed = Sie können diese Seite schließen und zu Ihrem Gerät zurückkehren.
+device-denied-title = Gerät nicht verbunden
+device-denied = Dem Gerät wurde der Zugriff verweigert. Sie können diese Seite schließen und zu Ihrem Gerät zurückkehren.
+
+## recover.html
+recover-title = Anmeldung nicht möglich?
+recover-intro = Wir senden einen Wiederherstellungslink an die Adresse Ihres Kontos. Er funktioniert einmal, { $minutes } Minuten lang.
+recover-login-label = Benutzername oder E-Mail-Adresse
+recover-send = Wiederherstellungslink senden
+recover-sent-title = Sehen Sie in Ihr Postfach
+recover-sent = Falls ein Konto passt, haben wir einen Wiederherstellungslink an seine Adresse gesendet. Er funktioniert einmal, { $minutes } Minuten lang. Nichts angekommen? Sehen Sie im Spam-Ordner nach oder fragen Sie in ein paar Minuten erneut.
+
+## setup.html
+setup-title = Konto einrichten
+setup-recover-title = Konto wiederherstellen
+setup-account = Konto { $username }
+setup-factor-first = Bestätigen Sie zuerst mit Ihrer Authenticator-App oder einem Ihrer Backup-Codes, dass Sie es sind.
+setup-passkey-intro = Melden Sie sich ab jetzt mit einem Passkey an: Ihr Gerät entsperrt ihn mit Ihrem Gesicht, Ihrem Fingerabdruck oder der Bildschirmsperre.
+setup-create-passkey = Passkey erstellen
+setup-use-password = Stattdessen ein Passwort verwenden
+setup-password-hint = Mindestens { $min } Zeichen. Ein paar Wörter ohne Zusammenhang ergeben ein gutes Passwort.
+setup-set-password = Passwort festlegen
+
+## signup.html
+signup-title = Konto erstellen
+signup-submit = Konto erstellen
+signup-hint = Wir senden einen Link, um Ihre Adresse zu bestätigen; damit erstellen Sie einen Passkey oder ein Passwort.
+signup-sent-title = Sehen Sie in Ihr Postfach
+signup-sent = Wir haben einen Link an die angegebene Adresse gesendet. Öffnen Sie ihn innerhalb von 24 Stunden, um Ihr Konto fertig zu erstellen.
+
+## signed_out.html
+signed-out-title = Abgemeldet
+signed-out-heading = Sie sind abgemeldet
+signed-out-again = Erneut anmelden
+
+## confirm_logout.html
+logout-title = Abmelden?
+logout-client-asks = { $client } möchte Sie von latchkey abmelden.
+logout-you-asked = Sie möchten sich von latchkey abmelden.
+logout-submit = Abmelden
+logout-stay = Angemeldet bleiben
+
+## email.html
+email-title = E-Mail-Adresse ändern
+email-now = Derzeit: { $email }
+email-new-label = Neue E-Mail-Adresse
+email-submit = E-Mail-Adresse ändern
+email-hint = Wir senden einen Link an die neue Adresse; die Änderung gilt, sobald er benutzt wird. Ihre bisherige Adresse wird benachrichtigt und kann die Änderung 7 Tage lang rückgängig machen.
+email-invalid = Diese E-Mail-Adresse können wir nicht verwenden.
+email-same = Das ist bereits Ihre Adresse.
+email-check-inbox-title = Sehen Sie in Ihr neues Postfach
+email-check-inbox = Wir haben einen Link an die neue Adresse gesendet. Ihre Adresse ändert sich, sobald er benutzt wird.
+email-confirm-title = Neue Adresse bestätigen
+email-confirm-message = Soll { $email } die Adresse Ihres Kontos werden?
+email-confirm-button = Neue Adresse bestätigen
+email-changed-title = E-Mail-Adresse geändert
+email-changed = Ihre Adresse ist jetzt { $email }.
+email-revert-title = E-Mail-Adresse wiederherstellen
+email-revert-message = Soll { $email } wieder die Adresse Ihres Kontos werden, und sollen alle Sitzungen des Kontos abgemeldet werden?
+email-revert-button = Meine Adresse wiederherstellen und überall abmelden
+email-restored-title = Adresse wiederhergestellt
+email-restored = { $email } ist wieder Ihre Adresse, und alle Sitzungen des Kontos wurden abgemeldet. Falls jemand anderes sie geändert hat, stellen Sie Ihr Konto jetzt wieder her.
+
+## form_post.html
+form-post-title = Zurück zur Anwendung
+form-post-noscript = Ihr Browser führt keine Skripte aus: Fahren Sie von Hand fort.
+
+## totp.html
+totp-title = Authenticator-App
+totp-backup-intro = Ihre Authenticator-App ist eingerichtet. Bewahren Sie diese { $codes } sicher auf: Jeder funktioniert einmal, anstelle eines Codes aus der App. Sie werden nur jetzt angezeigt.
+totp-backup-codes = Backup-Codes
+totp-enrolled = Ihre Authenticator-App ist eingerichtet. { $count ->
+    [one] Noch { $count } Backup-Code übrig.
+   *[other] Noch { $count } Backup-Codes übrig.
+}
+totp-new-codes = Neue Backup-Codes
+totp-remove = Authenticator-App entfernen
+totp-scan = Scannen Sie diesen Code mit Ihrer Authenticator-App oder geben Sie den Schlüssel von Hand ein.
+totp-code-wrong = Dieser Code stimmt nicht. Prüfen Sie die Uhrzeit auf Ihrem Telefon und versuchen Sie den nächsten Code.
+totp-key = Schlüssel:
+
+## recovery_codes.html
+codes-title = Backup-Codes speichern
+codes-keep = Bewahren Sie diese Codes sicher und getrennt von Ihren Geräten auf. Jeder funktioniert einmal: um Ihr Konto wiederherzustellen, falls Sie Ihren Passkey oder Ihre Authenticator-App verlieren. Sie werden nur jetzt angezeigt.
+codes-continue = Weiter zu Ihrem Konto
+codes-intro = Falls Sie Ihr Gerät verlieren, sind Backup-Codes Ihr zweiter Weg hinein. Erstellen Sie sie jetzt und bewahren Sie sie sicher auf.
+codes-create = Backup-Codes erstellen
+codes-not-now = Nicht jetzt
+
+## password.html
+password-title = Passwort ändern
+password-hint = Wenn Sie Ihr Passwort ändern, werden Sie überall sonst abgemeldet, und die Sitzungen der Anwendungen enden.
+password-current-label = Aktuelles Passwort
+password-submit = Passwort ändern
+password-wrong = Das aktuelle Passwort stimmt nicht.
+password-unusable = Das neue Passwort kann nicht verwendet werden: { $reason }.
+password-set-title = Passwort festlegen
+password-set-hint = Sie melden sich mit einem Passkey an. Ein Passwort ist ein zweiter Weg hinein, für Geräte ohne Ihren Passkey. Wenn Sie eines festlegen, werden Sie überall sonst abgemeldet.
+password-set-submit = Passwort festlegen
+
+## profile.html
+profile-title = Ihr Profil
+profile-hint = Das erhalten Anwendungen, denen Sie erlauben, Ihr Profil zu sehen.
+profile-name-label = Name
+profile-given-name-label = Vorname
+profile-family-name-label = Nachname
+profile-language-label = Sprache
+profile-zoneinfo-label = Zeitzone
+profile-save = Profil speichern
+
+## delete_account.html
+delete-title = Konto löschen
+delete-warning = Damit werden Sie überall abgemeldet, alle Anwendungen getrennt und Ihre Passkeys, Ihre Authenticator-App, Ihre Backup-Codes und Ihre persönlichen Daten gelöscht. Das lässt sich nicht rückgängig machen.
+delete-confirm-label = Geben Sie zur Bestätigung Ihren Benutzernamen ein: { $username }
+delete-submit = Konto löschen
+delete-mismatch = Geben Sie zur Bestätigung genau Ihren Benutzernamen ein.
+
+## not_me.html
+not-me-title = Das war ich nicht
+not-me-done-heading = Diese Sitzung ist beendet
+not-me-done = Die Anmeldung, die Sie nicht erkannt haben, ist abgemeldet, und die Anwendungen, die sie genutzt hat, haben keinen Zugriff mehr.
+not-me-change-now = Ändern Sie jetzt Ihr Passwort
+not-me-change-link = anmelden und ändern
+not-me-nothing-heading = Nichts mehr zu beenden
+not-me-nothing = Die Sitzung dahinter ist schon beendet, und keine andere Sitzung ist angemeldet.
+not-me-check-before = Prüfen Sie dann Ihre
+not-me-check-link = Anmeldemethoden
+not-me-check-after = auf alles, was Sie nicht hinzugefügt haben.
+not-me-heading = Diese Anmeldung beenden?
+not-me-device = Angemeldet von { $device }. Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt.
+not-me-end = Diese Sitzung beenden
+
+## mfa.html
+mfa-title = Zweiter Schritt
+mfa-use-passkey = Passkey verwenden
+mfa-or-app = Oder öffnen Sie Ihre Authenticator-App oder verwenden Sie einen Ihrer Backup-Codes.
+mfa-code-wrong = Dieser Code stimmt nicht. Versuchen Sie den nächsten aus Ihrer App oder einen Backup-Code.

@@ -1,0 +1,149 @@
+# Pages (templates/*.html). Keys start with the page's name.
+
+## device.html
+device-title = Connect a device
+device-intro = Enter the code that your device (a TV, a console, a command-line tool) shows.
+device-code-label = Code
+device-code-wrong = That code is not right, or it has expired. Check the code on your device and try again.
+device-too-many-title = Too many attempts
+device-too-many = Too many wrong codes were entered from your network. Wait { $minutes } minutes, then enter the code again.
+device-used-title = Code already used
+device-used = This code was already allowed or denied. If that was not you, start again on your device to get a new code.
+device-allowed-title = Device connected
+device-allowed = You can close this page and return to your device.
+device-denied-title = Device not connected
+device-denied = The device was denied access. You can close this page and return to your device.
+
+## recover.html
+recover-title = Can't sign in?
+recover-intro = We will send a recovery link to the address of your account. It works once, for { $minutes } minutes.
+recover-login-label = Username or email
+recover-send = Send recovery link
+recover-sent-title = Check your email
+recover-sent = If an account matches, we sent a recovery link to its address. It works once, for { $minutes } minutes. Nothing arrived? Check your spam folder, or ask again in a few minutes.
+
+## setup.html
+setup-title = Set up your account
+setup-recover-title = Recover your account
+setup-account = Account { $username }
+setup-factor-first = First, prove it is you with your authenticator app or one of your backup codes.
+setup-passkey-intro = Sign in from now on with a passkey: your device unlocks it with your face, fingerprint or screen lock.
+setup-create-passkey = Create a passkey
+setup-use-password = Use a password instead
+setup-password-hint = At least { $min } characters. A few unrelated words make a good one.
+setup-set-password = Set password
+
+## signup.html
+signup-title = Create account
+signup-submit = Create account
+signup-hint = We will send a link to confirm your address; with it you create a passkey or a password.
+signup-sent-title = Check your email
+signup-sent = We sent a link to the address you gave. Open it within 24 hours to finish creating your account.
+
+## signed_out.html
+signed-out-title = Signed out
+signed-out-heading = You are signed out
+signed-out-again = Sign in again
+
+## confirm_logout.html
+logout-title = Sign out?
+logout-client-asks = { $client } asks to sign you out of latchkey.
+logout-you-asked = You asked to sign you out of latchkey.
+logout-submit = Sign out
+logout-stay = Stay signed in
+
+## email.html and its links (confirm_link.html, notice.html)
+email-title = Change email
+email-now = Now: { $email }
+email-new-label = New email
+email-submit = Change email
+email-hint = We send a link to the new address; the change happens when it is used. Your current address is told, and can undo it for 7 days.
+email-invalid = That is not an email address we can use.
+email-same = That is already your address.
+email-check-inbox-title = Check your new inbox
+email-check-inbox = We sent a link to the new address. Your address changes when it is used.
+email-confirm-title = Confirm your new address
+email-confirm-message = Make { $email } the address of your account?
+email-confirm-button = Confirm new address
+email-changed-title = Email address changed
+email-changed = Your address is now { $email }.
+email-revert-title = Restore your email address
+email-revert-message = Make { $email } the address of your account again, and sign out every session of the account?
+email-revert-button = Restore my address and sign out everywhere
+email-restored-title = Address restored
+email-restored = { $email } is your address again, and every session of the account was signed out. If someone else changed it, recover your account now.
+
+## form_post.html
+form-post-title = Returning to the application
+form-post-noscript = Your browser does not run scripts: continue by hand.
+
+## totp.html
+totp-title = Authenticator app
+totp-backup-intro = Your authenticator app is set up. Keep these { $codes } somewhere safe: each works once, instead of a code from the app. They are shown only now.
+totp-backup-codes = backup codes
+totp-enrolled = Your authenticator app is set up. { $count ->
+    [one] { $count } backup code left.
+   *[other] { $count } backup codes left.
+}
+totp-new-codes = New backup codes
+totp-remove = Remove authenticator app
+totp-scan = Scan this code with your authenticator app, or type the key by hand.
+totp-code-wrong = That code is not right. Check the time on your phone and try the next code.
+totp-key = Key:
+
+## recovery_codes.html
+codes-title = Save your backup codes
+codes-keep = Keep these codes somewhere safe, apart from your devices. Each works once: to recover your account if you lose your passkey or authenticator app. They are shown only now.
+codes-continue = Continue to your account
+codes-intro = If you lose your device, backup codes are your second way in. Create them now and keep them somewhere safe.
+codes-create = Create backup codes
+codes-not-now = Not now
+
+## password.html
+password-title = Change password
+password-hint = Changing your password signs you out everywhere else and ends the apps' sessions.
+password-current-label = Current password
+password-submit = Change password
+password-wrong = The current password is not right.
+password-unusable = The new password cannot be used: { $reason }.
+password-set-title = Set a password
+password-set-hint = You sign in with a passkey. A password is a second way in, for devices without your passkey. Setting one signs you out everywhere else.
+password-set-submit = Set password
+
+## profile.html
+profile-title = Your profile
+profile-hint = What apps you allow to see your profile receive.
+profile-name-label = Name
+profile-given-name-label = Given name
+profile-family-name-label = Family name
+profile-language-label = Language
+profile-zoneinfo-label = Time zone
+profile-save = Save profile
+
+## delete_account.html
+delete-title = Delete account
+delete-warning = This signs you out everywhere, disconnects every app, and deletes your passkeys, authenticator app, backup codes and personal data. It cannot be undone.
+delete-confirm-label = Type your username, { $username }, to confirm
+delete-submit = Delete account
+delete-mismatch = Type your username exactly to confirm.
+
+## not_me.html
+not-me-title = This wasn't me
+not-me-done-heading = That session has ended
+not-me-done = The sign-in you did not recognise is signed out, and the apps it used lost access.
+not-me-change-now = Change your password now
+not-me-change-link = sign in and change it
+not-me-nothing-heading = Nothing left to end
+not-me-nothing = The session behind it has already ended, and no other session is signed in.
+not-me-check-before = Then check your
+not-me-check-link = sign-in methods
+not-me-check-after = for anything you did not add.
+not-me-heading = End that sign-in?
+not-me-device = Signed in from { $device }. If this wasn't you, end that session now.
+not-me-end = End that session
+
+## mfa.html
+mfa-title = Second step
+mfa-use-passkey = Use a passkey
+mfa-or-app = Or open your authenticator app, or use one of your backup codes.
+mfa-code-wrong = That code is not right. Try the next one from your app, or a backup code.
