@@ -221,3 +221,110 @@ async fn accept_language_is_weighed_and_garbage_or_oversized_headers_are_english
     assert_eq!(page.status, 200);
     assert!(!page.body.contains("Anmeldung"), "{}", page.body);
 }
+
+/// `ui_locales=de` with an English browser: the sign-in page, a wrong
+/// password and the consent page are German (scope words included), the
+/// answer still goes back to the client, and the code buys tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_sign_in_and_consent_complete_the_flow() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+    let mut browser = app.browser();
+    browser.headers.push(("accept-language".into(), "en-US,en;q=0.9".into()));
+    let req = rp.authorize(&[("ui_locales", "de")]);
+    let login_url = browser.get(&req.url).await.location.expect("to sign-in");
+    let login = browser.get(&login_url).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert!(login.body.starts_with("<!doctype html>\n<html lang=\"de\">"), "{}", login.body);
+    for german in [
+        "<title>Anmelden · latchkey</title>",
+        "<h1>Anmelden</h1>",
+        ">Mit einem Passkey anmelden</button>",
+        r#"<label for="username">Benutzername</label>"#,
+        r#"<label for="password">Passwort</label>"#,
+        "> Angemeldet bleiben</label>",
+        ">Anmeldung nicht möglich?</a>",
+    ] {
+        assert!(login.body.contains(german), "{german}: {}", login.body);
+    }
+    assert!(!login.body.contains("Sign in"), "no English left: {}", login.body);
+    let (csrf, authz) = (login.field("csrf_token").unwrap_or_default(), login.field("authz").unwrap_or_default());
+    let wrong = browser.post_form("/login", &[("csrf_token", &csrf), ("authz", &authz), ("username", USERNAME), ("password", "not the password")]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("Benutzername oder Passwort ist falsch.") && wrong.body.contains(r#"<html lang="de">"#), "{}", wrong.body);
+    let signed_in = browser.post_form("/login", &[("csrf_token", &wrong.field("csrf_token").unwrap_or_default()), ("authz", &authz), ("username", USERNAME), ("password", PASSWORD)]).await;
+    let consent_url = signed_in.location.clone().expect("to consent");
+    assert!(consent_url.starts_with("/consent"), "{consent_url}");
+
+    let consent = browser.get(&consent_url).await;
+    assert_eq!(consent.status, 200, "{}", consent.body);
+    assert!(consent.body.contains(r#"<html lang="de">"#), "{}", consent.body);
+    for german in ["<title>Zugriff erlauben? · latchkey</title>", "Angemeldet als <strong>alice</strong>", ">Nicht Sie?</button>", "<li>Wissen, wer Sie sind</li>", "<li>Ihre E-Mail-Adresse sehen</li>", ">Ablehnen</button>", ">Erlauben</button>", "In beiden Fällen geht es danach zurück zu <strong>"] {
+        assert!(consent.body.contains(german), "{german}: {}", consent.body);
+    }
+    assert!(!consent.body.contains(">Allow</button>") && !consent.body.contains("Know who you are"), "{}", consent.body);
+    let answered = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
+    let back = answered.location.expect("back to the client");
+    assert!(back.starts_with(REDIRECT_URI), "{back}");
+    let code = url::Url::parse(&back).expect("url").query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string()).expect("a code");
+    let tokens = rp.exchange(&code, req.verifier).await.expect("the code buys tokens");
+    assert!(openidconnect::OAuth2TokenResponse::access_token(&tokens).secret().len() > 20);
+}
+
+/// The account page follows `Accept-Language`: German headings, times and
+/// sign-in methods in German words; the English page keeps its names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_page_is_german_for_a_german_browser() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut browser = app.browser();
+    sign_in_direct(&mut browser, USERNAME, false).await;
+    let english = browser.get("/account").await;
+    assert_eq!(english.status, 200, "{}", english.body);
+    for name in [r#"<html lang="en">"#, "<h1>Your account</h1>", ">Sign-in methods</h2>", ">Where you&#x27;re signed in</h2>", ">Connected apps</h2>", ">Recent activity</h2>", "signed in <time", "just now", ">Sign out</button>"] {
+        let alt = name.replace("&#x27;", "&#39;");
+        assert!(english.body.contains(name) || english.body.contains(&alt) || english.body.contains(&name.replace("&#x27;", "'")), "{name}: {}", english.body);
+    }
+    browser.headers.push(("accept-language".into(), "de-DE,de;q=0.9,en;q=0.5".into()));
+    let german = browser.get("/account").await;
+    assert_eq!(german.status, 200, "{}", german.body);
+    for heading in [
+        r#"<html lang="de">"#,
+        "<title>Ihr Konto · latchkey</title>",
+        "<h1>Ihr Konto</h1>",
+        r#"<h2 id="sign-in-methods">Anmeldemethoden</h2>"#,
+        r#"<h2 id="where">Wo Sie angemeldet sind</h2>"#,
+        r#"<h2 id="connected-apps">Verbundene Anwendungen</h2>"#,
+        r#"<h2 id="recent-activity">Letzte Aktivitäten</h2>"#,
+        r#"<h2 id="profile">Profil</h2>"#,
+        "angemeldet <time",
+        "gerade eben</time> mit Passwort",
+        "<strong>Angemeldet mit Passwort</strong>",
+        ">Überall abmelden</button>",
+    ] {
+        assert!(german.body.contains(heading), "{heading}: {}", german.body);
+    }
+    for english in ["Sign-in methods", "Recent activity", "just now", "Signed in with"] {
+        assert!(!german.body.contains(english), "{english} left in English: {}", german.body);
+    }
+}
+
+/// An error page rendered outside the handler (`ResponseError`) still
+/// speaks the browser's language: a stale sign-in request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_sign_in_request_page_is_german_for_a_german_browser() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let mut browser = app.browser();
+    browser.headers.push(("accept-language".into(), "de".into()));
+    // A CSRF cookie first, so the page is "expired", not "cookies missing".
+    browser.get("/login").await;
+    let page = browser.get("/consent?authz=not-a-request").await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains(r#"<html lang="de">"#) && page.body.contains("<h1>Anmeldeanfrage abgelaufen</h1>"), "{}", page.body);
+    let mut english = app.browser();
+    english.get("/login").await;
+    let page = english.get("/consent?authz=not-a-request").await;
+    assert!(page.body.contains("<h1>Sign-in request expired</h1>"), "{}", page.body);
+}

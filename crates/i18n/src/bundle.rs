@@ -122,7 +122,7 @@ pub struct Tr {
 const MARK: char = '\u{E000}';
 
 impl Tr {
-    pub fn new(locale: Locale) -> Tr {
+    pub const fn new(locale: Locale) -> Tr {
         Tr { locale }
     }
 

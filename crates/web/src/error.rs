@@ -55,19 +55,19 @@ impl WebError {
     /// say that, not "expired" (cookies blocked, or dropped because they are
     /// `Secure` and the page was reached over plain http).
     pub fn cookie_missing() -> WebError {
-        WebError::Page { status: StatusCode::BAD_REQUEST, title: "Cookies are not reaching latchkey", message: COOKIE_MISSING.into() }
+        WebError::Page { status: StatusCode::BAD_REQUEST, title: COOKIE_MISSING_TITLE, message: COOKIE_MISSING.into() }
     }
 
     /// The same for a form post: refused (403), as any form without its token.
     pub fn cookie_missing_on_form() -> WebError {
-        WebError::Page { status: StatusCode::FORBIDDEN, title: "Cookies are not reaching latchkey", message: COOKIE_MISSING.into() }
+        WebError::Page { status: StatusCode::FORBIDDEN, title: COOKIE_MISSING_TITLE, message: COOKIE_MISSING.into() }
     }
 
     pub fn expired_request() -> WebError {
         WebError::Page {
             status: StatusCode::BAD_REQUEST,
-            title: "Sign-in request expired",
-            message: "This sign-in request has expired or was already completed. Go back to the application and start again.".into(),
+            title: EXPIRED_TITLE,
+            message: EXPIRED.into(),
         }
     }
 }
@@ -90,8 +90,8 @@ impl From<AuthorizeError> for WebError {
             AuthorizeError::Store(s) => WebError::Store(s),
             AuthorizeError::TooMany => WebError::Page {
                 status: StatusCode::TOO_MANY_REQUESTS,
-                title: "Too many requests",
-                message: "Too many sign-in requests came from your network. Wait a few minutes and try again.".into(),
+                title: TOO_MANY_REQUESTS_TITLE,
+                message: TOO_MANY_SIGN_INS.into(),
             },
             // Callers turn redirectable errors into redirects before this point;
             // reaching here means the redirect could not be built.
@@ -201,9 +201,36 @@ fn bearer_error(e: &OAuthError, dpop_scheme: bool) -> HttpResponse {
     }
 }
 
+/// An error page in the request's language: the fixed texts below are
+/// translated; a handler's own message stays as it was written.
 fn page(status: StatusCode, title: &str, message: &str, request_id: Option<String>) -> HttpResponse {
-    render(status, &ErrorPage { title: title.to_string(), message: message.to_string(), request_id })
+    let t = crate::lang::current();
+    let (title, message) = match TRANSLATED.iter().find(|(en_title, en_message, _, _)| *en_title == title && *en_message == message) {
+        Some((_, _, title_key, message_key)) => (t.get(title_key), t.get(message_key)),
+        None => (title.to_string(), message.to_string()),
+    };
+    render(status, &ErrorPage { t, title, message, request_id })
 }
+
+/// The error pages whose words are fixed: (English title, English message,
+/// their message ids).
+const TRANSLATED: [(&str, &str, &str, &str); 5] = [
+    (COOKIE_MISSING_TITLE, COOKIE_MISSING, "error-cookies-title", "error-cookies"),
+    (EXPIRED_TITLE, EXPIRED, "error-expired-title", "error-expired"),
+    (UNAVAILABLE_TITLE, UNAVAILABLE, "error-unavailable-title", "error-unavailable"),
+    (INTERNAL_TITLE, INTERNAL, "error-internal-title", "error-internal"),
+    (TOO_MANY_REQUESTS_TITLE, TOO_MANY_SIGN_INS, "error-too-many-title", "error-too-many-sign-ins"),
+];
+
+const COOKIE_MISSING_TITLE: &str = "Cookies are not reaching latchkey";
+const EXPIRED_TITLE: &str = "Sign-in request expired";
+const EXPIRED: &str = "This sign-in request has expired or was already completed. Go back to the application and start again.";
+const UNAVAILABLE_TITLE: &str = "Temporarily unavailable";
+const UNAVAILABLE: &str = "latchkey cannot reach its database right now. Try again in a moment.";
+const INTERNAL_TITLE: &str = "Something went wrong";
+const INTERNAL: &str = "An internal error occurred. Nothing was changed.";
+const TOO_MANY_REQUESTS_TITLE: &str = "Too many requests";
+const TOO_MANY_SIGN_INS: &str = "Too many sign-in requests came from your network. Wait a few minutes and try again.";
 
 const COOKIE_MISSING: &str = "Your browser did not send latchkey's cookie, so this cannot continue. Allow cookies for this site and try again. If this page was reached over plain http:// (other than localhost), the browser drops latchkey's secure cookies: use https.";
 
@@ -241,7 +268,9 @@ impl WebError {
                 let mut r = if *json {
                     no_store(HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)).json(json!({ "error": "too many requests; try again later", "retry_after": retry_after }))
                 } else {
-                    page(StatusCode::TOO_MANY_REQUESTS, "Too many requests", &format!("Too many requests. Try again in {} minute(s).", (retry_after + 59) / 60), None)
+                    let t = crate::lang::current();
+                    let minutes = (retry_after + 59) / 60;
+                    render(StatusCode::TOO_MANY_REQUESTS, &ErrorPage { t, title: t.get("error-too-many-title"), message: t.arg("error-too-many", "minutes", minutes), request_id: None })
                 };
                 if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&retry_after.to_string()) {
                     r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -254,12 +283,12 @@ impl WebError {
             WebError::Store(s) if is_unavailable(s) => {
                 let id = reference();
                 tracing::error!(reference = %id, error = %s, "store unavailable");
-                page(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", "latchkey cannot reach its database right now. Try again in a moment.", Some(id))
+                page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_TITLE, UNAVAILABLE, Some(id))
             }
             WebError::Store(_) | WebError::Internal(_) => {
                 let id = reference();
                 tracing::error!(reference = %id, error = %self, "internal error");
-                page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "An internal error occurred. Nothing was changed.", Some(id))
+                page(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_TITLE, INTERNAL, Some(id))
             }
         }
     }

@@ -13,6 +13,21 @@ use latchkey_domain::User;
 use latchkey_i18n::{negotiate, Locale, Tr};
 use latchkey_oauth::PendingAuthorization;
 
+tokio::task_local! {
+    static CURRENT: Tr;
+}
+
+/// Runs `fut` (one request) with `t` as the language of its error pages,
+/// which are rendered where the request is out of reach (`ResponseError`).
+pub async fn scope<F: std::future::Future>(t: Tr, fut: F) -> F::Output {
+    CURRENT.scope(t, fut).await
+}
+
+/// The language of the request being answered (English outside one).
+pub fn current() -> Tr {
+    CURRENT.try_with(|t| *t).unwrap_or_default()
+}
+
 /// The language the browser asks for (`Accept-Language`), else English.
 pub fn tr(req: &HttpRequest) -> Tr {
     tr_with(req, None)

@@ -10,6 +10,7 @@ use latchkey_i18n::Tr;
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
+    pub t: Tr,
     pub client_name: Option<String>,
     pub error: Option<String>,
     pub authz: Option<String>,
@@ -25,6 +26,7 @@ pub struct LoginPage {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {
+    pub t: Tr,
     pub client_name: String,
     /// The client's logo, privacy policy and terms, when registered.
     pub links: latchkey_domain::ClientLinks,
@@ -57,6 +59,7 @@ pub struct DevicePage {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    pub t: Tr,
     pub title: String,
     pub message: String,
     pub request_id: Option<String>,
@@ -65,6 +68,7 @@ pub struct ErrorPage {
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage {
+    pub t: Tr,
     pub username: String,
     pub email: String,
     /// The profile's name, if the user gave one.
@@ -101,9 +105,9 @@ pub struct When {
 }
 
 impl When {
-    /// `then` as seen at `now` (epoch seconds).
-    pub fn at(now: i64, then: i64) -> When {
-        When { words: crate::plain_words::ago(now, then), exact: format_utc(then) }
+    /// `then` as seen at `now` (epoch seconds), in `t`'s words.
+    pub fn at(t: Tr, now: i64, then: i64) -> When {
+        When { words: crate::plain_words::ago(t, now, then), exact: format_utc(then) }
     }
 }
 
@@ -111,7 +115,7 @@ pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     /// "Synced passkey", "Saved on one device", "Security key" or "Passkey".
-    pub kind: &'static str,
+    pub kind: String,
     pub created: When,
     pub last_used: Option<When>,
 }

@@ -75,10 +75,12 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
                 let started = std::time::Instant::now();
                 // Its pages show this server's brand (see `branding`).
                 let brand = req.app_data::<web::Data<AppState>>().map(|s| s.brand.clone()).unwrap_or_default();
+                // Its error pages speak the browser's language (see `lang`).
+                let t = crate::lang::tr(req.request());
                 let fut = actix_web::dev::Service::call(srv, req);
                 tracing::Instrument::instrument(
                     async move {
-                        let mut res = crate::branding::scope(brand, ctx.scope(fut)).await?;
+                        let mut res = crate::branding::scope(brand, crate::lang::scope(t, ctx.scope(fut))).await?;
                         let status = res.status().as_u16();
                         let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
                         let seconds = started.elapsed().as_secs_f64();

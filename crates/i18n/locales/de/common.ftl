@@ -35,3 +35,50 @@ weekday-4 = Donnerstag
 weekday-5 = Freitag
 weekday-6 = Samstag
 weekday-7 = Sonntag
+
+# How long ago, on the account page ({ $n } is a count).
+ago-just-now = gerade eben
+ago-yesterday = gestern
+ago-minutes = { $n ->
+    [one] vor { $n } Minute
+   *[other] vor { $n } Minuten
+}
+ago-hours = { $n ->
+    [one] vor { $n } Stunde
+   *[other] vor { $n } Stunden
+}
+ago-days = { $n ->
+    [one] vor { $n } Tag
+   *[other] vor { $n } Tagen
+}
+ago-months = { $n ->
+    [one] vor { $n } Monat
+   *[other] vor { $n } Monaten
+}
+ago-years = { $n ->
+    [one] vor { $n } Jahr
+   *[other] vor { $n } Jahren
+}
+
+# How a session signed in ("password and passkey").
+method-password = Passwort
+method-otp = Authenticator-App oder Backup-Code
+method-passkey = Passkey
+method-remembered = ein gespeichertes Gerät
+# The last two items of a list: "password, passkey and authenticator app".
+list-and = { $rest } und { $last }
+
+# What an app may do (scopes), on the consent and account pages.
+scope-openid = Wissen, wer Sie sind
+scope-profile = Ihren Namen und Ihr Profil sehen
+scope-email = Ihre E-Mail-Adresse sehen
+scope-offline-access = Verbunden bleiben, wenn Sie die Anwendung nicht nutzen
+scope-groups = Die Gruppen sehen, zu denen Sie gehören
+scope-admin = Diesen Anmeldedienst verwalten: seine Benutzer, Anwendungen und Schlüssel
+scope-admin-short = latchkey verwalten
+
+# Kinds of passkey.
+passkey-kind-synced = Synchronisierter Passkey
+passkey-kind-device-bound = Auf einem Gerät gespeichert
+passkey-kind-security-key = Sicherheitsschlüssel
+passkey-kind-unknown = Passkey

@@ -147,3 +147,114 @@ mfa-title = Zweiter Schritt
 mfa-use-passkey = Passkey verwenden
 mfa-or-app = Oder öffnen Sie Ihre Authenticator-App oder verwenden Sie einen Ihrer Backup-Codes.
 mfa-code-wrong = Dieser Code stimmt nicht. Versuchen Sie den nächsten aus Ihrer App oder einen Backup-Code.
+
+## login.html
+login-title = Anmelden
+login-continue-to = um mit { $client } fortzufahren
+login-passkey = Mit einem Passkey anmelden
+login-or-password = oder mit Ihrem Passwort
+login-password-label = Passwort
+login-remember = Angemeldet bleiben
+login-submit = Anmelden
+login-wrong = Benutzername oder Passwort ist falsch.
+
+## consent.html
+consent-title = Zugriff erlauben?
+consent-logo-alt = Logo von { $client }
+consent-heading = { $client } erlauben?
+consent-signed-in-as = Angemeldet als { $username }
+consent-not-you = Nicht Sie?
+consent-asks = { $client } möchte:
+consent-destination = In beiden Fällen geht es danach zurück zu { $host }.
+consent-policy = Datenschutzerklärung von { $client }
+consent-terms = Nutzungsbedingungen von { $client }
+consent-deny = Ablehnen
+consent-allow = Erlauben
+consent-device-note = Code { $code }. Erlauben Sie nur ein Gerät vor Ihnen, das diesen Code zeigt: Wer dieses Gerät hat, erhält diesen Zugriff.
+
+## error.html (and the errors it shows)
+error-reference = Referenz:
+error-cookies-title = Cookies erreichen latchkey nicht
+error-cookies = Ihr Browser hat das Cookie von latchkey nicht gesendet, daher geht es hier nicht weiter. Erlauben Sie Cookies für diese Website und versuchen Sie es erneut. Wurde diese Seite über einfaches http:// aufgerufen (außer localhost), verwirft der Browser die sicheren Cookies von latchkey: Verwenden Sie https.
+error-expired-title = Anmeldeanfrage abgelaufen
+error-expired = Diese Anmeldeanfrage ist abgelaufen oder wurde schon abgeschlossen. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.
+error-too-many-title = Zu viele Anfragen
+error-too-many = Zu viele Anfragen. Versuchen Sie es in { $minutes } Minute(n) erneut.
+error-too-many-sign-ins = Zu viele Anmeldeanfragen kamen aus Ihrem Netzwerk. Warten Sie ein paar Minuten und versuchen Sie es erneut.
+error-unavailable-title = Vorübergehend nicht verfügbar
+error-unavailable = latchkey erreicht seine Datenbank gerade nicht. Versuchen Sie es gleich noch einmal.
+error-internal-title = Etwas ist schiefgegangen
+error-internal = Ein interner Fehler ist aufgetreten. Es wurde nichts geändert.
+
+## account.html
+account-signed-in = angemeldet
+account-with = mit { $methods }
+account-prompt-strong = Melden Sie sich mit einem Passkey an.
+account-prompt = Melden Sie sich mit Fingerabdruck, Gesicht oder Bildschirmsperre statt mit einem Passwort an: schneller und sicher vor Phishing.
+account-not-now = Nicht jetzt
+account-methods = Anmeldemethoden
+account-passkeys = Passkeys
+account-no-passkey = Noch kein Passkey. Ein Passkey meldet Sie mit Fingerabdruck, Gesicht oder Bildschirmsperre an.
+account-passkey-name = Name des Passkeys
+account-rename = Umbenennen
+account-added = hinzugefügt
+account-last-used = zuletzt verwendet
+account-never-used = noch nie verwendet
+account-remove = Entfernen
+account-new-passkey-name = Name für einen neuen Passkey
+account-add-passkey = Passkey hinzufügen
+account-totp-on = An: Anmeldungen mit Ihrem Passwort fragen auch nach einem Code aus der App.
+account-totp-off = Aus
+account-totp-set-up = Authenticator-App einrichten
+account-backup-codes = Backup-Codes
+account-codes-left = { $count ->
+    [one] { $count } Code übrig
+   *[other] { $count } Codes übrig
+}: Jeder funktioniert einmal, falls Sie Ihr Telefon oder Ihre Passkeys verlieren.
+account-password = Passwort
+account-password-set = Festgelegt
+account-password-none = Keines: Sie melden sich mit einem Passkey an.
+account-password-remove-hint = Um es zu entfernen, fügen Sie zuerst einen zweiten Passkey, eine Authenticator-App oder Backup-Codes hinzu.
+account-remove-password = Passwort entfernen
+account-where = Wo Sie angemeldet sind
+account-this-device = Dieses Gerät
+account-last-active = zuletzt aktiv
+account-end-session = Sitzung beenden
+account-devices = Gespeicherte Geräte
+account-no-devices = Kein Gerät hält Sie angemeldet.
+account-this-browser = Dieser Browser
+account-remembered = gespeichert
+account-until = bis { $date }
+account-forget = Vergessen
+account-end-others = Überall sonst abmelden
+account-end-all = Überall abmelden
+account-apps = Verbundene Anwendungen
+account-no-apps = Keine Anwendung hat Zugriff auf Ihr Konto.
+account-revoke = Zugriff entziehen
+account-activity = Letzte Aktivitäten
+account-nothing-yet = Noch nichts.
+account-here = dieser Browser
+account-profile = Profil
+account-not-given = nicht angegeben
+account-edit-profile = Profil bearbeiten
+account-unknown-device = Unbekanntes Gerät
+account-unknown-address = unbekannte Adresse
+
+## Recent activity on account.html (activity.rs)
+activity-sign-in = Angemeldet mit { $methods }
+activity-session-restored = Angemeldet durch ein gespeichertes Gerät
+activity-failed = Ein Anmeldeversuch ist fehlgeschlagen
+activity-password-changed = Passwort geändert
+activity-password-set = Passwort festgelegt
+activity-password-removed = Passwort entfernt
+activity-totp-enrolled = Authenticator-App eingerichtet
+activity-totp-removed = Authenticator-App entfernt
+activity-passkey-added = Passkey hinzugefügt
+activity-passkey-removed = Passkey entfernt
+activity-email-changed = E-Mail-Adresse geändert
+activity-account-recovered = Konto wiederhergestellt
+activity-new-device = Anmeldung von einem neuen Gerät
+activity-mfa-reset = Zweiter Faktor von einem Administrator zurückgesetzt
+activity-codes-regenerated = Neue Backup-Codes
+activity-device-approved = Ein Gerät wurde verbunden (Gerätecode)
+activity-not-me = Sie haben Aktivität gemeldet, die Sie nicht erkannt haben

@@ -37,3 +37,50 @@ weekday-4 = Thursday
 weekday-5 = Friday
 weekday-6 = Saturday
 weekday-7 = Sunday
+
+# How long ago, on the account page ({ $n } is a count).
+ago-just-now = just now
+ago-yesterday = yesterday
+ago-minutes = { $n ->
+    [one] { $n } minute ago
+   *[other] { $n } minutes ago
+}
+ago-hours = { $n ->
+    [one] { $n } hour ago
+   *[other] { $n } hours ago
+}
+ago-days = { $n ->
+    [one] { $n } day ago
+   *[other] { $n } days ago
+}
+ago-months = { $n ->
+    [one] { $n } month ago
+   *[other] { $n } months ago
+}
+ago-years = { $n ->
+    [one] { $n } year ago
+   *[other] { $n } years ago
+}
+
+# How a session signed in ("password and passkey").
+method-password = password
+method-otp = authenticator app or backup code
+method-passkey = passkey
+method-remembered = a remembered device
+# The last two items of a list: "password, passkey and authenticator app".
+list-and = { $rest } and { $last }
+
+# What an app may do (scopes), on the consent and account pages.
+scope-openid = Know who you are
+scope-profile = See your name and profile
+scope-email = See your email address
+scope-offline-access = Stay connected when you're not using it
+scope-groups = See the groups you belong to
+scope-admin = Manage this sign-in service: its users, apps and keys
+scope-admin-short = Administer latchkey
+
+# Kinds of passkey.
+passkey-kind-synced = Synced passkey
+passkey-kind-device-bound = Saved on one device
+passkey-kind-security-key = Security key
+passkey-kind-unknown = Passkey

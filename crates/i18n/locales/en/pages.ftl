@@ -147,3 +147,114 @@ mfa-title = Second step
 mfa-use-passkey = Use a passkey
 mfa-or-app = Or open your authenticator app, or use one of your backup codes.
 mfa-code-wrong = That code is not right. Try the next one from your app, or a backup code.
+
+## login.html
+login-title = Sign in
+login-continue-to = to continue to { $client }
+login-passkey = Sign in with a passkey
+login-or-password = or with your password
+login-password-label = Password
+login-remember = Keep me signed in
+login-submit = Sign in
+login-wrong = Invalid username or password.
+
+## consent.html
+consent-title = Allow access?
+consent-logo-alt = { $client } logo
+consent-heading = Allow { $client }?
+consent-signed-in-as = Signed in as { $username }
+consent-not-you = Not you?
+consent-asks = { $client } asks to:
+consent-destination = Either way, you then go back to { $host }.
+consent-policy = Privacy policy of { $client }
+consent-terms = Terms of service of { $client }
+consent-deny = Deny
+consent-allow = Allow
+consent-device-note = Code { $code }. Allow only a device in front of you that shows this code: whoever holds that device gets this access.
+
+## error.html (and the errors it shows)
+error-reference = Reference:
+error-cookies-title = Cookies are not reaching latchkey
+error-cookies = Your browser did not send latchkey's cookie, so this cannot continue. Allow cookies for this site and try again. If this page was reached over plain http:// (other than localhost), the browser drops latchkey's secure cookies: use https.
+error-expired-title = Sign-in request expired
+error-expired = This sign-in request has expired or was already completed. Go back to the application and start again.
+error-too-many-title = Too many requests
+error-too-many = Too many requests. Try again in { $minutes } minute(s).
+error-too-many-sign-ins = Too many sign-in requests came from your network. Wait a few minutes and try again.
+error-unavailable-title = Temporarily unavailable
+error-unavailable = latchkey cannot reach its database right now. Try again in a moment.
+error-internal-title = Something went wrong
+error-internal = An internal error occurred. Nothing was changed.
+
+## account.html
+account-signed-in = signed in
+account-with = with { $methods }
+account-prompt-strong = Upgrade your sign-in with a passkey.
+account-prompt = Sign in with your fingerprint, face or screen lock instead of a password: faster, and phishing-resistant.
+account-not-now = Not now
+account-methods = Sign-in methods
+account-passkeys = Passkeys
+account-no-passkey = No passkey yet. A passkey signs you in with your fingerprint, face or screen lock.
+account-passkey-name = Passkey name
+account-rename = Rename
+account-added = added
+account-last-used = last used
+account-never-used = never used yet
+account-remove = Remove
+account-new-passkey-name = Name for a new passkey
+account-add-passkey = Add a passkey
+account-totp-on = On: sign-ins with your password also ask for a code from the app.
+account-totp-off = Off
+account-totp-set-up = Set up authenticator app
+account-backup-codes = Backup codes
+account-codes-left = { $count ->
+    [one] { $count } code left
+   *[other] { $count } codes left
+}: each works once, if you lose your phone or passkeys.
+account-password = Password
+account-password-set = Set
+account-password-none = None: you sign in with a passkey.
+account-password-remove-hint = To remove it, first add a second passkey, an authenticator app or backup codes.
+account-remove-password = Remove password
+account-where = Where you're signed in
+account-this-device = This device
+account-last-active = last active
+account-end-session = End session
+account-devices = Remembered devices
+account-no-devices = No device keeps you signed in.
+account-this-browser = This browser
+account-remembered = remembered
+account-until = until { $date }
+account-forget = Forget
+account-end-others = Sign out everywhere else
+account-end-all = Sign out everywhere
+account-apps = Connected apps
+account-no-apps = No app has access to your account.
+account-revoke = Revoke access
+account-activity = Recent activity
+account-nothing-yet = Nothing yet.
+account-here = this browser
+account-profile = Profile
+account-not-given = not given
+account-edit-profile = Edit profile
+account-unknown-device = Unknown device
+account-unknown-address = unknown address
+
+## Recent activity on account.html (activity.rs)
+activity-sign-in = Signed in with { $methods }
+activity-session-restored = Signed in by a remembered device
+activity-failed = A sign-in attempt failed
+activity-password-changed = Password changed
+activity-password-set = Password set
+activity-password-removed = Password removed
+activity-totp-enrolled = Authenticator app set up
+activity-totp-removed = Authenticator app removed
+activity-passkey-added = Passkey added
+activity-passkey-removed = Passkey removed
+activity-email-changed = Email address changed
+activity-account-recovered = Account recovered
+activity-new-device = Sign-in from a new device
+activity-mfa-reset = Second factor reset by an administrator
+activity-codes-regenerated = New backup codes
+activity-device-approved = A device was connected (device code)
+activity-not-me = You reported activity you did not recognise

@@ -5,10 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::ways_in::WaysIn;
 use latchkey_domain::{Amr, ScopeSet, Session, User};
+use latchkey_i18n::Tr;
 
 use super::see_other;
 use crate::browser::{with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr;
 use crate::pages::{render, AccountPage, AppRow, DeviceRow, PasskeyRow, SessionRow, When};
 use crate::plain_words;
 use crate::session_ops::session_or_restore;
@@ -21,7 +23,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let csrf = CsrfCookie::from_request(&req);
-    let page = build(&state, &user, &session, csrf.form_token(&state)).await?;
+    let page = build(&state, tr(&req), &user, &session, csrf.form_token(&state)).await?;
     let mut cookies = resolved.cookies;
     cookies.extend(csrf.new);
     let mut resp = render(StatusCode::OK, &page);
@@ -30,14 +32,14 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
     with_cookies(resp, &cookies)
 }
 
-async fn build(state: &AppState, user: &User, session: &Session, csrf_token: String) -> Result<AccountPage, WebError> {
+async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_token: String) -> Result<AccountPage, WebError> {
     let now = state.clock.now();
     let passkeys: Vec<PasskeyRow> = state
         .passkeys
         .list(&user.id)
         .await?
         .into_iter()
-        .map(|p| PasskeyRow { kind: p.kind.in_words(), created: When::at(now, p.created_at), last_used: p.last_used_at.map(|t| When::at(now, t)), id: p.id, name: p.name })
+        .map(|p| PasskeyRow { kind: plain_words::passkey_kind(t, p.kind), created: When::at(t, now, p.created_at), last_used: p.last_used_at.map(|at| When::at(t, now, at)), id: p.id, name: p.name })
         .collect();
     let totp = state.mfa.has_second_factor(user).await?;
     let backup_codes = state.mfa.unused_backup_codes(user).await?;
@@ -46,27 +48,28 @@ async fn build(state: &AppState, user: &User, session: &Session, csrf_token: Str
     // passkey, unless they said "Not now" recently.
     let passkey_prompt = passkeys.is_empty() && session.amr == [Amr::Pwd] && state.stores.fast.get(&super::account::passkey_prompt_key(&user.id.0)).await?.is_none();
     Ok(AccountPage {
+        t,
         passkey_prompt,
         username: user.username.clone(),
         email: user.email.clone(),
         name: user.profile.name.clone().filter(|n| !n.trim().is_empty()),
-        signed_in: When::at(now, session.auth_time),
-        methods: plain_words::methods(&session.amr),
+        signed_in: When::at(t, now, session.auth_time),
+        methods: plain_words::methods(t, &session.amr),
         passkeys,
         totp,
         backup_codes,
         has_password: ways.password,
         can_remove_password: ways.may_remove_password().is_ok(),
-        sessions: sessions(state, user, session, now).await?,
-        devices: devices(state, user, session, now).await?,
-        apps: apps(state, user, now).await?,
-        activity: super::activity::rows(state, &user.id, session).await?,
-        device_name: session.device_name.clone().unwrap_or_else(|| "Passkey".into()),
+        sessions: sessions(state, t, user, session, now).await?,
+        devices: devices(state, t, user, session, now).await?,
+        apps: apps(state, t, user, now).await?,
+        activity: super::activity::rows(state, t, &user.id, session).await?,
+        device_name: session.device_name.clone().unwrap_or_else(|| t.get("passkey-kind-unknown")),
         csrf_token,
     })
 }
 
-async fn sessions(state: &AppState, user: &User, current: &Session, now: i64) -> Result<Vec<SessionRow>, WebError> {
+async fn sessions(state: &AppState, t: Tr, user: &User, current: &Session, now: i64) -> Result<Vec<SessionRow>, WebError> {
     let mut list = state.sessions.list(&user.id).await?;
     // This browser first, then the most recently active.
     list.sort_by_key(|s| (s.sid != current.sid, std::cmp::Reverse(s.last_seen_at)));
@@ -74,16 +77,16 @@ async fn sessions(state: &AppState, user: &User, current: &Session, now: i64) ->
         .into_iter()
         .map(|s| SessionRow {
             current: s.sid == current.sid,
-            device: s.device_name.clone().unwrap_or_else(|| "Unknown device".into()),
-            ip: s.ip.clone().unwrap_or_else(|| "unknown address".into()),
-            created: When::at(now, s.created_at),
-            last_seen: When::at(now, s.last_seen_at),
+            device: s.device_name.clone().unwrap_or_else(|| t.get("account-unknown-device")),
+            ip: s.ip.clone().unwrap_or_else(|| t.get("account-unknown-address")),
+            created: When::at(t, now, s.created_at),
+            last_seen: When::at(t, now, s.last_seen_at),
             sid: s.sid,
         })
         .collect())
 }
 
-async fn devices(state: &AppState, user: &User, current: &Session, now: i64) -> Result<Vec<DeviceRow>, WebError> {
+async fn devices(state: &AppState, t: Tr, user: &User, current: &Session, now: i64) -> Result<Vec<DeviceRow>, WebError> {
     Ok(state
         .devices
         .list(&user.id)
@@ -91,8 +94,8 @@ async fn devices(state: &AppState, user: &User, current: &Session, now: i64) -> 
         .into_iter()
         .map(|d| DeviceRow {
             current: current.device_id.as_deref() == Some(d.id.as_str()),
-            created: When::at(now, d.created_at),
-            last_used: When::at(now, d.last_used_at),
+            created: When::at(t, now, d.created_at),
+            last_used: When::at(t, now, d.last_used_at),
             expires: super::account::format_time(d.expires_at),
             name: d.name,
             id: d.id,
@@ -100,13 +103,13 @@ async fn devices(state: &AppState, user: &User, current: &Session, now: i64) -> 
         .collect())
 }
 
-async fn apps(state: &AppState, user: &User, now: i64) -> Result<Vec<AppRow>, WebError> {
+async fn apps(state: &AppState, t: Tr, user: &User, now: i64) -> Result<Vec<AppRow>, WebError> {
     let mut rows = Vec::new();
     for app in state.oauth.connected_apps(&user.id).await? {
         let scopes = ScopeSet::parse_lenient(&app.scope);
         rows.push(AppRow {
-            can: super::consent::describe_with(state, &scopes, plain_words::scope, true).await?,
-            last_used: When::at(now, app.last_used_at),
+            can: super::consent::describe_with(state, t, &scopes, plain_words::scope_key_short, true).await?,
+            last_used: When::at(t, now, app.last_used_at),
             logo_uri: app.logo_uri,
             name: app.name,
             client_id: app.client_id,

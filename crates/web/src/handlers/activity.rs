@@ -7,6 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{Amr, Session, UserId};
+use latchkey_i18n::Tr;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
 use serde::Deserialize;
 
@@ -22,25 +23,25 @@ use crate::state::AppState;
 const SHOWN: usize = 10;
 const SCANNED: i64 = 40;
 
-/// The user's recent events that the account page shows, newest first.
-async fn recent(state: &AppState, user: &UserId) -> Result<Vec<(AuditEvent, String)>, WebError> {
+/// The user's recent events that the account page shows, newest first, in `t`'s words.
+async fn recent(state: &AppState, t: Tr, user: &UserId) -> Result<Vec<(AuditEvent, String)>, WebError> {
     let filter = Filter { user_id: Some(user.0.clone()), ..Default::default() };
     let events = state.oauth.audit_search(filter, None, SCANNED).await?.events;
-    Ok(events.into_iter().filter_map(|e| what(&e).map(|w| (e, w))).take(SHOWN).collect())
+    Ok(events.into_iter().filter_map(|e| what(t, &e).map(|w| (e, w))).take(SHOWN).collect())
 }
 
-pub(crate) async fn rows(state: &AppState, user: &UserId, current: &Session) -> Result<Vec<ActivityRow>, WebError> {
+pub(crate) async fn rows(state: &AppState, t: Tr, user: &UserId, current: &Session) -> Result<Vec<ActivityRow>, WebError> {
     let now = state.clock.now();
     let here = session_hash(state, &current.sid);
-    Ok(recent(state, user)
+    Ok(recent(state, t, user)
         .await?
         .into_iter()
         .map(|(e, what)| {
             let device = latchkey_authn::device_name::friendly_name(e.user_agent.as_deref());
             ActivityRow {
-                from: format!("{device} · {}", e.ip.as_deref().unwrap_or("unknown address")),
+                from: format!("{device} · {}", e.ip.clone().unwrap_or_else(|| t.get("account-unknown-address"))),
                 here: e.session_hash.as_deref() == Some(here.as_str()),
-                when: When::at(now, e.at),
+                when: When::at(t, now, e.at),
                 what,
                 id: e.id,
             }
@@ -49,29 +50,29 @@ pub(crate) async fn rows(state: &AppState, user: &UserId, current: &Session) -> 
 }
 
 /// What an event means to the user, or `None` for events not shown to them.
-fn what(e: &AuditEvent) -> Option<String> {
-    let text = match e.kind.as_str() {
-        "sign_in" => return Some(format!("Signed in with {}", crate::plain_words::methods(&sign_in_methods(&e.detail)))),
+fn what(t: Tr, e: &AuditEvent) -> Option<String> {
+    let key = match e.kind.as_str() {
+        "sign_in" => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
         "passkey_sign_in" => return None, // the `sign_in` next to it says it
-        "session_restored" => "Signed in by a remembered device",
-        "login_failed" | "second_factor_failed" | "passkey_sign_in_failed" => "A sign-in attempt failed",
-        "password_changed" => "Password changed",
-        "password_set" => "Password set",
-        "password_removed" => "Password removed",
-        "totp_enrolled" => "Authenticator app set up",
-        "totp_removed" => "Authenticator app removed",
-        "passkey_added" => "Passkey added",
-        "passkey_removed" => "Passkey removed",
-        "email_changed" => "Email address changed",
-        "account_recovered" => "Account recovered",
-        "new_device_sign_in" => "Sign-in from a new device",
-        "mfa_reset_by_admin" => "Second factor reset by an administrator",
-        "backup_codes_regenerated" => "New backup codes",
-        "device_approved" => "A device was connected (device code)",
-        "not_me" => "You reported activity you did not recognise",
+        "session_restored" => "activity-session-restored",
+        "login_failed" | "second_factor_failed" | "passkey_sign_in_failed" => "activity-failed",
+        "password_changed" => "activity-password-changed",
+        "password_set" => "activity-password-set",
+        "password_removed" => "activity-password-removed",
+        "totp_enrolled" => "activity-totp-enrolled",
+        "totp_removed" => "activity-totp-removed",
+        "passkey_added" => "activity-passkey-added",
+        "passkey_removed" => "activity-passkey-removed",
+        "email_changed" => "activity-email-changed",
+        "account_recovered" => "activity-account-recovered",
+        "new_device_sign_in" => "activity-new-device",
+        "mfa_reset_by_admin" => "activity-mfa-reset",
+        "backup_codes_regenerated" => "activity-codes-regenerated",
+        "device_approved" => "activity-device-approved",
+        "not_me" => "activity-not-me",
         _ => return None,
     };
-    Some(text.to_string())
+    Some(t.get(key))
 }
 
 /// The methods of a `sign_in` event's detail (`methods pwd otp mfa, remembered device`).
@@ -92,7 +93,8 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
     let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login?next=/account")) };
     // Only an event the page could have shown this user: another user's id is unknown here.
-    let Some((event, _)) = recent(&state, &session.user_id).await?.into_iter().find(|(e, _)| e.id == form.event) else {
+    let t = crate::lang::tr(&req);
+    let Some((event, _)) = recent(&state, t, &session.user_id).await?.into_iter().find(|(e, _)| e.id == form.event) else {
         return Err(WebError::bad_request("No such activity."));
     };
     let culprit = match &event.session_hash {
@@ -105,7 +107,7 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
     };
     tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
     state.oauth.audit_event("not_me", Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
-    let page = NotMePage { t: crate::lang::tr(&req), done: true, ended: !ended.is_empty(), device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) };
+    let page = NotMePage { t, done: true, ended: !ended.is_empty(), device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) };
     Ok(render(StatusCode::OK, &page))
 }
 

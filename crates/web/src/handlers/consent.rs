@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::Scope;
+use latchkey_i18n::Tr;
 use latchkey_oauth::authorize::session_satisfies;
 use latchkey_oauth::Next;
 use serde::Deserialize;
@@ -13,7 +14,9 @@ use super::authorize::load_pending;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::lang::tr_for;
 use crate::pages::{render, ConsentPage};
+use crate::plain_words;
 use crate::session_ops::end_sessions;
 use crate::state::AppState;
 
@@ -35,29 +38,19 @@ pub struct ConsentForm {
     decision: String,
 }
 
-/// What each scope means, in the words the consent and account pages use.
-pub(crate) fn describe(scope: Scope) -> &'static str {
-    match scope {
-        Scope::OpenId => "Know who you are",
-        Scope::Profile => "See your name and profile",
-        Scope::Email => "See your email address",
-        Scope::OfflineAccess => "Stay connected when you're not using it",
-        Scope::Admin => "Manage this sign-in service: its users, apps and keys",
-        Scope::Groups => "See the groups you belong to",
-    }
-}
-
 /// Every scope of a request as the consent page words it: OIDC scopes in our
-/// words, API scopes in the API's ("Orders: Read your orders").
-pub(crate) async fn describe_all(state: &AppState, scopes: &latchkey_domain::ScopeSet) -> Result<Vec<String>, WebError> {
-    describe_with(state, scopes, describe, false).await
+/// words (in `t`'s language), API scopes in the API's ("Orders: Read your
+/// orders", as registered).
+pub(crate) async fn describe_all(state: &AppState, t: Tr, scopes: &latchkey_domain::ScopeSet) -> Result<Vec<String>, WebError> {
+    describe_with(state, t, scopes, plain_words::scope_key, false).await
 }
 
-/// [`describe_all`] in other words (`words` for the OIDC scopes); with
-/// `unregistered`, scopes no API owns are listed by name instead of dropped.
-pub(crate) async fn describe_with(state: &AppState, scopes: &latchkey_domain::ScopeSet, words: fn(Scope) -> &'static str, unregistered: bool) -> Result<Vec<String>, WebError> {
+/// [`describe_all`] in other words (`words`: the message id for each OIDC
+/// scope); with `unregistered`, scopes no API owns are listed by name
+/// instead of dropped.
+pub(crate) async fn describe_with(state: &AppState, t: Tr, scopes: &latchkey_domain::ScopeSet, words: fn(Scope) -> &'static str, unregistered: bool) -> Result<Vec<String>, WebError> {
     let apis = state.oauth.apis().await?;
-    let mut out: Vec<String> = scopes.iter().map(words).map(str::to_string).collect();
+    let mut out: Vec<String> = scopes.iter().map(|s| t.get(words(s))).collect();
     for name in scopes.api_names() {
         match latchkey_oauth::apis::owner_of(&apis, name) {
             Some(api) => out.push(format!("{}: {}", api.name, api.describe(name).unwrap_or(name))),
@@ -81,11 +74,13 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
     }
     let client = state.oauth.client(&pending.client_id).await?.ok_or_else(WebError::expired_request)?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    let t = tr_for(&req, Some(&pending));
     let page = ConsentPage {
+        t,
         client_name: client.name,
         links: client.links,
         username: user.username,
-        scopes: describe_all(&state, &pending.scopes()).await?,
+        scopes: describe_all(&state, t, &pending.scopes()).await?,
         destination: destination(&pending.redirect_uri),
         switch_user: true,
         action: "/consent",

@@ -80,18 +80,20 @@ pub async fn device_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     };
     let client = live_client(&state, &device).await?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(expired)?;
+    let t = tr(&req);
     let page = ConsentPage {
+        t,
         client_name: client.name,
         links: client.links,
         username: user.username,
-        scopes: describe_all(&state, &device.scopes()).await?,
+        scopes: describe_all(&state, t, &device.scopes()).await?,
         destination: None,
         switch_user: false,
         action: "/device/approve",
         field: ("user_code", device.user_code.clone()),
         // RFC 8628 §5.4: someone may have sent this code to trick the user
         // into connecting the sender's device to the user's account.
-        note: Some(format!("Code {}. Allow only a device in front of you that shows this code: whoever holds that device gets this access.", device.user_code)),
+        note: Some(t.arg("consent-device-note", "code", device.user_code.as_str())),
         csrf_token: csrf.form_token(&state),
     };
     Ok(super::consent::render_consent(&state, &page))

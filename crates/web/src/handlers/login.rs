@@ -112,7 +112,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
         Some(p) => (state.oauth.client(&p.client_id).await?.map(|c| c.name), p.login_hint.clone().unwrap_or_default()),
         None => (None, String::new()),
     };
-    let page = LoginPage { client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state), signup_open: state.signup_open };
+    let page = LoginPage { t: tr_for(&req, pending.as_ref()), client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state), signup_open: state.signup_open };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -138,12 +138,11 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
                 Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
                 None => None,
             };
+            let t = tr_for(&req, pending.as_ref());
             let page = LoginPage {
+                t,
                 client_name,
-                error: Some(match e {
-                    AuthnError::Throttled => "Too many attempts. Wait a few minutes and try again.".to_string(),
-                    _ => "Invalid username or password.".to_string(),
-                }),
+                error: Some(t.get(if matches!(e, AuthnError::Throttled) { "too-many-attempts" } else { "login-wrong" })),
                 authz,
                 next,
                 username: form.username,
