@@ -160,6 +160,15 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     assert!(chrome.wait_for("document.body.innerText.includes('Set up your account')", 15).await, "the invitation page");
     violations.extend(axe(&mut chrome, &source, "invitation").await);
 
+    // The same pages in German (longer words, another `lang`).
+    chrome.call("Network.enable", json!({})).await;
+    chrome.call("Network.setExtraHTTPHeaders", json!({ "headers": { "Accept-Language": "de" } })).await;
+    for (path, name) in [("/account", "account (de)"), ("/account/password", "change password (de)"), ("/consent?authz=gone", "expired request error (de)"), ("/recover", "recovery (de)")] {
+        chrome.navigate(&app.url(path)).await;
+        assert!(chrome.wait_for("document.documentElement.lang === 'de'", 10).await, "{name} is German");
+        violations.extend(axe(&mut chrome, &source, name).await);
+    }
+
     assert!(violations.is_empty(), "axe found {} serious or critical violation(s):\n{}", violations.len(), violations.join("\n"));
 }
 

@@ -111,7 +111,7 @@ async fn everything_listed(backend: Backend) {
     assert!(csp.contains("img-src 'self' https://cdn.album.example;"), "{csp}");
 
     let activity = section(&page, "recent-activity");
-    for want in ["Signed in with passkey", "Signed in with password", "Passkey added", "Authenticator app set up", "Safari on iPhone · 127.0.0.1", ">This wasn't me</button>"] {
+    for want in ["Signed in with passkey", "Signed in with password", "Passkey added", "Authenticator app set up", "Safari on iPhone · 127.0.0.1", ">This wasn&#39;t me</button>"] {
         assert!(activity.contains(want), "{want} in {activity}");
     }
     let profile = section(&page, "profile");

@@ -16,7 +16,7 @@ async fn sign_up_is_closed_by_default() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     assert_eq!(app.browser().get("/signup").await.status, 404);
     assert!(!app.browser().get("/login").await.body.contains("/signup"));
-    assert!(app.browser().get("/login").await.body.contains(r#"<a href="/recover">Can't sign in?</a>"#));
+    assert!(app.browser().get("/login").await.body.contains(r#"<a href="/recover">Can&#39;t sign in?</a>"#));
 }
 
 async fn open_sign_up(backend: Backend) {
