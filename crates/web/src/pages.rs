@@ -352,3 +352,36 @@ pub struct TotpPage {
 pub fn format_utc(secs: i64) -> String {
     crate::handlers::account::format_rfc3339(secs)
 }
+
+#[cfg(test)]
+mod tests {
+    use askama::Template;
+    use latchkey_i18n::{Locale, Tr};
+
+    use super::ConsentPage;
+
+    /// A client's name, a username and a destination host go into German
+    /// sentences escaped: only our `<strong>` is markup.
+    #[test]
+    fn a_translated_consent_page_escapes_what_it_is_told() {
+        let page = ConsentPage {
+            t: Tr::new(Locale::De),
+            client_name: "<script>alert(1)</script>".into(),
+            links: latchkey_domain::ClientLinks::default(),
+            username: "<img src=x onerror=alert(2)>".into(),
+            scopes: vec!["<b>API</b>: x".into()],
+            destination: Some("\"><svg onload=alert(3)>".into()),
+            switch_user: true,
+            action: "/consent",
+            field: ("authz", "a".into()),
+            note: None,
+            csrf_token: "c".into(),
+        };
+        let html = page.render().unwrap_or_default();
+        assert!(html.contains("<html lang=\"de\">"), "{html}");
+        assert!(html.contains("<h1>&#60;script&#62;alert(1)&#60;/script&#62; erlauben?</h1>"), "{html}");
+        assert!(html.contains("Angemeldet als <strong>&lt;img src=x onerror=alert(2)&gt;</strong>"), "{html}");
+        assert!(html.contains("zurück zu <strong>&quot;&gt;&lt;svg onload=alert(3)&gt;</strong>"), "{html}");
+        assert!(!html.contains("<script>") && !html.contains("<img src=x") && !html.contains("<svg") && !html.contains("<b>API"), "{html}");
+    }
+}
