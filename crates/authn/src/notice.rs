@@ -236,6 +236,8 @@ mod tests {
             Notice::AdminRecovery { username: "alice", url: URL, minutes: 30 },
             Notice::Recovered { username: "alice", not_me_url: URL },
             Notice::PasswordChanged { username: "alice" },
+            Notice::PasswordSet { username: "alice" },
+            Notice::PasswordRemoved { username: "alice" },
             Notice::AccountDeleted { username: "alice" },
             Notice::EmailConfirm { username: "alice", url: URL, hours: 24 },
             Notice::EmailChanged { username: "alice", new_email: "new@example.com", revert_url: URL, days: 7 },
