@@ -114,7 +114,7 @@ impl From<AuthnError> for WebError {
 }
 
 fn is_unavailable(e: &StoreError) -> bool {
-    matches!(e, StoreError::Unavailable(_) | StoreError::Cache(_))
+    matches!(e, StoreError::Unavailable(_) | StoreError::ConnectionLost(_) | StoreError::Cache(_))
 }
 
 fn reference() -> String {
