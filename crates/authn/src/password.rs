@@ -31,13 +31,37 @@ pub fn hashing_threads() -> usize {
     (cores / 2).max(1)
 }
 
+/// A hashing thread gives its 19 MiB of argon2 memory back after this long
+/// without a hash, so a node returns to its idle size after a burst of
+/// sign-ins. A storm (or anything busier than one hash per 5 s) keeps reusing
+/// it; after a pause, the next hash pays ~2 ms for fresh pages (its hash
+/// takes ~20 ms). Memory this size is mapped and unmapped whole, not left in
+/// the allocator's arenas.
+pub const RELEASE_IDLE_MEMORY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 type Job = Box<dyn FnOnce() + Send>;
 
-/// A hashing thread's life: run jobs until every hasher is gone. One thread
-/// waits on the queue at a time; the others on the lock.
-fn hashing_loop(queue: &Mutex<mpsc::Receiver<Job>>) {
+/// A hashing thread's life: run jobs until every hasher is gone, releasing
+/// its argon2 memory after `release_after` without one. One thread waits on
+/// the queue at a time; the others on the lock.
+fn hashing_loop(queue: &Mutex<mpsc::Receiver<Job>>, release_after: std::time::Duration) {
+    // A timer for the wait; without one (it cannot fail in practice) the
+    // thread waits without releasing.
+    let timer = tokio::runtime::Builder::new_current_thread().enable_time().build().ok();
     loop {
-        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
+        let mut jobs = queue.lock().unwrap_or_else(|p| p.into_inner());
+        let job = match &timer {
+            Some(rt) if holds_blocks() => match rt.block_on(async { tokio::time::timeout(release_after, jobs.recv()).await }) {
+                Ok(job) => job,
+                Err(_idle) => {
+                    drop(jobs);
+                    release_blocks();
+                    continue;
+                }
+            },
+            _ => jobs.blocking_recv(),
+        };
+        drop(jobs);
         match job {
             Some(job) => job(),
             None => return,
@@ -51,7 +75,7 @@ struct Pool {
 }
 
 impl Pool {
-    fn start(threads: usize) -> Result<Pool, AuthnError> {
+    fn start(threads: usize, release_after: std::time::Duration) -> Result<Pool, AuthnError> {
         let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
@@ -66,7 +90,7 @@ impl Pool {
                     if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
                         tracing::warn!(error = ?e, "password hashing thread keeps normal priority");
                     }
-                    hashing_loop(&queue)
+                    hashing_loop(&queue, release_after)
                 })
                 .map_err(|e| AuthnError::Hashing(format!("cannot start a hashing thread: {e}")))?;
         }
@@ -96,6 +120,16 @@ pub struct PasswordHasher {
 thread_local! {
     /// The argon2 memory of this hashing thread, kept for its next hash.
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether this thread holds argon2 memory.
+fn holds_blocks() -> bool {
+    BLOCKS.with(|cell| !cell.borrow().is_empty())
+}
+
+/// Gives this thread's argon2 memory back.
+fn release_blocks() {
+    BLOCKS.with(|cell| *cell.borrow_mut() = Vec::new());
 }
 
 /// Runs `f` with `count` argon2 blocks of this thread's reusable memory.
@@ -161,7 +195,7 @@ impl PasswordHasher {
         // On a thread of its own that ends here, so that its argon2 memory
         // is freed with it (a long-lived caller's thread would keep 19 MiB).
         let dummy = std::thread::scope(|s| s.spawn(|| hash_phc(uuid::Uuid::new_v4().to_string().as_bytes())).join()).map_err(|_| AuthnError::Hashing("the dummy hash failed".into()))??;
-        Ok(PasswordHasher { pool: Arc::new(Pool::start(threads.max(1))?), dummy_hash: Arc::new(dummy) })
+        Ok(PasswordHasher { pool: Arc::new(Pool::start(threads.max(1), RELEASE_IDLE_MEMORY_AFTER)?), dummy_hash: Arc::new(dummy) })
     }
 
     /// Hashes on a hashing thread (PHC string with a fresh salt).
@@ -218,6 +252,20 @@ mod tests {
         assert_eq!(nice.as_deref(), Some("19"), "hashing runs below request handling");
         let stored = h.hash(Secret::new("correct horse")).await.unwrap();
         assert!(h.verify(Secret::new("correct horse"), Some(stored)).await.unwrap());
+    }
+
+    /// After a pause the thread's argon2 memory is gone; the next hash
+    /// allocates it again and still verifies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_hashing_threads_give_their_memory_back() {
+        let pool = Pool::start(1, std::time::Duration::from_millis(200)).unwrap();
+        let blocks = || BLOCKS.with(|b| b.borrow().len());
+        let stored = pool.run(|| hash_phc(b"correct horse")).await.unwrap().unwrap();
+        assert!(pool.run(blocks).await.unwrap() > 19_000, "kept right after a hash (19 MiB of 1 KiB blocks)");
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert_eq!(pool.run(blocks).await.unwrap(), 0, "released after the pause");
+        assert!(pool.run(move || verify_phc(b"correct horse", &stored)).await.unwrap(), "and the next hash works");
+        assert!(pool.run(blocks).await.unwrap() > 19_000);
     }
 
     async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>

@@ -154,8 +154,11 @@ impl Manager {
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait
                 // instead of failing with SQLITE_BUSY; SQLite needs foreign keys turned on.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    &format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                         PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}; PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
+                    ),
                 )
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -173,9 +176,45 @@ pub struct Db {
     /// SQLite has one writer at a time: hot write paths ([`Db::write`]) queue
     /// for one thread instead of racing for SQLite's lock (`None` on PostgreSQL).
     sqlite_writer: Option<Writer>,
+    /// The SQLite checkpoint thread runs while a clone of this lives.
+    _sqlite_alive: Option<std::sync::Arc<()>>,
     /// Until when (ms since the epoch) the database counts as down: requests
     /// then take an idle connection if one exists, or fail at once.
     down_until: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// SQLite checkpoints (copying the write-ahead log into the database file)
+/// run on a thread of their own this often, beside the writer, instead of
+/// inside whichever write crosses SQLite's 1,000-page threshold: that write
+/// (and every write queued behind it) waited for the copy, 106 ms at the p99
+/// of 64 concurrent refreshes. Passive checkpoints never block writers; ten
+/// a second keep each one small (p99 58 ms at 500 ms, 39 ms at 100 ms).
+const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// SQLite's page cache per connection, in KiB (its default is 2,000): the
+/// operating system caches the file anyway, and eight connections' worth of
+/// default caches was 16 MiB of a node's memory.
+const SQLITE_CACHE_KIB: u32 = 256;
+/// A write still checkpoints itself once the log reaches this many pages
+/// (40 MiB), should the checkpointer fall behind.
+const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// Runs passive checkpoints until the last handle of the database is gone.
+fn start_checkpointer(pool: r2d2::Pool<Manager>, alive: std::sync::Weak<()>) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name("latchkey-sqlite-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(SQLITE_CHECKPOINT_EVERY);
+            if alive.upgrade().is_none() {
+                return;
+            }
+            if let Some(mut conn) = pool.try_get() {
+                if let Err(e) = conn.conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed");
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite checkpoint thread: {e}")))
 }
 
 /// After the pool found no connection at all (the database unreachable),
@@ -220,11 +259,15 @@ impl Db {
             .test_on_check_out(false)
             .connection_timeout(POOL_TIMEOUT)
             .build(Manager { url, backend })?;
-        let sqlite_writer = match backend {
-            Backend::Sqlite => Some(Writer::start()?),
-            Backend::Postgres => None,
+        let (sqlite_writer, sqlite_alive) = match backend {
+            Backend::Sqlite => {
+                let alive = std::sync::Arc::new(());
+                start_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive))?;
+                (Some(Writer::start()?), Some(alive))
+            }
+            Backend::Postgres => (None, None),
         };
-        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer };
+        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer, _sqlite_alive: sqlite_alive };
         db.migrate()?;
         Ok(db)
     }
