@@ -39,6 +39,12 @@
     const el = document.getElementById("passkey-status");
     if (el) el.textContent = msg;
   };
+  // The page's words for a failure (in its language, from data-* on the
+  // status line), then the browser's or server's reason.
+  const failed = (key, fallback, e) => {
+    const el = document.getElementById("passkey-status");
+    return ((el && el.dataset[key]) || fallback) + ": " + e.message;
+  };
 
   async function register(button) {
     try {
@@ -57,7 +63,7 @@
       await post("/account/passkeys/register/finish", { ceremony, name, credential });
       window.location.assign("/account");
     } catch (e) {
-      say("Could not add the passkey: " + e.message);
+      say(failed("addFailed", "Could not add the passkey", e));
     }
   }
 
@@ -79,7 +85,7 @@
       const done = await post(base + "/passkey/finish", { t, ceremony, name: "Passkey", credential });
       window.location.assign(done.redirect);
     } catch (e) {
-      say("Could not create the passkey: " + e.message);
+      say(failed("createFailed", "Could not create the passkey", e));
     }
   }
 
@@ -122,11 +128,11 @@
     const add = document.querySelector('[data-passkey="register"]');
     if (add) add.addEventListener("click", () => register(add));
     const btn = document.querySelector('[data-passkey="sign-in"]');
-    if (btn) btn.addEventListener("click", () => signIn(false).catch((e) => say("Passkey sign-in failed: " + e.message)));
+    if (btn) btn.addEventListener("click", () => signIn(false).catch((e) => say(failed("signInFailed", "Passkey sign-in failed", e))));
     const second = document.querySelector('[data-passkey="second-factor"]');
     if (second) {
       const m = (document.querySelector('input[name="m"]') || {}).value;
-      second.addEventListener("click", () => signIn(false, m).catch((e) => say("Passkey failed: " + e.message)));
+      second.addEventListener("click", () => signIn(false, m).catch((e) => say(failed("failed", "Passkey failed", e))));
     }
     // Passkey autofill on the Username field, where the browser supports it.
     if (btn && window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable) {

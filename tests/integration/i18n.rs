@@ -246,6 +246,8 @@ async fn a_german_sign_in_and_consent_complete_the_flow() {
         r#"<label for="password">Passwort</label>"#,
         "> Angemeldet bleiben</label>",
         ">Anmeldung nicht möglich?</a>",
+        // passkeys.js reads its failure words from the page.
+        r#"data-sign-in-failed="Anmeldung mit Passkey fehlgeschlagen""#,
     ] {
         assert!(login.body.contains(german), "{german}: {}", login.body);
     }

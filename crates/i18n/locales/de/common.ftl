@@ -82,3 +82,9 @@ passkey-kind-synced = Synchronisierter Passkey
 passkey-kind-device-bound = Auf einem Gerät gespeichert
 passkey-kind-security-key = Sicherheitsschlüssel
 passkey-kind-unknown = Passkey
+
+# Statuszeilen von static/passkeys.js (der Grund des Browsers folgt nach einem Doppelpunkt).
+passkey-js-add-failed = Der Passkey konnte nicht hinzugefügt werden
+passkey-js-create-failed = Der Passkey konnte nicht erstellt werden
+passkey-js-sign-in-failed = Anmeldung mit Passkey fehlgeschlagen
+passkey-js-failed = Passkey fehlgeschlagen

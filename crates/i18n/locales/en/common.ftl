@@ -84,3 +84,9 @@ passkey-kind-synced = Synced passkey
 passkey-kind-device-bound = Saved on one device
 passkey-kind-security-key = Security key
 passkey-kind-unknown = Passkey
+
+# Status lines of static/passkeys.js (the browser's own reason follows after a colon).
+passkey-js-add-failed = Could not add the passkey
+passkey-js-create-failed = Could not create the passkey
+passkey-js-sign-in-failed = Passkey sign-in failed
+passkey-js-failed = Passkey failed
