@@ -7,7 +7,7 @@
 //! It makes its own database (migrated by latchkey), fills `refresh_tokens`
 //! with `PREFILL` rows (default 1,000,000, as in production after a while),
 //! runs `LOOP_SECS` seconds (default 10) on `LOOP_CONNS` connections (default
-//! 16, the pool size), prints rotations/s, p50 and p99, the plan of the
+//! 16; a node's pool has 8), prints rotations/s, p50 and p99, the plan of the
 //! statement (`EXPLAIN (ANALYZE, BUFFERS)`), and drops the database.
 //!
 //!   cargo run --release -p latchkey-store --example rotation_loop

@@ -19,9 +19,11 @@ use crate::writer::Writer;
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// Connections per node for PostgreSQL. 16 beat 4 in the rotation benchmark
-/// (shared/STACK.md); more mostly adds contention on 2 cores.
-const PG_POOL_SIZE: u32 = 16;
+/// Connections per node for PostgreSQL. 16 beat 4 in the first rotation
+/// benchmark (shared/STACK.md); once each rotation was one prepared round
+/// trip, 8 beat 16 on 2 cores (refresh 3,722 vs 3,263 req/s, p99 41 vs
+/// 53 ms, back to back; docs/BENCHMARKS.md).
+const PG_POOL_SIZE: u32 = 8;
 /// SQLite serialises writers anyway; a few readers in WAL mode are enough.
 const SQLITE_POOL_SIZE: u32 = 8;
 /// How long start-up and the admin commands wait for the database (a node
