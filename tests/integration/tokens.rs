@@ -94,6 +94,53 @@ async fn refresh_rotates_and_reuse_revokes_the_family_on_postgres_and_redis() {
     rotation_and_reuse(Backend::Postgres).await;
 }
 
+/// On PostgreSQL a rotation runs on connections of the server's own threads
+/// (issue #17); a URL that path cannot serve (TLS required: it speaks no
+/// TLS) falls back to the blocking pool. Either way a token rotates once and
+/// its reuse revokes the family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotations_use_their_own_connections_or_fall_back_on_postgres() {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    for (suffix, own_connections) in [("", true), ("?sslmode=require", false)] {
+        let Some(app) = TestApp::start_with(Backend::Postgres, |s| {
+            if let Some(url) = &mut s.database_url {
+                url.push_str(suffix);
+            }
+        })
+        .await
+        else {
+            return;
+        };
+        let rp = setup(&app).await;
+        let mut browser = app.browser();
+        let t = tokens_for(&rp, &mut browser, USERNAME, &["offline_access"]).await;
+        let first = refresh(&app, &rp, &t.refresh).await;
+        assert_eq!(first.status, 200, "{suffix}: {}", first.body);
+        let next = first.body["refresh_token"].as_str().unwrap_or_default().to_string();
+        let second = refresh(&app, &rp, &next).await;
+        assert_eq!(second.status, 200, "{suffix}: {}", second.body);
+        assert_eq!(refresh(&app, &rp, &t.refresh).await.body["error"], "invalid_grant", "{suffix}: reuse");
+        let last = second.body["refresh_token"].as_str().unwrap_or_default();
+        assert_eq!(refresh(&app, &rp, last).await.body["error"], "invalid_grant", "{suffix}: the family is revoked");
+
+        let db = app.pg.as_ref().map(|p| p.name().to_string()).unwrap_or_default();
+        let url = app.settings.database_url.clone().unwrap_or_default().replace(&format!("/{db}{suffix}"), "/postgres");
+        let mut admin = diesel::PgConnection::establish(&url).expect("the PostgreSQL server");
+        let own: Count = diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{}'",
+            latchkey_store::pg_async::APPLICATION_NAME
+        ))
+        .get_result(&mut admin)
+        .expect("pg_stat_activity");
+        assert_eq!(own.n > 0, own_connections, "{suffix}: {} rotation connections", own.n);
+    }
+}
+
 async fn grace_window_returns_the_successor_once_then_expires(backend: Backend) {
     let Some(app) = TestApp::start_with(backend, |s| s.refresh.grace = 30).await else { return };
     let rp = setup(&app).await;

@@ -55,7 +55,7 @@ impl OAuthService {
         let jti = uuid::Uuid::new_v4().to_string();
         let next = Successor { hash: self.tokens.refresh_hasher().hash(&raw_next), access_jti: jti.clone(), access_exp: now + ttl };
         let (h, client_id, rules, jkt) = (hash.clone(), client.id.0.clone(), self.rotation_rules(now), dpop_jkt.clone());
-        let outcome = self.db.write(move |c| repo::rotate(c, &h, &client_id, jkt.as_deref(), &next, rules)).await?;
+        let outcome = repo::rotate_in(&self.db, h, client_id, jkt, next, rules).await?;
         let result = match &outcome {
             Rotation::Rotated { .. } => "rotated",
             Rotation::Reused { .. } => "reused",

@@ -63,6 +63,24 @@ fn rotate(conn: &mut PgConnection, current: &str, next: &str, now: i64) -> diese
     refresh::pg_rotate_statement(current, "loop-client", None, &successor, &rules).execute(conn)
 }
 
+#[derive(QueryableByName)]
+struct Wal {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    records: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bytes: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    fpi: i64,
+}
+
+/// The server's WAL counters so far: records, bytes, full-page images.
+fn wal(conn: &mut PgConnection) -> (i64, i64, i64) {
+    let w: Wal = diesel::sql_query("SELECT wal_records AS records, wal_bytes::bigint AS bytes, wal_fpi AS fpi FROM pg_stat_wal")
+        .get_result(conn)
+        .expect("pg_stat_wal");
+    (w.records, w.bytes, w.fpi)
+}
+
 fn main() {
     let server = std::env::var("LOOP_DB").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let (secs, conns, prefill) = (env_or("LOOP_SECS", 10), env_or("LOOP_CONNS", 16) as usize, env_or("PREFILL", 1_000_000));
@@ -75,6 +93,11 @@ fn main() {
     let mut conn = PgConnection::establish(&url).expect("connect");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
     let started = Instant::now();
+    // An experiment on the schema (a storage parameter, a dropped
+    // constraint), applied before the tables are filled.
+    if let Ok(sql) = std::env::var("BEFORE_FILL_SQL") {
+        conn.batch_execute(&sql).expect("BEFORE_FILL_SQL");
+    }
     conn.batch_execute(&format!(
         "INSERT INTO users (id, username, email, admin, created_at, email_verified) VALUES ('loop-user', 'loop', 'loop@example.com', false, {now}, true);
          INSERT INTO clients (id, name, redirect_uris, post_logout_redirect_uris, grant_types, scopes, admin, id_token_alg, created_at, require_par, require_private_key_jwt, require_dpop)
@@ -94,6 +117,7 @@ fn main() {
     conn.batch_execute("VACUUM ANALYZE").expect("vacuum");
     println!("rotation loop: {prefill} tokens prefilled in {:.1} s; {conns} connections for {secs} s", started.elapsed().as_secs_f64());
 
+    let wal_before = wal(&mut conn);
     let stop = Arc::new(AtomicBool::new(false));
     let begun = Instant::now();
     let workers: Vec<_> = (0..conns)
@@ -128,6 +152,25 @@ fn main() {
         q(0.99),
         latencies.len(),
         elapsed.as_secs_f64()
+    );
+
+    // What each rotation cost the database: WAL, and whether updating the
+    // spent token stayed on its page (a HOT update adds no index entries).
+    // Statistics reach the shared counters when the workers' backends exit.
+    std::thread::sleep(Duration::from_secs(1));
+    let wal_after = wal(&mut conn);
+    let n = latencies.len().max(1) as f64;
+    let hot: Vec<Plan> = diesel::sql_query(
+        "SELECT format('%s of %s updates of refresh_tokens were HOT', n_tup_hot_upd, n_tup_upd) AS \"QUERY PLAN\" FROM pg_stat_user_tables WHERE relname = 'refresh_tokens'",
+    )
+    .load(&mut conn)
+    .expect("table statistics");
+    println!(
+        "per rotation: {:.1} WAL records, {:.0} bytes of WAL, {:.2} full-page images; {}",
+        (wal_after.0 - wal_before.0) as f64 / n,
+        (wal_after.1 - wal_before.1) as f64 / n,
+        (wal_after.2 - wal_before.2) as f64 / n,
+        hot.first().map_or("", |r| r.line.as_str())
     );
 
     // The plan of one more rotation (it runs, in a transaction rolled back).

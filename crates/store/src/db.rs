@@ -183,6 +183,9 @@ pub struct Db {
     /// Until when (ms since the epoch) the database counts as down: requests
     /// then take an idle connection if one exists, or fail at once.
     down_until: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// PostgreSQL: connections driven by the request's own runtime thread,
+    /// for the refresh rotation (see [`crate::pg_async`]).
+    async_pg: Option<std::sync::Arc<crate::pg_async::AsyncPg>>,
 }
 
 /// SQLite checkpoints (copying the write-ahead log into the database file)
@@ -260,7 +263,8 @@ impl Db {
             .min_idle(Some(1))
             .test_on_check_out(false)
             .connection_timeout(POOL_TIMEOUT)
-            .build(Manager { url, backend })?;
+            .build(Manager { url: url.clone(), backend })?;
+        let async_pg = (backend == Backend::Postgres).then(|| std::sync::Arc::new(crate::pg_async::AsyncPg::new(url)));
         let (sqlite_writer, sqlite_alive) = match backend {
             Backend::Sqlite => {
                 let alive = std::sync::Arc::new(());
@@ -269,13 +273,17 @@ impl Db {
             }
             Backend::Postgres => (None, None),
         };
-        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer, _sqlite_alive: sqlite_alive };
+        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer, _sqlite_alive: sqlite_alive, async_pg };
         db.migrate()?;
         Ok(db)
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub(crate) fn async_pg(&self) -> Option<&crate::pg_async::AsyncPg> {
+        self.async_pg.as_deref()
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

@@ -42,7 +42,7 @@ impl From<diesel::result::Error> for StoreError {
 
 /// libpq's words when the server is gone but no SQLSTATE says so.
 fn is_connection_lost_message(m: &str) -> bool {
-    m.contains("server closed the connection unexpectedly") || m.contains("terminating connection due to administrator command") || m.contains("no connection to the server")
+    m.contains("server closed the connection unexpectedly") || m.contains("terminating connection due to administrator command") || m.contains("no connection to the server") || m.contains("connection closed")
 }
 
 impl From<r2d2::Error> for StoreError {

@@ -13,6 +13,7 @@ pub mod fast;
 pub mod repo;
 mod schema;
 pub mod prepared;
+pub mod pg_async;
 pub mod writer;
 
 pub use db::{Backend, Db, DbConfig};

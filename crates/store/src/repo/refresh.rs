@@ -206,10 +206,39 @@ pub fn pg_rotate_statement<'a>(hash: &'a str, client_id: &'a str, dpop_jkt: Opti
 
 fn rotate_pg_fast(conn: &mut diesel::PgConnection, hash: &str, client_id: &str, dpop_jkt: Option<&str>, next: &Successor, rules: &RotationRules) -> Result<Option<Rotation>, StoreError> {
     let rows: Vec<RotatedRow> = pg_rotate_statement(hash, client_id, dpop_jkt, next, rules).load(conn)?;
-    Ok(rows.into_iter().next().map(|r| {
+    Ok(rotated(rows, rules))
+}
+
+/// The happy path's answer from the rows of [`PG_ROTATE`] (none: not rotated).
+fn rotated(rows: Vec<RotatedRow>, rules: &RotationRules) -> Option<Rotation> {
+    rows.into_iter().next().map(|r| {
         let last_used_at = if rules.now - r.family.last_used_at >= touch_granularity(rules.idle) { rules.now } else { r.family.last_used_at };
         Rotation::Rotated { family: Family { last_used_at, ..r.family }, generation: r.generation }
-    }))
+    })
+}
+
+/// [`rotate`] through `db`: on PostgreSQL the happy path runs on the
+/// request's own thread (no blocking thread; see [`crate::pg_async`]), and
+/// only a token that did not rotate goes to the careful path on the pool.
+pub async fn rotate_in(db: &crate::Db, hash: String, client_id: String, dpop_jkt: Option<String>, next: Successor, rules: RotationRules) -> Result<Rotation, StoreError> {
+    if let Some(pg) = db.async_pg() {
+        if let Some(mut lane) = pg.checkout().await? {
+            let statement = pg_rotate_statement(&hash, &client_id, dpop_jkt.as_deref(), &next, &rules);
+            let rows: Result<Vec<RotatedRow>, _> = diesel_async::RunQueryDsl::load(statement, lane.conn()?).await;
+            match rows {
+                Ok(rows) => {
+                    lane.give_back();
+                    if let Some(done) = rotated(rows, &rules) {
+                        return Ok(done);
+                    }
+                    return db.write(move |c| rotate_careful(c, &hash, &client_id, dpop_jkt.as_deref(), &next, rules)).await;
+                }
+                // The connection is closed with `lane` (it may be broken).
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    db.write(move |c| rotate(c, &hash, &client_id, dpop_jkt.as_deref(), &next, rules)).await
 }
 
 /// Rotates `hash` to `next` for `client_id`, whose request proved
@@ -222,6 +251,12 @@ pub fn rotate(conn: &mut DbConnection, hash: &str, client_id: &str, dpop_jkt: Op
             return Ok(done);
         }
     }
+    rotate_careful(conn, hash, client_id, dpop_jkt, next, rules)
+}
+
+/// The general path: says why a token did not rotate (reused, unknown,
+/// refused), and rotates on SQLite.
+fn rotate_careful(conn: &mut DbConnection, hash: &str, client_id: &str, dpop_jkt: Option<&str>, next: &Successor, rules: RotationRules) -> Result<Rotation, StoreError> {
     let result = conn.transaction::<Rotation, Abort, _>(|conn| {
         let won = diesel::update(refresh_tokens::table.filter(refresh_tokens::hash.eq(hash)).filter(refresh_tokens::used_at.is_null()))
             .set((refresh_tokens::used_at.eq(rules.now), refresh_tokens::successor_hash.eq(&next.hash)))

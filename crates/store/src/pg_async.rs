@@ -1,0 +1,217 @@
+//! PostgreSQL connections driven by the calling thread's async runtime, for
+//! the one statement on the hottest write path (the refresh rotation).
+//!
+//! Everything else goes through the blocking pool ([`crate::Db::run`]): a
+//! request hands its work to a blocking thread, which takes a pooled libpq
+//! connection, waits for the answer, and wakes the request again. Under the
+//! refresh benchmark half of the server's CPU went to those hand-offs (13
+//! context switches per rotation; docs/BENCHMARKS.md, issue #17). Here the
+//! request's own thread sends the statement and is woken by its runtime when
+//! the answer arrives, with no thread in between.
+//!
+//! Connections belong to the thread that opened them (an actix worker runs
+//! its own single-threaded runtime, which drives the connection): each thread
+//! keeps up to [`per_thread`] of them, and a request that finds all of its
+//! thread's connections busy waits for one to come back. A connection that
+//! fails is dropped. If no connection can be opened this way at all (for
+//! example a URL that requires TLS, which this path does not speak), the
+//! callers use the blocking pool instead.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use tokio::sync::oneshot;
+
+use crate::error::StoreError;
+
+/// Async connections per node, whatever its number of cores: each commit
+/// waits for its WAL flush, and the more rotations are in flight, the more
+/// share one flush. Measured on 2 cores (refresh, 64 connections,
+/// docs/BENCHMARKS.md): 8 in all 4,289 req/s, 16 5,195, 32 5,936. The
+/// blocking pool's 8 come on top: 40 connections to PostgreSQL per node.
+pub const PER_NODE: usize = 32;
+
+/// Connections per thread: a node runs one actix worker per core, so the
+/// node's share divided among them (at least 2 each).
+pub fn per_thread() -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    (PER_NODE / cores).max(2)
+}
+
+/// `application_name` of these connections.
+pub const APPLICATION_NAME: &str = "latchkey-rotation";
+
+/// How long a request waits for its thread's next free connection before the
+/// store reports itself unavailable (as [`crate::Db::run`] does).
+const WAIT: Duration = Duration::from_millis(800);
+
+/// One thread's connections: idle ones, how many are open, who waits.
+#[derive(Default)]
+struct Lane {
+    idle: Vec<AsyncPgConnection>,
+    open: usize,
+    /// Each gets a connection, or `None`: one closed, open your own.
+    waiting: VecDeque<oneshot::Sender<Option<AsyncPgConnection>>>,
+}
+
+pub(crate) struct AsyncPg {
+    url: String,
+    per_thread: usize,
+    lanes: Mutex<HashMap<ThreadId, Lane>>,
+    /// Set once a connection could not be opened for a reason other than an
+    /// outage (TLS required, an unsupported authentication method): the
+    /// blocking pool serves every call from then on.
+    unusable: AtomicBool,
+}
+
+/// A connection taken from its thread's lane; [`Checkout::give_back`]
+/// returns it. Dropped without that (the statement failed), it is closed and
+/// its place in the lane freed.
+pub(crate) struct Checkout<'a> {
+    owner: &'a AsyncPg,
+    thread: ThreadId,
+    conn: Option<AsyncPgConnection>,
+}
+
+impl AsyncPg {
+    pub(crate) fn new(url: String) -> AsyncPg {
+        // Named, so that an operator (and a test) can tell them from the
+        // pool's in `pg_stat_activity`; a name in the URL is kept.
+        let url = if url.contains("application_name=") {
+            url
+        } else {
+            format!("{url}{}application_name={APPLICATION_NAME}", if url.contains('?') { '&' } else { '?' })
+        };
+        AsyncPg { url, per_thread: per_thread(), lanes: Mutex::new(HashMap::new()), unusable: AtomicBool::new(false) }
+    }
+
+    fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<ThreadId, Lane>> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection of this thread, or `None` when this path is unusable
+    /// (the caller uses the blocking pool).
+    pub(crate) async fn checkout(&self) -> Result<Option<Checkout<'_>>, StoreError> {
+        if self.unusable.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let thread = std::thread::current().id();
+        let waiter = {
+            let mut lanes = self.lanes();
+            let lane = lanes.entry(thread).or_default();
+            if let Some(conn) = lane.idle.pop() {
+                return Ok(Some(Checkout { owner: self, thread, conn: Some(conn) }));
+            }
+            if lane.open < self.per_thread {
+                lane.open += 1;
+                None
+            } else {
+                let (tx, rx) = oneshot::channel();
+                lane.waiting.push_back(tx);
+                Some(rx)
+            }
+        };
+        match waiter {
+            Some(rx) => match tokio::time::timeout(WAIT, rx).await {
+                Ok(Ok(Some(conn))) => Ok(Some(Checkout { owner: self, thread, conn: Some(conn) })),
+                Ok(Ok(None)) => self.open(thread).await,
+                _ => Err(StoreError::Unavailable("timed out waiting for a database connection".into())),
+            },
+            None => self.open(thread).await,
+        }
+    }
+
+    /// Opens a connection in a place of `thread`'s lane already counted.
+    async fn open(&self, thread: ThreadId) -> Result<Option<Checkout<'_>>, StoreError> {
+        match AsyncPgConnection::establish(&self.url).await {
+            Ok(conn) => Ok(Some(Checkout { owner: self, thread, conn: Some(conn) })),
+            Err(e) => {
+                self.closed(thread);
+                let outage = matches!(&e, diesel::ConnectionError::BadConnection(m) if is_outage(m));
+                if outage {
+                    Err(StoreError::Unavailable(format!("cannot connect to the database: {e}")))
+                } else {
+                    self.unusable.store(true, Ordering::Relaxed);
+                    tracing::warn!(error = %e, "async PostgreSQL connections unavailable; refresh rotations use the blocking pool");
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// A connection of `thread` was closed (or never opened).
+    fn closed(&self, thread: ThreadId) {
+        let mut lanes = self.lanes();
+        if let Some(lane) = lanes.get_mut(&thread) {
+            // The place goes to the longest waiter still waiting, who opens
+            // a connection of its own in it; else it is free.
+            while let Some(next) = lane.waiting.pop_front() {
+                if next.send(None).is_ok() {
+                    return;
+                }
+            }
+            lane.open = lane.open.saturating_sub(1);
+        }
+    }
+
+    fn give_back(&self, thread: ThreadId, mut conn: AsyncPgConnection) {
+        let mut lanes = self.lanes();
+        let lane = lanes.entry(thread).or_default();
+        // Hand it straight to the longest waiter still waiting.
+        while let Some(next) = lane.waiting.pop_front() {
+            match next.send(Some(conn)) {
+                Ok(()) => return,
+                Err(back) => match back {
+                    Some(c) => conn = c,
+                    None => return,
+                },
+            }
+        }
+        lane.idle.push(conn);
+    }
+}
+
+/// Outages (the server is down or restarting) as opposed to a configuration
+/// this path cannot serve.
+fn is_outage(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["connection refused", "timed out", "shutting down", "starting up", "recovery", "too many", "closed", "reset", "broken pipe"].iter().any(|w| m.contains(w))
+}
+
+impl Checkout<'_> {
+    pub(crate) fn conn(&mut self) -> Result<&mut AsyncPgConnection, StoreError> {
+        // Present from construction until give_back or drop.
+        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("the connection was already returned".into()))
+    }
+
+    pub(crate) fn give_back(mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.owner.give_back(self.thread, conn);
+        }
+    }
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.owner.closed(self.thread);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_told_from_configurations_this_path_cannot_serve() {
+        assert!(is_outage("connection refused"));
+        assert!(is_outage("FATAL: the database system is starting up"));
+        assert!(!is_outage("server does not support TLS"));
+        assert!(!is_outage("password authentication failed for user \"x\""));
+    }
+}
