@@ -86,7 +86,11 @@ impl AsyncPg {
         } else {
             format!("{url}{}application_name={APPLICATION_NAME}", if url.contains('?') { '&' } else { '?' })
         };
-        AsyncPg { url, per_thread: per_thread(), lanes: Mutex::new(HashMap::new()), unusable: AtomicBool::new(false) }
+        let plain = plaintext_is_what_libpq_would_do(&url);
+        if !plain {
+            tracing::info!("refresh rotations use the blocking pool: their own connections speak no TLS, and this database is neither local nor sslmode=disable");
+        }
+        AsyncPg { url, per_thread: per_thread(), lanes: Mutex::new(HashMap::new()), unusable: AtomicBool::new(!plain) }
     }
 
     fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<ThreadId, Lane>> {
@@ -175,6 +179,24 @@ impl AsyncPg {
     }
 }
 
+/// Whether a connection without TLS is what the pool's libpq connections
+/// get too: `sslmode=disable`, or a server on this host (loopback or a Unix
+/// socket) without a stricter `sslmode`. Anything else (a remote server with
+/// the default `prefer`, or `require` and up) would send over the network in
+/// plain what the pool sends encrypted, so the rotation stays on the pool.
+fn plaintext_is_what_libpq_would_do(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    let param = |name: &str| parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string());
+    match param("sslmode").as_deref() {
+        Some("disable") => return true,
+        Some("allow" | "prefer") | None => {}
+        Some(_) => return false,
+    }
+    let local = |host: &str| host.is_empty() || host.starts_with('/') || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let host = param("host").unwrap_or_else(|| parsed.host_str().unwrap_or("").trim_matches(['[', ']']).to_string());
+    local(&host)
+}
+
 /// Outages (the server is down or restarting) as opposed to a configuration
 /// this path cannot serve.
 fn is_outage(message: &str) -> bool {
@@ -206,6 +228,24 @@ impl Drop for Checkout<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_connections_libpq_would_make_in_plain_are_made_in_plain() {
+        for (url, plain) in [
+            ("postgres://postgres@127.0.0.1:5432/db", true),
+            ("postgres://u@localhost/db", true),
+            ("postgres://u@[::1]:5432/db", true),
+            ("postgres://u@db.internal:5432/db?sslmode=disable", true),
+            ("postgres://u@localhost/db?host=/var/run/postgresql", true),
+            ("postgres://u@db.internal:5432/db", false),
+            ("postgres://u@10.0.0.5/db?sslmode=prefer", false),
+            ("postgres://u@127.0.0.1/db?sslmode=require", false),
+            ("postgres://u@localhost/db?sslmode=verify-full", false),
+            ("not a url", false),
+        ] {
+            assert_eq!(plaintext_is_what_libpq_would_do(url), plain, "{url}");
+        }
+    }
 
     #[test]
     fn outages_are_told_from_configurations_this_path_cannot_serve() {
