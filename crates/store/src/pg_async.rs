@@ -131,12 +131,14 @@ impl AsyncPg {
 
     /// Opens a connection in a place of `thread`'s lane already counted.
     async fn open(&self, thread: ThreadId) -> Result<Option<Checkout<'_>>, StoreError> {
+        // The place is given back however this ends, also if the request
+        // is dropped while connecting (else the lane would shrink for good).
+        let place = Place { owner: self, thread, taken: false };
         match AsyncPgConnection::establish(&self.url).await {
-            Ok(conn) => Ok(Some(Checkout { owner: self, thread, conn: Some(conn) })),
+            Ok(conn) => Ok(Some(place.fill(conn))),
             Err(e) => {
-                self.closed(thread);
-                let outage = matches!(&e, diesel::ConnectionError::BadConnection(m) if is_outage(m));
-                if outage {
+                drop(place);
+                if !cannot_serve(&e.to_string()) {
                     Err(StoreError::Unavailable(format!("cannot connect to the database: {e}")))
                 } else {
                     self.unusable.store(true, Ordering::Relaxed);
@@ -197,11 +199,34 @@ fn plaintext_is_what_libpq_would_do(url: &str) -> bool {
     local(&host)
 }
 
-/// Outages (the server is down or restarting) as opposed to a configuration
-/// this path cannot serve.
-fn is_outage(message: &str) -> bool {
+/// Errors that say this path cannot serve the configuration (TLS, an
+/// authentication method it lacks), as opposed to an outage (refused, reset,
+/// the server starting up), which is worth another try later.
+fn cannot_serve(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    ["connection refused", "timed out", "shutting down", "starting up", "recovery", "too many", "closed", "reset", "broken pipe"].iter().any(|w| m.contains(w))
+    ["tls", "ssl", "authentication", "password", "sasl", "scram", "kerberos", "gss", "invalid connection url"].iter().any(|w| m.contains(w))
+}
+
+/// A counted place in a lane while its connection is being opened.
+struct Place<'a> {
+    owner: &'a AsyncPg,
+    thread: ThreadId,
+    taken: bool,
+}
+
+impl<'a> Place<'a> {
+    fn fill(mut self, conn: AsyncPgConnection) -> Checkout<'a> {
+        self.taken = true;
+        Checkout { owner: self.owner, thread: self.thread, conn: Some(conn) }
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if !self.taken {
+            self.owner.closed(self.thread);
+        }
+    }
 }
 
 impl Checkout<'_> {
@@ -229,6 +254,51 @@ impl Drop for Checkout<'_> {
 mod tests {
     use super::*;
 
+    /// Places are counted and given back: a dropped attempt to connect, a
+    /// failed statement, and a connection handed to a waiter.
+    #[tokio::test]
+    async fn places_in_a_lane_are_never_lost() {
+        let pg = AsyncPg::new("postgres://u@127.0.0.1:1/db".into());
+        let thread = std::thread::current().id();
+        let open = |pg: &AsyncPg| pg.lanes().get(&thread).map_or(0, |l| l.open);
+        // Nothing listens on port 1: the attempt fails as an outage, and
+        // its place is free again.
+        assert!(pg.checkout().await.is_err());
+        assert_eq!(open(&pg), 0);
+        // An attempt dropped half-way (the request went away) gives its
+        // place back too.
+        let attempt = pg.checkout();
+        drop(attempt);
+        {
+            let mut attempt = Box::pin(pg.checkout());
+            let _ = futures_poll_once(attempt.as_mut()).await;
+        }
+        assert_eq!(open(&pg), 0, "a dropped attempt keeps no place");
+        // A waiter takes over the place of a connection that closed.
+        pg.lanes().entry(thread).or_default().open = pg.per_thread;
+        let (tx, rx) = oneshot::channel();
+        pg.lanes().entry(thread).or_default().waiting.push_back(tx);
+        pg.closed(thread);
+        assert!(matches!(rx.await, Ok(None)), "the waiter may open its own");
+        assert_eq!(open(&pg), pg.per_thread, "the place went to the waiter");
+        // A waiter that gave up is skipped; the place is freed.
+        let (tx, rx) = oneshot::channel();
+        pg.lanes().entry(thread).or_default().waiting.push_back(tx);
+        drop(rx);
+        pg.closed(thread);
+        assert_eq!(open(&pg), pg.per_thread - 1);
+    }
+
+    /// Polls `f` once (it gets as far as it can without waiting), then
+    /// returns, dropping nothing itself.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(mut f: F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| match std::pin::Pin::new(&mut f).poll(cx) {
+            std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+            std::task::Poll::Pending => std::task::Poll::Ready(None),
+        })
+        .await
+    }
+
     #[test]
     fn only_connections_libpq_would_make_in_plain_are_made_in_plain() {
         for (url, plain) in [
@@ -249,9 +319,9 @@ mod tests {
 
     #[test]
     fn outages_are_told_from_configurations_this_path_cannot_serve() {
-        assert!(is_outage("connection refused"));
-        assert!(is_outage("FATAL: the database system is starting up"));
-        assert!(!is_outage("server does not support TLS"));
-        assert!(!is_outage("password authentication failed for user \"x\""));
+        assert!(!cannot_serve("error connecting to server: Connection refused (os error 111)"));
+        assert!(!cannot_serve("db error: FATAL: the database system is starting up"));
+        assert!(cannot_serve("error performing TLS handshake: no TLS implementation configured"));
+        assert!(cannot_serve("password authentication failed for user \"x\""));
     }
 }
