@@ -451,27 +451,32 @@ impl TokenService {
         // revocations (it may have restarted empty): if not, reload first.
         keys.push(REVOCATIONS_LOADED.to_string());
         let outages = self.fast.outages();
-        let mut found = match self.fast.get_many(&keys).await {
+        let from_redis = async {
+            let mut found = self.fast.get_many(&keys).await?;
+            if found.last().is_some_and(Option::is_none) {
+                self.reload_revocations().await?;
+                found = self.fast.get_many(&keys).await?;
+            } else if outages != self.outages_repaired.load(Ordering::Relaxed) {
+                // First answer from Redis after an outage this node saw: another
+                // node may have recorded revocations Redis has not got yet.
+                self.repair_missed_revocations().await?;
+                self.outages_repaired.store(outages, Ordering::Relaxed);
+                found = self.fast.get_many(&keys).await?;
+            }
+            Ok::<_, TokenError>(found)
+        };
+        let mut found = match from_redis.await {
             Ok(found) => found,
-            // Redis unreachable: the database holds every revocation.
-            Err(StoreError::Cache(_)) => {
+            // Redis unreachable, at the first question or a later one (it may
+            // go away between two): the database holds every revocation.
+            Err(TokenError::Store(StoreError::Cache(_))) => {
                 let lookup = keys[..keys.len() - 1].to_vec();
                 let now = self.clock.now();
                 let found = self.db.run(move |c| latchkey_store::repo::revocations::values(c, &lookup, now)).await?;
                 return judge(claims, &found);
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
-        if found.last().is_some_and(Option::is_none) {
-            self.reload_revocations().await?;
-            found = self.fast.get_many(&keys).await?;
-        } else if outages != self.outages_repaired.load(Ordering::Relaxed) {
-            // First answer from Redis after an outage this node saw: another
-            // node may have recorded revocations Redis has not got yet.
-            self.repair_missed_revocations().await?;
-            self.outages_repaired.store(outages, Ordering::Relaxed);
-            found = self.fast.get_many(&keys).await?;
-        }
         found.pop();
         judge(claims, &found)
     }

@@ -1,9 +1,10 @@
 //! The Redis-backed fast store, shared by every node.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
@@ -47,10 +48,27 @@ return 0"#;
 /// A cloneable, auto-reconnecting Redis connection with a key prefix.
 #[derive(Clone)]
 pub struct RedisStore {
+    /// Made at start-up, on the main runtime; serves a thread until it has
+    /// a connection of its own, and whenever Redis is down.
     conn: ConnectionManager,
+    lanes: Arc<Lanes>,
     prefix: String,
     breaker: Arc<Breaker>,
 }
+
+/// A connection per thread, driven by that thread's runtime. The shared
+/// connection is driven by the main runtime's threads, so every call from an
+/// actix worker crossed threads twice (a wake-up there, a wake-up back): one
+/// rate-limit check per token request (issue #17).
+struct Lanes {
+    client: redis::Client,
+    config: redis::aio::ConnectionManagerConfig,
+    by_thread: Mutex<HashMap<ThreadId, ConnectionManager>>,
+}
+
+/// Threads with a connection of their own, at most: a node's runtimes have a
+/// few threads each; any further thread uses the shared connection.
+const MAX_LANES: usize = 64;
 
 /// After Redis fails to answer (refused, dropped, timed out), calls fail at
 /// once for this long instead of each spending up to a timeout and retries on
@@ -137,8 +155,35 @@ impl RedisStore {
             .set_connection_timeout(Some(REDIS_CALL_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(std::time::Duration::from_millis(200));
-        let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(RedisStore { conn, prefix: prefix.to_string(), breaker: Arc::default() })
+        let conn = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
+        let lanes = Arc::new(Lanes { client, config, by_thread: Mutex::new(HashMap::new()) });
+        Ok(RedisStore { conn, lanes, prefix: prefix.to_string(), breaker: Arc::default() })
+    }
+
+    /// This thread's connection, opened on first use; the shared one while
+    /// Redis is down or if this thread's cannot be opened.
+    async fn conn(&self) -> ConnectionManager {
+        if self.breaker.is_open() {
+            return self.conn.clone();
+        }
+        let thread = std::thread::current().id();
+        {
+            let lanes = self.lanes.by_thread.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(c) = lanes.get(&thread) {
+                return c.clone();
+            }
+            if lanes.len() >= MAX_LANES {
+                return self.conn.clone();
+            }
+        }
+        let opened = tokio::time::timeout(REDIS_CALL_TIMEOUT, ConnectionManager::new_with_config(self.lanes.client.clone(), self.lanes.config.clone())).await;
+        match opened {
+            Ok(Ok(c)) => {
+                self.lanes.by_thread.lock().unwrap_or_else(|e| e.into_inner()).insert(thread, c.clone());
+                c
+            }
+            _ => self.conn.clone(),
+        }
     }
 
     /// Runs one Redis call behind the breaker: fails at once while Redis is
@@ -159,6 +204,9 @@ impl RedisStore {
             Err(e) => {
                 if unreachable(&e) {
                     self.breaker.trip();
+                    // Reopened after the back-off (one may belong to a
+                    // runtime that has ended).
+                    self.lanes.by_thread.lock().unwrap_or_else(|e| e.into_inner()).clear();
                 }
                 Err(e.into())
             }
@@ -181,7 +229,7 @@ impl RedisStore {
             if left.is_zero() {
                 continue;
             }
-            let mut c = self.conn.clone();
+            let mut c = self.conn().await;
             let written = redis::cmd("SET")
                 .arg(self.key(key))
                 .arg(value)
@@ -246,7 +294,7 @@ impl RedisStore {
     }
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         self.guard(redis::cmd("SET")
             .arg(self.key(key))
             .arg(value)
@@ -258,7 +306,7 @@ impl RedisStore {
     }
 
     pub async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         let r: Option<String> = self.guard(redis::cmd("SET")
             .arg(self.key(key))
             .arg(value)
@@ -271,7 +319,7 @@ impl RedisStore {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         Ok(self.guard(redis::cmd("GET").arg(self.key(key)).query_async(&mut c)).await?)
     }
 
@@ -279,7 +327,7 @@ impl RedisStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         let mut cmd = redis::cmd("MGET");
         for k in keys {
             cmd.arg(self.key(k));
@@ -288,18 +336,18 @@ impl RedisStore {
     }
 
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         Ok(self.guard(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c)).await?)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         self.guard(redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut c)).await?;
         Ok(())
     }
 
     pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         let k = self.key(key);
         let (count, _): (i64, i64) = self.guard(redis::pipe()
             .atomic()
@@ -316,7 +364,7 @@ impl RedisStore {
 
     /// Runs one of the scripts above on `key` (atomic on the server).
     async fn eval<T: redis::FromRedisValue>(&self, script: &str, key: &str, args: &[&str]) -> Result<T, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(script).arg(1).arg(self.key(key));
         for a in args {
@@ -350,7 +398,7 @@ impl RedisStore {
     }
 
     pub async fn clear(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.conn().await;
         let keys: Vec<String> = self.guard(redis::cmd("KEYS")
             .arg(format!("{}*", self.prefix))
             .query_async(&mut c))
