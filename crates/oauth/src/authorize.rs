@@ -1,6 +1,7 @@
 //! The authorization endpoint's request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1)
 //! and the decision of what to do with it.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use latchkey_domain::{Acr, Api, Client, ClientKind, GrantType, Scope, ScopeSet, Session};
@@ -27,12 +28,14 @@ impl AuthorizeParams {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> AuthorizeParams {
         let mut p = AuthorizeParams::default();
         for (k, v) in pairs {
-            if k == "resource" && p.values.contains_key(&k) {
-                p.more_resources.push(v);
-            } else if p.values.contains_key(&k) {
-                p.duplicated.get_or_insert(k);
-            } else {
-                p.values.insert(k, v);
+            match p.values.entry(k) {
+                Entry::Occupied(e) if e.key() == "resource" => p.more_resources.push(v),
+                Entry::Occupied(e) => {
+                    p.duplicated.get_or_insert_with(|| e.key().clone());
+                }
+                Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         p

@@ -100,7 +100,7 @@ impl OAuthService {
         }
         let api = crate::apis::resource(&apis, resource.or(grant.resource))?;
         if let Some(a) = api {
-            let named_at_authorize = grant.resource == Some(a.audience.as_str()) || grant.resources.iter().any(|r| *r == a.audience);
+            let named_at_authorize = grant.resource == Some(a.audience.as_str()) || grant.resources.contains(&a.audience);
             if !named_at_authorize && !granted.api_names().any(|n| a.has_scope(n)) {
                 return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
             }
