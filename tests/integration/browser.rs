@@ -33,6 +33,11 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
     assert!(ok, "password sign-in: {at}");
 
     chrome.eval("document.getElementById('passkey-name').value = 'Virtual key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    // The first second factor of a password account comes with backup codes, shown once.
+    let codes = chrome.wait_for("!document.getElementById('new-backup-codes').hidden && document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await;
+    let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || ''").await;
+    assert!(codes, "backup codes shown with the first passkey (status: {status})");
+    chrome.eval("document.querySelector('#new-backup-codes a[href=\"/account\"]').click(); true").await;
     let registered = chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1", 20).await;
     let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || ''").await;
     assert!(registered, "the passkey was registered (status: {status})");
@@ -108,6 +113,8 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
     chrome.eval(&format!("document.getElementById('username').value = 'root'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")).await;
     assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
     chrome.eval("document.getElementById('passkey-name').value = 'Admin key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    assert!(chrome.wait_for("document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await, "backup codes with the first passkey");
+    chrome.navigate(&app.url("/account")).await;
     assert!(chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1", 20).await, "passkey added");
     chrome.eval("document.querySelector('form[action=\"/logout\"]').submit(); true").await;
     assert!(chrome.wait_for("document.body.innerText.includes('You are signed out')", 15).await);
