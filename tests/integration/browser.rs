@@ -147,3 +147,37 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&id, &secret))).await;
     assert_eq!(r.body["error"], "invalid_grant", "the user's refresh token is refused");
 }
+
+/// Recovery of a password + passkey account in a real browser: the link's
+/// page asks for the passkey ("Use your passkey"), and the passkey opens the
+/// way to a new credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_recovers_with_the_passkey_as_second_factor() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let Some(mut chrome) = Chrome::launch().await else { return };
+    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
+    chrome
+        .call(
+            "WebAuthn.addVirtualAuthenticator",
+            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
+        )
+        .await;
+    chrome.navigate(&app.url("/login")).await;
+    chrome
+        .eval(&format!(
+            "document.getElementById('username').value = '{USERNAME}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"
+        ))
+        .await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
+    chrome.eval("document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    assert!(chrome.wait_for("document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await, "passkey added, codes shown");
+
+    let link = crate::accounts::recovery::recovery_link(&app, USERNAME).await;
+    chrome.navigate(&link).await;
+    assert!(chrome.wait_for("document.body.innerText.includes('Use your passkey') && !document.body.innerText.includes('Create a passkey')", 15).await);
+    chrome.eval("document.querySelector('[data-passkey=\"recover-factor\"]').click(); true").await;
+    let opened = chrome.wait_for("location.pathname === '/recover/continue' && document.body.innerText.includes('Create a passkey')", 20).await;
+    let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || document.body.innerText.slice(0, 300)").await;
+    assert!(opened, "the passkey passed the recovery gate ({status})");
+}

@@ -85,7 +85,7 @@ pub async fn recently_added(
             added_at: at,
         });
     }
-    out.sort_by(|a, b| b.added_at.cmp(&a.added_at));
+    out.sort_by_key(|c| std::cmp::Reverse(c.added_at));
     Ok(out)
 }
 

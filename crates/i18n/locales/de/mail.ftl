@@ -85,6 +85,6 @@ mail-new-device-action = Das war ich nicht
 mail-credential-added-subject = Ihrem Konto wurde eine Anmeldemethode hinzugefügt
 mail-credential-added-passkey = Ihrem latchkey-Konto wurde soeben ein Passkey namens „{ $name }“ hinzugefügt, und alle anderen Sitzungen wurden abgemeldet.
 mail-credential-added-app = Für Ihr latchkey-Konto wurde soeben eine Authenticator-App eingerichtet, und alle anderen Sitzungen wurden abgemeldet.
-mail-credential-added-codes = Für Ihr latchkey-Konto wurden soeben neue Backup-Codes erstellt (die alten funktionieren nicht mehr), und alle anderen Sitzungen wurden abgemeldet.
+mail-credential-added-codes = Für Ihr latchkey-Konto wurden soeben neue Backup-Codes erstellt (ältere funktionieren nicht mehr), und alle anderen Sitzungen wurden abgemeldet.
 mail-credential-added-if-not = Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt und entfernen Sie, was hinzugefügt wurde:
 mail-credential-added-action = Das war ich nicht

@@ -87,6 +87,6 @@ mail-new-device-action = This wasn't me
 mail-credential-added-subject = A sign-in method was added to your account
 mail-credential-added-passkey = A passkey named “{ $name }” was just added to your latchkey account, and every other session was signed out.
 mail-credential-added-app = An authenticator app was just set up on your latchkey account, and every other session was signed out.
-mail-credential-added-codes = New backup codes were just created for your latchkey account (the old ones no longer work), and every other session was signed out.
+mail-credential-added-codes = New backup codes were just created for your latchkey account (any older ones no longer work), and every other session was signed out.
 mail-credential-added-if-not = If this wasn't you, end that session now and remove what was added:
 mail-credential-added-action = This wasn't me

@@ -129,9 +129,6 @@ pub async fn not_me_remove(req: HttpRequest, state: web::Data<AppState>, form: w
     let kind = AddedKind::parse(&form.kind).ok_or_else(|| WebError::bad_request("Unknown kind of sign-in method."))?;
     let session = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(invalid_link)?;
-    let error = match super::review::remove_for_link(&state, &user, kind, &form.id).await? {
-        Ok(_) => None,
-        Err(refused) => Some(refused),
-    };
+    let error = super::review::remove_for_link(&state, &user, kind, &form.id).await?.err();
     not_me_done(&req, &state, &csrf, &form.t, &sid, error).await
 }
