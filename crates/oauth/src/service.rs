@@ -70,6 +70,9 @@ pub struct OAuthService {
     pub(crate) http: reqwest::Client,
     /// Clients' key sets fetched from their jwks_uri.
     pub(crate) remote_jwks: crate::client_assertion::RemoteJwks,
+    /// Back-channel logout deliveries running in this process, so a CLI
+    /// command can wait for them before it exits.
+    pub(crate) deliveries: crate::logout::InFlight,
 }
 
 fn pending_key(id: &str) -> String {
@@ -104,7 +107,7 @@ impl OAuthService {
         let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default() }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default(), deliveries: Default::default() }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {

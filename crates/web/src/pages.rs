@@ -193,6 +193,16 @@ pub struct NotMePage {
     pub csrf_token: String,
 }
 
+/// The issuer's own address (`/`): the brand, and the way to sign in or to
+/// the account.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub t: Tr,
+    pub brand_name: String,
+    pub signed_in: bool,
+}
+
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage {
