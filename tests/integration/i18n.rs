@@ -349,7 +349,7 @@ async fn i24_27_the_issuer_url_is_a_page_with_the_way_in() {
         .is_some_and(|c| c.starts_with("text/html")));
     assert!(
         page.body.contains("<html lang=\"en\">")
-            && page.body.contains("Welcome to Acme &lt;ID&gt;"),
+            && page.body.contains("Welcome to Acme &#60;ID&#62;"),
         "the brand, escaped: {}",
         page.body
     );
@@ -375,7 +375,7 @@ async fn i24_27_the_issuer_url_is_a_page_with_the_way_in() {
     let page = german.get("/").await;
     assert!(
         page.body.contains("<html lang=\"de\">")
-            && page.body.contains("Willkommen bei Acme &lt;ID&gt;")
+            && page.body.contains("Willkommen bei Acme &#60;ID&#62;")
             && page.body.contains(">Anmelden</a>"),
         "{}",
         page.body

@@ -339,7 +339,7 @@ impl Db {
             .open()
             {
                 if e.to_string().contains("does not exist") {
-                    return Err(StoreError::Unavailable(e.to_string()));
+                    return Err(StoreError::Unavailable(e.to_string().trim().to_string()));
                 }
             }
         }

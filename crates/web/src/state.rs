@@ -104,13 +104,13 @@ impl Stores {
                     setting: "LATCHKEY_DATABASE_URL",
                     value: without_credentials(&url),
                     todo: createdb_hint(&url),
-                    problem,
+                    problem: problem.trim().to_string(),
                 });
             }
             Err(StoreError::Unavailable(problem))
                 if backend == Backend::Postgres && !problem.starts_with("migration failed") =>
             {
-                return Err(StartupError::Service { setting: "LATCHKEY_DATABASE_URL", value: without_credentials(&url), problem, todo: "check that PostgreSQL runs and accepts connections at that host and port, and the user and password".into() });
+                return Err(StartupError::Service { setting: "LATCHKEY_DATABASE_URL", value: without_credentials(&url), problem: problem.trim().to_string(), todo: "check that PostgreSQL runs and accepts connections at that host and port, and the user and password".into() });
             }
             other => other?,
         };
