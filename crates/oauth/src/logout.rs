@@ -33,33 +33,6 @@ const DELIVERY_ROUNDS: i32 = 3;
 pub const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-/// How many deliveries this process is running (a watch channel, so a
-/// waiter sees the count fall to zero without polling).
-pub(crate) struct InFlight(tokio::sync::watch::Sender<usize>);
-
-impl Default for InFlight {
-    fn default() -> Self {
-        InFlight(tokio::sync::watch::Sender::new(0))
-    }
-}
-
-/// Held by one running delivery; the count falls when it is dropped
-/// (also when the task panics or is cancelled).
-struct Running(tokio::sync::watch::Sender<usize>);
-
-impl InFlight {
-    fn start(&self) -> Running {
-        self.0.send_modify(|n| *n += 1);
-        Running(self.0.clone())
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
 #[derive(Debug, Serialize)]
 struct LogoutTokenClaims {
     iss: String,
@@ -151,7 +124,7 @@ impl OAuthService {
     /// is done (acknowledged, or its round of attempts over). `false`: some
     /// are still running; their rows stay, and a node retries them.
     pub async fn finish_backchannel_deliveries(&self, within: Duration) -> bool {
-        let mut count = self.deliveries.0.subscribe();
+        let mut count = self.deliveries.subscribe();
         tokio::time::timeout(within, count.wait_for(|n| *n == 0))
             .await
             .is_ok_and(|r| r.is_ok())

@@ -72,7 +72,38 @@ pub struct OAuthService {
     pub(crate) remote_jwks: crate::client_assertion::RemoteJwks,
     /// Back-channel logout deliveries running in this process, so a CLI
     /// command can wait for them before it exits.
-    pub(crate) deliveries: crate::logout::InFlight,
+    pub(crate) deliveries: InFlight,
+}
+
+/// How many deliveries this process is running (a watch channel, so a
+/// waiter sees the count fall to zero without polling).
+pub(crate) struct InFlight(tokio::sync::watch::Sender<usize>);
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight(tokio::sync::watch::Sender::new(0))
+    }
+}
+
+/// Held by one running delivery; the count falls when it is dropped
+/// (also when the task panics or is cancelled).
+pub(crate) struct Running(tokio::sync::watch::Sender<usize>);
+
+impl InFlight {
+    pub(crate) fn start(&self) -> Running {
+        self.0.send_modify(|n| *n += 1);
+        Running(self.0.clone())
+    }
+
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.0.subscribe()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 fn pending_key(id: &str) -> String {
