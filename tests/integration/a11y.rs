@@ -143,6 +143,7 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     violations.extend(axe(&mut chrome, &source, "consent").await);
 
     for (path, name) in [
+        ("/", "home"),
         ("/account", "account"),
         ("/account/totp", "authenticator app"),
         ("/account/password", "change password"),
@@ -163,7 +164,7 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     // The same pages in German (longer words, another `lang`).
     chrome.call("Network.enable", json!({})).await;
     chrome.call("Network.setExtraHTTPHeaders", json!({ "headers": { "Accept-Language": "de" } })).await;
-    for (path, name) in [("/account", "account (de)"), ("/account/password", "change password (de)"), ("/consent?authz=gone", "expired request error (de)"), ("/recover", "recovery (de)")] {
+    for (path, name) in [("/", "home (de)"), ("/account", "account (de)"), ("/account/password", "change password (de)"), ("/consent?authz=gone", "expired request error (de)"), ("/recover", "recovery (de)")] {
         chrome.navigate(&app.url(path)).await;
         assert!(chrome.wait_for("document.documentElement.lang === 'de'", 10).await, "{name} is German");
         violations.extend(axe(&mut chrome, &source, name).await);

@@ -330,3 +330,58 @@ async fn an_expired_sign_in_request_page_is_german_for_a_german_browser() {
     let page = english.get("/consent?authz=not-a-request").await;
     assert!(page.body.contains("<h1>Sign-in request expired</h1>"), "{}", page.body);
 }
+
+/// Issue 24 item 27: the issuer's own address is a small page with the
+/// brand and the way in, in the reader's language, not an empty 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_27_the_issuer_url_is_a_page_with_the_way_in() {
+    let Some(app) =
+        TestApp::start_with(Backend::Sqlite, |s| s.brand_name = "Acme <ID>".into()).await
+    else {
+        return;
+    };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut browser = app.browser();
+    let page = browser.get("/").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("text/html")));
+    assert!(
+        page.body.contains("<html lang=\"en\">")
+            && page.body.contains("Welcome to Acme &#60;ID&#62;"),
+        "the brand, escaped: {}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"<a class="button" href="/account">Sign in</a>"#),
+        "{}",
+        page.body
+    );
+    sign_in_direct(&mut browser, USERNAME, false).await;
+    let page = browser.get("/").await;
+    assert!(
+        page.body
+            .contains(r#"<a class="button" href="/account">Your account</a>"#)
+            && !page.body.contains(">Sign in<"),
+        "{}",
+        page.body
+    );
+    let mut german = app.browser();
+    german
+        .headers
+        .push(("accept-language".into(), "de-DE,de;q=0.9".into()));
+    let page = german.get("/").await;
+    assert!(
+        page.body.contains("<html lang=\"de\">")
+            && page.body.contains("Willkommen bei Acme &#60;ID&#62;")
+            && page.body.contains(">Anmelden</a>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        matches!(german.post_form("/", &[]).await.status, 404 | 405),
+        "only GET"
+    );
+}

@@ -244,6 +244,97 @@ async fn rp_initiated_logout_redirects_only_when_proven() {
     assert_eq!(AuthResponse::parse(page.location.as_deref().unwrap_or_default()).error.as_deref(), Some("login_required"));
 }
 
+/// Issue 24 item 16: a valid ID token of the attacker's own (or of another
+/// session of the same user), with the relying party's registered URI,
+/// signs no other browser out: no cookie cleared, no session ended, no
+/// silent redirect; the person is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_16_someone_elses_id_token_does_not_sign_this_browser_out() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    app.add_user(USERNAME, PASSWORD).await;
+    app.add_user("mallory", PASSWORD).await;
+    let rp = rp_with_logout(&app, None).await;
+    let mut attacker = app.browser();
+    let req = rp.authorize(&[]);
+    let code = sign_in(&mut attacker, &req.url, "mallory", PASSWORD)
+        .await
+        .code
+        .expect("code");
+    let mallorys = rp
+        .exchange(&code, req.verifier)
+        .await
+        .expect("exchange")
+        .id_token()
+        .expect("id")
+        .to_string();
+    let logout_url = |hint: &str| {
+        let mut u = url::Url::parse(&app.url("/end-session")).expect("url");
+        u.query_pairs_mut()
+            .append_pair("id_token_hint", hint)
+            .append_pair("post_logout_redirect_uri", LOGGED_OUT)
+            .append_pair("state", "x");
+        u.to_string()
+    };
+    let untouched = |page: &crate::support::browser::Page, who: &str| {
+        assert_eq!(
+            (page.status, page.location.as_deref()),
+            (200, None),
+            "{who}: asked, not redirected"
+        );
+        assert!(
+            page.body.contains("Sign out?"),
+            "{who}: the confirmation page: {}",
+            page.body
+        );
+        assert!(
+            page.set_cookie(SESSION).is_none() && page.set_cookie(DEVICE).is_none(),
+            "{who}: cookies cleared: {:?}",
+            page.set_cookies
+        );
+    };
+    // Alice's browser, remembered: Mallory's token clears nothing.
+    let mut victim = app.browser();
+    sign_in_direct(&mut victim, USERNAME, true).await;
+    let device_before = victim.cookies.get(DEVICE).cloned();
+    assert!(device_before.is_some(), "a remembered device");
+    untouched(
+        &victim.get(&logout_url(&mallorys)).await,
+        "another user's token",
+    );
+    assert!(signed_in(&mut victim).await, "alice is still signed in");
+    assert_eq!(
+        victim.cookies.get(DEVICE),
+        device_before.as_ref(),
+        "the remembered device stays"
+    );
+    // Mallory's other browser: the token names another session of hers.
+    let mut second = app.browser();
+    sign_in_direct(&mut second, "mallory", false).await;
+    untouched(
+        &second.get(&logout_url(&mallorys)).await,
+        "another session's token",
+    );
+    assert!(signed_in(&mut second).await);
+    // A browser with no session: back to the relying party, nothing cleared.
+    let mut fresh = app.browser();
+    let page = fresh.get(&logout_url(&mallorys)).await;
+    assert_eq!(page.status, 302);
+    assert!(
+        page.set_cookie(SESSION).is_none() && page.set_cookie(DEVICE).is_none(),
+        "{:?}",
+        page.set_cookies
+    );
+    // The browser the token was issued to is signed out, as before.
+    let page = attacker.get(&logout_url(&mallorys)).await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (302, Some(format!("{LOGGED_OUT}?state=x").as_str()))
+    );
+    assert!(!signed_in(&mut attacker).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backchannel_logout_token_reaches_the_relying_party() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
@@ -366,4 +457,130 @@ async fn a_cookie_moved_to_another_browser_needs_a_new_sign_in() {
     assert!(!signed_in(&mut thief).await, "another browser family: re-authenticate");
     assert!(!signed_in(&mut laptop).await, "and the moved session is ended for everyone");
     assert_eq!(bearer(&app, "GET", "/userinfo", tokens.access_token().secret()).await.status, 401, "with the tokens it issued");
+}
+
+/// A relying party's back-channel endpoint that answers 503 to the first
+/// `failures` deliveries, then 200; the logout tokens it acknowledged.
+fn flaky_backchannel(failures: usize) -> (Arc<Mutex<Vec<String>>>, u16) {
+    let received: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sink = received.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = actix_web::HttpServer::new(move || {
+        let (sink, attempts) = (sink.clone(), attempts.clone());
+        actix_web::App::new().route(
+            "/backchannel",
+            actix_web::web::post().to(
+                move |form: actix_web::web::Form<std::collections::HashMap<String, String>>| {
+                    let (sink, attempts) = (sink.clone(), attempts.clone());
+                    async move {
+                        if attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
+                            return actix_web::HttpResponse::ServiceUnavailable().finish();
+                        }
+                        if let Some(t) = form.get("logout_token") {
+                            sink.lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(t.clone());
+                        }
+                        actix_web::HttpResponse::Ok().finish()
+                    }
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    (received, port)
+}
+
+/// Issue 24 item 20: `latchkey sessions revoke` delivers the back-channel
+/// logout (with its retries: the relying party fails the first attempt)
+/// before it exits, not minutes later through a node's upkeep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_20_the_cli_delivers_backchannel_logout_before_it_exits() {
+    let Some(bin) = crate::resilience::node_kill::latchkey_binary() else {
+        return;
+    };
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (received, port) = flaky_backchannel(1);
+    let rp = rp_with_logout(&app, Some(format!("http://127.0.0.1:{port}/backchannel"))).await;
+    let mut browser = app.browser();
+    let req = rp.authorize(&[]);
+    let code = sign_in(&mut browser, &req.url, USERNAME, PASSWORD)
+        .await
+        .code
+        .expect("code");
+    let id_token = rp
+        .exchange(&code, req.verifier)
+        .await
+        .expect("exchange")
+        .id_token()
+        .expect("id")
+        .to_string();
+    let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-cli-"));
+    let s = app.settings.clone();
+    let issuer = app.issuer.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin)
+            .args(["sessions", "revoke", "--user", USERNAME])
+            .env("LATCHKEY_ISSUER", issuer)
+            .env(
+                "LATCHKEY_DATABASE_URL",
+                s.database_url.clone().unwrap_or_default(),
+            )
+            .env(
+                "LATCHKEY_REDIS_URL",
+                s.redis_url.clone().unwrap_or_default(),
+            )
+            .env("LATCHKEY_REDIS_PREFIX", &s.redis_prefix)
+            .env(
+                "LATCHKEY_MASTER_KEY",
+                s.master_key.clone().unwrap_or_default(),
+            )
+            .env("LATCHKEY_DATA_DIR", &dir)
+            .env("LATCHKEY_LOG", "error")
+            .env_remove("LATCHKEY_CONFIG")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run latchkey sessions revoke");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ended 1 session(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // No waiting here: the command has returned, so the delivery is done.
+    let tokens = received.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_eq!(
+        tokens.len(),
+        1,
+        "the relying party was told before the command returned (after one retry)"
+    );
+    assert_eq!(
+        jwt::payload(&tokens[0])["sid"],
+        jwt::payload(&id_token)["sid"]
+    );
+    assert_eq!(
+        app.state
+            .oauth
+            .pending_backchannel_deliveries()
+            .await
+            .expect("pending"),
+        0,
+        "nothing left for the nodes"
+    );
+    assert!(!signed_in(&mut browser).await);
 }

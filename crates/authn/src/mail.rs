@@ -73,11 +73,30 @@ fn build(from: &str, mail: &Mail) -> Result<Message, AuthnError> {
         .map_err(|e| bad(e.to_string()))
 }
 
+/// Mail holds sign-in and recovery links: the outbox directory is 0700
+/// and each message 0600, readable by this user only.
 fn write_outbox(dir: &PathBuf, from: &str, mail: &Mail) -> Result<(), AuthnError> {
-    std::fs::create_dir_all(dir).map_err(|e| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display())))?;
+    let failed =
+        |e: std::io::Error| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display()));
+    latchkey_store::db::private_dir(dir).map_err(failed)?;
     let message = build(from, mail)?;
-    let name = format!("{}-{}.eml", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0), uuid::Uuid::new_v4().simple());
-    std::fs::write(dir.join(name), message.formatted()).map_err(|e| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display())))?;
+    let name = format!(
+        "{}-{}.eml",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        uuid::Uuid::new_v4().simple()
+    );
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(dir.join(name)).map_err(failed)?;
+    std::io::Write::write_all(&mut file, &message.formatted()).map_err(failed)?;
     Ok(())
 }
 
@@ -96,6 +115,32 @@ mod tests {
         mailer.send(&mail("hello", "<p>hello</p>")).await.expect("send");
         let files: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
         assert_eq!(files.len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Issue 24 item 12: mail carries sign-in and recovery links; the
+    /// outbox and every message in it are this user's only.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_outbox_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir =
+            std::env::temp_dir().join(format!("latchkey-outbox-{}", uuid::Uuid::new_v4().simple()));
+        let mailer =
+            Mailer::new(None, "latchkey <no-reply@localhost>", dir.clone()).expect("mailer");
+        mailer
+            .send(&mail("hello", "<p>hello</p>"))
+            .await
+            .expect("send");
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        assert_eq!(mode(&dir), 0o700);
+        for f in std::fs::read_dir(&dir).expect("dir").flatten() {
+            assert_eq!(mode(&f.path()), 0o600, "{}", f.path().display());
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use latchkey_domain::{GrantType, Scope, ScopeSet, SigningAlg};
 use latchkey_oauth::clients::NewClient;
 use latchkey_token::service::{DEFAULT_REFRESH_ABSOLUTE, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_IDLE};
@@ -20,55 +20,74 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Under every command's own help: where the global options are.
+const GLOBAL_OPTIONS_NOTE: &str = "Global options (--config, --issuer, --database-url, --redis-url, --data-dir, …) go before the command; see `latchkey --help`.";
+
+/// The command line: each command's `--help` lists its own options only,
+/// with a note pointing to the global ones.
+pub fn command() -> clap::Command {
+    fn note(c: clap::Command) -> clap::Command {
+        c.after_help(GLOBAL_OPTIONS_NOTE).mut_subcommands(note)
+    }
+    Cli::command().mut_subcommands(note)
+}
+
 /// How the server behaves (sessions, tokens, accounts, mail, operations).
 /// Shown in `serve --help` only; other commands read them from the
 /// environment (and the configuration file) alone.
 #[derive(Args, Clone)]
 pub struct ServerOptions {
     /// Seconds a refresh-token family may go unused.
-    #[arg(long, env = "LATCHKEY_REFRESH_IDLE_SECS", default_value_t = DEFAULT_REFRESH_IDLE)]
+    #[arg(long, env = "LATCHKEY_REFRESH_IDLE_SECS", value_parser = seconds("LATCHKEY_REFRESH_IDLE_SECS"), default_value_t = DEFAULT_REFRESH_IDLE)]
     pub refresh_idle_secs: i64,
     /// Seconds a refresh-token family lives from sign-in, however active.
-    #[arg(long, env = "LATCHKEY_REFRESH_ABSOLUTE_SECS", default_value_t = DEFAULT_REFRESH_ABSOLUTE)]
+    #[arg(long, env = "LATCHKEY_REFRESH_ABSOLUTE_SECS", value_parser = seconds("LATCHKEY_REFRESH_ABSOLUTE_SECS"), default_value_t = DEFAULT_REFRESH_ABSOLUTE)]
     pub refresh_absolute_secs: i64,
     /// Seconds during which reuse of the previous refresh token returns its successor (0-60).
-    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", default_value_t = DEFAULT_REFRESH_GRACE)]
+    #[arg(long, env = "LATCHKEY_REFRESH_GRACE_SECS", value_parser = seconds("LATCHKEY_REFRESH_GRACE_SECS"), default_value_t = DEFAULT_REFRESH_GRACE)]
     pub refresh_grace_secs: i64,
     /// Days between automatic signing-key rotations.
-    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", default_value_t = 30)]
+    #[arg(long, env = "LATCHKEY_KEY_ROTATION_DAYS", value_parser = days("LATCHKEY_KEY_ROTATION_DAYS"), default_value_t = 30)]
     pub key_rotation_days: i64,
     /// Seconds a browser session may go unused.
-    #[arg(long, env = "LATCHKEY_SESSION_IDLE_SECS", default_value_t = DEFAULT_IDLE_TIMEOUT)]
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_SECS", value_parser = seconds("LATCHKEY_SESSION_IDLE_SECS"), default_value_t = DEFAULT_IDLE_TIMEOUT)]
     pub session_idle_secs: i64,
     /// Seconds a browser session lives at most.
-    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_SECS", default_value_t = DEFAULT_ABSOLUTE_LIFETIME)]
+    #[arg(long, env = "LATCHKEY_SESSION_ABSOLUTE_SECS", value_parser = seconds("LATCHKEY_SESSION_ABSOLUTE_SECS"), default_value_t = DEFAULT_ABSOLUTE_LIFETIME)]
     pub session_absolute_secs: i64,
     /// Re-authenticate when a session moves: off, user-agent, or both (user agent or network).
     #[arg(long, env = "LATCHKEY_SESSION_BINDING", default_value = "user-agent")]
     pub session_binding: String,
     /// SMTP server for notification mail (smtp://… or smtps://user:pass@host). Unset: `<data-dir>/outbox`.
-    #[arg(long, env = "LATCHKEY_SMTP_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Sender of notification mail.
     #[arg(long, env = "LATCHKEY_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
-    /// Reverse proxies (CIDRs, comma-separated) whose Forwarded / X-Forwarded-For headers are believed.
+    /// Reverse proxies (CIDRs, comma-separated) whose forwarding header (--forwarded-header) is believed.
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// The header the trusted proxies set: x-forwarded-for or forwarded; the other is ignored (the proxy must clear it).
+    #[arg(
+        long,
+        env = "LATCHKEY_FORWARDED_HEADER",
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: String,
     /// Self-service sign-up: closed or open.
     #[arg(long, env = "LATCHKEY_SIGNUP", default_value = "closed")]
     pub signup: String,
     /// Seconds an invitation link works.
-    #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL)]
+    #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", value_parser = seconds("LATCHKEY_INVITE_TTL_SECS"), default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL)]
     pub invite_ttl_secs: i64,
     /// Seconds a recovery link works (900-3600).
-    #[arg(long, env = "LATCHKEY_RECOVERY_TTL_SECS", default_value_t = latchkey_authn::links::DEFAULT_RECOVERY_TTL)]
+    #[arg(long, env = "LATCHKEY_RECOVERY_TTL_SECS", value_parser = seconds("LATCHKEY_RECOVERY_TTL_SECS"), default_value_t = latchkey_authn::links::DEFAULT_RECOVERY_TTL)]
     pub recovery_ttl_secs: i64,
     /// Shortest password accepted (never below 8).
     #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS)]
     pub password_min_length: usize,
     /// Days the audit trail is kept (whole days past it are deleted).
-    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS)]
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_parser = days("LATCHKEY_AUDIT_RETENTION_DAYS"), default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS)]
     pub audit_retention_days: i64,
     /// Serve Prometheus `/metrics` on this address (unset: no metrics endpoint).
     #[arg(long, env = "LATCHKEY_METRICS_BIND")]
@@ -93,6 +112,29 @@ pub struct ServerOptions {
     pub brand_color: String,
 }
 
+/// A whole number of seconds, or an error that names the setting, the value
+/// and what to write instead.
+fn seconds(
+    setting: &'static str,
+) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
+    move |v: &str| {
+        v.trim().parse::<i64>().map_err(|_| format!("{setting}={v:?} is not a number of seconds: write a whole number, e.g. 3600 for an hour or 86400 for a day (no units)"))
+    }
+}
+
+/// A whole number of days, likewise.
+fn days(
+    setting: &'static str,
+) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
+    move |v: &str| {
+        v.trim().parse::<i64>().map_err(|_| {
+            format!(
+                "{setting}={v:?} is not a number of days: write a whole number, e.g. 30 (no units)"
+            )
+        })
+    }
+}
+
 /// Only the environment: the server options as the admin commands see them.
 #[derive(Parser)]
 #[command(name = "latchkey")]
@@ -110,31 +152,35 @@ impl ServerOptions {
 
 /// Where state lives; shared by `serve` and the admin commands so they always
 /// talk to the same database.
+/// They go before the command (`latchkey --data-dir /srv/lk user list`) or
+/// in the environment, and are listed only by `latchkey --help`, under
+/// their own heading.
 #[derive(Args)]
+#[command(next_help_heading = "Global options (before the command, or as LATCHKEY_* variables)")]
 pub struct StoreArgs {
     /// A TOML file of settings (keys: the variables' names without LATCHKEY_, lower case); flags and environment win over it.
-    #[arg(long, env = "LATCHKEY_CONFIG", global = true)]
+    #[arg(long, env = "LATCHKEY_CONFIG")]
     pub config: Option<PathBuf>,
     /// Issuer identifier (the public base URL of this server).
-    #[arg(long, env = "LATCHKEY_ISSUER", default_value = DEFAULT_ISSUER, global = true)]
+    #[arg(long, env = "LATCHKEY_ISSUER", default_value = DEFAULT_ISSUER)]
     pub issuer: String,
     /// `postgres://…`, or a SQLite file path. Default: `<data-dir>/latchkey.db`.
-    #[arg(long, env = "LATCHKEY_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// `redis://…`. Unset: hot state stays in process (one node only).
-    #[arg(long, env = "LATCHKEY_REDIS_URL", global = true, hide_env_values = true)]
+    #[arg(long, env = "LATCHKEY_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key.
-    #[arg(long, env = "LATCHKEY_REDIS_PREFIX", default_value = "latchkey:", global = true)]
+    #[arg(long, env = "LATCHKEY_REDIS_PREFIX", default_value = "latchkey:")]
     pub redis_prefix: String,
     /// Master key (64 hex digits or base64 of 32 bytes). Unset: `<data-dir>/master.key`, created on first use.
-    #[arg(long, env = "LATCHKEY_MASTER_KEY", global = true, hide_env_values = true)]
+    #[arg(long, env = "LATCHKEY_MASTER_KEY", hide_env_values = true)]
     pub master_key: Option<String>,
     /// Directory for the embedded database and the master key file.
-    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
     /// Secret for refresh-token hashes (at least 32 characters). Unset: derived from the master key.
-    #[arg(long, env = "LATCHKEY_TOKEN_PEPPER", global = true, hide_env_values = true)]
+    #[arg(long, env = "LATCHKEY_TOKEN_PEPPER", hide_env_values = true)]
     pub token_pepper: Option<String>,
 }
 
@@ -157,6 +203,9 @@ impl StoreArgs {
             smtp_url: opts.smtp_url.clone().filter(|s| !s.is_empty()),
             mail_from: opts.mail_from.clone(),
             trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(&opts.trusted_proxies)?,
+            forwarded_header: latchkey_web::client_ip::ForwardedHeader::parse(
+                &opts.forwarded_header,
+            )?,
             signup_open: match opts.signup.as_str() {
                 "open" => true,
                 "closed" => false,

@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 33] = [
+pub const KEYS: [&str; 34] = [
     "bind", "workers", "issuer", "database_url", "redis_url", "redis_prefix", "master_key", "data_dir",
     "refresh_idle_secs", "refresh_absolute_secs", "refresh_grace_secs", "token_pepper", "key_rotation_days",
-    "session_idle_secs", "session_absolute_secs", "session_binding", "smtp_url", "mail_from", "trusted_proxies",
+    "session_idle_secs", "session_absolute_secs", "session_binding", "smtp_url", "mail_from", "trusted_proxies", "forwarded_header",
     "signup", "invite_ttl_secs", "recovery_ttl_secs", "password_min_length", "audit_retention_days", "metrics_bind", "endpoint_rate_limit", "log", "log_format",
     "require_par", "dpop_require_nonce", "brand_name", "brand_logo_url", "brand_color",
 ];

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use latchkey_authn::NewUser;
 use latchkey_domain::{Secret, SharedClock, SystemClock};
 use latchkey_oauth::clients::{self, NewClient};
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&cli::command().get_matches()).unwrap_or_else(|e| e.exit());
     if let Err(e) = init_logging() {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
@@ -94,12 +94,18 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(args) => serve(settings, args, clock).await,
-        Command::User { command } => user_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::User { command } => {
+            let state = AppState::build(&settings, clock).await?;
+            settled(&state, user_command(&state, command).await).await
+        }
         Command::Client { command } => {
             let stores = Stores::open(&settings).await?;
             client_command(&stores, command, clock.now()).await
         }
-        Command::Grants { command } => grants_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Grants { command } => {
+            let state = AppState::build(&settings, clock).await?;
+            settled(&state, grants_command(&state, command).await).await
+        }
         Command::Api { command } => api_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Group { command } => group_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Doctor { url } => doctor::run(&settings, url.as_deref(), clock).await,
@@ -112,8 +118,22 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
-        Command::Sessions { command } => sessions_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Sessions { command } => {
+            let state = AppState::build(&settings, clock).await?;
+            settled(&state, sessions_command(&state, command).await).await
+        }
     }
+}
+
+/// A command that ended sessions has started back-channel logouts: they are
+/// delivered (with their retries) before the process exits, not minutes
+/// later by a node's upkeep. Bounded by `DELIVERY_WAIT`; what is left then
+/// stays recorded and a running node delivers it.
+async fn settled(state: &AppState, result: Result<(), CliError>) -> Result<(), CliError> {
+    if !state.oauth.finish_backchannel_deliveries(latchkey_oauth::logout::DELIVERY_WAIT).await {
+        eprintln!("warning: some back-channel logouts were not acknowledged within {} s; a running server node retries them", latchkey_oauth::logout::DELIVERY_WAIT.as_secs());
+    }
+    result
 }
 
 /// How often each node does key upkeep (rotation when due, retirement, reload).

@@ -189,6 +189,56 @@ fn users_and_clients_from_the_command_line() {
     assert_eq!(cli.json(&["sessions", "list", "--user", "alice", "--json"], None), serde_json::json!([]));
 }
 
+/// Issue 24 item 12: what the commands create under the data directory
+/// (the directory, the master key, the SQLite database, the outbox and its
+/// mail) is readable by this user only, whatever the umask.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    cli.json(
+        &[
+            "user",
+            "invite",
+            "carol",
+            "--email",
+            "carol@example.com",
+            "--json",
+        ],
+        None,
+    );
+    fn walk(path: &std::path::Path, seen: &mut Vec<(String, u32, bool)>) {
+        let meta =
+            std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seen.push((
+            path.display().to_string(),
+            meta.permissions().mode() & 0o777,
+            meta.is_dir(),
+        ));
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
+                walk(&entry.path(), seen);
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    walk(&cli.dir, &mut seen);
+    for name in ["master.key", "latchkey.db", "outbox"] {
+        assert!(
+            seen.iter().any(|(p, _, _)| p.ends_with(name)),
+            "{name} was created: {seen:?}"
+        );
+    }
+    assert!(
+        seen.iter().any(|(p, _, d)| p.ends_with(".eml") && !d),
+        "the invitation is in the outbox: {seen:?}"
+    );
+    for (path, mode, dir) in &seen {
+        assert_eq!(*mode, if *dir { 0o700 } else { 0o600 }, "{path}");
+    }
+}
+
 /// Runs `latchkey serve` with `env` on a throwaway data dir; it must refuse
 /// to start (exit non-zero at once) with a message containing `expect`.
 fn refuses(env: &[(&str, &str)], expect: &str) {
@@ -269,6 +319,10 @@ fn a_configuration_file_is_read_and_the_environment_wins() {
 #[test]
 fn doctor_passes_a_development_setup_and_fails_a_public_http_issuer() {
     let cli = Cli::new();
+    assert!(
+        cli.run(&["user", "list"], None).status.success(),
+        "the setup: data directory, key, database, signing keys"
+    );
     let out = cli.run(&["doctor"], None);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
@@ -288,6 +342,68 @@ fn doctor_passes_a_development_setup_and_fails_a_public_http_issuer() {
     assert!(!out.status.success(), "a public http issuer fails: {text}");
     assert!(text.contains("FAIL  the issuer http://id.example.com is plain http"), "{text}");
     assert!(text.contains("WARN  mail goes to the outbox"), "{text}");
+}
+
+/// Issue 24 item 31: the doctor only reads. On nothing it creates nothing
+/// and fails with what to do; on a database without signing keys it warns,
+/// and the keys are still missing the next time.
+#[test]
+fn doctor_creates_nothing_it_checks() {
+    let cli = Cli::new();
+    let out = cli.run(&["doctor"], None);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL  the data directory {} does not exist: start latchkey once",
+            cli.dir.display()
+        )),
+        "{text}"
+    );
+    assert!(!cli.dir.exists(), "the doctor created the data directory");
+    // A database and a master key but no signing keys yet (`client list` opens only the stores).
+    assert!(cli.run(&["client", "list"], None).status.success());
+    let files = |cli: &Cli| {
+        let mut names: Vec<String> = std::fs::read_dir(&cli.dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let before = files(&cli);
+    for _ in 0..2 {
+        let out = cli.run(&["doctor"], None);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            text.contains(
+                "WARN  no signing key yet for RS256, ES256, EdDSA: latchkey serve creates them"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("PASS  every active signing key"), "{text}");
+    }
+    assert_eq!(
+        files(&cli)
+            .iter()
+            .filter(|f| !f.ends_with("-shm") && !f.ends_with("-wal"))
+            .collect::<Vec<_>>(),
+        before
+            .iter()
+            .filter(|f| !f.ends_with("-shm") && !f.ends_with("-wal"))
+            .collect::<Vec<_>>()
+    );
+    // Without its master key the data is unreadable: said, not replaced.
+    std::fs::remove_file(cli.dir.join("master.key")).expect("remove the key");
+    let text = String::from_utf8_lossy(&cli.run(&["doctor"], None).stdout).to_string();
+    assert!(text.contains("FAIL  there is no master key at"), "{text}");
+    assert!(
+        !cli.dir.join("master.key").exists(),
+        "the doctor made a key"
+    );
 }
 
 #[test]
@@ -346,5 +462,87 @@ fn help_texts_match_their_snapshots_and_describe_every_option() {
         assert!(!help(cmd).contains("--session-idle-secs"), "{cmd} --help lists a server option");
     }
     // Required arguments say so in the usage line.
-    assert!(help("user add").contains("Usage: latchkey user add [OPTIONS] --email <EMAIL> <USERNAME>"));
+    assert!(
+        help("user add").contains("Usage: latchkey user add [OPTIONS] --email <EMAIL> <USERNAME>")
+    );
+    // Issue 24 item 32: global options only at the top, under their heading;
+    // each command's help points there.
+    let top = help("");
+    assert!(
+        top.contains("Global options (before the command, or as LATCHKEY_* variables):")
+            && top.contains("--data-dir"),
+        "{top}"
+    );
+    for cmd in [
+        "serve",
+        "user add",
+        "sessions revoke",
+        "client add",
+        "doctor",
+    ] {
+        let text = help(cmd);
+        for global in [
+            "--config",
+            "--issuer",
+            "--database-url",
+            "--data-dir",
+            "--master-key",
+        ] {
+            assert!(
+                !text.contains(&format!("{global} <")),
+                "`{cmd} --help` lists the global {global}: {text}"
+            );
+        }
+        assert!(text.contains("Global options (--config, --issuer, --database-url, --redis-url, --data-dir, …) go before the command; see `latchkey --help`."), "{cmd}: {text}");
+    }
+}
+
+/// Issue 24 item 32: configuration errors say the setting, the value and
+/// what to do.
+#[test]
+fn configuration_errors_say_what_to_do() {
+    refuses(
+        &[("LATCHKEY_SESSION_IDLE_SECS", "1h")],
+        r#"LATCHKEY_SESSION_IDLE_SECS="1h" is not a number of seconds: write a whole number, e.g. 3600"#,
+    );
+    refuses(
+        &[("LATCHKEY_AUDIT_RETENTION_DAYS", "a year")],
+        r#"LATCHKEY_AUDIT_RETENTION_DAYS="a year" is not a number of days"#,
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    refuses(
+        &[(
+            "LATCHKEY_REDIS_URL",
+            &format!("redis://:hunter2@127.0.0.1:{closed}"),
+        )],
+        &format!("LATCHKEY_REDIS_URL=redis://127.0.0.1:{closed}: cannot reach Redis"),
+    );
+    refuses(
+        &[("LATCHKEY_REDIS_URL", &format!("redis://127.0.0.1:{closed}"))],
+        "start Redis or correct the host and port",
+    );
+    // A running PostgreSQL without the database (skipped without PostgreSQL).
+    let admin = std::env::var("LATCHKEY_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_string())
+        .unwrap_or_default();
+    if pg == "postgres://postgres@127.0.0.1:5432"
+        && std::net::TcpStream::connect("127.0.0.1:5432").is_ok()
+    {
+        let url = format!("{pg}/latchkey_no_such_database");
+        refuses(
+            &[("LATCHKEY_DATABASE_URL", &url)],
+            "createdb -h 127.0.0.1 -p 5432 -U postgres latchkey_no_such_database",
+        );
+    } else {
+        eprintln!(
+            "\n!!! SKIPPED: no PostgreSQL at {pg}; the missing-database message is NOT checked\n"
+        );
+    }
 }

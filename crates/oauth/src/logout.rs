@@ -27,6 +27,10 @@ const DELIVERY_LEASE: i64 = 60;
 /// A delivery is picked up at most this many times (each with its 4
 /// attempts) before it is given up and audited as failed.
 const DELIVERY_ROUNDS: i32 = 3;
+/// Longest a CLI command waits for its back-channel deliveries before it
+/// exits: one whole round (4 attempts of at most 5 s, 7 s of pauses) and a
+/// margin. What is still undelivered then stays recorded for the nodes.
+pub const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 #[derive(Debug, Serialize)]
@@ -105,12 +109,25 @@ impl OAuthService {
                     let d = Delivery { id: uuid::Uuid::new_v4().to_string(), client_id: client.id.0.clone(), user_id: s.user_id.0.clone(), sid: s.sid.clone(), next_at: now + DELIVERY_LEASE, rounds: 1, created_at: now };
                     let row = d.clone();
                     self.db.run(move |c| delivery_repo::insert(c, &row)).await?;
-                    let me = self.clone();
-                    tokio::spawn(async move { me.deliver_logout(d).await });
+                    let (me, running) = (self.clone(), self.deliveries.start());
+                    tokio::spawn(async move {
+                        me.deliver_logout(d).await;
+                        drop(running);
+                    });
                 }
             }
         }
         Ok(())
+    }
+
+    /// Waits, at most `within`, until every delivery this process started
+    /// is done (acknowledged, or its round of attempts over). `false`: some
+    /// are still running; their rows stay, and a node retries them.
+    pub async fn finish_backchannel_deliveries(&self, within: Duration) -> bool {
+        let mut count = self.deliveries.subscribe();
+        tokio::time::timeout(within, count.wait_for(|n| *n == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// Retries the deliveries whose node stopped (or gave up a round) before
@@ -120,8 +137,11 @@ impl OAuthService {
         let due = self.db.run(move |c| delivery_repo::claim_due(c, now, now + DELIVERY_LEASE, 100)).await?;
         let n = due.len();
         for d in due {
-            let me = self.clone();
-            tokio::spawn(async move { me.deliver_logout(d).await });
+            let (me, running) = (self.clone(), self.deliveries.start());
+            tokio::spawn(async move {
+                me.deliver_logout(d).await;
+                drop(running);
+            });
         }
         Ok(n)
     }

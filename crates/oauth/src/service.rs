@@ -70,6 +70,40 @@ pub struct OAuthService {
     pub(crate) http: reqwest::Client,
     /// Clients' key sets fetched from their jwks_uri.
     pub(crate) remote_jwks: crate::client_assertion::RemoteJwks,
+    /// Back-channel logout deliveries running in this process, so a CLI
+    /// command can wait for them before it exits.
+    pub(crate) deliveries: InFlight,
+}
+
+/// How many deliveries this process is running (a watch channel, so a
+/// waiter sees the count fall to zero without polling).
+pub(crate) struct InFlight(tokio::sync::watch::Sender<usize>);
+
+impl Default for InFlight {
+    fn default() -> Self {
+        InFlight(tokio::sync::watch::Sender::new(0))
+    }
+}
+
+/// Held by one running delivery; the count falls when it is dropped
+/// (also when the task panics or is cancelled).
+pub(crate) struct Running(tokio::sync::watch::Sender<usize>);
+
+impl InFlight {
+    pub(crate) fn start(&self) -> Running {
+        self.0.send_modify(|n| *n += 1);
+        Running(self.0.clone())
+    }
+
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.0.subscribe()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
 }
 
 fn pending_key(id: &str) -> String {
@@ -104,7 +138,7 @@ impl OAuthService {
         let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default() }
+        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default(), deliveries: Default::default() }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {

@@ -93,6 +93,35 @@ impl DbConfig {
         }
     }
 
+    /// One connection that can only read, for `latchkey doctor`: no file,
+    /// directory or table is created, no migration runs. SQLite: the file
+    /// must exist and is opened `mode=ro`; PostgreSQL: the session is
+    /// `default_transaction_read_only`.
+    pub fn open_read_only(&self) -> Result<DbConnection, StoreError> {
+        match self.backend() {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                conn.batch_execute("SET default_transaction_read_only = on")?;
+                Ok(DbConnection::Pg(conn))
+            }
+            Backend::Sqlite => {
+                let path = self.sqlite_path();
+                if !Path::new(path).is_file() {
+                    return Err(StoreError::Unavailable(format!("{path} does not exist")));
+                }
+                // An SQLite URI (the path's `%`, `?` and `#` escaped): read-only.
+                let escaped = path
+                    .replace('%', "%25")
+                    .replace('?', "%3f")
+                    .replace('#', "%23");
+                let conn = SqliteConnection::establish(&format!("file:{escaped}?mode=ro"))
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
     /// The SQLite file path for a `sqlite://path` or plain-path URL.
     fn sqlite_path(&self) -> &str {
         self.url
@@ -227,6 +256,45 @@ fn start_checkpointer(pool: r2d2::Pool<Manager>, alive: std::sync::Weak<()>) -> 
 /// [`REQUEST_POOL_TIMEOUT`]; the pool reconnects in the background meanwhile.
 const DOWN_BACKOFF: Duration = Duration::from_secs(1);
 
+/// Creates a directory (and missing parents) readable by this user only
+/// (0700): it holds the database, the master key and the mail outbox.
+/// An existing directory is left as the operator made it.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+/// The SQLite file exists, mode 0600, before SQLite opens it: SQLite gives
+/// its `-wal` and `-shm` files the database file's mode. Files an earlier
+/// version left readable by others are narrowed to 0600.
+fn private_database_files(db: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(db)?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        if let Ok(meta) = std::fs::metadata(&file) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -247,13 +315,34 @@ impl Db {
                 let path = config.sqlite_path();
                 if let Some(parent) = Path::new(path).parent() {
                     if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent)
-                            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
+                        private_dir(parent).map_err(|e| {
+                            StoreError::Unavailable(format!(
+                                "cannot create {}: {e}",
+                                parent.display()
+                            ))
+                        })?;
                     }
                 }
+                private_database_files(Path::new(path))
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {path}: {e}")))?;
                 path.to_string()
             }
         };
+        if backend == Backend::Postgres {
+            // A server that answers "no such database" will not change its
+            // mind while the pool waits: say so at once. Anything else (not
+            // up yet) is left to the pool's wait.
+            if let Err(e) = (Manager {
+                url: url.clone(),
+                backend,
+            })
+            .open()
+            {
+                if e.to_string().contains("does not exist") {
+                    return Err(StoreError::Unavailable(e.to_string().trim().to_string()));
+                }
+            }
+        }
         let size = match backend {
             Backend::Postgres => PG_POOL_SIZE,
             Backend::Sqlite => SQLITE_POOL_SIZE,
@@ -363,4 +452,60 @@ impl Db {
 pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
     conn.batch_execute("SELECT 1")?;
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Issue 24 item 12: the directory, the database and its `-wal` and
+    /// `-shm` files are this user's only, also when an earlier version left
+    /// the database readable by others.
+    #[tokio::test]
+    async fn sqlite_files_are_private() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let root =
+            std::env::temp_dir().join(format!("latchkey-perm-{}-{nanos}", std::process::id()));
+        let dir = root.join("data");
+        let db_path = dir.join("latchkey.db");
+        let db = Db::connect(&DbConfig {
+            url: format!("sqlite://{}", db_path.display()),
+        })
+        .expect("connect");
+        db.run(|c| match c {
+            DbConnection::Sqlite(c) => Ok(c.batch_execute(
+                "CREATE TABLE perm_check (x INTEGER); INSERT INTO perm_check VALUES (1);",
+            )?),
+            DbConnection::Pg(_) => Ok(()),
+        })
+        .await
+        .expect("write");
+        assert_eq!(mode(&dir), 0o700, "the directory");
+        assert_eq!(mode(&root), 0o700, "a parent it created");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", db_path.display()));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        drop(db);
+        // A database an earlier version left at 0644 is narrowed at the next start.
+        std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let db = Db::connect(&DbConfig {
+            url: format!("sqlite://{}", db_path.display()),
+        })
+        .expect("connect again");
+        assert_eq!(mode(&db_path), 0o600);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -99,8 +99,17 @@ impl MasterKey {
             Ok(text) => MasterKey::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = MasterKey::generate()?;
-                if let Some(dir) = path.parent() {
-                    fs::create_dir_all(dir).map_err(|e| TokenError::MasterKey(e.to_string()))?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    let mut builder = fs::DirBuilder::new();
+                    builder.recursive(true);
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::DirBuilderExt;
+                        builder.mode(0o700);
+                    }
+                    builder
+                        .create(dir)
+                        .map_err(|e| TokenError::MasterKey(e.to_string()))?;
                 }
                 let mut opts = fs::OpenOptions::new();
                 opts.write(true).create_new(true);

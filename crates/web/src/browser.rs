@@ -200,9 +200,19 @@ pub fn session_hash(state: &AppState, sid: &str) -> String {
 /// `LATCHKEY_TRUSTED_PROXIES` (trusting proxies is a deployment decision).
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let proxies = req.app_data::<actix_web::web::Data<AppState>>().map(|s| s.trusted_proxies.as_slice()).unwrap_or_default();
+    let none = crate::client_ip::Proxies::default();
+    let proxies = req
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map(|s| &s.trusted_proxies)
+        .unwrap_or(&none);
     ClientInfo {
-        ip: req.peer_addr().map(|a| crate::client_ip::client_ip(a.ip(), header("forwarded"), header("x-forwarded-for"), proxies).to_string()),
-        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        ip: req.peer_addr().map(|a| {
+            crate::client_ip::client_ip(a.ip(), header(proxies.header.name()), proxies).to_string()
+        }),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     }
 }

@@ -1,10 +1,13 @@
 //! Which address a request comes from.
 //!
 //! The TCP peer, unless the peer is one of `LATCHKEY_TRUSTED_PROXIES`: then the
-//! `Forwarded` (RFC 7239) or `X-Forwarded-For` chain is walked from the right,
-//! past every trusted proxy, to the first address no trusted proxy vouches
-//! for. Headers from anyone else are ignored: a client cannot choose its own
-//! rate-limit bucket.
+//! one header the operator names in `LATCHKEY_FORWARDED_HEADER` (`X-Forwarded-For`
+//! by default, or `Forwarded`, RFC 7239) is walked from the right, past every
+//! trusted proxy, to the first address no trusted proxy vouches for. Headers
+//! from anyone else are ignored: a client cannot choose its own rate-limit
+//! bucket. The other header is never read: a proxy that sets one of them
+//! passes the other through as the client sent it (nginx forwards a client's
+//! `Forwarded` untouched while setting `X-Forwarded-For`).
 
 use std::net::IpAddr;
 
@@ -21,6 +24,43 @@ pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
                 .map_err(|_| format!("LATCHKEY_TRUSTED_PROXIES: {s:?} is not an address or CIDR"))
         })
         .collect()
+}
+
+/// Which forwarding header the trusted proxies set (`LATCHKEY_FORWARDED_HEADER`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For`: what the documented nginx (`deploy/nginx.conf`) sets.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239 §4), `for=` parameters.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// Parses `LATCHKEY_FORWARDED_HEADER` (`x-forwarded-for` or `forwarded`,
+    /// any case).
+    pub fn parse(text: &str) -> Result<ForwardedHeader, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ForwardedHeader::XForwardedFor),
+            "forwarded" => Ok(ForwardedHeader::Forwarded),
+            _ => Err(format!("LATCHKEY_FORWARDED_HEADER={text:?} must be x-forwarded-for or forwarded (the header your reverse proxy sets)")),
+        }
+    }
+
+    /// The header's name, lower case as actix looks it up.
+    pub fn name(self) -> &'static str {
+        match self {
+            ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            ForwardedHeader::Forwarded => "forwarded",
+        }
+    }
+}
+
+/// The peers whose forwarding header is believed, and which header that is.
+#[derive(Clone, Debug, Default)]
+pub struct Proxies {
+    pub trusted: Vec<IpNet>,
+    pub header: ForwardedHeader,
 }
 
 fn trusted(ip: &IpAddr, proxies: &[IpNet]) -> bool {
@@ -40,25 +80,32 @@ fn parse_node(raw: &str) -> Option<IpAddr> {
     v.rsplit_once(':').and_then(|(ip, _)| ip.parse().ok())
 }
 
-/// The forwarded chain, client first; `None` when a header is present but an
-/// entry cannot be read (then nothing in it is believed).
-fn chain(forwarded: Option<&str>, x_forwarded_for: Option<&str>) -> Option<Vec<IpAddr>> {
-    if let Some(f) = forwarded {
-        return f
+/// The forwarded chain, client first; `None` when an entry cannot be read
+/// (then nothing in it is believed).
+fn chain(header: ForwardedHeader, value: Option<&str>) -> Option<Vec<IpAddr>> {
+    let Some(value) = value else {
+        return Some(Vec::new());
+    };
+    match header {
+        ForwardedHeader::Forwarded => value
             .split(',')
             .filter_map(|element| element.split(';').find_map(|pair| pair.trim().strip_prefix("for=").or_else(|| pair.trim().strip_prefix("FOR="))))
             .map(parse_node)
-            .collect();
+            .collect(),
+        ForwardedHeader::XForwardedFor => value.split(',').map(parse_node).collect(),
     }
-    x_forwarded_for.map(|x| x.split(',').map(parse_node).collect::<Option<Vec<_>>>()).unwrap_or(Some(Vec::new()))
 }
 
-/// The client's address, given the TCP peer and the forwarding headers.
-pub fn client_ip(peer: IpAddr, forwarded: Option<&str>, x_forwarded_for: Option<&str>, proxies: &[IpNet]) -> IpAddr {
+/// The client's address, given the TCP peer and the value of the forwarding
+/// header `proxies.header` names (the caller reads only that header).
+pub fn client_ip(peer: IpAddr, forwarded_value: Option<&str>, proxies: &Proxies) -> IpAddr {
+    let (header, proxies) = (proxies.header, proxies.trusted.as_slice());
     if !trusted(&peer, proxies) {
         return peer;
     }
-    let Some(hops) = chain(forwarded, x_forwarded_for) else { return peer };
+    let Some(hops) = chain(header, forwarded_value) else {
+        return peer;
+    };
     let mut client = peer;
     for hop in hops.iter().rev() {
         client = *hop;
@@ -77,22 +124,84 @@ mod tests {
         s.parse().unwrap_or_else(|_| panic!("{s}"))
     }
 
+    fn xff(list: &str) -> Proxies {
+        Proxies {
+            trusted: parse_trusted_proxies(list).unwrap_or_default(),
+            header: ForwardedHeader::XForwardedFor,
+        }
+    }
+
+    fn fwd(list: &str) -> Proxies {
+        Proxies {
+            trusted: parse_trusted_proxies(list).unwrap_or_default(),
+            header: ForwardedHeader::Forwarded,
+        }
+    }
+
     #[test]
     fn untrusted_peers_cannot_choose_their_address() {
-        let proxies = parse_trusted_proxies("10.0.0.0/8").unwrap_or_default();
-        assert_eq!(client_ip(ip("203.0.113.9"), None, Some("1.1.1.1"), &proxies), ip("203.0.113.9"));
-        assert_eq!(client_ip(ip("203.0.113.9"), None, Some("1.1.1.1"), &[]), ip("203.0.113.9"), "no proxies configured: headers ignored");
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), Some("1.1.1.1"), &xff("10.0.0.0/8")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), Some("1.1.1.1"), &Proxies::default()),
+            ip("203.0.113.9"),
+            "no proxies configured: headers ignored"
+        );
     }
 
     #[test]
     fn walks_past_trusted_proxies_only() {
-        let proxies = parse_trusted_proxies("10.0.0.0/8, 192.168.1.1").unwrap_or_default();
+        let proxies = xff("10.0.0.0/8, 192.168.1.1");
         // The client forged the leftmost entry; the proxy appended the real one.
-        assert_eq!(client_ip(ip("10.0.0.2"), None, Some("6.6.6.6, 198.51.100.7"), &proxies), ip("198.51.100.7"));
-        assert_eq!(client_ip(ip("10.0.0.2"), None, Some("198.51.100.7, 192.168.1.1"), &proxies), ip("198.51.100.7"));
-        assert_eq!(client_ip(ip("10.0.0.2"), Some(r#"for="[2001:db8::1]:4711";proto=https, for=10.1.1.1"#), None, &proxies), ip("2001:db8::1"));
-        assert_eq!(client_ip(ip("10.0.0.2"), None, Some("garbage\r\n"), &proxies), ip("10.0.0.2"), "unreadable chain: the peer");
-        assert_eq!(client_ip(ip("10.0.0.2"), None, None, &proxies), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7"), &proxies),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("198.51.100.7, 192.168.1.1"), &proxies),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_ip(
+                ip("10.0.0.2"),
+                Some(r#"for="[2001:db8::1]:4711";proto=https, for=10.1.1.1"#),
+                &fwd("10.0.0.0/8")
+            ),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("garbage\r\n"), &proxies),
+            ip("10.0.0.2"),
+            "unreadable chain: the peer"
+        );
+        assert_eq!(client_ip(ip("10.0.0.2"), None, &proxies), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn only_the_named_header_is_read() {
+        // A `Forwarded` value read as X-Forwarded-For is unreadable: the peer,
+        // never an address the client wrote.
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("for=6.6.6.6"), &xff("10.0.0.0/8")),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), Some("6.6.6.6"), &fwd("10.0.0.0/8")),
+            ip("10.0.0.2"),
+            "no for= parameter: no hop"
+        );
+        assert_eq!(
+            ForwardedHeader::parse("X-Forwarded-For").map(ForwardedHeader::name),
+            Ok("x-forwarded-for")
+        );
+        assert_eq!(
+            ForwardedHeader::parse("forwarded").map(ForwardedHeader::name),
+            Ok("forwarded")
+        );
+        assert!(ForwardedHeader::parse("x-real-ip")
+            .is_err_and(|e| e.contains("LATCHKEY_FORWARDED_HEADER")));
     }
 
     #[test]
@@ -114,9 +223,11 @@ mod tests {
         ) {
             let list = parse_trusted_proxies(&proxies).unwrap_or_default();
             let peer: IpAddr = if peer_trusted { "127.0.0.1".parse().expect("ip") } else { "203.0.113.9".parse().expect("ip") };
-            let ip = client_ip(peer, forwarded.as_deref(), xff.as_deref(), &list);
-            if !trusted(&peer, &list) {
-                proptest::prop_assert_eq!(ip, peer);
+            for (header, value) in [(ForwardedHeader::Forwarded, &forwarded), (ForwardedHeader::XForwardedFor, &xff), (ForwardedHeader::XForwardedFor, &forwarded), (ForwardedHeader::Forwarded, &xff)] {
+                let ip = client_ip(peer, value.as_deref(), &Proxies { trusted: list.clone(), header });
+                if !trusted(&peer, &list) {
+                    proptest::prop_assert_eq!(ip, peer);
+                }
             }
         }
     }

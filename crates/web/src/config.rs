@@ -47,6 +47,9 @@ pub struct Settings {
     /// `LATCHKEY_TRUSTED_PROXIES`: only from these peers are `Forwarded` /
     /// `X-Forwarded-For` believed. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LATCHKEY_FORWARDED_HEADER`: the one header the trusted proxies set
+    /// (`X-Forwarded-For` by default); the other is never read.
+    pub forwarded_header: crate::client_ip::ForwardedHeader,
     /// `LATCHKEY_SIGNUP=open`: anyone may create an account (default closed).
     pub signup_open: bool,
     /// Seconds an invitation link works (`LATCHKEY_INVITE_TTL_SECS`).
@@ -93,6 +96,7 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_string(),
             trusted_proxies: Vec::new(),
+            forwarded_header: Default::default(),
             signup_open: false,
             invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
@@ -128,6 +132,7 @@ impl std::fmt::Debug for Settings {
             .field("smtp_url", &redact(&self.smtp_url))
             .field("mail_from", &self.mail_from)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("forwarded_header", &self.forwarded_header)
             .field("signup_open", &self.signup_open)
             .field("invite_ttl", &self.invite_ttl)
             .field("recovery_ttl", &self.recovery_ttl)

@@ -242,6 +242,16 @@ pub struct ReviewPage {
     pub link_token: String,
 }
 
+/// The issuer's own address (`/`): the brand, and the way to sign in or to
+/// the account.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub t: Tr,
+    pub brand_name: String,
+    pub signed_in: bool,
+}
+
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage {

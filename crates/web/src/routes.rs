@@ -157,6 +157,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/users/{username}/{action}", vec![(Method::POST, web::post().to(admin_users::user_action))]))
                 .service(resource("/clients/{client_id}/{action}", vec![(Method::POST, web::post().to(admin_users::client_action))])),
         )
+        .route("/", web::get().to(misc::home))
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))
         .route("/authorize/respond", web::get().to(authorize::respond))

@@ -23,6 +23,46 @@ pub enum StartupError {
     Token(#[from] TokenError),
     #[error("{0}")]
     Authn(#[from] latchkey_authn::AuthnError),
+    /// A configured service cannot be used: the setting, its value (without
+    /// credentials), what went wrong and what to do.
+    #[error("{setting}={value}: {problem}; {todo}")]
+    Service {
+        setting: &'static str,
+        value: String,
+        problem: String,
+        todo: String,
+    },
+}
+
+/// `scheme://host:port/path` of a service URL, without user or password.
+fn without_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "<unparsable URL>".to_string(),
+    }
+}
+
+/// The database name and `createdb` arguments of a PostgreSQL URL.
+fn createdb_hint(url: &str) -> String {
+    let Ok(u) = url::Url::parse(url) else {
+        return "create it with createdb".into();
+    };
+    let name = u.path().trim_start_matches('/');
+    let mut cmd = String::from("createdb");
+    if let Some(host) = u.host_str() {
+        cmd.push_str(&format!(" -h {host}"));
+    }
+    if let Some(port) = u.port() {
+        cmd.push_str(&format!(" -p {port}"));
+    }
+    if !u.username().is_empty() {
+        cmd.push_str(&format!(" -U {}", u.username()));
+    }
+    format!("create it ({cmd} {name}); latchkey creates its tables at start")
 }
 
 /// The database, the fast store and the master key: what both `serve` and the
@@ -40,18 +80,47 @@ impl Stores {
         let config = DbConfig { url };
         let needs_data_dir = config.backend() == Backend::Sqlite || settings.master_key.is_none();
         if needs_data_dir {
-            std::fs::create_dir_all(&settings.data_dir)
-                .map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
+            latchkey_store::db::private_dir(&settings.data_dir).map_err(|source| {
+                StartupError::DataDir {
+                    path: settings.data_dir.display().to_string(),
+                    source,
+                }
+            })?;
         }
         let master = match &settings.master_key {
             Some(text) => MasterKey::parse(text)?,
             None => MasterKey::load_or_create_file(&settings.data_dir.join(MASTER_KEY_FILE))?,
         };
+        let backend = config.backend();
+        let url = config.url.clone();
         let db = tokio::task::spawn_blocking(move || Db::connect(&config))
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let db = match db {
+            Err(StoreError::Unavailable(problem))
+                if backend == Backend::Postgres && problem.contains("does not exist") =>
+            {
+                return Err(StartupError::Service {
+                    setting: "LATCHKEY_DATABASE_URL",
+                    value: without_credentials(&url),
+                    todo: createdb_hint(&url),
+                    problem: problem.trim().to_string(),
+                });
+            }
+            Err(StoreError::Unavailable(problem))
+                if backend == Backend::Postgres && !problem.starts_with("migration failed") =>
+            {
+                return Err(StartupError::Service { setting: "LATCHKEY_DATABASE_URL", value: without_credentials(&url), problem: problem.trim().to_string(), todo: "check that PostgreSQL runs and accepts connections at that host and port, and the user and password".into() });
+            }
+            other => other?,
+        };
         let fast = match &settings.redis_url {
-            Some(url) if !url.is_empty() => FastStore::redis(url, &settings.redis_prefix).await?,
+            Some(url) if !url.is_empty() => FastStore::redis(url, &settings.redis_prefix).await.map_err(|e| StartupError::Service {
+                setting: "LATCHKEY_REDIS_URL",
+                value: without_credentials(url),
+                problem: format!("cannot reach Redis ({e})"),
+                todo: "start Redis or correct the host and port (or unset LATCHKEY_REDIS_URL to keep hot state in this process, one node only)".into(),
+            })?,
             _ => FastStore::memory(),
         };
         Ok(Stores { db, fast, master })
@@ -77,8 +146,8 @@ pub struct AppState {
     /// Derives form CSRF tokens and browser bindings from the CSRF cookie.
     pub csrf: KeyedHasher,
     pub clock: SharedClock,
-    /// Peers whose forwarding headers are believed (see `client_ip`).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Peers whose forwarding header is believed, and which header (see `client_ip`).
+    pub trusted_proxies: crate::client_ip::Proxies,
     /// Send `Strict-Transport-Security` (the issuer is https).
     pub hsts: bool,
     /// Mailed single-use links (set-up, recovery, email change).
@@ -139,7 +208,10 @@ impl AppState {
         let mfa = MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer);
         let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let hsts = parsed.scheme() == "https";
-        let trusted_proxies = settings.trusted_proxies.clone();
+        let trusted_proxies = crate::client_ip::Proxies {
+            trusted: settings.trusted_proxies.clone(),
+            header: settings.forwarded_header,
+        };
         let brand = Arc::new(settings.brand().map_err(StartupError::Config)?);
         let csp = crate::routes::content_security_policy(&[brand.logo_origin()]);
         Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, endpoint_limits, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl, brand, csp })

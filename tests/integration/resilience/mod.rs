@@ -3,7 +3,7 @@
 
 mod fuzz;
 mod limits;
-mod node_kill;
+pub(crate) mod node_kill;
 mod postgres_restart;
 mod races;
 mod redis_outage;

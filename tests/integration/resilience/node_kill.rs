@@ -23,7 +23,7 @@ const CHAINS: usize = 24;
 
 /// The `latchkey` binary next to this test binary (`cargo test --workspace`
 /// builds it: the `latchkey` package's own tests need it).
-fn latchkey_binary() -> Option<PathBuf> {
+pub(crate) fn latchkey_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let bin = exe.parent()?.parent()?.join("latchkey");
     if bin.exists() {

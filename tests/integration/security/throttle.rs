@@ -119,3 +119,67 @@ async fn f06_forwarded_addresses_count_only_from_trusted_proxies() {
         assert!(account.body.contains(expected) && !account.body.contains(not), "expected {expected}: {}", account.body);
     }
 }
+
+/// Issue 24 item 3: behind a trusted proxy, only the header
+/// `LATCHKEY_FORWARDED_HEADER` names is read; a client's own `Forwarded`
+/// (which nginx passes on untouched) or `X-Forwarded-For` chooses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_03_only_the_named_forwarding_header_is_believed() {
+    use latchkey_web::client_ip::ForwardedHeader;
+    let cases = [
+        (
+            ForwardedHeader::XForwardedFor,
+            ("x-forwarded-for", "203.0.113.5"),
+            ("forwarded", "for=198.51.100.66"),
+        ),
+        (
+            ForwardedHeader::Forwarded,
+            ("forwarded", "for=203.0.113.5;proto=https"),
+            ("x-forwarded-for", "198.51.100.66"),
+        ),
+    ];
+    for (header, (set, value), (spoofed, spoof)) in cases {
+        let Some(app) = TestApp::start_with(Backend::Sqlite, |s| {
+            s.trusted_proxies =
+                latchkey_web::client_ip::parse_trusted_proxies("127.0.0.1/32").unwrap_or_default();
+            s.forwarded_header = header;
+        })
+        .await
+        else {
+            return;
+        };
+        app.add_user(USERNAME, PASSWORD).await;
+        let mut browser = app.browser();
+        browser.headers.push((spoofed.into(), spoof.into()));
+        browser.headers.push((set.into(), value.into()));
+        sign_in_direct(&mut browser, USERNAME, false).await;
+        let account = browser.get("/account").await;
+        assert!(
+            account.body.contains("203.0.113.5") && !account.body.contains("198.51.100.66"),
+            "{header:?}: {}",
+            account.body
+        );
+        let events = app
+            .state
+            .stores
+            .db
+            .run(|c| latchkey_store::repo::audit::recent(c, Some("sign_in"), 10))
+            .await
+            .expect("audit");
+        assert_eq!(
+            events.first().and_then(|e| e.ip.clone()).as_deref(),
+            Some("203.0.113.5"),
+            "{header:?}"
+        );
+        // Only the spoofed header, nothing from the proxy: the peer.
+        let mut alone = app.browser();
+        alone.headers.push((spoofed.into(), spoof.into()));
+        sign_in_direct(&mut alone, USERNAME, false).await;
+        let page = alone.get("/account").await;
+        assert!(
+            !page.body.contains("198.51.100.66"),
+            "{header:?}: {}",
+            page.body
+        );
+    }
+}

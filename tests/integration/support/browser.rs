@@ -54,7 +54,23 @@ impl Browser {
     }
 
     pub fn with_user_agent(base: &str, addr: SocketAddr, user_agent: &str) -> Browser {
+        Self::build(base, addr, user_agent, None)
+    }
+
+    /// A browser on another machine: its connections come from `local`
+    /// (any 127.x.y.z works on Linux's loopback).
+    pub fn from_address(base: &str, addr: SocketAddr, local: std::net::IpAddr) -> Browser {
+        Self::build(base, addr, DESKTOP_UA, Some(local))
+    }
+
+    fn build(
+        base: &str,
+        addr: SocketAddr,
+        user_agent: &str,
+        local: Option<std::net::IpAddr>,
+    ) -> Browser {
         let http = reqwest::Client::builder()
+            .local_address(local)
             .redirect(reqwest::redirect::Policy::none())
             // Every request goes to this node whatever the URL's port (a second
             // node serves under the first node's issuer): as a proxy, in

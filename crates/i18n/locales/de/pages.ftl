@@ -43,6 +43,14 @@ signup-hint = Wir senden einen Link, um Ihre Adresse zu bestätigen; damit erste
 signup-sent-title = Sehen Sie in Ihr Postfach
 signup-sent = Wir haben einen Link an die angegebene Adresse gesendet. Öffnen Sie ihn innerhalb von 24 Stunden, um Ihr Konto fertig zu erstellen.
 
+## home.html
+home-title = Willkommen
+home-heading = Willkommen bei { $brand }
+home-intro = Melden Sie sich einmal für die Apps an, die diesen Dienst nutzen, und verwalten Sie Passkeys, Passwort und Sitzungen in Ihrem Konto.
+home-sign-in = Anmelden
+home-your-account = Ihr Konto
+home-account-hint = Nach der Anmeldung sehen Sie Ihr Konto: wie Sie sich anmelden, wo Sie angemeldet sind und welchen Apps Sie Zugriff gegeben haben.
+
 ## signed_out.html
 signed-out-title = Abgemeldet
 signed-out-heading = Sie sind abgemeldet

@@ -43,6 +43,14 @@ signup-hint = We will send a link to confirm your address; with it you create a 
 signup-sent-title = Check your email
 signup-sent = We sent a link to the address you gave. Open it within 24 hours to finish creating your account.
 
+## home.html
+home-title = Welcome
+home-heading = Welcome to { $brand }
+home-intro = Sign in once for the apps that use this service, and manage your passkeys, password and sessions in your account.
+home-sign-in = Sign in
+home-your-account = Your account
+home-account-hint = After signing in you see your account: how you sign in, where you are signed in, and which apps you allowed.
+
 ## signed_out.html
 signed-out-title = Signed out
 signed-out-heading = You are signed out

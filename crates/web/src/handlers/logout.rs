@@ -12,7 +12,7 @@ use super::{form_pairs, found, param};
 use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::lang::tr;
-use crate::pages::{render, ConfirmLogoutPage, NotMePage};
+use crate::pages::{render, ConfirmLogoutPage, NotMePage, SignedOutPage};
 use crate::session_ops::{end_sessions, parse_not_me};
 use crate::state::AppState;
 
@@ -43,20 +43,56 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
                 let csrf = CsrfCookie::from_request(req);
                 with_cookies(render(StatusCode::OK, &ConfirmLogoutPage { t: tr(req), client_name: None, csrf_token: csrf.form_token(state) }), &csrf.new)
             }
-            None => signed_out(req),
+            // No session to end; a remembered device stays remembered.
+            None => Ok(render(StatusCode::OK, &SignedOutPage { t: tr(req) })),
         };
     };
     // The hint names the user (and session) the relying party signed in.
-    if let Some(s) = session.filter(|s| s.user_id.0 == hint.sub) {
-        end_sessions(state, vec![s.sid.clone()]).await?;
-        tracing::info!(target: "security", event = "rp_logout", client_id = %hint.aud, sid = %s.sid);
-    }
-    match plan.redirect {
-        Some(location) => {
-            with_cookies(found(&location), &[expired_session_cookie(), expired_device_cookie()])
+    // Anyone can hold a valid ID token of their own and send a victim's
+    // browser here: only a hint naming this browser's user, and its session
+    // when the hint has a `sid`, ends anything or clears a cookie.
+    match session {
+        Some(s) if hint_names(&hint, &s) => {
+            end_sessions(state, vec![s.sid.clone()]).await?;
+            tracing::info!(target: "security", event = "rp_logout", client_id = %hint.aud, sid = %s.sid);
+            match plan.redirect {
+                Some(location) => with_cookies(
+                    found(&location),
+                    &[expired_session_cookie(), expired_device_cookie()],
+                ),
+                None => signed_out(req),
+            }
         }
-        None => signed_out(req),
+        Some(_) => {
+            // Another user's (or another session's) token: the person decides.
+            tracing::info!(target: "security", event = "rp_logout_hint_mismatch", client_id = %hint.aud);
+            let csrf = CsrfCookie::from_request(req);
+            with_cookies(
+                render(
+                    StatusCode::OK,
+                    &ConfirmLogoutPage {
+                        t: tr(req),
+                        client_name: plan.client_name,
+                        csrf_token: csrf.form_token(state),
+                    },
+                ),
+                &csrf.new,
+            )
+        }
+        // Nothing to end here: back to the relying party, cookies untouched
+        // (a remembered device stays remembered).
+        None => match plan.redirect {
+            Some(location) => Ok(found(&location)),
+            None => Ok(render(StatusCode::OK, &SignedOutPage { t: tr(req) })),
+        },
     }
+}
+
+/// The verified hint names this browser's session: its user, and the
+/// session itself when the ID token carries a `sid` (tokens issued without a
+/// browser session carry none).
+fn hint_names(hint: &latchkey_token::IdTokenClaims, session: &latchkey_domain::Session) -> bool {
+    hint.sub == session.user_id.0 && (hint.sid.is_empty() || hint.sid == session.sid)
 }
 
 #[derive(Deserialize)]

@@ -62,3 +62,20 @@ pub async fn brand_stylesheet(state: web::Data<AppState>) -> HttpResponse {
 pub async fn passkeys_js() -> HttpResponse {
     HttpResponse::Ok().content_type("text/javascript; charset=utf-8").insert_header(("Cache-Control", "public, max-age=300")).body(PASSKEYS_JS)
 }
+
+/// `/`, the issuer's own address: someone who types it sees the brand and
+/// the way to sign in (or to their account), not an empty 404.
+pub async fn home(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, crate::error::WebError> {
+    let signed_in = crate::browser::current_session(&req, &state)
+        .await?
+        .is_some();
+    let page = crate::pages::HomePage {
+        t: crate::lang::tr(&req),
+        brand_name: state.brand.name.clone(),
+        signed_in,
+    };
+    Ok(crate::pages::render(actix_web::http::StatusCode::OK, &page))
+}
