@@ -46,6 +46,23 @@
     return ((el && el.dataset[key]) || fallback) + ": " + e.message;
   };
 
+  // The first passkey of a password account came with backup codes: shown
+  // once, in the page's hidden "Save your backup codes" section.
+  const showCodes = (codes) => {
+    const section = document.getElementById("new-backup-codes");
+    if (!section) return window.location.assign("/account");
+    const list = section.querySelector("ul");
+    for (const c of codes) {
+      const li = document.createElement("li");
+      const code = document.createElement("code");
+      code.textContent = c;
+      li.appendChild(code);
+      list.appendChild(li);
+    }
+    section.hidden = false;
+    section.scrollIntoView();
+  };
+
   async function register(button) {
     try {
       const { ceremony, options } = await post("/account/passkeys/register/start");
@@ -60,8 +77,12 @@
         transports: cred.response.getTransports ? cred.response.getTransports() : [],
       });
       const name = (document.getElementById("passkey-name") || {}).value || button.dataset.defaultName || "Passkey";
-      await post("/account/passkeys/register/finish", { ceremony, name, credential });
-      window.location.assign("/account");
+      const done = await post("/account/passkeys/register/finish", { ceremony, name, credential });
+      if (Array.isArray(done.backup_codes) && done.backup_codes.length) {
+        showCodes(done.backup_codes);
+      } else {
+        window.location.assign("/account");
+      }
     } catch (e) {
       say(failed("addFailed", "Could not add the passkey", e));
     }
@@ -86,6 +107,30 @@
       window.location.assign(done.redirect);
     } catch (e) {
       say(failed("createFailed", "Could not create the passkey", e));
+    }
+  }
+
+  // The recovery gate of a password + passkey account: an assertion of one
+  // of the account's passkeys, for the link in the page.
+  async function recoverFactor(button) {
+    try {
+      const t = button.dataset.token;
+      const { ceremony, options } = await post("/recover/factor/passkey/start", { t });
+      const pk = options.publicKey;
+      pk.challenge = b64uToBuf(pk.challenge);
+      (pk.allowCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
+      const cred = await navigator.credentials.get({ publicKey: pk });
+      const r = cred.response;
+      const credential = credentialJson(cred, {
+        authenticatorData: bufToB64u(r.authenticatorData),
+        clientDataJSON: bufToB64u(r.clientDataJSON),
+        signature: bufToB64u(r.signature),
+        userHandle: r.userHandle ? bufToB64u(r.userHandle) : null,
+      });
+      const done = await post("/recover/factor/passkey/finish", { t, ceremony, credential });
+      window.location.assign(done.redirect);
+    } catch (e) {
+      say(failed("failed", "Passkey failed", e));
     }
   }
 
@@ -125,6 +170,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     const setup = document.querySelector('[data-passkey="setup"]');
     if (setup) setup.addEventListener("click", () => setupPasskey(setup));
+    const factor = document.querySelector('[data-passkey="recover-factor"]');
+    if (factor) factor.addEventListener("click", () => recoverFactor(factor));
     const add = document.querySelector('[data-passkey="register"]');
     if (add) add.addEventListener("click", () => register(add));
     const btn = document.querySelector('[data-passkey="sign-in"]');

@@ -33,6 +33,11 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
     assert!(ok, "password sign-in: {at}");
 
     chrome.eval("document.getElementById('passkey-name').value = 'Virtual key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    // The first second factor of a password account comes with backup codes, shown once.
+    let codes = chrome.wait_for("!document.getElementById('new-backup-codes').hidden && document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await;
+    let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || ''").await;
+    assert!(codes, "backup codes shown with the first passkey (status: {status})");
+    chrome.eval("document.querySelector('#new-backup-codes a[href=\"/account\"]').click(); true").await;
     let registered = chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1", 20).await;
     let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || ''").await;
     assert!(registered, "the passkey was registered (status: {status})");
@@ -108,6 +113,8 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
     chrome.eval(&format!("document.getElementById('username').value = 'root'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")).await;
     assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
     chrome.eval("document.getElementById('passkey-name').value = 'Admin key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    assert!(chrome.wait_for("document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await, "backup codes with the first passkey");
+    chrome.navigate(&app.url("/account")).await;
     assert!(chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1", 20).await, "passkey added");
     chrome.eval("document.querySelector('form[action=\"/logout\"]').submit(); true").await;
     assert!(chrome.wait_for("document.body.innerText.includes('You are signed out')", 15).await);
@@ -136,7 +143,41 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
     chrome.navigate(&app.url(&format!("/admin/clients/{id}"))).await;
     assert!(chrome.wait_for(&format!("document.body.innerText.includes('{USERNAME}')"), 15).await, "the grant is listed");
     chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Revoke all grants').click(); true").await;
-    assert!(chrome.wait_for("document.body.innerText.includes('Revoked 1 grant')", 15).await);
+    assert!(chrome.wait_for("document.body.innerText.includes('All grants revoked')", 15).await);
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&id, &secret))).await;
     assert_eq!(r.body["error"], "invalid_grant", "the user's refresh token is refused");
+}
+
+/// Recovery of a password + passkey account in a real browser: the link's
+/// page asks for the passkey ("Use your passkey"), and the passkey opens the
+/// way to a new credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_recovers_with_the_passkey_as_second_factor() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let Some(mut chrome) = Chrome::launch().await else { return };
+    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
+    chrome
+        .call(
+            "WebAuthn.addVirtualAuthenticator",
+            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
+        )
+        .await;
+    chrome.navigate(&app.url("/login")).await;
+    chrome
+        .eval(&format!(
+            "document.getElementById('username').value = '{USERNAME}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"
+        ))
+        .await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
+    chrome.eval("document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    assert!(chrome.wait_for("document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await, "passkey added, codes shown");
+
+    let link = crate::accounts::recovery::recovery_link(&app, USERNAME).await;
+    chrome.navigate(&link).await;
+    assert!(chrome.wait_for("document.body.innerText.includes('Use your passkey') && !document.body.innerText.includes('Create a passkey')", 15).await);
+    chrome.eval("document.querySelector('[data-passkey=\"recover-factor\"]').click(); true").await;
+    let opened = chrome.wait_for("location.pathname === '/recover/continue' && document.body.innerText.includes('Create a passkey')", 20).await;
+    let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || document.body.innerText.slice(0, 300)").await;
+    assert!(opened, "the passkey passed the recovery gate ({status})");
 }

@@ -21,6 +21,10 @@ struct DpopKey {
     alg: Algorithm,
     encoding: EncodingKey,
     jwk: Value,
+    /// An Ed25519 key that names its algorithm `Ed25519` (RFC 9864), as
+    /// oauth4webapi and openid-client do: signed by hand, since
+    /// jsonwebtoken's header type cannot say it.
+    fully_specified: Option<Ed25519KeyPair>,
 }
 
 impl DpopKey {
@@ -30,13 +34,26 @@ impl DpopKey {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("key");
         let point = pair.public_key().as_ref();
         let (x, y) = (URL_SAFE_NO_PAD.encode(&point[1..33]), URL_SAFE_NO_PAD.encode(&point[33..65]));
-        DpopKey { alg: Algorithm::ES256, encoding: EncodingKey::from_ec_der(pkcs8.as_ref()), jwk: json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }) }
+        DpopKey { alg: Algorithm::ES256, encoding: EncodingKey::from_ec_der(pkcs8.as_ref()), jwk: json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }), fully_specified: None }
     }
 
     fn ed25519() -> DpopKey {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("key");
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
-        DpopKey { alg: Algorithm::EdDSA, encoding: EncodingKey::from_ed_der(pkcs8.as_ref()), jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()) }) }
+        DpopKey {
+            alg: Algorithm::EdDSA,
+            encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
+            jwk: json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()) }),
+            fully_specified: None,
+        }
+    }
+
+    /// An Ed25519 key whose proofs say `"alg": "Ed25519"`.
+    fn ed25519_fully_specified() -> DpopKey {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("key");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
+        let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()) });
+        DpopKey { alg: Algorithm::EdDSA, encoding: EncodingKey::from_ed_der(pkcs8.as_ref()), jwk, fully_specified: Some(pair) }
     }
 
     /// RFC 7638 thumbprint, computed here independently of the server.
@@ -49,6 +66,11 @@ impl DpopKey {
     }
 
     fn sign(&self, claims: &Value) -> String {
+        if let Some(pair) = &self.fully_specified {
+            let header = json!({ "typ": "dpop+jwt", "alg": "Ed25519", "jwk": self.jwk });
+            let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+            return format!("{input}.{}", URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref()));
+        }
         let mut header = Header::new(self.alg);
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(serde_json::from_value(self.jwk.clone()).expect("jwk"));
@@ -138,7 +160,7 @@ async fn bound_tokens_need_their_key(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     let discovery: Value = app.http().get(app.url("/.well-known/openid-configuration")).send().await.expect("discovery").json().await.expect("json");
     let algs = discovery["dpop_signing_alg_values_supported"].as_array().cloned().unwrap_or_default();
-    assert!(algs.contains(&json!("ES256")) && algs.contains(&json!("EdDSA")), "{algs:?}");
+    assert!(algs.contains(&json!("ES256")) && algs.contains(&json!("EdDSA")) && algs.contains(&json!("Ed25519")), "{algs:?}");
 
     let key = DpopKey::es256();
     let (client_id, body) = bound_sign_in(&app, &key).await;
@@ -378,4 +400,142 @@ async fn a_device_polls_for_bound_tokens() {
     let refresh_token = a.body["refresh_token"].as_str().unwrap_or_default().to_string();
     assert_eq!(error(&refresh(&d.app, &d.id, &refresh_token, None).await), Some("invalid_grant"), "the device's refresh token needs its key");
     assert_eq!(refresh(&d.app, &d.id, &refresh_token, Some(key.proof(&d.app, "POST", &token_url))).await.status, 200);
+}
+
+/// oauth4webapi 3.x / openid-client 6.x sign DPoP proofs of Ed25519 keys
+/// with `"alg": "Ed25519"` (RFC 9864): the code is redeemed, the tokens are
+/// bound to that key, and userinfo and refresh take its proofs.
+async fn ed25519_named_proofs_bind_tokens(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let key = DpopKey::ed25519_fully_specified();
+    let (client_id, body) = bound_sign_in(&app, &key).await;
+    assert_eq!(body["token_type"], "DPoP");
+    let access = body["access_token"].as_str().expect("access token").to_string();
+    assert_eq!(jwt::payload(&access)["cnf"]["jkt"], json!(key.jkt()), "the same thumbprint as under EdDSA");
+    let userinfo_url = app.url("/userinfo");
+    let ok = userinfo(&app, "DPoP", &access, Some(&key.proof_for(&app, "GET", &userinfo_url, &access))).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let refresh_token = body["refresh_token"].as_str().expect("refresh token");
+    let rotated = refresh(&app, &client_id, refresh_token, Some(key.proof(&app, "POST", &app.url("/token")))).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    // Another key under the same name is still another key.
+    let thief = DpopKey::ed25519_fully_specified();
+    let stolen = userinfo(&app, "DPoP", &access, Some(&thief.proof_for(&app, "GET", &userinfo_url, &access))).await;
+    assert_eq!(stolen.status, 401, "{}", stolen.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ed25519_named_proofs_bind_tokens_on_sqlite() {
+    ed25519_named_proofs_bind_tokens(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ed25519_named_proofs_bind_tokens_on_postgres_and_redis() {
+    ed25519_named_proofs_bind_tokens(Backend::Postgres).await;
+}
+
+/// POSTs a pushed authorization request (PKCE) with client credentials and
+/// DPoP proofs; returns the answer and the PKCE verifier.
+async fn push_with_proofs(app: &TestApp, id: &str, secret: &str, extra: &[(&str, &str)], proofs: &[&str]) -> (Answer, openidconnect::PkceCodeVerifier) {
+    let (challenge, verifier) = openidconnect::PkceCodeChallenge::new_random_sha256();
+    let mut form = vec![("response_type", "code"), ("client_id", id), ("redirect_uri", REDIRECT_URI), ("scope", "openid"), ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256")];
+    form.extend_from_slice(extra);
+    let mut req = app.http().post(app.url("/par")).form(&form).basic_auth(id, Some(secret));
+    for p in proofs {
+        req = req.header("DPoP", *p);
+    }
+    (answer(req.send().await.expect("par request")).await, verifier)
+}
+
+fn authorize_pushed(client_id: &str, pushed: &Answer) -> String {
+    let uri = pushed.body["request_uri"].as_str().unwrap_or_default();
+    format!("/authorize?client_id={client_id}&request_uri={}", url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>())
+}
+
+async fn redeem(app: &TestApp, id: &str, secret: &str, code: &str, verifier: &str, proofs: &[&str]) -> Answer {
+    let form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)];
+    token(app, &form, Some((id, secret)), proofs).await
+}
+
+/// RFC 9449 §10: a DPoP proof sent to `/par`, or `dpop_jkt` at `/authorize`,
+/// binds the authorization code to that key. An attacker who intercepts the
+/// code (or a client that lost track of its key) cannot redeem it with
+/// another key, or with none.
+async fn par_and_dpop_jkt_bind_the_code(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let secret = secret.expect("confidential");
+    let key = DpopKey::es256();
+    let attacker = DpopKey::ed25519();
+    let (par_url, token_url) = (app.url("/par"), app.url("/token"));
+
+    // A proof at /par binds the code: another key's proof, or none, is refused.
+    let (pushed, verifier) = push_with_proofs(&app, &id, &secret, &[], &[&key.proof(&app, "POST", &par_url)]).await;
+    assert_eq!(pushed.status, 201, "{}", pushed.body);
+    assert!(pushed.headers.get("dpop-nonce").is_some(), "a DPoP request at /par is given the server's nonce");
+    let code = sign_in_default(&mut app.browser(), &authorize_pushed(&id, &pushed)).await.code.expect("code");
+    let stolen = redeem(&app, &id, &secret, &code, verifier.secret(), &[&attacker.proof(&app, "POST", &token_url)]).await;
+    assert_eq!((stolen.status, error(&stolen)), (400, Some("invalid_grant")), "redeemed with another key: {}", stolen.body);
+
+    let (pushed, verifier) = push_with_proofs(&app, &id, &secret, &[], &[&key.proof(&app, "POST", &par_url)]).await;
+    let code = sign_in_default(&mut app.browser(), &authorize_pushed(&id, &pushed)).await.code.expect("code");
+    let bare = redeem(&app, &id, &secret, &code, verifier.secret(), &[]).await;
+    assert_eq!((bare.status, error(&bare)), (400, Some("invalid_grant")), "redeemed as a bearer grant: {}", bare.body);
+
+    let (pushed, verifier) = push_with_proofs(&app, &id, &secret, &[], &[&key.proof(&app, "POST", &par_url)]).await;
+    let code = sign_in_default(&mut app.browser(), &authorize_pushed(&id, &pushed)).await.code.expect("code");
+    let ok = redeem(&app, &id, &secret, &code, verifier.secret(), &[&key.proof(&app, "POST", &token_url)]).await;
+    assert_eq!((ok.status, ok.body["token_type"].as_str()), (200, Some("DPoP")), "{}", ok.body);
+    assert_eq!(jwt::payload(ok.body["access_token"].as_str().unwrap_or_default())["cnf"]["jkt"], json!(key.jkt()));
+
+    // A proof made for the token endpoint is no proof at /par (htu), nor a replayed one.
+    let wrong_htu = push_with_proofs(&app, &id, &secret, &[], &[&key.proof(&app, "POST", &token_url)]).await.0;
+    assert_eq!((wrong_htu.status, error(&wrong_htu)), (400, Some("invalid_dpop_proof")), "{}", wrong_htu.body);
+    let once = key.proof(&app, "POST", &par_url);
+    assert_eq!(push_with_proofs(&app, &id, &secret, &[], &[&once]).await.0.status, 201);
+    assert_eq!(error(&push_with_proofs(&app, &id, &secret, &[], &[&once]).await.0), Some("invalid_dpop_proof"), "a replayed proof at /par");
+
+    // dpop_jkt and the proof at /par must name the same key.
+    let mismatch = push_with_proofs(&app, &id, &secret, &[("dpop_jkt", &attacker.jkt())], &[&key.proof(&app, "POST", &par_url)]).await.0;
+    assert_eq!((mismatch.status, error(&mismatch)), (400, Some("invalid_dpop_proof")), "{}", mismatch.body);
+    let same = push_with_proofs(&app, &id, &secret, &[("dpop_jkt", &key.jkt())], &[&key.proof(&app, "POST", &par_url)]).await.0;
+    assert_eq!(same.status, 201, "{}", same.body);
+    // dpop_jkt alone at /par binds the code too.
+    let (pushed, verifier) = push_with_proofs(&app, &id, &secret, &[("dpop_jkt", &key.jkt())], &[]).await;
+    let code = sign_in_default(&mut app.browser(), &authorize_pushed(&id, &pushed)).await.code.expect("code");
+    let stolen = redeem(&app, &id, &secret, &code, verifier.secret(), &[&attacker.proof(&app, "POST", &token_url)]).await;
+    assert_eq!(error(&stolen), Some("invalid_grant"), "{}", stolen.body);
+    let malformed = push_with_proofs(&app, &id, &secret, &[("dpop_jkt", "not a thumbprint")], &[]).await.0;
+    assert_eq!((malformed.status, error(&malformed)), (400, Some("invalid_request")), "{}", malformed.body);
+
+    // dpop_jkt at /authorize (no PAR): the same binding.
+    let rp = Rp::discover(&app, &id, Some(&secret)).await;
+    let jkt = key.jkt();
+    let req = rp.authorize_scopes(&[], &[("dpop_jkt", jkt.as_str())]);
+    let code = sign_in_default(&mut app.browser(), &req.url).await.code.expect("code");
+    let stolen = redeem(&app, &id, &secret, &code, req.verifier.secret(), &[&attacker.proof(&app, "POST", &token_url)]).await;
+    assert_eq!(error(&stolen), Some("invalid_grant"), "{}", stolen.body);
+    let req = rp.authorize_scopes(&[], &[("dpop_jkt", jkt.as_str())]);
+    let code = sign_in_default(&mut app.browser(), &req.url).await.code.expect("code");
+    let ok = redeem(&app, &id, &secret, &code, req.verifier.secret(), &[&key.proof(&app, "POST", &token_url)]).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // Without any binding, a code is still redeemed with or without a proof.
+    let req = rp.authorize_scopes(&[], &[]);
+    let code = sign_in_default(&mut app.browser(), &req.url).await.code.expect("code");
+    assert_eq!(redeem(&app, &id, &secret, &code, req.verifier.secret(), &[]).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn par_and_dpop_jkt_bind_the_code_on_sqlite() {
+    par_and_dpop_jkt_bind_the_code(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn par_and_dpop_jkt_bind_the_code_on_postgres_and_redis() {
+    par_and_dpop_jkt_bind_the_code(Backend::Postgres).await;
 }

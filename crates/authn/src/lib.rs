@@ -1,6 +1,7 @@
 //! Authentication of people: passwords now (argon2id); passkeys and second
 //! factors build on the same [`Authenticator`].
 
+pub mod added;
 pub mod device_name;
 pub mod devices;
 pub mod error;

@@ -12,6 +12,7 @@ use totp_rs::{Builder as TotpBuilder, Secret as TotpSecret, Totp};
 
 use crate::error::AuthnError;
 use crate::throttle::{LoginThrottle, Subject};
+use crate::ways_in::{RecoveryGate, WaysIn};
 
 /// Ten backup codes: enough for a long trip without the phone.
 pub const BACKUP_CODE_COUNT: usize = 10;
@@ -69,10 +70,17 @@ impl MfaService {
         Ok(self.credential(&user.id.0).await?.is_some_and(|c| c.confirmed_at.is_some()))
     }
 
-    /// Whether the account has something recovery must ask for before it
-    /// lets anyone set a credential: an authenticator app or unused backup codes.
-    pub async fn has_recovery_factor(&self, user: &User) -> Result<bool, AuthnError> {
-        Ok(self.has_second_factor(user).await? || self.unused_backup_codes(user).await? > 0)
+    /// What recovery must ask for before it lets anyone set a credential:
+    /// an authenticator-app or backup code, a passkey that is the second
+    /// factor of a password account, or nothing.
+    pub async fn recovery_gate(&self, user: &User) -> Result<RecoveryGate, AuthnError> {
+        let id = user.id.clone();
+        Ok(self.db.run(move |c| WaysIn::read(c, &id)).await?.recovery_gate())
+    }
+
+    /// When the confirmed authenticator app was added (its confirmation), if any.
+    pub async fn app_added_at(&self, user: &User) -> Result<Option<i64>, AuthnError> {
+        Ok(self.credential(&user.id.0).await?.and_then(|c| c.confirmed_at))
     }
 
     /// Starts enrolment with a fresh secret; confirmed by the first valid code.

@@ -43,6 +43,10 @@ pub enum Notice<'a> {
     EmailRestored { username: &'a str, recover_url: &'a str },
     /// An administrator removed the second factor.
     MfaReset { username: &'a str, recover_url: &'a str },
+    /// A sign-in method was added (`passkey`: its name; `None`: an
+    /// authenticator app or new backup codes, `app` says which);
+    /// `not_me_url` ends the session that added it and offers to remove it.
+    CredentialAdded { username: &'a str, passkey: Option<&'a str>, app: bool, not_me_url: &'a str },
     /// A sign-in from a device not seen recently, at `at` (epoch seconds).
     NewDevice { username: &'a str, device: Option<&'a str>, at: i64, ip: Option<&'a str>, not_me_url: &'a str },
 }
@@ -140,6 +144,15 @@ impl Notice<'_> {
                 para("mail-mfa-reset-intro"),
                 action("mail-mfa-reset-action", recover_url),
                 para("mail-mfa-reset-after"),
+            ]),
+            Notice::CredentialAdded { username, passkey, app, not_me_url } => ("credential-added", Some(username), vec![
+                match (passkey, app) {
+                    (Some(name), _) => Block::Para(t.arg("mail-credential-added-passkey", "name", name)),
+                    (None, true) => para("mail-credential-added-app"),
+                    (None, false) => para("mail-credential-added-codes"),
+                },
+                para("mail-credential-added-if-not"),
+                action("mail-credential-added-action", not_me_url),
             ]),
             Notice::NewDevice { username, device, at, ip, not_me_url } => ("new-device", Some(username), vec![
                 para("mail-new-device-intro"),
@@ -244,6 +257,9 @@ mod tests {
             Notice::EmailRestored { username: "alice", recover_url: URL },
             Notice::MfaReset { username: "alice", recover_url: URL },
             Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: Some("Phone"), app: false, not_me_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: None, app: true, not_me_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: None, app: false, not_me_url: URL },
         ]
     }
 

@@ -20,6 +20,22 @@ pub struct WaysIn {
     pub backup_codes: i64,
 }
 
+/// The second factors a recovery link asks for (any one of them will do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryGate {
+    /// An authenticator-app code or a backup code.
+    pub code: bool,
+    /// An assertion of one of the account's passkeys.
+    pub passkey: bool,
+}
+
+impl RecoveryGate {
+    /// Whether anything must be presented at all.
+    pub fn required(&self) -> bool {
+        self.code || self.passkey
+    }
+}
+
 /// Why a password change of this kind is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordRefusal {
@@ -43,6 +59,15 @@ impl WaysIn {
             authenticator_app: mfa::find(conn, &user.0)?.is_some_and(|c| c.confirmed_at.is_some()),
             backup_codes: mfa::unused_backup_codes(conn, &user.0)?,
         })
+    }
+
+    /// What a mailed recovery link must ask for before it lets anyone set a
+    /// credential: the account's second factor, whatever it is. A passkey is
+    /// a second factor when the account also has a password (sign-in asks
+    /// for it after the password); a passkey-only account's passkey is its
+    /// first factor, the one a recovery replaces.
+    pub fn recovery_gate(&self) -> RecoveryGate {
+        RecoveryGate { code: self.authenticator_app || self.backup_codes > 0, passkey: self.password && self.passkeys > 0 }
     }
 
     /// A passkey may go unless it is the last way in of an account without a password.
@@ -101,6 +126,17 @@ mod tests {
         assert!(!WaysIn { passkeys: 1, authenticator_app: true, backup_codes: 5, ..NONE }.may_remove_passkey());
         assert!(WaysIn { passkeys: 2, ..NONE }.may_remove_passkey());
         assert!(WaysIn { password: true, passkeys: 1, ..NONE }.may_remove_passkey());
+    }
+
+    #[test]
+    fn recovery_asks_for_whatever_the_second_factor_is() {
+        let gate = |w: WaysIn| w.recovery_gate();
+        assert!(!gate(WaysIn { password: true, ..NONE }).required(), "a password alone: the mailbox recovers it");
+        assert!(!gate(WaysIn { passkeys: 1, ..NONE }).required(), "a passkey-only account's passkey is its first factor");
+        assert_eq!(gate(WaysIn { password: true, passkeys: 1, ..NONE }), RecoveryGate { code: false, passkey: true }, "password + passkey: the passkey");
+        assert_eq!(gate(WaysIn { password: true, authenticator_app: true, ..NONE }), RecoveryGate { code: true, passkey: false });
+        assert_eq!(gate(WaysIn { passkeys: 2, backup_codes: 3, ..NONE }), RecoveryGate { code: true, passkey: false });
+        assert_eq!(gate(WaysIn { password: true, passkeys: 1, backup_codes: 10, ..NONE }), RecoveryGate { code: true, passkey: true });
     }
 
     #[test]

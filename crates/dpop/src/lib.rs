@@ -10,19 +10,20 @@
 //!
 //! Framework-free: the authorization server and resource servers both use it.
 
-use std::collections::HashSet;
+pub mod jws;
 
 use aws_lc_rs::digest::{digest, SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::jwk::ThumbprintHash;
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
 /// The `typ` header of a DPoP proof (RFC 9449 §4.2).
 pub const PROOF_TYP: &str = "dpop+jwt";
 /// Signature algorithms accepted for proofs (discovery's
 /// `dpop_signing_alg_values_supported`): asymmetric only, never `none` or HMAC.
+/// `EdDSA` is also accepted under its RFC 9864 name `Ed25519` ([`jws`]).
 pub const ALGORITHMS: [Algorithm; 4] = [Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS256, Algorithm::RS256];
 /// A proof is made for one request moments before it is sent: one whose
 /// `iat` is older than this is refused, so a captured proof is worthless a
@@ -39,9 +40,10 @@ const MAX_JTI_LEN: usize = 128;
 /// one leaks the client's key and is refused (RFC 9449 §4.3 point 7).
 const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-/// The names of [`ALGORITHMS`], for discovery and `WWW-Authenticate`.
+/// The names of [`ALGORITHMS`], for discovery and `WWW-Authenticate`: EdDSA
+/// under both its names (RFC 8037 `EdDSA`, RFC 9864 `Ed25519`).
 pub fn algorithm_names() -> Vec<&'static str> {
-    vec!["ES256", "EdDSA", "PS256", "RS256"]
+    vec!["ES256", jws::EDDSA, jws::ED25519, "PS256", "RS256"]
 }
 
 /// What the request a proof comes with looks like.
@@ -99,12 +101,6 @@ pub fn access_token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest(&SHA256, token.as_bytes()).as_ref())
 }
 
-/// The header of a JWT as raw JSON (to see members the typed header drops).
-fn raw_header(jwt: &str) -> Option<serde_json::Value> {
-    let first = jwt.split('.').next()?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(first).ok()?).ok()
-}
-
 /// Whether `claimed` (a proof's `htu`) names the URL `actual`: same scheme,
 /// host and port (default ports implied) and path; query and fragment are
 /// not compared (RFC 9449 §4.3 point 9).
@@ -124,25 +120,23 @@ pub fn verify(proof: &str, expected: &Expected) -> Result<Proof, InvalidProof> {
     if proof.is_empty() || proof.len() > MAX_PROOF_LEN || proof.split('.').count() != 3 {
         return Err(bad("the DPoP proof is not a JWT of acceptable size"));
     }
-    let raw = raw_header(proof).ok_or(bad("the DPoP proof's header is malformed"))?;
-    let jwk_json = raw.get("jwk").and_then(|j| j.as_object()).ok_or(bad("the DPoP proof must carry its public key (jwk)"))?;
+    let parsed = jws::parse(proof).map_err(|_| bad("the DPoP proof's header is malformed"))?;
+    let jwk_json = parsed.raw_header.get("jwk").and_then(|j| j.as_object()).ok_or(bad("the DPoP proof must carry its public key (jwk)"))?;
     if PRIVATE_JWK_MEMBERS.iter().any(|m| jwk_json.contains_key(*m)) {
         return Err(bad("the DPoP proof's jwk must be a public key"));
     }
-    let header = decode_header(proof).map_err(|_| bad("the DPoP proof's header is malformed"))?;
+    let header = &parsed.header;
     if header.typ.as_deref() != Some(PROOF_TYP) {
         return Err(bad("the DPoP proof's typ must be dpop+jwt"));
     }
     if !ALGORITHMS.contains(&header.alg) {
         return Err(bad("the DPoP proof's algorithm is not accepted"));
     }
-    let jwk = header.jwk.ok_or(bad("the DPoP proof must carry its public key (jwk)"))?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| bad("the DPoP proof's jwk is not a usable key"))?;
-    let mut validation = Validation::new(header.alg);
-    validation.required_spec_claims = HashSet::new();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    let claims = decode::<ProofClaims>(proof, &key, &validation).map_err(|_| bad("the DPoP proof's signature does not verify with its jwk"))?.claims;
+    let jwk: &Jwk = header.jwk.as_ref().ok_or(bad("the DPoP proof must carry its public key (jwk)"))?;
+    if !parsed.fits(jwk) {
+        return Err(bad("the DPoP proof's jwk is not a key of its algorithm"));
+    }
+    let claims: ProofClaims = parsed.verify_with_jwk(jwk).map_err(|_| bad("the DPoP proof's signature does not verify with its jwk"))?;
     if claims.htm.as_deref() != Some(expected.method) {
         return Err(bad("the DPoP proof's htm is not this request's method"));
     }
@@ -293,6 +287,29 @@ mod tests {
         assert!(verify(&forged, &expected()).is_err());
         assert!(verify("a.b", &expected()).is_err());
         assert!(verify(&"a".repeat(MAX_PROOF_LEN + 1), &expected()).is_err());
+    }
+
+    /// oauth4webapi and openid-client name Ed25519 keys' algorithm `Ed25519`
+    /// (RFC 9864): such a proof is accepted, with the key's usual thumbprint.
+    #[test]
+    fn a_proof_signed_as_ed25519_is_accepted() {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).expect("key");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
+        let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()) });
+        let sign_as = |alg: &str, jwk: &serde_json::Value, claims: &serde_json::Value| {
+            let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(json!({ "typ": PROOF_TYP, "alg": alg, "jwk": jwk }).to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref()))
+        };
+        let fully = verify(&sign_as("Ed25519", &jwk, &good_claims()), &expected()).expect("Ed25519 accepted");
+        let classic = verify(&sign_as("EdDSA", &jwk, &json!({ "jti": "j-2", "htm": "POST", "htu": URL, "iat": NOW })), &expected()).expect("EdDSA accepted");
+        assert_eq!(fully.jkt, classic.jkt, "one key, one thumbprint, whichever name");
+        // The name changes nothing else: a wrong htu, or a key that is not the signer's, still fail.
+        assert!(verify(&sign_as("Ed25519", &jwk, &json!({ "jti": "j-3", "htm": "POST", "htu": "https://evil.example/token", "iat": NOW })), &expected()).is_err());
+        let other = ed_key();
+        assert!(verify(&sign_as("Ed25519", &other.jwk, &good_claims()), &expected()).is_err());
+        // `Ed25519` with an EC key in the header: refused before any signature check.
+        assert_eq!(verify(&sign_as("Ed25519", &ec_key().jwk, &good_claims()), &expected()), Err(InvalidProof("the DPoP proof's jwk is not a key of its algorithm")));
+        assert!(algorithm_names().contains(&"Ed25519") && algorithm_names().contains(&"EdDSA"));
     }
 
     #[test]

@@ -398,6 +398,9 @@ pub enum ClientCommand {
         /// true: every token of this client is DPoP-bound (RFC 9449), requests without a proof are refused. Alone, it changes nothing else.
         #[arg(long)]
         require_dpop: Option<bool>,
+        /// ID token signing algorithm from now on: RS256, ES256 or EdDSA. Alone, it changes nothing else.
+        #[arg(long)]
+        id_token_alg: Option<String>,
         #[command(flatten)]
         links: ClientLinkArgs,
     },

@@ -387,7 +387,7 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                         json!({
                             "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
                             "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                            "scope": c.allowed_scopes.to_string(), "admin": c.admin,
+                            "scope": c.allowed_scopes.to_string(), "admin": c.admin, "id_token_alg": c.id_token_alg.as_str(),
                             "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
                         })
                     })
@@ -399,7 +399,8 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
-        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop, links } => {
+        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop, id_token_alg, links } => {
+            let id_token_alg = id_token_alg.map(|a| SigningAlg::parse(&a).ok_or_else(|| CliError::Usage(format!("unknown algorithm {a} (use RS256, ES256 or EdDSA)")))).transpose()?;
             let links = links.into_update();
             let links_change = !links.is_empty();
             if links_change {
@@ -429,7 +430,12 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 clients::set_require_par(&stores.db, &client_id, required).await?;
                 println!("client {client_id} {} pushed authorization requests", if required { "must use" } else { "may skip" });
             }
-            let other_change = require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some() || links_change;
+            if let Some(alg) = id_token_alg {
+                clients::set_id_token_alg(&stores.db, &client_id, alg).await?;
+                println!("client {client_id}: ID tokens signed with {}", alg.as_str());
+            }
+            let other_change =
+                id_token_alg.is_some() || require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some() || links_change;
             if !other_change || !allow_scopes.is_empty() {
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
                 let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;

@@ -69,6 +69,26 @@ fn client_links_from_the_command_line() {
     assert_eq!(shown(&cli)["policy_uri"].as_str(), Some("https://shop.example/privacy"), "a refused change changes nothing");
 }
 
+/// Issue #24 item 24: a client's ID-token algorithm changes without
+/// re-registering it (a relying party whose JOSE library lacks EdDSA).
+#[test]
+fn id_token_algorithm_from_the_command_line() {
+    let cli = Cli::new();
+    let app = cli.json(&["client", "add", "--name", "Legacy RP", "--redirect-uri", "http://localhost:3000/cb", "--id-token-alg", "EdDSA", "--json"], None);
+    let id = app["client_id"].as_str().unwrap_or_default().to_string();
+    let shown = |cli: &Cli| cli.json(&["client", "list", "--json"], None).as_array().and_then(|l| l.iter().find(|c| c["client_id"] == id.as_str()).cloned()).unwrap_or_default();
+    assert_eq!(shown(&cli)["id_token_alg"], "EdDSA");
+    let out = cli.run(&["client", "update", &id, "--id-token-alg", "RS256"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = shown(&cli);
+    assert_eq!(c["id_token_alg"], "RS256", "{c}");
+    assert_eq!(c["scope"], "openid profile email offline_access", "alone, it changes nothing else: {c}");
+    let bad = cli.run(&["client", "update", &id, "--id-token-alg", "HS256"], None);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("RS256"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert_eq!(shown(&cli)["id_token_alg"], "RS256", "a refused change changes nothing");
+    assert!(!cli.run(&["client", "update", "no-such-client", "--id-token-alg", "ES256"], None).status.success());
+}
+
 #[test]
 fn users_and_clients_from_the_command_line() {
     let cli = Cli::new();

@@ -17,10 +17,21 @@ use crate::service::OAuthService;
 /// The registry is cached per node for 5 seconds, like clients: a new or
 /// removed API takes effect everywhere within that.
 const API_CACHE_TTL: i64 = 5;
+/// A request naming a resource (or an API scope its client is allowed) that
+/// the cached registry does not know makes the node read the registry again
+/// before refusing it — an API registered with the CLI while the server runs
+/// is usable at once — but at most this often per node, and one reader at a
+/// time: made-up resources cannot turn into a database query each (like an
+/// unknown `kid` at a resource server).
+const API_REREAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The cached registry and when it was read.
+/// The cached registry and when it was read, and when an unknown name last
+/// made this node read it again (the lock makes those reads single-flight).
 #[derive(Default)]
-pub(crate) struct ApiCache(RwLock<Option<(Arc<Vec<Api>>, i64)>>);
+pub(crate) struct ApiCache {
+    list: RwLock<Option<(Arc<Vec<Api>>, i64)>>,
+    reread: tokio::sync::Mutex<Option<std::time::Instant>>,
+}
 
 pub struct NewApi {
     pub name: String,
@@ -68,19 +79,28 @@ pub fn by_audience<'a>(apis: &'a [Api], audience: &str) -> Option<&'a Api> {
     apis.iter().find(|a| a.audience == audience)
 }
 
+/// Most `resource` parameters one authorization request may name (RFC 8707
+/// §2 allows several: one token per resource is issued later).
+pub const MAX_RESOURCES: usize = 5;
+
 /// The registered API scopes of `requested` that `client` may have, for the
 /// API `resource` if one was named. A registered scope the client is not
 /// allowed, or one of another API than `resource`, is `invalid_scope` (never
 /// a silent widening or narrowing); unregistered names are dropped (RFC 6749
 /// §3.3 lets the server issue less than was asked).
 pub fn allowed_api_scopes(apis: &[Api], client: &Client, requested: &ScopeSet, resource: Option<&Api>) -> Result<ScopeSet, OAuthError> {
+    allowed_api_scopes_for(apis, client, requested, resource.as_slice())
+}
+
+/// [`allowed_api_scopes`] with any number of named resources (none: any API).
+pub fn allowed_api_scopes_for(apis: &[Api], client: &Client, requested: &ScopeSet, resources: &[&Api]) -> Result<ScopeSet, OAuthError> {
     let mut kept = Vec::new();
     for name in requested.api_names() {
         let Some(owner) = owner_of(apis, name) else { continue };
         if !client.allowed_scopes.contains_api(name) {
             return Err(OAuthError::new(ErrorCode::InvalidScope, format!("the client may not request {name}")));
         }
-        if resource.is_some_and(|r| r.id != owner.id) {
+        if !resources.is_empty() && !resources.iter().any(|r| r.id == owner.id) {
             return Err(OAuthError::new(ErrorCode::InvalidScope, format!("{name} is not a scope of the requested resource")));
         }
         kept.push(name);
@@ -94,6 +114,23 @@ pub fn resource<'a>(apis: &'a [Api], value: Option<&str>) -> Result<Option<&'a A
         None => Ok(None),
         Some(v) => by_audience(apis, v).map(Some).ok_or_else(|| OAuthError::new(ErrorCode::InvalidTarget, "the resource is not a registered API")),
     }
+}
+
+/// The APIs named by the `resource` parameters of an authorization request
+/// (each must be registered; a repeated one counts once).
+pub fn resources<'a>(apis: &'a [Api], values: &[&str]) -> Result<Vec<&'a Api>, OAuthError> {
+    if values.len() > MAX_RESOURCES {
+        return Err(OAuthError::new(ErrorCode::InvalidTarget, format!("at most {MAX_RESOURCES} resources in one request")));
+    }
+    let mut named: Vec<&Api> = Vec::new();
+    for v in values {
+        if let Some(api) = resource(apis, Some(v))? {
+            if !named.iter().any(|a| a.id == api.id) {
+                named.push(api);
+            }
+        }
+    }
+    Ok(named)
 }
 
 /// What an access token is for: its audience, scope, lifetime and algorithm.
@@ -114,18 +151,45 @@ impl OAuthService {
     /// Every registered API (cached for a few seconds per node).
     pub async fn apis(&self) -> Result<Arc<Vec<Api>>, StoreError> {
         let now = self.clock.now();
-        if let Some((list, at)) = self.api_cache.0.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some((list, at)) = self.api_cache.list.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             if now - at < API_CACHE_TTL {
                 return Ok(list.clone());
             }
         }
+        self.read_apis(now).await
+    }
+
+    async fn read_apis(&self, now: i64) -> Result<Arc<Vec<Api>>, StoreError> {
         let list = Arc::new(self.db.run(repo::list).await?);
-        *self.api_cache.0.write().unwrap_or_else(|p| p.into_inner()) = Some((list.clone(), now));
+        *self.api_cache.list.write().unwrap_or_else(|p| p.into_inner()) = Some((list.clone(), now));
         Ok(list)
     }
 
+    /// The registry, known to hold the APIs of `resources` and the owners of
+    /// the API scopes `client` may have among `requested`, if they exist: a
+    /// cached list missing one is read again (see [`API_REREAD_INTERVAL`])
+    /// before the caller refuses the request as `invalid_target` or drops
+    /// the scope.
+    pub(crate) async fn apis_for(&self, resources: &[&str], requested: &ScopeSet, client: &Client) -> Result<Arc<Vec<Api>>, StoreError> {
+        let knows =
+            |list: &[Api]| resources.iter().all(|r| by_audience(list, r).is_some()) && requested.api_names().filter(|n| client.allowed_scopes.contains_api(n)).all(|n| owner_of(list, n).is_some());
+        let list = self.apis().await?;
+        if knows(&list) {
+            return Ok(list);
+        }
+        let mut last = self.api_cache.reread.lock().await;
+        // Another request may have read it while this one waited.
+        let current = self.api_cache.list.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(l, _)| l.clone()).unwrap_or(list);
+        if knows(&current) || last.is_some_and(|at| at.elapsed() < API_REREAD_INTERVAL) {
+            return Ok(current);
+        }
+        *last = Some(std::time::Instant::now());
+        metrics::counter!("latchkey_api_registry_rereads_total").increment(1);
+        self.read_apis(self.clock.now()).await
+    }
+
     pub fn forget_cached_apis(&self) {
-        *self.api_cache.0.write().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.api_cache.list.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// An API by id or audience.

@@ -1,6 +1,7 @@
 //! The authorization endpoint's request (RFC 6749 §4.1.1, OIDC Core §3.1.2.1)
 //! and the decision of what to do with it.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use latchkey_domain::{Acr, Api, Client, ClientKind, GrantType, Scope, ScopeSet, Session};
@@ -14,6 +15,9 @@ use crate::pkce;
 pub struct AuthorizeParams {
     values: HashMap<String, String>,
     duplicated: Option<String>,
+    /// `resource` given more than once (RFC 8707 §2: it may be): the values
+    /// after the first.
+    more_resources: Vec<String>,
     /// Pushed first (RFC 9126) by an authenticated client, then pulled at
     /// `/authorize` with its `request_uri`.
     pub pushed: bool,
@@ -24,10 +28,14 @@ impl AuthorizeParams {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> AuthorizeParams {
         let mut p = AuthorizeParams::default();
         for (k, v) in pairs {
-            if p.values.contains_key(&k) {
-                p.duplicated.get_or_insert(k);
-            } else {
-                p.values.insert(k, v);
+            match p.values.entry(k) {
+                Entry::Occupied(e) if e.key() == "resource" => p.more_resources.push(v),
+                Entry::Occupied(e) => {
+                    p.duplicated.get_or_insert_with(|| e.key().clone());
+                }
+                Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         p
@@ -42,10 +50,21 @@ impl AuthorizeParams {
         self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Every `resource` value (RFC 8707 §2: one per API the grant is for).
+    pub fn resources(&self) -> Vec<&str> {
+        self.get("resource").into_iter().chain(self.more_resources.iter().map(String::as_str).filter(|v| !v.is_empty())).collect()
+    }
+
     /// The first parameter that breaks a size limit, if any.
     fn oversized(&self) -> Option<String> {
         if self.values.len() > MAX_PARAMS {
             return Some("too many parameters".into());
+        }
+        if self.more_resources.len() >= crate::apis::MAX_RESOURCES {
+            return Some(format!("at most {} resource parameters", crate::apis::MAX_RESOURCES));
+        }
+        if let Some(long) = self.more_resources.iter().find(|r| r.len() > MAX_PARAM_LEN) {
+            return Some(format!("parameter resource is too long ({} characters)", long.len()));
         }
         let limit = |name: &str| match name {
             "state" => MAX_STATE_LEN,
@@ -105,6 +124,11 @@ pub struct PendingAuthorization {
     /// RFC 8707: the audience of the API the access token is for.
     #[serde(default)]
     pub resource: Option<String>,
+    /// RFC 8707 §2: the APIs named when the request named several (then
+    /// `resource` is `None`): the token endpoint issues a token for one of
+    /// them per request.
+    #[serde(default)]
+    pub resources: Vec<String>,
     /// How the answer reaches the client (OAuth 2.0 Form Post Response Mode).
     #[serde(default)]
     pub response_mode: ResponseMode,
@@ -121,6 +145,9 @@ pub struct PendingAuthorization {
     /// factor, consent) are in its first supported language.
     #[serde(default)]
     pub ui_locales: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code will be bound to.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
@@ -250,8 +277,12 @@ pub fn validate(
         crate::error::OAuthError::Protocol { code, description } => fail(code, &description),
         other => fail(ErrorCode::ServerError, &other.to_string()),
     };
-    let resource = crate::apis::resource(apis, params.get("resource")).map_err(redirect_oauth)?;
-    let granted = granted_scopes(apis, client, &requested, resource).map_err(redirect_oauth)?;
+    let named = crate::apis::resources(apis, &params.resources()).map_err(redirect_oauth)?;
+    let granted = granted_scopes_for(apis, client, &requested, &named).map_err(redirect_oauth)?;
+    let resource = match named.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
     let nonce = params.get("nonce").map(str::to_string);
     let pkce_required = client.kind() == ClientKind::Public;
     let pkce = pkce::accept_challenge(params.get("code_challenge_method"), params.get("code_challenge"), pkce_required)
@@ -282,6 +313,11 @@ pub fn validate(
         Some(text) => claims_request(text).map_err(|d| fail(ErrorCode::InvalidRequest, d))?,
         None => ClaimsRequest::default(),
     };
+    let dpop_jkt = match params.get("dpop_jkt") {
+        Some(jkt) if is_jwk_thumbprint(jkt) => Some(jkt.to_string()),
+        Some(_) => return Err(fail(ErrorCode::InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 9449 §10)")),
+        None => None,
+    };
     let mut acr_values: Vec<String> = params.get("acr_values").unwrap_or("").split_whitespace().map(str::to_string).collect();
     if acr_values.is_empty() {
         acr_values = claims.acr_values;
@@ -299,13 +335,23 @@ pub fn validate(
         login_hint: params.get("login_hint").map(str::to_string),
         acr_values,
         resource: resource.map(|a| a.audience.clone()),
+        resources: if named.len() > 1 { named.iter().map(|a| a.audience.clone()).collect() } else { Vec::new() },
         response_mode,
         hint_sub: None,
         required_sub: claims.sub,
         ui_locales: params.get("ui_locales").map(str::to_string),
+        dpop_jkt,
         created_at: now,
         browser,
     })
+}
+
+/// Length of a base64url SHA-256 JWK thumbprint (RFC 7638) without padding.
+const JKT_LEN: usize = 43;
+
+/// Whether `s` can be a SHA-256 JWK thumbprint (`dpop_jkt`, `cnf.jkt`).
+pub fn is_jwk_thumbprint(s: &str) -> bool {
+    s.len() == JKT_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The scopes a user is asked to grant `client` for a request of
@@ -314,7 +360,23 @@ pub fn validate(
 /// scope the client may not have is refused, not dropped; nothing left is
 /// `invalid_scope`.
 pub fn granted_scopes(apis: &[Api], client: &Client, requested: &ScopeSet, resource: Option<&Api>) -> Result<ScopeSet, crate::error::OAuthError> {
-    let api_scopes = crate::apis::allowed_api_scopes(apis, client, requested, resource)?;
+    granted_scopes_for(apis, client, requested, resource.as_slice())
+}
+
+/// [`granted_scopes`] for a request naming any number of resources (RFC
+/// 8707 §2). With several, every API scope must be one of theirs and each
+/// must be given a scope: the token endpoint then issues a token per
+/// resource (an access token has one audience), never one for them all.
+pub fn granted_scopes_for(apis: &[Api], client: &Client, requested: &ScopeSet, resources: &[&Api]) -> Result<ScopeSet, crate::error::OAuthError> {
+    let api_scopes = crate::apis::allowed_api_scopes_for(apis, client, requested, resources)?;
+    if resources.len() > 1 {
+        if let Some(bare) = resources.iter().find(|r| !api_scopes.api_names().any(|n| r.has_scope(n))) {
+            return Err(crate::error::OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!("with several resources, ask for at least one scope of each (none of {} was asked for or allowed)", bare.audience),
+            ));
+        }
+    }
     let granted = ScopeSet::from_iter(requested.iter().filter(|s| s.user_facing() && client.allowed_scopes.contains(*s))).union(&api_scopes);
     if granted.is_empty() {
         return Err(crate::error::OAuthError::new(ErrorCode::InvalidScope, "no requested scope is allowed for this client"));

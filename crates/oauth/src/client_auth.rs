@@ -17,6 +17,9 @@ pub struct ClientCredentials {
     pub via_basic: bool,
     /// A signed JWT instead of a secret (`private_key_jwt`, RFC 7523).
     pub assertion: Option<String>,
+    /// The endpoint's rate limit, applied around authentication (so only
+    /// authenticated requests spend a client's budget); `None` for none.
+    pub gate: Option<crate::endpoint_limits::Gate>,
 }
 
 fn form_decode(s: &str) -> Option<String> {
@@ -47,7 +50,7 @@ impl ClientCredentials {
                     return Err(OAuthError::invalid_request("client_id in body differs from the Authorization header"));
                 }
             }
-            return Ok(ClientCredentials { client_id: id, secret: Some(Secret::new(secret)), via_basic: true, assertion: None });
+            return Ok(ClientCredentials { client_id: id, secret: Some(Secret::new(secret)), via_basic: true, assertion: None, gate: None });
         }
         let id = body_id.ok_or(OAuthError::ClientAuthentication { used_basic: false })?;
         Ok(ClientCredentials {
@@ -55,6 +58,7 @@ impl ClientCredentials {
             secret: body_secret.map(Secret::new),
             via_basic: false,
             assertion: None,
+            gate: None,
         })
     }
 
@@ -73,7 +77,7 @@ impl ClientCredentials {
         if body_id.is_some_and(|id| id != claimed) {
             return Err(OAuthError::ClientAuthentication { used_basic: false });
         }
-        Ok(ClientCredentials { client_id: claimed, secret: None, via_basic: false, assertion: Some(assertion.to_string()) })
+        Ok(ClientCredentials { client_id: claimed, secret: None, via_basic: false, assertion: Some(assertion.to_string()), gate: None })
     }
 }
 

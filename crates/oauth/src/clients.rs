@@ -192,11 +192,21 @@ pub fn validate_jwks(text: &str) -> Result<String, OAuthError> {
         }
         check_key_members(k).map_err(OAuthError::invalid_request)?;
     }
-    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(raw).map_err(|e| OAuthError::invalid_request(format!("not a usable JWK Set: {e}")))?;
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(raw.clone()).map_err(|e| OAuthError::invalid_request(format!("not a usable JWK Set: {e}")))?;
     for k in &set.keys {
         jsonwebtoken::DecodingKey::from_jwk(k).map_err(|e| OAuthError::invalid_request(format!("a key cannot verify signatures: {e}")))?;
     }
-    serde_json::to_string(&set).map_err(|e| OAuthError::invalid_request(e.to_string()))
+    let mut normalised = serde_json::to_value(&set).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    // jsonwebtoken's key type reads RFC 9864's `"alg": "Ed25519"` as an
+    // unknown algorithm: keep the name the client registered.
+    if let (Some(out), Some(given)) = (normalised.get_mut("keys").and_then(|k| k.as_array_mut()), raw.get("keys").and_then(|k| k.as_array())) {
+        for (out, given) in out.iter_mut().zip(given) {
+            if let (Some(alg @ serde_json::Value::String(_)), Some(o)) = (given.get("alg"), out.as_object_mut()) {
+                o.insert("alg".into(), alg.clone());
+            }
+        }
+    }
+    serde_json::to_string(&normalised).map_err(|e| OAuthError::invalid_request(e.to_string()))
 }
 
 /// The members a signature key of each type has, within sane sizes; `use`
@@ -228,8 +238,8 @@ fn check_key_members(k: &serde_json::Value) -> Result<(), String> {
         return Err("a key's use must be sig".into());
     }
     if let Some(alg) = k.get("alg") {
-        let names: Vec<String> = crate::client_assertion::ASSERTION_ALGS.iter().map(|a| format!("{a:?}")).collect();
-        if !alg.as_str().is_some_and(|a| names.iter().any(|n| n == a)) {
+        let names = crate::client_assertion::ASSERTION_ALG_NAMES;
+        if !alg.as_str().is_some_and(|a| names.contains(&a)) {
             return Err(format!("a key's alg must be one of {}", names.join(", ")));
         }
     }
@@ -351,6 +361,16 @@ pub async fn set_jwks_uri(db: &Db, client_id: &str, uri: Option<&str>) -> Result
 }
 
 /// Requires (or not) that every token of a client be DPoP-bound (RFC 9449).
+/// Changes the algorithm of a client's ID tokens (e.g. to RS256 for a
+/// relying party whose JOSE library lacks EdDSA), without re-registering it.
+pub async fn set_id_token_alg(db: &Db, client_id: &str, alg: SigningAlg) -> Result<(), OAuthError> {
+    let id = client_id.to_string();
+    if !db.run(move |c| client_repo::set_id_token_alg(c, &id, alg.as_str())).await? {
+        return Err(OAuthError::NotFound("client"));
+    }
+    Ok(())
+}
+
 pub async fn set_require_dpop(db: &Db, client_id: &str, required: bool) -> Result<(), OAuthError> {
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_require_dpop(c, &id, required)).await? {

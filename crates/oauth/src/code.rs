@@ -25,6 +25,15 @@ pub struct CodeGrant {
     /// The API (audience) named by `resource` at the authorization endpoint.
     #[serde(default)]
     pub resource: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to
+    /// (`dpop_jkt` at `/authorize`, or the key of the proof sent to `/par`):
+    /// only a token request with a proof of that key redeems it.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
+    /// RFC 8707 §2: the APIs named at the authorization endpoint when it
+    /// named several (`resource` is then `None`): each token request picks one.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// What a code is swapped for when it is redeemed (atomically, before anything

@@ -213,7 +213,7 @@ impl OAuthService {
         if scope.is_some_and(|s| s.len() > MAX_SCOPE_LEN) {
             return Err(OAuthError::invalid_request("parameter scope is too long"));
         }
-        let apis = self.apis().await?;
+        let apis = self.apis_for(resource.as_slice(), &ScopeSet::parse_lenient(scope.unwrap_or("")), &client).await?;
         let api = crate::apis::resource(&apis, resource)?;
         let granted = authorize::granted_scopes(&apis, &client, &ScopeSet::parse_lenient(scope.unwrap_or("")), api)?;
         // Anyone can claim a public client's id: bound what one address can park.
@@ -379,7 +379,7 @@ impl OAuthService {
             return Err(used());
         };
         let ctx = AuthContext { scope: request.scope.clone(), auth_time: Some(auth_time), acr: Some(acr), amr, sid: Some(sid), nonce: None, dpop_jkt };
-        let grant = UserGrant { user_id: &user_id, ctx, resource: request.resource.as_deref() };
+        let grant = UserGrant { user_id: &user_id, ctx, resource: request.resource.as_deref(), resources: &[] };
         let (minted, refresh) = self.redeem_user_grant(client, grant, req.resource.as_deref(), jti, uuid::Uuid::new_v4().to_string(), now).await?;
         Ok(self.response(minted, refresh))
     }

@@ -66,7 +66,7 @@ impl ProviderMetadata {
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
             token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
-            token_endpoint_auth_signing_alg_values_supported: vec!["RS256", "PS256", "ES256", "EdDSA"],
+            token_endpoint_auth_signing_alg_values_supported: crate::client_assertion::ASSERTION_ALG_NAMES.to_vec(),
             code_challenge_methods_supported: vec!["S256"],
             claims_supported: vec![
                 "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",

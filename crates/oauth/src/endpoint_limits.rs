@@ -4,11 +4,18 @@
 //! every node shares a bucket) when there is one, else in process with
 //! `governor`; when Redis fails, each node counts on its own (per-node limits)
 //! rather than failing the request.
+//!
+//! A client's own budget is spent only by requests that authenticated as it
+//! ([`Gate`]): a request that fails client authentication is counted per
+//! claimed client id *and* address, so whoever knows a confidential client's
+//! id cannot drain that client's bucket with wrong secrets (issue #24 item
+//! 23), and a guesser is slowed down at their own address.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -69,21 +76,91 @@ impl EndpointRate {
     }
 }
 
+/// Most (claimed client, address) pairs remembered per node as refused for
+/// failing authentication too often; beyond this, expired ones are dropped,
+/// and if none has expired the oldest entries go (a flood of made-up pairs
+/// then costs a Redis question each, never memory).
+const MAX_BLOCKED: usize = 10_000;
+
 /// Who a request is counted against.
 pub enum Caller<'a> {
-    /// A confidential client (it sent a secret): counted per client.
+    /// A confidential client (it authenticated with a secret or a signed
+    /// assertion): counted per client.
     Confidential { client_id: &'a str },
     /// A public client or no client at all: counted per client and address.
     Public { client_id: Option<&'a str>, ip: Option<&'a str> },
+    /// A request that failed client authentication: counted per claimed
+    /// client id and address, apart from that client's own budget.
+    Unauthenticated { claimed: &'a str, ip: Option<&'a str> },
 }
 
 impl Caller<'_> {
     fn key(&self) -> String {
         let key = match self {
             Caller::Confidential { client_id } => format!("c:{client_id}"),
-            Caller::Public { client_id, ip } => format!("p:{}@{}", client_id.unwrap_or("-"), ip.unwrap_or("-")),
+            Caller::Public { client_id, ip } => {
+                format!("p:{}@{}", client_id.unwrap_or("-"), ip.unwrap_or("-"))
+            }
+            Caller::Unauthenticated { claimed, ip } => format!("f:{claimed}@{}", ip.unwrap_or("-")),
         };
         key.chars().take(MAX_KEY).collect()
+    }
+}
+
+/// The rate limit of one request to one endpoint, applied around client
+/// authentication (`OAuthService::authenticate_client`): a pair that failed
+/// too often is refused before its credentials are checked again; an
+/// authenticated request is counted against its client; a failed one against
+/// the claimed id at this address.
+#[derive(Clone)]
+pub struct Gate {
+    limiter: EndpointLimiter,
+    endpoint: &'static str,
+    ip: Option<String>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("endpoint", &self.endpoint).finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    pub fn new(limiter: &EndpointLimiter, endpoint: &'static str, ip: Option<String>) -> Gate {
+        Gate { limiter: limiter.clone(), endpoint, ip }
+    }
+
+    fn failure_key(&self, claimed: &str) -> String {
+        format!("{}:{}", self.endpoint, Caller::Unauthenticated { claimed, ip: self.ip.as_deref() }.key())
+    }
+
+    /// Before authentication: refused while this (claimed id, address) is
+    /// known on this node to have used up its failures. Costs no Redis call.
+    pub fn admit(&self, claimed: &str) -> Result<(), OAuthError> {
+        if self.limiter.rate.is_none() {
+            return Ok(());
+        }
+        match self.limiter.blocked_for(&self.failure_key(claimed)) {
+            Some(wait) => Err(OAuthError::RateLimited { retry_after: wait.as_secs().max(1) }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a successful authentication: one request of `client_id`'s.
+    pub async fn authenticated(&self, client_id: &str, confidential: bool) -> Result<(), OAuthError> {
+        let caller = if confidential { Caller::Confidential { client_id } } else { Caller::Public { client_id: Some(client_id), ip: self.ip.as_deref() } };
+        self.limiter.check(self.endpoint, &caller).await
+    }
+
+    /// After a failed authentication: one failure of `claimed` at this
+    /// address. Past the budget the answer is 429 instead of 401, and this
+    /// node refuses the pair without checking credentials until it refills.
+    pub async fn failed(&self, claimed: &str) -> Result<(), OAuthError> {
+        let result = self.limiter.check(self.endpoint, &Caller::Unauthenticated { claimed, ip: self.ip.as_deref() }).await;
+        if let Err(OAuthError::RateLimited { retry_after }) = &result {
+            self.limiter.block(self.failure_key(claimed), Duration::from_secs(*retry_after));
+        }
+        result
     }
 }
 
@@ -94,6 +171,9 @@ pub struct EndpointLimiter {
     local: Arc<DefaultKeyedRateLimiter<String>>,
     /// Until when (ms since the epoch) Redis is skipped after a failure.
     shared_down_until: Arc<AtomicU64>,
+    /// Failure keys ([`Caller::Unauthenticated`]) found over their budget,
+    /// and until when this node refuses them without asking (see [`Gate`]).
+    blocked: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 fn now_ms() -> u64 {
@@ -104,7 +184,26 @@ impl EndpointLimiter {
     /// `rate: None` turns the limits off.
     pub fn new(rate: Option<EndpointRate>, fast: FastStore) -> EndpointLimiter {
         let quota = rate.map(|r| Quota::per_second(r.per_second).allow_burst(r.burst)).unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX));
-        EndpointLimiter { rate, fast, local: Arc::new(DefaultKeyedRateLimiter::keyed(quota)), shared_down_until: Arc::new(AtomicU64::new(0)) }
+        EndpointLimiter { rate, fast, local: Arc::new(DefaultKeyedRateLimiter::keyed(quota)), shared_down_until: Arc::new(AtomicU64::new(0)), blocked: Default::default() }
+    }
+
+    /// How long `key` stays refused on this node, if it is.
+    fn blocked_for(&self, key: &str) -> Option<Duration> {
+        let now = Instant::now();
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        blocked.get(key).and_then(|until| until.checked_duration_since(now)).filter(|d| !d.is_zero())
+    }
+
+    fn block(&self, key: String, wait: Duration) {
+        let now = Instant::now();
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        if blocked.len() >= MAX_BLOCKED {
+            blocked.retain(|_, until| *until > now);
+            if blocked.len() >= MAX_BLOCKED {
+                blocked.clear();
+            }
+        }
+        blocked.insert(key, now + wait);
     }
 
     /// Counts one request to `endpoint` by `caller`; refuses it (429 with
@@ -189,6 +288,28 @@ mod tests {
         }
         assert!(limiter.check("token", &spa("10.0.0.1")).await.is_err());
         limiter.check("token", &spa("10.0.0.2")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn failures_are_counted_apart_from_the_clients_budget() {
+        let limiter = EndpointLimiter::new(rate(1, 3), FastStore::memory());
+        let attacker = Gate::new(&limiter, "token", Some("10.0.0.66".into()));
+        for _ in 0..3 {
+            attacker.admit("app").unwrap();
+            attacker.failed("app").await.unwrap();
+        }
+        assert!(matches!(attacker.failed("app").await, Err(OAuthError::RateLimited { .. })), "the attacker's failures run out");
+        assert!(attacker.admit("app").is_err(), "then refused before any credential check");
+        // The client's own budget, and the same id's failures elsewhere, are untouched.
+        let client = Gate::new(&limiter, "token", Some("10.0.0.1".into()));
+        client.admit("app").unwrap();
+        for _ in 0..3 {
+            client.authenticated("app", true).await.unwrap();
+        }
+        assert!(client.authenticated("app", true).await.is_err(), "the client's own burst is its own");
+        client.failed("app").await.unwrap();
+        // Another endpoint has its own failure budget.
+        Gate::new(&limiter, "revoke", Some("10.0.0.66".into())).admit("app").unwrap();
     }
 
     #[tokio::test]

@@ -27,15 +27,31 @@ impl OAuthService {
     /// them; an API (with its own credentials) the access tokens whose
     /// audience it is. Anything else is `active: false`.
     pub async fn introspect(&self, creds: &ClientCredentials, token: Option<&str>, hint: Option<&str>) -> Result<Value, OAuthError> {
-        let client = match self.authenticate_client(creds).await {
+        // A client, or else an API with its introspection credentials; the
+        // rate limit (if any) counts whichever authenticated, or a failure.
+        if let Some(gate) = &creds.gate {
+            gate.admit(&creds.client_id)?;
+        }
+        let client = match self.check_client_credentials(creds).await {
             Ok(c) if c.kind() == ClientKind::Confidential => c,
             Ok(_) => return Err(OAuthError::ClientAuthentication { used_basic: creds.via_basic }),
             Err(e) => {
-                let Some(api) = self.authenticate_api(creds).await? else { return Err(e) };
+                let Some(api) = self.authenticate_api(creds).await? else {
+                    if let (Some(gate), OAuthError::ClientAuthentication { .. }) = (&creds.gate, &e) {
+                        gate.failed(&creds.client_id).await?;
+                    }
+                    return Err(e);
+                };
+                if let Some(gate) = &creds.gate {
+                    gate.authenticated(&api.id, true).await?;
+                }
                 let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
                 return self.introspect_for_api(&api, token).await;
             }
         };
+        if let Some(gate) = &creds.gate {
+            gate.authenticated(&client.id.0, true).await?;
+        }
         let token = token.ok_or_else(|| OAuthError::invalid_request("token is required"))?;
         let inactive = json!({ "active": false });
         if looks_like_refresh(token, hint) {

@@ -51,6 +51,8 @@ pub(crate) struct UserGrant<'a> {
     pub ctx: AuthContext,
     /// The API (audience) named by `resource` when the grant was asked for (RFC 8707).
     pub resource: Option<&'a str>,
+    /// The APIs, when several were named (RFC 8707 §2): a token request picks one.
+    pub resources: &'a [String],
 }
 
 /// An access token (and its id) plus, for OpenID requests, an ID token.
@@ -85,11 +87,20 @@ impl OAuthService {
             .run(move |c| user_repo::find_by_id(c, &uid))
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
-        let apis = self.apis().await?;
         let granted = ScopeSet::parse_lenient(&grant.ctx.scope);
+        let apis = self.apis_for(resource.or(grant.resource).as_slice(), &ScopeSet::default(), client).await?;
+        if resource.is_none() && grant.resources.len() > 1 {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!(
+                    "the grant is for several resources ({}): name one with resource; an access token has one audience, so ask for the others with the refresh token, one request each (RFC 8707 §2.2)",
+                    grant.resources.join(" ")
+                ),
+            ));
+        }
         let api = crate::apis::resource(&apis, resource.or(grant.resource))?;
         if let Some(a) = api {
-            let named_at_authorize = grant.resource == Some(a.audience.as_str());
+            let named_at_authorize = grant.resource == Some(a.audience.as_str()) || grant.resources.contains(&a.audience);
             if !named_at_authorize && !granted.api_names().any(|n| a.has_scope(n)) {
                 return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
             }

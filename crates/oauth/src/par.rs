@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authorize::{self, AuthorizeParams};
 use crate::client_auth::ClientCredentials;
-use crate::error::{AuthorizeError, OAuthError};
+use crate::error::{AuthorizeError, ErrorCode, OAuthError};
 use latchkey_token::crypto::random_token;
 use crate::service::OAuthService;
 
@@ -56,9 +56,24 @@ fn as_json(e: AuthorizeError) -> OAuthError {
 impl OAuthService {
     /// `POST /par`: authenticates the client, checks the request as the
     /// authorization endpoint will, and stores it for one use.
-    pub async fn push_authorization(&self, creds: &ClientCredentials, pairs: Vec<(String, String)>) -> Result<PushedRequest, OAuthError> {
+    ///
+    /// A DPoP proof sent with the push (RFC 9449 §10.1) binds the code to
+    /// its key, as `dpop_jkt` does; when both are sent they must name the
+    /// same key.
+    pub async fn push_authorization(&self, creds: &ClientCredentials, pairs: Vec<(String, String)>, dpop_proof: Option<&str>) -> Result<PushedRequest, OAuthError> {
         let client = self.authenticate_client(creds).await?;
         let mut pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| !CLIENT_AUTH_PARAMS.contains(&k.as_str())).collect();
+        if let Some(proof) = dpop_proof {
+            let jkt = self.check_dpop_proof(proof, "POST", "/par", None, self.config.dpop_require_nonce).await?.jkt;
+            match pairs.iter().find(|(k, _)| k == "dpop_jkt") {
+                Some((_, given)) if *given != jkt => {
+                    tracing::warn!(target: "security", event = "par_dpop_jkt_mismatch", client_id = %client.id.0);
+                    return Err(OAuthError::new(ErrorCode::InvalidDpopProof, "dpop_jkt does not name the key of the DPoP proof (RFC 9449 §10.1)"));
+                }
+                Some(_) => {}
+                None => pairs.push(("dpop_jkt".into(), jkt)),
+            }
+        }
         let params = AuthorizeParams::from_pairs(pairs.clone());
         if params.get("request_uri").is_some() {
             return Err(OAuthError::invalid_request("request_uri cannot be pushed (RFC 9126 §2.1)"));
@@ -70,7 +85,7 @@ impl OAuthService {
         }
         let params = AuthorizeParams::pushed(pairs.clone());
         let redirect_uri = authorize::check_client(&params, Some(&client)).map_err(as_json)?;
-        let apis = self.apis().await?;
+        let apis = self.apis_for(&params.resources(), &latchkey_domain::ScopeSet::parse_lenient(params.get("scope").unwrap_or("")), &client).await?;
         authorize::validate(&params, &client, &apis, redirect_uri, String::new(), String::new(), self.clock.now()).map_err(as_json)?;
         let token = random_token("");
         let stored = serde_json::to_string(&Stored { client_id: client.id.0.clone(), pairs }).map_err(latchkey_store::StoreError::from)?;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use latchkey_domain::{Client, GrantType, ScopeSet};
+use latchkey_domain::{Api, Client, GrantType, ScopeSet};
 use latchkey_store::repo::refresh::{self as repo, Family, Rotation, RotationRules, Successor, TokenRow};
 use latchkey_store::StoreError;
 use latchkey_token::crypto::random_token;
@@ -14,6 +14,16 @@ use crate::token::{TokenRequest, TokenResponse};
 
 fn grace_key(hash: &str) -> String {
     format!("refresh-grace:{hash}")
+}
+
+/// What of a family's `granted` scope a refresh may still hand out: only
+/// what the client is allowed now (an administrator may have taken a scope
+/// away since the sign-in), and of API scopes only those still registered.
+/// Refresh tokens thus never outlive a change of the client's permissions.
+pub(crate) fn still_allowed(granted: &ScopeSet, client: &Client, apis: &[Api]) -> ScopeSet {
+    let allowed = granted.intersect(&client.allowed_scopes);
+    let registered = ScopeSet::from_api_names(allowed.api_names().filter(|n| crate::apis::owner_of(apis, n).is_some()));
+    allowed.oidc_only().union(&registered)
 }
 
 impl OAuthService {
@@ -32,7 +42,7 @@ impl OAuthService {
         // API the grant covers); a narrower `scope` may be asked for (RFC 6749
         // §6), never a wider one. Both are checked before the token is spent,
         // so a bad request does not cost the client its family.
-        let apis = self.apis().await?;
+        let apis = self.apis_for(req.resource.as_deref().as_slice(), &ScopeSet::default(), client).await?;
         let api = crate::apis::resource(&apis, req.resource.as_deref())?;
         let wanted = match req.scope.as_deref() {
             Some(s) => Some(ScopeSet::parse_tokens(s).map_err(|bad| OAuthError::new(ErrorCode::InvalidScope, format!("malformed scope {bad}")))?),
@@ -44,8 +54,8 @@ impl OAuthService {
                 if wanted.as_ref().is_some_and(|w| !w.is_subset(&granted)) {
                     return Err(OAuthError::new(ErrorCode::InvalidScope, "the requested scope exceeds the original grant"));
                 }
-                if api.is_some_and(|a| !granted.api_names().any(|n| a.has_scope(n))) {
-                    return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource"));
+                if api.is_some_and(|a| !still_allowed(&granted, client, &apis).api_names().any(|n| a.has_scope(n))) {
+                    return Err(OAuthError::new(ErrorCode::InvalidTarget, "the grant covers no scope of that resource (any more)"));
                 }
             }
         }
@@ -65,7 +75,7 @@ impl OAuthService {
         metrics::counter!("latchkey_refresh_rotations_total", "result" => result).increment(1);
         match outcome {
             Rotation::Rotated { family, .. } => {
-                let scope = wanted.unwrap_or_else(|| ScopeSet::parse_lenient(&family.scope));
+                let scope = still_allowed(&wanted.unwrap_or_else(|| ScopeSet::parse_lenient(&family.scope)), client, &apis);
                 let ctx = AuthContext::from_family(&family, scope.to_string(), dpop_jkt);
                 let target = self.with_user_claims(self.target(&scope, api), &family.user_id, &scope).await?;
                 // No ID token on refresh (OIDC Core §12.2 makes it optional): the

@@ -142,7 +142,7 @@ impl OAuthService {
                 description: "authorization requests of this client must be pushed to the PAR endpoint first".into(),
             });
         }
-        let apis = self.apis().await?;
+        let apis = self.apis_for(&params.resources(), &ScopeSet::parse_lenient(params.get("scope").unwrap_or("")), &client).await?;
         let mut req = authorize::validate(params, &client, &apis, redirect_uri, random_token(""), browser, self.clock.now())?;
         if let Some(hint) = params.get("id_token_hint") {
             // One of our ID tokens (expired is fine: it names a user, it grants nothing).
@@ -317,6 +317,8 @@ impl OAuthService {
             acr: session.acr().as_str().to_string(),
             expires_at: self.clock.now() + CODE_TTL_SECS,
             resource: req.resource.clone(),
+            dpop_jkt: req.dpop_jkt.clone(),
+            resources: req.resources.clone(),
         };
         let json = serde_json::to_string(&grant)?;
         // Remember which relying parties this session signed in to (back-channel logout).
@@ -356,8 +358,32 @@ impl OAuthService {
         self.client_cache.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// Authenticates the client of a token request (RFC 6749 §2.3.1, §3.2.1).
+    /// Authenticates the client of a token request (RFC 6749 §2.3.1,
+    /// §3.2.1), within the endpoint's rate limit (`creds.gate`): only an
+    /// authenticated request spends the client's budget; a failure is
+    /// counted against the claimed id at the caller's address.
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
+        let Some(gate) = &creds.gate else {
+            return self.check_client_credentials(creds).await;
+        };
+        gate.admit(&creds.client_id)?;
+        match self.check_client_credentials(creds).await {
+            Ok(client) => {
+                // Proven by a secret or a signature: the client's own budget.
+                // Public clients (anyone can claim their id): per address.
+                gate.authenticated(&client.id.0, creds.secret.is_some() || creds.assertion.is_some()).await?;
+                Ok(client)
+            }
+            Err(e @ OAuthError::ClientAuthentication { .. }) => {
+                gate.failed(&creds.client_id).await?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks the credentials alone (no rate limit): see [`Self::authenticate_client`].
+    pub(crate) async fn check_client_credentials(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
         let fail = || OAuthError::ClientAuthentication { used_basic: creds.via_basic };
         let client = self.cached_client(&creds.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or_else(fail)?;
         if let Some(assertion) = &creds.assertion {
@@ -435,6 +461,14 @@ impl OAuthService {
             return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
         pkce::verify(grant.pkce.as_deref(), req.code_verifier.as_deref()).map_err(OAuthError::invalid_grant)?;
+        // RFC 9449 §10: a code bound to a key (dpop_jkt, or the proof sent to
+        // /par) is redeemed only with a proof of that key.
+        if let Some(bound) = grant.dpop_jkt.as_deref() {
+            if dpop_jkt.as_deref() != Some(bound) {
+                tracing::warn!(target: "security", event = "code_dpop_key_mismatch", client_id = %client.id.0, "a DPoP-bound code was presented without a proof of its key");
+                return Err(OAuthError::invalid_grant("the code is bound to a DPoP key: redeem it with a DPoP proof of that key"));
+            }
+        }
         let ctx = AuthContext {
             scope: grant.scope.clone(),
             auth_time: Some(grant.auth_time),
@@ -444,7 +478,7 @@ impl OAuthService {
             nonce: grant.nonce.clone(),
             dpop_jkt,
         };
-        let user_grant = UserGrant { user_id: &grant.user_id, ctx, resource: grant.resource.as_deref() };
+        let user_grant = UserGrant { user_id: &grant.user_id, ctx, resource: grant.resource.as_deref(), resources: &grant.resources };
         let (minted, refresh) = self.redeem_user_grant(client, user_grant, req.resource.as_deref(), jti.clone(), family_id.clone(), now).await?;
         // A replay that raced this redemption marked the code before it
         // revoked; if the family did not exist yet then, it is revoked here:
@@ -463,7 +497,7 @@ impl OAuthService {
         if client.kind() != ClientKind::Confidential || !client.allows_grant(GrantType::ClientCredentials) {
             return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use client_credentials"));
         }
-        let apis = self.apis().await?;
+        let apis = self.apis_for(req.resource.as_deref().as_slice(), &ScopeSet::parse_lenient(req.scope.as_deref().unwrap_or("")), client).await?;
         let named = crate::apis::resource(&apis, req.resource.as_deref())?;
         let own = ScopeSet::from_iter(client.allowed_scopes.iter().filter(|s| !s.is_user_scope()));
         let (scopes, api) = match req.scope.as_deref() {

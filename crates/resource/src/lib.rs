@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use tokio::sync::RwLock;
 
@@ -226,7 +226,7 @@ fn algorithm_of(jwk: &Jwk) -> Option<Algorithm> {
     match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
         AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Some(Algorithm::ES256),
-        AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => Some(Algorithm::EdDSA),
         _ => None,
     }
 }
@@ -282,22 +282,21 @@ impl Verifier {
     /// Verifies a token: signature by a current key of the issuer, `typ`,
     /// `iss`, `aud` (this API), `exp`.
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+        // EdDSA tokens may name their algorithm `Ed25519` (RFC 9864).
+        let parsed = latchkey_dpop::jws::parse(token).map_err(|_| AuthError::InvalidToken)?;
+        let header = &parsed.header;
         if header.typ.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(ACCESS_TOKEN_TYP) {
             return Err(AuthError::InvalidToken);
         }
-        let kid = header.kid.ok_or(AuthError::InvalidToken)?;
-        let (key, alg) = self.key(&kid).await?.ok_or(AuthError::InvalidToken)?;
+        let kid = header.kid.as_deref().ok_or(AuthError::InvalidToken)?;
+        let (key, alg) = self.key(kid).await?.ok_or(AuthError::InvalidToken)?;
         if header.alg != alg {
             return Err(AuthError::InvalidToken);
         }
-        let mut v = Validation::new(alg);
-        v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[&self.audience]);
-        // Expiry is checked below with our clock.
-        v.validate_exp = false;
-        v.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &v).map_err(|_| AuthError::InvalidToken)?.claims;
+        let claims: Claims = parsed.verify(&key).map_err(|_| AuthError::InvalidToken)?;
+        if claims.iss != self.issuer || claims.aud != self.audience {
+            return Err(AuthError::InvalidToken);
+        }
         if claims.exp + LEEWAY_SECS <= (self.now)() {
             return Err(AuthError::InvalidToken);
         }
@@ -362,7 +361,7 @@ mod tests {
 
     #[test]
     fn challenges_follow_rfc6750_and_rfc9470() {
-        assert_eq!(AuthError::Missing.www_authenticate(), r#"Bearer realm="api", DPoP algs="ES256 EdDSA PS256 RS256""#);
+        assert_eq!(AuthError::Missing.www_authenticate(), r#"Bearer realm="api", DPoP algs="ES256 EdDSA Ed25519 PS256 RS256""#);
         assert!(AuthError::InvalidDpopProof.www_authenticate().starts_with("DPoP "));
         assert_eq!(AuthError::InsufficientScope("orders:read".into()).status(), 403);
         let e = AuthError::InsufficientUserAuthentication { acr_values: vec!["urn:latchkey:acr:mfa".into()], max_age: Some(300) };
@@ -380,6 +379,62 @@ mod tests {
         assert_eq!(v.check(Some("Basic abc"), &Requirement::default()).await.err(), Some(AuthError::Malformed));
         assert_eq!(v.check(Some("Bearer not.a.jwt"), &Requirement::default()).await.err(), Some(AuthError::InvalidToken));
         assert_eq!(v.check(Some("Bearer"), &Requirement::default()).await.err(), Some(AuthError::Malformed));
+    }
+
+    /// Signs `claims` with `header` the way oauth4webapi does (`"alg":
+    /// "Ed25519"` cannot be written with jsonwebtoken's header type).
+    fn sign_raw(pair: &aws_lc_rs::signature::Ed25519KeyPair, header: serde_json::Value, claims: serde_json::Value) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(pair.sign(input.as_bytes()).as_ref()))
+    }
+
+    /// RFC 9864: an Ed25519 key's algorithm may be named `Ed25519` — in the
+    /// issuer's access token and in the client's DPoP proof alike.
+    #[tokio::test]
+    async fn ed25519_named_tokens_and_proofs_are_accepted() {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use serde_json::json;
+        const NOW: i64 = 1_800_000_000;
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let issuer_key = Ed25519KeyPair::from_pkcs8(Ed25519KeyPair::generate_pkcs8(&rng).expect("key").as_ref()).expect("key");
+        let issuer_jwk: Jwk = serde_json::from_value(json!({ "kty": "OKP", "crv": "Ed25519", "kid": "k1", "x": URL_SAFE_NO_PAD.encode(issuer_key.public_key().as_ref()) })).expect("jwk");
+        let v = Verifier::new("https://id.example", "https://api.example", "https://id.example/jwks", reqwest::Client::new()).with_clock(Arc::new(|| NOW));
+        {
+            let mut cache = v.cache.write().await;
+            cache.keys.insert("k1".into(), (DecodingKey::from_jwk(&issuer_jwk).expect("key"), Algorithm::EdDSA));
+            cache.fetched = Some(Instant::now());
+        }
+        let claims = |cnf: Option<&str>| json!({ "iss": "https://id.example", "sub": "u1", "aud": "https://api.example", "exp": NOW + 60, "iat": NOW, "jti": "t1", "client_id": "c1", "scope": "orders:read", "cnf": cnf.map(|j| json!({ "jkt": j })) });
+        for alg in ["Ed25519", "EdDSA"] {
+            let token = sign_raw(&issuer_key, json!({ "alg": alg, "typ": "at+jwt", "kid": "k1" }), claims(None));
+            let got = v.check(Some(&format!("Bearer {token}")), &Requirement::scope("orders:read")).await.expect("accepted");
+            assert_eq!(got.sub, "u1", "{alg}");
+        }
+        // Audience and issuer are still checked on the new path.
+        let mut other_aud = claims(None);
+        other_aud["aud"] = json!("https://other.example");
+        let token = sign_raw(&issuer_key, json!({ "alg": "Ed25519", "typ": "at+jwt", "kid": "k1" }), other_aud);
+        assert_eq!(v.check(Some(&format!("Bearer {token}")), &Requirement::default()).await.err(), Some(AuthError::InvalidToken));
+
+        // A DPoP-bound token, its proof signed with `"alg": "Ed25519"`.
+        let client_key = Ed25519KeyPair::from_pkcs8(Ed25519KeyPair::generate_pkcs8(&rng).expect("key").as_ref()).expect("key");
+        let client_jwk = json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(client_key.public_key().as_ref()) });
+        let jkt = serde_json::from_value::<Jwk>(client_jwk.clone()).expect("jwk").thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).expect("thumbprint");
+        let token = sign_raw(&issuer_key, json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": "k1" }), claims(Some(&jkt)));
+        let url = "https://api.example/orders";
+        let proof = sign_raw(
+            &client_key,
+            json!({ "typ": "dpop+jwt", "alg": "Ed25519", "jwk": client_jwk }),
+            json!({ "jti": "p1", "htm": "GET", "htu": url, "iat": NOW, "ath": latchkey_dpop::access_token_hash(&token) }),
+        );
+        let authorization = format!("DPoP {token}");
+        let req = Request { authorization: Some(&authorization), dpop: Some(&proof), method: "GET", url };
+        assert_eq!(v.check_request(&req, &Requirement::default()).await.expect("bound token with its proof").sub, "u1");
+        assert_eq!(v.check_request(&req, &Requirement::default()).await.err(), Some(AuthError::InvalidDpopProof), "the proof is single use");
     }
 
     #[test]

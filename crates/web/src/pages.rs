@@ -191,6 +191,55 @@ pub struct NotMePage {
     pub device: String,
     pub token: String,
     pub csrf_token: String,
+    /// After "done", from a mail link: what was added recently, to remove
+    /// here (the form carries the link as `link_token`).
+    pub added: Vec<AddedRow>,
+    pub remove_action: &'static str,
+    pub link_token: String,
+    /// After "done" from the account page: link to `/account/review`.
+    pub review: bool,
+    pub error: Option<String>,
+}
+
+impl NotMePage {
+    pub fn new(t: Tr, csrf_token: String) -> NotMePage {
+        NotMePage {
+            t,
+            done: false,
+            ended: false,
+            device: String::new(),
+            token: String::new(),
+            csrf_token,
+            added: Vec::new(),
+            remove_action: "/account/not-me/remove",
+            link_token: String::new(),
+            review: false,
+            error: None,
+        }
+    }
+}
+
+/// A recently added sign-in method, with its remove button.
+pub struct AddedRow {
+    /// `passkey` or `app` (the form's `kind`).
+    pub kind: &'static str,
+    pub id: String,
+    pub label: String,
+    pub added: String,
+}
+
+/// `/account/review`: what was added in the last days.
+#[derive(Template)]
+#[template(path = "review.html")]
+pub struct ReviewPage {
+    pub t: Tr,
+    pub added: Vec<AddedRow>,
+    pub days: i64,
+    pub error: Option<String>,
+    pub csrf_token: String,
+    /// Where the remove buttons post, and no link token (the session authorises).
+    pub remove_action: &'static str,
+    pub link_token: String,
 }
 
 #[derive(Template)]
@@ -230,8 +279,11 @@ pub struct SetupPage {
     pub base: &'static str,
     pub username: String,
     pub token: String,
-    /// Recovery of an account with a second factor: ask for it first.
+    /// Recovery of an account with a second factor: ask for it first, with
+    /// what the account has (a code field, a passkey button, or both).
     pub needs_factor: bool,
+    pub factor_code: bool,
+    pub factor_passkey: bool,
     pub min_chars: usize,
     pub error: Option<String>,
     pub csrf_token: String,

@@ -5,7 +5,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, signup, token, userinfo};
+use crate::handlers::{account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, review, signup, token, userinfo};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -194,6 +194,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/password/remove", web::post().to(account_password::remove_password))
         .route("/account/not-me", web::get().to(logout::not_me_page))
         .route("/account/not-me", web::post().to(logout::not_me_submit))
+        .route("/account/not-me/remove", web::post().to(logout::not_me_remove))
+        .route("/account/review", web::get().to(review::page))
+        .route("/account/review/remove", web::post().to(review::remove))
         .route("/end-session", web::get().to(logout::end_session_get))
         .route("/end-session", web::post().to(logout::end_session_post))
         .route("/logout", web::post().to(account::logout))
@@ -223,6 +226,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/recover/password", web::post().to(links::recovery_password))
         .route("/recover/passkey/start", web::post().to(links::recovery_passkey_start))
         .route("/recover/passkey/finish", web::post().to(links::recovery_passkey_finish))
+        .route("/recover/factor/passkey/start", web::post().to(links::recovery_factor_passkey_start))
+        .route("/recover/factor/passkey/finish", web::post().to(links::recovery_factor_passkey_finish))
         .route("/account/recovery-codes", web::get().to(mfa_settings::recovery_codes_page))
         .route("/account/recovery-codes", web::post().to(mfa_settings::recovery_codes_create))
         .route("/account/email", web::get().to(email::email_page))

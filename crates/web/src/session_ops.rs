@@ -77,10 +77,41 @@ pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&Se
 /// passkey removed): every other session and remembered device of the user
 /// ends, and the change is audited.
 pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: &str) -> Result<(), WebError> {
+    changed(state, user, current, what, "").await
+}
+
+/// [`credentials_changed`] with `detail` (what changed) first in the audit event.
+async fn changed(state: &AppState, user: &UserId, current: &Session, what: &str, detail: &str) -> Result<(), WebError> {
     let ended = end_user_sessions(state, user, Some(current)).await?;
     // No recovery link from before the change still works.
     state.links.revoke_for_user(user, Some(latchkey_authn::Purpose::Recovery)).await?;
-    state.oauth.audit_event(what, Some(&user.0), None, &format!("{} other session(s) and every other remembered device ended", ended.len())).await;
+    state.oauth.audit_event(what, Some(&user.0), None, &format!("{detail}{} other session(s) and every other remembered device ended", ended.len())).await;
+    Ok(())
+}
+
+/// What was added, for [`credential_added`]'s mail.
+#[derive(Debug, Clone, Copy)]
+pub enum Added<'a> {
+    Passkey(&'a str),
+    AuthenticatorApp,
+    BackupCodes,
+}
+
+/// After a sign-in method was added (passkey, authenticator app, backup
+/// codes): a credential change like any other (other sessions and devices
+/// end, recovery links die, audited as `what` with `detail`), and the user is
+/// mailed, in their language (else `t`), with a "This wasn't me" link that
+/// ends the session that added it and offers to remove what it added.
+pub async fn credential_added(state: &AppState, user: &User, current: &Session, what: &str, detail: &str, added: Added<'_>, t: Tr) -> Result<(), WebError> {
+    changed(state, &user.id, current, what, &format!("{detail}; ")).await?;
+    let not_me_url = not_me_link(state, &current.sid);
+    let (passkey, app) = match added {
+        Added::Passkey(name) => (Some(name), false),
+        Added::AuthenticatorApp => (None, true),
+        Added::BackupCodes => (None, false),
+    };
+    let notice = Notice::CredentialAdded { username: &user.username, passkey, app, not_me_url: &not_me_url };
+    crate::account_links::notify(state, &user.email, lang::for_user(user, t), notice).await;
     Ok(())
 }
 

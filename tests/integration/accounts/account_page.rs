@@ -160,6 +160,10 @@ async fn password_rules(backend: Backend) {
     assert!(set.body.contains("You already have a password"), "{}", set.body);
 
     let mut key = register(&app, &mut laptop, "Only key").await;
+    assert!(laptop.get("/account").await.body.contains(">Remove password</button>"), "the first passkey came with backup codes: a second way in");
+    // Codes all used (or an account from before the first passkey brought them): none left.
+    let user_id = app.state.authn.find_by_username(USERNAME).await.expect("db").expect("alice").id.0;
+    app.state.stores.db.run(move |c| latchkey_store::repo::mfa::replace_backup_codes(c, &user_id, &[])).await.expect("no codes");
     assert!(!laptop.get("/account").await.body.contains(">Remove password</button>"), "one passkey and nothing else: not offered");
     // The session is password-only; the account now has a passkey: step up first.
     let step_up = post(&mut laptop, "/account/password/remove", &[]).await;

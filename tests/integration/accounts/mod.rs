@@ -2,6 +2,7 @@
 //! invitations, sign-up, recovery, email change, password policy, limits.
 
 mod account_page;
+mod added_credentials;
 mod email;
 mod invitations;
 pub(crate) mod recovery;

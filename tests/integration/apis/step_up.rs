@@ -55,7 +55,7 @@ async fn step_up_loop(backend: Backend) {
     // No token, a garbage token, a token without the scope.
     assert_eq!(call(&format!("{orders_api}/orders"), "not-a-token").await.0, 401);
     let r = reqwest::Client::new().get(format!("{orders_api}/orders")).send().await.expect("call");
-    assert_eq!((r.status().as_u16(), r.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some(r#"Bearer realm="api", DPoP algs="ES256 EdDSA PS256 RS256""#)));
+    assert_eq!((r.status().as_u16(), r.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some(r#"Bearer realm="api", DPoP algs="ES256 EdDSA Ed25519 PS256 RS256""#)));
 
     // The relying party re-authorizes with the challenge; the user gives only
     // the code (of the next time step: each is accepted once).

@@ -51,8 +51,6 @@ async fn limits_per_client(backend: Backend) {
         if backend == Backend::Postgres {
             over.push(("over the burst, on the other node", client_credentials(&node2, &id, &secret).await));
         }
-        // A wrong secret is refused by the limit too, before any secret check.
-        over.push(("over the burst, wrong secret", client_credentials(&app, &id, "wrong").await));
         if started.elapsed() >= std::time::Duration::from_millis(900) && attempt < 5 {
             eprintln!("attempt {attempt} took {:?}: the bucket may have refilled; again", started.elapsed());
             continue;
@@ -62,6 +60,9 @@ async fn limits_per_client(backend: Backend) {
         }
         break (id, secret);
     };
+    // A wrong secret is not the client's request: it is counted apart (per
+    // claimed id and address), so it is refused as a wrong secret.
+    assert_eq!(client_credentials(&app, &id, "wrong").await.status, 401);
     // Other clients and other endpoints have their own buckets.
     assert_eq!(client_credentials(&app, &other, &other_secret).await.status, 200);
     let token = client_credentials(&app, &other, &other_secret).await.body["access_token"].as_str().unwrap_or_default().to_string();
@@ -77,6 +78,66 @@ async fn endpoint_limits_per_client_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_limits_per_client_shared_by_two_nodes_on_postgres_and_redis() {
     limits_per_client(Backend::Postgres).await;
+}
+
+/// Issue #24 item 23: whoever knows a confidential client's id cannot spend
+/// its budget with wrong secrets. Failures are counted per claimed id and
+/// address: the attacker's address runs out (and then is refused without a
+/// secret check, even a right one), the client elsewhere is untouched.
+async fn wrong_secrets_do_not_drain_a_clients_budget(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |s| {
+        slow_rate(s);
+        s.trusted_proxies = latchkey_web::client_ip::parse_trusted_proxies("127.0.0.1/32").unwrap_or_default();
+    })
+    .await
+    else {
+        return;
+    };
+    let node2 = app.second_node().await;
+    let from = |node: &TestApp, ip: &str, id: &str, secret: &str| {
+        let req = node.http().post(node.url("/token")).header("x-forwarded-for", ip).basic_auth(id, Some(secret)).form(&[("grant_type", "client_credentials")]);
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (id, secret) = app.add_admin_client().await;
+        let started = std::time::Instant::now();
+        // The attacker, at one address, spends the failure budget (on both nodes when they share Redis).
+        for i in 0..BURST {
+            let node = if backend == Backend::Postgres && i % 2 == 1 { &node2 } else { &app };
+            assert_eq!(from(node, "203.0.113.66", &id, "guess").await, 401, "guess {i}: a wrong secret");
+        }
+        let over = from(&app, "203.0.113.66", &id, "guess").await;
+        let right_but_blocked = from(&app, "203.0.113.66", &id, &secret).await;
+        if started.elapsed() >= std::time::Duration::from_millis(900) && attempt < 5 {
+            eprintln!("attempt {attempt} took {:?}: the bucket may have refilled; again", started.elapsed());
+            continue;
+        }
+        assert_eq!(over, 429, "the attacker's address is out of failures");
+        assert_eq!(right_but_blocked, 429, "no more secret checks for that id at that address, not even a right one");
+        // The client's own budget is whole: a full burst from its own address.
+        for i in 0..BURST {
+            let node = if backend == Backend::Postgres && i % 2 == 1 { &node2 } else { &app };
+            assert_eq!(from(node, "198.51.100.7", &id, &secret).await, 200, "the client's request {i}");
+        }
+        // A made-up client id is counted the same way (per id and address).
+        for _ in 0..BURST {
+            assert_eq!(from(&app, "203.0.113.67", "no-such-client", "x").await, 401);
+        }
+        assert_eq!(from(&app, "203.0.113.67", "no-such-client", "x").await, 429);
+        break;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secrets_do_not_drain_a_clients_budget_on_sqlite() {
+    wrong_secrets_do_not_drain_a_clients_budget(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_secrets_do_not_drain_a_clients_budget_on_postgres_and_redis() {
+    wrong_secrets_do_not_drain_a_clients_budget(Backend::Postgres).await;
 }
 
 /// Public clients (no secret) are counted per client and address: one

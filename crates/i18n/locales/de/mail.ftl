@@ -27,7 +27,7 @@ mail-signup-confirm-after = Der Link funktioniert einmal. Falls Sie kein Konto a
 mail-recovery-subject = Jemand möchte Ihr Konto wiederherstellen
 mail-recovery-intro = Jemand hat angefragt, Ihr latchkey-Konto wiederherzustellen. Falls Sie es waren, öffnen Sie diesen Link innerhalb von { $minutes } Minuten:
 mail-recovery-action = Konto wiederherstellen
-mail-recovery-after = Der Link funktioniert einmal; eine neue Anfrage ersetzt ihn. Falls Sie es nicht waren, ignorieren Sie diese Nachricht: Nichts ändert sich, solange der Link nicht benutzt wird, und er fragt trotzdem nach Ihrem zweiten Faktor, falls Sie einen haben.
+mail-recovery-after = Der Link funktioniert einmal; eine neue Anfrage ersetzt ihn. Falls Sie es nicht waren, ignorieren Sie diese Nachricht: Nichts ändert sich, solange der Link nicht benutzt wird, und bevor er jemanden ein neues Passwort oder einen neuen Passkey festlegen lässt, fragt er nach Ihrem zweiten Faktor (Ihrem Passkey, Ihrer Authenticator-App oder einem Backup-Code), falls Sie einen haben.
 
 mail-admin-recovery-subject = Stellen Sie Ihr Konto wieder her
 mail-admin-recovery-intro = Ein Administrator hat Ihnen diesen Wiederherstellungslink gesendet. Öffnen Sie ihn innerhalb von { $minutes } Minuten:
@@ -81,3 +81,10 @@ mail-new-device-unknown-device = Unbekanntes Gerät
 mail-new-device-if-you = Falls Sie das waren, ist nichts zu tun.
 mail-new-device-if-not = Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt und ändern Sie dann Ihr Passwort:
 mail-new-device-action = Das war ich nicht
+
+mail-credential-added-subject = Ihrem Konto wurde eine Anmeldemethode hinzugefügt
+mail-credential-added-passkey = Ihrem latchkey-Konto wurde soeben ein Passkey namens „{ $name }“ hinzugefügt, und alle anderen Sitzungen wurden abgemeldet.
+mail-credential-added-app = Für Ihr latchkey-Konto wurde soeben eine Authenticator-App eingerichtet, und alle anderen Sitzungen wurden abgemeldet.
+mail-credential-added-codes = Für Ihr latchkey-Konto wurden soeben neue Backup-Codes erstellt (ältere funktionieren nicht mehr), und alle anderen Sitzungen wurden abgemeldet.
+mail-credential-added-if-not = Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt und entfernen Sie, was hinzugefügt wurde:
+mail-credential-added-action = Das war ich nicht

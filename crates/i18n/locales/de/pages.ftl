@@ -27,6 +27,9 @@ setup-title = Konto einrichten
 setup-recover-title = Konto wiederherstellen
 setup-account = Konto { $username }
 setup-factor-first = Bestätigen Sie zuerst mit Ihrer Authenticator-App oder einem Ihrer Backup-Codes, dass Sie es sind.
+setup-factor-passkey-first = Bestätigen Sie zuerst mit Ihrem Passkey, dass Sie es sind: dem, mit dem Sie sich nach Ihrem Passwort anmelden.
+setup-factor-passkey = Passkey verwenden
+setup-factor-or-code = Oder geben Sie einen Code aus Ihrer Authenticator-App oder einen Ihrer Backup-Codes ein.
 setup-passkey-intro = Melden Sie sich ab jetzt mit einem Passkey an: Ihr Gerät entsperrt ihn mit Ihrem Gesicht, Ihrem Fingerabdruck oder der Bildschirmsperre.
 setup-create-passkey = Passkey erstellen
 setup-use-password = Stattdessen ein Passwort verwenden
@@ -142,6 +145,13 @@ not-me-check-after = auf alles, was Sie nicht hinzugefügt haben.
 not-me-heading = Diese Anmeldung beenden?
 not-me-device = Angemeldet von { $device }. Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt.
 not-me-end = Diese Sitzung beenden
+not-me-review-intro = Anmeldemethoden, die Ihrem Konto in den letzten 7 Tagen hinzugefügt wurden. Entfernen Sie alle, die Sie nicht hinzugefügt haben: Danach enden alle Sitzungen.
+not-me-review-link = Die in den letzten 7 Tagen hinzugefügten Anmeldemethoden prüfen
+review-title = Kürzlich hinzugefügt
+review-intro = Anmeldemethoden, die Ihrem Konto in den letzten { $days } Tagen vor dieser Anmeldung hinzugefügt wurden. Entfernen Sie alle, die Sie nicht hinzugefügt haben.
+review-nothing = In letzter Zeit wurde nichts hinzugefügt.
+review-passkey = Passkey „{ $name }“
+review-app = Authenticator-App
 
 ## mfa.html
 mfa-title = Zweiter Schritt

@@ -29,7 +29,7 @@ mail-signup-confirm-after = The link works once. If you did not ask for an accou
 mail-recovery-subject = Someone asked to recover your account
 mail-recovery-intro = Someone asked to recover your latchkey account. If it was you, open this link within { $minutes } minutes:
 mail-recovery-action = Recover your account
-mail-recovery-after = The link works once; asking again replaces it. If it was not you, ignore this message: nothing changes unless the link is used, and it still asks for your second factor if you have one.
+mail-recovery-after = The link works once; asking again replaces it. If it was not you, ignore this message: nothing changes unless the link is used, and before it lets anyone set a new password or passkey it asks for your second factor (your passkey, authenticator app or a backup code) if you have one.
 
 mail-admin-recovery-subject = Recover your account
 mail-admin-recovery-intro = An administrator sent you this recovery link. Open it within { $minutes } minutes:
@@ -83,3 +83,10 @@ mail-new-device-unknown-device = Unknown device
 mail-new-device-if-you = If this was you, there is nothing to do.
 mail-new-device-if-not = If this wasn't you, end that session now and then change your password:
 mail-new-device-action = This wasn't me
+
+mail-credential-added-subject = A sign-in method was added to your account
+mail-credential-added-passkey = A passkey named “{ $name }” was just added to your latchkey account, and every other session was signed out.
+mail-credential-added-app = An authenticator app was just set up on your latchkey account, and every other session was signed out.
+mail-credential-added-codes = New backup codes were just created for your latchkey account (any older ones no longer work), and every other session was signed out.
+mail-credential-added-if-not = If this wasn't you, end that session now and remove what was added:
+mail-credential-added-action = This wasn't me

@@ -27,6 +27,9 @@ setup-title = Set up your account
 setup-recover-title = Recover your account
 setup-account = Account { $username }
 setup-factor-first = First, prove it is you with your authenticator app or one of your backup codes.
+setup-factor-passkey-first = First, prove it is you with your passkey: the one you sign in with after your password.
+setup-factor-passkey = Use your passkey
+setup-factor-or-code = Or enter a code from your authenticator app or one of your backup codes.
 setup-passkey-intro = Sign in from now on with a passkey: your device unlocks it with your face, fingerprint or screen lock.
 setup-create-passkey = Create a passkey
 setup-use-password = Use a password instead
@@ -142,6 +145,13 @@ not-me-check-after = for anything you did not add.
 not-me-heading = End that sign-in?
 not-me-device = Signed in from { $device }. If this wasn't you, end that session now.
 not-me-end = End that session
+not-me-review-intro = Sign-in methods added to your account in the last 7 days. Remove any you did not add: every session then ends.
+not-me-review-link = Review the sign-in methods added in the last 7 days
+review-title = Added recently
+review-intro = Sign-in methods added to your account in the last { $days } days, before this sign-in. Remove any you did not add.
+review-nothing = Nothing was added recently.
+review-passkey = Passkey “{ $name }”
+review-app = Authenticator app
 
 ## mfa.html
 mfa-title = Second step

@@ -137,6 +137,11 @@ pub fn set_require_dpop(conn: &mut DbConnection, id: &str, required: bool) -> Re
     Ok(diesel::update(clients::table.find(id)).set(clients::require_dpop.eq(required)).execute(conn)? == 1)
 }
 
+/// Changes the algorithm a client's ID tokens are signed with.
+pub fn set_id_token_alg(conn: &mut DbConnection, id: &str, alg: &str) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set(clients::id_token_alg.eq(alg)).execute(conn)? == 1)
+}
+
 /// Sets (or clears) the URL a client publishes its public keys at.
 pub fn set_jwks_uri(conn: &mut DbConnection, id: &str, uri: Option<&str>) -> Result<bool, StoreError> {
     Ok(diesel::update(clients::table.find(id)).set(clients::jwks_uri.eq(uri)).execute(conn)? == 1)

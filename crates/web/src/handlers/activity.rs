@@ -107,7 +107,8 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
     };
     tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
     state.oauth.audit_event("not_me", Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
-    let page = NotMePage { t, done: true, ended: !ended.is_empty(), device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) };
+    // What an intruder may have added is offered for removal on the review page.
+    let page = NotMePage { done: true, ended: !ended.is_empty(), review: true, ..NotMePage::new(t, csrf.form_token(&state)) };
     Ok(render(StatusCode::OK, &page))
 }
 

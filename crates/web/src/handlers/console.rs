@@ -1,7 +1,8 @@
 //! The admin console (`/admin`): server-rendered pages over the same
-//! operations as the admin API (`crate::admin_ops`). Admins only, with a
-//! multi-factor (or passkey) session; destructive actions need a sign-in
-//! within the last 5 minutes.
+//! operations as the admin API (`crate::admin_ops`). Admins only, with an
+//! interactive multi-factor (or passkey) sign-in, never a session restored
+//! from a remembered device; every action that changes anything needs that
+//! sign-in to be within the last 5 minutes.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -27,6 +28,11 @@ async fn console(req: &HttpRequest, state: &AppState, back: &str) -> Result<Resu
     if !user.admin {
         return Err(WebError::forbidden("The console is for administrators."));
     }
+    // A session restored from the 30-day remembered-device cookie is not a
+    // sign-in: the console wants an interactive one (with the second factor).
+    if session.restored {
+        return Ok(Err(again()));
+    }
     if session.acr() < Acr::MultiFactor {
         if !super::login::has_second_factor(state, &user).await? {
             return Err(WebError::Page {
@@ -42,9 +48,36 @@ async fn console(req: &HttpRequest, state: &AppState, back: &str) -> Result<Resu
     Ok(Ok((user, session)))
 }
 
-/// Destructive actions need a sign-in within the last 5 minutes.
+/// Every action that changes anything needs a sign-in within the last 5 minutes.
 fn recent(state: &AppState, session: &Session) -> bool {
     !session.restored && state.clock.now() - session.auth_time <= RECENT_AUTH_SECS
+}
+
+/// The status lines an action leaves for the page it redirects to, as
+/// `?notice=<code>`: fixed codes with fixed texts, so a link cannot put its
+/// own words on the console (an unknown code shows nothing). Counts and
+/// names are in the audit trail.
+const NOTICES: &[(&str, &str)] = &[
+    ("sessions-ended", "Every session, remembered device and token of the user ended."),
+    ("user-disabled", "User disabled; every session and token ended."),
+    ("user-enabled", "User enabled."),
+    ("admin-granted", "The user is now an admin."),
+    ("admin-revoked", "Admin rights removed."),
+    ("mfa-reset", "Authenticator app and backup codes removed; the user was told."),
+    ("recovery-link-sent", "Recovery link sent."),
+    ("user-deleted", "User deleted."),
+    ("grants-revoked", "All grants revoked; their refresh tokens no longer work."),
+    ("user-grant-revoked", "The user's grant revoked; its refresh tokens no longer work."),
+    ("client-disabled", "Client disabled."),
+    ("client-enabled", "Client enabled."),
+    ("client-updated", "Client updated."),
+    ("keys-rotated", "New keys published; they sign in 10 minutes."),
+];
+
+/// The fixed text of a notice code, if it is one.
+fn notice_text(code: Option<&str>) -> Option<String> {
+    let code = code?;
+    NOTICES.iter().find(|(c, _)| *c == code).map(|(_, text)| (*text).to_string())
 }
 
 macro_rules! admin_or_return {
@@ -54,6 +87,18 @@ macro_rules! admin_or_return {
             Err(resp) => return Ok(resp),
         }
     };
+}
+
+/// [`admin_or_return!`] for an action that changes something: the sign-in
+/// must also be recent, otherwise the browser signs in again and comes back.
+macro_rules! recent_admin_or_return {
+    ($req:expr, $state:expr, $back:expr) => {{
+        let (admin, session) = admin_or_return!($req, $state, $back);
+        if !recent($state, &session) {
+            return Ok(see_other(&format!("/login?next={}", $back)));
+        }
+        (admin, session)
+    }};
 }
 
 fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
@@ -128,7 +173,7 @@ pub async fn users(req: HttpRequest, state: web::Data<AppState>, query: web::Que
     let found = state.authn.search_users(&q, 200).await?;
     let csrf = CsrfCookie::from_request(&req);
     let users = found.into_iter().map(|u| UserRow { id: u.id.0, username: u.username, email: u.email, disabled: u.disabled_at.is_some(), admin: u.admin }).collect();
-    page(&UsersPage { notice: query.notice.clone().filter(|n| n.len() < 200), q, users, csrf_token: csrf.form_token(&state) }, &csrf)
+    page(&UsersPage { notice: notice_text(query.notice.as_deref()), q, users, csrf_token: csrf.form_token(&state) }, &csrf)
 }
 
 #[derive(Deserialize)]
@@ -140,7 +185,7 @@ pub struct InviteForm {
 
 pub async fn invite(req: HttpRequest, state: web::Data<AppState>, form: web::Form<InviteForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    admin_or_return!(&req, &state, "/admin/users");
+    recent_admin_or_return!(&req, &state, "/admin/users");
     match crate::account_links::invite(&state, form.username.trim(), form.email.trim(), false).await {
         Ok((user, _)) => Ok(see_other(&format!("/admin/users/{}", user.id.0))),
         Err(e @ (latchkey_authn::AuthnError::UserExists | latchkey_authn::AuthnError::InvalidInput(_))) => Err(WebError::bad_request(e.to_string())),
@@ -225,7 +270,7 @@ pub async fn user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<
     actions.extend([("reset-mfa", "Reset MFA"), ("recovery-link", "Send recovery link"), ("delete", "Delete user")]);
     let csrf = CsrfCookie::from_request(&req);
     let p = UserPage {
-        notice: query.notice.clone().filter(|n| n.len() < 200),
+        notice: notice_text(query.notice.as_deref()),
         id: u.id.0.clone(),
         has_password: u.password_hash.is_some(),
         totp: state.mfa.has_second_factor(&u).await?,
@@ -259,37 +304,36 @@ pub struct ActionForm {
     tos_uri: Option<String>,
 }
 
-fn notice_url(base: &str, notice: &str) -> String {
-    format!("{base}?notice={}", url::form_urlencoded::byte_serialize(notice.as_bytes()).collect::<String>())
+/// `base` with a notice code (one of [`NOTICES`]).
+fn notice_url(base: &str, code: &'static str) -> String {
+    debug_assert!(NOTICES.iter().any(|(c, _)| *c == code), "unknown notice code {code}");
+    format!("{base}?notice={code}")
 }
 
 pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<ActionForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     let id = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let (admin, session) = admin_or_return!(&req, &state, &back);
-    if !recent(&state, &session) {
-        return Ok(see_other(&format!("/login?next={back}")));
-    }
+    let (admin, _) = recent_admin_or_return!(&req, &state, &back);
     let u = state.authn.user(&UserId(id)).await?.ok_or_else(|| WebError::bad_request("No such user."))?;
     let notice = match form.action.as_str() {
-        "end-sessions" => format!("Ended {} session(s), every device and token.", admin_ops::end_everything(&state, &u).await?),
+        "end-sessions" => admin_ops::end_everything(&state, &u).await.map(|_| "sessions-ended")?,
         "disable" if u.id == admin.id => return Err(WebError::bad_request("You cannot disable yourself.")),
-        "disable" => admin_ops::set_disabled(&state, &u, true).await.map(|_| "User disabled; every session and token ended.".to_string())?,
-        "enable" => admin_ops::set_disabled(&state, &u, false).await.map(|_| "User enabled.".to_string())?,
-        "grant-admin" => admin_ops::set_admin(&state, &u, true).await.map(|_| "The user is now an admin.".to_string())?,
+        "disable" => admin_ops::set_disabled(&state, &u, true).await.map(|_| "user-disabled")?,
+        "enable" => admin_ops::set_disabled(&state, &u, false).await.map(|_| "user-enabled")?,
+        "grant-admin" => admin_ops::set_admin(&state, &u, true).await.map(|_| "admin-granted")?,
         "revoke-admin" if u.id == admin.id => return Err(WebError::bad_request("You cannot remove your own admin rights.")),
-        "revoke-admin" => admin_ops::set_admin(&state, &u, false).await.map(|_| "Admin rights removed.".to_string())?,
-        "reset-mfa" => admin_ops::reset_mfa(&state, &u).await.map(|_| "Authenticator app and backup codes removed; the user was told.".to_string())?,
-        "recovery-link" => admin_ops::send_recovery_link(&state, &u).await.map(|_| "Recovery link sent.".to_string())?,
+        "revoke-admin" => admin_ops::set_admin(&state, &u, false).await.map(|_| "admin-revoked")?,
+        "reset-mfa" => admin_ops::reset_mfa(&state, &u).await.map(|_| "mfa-reset")?,
+        "recovery-link" => admin_ops::send_recovery_link(&state, &u).await.map(|_| "recovery-link-sent")?,
         "delete" if u.id == admin.id => return Err(WebError::bad_request("You cannot delete yourself.")),
         "delete" => {
             admin_ops::delete_user(&state, &u).await?;
-            return Ok(see_other(&notice_url("/admin/users", &format!("Deleted {}.", u.username))));
+            return Ok(see_other(&notice_url("/admin/users", "user-deleted")));
         }
         _ => return Err(WebError::bad_request("Unknown action.")),
     };
-    Ok(see_other(&notice_url(&back, &notice)))
+    Ok(see_other(&notice_url(&back, notice)))
 }
 
 struct ClientRow {
@@ -344,7 +388,7 @@ fn lines(s: &str) -> Vec<String> {
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, form: web::Form<ClientForm>) -> Result<HttpResponse, WebError> {
     let f = form.into_inner();
     check_form_post(&req, &state, &f.csrf_token)?;
-    admin_or_return!(&req, &state, "/admin/clients");
+    recent_admin_or_return!(&req, &state, "/admin/clients");
     let new = new_client(f.name, lines(&f.redirect_uris), lines(&f.post_logout_redirect_uris), f.public.is_some(), &lines(&f.grant_types), Some(&f.scope), Some(f.backchannel_logout_uri), None)
         .map_err(|e| WebError::bad_request(e.to_string()))?;
     let (client, secret) = admin_ops::create_client(&state, new).await.map_err(|e| WebError::bad_request(e.to_string()))?;
@@ -411,28 +455,25 @@ async fn client_page(req: &HttpRequest, state: &AppState, id: &str, notice: Opti
 
 pub async fn client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     admin_or_return!(&req, &state, "/admin/clients");
-    client_page(&req, &state, &path, query.notice.clone().filter(|n| n.len() < 200), None).await
+    client_page(&req, &state, &path, notice_text(query.notice.as_deref()), None).await
 }
 
 pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<ActionForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     let id = path.into_inner();
     let back = format!("/admin/clients/{id}");
-    let (admin, session) = admin_or_return!(&req, &state, &back);
-    if !recent(&state, &session) {
-        return Ok(see_other(&format!("/login?next={back}")));
-    }
+    let (admin, _) = recent_admin_or_return!(&req, &state, &back);
     let actor = format!("admin {}", admin.username);
     let bad = |e: latchkey_oauth::OAuthError| WebError::bad_request(e.to_string());
     let notice = match form.action.as_str() {
         "revoke-all" => {
-            let r = state.oauth.revoke_client_grants(&id, None, &actor).await.map_err(bad)?;
-            format!("Revoked {} grant(s) and {} refresh-token family(ies).", r.grants, r.families)
+            state.oauth.revoke_client_grants(&id, None, &actor).await.map_err(bad)?;
+            "grants-revoked"
         }
         "revoke-user" => {
             let user = form.username.clone().unwrap_or_default();
-            let r = state.oauth.revoke_client_grants(&id, Some(&user), &actor).await.map_err(bad)?;
-            format!("Revoked {user}'s grant ({} refresh-token family(ies)).", r.families)
+            state.oauth.revoke_client_grants(&id, Some(&user), &actor).await.map_err(bad)?;
+            "user-grant-revoked"
         }
         "rotate-secret" => {
             let secret = admin_ops::rotate_client_secret(&state, &id).await.map_err(bad)?;
@@ -440,7 +481,11 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
         }
         "disable" | "enable" => {
             admin_ops::set_client_disabled(&state, &id, form.action == "disable").await.map_err(bad)?;
-            format!("Client {}d.", form.action)
+            if form.action == "disable" {
+                "client-disabled"
+            } else {
+                "client-enabled"
+            }
         }
         "delete" => {
             admin_ops::delete_client(&state, &id).await.map_err(bad)?;
@@ -460,11 +505,11 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
             if !links.is_empty() {
                 admin_ops::update_client_links(&state, &id, links).await.map_err(bad)?;
             }
-            "Client updated.".to_string()
+            "client-updated"
         }
         _ => return Err(WebError::bad_request("Unknown action.")),
     };
-    Ok(see_other(&notice_url(&back, &notice)))
+    Ok(see_other(&notice_url(&back, notice)))
 }
 
 #[derive(Deserialize)]
@@ -569,7 +614,7 @@ pub async fn keys(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     let keys = state.tokens.key_status().await.map_err(|e| WebError::Internal(e.to_string()))?;
     let csrf = CsrfCookie::from_request(&req);
     let keys = keys.into_iter().map(|k| KeyRow { kid: k.kid, alg: k.alg, state: k.state, created: format_time(k.created_at) }).collect();
-    page(&KeysPage { notice: query.notice.clone().filter(|n| n.len() < 200), keys, csrf_token: csrf.form_token(&state) }, &csrf)
+    page(&KeysPage { notice: notice_text(query.notice.as_deref()), keys, csrf_token: csrf.form_token(&state) }, &csrf)
 }
 
 #[derive(Deserialize)]
@@ -579,11 +624,8 @@ pub struct CsrfOnly {
 
 pub async fn rotate_keys(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    let (_, session) = admin_or_return!(&req, &state, "/admin/keys");
-    if !recent(&state, &session) {
-        return Ok(see_other("/login?next=/admin/keys"));
-    }
+    recent_admin_or_return!(&req, &state, "/admin/keys");
     let kids = state.tokens.rotate_keys(&latchkey_domain::SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
     state.oauth.audit_event("keys_rotated", None, None, &format!("{} new key(s)", kids.len())).await;
-    Ok(see_other(&notice_url("/admin/keys", "New keys published; they sign in 10 minutes.")))
+    Ok(see_other(&notice_url("/admin/keys", "keys-rotated")))
 }

@@ -22,10 +22,10 @@ use crate::state::AppState;
 /// `POST /device_authorization` (RFC 8628 §3.1, §3.2): client
 /// authentication and rate limits as at `/token`; JSON answers.
 pub async fn device_authorization(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let form = ClientForm::parse(&req, &body)?;
-    form.rate_limit(&req, &state, "device_authorization").await?;
+    let form = ClientForm::parse(&req, &body)?.rate_limited(&req, &state, "device_authorization");
     let ip = client_info(&req).ip;
-    let answer = state.oauth.device_authorization(&form.creds, form.get("scope").as_deref(), form.get("resource").as_deref(), ip.as_deref()).await.map_err(WebError::Json)?;
+    let resource = form.one_resource()?;
+    let answer = state.oauth.device_authorization(&form.creds, form.get("scope").as_deref(), resource.as_deref(), ip.as_deref()).await.map_err(WebError::Json)?;
     Ok(no_store().json(answer))
 }
 

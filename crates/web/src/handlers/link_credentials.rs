@@ -6,11 +6,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::LINKS_PER_IP;
+use latchkey_authn::ways_in::RecoveryGate;
 use latchkey_authn::{AuthnError, Purpose};
 use latchkey_domain::{Amr, Secret, User, UserId};
 use latchkey_store::repo::links::Link;
 use serde::Deserialize;
-use webauthn_rs::prelude::RegisterPublicKeyCredential;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::login::complete_sign_in_session;
 use super::passkeys::{check_json_post, json_error, redirect_as_json};
@@ -101,18 +102,23 @@ async fn open(state: &AppState, flow: Flow, t: &str) -> Result<Option<(Link, Use
     Ok(user.map(|u| (link, u)))
 }
 
-/// Recovery never bypasses the strongest control: an account with an
-/// authenticator app or backup codes must present one, in this browser,
-/// before a credential can be set.
-async fn needs_factor(state: &AppState, flow: Flow, link: &Link, user: &User, csrf: &CsrfCookie) -> Result<bool, WebError> {
-    if flow != Flow::Recovery || !state.mfa.has_recovery_factor(user).await? {
-        return Ok(false);
+/// Recovery never bypasses the strongest control: an account with a second
+/// factor (an authenticator app, backup codes, or a passkey besides its
+/// password) must present one, in this browser, before a credential can be
+/// set. The factors still due, or `None`.
+async fn factor_due(state: &AppState, flow: Flow, link: &Link, user: &User, csrf: &CsrfCookie) -> Result<Option<RecoveryGate>, WebError> {
+    if flow != Flow::Recovery {
+        return Ok(None);
+    }
+    let gate = state.mfa.recovery_gate(user).await?;
+    if !gate.required() {
+        return Ok(None);
     }
     let passed = link.factor_at.is_some() && link.factor_browser.as_deref().is_some_and(|b| csrf.owns(state, b));
-    Ok(!passed)
+    Ok((!passed).then_some(gate))
 }
 
-fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &str, needs_factor: bool, error: Option<String>, csrf: &CsrfCookie) -> SetupPage {
+fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &str, due: Option<RecoveryGate>, error: Option<String>, csrf: &CsrfCookie) -> SetupPage {
     let t = tr(req);
     SetupPage {
         t,
@@ -120,7 +126,9 @@ fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &st
         base: flow.base(),
         username: user.username.clone(),
         token: token.to_string(),
-        needs_factor,
+        needs_factor: due.is_some(),
+        factor_code: due.is_some_and(|g| g.code),
+        factor_passkey: due.is_some_and(|g| g.passkey),
         min_chars: state.authn.policy.min_chars,
         error,
         csrf_token: csrf.form_token(state),
@@ -130,8 +138,8 @@ fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &st
 async fn show(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>, flow: Flow) -> Result<HttpResponse, WebError> {
     let csrf = CsrfCookie::from_request(&req);
     let Some((link, user)) = open(&state, flow, &query.t).await? else { return Err(expired()) };
-    let gate = needs_factor(&state, flow, &link, &user, &csrf).await?;
-    with_cookies(render(StatusCode::OK, &page(&req, &state, flow, &user, &query.t, gate, None, &csrf)), &csrf.new)
+    let due = factor_due(&state, flow, &link, &user, &csrf).await?;
+    with_cookies(render(StatusCode::OK, &page(&req, &state, flow, &user, &query.t, due, None, &csrf)), &csrf.new)
 }
 
 pub async fn setup_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LinkQuery>) -> Result<HttpResponse, WebError> {
@@ -159,7 +167,8 @@ pub async fn recovery_verify(req: HttpRequest, state: web::Data<AppState>, form:
             let throttled = matches!(e, AuthnError::Throttled);
             state.oauth.audit_event("recovery_factor_failed", Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
             let (status, msg) = if throttled { (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts") } else { (StatusCode::UNAUTHORIZED, "mfa-code-wrong") };
-            Ok(render(status, &page(&req, &state, Flow::Recovery, &user, &form.t, true, Some(tr(&req).get(msg)), &csrf)))
+            let due = Some(state.mfa.recovery_gate(&user).await?);
+            Ok(render(status, &page(&req, &state, Flow::Recovery, &user, &form.t, due, Some(tr(&req).get(msg)), &csrf)))
         }
         Err(e) => Err(e.into()),
     }
@@ -177,7 +186,10 @@ async fn complete(req: &HttpRequest, state: &AppState, flow: Flow, link: &Link, 
             Ok(resp)
         }
         Flow::Recovery => {
-            let (resp, session) = complete_sign_in_session(req, state, user, amr, None, Some("/account".into()), false).await?;
+            // Whatever was added in the last days (perhaps by whoever made
+            // the recovery necessary) is offered for removal first.
+            let next = if super::review::anything_to_review(state, user).await? { "/account/review" } else { "/account" };
+            let (resp, session) = complete_sign_in_session(req, state, user, amr, None, Some(next.into()), false).await?;
             finish_recovery(state, user, &session, tr(req)).await?;
             Ok(resp)
         }
@@ -189,13 +201,13 @@ async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: web::F
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
     rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
     let Some((link, user)) = open(&state, flow, &form.t).await? else { return Err(expired()) };
-    if needs_factor(&state, flow, &link, &user, &csrf).await? {
-        return Err(WebError::forbidden("Present your authenticator app or a backup code first."));
+    if factor_due(&state, flow, &link, &user, &csrf).await?.is_some() {
+        return Err(WebError::forbidden("Present your second factor first: your passkey, authenticator app or a backup code."));
     }
     let password = Secret::new(form.new_password);
     if let Err(AuthnError::InvalidInput(why)) = state.authn.policy.check(&password, &user.username, &user.email) {
         let error = Some(format!("That password cannot be used: {why}."));
-        return Ok(render(StatusCode::BAD_REQUEST, &page(&req, &state, flow, &user, &form.t, false, error, &csrf)));
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&req, &state, flow, &user, &form.t, None, error, &csrf)));
     }
     if !state.links.consume(&link).await? {
         return Err(expired());
@@ -229,8 +241,8 @@ async fn passkey_link(req: &HttpRequest, state: &AppState, flow: Flow, t: &str) 
     let Some((link, user)) = open(state, flow, t).await? else {
         return Ok(Err(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used")));
     };
-    if needs_factor(state, flow, &link, &user, &csrf).await? {
-        return Ok(Err(json_error(StatusCode::FORBIDDEN, "present your authenticator app or a backup code first")));
+    if factor_due(state, flow, &link, &user, &csrf).await?.is_some() {
+        return Ok(Err(json_error(StatusCode::FORBIDDEN, "present your second factor first: your passkey, authenticator app or a backup code")));
     }
     Ok(Ok((link, user)))
 }
@@ -278,4 +290,68 @@ pub async fn setup_passkey_finish(req: HttpRequest, state: web::Data<AppState>, 
 
 pub async fn recovery_passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<FinishBody>) -> Result<HttpResponse, WebError> {
     passkey_finish(req, state, body, Flow::Recovery).await
+}
+
+#[derive(Deserialize)]
+pub struct FactorFinishBody {
+    t: String,
+    ceremony: String,
+    credential: PublicKeyCredential,
+}
+
+/// What a recovery's passkey ceremony is bound to: the link and the browser.
+#[derive(serde::Serialize, Deserialize)]
+struct FactorContext {
+    link: String,
+    browser: String,
+}
+
+/// The recovery gate's passkey path, step 1: a challenge for this account's
+/// passkeys (only those), bound to the link and this browser.
+pub async fn recovery_factor_passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<StartBody>) -> Result<HttpResponse, WebError> {
+    let csrf = match check_json_post(&req, &state) {
+        Ok(c) => c,
+        Err(resp) => return Ok(resp),
+    };
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
+    let Some((link, user)) = open(&state, Flow::Recovery, &body.t).await? else {
+        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
+    };
+    if !state.mfa.recovery_gate(&user).await?.passkey {
+        return Ok(json_error(StatusCode::BAD_REQUEST, "this account has no passkey to present"));
+    }
+    let context = serde_json::to_string(&FactorContext { link: link.id.clone(), browser: csrf.binding(&state) }).map_err(|e| WebError::Internal(e.to_string()))?;
+    let (ceremony, options) = state.passkeys.start_authentication(Some(&user.id), false, &context).await?;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "ceremony": ceremony, "options": options })))
+}
+
+/// Step 2: the assertion of one of the account's passkeys passes the gate
+/// for this link in this browser (the ceremony is single-use: a replayed
+/// assertion finds nothing).
+pub async fn recovery_factor_passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web::Json<FactorFinishBody>) -> Result<HttpResponse, WebError> {
+    let csrf = match check_json_post(&req, &state) {
+        Ok(c) => c,
+        Err(resp) => return Ok(resp),
+    };
+    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
+    let Some((link, user)) = open(&state, Flow::Recovery, &body.t).await? else {
+        return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
+    };
+    let done = match state.passkeys.finish_authentication(&body.ceremony, &body.credential).await {
+        Ok(d) => d,
+        Err(AuthnError::InvalidCredentials) => {
+            state.oauth.audit_event("recovery_factor_failed", Some(&user.id.0), None, "the passkey assertion was refused").await;
+            return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work"));
+        }
+        Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
+        Err(e) => return Err(e.into()),
+    };
+    let bound = serde_json::from_str::<FactorContext>(&done.context).ok().is_some_and(|c| c.link == link.id && csrf.owns(&state, &c.browser));
+    if !bound || done.user_id != user.id {
+        state.oauth.audit_event("recovery_factor_failed", Some(&user.id.0), None, "a passkey ceremony of another link, browser or account").await;
+        return Ok(json_error(StatusCode::FORBIDDEN, "the passkey check started for another link or in another browser"));
+    }
+    state.links.record_factor(&link, &csrf.binding(&state)).await?;
+    state.oauth.audit_event("recovery_factor_passed", Some(&user.id.0), None, "passkey presented for a recovery link").await;
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "redirect": format!("/recover/continue?t={}", body.t) })))
 }

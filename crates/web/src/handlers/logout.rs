@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::added::AddedKind;
 use latchkey_oauth::logout::EndSessionRequest;
 use serde::Deserialize;
 
@@ -80,8 +81,25 @@ pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: we
     let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let csrf = CsrfCookie::from_request(&req);
     let t = tr(&req);
-    let page = NotMePage { t, done: false, ended: false, device: target.device_name.unwrap_or_else(|| t.get("unknown-device")), token: query.t.clone(), csrf_token: csrf.form_token(&state) };
+    let page = NotMePage { device: target.device_name.unwrap_or_else(|| t.get("unknown-device")), token: query.t.clone(), ..NotMePage::new(t, csrf.form_token(&state)) };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
+}
+
+/// The page after the session ended: what was added to the account in the
+/// last days, each with a remove button authorised by the same link.
+async fn not_me_done(req: &HttpRequest, state: &AppState, csrf: &CsrfCookie, t_link: &str, sid: &str, error: Option<String>) -> Result<HttpResponse, WebError> {
+    let t = tr(req);
+    let user = match state.sessions.find_by_sid(sid).await? {
+        Some(s) => state.authn.user(&s.user_id).await?,
+        None => None,
+    };
+    let added = match &user {
+        Some(u) => super::review::rows(t, &super::review::offered_to_link(state, u).await?),
+        None => Vec::new(),
+    };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let page = NotMePage { done: true, ended: true, added, link_token: t_link.to_string(), error, ..NotMePage::new(t, csrf.form_token(state)) };
+    with_cookies(render(status, &page), &csrf.new)
 }
 
 pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeForm>) -> Result<HttpResponse, WebError> {
@@ -91,5 +109,26 @@ pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     if let Some(s) = ended.first() {
         state.oauth.audit_event("not_me", Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
     }
-    Ok(render(StatusCode::OK, &NotMePage { t: tr(&req), done: true, ended: true, device: String::new(), token: String::new(), csrf_token: csrf.form_token(&state) }))
+    not_me_done(&req, &state, &csrf, &form.t, &sid, None).await
+}
+
+#[derive(Deserialize)]
+pub struct NotMeRemoveForm {
+    csrf_token: String,
+    t: String,
+    kind: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// A remove button of the page above: the link (unexpired, genuine) names
+/// the account; only what was added in the last days can go this way.
+pub async fn not_me_remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeRemoveForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    let sid = parse_not_me(&state, &form.t).ok_or_else(invalid_link)?;
+    let kind = AddedKind::parse(&form.kind).ok_or_else(|| WebError::bad_request("Unknown kind of sign-in method."))?;
+    let session = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(invalid_link)?;
+    let error = super::review::remove_for_link(&state, &user, kind, &form.id).await?.err();
+    not_me_done(&req, &state, &csrf, &form.t, &sid, error).await
 }

@@ -13,7 +13,7 @@ use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie}
 use crate::error::WebError;
 use crate::lang::tr;
 use crate::pages::{render, RecoveryCodesPage, TotpPage};
-use crate::session_ops::credentials_changed;
+use crate::session_ops::{credential_added, credentials_changed, Added};
 use crate::state::AppState;
 
 /// Sensitive changes need a sign-in (or second factor) within 5 minutes: long
@@ -94,8 +94,9 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
     };
     match state.mfa.confirm_totp(&user, &form.code).await {
         Ok(codes) => {
-            // A security change: other sessions and devices end (this one stays).
-            credentials_changed(&state, &user.id, &session, "totp_enrolled").await?;
+            // A security change: other sessions and devices end (this one
+            // stays), and the user is told, with a "This wasn't me" link.
+            credential_added(&state, &user, &session, "totp_enrolled", "authenticator app", Added::AuthenticatorApp, tr(&req)).await?;
             Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
         }
         Err(AuthnError::InvalidCredentials) => {
@@ -108,7 +109,7 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
 
 pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, _) = match recent(&req, &state).await? {
+    let (user, session) = match recent(&req, &state).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
@@ -116,7 +117,7 @@ pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: we
         return Ok(see_other("/account/totp"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "old codes replaced").await;
+    credential_added(&state, &user, &session, "backup_codes_regenerated", "new backup codes", Added::BackupCodes, tr(&req)).await?;
     Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
 }
 
@@ -150,6 +151,6 @@ pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>,
         return Ok(see_other("/login?next=/account/recovery-codes"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "recovery codes created").await;
+    credential_added(&state, &user, &session, "backup_codes_regenerated", "new backup codes", Added::BackupCodes, tr(&req)).await?;
     Ok(render(StatusCode::OK, &RecoveryCodesPage { t: tr(&req), codes: Some(codes), csrf_token: csrf.form_token(&state) }))
 }

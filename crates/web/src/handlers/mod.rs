@@ -19,6 +19,7 @@ pub mod logout;
 pub mod mfa_settings;
 pub mod passkeys;
 pub mod recovery;
+pub mod review;
 pub mod signup;
 pub mod misc;
 pub mod token;

@@ -17,7 +17,7 @@ use super::mfa_settings::may_change_credentials;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, CsrfCookie, CSRF_COOKIE};
 use crate::error::WebError;
-use crate::session_ops::credentials_changed;
+use crate::session_ops::{credential_added, credentials_changed, Added};
 use crate::state::AppState;
 
 pub(crate) fn json_error(status: StatusCode, message: &str) -> HttpResponse {
@@ -75,10 +75,22 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
         return Ok(json_error(StatusCode::UNAUTHORIZED, "sign in first"));
     };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
+    // A password account's first passkey is its first second factor: recovery
+    // will ask for it, so backup codes are made now (if it has none) and shown once.
+    let first_second_factor = user.password_hash.is_some() && !super::login::has_second_factor(&state, &user).await?;
     match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
         Ok((info, _)) => {
-            state.oauth.audit_event("passkey_added", Some(&user.id.0), None, &format!("passkey {} ({})", info.id, info.name)).await;
-            Ok(HttpResponse::Ok().json(info))
+            credential_added(&state, &user, &session, "passkey_added", &format!("passkey {} ({})", info.id, info.name), Added::Passkey(&info.name), crate::lang::tr(&req)).await?;
+            let backup_codes = if first_second_factor && state.mfa.unused_backup_codes(&user).await? == 0 {
+                let codes = state.mfa.regenerate_backup_codes(&user).await?;
+                state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "with the first passkey").await;
+                Some(codes)
+            } else {
+                None
+            };
+            let mut out = serde_json::to_value(&info).map_err(|e| WebError::Internal(e.to_string()))?;
+            out["backup_codes"] = json!(backup_codes);
+            Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(out))
         }
         Err(AuthnError::InvalidInput(m)) => Ok(json_error(StatusCode::BAD_REQUEST, &m)),
         Err(e) => Err(e.into()),

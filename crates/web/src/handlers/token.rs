@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_oauth::endpoint_limits::Caller;
+use latchkey_oauth::endpoint_limits::Gate;
 use actix_web::ResponseError;
 use latchkey_oauth::{ClientCredentials, ErrorCode, OAuthError, TokenRequest};
 
@@ -25,9 +25,11 @@ impl ClientForm {
             return Err(json(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded")));
         }
         let pairs = form_pairs(body).ok_or_else(|| json(OAuthError::invalid_request("malformed form body")))?;
-        // RFC 6749 §3.2: request parameters MUST NOT be included more than once.
+        // RFC 6749 §3.2: request parameters MUST NOT be included more than
+        // once; RFC 8707 §2 lets `resource` repeat (each endpoint says how
+        // many it takes: `/par` several, the token endpoint one).
         for (i, (k, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(prev, _)| prev == k) {
+            if k != "resource" && pairs[..i].iter().any(|(prev, _)| prev == k) {
                 return Err(json(OAuthError::invalid_request(format!("parameter {k} is repeated"))));
             }
         }
@@ -40,18 +42,31 @@ impl ClientForm {
         Ok(ClientForm { pairs, creds })
     }
 
-    /// Counts the request against its client's rate limit for `endpoint`.
-    pub(crate) async fn rate_limit(&self, req: &HttpRequest, state: &AppState, endpoint: &'static str) -> Result<(), WebError> {
+    /// Puts the request under `endpoint`'s rate limit. It is applied where
+    /// the client is authenticated: only a request that authenticates as a
+    /// client spends that client's budget; failures are counted per claimed
+    /// id and address (see `latchkey_oauth::endpoint_limits`).
+    pub(crate) fn rate_limited(mut self, req: &HttpRequest, state: &AppState, endpoint: &'static str) -> ClientForm {
         let ip = crate::browser::client_info(req).ip;
-        let caller = match &self.creds.secret {
-            Some(_) => Caller::Confidential { client_id: &self.creds.client_id },
-            None => Caller::Public { client_id: Some(&self.creds.client_id), ip: ip.as_deref() },
-        };
-        state.endpoint_limits.check(endpoint, &caller).await.map_err(WebError::Json)
+        self.creds.gate = Some(Gate::new(&state.endpoint_limits, endpoint, ip));
+        self
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<String> {
         param(&self.pairs, name).filter(|v| !v.is_empty()).map(str::to_string)
+    }
+
+    /// The one `resource` of a request that issues one access token: an
+    /// access token has one audience, so several are refused with what to
+    /// do instead (RFC 8707 §2.2).
+    pub(crate) fn one_resource(&self) -> Result<Option<String>, WebError> {
+        let mut all = self.pairs.iter().filter(|(k, v)| k == "resource" && !v.is_empty()).map(|(_, v)| v.clone());
+        let first = all.next();
+        if all.next().is_some() {
+            let why = "one resource per token request: an access token has one audience. Name the resources at /authorize (or /par), then redeem the code with one resource and ask for each other resource with the refresh token, one request each (RFC 8707 §2.2)";
+            return Err(WebError::Json(OAuthError::new(ErrorCode::InvalidTarget, why)));
+        }
+        Ok(first)
     }
 }
 
@@ -78,19 +93,22 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         Ok(r) => r,
         Err(e) => e.error_response(),
     };
-    // A DPoP client always gets the current server nonce (RFC 9449 §8), in
-    // the answer that refuses its proof for lack of one, and in the others.
+    with_dpop_nonce(&req, &state, &mut response);
+    Ok(response)
+}
+
+/// A DPoP client always gets the current server nonce (RFC 9449 §8), in the
+/// answer that refuses its proof for lack of one, and in the others.
+fn with_dpop_nonce(req: &HttpRequest, state: &AppState, response: &mut HttpResponse) {
     if req.headers().contains_key("dpop") {
         if let Ok(v) = header::HeaderValue::from_str(&state.oauth.dpop_nonce()) {
             response.headers_mut().insert(header::HeaderName::from_static("dpop-nonce"), v);
         }
     }
-    Ok(response)
 }
 
 async fn token_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<HttpResponse, WebError> {
-    let form = ClientForm::parse(req, body)?;
-    form.rate_limit(req, state, "token").await?;
+    let form = ClientForm::parse(req, body)?.rate_limited(req, state, "token");
     let request = TokenRequest {
         grant_type: form.get("grant_type"),
         code: form.get("code"),
@@ -98,7 +116,7 @@ async fn token_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Resul
         code_verifier: form.get("code_verifier"),
         scope: form.get("scope"),
         refresh_token: form.get("refresh_token"),
-        resource: form.get("resource"),
+        resource: form.one_resource()?,
         device_code: form.get("device_code"),
         dpop: dpop_proof(req)?,
     };
@@ -106,26 +124,35 @@ async fn token_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Resul
     Ok(no_store().json(response))
 }
 
-/// `POST /par` (RFC 9126): 201 with a one-time `request_uri`.
+/// `POST /par` (RFC 9126): 201 with a one-time `request_uri`. A DPoP proof
+/// sent along binds the code to its key (RFC 9449 §10.1).
 pub async fn par(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let form = ClientForm::parse(&req, &body)?;
-    form.rate_limit(&req, &state, "par").await?;
-    let pushed = state.oauth.push_authorization(&form.creds, form.pairs).await.map_err(WebError::Json)?;
+    let answer = par_answer(&req, &state, &body).await;
+    let mut response = match answer {
+        Ok(r) => r,
+        Err(e) => e.error_response(),
+    };
+    with_dpop_nonce(&req, &state, &mut response);
+    Ok(response)
+}
+
+async fn par_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<HttpResponse, WebError> {
+    let form = ClientForm::parse(req, body)?.rate_limited(req, state, "par");
+    let proof = dpop_proof(req)?;
+    let pushed = state.oauth.push_authorization(&form.creds, form.pairs, proof.as_deref()).await.map_err(WebError::Json)?;
     let mut b = no_store();
     b.status(actix_web::http::StatusCode::CREATED);
     Ok(b.json(pushed))
 }
 
 pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let form = ClientForm::parse(&req, &body)?;
-    form.rate_limit(&req, &state, "revoke").await?;
+    let form = ClientForm::parse(&req, &body)?.rate_limited(&req, &state, "revoke");
     state.oauth.revoke(&form.creds, form.get("token").as_deref(), form.get("token_type_hint").as_deref()).await.map_err(WebError::Json)?;
     Ok(no_store().finish())
 }
 
 pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let form = ClientForm::parse(&req, &body)?;
-    form.rate_limit(&req, &state, "introspect").await?;
+    let form = ClientForm::parse(&req, &body)?.rate_limited(&req, &state, "introspect");
     let answer = state.oauth.introspect(&form.creds, form.get("token").as_deref(), form.get("token_type_hint").as_deref()).await.map_err(WebError::Json)?;
     Ok(no_store().json(answer))
 }
