@@ -19,6 +19,9 @@ pub enum AuthnError {
     /// The account exists and the credentials were right, but an admin disabled it.
     #[error("this account is disabled; contact your administrator")]
     Disabled,
+    /// Taking admin rights away would leave no enabled administrator.
+    #[error("this is the last administrator; make someone else an administrator first")]
+    LastAdmin,
     #[error("password hashing failed: {0}")]
     Hashing(String),
     #[error("store: {0}")]

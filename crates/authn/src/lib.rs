@@ -23,7 +23,7 @@ pub use error::AuthnError;
 pub use password::PasswordHasher;
 pub use password_policy::PasswordPolicy;
 pub use rate_limit::RateLimiter;
-pub use service::{Authenticator, NewUser};
+pub use service::{Authenticator, NewUser, SignInRefused};
 pub use devices::{DeviceService, Restore};
 pub use links::{LinkService, Purpose};
 pub use mail::{Mail, Mailer};

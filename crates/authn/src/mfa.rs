@@ -11,7 +11,7 @@ use latchkey_token::MasterKey;
 use totp_rs::{Builder as TotpBuilder, Secret as TotpSecret, Totp};
 
 use crate::error::AuthnError;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, Subject};
 use crate::ways_in::{RecoveryGate, WaysIn};
 
 /// Ten backup codes: enough for a long trip without the phone.
@@ -53,7 +53,7 @@ fn normalize(code: &str) -> String {
 impl MfaService {
     pub fn new(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock, issuer: &str) -> MfaService {
         let issuer = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "latchkey".into());
-        MfaService { db, master: master.clone(), backup: master.hasher(KeyPurpose::BackupCode), clock, throttle: LoginThrottle::new(fast).for_second_factor(), issuer }
+        MfaService { db, master: master.clone(), backup: master.hasher(KeyPurpose::BackupCode), clock, throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)).for_second_factor(), issuer }
     }
 
     fn context(user_id: &str) -> String {
@@ -147,7 +147,7 @@ impl MfaService {
     /// account's unknown devices, as for passwords: someone who has the
     /// password cannot lock the owner's own browser out of the second step.
     pub async fn verify(&self, user: &User, code: &str, ip: Option<&str>, known_device: Option<&str>) -> Result<Amr, AuthnError> {
-        let attempt = self.throttle.reserve(&user.username, ip, known_device).await?;
+        let attempt = self.throttle.reserve(&Subject::Account(user.id.clone()), ip, known_device).await?;
         let ok = if self.check_totp(user, code).await? {
             true
         } else {

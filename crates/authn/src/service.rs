@@ -4,12 +4,25 @@ use latchkey_domain::user::valid_username;
 use latchkey_domain::{SharedClock, Secret, User, UserId};
 use latchkey_store::repo::users;
 use latchkey_store::{Db, FastStore, StoreError};
+use latchkey_token::crypto::KeyPurpose;
+use latchkey_token::MasterKey;
 
 use crate::error::AuthnError;
 use crate::password::PasswordHasher;
 use crate::password_policy::PasswordPolicy;
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, Subject};
 use crate::ways_in::{self, PasswordOutcome, PasswordRefusal, WaysIn};
+
+/// A refused password sign-in.
+#[derive(Debug)]
+pub struct SignInRefused {
+    pub error: AuthnError,
+    /// The account the typed name named, if any (issue #24 item 22: an
+    /// attack on an account shows in its trail); never the typed text.
+    pub target: Option<UserId>,
+    /// Whether the browser held a verified device cookie for that account.
+    pub known_device: bool,
+}
 
 pub struct NewUser {
     pub username: String,
@@ -29,8 +42,8 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(db: Db, fast: FastStore, clock: SharedClock) -> Result<Authenticator, AuthnError> {
-        Ok(Authenticator { db, hasher: PasswordHasher::new()?, throttle: LoginThrottle::new(fast), clock, policy: PasswordPolicy::default() })
+    pub fn new(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock) -> Result<Authenticator, AuthnError> {
+        Ok(Authenticator { db, hasher: PasswordHasher::new()?, throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)), clock, policy: PasswordPolicy::default() })
     }
 
     pub async fn create_user(&self, new: NewUser) -> Result<User, AuthnError> {
@@ -53,35 +66,53 @@ impl Authenticator {
     }
 
     /// Checks a username and password. Unknown user and wrong password cost the
-    /// same argon2 verification and return the same error. `known_device` is
-    /// the id of the browser's verified device cookie for this username, if
-    /// any (see [`crate::throttle`]).
-    pub async fn authenticate_password(&self, username: &str, password: Secret, ip: Option<&str>, known_device: Option<&str>) -> Result<User, AuthnError> {
-        let attempt = self.throttle.reserve(username, ip, known_device).await?;
+    /// same argon2 verification and return the same error. The name is looked
+    /// up whatever its case; failures count against the account it names (by
+    /// id), or a keyed hash of a name no account has ([`crate::throttle`]).
+    /// `known_device` is given the account's id and answers with the id of
+    /// the browser's verified device cookie for that account, if any. A
+    /// refusal says which account it was aimed at (never the typed text).
+    pub async fn sign_in_password(&self, username: &str, password: Secret, ip: Option<&str>, known_device: impl FnOnce(&UserId) -> Option<String>) -> Result<User, SignInRefused> {
         let name = username.to_string();
-        let user = self.db.run(move |c| users::find_by_username(c, &name)).await?;
+        let user = self.db.run(move |c| users::find_by_username(c, &name)).await.map_err(|e| SignInRefused { error: e.into(), target: None, known_device: false })?;
+        let target = user.as_ref().map(|u| u.id.clone());
+        let known = target.as_ref().and_then(known_device);
+        let refused = |error: AuthnError| SignInRefused { error, target: target.clone(), known_device: known.is_some() };
+        let subject = self.throttle.subject(target.as_ref(), username);
+        let attempt = self.throttle.reserve(&subject, ip, known.as_deref()).await.map_err(refused)?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = self.hasher.verify(password, stored).await?;
+        let ok = self.hasher.verify(password, stored).await.map_err(refused)?;
         match user {
             Some(u) if ok => {
-                self.throttle.succeeded(attempt).await?;
+                self.throttle.succeeded(attempt).await.map_err(refused)?;
                 if u.disabled_at.is_some() {
                     tracing::info!(target: "security", event = "login_disabled_account", user_id = %u.id.0);
-                    return Err(AuthnError::Disabled);
+                    return Err(refused(AuthnError::Disabled));
                 }
                 Ok(u)
             }
             _ => {
-                tracing::info!(target: "security", event = "login_failed", username, ip, "failed password sign-in");
-                Err(AuthnError::InvalidCredentials)
+                // Never the typed name: people type passwords into it (item 11).
+                let user_id = target.as_ref().map(|t| t.0.as_str());
+                tracing::info!(target: "security", event = "login_failed", user_id, known_account = user_id.is_some(), ip, "failed password sign-in");
+                Err(refused(AuthnError::InvalidCredentials))
             }
         }
     }
 
     /// Changes a user's password after checking the current one (throttled
     /// like sign-in). The caller ends the user's other sessions and tokens.
+    /// `known_device` is the browser's verified device cookie for this user.
     pub async fn change_password(&self, user: &User, current: Secret, new: Secret, ip: Option<&str>, known_device: Option<&str>) -> Result<(), AuthnError> {
-        self.authenticate_password(&user.username, current, ip, known_device).await?;
+        let subject = Subject::Account(user.id.clone());
+        let attempt = self.throttle.reserve(&subject, ip, known_device).await?;
+        let id = user.id.clone();
+        let stored = self.db.run(move |c| users::find_by_id(c, &id)).await?.and_then(|u| u.password_hash);
+        if !self.hasher.verify(current, stored).await? {
+            tracing::info!(target: "security", event = "login_failed", user_id = %user.id.0, ip, "wrong current password");
+            return Err(AuthnError::InvalidCredentials);
+        }
+        self.throttle.succeeded(attempt).await?;
         self.set_password(user, new).await
     }
 
@@ -144,6 +175,28 @@ impl Authenticator {
         Ok(user)
     }
 
+    /// A self-service sign-up: an account without credentials that holds
+    /// its username and address only until `expires_at`, its verification
+    /// link's expiry ([`Authenticator::release_abandoned_signup`]).
+    pub async fn create_signup(&self, username: &str, email: &str, expires_at: i64) -> Result<User, AuthnError> {
+        let user = self.create_without_credentials(username, email, false).await?;
+        let id = user.id.clone();
+        self.db.run(move |c| users::set_signup_expiry(c, &id, expires_at)).await?;
+        Ok(user)
+    }
+
+    /// Deletes `user` if it is a sign-up that was never completed and whose
+    /// verification link has expired; `true` when it did. Invited accounts
+    /// are never released: an expired invitation keeps its username.
+    pub async fn release_abandoned_signup(&self, user: &UserId) -> Result<bool, AuthnError> {
+        let (id, now) = (user.clone(), self.clock.now());
+        let released = self.db.run(move |c| users::release_abandoned_signup(c, &id, now)).await?;
+        if released {
+            tracing::info!(target: "security", event = "signup_released", user_id = %user.0, "an abandoned sign-up gave its username and address back");
+        }
+        Ok(released)
+    }
+
     /// Sets the user's address; `verified` when a link sent to it was used.
     pub async fn set_email(&self, user: &UserId, email: &str, verified: bool) -> Result<(), AuthnError> {
         let (id, e) = (user.clone(), email.to_string());
@@ -156,10 +209,13 @@ impl Authenticator {
         Ok(self.db.run(move |c| users::find_by_email(c, &e)).await?)
     }
 
-    /// The one account a "username or email" names, if exactly one does.
+    /// The one account a "username or email" names, if exactly one does,
+    /// typed by its shape: with an `@` it is an address and only ever
+    /// matched against addresses (usernames have no `@`; an older one that
+    /// has cannot stand in for someone's address: issue #24 item 5).
     pub async fn find_by_login(&self, login: &str) -> Result<Option<User>, AuthnError> {
-        if let Some(u) = self.find_by_username(login).await? {
-            return Ok(Some(u));
+        if !login.contains('@') {
+            return self.find_by_username(login).await;
         }
         let mut found = self.find_by_email(login).await?;
         Ok(if found.len() == 1 { found.pop() } else { None })
@@ -167,29 +223,8 @@ impl Authenticator {
 
     /// Replaces the user's profile claims (blank fields become unset), after
     /// checking them; `updated_at` is now.
-    pub async fn set_profile(&self, user: &UserId, mut profile: latchkey_domain::Profile) -> Result<latchkey_domain::Profile, AuthnError> {
-        let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        profile.name = clean(profile.name);
-        profile.given_name = clean(profile.given_name);
-        profile.family_name = clean(profile.family_name);
-        profile.locale = clean(profile.locale);
-        profile.zoneinfo = clean(profile.zoneinfo);
-        for v in [&profile.name, &profile.given_name, &profile.family_name].into_iter().flatten() {
-            if v.chars().count() > 200 || v.chars().any(char::is_control) {
-                return Err(AuthnError::InvalidInput("names are at most 200 characters, without control characters".into()));
-            }
-        }
-        if let Some(l) = &profile.locale {
-            let ok = l.len() <= 35 && l.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
-            if !ok {
-                return Err(AuthnError::InvalidInput("the locale must be a language tag such as en or en-GB".into()));
-            }
-        }
-        if let Some(z) = &profile.zoneinfo {
-            if !latchkey_i18n::known_zone(z) {
-                return Err(AuthnError::InvalidInput("the time zone must be an IANA name such as Europe/Berlin".into()));
-            }
-        }
+    pub async fn set_profile(&self, user: &UserId, profile: latchkey_domain::Profile) -> Result<latchkey_domain::Profile, AuthnError> {
+        let mut profile = check_profile(&profile)?;
         profile.updated_at = Some(self.clock.now());
         let (id, p) = (user.clone(), profile.clone());
         if !self.db.run(move |c| users::set_profile(c, &id, &p)).await? {
@@ -204,10 +239,19 @@ impl Authenticator {
         Ok(self.db.run(move |c| users::set_disabled(c, &id, at)).await?)
     }
 
-    /// Grants or takes away admin rights.
+    /// Grants or takes away admin rights; `false` for no such user. Never
+    /// takes them from the last enabled administrator
+    /// ([`AuthnError::LastAdmin`]): nobody could open the console again.
     pub async fn set_admin(&self, user: &UserId, admin: bool) -> Result<bool, AuthnError> {
         let id = user.clone();
-        Ok(self.db.run(move |c| users::set_admin(c, &id, admin)).await?)
+        if admin {
+            return Ok(self.db.run(move |c| users::set_admin(c, &id, true)).await?);
+        }
+        match self.db.run(move |c| users::revoke_admin_unless_last(c, &id)).await? {
+            users::Demotion::Done => Ok(true),
+            users::Demotion::NoSuchUser => Ok(false),
+            users::Demotion::LastAdmin => Err(AuthnError::LastAdmin),
+        }
     }
 
     /// Users whose username or email contains `q`.
@@ -237,6 +281,35 @@ impl Authenticator {
     }
 }
 
+/// A profile as it would be stored: blank fields unset, the rest checked
+/// (names without control characters, a language tag, an IANA zone).
+pub fn check_profile(profile: &latchkey_domain::Profile) -> Result<latchkey_domain::Profile, AuthnError> {
+    let mut profile = profile.clone();
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    profile.name = clean(profile.name);
+    profile.given_name = clean(profile.given_name);
+    profile.family_name = clean(profile.family_name);
+    profile.locale = clean(profile.locale);
+    profile.zoneinfo = clean(profile.zoneinfo);
+    for v in [&profile.name, &profile.given_name, &profile.family_name].into_iter().flatten() {
+        if v.chars().count() > 200 || v.chars().any(char::is_control) {
+            return Err(AuthnError::InvalidInput("names are at most 200 characters, without control characters".into()));
+        }
+    }
+    if let Some(l) = &profile.locale {
+        let ok = l.len() <= 35 && l.split('-').all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !ok {
+            return Err(AuthnError::InvalidInput("the locale must be a language tag such as en or en-GB".into()));
+        }
+    }
+    if let Some(z) = &profile.zoneinfo {
+        if !latchkey_i18n::known_zone(z) {
+            return Err(AuthnError::InvalidInput("the time zone must be an IANA name such as Europe/Berlin".into()));
+        }
+    }
+    Ok(profile)
+}
+
 pub fn validate_new_user(new: &NewUser, policy: &PasswordPolicy) -> Result<(), AuthnError> {
     validate_identity(&new.username, &new.email)?;
     policy.check(&new.password, &new.username, &new.email)
@@ -245,7 +318,7 @@ pub fn validate_new_user(new: &NewUser, policy: &PasswordPolicy) -> Result<(), A
 /// A username and an address we can store and mail.
 pub fn validate_identity(username: &str, email: &str) -> Result<(), AuthnError> {
     if !valid_username(username) {
-        return Err(AuthnError::InvalidInput("username must be 1-64 letters, digits or . - _ @".into()));
+        return Err(AuthnError::InvalidInput("username must be 1-64 letters, digits or . - _ (not an email address or a user id)".into()));
     }
     if !valid_email(email) {
         return Err(AuthnError::InvalidInput("email address is not valid".into()));

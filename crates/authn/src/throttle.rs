@@ -13,10 +13,16 @@
 //! incremented first and the attempt refused when that took them over the
 //! limit. Parallel guesses therefore cannot all slip through a
 //! check-then-count gap. A success gives its reservations back.
+//!
+//! Counters are keyed on the account's id ([`Subject`]), never on the name
+//! typed: `ALICE` and `alice` (or any later rename) are one counter, so a
+//! second account cannot reset or sidestep the first one's (issue #24 item 2).
 
 use std::time::Duration;
 
+use latchkey_domain::UserId;
 use latchkey_store::FastStore;
+use latchkey_token::crypto::KeyedHasher;
 
 use crate::error::AuthnError;
 
@@ -44,9 +50,21 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// (a proxy, a NAT) must not lock every other user out, yet it gets at most
 /// one attempt per connection every two seconds.
 pub const IP_OVER_LIMIT_DELAY: Duration = Duration::from_secs(2);
-/// Usernames are counted by at most this many characters (no valid username
-/// is longer), so made-up names cannot make counter keys arbitrarily large.
+/// Device cookie ids are counted by at most this many characters, so
+/// made-up ids cannot make counter keys arbitrarily large.
 const MAX_COUNTED_NAME: usize = 64;
+
+/// Whom an attempt counts against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// An existing account, by its id.
+    Account(UserId),
+    /// A name no account has: a keyed hash of it (see
+    /// [`LoginThrottle::unknown_name`]), so guesses at made-up names are
+    /// limited like any other, the typed text never reaches the store, and
+    /// every counter key has the same shape and bounded size.
+    UnknownName(String),
+}
 
 /// What a reservation needs to be given back after a success.
 #[derive(Debug)]
@@ -58,6 +76,8 @@ pub struct Attempt {
 #[derive(Clone)]
 pub struct LoginThrottle {
     fast: FastStore,
+    /// Keys the hash of names that no account has.
+    names: KeyedHasher,
     /// Key namespace: passwords and second factors are counted separately.
     kind: &'static str,
     ip_delay: Duration,
@@ -65,8 +85,24 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    pub fn new(fast: FastStore) -> LoginThrottle {
-        LoginThrottle { fast, kind: "login-fail", ip_delay: IP_OVER_LIMIT_DELAY, delay_step: FAILURE_DELAY_STEP }
+    /// `names` is a keyed hasher ([`latchkey_token::crypto::KeyPurpose::LoginName`]):
+    /// every node of a deployment must count an unknown name under one key.
+    pub fn new(fast: FastStore, names: KeyedHasher) -> LoginThrottle {
+        LoginThrottle { fast, names, kind: "login-fail", ip_delay: IP_OVER_LIMIT_DELAY, delay_step: FAILURE_DELAY_STEP }
+    }
+
+    /// The subject for a typed name that names no account: a keyed hash of
+    /// the name as it is looked up (trimmed, ASCII lower case).
+    pub fn unknown_name(&self, typed: &str) -> Subject {
+        Subject::UnknownName(self.names.hash(&typed.trim().to_ascii_lowercase()))
+    }
+
+    /// The subject of `user` if there is one, else of the typed name.
+    pub fn subject(&self, user: Option<&UserId>, typed: &str) -> Subject {
+        match user {
+            Some(id) => Subject::Account(id.clone()),
+            None => self.unknown_name(typed),
+        }
     }
 
     /// The same limits, counted separately, for second-factor codes.
@@ -74,9 +110,11 @@ impl LoginThrottle {
         LoginThrottle { kind: "mfa-fail", ..self }
     }
 
-    fn account_key(&self, username: &str) -> String {
-        let name: String = username.chars().take(MAX_COUNTED_NAME).collect();
-        format!("{}:user:{}", self.kind, name.to_lowercase())
+    fn account_key(&self, subject: &Subject) -> String {
+        match subject {
+            Subject::Account(id) => format!("{}:account:{}", self.kind, id.0.chars().take(MAX_COUNTED_NAME).collect::<String>()),
+            Subject::UnknownName(hash) => format!("{}:name:{}", self.kind, hash.chars().take(MAX_COUNTED_NAME).collect::<String>()),
+        }
     }
 
     fn device_key(&self, device: &str) -> String {
@@ -88,16 +126,16 @@ impl LoginThrottle {
         format!("{}:ip:{ip}", self.kind)
     }
 
-    /// Reserves one attempt for `username` from `ip`, or refuses it
+    /// Reserves one attempt for `subject` from `ip`, or refuses it
     /// ([`AuthnError::Throttled`]) when that goes over a limit. `known_device`
     /// is the id of a verified device cookie for this account: its failures
     /// count against that device, not against the account's unknown devices.
     /// A failed attempt simply keeps its reservation; call
     /// [`LoginThrottle::succeeded`] after a success.
-    pub async fn reserve(&self, username: &str, ip: Option<&str>, known_device: Option<&str>) -> Result<Attempt, AuthnError> {
+    pub async fn reserve(&self, subject: &Subject, ip: Option<&str>, known_device: Option<&str>) -> Result<Attempt, AuthnError> {
         let (counter_key, limit, scope) = match known_device {
             Some(device) => (self.device_key(device), MAX_FAILURES_PER_DEVICE, "device"),
-            None => (self.account_key(username), MAX_FAILURES_PER_ACCOUNT, "account"),
+            None => (self.account_key(subject), MAX_FAILURES_PER_ACCOUNT, "account"),
         };
         let failures = self.fast.incr_window(&counter_key, FAILURE_WINDOW).await?;
         if failures > limit {
@@ -153,32 +191,59 @@ fn failure_delay(failures: i64, step: Duration) -> Duration {
 mod tests {
     use super::*;
 
+    fn throttle() -> LoginThrottle {
+        LoginThrottle::new(FastStore::memory(), KeyedHasher::from_secret(b"test key"))
+    }
+
     /// The real limits without the progressive delay (its own test covers it).
     fn quick() -> LoginThrottle {
-        LoginThrottle { delay_step: Duration::ZERO, ..LoginThrottle::new(FastStore::memory()) }
+        LoginThrottle { delay_step: Duration::ZERO, ..throttle() }
+    }
+
+    fn acct(id: &str) -> Subject {
+        Subject::Account(UserId(id.into()))
+    }
+
+    /// Item 2 of issue #24: the counter is the account's, whatever the case
+    /// of the name typed; an unknown name is counted under a keyed hash of
+    /// its lower case, never as typed.
+    #[tokio::test]
+    async fn unknown_names_count_by_a_keyed_hash_of_their_lower_case() {
+        let t = quick();
+        assert_eq!(t.unknown_name("Mallory"), t.unknown_name(" mallory "));
+        assert_ne!(t.unknown_name("mallory"), t.unknown_name("mallory2"));
+        let Subject::UnknownName(hash) = t.unknown_name("Mallory") else { panic!("an unknown name") };
+        assert!(!hash.contains("allory") && hash.len() == 64, "{hash}");
+        let other_key = LoginThrottle::new(FastStore::memory(), KeyedHasher::from_secret(b"another deployment"));
+        assert_ne!(t.unknown_name("mallory"), other_key.unknown_name("mallory"), "keyed, not a plain digest");
+        for _ in 0..MAX_FAILURES_PER_ACCOUNT {
+            t.reserve(&t.unknown_name("mallory"), None, None).await.unwrap();
+        }
+        assert!(matches!(t.reserve(&t.unknown_name("MALLORY"), None, None).await, Err(AuthnError::Throttled)));
+        assert_eq!(t.subject(Some(&UserId("id-1".into())), "ALICE"), acct("id-1"), "an account counts by its id, not the name typed");
     }
 
     #[tokio::test]
     async fn an_attackers_failures_do_not_lock_the_owners_known_device() {
         let t = quick();
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            t.reserve("alice", Some("203.0.113.9"), None).await.unwrap();
+            t.reserve(&acct("alice"), Some("203.0.113.9"), None).await.unwrap();
         }
-        assert!(matches!(t.reserve("Alice", Some("203.0.113.9"), None).await, Err(AuthnError::Throttled)), "unknown devices are locked out");
-        let owner = t.reserve("alice", Some("198.51.100.7"), Some("device-1")).await.expect("the known device still gets its attempt");
+        assert!(matches!(t.reserve(&acct("alice"), Some("203.0.113.9"), None).await, Err(AuthnError::Throttled)), "unknown devices are locked out");
+        let owner = t.reserve(&acct("alice"), Some("198.51.100.7"), Some("device-1")).await.expect("the known device still gets its attempt");
         t.succeeded(owner).await.unwrap();
-        assert!(matches!(t.reserve("alice", None, None).await, Err(AuthnError::Throttled)), "the owner's success does not unlock unknown devices");
+        assert!(matches!(t.reserve(&acct("alice"), None, None).await, Err(AuthnError::Throttled)), "the owner's success does not unlock unknown devices");
     }
 
     #[tokio::test]
     async fn a_known_device_is_locked_by_its_own_failures_only() {
         let t = quick();
         for _ in 0..MAX_FAILURES_PER_DEVICE {
-            t.reserve("alice", None, Some("device-1")).await.unwrap();
+            t.reserve(&acct("alice"), None, Some("device-1")).await.unwrap();
         }
-        assert!(matches!(t.reserve("alice", None, Some("device-1")).await, Err(AuthnError::Throttled)));
-        assert!(t.reserve("alice", None, Some("device-2")).await.is_ok(), "another known device is not affected");
-        assert!(t.reserve("alice", None, None).await.is_ok(), "nor are unknown devices");
+        assert!(matches!(t.reserve(&acct("alice"), None, Some("device-1")).await, Err(AuthnError::Throttled)));
+        assert!(t.reserve(&acct("alice"), None, Some("device-2")).await.is_ok(), "another known device is not affected");
+        assert!(t.reserve(&acct("alice"), None, None).await.is_ok(), "nor are unknown devices");
     }
 
     #[test]
@@ -192,12 +257,12 @@ mod tests {
 
     #[tokio::test]
     async fn attempts_after_the_free_failures_wait() {
-        let t = LoginThrottle { delay_step: Duration::from_millis(50), ..LoginThrottle::new(FastStore::memory()) };
+        let t = LoginThrottle { delay_step: Duration::from_millis(50), ..throttle() };
         for _ in 0..FREE_FAILURES + 2 {
-            t.reserve("alice", None, None).await.unwrap();
+            t.reserve(&acct("alice"), None, None).await.unwrap();
         }
         let started = std::time::Instant::now();
-        t.reserve("alice", None, None).await.unwrap();
+        t.reserve(&acct("alice"), None, None).await.unwrap();
         assert!(started.elapsed() >= Duration::from_millis(100), "two failures over the free ones: two steps");
     }
 
@@ -205,14 +270,14 @@ mod tests {
     async fn locks_after_max_failures_and_success_resets() {
         let t = quick();
         for _ in 0..MAX_FAILURES_PER_ACCOUNT {
-            t.reserve("alice", Some("1.2.3.4"), None).await.unwrap();
+            t.reserve(&acct("alice"), Some("1.2.3.4"), None).await.unwrap();
         }
-        assert!(matches!(t.reserve("alice", None, None).await, Err(AuthnError::Throttled)));
-        let bob = t.reserve("bob", Some("1.2.3.4"), None).await.unwrap();
+        assert!(matches!(t.reserve(&acct("alice"), None, None).await, Err(AuthnError::Throttled)));
+        let bob = t.reserve(&acct("bob"), Some("1.2.3.4"), None).await.unwrap();
         t.succeeded(bob).await.unwrap();
         let fast = t.fast.clone();
-        fast.delete(&t.account_key("alice")).await.unwrap();
-        assert!(t.reserve("alice", None, None).await.is_ok());
+        fast.delete(&t.account_key(&acct("alice"))).await.unwrap();
+        assert!(t.reserve(&acct("alice"), None, None).await.is_ok());
     }
 
     #[tokio::test]
@@ -220,7 +285,7 @@ mod tests {
         let t = quick();
         let tasks: Vec<_> = (0..40).map(|_| {
             let t = t.clone();
-            tokio::spawn(async move { t.reserve("alice", Some("1.2.3.4"), None).await.is_ok() })
+            tokio::spawn(async move { t.reserve(&acct("alice"), Some("1.2.3.4"), None).await.is_ok() })
         }).collect();
         let mut allowed = 0;
         for task in tasks {
@@ -233,13 +298,13 @@ mod tests {
     async fn ip_limit_slows_but_never_refuses_a_clean_account() {
         let t = LoginThrottle { ip_delay: Duration::from_millis(1), ..quick() };
         for i in 0..MAX_FAILURES_PER_IP {
-            t.reserve(&format!("made-up-{i}"), Some("10.0.0.1"), None).await.unwrap();
+            t.reserve(&t.unknown_name(&format!("made-up-{i}")), Some("10.0.0.1"), None).await.unwrap();
         }
-        let ok = t.reserve("alice", Some("10.0.0.1"), None).await.expect("clean account is not refused");
+        let ok = t.reserve(&acct("alice"), Some("10.0.0.1"), None).await.expect("clean account is not refused");
         t.succeeded(ok).await.unwrap();
         // An account that already failed from this over-limit address is refused.
-        t.reserve("carol", Some("10.0.0.2"), None).await.unwrap();
-        assert!(matches!(t.reserve("carol", Some("10.0.0.1"), None).await, Err(AuthnError::Throttled)));
-        assert_eq!(t.fast.get(&t.account_key("carol")).await.unwrap().as_deref(), Some("1"), "the refused attempt was not charged to the account");
+        t.reserve(&acct("carol"), Some("10.0.0.2"), None).await.unwrap();
+        assert!(matches!(t.reserve(&acct("carol"), Some("10.0.0.1"), None).await, Err(AuthnError::Throttled)));
+        assert_eq!(t.fast.get(&t.account_key(&acct("carol"))).await.unwrap().as_deref(), Some("1"), "the refused attempt was not charged to the account");
     }
 }

@@ -55,13 +55,27 @@ impl std::fmt::Debug for User {
     }
 }
 
-/// Usernames are 1–64 characters of letters, digits and `.-_@`.
+/// Usernames are 1–64 characters of ASCII letters, digits and `.-_`, unique
+/// whatever their case. No `@` (then no username is an email address, so a
+/// "username or email" cannot name two accounts), and not shaped like a user
+/// id (a UUID, so a "username or id" cannot either; issue #24 item 5).
 pub fn valid_username(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && !looks_like_user_id(name)
+}
+
+/// Whether `s` has the shape of a user id: a UUID in its hyphenated form
+/// (any case), which is what every [`UserId`] is.
+pub fn looks_like_user_id(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 #[cfg(test)]
@@ -71,7 +85,11 @@ mod tests {
     #[test]
     fn usernames() {
         assert!(valid_username("alice"));
-        assert!(valid_username("a.b-c_d@x"));
+        assert!(valid_username("a.b-c_d"));
+        assert!(!valid_username("a.b-c_d@x"), "no email addresses");
+        assert!(!valid_username("3f2b1c9e-8d7a-4b6c-9e5f-0a1b2c3d4e5f"), "no user ids");
+        assert!(!valid_username("3F2B1C9E-8D7A-4B6C-9E5F-0A1B2C3D4E5F"), "in any case");
+        assert!(valid_username("3f2b1c9e-8d7a-4b6c-9e5f-0a1b2c3d4e5"), "one short is a name");
         assert!(!valid_username(""));
         assert!(!valid_username("has space"));
         assert!(!valid_username(&"x".repeat(65)));

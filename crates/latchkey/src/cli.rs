@@ -398,6 +398,16 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change an existing user: `--admin true` makes them an administrator
+    /// (the admin console), `--admin false` takes it away (never from the
+    /// last administrator); audited.
+    Update {
+        /// The username (or the user's id).
+        username: String,
+        /// true: an administrator; false: not.
+        #[arg(long, value_name = "true|false")]
+        admin: Option<bool>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -259,9 +259,12 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     println!("  hot state:  {shared}");
     println!("  discovery:  {}/.well-known/openid-configuration", state.issuer);
     println!("  your account page: {}/account", state.issuer);
-    println!("Create the first user and a client (in another terminal, same directory and settings):");
-    println!("  echo 'blue kettle marching at noon' | latchkey user add alice --email alice@example.com --password-stdin --admin");
-    println!("  latchkey client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
+    // The command as this one was started (`./target/release/latchkey`), so
+    // the hint works where `latchkey` is not on PATH.
+    let me = command_name(std::env::args_os().next().map(|a| a.to_string_lossy().into_owned()));
+    println!("Create the first user (an administrator) and a client (in another terminal, same directory and settings):");
+    println!("  echo 'blue kettle marching at noon' | {me} user add alice --email alice@example.com --password-stdin --admin");
+    println!("  {me} client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
     let retention_days = settings.audit_retention_days;
     let upkeep = state.clone();
     tokio::spawn(async move {
@@ -282,6 +285,19 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     let server = latchkey_web::start(listener, state, workers)?;
     server.await?;
     Ok(())
+}
+
+/// How to run this executable again from the same directory: its `argv[0]`
+/// as typed (a bare name was found on PATH), a relative path made explicit
+/// (`./…`), quoted for a POSIX shell when it has anything unusual in it.
+fn command_name(argv0: Option<String>) -> String {
+    let Some(arg) = argv0.filter(|a| !a.is_empty()) else { return "latchkey".into() };
+    let path = if arg.contains('/') && !arg.starts_with('/') && !arg.starts_with("./") && !arg.starts_with("../") { format!("./{arg}") } else { arg };
+    if path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_')) {
+        path
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
 }
 
 /// The database URL without credentials, for the start-up banner.
@@ -336,6 +352,14 @@ async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliE
             } else {
                 println!("created user {} ({})", user.username, user.id.0);
             }
+        }
+        UserCommand::Update { username, admin } => {
+            let Some(admin) = admin else {
+                return Err(CliError::Usage("say what to change: --admin true|false".into()));
+            };
+            let user = latchkey_web::admin_ops::find_user(state, &username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
+            latchkey_web::admin_ops::set_admin(state, &user, admin).await?;
+            println!("{} is {}an administrator", user.username, if admin { "now " } else { "no longer " });
         }
         UserCommand::List { json } => {
             let users = authn.list_users().await?;
@@ -554,4 +578,39 @@ async fn group_command(state: &AppState, command: GroupCommand) -> Result<(), Cl
 /// Epoch seconds as RFC 3339 (UTC), for text output.
 fn rfc3339(secs: i64) -> String {
     latchkey_web::pages::format_utc(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::command_name;
+    use crate::cli::{Cli, Command, UserCommand};
+
+    /// Issue #24 item 25: an existing user can be made an administrator
+    /// (and stop being one) from the command line.
+    #[test]
+    fn user_update_takes_admin_true_or_false() {
+        for (arg, want) in [("true", true), ("false", false)] {
+            let cli = Cli::try_parse_from(["latchkey", "user", "update", "alice", "--admin", arg]).expect("parses");
+            match cli.command {
+                Command::User { command: UserCommand::Update { username, admin } } => assert_eq!((username.as_str(), admin), ("alice", Some(want))),
+                _ => panic!("not user update"),
+            }
+        }
+        assert!(Cli::try_parse_from(["latchkey", "user", "update", "alice", "--admin", "yes please"]).is_err());
+    }
+
+    /// Issue #24 item 25: the banner's hints run the binary the way it was
+    /// started, not a `latchkey` that may not be on PATH.
+    #[test]
+    fn the_banner_names_the_binary_as_it_was_started() {
+        assert_eq!(command_name(Some("./target/release/latchkey".into())), "./target/release/latchkey");
+        assert_eq!(command_name(Some("target/release/latchkey".into())), "./target/release/latchkey");
+        assert_eq!(command_name(Some("/usr/local/bin/latchkey".into())), "/usr/local/bin/latchkey");
+        assert_eq!(command_name(Some("latchkey".into())), "latchkey", "found on PATH");
+        assert_eq!(command_name(Some("/opt/my apps/latchkey".into())), "'/opt/my apps/latchkey'");
+        assert_eq!(command_name(Some("/tmp/it's/latchkey".into())), "'/tmp/it'\\''s/latchkey'");
+        assert_eq!(command_name(None), "latchkey");
+    }
 }

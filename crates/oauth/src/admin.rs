@@ -50,9 +50,16 @@ fn not_found(what: &'static str) -> OAuthError {
 }
 
 impl OAuthService {
+    /// A user by id or username, typed by its shape (a UUID is an id, never
+    /// a username: issue #24 item 5).
     async fn user_by_name(&self, username: &str) -> Result<UserId, OAuthError> {
         let name = username.to_string();
-        self.db.run(move |c| user_repo::find_by_username(c, &name)).await?.map(|u| u.id).ok_or_else(|| not_found("user"))
+        let found = if latchkey_domain::user::looks_like_user_id(&name) {
+            self.db.run(move |c| user_repo::find_by_id(c, &UserId(name.to_ascii_lowercase()))).await?
+        } else {
+            self.db.run(move |c| user_repo::find_by_username(c, &name)).await?
+        };
+        found.map(|u| u.id).ok_or_else(|| not_found("user"))
     }
 
     pub async fn client_grants(&self, client_id: &str) -> Result<Vec<GrantSummary>, OAuthError> {

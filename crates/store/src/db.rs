@@ -295,6 +295,57 @@ fn private_database_files(db: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The migration that makes usernames unique whatever their case.
+const USERNAMES_CI_MIGRATION: &str = "2026-12-06-000016_usernames_ci";
+
+/// Before the case-insensitive username index is built: usernames that
+/// differ only in case would make it fail with an index name and nothing
+/// else. Stop with the names instead, so the operator can rename all but one
+/// of each; accounts are never merged or renamed behind anyone's back.
+fn check_username_clashes(pending: Vec<String>, usernames: impl FnOnce() -> Result<Vec<String>, StoreError>) -> Result<(), StoreError> {
+    // Without the users table (a new database) there is nothing to check.
+    if !pending.iter().any(|m| m == USERNAMES_CI_MIGRATION) || pending.iter().any(|m| m.ends_with("_initial")) {
+        return Ok(());
+    }
+    match username_clashes(usernames()?) {
+        None => Ok(()),
+        Some(clashes) => Err(StoreError::Unavailable(format!(
+            "migration {USERNAMES_CI_MIGRATION} cannot run: usernames must be unique whatever their case, and these differ only in case: {clashes}. Rename all but one of each (UPDATE users SET username = ... WHERE id = ...) and start again"
+        ))),
+    }
+}
+
+/// The names of the migrations not yet run.
+fn pending_names<DB: diesel::backend::Backend>(pending: diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>>) -> Result<Vec<String>, StoreError> {
+    Ok(pending.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?.iter().map(|m| m.name().to_string()).collect())
+}
+
+const USERNAMES_SQL: &str = "SELECT username FROM users";
+
+#[derive(diesel::QueryableByName)]
+struct UsernameRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    username: String,
+}
+
+/// Groups of usernames that are equal ignoring ASCII case (usernames are
+/// ASCII), e.g. `[ALICE, alice]; [Bob, bob]`, or `None`.
+fn username_clashes(names: Vec<String>) -> Option<String> {
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for n in names {
+        groups.entry(n.to_ascii_lowercase()).or_default().push(n);
+    }
+    let clashes: Vec<String> = groups
+        .into_values()
+        .filter(|g| g.len() > 1)
+        .map(|mut g| {
+            g.sort();
+            format!("[{}]", g.join(", "))
+        })
+        .collect();
+    (!clashes.is_empty()).then(|| clashes.join("; "))
+}
+
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
@@ -377,16 +428,20 @@ impl Db {
 
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.pool.get()?;
-        let result = match &mut conn.conn {
+        let failed = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Unavailable(format!("migration failed: {e}"));
+        match &mut conn.conn {
             DbConnection::Pg(c) => {
                 c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
-                let r = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+                let r = pending_names(c.pending_migrations(PG_MIGRATIONS))
+                    .and_then(|pending| check_username_clashes(pending, || Ok(diesel::RunQueryDsl::load::<UsernameRow>(diesel::sql_query(USERNAMES_SQL), c)?.into_iter().map(|r| r.username).collect())))
+                    .and_then(|()| c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(failed));
                 c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
                 r
             }
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-        };
-        result.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
+            DbConnection::Sqlite(c) => pending_names(c.pending_migrations(SQLITE_MIGRATIONS))
+                .and_then(|pending| check_username_clashes(pending, || Ok(diesel::RunQueryDsl::load::<UsernameRow>(diesel::sql_query(USERNAMES_SQL), c)?.into_iter().map(|r| r.username).collect())))
+                .and_then(|()| c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()).map_err(failed)),
+        }
     }
 
     /// Runs blocking database work off the async executor.

@@ -17,6 +17,7 @@ diesel::table! {
         updated_at -> Nullable<BigInt>,
         disabled_at -> Nullable<BigInt>,
         zoneinfo -> Nullable<Text>,
+        signup_expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -40,6 +40,9 @@ pub enum KeyPurpose {
     DeviceCode,
     /// Server-provided DPoP nonces (RFC 9449 §8).
     DpopNonce,
+    /// Sign-in names that no account has, as failure counter keys and as
+    /// the subject of known-device cookies (never stored as typed).
+    LoginName,
 }
 
 impl KeyPurpose {
@@ -56,6 +59,7 @@ impl KeyPurpose {
             KeyPurpose::BackupCode => b"latchkey/backup-code/v1",
             KeyPurpose::DeviceCode => b"latchkey/device-code/v1",
             KeyPurpose::DpopNonce => b"latchkey/dpop-nonce/v1",
+            KeyPurpose::LoginName => b"latchkey/login-name/v1",
         }
     }
 }

@@ -57,27 +57,28 @@ pub async fn invite(state: &AppState, username: &str, email: &str, admin: bool) 
 /// Sign-up in the background (the answer is the same whatever happens here):
 /// a taken address is told someone tried; a taken username is told to the
 /// address; otherwise an account without credentials and a set-up link.
+/// A sign-up never completed holds its username and address only until its
+/// link expires; an invitation's username is held for good (issue #24 item 9).
 /// Mail goes out in `t`, the language of the sign-up page.
 pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Result<(), AuthnError> {
-    if !state.authn.find_by_email(email).await?.is_empty() {
+    let mut holders = Vec::new();
+    for existing in state.authn.find_by_email(email).await? {
+        if !state.authn.release_abandoned_signup(&existing.id).await? {
+            holders.push(existing);
+        }
+    }
+    if !holders.is_empty() {
         notify(state, email, t, Notice::SignupAddressTaken { recover_url: &format!("{}/recover", state.issuer) }).await;
         state.oauth.audit_event("signup_address_taken", None, None, "sign-up for a registered address").await;
         return Ok(());
     }
     if let Some(existing) = state.authn.find_by_username(username).await? {
-        // An abandoned sign-up (never verified, no credential, link expired)
-        // does not hold its username for ever.
-        let abandoned = !existing.email_verified
-            && existing.password_hash.is_none()
-            && !state.passkeys.has_passkey(&existing.id).await?
-            && !state.links.has_live(&existing.id, Purpose::Setup).await?;
-        if !abandoned {
+        if !state.authn.release_abandoned_signup(&existing.id).await? {
             notify(state, email, t, Notice::SignupUsernameTaken { username, signup_url: &format!("{}/signup", state.issuer) }).await;
             return Ok(());
         }
-        state.authn.delete_user(&existing.id).await?;
     }
-    let user = match state.authn.create_without_credentials(username, email, false).await {
+    let user = match state.authn.create_signup(username, email, state.clock.now() + VERIFY_TTL).await {
         Ok(u) => u,
         Err(AuthnError::UserExists) => return Ok(()),
         Err(e) => return Err(e),

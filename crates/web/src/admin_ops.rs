@@ -71,9 +71,10 @@ pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> 
     Ok(())
 }
 
-/// Grants or takes away admin rights (never one's own: an admin cannot lock
-/// the last door behind them by accident).
-pub async fn set_admin(state: &AppState, user: &User, admin: bool) -> Result<(), WebError> {
+/// Grants or takes away admin rights. Never the last enabled
+/// administrator's ([`AuthnError::LastAdmin`]); the console and the API
+/// also refuse one's own.
+pub async fn set_admin(state: &AppState, user: &User, admin: bool) -> Result<(), AuthnError> {
     state.authn.set_admin(&user.id, admin).await?;
     state.oauth.audit_event(if admin { "admin_granted" } else { "admin_revoked" }, Some(&user.id.0), None, &format!("admin: {} -> {admin}", user.admin)).await;
     Ok(())
@@ -146,10 +147,13 @@ pub async fn delete_client(state: &AppState, client_id: &str) -> Result<(), OAut
     Ok(())
 }
 
-/// A user by username or id.
+/// A user by id or username, typed by its shape: a UUID is only ever
+/// looked up as an id, anything else only as a username (whatever its
+/// case). A username shaped like another account's id (possible before
+/// issue #24 item 5) can therefore never stand in for that account.
 pub async fn find_user(state: &AppState, name_or_id: &str) -> Result<Option<User>, AuthnError> {
-    if let Some(u) = state.authn.find_by_username(name_or_id).await? {
-        return Ok(Some(u));
+    if latchkey_domain::user::looks_like_user_id(name_or_id) {
+        return state.authn.user(&latchkey_domain::UserId(name_or_id.to_ascii_lowercase())).await;
     }
-    state.authn.user(&latchkey_domain::UserId(name_or_id.to_string())).await
+    state.authn.find_by_username(name_or_id).await
 }

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use latchkey_authn::sessions::Resolution;
 use latchkey_authn::ClientInfo;
-use latchkey_domain::Session;
+use latchkey_domain::{Session, UserId};
 use latchkey_token::crypto::random_token;
 
 use crate::error::WebError;
@@ -22,7 +22,7 @@ pub const DEVICE_COOKIE: &str = "__Host-latchkey-device";
 /// OWASP's lockout "device cookie": a browser that signed in to an account
 /// holds one, and its failed passwords count against itself, not against the
 /// account's limit for unknown devices (`latchkey_authn::throttle`). It
-/// carries no name and grants nothing: it is `<nonce>.<MAC of username and
+/// carries no name and grants nothing: it is `<nonce>.<MAC of the user id and
 /// nonce>`, worthless without the password.
 pub const KNOWN_DEVICE_COOKIE: &str = "__Host-latchkey-known";
 /// How long a browser stays "known" after its last sign-in: half a year, so a
@@ -62,25 +62,32 @@ pub fn expired_device_cookie() -> Cookie<'static> {
     removal(DEVICE_COOKIE)
 }
 
-fn known_device_tag(state: &AppState, username: &str, nonce: &str) -> String {
-    state.csrf.tag_b64(&format!("known-device:{}:{nonce}", username.to_lowercase()))
+/// The MAC input of a known-device cookie: the account's id, never its name
+/// (a case variant or a rename would otherwise get a cookie, and a fresh
+/// failure budget, of its own; issue #24 item 2).
+fn known_device_tag(state: &AppState, user: &UserId, nonce: &str) -> String {
+    state.csrf.tag_b64(&known_device_input(user, nonce))
 }
 
-/// A new known-device cookie for `username`, set at every sign-in.
-pub fn known_device_cookie(state: &AppState, username: &str) -> Cookie<'static> {
+fn known_device_input(user: &UserId, nonce: &str) -> String {
+    format!("known-device:id:{}:{nonce}", user.0)
+}
+
+/// A new known-device cookie for `user`, set at every sign-in.
+pub fn known_device_cookie(state: &AppState, user: &UserId) -> Cookie<'static> {
     let nonce = random_token("");
-    let mut c = cookie(KNOWN_DEVICE_COOKIE, format!("{nonce}.{}", known_device_tag(state, username, &nonce)));
+    let mut c = cookie(KNOWN_DEVICE_COOKIE, format!("{nonce}.{}", known_device_tag(state, user, &nonce)));
     c.set_max_age(actix_web::cookie::time::Duration::seconds(KNOWN_DEVICE_LIFETIME_SECS));
     c
 }
 
 /// The id of this browser's known-device cookie when it was issued for
-/// `username` (checked in constant time); `None` for an unknown device, a
+/// `user` (checked in constant time); `None` for an unknown device, a
 /// cookie of another account, or a forged one.
-pub fn known_device(req: &HttpRequest, state: &AppState, username: &str) -> Option<String> {
+pub fn known_device(req: &HttpRequest, state: &AppState, user: &UserId) -> Option<String> {
     let cookie = req.cookie(KNOWN_DEVICE_COOKIE)?;
     let (nonce, tag) = cookie.value().split_once('.')?;
-    let valid = nonce.len() <= 64 && state.csrf.verify_b64(&format!("known-device:{}:{nonce}", username.to_lowercase()), tag);
+    let valid = nonce.len() <= 64 && state.csrf.verify_b64(&known_device_input(user, nonce), tag);
     valid.then(|| nonce.to_string())
 }
 

@@ -188,7 +188,7 @@ impl AppState {
         let tokens = Arc::new(TokenService::init(token_config, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
         let limits = settings.sessions;
         let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone(), require_par: settings.require_par, dpop_require_nonce: settings.dpop_require_nonce }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.idle, limits.absolute));
-        let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), clock.clone())?;
+        let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone())?;
         authn.policy = PasswordPolicy::with_min_chars(settings.password_min_chars);
         let (lo, hi) = latchkey_authn::links::RECOVERY_TTL_RANGE;
         if !(lo..=hi).contains(&settings.recovery_ttl) {

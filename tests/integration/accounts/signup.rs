@@ -67,3 +67,124 @@ async fn sign_up_is_rate_limited_per_address() {
     app.clock.advance(3600);
     assert_eq!(sign_up(&app, "erin9", "erin@example.com").await.status, 200);
 }
+
+/// Waits until `n` mails to `to` with `subject` are in the outbox.
+async fn wait_for_count(app: &TestApp, to: &str, subject: &str, n: usize) -> usize {
+    for _ in 0..100 {
+        if count_mail(app, to, subject).await >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    count_mail(app, to, subject).await
+}
+
+/// Issue #24 item 9: a sign-up never completed gives its address and its
+/// username back once its verification link has expired (before, the
+/// address was taken for good); an invited username is never taken over,
+/// even after its invitation expired.
+async fn abandoned_sign_ups_are_released_invitations_are_not(backend: Backend) {
+    let Some(app) = TestApp::start_with(backend, |s| s.signup_open = true).await else {
+        return;
+    };
+    assert_eq!(sign_up(&app, "sam", "sam@example.com").await.status, 200);
+    wait_for_mail(&app, "sam@example.com", "Confirm your email address").await;
+    assert_eq!(sign_up(&app, "sammy", "sam@example.com").await.status, 200);
+    wait_for_mail(
+        &app,
+        "sam@example.com",
+        "Someone tried to create an account with your address",
+    )
+    .await;
+    assert!(
+        app.state
+            .authn
+            .find_by_username("sammy")
+            .await
+            .expect("lookup")
+            .is_none(),
+        "held while its link lives"
+    );
+
+    app.clock.advance(latchkey_authn::links::VERIFY_TTL + 1);
+    assert_eq!(sign_up(&app, "samuel", "sam@example.com").await.status, 200);
+    assert_eq!(
+        wait_for_count(&app, "sam@example.com", "Confirm your email address", 2).await,
+        2,
+        "the address was given back"
+    );
+    assert!(app
+        .state
+        .authn
+        .find_by_username("samuel")
+        .await
+        .expect("lookup")
+        .is_some());
+    assert!(
+        app.state
+            .authn
+            .find_by_username("sam")
+            .await
+            .expect("lookup")
+            .is_none(),
+        "the abandoned sign-up is gone"
+    );
+    app.clock.advance(latchkey_authn::links::VERIFY_TTL + 1);
+    assert_eq!(
+        sign_up(&app, "SAMUEL", "other@example.com").await.status,
+        200
+    );
+    wait_for_mail(&app, "other@example.com", "Confirm your email address").await;
+    assert_eq!(
+        app.state
+            .authn
+            .find_by_username("samuel")
+            .await
+            .expect("lookup")
+            .map(|u| u.email),
+        Some("other@example.com".into()),
+        "and the username too, whatever its case"
+    );
+
+    let (ivy, _) = super::invite(&app, "ivy", "ivy@example.com").await;
+    app.clock.advance(app.settings.invite_ttl + 1);
+    assert_eq!(sign_up(&app, "ivy", "thief@example.com").await.status, 200);
+    wait_for_mail(&app, "thief@example.com", "That username is taken").await;
+    let kept = app
+        .state
+        .authn
+        .find_by_username("ivy")
+        .await
+        .expect("lookup")
+        .expect("the invited account stays");
+    assert_eq!(
+        (kept.id.0.as_str(), kept.email.as_str()),
+        (ivy.as_str(), "ivy@example.com")
+    );
+    assert_eq!(sign_up(&app, "ivy2", "ivy@example.com").await.status, 200);
+    wait_for_mail(
+        &app,
+        "ivy@example.com",
+        "Someone tried to create an account with your address",
+    )
+    .await;
+    assert!(
+        app.state
+            .authn
+            .find_by_username("ivy2")
+            .await
+            .expect("lookup")
+            .is_none(),
+        "nor its address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_09_abandoned_sign_ups_are_released_invitations_are_not_on_sqlite() {
+    abandoned_sign_ups_are_released_invitations_are_not(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i24_09_abandoned_sign_ups_are_released_invitations_are_not_on_postgres_and_redis() {
+    abandoned_sign_ups_are_released_invitations_are_not(Backend::Postgres).await;
+}

@@ -83,3 +83,74 @@ async fn no_secret_reaches_the_logs() {
         assert!(!text.contains(&needle), "the {what} reached the logs: {line}");
     }
 }
+
+/// Issue #24 item 11: a failed sign-in's log line names no typed username
+/// (people type passwords into it), and the access log redacts the handles
+/// of parked and pushed requests and the device grant's user code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_names_request_handles_and_user_codes_stay_out_of_the_logs() {
+    let logs = captured();
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    app.add_user(USERNAME, PASSWORD).await;
+    let typed = "Tr0ub4dor-typed-as-a-name";
+    let mut b = app.browser();
+    let csrf = b
+        .get("/login")
+        .await
+        .field("csrf_token")
+        .unwrap_or_default();
+    assert_eq!(
+        b.post_form(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("username", typed),
+                ("password", "a wrong guess")
+            ]
+        )
+        .await
+        .status,
+        401
+    );
+    let authz = "authzhandle7Qx2";
+    let user_code = "WDJBMJHTQZ";
+    let request_uri = "urn:ietf:params:oauth:request_uri:pushedhandle9Kf";
+    b.get(&format!("/login?authz={authz}")).await;
+    b.get(&format!("/consent?authz={authz}")).await;
+    b.get(&format!("/device?user_code={user_code}")).await;
+    b.get(&format!("/device?user%5Fcode={user_code}")).await;
+    b.get(&format!(
+        "/authorize?client_id=nobody&request_uri={}",
+        url::form_urlencoded::byte_serialize(request_uri.as_bytes()).collect::<String>()
+    ))
+    .await;
+
+    let text = String::from_utf8_lossy(&logs.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+    assert!(
+        text.contains("login_failed")
+            && text.contains("/login?authz=[redacted]")
+            && text.contains("/device?user_code=[redacted]")
+            && text.contains("request_uri=[redacted]"),
+        "the requests were logged, redacted"
+    );
+    for (what, needle) in [
+        ("typed username", typed),
+        ("authz", authz),
+        ("user code", user_code),
+        ("request_uri", "pushedhandle9Kf"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_default()
+            .chars()
+            .take(400)
+            .collect::<String>();
+        assert!(
+            !text.contains(needle),
+            "the {what} reached the logs: {line}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ mod requests;
 mod sessions;
 mod throttle;
 mod tokens;
+mod usernames;
 
 use serde_json::Value;
 

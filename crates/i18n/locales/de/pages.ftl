@@ -71,6 +71,7 @@ email-submit = E-Mail-Adresse ändern
 email-hint = Wir senden einen Link an die neue Adresse; die Änderung gilt, sobald er benutzt wird. Ihre bisherige Adresse wird benachrichtigt und kann die Änderung 7 Tage lang rückgängig machen.
 email-invalid = Diese E-Mail-Adresse können wir nicht verwenden.
 email-same = Das ist bereits Ihre Adresse.
+email-taken = Diese Adresse gehört bereits zu einem anderen Konto. Bitte wählen Sie eine andere.
 email-check-inbox-title = Sehen Sie in Ihr neues Postfach
 email-check-inbox = Wir haben einen Link an die neue Adresse gesendet. Ihre Adresse ändert sich, sobald er benutzt wird.
 email-confirm-title = Neue Adresse bestätigen

@@ -71,6 +71,7 @@ email-submit = Change email
 email-hint = We send a link to the new address; the change happens when it is used. Your current address is told, and can undo it for 7 days.
 email-invalid = That is not an email address we can use.
 email-same = That is already your address.
+email-taken = Another account uses that address. Choose another one.
 email-check-inbox-title = Check your new inbox
 email-check-inbox = We sent a link to the new address. Your address changes when it is used.
 email-confirm-title = Confirm your new address

@@ -3,7 +3,7 @@ use latchkey_domain::{Profile, User, UserId};
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
-use crate::schema::users;
+use crate::schema::{passkeys, users};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -61,9 +61,11 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The user with this username, whatever its case: usernames are unique
+/// case-insensitively (ASCII; the `users_username_ci` index serves this).
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, StoreError> {
     Ok(users::table
-        .filter(users::username.eq(username))
+        .filter(lower(users::username).eq(username.to_ascii_lowercase()))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?
@@ -112,6 +114,28 @@ pub fn set_password(conn: &mut DbConnection, id: &UserId, hash: Option<&str>) ->
 pub fn set_email(conn: &mut DbConnection, id: &UserId, email: &str, verified: bool) -> Result<(), StoreError> {
     diesel::update(users::table.find(&id.0)).set((users::email.eq(email), users::email_verified.eq(verified))).execute(conn)?;
     Ok(())
+}
+
+/// Marks a user as a self-service sign-up that holds its username and
+/// address until `expires_at` (its verification link's expiry) unless it is
+/// completed by then.
+pub fn set_signup_expiry(conn: &mut DbConnection, id: &UserId, expires_at: i64) -> Result<(), StoreError> {
+    diesel::update(users::table.find(&id.0)).set(users::signup_expires_at.eq(Some(expires_at))).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes the user if, and only if, it is an abandoned sign-up: a
+/// self-service sign-up (never an invitation) whose verification link
+/// expired before `now`, with no proven address, password or passkey.
+/// One conditional delete, so an account completed meanwhile stays.
+pub fn release_abandoned_signup(conn: &mut DbConnection, id: &UserId, now: i64) -> Result<bool, StoreError> {
+    let abandoned = users::table
+        .filter(users::id.eq(&id.0))
+        .filter(users::signup_expires_at.le(now))
+        .filter(users::email_verified.eq(false))
+        .filter(users::password_hash.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(passkeys::table.filter(passkeys::user_id.eq(&id.0)))));
+    Ok(diesel::delete(abandoned).execute(conn)? == 1)
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -163,6 +187,38 @@ pub fn search(conn: &mut DbConnection, q: &str, limit: i64) -> Result<Vec<User>,
 /// Grants (`true`) or takes away admin rights.
 pub fn set_admin(conn: &mut DbConnection, id: &UserId, admin: bool) -> Result<bool, StoreError> {
     Ok(diesel::update(users::table.find(&id.0)).set(users::admin.eq(admin)).execute(conn)? == 1)
+}
+
+/// What taking admin rights away did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Demotion {
+    Done,
+    NoSuchUser,
+    /// Refused: no other enabled administrator would be left.
+    LastAdmin,
+}
+
+/// Takes admin rights away unless no other enabled administrator would be
+/// left. Checked and written in one write transaction that holds every
+/// admin row (PostgreSQL: `FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`), so two
+/// admins demoting each other at once cannot both succeed.
+pub fn revoke_admin_unless_last(conn: &mut DbConnection, id: &UserId) -> Result<Demotion, StoreError> {
+    crate::db::write_transaction(conn, |conn| {
+        if let DbConnection::Pg(pg) = conn {
+            users::table.filter(users::admin.eq(true)).select(users::id).for_update().load::<String>(pg)?;
+        }
+        let Some(target) = users::table.find(&id.0).select(users::admin).first::<bool>(conn).optional()? else {
+            return Ok(Demotion::NoSuchUser);
+        };
+        if target {
+            let others: i64 = users::table.filter(users::admin.eq(true)).filter(users::disabled_at.is_null()).filter(users::id.ne(&id.0)).count().get_result(conn)?;
+            if others == 0 {
+                return Ok(Demotion::LastAdmin);
+            }
+        }
+        diesel::update(users::table.find(&id.0)).set(users::admin.eq(false)).execute(conn)?;
+        Ok(Demotion::Done)
+    })
 }
 
 /// Runs `f` in a write transaction that holds the user's row: changes to one

@@ -60,7 +60,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     let Some(session) = current_session(&req, &state).await? else { return Ok(see_other("/login")) };
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     let info = client_info(&req);
-    let known = crate::browser::known_device(&req, &state, &user.username);
+    let known = crate::browser::known_device(&req, &state, &user.id);
     let t = tr(&req);
     let changed = state.authn.change_password(&user, Secret::new(form.current_password), Secret::new(form.new_password), info.ip.as_deref(), known.as_deref()).await;
     let error = match changed {

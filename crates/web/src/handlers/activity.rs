@@ -55,7 +55,7 @@ fn what(t: Tr, e: &AuditEvent) -> Option<String> {
         "sign_in" => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
         "passkey_sign_in" => return None, // the `sign_in` next to it says it
         "session_restored" => "activity-session-restored",
-        "login_failed" | "second_factor_failed" | "passkey_sign_in_failed" => "activity-failed",
+        "login_failed" | "login_throttled" | "second_factor_failed" | "passkey_sign_in_failed" => "activity-failed",
         "password_changed" => "activity-password-changed",
         "password_set" => "activity-password-set",
         "password_removed" => "activity-password-removed",

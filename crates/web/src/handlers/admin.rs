@@ -86,8 +86,10 @@ fn session_json(s: &latchkey_domain::Session) -> serde_json::Value {
     })
 }
 
+/// The user a path or body names: by id when it is shaped like one, else by
+/// username ([`crate::admin_ops::find_user`]).
 pub(crate) async fn user_named(state: &AppState, username: &str) -> Result<latchkey_domain::User, WebError> {
-    state.authn.find_by_username(username).await?.ok_or(WebError::Json(OAuthError::NotFound("user")))
+    crate::admin_ops::find_user(state, username).await?.ok_or(WebError::Json(OAuthError::NotFound("user")))
 }
 
 pub async fn user_sessions(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {

@@ -186,16 +186,34 @@ pub struct ProfileBody {
     family_name: Option<String>,
     locale: Option<String>,
     zoneinfo: Option<String>,
+    /// true: make the user an administrator; false: take it away (never
+    /// the last administrator's, never the caller's own).
+    admin: Option<bool>,
 }
 
-/// `PATCH /users/{username}`: the profile claims (fields left out are kept).
+/// `PATCH /users/{username}`: the profile claims and `admin` (fields left
+/// out are kept).
 pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ProfileBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let user = user_named(&state, &path).await?;
+    let claims = admin(&req, &state).await?;
+    let mut user = user_named(&state, &path).await?;
     let b = body.into_inner();
     let p = user.profile.clone();
-    let profile = Profile { name: b.name.or(p.name), given_name: b.given_name.or(p.given_name), family_name: b.family_name.or(p.family_name), locale: b.locale.or(p.locale), zoneinfo: b.zoneinfo.or(p.zoneinfo), updated_at: None };
-    let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
-    state.oauth.audit_event("profile_changed", Some(&user.id.0), None, "by an admin").await;
-    Ok(ok(json!({ "username": user.username, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "zoneinfo": saved.zoneinfo, "updated_at": saved.updated_at })))
+    let profile_given = [&b.name, &b.given_name, &b.family_name, &b.locale, &b.zoneinfo].iter().any(|v| v.is_some());
+    let profile = Profile { name: b.name.or(p.name), given_name: b.given_name.or(p.given_name), family_name: b.family_name.or(p.family_name), locale: b.locale.or(p.locale), zoneinfo: b.zoneinfo.or(p.zoneinfo), updated_at: p.updated_at };
+    if profile_given {
+        // Checked before the admin change, so a bad profile changes nothing.
+        latchkey_authn::service::check_profile(&profile).map_err(|e| bad(e.to_string()))?;
+    }
+    if let Some(admin) = b.admin.filter(|a| *a != user.admin) {
+        super::admin_users::set_admin(&state, &claims, &user, admin).await?;
+        user.admin = admin;
+    }
+    let saved = if profile_given {
+        let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
+        state.oauth.audit_event("profile_changed", Some(&user.id.0), None, "by an admin").await;
+        saved
+    } else {
+        profile
+    };
+    Ok(ok(json!({ "username": user.username, "admin": user.admin, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "zoneinfo": saved.zoneinfo, "updated_at": saved.updated_at })))
 }

@@ -59,10 +59,11 @@ pub async fn get_user(req: HttpRequest, state: web::Data<AppState>, path: web::P
 /// `POST /users/{username}/{action}`: disable, enable, reset-mfa,
 /// recovery-link, end-sessions.
 pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let claims = admin(&req, &state).await?;
     let (name, action) = path.into_inner();
     let u = user(&state, &name).await?;
     match action.as_str() {
+        "disable" if claims.sub == u.id.0 => return Err(WebError::Json(OAuthError::Conflict("you cannot disable yourself".into()))),
         "disable" => admin_ops::set_disabled(&state, &u, true).await?,
         "enable" => admin_ops::set_disabled(&state, &u, false).await?,
         "reset-mfa" => admin_ops::reset_mfa(&state, &u).await?,
@@ -70,11 +71,24 @@ pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web
         "end-sessions" => {
             admin_ops::end_everything(&state, &u).await?;
         }
-        "grant-admin" => admin_ops::set_admin(&state, &u, true).await?,
-        "revoke-admin" => admin_ops::set_admin(&state, &u, false).await?,
+        "grant-admin" => set_admin(&state, &claims, &u, true).await?,
+        "revoke-admin" => set_admin(&state, &claims, &u, false).await?,
         _ => return Err(not_found("action")),
     }
     Ok(ok(json!({ "user_id": u.id.0, "done": action })))
+}
+
+/// Grants or takes away admin rights through the API: never one's own
+/// (a token the caller got for themself as a user), never the last
+/// administrator's (issue #24 item 25).
+pub(crate) async fn set_admin(state: &AppState, claims: &latchkey_token::AccessTokenClaims, u: &User, admin: bool) -> Result<(), WebError> {
+    if !admin && claims.sub == u.id.0 {
+        return Err(WebError::Json(OAuthError::Conflict("you cannot remove your own admin rights".into())));
+    }
+    match admin_ops::set_admin(state, u, admin).await {
+        Err(e @ latchkey_authn::AuthnError::LastAdmin) => Err(WebError::Json(OAuthError::Conflict(e.to_string()))),
+        other => Ok(other?),
+    }
 }
 
 pub async fn delete_user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {

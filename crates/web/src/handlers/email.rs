@@ -50,6 +50,17 @@ async fn recent_user(req: &HttpRequest, state: &AppState) -> Result<Result<latch
     Ok(recent_session(req, state, "/account/email").await?.map(|(user, _)| user))
 }
 
+/// Whether an account other than `me` has `email` (case-insensitive). A
+/// sign-up abandoned past its link's expiry gives the address back first.
+async fn used_by_another(state: &AppState, me: &UserId, email: &str) -> Result<bool, WebError> {
+    for other in state.authn.find_by_email(email).await? {
+        if other.id != *me && !state.authn.release_abandoned_signup(&other.id).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 pub async fn email_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let user = match recent_user(&req, &state).await? {
         Ok(u) => u,
@@ -77,7 +88,13 @@ pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     if let Some(e) = error {
         return Ok(render(StatusCode::BAD_REQUEST, &EmailPage { t, current: user.email, error: Some(t.get(e)), csrf_token: csrf.form_token(&state) }));
     }
+    // Counted before the address is looked up: the answer says whether an
+    // address is taken (never by whom), so asking is limited like changing.
     rate(&state, EMAIL_CHANGE_PER_ACCOUNT, &user.id.0, false).await?;
+    if used_by_another(&state, &user.id, &email).await? {
+        state.oauth.audit_event("email_change_refused", Some(&user.id.0), None, "the new address belongs to another account").await;
+        return Ok(render(StatusCode::CONFLICT, &EmailPage { t, current: user.email, error: Some(t.get("email-taken")), csrf_token: csrf.form_token(&state) }));
+    }
     let token = state.links.issue(Purpose::EmailChange, &user.id, &email, VERIFY_TTL).await?;
     let url = link_url(&state, "/account/email/confirm", &token);
     notify(&state, &email, for_user(&user, t), Notice::EmailConfirm { username: &user.username, url: &url, hours: VERIFY_TTL / 3600 }).await;
@@ -109,8 +126,20 @@ pub async fn confirm_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     if !state.links.consume(&link).await? {
         return Err(expired());
     }
+    // Taken since the link was sent: refused as at the request.
+    if used_by_another(&state, &user.id, &link.email).await? {
+        state.oauth.audit_event("email_change_refused", Some(&user.id.0), None, "the new address belongs to another account").await;
+        let t = tr(&req);
+        return Ok(render(StatusCode::CONFLICT, &NoticePage { t, title: t.get("email-title"), message: t.get("email-taken"), link: Some(("/account/email".into(), t.get("email-title"))) }));
+    }
     let old = user.email.clone();
     state.authn.set_email(&user.id, &link.email, true).await?;
+    // Links mailed to the old address (recovery, a set-up or another change)
+    // must not outlive it (issue #24 item 8). Revert links stay: they are
+    // the old address's way back from a change it did not make.
+    for purpose in [Purpose::Recovery, Purpose::Setup, Purpose::EmailChange] {
+        state.links.revoke_for_user(&user.id, Some(purpose)).await?;
+    }
     let revert = state.links.issue(Purpose::EmailRevert, &user.id, &old, EMAIL_REVERT_TTL).await?;
     let url = link_url(&state, "/account/email/revert", &revert);
     let t = tr(&req);

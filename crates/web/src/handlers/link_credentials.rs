@@ -156,7 +156,7 @@ pub async fn recovery_verify(req: HttpRequest, state: web::Data<AppState>, form:
     let ip = client_info(&req).ip.unwrap_or_default();
     rate(&state, LINKS_PER_IP, &ip, false).await?;
     let Some((link, user)) = open(&state, Flow::Recovery, &form.t).await? else { return Err(expired()) };
-    let known = crate::browser::known_device(&req, &state, &user.username);
+    let known = crate::browser::known_device(&req, &state, &user.id);
     match state.mfa.verify(&user, &form.code, Some(&ip), known.as_deref()).await {
         Ok(_) => {
             state.links.record_factor(&link, &csrf.binding(&state)).await?;

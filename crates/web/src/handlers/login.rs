@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_authn::AuthnError;
+use latchkey_authn::{AuthnError, SignInRefused};
 use latchkey_domain::{Acr, Amr, Secret, Session, User, UserId};
 use latchkey_oauth::authorize::needs_only_stronger_acr;
 use latchkey_oauth::{ErrorCode, PendingAuthorization};
@@ -125,15 +125,18 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     let pending = pending_of(&state, &authz, &csrf).await?;
     let info = client_info(&req);
     let username = form.username.trim();
-    let known = known_device(&req, &state, username);
-    let user = match state.authn.authenticate_password(username, Secret::new(form.password), info.ip.as_deref(), known.as_deref()).await {
+    let user = match state.authn.sign_in_password(username, Secret::new(form.password), info.ip.as_deref(), |id| known_device(&req, &state, id)).await {
         Ok(u) => u,
-        Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
-            // No username in the trail: people type passwords into it.
-            let (kind, why) = if matches!(e, AuthnError::Throttled) { ("login_throttled", "too many attempts") } else { ("login_failed", "wrong password or unknown user") };
-            let from = if known.is_some() { "a known device" } else { "an unknown device" };
-            state.oauth.audit_event(kind, None, None, &format!("password sign-in from {from}: {why}")).await;
-            let status = if matches!(e, AuthnError::Throttled) { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
+        Err(refused @ SignInRefused { error: AuthnError::InvalidCredentials | AuthnError::Throttled, .. }) => {
+            let throttled = matches!(refused.error, AuthnError::Throttled);
+            // Attributed to the account the name names (its owner and the
+            // admins can see it is being attacked); never the typed name:
+            // people type passwords into it.
+            let (kind, why) = if throttled { ("login_throttled", "too many attempts") } else { ("login_failed", "wrong password or unknown user") };
+            let from = if refused.known_device { "a known device" } else { "an unknown device" };
+            let target = refused.target.as_ref().map(|id| id.0.as_str());
+            state.oauth.audit_event(kind, target, None, &format!("password sign-in from {from}: {why}")).await;
+            let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let client_name = match &pending {
                 Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
                 None => None,
@@ -142,7 +145,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
             let page = LoginPage {
                 t,
                 client_name,
-                error: Some(t.get(if matches!(e, AuthnError::Throttled) { "too-many-attempts" } else { "login-wrong" })),
+                error: Some(t.get(if throttled { "too-many-attempts" } else { "login-wrong" })),
                 authz,
                 next,
                 username: form.username,
@@ -151,7 +154,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
             };
             return Ok(render(status, &page));
         }
-        Err(e) => return Err(e.into()),
+        Err(refused) => return Err(refused.error.into()),
     };
     let remember = form.remember.as_deref() == Some("yes");
     if has_second_factor(&state, &user).await? {
@@ -217,7 +220,7 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
     let due = load_due(&state, &form.m, &csrf).await?;
     let user = state.authn.user(&UserId(due.user_id.clone())).await?.ok_or_else(WebError::expired_request)?;
     let info = client_info(&req);
-    let known = known_device(&req, &state, &user.username);
+    let known = known_device(&req, &state, &user.id);
     match state.mfa.verify(&user, &form.code, info.ip.as_deref(), known.as_deref()).await {
         Ok(_) => {}
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
@@ -310,7 +313,7 @@ pub(crate) async fn complete_sign_in_session(
         Some(p) => proceed(state, p, Some(&new.session), true).await?,
         None => see_other(next.as_deref().unwrap_or("/account")),
     };
-    let mut cookies = vec![session_cookie(new.cookie_value), known_device_cookie(state, &user.username)];
+    let mut cookies = vec![session_cookie(new.cookie_value), known_device_cookie(state, &user.id)];
     cookies.extend(device.map(|(_, token)| device_cookie(token, state.devices.lifetime)));
     cookies.extend(csrf.new);
     Ok((with_cookies(resp, &cookies)?, new.session))

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN signup_expires_at;
+DROP INDEX users_username_ci;
