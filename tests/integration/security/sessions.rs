@@ -35,7 +35,10 @@ async fn f01_a_remembered_device_is_not_a_fresh_sign_in() {
     let code = sign_in_default(&mut browser, &req.url).await.code.expect("code");
     let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
     let claims = jwt::payload(&tokens.id_token().expect("id token").to_string());
-    assert_eq!(claims["auth_time"].as_i64(), Some(signed_in_at), "{claims}");
+    // The clock ticks with real time: the interactive sign-in took its
+    // moment (seconds on a loaded machine); the restore came 600 s later.
+    let auth_time = claims["auth_time"].as_i64().unwrap_or_default();
+    assert!((signed_in_at..signed_in_at + 30).contains(&auth_time), "auth_time is the interactive sign-in's, not the restore's: {claims}");
 }
 
 /// Finding 2: "Sign out everywhere else" ends remembered devices whose browser
