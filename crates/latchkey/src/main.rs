@@ -16,7 +16,7 @@ use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
 use serde_json::json;
 
-use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, ServeArgs, SessionsCommand, UserCommand};
+use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ServeArgs, SessionsCommand, UserCommand};
 use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +113,34 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Sessions { command } => sessions_command(&AppState::build(&settings, clock).await?, command).await,
+        // Only reads files: no database, no key, nothing created.
+        Command::Mail { command } => mail_command(&settings.outbox_dir(), command),
     }
+}
+
+/// `latchkey mail list|show`: the outbox, read back with the text part
+/// decoded, so a link is pasted whole.
+fn mail_command(outbox: &std::path::Path, command: MailCommand) -> Result<(), CliError> {
+    let messages = latchkey_authn::mail::read_outbox(outbox)?;
+    match command {
+        MailCommand::List => {
+            if messages.is_empty() {
+                println!("the outbox ({}) is empty", outbox.display());
+            }
+            for (i, m) in messages.iter().enumerate() {
+                println!("{}\t{}\t{}\t{}", i + 1, m.date, m.to, m.subject);
+            }
+        }
+        MailCommand::Show { n } => {
+            let index = match n.as_str() {
+                "last" => messages.len().checked_sub(1),
+                number => number.parse::<usize>().ok().and_then(|k| k.checked_sub(1)),
+            };
+            let m = index.and_then(|i| messages.get(i)).ok_or_else(|| CliError::Usage(format!("no message {n} in the outbox ({} messages; see `latchkey mail list`)", messages.len())))?;
+            println!("To: {}\nSubject: {}\nDate: {}\n\n{}", m.to, m.subject, m.date, m.text.trim_end());
+        }
+    }
+    Ok(())
 }
 
 /// How often each node does key upkeep (rotation when due, retirement, reload).

@@ -124,6 +124,10 @@ pub struct PendingAuthorization {
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
+    /// Whose share of the parked requests' memory this counts against (the
+    /// client address; see `FastStore::put_evictable`).
+    #[serde(default)]
+    pub parked_by: String,
 }
 
 impl PendingAuthorization {
@@ -305,6 +309,7 @@ pub fn validate(
         ui_locales: params.get("ui_locales").map(str::to_string),
         created_at: now,
         browser,
+        parked_by: String::new(),
     })
 }
 
