@@ -26,14 +26,23 @@ pub const DEFAULT_EVICTABLE_BUDGET: usize = 64 * 1024 * 1024;
 /// What one evictable entry costs beyond its key and value bytes, counted in
 /// the budget. Counting only key + value undercounted small entries up to
 /// ~6× (issue #24, finding 17). Measured with 200,000 entries of 56-byte keys
-/// (RSS before/after, release build, glibc malloc): 270–280 bytes per entry
-/// beyond key + value, of which the key's second copy (the owner's eviction
-/// queue) is counted separately in [`entry_size`]. The rest: the hash map's
-/// slot (key `String` + [`Entry`], ~100 bytes, at a load factor of 7/16 to
-/// 7/8 after growth), the eviction queue's slot (`(String, u64)`, 32 bytes,
-/// up to 2× after growth), and glibc's header and 16-byte rounding on each of
-/// the three heap blocks (the key twice, the value). Rounded up.
+/// and 400-byte values (RSS before/after, release build, glibc malloc): 295
+/// bytes per entry beyond key + value, of which the key's second copy (56,
+/// the owner's eviction queue) is counted separately in [`entry_size`]. The
+/// rest (~240): the hash map's slot (key `String` + [`Entry`], 96 bytes, at
+/// a load factor of 7/16 to 7/8 after growth), the eviction queue's slot
+/// (`(String, u64)`, 32 bytes, up to 2× after growth), and glibc's header
+/// and 16-byte rounding on each of the three heap blocks (the key twice, the
+/// value). Rounded up.
 pub const ENTRY_OVERHEAD: usize = 256;
+
+/// What one owner (client address) costs while it has evictable entries,
+/// counted in the budget too: a flood from many addresses, one entry each,
+/// costs this per address on top of its entries. Measured (same run as
+/// [`ENTRY_OVERHEAD`], one owner per entry): ~290 bytes more per entry — the
+/// owner map's slot and [`Owner`] (its queue), the shared name (`Arc<str>`),
+/// its node in the weights. Rounded up.
+pub const OWNER_OVERHEAD: usize = 320;
 
 /// Bytes an evictable entry is counted as: the key twice (the map and the
 /// owner's eviction queue each hold a copy), the value, and [`ENTRY_OVERHEAD`].
@@ -58,7 +67,7 @@ struct Entry {
 /// The evictable entries of one owner (client address).
 #[derive(Default)]
 struct Owner {
-    /// Bytes of its live entries ([`entry_size`]).
+    /// Bytes of its live entries ([`entry_size`]) and [`OWNER_OVERHEAD`].
     bytes: usize,
     /// How many live entries it has.
     live: usize,
@@ -108,6 +117,7 @@ impl Inner {
         o.bytes = o.bytes.saturating_sub(tag.size);
         o.live = o.live.saturating_sub(1);
         if o.live == 0 {
+            self.evictable_bytes = self.evictable_bytes.saturating_sub(o.bytes);
             self.owners.remove(&tag.owner);
             return;
         }
@@ -160,6 +170,11 @@ impl Inner {
                 None => Arc::from(owner),
             };
             let o = self.owners.entry(owner.clone()).or_default();
+            if o.live == 0 {
+                // A new owner: it costs memory of its own.
+                o.bytes = OWNER_OVERHEAD;
+                self.evictable_bytes += OWNER_OVERHEAD;
+            }
             self.weights.remove(&(o.bytes, owner.clone()));
             o.bytes += size;
             o.live += 1;
@@ -375,10 +390,7 @@ mod tests {
         assert!(m.get("authz:999").is_some(), "the newest stay");
         assert!(m.get("authz:0").is_none(), "the oldest went first");
         let queued: usize = m.lock().owners.values().map(|o| o.queue.len()).sum();
-        assert!(
-            queued < 100,
-            "the eviction queues are bounded too: {queued}"
-        );
+        assert!(queued < 100, "the eviction queues are bounded too: {queued}");
     }
 
     /// Finding 17 of issue #24: the budget counted only key and value bytes,
@@ -386,44 +398,33 @@ mod tests {
     #[test]
     fn the_budget_counts_each_entrys_overhead() {
         // The map's and the queue's slots alone are within the overhead.
-        assert!(
-            ENTRY_OVERHEAD
-                >= std::mem::size_of::<(String, Entry)>() + std::mem::size_of::<(String, u64)>()
-        );
+        assert!(ENTRY_OVERHEAD >= std::mem::size_of::<(String, Entry)>() + std::mem::size_of::<(String, u64)>());
         let budget = 100_000;
+        let one = entry_size("pk:00000", "{}");
         let m = MemoryStore::with_budget(budget);
         let ttl = Duration::from_secs(60);
         for i in 0..10_000 {
             m.put_evictable(&format!("pk:{i:05}"), "{}", ttl, "198.51.100.1");
         }
-        let live = (0..10_000)
-            .filter(|i| m.get(&format!("pk:{i:05}")).is_some())
-            .count();
+        let live = (0..10_000).filter(|i| m.get(&format!("pk:{i:05}")).is_some()).count();
         // Key (8) + value (2) alone would let 10,000 fit.
-        assert_eq!(
-            live,
-            budget / entry_size("pk:00000", "{}"),
-            "as many as the budget holds with their overhead"
-        );
+        assert_eq!(live, (budget - OWNER_OVERHEAD) / one, "as many as the budget holds with their overhead");
         assert!(live <= budget / ENTRY_OVERHEAD);
-        assert_eq!(
-            m.evictable_bytes(),
-            live * entry_size("pk:00000", "{}"),
-            "the count is exact"
-        );
+        assert_eq!(m.evictable_bytes(), live * one + OWNER_OVERHEAD, "the count is exact");
         for i in 0..10_000 {
             m.take(&format!("pk:{i:05}"));
         }
-        assert_eq!(
-            m.evictable_bytes(),
-            0,
-            "taking an entry gives its bytes back"
-        );
-        let inner = m.lock();
-        assert!(
-            inner.owners.is_empty() && inner.weights.is_empty(),
-            "and forgets its owner"
-        );
+        assert_eq!(m.evictable_bytes(), 0, "taking an entry gives its bytes back");
+        {
+            let inner = m.lock();
+            assert!(inner.owners.is_empty() && inner.weights.is_empty(), "and forgets its owner");
+        }
+        // One entry per address: each address counts too.
+        let spread = MemoryStore::with_budget(budget);
+        for i in 0..1_000 {
+            spread.put_evictable(&format!("pk:{i:05}"), "{}", ttl, &format!("2001:db8::{i:x}"));
+        }
+        assert_eq!(spread.lock().owners.len(), budget / (one + OWNER_OVERHEAD));
     }
 
     /// Finding 34 of issue #24: a flood from one address evicts that
@@ -435,46 +436,23 @@ mod tests {
         let m = MemoryStore::with_budget(100 * one);
         let ttl = Duration::from_secs(60);
         for i in 0..10 {
-            m.put_evictable(
-                &format!("authz:attacker:{i:05}"),
-                &value,
-                ttl,
-                "203.0.113.66",
-            );
+            m.put_evictable(&format!("authz:attacker:{i:05}"), &value, ttl, "203.0.113.66");
         }
         for i in 0..30 {
-            m.put_evictable(
-                &format!("authz:office__:{i:05}"),
-                &value,
-                ttl,
-                "198.51.100.7",
-            );
+            m.put_evictable(&format!("authz:office__:{i:05}"), &value, ttl, "198.51.100.7");
         }
         for i in 10..20_000 {
-            m.put_evictable(
-                &format!("authz:attacker:{i:05}"),
-                &value,
-                ttl,
-                "203.0.113.66",
-            );
+            m.put_evictable(&format!("authz:attacker:{i:05}"), &value, ttl, "203.0.113.66");
             assert!(m.evictable_bytes() <= 100 * one);
         }
         for i in 0..30 {
-            assert!(
-                m.get(&format!("authz:office__:{i:05}")).is_some(),
-                "the office's request {i} survives the flood"
-            );
+            assert!(m.get(&format!("authz:office__:{i:05}")).is_some(), "the office's request {i} survives the flood");
         }
-        assert!(
-            m.get("authz:attacker:19999").is_some(),
-            "the flood's newest stay"
-        );
-        assert!(
-            m.get("authz:attacker:00000").is_none(),
-            "its oldest went first"
-        );
-        assert_eq!(m.evictable_bytes_of("203.0.113.66"), 70 * one);
-        assert_eq!(m.evictable_bytes_of("198.51.100.7"), 30 * one);
+        assert!(m.get("authz:attacker:19999").is_some(), "the flood's newest stay");
+        assert!(m.get("authz:attacker:00000").is_none(), "its oldest went first");
+        assert_eq!(m.evictable_bytes_of("198.51.100.7"), 30 * one + OWNER_OVERHEAD, "all the office's, and the office itself");
+        let kept = (100 * one - 2 * OWNER_OVERHEAD) / one - 30;
+        assert_eq!(m.evictable_bytes_of("203.0.113.66"), kept * one + OWNER_OVERHEAD, "the flood keeps what is left");
     }
 
     /// Many requests from one address are all kept while the budget holds:

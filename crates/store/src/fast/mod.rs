@@ -11,7 +11,7 @@ mod redis_store;
 use std::time::Duration;
 
 use crate::error::StoreError;
-pub use memory::{entry_size, MemoryStore, DEFAULT_EVICTABLE_BUDGET, ENTRY_OVERHEAD};
+pub use memory::{entry_size, MemoryStore, DEFAULT_EVICTABLE_BUDGET, ENTRY_OVERHEAD, OWNER_OVERHEAD};
 pub use redis_store::{RedisStore, REDIS_ENTRY_OVERHEAD, SHARED_EVICTABLE_BUDGET};
 
 /// What a spent single-use value starts with (see [`FastStore::spend`]).

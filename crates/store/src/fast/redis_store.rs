@@ -54,7 +54,8 @@ return 0"#;
 /// budget, the prefix of owners' entry sets, `1` to store only if absent.
 /// An entry counts until it expires (taken early, it is still counted: an
 /// overestimate bounded by its TTL); expired ones are dropped from an owner's
-/// account when it stores again or is the heaviest. Returns 1 if stored.
+/// account when it stores again or is the heaviest (an owner's set expires
+/// with its last entry, and its weight is dropped then). Returns 1 if stored.
 const PARK: &str = r#"
 if ARGV[7] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local t = redis.call('TIME')
@@ -69,6 +70,15 @@ local function prune(q, owner)
   local left = tonumber(redis.call('ZINCRBY', KEYS[2], -freed, owner))
   redis.call('DECRBY', KEYS[4], freed)
   if left <= 0 then redis.call('ZREM', KEYS[2], owner) end
+end
+-- An owner's set expires with its last entry: whatever weight it still
+-- had was of expired entries.
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local stale = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[3]) or '0')
+  if stale > 0 then
+    redis.call('ZREM', KEYS[2], ARGV[3])
+    redis.call('DECRBY', KEYS[4], stale)
+  end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 prune(KEYS[3], ARGV[3])
