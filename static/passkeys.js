@@ -24,7 +24,12 @@
       body: JSON.stringify(body || {}),
     });
     const data = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(data.error || "request failed (" + r.status + ")");
+    if (!r.ok) {
+      const e = new Error(data.error || "request failed (" + r.status + ")");
+      // A whole sentence in the page's language, shown as it is.
+      if (typeof data.message === "string") e.sentence = data.message;
+      throw e;
+    }
     return data;
   };
   // The fields every credential sends back, plus its response's binary fields.
@@ -42,6 +47,7 @@
   // The page's words for a failure (in its language, from data-* on the
   // status line), then the browser's or server's reason.
   const failed = (key, fallback, e) => {
+    if (e.sentence) return e.sentence;
     const el = document.getElementById("passkey-status");
     return ((el && el.dataset[key]) || fallback) + ": " + e.message;
   };

@@ -290,3 +290,77 @@ async fn screenshots() {
     chrome.navigate(&app.url("/account")).await;
     shoot(&mut chrome, "account", 800, false).await;
 }
+
+/// Finding 30 of issue #24: in German at 320 px, the second step of an
+/// account with an authenticator app and no passkey starts plainly (no
+/// dangling "Oder …"), and the account page scrolls only down, never sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn german_pages_fit_320_px_and_the_second_step_starts_plainly() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut http = app.browser();
+    crate::mfa::sign_in_password(&mut http).await;
+    let (_, backup_codes) = crate::mfa::enrol(&app, &mut http).await;
+    let Some(mut chrome) = Chrome::launch().await else {
+        return;
+    };
+    chrome.call("Network.enable", json!({})).await;
+    chrome
+        .call(
+            "Network.setExtraHTTPHeaders",
+            json!({ "headers": { "Accept-Language": "de" } }),
+        )
+        .await;
+    chrome
+        .call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": true }),
+        )
+        .await;
+    chrome.navigate(&app.url("/login")).await;
+    fill_and_submit_password(&mut chrome, USERNAME).await;
+    assert!(
+        chrome
+            .wait_for(
+                "location.pathname === '/login/mfa' && document.readyState === 'complete'",
+                15
+            )
+            .await,
+        "the second step"
+    );
+    let lead = chrome
+        .eval("document.querySelector('main p.muted').innerText")
+        .await;
+    let lead = lead.as_str().unwrap_or_default();
+    assert!(
+        lead.starts_with("Öffnen Sie Ihre Authenticator-App"),
+        "no preceding option, no \"Oder\": {lead}"
+    );
+    let code = backup_codes.first().cloned().unwrap_or_default();
+    chrome.eval(&format!("document.getElementById('code').value = '{code}'; document.querySelector('form[action=\"/login/mfa\"]').submit(); true")).await;
+    assert!(
+        chrome
+            .wait_for(
+                "location.pathname === '/account' && document.readyState === 'complete'",
+                15
+            )
+            .await,
+        "the account page"
+    );
+    assert_eq!(chrome.eval("document.documentElement.lang").await, "de");
+    let wider = chrome
+        .eval(
+            "(() => { const w = document.documentElement.clientWidth; \
+             const out = [...document.querySelectorAll('main *')].filter(e => e.getClientRects().length && e.getBoundingClientRect().right > w + 0.5) \
+             .map(e => e.tagName + '.' + e.className + ': ' + (e.innerText || e.value || '').slice(0, 40) + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)'); \
+             return { scroll: document.documentElement.scrollWidth, width: w, out }; })()",
+        )
+        .await;
+    assert!(
+        wider["scroll"].as_i64() <= wider["width"].as_i64()
+            && wider["out"].as_array().is_some_and(Vec::is_empty),
+        "the German account page is wider than 320 px: {wider:#}"
+    );
+}

@@ -186,3 +186,91 @@ async fn password_users_are_invited_to_add_a_passkey_until_they_say_not_now() {
     browser.post_form("/account/passkeys/dismiss-prompt", &[("csrf_token", &account.field("csrf_token").unwrap_or_default())]).await;
     assert!(!browser.get("/account").await.body.contains("Upgrade your sign-in with a passkey"), "not shown again for a while");
 }
+
+/// Finding 28 of issue #24: a disabled account's passkey sign-in says so,
+/// in the page's language, instead of "request failed (403)".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_accounts_passkey_sign_in_says_so_in_the_pages_language() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let user = app.add_user(USERNAME, PASSWORD).await;
+    let mut setup = app.browser();
+    password_sign_in(&mut setup).await;
+    let mut key = register(&app, &mut setup, "Key").await;
+    assert!(app
+        .state
+        .authn
+        .set_disabled(&user.id, true)
+        .await
+        .expect("disable"));
+    for (lang, words) in [
+        (
+            "en",
+            "This account is disabled. Contact your administrator.",
+        ),
+        ("de", "Dieses Konto ist deaktiviert."),
+    ] {
+        let mut browser = app.browser();
+        browser
+            .headers
+            .push(("accept-language".into(), lang.into()));
+        let login = browser.get("/login").await;
+        let (status, done, _) = passkey_sign_in(&mut browser, &login, &mut key, &app.issuer).await;
+        assert_eq!(status, 403, "{done}");
+        assert_eq!(done["error"], "account_disabled", "{done}");
+        assert!(
+            done["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(words)),
+            "{lang}: {done}"
+        );
+        assert!(
+            !browser.cookies.contains_key("__Host-latchkey-session"),
+            "no session"
+        );
+    }
+    // The script shows that sentence as it is.
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../static/passkeys.js"
+    ))
+    .unwrap_or_default();
+    assert!(script.contains("if (e.sentence) return e.sentence;"));
+}
+
+/// Finding 17 of issue #24: passkey sign-in ceremonies (which anyone can
+/// park) are capped per address; past the cap, 429 as JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_sign_in_starts_are_capped_per_address() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = TestApp::start(backend).await else {
+            continue;
+        };
+        let mut browser = app.browser();
+        let login = browser.get("/login").await;
+        let csrf = login.field("csrf_token").unwrap_or_default();
+        let (status, _) = browser
+            .post_json(
+                "/login/passkey/start",
+                &csrf,
+                &json!({ "conditional": true }),
+            )
+            .await;
+        assert_eq!(status, 200, "{backend:?}");
+        // This address's earlier starts, up to the cap (counted as the endpoint counts them).
+        let limit = latchkey_authn::rate_limit::PASSKEY_START_PER_IP;
+        for _ in 1..limit.max {
+            let _ = app.state.limiter.hit(limit, "127.0.0.1").await;
+        }
+        let (status, over) = browser
+            .post_json(
+                "/login/passkey/start",
+                &csrf,
+                &json!({ "conditional": true }),
+            )
+            .await;
+        assert_eq!(status, 429, "{backend:?}: {over}");
+        assert!(over.get("options").is_none(), "no ceremony past the cap");
+    }
+}

@@ -5,12 +5,51 @@
 //! pages (brand line, card, the action as a button) with inline CSS only,
 //! since mail clients drop style sheets.
 
-use latchkey_i18n::{html_escape, Tr};
+use askama::Template;
+use latchkey_i18n::Tr;
 
 use crate::mail::Mail;
 
-/// The brand colour of the pages (`--accent` in `static/latchkey.css`).
+/// The default brand colour of the pages (`--accent` in `static/latchkey.css`).
 pub const BRAND_COLOUR: &str = "#2457c5";
+/// The default product name.
+pub const BRAND_NAME: &str = "latchkey";
+
+/// What a mail shows of the product: the pages' brand
+/// (`LATCHKEY_BRAND_NAME`, `LATCHKEY_BRAND_COLOR`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailBrand {
+    pub name: String,
+    /// `#rrggbb` (it goes into inline CSS).
+    pub color: String,
+}
+
+impl Default for MailBrand {
+    fn default() -> Self {
+        MailBrand {
+            name: BRAND_NAME.to_string(),
+            color: BRAND_COLOUR.to_string(),
+        }
+    }
+}
+
+impl MailBrand {
+    /// `color` must be `#rrggbb` (as the brand settings are checked at
+    /// start-up); anything else falls back to the default colour.
+    pub fn new(name: &str, color: &str) -> MailBrand {
+        let hex = color
+            .strip_prefix('#')
+            .is_some_and(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        MailBrand {
+            name: name.to_string(),
+            color: if hex {
+                color.to_string()
+            } else {
+                BRAND_COLOUR.to_string()
+            },
+        }
+    }
+}
 
 /// Every notification latchkey sends, with what it says.
 #[derive(Debug, Clone)]
@@ -63,15 +102,21 @@ enum Block {
 
 impl Notice<'_> {
     /// The mail to `to`, in `t`'s language, times in `zone` (an IANA name;
-    /// `None` or unknown: UTC, and the mail says so).
-    pub fn compose(&self, to: &str, t: Tr, zone: Option<&str>) -> Mail {
+    /// `None` or unknown: UTC, and the mail says so), with `brand`'s name and colour.
+    pub fn compose(&self, to: &str, t: Tr, zone: Option<&str>, brand: &MailBrand) -> Mail {
         let (id, username, blocks) = self.content(t, zone);
         let subject = t.get(&format!("mail-{id}-subject"));
         let greeting = match username {
             Some(u) => t.arg("mail-hello", "username", u),
             None => t.get("mail-hello-anonymous"),
         };
-        Mail { to: to.to_string(), text: text(&t, &greeting, &blocks), html: html(&t, &subject, &greeting, &blocks), subject }
+        let footer = t.arg("mail-footer", "brand", brand.name.as_str());
+        Mail {
+            to: to.to_string(),
+            text: text(&greeting, &blocks, &footer),
+            html: html(&t, brand, &subject, &greeting, &blocks, &footer),
+            subject,
+        }
     }
 
     /// The message id stem, the name to greet, and the body.
@@ -171,7 +216,7 @@ impl Notice<'_> {
 
 /// The plain-text part: paragraphs, the link alone on an indented line
 /// (mail clients make it clickable; nothing around it sticks to it).
-fn text(t: &Tr, greeting: &str, blocks: &[Block]) -> String {
+fn text(greeting: &str, blocks: &[Block], footer: &str) -> String {
     let mut out = format!("{greeting}\n\n");
     for block in blocks {
         match block {
@@ -186,49 +231,54 @@ fn text(t: &Tr, greeting: &str, blocks: &[Block]) -> String {
             }
         }
     }
-    out.push_str(&format!("-- \n{}\n", t.get("mail-footer")));
+    out.push_str(&format!("-- \n{footer}\n"));
     out
 }
 
 const MUTED: &str = "color:#5f6368;font-size:13px;line-height:1.5";
 
-/// The HTML part: the same blocks in a card, like the pages.
-fn html(t: &Tr, subject: &str, greeting: &str, blocks: &[Block]) -> String {
-    let e = html_escape;
-    let mut body = format!("<p style=\"margin:0 0 16px\">{}</p>\n", e(greeting));
-    for block in blocks {
-        match block {
-            Block::Para(p) => body.push_str(&format!("<p style=\"margin:0 0 16px\">{}</p>\n", e(p))),
-            Block::Action { label, url } => body.push_str(&format!(
-                "<p style=\"margin:24px 0\"><a class=\"button\" href=\"{url}\" style=\"display:inline-block;padding:10px 18px;background:{BRAND_COLOUR};color:#ffffff;font-weight:600;text-decoration:none;border-radius:6px\">{label}</a></p>\n\
-                 <p style=\"margin:0 0 16px;{MUTED}\">{hint}<br><a href=\"{url}\" style=\"color:{BRAND_COLOUR};word-break:break-all\">{url}</a></p>\n",
-                url = e(url),
-                label = e(label),
-                hint = e(&t.get("mail-link-hint")),
-            )),
-            Block::Details(rows) => {
-                body.push_str("<table role=\"presentation\" style=\"margin:0 0 16px;border-collapse:collapse\">\n");
-                for (label, value) in rows {
-                    body.push_str(&format!("<tr><th style=\"text-align:left;padding:2px 16px 2px 0;font-weight:600;vertical-align:top\">{}</th><td style=\"padding:2px 0\">{}</td></tr>\n", e(label), e(value)));
-                }
-                body.push_str("</table>\n");
-            }
-        }
-    }
-    format!(
-        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n</head>\n\
-         <body style=\"margin:0;padding:24px 8px;background:#f4f5f7;color:#1b1b1f;font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif\">\n\
-         <table role=\"presentation\" width=\"100%\" cellspacing=\"0\" cellpadding=\"0\"><tr><td align=\"center\">\n\
-         <table role=\"presentation\" cellspacing=\"0\" cellpadding=\"0\" style=\"width:100%;max-width:480px;background:#ffffff;border:1px solid #dde1e6;border-radius:12px\"><tr><td style=\"padding:32px\">\n\
-         <p style=\"margin:0 0 16px;font-weight:700;letter-spacing:.04em;color:{BRAND_COLOUR}\">{brand}</p>\n\
-         {body}\
-         <p style=\"margin:24px 0 0;padding-top:16px;border-top:1px solid #dde1e6;{MUTED}\">{footer}</p>\n\
-         </td></tr></table>\n</td></tr></table>\n</body>\n</html>\n",
-        lang = t.lang(),
-        title = e(subject),
-        brand = e(&t.get("brand")),
-        footer = e(&t.get("mail-footer")),
-    )
+/// The HTML part (`templates/mail/notice.html`): the same blocks in a card,
+/// like the pages, with the brand's name and colour; askama escapes every
+/// value, as on the pages.
+#[derive(Template)]
+#[template(path = "mail/notice.html")]
+struct HtmlMail<'a> {
+    lang: &'a str,
+    subject: &'a str,
+    brand: &'a str,
+    color: &'a str,
+    greeting: &'a str,
+    blocks: &'a [Block],
+    link_hint: String,
+    footer: &'a str,
+    muted: &'static str,
+}
+
+fn html(
+    t: &Tr,
+    brand: &MailBrand,
+    subject: &str,
+    greeting: &str,
+    blocks: &[Block],
+    footer: &str,
+) -> String {
+    let page = HtmlMail {
+        lang: t.lang(),
+        subject,
+        brand: &brand.name,
+        color: &brand.color,
+        greeting,
+        blocks,
+        link_hint: t.get("mail-link-hint"),
+        footer,
+        muted: MUTED,
+    };
+    // Rendering fails only on a formatter error, which writing into a
+    // String never raises; the text part carries everything anyway.
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "could not render a mail's HTML part");
+        String::new()
+    })
 }
 
 #[cfg(test)]
@@ -267,7 +317,12 @@ mod tests {
     fn every_notice_in_every_language_uses_only_messages_that_exist() {
         for locale in Locale::ALL {
             for notice in every_notice() {
-                let mail = notice.compose("alice@example.com", Tr::new(locale), None);
+                let mail = notice.compose(
+                    "alice@example.com",
+                    Tr::new(locale),
+                    None,
+                    &MailBrand::default(),
+                );
                 // A missing message shows up as its id ("mail-…").
                 for part in [&mail.subject, &mail.text, &mail.html] {
                     assert!(!part.contains("mail-"), "{locale} {notice:?}: {part}");
@@ -279,10 +334,21 @@ mod tests {
 
     #[test]
     fn both_parts_carry_the_same_link_and_the_html_escapes_it() {
-        let mail = Notice::Recovery { username: "<alice>", url: URL, minutes: 30 }.compose("a@example.com", Tr::new(Locale::En), None);
+        let mail = Notice::Recovery {
+            username: "<alice>",
+            url: URL,
+            minutes: 30,
+        }
+        .compose(
+            "a@example.com",
+            Tr::new(Locale::En),
+            None,
+            &MailBrand::default(),
+        );
         assert!(mail.text.contains(&format!("\n  {URL}\n")), "{}", mail.text);
-        assert!(mail.html.contains("<a class=\"button\" href=\"https://id.example.com/setup?t=abc&amp;x=&lt;1&gt;\""), "{}", mail.html);
-        assert!(mail.html.contains("Hello &lt;alice&gt;,"), "names are escaped");
+        // askama's escaping, as on the pages (numeric character references).
+        assert!(mail.html.contains("<a class=\"button\" href=\"https://id.example.com/setup?t=abc&#38;x=&#60;1&#62;\""), "{}", mail.html);
+        assert!(mail.html.contains("Hello &#60;alice&#62;,"), "names are escaped");
         assert!(!mail.html.contains("<alice>"));
         assert!(mail.html.contains(BRAND_COLOUR));
         assert!(mail.html.starts_with("<!doctype html>\n<html lang=\"en\">"));
@@ -290,7 +356,19 @@ mod tests {
 
     #[test]
     fn the_english_texts_stay_what_they_were() {
-        let mail = Notice::NewDevice { username: "alice", device: None, at: 1_796_220_300, ip: None, not_me_url: URL }.compose("a@example.com", Tr::new(Locale::En), None);
+        let mail = Notice::NewDevice {
+            username: "alice",
+            device: None,
+            at: 1_796_220_300,
+            ip: None,
+            not_me_url: URL,
+        }
+        .compose(
+            "a@example.com",
+            Tr::new(Locale::En),
+            None,
+            &MailBrand::default(),
+        );
         assert_eq!(mail.subject, "New sign-in to your account");
         assert!(mail.text.starts_with("Hello alice,\n\nSomeone signed in to your latchkey account from a device we have not seen recently:\n\n"), "{}", mail.text);
         assert!(mail.text.contains("  Device:     Unknown device\n  Time:       Wednesday, 2 December 2026 at 14:05 (UTC)\n  IP address: unknown\n"), "{}", mail.text);
@@ -298,11 +376,59 @@ mod tests {
 
     #[test]
     fn german_with_the_date_in_words_in_the_users_zone() {
-        let mail = Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL }.compose("a@example.com", Tr::new(Locale::De), Some("Europe/Berlin"));
+        let mail = Notice::NewDevice {
+            username: "alice",
+            device: Some("Safari on iPhone"),
+            at: 1_796_220_300,
+            ip: Some("192.0.2.7"),
+            not_me_url: URL,
+        }
+        .compose(
+            "a@example.com",
+            Tr::new(Locale::De),
+            Some("Europe/Berlin"),
+            &MailBrand::default(),
+        );
         assert_eq!(mail.subject, "Neue Anmeldung bei Ihrem Konto");
         assert!(mail.text.starts_with("Hallo alice,"));
         assert!(mail.text.contains("Mittwoch, 2. Dezember 2026 um 15:05 Uhr (Europe/Berlin)"), "{}", mail.text);
         assert!(mail.html.contains("Das war ich nicht</a>"));
         assert!(mail.html.contains("<html lang=\"de\">"));
+    }
+
+    /// Finding 33 of issue #24: the brand settings reach the mail, and a
+    /// hostile product name is escaped like any other value.
+    #[test]
+    fn the_brand_name_and_colour_reach_the_mail_escaped() {
+        let brand = MailBrand::new("Acme <ID> & \"Co\"", "#0b5d1e");
+        let mail = Notice::Recovery {
+            username: "alice",
+            url: URL,
+            minutes: 30,
+        }
+        .compose("a@example.com", Tr::new(Locale::En), None, &brand);
+        assert!(
+            mail.html
+                .contains("color:#0b5d1e\">Acme &#60;ID&#62; &#38; &#34;Co&#34;</p>"),
+            "{}",
+            mail.html
+        );
+        assert!(
+            mail.html.contains("background:#0b5d1e;"),
+            "the button is in the brand colour"
+        );
+        assert!(
+            !mail.html.contains(BRAND_COLOUR),
+            "no hard-coded colour left"
+        );
+        assert!(!mail.html.contains("<ID>"), "the name is escaped");
+        assert!(
+            mail.text
+                .ends_with("-- \nThis is an automatic message from Acme <ID> & \"Co\".\n"),
+            "{}",
+            mail.text
+        );
+        let fallback = MailBrand::new("Acme", "red;background:url(x)");
+        assert_eq!(fallback.color, BRAND_COLOUR, "only #rrggbb reaches the CSS");
     }
 }

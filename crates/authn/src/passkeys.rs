@@ -104,11 +104,13 @@ impl PasskeyService {
         Ok(!self.stored(user).await?.is_empty())
     }
 
-    async fn put_state<T: Serialize>(&self, prefix: &str, value: &T) -> Result<String, AuthnError> {
+    /// Parks a ceremony's state, counted against `owner` (the client address
+    /// for sign-ins, the account for registrations).
+    async fn put_state<T: Serialize>(&self, prefix: &str, value: &T, owner: &str) -> Result<String, AuthnError> {
         let id = latchkey_token::crypto::random_token("");
         let json = serde_json::to_string(value).map_err(bad)?;
         // Evictable: anyone can start a sign-in ceremony without an account.
-        self.fast.put_evictable(&format!("{prefix}:{id}"), &json, CEREMONY_TTL).await?;
+        self.fast.put_evictable(&format!("{prefix}:{id}"), &json, CEREMONY_TTL, owner).await?;
         Ok(id)
     }
 
@@ -127,7 +129,7 @@ impl PasskeyService {
         if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
             sel.resident_key = Some(ResidentKeyRequirement::Preferred);
         }
-        let id = self.put_state("webauthn-reg", &RegistrationState { user_id: user.id.0.clone(), sid: sid.to_string(), state }).await?;
+        let id = self.put_state("webauthn-reg", &RegistrationState { user_id: user.id.0.clone(), sid: sid.to_string(), state }, &format!("user:{}", user.id.0)).await?;
         Ok((id, ccr))
     }
 
@@ -167,7 +169,7 @@ impl PasskeyService {
 
     /// Starts a sign-in: for a known user (username first), or usernameless
     /// (discoverable credentials; `conditional` for passkey autofill).
-    pub async fn start_authentication(&self, user: Option<&UserId>, conditional: bool, context: &str) -> Result<(String, RequestChallengeResponse), AuthnError> {
+    pub async fn start_authentication(&self, user: Option<&UserId>, conditional: bool, context: &str, owner: &str) -> Result<(String, RequestChallengeResponse), AuthnError> {
         let (rcr, state) = match user {
             Some(uid) => {
                 let keys = self.stored(uid).await?.iter().map(Self::parse).collect::<Result<Vec<_>, _>>()?;
@@ -189,7 +191,7 @@ impl PasskeyService {
                 (rcr, AuthenticationState::Discoverable { state, context: context.to_string() })
             }
         };
-        let id = self.put_state("webauthn-auth", &state).await?;
+        let id = self.put_state("webauthn-auth", &state, owner).await?;
         Ok((id, rcr))
     }
 

@@ -28,6 +28,12 @@ pub const RECOVERY_PER_ACCOUNT: Limit = Limit { name: "recovery-account", max: 5
 /// Link redemptions (set-up, recovery, email change) from one address: enough
 /// for a person retrying, too few to try tokens (which are 256-bit anyway).
 pub const LINKS_PER_IP: Limit = Limit { name: "links-ip", max: 30, window_secs: 15 * 60 };
+/// Passkey sign-in ceremonies started from one address. Every sign-in page
+/// starts one for passkey autofill, so this is sized for a busy office behind
+/// one NAT address (5 page loads a second, sustained), not a flood: each
+/// start parks a ceremony (~1.5 KiB with the store's overhead) for 5 minutes,
+/// so one address holds at most ~4.4 MiB of the 64 MiB in-process budget.
+pub const PASSKEY_START_PER_IP: Limit = Limit { name: "passkey-start-ip", max: 3_000, window_secs: 10 * 60 };
 /// Email changes requested per account.
 pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit { name: "email-change", max: 5, window_secs: 3600 };
 

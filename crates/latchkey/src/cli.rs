@@ -277,6 +277,22 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Read the outbox (`<data-dir>/outbox`: mail when no SMTP server is set, or SMTP refused it).
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MailCommand {
+    /// List the outbox's messages, oldest first: number, date, recipient, subject.
+    List,
+    /// Print one message: its recipient, subject and plain text, decoded (every link whole on its own line).
+    Show {
+        /// Its number in `mail list` (1 is the oldest), or `last`.
+        n: String,
+    },
 }
 
 #[derive(Subcommand)]

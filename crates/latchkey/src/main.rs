@@ -16,7 +16,7 @@ use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
 use serde_json::json;
 
-use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, ServeArgs, SessionsCommand, UserCommand};
+use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ServeArgs, SessionsCommand, UserCommand};
 use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +122,8 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
             let state = AppState::build(&settings, clock).await?;
             settled(&state, sessions_command(&state, command).await).await
         }
+        // Only reads files: no database, no key, nothing created.
+        Command::Mail { command } => mail_command(&settings.outbox_dir(), command),
     }
 }
 
@@ -134,6 +136,31 @@ async fn settled(state: &AppState, result: Result<(), CliError>) -> Result<(), C
         eprintln!("warning: some back-channel logouts were not acknowledged within {} s; a running server node retries them", latchkey_oauth::logout::DELIVERY_WAIT.as_secs());
     }
     result
+}
+
+/// `latchkey mail list|show`: the outbox, read back with the text part
+/// decoded, so a link is pasted whole.
+fn mail_command(outbox: &std::path::Path, command: MailCommand) -> Result<(), CliError> {
+    let messages = latchkey_authn::mail::read_outbox(outbox)?;
+    match command {
+        MailCommand::List => {
+            if messages.is_empty() {
+                println!("the outbox ({}) is empty", outbox.display());
+            }
+            for (i, m) in messages.iter().enumerate() {
+                println!("{}\t{}\t{}\t{}", i + 1, m.date, m.to, m.subject);
+            }
+        }
+        MailCommand::Show { n } => {
+            let index = match n.as_str() {
+                "last" => messages.len().checked_sub(1),
+                number => number.parse::<usize>().ok().and_then(|k| k.checked_sub(1)),
+            };
+            let m = index.and_then(|i| messages.get(i)).ok_or_else(|| CliError::Usage(format!("no message {n} in the outbox ({} messages; see `latchkey mail list`)", messages.len())))?;
+            println!("To: {}\nSubject: {}\nDate: {}\n\n{}", m.to, m.subject, m.date, m.text.trim_end());
+        }
+    }
+    Ok(())
 }
 
 /// How often each node does key upkeep (rotation when due, retirement, reload).

@@ -546,3 +546,77 @@ fn configuration_errors_say_what_to_do() {
         );
     }
 }
+
+/// Finding 26 of issue #24: a mail read from the outbox has its link whole
+/// on one line (the text part is 8bit, not quoted-printable), in the file
+/// and as `latchkey mail list` / `latchkey mail show` print it.
+#[test]
+fn outbox_mail_keeps_links_whole_and_the_mail_commands_print_them() {
+    let cli = Cli::new();
+    let empty = cli.run(&["mail", "list"], None);
+    assert!(
+        empty.status.success() && String::from_utf8_lossy(&empty.stdout).contains("is empty"),
+        "{}",
+        String::from_utf8_lossy(&empty.stderr)
+    );
+    let invited = cli.json(
+        &[
+            "user",
+            "invite",
+            "joerg",
+            "--email",
+            "joerg@example.com",
+            "--json",
+        ],
+        None,
+    );
+    let link = invited["invite_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        link.len() > 76,
+        "long enough that quoted-printable would have broken it: {link}"
+    );
+    let files: Vec<_> = std::fs::read_dir(cli.dir.join("outbox"))
+        .expect("outbox")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read_to_string(files[0].path()).expect("read the message");
+    assert!(
+        raw.lines().any(|l| l.trim() == link),
+        "the link verbatim on a line of its own: {raw}"
+    );
+    assert!(
+        raw.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit"),
+        "the text part as written: {raw}"
+    );
+    let list = cli.run(&["mail", "list"], None);
+    let list = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(
+        list.starts_with("1\t")
+            && list.contains("joerg@example.com")
+            && list.contains("You are invited"),
+        "{list}"
+    );
+    for n in ["1", "last"] {
+        let shown = cli.run(&["mail", "show", n], None);
+        assert!(
+            shown.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        let shown = String::from_utf8_lossy(&shown.stdout).to_string();
+        assert!(shown.lines().any(|l| l.trim() == link), "{shown}");
+        assert!(
+            shown.contains("Hello joerg,") && shown.contains("Subject: You are invited"),
+            "{shown}"
+        );
+    }
+    let missing = cli.run(&["mail", "show", "2"], None);
+    assert!(
+        !missing.status.success()
+            && String::from_utf8_lossy(&missing.stderr).contains("no message 2")
+    );
+}

@@ -151,6 +151,10 @@ pub struct PendingAuthorization {
     pub created_at: i64,
     /// Keyed hash of the browser's CSRF cookie: the request belongs to this browser.
     pub browser: String,
+    /// Whose share of the parked requests' memory this counts against (the
+    /// client address; see `FastStore::put_evictable`).
+    #[serde(default)]
+    pub parked_by: String,
 }
 
 impl PendingAuthorization {
@@ -343,6 +347,7 @@ pub fn validate(
         dpop_jkt,
         created_at: now,
         browser,
+        parked_by: String::new(),
     })
 }
 

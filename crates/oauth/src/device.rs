@@ -203,8 +203,8 @@ impl OAuthService {
 
     /// `POST /device_authorization` (RFC 8628 §3.1): authenticates the client
     /// as the token endpoint does, checks the scopes as `/authorize` would,
-    /// and parks the request. `ip` counts a public client's requests against
-    /// that address's share of parked requests ([`crate::service::MAX_PENDING_PER_IP`]).
+    /// and parks the request. `ip` is whose share of the parked requests'
+    /// memory a public client's request counts against (as at `/authorize`).
     pub async fn device_authorization(&self, creds: &ClientCredentials, scope: Option<&str>, resource: Option<&str>, ip: Option<&str>) -> Result<DeviceAuthorization, OAuthError> {
         let client = self.authenticate_client(creds).await?;
         if !client.allows_grant(GrantType::DeviceCode) {
@@ -216,19 +216,19 @@ impl OAuthService {
         let apis = self.apis_for(resource.as_slice(), &ScopeSet::parse_lenient(scope.unwrap_or("")), &client).await?;
         let api = crate::apis::resource(&apis, resource)?;
         let granted = authorize::granted_scopes(&apis, &client, &ScopeSet::parse_lenient(scope.unwrap_or("")), api)?;
-        // Anyone can claim a public client's id: bound what one address can park.
-        if let (ClientKind::Public, Some(ip)) = (client.kind(), ip) {
-            if !self.may_park_from(ip).await? {
-                return Err(OAuthError::RateLimited { retry_after: 60 });
-            }
-        }
+        // Anyone can claim a public client's id: its requests count against
+        // the address that made them, a confidential client's against itself.
+        let owner = match (client.kind(), ip) {
+            (ClientKind::Public, Some(ip)) => ip.to_string(),
+            _ => format!("client:{}", client.id.0),
+        };
         let device_code = random_token(DEVICE_CODE_PREFIX);
         let hash = self.device_codes.hash(&device_code);
         let mut user_code = None;
         for _ in 0..USER_CODE_TRIES {
             let candidate = generate_user_code();
             let canonical = candidate.replace('-', "");
-            if self.fast.put_evictable_if_absent(&user_code_key(&self.user_code_hash(&canonical)), &hash, store_ttl()).await? {
+            if self.fast.put_evictable_if_absent(&user_code_key(&self.user_code_hash(&canonical)), &hash, store_ttl(), &owner).await? {
                 user_code = Some(candidate);
                 break;
             }
@@ -242,7 +242,7 @@ impl OAuthService {
             expires_at: self.clock.now() + DEVICE_CODE_TTL_SECS,
         };
         let json = serde_json::to_string(&request).map_err(StoreError::from)?;
-        self.fast.put_evictable(&device_key(&hash), &json, store_ttl()).await?;
+        self.fast.put_evictable(&device_key(&hash), &json, store_ttl(), &owner).await?;
         tracing::info!(target: "security", event = "device_authorization", client_id = %client.id.0);
         let verification_uri = format!("{}/device", self.config.issuer.trim_end_matches('/'));
         Ok(DeviceAuthorization {
@@ -402,7 +402,8 @@ impl OAuthService {
             }
             p => (PollState { last: now, interval: p.map_or(POLL_INTERVAL_SECS, |p| p.interval) }, OAuthError::new(ErrorCode::AuthorizationPending, "the user has not answered yet")),
         };
-        self.fast.put_evictable(&key, &serde_json::to_string(&state)?, store_ttl()).await?;
+        // Polls of parked device requests: at most one small state per request.
+        self.fast.put_evictable(&key, &serde_json::to_string(&state)?, store_ttl(), "device-polls").await?;
         Ok(error)
     }
 }

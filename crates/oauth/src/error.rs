@@ -128,9 +128,6 @@ pub enum AuthorizeError {
     /// A validated redirect URI: send the error there.
     #[error("{code:?}: {description}")]
     Redirect { redirect_uri: String, state: Option<String>, code: ErrorCode, description: String },
-    /// Too many parked requests from one address: a page (429), no redirect.
-    #[error("too many authorization requests from this address")]
-    TooMany,
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }

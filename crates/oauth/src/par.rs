@@ -48,7 +48,6 @@ fn as_json(e: AuthorizeError) -> OAuthError {
     match e {
         AuthorizeError::Redirect { code, description, .. } => OAuthError::new(code, description),
         AuthorizeError::NoRedirect(message) => OAuthError::invalid_request(message),
-        AuthorizeError::TooMany => OAuthError::RateLimited { retry_after: 60 },
         AuthorizeError::Store(s) => OAuthError::Store(s),
     }
 }
@@ -89,7 +88,7 @@ impl OAuthService {
         authorize::validate(&params, &client, &apis, redirect_uri, String::new(), String::new(), self.clock.now()).map_err(as_json)?;
         let token = random_token("");
         let stored = serde_json::to_string(&Stored { client_id: client.id.0.clone(), pairs }).map_err(latchkey_store::StoreError::from)?;
-        self.fast.put_evictable(&pushed_key(&token), &stored, PUSHED_REQUEST_TTL).await?;
+        self.fast.put_evictable(&pushed_key(&token), &stored, PUSHED_REQUEST_TTL, &format!("client:{}", client.id.0)).await?;
         tracing::info!(target: "security", event = "authorization_pushed", client_id = %client.id.0);
         Ok(PushedRequest { request_uri: format!("{REQUEST_URI_PREFIX}{token}"), expires_in: PUSHED_REQUEST_TTL.as_secs() })
     }

@@ -25,10 +25,6 @@ use crate::userinfo;
 /// A user has 10 minutes from the client's redirect to finish signing in and
 /// consenting; after that the request is forgotten and the client must start over.
 pub const PENDING_AUTHORIZATION_TTL: Duration = Duration::from_secs(10 * 60);
-/// One address may park at most 1,000 authorization requests per 10 minutes
-/// (every request lives that long): more than a busy office behind one NAT
-/// starts, and a bound on what an unauthenticated client can make us hold.
-pub const MAX_PENDING_PER_IP: i64 = 1_000;
 /// Authorization codes carry this prefix. NEVER CHANGE IT (secret scanners match on it).
 pub const CODE_PREFIX: &str = "lkc_";
 
@@ -157,8 +153,10 @@ impl OAuthService {
     // ---- authorization endpoint -------------------------------------------------
 
     /// Validates a new authorization request and parks it. `browser` binds it to
-    /// the user agent that started it; `ip` counts it against that address's
-    /// share of parked requests.
+    /// the user agent that started it; `ip` is whose share of the parked
+    /// requests' memory it counts against: no address is refused for being
+    /// busy, and over the budget a flooding address's own oldest requests go
+    /// first (see `FastStore::put_evictable`).
     pub async fn start_authorization(&self, params: &AuthorizeParams, browser: String, ip: Option<&str>) -> Result<PendingAuthorization, AuthorizeError> {
         let client = match params.get("client_id") {
             Some(id) => self.client(id).await?,
@@ -192,24 +190,10 @@ impl OAuthService {
                 }
             }
         }
-        if let Some(ip) = ip {
-            if !self.may_park_from(ip).await? {
-                return Err(AuthorizeError::TooMany);
-            }
-        }
+        req.parked_by = ip.unwrap_or("unknown").to_string();
         let json = serde_json::to_string(&req).map_err(StoreError::from)?;
-        self.fast.put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL).await?;
+        self.fast.put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL, &req.parked_by).await?;
         Ok(req)
-    }
-
-    /// Counts one more parked request (authorization or device) against
-    /// `ip`; false when that address is over [`MAX_PENDING_PER_IP`].
-    pub(crate) async fn may_park_from(&self, ip: &str) -> Result<bool, StoreError> {
-        if self.fast.incr_window(&format!("authz-ip:{ip}"), PENDING_AUTHORIZATION_TTL).await? > MAX_PENDING_PER_IP {
-            tracing::warn!(target: "security", event = "pending_authorization_limit", ip, "too many parked authorization requests from one address");
-            return Ok(false);
-        }
-        Ok(true)
     }
 
     /// Moves a parked request to another browser binding (the browser's CSRF
@@ -223,7 +207,7 @@ impl OAuthService {
         let moved = PendingAuthorization { browser, ..req.clone() };
         let left = PENDING_AUTHORIZATION_TTL.as_secs() as i64 - (self.clock.now() - req.created_at);
         let json = serde_json::to_string(&moved)?;
-        self.fast.put_evictable(&pending_key(&req.id), &json, Duration::from_secs(left.max(1) as u64)).await?;
+        self.fast.put_evictable(&pending_key(&req.id), &json, Duration::from_secs(left.max(1) as u64), &moved.parked_by).await?;
         Ok(moved)
     }
 
@@ -310,7 +294,7 @@ impl OAuthService {
         }
         let id = random_token("");
         let answer = serde_json::to_string(&FormPostAnswer { url, redirect_uri: req.redirect_uri.clone(), browser: req.browser.clone() })?;
-        self.fast.put_evictable(&form_post_key(&id), &answer, FORM_POST_TTL).await?;
+        self.fast.put_evictable(&form_post_key(&id), &answer, FORM_POST_TTL, &req.parked_by).await?;
         Ok(format!("/authorize/respond?r={id}"))
     }
 

@@ -22,7 +22,7 @@ pub fn link_url(state: &AppState, path: &str, token: &str) -> String {
 /// to send does not fail the request (it is logged, and the outbox keeps
 /// what SMTP refused).
 pub async fn notify(state: &AppState, to: &str, t: Tr, notice: Notice<'_>) {
-    let mail = notice.compose(to, t, None);
+    let mail = notice.compose(to, t, None, &state.brand.for_mail());
     if let Err(e) = state.mailer.send(&mail).await {
         tracing::error!(error = %e, subject = %mail.subject, "could not send a notification");
     }

@@ -105,6 +105,11 @@ impl Brand {
         format!(":root {{ --brand: {}; --brand-on-dark: {}; }}\n", self.color.hex(), self.color_on_dark.hex())
     }
 
+    /// What the mails show of it (name and colour).
+    pub fn for_mail(&self) -> latchkey_authn::notice::MailBrand {
+        latchkey_authn::notice::MailBrand::new(&self.name, &self.color.hex())
+    }
+
     /// The logo's origin, which the pages' `img-src` must allow.
     pub fn logo_origin(&self) -> Option<String> {
         self.logo_url.as_deref().and_then(image_origin)

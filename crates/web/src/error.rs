@@ -88,11 +88,6 @@ impl From<AuthorizeError> for WebError {
         match e {
             AuthorizeError::NoRedirect(message) => WebError::Page { status: StatusCode::BAD_REQUEST, title: "Invalid request", message },
             AuthorizeError::Store(s) => WebError::Store(s),
-            AuthorizeError::TooMany => WebError::Page {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                title: TOO_MANY_REQUESTS_TITLE,
-                message: TOO_MANY_SIGN_INS.into(),
-            },
             // Callers turn redirectable errors into redirects before this point;
             // reaching here means the redirect could not be built.
             AuthorizeError::Redirect { description, .. } => WebError::bad_request(description),
@@ -215,12 +210,11 @@ fn page(status: StatusCode, title: &str, message: &str, request_id: Option<Strin
 
 /// The error pages whose words are fixed: (English title, English message,
 /// their message ids).
-const TRANSLATED: [(&str, &str, &str, &str); 5] = [
+const TRANSLATED: [(&str, &str, &str, &str); 4] = [
     (COOKIE_MISSING_TITLE, COOKIE_MISSING, "error-cookies-title", "error-cookies"),
     (EXPIRED_TITLE, EXPIRED, "error-expired-title", "error-expired"),
     (UNAVAILABLE_TITLE, UNAVAILABLE, "error-unavailable-title", "error-unavailable"),
     (INTERNAL_TITLE, INTERNAL, "error-internal-title", "error-internal"),
-    (TOO_MANY_REQUESTS_TITLE, TOO_MANY_SIGN_INS, "error-too-many-title", "error-too-many-sign-ins"),
 ];
 
 const COOKIE_MISSING_TITLE: &str = "Cookies are not reaching latchkey";
@@ -230,8 +224,6 @@ const UNAVAILABLE_TITLE: &str = "Temporarily unavailable";
 const UNAVAILABLE: &str = "latchkey cannot reach its database right now. Try again in a moment.";
 const INTERNAL_TITLE: &str = "Something went wrong";
 const INTERNAL: &str = "An internal error occurred. Nothing was changed.";
-const TOO_MANY_REQUESTS_TITLE: &str = "Too many requests";
-const TOO_MANY_SIGN_INS: &str = "Too many sign-in requests came from your network. Wait a few minutes and try again.";
 
 const COOKIE_MISSING: &str = "Your browser did not send latchkey's cookie, so this cannot continue. Allow cookies for this site and try again. If this page was reached over plain http:// (other than localhost), the browser drops latchkey's secure cookies: use https.";
 

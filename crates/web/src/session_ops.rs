@@ -141,7 +141,7 @@ const NOT_ME_LINK_TTL: i64 = 7 * 24 * 3600;
 pub async fn notify_new_device(state: &AppState, user: &User, session: &Session, t: Tr) -> Result<(), WebError> {
     let not_me_url = not_me_link(state, &session.sid);
     let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
-    state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), user.profile.zoneinfo.as_deref())).await?;
+    state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), user.profile.zoneinfo.as_deref(), &state.brand.for_mail())).await?;
     state.oauth.audit_event("new_device_sign_in", Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod fuzz;
 mod limits;
 pub(crate) mod node_kill;
+mod parked;
 mod postgres_restart;
 mod races;
 mod redis_outage;

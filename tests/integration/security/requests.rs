@@ -62,21 +62,31 @@ async fn f07_oversized_authorization_parameters_are_invalid_requests() {
     assert!(app.browser().get(&ok.url).await.location.unwrap_or_default().starts_with("/login?authz="));
 }
 
-/// Finding 7: one address can park only so many requests.
+/// Finding 34 of issue #24 (replacing finding 7's per-address cap): a busy
+/// NAT address is never refused; what bounds parked requests is a global
+/// memory budget (see `parked::*`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f07_parked_requests_per_address_are_capped() {
-    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
-    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
-    let rp = Rp::discover(&app, &id, secret.as_deref()).await;
-    let url = rp.authorize(&[]).url;
-    let http = app.http();
-    for i in 0..latchkey_oauth::service::MAX_PENDING_PER_IP {
-        let status = http.get(&url).send().await.expect("authorize").status().as_u16();
-        assert_eq!(status, 302, "request {i}");
+async fn i24_34_many_requests_from_one_address_are_not_refused() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = TestApp::start(backend).await else {
+            continue;
+        };
+        let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+        let rp = Rp::discover(&app, &id, secret.as_deref()).await;
+        let url = rp.authorize(&[]).url;
+        let http = app.http();
+        // The old cap was 1,000 per address per 10 minutes.
+        for i in 0..1_200 {
+            let status = http
+                .get(&url)
+                .send()
+                .await
+                .expect("authorize")
+                .status()
+                .as_u16();
+            assert_eq!(status, 302, "{backend:?}: request {i} from one address");
+        }
     }
-    let over = http.get(&url).send().await.expect("authorize");
-    assert_eq!(over.status().as_u16(), 429);
-    assert!(over.headers().get("location").is_none(), "a page, not a redirect");
 }
 
 /// `url` with parameter `name` set to `value` (replaced, not repeated).

@@ -88,3 +88,4 @@ passkey-js-add-failed = Der Passkey konnte nicht hinzugefügt werden
 passkey-js-create-failed = Der Passkey konnte nicht erstellt werden
 passkey-js-sign-in-failed = Anmeldung mit Passkey fehlgeschlagen
 passkey-js-failed = Passkey fehlgeschlagen
+passkey-js-disabled = Dieses Konto ist deaktiviert. Wenden Sie sich an Ihre Administratorin oder Ihren Administrator.

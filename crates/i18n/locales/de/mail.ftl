@@ -2,7 +2,7 @@
 
 mail-hello = Hallo { $username },
 mail-hello-anonymous = Hallo,
-mail-footer = Dies ist eine automatische Nachricht von latchkey.
+mail-footer = Dies ist eine automatische Nachricht von { $brand }.
 mail-link-hint = Falls die Schaltfläche nicht funktioniert, öffnen Sie diesen Link:
 
 mail-invitation-subject = Sie sind zu latchkey eingeladen

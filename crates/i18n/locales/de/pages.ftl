@@ -165,6 +165,7 @@ review-app = Authenticator-App
 mfa-title = Zweiter Schritt
 mfa-use-passkey = Passkey verwenden
 mfa-or-app = Oder öffnen Sie Ihre Authenticator-App oder verwenden Sie einen Ihrer Backup-Codes.
+mfa-app = Öffnen Sie Ihre Authenticator-App und geben Sie deren Code ein, oder verwenden Sie einen Ihrer Backup-Codes.
 mfa-code-wrong = Dieser Code stimmt nicht. Versuchen Sie den nächsten aus Ihrer App oder einen Backup-Code.
 
 ## login.html
@@ -199,7 +200,6 @@ error-expired-title = Anmeldeanfrage abgelaufen
 error-expired = Diese Anmeldeanfrage ist abgelaufen oder wurde schon abgeschlossen. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.
 error-too-many-title = Zu viele Anfragen
 error-too-many = Zu viele Anfragen. Versuchen Sie es in { $minutes } Minute(n) erneut.
-error-too-many-sign-ins = Zu viele Anmeldeanfragen kamen aus Ihrem Netzwerk. Warten Sie ein paar Minuten und versuchen Sie es erneut.
 error-unavailable-title = Vorübergehend nicht verfügbar
 error-unavailable = latchkey erreicht seine Datenbank gerade nicht. Versuchen Sie es gleich noch einmal.
 error-internal-title = Etwas ist schiefgegangen

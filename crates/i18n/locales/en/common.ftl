@@ -90,3 +90,4 @@ passkey-js-add-failed = Could not add the passkey
 passkey-js-create-failed = Could not create the passkey
 passkey-js-sign-in-failed = Passkey sign-in failed
 passkey-js-failed = Passkey failed
+passkey-js-disabled = This account is disabled. Contact your administrator.

@@ -4,7 +4,7 @@
 
 mail-hello = Hello { $username },
 mail-hello-anonymous = Hello,
-mail-footer = This is an automatic message from latchkey.
+mail-footer = This is an automatic message from { $brand }.
 mail-link-hint = If the button does not work, open this link:
 
 mail-invitation-subject = You are invited to latchkey

@@ -165,6 +165,7 @@ review-app = Authenticator app
 mfa-title = Second step
 mfa-use-passkey = Use a passkey
 mfa-or-app = Or open your authenticator app, or use one of your backup codes.
+mfa-app = Open your authenticator app and enter its code, or use one of your backup codes.
 mfa-code-wrong = That code is not right. Try the next one from your app, or a backup code.
 
 ## login.html
@@ -199,7 +200,6 @@ error-expired-title = Sign-in request expired
 error-expired = This sign-in request has expired or was already completed. Go back to the application and start again.
 error-too-many-title = Too many requests
 error-too-many = Too many requests. Try again in { $minutes } minute(s).
-error-too-many-sign-ins = Too many sign-in requests came from your network. Wait a few minutes and try again.
 error-unavailable-title = Temporarily unavailable
 error-unavailable = latchkey cannot reach its database right now. Try again in a moment.
 error-internal-title = Something went wrong

@@ -11,8 +11,8 @@ mod redis_store;
 use std::time::Duration;
 
 use crate::error::StoreError;
-pub use memory::MemoryStore;
-pub use redis_store::RedisStore;
+pub use memory::{entry_size, MemoryStore, DEFAULT_EVICTABLE_BUDGET, ENTRY_OVERHEAD, OWNER_OVERHEAD};
+pub use redis_store::{RedisStore, REDIS_ENTRY_OVERHEAD, SHARED_EVICTABLE_BUDGET};
 
 /// What a spent single-use value starts with (see [`FastStore::spend`]).
 pub const SPENT_PREFIX: &str = "spent:";
@@ -89,15 +89,18 @@ impl FastStore {
     }
 
     /// Like [`FastStore::put`], for entries anyone can create without signing
-    /// in (pending requests, ceremonies): in process they share a byte budget
-    /// and the oldest are evicted first; Redis bounds them with `maxmemory`.
-    pub async fn put_evictable(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
+    /// in (pending requests, ceremonies): they share a byte budget (per
+    /// process in memory, shared in Redis), each counted against its `owner`
+    /// (the client address that made it); over the budget, the oldest entry
+    /// of the heaviest owner is evicted first, so a flood from one address
+    /// evicts its own entries and no address is refused for being busy.
+    pub async fn put_evictable(&self, key: &str, value: &str, ttl: Duration, owner: &str) -> Result<(), StoreError> {
         match self {
             FastStore::Memory(m) => {
-                m.put_evictable(key, value, ttl);
+                m.put_evictable(key, value, ttl, owner);
                 Ok(())
             }
-            FastStore::Redis(r) => r.put(key, value, ttl).await,
+            FastStore::Redis(r) => r.put_evictable(key, value, ttl, owner, false).await.map(|_| ()),
         }
     }
 
@@ -143,10 +146,10 @@ impl FastStore {
 
     /// [`FastStore::put_if_absent`] for entries anyone can create without
     /// signing in (see [`FastStore::put_evictable`]).
-    pub async fn put_evictable_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
+    pub async fn put_evictable_if_absent(&self, key: &str, value: &str, ttl: Duration, owner: &str) -> Result<bool, StoreError> {
         match self {
-            FastStore::Memory(m) => Ok(m.put_evictable_if_absent(key, value, ttl)),
-            FastStore::Redis(r) => r.put_if_absent(key, value, ttl).await,
+            FastStore::Memory(m) => Ok(m.put_evictable_if_absent(key, value, ttl, owner)),
+            FastStore::Redis(r) => r.put_evictable(key, value, ttl, owner, true).await,
         }
     }
 
@@ -214,8 +217,8 @@ mod tests {
         let ttl = Duration::from_secs(60);
         assert!(s.put_if_absent("a", "1", ttl).await?);
         assert!(!s.put_if_absent("a", "2", ttl).await?);
-        assert!(s.put_evictable_if_absent("b", "1", ttl).await?);
-        assert!(!s.put_evictable_if_absent("b", "2", ttl).await?);
+        assert!(s.put_evictable_if_absent("b", "1", ttl, "198.51.100.1").await?);
+        assert!(!s.put_evictable_if_absent("b", "2", ttl, "198.51.100.1").await?);
         assert_eq!(s.get("b").await?.as_deref(), Some("1"));
         assert_eq!(s.get("a").await?.as_deref(), Some("1"));
         assert_eq!(s.take("a").await?.as_deref(), Some("1"));

@@ -45,6 +45,82 @@ tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.floor((tat - now) / 1000) + 1000)
 return 0"#;
 
+/// Stores an evictable entry (see [`super::FastStore::put_evictable`]) and
+/// keeps every evictable entry within a budget shared by all nodes, evicting
+/// the oldest entry of the heaviest owner (client address) first.
+/// KEYS[1] the entry, KEYS[2] the owners' weights (a sorted set: owner →
+/// bytes), KEYS[3] this owner's entries (a sorted set: `size|key` → expiry
+/// ms), KEYS[4] the total of the weights. ARGV: value, TTL ms, owner, size,
+/// budget, the prefix of owners' entry sets, `1` to store only if absent.
+/// An entry counts until it expires (taken early, it is still counted: an
+/// overestimate bounded by its TTL); expired ones are dropped from an owner's
+/// account when it stores again or is the heaviest (an owner's set expires
+/// with its last entry, and its weight is dropped then). Returns 1 if stored.
+const PARK: &str = r#"
+if ARGV[7] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+local function prune(q, owner)
+  local dead = redis.call('ZRANGEBYSCORE', q, '-inf', now)
+  if #dead == 0 then return end
+  local freed = 0
+  for _, m in ipairs(dead) do freed = freed + tonumber(string.match(m, '^(%d+)|')) end
+  redis.call('ZREMRANGEBYSCORE', q, '-inf', now)
+  local left = tonumber(redis.call('ZINCRBY', KEYS[2], -freed, owner))
+  redis.call('DECRBY', KEYS[4], freed)
+  if left <= 0 then redis.call('ZREM', KEYS[2], owner) end
+end
+-- An owner's set expires with its last entry: whatever weight it still
+-- had was of expired entries.
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local stale = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[3]) or '0')
+  if stale > 0 then
+    redis.call('ZREM', KEYS[2], ARGV[3])
+    redis.call('DECRBY', KEYS[4], stale)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+prune(KEYS[3], ARGV[3])
+if redis.call('ZADD', KEYS[3], now + ttl, ARGV[4] .. '|' .. KEYS[1]) == 1 then
+  redis.call('ZINCRBY', KEYS[2], ARGV[4], ARGV[3])
+  redis.call('INCRBY', KEYS[4], ARGV[4])
+end
+if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+local budget = tonumber(ARGV[5])
+for _ = 1, 1000 do
+  if tonumber(redis.call('GET', KEYS[4]) or '0') <= budget then break end
+  local top = redis.call('ZREVRANGE', KEYS[2], 0, 0)
+  if #top == 0 then redis.call('SET', KEYS[4], 0) break end
+  local owner = top[1]
+  local q = ARGV[6] .. owner
+  prune(q, owner)
+  local oldest = redis.call('ZRANGE', q, 0, 0)
+  if #oldest == 0 then
+    local w = tonumber(redis.call('ZSCORE', KEYS[2], owner) or '0')
+    redis.call('ZREM', KEYS[2], owner)
+    redis.call('DECRBY', KEYS[4], w)
+  else
+    local size, key = string.match(oldest[1], '^(%d+)|(.*)$')
+    redis.call('ZREM', q, oldest[1])
+    redis.call('DEL', key)
+    local left = tonumber(redis.call('ZINCRBY', KEYS[2], -tonumber(size), owner))
+    redis.call('DECRBY', KEYS[4], size)
+    if left <= 0 then redis.call('ZREM', KEYS[2], owner) end
+  end
+end
+return 1"#;
+
+/// What one evictable entry costs Redis beyond its key and value bytes,
+/// counted in the shared budget: the key's object and expiry (~70 bytes), its
+/// member in the owner's sorted set (the key again, the size, ~60 bytes of
+/// skip-list and hash entry). Rounded up.
+pub const REDIS_ENTRY_OVERHEAD: usize = 192;
+
+/// Evictable entries may hold at most this many bytes in Redis, across every
+/// node: four times the in-process budget.
+pub const SHARED_EVICTABLE_BUDGET: usize = 256 * 1024 * 1024;
+
 /// A cloneable, auto-reconnecting Redis connection with a key prefix.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -54,6 +130,8 @@ pub struct RedisStore {
     lanes: Arc<Lanes>,
     prefix: String,
     breaker: Arc<Breaker>,
+    /// Bytes evictable entries may hold ([`SHARED_EVICTABLE_BUDGET`]).
+    evictable_budget: usize,
 }
 
 /// A connection per thread, driven by that thread's runtime. The shared
@@ -156,8 +234,24 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(std::time::Duration::from_millis(200));
         let conn = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
-        let lanes = Arc::new(Lanes { client, config, by_thread: Mutex::new(HashMap::new()) });
-        Ok(RedisStore { conn, lanes, prefix: prefix.to_string(), breaker: Arc::default() })
+        let lanes = Arc::new(Lanes {
+            client,
+            config,
+            by_thread: Mutex::new(HashMap::new()),
+        });
+        Ok(RedisStore {
+            conn,
+            lanes,
+            prefix: prefix.to_string(),
+            breaker: Arc::default(),
+            evictable_budget: SHARED_EVICTABLE_BUDGET,
+        })
+    }
+
+    /// The same store with another budget for evictable entries (tests).
+    pub fn with_evictable_budget(mut self, budget: usize) -> RedisStore {
+        self.evictable_budget = budget;
+        self
     }
 
     /// This thread's connection, opened on first use; the shared one while
@@ -360,6 +454,39 @@ impl RedisStore {
             .query_async(&mut c))
             .await?;
         Ok(count)
+    }
+
+    /// Stores an evictable entry counted against `owner` (see [`PARK`]);
+    /// `only_if_absent` as `SET NX`. Returns whether it was stored.
+    pub async fn put_evictable(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        owner: &str,
+        only_if_absent: bool,
+    ) -> Result<bool, StoreError> {
+        let full = self.key(key);
+        let size = 2 * full.len() + value.len() + REDIS_ENTRY_OVERHEAD;
+        let owner: String = owner.chars().filter(|c| !c.is_control()).take(64).collect();
+        let queues = self.key("park:q:");
+        let mut c = self.conn().await;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(PARK)
+            .arg(4)
+            .arg(&full)
+            .arg(self.key("park:owners"))
+            .arg(format!("{queues}{owner}"))
+            .arg(self.key("park:total"));
+        cmd.arg(value)
+            .arg(ttl_ms(ttl))
+            .arg(&owner)
+            .arg(size)
+            .arg(self.evictable_budget)
+            .arg(&queues)
+            .arg(if only_if_absent { "1" } else { "0" });
+        let stored: i64 = self.guard(cmd.query_async(&mut c)).await?;
+        Ok(stored == 1)
     }
 
     /// Runs one of the scripts above on `key` (atomic on the server).

@@ -6,6 +6,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_authn::rate_limit::PASSKEY_START_PER_IP;
 use latchkey_authn::AuthnError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,7 +16,8 @@ use super::authorize::load_pending;
 use super::login::{complete_sign_in, second_factor_by_passkey, second_factor_user};
 use super::mfa_settings::may_change_credentials;
 use super::see_other;
-use crate::browser::{check_form_post, current_session, CsrfCookie, CSRF_COOKIE};
+use crate::account_links::rate;
+use crate::browser::{check_form_post, client_info, current_session, CsrfCookie, CSRF_COOKIE};
 use crate::error::WebError;
 use crate::session_ops::{credential_added, credentials_changed, Added};
 use crate::state::AppState;
@@ -123,6 +125,9 @@ struct SignInContext {
 
 pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<SignInStart>) -> Result<HttpResponse, WebError> {
     let csrf = or_return!(check_json_post(&req, &state));
+    // Every start parks a ceremony anyone can create: counted per address.
+    let ip = client_info(&req).ip.unwrap_or_default();
+    rate(&state, PASSKEY_START_PER_IP, &ip, true).await?;
     let body = body.into_inner();
     let authz = body.authz.filter(|a| !a.is_empty());
     if let Some(id) = &authz {
@@ -136,7 +141,7 @@ pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: w
     };
     let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: super::login::local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
     // An unknown username gets a usernameless challenge: the answer does not say who exists.
-    let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context).await?;
+    let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context, &ip).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
 }
 
@@ -162,6 +167,16 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
         return Ok(json_error(StatusCode::FORBIDDEN, "the sign-in started in another browser"));
     }
     let user = state.authn.user(&done.user_id).await?.ok_or_else(WebError::expired_request)?;
+    if user.disabled_at.is_some() {
+        // Said in the page's words, not as a status code (issue #24, finding 28).
+        let pending = match &context.authz {
+            Some(id) => state.oauth.pending(id).await?,
+            None => None,
+        };
+        let t = crate::lang::tr_for(&req, pending.as_ref());
+        state.oauth.audit_event("passkey_sign_in_failed", Some(&user.id.0), None, "the account is disabled").await;
+        return Ok(HttpResponse::Forbidden().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "error": "account_disabled", "message": t.get("passkey-js-disabled") })));
+    }
     // The same completion as any sign-in; its redirect becomes JSON for the script.
     let resp = match &context.second_factor {
         Some(m) => {
