@@ -313,7 +313,8 @@ pub async fn recovery_factor_passkey_start(req: HttpRequest, state: web::Data<Ap
         Ok(c) => c,
         Err(resp) => return Ok(resp),
     };
-    rate(&state, LINKS_PER_IP, &client_info(&req).ip.unwrap_or_default(), true).await?;
+    let ip = client_info(&req).ip.unwrap_or_default();
+    rate(&state, LINKS_PER_IP, &ip, true).await?;
     let Some((link, user)) = open(&state, Flow::Recovery, &body.t).await? else {
         return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
     };
@@ -321,7 +322,7 @@ pub async fn recovery_factor_passkey_start(req: HttpRequest, state: web::Data<Ap
         return Ok(json_error(StatusCode::BAD_REQUEST, "this account has no passkey to present"));
     }
     let context = serde_json::to_string(&FactorContext { link: link.id.clone(), browser: csrf.binding(&state) }).map_err(|e| WebError::Internal(e.to_string()))?;
-    let (ceremony, options) = state.passkeys.start_authentication(Some(&user.id), false, &context).await?;
+    let (ceremony, options) = state.passkeys.start_authentication(Some(&user.id), false, &context, &ip).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "ceremony": ceremony, "options": options })))
 }
 
