@@ -58,9 +58,35 @@ pub fn mails(app: &TestApp) -> Vec<Mail> {
         .map(|raw| {
             let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
             let header = |name: &str| head.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).unwrap_or_default().trim().to_string();
-            Mail { to: header("To"), subject: header("Subject"), body: unqp(body) }
+            let decoded = match boundary(&header("Content-Type")) {
+                Some(b) => decode_parts(body, &b),
+                None if header("Content-Transfer-Encoding") == "quoted-printable" => unqp(body),
+                None => body.to_string(),
+            };
+            Mail { to: header("To"), subject: header("Subject"), body: decoded }
         })
         .collect()
+}
+
+/// The `boundary` of a multipart `Content-Type`.
+fn boundary(content_type: &str) -> Option<String> {
+    let rest = content_type.split("boundary=").nth(1)?;
+    Some(rest.trim_matches(|c| c == '"' || c == ';' || c == ' ').split('"').next().unwrap_or_default().to_string())
+}
+
+/// Each part decoded by its own `Content-Transfer-Encoding` (the text part is
+/// 8bit, where `t=d1…` must stay as written; the HTML part quoted-printable).
+fn decode_parts(body: &str, boundary: &str) -> String {
+    let delimiter = format!("--{boundary}");
+    body.split(&delimiter)
+        .map(|part| {
+            let (head, content) = part.split_once("\r\n\r\n").or_else(|| part.split_once("\n\n")).unwrap_or(("", part));
+            let qp = head.lines().any(|l| l.eq_ignore_ascii_case("Content-Transfer-Encoding: quoted-printable"));
+            let content = if qp { unqp(content) } else { content.to_string() };
+            format!("{head}\r\n\r\n{content}")
+        })
+        .collect::<Vec<_>>()
+        .join(&delimiter)
 }
 
 /// Waits (background tasks send some mail after the response) for a mail to
