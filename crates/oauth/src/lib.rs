@@ -1,7 +1,8 @@
 //! The OAuth 2.0 / OpenID Connect protocol: authorization requests, PKCE,
 //! client authentication, authorization codes, the token endpoint's grants,
 //! discovery and userinfo. No HTTP framework here: the web crate parses requests
-//! into these types and renders what comes back.
+//! into these types and renders what comes back. The token endpoint's grants
+//! live one file each in `grants/` (its module doc says where a new one goes).
 
 pub mod admin;
 pub mod apis;
