@@ -161,7 +161,7 @@ mod tests {
         let c = ClientCredentials::extract(None, Some("pub"), None).unwrap();
         assert!(c.secret().is_none());
         assert!(matches!(c.method, ClientAuth::None) && !c.proves_client());
-        let c = ClientCredentials::extract(None, Some("conf"), Some("s")).unwrap();
-        assert!(matches!(c.method, ClientAuth::SecretPost(_)) && !c.used_basic() && c.proves_client());
+        let post = ClientCredentials::extract(None, Some("conf"), Some("s"));
+        assert!(post.is_ok_and(|c| matches!(c.method, ClientAuth::SecretPost(_)) && !c.used_basic() && c.proves_client() && format!("{c:?}").contains("client_secret_post") && !format!("{c:?}").contains("\"s\"")));
     }
 }
