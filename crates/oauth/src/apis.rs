@@ -5,9 +5,9 @@ use std::sync::{Arc, RwLock};
 
 use latchkey_domain::api::{API_TOKEN_TTL_RANGE, DEFAULT_API_TOKEN_TTL};
 use latchkey_domain::scope::valid_scope_token;
-use latchkey_domain::{Api, ApiScope, Client, Scope, ScopeSet, Secret, SigningAlg};
+use latchkey_domain::{Api, ApiScope, Client, Scope, ScopeSet, Secret, SharedClock, SigningAlg};
 use latchkey_store::repo::{apis as repo, groups as group_repo};
-use latchkey_store::StoreError;
+use latchkey_store::{Db, StoreError};
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
 use crate::clients::CLIENT_SECRET_PREFIX;
@@ -147,21 +147,21 @@ pub(crate) struct Target {
     pub roles: Option<Vec<String>>,
 }
 
-impl OAuthService {
+impl ApiCache {
     /// Every registered API (cached for a few seconds per node).
-    pub async fn apis(&self) -> Result<Arc<Vec<Api>>, StoreError> {
-        let now = self.clock.now();
-        if let Some((list, at)) = self.api_cache.list.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+    pub(crate) async fn all(&self, db: &Db, clock: &SharedClock) -> Result<Arc<Vec<Api>>, StoreError> {
+        let now = clock.now();
+        if let Some((list, at)) = self.list.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             if now - at < API_CACHE_TTL {
                 return Ok(list.clone());
             }
         }
-        self.read_apis(now).await
+        self.read(db, now).await
     }
 
-    async fn read_apis(&self, now: i64) -> Result<Arc<Vec<Api>>, StoreError> {
-        let list = Arc::new(self.db.run(repo::list).await?);
-        *self.api_cache.list.write().unwrap_or_else(|p| p.into_inner()) = Some((list.clone(), now));
+    async fn read(&self, db: &Db, now: i64) -> Result<Arc<Vec<Api>>, StoreError> {
+        let list = Arc::new(db.run(repo::list).await?);
+        *self.list.write().unwrap_or_else(|p| p.into_inner()) = Some((list.clone(), now));
         Ok(list)
     }
 
@@ -170,26 +170,42 @@ impl OAuthService {
     /// cached list missing one is read again (see [`API_REREAD_INTERVAL`])
     /// before the caller refuses the request as `invalid_target` or drops
     /// the scope.
-    pub(crate) async fn apis_for(&self, resources: &[&str], requested: &ScopeSet, client: &Client) -> Result<Arc<Vec<Api>>, StoreError> {
+    pub(crate) async fn for_request(&self, db: &Db, clock: &SharedClock, resources: &[&str], requested: &ScopeSet, client: &Client) -> Result<Arc<Vec<Api>>, StoreError> {
         let knows =
             |list: &[Api]| resources.iter().all(|r| by_audience(list, r).is_some()) && requested.api_names().filter(|n| client.allowed_scopes.contains_api(n)).all(|n| owner_of(list, n).is_some());
-        let list = self.apis().await?;
+        let list = self.all(db, clock).await?;
         if knows(&list) {
             return Ok(list);
         }
-        let mut last = self.api_cache.reread.lock().await;
+        let mut last = self.reread.lock().await;
         // Another request may have read it while this one waited.
-        let current = self.api_cache.list.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(l, _)| l.clone()).unwrap_or(list);
+        let current = self.list.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|(l, _)| l.clone()).unwrap_or(list);
         if knows(&current) || last.is_some_and(|at| at.elapsed() < API_REREAD_INTERVAL) {
             return Ok(current);
         }
         *last = Some(std::time::Instant::now());
         metrics::counter!("latchkey_api_registry_rereads_total").increment(1);
-        self.read_apis(self.clock.now()).await
+        self.read(db, clock.now()).await
+    }
+
+    fn forget(&self) {
+        *self.list.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+impl OAuthService {
+    /// Every registered API (cached for a few seconds per node).
+    pub async fn apis(&self) -> Result<Arc<Vec<Api>>, StoreError> {
+        self.api_cache.all(&self.db, &self.clock).await
+    }
+
+    /// See [`ApiCache::for_request`].
+    pub(crate) async fn apis_for(&self, resources: &[&str], requested: &ScopeSet, client: &Client) -> Result<Arc<Vec<Api>>, StoreError> {
+        self.api_cache.for_request(&self.db, &self.clock, resources, requested, client).await
     }
 
     pub fn forget_cached_apis(&self) {
-        *self.api_cache.list.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.api_cache.forget();
     }
 
     /// An API by id or audience.
@@ -277,53 +293,6 @@ impl OAuthService {
         })?;
         self.forget_cached_apis();
         Ok(())
-    }
-
-    /// The access token's target for a grant's `scope`: the API `api`
-    /// (its scopes only), or latchkey itself (userinfo: the OIDC scopes).
-    pub(crate) fn target(&self, scope: &ScopeSet, api: Option<&Api>) -> Target {
-        match api {
-            Some(a) => Target {
-                aud: a.audience.clone(),
-                scope: ScopeSet::from_api_names(scope.api_names().filter(|n| a.has_scope(n))),
-                ttl: a.access_token_ttl,
-                alg: a.signing_alg,
-                api: Some(a.clone()),
-                groups: None,
-                roles: None,
-            },
-            None => Target {
-                aud: self.config.issuer.clone(),
-                scope: scope.oidc_only(),
-                ttl: self.tokens.config.access_token_ttl,
-                alg: latchkey_token::service::ACCESS_TOKEN_ALG,
-                api: None,
-                groups: None,
-                roles: None,
-            },
-        }
-    }
-
-    /// Adds the user's groups (scope `groups` in `granted`) and roles at the
-    /// target's API to what the access token will carry.
-    pub(crate) async fn with_user_claims(&self, mut target: Target, user_id: &str, granted: &ScopeSet) -> Result<Target, StoreError> {
-        let wants_groups = granted.contains(Scope::Groups);
-        let has_roles = target.api.as_ref().is_some_and(|a| !a.roles.is_empty());
-        if !wants_groups && !has_roles {
-            return Ok(target);
-        }
-        let uid = user_id.to_string();
-        let groups = self.db.run(move |c| group_repo::of_user(c, &uid)).await?;
-        if let Some(api) = &target.api {
-            let mut roles: Vec<String> = api.roles.iter().filter(|(_, g)| groups.contains(g)).map(|(r, _)| r.clone()).collect();
-            roles.sort();
-            roles.dedup();
-            target.roles = Some(roles);
-        }
-        if wants_groups {
-            target.groups = Some(groups);
-        }
-        Ok(target)
     }
 
     /// Key upkeep that knows every API's token lifetime: keys are retired only

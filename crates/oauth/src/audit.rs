@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use latchkey_store::repo::audit as repo;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
-use latchkey_store::StoreError;
+use latchkey_domain::SharedClock;
+use latchkey_store::{Db, StoreError};
 
 use crate::service::OAuthService;
 
@@ -72,31 +73,37 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+/// Records an event with the current request's context; also one
+/// structured log line. Failing to record does not fail the request.
+pub(crate) async fn record(db: &Db, clock: &SharedClock, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+    let (actor, session_hash, ip, user_agent, request_id) = current();
+    let event = AuditEvent {
+        id: uuid::Uuid::new_v4().to_string(),
+        at: clock.now(),
+        kind: kind.to_string(),
+        user_id: user_id.map(str::to_string),
+        client_id: client_id.map(str::to_string),
+        detail: detail.chars().take(1000).collect(),
+        outcome: outcome_of(kind).to_string(),
+        actor,
+        ip,
+        user_agent,
+        request_id,
+        session_hash,
+    };
+    metrics::counter!("latchkey_audit_events_total", "kind" => event.kind.clone(), "outcome" => event.outcome.clone()).increment(1);
+    tracing::info!(target: "audit", kind = %event.kind, outcome = %event.outcome, user_id = ?event.user_id, client_id = ?event.client_id,
+        actor = ?event.actor, ip = ?event.ip, request_id = ?event.request_id, detail = %event.detail.escape_debug());
+    if let Err(e) = db.run(move |c| repo::record(c, &event)).await {
+        tracing::error!(error = %e, kind, "could not record audit event");
+    }
+}
+
 impl OAuthService {
     /// Records an event with the current request's context; also one
     /// structured log line. Failing to record does not fail the request.
     pub(crate) async fn record_event(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        let (actor, session_hash, ip, user_agent, request_id) = current();
-        let event = AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
-            at: self.clock.now(),
-            kind: kind.to_string(),
-            user_id: user_id.map(str::to_string),
-            client_id: client_id.map(str::to_string),
-            detail: detail.chars().take(1000).collect(),
-            outcome: outcome_of(kind).to_string(),
-            actor,
-            ip,
-            user_agent,
-            request_id,
-            session_hash,
-        };
-        metrics::counter!("latchkey_audit_events_total", "kind" => event.kind.clone(), "outcome" => event.outcome.clone()).increment(1);
-        tracing::info!(target: "audit", kind = %event.kind, outcome = %event.outcome, user_id = ?event.user_id, client_id = ?event.client_id,
-            actor = ?event.actor, ip = ?event.ip, request_id = ?event.request_id, detail = %event.detail.escape_debug());
-        if let Err(e) = self.db.run(move |c| repo::record(c, &event)).await {
-            tracing::error!(error = %e, kind, "could not record audit event");
-        }
+        record(&self.db, &self.clock, kind, user_id, client_id, detail).await
     }
 
     /// The trail, newest first, filtered; `cursor` continues a previous page.

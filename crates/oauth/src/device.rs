@@ -16,18 +16,16 @@
 
 use std::time::Duration;
 
-use latchkey_domain::{Client, ClientId, ClientKind, GrantType, ScopeSet, Session};
+use latchkey_domain::{ClientId, ClientKind, GrantType, ScopeSet, Session};
 use latchkey_store::repo::{grants as grant_repo, sessions as session_repo};
-use latchkey_store::{StoreError, SPENT_PREFIX};
+use latchkey_store::{FastStore, StoreError};
 use latchkey_token::crypto::{random_bytes, random_token};
 use serde::{Deserialize, Serialize};
 
 use crate::authorize::{self, MAX_SCOPE_LEN};
 use crate::client_auth::ClientCredentials;
 use crate::error::{ErrorCode, OAuthError};
-use crate::issue::{AuthContext, UserGrant};
 use crate::service::OAuthService;
-use crate::token::{TokenRequest, TokenResponse};
 
 /// Device codes carry this prefix so secret scanners can spot leaked ones.
 /// NEVER CHANGE IT.
@@ -109,20 +107,20 @@ pub struct DeviceAuthorization {
 
 /// A pending device request, stored under the device code's hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct DeviceRequest {
-    client_id: String,
-    scope: String,
+pub(crate) struct DeviceRequest {
+    pub(crate) client_id: String,
+    pub(crate) scope: String,
     /// RFC 8707: the API named at `/device_authorization`.
-    resource: Option<String>,
+    pub(crate) resource: Option<String>,
     /// As shown (`XXXX-XXXX`).
-    user_code: String,
-    expires_at: i64,
+    pub(crate) user_code: String,
+    pub(crate) expires_at: i64,
 }
 
 /// The user's answer: written once, whoever races.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
-enum DeviceAnswer {
+pub(crate) enum DeviceAnswer {
     Denied,
     Approved { user_id: String, sid: String, auth_time: i64, amr: Vec<String>, acr: String },
 }
@@ -179,7 +177,7 @@ fn user_code_key(hash: &str) -> String {
     format!("device-user:{hash}")
 }
 
-fn answer_key(hash: &str) -> String {
+pub(crate) fn answer_key(hash: &str) -> String {
     format!("device-answer:{hash}")
 }
 
@@ -191,8 +189,16 @@ fn guess_key(ip: Option<&str>) -> String {
     format!("device-guess:{}", ip.unwrap_or("unknown"))
 }
 
+/// The parked request of the device code whose keyed hash is `hash`.
+pub(crate) async fn device_request(fast: &FastStore, hash: &str) -> Result<Option<DeviceRequest>, StoreError> {
+    match fast.get(&device_key(hash)).await? {
+        Some(json) => Ok(Some(serde_json::from_str(&json)?)),
+        None => Ok(None),
+    }
+}
+
 /// How long every entry of one request is kept.
-fn store_ttl() -> Duration {
+pub(crate) fn store_ttl() -> Duration {
     Duration::from_secs((DEVICE_CODE_TTL_SECS + EXPIRED_KEPT_SECS) as u64)
 }
 
@@ -288,10 +294,7 @@ impl OAuthService {
     }
 
     async fn device_request(&self, hash: &str) -> Result<Option<DeviceRequest>, StoreError> {
-        match self.fast.get(&device_key(hash)).await? {
-            Some(json) => Ok(Some(serde_json::from_str(&json)?)),
-            None => Ok(None),
-        }
+        device_request(&self.fast, hash).await
     }
 
     /// The signed-in user allows or denies a device request. The first
@@ -336,76 +339,29 @@ impl OAuthService {
         }
         Ok(AnswerOutcome::Recorded)
     }
+}
 
-    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628
-    /// §3.4, §3.5): the device polls; once approved, exactly one poll gets
-    /// the tokens (bound to `dpop_jkt`, the key of that poll's DPoP proof, if any).
-    pub(crate) async fn grant_device_code(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
-        if !client.allows_grant(GrantType::DeviceCode) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use the device authorization grant"));
+/// The answer to a poll before the user answered: `authorization_pending`,
+/// or `slow_down` when it came sooner than the code's interval after the
+/// previous poll, which then grows by [`SLOW_DOWN_STEP_SECS`] for good.
+/// (Read, then write: two polls racing on two nodes may both pass, which
+/// costs one extra cheap answer and nothing else.)
+pub(crate) async fn still_pending(fast: &FastStore, hash: &str, now: i64) -> Result<OAuthError, StoreError> {
+    let key = poll_key(hash);
+    let previous: Option<PollState> = match fast.get(&key).await? {
+        Some(json) => Some(serde_json::from_str(&json)?),
+        None => None,
+    };
+    let (state, error) = match previous {
+        Some(p) if now - p.last < p.interval => {
+            let interval = p.interval + SLOW_DOWN_STEP_SECS;
+            (PollState { last: now, interval }, OAuthError::new(ErrorCode::SlowDown, format!("polled too fast: wait at least {interval} s between polls")))
         }
-        let code = req.device_code.as_deref().ok_or_else(|| OAuthError::invalid_request("device_code is required"))?;
-        let hash = self.device_codes.hash(code);
-        let now = self.clock.now();
-        let request = self.device_request(&hash).await?.ok_or_else(|| OAuthError::invalid_grant("the device code is unknown"))?;
-        // Another client's code is unknown to this one: nothing about it is
-        // told or changed (its polling state included).
-        if request.client_id != client.id.0 {
-            tracing::warn!(target: "security", event = "device_code_client_mismatch", client_id = %client.id.0);
-            return Err(OAuthError::invalid_grant("the device code is unknown"));
-        }
-        if request.expires_at <= now {
-            return Err(OAuthError::new(ErrorCode::ExpiredToken, "the device code has expired; start over"));
-        }
-        let used = || OAuthError::invalid_grant("the device code was already used");
-        match self.fast.get(&answer_key(&hash)).await? {
-            None => return Err(self.still_pending(&hash, now).await?),
-            Some(a) if a.starts_with(SPENT_PREFIX) => return Err(used()),
-            Some(a) => {
-                if let DeviceAnswer::Denied = serde_json::from_str::<DeviceAnswer>(&a).map_err(StoreError::from)? {
-                    return Err(OAuthError::new(ErrorCode::AccessDenied, "the user denied the request"));
-                }
-            }
-        }
-        // Spend the approval in one atomic step: of racing polls (on any
-        // node), exactly one gets the tokens. (An answer never changes once
-        // written, so what is spent here is the approval just read.)
-        let jti = uuid::Uuid::new_v4().to_string();
-        let earlier = self.fast.spend(&answer_key(&hash), &format!("{SPENT_PREFIX}{jti}"), store_ttl()).await?.ok_or_else(used)?;
-        if earlier.starts_with(SPENT_PREFIX) {
-            return Err(used());
-        }
-        let DeviceAnswer::Approved { user_id, sid, auth_time, amr, acr } = serde_json::from_str::<DeviceAnswer>(&earlier).map_err(StoreError::from)? else {
-            return Err(used());
-        };
-        let ctx = AuthContext { scope: request.scope.clone(), auth_time: Some(auth_time), acr: Some(acr), amr, sid: Some(sid), nonce: None, dpop_jkt };
-        let grant = UserGrant { user_id: &user_id, ctx, resource: request.resource.as_deref(), resources: &[] };
-        let (minted, refresh) = self.redeem_user_grant(client, grant, req.resource.as_deref(), jti, uuid::Uuid::new_v4().to_string(), now).await?;
-        Ok(self.response(minted, refresh))
-    }
-
-    /// The answer to a poll before the user answered: `authorization_pending`,
-    /// or `slow_down` when it came sooner than the code's interval after the
-    /// previous poll, which then grows by [`SLOW_DOWN_STEP_SECS`] for good.
-    /// (Read, then write: two polls racing on two nodes may both pass, which
-    /// costs one extra cheap answer and nothing else.)
-    async fn still_pending(&self, hash: &str, now: i64) -> Result<OAuthError, StoreError> {
-        let key = poll_key(hash);
-        let previous: Option<PollState> = match self.fast.get(&key).await? {
-            Some(json) => Some(serde_json::from_str(&json)?),
-            None => None,
-        };
-        let (state, error) = match previous {
-            Some(p) if now - p.last < p.interval => {
-                let interval = p.interval + SLOW_DOWN_STEP_SECS;
-                (PollState { last: now, interval }, OAuthError::new(ErrorCode::SlowDown, format!("polled too fast: wait at least {interval} s between polls")))
-            }
-            p => (PollState { last: now, interval: p.map_or(POLL_INTERVAL_SECS, |p| p.interval) }, OAuthError::new(ErrorCode::AuthorizationPending, "the user has not answered yet")),
-        };
-        // Polls of parked device requests: at most one small state per request.
-        self.fast.put_evictable(&key, &serde_json::to_string(&state)?, store_ttl(), "device-polls").await?;
-        Ok(error)
-    }
+        p => (PollState { last: now, interval: p.map_or(POLL_INTERVAL_SECS, |p| p.interval) }, OAuthError::new(ErrorCode::AuthorizationPending, "the user has not answered yet")),
+    };
+    // Polls of parked device requests: at most one small state per request.
+    fast.put_evictable(&key, &serde_json::to_string(&state)?, store_ttl(), "device-polls").await?;
+    Ok(error)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ impl OAuthService {
     /// An API introspecting with its own credentials (`api add
     /// --introspection-secret`): the API id and secret, as client credentials.
     async fn authenticate_api(&self, creds: &ClientCredentials) -> Result<Option<latchkey_domain::Api>, OAuthError> {
-        let Some(secret) = &creds.secret else { return Ok(None) };
+        let Some(secret) = creds.secret() else { return Ok(None) };
         let apis = self.apis().await?;
         let hasher = self.tokens.master().hasher(latchkey_token::crypto::KeyPurpose::ClientSecret);
         Ok(apis.iter().find(|a| a.id == creds.client_id && a.introspection_secret_hash.as_deref().is_some_and(|h| hasher.verify(secret.expose(), h))).cloned())
@@ -34,7 +34,7 @@ impl OAuthService {
         }
         let client = match self.check_client_credentials(creds).await {
             Ok(c) if c.kind() == ClientKind::Confidential => c,
-            Ok(_) => return Err(OAuthError::ClientAuthentication { used_basic: creds.via_basic }),
+            Ok(_) => return Err(creds.failure()),
             Err(e) => {
                 let Some(api) = self.authenticate_api(creds).await? else {
                     if let (Some(gate), OAuthError::ClientAuthentication { .. }) = (&creds.gate, &e) {

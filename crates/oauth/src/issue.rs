@@ -1,15 +1,17 @@
 //! Minting the tokens of a token response: the JWT access token, the ID token,
-//! and the first refresh token of a new family.
+//! and the first refresh token of a new family; what every grant shares
+//! (methods of [`GrantContext`]).
 
-use latchkey_domain::{Amr, Client, GrantType, Scope, ScopeSet, User, UserId};
+use latchkey_domain::{Amr, Api, Client, GrantType, Scope, ScopeSet, User, UserId};
 use latchkey_store::repo::refresh::{self as refresh_repo, Family, Successor};
-use latchkey_store::repo::{sessions as session_repo, users as user_repo};
+use latchkey_store::repo::{groups as group_repo, sessions as session_repo, users as user_repo};
+use latchkey_store::StoreError;
 use latchkey_token::crypto::random_token;
 use latchkey_token::{AccessTokenClaims, IdTokenClaims};
 
 use crate::apis::Target;
 use crate::error::{ErrorCode, OAuthError};
-use crate::service::OAuthService;
+use crate::grants::GrantContext;
 use crate::token::TokenResponse;
 
 /// Refresh tokens carry this prefix so secret scanners can spot leaked ones.
@@ -67,7 +69,7 @@ pub(crate) struct Minted {
     pub bound: bool,
 }
 
-impl OAuthService {
+impl GrantContext<'_> {
     /// The tokens of a user's grant: refused when the session it was made in
     /// has ended (sign-out, revocation, expiry) or its user is gone; for the
     /// API that `resource` at the token endpoint, or the one named when the
@@ -119,7 +121,7 @@ impl OAuthService {
         let exp = now + target.ttl;
         let sub = sub.to_string();
         let access = AccessTokenClaims {
-            iss: self.config.issuer.clone(),
+            iss: self.issuer.to_string(),
             sub: sub.clone(),
             aud: target.aud.clone(),
             exp,
@@ -144,7 +146,7 @@ impl OAuthService {
         let id_token = match id_token_for {
             Some(user) if scopes.contains(Scope::OpenId) => {
                 let claims = IdTokenClaims {
-                    iss: self.config.issuer.clone(),
+                    iss: self.issuer.to_string(),
                     sub,
                     aud: client.id.0.clone(),
                     azp: client.id.0.clone(),
@@ -207,14 +209,63 @@ impl OAuthService {
         Ok(Some(raw))
     }
 
+    /// The access token's target for a grant's `scope`: the API `api`
+    /// (its scopes only), or latchkey itself (userinfo: the OIDC scopes).
+    pub(crate) fn target(&self, scope: &ScopeSet, api: Option<&Api>) -> Target {
+        match api {
+            Some(a) => Target {
+                aud: a.audience.clone(),
+                scope: ScopeSet::from_api_names(scope.api_names().filter(|n| a.has_scope(n))),
+                ttl: a.access_token_ttl,
+                alg: a.signing_alg,
+                api: Some(a.clone()),
+                groups: None,
+                roles: None,
+            },
+            None => Target {
+                aud: self.issuer.to_string(),
+                scope: scope.oidc_only(),
+                ttl: self.tokens.config.access_token_ttl,
+                alg: latchkey_token::service::ACCESS_TOKEN_ALG,
+                api: None,
+                groups: None,
+                roles: None,
+            },
+        }
+    }
+
+    /// Adds the user's groups (scope `groups` in `granted`) and roles at the
+    /// target's API to what the access token will carry.
+    pub(crate) async fn with_user_claims(&self, mut target: Target, user_id: &str, granted: &ScopeSet) -> Result<Target, StoreError> {
+        let wants_groups = granted.contains(Scope::Groups);
+        let has_roles = target.api.as_ref().is_some_and(|a| !a.roles.is_empty());
+        if !wants_groups && !has_roles {
+            return Ok(target);
+        }
+        let uid = user_id.to_string();
+        let groups = self.db.run(move |c| group_repo::of_user(c, &uid)).await?;
+        if let Some(api) = &target.api {
+            let mut roles: Vec<String> = api.roles.iter().filter(|(_, g)| groups.contains(g)).map(|(r, _)| r.clone()).collect();
+            roles.sort();
+            roles.dedup();
+            target.roles = Some(roles);
+        }
+        if wants_groups {
+            target.groups = Some(groups);
+        }
+        Ok(target)
+    }
+}
+
+impl Minted {
     /// The token response; `scope` is the access token's (RFC 6749 §5.1).
-    pub(crate) fn response(&self, minted: Minted, refresh_token: Option<String>) -> TokenResponse {
+    pub(crate) fn into_response(self, refresh_token: Option<String>) -> TokenResponse {
         TokenResponse {
-            access_token: minted.access_token,
-            token_type: if minted.bound { "DPoP" } else { "Bearer" }.into(),
-            expires_in: minted.ttl,
-            scope: minted.scope,
-            id_token: minted.id_token,
+            access_token: self.access_token,
+            token_type: if self.bound { "DPoP" } else { "Bearer" }.into(),
+            expires_in: self.ttl,
+            scope: self.scope,
+            id_token: self.id_token,
             refresh_token,
         }
     }

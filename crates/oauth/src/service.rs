@@ -4,21 +4,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use latchkey_domain::{Client, ClientKind, GrantType, Scope, ScopeSet, Session, SharedClock, UserId};
-use latchkey_store::repo::refresh as refresh_repo;
+use latchkey_domain::{Client, ClientKind, Scope, ScopeSet, Session, SharedClock, UserId};
 use latchkey_store::repo::{clients as client_repo, grants as grant_repo, users as user_repo};
-use latchkey_store::{Db, FastStore, StoreError, SPENT_PREFIX};
+use latchkey_store::{Db, FastStore, StoreError};
 use latchkey_token::crypto::{random_token, KeyPurpose, KeyedHasher};
 use latchkey_token::{TokenError, TokenService};
 use serde_json::Value;
 
 use crate::authorize::{self, AuthorizeParams, Next, PendingAuthorization, Prompt, ResponseMode};
-use crate::client_auth::ClientCredentials;
-use crate::code::{code_key, replayed_key, CodeGrant, Redemption, CODE_TTL_SECS};
+use crate::client_auth::{ClientAuth, ClientCredentials};
+use crate::code::{code_key, CodeGrant, CODE_TTL_SECS};
+use crate::grants::{self, GrantContext};
 use crate::discovery::ProviderMetadata;
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
-use crate::issue::{AuthContext, UserGrant};
-use crate::pkce;
 use crate::token::{TokenRequest, TokenResponse};
 use crate::userinfo;
 
@@ -389,7 +387,7 @@ impl OAuthService {
             Ok(client) => {
                 // Proven by a secret or a signature: the client's own budget.
                 // Public clients (anyone can claim their id): per address.
-                gate.authenticated(&client.id.0, creds.secret.is_some() || creds.assertion.is_some()).await?;
+                gate.authenticated(&client.id.0, creds.proves_client()).await?;
                 Ok(client)
             }
             Err(e @ OAuthError::ClientAuthentication { .. }) => {
@@ -402,9 +400,9 @@ impl OAuthService {
 
     /// Checks the credentials alone (no rate limit): see [`Self::authenticate_client`].
     pub(crate) async fn check_client_credentials(&self, creds: &ClientCredentials) -> Result<Client, OAuthError> {
-        let fail = || OAuthError::ClientAuthentication { used_basic: creds.via_basic };
+        let fail = || creds.failure();
         let client = self.cached_client(&creds.client_id).await?.filter(|c| c.disabled_at.is_none()).ok_or_else(fail)?;
-        if let Some(assertion) = &creds.assertion {
+        if let ClientAuth::PrivateKeyJwt(assertion) = &creds.method {
             return match self.verify_client_assertion(&client, assertion).await {
                 Ok(()) => Ok(client),
                 Err(why) => {
@@ -417,9 +415,9 @@ impl OAuthService {
             tracing::info!(target: "security", event = "client_auth_failed", client_id = %creds.client_id, why = "this client must use private_key_jwt");
             return Err(fail());
         }
-        match (client.kind(), &creds.secret, &client.secret_hash) {
-            (ClientKind::Confidential, Some(secret), Some(stored)) if self.client_secrets.verify(secret.expose(), stored) => Ok(client),
-            (ClientKind::Public, None, _) => Ok(client),
+        match (client.kind(), &creds.method, &client.secret_hash) {
+            (ClientKind::Confidential, ClientAuth::SecretBasic(secret) | ClientAuth::SecretPost(secret), Some(stored)) if self.client_secrets.verify(secret.expose(), stored) => Ok(client),
+            (ClientKind::Public, ClientAuth::None, _) => Ok(client),
             _ => {
                 tracing::info!(target: "security", event = "client_auth_failed", client_id = %creds.client_id);
                 Err(fail())
@@ -427,158 +425,50 @@ impl OAuthService {
         }
     }
 
+    /// The token endpoint (RFC 6749 §3.2): authenticates the client, checks
+    /// its DPoP proof, and runs the grant the request names (see
+    /// [`crate::grants`]).
     pub async fn token(&self, creds: &ClientCredentials, req: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(creds).await?;
         let dpop = self.token_endpoint_dpop(&client, req.dpop.as_deref()).await?;
-        let grant = req.grant_type.clone().unwrap_or_default();
-        let answer = match grant.as_str() {
-            "authorization_code" => self.grant_authorization_code(&client, req, dpop).await,
-            "refresh_token" => self.grant_refresh_token(&client, req, dpop).await,
-            "client_credentials" => self.grant_client_credentials(&client, req, dpop).await,
-            latchkey_domain::DEVICE_CODE_GRANT => self.grant_device_code(&client, req, dpop).await,
-            "" => Err(OAuthError::invalid_request("grant_type is required")),
-            _ => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "unknown grant_type")),
+        let grant = grants::grant_type(req.grant_type.as_deref());
+        // The metric's label is a known grant type or "" (missing): an
+        // unknown value is not counted, so labels stay a closed set.
+        let label = match &grant {
+            Ok(g) => Some(g.as_str()),
+            Err(_) if req.grant_type.is_none() => Some(""),
+            Err(_) => None,
         };
-        let outcome = if answer.is_ok() { "issued" } else { "refused" };
-        metrics::counter!("latchkey_token_requests_total", "grant_type" => grant, "outcome" => outcome).increment(1);
+        let answer = match grant {
+            Ok(g) => grants::dispatch(&self.grant_context(), &client, g, req, dpop).await,
+            Err(e) => Err(e),
+        };
+        if let Some(label) = label {
+            let outcome = if answer.is_ok() { "issued" } else { "refused" };
+            metrics::counter!("latchkey_token_requests_total", "grant_type" => label, "outcome" => outcome).increment(1);
+        }
         answer
     }
 
-    async fn grant_authorization_code(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
-        if !client.allows_grant(GrantType::AuthorizationCode) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use authorization_code"));
-        }
-        let code = req.code.as_deref().ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-        let hash = self.codes.hash(code);
-        let now = self.clock.now();
-        let jti = uuid::Uuid::new_v4().to_string();
-        let family_id = uuid::Uuid::new_v4().to_string();
-        // The API (and so the token's lifetime) is known only once the code is
-        // read: record the longest lifetime any access token can have.
-        let access_exp = now + self.tokens.longest_access_token_ttl();
-        // Spend the code in one atomic step: it becomes the record of this
-        // redemption (what it will issue), so a replay, however close, finds
-        // what to revoke, and exactly one redemption gets the grant.
-        let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)], family_id: Some(family_id.clone()) };
-        let spent = format!("{SPENT_PREFIX}{}", serde_json::to_string(&redemption).map_err(StoreError::from)?);
-        let ttl = Duration::from_secs(self.tokens.longest_access_token_ttl() as u64 + 60);
-        let grant: CodeGrant = match self.fast.spend(&code_key(&hash), &spent, ttl).await? {
-            None => return Err(OAuthError::invalid_grant("the code is unknown or has expired")),
-            Some(earlier) => match earlier.strip_prefix(SPENT_PREFIX) {
-                Some(first) => return Err(self.reject_reused_code(&hash, first, client).await),
-                None => serde_json::from_str(&earlier).map_err(StoreError::from)?,
-            },
-        };
-        if grant.client_id != client.id.0 {
-            return Err(OAuthError::invalid_grant("the code was issued to another client"));
-        }
-        if grant.expires_at <= now {
-            return Err(OAuthError::invalid_grant("the code has expired"));
-        }
-        if req.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
-            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
-        }
-        pkce::verify(grant.pkce.as_deref(), req.code_verifier.as_deref()).map_err(OAuthError::invalid_grant)?;
-        // RFC 9449 §10: a code bound to a key (dpop_jkt, or the proof sent to
-        // /par) is redeemed only with a proof of that key.
-        if let Some(bound) = grant.dpop_jkt.as_deref() {
-            if dpop_jkt.as_deref() != Some(bound) {
-                tracing::warn!(target: "security", event = "code_dpop_key_mismatch", client_id = %client.id.0, "a DPoP-bound code was presented without a proof of its key");
-                return Err(OAuthError::invalid_grant("the code is bound to a DPoP key: redeem it with a DPoP proof of that key"));
-            }
-        }
-        let ctx = AuthContext {
-            scope: grant.scope.clone(),
-            auth_time: Some(grant.auth_time),
-            acr: Some(grant.acr.clone()),
-            amr: grant.amr.clone(),
-            sid: Some(grant.sid.clone()),
-            nonce: grant.nonce.clone(),
-            dpop_jkt,
-        };
-        let user_grant = UserGrant { user_id: &grant.user_id, ctx, resource: grant.resource.as_deref(), resources: &grant.resources };
-        let (minted, refresh) = self.redeem_user_grant(client, user_grant, req.resource.as_deref(), jti.clone(), family_id.clone(), now).await?;
-        // A replay that raced this redemption marked the code before it
-        // revoked; if the family did not exist yet then, it is revoked here:
-        // a family is never handed out once its code was replayed.
-        if self.fast.get(&replayed_key(&hash)).await?.is_some() {
-            self.revoke_redemption(&redemption).await?;
-            return Err(OAuthError::invalid_grant("the code was used twice; tokens issued for it are revoked"));
-        }
-        Ok(self.response(minted, refresh))
-    }
-
-    /// RFC 6749 §4.4: a confidential client acting for itself. No user, no
-    /// refresh token; the non-user scopes it was allowed (`admin`), or the
-    /// scopes of one API (named by `resource`, or by the scopes asked for).
-    async fn grant_client_credentials(&self, client: &Client, req: TokenRequest, dpop_jkt: Option<String>) -> Result<TokenResponse, OAuthError> {
-        if client.kind() != ClientKind::Confidential || !client.allows_grant(GrantType::ClientCredentials) {
-            return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "client may not use client_credentials"));
-        }
-        let apis = self.apis_for(req.resource.as_deref().as_slice(), &ScopeSet::parse_lenient(req.scope.as_deref().unwrap_or("")), client).await?;
-        let named = crate::apis::resource(&apis, req.resource.as_deref())?;
-        let own = ScopeSet::from_iter(client.allowed_scopes.iter().filter(|s| !s.is_user_scope()));
-        let (scopes, api) = match req.scope.as_deref() {
-            Some(requested) => {
-                let parsed = ScopeSet::parse_tokens(requested).map_err(|s| OAuthError::new(ErrorCode::InvalidScope, format!("malformed scope {s}")))?;
-                if let Some(unknown) = parsed.api_names().find(|n| crate::apis::owner_of(&apis, n).is_none()) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, format!("unknown scope {unknown}")));
-                }
-                let api_part = crate::apis::allowed_api_scopes(&apis, client, &parsed, named)?;
-                let owners: Vec<&latchkey_domain::Api> = api_part.api_names().filter_map(|n| crate::apis::owner_of(&apis, n)).collect();
-                let api = match named {
-                    Some(a) => Some(a),
-                    None if owners.iter().all(|o| owners.first().is_some_and(|f| f.id == o.id)) => owners.first().copied(),
-                    None => return Err(OAuthError::new(ErrorCode::InvalidTarget, "the scopes belong to several APIs: name one with resource")),
-                };
-                let oidc = parsed.oidc_only();
-                if !oidc.is_subset(&own) || (api.is_some() && !oidc.is_empty()) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "the client may not request that scope"));
-                }
-                (oidc.union(&api_part), api)
-            }
-            None => match named {
-                Some(a) => (ScopeSet::from_api_names(client.allowed_scopes.api_names().filter(|n| a.has_scope(n))), Some(a)),
-                None => (own, None),
-            },
-        };
-        let now = self.clock.now();
-        let ctx = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None, dpop_jkt };
-        let target = self.target(&scopes, api);
-        let minted = self.mint(client, &client.id.0, None, &ctx, &target, uuid::Uuid::new_v4().to_string(), now)?;
-        Ok(self.response(minted, None))
-    }
-
-    /// A code presented again after it was spent: a replay. Mark it (so a
-    /// redemption still in flight revokes what it issues) and revoke
-    /// everything the first redemption issued.
-    async fn reject_reused_code(&self, hash: &str, first: &str, client: &Client) -> OAuthError {
-        let result: Result<(), OAuthError> = async {
-            let ttl = Duration::from_secs(self.tokens.config.access_token_ttl as u64 + 60);
-            self.fast.put(&replayed_key(hash), "1", ttl).await?;
-            let r: Redemption = serde_json::from_str(first).map_err(StoreError::from)?;
-            self.revoke_redemption(&r).await
-        }
-        .await;
-        match result {
-            Ok(()) => {
-                tracing::warn!(target: "security", event = "code_reuse", client_id = %client.id, "authorization code replayed; tokens from its first use revoked");
-                self.audit("code_reuse", None, Some(&client.id.0), "authorization code replayed; tokens from its first use revoked").await;
-                OAuthError::invalid_grant("the code has already been used; tokens issued for it are revoked")
-            }
-            Err(e) => e,
+    /// What the grants may use (see [`GrantContext`]).
+    pub(crate) fn grant_context(&self) -> GrantContext<'_> {
+        GrantContext {
+            issuer: &self.config.issuer,
+            db: &self.db,
+            fast: &self.fast,
+            tokens: &self.tokens,
+            clock: &self.clock,
+            apis: &self.api_cache,
+            codes: &self.codes,
+            device_codes: &self.device_codes,
+            session_idle: self.session_idle,
+            session_absolute: self.session_absolute,
         }
     }
 
-    /// Revokes what a redemption issued: its access tokens and refresh family.
-    async fn revoke_redemption(&self, r: &Redemption) -> Result<(), OAuthError> {
-        self.tokens.revoke_jtis(&r.access_jtis).await?;
-        if let Some(family) = r.family_id.clone() {
-            let now = self.clock.now();
-            let jtis = self.db.run(move |c| refresh_repo::revoke_family(c, &family, now, "authorization code replayed")).await?;
-            self.tokens.revoke_jtis(&jtis).await?;
-        }
-        Ok(())
+    /// The rules a refresh family is judged by at `now`.
+    pub(crate) fn rotation_rules(&self, now: i64) -> latchkey_store::repo::refresh::RotationRules {
+        grants::rotation_rules(&self.tokens, self.session_idle, self.session_absolute, now)
     }
 
     /// Records a security event in the audit trail. Failing to record does not
