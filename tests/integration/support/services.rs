@@ -121,14 +121,12 @@ const TEMPLATE_BUSY_RETRIES: usize = 20;
 /// Templates are named `latchkey_tpl_<unix seconds>_<process id>`, one per run
 /// of a test binary (so parallel runs never share one).
 const TEMPLATE_PREFIX: &str = "latchkey_tpl_";
-/// A template older than this belongs to a run that has ended (the whole
-/// suite takes minutes): the next run drops it. A run cannot drop its own
-/// template at exit (the test harness has no hook for that).
-const STALE_TEMPLATE_SECS: u64 = 6 * 3600;
-/// A template whose process is no longer running on this machine is dropped
-/// once it is this old (younger, it may be another container's, whose
-/// process ids this machine does not see).
-const ORPHAN_TEMPLATE_SECS: u64 = 3600;
+/// A template is in use while its run holds a session on the server named
+/// after it (`application_name`), opened before the template is created and
+/// kept until the process exits. The next run drops every template without
+/// such a session (a run cannot drop its own at exit: the test harness has no
+/// hook for that), once it is older than this (its holder may be connecting).
+const TEMPLATE_GRACE_SECS: u64 = 60;
 
 /// This run's template database: created and migrated once (the first
 /// PostgreSQL test pays for it, the others wait for it), then closed to
@@ -144,6 +142,10 @@ fn make_template() -> Result<String, String> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     drop_stale_templates(&mut conn, now);
     let name = format!("{TEMPLATE_PREFIX}{now}_{}", std::process::id());
+    let holder = format!("{admin}{}application_name={name}", if admin.contains('?') { '&' } else { '?' });
+    let holder = diesel::PgConnection::establish(&holder).map_err(|e| e.to_string())?;
+    // Lives as long as this process: the server closes it when the run ends.
+    Box::leak(Box::new(holder));
     diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).map_err(|e| e.to_string())?;
     // Migrated the way the server migrates at boot; the pool is gone when
     // `connect`'s value is dropped.
@@ -165,15 +167,16 @@ struct DatabaseName {
     datname: String,
 }
 
-/// Drops the templates of runs that ended long ago (by the time in their name).
+/// Drops the templates of runs that have ended: no session holds them.
 fn drop_stale_templates(conn: &mut diesel::PgConnection, now: u64) {
-    let Ok(names) = diesel::sql_query(format!("SELECT datname FROM pg_database WHERE datname LIKE '{TEMPLATE_PREFIX}%'")).load::<DatabaseName>(conn) else { return };
+    let unheld = format!(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, '{TEMPLATE_PREFIX}') \
+         AND datname NOT IN (SELECT application_name FROM pg_stat_activity WHERE starts_with(application_name, '{TEMPLATE_PREFIX}'))"
+    );
+    let Ok(names) = diesel::sql_query(unheld).load::<DatabaseName>(conn) else { return };
     for DatabaseName { datname } in names {
-        let mut parts = datname.strip_prefix(TEMPLATE_PREFIX).unwrap_or_default().split('_');
-        let (Some(Ok(created)), Some(pid)) = (parts.next().map(str::parse::<u64>), parts.next()) else { continue };
-        let age = now.saturating_sub(created);
-        let orphan = !std::path::Path::new("/proc").join(pid).exists();
-        if age > STALE_TEMPLATE_SECS || (orphan && age > ORPHAN_TEMPLATE_SECS) {
+        let created = datname.strip_prefix(TEMPLATE_PREFIX).and_then(|rest| rest.split('_').next()).and_then(|t| t.parse::<u64>().ok());
+        if created.is_some_and(|t| now.saturating_sub(t) > TEMPLATE_GRACE_SECS) {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)")).execute(conn);
         }
     }
