@@ -23,8 +23,9 @@ async fn request(app: &TestApp, login: &str) -> crate::support::browser::Page {
 
 const ASKED: &str = "Someone asked to recover your account";
 
-/// Requests recovery and returns the link of the mail that request sent
-/// (earlier requests' mails are settled first: they are sent in the background).
+/// Requests recovery and returns the link of the mail that request sent.
+/// Mails are sent in the background: the caller has waited for the mails of
+/// its earlier requests (as this function does for its own).
 pub(crate) async fn recovery_link(app: &TestApp, login: &str) -> String {
     let before = count_mail(app, EMAIL, ASKED);
     let r = request(app, login).await;
@@ -52,6 +53,8 @@ async fn password_user_recovers(backend: Backend) {
     let unknown = request(&app, "nobody-by-that-name").await;
     assert_eq!((real.status, &real.body), (unknown.status, &unknown.body));
     assert!(real.body.contains("Check your email"));
+    // The real request's mail is sent in the background: let it arrive before asking again.
+    wait_for_mail_count(&app, EMAIL, ASKED, 1).await;
 
     let link = recovery_link(&app, EMAIL).await;
     let mut browser = app.browser();
