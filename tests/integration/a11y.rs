@@ -73,13 +73,8 @@ fn logo_server() -> String {
 /// server itself, so the browser lands somewhere real with the code.
 async fn web_client(app: &TestApp) -> (String, String, String) {
     let redirect = app.url("/health/live");
-    let mut new = crate::support::service_client("Photo Prints");
-    new.redirect_uris = vec![redirect.clone()];
-    new.grant_types = vec![latchkey_domain::GrantType::AuthorizationCode];
-    new.links.logo_uri = Some(logo_server());
-    new.links.policy_uri = Some("https://prints.example/privacy".into());
-    new.links.tos_uri = Some("https://prints.example/terms".into());
-    let (id, secret) = app.register(new).await;
+    let links = latchkey_domain::ClientLinks { logo_uri: Some(logo_server()), policy_uri: Some("https://prints.example/privacy".into()), tos_uri: Some("https://prints.example/terms".into()) };
+    let (id, secret) = crate::support::TestClient::service("Photo Prints").redirect_uris(vec![redirect.clone()]).grants(vec![latchkey_domain::GrantType::AuthorizationCode]).links(links).register(app).await;
     (id, secret.unwrap_or_default(), redirect)
 }
 
@@ -105,6 +100,9 @@ async fn fill_and_submit_password(chrome: &mut Chrome, username: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axe_finds_no_serious_violation_on_any_page() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(source) = axe_source() else { return };
     let Some(app) = TestApp::start_with(Backend::Sqlite, |s| s.signup_open = true).await else { return };
     app.state
@@ -227,6 +225,9 @@ async fn tab_to(chrome: &mut Chrome, want: &str, max: usize) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyboard_alone_signs_in_and_allows_consent() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let (client_id, secret, redirect) = web_client(&app).await;
@@ -263,6 +264,9 @@ async fn keyboard_alone_signs_in_and_allows_consent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn screenshots() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let (client_id, _, redirect) = web_client(&app).await;

@@ -11,6 +11,9 @@ use crate::support::{Backend, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_registers_a_passkey_and_signs_in_with_it() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let Some(mut chrome) = Chrome::launch().await else { return };
@@ -58,6 +61,9 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
 /// "Create a passkey", "Save your backup codes", then sign-in with the passkey.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_accepts_an_invitation_with_a_passkey() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let (_, url) = latchkey_web::account_links::invite(&app.state, "carol", "carol@example.com", false).await.expect("invite");
     let Some(mut chrome) = Chrome::launch().await else { return };
@@ -93,6 +99,9 @@ async fn chromium_accepts_an_invitation_with_a_passkey() {
 /// its grants, and the user's refresh token is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     use openidconnect::OAuth2TokenResponse;
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
@@ -153,6 +162,9 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
 /// way to a new credential.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_recovers_with_the_passkey_as_second_factor() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let Some(mut chrome) = Chrome::launch().await else { return };

@@ -54,7 +54,8 @@ pub(crate) struct Device {
 }
 
 pub(crate) fn device_client(name: &str, public: bool, grant_types: Vec<GrantType>) -> NewClient {
-    NewClient { public, grant_types, ..crate::support::service_client(name) }
+    let client = crate::support::TestClient::service(name).grants(grant_types);
+    if public { client.public() } else { client }.build()
 }
 
 pub(crate) async fn setup(backend: Backend) -> Option<Device> {
@@ -588,6 +589,9 @@ async fn a_removed_or_disabled_client_gets_no_answer() {
 /// sign-in, "Continue" on the filled-in code, "Allow", then the device polls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_connects_a_device() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
     let Some(d) = setup(Backend::Sqlite).await else { return };
     let started = d.start("openid profile").await;
     let (device_code, user_code) = (text(&started.body, "device_code"), text(&started.body, "user_code"));

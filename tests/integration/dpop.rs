@@ -8,13 +8,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use latchkey_domain::SigningAlg;
-use latchkey_oauth::clients::NewClient;
 use serde_json::{json, Value};
 
 use crate::support::jwt;
 use crate::support::raw::{post_form, Answer};
 use crate::support::rp::{sign_in_default, Rp};
-use crate::support::{service_client, Backend, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+use crate::support::{Backend, TestApp, TestClient, PASSWORD, REDIRECT_URI, USERNAME};
 
 /// A client's DPoP key pair.
 struct DpopKey {
@@ -227,9 +226,7 @@ async fn bound_tokens_need_their_key_on_postgres_and_redis() {
 }
 
 async fn dpop_service(app: &TestApp, require_dpop: bool) -> (String, String) {
-    let new = NewClient { require_dpop, ..service_client("DPoP service") };
-    let (id, secret) = app.register(new).await;
-    (id, secret.expect("confidential"))
+    TestClient::service("DPoP service").require_dpop(require_dpop).register_confidential(app).await
 }
 
 /// The token endpoint's checks of a proof, a client that must use DPoP, and

@@ -61,6 +61,9 @@ async fn library_signs_in(rp: (PathBuf, PathBuf), backend: Backend, par: bool) {
 /// … with DPoP-bound tokens when `dpop` (and server nonces required, so the
 /// library's nonce retry is exercised too).
 async fn library_signs_in_with(rp: (PathBuf, PathBuf), backend: Backend, par: bool, dpop: bool) {
+    if crate::support::services::skip_slow("an independent relying party (interop)") {
+        return;
+    }
     let Some(app) = TestApp::start_with(backend, |s| s.dpop_require_nonce = dpop).await else { return };
     let user = app.add_user(USERNAME, PASSWORD).await;
     let (id, secret) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;

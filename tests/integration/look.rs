@@ -15,11 +15,7 @@ const TOS: &str = "https://app.example/terms";
 
 /// A confidential web-app client with these links, and a relying party for it.
 async fn client_with_links(app: &TestApp, links: ClientLinks) -> (String, Rp) {
-    let mut new = crate::support::service_client("Photo Prints");
-    new.redirect_uris = vec![REDIRECT_URI.into()];
-    new.grant_types = vec![latchkey_domain::GrantType::AuthorizationCode, latchkey_domain::GrantType::RefreshToken];
-    new.links = links;
-    let (id, secret) = app.register(new).await;
+    let (id, secret) = crate::support::TestClient::web_app("Photo Prints").grants(vec![latchkey_domain::GrantType::AuthorizationCode, latchkey_domain::GrantType::RefreshToken]).links(links).register(app).await;
     let rp = Rp::discover(app, &id, secret.as_deref()).await;
     (id, rp)
 }

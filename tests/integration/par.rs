@@ -3,12 +3,11 @@
 //! the whole server) that must use it.
 
 use latchkey_domain::SigningAlg;
-use latchkey_oauth::clients::NewClient;
 use openidconnect::{OAuth2TokenResponse, PkceCodeChallenge};
 
 use crate::support::raw::{post_form, Answer};
 use crate::support::rp::{sign_in_default, AuthResponse};
-use crate::support::{Backend, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+use crate::support::{Backend, Rp, TestApp, TestClient, PASSWORD, REDIRECT_URI, USERNAME};
 
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 
@@ -22,23 +21,7 @@ struct Setup {
 async fn setup(backend: Backend, require_par: bool, customize: impl FnOnce(&mut latchkey_web::Settings)) -> Option<Setup> {
     let app = TestApp::start_with(backend, customize).await?;
     app.add_user(USERNAME, PASSWORD).await;
-    let new = NewClient {
-        name: "Pushing app".into(),
-        redirect_uris: vec![REDIRECT_URI.into()],
-        post_logout_redirect_uris: vec![],
-        public: false,
-        grant_types: vec![],
-        scopes: None,
-        admin: false,
-        id_token_alg: SigningAlg::RS256,
-        backchannel_logout_uri: None,
-        require_par,
-        jwks: None,
-        require_private_key_jwt: false,
-        require_dpop: false,
-        jwks_uri: None,
-        links: Default::default(),
-    };
+    let new = TestClient::web_app("Pushing app").require_par(require_par).build();
     let (id, secret) = app.register(new).await;
     let secret = secret.expect("confidential");
     let rp = Rp::discover(&app, &id, Some(&secret)).await;

@@ -6,11 +6,10 @@ use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use latchkey_oauth::clients::NewClient;
 use serde_json::json;
 
 use crate::support::raw::{post_form, Answer};
-use crate::support::{service_client, Backend, TestApp};
+use crate::support::{Backend, TestApp, TestClient};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -60,7 +59,7 @@ struct Setup {
 async fn setup(backend: Backend) -> Option<Setup> {
     let app = TestApp::start(backend).await?;
     let key = ClientKey::new("k1");
-    let new = NewClient { jwks: Some(jwks(&[&key])), require_private_key_jwt: true, ..service_client("Key-holding service") };
+    let new = TestClient::service("Key-holding service").private_key_jwt(jwks(&[&key])).build();
     let (id, secret) = app.register(new).await;
     Some(Setup { app, id, secret: secret.expect("confidential"), key })
 }
@@ -247,7 +246,7 @@ async fn keys_come_from_the_clients_jwks_uri() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let (k1, k2) = (ClientKey::new("k1"), ClientKey::new("k2"));
     let server = KeyServer::start(jwks(&[&k1])).await;
-    let new = NewClient { require_private_key_jwt: true, jwks_uri: Some(server.url.clone()), ..service_client("Key-publishing service") };
+    let new = TestClient::service("Key-publishing service").private_key_jwt_at(&server.url).build();
     let (id, _) = app.register(new).await;
     let issuer = app.issuer.clone();
     let assertion = |key: &ClientKey, jti: &str| {
@@ -302,7 +301,7 @@ async fn jwks_uri_fetches_are_single_flight_and_failures_remembered() {
     let key = ClientKey::new("k1");
     let server = KeyServer::start(jwks(&[&key])).await;
     server.delay_ms.store(300, std::sync::atomic::Ordering::SeqCst);
-    let new = NewClient { require_private_key_jwt: true, jwks_uri: Some(server.url.clone()), ..service_client("Slow key server") };
+    let new = TestClient::service("Slow key server").private_key_jwt_at(&server.url).build();
     let (id, _) = app.register(new).await;
     let issuer = app.issuer.clone();
     let assertion = |key: &ClientKey, jti: String| {
@@ -335,7 +334,7 @@ async fn jwks_uri_fetches_are_single_flight_and_failures_remembered() {
     // A client whose key server never answered: refused, and not fetched for every request.
     let down = KeyServer::start(jwks(&[&key])).await;
     down.serve(None);
-    let new = NewClient { require_private_key_jwt: true, jwks_uri: Some(down.url.clone()), ..service_client("Down key server") };
+    let new = TestClient::service("Down key server").private_key_jwt_at(&down.url).build();
     let (down_id, _) = app.register(new).await;
     for i in 0..6 {
         let now = app.clock_now();
@@ -355,7 +354,7 @@ async fn ed25519_named_assertions_authenticate(backend: Backend) {
     let key = ClientKey::new("k1");
     let mut jwk = key.public_jwk.clone();
     jwk["alg"] = json!("Ed25519");
-    let new = NewClient { jwks: Some(json!({ "keys": [jwk] }).to_string()), require_private_key_jwt: true, ..service_client("oauth4webapi service") };
+    let new = TestClient::service("oauth4webapi service").private_key_jwt(json!({ "keys": [jwk] }).to_string()).build();
     let (id, secret) = app.register(new).await;
     let s = Setup { app, id, secret: secret.expect("confidential"), key };
     let ok = with_assertion(&s.app, &s.key.sign_fully_specified(&claims(&s, &s.app.issuer, 60, "ed-1")), None).await;

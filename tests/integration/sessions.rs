@@ -4,15 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use latchkey_domain::SigningAlg;
-use latchkey_oauth::clients::NewClient;
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::Value;
 
 use crate::support::browser::PHONE_UA;
 use crate::support::raw::{bearer, post_form};
 use crate::support::rp::sign_in;
-use crate::support::{jwt, AuthResponse, Backend, Browser, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+use crate::support::{jwt, AuthResponse, Backend, Browser, Rp, TestApp, TestClient, PASSWORD, USERNAME};
 
 const SESSION: &str = "__Host-latchkey-session";
 const DEVICE: &str = "__Host-latchkey-device";
@@ -132,23 +130,7 @@ async fn users_see_their_sessions_and_end_them() {
 }
 
 async fn rp_with_logout(app: &TestApp, backchannel: Option<String>) -> Rp {
-    let new = NewClient {
-        name: "Logout App".into(),
-        redirect_uris: vec![REDIRECT_URI.into()],
-        post_logout_redirect_uris: vec![LOGGED_OUT.into()],
-        public: false,
-        grant_types: vec![],
-        scopes: None,
-        admin: false,
-        id_token_alg: SigningAlg::RS256,
-        backchannel_logout_uri: backchannel,
-        require_par: false,
-        jwks: None,
-        require_private_key_jwt: false,
-        require_dpop: false,
-        jwks_uri: None,
-        links: Default::default(),
-    };
+    let new = TestClient::web_app("Logout App").post_logout(LOGGED_OUT).backchannel_logout(backchannel).build();
     let (id, secret) = app.register(new).await;
     Rp::discover(app, &id, secret.as_deref()).await
 }

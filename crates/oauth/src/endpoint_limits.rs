@@ -13,12 +13,13 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+use latchkey_domain::SharedClock;
 use latchkey_store::FastStore;
 
 use crate::error::OAuthError;
@@ -38,8 +39,9 @@ const MAX_KEY: usize = 200;
 const MAX_LOCAL_BUCKETS: usize = 100_000;
 /// After a failed Redis call, the limits count in process for this long
 /// before trying Redis again: an outage then costs one bounded wait per node
-/// every two seconds, not one per request.
-const REDIS_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// every two seconds, not one per request. Read on the injected clock
+/// (whole seconds), so a test moves past it instead of sleeping.
+const REDIS_RETRY_AFTER_SECS: i64 = 2;
 
 /// Requests per second and burst (`LATCHKEY_ENDPOINT_RATE_LIMIT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,42 +170,44 @@ impl Gate {
 pub struct EndpointLimiter {
     rate: Option<EndpointRate>,
     fast: FastStore,
+    /// The in-process buckets keep `governor`'s own monotonic clock: GCRA
+    /// needs sub-second precision, which the injected clock does not have.
     local: Arc<DefaultKeyedRateLimiter<String>>,
-    /// Until when (ms since the epoch) Redis is skipped after a failure.
-    shared_down_until: Arc<AtomicU64>,
+    /// The injected clock: when to try Redis again, when a block ends.
+    clock: SharedClock,
+    /// Until when (seconds since the epoch, on `clock`) Redis is skipped after a failure.
+    shared_down_until: Arc<AtomicI64>,
     /// Failure keys ([`Caller::Unauthenticated`]) found over their budget,
-    /// and until when this node refuses them without asking (see [`Gate`]).
-    blocked: Arc<Mutex<HashMap<String, Instant>>>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    /// and until when (seconds, on `clock`) this node refuses them without
+    /// asking (see [`Gate`]).
+    blocked: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 impl EndpointLimiter {
     /// `rate: None` turns the limits off.
-    pub fn new(rate: Option<EndpointRate>, fast: FastStore) -> EndpointLimiter {
+    pub fn new(rate: Option<EndpointRate>, fast: FastStore, clock: SharedClock) -> EndpointLimiter {
         let quota = rate.map(|r| Quota::per_second(r.per_second).allow_burst(r.burst)).unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX));
-        EndpointLimiter { rate, fast, local: Arc::new(DefaultKeyedRateLimiter::keyed(quota)), shared_down_until: Arc::new(AtomicU64::new(0)), blocked: Default::default() }
+        EndpointLimiter { rate, fast, local: Arc::new(DefaultKeyedRateLimiter::keyed(quota)), clock, shared_down_until: Arc::new(AtomicI64::new(0)), blocked: Default::default() }
     }
 
     /// How long `key` stays refused on this node, if it is.
     fn blocked_for(&self, key: &str) -> Option<Duration> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
-        blocked.get(key).and_then(|until| until.checked_duration_since(now)).filter(|d| !d.is_zero())
+        // Whole seconds: blocked through the second `until` names, so for at least the wait.
+        blocked.get(key).filter(|until| **until >= now).map(|until| Duration::from_secs(until.abs_diff(now).max(1)))
     }
 
     fn block(&self, key: String, wait: Duration) {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
         if blocked.len() >= MAX_BLOCKED {
-            blocked.retain(|_, until| *until > now);
+            blocked.retain(|_, until| *until >= now);
             if blocked.len() >= MAX_BLOCKED {
                 blocked.clear();
             }
         }
-        blocked.insert(key, now + wait);
+        blocked.insert(key, now.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX)));
     }
 
     /// Counts one request to `endpoint` by `caller`; refuses it (429 with
@@ -212,7 +216,8 @@ impl EndpointLimiter {
         let Some(rate) = self.rate else { return Ok(()) };
         let key = format!("{endpoint}:{}", caller.key());
         let tolerance = rate.interval_us().saturating_mul(u64::from(rate.burst.get()) - 1);
-        let shared = if now_ms() < self.shared_down_until.load(Ordering::Relaxed) {
+        // Whole seconds: skipped through the second named, so for at least the back-off.
+        let shared = if self.clock.now() <= self.shared_down_until.load(Ordering::Relaxed) {
             metrics::counter!("latchkey_rate_limit_fallback_total").increment(1);
             None
         } else {
@@ -220,7 +225,7 @@ impl EndpointLimiter {
                 Ok(wait) => wait.map(Duration::from_micros),
                 Err(e) => {
                     // Redis is down: count on this node rather than fail the request.
-                    self.shared_down_until.store(now_ms() + REDIS_RETRY_AFTER.as_millis() as u64, Ordering::Relaxed);
+                    self.shared_down_until.store(self.clock.now().saturating_add(REDIS_RETRY_AFTER_SECS), Ordering::Relaxed);
                     metrics::counter!("latchkey_rate_limit_fallback_total").increment(1);
                     tracing::warn!(error = %e, "rate limit store unavailable; counting on this node for 2 s");
                     None
@@ -270,7 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn in_process_buckets_allow_the_burst_then_refuse_with_a_wait() {
-        let limiter = EndpointLimiter::new(rate(1, 3), FastStore::memory());
+        let limiter = EndpointLimiter::new(rate(1, 3), FastStore::memory(), Arc::new(latchkey_domain::ManualClock::new()));
         let app = Caller::Confidential { client_id: "app" };
         for _ in 0..3 {
             limiter.check("token", &app).await.unwrap();
@@ -292,7 +297,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_are_counted_apart_from_the_clients_budget() {
-        let limiter = EndpointLimiter::new(rate(1, 3), FastStore::memory());
+        let limiter = EndpointLimiter::new(rate(1, 3), FastStore::memory(), Arc::new(latchkey_domain::ManualClock::new()));
         let attacker = Gate::new(&limiter, "token", Some("10.0.0.66".into()));
         for _ in 0..3 {
             attacker.admit("app").unwrap();
@@ -313,8 +318,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_blocked_pair_is_admitted_again_when_the_injected_clock_passes_the_wait() {
+        let clock = Arc::new(latchkey_domain::ManualClock::new());
+        let limiter = EndpointLimiter::new(rate(1, 1), FastStore::memory(), clock.clone());
+        let attacker = Gate::new(&limiter, "token", Some("10.0.0.66".into()));
+        attacker.failed("app").await.unwrap();
+        let Err(OAuthError::RateLimited { retry_after }) = attacker.failed("app").await else { panic!("the second failure is over the budget") };
+        assert!(attacker.admit("app").is_err(), "blocked on this node");
+        clock.advance(i64::try_from(retry_after).unwrap() + 1);
+        attacker.admit("app").expect("the block ends on the injected clock, not the wall clock");
+    }
+
+    #[tokio::test]
     async fn off_means_no_limit() {
-        let limiter = EndpointLimiter::new(None, FastStore::memory());
+        let limiter = EndpointLimiter::new(None, FastStore::memory(), Arc::new(latchkey_domain::ManualClock::new()));
         for _ in 0..1000 {
             limiter.check("token", &Caller::Confidential { client_id: "app" }).await.unwrap();
         }

@@ -199,7 +199,7 @@ impl AppState {
         }
         let links = LinkService::new(stores.db.clone(), &stores.master, clock.clone());
         let limiter = RateLimiter::new(stores.fast.clone(), clock.clone());
-        let endpoint_limits = latchkey_oauth::endpoint_limits::EndpointLimiter::new(settings.endpoint_rate, stores.fast.clone());
+        let endpoint_limits = latchkey_oauth::endpoint_limits::EndpointLimiter::new(settings.endpoint_rate, stores.fast.clone(), clock.clone());
         let sessions = SessionService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), limits);
         let csrf = stores.master.hasher(KeyPurpose::Csrf);
         let devices = DeviceService::new(stores.db.clone(), &stores.master, clock.clone());

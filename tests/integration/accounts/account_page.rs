@@ -7,7 +7,7 @@ use crate::mfa::enrol;
 use crate::passkeys::{passkey_sign_in, password_sign_in, register};
 use crate::support::browser::{Page, PHONE_UA};
 use crate::support::rp::sign_in;
-use crate::support::{service_client, Backend, Browser, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+use crate::support::{Backend, Browser, Rp, TestApp, PASSWORD, USERNAME};
 
 /// The `<section>` of the account page whose heading has this id.
 fn section<'a>(page: &'a Page, id: &str) -> &'a str {
@@ -35,9 +35,7 @@ const ALBUM_LOGO: &str = "https://cdn.album.example/logo.png";
 
 /// Registers a client with its own name (and logo); returns a relying party for it.
 async fn client(app: &TestApp, name: &str, logo: Option<&str>) -> Rp {
-    let mut new = latchkey_oauth::clients::NewClient { redirect_uris: vec![REDIRECT_URI.into()], grant_types: vec![], ..service_client(name) };
-    new.links.logo_uri = logo.map(str::to_string);
-    let (id, secret) = app.register(new).await;
+    let (id, secret) = crate::support::TestClient::web_app(name).logo(logo).register(app).await;
     Rp::discover(app, &id, secret.as_deref()).await
 }
 

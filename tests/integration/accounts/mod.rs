@@ -92,21 +92,39 @@ fn decode_parts(body: &str, boundary: &str) -> String {
 /// Waits (background tasks send some mail after the response) for a mail to
 /// `to` with `subject`; the newest one.
 pub async fn wait_for_mail(app: &TestApp, to: &str, subject: &str) -> Mail {
-    for _ in 0..100 {
+    for _ in 0..MAIL_POLLS {
         if let Some(m) = mails(app).into_iter().rev().find(|m| m.to.contains(to) && m.subject == subject) {
             return m;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(MAIL_POLL).await;
     }
     panic!("no mail to {to} with subject {subject:?}; outbox: {:?}", mails(app).iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>());
 }
 
-/// How many mails to `to` with `subject` the outbox holds (after a pause
-/// for background work).
-pub async fn count_mail(app: &TestApp, to: &str, subject: &str) -> usize {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+/// How many mails to `to` with `subject` the outbox holds now.
+pub fn count_mail(app: &TestApp, to: &str, subject: &str) -> usize {
     mails(app).iter().filter(|m| m.to.contains(to) && m.subject == subject).count()
 }
+
+/// Waits (a bounded poll: background tasks send mail after the response)
+/// until `n` mails to `to` with `subject` are in the outbox; returns how many
+/// there are then (fewer than `n` only when they never came).
+pub async fn wait_for_mail_count(app: &TestApp, to: &str, subject: &str, n: usize) -> usize {
+    for _ in 0..MAIL_POLLS {
+        let count = count_mail(app, to, subject);
+        if count >= n {
+            return count;
+        }
+        tokio::time::sleep(MAIL_POLL).await;
+    }
+    count_mail(app, to, subject)
+}
+
+/// How often, and how many times, the outbox is looked at while waiting for
+/// a mail sent in the background (5 s in all: far above a loaded machine's
+/// delay, and a failing test still ends).
+const MAIL_POLL: Duration = Duration::from_millis(50);
+const MAIL_POLLS: usize = 100;
 
 /// The first link in `body` that starts with `prefix`.
 pub fn link_in(body: &str, prefix: &str) -> String {

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
 use latchkey_domain::{Clock, GrantType, ScopeSet};
-use latchkey_oauth::clients::NewClient;
 use serde_json::{json, Value};
 
 use crate::accounts::{admin_post, admin_token};
-use crate::support::{TestApp, REDIRECT_URI};
+use crate::support::TestApp;
 
 pub const ORDERS: &str = "https://orders.example/api";
 pub const BILLS: &str = "https://bills.example/api";
@@ -37,9 +36,7 @@ pub async fn register_apis(app: &TestApp) -> (String, String, String) {
 /// `oidc` and the API scopes `api`.
 pub async fn client(app: &TestApp, oidc: &str, api: &[&str], grants: Vec<GrantType>) -> (String, String) {
     let scopes = ScopeSet::parse_lenient(oidc).union(&ScopeSet::from_api_names(api.iter().copied()));
-    let new = NewClient { redirect_uris: vec![REDIRECT_URI.into()], grant_types: grants, scopes: Some(scopes), ..crate::support::service_client("API client") };
-    let (id, secret) = app.register(new).await;
-    (id, secret.expect("confidential"))
+    crate::support::TestClient::web_app("API client").grants(grants).scopes(scopes).register_confidential(app).await
 }
 
 /// Starts the example Orders API (accepting tokens for `audience`) in this

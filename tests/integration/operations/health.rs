@@ -77,23 +77,7 @@ async fn pending_backchannel_logouts_survive_and_are_retried() {
     app.add_user(crate::support::USERNAME, crate::support::PASSWORD).await;
     // The relying party's endpoint is down at first.
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let new = latchkey_oauth::clients::NewClient {
-        name: "RP".into(),
-        redirect_uris: vec![crate::support::REDIRECT_URI.into()],
-        post_logout_redirect_uris: vec![],
-        public: false,
-        grant_types: vec![],
-        scopes: None,
-        admin: false,
-        id_token_alg: latchkey_domain::SigningAlg::RS256,
-        backchannel_logout_uri: Some(format!("http://127.0.0.1:{port}/bc")),
-        require_par: false,
-        jwks: None,
-        require_private_key_jwt: false,
-        require_dpop: false,
-        jwks_uri: None,
-        links: Default::default(),
-    };
+    let new = crate::support::TestClient::web_app("RP").backchannel_logout(Some(format!("http://127.0.0.1:{port}/bc"))).build();
     let (id, secret) = app.register(new).await;
     let rp = crate::support::Rp::discover(&app, &id, secret.as_deref()).await;
     let mut browser = app.browser();

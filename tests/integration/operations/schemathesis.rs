@@ -26,6 +26,9 @@ fn schemathesis() -> Option<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_and_no_conformance_failure_in_the_admin_api() {
+    if crate::support::services::skip_slow("Schemathesis") {
+        return;
+    }
     let Some(st) = schemathesis() else {
         crate::support::services::missing("schemathesis", "no st binary (LATCHKEY_SCHEMATHESIS, ~/.cache/latchkey-schemathesis, PATH)");
         return;

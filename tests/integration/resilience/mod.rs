@@ -79,6 +79,10 @@ struct OwnRedis {
 
 /// A node on a fresh PostgreSQL database and a Redis of the test's own.
 async fn app_with_own_redis(customize: impl FnOnce(&mut latchkey_web::config::Settings)) -> Option<(TestApp, OwnRedis)> {
+    // Every caller stops, restarts or partitions this Redis: the slow tier.
+    if crate::support::services::skip_slow("fault injection (a stopped Redis)") {
+        return None;
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-redis-"));
     std::fs::create_dir_all(&dir).expect("dir");

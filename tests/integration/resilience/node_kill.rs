@@ -123,6 +123,9 @@ struct ChainEnd {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_killed_mid_rotation_leaves_every_family_whole() {
+    if crate::support::services::skip_slow("fault injection (a killed node)") {
+        return;
+    }
     let Some(bin) = latchkey_binary() else { return };
     let Some(app) = TestApp::start(Backend::Postgres).await else { return };
     app.add_user(USERNAME, PASSWORD).await;

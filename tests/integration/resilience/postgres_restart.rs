@@ -101,6 +101,9 @@ fn retry_after(a: &Answer) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_under_load() {
+    if crate::support::services::skip_slow("fault injection (a restarted PostgreSQL)") {
+        return;
+    }
     let Some(pg) = OwnPostgres::create() else { return };
     let url = pg.url();
     let Some(app) = TestApp::start_with(Backend::Sqlite, |s| s.database_url = Some(url.clone())).await else { return };

@@ -423,8 +423,7 @@ async fn ids_and_addresses_resolve_to_their_owners(backend: Backend) {
             &app,
             "mallory2@example.com",
             "Someone asked to recover your account"
-        )
-        .await,
+        ),
         0,
         "the squatter got no recovery link"
     );

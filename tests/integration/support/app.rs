@@ -9,6 +9,7 @@ use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Settings};
 
 use super::browser::Browser;
+use super::client::TestClient;
 use super::services::{unique, PgDatabase, RedisPrefix};
 
 pub const USERNAME: &str = "alice";
@@ -159,16 +160,13 @@ impl TestApp {
 
     /// Registers a client with [`REDIRECT_URI`]; returns its id and secret.
     pub async fn add_client(&self, public: bool, id_token_alg: SigningAlg) -> (String, Option<String>) {
-        let name = if public { "Test SPA" } else { "Test Web App" };
-        let new = NewClient { redirect_uris: vec![REDIRECT_URI.into()], public, grant_types: vec![], id_token_alg, ..service_client(name) };
-        self.register(new).await
+        let client = if public { TestClient::web_app("Test SPA").public() } else { TestClient::web_app("Test Web App") };
+        client.id_token_alg(id_token_alg).register(self).await
     }
 
     /// Registers an admin client (client_credentials, scope admin).
     pub async fn add_admin_client(&self) -> (String, String) {
-        let new = NewClient { grant_types: vec![], admin: true, ..service_client("Admin tool") };
-        let (id, secret) = self.register(new).await;
-        (id, secret.expect("admin clients are confidential"))
+        TestClient::service("Admin tool").grants(vec![]).admin().register_confidential(self).await
     }
 
     pub async fn register(&self, new: NewClient) -> (String, Option<String>) {

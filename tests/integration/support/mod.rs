@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod client;
 pub mod cdp;
 pub mod jwt;
 pub mod raw;
@@ -11,4 +12,5 @@ pub mod services;
 
 pub use app::{service_client, Backend, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
 pub use browser::Browser;
+pub use client::TestClient;
 pub use rp::{AuthResponse, Rp};

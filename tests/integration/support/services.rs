@@ -1,5 +1,7 @@
 //! The real PostgreSQL and Redis of this machine (and CI), one fresh database
-//! and one key prefix per test, cleaned up on drop.
+//! and one key prefix per test, cleaned up on drop. Each database is a copy
+//! of one template migrated once per run of the test binary, not migrated
+//! per test.
 //!
 //! When a service is missing the test says so loudly; under `CI=true` that is a
 //! failure, not a skip.
@@ -27,6 +29,25 @@ pub fn missing(service: &str, error: &str) {
     eprintln!("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n!!! SKIPPED: {message}\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
 }
 
+/// The slow tier: real browsers, independent relying parties, Schemathesis
+/// and fault injection (killed processes, a restarted PostgreSQL or Redis).
+/// A developer skips them with `LATCHKEY_FAST=1`; `.ci/run` always runs
+/// them, and under `CI=true` the variable is refused rather than obeyed.
+/// Returns whether the calling test must return at once (it was told so loudly).
+pub fn skip_slow(what: &str) -> bool {
+    let fast = std::env::var("LATCHKEY_FAST").is_ok_and(|v| !v.is_empty() && v != "0");
+    if !fast {
+        return false;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true and LATCHKEY_FAST are set together: CI runs the slow tier ({what}), unset LATCHKEY_FAST");
+    }
+    // Straight to the terminal: the harness captures `eprintln!` of passing tests.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "!!! SKIPPED (LATCHKEY_FAST): {what}");
+    true
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", uuid::Uuid::new_v4().simple())
 }
@@ -49,8 +70,17 @@ impl PgDatabase {
         diesel::sql_query(sql).execute(&mut conn).map(|_| ()).map_err(|e| e.to_string())
     }
 
+    /// A fresh database, cloned from this run's migrated template (see
+    /// [`template`]): a file copy on the server, not a migration per test.
     pub fn create() -> Option<PgDatabase> {
         let admin = pg_admin_url();
+        let template = match template() {
+            Ok(t) => t,
+            Err(e) => {
+                missing("PostgreSQL", &e);
+                return None;
+            }
+        };
         let mut conn = match diesel::PgConnection::establish(&admin) {
             Ok(c) => c,
             Err(e) => {
@@ -59,12 +89,96 @@ impl PgDatabase {
             }
         };
         let name = unique("latchkey_test_");
-        if let Err(e) = diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn) {
+        let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        let mut created = diesel::sql_query(&create).execute(&mut conn);
+        // A pooled connection of the template's migration may still be on its
+        // way out; PostgreSQL refuses to copy a database in use.
+        for _ in 0..TEMPLATE_BUSY_RETRIES {
+            match &created {
+                Err(e) if e.to_string().contains("being accessed by other users") => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    created = diesel::sql_query(&create).execute(&mut conn);
+                }
+                _ => break,
+            }
+        }
+        if let Err(e) = created {
             missing("PostgreSQL", &e.to_string());
             return None;
         }
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
-        Some(PgDatabase { url: format!("{base}/{name}"), name })
+        Some(PgDatabase { url: database_url(&admin, &name), name })
+    }
+}
+
+fn database_url(admin: &str, name: &str) -> String {
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_else(|| admin.to_string());
+    format!("{base}/{name}")
+}
+
+/// How often a clone is retried while the template is still in use (100 ms apart).
+const TEMPLATE_BUSY_RETRIES: usize = 20;
+
+/// Templates are named `latchkey_tpl_<unix seconds>_<process id>`, one per run
+/// of a test binary (so parallel runs never share one).
+const TEMPLATE_PREFIX: &str = "latchkey_tpl_";
+/// A template is in use while its run holds a session on the server named
+/// after it (`application_name`), opened before the template is created and
+/// kept until the process exits. The next run drops every template without
+/// such a session (a run cannot drop its own at exit: the test harness has no
+/// hook for that), once it is older than this (its holder may be connecting).
+const TEMPLATE_GRACE_SECS: u64 = 60;
+
+/// This run's template database: created and migrated once (the first
+/// PostgreSQL test pays for it, the others wait for it), then closed to
+/// connections so that `CREATE DATABASE … TEMPLATE` never finds it in use.
+fn template() -> Result<String, String> {
+    static TEMPLATE: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(make_template).clone()
+}
+
+fn make_template() -> Result<String, String> {
+    let admin = pg_admin_url();
+    let mut conn = diesel::PgConnection::establish(&admin).map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    drop_stale_templates(&mut conn, now);
+    let name = format!("{TEMPLATE_PREFIX}{now}_{}", std::process::id());
+    let holder = format!("{admin}{}application_name={name}", if admin.contains('?') { '&' } else { '?' });
+    let holder = diesel::PgConnection::establish(&holder).map_err(|e| e.to_string())?;
+    // Lives as long as this process: the server closes it when the run ends.
+    Box::leak(Box::new(holder));
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).map_err(|e| e.to_string())?;
+    // Migrated the way the server migrates at boot; the pool is gone when
+    // `connect`'s value is dropped.
+    let migrated = latchkey_store::Db::connect(&latchkey_store::DbConfig { url: database_url(&admin, &name) }).map(drop).map_err(|e| format!("migrating the template {name}: {e}"));
+    let closed = diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut conn)
+        .and_then(|_| diesel::sql_query(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")).execute(&mut conn))
+        .map_err(|e| e.to_string());
+    if let Err(e) = migrated.and(closed) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+        return Err(e);
+    }
+    Ok(name)
+}
+
+#[derive(diesel::QueryableByName)]
+struct DatabaseName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
+}
+
+/// Drops the templates of runs that have ended: no session holds them.
+fn drop_stale_templates(conn: &mut diesel::PgConnection, now: u64) {
+    let unheld = format!(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, '{TEMPLATE_PREFIX}') \
+         AND datname NOT IN (SELECT application_name FROM pg_stat_activity WHERE starts_with(application_name, '{TEMPLATE_PREFIX}'))"
+    );
+    let Ok(names) = diesel::sql_query(unheld).load::<DatabaseName>(conn) else { return };
+    for DatabaseName { datname } in names {
+        let created = datname.strip_prefix(TEMPLATE_PREFIX).and_then(|rest| rest.split('_').next()).and_then(|t| t.parse::<u64>().ok());
+        if created.is_some_and(|t| now.saturating_sub(t) > TEMPLATE_GRACE_SECS) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)")).execute(conn);
+        }
     }
 }
 
