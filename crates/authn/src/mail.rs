@@ -109,7 +109,7 @@ fn build(from: &str, mail: &Mail) -> Result<Message, AuthnError> {
 
 /// Mail holds sign-in and recovery links: the outbox directory is 0700
 /// and each message 0600, readable by this user only.
-fn write_outbox(dir: &PathBuf, from: &str, mail: &Mail) -> Result<(), AuthnError> {
+fn write_outbox(dir: &Path, from: &str, mail: &Mail) -> Result<(), AuthnError> {
     let failed =
         |e: std::io::Error| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display()));
     latchkey_store::db::private_dir(dir).map_err(failed)?;

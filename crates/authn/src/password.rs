@@ -280,10 +280,10 @@ mod tests {
         assert!(pool.run(blocks).await.unwrap() > 19_000);
     }
 
-    async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+    async fn futures_join_all<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
     where
+        F: std::future::Future + Send + 'static,
         F::Output: Send + 'static,
-        F: Send + 'static,
     {
         let handles: Vec<_> = futs.map(tokio::spawn).collect();
         let mut out = Vec::new();

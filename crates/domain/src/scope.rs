@@ -100,6 +100,7 @@ impl ScopeSet {
         }
     }
 
+    #[allow(clippy::should_implement_trait)] // a plain constructor; ScopeSet also carries API scopes a FromIterator<Scope> would not
     pub fn from_iter(it: impl IntoIterator<Item = Scope>) -> ScopeSet {
         ScopeSet { known: it.into_iter().collect(), api: BTreeSet::new() }
     }

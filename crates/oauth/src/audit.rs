@@ -47,6 +47,7 @@ pub fn set_actor(actor: String, session_hash: Option<String>) {
     let _ = CONTEXT.try_with(|c| *c.who.lock().unwrap_or_else(|p| p.into_inner()) = (Some(actor), session_hash));
 }
 
+#[allow(clippy::type_complexity)] // the request context's five optional fields, read once
 fn current() -> (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) {
     CONTEXT
         .try_with(|c| {

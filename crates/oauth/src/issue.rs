@@ -116,6 +116,7 @@ impl GrantContext<'_> {
     /// Signs an access token for `client` acting for `sub`, for `target` (an
     /// API, or latchkey's userinfo) and, when `id_token_for` is given and
     /// `openid` was granted (`ctx.scope`), an ID token for that user.
+    #[allow(clippy::too_many_arguments)] // to become a small context struct with issue #25's application layer
     pub(crate) fn mint(&self, client: &Client, sub: &str, id_token_for: Option<&User>, ctx: &AuthContext, target: &Target, jti: String, now: i64) -> Result<Minted, OAuthError> {
         let cfg = &self.tokens.config;
         let exp = now + target.ttl;

@@ -30,8 +30,10 @@ async fn guarded(req: &HttpRequest, verifier: &Verifier, need: &Requirement) -> 
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     // The URL the client addressed (what a DPoP proof's htu names); behind a
     // proxy, configure actix's forwarded-header handling so this stays true.
-    let info = req.connection_info();
-    let url = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    let url = {
+        let info = req.connection_info();
+        format!("{}://{}{}", info.scheme(), info.host(), req.path())
+    };
     let request = Request { authorization: header("authorization"), dpop: header("dpop"), method: req.method().as_str(), url: &url };
     verifier.check_request(&request, need).await.map_err(|e| refuse(&e))
 }

@@ -163,6 +163,7 @@ async fn the_console_wants_an_interactive_recent_sign_in_for_every_change() {
         .unwrap_or_default();
     let keys_before = app.state.tokens.key_status().await.expect("keys").len();
     app.clock.advance(5 * 60 + 1);
+    #[allow(clippy::type_complexity)]
     let stale: [(&str, Vec<(&str, &str)>, &str); 5] = [
         (
             "/admin/users/invite",

@@ -28,6 +28,7 @@ const PHASES: [&str; 3] = ["before", "during", "after"];
 
 /// Status counts per (endpoint, phase).
 #[derive(Default)]
+#[allow(clippy::type_complexity)]
 struct Tally {
     counts: Mutex<BTreeMap<(&'static str, usize), BTreeMap<u16, usize>>>,
     /// What must never happen, with what was seen.
@@ -169,13 +170,13 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         async move {
             let mut i = 0usize;
             while load.running() {
-                    let token = if i % 2 == 0 { &live } else { &revoked };
+                    let token = if i.is_multiple_of(2) { &live } else { &revoked };
                 let started = load.phase();
                 let a = post_form(load.nodes[i % 2], "/introspect", &[("token", token)], Some(creds)).await;
                 let phase = load.phase_of(started);
                 load.tally.add("introspection", phase, a.status);
-                if a.status == 200 && a.body["active"] != (i % 2 == 0) {
-                    load.tally.violation(format!("introspection of the {} token said active={} in phase {}", if i % 2 == 0 { "live" } else { "revoked" }, a.body["active"], PHASES[phase]));
+                if a.status == 200 && a.body["active"] != i.is_multiple_of(2) {
+                    load.tally.violation(format!("introspection of the {} token said active={} in phase {}", if i.is_multiple_of(2) { "live" } else { "revoked" }, a.body["active"], PHASES[phase]));
                 }
                 i += 1;
             }
@@ -186,7 +187,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         async move {
             let mut i = 0usize;
             while load.running() {
-                    let token = if i % 2 == 0 { &live } else { &revoked };
+                    let token = if i.is_multiple_of(2) { &live } else { &revoked };
                 let started = load.phase();
                 let a = bearer(load.nodes[(i / 2) % 2], "GET", "/userinfo", token).await;
                 let phase = load.phase_of(started);

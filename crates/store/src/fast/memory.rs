@@ -154,7 +154,7 @@ impl Inner {
         owner: Option<&str>,
     ) {
         self.inserts += 1;
-        if self.inserts % SWEEP_EVERY == 0 {
+        if self.inserts.is_multiple_of(SWEEP_EVERY) {
             let expired: Vec<String> = self.map.iter().filter(|(_, e)| e.exp <= now).map(|(k, _)| k.clone()).collect();
             for k in expired {
                 self.remove(&k);

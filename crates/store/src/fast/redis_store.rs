@@ -414,7 +414,7 @@ impl RedisStore {
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn().await;
-        Ok(self.guard(redis::cmd("GET").arg(self.key(key)).query_async(&mut c)).await?)
+        self.guard(redis::cmd("GET").arg(self.key(key)).query_async(&mut c)).await
     }
 
     pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
@@ -426,12 +426,12 @@ impl RedisStore {
         for k in keys {
             cmd.arg(self.key(k));
         }
-        Ok(self.guard(cmd.query_async(&mut c)).await?)
+        self.guard(cmd.query_async(&mut c)).await
     }
 
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn().await;
-        Ok(self.guard(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c)).await?)
+        self.guard(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c)).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -497,7 +497,7 @@ impl RedisStore {
         for a in args {
             cmd.arg(*a);
         }
-        Ok(self.guard(cmd.query_async(&mut c)).await?)
+        self.guard(cmd.query_async(&mut c)).await
     }
 
     /// `SET` unless the current value is `unless` (one atomic script).

@@ -77,6 +77,7 @@ pub enum Rotation {
     Refused { family: Family, reason: &'static str },
 }
 
+#[allow(clippy::large_enum_variant)] // lives only inside one transaction's closure
 enum Abort {
     Store(StoreError),
     Refused(Family, &'static str),
@@ -256,6 +257,7 @@ pub fn rotate(conn: &mut DbConnection, hash: &str, client_id: &str, dpop_jkt: Op
 
 /// The general path: says why a token did not rotate (reused, unknown,
 /// refused), and rotates on SQLite.
+#[allow(clippy::result_large_err)] // see `Abort`
 fn rotate_careful(conn: &mut DbConnection, hash: &str, client_id: &str, dpop_jkt: Option<&str>, next: &Successor, rules: RotationRules) -> Result<Rotation, StoreError> {
     let result = conn.transaction::<Rotation, Abort, _>(|conn| {
         let won = diesel::update(refresh_tokens::table.filter(refresh_tokens::hash.eq(hash)).filter(refresh_tokens::used_at.is_null()))

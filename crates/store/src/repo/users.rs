@@ -172,7 +172,7 @@ pub fn set_disabled(conn: &mut DbConnection, id: &UserId, at: Option<i64>) -> Re
 
 /// Users whose username or email contains `q` (case-insensitive), by name.
 pub fn search(conn: &mut DbConnection, q: &str, limit: i64) -> Result<Vec<User>, StoreError> {
-    let pattern = format!("%{}%", q.to_lowercase().replace('\\', "").replace('%', "").replace('_', ""));
+    let pattern = format!("%{}%", q.to_lowercase().replace(['\\', '%', '_'], ""));
     Ok(users::table
         .filter(lower(users::username).like(pattern.clone()).or(lower(users::email).like(pattern)))
         .order(users::username.asc())

@@ -106,7 +106,7 @@ fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError>
 }
 
 fn pct(n: usize, of: usize) -> usize {
-    if of == 0 { 0 } else { n * 100 / of }
+    (n * 100).checked_div(of).unwrap_or(0)
 }
 
 #[derive(Template)]

@@ -118,6 +118,7 @@ async fn factor_due(state: &AppState, flow: Flow, link: &Link, user: &User, csrf
     Ok((!passed).then_some(gate))
 }
 
+#[allow(clippy::too_many_arguments)] // the page's inputs, each needed
 fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &str, due: Option<RecoveryGate>, error: Option<String>, csrf: &CsrfCookie) -> SetupPage {
     let t = tr(req);
     SetupPage {

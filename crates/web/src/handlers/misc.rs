@@ -28,7 +28,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 async fn readiness(state: &AppState) -> HttpResponse {
     let mut down = Vec::new();
-    let ping = state.stores.db.run(|c| latchkey_store::db::ping(c));
+    let ping = state.stores.db.run(latchkey_store::db::ping);
     if let Err(e) = tokio::time::timeout(std::time::Duration::from_secs(2), ping).await.unwrap_or_else(|_| Err(latchkey_store::StoreError::Unavailable("timeout".into()))) {
         tracing::warn!(error = %e, "readiness: database down");
         down.push("database");
