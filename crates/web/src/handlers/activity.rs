@@ -4,6 +4,7 @@
 //! ends; when it has already ended, or the event names none, every other
 //! session and remembered device ends (which one did it cannot be told).
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{Amr, Session, UserId};
@@ -106,7 +107,7 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
         None => end_user_sessions(&state, &session.user_id, Some(&session)).await?,
     };
     tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
-    state.oauth.audit_event("not_me", Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
+    state.oauth.audit_event(SecurityEvent::NotMe, Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
     // What an intruder may have added is offered for removal on the review page.
     let page = NotMePage { done: true, ended: !ended.is_empty(), review: true, ..NotMePage::new(t, csrf.form_token(&state)) };
     Ok(render(StatusCode::OK, &page))
