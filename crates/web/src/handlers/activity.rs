@@ -52,25 +52,27 @@ pub(crate) async fn rows(state: &AppState, t: Tr, user: &UserId, current: &Sessi
 
 /// What an event means to the user, or `None` for events not shown to them.
 fn what(t: Tr, e: &AuditEvent) -> Option<String> {
-    let key = match e.kind.as_str() {
-        "sign_in" => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
-        "passkey_sign_in" => return None, // the `sign_in` next to it says it
-        "session_restored" => "activity-session-restored",
-        "login_failed" | "login_throttled" | "second_factor_failed" | "passkey_sign_in_failed" => "activity-failed",
-        "password_changed" => "activity-password-changed",
-        "password_set" => "activity-password-set",
-        "password_removed" => "activity-password-removed",
-        "totp_enrolled" => "activity-totp-enrolled",
-        "totp_removed" => "activity-totp-removed",
-        "passkey_added" => "activity-passkey-added",
-        "passkey_removed" => "activity-passkey-removed",
-        "email_changed" => "activity-email-changed",
-        "account_recovered" => "activity-account-recovered",
-        "new_device_sign_in" => "activity-new-device",
-        "mfa_reset_by_admin" => "activity-mfa-reset",
-        "backup_codes_regenerated" => "activity-codes-regenerated",
-        "device_approved" => "activity-device-approved",
-        "not_me" => "activity-not-me",
+    use SecurityEvent::*;
+    // Old rows of a kind no longer recorded are not shown either.
+    let key = match SecurityEvent::from_kind(&e.kind)? {
+        SignIn => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
+        PasskeySignIn => return None, // the `sign_in` next to it says it
+        SessionRestored => "activity-session-restored",
+        LoginFailed | LoginThrottled | SecondFactorFailed | PasskeySignInFailed => "activity-failed",
+        PasswordChanged => "activity-password-changed",
+        PasswordSet => "activity-password-set",
+        PasswordRemoved => "activity-password-removed",
+        TotpEnrolled => "activity-totp-enrolled",
+        TotpRemoved => "activity-totp-removed",
+        PasskeyAdded => "activity-passkey-added",
+        PasskeyRemoved => "activity-passkey-removed",
+        EmailChanged => "activity-email-changed",
+        AccountRecovered => "activity-account-recovered",
+        NewDeviceSignIn => "activity-new-device",
+        MfaResetByAdmin => "activity-mfa-reset",
+        BackupCodesRegenerated => "activity-codes-regenerated",
+        DeviceApproved => "activity-device-approved",
+        NotMe => "activity-not-me",
         _ => return None,
     };
     Some(t.get(key))
