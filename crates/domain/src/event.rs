@@ -99,7 +99,80 @@ pub enum SecurityEvent {
 
 impl SecurityEvent {
     /// Every kind, for tests and lookups.
-    pub const ALL: [SecurityEvent; 72] = [SecurityEvent::AccountDeleted, SecurityEvent::AccountRecovered, SecurityEvent::AccountSetUp, SecurityEvent::AdminGranted, SecurityEvent::AdminRevoked, SecurityEvent::ApiRegistered, SecurityEvent::ApiRemoved, SecurityEvent::AppDisconnected, SecurityEvent::AuditExported, SecurityEvent::BackchannelLogoutDelivered, SecurityEvent::BackchannelLogoutFailed, SecurityEvent::BackupCodesRegenerated, SecurityEvent::ClientCreated, SecurityEvent::ClientDeleted, SecurityEvent::ClientDisabled, SecurityEvent::ClientEnabled, SecurityEvent::ClientScopesChanged, SecurityEvent::ClientSecretRotated, SecurityEvent::ClientUpdated, SecurityEvent::CodeReuse, SecurityEvent::ConsentDenied, SecurityEvent::ConsentGiven, SecurityEvent::DeviceApproved, SecurityEvent::DeviceDenied, SecurityEvent::DeviceForgotten, SecurityEvent::DeviceTokenReplayed, SecurityEvent::EmailChangeRefused, SecurityEvent::EmailChangeRequested, SecurityEvent::EmailChangeReverted, SecurityEvent::EmailChanged, SecurityEvent::GrantsRevoked, SecurityEvent::GroupCreated, SecurityEvent::GroupMemberAdded, SecurityEvent::GroupMemberRemoved, SecurityEvent::GroupRemoved, SecurityEvent::KeysRotated, SecurityEvent::LoginFailed, SecurityEvent::LoginThrottled, SecurityEvent::MfaResetByAdmin, SecurityEvent::NewDeviceSignIn, SecurityEvent::NotMe, SecurityEvent::PasskeyAdded, SecurityEvent::PasskeyRemoved, SecurityEvent::PasskeySecondFactor, SecurityEvent::PasskeySignIn, SecurityEvent::PasskeySignInFailed, SecurityEvent::PasswordChanged, SecurityEvent::PasswordRemoved, SecurityEvent::PasswordSet, SecurityEvent::ProfileChanged, SecurityEvent::RateLimited, SecurityEvent::RecentCredentialRemoved, SecurityEvent::RecoveryFactorFailed, SecurityEvent::RecoveryFactorPassed, SecurityEvent::RecoveryLinkSentByAdmin, SecurityEvent::RecoveryRequested, SecurityEvent::RecoveryRequestedUnknown, SecurityEvent::RefreshTokenReuse, SecurityEvent::SecondFactorFailed, SecurityEvent::SessionMoved, SecurityEvent::SessionRestored, SecurityEvent::SessionsEnded, SecurityEvent::SignIn, SecurityEvent::SignOut, SecurityEvent::SignupAddressTaken, SecurityEvent::SignupRequested, SecurityEvent::TotpEnrolled, SecurityEvent::TotpRemoved, SecurityEvent::UserDeleted, SecurityEvent::UserDisabled, SecurityEvent::UserEnabled, SecurityEvent::UserInvited];
+    pub const ALL: [SecurityEvent; 72] = [
+        SecurityEvent::AccountDeleted,
+        SecurityEvent::AccountRecovered,
+        SecurityEvent::AccountSetUp,
+        SecurityEvent::AdminGranted,
+        SecurityEvent::AdminRevoked,
+        SecurityEvent::ApiRegistered,
+        SecurityEvent::ApiRemoved,
+        SecurityEvent::AppDisconnected,
+        SecurityEvent::AuditExported,
+        SecurityEvent::BackchannelLogoutDelivered,
+        SecurityEvent::BackchannelLogoutFailed,
+        SecurityEvent::BackupCodesRegenerated,
+        SecurityEvent::ClientCreated,
+        SecurityEvent::ClientDeleted,
+        SecurityEvent::ClientDisabled,
+        SecurityEvent::ClientEnabled,
+        SecurityEvent::ClientScopesChanged,
+        SecurityEvent::ClientSecretRotated,
+        SecurityEvent::ClientUpdated,
+        SecurityEvent::CodeReuse,
+        SecurityEvent::ConsentDenied,
+        SecurityEvent::ConsentGiven,
+        SecurityEvent::DeviceApproved,
+        SecurityEvent::DeviceDenied,
+        SecurityEvent::DeviceForgotten,
+        SecurityEvent::DeviceTokenReplayed,
+        SecurityEvent::EmailChangeRefused,
+        SecurityEvent::EmailChangeRequested,
+        SecurityEvent::EmailChangeReverted,
+        SecurityEvent::EmailChanged,
+        SecurityEvent::GrantsRevoked,
+        SecurityEvent::GroupCreated,
+        SecurityEvent::GroupMemberAdded,
+        SecurityEvent::GroupMemberRemoved,
+        SecurityEvent::GroupRemoved,
+        SecurityEvent::KeysRotated,
+        SecurityEvent::LoginFailed,
+        SecurityEvent::LoginThrottled,
+        SecurityEvent::MfaResetByAdmin,
+        SecurityEvent::NewDeviceSignIn,
+        SecurityEvent::NotMe,
+        SecurityEvent::PasskeyAdded,
+        SecurityEvent::PasskeyRemoved,
+        SecurityEvent::PasskeySecondFactor,
+        SecurityEvent::PasskeySignIn,
+        SecurityEvent::PasskeySignInFailed,
+        SecurityEvent::PasswordChanged,
+        SecurityEvent::PasswordRemoved,
+        SecurityEvent::PasswordSet,
+        SecurityEvent::ProfileChanged,
+        SecurityEvent::RateLimited,
+        SecurityEvent::RecentCredentialRemoved,
+        SecurityEvent::RecoveryFactorFailed,
+        SecurityEvent::RecoveryFactorPassed,
+        SecurityEvent::RecoveryLinkSentByAdmin,
+        SecurityEvent::RecoveryRequested,
+        SecurityEvent::RecoveryRequestedUnknown,
+        SecurityEvent::RefreshTokenReuse,
+        SecurityEvent::SecondFactorFailed,
+        SecurityEvent::SessionMoved,
+        SecurityEvent::SessionRestored,
+        SecurityEvent::SessionsEnded,
+        SecurityEvent::SignIn,
+        SecurityEvent::SignOut,
+        SecurityEvent::SignupAddressTaken,
+        SecurityEvent::SignupRequested,
+        SecurityEvent::TotpEnrolled,
+        SecurityEvent::TotpRemoved,
+        SecurityEvent::UserDeleted,
+        SecurityEvent::UserDisabled,
+        SecurityEvent::UserEnabled,
+        SecurityEvent::UserInvited,
+    ];
 
     /// The kind as stored in audit rows (never change one: old rows, filters
     /// and the account page's wording depend on it).
@@ -185,7 +258,19 @@ impl SecurityEvent {
     pub fn outcome(&self) -> Outcome {
         use SecurityEvent::*;
         match self {
-            BackchannelLogoutFailed | CodeReuse | DeviceTokenReplayed | EmailChangeRefused | LoginFailed | LoginThrottled | PasskeySignInFailed | RateLimited | RecoveryFactorFailed | RecoveryRequestedUnknown | RefreshTokenReuse | SecondFactorFailed | SessionMoved => Outcome::Failure,
+            BackchannelLogoutFailed
+            | CodeReuse
+            | DeviceTokenReplayed
+            | EmailChangeRefused
+            | LoginFailed
+            | LoginThrottled
+            | PasskeySignInFailed
+            | RateLimited
+            | RecoveryFactorFailed
+            | RecoveryRequestedUnknown
+            | RefreshTokenReuse
+            | SecondFactorFailed
+            | SessionMoved => Outcome::Failure,
             _ => Outcome::Success,
         }
     }
@@ -210,8 +295,26 @@ mod tests {
     /// The kinds the account page's "Recent activity" words
     /// (crates/web/src/handlers/activity.rs) and the console counts.
     const SHOWN: [&str; 20] = [
-        "sign_in", "passkey_sign_in", "session_restored", "login_failed", "login_throttled", "second_factor_failed", "passkey_sign_in_failed", "password_changed", "password_set", "password_removed",
-        "totp_enrolled", "totp_removed", "passkey_added", "passkey_removed", "email_changed", "account_recovered", "new_device_sign_in", "mfa_reset_by_admin", "backup_codes_regenerated", "device_approved",
+        "sign_in",
+        "passkey_sign_in",
+        "session_restored",
+        "login_failed",
+        "login_throttled",
+        "second_factor_failed",
+        "passkey_sign_in_failed",
+        "password_changed",
+        "password_set",
+        "password_removed",
+        "totp_enrolled",
+        "totp_removed",
+        "passkey_added",
+        "passkey_removed",
+        "email_changed",
+        "account_recovered",
+        "new_device_sign_in",
+        "mfa_reset_by_admin",
+        "backup_codes_regenerated",
+        "device_approved",
     ];
 
     #[test]
@@ -230,7 +333,19 @@ mod tests {
     #[test]
     fn outcomes_are_those_stored_before() {
         use SecurityEvent::*;
-        for e in [LoginFailed, LoginThrottled, SecondFactorFailed, RefreshTokenReuse, CodeReuse, RateLimited, DeviceTokenReplayed, SessionMoved, EmailChangeRefused, RecoveryRequestedUnknown, BackchannelLogoutFailed] {
+        for e in [
+            LoginFailed,
+            LoginThrottled,
+            SecondFactorFailed,
+            RefreshTokenReuse,
+            CodeReuse,
+            RateLimited,
+            DeviceTokenReplayed,
+            SessionMoved,
+            EmailChangeRefused,
+            RecoveryRequestedUnknown,
+            BackchannelLogoutFailed,
+        ] {
             assert_eq!(e.outcome(), Outcome::Failure, "{e:?}");
         }
         for e in [SignIn, PasswordChanged, UserInvited, AccountRecovered, ConsentDenied, DeviceDenied, RecoveryFactorPassed] {
