@@ -1,5 +1,6 @@
 //! Grants as administrators (and users, for their own) see and revoke them.
 
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{ClientId, UserId};
 use latchkey_store::repo::{grants as grant_repo, refresh as refresh_repo, users as user_repo};
 use latchkey_store::StoreError;
@@ -121,7 +122,7 @@ impl OAuthService {
         }
         let detail = format!("{actor} revoked {grants} grant(s), {families} refresh family(ies) of client {client_id}{}", username.map(|u| format!(" for user {u}")).unwrap_or_default());
         tracing::warn!(target: "security", event = "grants_revoked", client_id, user = username.unwrap_or("*"), actor);
-        self.audit("grants_revoked", user.as_ref().map(|u| u.0.as_str()), Some(client_id), &detail).await;
+        self.audit(SecurityEvent::GrantsRevoked, user.as_ref().map(|u| u.0.as_str()), Some(client_id), &detail).await;
         Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
     }
 
@@ -148,7 +149,7 @@ impl OAuthService {
             self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
         }
         tracing::warn!(target: "security", event = "grants_revoked", client_id = "*", user = username, actor);
-        self.audit("grants_revoked", Some(&user.0), None, &format!("{actor} revoked all {grants} grant(s) of user {username}")).await;
+        self.audit(SecurityEvent::GrantsRevoked, Some(&user.0), None, &format!("{actor} revoked all {grants} grant(s) of user {username}")).await;
         Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
     }
 
@@ -186,7 +187,7 @@ impl OAuthService {
             .await?;
         self.tokens.revoke_jtis(&jtis).await?;
         self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
-        self.audit("app_disconnected", Some(&user.0), Some(client_id), "the user disconnected the app").await;
+        self.audit(SecurityEvent::AppDisconnected, Some(&user.0), Some(client_id), "the user disconnected the app").await;
         Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
     }
 

@@ -1,6 +1,7 @@
 //! Registered APIs (RFC 8707 resources): registration, the cached registry,
 //! and which API a request's `resource` and scopes select.
 
+use latchkey_domain::SecurityEvent;
 use std::sync::{Arc, RwLock};
 
 use latchkey_domain::api::{API_TOKEN_TTL_RANGE, DEFAULT_API_TOKEN_TTL};
@@ -246,7 +247,7 @@ impl OAuthService {
             other => other.into(),
         })?;
         self.forget_cached_apis();
-        self.audit("api_registered", None, None, &format!("API {} ({})", api.name, api.audience)).await;
+        self.audit(SecurityEvent::ApiRegistered, None, None, &format!("API {} ({})", api.name, api.audience)).await;
         Ok((api, secret))
     }
 
@@ -255,7 +256,7 @@ impl OAuthService {
         let id = api.id.clone();
         let removed = self.db.run(move |c| repo::remove(c, &id)).await?;
         self.forget_cached_apis();
-        self.audit("api_removed", None, None, &format!("API {} ({})", api.name, api.audience)).await;
+        self.audit(SecurityEvent::ApiRemoved, None, None, &format!("API {} ({})", api.name, api.audience)).await;
         Ok(removed)
     }
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use latchkey_store::repo::audit as repo;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
-use latchkey_domain::SharedClock;
+use latchkey_domain::{SecurityEvent, SharedClock};
 use latchkey_store::{Db, StoreError};
 
 use crate::service::OAuthService;
@@ -57,16 +57,6 @@ fn current() -> (Option<String>, Option<String>, Option<String>, Option<String>,
         .unwrap_or_default()
 }
 
-/// Refusals and failures, by the name of their kind.
-pub fn outcome_of(kind: &str) -> &'static str {
-    const FAILURES: [&str; 9] = ["_failed", "_refused", "_reuse", "rate_limited", "throttled", "_replayed", "session_moved", "_unknown", "_mismatch"];
-    if FAILURES.iter().any(|f| kind.contains(f)) {
-        "failure"
-    } else {
-        "success"
-    }
-}
-
 /// A page of the trail and where the next one starts.
 #[derive(Debug, serde::Serialize)]
 pub struct AuditPage {
@@ -76,16 +66,16 @@ pub struct AuditPage {
 
 /// Records an event with the current request's context; also one
 /// structured log line. Failing to record does not fail the request.
-pub(crate) async fn record(db: &Db, clock: &SharedClock, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+pub(crate) async fn record(db: &Db, clock: &SharedClock, kind: SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
     let (actor, session_hash, ip, user_agent, request_id) = current();
     let event = AuditEvent {
         id: uuid::Uuid::new_v4().to_string(),
         at: clock.now(),
-        kind: kind.to_string(),
+        kind: kind.kind().to_string(),
         user_id: user_id.map(str::to_string),
         client_id: client_id.map(str::to_string),
         detail: detail.chars().take(1000).collect(),
-        outcome: outcome_of(kind).to_string(),
+        outcome: kind.outcome().as_str().to_string(),
         actor,
         ip,
         user_agent,
@@ -96,14 +86,14 @@ pub(crate) async fn record(db: &Db, clock: &SharedClock, kind: &str, user_id: Op
     tracing::info!(target: "audit", kind = %event.kind, outcome = %event.outcome, user_id = ?event.user_id, client_id = ?event.client_id,
         actor = ?event.actor, ip = ?event.ip, request_id = ?event.request_id, detail = %event.detail.escape_debug());
     if let Err(e) = db.run(move |c| repo::record(c, &event)).await {
-        tracing::error!(error = %e, kind, "could not record audit event");
+        tracing::error!(error = %e, kind = kind.kind(), "could not record audit event");
     }
 }
 
 impl OAuthService {
     /// Records an event with the current request's context; also one
     /// structured log line. Failing to record does not fail the request.
-    pub(crate) async fn record_event(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+    pub(crate) async fn record_event(&self, kind: SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
         record(&self.db, &self.clock, kind, user_id, client_id, detail).await
     }
 
@@ -118,8 +108,8 @@ impl OAuthService {
         Ok(AuditPage { events, next_cursor })
     }
 
-    pub async fn audit_count_since(&self, kind: &str, since: i64) -> Result<i64, StoreError> {
-        let k = kind.to_string();
+    pub async fn audit_count_since(&self, kind: SecurityEvent, since: i64) -> Result<i64, StoreError> {
+        let k = kind.kind().to_string();
         self.db.run(move |c| repo::count_since(c, &k, since)).await
     }
 
@@ -134,16 +124,6 @@ impl OAuthService {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn outcomes_follow_kinds() {
-        for k in ["login_failed", "second_factor_failed", "refresh_token_reuse", "code_reuse", "rate_limited", "device_token_replayed", "session_moved"] {
-            assert_eq!(outcome_of(k), "failure", "{k}");
-        }
-        for k in ["sign_in", "password_changed", "user_invited", "account_recovered"] {
-            assert_eq!(outcome_of(k), "success", "{k}");
-        }
-    }
 
     #[tokio::test]
     async fn the_context_reaches_the_event_and_not_beyond() {

@@ -14,6 +14,7 @@
 //! - `device-poll:{h}` — when the device last polled and at what interval it must;
 //! - `device-guess:{ip}` — wrong user codes entered from one address.
 
+use latchkey_domain::SecurityEvent;
 use std::time::Duration;
 
 use latchkey_domain::{ClientId, ClientKind, GrantType, ScopeSet, Session};
@@ -323,7 +324,7 @@ impl OAuthService {
             tracing::info!(target: "security", event = "device_answer_refused", client_id = %device.client_id, user_id = %session.user_id.0, "the device request was already answered");
             return Ok(AnswerOutcome::AlreadyAnswered);
         }
-        let (kind, user_id, client_id) = (if allow { "device_approved" } else { "device_denied" }, &session.user_id.0, &device.client_id);
+        let (kind, user_id, client_id) = (if allow { SecurityEvent::DeviceApproved } else { SecurityEvent::DeviceDenied }, &session.user_id.0, &device.client_id);
         tracing::info!(target: "security", event = "device_answer", client_id = %client_id, user_id = %user_id, allow);
         self.audit(kind, Some(user_id), Some(client_id), &device.scope).await;
         if allow {

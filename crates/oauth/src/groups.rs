@@ -1,5 +1,6 @@
 //! Groups of users: the `groups` claim, and the roles APIs map to groups.
 
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::UserId;
 use latchkey_domain::scope::valid_scope_token;
 use latchkey_store::repo::groups as repo;
@@ -18,7 +19,7 @@ impl OAuthService {
             StoreError::Conflict(_) => OAuthError::Conflict("that group exists".into()),
             other => other.into(),
         })?;
-        self.audit("group_created", None, None, &format!("group {name}")).await;
+        self.audit(SecurityEvent::GroupCreated, None, None, &format!("group {name}")).await;
         Ok(())
     }
 
@@ -27,7 +28,7 @@ impl OAuthService {
         let removed = self.db.run(move |c| repo::remove(c, &n)).await?;
         self.forget_cached_apis();
         if removed {
-            self.audit("group_removed", None, None, &format!("group {name}")).await;
+            self.audit(SecurityEvent::GroupRemoved, None, None, &format!("group {name}")).await;
         }
         Ok(removed)
     }
@@ -45,7 +46,7 @@ impl OAuthService {
     pub async fn add_group_member(&self, group: &str, user: &UserId) -> Result<(), OAuthError> {
         let (gid, uid) = (self.group_id(group).await?, user.0.clone());
         self.db.run(move |c| repo::add_member(c, &gid, &uid)).await?;
-        self.audit("group_member_added", Some(&user.0), None, &format!("group {group}")).await;
+        self.audit(SecurityEvent::GroupMemberAdded, Some(&user.0), None, &format!("group {group}")).await;
         Ok(())
     }
 
@@ -53,7 +54,7 @@ impl OAuthService {
         let (gid, uid) = (self.group_id(group).await?, user.0.clone());
         let removed = self.db.run(move |c| repo::remove_member(c, &gid, &uid)).await?;
         if removed {
-            self.audit("group_member_removed", Some(&user.0), None, &format!("group {group}")).await;
+            self.audit(SecurityEvent::GroupMemberRemoved, Some(&user.0), None, &format!("group {group}")).await;
         }
         Ok(removed)
     }

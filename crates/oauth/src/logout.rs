@@ -2,6 +2,7 @@
 //! redirects are allowed) and Back-Channel Logout 1.0 (logout tokens POSTed to
 //! every relying party a session signed in to).
 
+use latchkey_domain::SecurityEvent;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -192,7 +193,7 @@ impl OAuthService {
                     if let Err(e) = self.db.run(move |c| delivery_repo::delete(c, &id)).await {
                         tracing::warn!(error = %e, "could not clear a delivered back-channel logout");
                     }
-                    self.audit("backchannel_logout_delivered", Some(&d.user_id), Some(&client_id), &format!("round {}, attempt {attempt}", d.rounds)).await;
+                    self.audit(SecurityEvent::BackchannelLogoutDelivered, Some(&d.user_id), Some(&client_id), &format!("round {}, attempt {attempt}", d.rounds)).await;
                     return;
                 }
                 Ok(r) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, status = r.status().as_u16(), attempt),
@@ -206,7 +207,7 @@ impl OAuthService {
         if d.rounds >= DELIVERY_ROUNDS {
             let id = d.id.clone();
             let _ = self.db.run(move |c| delivery_repo::delete(c, &id)).await;
-            self.audit("backchannel_logout_failed", Some(&d.user_id), Some(&client_id), &format!("gave up after {} rounds of {BACKCHANNEL_ATTEMPTS} attempts", d.rounds)).await;
+            self.audit(SecurityEvent::BackchannelLogoutFailed, Some(&d.user_id), Some(&client_id), &format!("gave up after {} rounds of {BACKCHANNEL_ATTEMPTS} attempts", d.rounds)).await;
         }
     }
 }

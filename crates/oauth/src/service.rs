@@ -474,11 +474,11 @@ impl OAuthService {
     /// Records a security event in the audit trail. Failing to record does not
     /// fail the request (it is logged instead): the protective action already happened.
     /// Records a security event from outside the protocol code (sign-in, sessions).
-    pub async fn audit_event(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+    pub async fn audit_event(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
         self.audit(kind, user_id, client_id, detail).await
     }
 
-    pub(crate) async fn audit(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+    pub(crate) async fn audit(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
         self.record_event(kind, user_id, client_id, detail).await
     }
 

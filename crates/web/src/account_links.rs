@@ -2,6 +2,7 @@
 //! sign-up, recovery, email change. What the handlers share: building and
 //! mailing links, the completion of a recovery, rate limits.
 
+use latchkey_domain::SecurityEvent;
 use latchkey_authn::links::VERIFY_TTL;
 use latchkey_authn::rate_limit::Limit;
 use latchkey_authn::{AuthnError, Notice, Purpose};
@@ -34,7 +35,7 @@ pub async fn rate(state: &AppState, limit: Limit, key: &str, json: bool) -> Resu
     match state.limiter.hit(limit, key).await {
         Ok(()) => Ok(()),
         Err(AuthnError::RateLimited { retry_after }) => {
-            state.oauth.audit_event("rate_limited", None, None, limit.name).await;
+            state.oauth.audit_event(SecurityEvent::RateLimited, None, None, limit.name).await;
             Err(WebError::RateLimited { retry_after, json })
         }
         Err(e) => Err(e.into()),
@@ -50,7 +51,7 @@ pub async fn invite(state: &AppState, username: &str, email: &str, admin: bool) 
     let url = link_url(state, "/setup", &token);
     let hours = state.invite_ttl / 3600;
     notify(state, email, Tr::default(), Notice::Invitation { username, url: &url, hours }).await;
-    state.oauth.audit_event("user_invited", Some(&user.id.0), None, &format!("invitation for {username}, {hours} h")).await;
+    state.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("invitation for {username}, {hours} h")).await;
     Ok((user, url))
 }
 
@@ -69,7 +70,7 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Re
     }
     if !holders.is_empty() {
         notify(state, email, t, Notice::SignupAddressTaken { recover_url: &format!("{}/recover", state.issuer) }).await;
-        state.oauth.audit_event("signup_address_taken", None, None, "sign-up for a registered address").await;
+        state.oauth.audit_event(SecurityEvent::SignupAddressTaken, None, None, "sign-up for a registered address").await;
         return Ok(());
     }
     if let Some(existing) = state.authn.find_by_username(username).await? {
@@ -86,7 +87,7 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Re
     let token = state.links.issue(Purpose::Setup, &user.id, email, VERIFY_TTL).await?;
     let url = link_url(state, "/setup", &token);
     notify(state, email, t, Notice::SignupConfirm { username, url: &url, hours: VERIFY_TTL / 3600 }).await;
-    state.oauth.audit_event("signup_requested", Some(&user.id.0), None, "verification link sent").await;
+    state.oauth.audit_event(SecurityEvent::SignupRequested, Some(&user.id.0), None, "verification link sent").await;
     Ok(())
 }
 
@@ -95,14 +96,14 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Re
 /// user's language, else `t`, the recovery page's).
 pub async fn request_recovery(state: &AppState, login: &str, t: Tr) -> Result<(), AuthnError> {
     let Some(user) = state.authn.find_by_login(login).await? else {
-        state.oauth.audit_event("recovery_requested_unknown", None, None, "no such account").await;
+        state.oauth.audit_event(SecurityEvent::RecoveryRequestedUnknown, None, None, "no such account").await;
         return Ok(());
     };
     let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
     let url = link_url(state, "/recover/continue", &token);
     let minutes = state.recovery_ttl / 60;
     notify(state, &user.email, lang::for_user(&user, t), Notice::Recovery { username: &user.username, url: &url, minutes }).await;
-    state.oauth.audit_event("recovery_requested", Some(&user.id.0), None, "recovery link sent").await;
+    state.oauth.audit_event(SecurityEvent::RecoveryRequested, Some(&user.id.0), None, "recovery link sent").await;
     Ok(())
 }
 
@@ -113,7 +114,7 @@ pub async fn finish_recovery(state: &AppState, user: &User, new_session: &Sessio
     let ended = end_user_sessions(state, &user.id, Some(new_session)).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.links.revoke_for_user(&user.id, None).await?;
-    state.oauth.audit_event("account_recovered", Some(&user.id.0), None, &format!("{} session(s) ended", ended.len())).await;
+    state.oauth.audit_event(SecurityEvent::AccountRecovered, Some(&user.id.0), None, &format!("{} session(s) ended", ended.len())).await;
     let not_me_url = not_me_link(state, &new_session.sid);
     notify(state, &user.email, lang::for_user(user, t), Notice::Recovered { username: &user.username, not_me_url: &not_me_url }).await;
     Ok(())

@@ -2,6 +2,7 @@
 //! called by the console pages, the admin API and the CLI alike, each
 //! audited with the admin who did it (the request's audit actor).
 
+use latchkey_domain::SecurityEvent;
 use latchkey_authn::{AuthnError, Notice, Purpose};
 use latchkey_domain::{Client, Secret, User};
 use latchkey_i18n::Tr;
@@ -23,7 +24,7 @@ fn oauth(e: OAuthError) -> WebError {
 pub async fn end_everything(state: &AppState, user: &User) -> Result<usize, WebError> {
     let ended = end_user_sessions(state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
-    state.oauth.audit_event("sessions_ended", Some(&user.id.0), None, &format!("{} session(s), every device and token, by an admin", ended.len())).await;
+    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &format!("{} session(s), every device and token, by an admin", ended.len())).await;
     Ok(ended.len())
 }
 
@@ -36,7 +37,7 @@ pub async fn set_disabled(state: &AppState, user: &User, disabled: bool) -> Resu
         state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
         state.links.revoke_for_user(&user.id, None).await?;
     }
-    state.oauth.audit_event(if disabled { "user_disabled" } else { "user_enabled" }, Some(&user.id.0), None, "by an admin").await;
+    state.oauth.audit_event(if disabled { SecurityEvent::UserDisabled } else { SecurityEvent::UserEnabled }, Some(&user.id.0), None, "by an admin").await;
     Ok(())
 }
 
@@ -47,7 +48,7 @@ pub async fn reset_mfa(state: &AppState, user: &User) -> Result<(), WebError> {
     end_user_sessions(state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
     state.links.revoke_for_user(&user.id, Some(Purpose::Recovery)).await?;
-    state.oauth.audit_event("mfa_reset_by_admin", Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended").await;
+    state.oauth.audit_event(SecurityEvent::MfaResetByAdmin, Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended").await;
     let recover_url = format!("{}/recover", state.issuer);
     notify(state, &user.email, for_user(user, Tr::default()), Notice::MfaReset { username: &user.username, recover_url: &recover_url }).await;
     Ok(())
@@ -58,7 +59,7 @@ pub async fn send_recovery_link(state: &AppState, user: &User) -> Result<(), Web
     let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
     let url = link_url(state, "/recover/continue", &token);
     notify(state, &user.email, for_user(user, Tr::default()), Notice::AdminRecovery { username: &user.username, url: &url, minutes: state.recovery_ttl / 60 }).await;
-    state.oauth.audit_event("recovery_link_sent_by_admin", Some(&user.id.0), None, "recovery link mailed").await;
+    state.oauth.audit_event(SecurityEvent::RecoveryLinkSentByAdmin, Some(&user.id.0), None, "recovery link mailed").await;
     Ok(())
 }
 
@@ -67,7 +68,7 @@ pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> 
     end_user_sessions(state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
     state.authn.delete_user(&user.id).await?;
-    state.oauth.audit_event("user_deleted", Some(&user.id.0), None, &format!("{} deleted by an admin", user.username)).await;
+    state.oauth.audit_event(SecurityEvent::UserDeleted, Some(&user.id.0), None, &format!("{} deleted by an admin", user.username)).await;
     Ok(())
 }
 
@@ -76,7 +77,7 @@ pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> 
 /// also refuse one's own.
 pub async fn set_admin(state: &AppState, user: &User, admin: bool) -> Result<(), AuthnError> {
     state.authn.set_admin(&user.id, admin).await?;
-    state.oauth.audit_event(if admin { "admin_granted" } else { "admin_revoked" }, Some(&user.id.0), None, &format!("admin: {} -> {admin}", user.admin)).await;
+    state.oauth.audit_event(if admin { SecurityEvent::AdminGranted } else { SecurityEvent::AdminRevoked }, Some(&user.id.0), None, &format!("admin: {} -> {admin}", user.admin)).await;
     Ok(())
 }
 
@@ -86,7 +87,7 @@ pub async fn update_client(state: &AppState, client_id: &str, update: latchkey_o
     let detail = format!("name {:?} -> {:?}; redirect URIs {:?} -> {:?}", before.name, update.name, before.redirect_uris, update.redirect_uris);
     latchkey_oauth::clients::update(&state.stores.db, client_id, update).await?;
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event("client_updated", None, Some(client_id), &detail).await;
+    state.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &detail).await;
     Ok(())
 }
 
@@ -95,14 +96,14 @@ pub async fn update_client_links(state: &AppState, client_id: &str, links: latch
     let now = latchkey_oauth::clients::update_links(&state.stores.db, client_id, links).await?;
     state.oauth.forget_cached_clients();
     let detail = format!("logo {:?}, policy {:?}, terms {:?}", now.logo_uri, now.policy_uri, now.tos_uri);
-    state.oauth.audit_event("client_updated", None, Some(client_id), &detail).await;
+    state.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &detail).await;
     Ok(())
 }
 
 /// Registers a client; the secret is returned once.
 pub async fn create_client(state: &AppState, new: NewClient) -> Result<(Client, Option<Secret>), OAuthError> {
     let (client, secret) = latchkey_oauth::clients::register(&state.stores.db, &state.stores.master, new, state.clock.now()).await?;
-    state.oauth.audit_event("client_created", None, Some(&client.id.0), &client.name).await;
+    state.oauth.audit_event(SecurityEvent::ClientCreated, None, Some(&client.id.0), &client.name).await;
     Ok((client, secret))
 }
 
@@ -118,7 +119,7 @@ pub async fn rotate_client_secret(state: &AppState, client_id: &str) -> Result<S
     let id = client.id.0.clone();
     state.stores.db.run(move |c| latchkey_store::repo::clients::set_secret_hash(c, &id, &hash)).await?;
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event("client_secret_rotated", None, Some(client_id), "new secret issued").await;
+    state.oauth.audit_event(SecurityEvent::ClientSecretRotated, None, Some(client_id), "new secret issued").await;
     Ok(secret)
 }
 
@@ -133,7 +134,7 @@ pub async fn set_client_disabled(state: &AppState, client_id: &str, disabled: bo
     if disabled {
         state.oauth.revoke_client_grants(client_id, None, "client disabled").await?;
     }
-    state.oauth.audit_event(if disabled { "client_disabled" } else { "client_enabled" }, None, Some(client_id), "by an admin").await;
+    state.oauth.audit_event(if disabled { SecurityEvent::ClientDisabled } else { SecurityEvent::ClientEnabled }, None, Some(client_id), "by an admin").await;
     Ok(())
 }
 
@@ -143,7 +144,7 @@ pub async fn delete_client(state: &AppState, client_id: &str) -> Result<(), OAut
         return Err(OAuthError::NotFound("client"));
     }
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event("client_deleted", None, Some(client_id), "by an admin").await;
+    state.oauth.audit_event(SecurityEvent::ClientDeleted, None, Some(client_id), "by an admin").await;
     Ok(())
 }
 

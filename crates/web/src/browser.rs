@@ -1,6 +1,7 @@
 //! What the web layer knows about a browser: its session cookie, its CSRF
 //! cookie, and the checks every state-changing form POST goes through.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -187,7 +188,7 @@ pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Opti
                     state.devices.forget(device).await?;
                 }
                 state.oauth.sessions_ended(std::slice::from_ref(&s)).await.map_err(WebError::from_oauth_on_page)?;
-                state.oauth.audit_event("session_moved", Some(&s.user_id.0), None, &format!("session {} ended: used from another device or network", s.sid)).await;
+                state.oauth.audit_event(SecurityEvent::SessionMoved, Some(&s.user_id.0), None, &format!("session {} ended: used from another device or network", s.sid)).await;
                 Ok(None)
             }
             Resolution::None => Ok(None),

@@ -1,6 +1,7 @@
 //! What happens around a browser session beyond one handler: restoring one
 //! from a remember-me device, and ending sessions with everything tied to them.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use latchkey_authn::{Notice, Restore};
@@ -33,7 +34,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
             // keeps the session from counting as fresh or stepped up.
             let new = state.sessions.restore(&user_id, amr, client_info(req), device_id.clone(), auth_time).await?;
             tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid, grace = token.is_none());
-            state.oauth.audit_event("session_restored", Some(&user_id.0), None, "signed in by a remembered device").await;
+            state.oauth.audit_event(SecurityEvent::SessionRestored, Some(&user_id.0), None, "signed in by a remembered device").await;
             let mut cookies = vec![session_cookie(new.cookie_value)];
             cookies.extend(token.map(|t| device_cookie(t, state.devices.lifetime)));
             Ok(Resolved { session: Some(new.session), cookies })
@@ -41,7 +42,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
         Restore::Replayed { device_id, user_id } => {
             let sids = state.sessions.sids_for_device(&device_id).await?;
             end_sessions(state, sids).await?;
-            state.oauth.audit_event("device_token_replayed", Some(&user_id.0), None, &format!("device {device_id} ended")).await;
+            state.oauth.audit_event(SecurityEvent::DeviceTokenReplayed, Some(&user_id.0), None, &format!("device {device_id} ended")).await;
             Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] })
         }
         Restore::Invalid => Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] }),
@@ -76,12 +77,12 @@ pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&Se
 /// After a credential change (password, second factor added or removed,
 /// passkey removed): every other session and remembered device of the user
 /// ends, and the change is audited.
-pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: &str) -> Result<(), WebError> {
+pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: SecurityEvent) -> Result<(), WebError> {
     changed(state, user, current, what, "").await
 }
 
 /// [`credentials_changed`] with `detail` (what changed) first in the audit event.
-async fn changed(state: &AppState, user: &UserId, current: &Session, what: &str, detail: &str) -> Result<(), WebError> {
+async fn changed(state: &AppState, user: &UserId, current: &Session, what: SecurityEvent, detail: &str) -> Result<(), WebError> {
     let ended = end_user_sessions(state, user, Some(current)).await?;
     // No recovery link from before the change still works.
     state.links.revoke_for_user(user, Some(latchkey_authn::Purpose::Recovery)).await?;
@@ -102,7 +103,7 @@ pub enum Added<'a> {
 /// end, recovery links die, audited as `what` with `detail`), and the user is
 /// mailed, in their language (else `t`), with a "This wasn't me" link that
 /// ends the session that added it and offers to remove what it added.
-pub async fn credential_added(state: &AppState, user: &User, current: &Session, what: &str, detail: &str, added: Added<'_>, t: Tr) -> Result<(), WebError> {
+pub async fn credential_added(state: &AppState, user: &User, current: &Session, what: SecurityEvent, detail: &str, added: Added<'_>, t: Tr) -> Result<(), WebError> {
     changed(state, &user.id, current, what, &format!("{detail}; ")).await?;
     let not_me_url = not_me_link(state, &current.sid);
     let (passkey, app) = match added {
@@ -142,6 +143,6 @@ pub async fn notify_new_device(state: &AppState, user: &User, session: &Session,
     let not_me_url = not_me_link(state, &session.sid);
     let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
     state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), user.profile.zoneinfo.as_deref(), &state.brand.for_mail())).await?;
-    state.oauth.audit_event("new_device_sign_in", Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
+    state.oauth.audit_event(SecurityEvent::NewDeviceSignIn, Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! proof of its key (RFC 9449 §10). A code presented twice revokes what its
 //! first redemption issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
 
+use latchkey_domain::SecurityEvent;
 use std::time::Duration;
 
 use latchkey_domain::{Client, GrantType};
@@ -95,7 +96,7 @@ async fn reject_reused_code(ctx: &GrantContext<'_>, hash: &str, first: &str, cli
     match result {
         Ok(()) => {
             tracing::warn!(target: "security", event = "code_reuse", client_id = %client.id, "authorization code replayed; tokens from its first use revoked");
-            ctx.audit("code_reuse", None, Some(&client.id.0), "authorization code replayed; tokens from its first use revoked").await;
+            ctx.audit(SecurityEvent::CodeReuse, None, Some(&client.id.0), "authorization code replayed; tokens from its first use revoked").await;
             OAuthError::invalid_grant("the code has already been used; tokens issued for it are revoked")
         }
         Err(e) => e,

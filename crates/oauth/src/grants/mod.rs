@@ -72,7 +72,7 @@ impl GrantContext<'_> {
 
     /// Records a security event in the audit trail (failing to record does
     /// not fail the request: the protective action already happened).
-    pub(crate) async fn audit(&self, kind: &str, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+    pub(crate) async fn audit(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
         crate::audit::record(self.db, self.clock, kind, user_id, client_id, detail).await
     }
 

@@ -2,6 +2,7 @@
 //! (devices), connected apps, profile, deleting the account, signing out.
 //! The page itself is `account_page`; the password, `account_password`.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
@@ -68,7 +69,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
     if let Some(session) = current_session(&req, &state).await? {
         end_sessions(&state, vec![session.sid.clone()]).await?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
-        state.oauth.audit_event("sign_out", Some(&session.user_id.0), None, "signed out").await;
+        state.oauth.audit_event(SecurityEvent::SignOut, Some(&session.user_id.0), None, "signed out").await;
     }
     signed_out(&req)
 }
@@ -109,7 +110,7 @@ pub async fn forget_device(req: HttpRequest, state: web::Data<AppState>, form: w
             state.devices.forget(&d.id).await?;
             let sids = state.sessions.sids_for_device(&d.id).await?;
             end_sessions(&state, sids).await?;
-            state.oauth.audit_event("device_forgotten", Some(&d.user_id), None, &format!("device {}", d.id)).await;
+            state.oauth.audit_event(SecurityEvent::DeviceForgotten, Some(&d.user_id), None, &format!("device {}", d.id)).await;
         }
         _ => return Err(WebError::bad_request("No such device.")),
     }
@@ -175,7 +176,7 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
     let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), zoneinfo: Some(form.zoneinfo), updated_at: None };
     match state.authn.set_profile(&session.user_id, profile.clone()).await {
         Ok(_) => {
-            state.oauth.audit_event("profile_changed", Some(&session.user_id.0), None, "by the user").await;
+            state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&session.user_id.0), None, "by the user").await;
             Ok(see_other("/account"))
         }
         Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(tr(&req), &profile, Some(format!("{m}.")), csrf.form_token(&state)))),
@@ -209,7 +210,7 @@ pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: 
     end_user_sessions(&state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.authn.delete_user(&user.id).await?;
-    state.oauth.audit_event("account_deleted", Some(&user.id.0), None, "deleted by its owner").await;
+    state.oauth.audit_event(SecurityEvent::AccountDeleted, Some(&user.id.0), None, "deleted by its owner").await;
     crate::account_links::notify(&state, &user.email, for_user(&user, tr(&req)), latchkey_authn::Notice::AccountDeleted { username: &user.username }).await;
     signed_out(&req)
 }

@@ -5,6 +5,7 @@
 //! (with the second factor, if any), then every other session and
 //! remembered device ends, the user's tokens are revoked, and a mail says so.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::ways_in::PasswordOutcome;
@@ -73,7 +74,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     if let Some(error) = error {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, t, &user, &session, "password_changed", Notice::PasswordChanged { username: &user.username }).await?;
+    changed_everywhere(&state, t, &user, &session, SecurityEvent::PasswordChanged, Notice::PasswordChanged { username: &user.username }).await?;
     // A new cookie id, but not a new sign-in: knowing the password is not
     // re-authentication for changes that need a recent sign-in or a second factor.
     let rotated = state.sessions.rotate_id(&session).await?;
@@ -93,7 +94,7 @@ pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: we
     if let Some(error) = refusal(t, outcome)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, t, &user, &session, "password_set", Notice::PasswordSet { username: &user.username }).await?;
+    changed_everywhere(&state, t, &user, &session, SecurityEvent::PasswordSet, Notice::PasswordSet { username: &user.username }).await?;
     Ok(see_other("/account"))
 }
 
@@ -108,7 +109,7 @@ pub async fn remove_password(req: HttpRequest, state: web::Data<AppState>, form:
     if let Some(error) = refusal(t, state.authn.remove_password(&user).await)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, t, &user, &session, "password_removed", Notice::PasswordRemoved { username: &user.username }).await?;
+    changed_everywhere(&state, t, &user, &session, SecurityEvent::PasswordRemoved, Notice::PasswordRemoved { username: &user.username }).await?;
     Ok(see_other("/account"))
 }
 
@@ -130,7 +131,7 @@ fn capitalised(s: &str) -> String {
 /// What follows any password change: other sessions, remembered devices,
 /// recovery links and tokens end; the change is audited and mailed (in the
 /// user's language, else the request's).
-async fn changed_everywhere(state: &AppState, t: Tr, user: &User, session: &Session, kind: &str, notice: Notice<'_>) -> Result<(), WebError> {
+async fn changed_everywhere(state: &AppState, t: Tr, user: &User, session: &Session, kind: SecurityEvent, notice: Notice<'_>) -> Result<(), WebError> {
     credentials_changed(state, &user.id, session, kind).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     crate::account_links::notify(state, &user.email, for_user(user, t), notice).await;

@@ -4,6 +4,7 @@
 //! ends; when it has already ended, or the event names none, every other
 //! session and remembered device ends (which one did it cannot be told).
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{Amr, Session, UserId};
@@ -51,25 +52,27 @@ pub(crate) async fn rows(state: &AppState, t: Tr, user: &UserId, current: &Sessi
 
 /// What an event means to the user, or `None` for events not shown to them.
 fn what(t: Tr, e: &AuditEvent) -> Option<String> {
-    let key = match e.kind.as_str() {
-        "sign_in" => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
-        "passkey_sign_in" => return None, // the `sign_in` next to it says it
-        "session_restored" => "activity-session-restored",
-        "login_failed" | "login_throttled" | "second_factor_failed" | "passkey_sign_in_failed" => "activity-failed",
-        "password_changed" => "activity-password-changed",
-        "password_set" => "activity-password-set",
-        "password_removed" => "activity-password-removed",
-        "totp_enrolled" => "activity-totp-enrolled",
-        "totp_removed" => "activity-totp-removed",
-        "passkey_added" => "activity-passkey-added",
-        "passkey_removed" => "activity-passkey-removed",
-        "email_changed" => "activity-email-changed",
-        "account_recovered" => "activity-account-recovered",
-        "new_device_sign_in" => "activity-new-device",
-        "mfa_reset_by_admin" => "activity-mfa-reset",
-        "backup_codes_regenerated" => "activity-codes-regenerated",
-        "device_approved" => "activity-device-approved",
-        "not_me" => "activity-not-me",
+    use SecurityEvent::*;
+    // Old rows of a kind no longer recorded are not shown either.
+    let key = match SecurityEvent::from_kind(&e.kind)? {
+        SignIn => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
+        PasskeySignIn => return None, // the `sign_in` next to it says it
+        SessionRestored => "activity-session-restored",
+        LoginFailed | LoginThrottled | SecondFactorFailed | PasskeySignInFailed => "activity-failed",
+        PasswordChanged => "activity-password-changed",
+        PasswordSet => "activity-password-set",
+        PasswordRemoved => "activity-password-removed",
+        TotpEnrolled => "activity-totp-enrolled",
+        TotpRemoved => "activity-totp-removed",
+        PasskeyAdded => "activity-passkey-added",
+        PasskeyRemoved => "activity-passkey-removed",
+        EmailChanged => "activity-email-changed",
+        AccountRecovered => "activity-account-recovered",
+        NewDeviceSignIn => "activity-new-device",
+        MfaResetByAdmin => "activity-mfa-reset",
+        BackupCodesRegenerated => "activity-codes-regenerated",
+        DeviceApproved => "activity-device-approved",
+        NotMe => "activity-not-me",
         _ => return None,
     };
     Some(t.get(key))
@@ -106,7 +109,7 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
         None => end_user_sessions(&state, &session.user_id, Some(&session)).await?,
     };
     tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
-    state.oauth.audit_event("not_me", Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
+    state.oauth.audit_event(SecurityEvent::NotMe, Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
     // What an intruder may have added is offered for removal on the review page.
     let page = NotMePage { done: true, ended: !ended.is_empty(), review: true, ..NotMePage::new(t, csrf.form_token(&state)) };
     Ok(render(StatusCode::OK, &page))

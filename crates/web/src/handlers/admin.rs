@@ -2,6 +2,7 @@
 //! scope, obtained with `client_credentials` by an admin client. Described by
 //! the OpenAPI document at `/admin/api/v1/openapi.json`.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{Scope, ScopeSet};
 use latchkey_oauth::{ErrorCode, OAuthError};
@@ -103,7 +104,7 @@ pub async fn end_user_sessions(req: HttpRequest, state: web::Data<AppState>, pat
     let claims = admin(&req, &state).await?;
     let user = user_named(&state, &path).await?;
     let ended = crate::session_ops::end_user_sessions(&state, &user.id, None).await?;
-    state.oauth.audit_event("sessions_ended", Some(&user.id.0), None, &format!("{} ended {} session(s)", actor(&claims), ended.len())).await;
+    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &format!("{} ended {} session(s)", actor(&claims), ended.len())).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": ended.len() })))
 }
 
@@ -113,7 +114,7 @@ pub async fn end_one_session(req: HttpRequest, state: web::Data<AppState>, path:
     let Some(s) = ended.first() else {
         return Err(WebError::Json(OAuthError::NotFound("session")));
     };
-    state.oauth.audit_event("sessions_ended", Some(&s.user_id.0), None, &format!("{} ended session {}", actor(&claims), s.sid)).await;
+    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&s.user_id.0), None, &format!("{} ended session {}", actor(&claims), s.sid)).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": 1 })))
 }
 
@@ -142,7 +143,7 @@ pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, body: web
     }
     match crate::account_links::invite(&state, body.username.trim(), body.email.trim(), body.admin).await {
         Ok((user, url)) => {
-            state.oauth.audit_event("user_invited", Some(&user.id.0), None, &format!("by {}", actor(&claims))).await;
+            state.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("by {}", actor(&claims))).await;
             Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "user_id": user.id.0, "invite_url": url })))
         }
         Err(latchkey_authn::AuthnError::UserExists) => Err(WebError::Json(OAuthError::Conflict("a user with that username already exists".into()))),

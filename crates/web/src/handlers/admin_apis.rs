@@ -1,6 +1,7 @@
 //! Admin API: registered APIs (resource servers), their scopes and roles,
 //! groups and their members, a client's allowed API scopes, user profiles.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{Api, Profile, SigningAlg};
 use latchkey_oauth::apis::{parse_scope_arg, NewApi};
@@ -128,7 +129,7 @@ pub async fn set_client_scopes(req: HttpRequest, state: web::Data<AppState>, pat
     admin(&req, &state).await?;
     let client = latchkey_oauth::clients::set_api_scopes(&state.stores.db, &path, &body.allow_scopes).await.map_err(WebError::Json)?;
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event("client_scopes_changed", None, Some(&client.id.0), &client.allowed_scopes.to_string()).await;
+    state.oauth.audit_event(SecurityEvent::ClientScopesChanged, None, Some(&client.id.0), &client.allowed_scopes.to_string()).await;
     Ok(ok(json!({ "client_id": client.id.0, "scope": client.allowed_scopes.to_string() })))
 }
 
@@ -210,7 +211,7 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
     }
     let saved = if profile_given {
         let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
-        state.oauth.audit_event("profile_changed", Some(&user.id.0), None, "by an admin").await;
+        state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&user.id.0), None, "by an admin").await;
         saved
     } else {
         profile

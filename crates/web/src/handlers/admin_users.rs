@@ -1,6 +1,7 @@
 //! Admin API: users, clients, the audit trail and signing keys — the same
 //! operations as the console (`crate::admin_ops`).
 
+use latchkey_domain::SecurityEvent;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{ClientLinks, GrantType, ScopeSet, SigningAlg, User};
 use latchkey_oauth::clients::{LinksUpdate, NewClient};
@@ -283,6 +284,6 @@ pub async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 pub async fn rotate_keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
     let kids = state.tokens.rotate_keys(&SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
-    state.oauth.audit_event("keys_rotated", None, None, &format!("{} new key(s)", kids.len())).await;
+    state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
     Ok(ok(json!({ "new_keys": kids })))
 }

@@ -2,6 +2,7 @@
 //! seeing who the client is (name, logo, policy, terms), where the answer
 //! sends them, and who they are signed in as ("Not you?" switches user).
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::Scope;
@@ -116,7 +117,7 @@ pub async fn switch_user(req: HttpRequest, state: web::Data<AppState>, form: web
     if let Some(session) = current_session(&req, &state).await? {
         end_sessions(&state, vec![session.sid.clone()]).await?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid, reason = "switch_user");
-        state.oauth.audit_event("sign_out", Some(&session.user_id.0), Some(&pending.client_id), "signed out on the consent page (not this user)").await;
+        state.oauth.audit_event(SecurityEvent::SignOut, Some(&session.user_id.0), Some(&pending.client_id), "signed out on the consent page (not this user)").await;
     }
     let fresh = CsrfCookie::fresh();
     let pending = state.oauth.rebind(&pending, fresh.binding(&state)).await?;
@@ -137,7 +138,7 @@ pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         _ => return Err(WebError::bad_request("Choose Allow or Deny.")),
     };
     tracing::info!(target: "security", event = "consent", client_id = %pending.client_id, user_id = %session.user_id.0, allow);
-    state.oauth.audit_event(if allow { "consent_given" } else { "consent_denied" }, Some(&session.user_id.0), Some(&pending.client_id), &pending.scope).await;
+    state.oauth.audit_event(if allow { SecurityEvent::ConsentGiven } else { SecurityEvent::ConsentDenied }, Some(&session.user_id.0), Some(&pending.client_id), &pending.scope).await;
     let location = match state.oauth.consent(&pending, &session, allow).await? {
         Next::Redirect(url) => url,
         Next::Login | Next::Consent => format!("/login?authz={}", pending.id),

@@ -4,6 +4,7 @@
 //! from a remembered device; every action that changes anything needs that
 //! sign-in to be within the last 5 minutes.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -137,8 +138,8 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         password_only += usize::from(u.password_hash.is_some() && !passkey && !totp);
     }
     let day_ago = state.clock.now() - 86_400;
-    let failures_24h = state.oauth.audit_count_since("login_failed", day_ago).await? + state.oauth.audit_count_since("second_factor_failed", day_ago).await?;
-    let reuse_24h = state.oauth.audit_count_since("refresh_token_reuse", day_ago).await?;
+    let failures_24h = state.oauth.audit_count_since(latchkey_domain::SecurityEvent::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::SecurityEvent::SecondFactorFailed, day_ago).await?;
+    let reuse_24h = state.oauth.audit_count_since(latchkey_domain::SecurityEvent::RefreshTokenReuse, day_ago).await?;
     let csrf = CsrfCookie::from_request(&req);
     let n = users.len();
     page(&OverviewPage { notice: None, users: n, sessions, with_passkey, pct_passkey: pct(with_passkey, n), with_second_factor, pct_second_factor: pct(with_second_factor, n), password_only, failures_24h, reuse_24h }, &csrf)
@@ -586,7 +587,7 @@ pub async fn audit_export(req: HttpRequest, state: web::Data<AppState>, query: w
             None => break,
         }
     }
-    state.oauth.audit_event("audit_exported", None, None, &format!("filter {}", q.query_string())).await;
+    state.oauth.audit_event(SecurityEvent::AuditExported, None, None, &format!("filter {}", q.query_string())).await;
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
         .insert_header(("Cache-Control", "no-store"))
@@ -626,6 +627,6 @@ pub async fn rotate_keys(req: HttpRequest, state: web::Data<AppState>, form: web
     check_form_post(&req, &state, &form.csrf_token)?;
     recent_admin_or_return!(&req, &state, "/admin/keys");
     let kids = state.tokens.rotate_keys(&latchkey_domain::SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
-    state.oauth.audit_event("keys_rotated", None, None, &format!("{} new key(s)", kids.len())).await;
+    state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
     Ok(see_other(&notice_url("/admin/keys", "keys-rotated")))
 }

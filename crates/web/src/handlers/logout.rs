@@ -1,6 +1,7 @@
 //! RP-Initiated Logout 1.0 (`end_session_endpoint`) and the "This wasn't me"
 //! link of new-device mails.
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::added::AddedKind;
@@ -143,7 +144,7 @@ pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let sid = parse_not_me(&state, &form.t).ok_or_else(invalid_link)?;
     let ended = end_sessions(&state, vec![sid.clone()]).await?;
     if let Some(s) = ended.first() {
-        state.oauth.audit_event("not_me", Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
+        state.oauth.audit_event(SecurityEvent::NotMe, Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
     }
     not_me_done(&req, &state, &csrf, &form.t, &sid, None).await
 }

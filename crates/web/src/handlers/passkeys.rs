@@ -4,6 +4,7 @@
 //! The JSON endpoints take the CSRF token in `X-CSRF-Token` and require an
 //! `Origin` header equal to the issuer's (every browser sends it on fetch POSTs).
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::PASSKEY_START_PER_IP;
@@ -83,10 +84,10 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
     let first_second_factor = user.password_hash.is_some() && !super::login::has_second_factor(&state, &user).await?;
     match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
         Ok((info, _)) => {
-            credential_added(&state, &user, &session, "passkey_added", &format!("passkey {} ({})", info.id, info.name), Added::Passkey(&info.name), crate::lang::tr(&req)).await?;
+            credential_added(&state, &user, &session, SecurityEvent::PasskeyAdded, &format!("passkey {} ({})", info.id, info.name), Added::Passkey(&info.name), crate::lang::tr(&req)).await?;
             let backup_codes = if first_second_factor && state.mfa.unused_backup_codes(&user).await? == 0 {
                 let codes = state.mfa.regenerate_backup_codes(&user).await?;
-                state.oauth.audit_event("backup_codes_regenerated", Some(&user.id.0), None, "with the first passkey").await;
+                state.oauth.audit_event(SecurityEvent::BackupCodesRegenerated, Some(&user.id.0), None, "with the first passkey").await;
                 Some(codes)
             } else {
                 None
@@ -157,7 +158,7 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
     let done = match state.passkeys.finish_authentication(&body.ceremony, &body.credential).await {
         Ok(d) => d,
         Err(AuthnError::InvalidCredentials) => {
-            state.oauth.audit_event("passkey_sign_in_failed", None, None, "the passkey assertion was refused").await;
+            state.oauth.audit_event(SecurityEvent::PasskeySignInFailed, None, None, "the passkey assertion was refused").await;
             return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work"));
         }
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
@@ -175,13 +176,13 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
             None => None,
         };
         let t = crate::lang::tr_for(&req, pending.as_ref());
-        state.oauth.audit_event("passkey_sign_in_failed", Some(&user.id.0), None, "the account is disabled").await;
+        state.oauth.audit_event(SecurityEvent::PasskeySignInFailed, Some(&user.id.0), None, "the account is disabled").await;
         return Ok(HttpResponse::Forbidden().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "error": "account_disabled", "message": t.get("passkey-js-disabled") })));
     }
     // The same completion as any sign-in; its redirect becomes JSON for the script.
     let resp = match &context.second_factor {
         Some(m) => {
-            state.oauth.audit_event("passkey_second_factor", Some(&user.id.0), None, "passkey as the second step").await;
+            state.oauth.audit_event(SecurityEvent::PasskeySecondFactor, Some(&user.id.0), None, "passkey as the second step").await;
             second_factor_by_passkey(&req, &state, &csrf, m, &user, done.amr).await?
         }
         None => {
@@ -189,7 +190,7 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
                 Some(id) => Some(load_pending(&state, id, &csrf).await?),
                 None => None,
             };
-            state.oauth.audit_event("passkey_sign_in", Some(&user.id.0), None, "signed in with a passkey").await;
+            state.oauth.audit_event(SecurityEvent::PasskeySignIn, Some(&user.id.0), None, "signed in with a passkey").await;
             complete_sign_in(&req, &state, &user, done.amr, pending, super::login::local_next(context.next), false).await?
         }
     };
@@ -223,7 +224,7 @@ pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::For
     }
     if state.passkeys.remove(&user, &form.id).await? {
         tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %form.id);
-        credentials_changed(&state, &user.id, &session, "passkey_removed").await?;
+        credentials_changed(&state, &user.id, &session, SecurityEvent::PasskeyRemoved).await?;
     }
     Ok(see_other("/account"))
 }

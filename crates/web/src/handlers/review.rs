@@ -3,6 +3,7 @@
 //! wasn't me" (the mail link's page lists them itself; it is authorised by
 //! the link, the browser may not be signed in).
 
+use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::added::{
@@ -163,7 +164,7 @@ pub async fn remove(
     let offered = offered(&state, &user, &session).await?;
     match remove_added(&state.passkeys, &state.mfa, &user, &offered, kind, &form.id).await {
         Ok(true) => {
-            credentials_changed(&state, &user.id, &session, "recent_credential_removed").await?;
+            credentials_changed(&state, &user.id, &session, SecurityEvent::RecentCredentialRemoved).await?;
             state
                 .oauth
                 .revoke_user_tokens(&user.id)
@@ -221,7 +222,7 @@ pub(crate) async fn remove_for_link(
             state
                 .oauth
                 .audit_event(
-                    "recent_credential_removed",
+                    SecurityEvent::RecentCredentialRemoved,
                     Some(&user.id.0),
                     None,
                     &format!(
