@@ -65,7 +65,11 @@ where
                 let (next, success) = step(state).await;
                 state = next;
                 lat.push(t.elapsed());
-                if success { ok += 1 } else { failed += 1 }
+                if success {
+                    ok += 1
+                } else {
+                    failed += 1
+                }
             }
             (ok, failed, lat)
         }));

@@ -250,11 +250,7 @@ impl Drop for Server {
 }
 
 fn pg_connections(db: &str) -> Option<u64> {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-tAc"])
-        .arg(format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'"))
-        .output()
-        .ok()?;
+    let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-tAc"]).arg(format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'")).output().ok()?;
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
@@ -535,7 +531,13 @@ async fn storm(label: &str, server: &Server, load: Arc<Load>) {
     let (_, bad) = load.stats.totals();
     let rps = |v: &[Duration]| v.len() as f64 / secs as f64;
     println!("{label} storm: client_credentials idle          {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms", rps(&idle), quantile(&idle, 0.5), quantile(&idle, 0.99));
-    println!("{label} storm: client_credentials during sign-ins {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({:.1} password sign-ins/s achieved, {bad} failed)", rps(&stormy), quantile(&stormy, 0.5), quantile(&stormy, 0.99), signed_in as f64 / elapsed);
+    println!(
+        "{label} storm: client_credentials during sign-ins {:>7.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({:.1} password sign-ins/s achieved, {bad} failed)",
+        rps(&stormy),
+        quantile(&stormy, 0.5),
+        quantile(&stormy, 0.99),
+        signed_in as f64 / elapsed
+    );
     println!("{label} storm: p99 ratio stormy/idle {:.2} (issue #17: < 2)", quantile(&stormy, 0.99) / quantile(&idle, 0.99).max(1e-9));
 }
 
@@ -557,17 +559,8 @@ async fn soak(backend: Backend, secs: u64, sample_secs: u64, sessions: u64) {
     let http = server.http();
     let rp = Rp::discover_via(&server.issuer, http.clone(), &client_id, Some(&secret)).await;
 
-    let load = Arc::new(Load {
-        server_issuer: server.issuer.clone(),
-        addr: server.addr,
-        http,
-        rp,
-        client_id,
-        secret,
-        stats: Stats::new(),
-        families: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-    });
+    let load =
+        Arc::new(Load { server_issuer: server.issuer.clone(), addr: server.addr, http, rp, client_id, secret, stats: Stats::new(), families: Mutex::new(Vec::new()), stop: AtomicBool::new(false) });
 
     if env_or("STORM", 0) > 0 {
         storm(&label, &server, load.clone()).await;
@@ -632,7 +625,15 @@ async fn soak(backend: Backend, secs: u64, sample_secs: u64, sessions: u64) {
     }
     for (kind, c) in &load.stats.by_kind {
         let (ok, failed, errors) = (c.ok.load(Ordering::Relaxed), c.failed.load(Ordering::Relaxed), c.errors.load(Ordering::Relaxed));
-        println!("{label}   {:<14} requests {:>8}  ok {:>8}  failed {:>4}  errors(5xx/transport) {:>4}  {:>7.1}/s", format!("{kind:?}"), ok + failed + errors, ok, failed, errors, (ok + failed + errors) as f64 / elapsed.as_secs_f64());
+        println!(
+            "{label}   {:<14} requests {:>8}  ok {:>8}  failed {:>4}  errors(5xx/transport) {:>4}  {:>7.1}/s",
+            format!("{kind:?}"),
+            ok + failed + errors,
+            ok,
+            failed,
+            errors,
+            (ok + failed + errors) as f64 / elapsed.as_secs_f64()
+        );
     }
     let (requests, bad) = load.stats.totals();
     println!("{label}   total requests {requests}  failed+errors {bad}  server log lines at LATCHKEY_LOG=error: {}", server.log_lines());
@@ -643,7 +644,13 @@ async fn soak(backend: Backend, secs: u64, sample_secs: u64, sessions: u64) {
         println!("{label}   server log tail:\n{}", server.log_tail());
     }
     let ok = |k: Kind| load.stats.by_kind[&k].ok.load(Ordering::Relaxed);
-    println!("{label}   live sessions of the soak user after the soak: {} (sign-ins {} - logouts {} = {})", server.live_sessions(), ok(Kind::SignIn), ok(Kind::Logout), ok(Kind::SignIn).saturating_sub(ok(Kind::Logout)));
+    println!(
+        "{label}   live sessions of the soak user after the soak: {} (sign-ins {} - logouts {} = {})",
+        server.live_sessions(),
+        ok(Kind::SignIn),
+        ok(Kind::Logout),
+        ok(Kind::SignIn).saturating_sub(ok(Kind::Logout))
+    );
 
     if sessions > 0 {
         match backend {
@@ -703,7 +710,11 @@ async fn session_memory(server: &Server, label: &str, user_id: &str, n: u64) {
                     Ok(r) if r.status().as_u16() == 200 => r.text().await.is_ok_and(|b| b.contains("name=\"csrf_token\"")),
                     _ => false,
                 };
-                if live { resolved.fetch_add(1, Ordering::Relaxed) } else { other.fetch_add(1, Ordering::Relaxed) };
+                if live {
+                    resolved.fetch_add(1, Ordering::Relaxed)
+                } else {
+                    other.fetch_add(1, Ordering::Relaxed)
+                };
             }
         }));
     }

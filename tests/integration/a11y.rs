@@ -74,7 +74,8 @@ fn logo_server() -> String {
 async fn web_client(app: &TestApp) -> (String, String, String) {
     let redirect = app.url("/health/live");
     let links = latchkey_domain::ClientLinks { logo_uri: Some(logo_server()), policy_uri: Some("https://prints.example/privacy".into()), tos_uri: Some("https://prints.example/terms".into()) };
-    let (id, secret) = crate::support::TestClient::service("Photo Prints").redirect_uris(vec![redirect.clone()]).grants(vec![latchkey_domain::GrantType::AuthorizationCode]).links(links).register(app).await;
+    let (id, secret) =
+        crate::support::TestClient::service("Photo Prints").redirect_uris(vec![redirect.clone()]).grants(vec![latchkey_domain::GrantType::AuthorizationCode]).links(links).register(app).await;
     (id, secret.unwrap_or_default(), redirect)
 }
 
@@ -94,7 +95,9 @@ fn authorize_url(app: &TestApp, client_id: &str, redirect: &str) -> String {
 
 async fn fill_and_submit_password(chrome: &mut Chrome, username: &str) {
     chrome
-        .eval(&format!("document.getElementById('username').value = '{username}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"))
+        .eval(&format!(
+            "document.getElementById('username').value = '{username}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"
+        ))
         .await;
 }
 
@@ -162,7 +165,9 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     // The same pages in German (longer words, another `lang`).
     chrome.call("Network.enable", json!({})).await;
     chrome.call("Network.setExtraHTTPHeaders", json!({ "headers": { "Accept-Language": "de" } })).await;
-    for (path, name) in [("/", "home (de)"), ("/account", "account (de)"), ("/account/password", "change password (de)"), ("/consent?authz=gone", "expired request error (de)"), ("/recover", "recovery (de)")] {
+    for (path, name) in
+        [("/", "home (de)"), ("/account", "account (de)"), ("/account/password", "change password (de)"), ("/consent?authz=gone", "expired request error (de)"), ("/recover", "recovery (de)")]
+    {
         chrome.navigate(&app.url(path)).await;
         assert!(chrome.wait_for("document.documentElement.lang === 'de'", 10).await, "{name} is German");
         violations.extend(axe(&mut chrome, &source, name).await);
@@ -311,48 +316,17 @@ async fn german_pages_fit_320_px_and_the_second_step_starts_plainly() {
         return;
     };
     chrome.call("Network.enable", json!({})).await;
-    chrome
-        .call(
-            "Network.setExtraHTTPHeaders",
-            json!({ "headers": { "Accept-Language": "de" } }),
-        )
-        .await;
-    chrome
-        .call(
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": true }),
-        )
-        .await;
+    chrome.call("Network.setExtraHTTPHeaders", json!({ "headers": { "Accept-Language": "de" } })).await;
+    chrome.call("Emulation.setDeviceMetricsOverride", json!({ "width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": true })).await;
     chrome.navigate(&app.url("/login")).await;
     fill_and_submit_password(&mut chrome, USERNAME).await;
-    assert!(
-        chrome
-            .wait_for(
-                "location.pathname === '/login/mfa' && document.readyState === 'complete'",
-                15
-            )
-            .await,
-        "the second step"
-    );
-    let lead = chrome
-        .eval("document.querySelector('main p.muted').innerText")
-        .await;
+    assert!(chrome.wait_for("location.pathname === '/login/mfa' && document.readyState === 'complete'", 15).await, "the second step");
+    let lead = chrome.eval("document.querySelector('main p.muted').innerText").await;
     let lead = lead.as_str().unwrap_or_default();
-    assert!(
-        lead.starts_with("Öffnen Sie Ihre Authenticator-App"),
-        "no preceding option, no \"Oder\": {lead}"
-    );
+    assert!(lead.starts_with("Öffnen Sie Ihre Authenticator-App"), "no preceding option, no \"Oder\": {lead}");
     let code = backup_codes.first().cloned().unwrap_or_default();
     chrome.eval(&format!("document.getElementById('code').value = '{code}'; document.querySelector('form[action=\"/login/mfa\"]').submit(); true")).await;
-    assert!(
-        chrome
-            .wait_for(
-                "location.pathname === '/account' && document.readyState === 'complete'",
-                15
-            )
-            .await,
-        "the account page"
-    );
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await, "the account page");
     assert_eq!(chrome.eval("document.documentElement.lang").await, "de");
     let wider = chrome
         .eval(
@@ -362,9 +336,5 @@ async fn german_pages_fit_320_px_and_the_second_step_starts_plainly() {
              return { scroll: document.documentElement.scrollWidth, width: w, out }; })()",
         )
         .await;
-    assert!(
-        wider["scroll"].as_i64() <= wider["width"].as_i64()
-            && wider["out"].as_array().is_some_and(Vec::is_empty),
-        "the German account page is wider than 320 px: {wider:#}"
-    );
+    assert!(wider["scroll"].as_i64() <= wider["width"].as_i64() && wider["out"].as_array().is_some_and(Vec::is_empty), "the German account page is wider than 320 px: {wider:#}");
 }

@@ -119,7 +119,11 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
         )
         .await;
     chrome.navigate(&app.url("/login")).await;
-    chrome.eval(&format!("document.getElementById('username').value = 'root'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")).await;
+    chrome
+        .eval(&format!(
+            "document.getElementById('username').value = 'root'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"
+        ))
+        .await;
     assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
     chrome.eval("document.getElementById('passkey-name').value = 'Admin key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
     assert!(chrome.wait_for("document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await, "backup codes with the first passkey");

@@ -48,13 +48,7 @@ async fn confidential_client_signs_in(backend: Backend) {
     assert_eq!(at_claims["exp"].as_i64().unwrap_or(0) - at_claims["iat"].as_i64().unwrap_or(0), 300, "5-minute access tokens");
     assert_eq!(tokens.expires_in().map(|d| d.as_secs()), Some(300));
 
-    let info: CoreUserInfoClaims = rp
-        .client
-        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
-        .expect("userinfo endpoint")
-        .request_async(&rp.http)
-        .await
-        .expect("userinfo");
+    let info: CoreUserInfoClaims = rp.client.user_info(tokens.access_token().clone(), Some(claims.subject().clone())).expect("userinfo endpoint").request_async(&rp.http).await.expect("userinfo");
     assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.com"));
     assert_eq!(info.preferred_username().map(|u| u.as_str()), Some(USERNAME));
 
@@ -137,10 +131,7 @@ async fn client_secret_post_and_cookie_attributes() {
         assert!(csrf_cookie.contains(attr), "{csrf_cookie} lacks {attr}");
     }
     let page = browser
-        .post_form(
-            "/login",
-            &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("authz", &login.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)],
-        )
+        .post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("authz", &login.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)])
         .await;
     let session_cookie = page.set_cookie("__Host-latchkey-session").expect("session cookie").clone();
     for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
@@ -150,9 +141,7 @@ async fn client_secret_post_and_cookie_attributes() {
 
     let consent = browser.get(page.location.as_deref().expect("to consent")).await;
     assert!(consent.body.contains("Test Web App") && consent.body.contains("See your email address"), "{}", consent.body);
-    let done = browser
-        .post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")])
-        .await;
+    let done = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
     let resp = crate::support::AuthResponse::parse(done.location.as_deref().expect("to client"));
 
     let http = app.http();

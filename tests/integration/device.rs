@@ -132,7 +132,9 @@ async fn enter_code(browser: &mut Browser, typed: &str) -> Page {
 
 /// Presses Allow or Deny on a device consent page.
 async fn answer(browser: &mut Browser, consent: &Page, decision: &str) -> Page {
-    browser.post_form("/device/approve", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("user_code", &consent.field("user_code").unwrap_or_default()), ("decision", decision)]).await
+    browser
+        .post_form("/device/approve", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("user_code", &consent.field("user_code").unwrap_or_default()), ("decision", decision)])
+        .await
 }
 
 /// A signed-in browser (password) on its own.
@@ -188,7 +190,11 @@ async fn a_device_signs_in_through_the_browser(backend: Backend) {
     let consent = browser.post_form("/device", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("user_code", &user_code)]).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
     assert!(consent.body.contains(&format!("Allow {TV}?")), "names the device's client: {}", consent.body);
-    assert!(consent.body.contains("Know who you are") && consent.body.contains("See your name and profile") && consent.body.contains("Stay connected when you&#39;re not using it"), "the scopes in plain words: {}", consent.body);
+    assert!(
+        consent.body.contains("Know who you are") && consent.body.contains("See your name and profile") && consent.body.contains("Stay connected when you&#39;re not using it"),
+        "the scopes in plain words: {}",
+        consent.body
+    );
     assert!(!consent.body.contains(">Not you?</button>") && !consent.body.contains("you then go back to"), "a device has no redirect to name nor request to restart");
     assert!(consent.body.contains(&user_code), "the code, to compare with the device's");
     assert!(consent.body.contains(">Allow</button>") && consent.body.contains(">Deny</button>"));
@@ -554,7 +560,12 @@ async fn device_clients_are_registered_through_the_admin_api_and_console() {
     let (mut console, _, _) = crate::console::admin_browser(&d.app).await;
     let page = console.get("/admin/clients").await;
     assert!(page.body.contains(GRANT), "{}", page.body);
-    let made = console.post_form("/admin/clients/create", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Console TV"), ("public", "yes"), ("grant_types", GRANT), ("scope", "openid profile")]).await;
+    let made = console
+        .post_form(
+            "/admin/clients/create",
+            &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Console TV"), ("public", "yes"), ("grant_types", GRANT), ("scope", "openid profile")],
+        )
+        .await;
     assert_eq!(made.status, 200, "{}", made.body);
     let marker = r#"<code id="client-id">"#;
     let id = made.body.split(marker).nth(1).and_then(|s| s.split('<').next()).unwrap_or_default().to_string();
@@ -598,7 +609,11 @@ async fn chromium_connects_a_device() {
     let Some(mut chrome) = crate::support::cdp::Chrome::launch().await else { return };
     chrome.navigate(&text(&started.body, "verification_uri_complete")).await;
     assert!(chrome.wait_for("location.pathname === '/login' && document.readyState === 'complete'", 15).await, "sent to sign in");
-    chrome.eval(&format!("document.getElementById('username').value = '{USERNAME}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")).await;
+    chrome
+        .eval(&format!(
+            "document.getElementById('username').value = '{USERNAME}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"
+        ))
+        .await;
     assert!(chrome.wait_for("location.pathname === '/device' && document.readyState === 'complete'", 15).await, "back at the device page");
     assert_eq!(chrome.eval("document.getElementById('user_code').value").await, json!(user_code), "filled in");
     chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Continue').click(); true").await;

@@ -241,9 +241,7 @@ async fn denying_consent_is_access_denied() {
         .post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("authz", &login.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)])
         .await;
     let consent = browser.get(to_consent.location.as_deref().unwrap_or_default()).await;
-    let done = browser
-        .post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "deny")])
-        .await;
+    let done = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "deny")]).await;
     let resp = AuthResponse::parse(done.location.as_deref().unwrap_or_default());
     assert_eq!(resp.error.as_deref(), Some("access_denied"));
     assert!(resp.code.is_none());

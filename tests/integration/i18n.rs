@@ -79,7 +79,9 @@ async fn a_german_users_new_device_mail_is_german_text_and_html_with_the_date_in
     let page = laptop.get("/account/profile").await;
     assert!(page.body.contains(r#"<label for="zoneinfo">Time zone</label>"#), "{}", page.body);
     let csrf = page.field("csrf_token").unwrap_or_default();
-    let save = |zone: &'static str| [("csrf_token", csrf.clone()), ("name", String::new()), ("given_name", String::new()), ("family_name", String::new()), ("locale", "de-AT".to_string()), ("zoneinfo", zone.to_string())];
+    let save = |zone: &'static str| {
+        [("csrf_token", csrf.clone()), ("name", String::new()), ("given_name", String::new()), ("family_name", String::new()), ("locale", "de-AT".to_string()), ("zoneinfo", zone.to_string())]
+    };
     for bad in ["Mars/Olympus_Mons", "../../etc/passwd", "Europe/Berlin\r\nX: 1"] {
         let form = save(bad);
         let refused = laptop.post_form("/account/profile", &form.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
@@ -102,7 +104,11 @@ async fn a_german_users_new_device_mail_is_german_text_and_html_with_the_date_in
     let (text, html, link) = text_html_and_link(&raw, &format!("{}/account/not-me?t=", app.issuer));
     assert!(text.starts_with("Hallo alice,\n\nJemand hat sich"), "{text}");
     let when = Tr::new(Locale::De).datetime(at, Some("Europe/Berlin"));
-    assert!(["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"].iter().any(|m| when.contains(m)) && when.ends_with("Uhr (Europe/Berlin)"), "{when}");
+    assert!(
+        ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"].iter().any(|m| when.contains(m))
+            && when.ends_with("Uhr (Europe/Berlin)"),
+        "{when}"
+    );
     assert_ne!(when, Tr::new(Locale::De).datetime(at, None).replace("(UTC)", "(Europe/Berlin)"), "the hour is Berlin's, not UTC's");
     assert!(text.contains(&format!("Zeit:       {when}\n")), "the time in words, not epoch seconds: {text}");
     assert!(!text.contains(&at.to_string()), "no epoch seconds");
@@ -165,7 +171,10 @@ async fn ui_locales_carries_through_to_the_second_factor_and_beats_accept_langua
         let login_url = browser.get(&req.url).await.location.expect("to sign-in");
         let login = browser.get(&login_url).await;
         let after_password = browser
-            .post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("authz", &login.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)])
+            .post_form(
+                "/login",
+                &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("authz", &login.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)],
+            )
             .await;
         let mfa_url = after_password.location.clone().expect("to the second step");
         let mfa = browser.get(&mfa_url).await;
@@ -263,11 +272,21 @@ async fn a_german_sign_in_and_consent_complete_the_flow() {
     let consent = browser.get(&consent_url).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
     assert!(consent.body.contains(r#"<html lang="de">"#), "{}", consent.body);
-    for german in ["<title>Zugriff erlauben? · latchkey</title>", "Angemeldet als <strong>alice</strong>", ">Nicht Sie?</button>", "<li>Wissen, wer Sie sind</li>", "<li>Ihre E-Mail-Adresse sehen</li>", ">Ablehnen</button>", ">Erlauben</button>", "In beiden Fällen geht es danach zurück zu <strong>"] {
+    for german in [
+        "<title>Zugriff erlauben? · latchkey</title>",
+        "Angemeldet als <strong>alice</strong>",
+        ">Nicht Sie?</button>",
+        "<li>Wissen, wer Sie sind</li>",
+        "<li>Ihre E-Mail-Adresse sehen</li>",
+        ">Ablehnen</button>",
+        ">Erlauben</button>",
+        "In beiden Fällen geht es danach zurück zu <strong>",
+    ] {
         assert!(consent.body.contains(german), "{german}: {}", consent.body);
     }
     assert!(!consent.body.contains(">Allow</button>") && !consent.body.contains("Know who you are"), "{}", consent.body);
-    let answered = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
+    let answered =
+        browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
     let back = answered.location.expect("back to the client");
     assert!(back.starts_with(REDIRECT_URI), "{back}");
     let code = url::Url::parse(&back).expect("url").query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.to_string()).expect("a code");
@@ -285,7 +304,17 @@ async fn the_account_page_is_german_for_a_german_browser() {
     sign_in_direct(&mut browser, USERNAME, false).await;
     let english = browser.get("/account").await;
     assert_eq!(english.status, 200, "{}", english.body);
-    for name in [r#"<html lang="en">"#, "<h1>Your account</h1>", ">Sign-in methods</h2>", ">Where you&#x27;re signed in</h2>", ">Connected apps</h2>", ">Recent activity</h2>", "signed in <time", "just now", ">Sign out</button>"] {
+    for name in [
+        r#"<html lang="en">"#,
+        "<h1>Your account</h1>",
+        ">Sign-in methods</h2>",
+        ">Where you&#x27;re signed in</h2>",
+        ">Connected apps</h2>",
+        ">Recent activity</h2>",
+        "signed in <time",
+        "just now",
+        ">Sign out</button>",
+    ] {
         let alt = name.replace("&#x27;", "&#39;");
         assert!(english.body.contains(name) || english.body.contains(&alt) || english.body.contains(&name.replace("&#x27;", "'")), "{name}: {}", english.body);
     }
@@ -335,53 +364,22 @@ async fn an_expired_sign_in_request_page_is_german_for_a_german_browser() {
 /// brand and the way in, in the reader's language, not an empty 404.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn i24_27_the_issuer_url_is_a_page_with_the_way_in() {
-    let Some(app) =
-        TestApp::start_with(Backend::Sqlite, |s| s.brand_name = "Acme <ID>".into()).await
-    else {
+    let Some(app) = TestApp::start_with(Backend::Sqlite, |s| s.brand_name = "Acme <ID>".into()).await else {
         return;
     };
     app.add_user(USERNAME, PASSWORD).await;
     let mut browser = app.browser();
     let page = browser.get("/").await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page
-        .header("content-type")
-        .is_some_and(|c| c.starts_with("text/html")));
-    assert!(
-        page.body.contains("<html lang=\"en\">")
-            && page.body.contains("Welcome to Acme &#60;ID&#62;"),
-        "the brand, escaped: {}",
-        page.body
-    );
-    assert!(
-        page.body
-            .contains(r#"<a class="button" href="/account">Sign in</a>"#),
-        "{}",
-        page.body
-    );
+    assert!(page.header("content-type").is_some_and(|c| c.starts_with("text/html")));
+    assert!(page.body.contains("<html lang=\"en\">") && page.body.contains("Welcome to Acme &#60;ID&#62;"), "the brand, escaped: {}", page.body);
+    assert!(page.body.contains(r#"<a class="button" href="/account">Sign in</a>"#), "{}", page.body);
     sign_in_direct(&mut browser, USERNAME, false).await;
     let page = browser.get("/").await;
-    assert!(
-        page.body
-            .contains(r#"<a class="button" href="/account">Your account</a>"#)
-            && !page.body.contains(">Sign in<"),
-        "{}",
-        page.body
-    );
+    assert!(page.body.contains(r#"<a class="button" href="/account">Your account</a>"#) && !page.body.contains(">Sign in<"), "{}", page.body);
     let mut german = app.browser();
-    german
-        .headers
-        .push(("accept-language".into(), "de-DE,de;q=0.9".into()));
+    german.headers.push(("accept-language".into(), "de-DE,de;q=0.9".into()));
     let page = german.get("/").await;
-    assert!(
-        page.body.contains("<html lang=\"de\">")
-            && page.body.contains("Willkommen bei Acme &#60;ID&#62;")
-            && page.body.contains(">Anmelden</a>"),
-        "{}",
-        page.body
-    );
-    assert!(
-        matches!(german.post_form("/", &[]).await.status, 404 | 405),
-        "only GET"
-    );
+    assert!(page.body.contains("<html lang=\"de\">") && page.body.contains("Willkommen bei Acme &#60;ID&#62;") && page.body.contains(">Anmelden</a>"), "{}", page.body);
+    assert!(matches!(german.post_form("/", &[]).await.status, 404 | 405), "only GET");
 }

@@ -15,7 +15,8 @@ const TOS: &str = "https://app.example/terms";
 
 /// A confidential web-app client with these links, and a relying party for it.
 async fn client_with_links(app: &TestApp, links: ClientLinks) -> (String, Rp) {
-    let (id, secret) = crate::support::TestClient::web_app("Photo Prints").grants(vec![latchkey_domain::GrantType::AuthorizationCode, latchkey_domain::GrantType::RefreshToken]).links(links).register(app).await;
+    let (id, secret) =
+        crate::support::TestClient::web_app("Photo Prints").grants(vec![latchkey_domain::GrantType::AuthorizationCode, latchkey_domain::GrantType::RefreshToken]).links(links).register(app).await;
     let rp = Rp::discover(app, &id, secret.as_deref()).await;
     (id, rp)
 }
@@ -97,7 +98,8 @@ async fn client_links_must_be_https_urls_everywhere_they_are_registered() {
     }
     // The admin API: create, then change, then clear.
     let (admin_id, admin_secret) = app.add_admin_client().await;
-    let token = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "admin")], Some((&admin_id, &admin_secret))).await.body["access_token"].as_str().unwrap_or_default().to_string();
+    let token =
+        post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "admin")], Some((&admin_id, &admin_secret))).await.body["access_token"].as_str().unwrap_or_default().to_string();
     let call = |method: &'static str, path: String, body: Value| {
         let (http, url, token) = (app.http(), app.url(&path), token.clone());
         async move {

@@ -78,9 +78,7 @@ async fn totp_enrolment_then_password_and_code_sign_in() {
     let code = code_at(&totp_secret, app.clock_now());
     let done = other.post_form("/login/mfa", &[("csrf_token", &csrf), ("m", &m), ("code", &code)]).await;
     let consent = other.get(done.location.as_deref().expect("onwards")).await;
-    let allowed = other
-        .post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")])
-        .await;
+    let allowed = other.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
     let resp = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default());
     let tokens = rp.exchange(resp.code.as_deref().unwrap_or_default(), req.verifier).await.expect("exchange");
     let claims = jwt::payload(&tokens.id_token().expect("id").to_string());

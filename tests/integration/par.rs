@@ -134,7 +134,13 @@ async fn par_refuses_bad_pushes() {
     assert_eq!(a.status, 400, "{}", a.body);
     // A request_uri that is not from our PAR endpoint is not supported.
     let mut browser = s.app.browser();
-    let foreign = browser.get(&format!("/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&request_uri=https%3A%2F%2Fexample.com%2Fr", s.id, url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>())).await;
+    let foreign = browser
+        .get(&format!(
+            "/authorize?client_id={}&redirect_uri={}&response_type=code&scope=openid&request_uri=https%3A%2F%2Fexample.com%2Fr",
+            s.id,
+            url::form_urlencoded::byte_serialize(REDIRECT_URI.as_bytes()).collect::<String>()
+        ))
+        .await;
     assert_eq!(AuthResponse::parse(foreign.location.as_deref().unwrap_or_default()).error.as_deref(), Some("request_uri_not_supported"));
 }
 

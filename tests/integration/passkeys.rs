@@ -65,9 +65,8 @@ async fn register_a_passkey_and_sign_in_without_a_password() {
     let next = done["redirect"].as_str().expect("where to go").to_string();
     assert!(browser.cookies.contains_key("__Host-latchkey-session"));
     let consent = browser.get(&next).await;
-    let allowed = browser
-        .post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")])
-        .await;
+    let allowed =
+        browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
     let resp = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default());
     let tokens = rp.exchange(resp.code.as_deref().unwrap_or_default(), req.verifier).await.expect("exchange");
     let claims = jwt::payload(&tokens.id_token().expect("id").to_string());
@@ -198,44 +197,19 @@ async fn a_disabled_accounts_passkey_sign_in_says_so_in_the_pages_language() {
     let mut setup = app.browser();
     password_sign_in(&mut setup).await;
     let mut key = register(&app, &mut setup, "Key").await;
-    assert!(app
-        .state
-        .authn
-        .set_disabled(&user.id, true)
-        .await
-        .expect("disable"));
-    for (lang, words) in [
-        (
-            "en",
-            "This account is disabled. Contact your administrator.",
-        ),
-        ("de", "Dieses Konto ist deaktiviert."),
-    ] {
+    assert!(app.state.authn.set_disabled(&user.id, true).await.expect("disable"));
+    for (lang, words) in [("en", "This account is disabled. Contact your administrator."), ("de", "Dieses Konto ist deaktiviert.")] {
         let mut browser = app.browser();
-        browser
-            .headers
-            .push(("accept-language".into(), lang.into()));
+        browser.headers.push(("accept-language".into(), lang.into()));
         let login = browser.get("/login").await;
         let (status, done, _) = passkey_sign_in(&mut browser, &login, &mut key, &app.issuer).await;
         assert_eq!(status, 403, "{done}");
         assert_eq!(done["error"], "account_disabled", "{done}");
-        assert!(
-            done["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with(words)),
-            "{lang}: {done}"
-        );
-        assert!(
-            !browser.cookies.contains_key("__Host-latchkey-session"),
-            "no session"
-        );
+        assert!(done["message"].as_str().is_some_and(|m| m.starts_with(words)), "{lang}: {done}");
+        assert!(!browser.cookies.contains_key("__Host-latchkey-session"), "no session");
     }
     // The script shows that sentence as it is.
-    let script = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../static/passkeys.js"
-    ))
-    .unwrap_or_default();
+    let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../static/passkeys.js")).unwrap_or_default();
     assert!(script.contains("if (e.sentence) return e.sentence;"));
 }
 
@@ -250,26 +224,14 @@ async fn passkey_sign_in_starts_are_capped_per_address() {
         let mut browser = app.browser();
         let login = browser.get("/login").await;
         let csrf = login.field("csrf_token").unwrap_or_default();
-        let (status, _) = browser
-            .post_json(
-                "/login/passkey/start",
-                &csrf,
-                &json!({ "conditional": true }),
-            )
-            .await;
+        let (status, _) = browser.post_json("/login/passkey/start", &csrf, &json!({ "conditional": true })).await;
         assert_eq!(status, 200, "{backend:?}");
         // This address's earlier starts, up to the cap (counted as the endpoint counts them).
         let limit = latchkey_authn::rate_limit::PASSKEY_START_PER_IP;
         for _ in 1..limit.max {
             let _ = app.state.limiter.hit(limit, "127.0.0.1").await;
         }
-        let (status, over) = browser
-            .post_json(
-                "/login/passkey/start",
-                &csrf,
-                &json!({ "conditional": true }),
-            )
-            .await;
+        let (status, over) = browser.post_json("/login/passkey/start", &csrf, &json!({ "conditional": true })).await;
         assert_eq!(status, 429, "{backend:?}: {over}");
         assert!(over.get("options").is_none(), "no ceremony past the cap");
     }

@@ -240,80 +240,39 @@ async fn i24_16_someone_elses_id_token_does_not_sign_this_browser_out() {
     let rp = rp_with_logout(&app, None).await;
     let mut attacker = app.browser();
     let req = rp.authorize(&[]);
-    let code = sign_in(&mut attacker, &req.url, "mallory", PASSWORD)
-        .await
-        .code
-        .expect("code");
-    let mallorys = rp
-        .exchange(&code, req.verifier)
-        .await
-        .expect("exchange")
-        .id_token()
-        .expect("id")
-        .to_string();
+    let code = sign_in(&mut attacker, &req.url, "mallory", PASSWORD).await.code.expect("code");
+    let mallorys = rp.exchange(&code, req.verifier).await.expect("exchange").id_token().expect("id").to_string();
     let logout_url = |hint: &str| {
         let mut u = url::Url::parse(&app.url("/end-session")).expect("url");
-        u.query_pairs_mut()
-            .append_pair("id_token_hint", hint)
-            .append_pair("post_logout_redirect_uri", LOGGED_OUT)
-            .append_pair("state", "x");
+        u.query_pairs_mut().append_pair("id_token_hint", hint).append_pair("post_logout_redirect_uri", LOGGED_OUT).append_pair("state", "x");
         u.to_string()
     };
     let untouched = |page: &crate::support::browser::Page, who: &str| {
-        assert_eq!(
-            (page.status, page.location.as_deref()),
-            (200, None),
-            "{who}: asked, not redirected"
-        );
-        assert!(
-            page.body.contains("Sign out?"),
-            "{who}: the confirmation page: {}",
-            page.body
-        );
-        assert!(
-            page.set_cookie(SESSION).is_none() && page.set_cookie(DEVICE).is_none(),
-            "{who}: cookies cleared: {:?}",
-            page.set_cookies
-        );
+        assert_eq!((page.status, page.location.as_deref()), (200, None), "{who}: asked, not redirected");
+        assert!(page.body.contains("Sign out?"), "{who}: the confirmation page: {}", page.body);
+        assert!(page.set_cookie(SESSION).is_none() && page.set_cookie(DEVICE).is_none(), "{who}: cookies cleared: {:?}", page.set_cookies);
     };
     // Alice's browser, remembered: Mallory's token clears nothing.
     let mut victim = app.browser();
     sign_in_direct(&mut victim, USERNAME, true).await;
     let device_before = victim.cookies.get(DEVICE).cloned();
     assert!(device_before.is_some(), "a remembered device");
-    untouched(
-        &victim.get(&logout_url(&mallorys)).await,
-        "another user's token",
-    );
+    untouched(&victim.get(&logout_url(&mallorys)).await, "another user's token");
     assert!(signed_in(&mut victim).await, "alice is still signed in");
-    assert_eq!(
-        victim.cookies.get(DEVICE),
-        device_before.as_ref(),
-        "the remembered device stays"
-    );
+    assert_eq!(victim.cookies.get(DEVICE), device_before.as_ref(), "the remembered device stays");
     // Mallory's other browser: the token names another session of hers.
     let mut second = app.browser();
     sign_in_direct(&mut second, "mallory", false).await;
-    untouched(
-        &second.get(&logout_url(&mallorys)).await,
-        "another session's token",
-    );
+    untouched(&second.get(&logout_url(&mallorys)).await, "another session's token");
     assert!(signed_in(&mut second).await);
     // A browser with no session: back to the relying party, nothing cleared.
     let mut fresh = app.browser();
     let page = fresh.get(&logout_url(&mallorys)).await;
     assert_eq!(page.status, 302);
-    assert!(
-        page.set_cookie(SESSION).is_none() && page.set_cookie(DEVICE).is_none(),
-        "{:?}",
-        page.set_cookies
-    );
+    assert!(page.set_cookie(SESSION).is_none() && page.set_cookie(DEVICE).is_none(), "{:?}", page.set_cookies);
     // The browser the token was issued to is signed out, as before.
     let page = attacker.get(&logout_url(&mallorys)).await;
-    assert_eq!(
-        (page.status, page.location.as_deref()),
-        (302, Some(format!("{LOGGED_OUT}?state=x").as_str()))
-    );
+    assert_eq!((page.status, page.location.as_deref()), (302, Some(format!("{LOGGED_OUT}?state=x").as_str())));
     assert!(!signed_in(&mut attacker).await);
 }
 
@@ -453,22 +412,18 @@ fn flaky_backchannel(failures: usize) -> (Arc<Mutex<Vec<String>>>, u16) {
         let (sink, attempts) = (sink.clone(), attempts.clone());
         actix_web::App::new().route(
             "/backchannel",
-            actix_web::web::post().to(
-                move |form: actix_web::web::Form<std::collections::HashMap<String, String>>| {
-                    let (sink, attempts) = (sink.clone(), attempts.clone());
-                    async move {
-                        if attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
-                            return actix_web::HttpResponse::ServiceUnavailable().finish();
-                        }
-                        if let Some(t) = form.get("logout_token") {
-                            sink.lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(t.clone());
-                        }
-                        actix_web::HttpResponse::Ok().finish()
+            actix_web::web::post().to(move |form: actix_web::web::Form<std::collections::HashMap<String, String>>| {
+                let (sink, attempts) = (sink.clone(), attempts.clone());
+                async move {
+                    if attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < failures {
+                        return actix_web::HttpResponse::ServiceUnavailable().finish();
                     }
-                },
-            ),
+                    if let Some(t) = form.get("logout_token") {
+                        sink.lock().unwrap_or_else(|p| p.into_inner()).push(t.clone());
+                    }
+                    actix_web::HttpResponse::Ok().finish()
+                }
+            }),
         )
     })
     .workers(1)
@@ -495,17 +450,8 @@ async fn i24_20_the_cli_delivers_backchannel_logout_before_it_exits() {
     let rp = rp_with_logout(&app, Some(format!("http://127.0.0.1:{port}/backchannel"))).await;
     let mut browser = app.browser();
     let req = rp.authorize(&[]);
-    let code = sign_in(&mut browser, &req.url, USERNAME, PASSWORD)
-        .await
-        .code
-        .expect("code");
-    let id_token = rp
-        .exchange(&code, req.verifier)
-        .await
-        .expect("exchange")
-        .id_token()
-        .expect("id")
-        .to_string();
+    let code = sign_in(&mut browser, &req.url, USERNAME, PASSWORD).await.code.expect("code");
+    let id_token = rp.exchange(&code, req.verifier).await.expect("exchange").id_token().expect("id").to_string();
     let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-cli-"));
     let s = app.settings.clone();
     let issuer = app.issuer.clone();
@@ -513,19 +459,10 @@ async fn i24_20_the_cli_delivers_backchannel_logout_before_it_exits() {
         std::process::Command::new(bin)
             .args(["sessions", "revoke", "--user", USERNAME])
             .env("LATCHKEY_ISSUER", issuer)
-            .env(
-                "LATCHKEY_DATABASE_URL",
-                s.database_url.clone().unwrap_or_default(),
-            )
-            .env(
-                "LATCHKEY_REDIS_URL",
-                s.redis_url.clone().unwrap_or_default(),
-            )
+            .env("LATCHKEY_DATABASE_URL", s.database_url.clone().unwrap_or_default())
+            .env("LATCHKEY_REDIS_URL", s.redis_url.clone().unwrap_or_default())
             .env("LATCHKEY_REDIS_PREFIX", &s.redis_prefix)
-            .env(
-                "LATCHKEY_MASTER_KEY",
-                s.master_key.clone().unwrap_or_default(),
-            )
+            .env("LATCHKEY_MASTER_KEY", s.master_key.clone().unwrap_or_default())
             .env("LATCHKEY_DATA_DIR", &dir)
             .env("LATCHKEY_LOG", "error")
             .env_remove("LATCHKEY_CONFIG")
@@ -534,35 +471,12 @@ async fn i24_20_the_cli_delivers_backchannel_logout_before_it_exits() {
     .await
     .expect("join")
     .expect("run latchkey sessions revoke");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("ended 1 session(s)"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ended 1 session(s)"), "{}", String::from_utf8_lossy(&out.stdout));
     // No waiting here: the command has returned, so the delivery is done.
     let tokens = received.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    assert_eq!(
-        tokens.len(),
-        1,
-        "the relying party was told before the command returned (after one retry)"
-    );
-    assert_eq!(
-        jwt::payload(&tokens[0])["sid"],
-        jwt::payload(&id_token)["sid"]
-    );
-    assert_eq!(
-        app.state
-            .oauth
-            .pending_backchannel_deliveries()
-            .await
-            .expect("pending"),
-        0,
-        "nothing left for the nodes"
-    );
+    assert_eq!(tokens.len(), 1, "the relying party was told before the command returned (after one retry)");
+    assert_eq!(jwt::payload(&tokens[0])["sid"], jwt::payload(&id_token)["sid"]);
+    assert_eq!(app.state.oauth.pending_backchannel_deliveries().await.expect("pending"), 0, "nothing left for the nodes");
     assert!(!signed_in(&mut browser).await);
 }

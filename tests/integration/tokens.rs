@@ -23,11 +23,7 @@ async fn tokens_for(rp: &Rp, browser: &mut Browser, user: &str, scopes: &[&str])
     let req = rp.authorize_scopes(scopes, &[]);
     let resp = sign_in(browser, &req.url, user, PASSWORD).await;
     let t = rp.exchange(resp.code.as_deref().expect("code"), req.verifier).await.expect("exchange");
-    Tokens {
-        access: t.access_token().secret().clone(),
-        refresh: t.refresh_token().expect("a refresh token").secret().clone(),
-        id: t.id_token().map(|i| i.to_string()).unwrap_or_default(),
-    }
+    Tokens { access: t.access_token().secret().clone(), refresh: t.refresh_token().expect("a refresh token").secret().clone(), id: t.id_token().map(|i| i.to_string()).unwrap_or_default() }
 }
 
 fn basic(rp: &Rp) -> Option<(&str, &str)> {
@@ -131,12 +127,9 @@ async fn rotations_use_their_own_connections_or_fall_back_on_postgres() {
         let db = app.pg.as_ref().map(|p| p.name().to_string()).unwrap_or_default();
         let url = app.settings.database_url.clone().unwrap_or_default().replace(&format!("/{db}{suffix}"), "/postgres");
         let mut admin = diesel::PgConnection::establish(&url).expect("the PostgreSQL server");
-        let own: Count = diesel::sql_query(format!(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{}'",
-            latchkey_store::pg_async::APPLICATION_NAME
-        ))
-        .get_result(&mut admin)
-        .expect("pg_stat_activity");
+        let own: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{}'", latchkey_store::pg_async::APPLICATION_NAME))
+            .get_result(&mut admin)
+            .expect("pg_stat_activity");
         assert_eq!(own.n > 0, own_connections, "{suffix}: {} rotation connections", own.n);
     }
 }

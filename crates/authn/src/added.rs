@@ -57,33 +57,12 @@ pub struct AddedCredential {
 }
 
 /// The user's passkeys and authenticator app added in `[from, until)`, newest first.
-pub async fn recently_added(
-    passkeys: &PasskeyService,
-    mfa: &MfaService,
-    user: &User,
-    from: i64,
-    until: i64,
-) -> Result<Vec<AddedCredential>, AuthnError> {
+pub async fn recently_added(passkeys: &PasskeyService, mfa: &MfaService, user: &User, from: i64, until: i64) -> Result<Vec<AddedCredential>, AuthnError> {
     let within = |at: i64| at >= from && at < until;
-    let mut out: Vec<AddedCredential> = passkeys
-        .list(&user.id)
-        .await?
-        .into_iter()
-        .filter(|p| within(p.created_at))
-        .map(|p| AddedCredential {
-            kind: AddedKind::Passkey,
-            id: p.id,
-            name: p.name,
-            added_at: p.created_at,
-        })
-        .collect();
+    let mut out: Vec<AddedCredential> =
+        passkeys.list(&user.id).await?.into_iter().filter(|p| within(p.created_at)).map(|p| AddedCredential { kind: AddedKind::Passkey, id: p.id, name: p.name, added_at: p.created_at }).collect();
     if let Some(at) = mfa.app_added_at(user).await?.filter(|at| within(*at)) {
-        out.push(AddedCredential {
-            kind: AddedKind::AuthenticatorApp,
-            id: String::new(),
-            name: String::new(),
-            added_at: at,
-        });
+        out.push(AddedCredential { kind: AddedKind::AuthenticatorApp, id: String::new(), name: String::new(), added_at: at });
     }
     out.sort_by_key(|c| std::cmp::Reverse(c.added_at));
     Ok(out)
@@ -93,18 +72,8 @@ pub async fn recently_added(
 /// the caller): nothing outside the window can be removed this way. A
 /// passkey that is the account's last way in stays
 /// ([`AuthnError::InvalidInput`]). `Ok(false)`: not offered, or already gone.
-pub async fn remove_added(
-    passkeys: &PasskeyService,
-    mfa: &MfaService,
-    user: &User,
-    offered: &[AddedCredential],
-    kind: AddedKind,
-    id: &str,
-) -> Result<bool, AuthnError> {
-    let Some(found) = offered
-        .iter()
-        .find(|c| c.kind == kind && (kind == AddedKind::AuthenticatorApp || c.id == id))
-    else {
+pub async fn remove_added(passkeys: &PasskeyService, mfa: &MfaService, user: &User, offered: &[AddedCredential], kind: AddedKind, id: &str) -> Result<bool, AuthnError> {
+    let Some(found) = offered.iter().find(|c| c.kind == kind && (kind == AddedKind::AuthenticatorApp || c.id == id)) else {
         return Ok(false);
     };
     match found.kind {

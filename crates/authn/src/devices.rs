@@ -34,9 +34,18 @@ pub enum Restore {
     /// Valid: here is who it belongs to, when they last signed in
     /// interactively (the device's creation), and the rotated token for the
     /// cookie (`None` within the reuse grace: the cookie already has it).
-    Restored { user_id: UserId, amr: Vec<Amr>, device_id: String, auth_time: i64, token: Option<String> },
+    Restored {
+        user_id: UserId,
+        amr: Vec<Amr>,
+        device_id: String,
+        auth_time: i64,
+        token: Option<String>,
+    },
     /// A rotated token came back: the device is ended (so are its sessions, by the caller).
-    Replayed { device_id: String, user_id: UserId },
+    Replayed {
+        device_id: String,
+        user_id: UserId,
+    },
     Invalid,
 }
 

@@ -78,17 +78,11 @@ const MAX_LINE_BYTES: usize = 998;
 /// (8bit needs SMTP's 8BITMIME, which every current server offers.)
 fn text_body(text: &str) -> Body {
     let lines: Vec<&str> = text.lines().collect();
-    let plain = lines
-        .iter()
-        .all(|l| l.len() <= MAX_LINE_BYTES && !l.chars().any(|c| c.is_control() && c != '\t'));
+    let plain = lines.iter().all(|l| l.len() <= MAX_LINE_BYTES && !l.chars().any(|c| c.is_control() && c != '\t'));
     if !plain {
         return body(text);
     }
-    let encoding = if text.is_ascii() {
-        ContentTransferEncoding::SevenBit
-    } else {
-        ContentTransferEncoding::EightBit
-    };
+    let encoding = if text.is_ascii() { ContentTransferEncoding::SevenBit } else { ContentTransferEncoding::EightBit };
     let mut crlf = lines.join("\r\n");
     crlf.push_str("\r\n");
     Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
@@ -100,28 +94,17 @@ fn build(from: &str, mail: &Mail) -> Result<Message, AuthnError> {
         .from(from.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
         .to(mail.to.parse().map_err(|e: lettre::address::AddressError| bad(e.to_string()))?)
         .subject(mail.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            text_body(&mail.text),
-            body(&mail.html),
-        ))
+        .multipart(MultiPart::alternative_plain_html(text_body(&mail.text), body(&mail.html)))
         .map_err(|e| bad(e.to_string()))
 }
 
 /// Mail holds sign-in and recovery links: the outbox directory is 0700
 /// and each message 0600, readable by this user only.
 fn write_outbox(dir: &Path, from: &str, mail: &Mail) -> Result<(), AuthnError> {
-    let failed =
-        |e: std::io::Error| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display()));
+    let failed = |e: std::io::Error| AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display()));
     latchkey_store::db::private_dir(dir).map_err(failed)?;
     let message = build(from, mail)?;
-    let name = format!(
-        "{}-{}.eml",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        uuid::Uuid::new_v4().simple()
-    );
+    let name = format!("{}-{}.eml", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0), uuid::Uuid::new_v4().simple());
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -151,42 +134,19 @@ pub fn read_outbox(dir: &Path) -> Result<Vec<OutboxMessage>, AuthnError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(AuthnError::InvalidInput(format!(
-                "outbox {}: {e}",
-                dir.display()
-            )))
-        }
+        Err(e) => return Err(AuthnError::InvalidInput(format!("outbox {}: {e}", dir.display()))),
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
+    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
     files.sort();
     Ok(files
         .into_iter()
-        .filter_map(|file| {
-            std::fs::read(&file)
-                .ok()
-                .and_then(|raw| parse_message(&String::from_utf8_lossy(&raw)))
-                .map(|(date, to, subject, text)| OutboxMessage {
-                    file,
-                    date,
-                    to,
-                    subject,
-                    text,
-                })
-        })
+        .filter_map(|file| std::fs::read(&file).ok().and_then(|raw| parse_message(&String::from_utf8_lossy(&raw))).map(|(date, to, subject, text)| OutboxMessage { file, date, to, subject, text }))
         .collect())
 }
 
 /// Headers (unfolded, names lower-cased) and the body of a message or part.
 fn split_headers(raw: &str) -> (Vec<(String, String)>, &str) {
-    let (head, body) = raw
-        .split_once("\r\n\r\n")
-        .or_else(|| raw.split_once("\n\n"))
-        .unwrap_or((raw, ""));
+    let (head, body) = raw.split_once("\r\n\r\n").or_else(|| raw.split_once("\n\n")).unwrap_or((raw, ""));
     let mut headers: Vec<(String, String)> = Vec::new();
     for line in head.lines() {
         if line.starts_with([' ', '\t']) {
@@ -202,10 +162,7 @@ fn split_headers(raw: &str) -> (Vec<(String, String)>, &str) {
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 /// `(date, to, subject, text)` of one of our messages.
@@ -214,16 +171,10 @@ fn parse_message(raw: &str) -> Option<(String, String, String, String)> {
     let content_type = header(&headers, "content-type").unwrap_or("text/plain");
     let text = match content_type.split_once("boundary=") {
         Some((_, b)) => {
-            let boundary = format!(
-                "--{}",
-                b.split(';').next().unwrap_or("").trim().trim_matches('"')
-            );
+            let boundary = format!("--{}", b.split(';').next().unwrap_or("").trim().trim_matches('"'));
             body.split(boundary.as_str())
                 .map(split_headers)
-                .find(|(h, _)| {
-                    header(h, "content-type")
-                        .is_some_and(|c| c.to_ascii_lowercase().starts_with("text/plain"))
-                })
+                .find(|(h, _)| header(h, "content-type").is_some_and(|c| c.to_ascii_lowercase().starts_with("text/plain")))
                 .map(|(h, b)| decode_body(header(&h, "content-transfer-encoding"), b))?
         }
         None => decode_body(header(&headers, "content-transfer-encoding"), body),
@@ -235,21 +186,11 @@ fn parse_message(raw: &str) -> Option<(String, String, String, String)> {
 /// A part's body in its transfer encoding, as text with `\n` line ends.
 fn decode_body(encoding: Option<&str>, body: &str) -> String {
     let bytes = match encoding.map(str::to_ascii_lowercase).as_deref() {
-        Some("quoted-printable") => quoted_printable::decode(
-            body.trim_end().as_bytes(),
-            quoted_printable::ParseMode::Robust,
-        )
-        .unwrap_or_else(|_| body.as_bytes().to_vec()),
-        Some("base64") => base64::engine::general_purpose::STANDARD
-            .decode(body.split_whitespace().collect::<String>())
-            .unwrap_or_else(|_| body.as_bytes().to_vec()),
+        Some("quoted-printable") => quoted_printable::decode(body.trim_end().as_bytes(), quoted_printable::ParseMode::Robust).unwrap_or_else(|_| body.as_bytes().to_vec()),
+        Some("base64") => base64::engine::general_purpose::STANDARD.decode(body.split_whitespace().collect::<String>()).unwrap_or_else(|_| body.as_bytes().to_vec()),
         _ => body.as_bytes().to_vec(),
     };
-    String::from_utf8_lossy(&bytes)
-        .replace("\r\n", "\n")
-        .trim_end()
-        .to_string()
-        + "\n"
+    String::from_utf8_lossy(&bytes).replace("\r\n", "\n").trim_end().to_string() + "\n"
 }
 
 /// RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) in a header,
@@ -265,11 +206,7 @@ fn decode_words(value: &str) -> String {
                 let data = &tail[..end];
                 let bytes = match enc.to_ascii_lowercase().as_str() {
                     "b" => base64::engine::general_purpose::STANDARD.decode(data).ok(),
-                    "q" => quoted_printable::decode(
-                        data.replace('_', " ").as_bytes(),
-                        quoted_printable::ParseMode::Robust,
-                    )
-                    .ok(),
+                    "q" => quoted_printable::decode(data.replace('_', " ").as_bytes(), quoted_printable::ParseMode::Robust).ok(),
                     _ => None,
                 }?;
                 let consumed = start + 2 + charset.len() + 1 + enc.len() + 1 + end + 2;
@@ -323,19 +260,10 @@ mod tests {
     #[tokio::test]
     async fn the_outbox_is_private() {
         use std::os::unix::fs::PermissionsExt;
-        let dir =
-            std::env::temp_dir().join(format!("latchkey-outbox-{}", uuid::Uuid::new_v4().simple()));
-        let mailer =
-            Mailer::new(None, "latchkey <no-reply@localhost>", dir.clone()).expect("mailer");
-        mailer
-            .send(&mail("hello", "<p>hello</p>"))
-            .await
-            .expect("send");
-        let mode = |p: &std::path::Path| {
-            std::fs::metadata(p)
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0)
-        };
+        let dir = std::env::temp_dir().join(format!("latchkey-outbox-{}", uuid::Uuid::new_v4().simple()));
+        let mailer = Mailer::new(None, "latchkey <no-reply@localhost>", dir.clone()).expect("mailer");
+        mailer.send(&mail("hello", "<p>hello</p>")).await.expect("send");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
         assert_eq!(mode(&dir), 0o700);
         for f in std::fs::read_dir(&dir).expect("dir").flatten() {
             assert_eq!(mode(&f.path()), 0o600, "{}", f.path().display());
@@ -357,21 +285,10 @@ mod tests {
     #[test]
     fn the_html_part_with_non_ascii_and_long_lines_is_quoted_printable() {
         let long = format!("<p>{}</p>", "ä".repeat(2000));
-        let raw = String::from_utf8(
-            build("latchkey <no-reply@localhost>", &mail("Grüße", &long))
-                .expect("build")
-                .formatted(),
-        )
-        .expect("utf-8");
-        assert!(
-            raw.contains("Content-Transfer-Encoding: quoted-printable"),
-            "{raw}"
-        );
+        let raw = String::from_utf8(build("latchkey <no-reply@localhost>", &mail("Grüße", &long)).expect("build").formatted()).expect("utf-8");
+        assert!(raw.contains("Content-Transfer-Encoding: quoted-printable"), "{raw}");
         assert!(raw.contains("=C3=A4=C3=A4"));
-        assert!(
-            raw.contains("Content-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n"),
-            "the text part as written: {raw}"
-        );
+        assert!(raw.contains("Content-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n"), "the text part as written: {raw}");
         assert!(!raw.contains("base64"));
     }
 
@@ -379,30 +296,13 @@ mod tests {
     /// its line in the file, and reads back decoded.
     #[test]
     fn a_long_link_stays_whole_on_its_line_and_reads_back() {
-        let link = format!(
-            "https://id.example.com/recover?t=lkl_{}",
-            "A1b2=C3d4".repeat(10)
-        );
-        let text = format!(
-            "Hallo jörg,\n\n{}\n\n  {link}\n\n-- \nFooter\n",
-            "Jemand möchte Ihr Konto wiederherstellen. ".repeat(5)
-        );
-        let raw = String::from_utf8(
-            build("latchkey <no-reply@localhost>", &mail(&text, "<p>x</p>"))
-                .expect("build")
-                .formatted(),
-        )
-        .expect("utf-8");
-        assert!(
-            raw.lines().any(|l| l == format!("  {link}")),
-            "verbatim on one line: {raw}"
-        );
+        let link = format!("https://id.example.com/recover?t=lkl_{}", "A1b2=C3d4".repeat(10));
+        let text = format!("Hallo jörg,\n\n{}\n\n  {link}\n\n-- \nFooter\n", "Jemand möchte Ihr Konto wiederherstellen. ".repeat(5));
+        let raw = String::from_utf8(build("latchkey <no-reply@localhost>", &mail(&text, "<p>x</p>")).expect("build").formatted()).expect("utf-8");
+        assert!(raw.lines().any(|l| l == format!("  {link}")), "verbatim on one line: {raw}");
         assert!(!raw.contains("=3D"));
         let (_, to, subject, decoded) = parse_message(&raw).expect("parse");
-        assert_eq!(
-            (to.as_str(), subject.as_str()),
-            ("alice@example.com", "New sign-in")
-        );
+        assert_eq!((to.as_str(), subject.as_str()), ("alice@example.com", "New sign-in"));
         assert_eq!(decoded, text);
     }
 
@@ -412,9 +312,6 @@ mod tests {
         let (_, _, subject, text) = parse_message(raw).expect("parse");
         assert_eq!(subject, "Neue Anmeldung bei Ihrem Konto");
         assert_eq!(text, "Grüße https://x.example/?t=abcdef\n");
-        assert_eq!(
-            decode_words("=?utf-8?q?Gr=C3=BC=C3=9Fe_aus?= =?utf-8?q?_Berlin?="),
-            "Grüße aus Berlin"
-        );
+        assert_eq!(decode_words("=?utf-8?q?Gr=C3=BC=C3=9Fe_aus?= =?utf-8?q?_Berlin?="), "Grüße aus Berlin");
     }
 }

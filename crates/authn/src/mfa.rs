@@ -53,7 +53,14 @@ fn normalize(code: &str) -> String {
 impl MfaService {
     pub fn new(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock, issuer: &str) -> MfaService {
         let issuer = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "latchkey".into());
-        MfaService { db, master: master.clone(), backup: master.hasher(KeyPurpose::BackupCode), clock, throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)).for_second_factor(), issuer }
+        MfaService {
+            db,
+            master: master.clone(),
+            backup: master.hasher(KeyPurpose::BackupCode),
+            clock,
+            throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)).for_second_factor(),
+            issuer,
+        }
     }
 
     fn context(user_id: &str) -> String {

@@ -26,10 +26,7 @@ pub struct MailBrand {
 
 impl Default for MailBrand {
     fn default() -> Self {
-        MailBrand {
-            name: BRAND_NAME.to_string(),
-            color: BRAND_COLOUR.to_string(),
-        }
+        MailBrand { name: BRAND_NAME.to_string(), color: BRAND_COLOUR.to_string() }
     }
 }
 
@@ -37,17 +34,8 @@ impl MailBrand {
     /// `color` must be `#rrggbb` (as the brand settings are checked at
     /// start-up); anything else falls back to the default colour.
     pub fn new(name: &str, color: &str) -> MailBrand {
-        let hex = color
-            .strip_prefix('#')
-            .is_some_and(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        MailBrand {
-            name: name.to_string(),
-            color: if hex {
-                color.to_string()
-            } else {
-                BRAND_COLOUR.to_string()
-            },
-        }
+        let hex = color.strip_prefix('#').is_some_and(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        MailBrand { name: name.to_string(), color: if hex { color.to_string() } else { BRAND_COLOUR.to_string() } }
     }
 }
 
@@ -55,39 +43,97 @@ impl MailBrand {
 #[derive(Debug, Clone)]
 pub enum Notice<'a> {
     /// An administrator created the account; `url` sets it up.
-    Invitation { username: &'a str, url: &'a str, hours: i64 },
+    Invitation {
+        username: &'a str,
+        url: &'a str,
+        hours: i64,
+    },
     /// Sign-up with an address that has an account already.
-    SignupAddressTaken { recover_url: &'a str },
+    SignupAddressTaken {
+        recover_url: &'a str,
+    },
     /// Sign-up with a taken username.
-    SignupUsernameTaken { username: &'a str, signup_url: &'a str },
+    SignupUsernameTaken {
+        username: &'a str,
+        signup_url: &'a str,
+    },
     /// Sign-up: confirm the address and choose a credential.
-    SignupConfirm { username: &'a str, url: &'a str, hours: i64 },
+    SignupConfirm {
+        username: &'a str,
+        url: &'a str,
+        hours: i64,
+    },
     /// "Can't sign in?" was asked for this account.
-    Recovery { username: &'a str, url: &'a str, minutes: i64 },
+    Recovery {
+        username: &'a str,
+        url: &'a str,
+        minutes: i64,
+    },
     /// An administrator sent a recovery link.
-    AdminRecovery { username: &'a str, url: &'a str, minutes: i64 },
+    AdminRecovery {
+        username: &'a str,
+        url: &'a str,
+        minutes: i64,
+    },
     /// A recovery set a new credential; `not_me_url` ends the new session.
-    Recovered { username: &'a str, not_me_url: &'a str },
-    PasswordChanged { username: &'a str },
+    Recovered {
+        username: &'a str,
+        not_me_url: &'a str,
+    },
+    PasswordChanged {
+        username: &'a str,
+    },
     /// A first password was set on an account that signed in with passkeys only.
-    PasswordSet { username: &'a str },
+    PasswordSet {
+        username: &'a str,
+    },
     /// The password was removed: passkeys carry the account now.
-    PasswordRemoved { username: &'a str },
-    AccountDeleted { username: &'a str },
+    PasswordRemoved {
+        username: &'a str,
+    },
+    AccountDeleted {
+        username: &'a str,
+    },
     /// To the new address of an email change.
-    EmailConfirm { username: &'a str, url: &'a str, hours: i64 },
+    EmailConfirm {
+        username: &'a str,
+        url: &'a str,
+        hours: i64,
+    },
     /// To the old address after an email change; `revert_url` undoes it.
-    EmailChanged { username: &'a str, new_email: &'a str, revert_url: &'a str, days: i64 },
+    EmailChanged {
+        username: &'a str,
+        new_email: &'a str,
+        revert_url: &'a str,
+        days: i64,
+    },
     /// To the restored address after an undo.
-    EmailRestored { username: &'a str, recover_url: &'a str },
+    EmailRestored {
+        username: &'a str,
+        recover_url: &'a str,
+    },
     /// An administrator removed the second factor.
-    MfaReset { username: &'a str, recover_url: &'a str },
+    MfaReset {
+        username: &'a str,
+        recover_url: &'a str,
+    },
     /// A sign-in method was added (`passkey`: its name; `None`: an
     /// authenticator app or new backup codes, `app` says which);
     /// `not_me_url` ends the session that added it and offers to remove it.
-    CredentialAdded { username: &'a str, passkey: Option<&'a str>, app: bool, not_me_url: &'a str },
+    CredentialAdded {
+        username: &'a str,
+        passkey: Option<&'a str>,
+        app: bool,
+        not_me_url: &'a str,
+    },
     /// A sign-in from a device not seen recently, at `at` (epoch seconds).
-    NewDevice { username: &'a str, device: Option<&'a str>, at: i64, ip: Option<&'a str>, not_me_url: &'a str },
+    NewDevice {
+        username: &'a str,
+        device: Option<&'a str>,
+        at: i64,
+        ip: Option<&'a str>,
+        not_me_url: &'a str,
+    },
 }
 
 /// One piece of a mail's body.
@@ -97,7 +143,10 @@ enum Block {
     /// Label–value rows.
     Details(Vec<(String, String)>),
     /// The one thing to do: a button in HTML, the link on its own line in text.
-    Action { label: String, url: String },
+    Action {
+        label: String,
+        url: String,
+    },
 }
 
 impl Notice<'_> {
@@ -111,12 +160,7 @@ impl Notice<'_> {
             None => t.get("mail-hello-anonymous"),
         };
         let footer = t.arg("mail-footer", "brand", brand.name.as_str());
-        Mail {
-            to: to.to_string(),
-            text: text(&greeting, &blocks, &footer),
-            html: html(&t, brand, &subject, &greeting, &blocks, &footer),
-            subject,
-        }
+        Mail { to: to.to_string(), text: text(&greeting, &blocks, &footer), html: html(&t, brand, &subject, &greeting, &blocks, &footer), subject }
     }
 
     /// The message id stem, the name to greet, and the body.
@@ -124,92 +168,73 @@ impl Notice<'_> {
         let para = |key: &str| Block::Para(t.get(key));
         let action = |key: &str, url: &str| Block::Action { label: t.get(key), url: url.to_string() };
         match *self {
-            Notice::Invitation { username, url, hours } => ("invitation", Some(username), vec![
-                Block::Para(t.arg("mail-invitation-intro", "hours", hours)),
-                action("mail-invitation-action", url),
-                para("mail-invitation-after"),
-            ]),
-            Notice::SignupAddressTaken { recover_url } => ("signup-address-taken", None, vec![
-                para("mail-signup-address-taken-intro"),
-                action("mail-signup-address-taken-action", recover_url),
-                para("mail-signup-address-taken-after"),
-            ]),
-            Notice::SignupUsernameTaken { username, signup_url } => ("signup-username-taken", None, vec![
-                Block::Para(t.arg("mail-signup-username-taken-intro", "username", username)),
-                action("mail-signup-username-taken-action", signup_url),
-            ]),
-            Notice::SignupConfirm { username, url, hours } => ("signup-confirm", Some(username), vec![
-                Block::Para(t.arg("mail-signup-confirm-intro", "hours", hours)),
-                action("mail-signup-confirm-action", url),
-                para("mail-signup-confirm-after"),
-            ]),
-            Notice::Recovery { username, url, minutes } => ("recovery", Some(username), vec![
-                Block::Para(t.arg("mail-recovery-intro", "minutes", minutes)),
-                action("mail-recovery-action", url),
-                para("mail-recovery-after"),
-            ]),
-            Notice::AdminRecovery { username, url, minutes } => ("admin-recovery", Some(username), vec![
-                Block::Para(t.arg("mail-admin-recovery-intro", "minutes", minutes)),
-                action("mail-admin-recovery-action", url),
-                para("mail-admin-recovery-after"),
-            ]),
-            Notice::Recovered { username, not_me_url } => ("recovered", Some(username), vec![
-                para("mail-recovered-intro"),
-                para("mail-recovered-if-not"),
-                action("mail-recovered-action", not_me_url),
-            ]),
-            Notice::PasswordChanged { username } => ("password-changed", Some(username), vec![
-                para("mail-password-changed-intro"),
-                para("mail-password-changed-if-not"),
-            ]),
-            Notice::PasswordSet { username } => ("password-set", Some(username), vec![
-                para("mail-password-set-intro"),
-                para("mail-password-changed-if-not"),
-            ]),
-            Notice::PasswordRemoved { username } => ("password-removed", Some(username), vec![
-                para("mail-password-removed-intro"),
-                para("mail-password-changed-if-not"),
-            ]),
+            Notice::Invitation { username, url, hours } => {
+                ("invitation", Some(username), vec![Block::Para(t.arg("mail-invitation-intro", "hours", hours)), action("mail-invitation-action", url), para("mail-invitation-after")])
+            }
+            Notice::SignupAddressTaken { recover_url } => {
+                ("signup-address-taken", None, vec![para("mail-signup-address-taken-intro"), action("mail-signup-address-taken-action", recover_url), para("mail-signup-address-taken-after")])
+            }
+            Notice::SignupUsernameTaken { username, signup_url } => {
+                ("signup-username-taken", None, vec![Block::Para(t.arg("mail-signup-username-taken-intro", "username", username)), action("mail-signup-username-taken-action", signup_url)])
+            }
+            Notice::SignupConfirm { username, url, hours } => {
+                ("signup-confirm", Some(username), vec![Block::Para(t.arg("mail-signup-confirm-intro", "hours", hours)), action("mail-signup-confirm-action", url), para("mail-signup-confirm-after")])
+            }
+            Notice::Recovery { username, url, minutes } => {
+                ("recovery", Some(username), vec![Block::Para(t.arg("mail-recovery-intro", "minutes", minutes)), action("mail-recovery-action", url), para("mail-recovery-after")])
+            }
+            Notice::AdminRecovery { username, url, minutes } => (
+                "admin-recovery",
+                Some(username),
+                vec![Block::Para(t.arg("mail-admin-recovery-intro", "minutes", minutes)), action("mail-admin-recovery-action", url), para("mail-admin-recovery-after")],
+            ),
+            Notice::Recovered { username, not_me_url } => ("recovered", Some(username), vec![para("mail-recovered-intro"), para("mail-recovered-if-not"), action("mail-recovered-action", not_me_url)]),
+            Notice::PasswordChanged { username } => ("password-changed", Some(username), vec![para("mail-password-changed-intro"), para("mail-password-changed-if-not")]),
+            Notice::PasswordSet { username } => ("password-set", Some(username), vec![para("mail-password-set-intro"), para("mail-password-changed-if-not")]),
+            Notice::PasswordRemoved { username } => ("password-removed", Some(username), vec![para("mail-password-removed-intro"), para("mail-password-changed-if-not")]),
             Notice::AccountDeleted { username } => ("account-deleted", Some(username), vec![para("mail-account-deleted-intro")]),
-            Notice::EmailConfirm { username, url, hours } => ("email-confirm", Some(username), vec![
-                Block::Para(t.arg("mail-email-confirm-intro", "hours", hours)),
-                action("mail-email-confirm-action", url),
-                para("mail-email-confirm-after"),
-            ]),
-            Notice::EmailChanged { username, new_email, revert_url, days } => ("email-changed", Some(username), vec![
-                Block::Para(t.arg("mail-email-changed-intro", "email", new_email)),
-                Block::Para(t.arg("mail-email-changed-if-not", "days", days)),
-                action("mail-email-changed-action", revert_url),
-            ]),
-            Notice::EmailRestored { username, recover_url } => ("email-restored", Some(username), vec![
-                para("mail-email-restored-intro"),
-                action("mail-email-restored-action", recover_url),
-            ]),
-            Notice::MfaReset { username, recover_url } => ("mfa-reset", Some(username), vec![
-                para("mail-mfa-reset-intro"),
-                action("mail-mfa-reset-action", recover_url),
-                para("mail-mfa-reset-after"),
-            ]),
-            Notice::CredentialAdded { username, passkey, app, not_me_url } => ("credential-added", Some(username), vec![
-                match (passkey, app) {
-                    (Some(name), _) => Block::Para(t.arg("mail-credential-added-passkey", "name", name)),
-                    (None, true) => para("mail-credential-added-app"),
-                    (None, false) => para("mail-credential-added-codes"),
-                },
-                para("mail-credential-added-if-not"),
-                action("mail-credential-added-action", not_me_url),
-            ]),
-            Notice::NewDevice { username, device, at, ip, not_me_url } => ("new-device", Some(username), vec![
-                para("mail-new-device-intro"),
-                Block::Details(vec![
-                    (t.get("mail-new-device-device"), device.map_or_else(|| t.get("mail-new-device-unknown-device"), str::to_string)),
-                    (t.get("mail-new-device-time"), t.datetime(at, zone)),
-                    (t.get("mail-new-device-ip"), ip.map_or_else(|| t.get("mail-new-device-unknown"), str::to_string)),
-                ]),
-                para("mail-new-device-if-you"),
-                para("mail-new-device-if-not"),
-                action("mail-new-device-action", not_me_url),
-            ]),
+            Notice::EmailConfirm { username, url, hours } => {
+                ("email-confirm", Some(username), vec![Block::Para(t.arg("mail-email-confirm-intro", "hours", hours)), action("mail-email-confirm-action", url), para("mail-email-confirm-after")])
+            }
+            Notice::EmailChanged { username, new_email, revert_url, days } => (
+                "email-changed",
+                Some(username),
+                vec![
+                    Block::Para(t.arg("mail-email-changed-intro", "email", new_email)),
+                    Block::Para(t.arg("mail-email-changed-if-not", "days", days)),
+                    action("mail-email-changed-action", revert_url),
+                ],
+            ),
+            Notice::EmailRestored { username, recover_url } => ("email-restored", Some(username), vec![para("mail-email-restored-intro"), action("mail-email-restored-action", recover_url)]),
+            Notice::MfaReset { username, recover_url } => ("mfa-reset", Some(username), vec![para("mail-mfa-reset-intro"), action("mail-mfa-reset-action", recover_url), para("mail-mfa-reset-after")]),
+            Notice::CredentialAdded { username, passkey, app, not_me_url } => (
+                "credential-added",
+                Some(username),
+                vec![
+                    match (passkey, app) {
+                        (Some(name), _) => Block::Para(t.arg("mail-credential-added-passkey", "name", name)),
+                        (None, true) => para("mail-credential-added-app"),
+                        (None, false) => para("mail-credential-added-codes"),
+                    },
+                    para("mail-credential-added-if-not"),
+                    action("mail-credential-added-action", not_me_url),
+                ],
+            ),
+            Notice::NewDevice { username, device, at, ip, not_me_url } => (
+                "new-device",
+                Some(username),
+                vec![
+                    para("mail-new-device-intro"),
+                    Block::Details(vec![
+                        (t.get("mail-new-device-device"), device.map_or_else(|| t.get("mail-new-device-unknown-device"), str::to_string)),
+                        (t.get("mail-new-device-time"), t.datetime(at, zone)),
+                        (t.get("mail-new-device-ip"), ip.map_or_else(|| t.get("mail-new-device-unknown"), str::to_string)),
+                    ]),
+                    para("mail-new-device-if-you"),
+                    para("mail-new-device-if-not"),
+                    action("mail-new-device-action", not_me_url),
+                ],
+            ),
         }
     }
 }
@@ -254,25 +279,8 @@ struct HtmlMail<'a> {
     muted: &'static str,
 }
 
-fn html(
-    t: &Tr,
-    brand: &MailBrand,
-    subject: &str,
-    greeting: &str,
-    blocks: &[Block],
-    footer: &str,
-) -> String {
-    let page = HtmlMail {
-        lang: t.lang(),
-        subject,
-        brand: &brand.name,
-        color: &brand.color,
-        greeting,
-        blocks,
-        link_hint: t.get("mail-link-hint"),
-        footer,
-        muted: MUTED,
-    };
+fn html(t: &Tr, brand: &MailBrand, subject: &str, greeting: &str, blocks: &[Block], footer: &str) -> String {
+    let page = HtmlMail { lang: t.lang(), subject, brand: &brand.name, color: &brand.color, greeting, blocks, link_hint: t.get("mail-link-hint"), footer, muted: MUTED };
     // Rendering fails only on a formatter error, which writing into a
     // String never raises; the text part carries everything anyway.
     page.render().unwrap_or_else(|e| {
@@ -317,12 +325,7 @@ mod tests {
     fn every_notice_in_every_language_uses_only_messages_that_exist() {
         for locale in Locale::ALL {
             for notice in every_notice() {
-                let mail = notice.compose(
-                    "alice@example.com",
-                    Tr::new(locale),
-                    None,
-                    &MailBrand::default(),
-                );
+                let mail = notice.compose("alice@example.com", Tr::new(locale), None, &MailBrand::default());
                 // A missing message shows up as its id ("mail-…").
                 for part in [&mail.subject, &mail.text, &mail.html] {
                     assert!(!part.contains("mail-"), "{locale} {notice:?}: {part}");
@@ -334,17 +337,7 @@ mod tests {
 
     #[test]
     fn both_parts_carry_the_same_link_and_the_html_escapes_it() {
-        let mail = Notice::Recovery {
-            username: "<alice>",
-            url: URL,
-            minutes: 30,
-        }
-        .compose(
-            "a@example.com",
-            Tr::new(Locale::En),
-            None,
-            &MailBrand::default(),
-        );
+        let mail = Notice::Recovery { username: "<alice>", url: URL, minutes: 30 }.compose("a@example.com", Tr::new(Locale::En), None, &MailBrand::default());
         assert!(mail.text.contains(&format!("\n  {URL}\n")), "{}", mail.text);
         // askama's escaping, as on the pages (numeric character references).
         assert!(mail.html.contains("<a class=\"button\" href=\"https://id.example.com/setup?t=abc&#38;x=&#60;1&#62;\""), "{}", mail.html);
@@ -356,19 +349,7 @@ mod tests {
 
     #[test]
     fn the_english_texts_stay_what_they_were() {
-        let mail = Notice::NewDevice {
-            username: "alice",
-            device: None,
-            at: 1_796_220_300,
-            ip: None,
-            not_me_url: URL,
-        }
-        .compose(
-            "a@example.com",
-            Tr::new(Locale::En),
-            None,
-            &MailBrand::default(),
-        );
+        let mail = Notice::NewDevice { username: "alice", device: None, at: 1_796_220_300, ip: None, not_me_url: URL }.compose("a@example.com", Tr::new(Locale::En), None, &MailBrand::default());
         assert_eq!(mail.subject, "New sign-in to your account");
         assert!(mail.text.starts_with("Hello alice,\n\nSomeone signed in to your latchkey account from a device we have not seen recently:\n\n"), "{}", mail.text);
         assert!(mail.text.contains("  Device:     Unknown device\n  Time:       Wednesday, 2 December 2026 at 14:05 (UTC)\n  IP address: unknown\n"), "{}", mail.text);
@@ -376,14 +357,7 @@ mod tests {
 
     #[test]
     fn german_with_the_date_in_words_in_the_users_zone() {
-        let mail = Notice::NewDevice {
-            username: "alice",
-            device: Some("Safari on iPhone"),
-            at: 1_796_220_300,
-            ip: Some("192.0.2.7"),
-            not_me_url: URL,
-        }
-        .compose(
+        let mail = Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL }.compose(
             "a@example.com",
             Tr::new(Locale::De),
             Some("Europe/Berlin"),
@@ -401,33 +375,12 @@ mod tests {
     #[test]
     fn the_brand_name_and_colour_reach_the_mail_escaped() {
         let brand = MailBrand::new("Acme <ID> & \"Co\"", "#0b5d1e");
-        let mail = Notice::Recovery {
-            username: "alice",
-            url: URL,
-            minutes: 30,
-        }
-        .compose("a@example.com", Tr::new(Locale::En), None, &brand);
-        assert!(
-            mail.html
-                .contains("color:#0b5d1e\">Acme &#60;ID&#62; &#38; &#34;Co&#34;</p>"),
-            "{}",
-            mail.html
-        );
-        assert!(
-            mail.html.contains("background:#0b5d1e;"),
-            "the button is in the brand colour"
-        );
-        assert!(
-            !mail.html.contains(BRAND_COLOUR),
-            "no hard-coded colour left"
-        );
+        let mail = Notice::Recovery { username: "alice", url: URL, minutes: 30 }.compose("a@example.com", Tr::new(Locale::En), None, &brand);
+        assert!(mail.html.contains("color:#0b5d1e\">Acme &#60;ID&#62; &#38; &#34;Co&#34;</p>"), "{}", mail.html);
+        assert!(mail.html.contains("background:#0b5d1e;"), "the button is in the brand colour");
+        assert!(!mail.html.contains(BRAND_COLOUR), "no hard-coded colour left");
         assert!(!mail.html.contains("<ID>"), "the name is escaped");
-        assert!(
-            mail.text
-                .ends_with("-- \nThis is an automatic message from Acme <ID> & \"Co\".\n"),
-            "{}",
-            mail.text
-        );
+        assert!(mail.text.ends_with("-- \nThis is an automatic message from Acme <ID> & \"Co\".\n"), "{}", mail.text);
         let fallback = MailBrand::new("Acme", "red;background:url(x)");
         assert_eq!(fallback.color, BRAND_COLOUR, "only #rrggbb reaches the CSS");
     }

@@ -13,8 +13,8 @@ use latchkey_store::repo::users;
 use latchkey_store::{Db, FastStore};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
 use webauthn_rs_proto::ResidentKeyRequirement;
@@ -150,14 +150,8 @@ impl PasskeyService {
             "" => "Passkey".to_string(),
             n => n.chars().take(64).collect(),
         };
-        let stored = StoredPasskey {
-            id: base64_id(passkey.cred_id().as_ref()),
-            user_id: user.id.0.clone(),
-            name,
-            passkey: serde_json::to_string(&passkey).map_err(bad)?,
-            created_at: now,
-            last_used_at: None,
-        };
+        let stored =
+            StoredPasskey { id: base64_id(passkey.cred_id().as_ref()), user_id: user.id.0.clone(), name, passkey: serde_json::to_string(&passkey).map_err(bad)?, created_at: now, last_used_at: None };
         let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None, kind: kind_of(&stored.passkey) };
         self.db.run(move |c| repo::insert(c, &stored)).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => bad("this passkey is already registered"),
@@ -219,7 +213,12 @@ impl PasskeyService {
         // Keep the signature counter and backup flags current.
         let id = base64_id(result.cred_id().as_ref());
         let (uid, now) = (user_id.clone(), self.clock.now());
-        let row = { let i = id.clone(); self.db.run(move |c| repo::find(c, &i)).await? }.filter(|p| p.user_id == uid).ok_or_else(|| bad("unknown passkey"))?;
+        let row = {
+            let i = id.clone();
+            self.db.run(move |c| repo::find(c, &i)).await?
+        }
+        .filter(|p| p.user_id == uid)
+        .ok_or_else(|| bad("unknown passkey"))?;
         let mut passkey = Self::parse(&row)?;
         passkey.update_credential(&result);
         let json = serde_json::to_string(&passkey).map_err(bad)?;

@@ -260,7 +260,8 @@ mod tests {
         assert_eq!(names.len(), 8);
         assert!(names.iter().all(|n| n == "argon2-0"), "{names:?}");
         // And at the lowest priority (Linux: nice 19, field 19 of the thread's stat).
-        let nice = h.pool.run(|| std::fs::read_to_string("/proc/thread-self/stat").ok().and_then(|s| s.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(16).map(str::to_string)))).await.unwrap();
+        let nice =
+            h.pool.run(|| std::fs::read_to_string("/proc/thread-self/stat").ok().and_then(|s| s.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(16).map(str::to_string)))).await.unwrap();
         assert_eq!(nice.as_deref(), Some("19"), "hashing runs below request handling");
         let stored = h.hash(Secret::new("correct horse")).await.unwrap();
         assert!(h.verify(Secret::new("correct horse"), Some(stored)).await.unwrap());

@@ -1,7 +1,7 @@
 //! Users and how they sign in.
 
 use latchkey_domain::user::valid_username;
-use latchkey_domain::{SharedClock, Secret, User, UserId};
+use latchkey_domain::{Secret, SharedClock, User, UserId};
 use latchkey_store::repo::users;
 use latchkey_store::{Db, FastStore, StoreError};
 use latchkey_token::crypto::KeyPurpose;
@@ -330,7 +330,12 @@ pub fn validate_identity(username: &str, email: &str) -> Result<(), AuthnError> 
 /// (it goes into mail headers).
 pub fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.rsplit_once('@') else { return false };
-    email.len() <= 254 && !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && email.chars().all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()))
+    email.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.chars().all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()))
 }
 
 fn map_conflict(e: StoreError) -> AuthnError {

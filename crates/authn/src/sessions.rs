@@ -48,7 +48,19 @@ fn cache_key(key: &SessionKey) -> String {
 struct Cached(String, String, i64, i64, i64, Vec<Amr>, Option<String>, Option<String>, Option<String>, Option<String>, bool);
 
 fn encode_cached(s: &Session) -> Result<String, AuthnError> {
-    let c = Cached(s.sid.clone(), s.user_id.0.clone(), s.created_at, s.last_seen_at, s.auth_time, s.amr.clone(), s.ip.clone(), s.user_agent.clone(), s.device_name.clone(), s.device_id.clone(), s.restored);
+    let c = Cached(
+        s.sid.clone(),
+        s.user_id.0.clone(),
+        s.created_at,
+        s.last_seen_at,
+        s.auth_time,
+        s.amr.clone(),
+        s.ip.clone(),
+        s.user_agent.clone(),
+        s.device_name.clone(),
+        s.device_id.clone(),
+        s.restored,
+    );
     serde_json::to_string(&c).map_err(|e| AuthnError::InvalidInput(e.to_string()))
 }
 

@@ -283,10 +283,12 @@ mod tests {
     #[tokio::test]
     async fn parallel_attempts_cannot_exceed_the_limit() {
         let t = quick();
-        let tasks: Vec<_> = (0..40).map(|_| {
-            let t = t.clone();
-            tokio::spawn(async move { t.reserve(&acct("alice"), Some("1.2.3.4"), None).await.is_ok() })
-        }).collect();
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let t = t.clone();
+                tokio::spawn(async move { t.reserve(&acct("alice"), Some("1.2.3.4"), None).await.is_ok() })
+            })
+            .collect();
         let mut allowed = 0;
         for task in tasks {
             allowed += i64::from(task.await.unwrap());

@@ -5,8 +5,8 @@
 //! add a credential).
 
 use latchkey_domain::UserId;
-use latchkey_store::repo::{mfa, passkeys, users};
 use latchkey_store::db::DbConnection;
+use latchkey_store::repo::{mfa, passkeys, users};
 use latchkey_store::{Db, StoreError};
 
 use crate::error::AuthnError;
@@ -103,7 +103,12 @@ pub type PasswordOutcome = Result<Result<(), PasswordRefusal>, AuthnError>;
 
 /// Checks `rule` against the ways in and, if it allows, writes, all while
 /// holding the user's row.
-pub(crate) async fn change_if(db: &Db, user: &UserId, rule: fn(&WaysIn) -> Result<(), PasswordRefusal>, write: impl FnOnce(&mut DbConnection) -> Result<(), StoreError> + Send + 'static) -> PasswordOutcome {
+pub(crate) async fn change_if(
+    db: &Db,
+    user: &UserId,
+    rule: fn(&WaysIn) -> Result<(), PasswordRefusal>,
+    write: impl FnOnce(&mut DbConnection) -> Result<(), StoreError> + Send + 'static,
+) -> PasswordOutcome {
     let id = user.clone();
     Ok(db
         .run(move |c| {

@@ -43,9 +43,7 @@ impl Session {
 
     /// Whether the session is still usable at `now` under the given limits.
     pub fn is_live(&self, now: i64, idle_secs: i64, absolute_secs: i64) -> bool {
-        self.revoked_at.is_none()
-            && now - self.last_seen_at <= idle_secs
-            && now - self.created_at <= absolute_secs
+        self.revoked_at.is_none() && now - self.last_seen_at <= idle_secs && now - self.created_at <= absolute_secs
     }
 }
 

@@ -47,11 +47,7 @@ pub struct Profile {
 
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("username", &self.username)
-            .field("admin", &self.admin)
-            .finish_non_exhaustive()
+        f.debug_struct("User").field("id", &self.id).field("username", &self.username).field("admin", &self.admin).finish_non_exhaustive()
     }
 }
 
@@ -60,12 +56,7 @@ impl std::fmt::Debug for User {
 /// "username or email" cannot name two accounts), and not shaped like a user
 /// id (a UUID, so a "username or id" cannot either; issue #24 item 5).
 pub fn valid_username(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        && !looks_like_user_id(name)
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) && !looks_like_user_id(name)
 }
 
 /// Whether `s` has the shape of a user id: a UUID in its hyphenated form

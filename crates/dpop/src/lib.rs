@@ -107,7 +107,12 @@ pub fn access_token_hash(token: &str) -> String {
 pub fn same_target(claimed: &str, actual: &str) -> bool {
     match (url::Url::parse(claimed), url::Url::parse(actual)) {
         (Ok(a), Ok(b)) => {
-            a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default() && a.path() == b.path() && a.username().is_empty() && a.password().is_none()
+            a.scheme() == b.scheme()
+                && a.host_str() == b.host_str()
+                && a.port_or_known_default() == b.port_or_known_default()
+                && a.path() == b.path()
+                && a.username().is_empty()
+                && a.password().is_none()
         }
         _ => false,
     }
@@ -251,10 +256,13 @@ mod tests {
         assert!(with(&|c| c["iat"] = json!(NOW + CLOCK_SKEW_SECS + 1)).is_err());
         assert!(with(&|c| c["iat"] = json!(NOW - MAX_AGE_SECS)).is_ok());
         for missing in ["jti", "htm", "htu", "iat"] {
-            assert!(with(&|c| {
-                c.as_object_mut().map(|o| o.remove(missing));
-            })
-            .is_err(), "{missing} is required");
+            assert!(
+                with(&|c| {
+                    c.as_object_mut().map(|o| o.remove(missing));
+                })
+                .is_err(),
+                "{missing} is required"
+            );
         }
         assert!(with(&|c| c["jti"] = json!("x".repeat(MAX_JTI_LEN + 1))).is_err());
         assert!(with(&|c| c["jti"] = json!("a\u{7}b")).is_err());

@@ -13,11 +13,7 @@ pub const FILES: [&str; 3] = ["common.ftl", "pages.ftl", "mail.ftl"];
 
 macro_rules! locale_files {
     ($code:literal) => {
-        [
-            include_str!(concat!("../locales/", $code, "/common.ftl")),
-            include_str!(concat!("../locales/", $code, "/pages.ftl")),
-            include_str!(concat!("../locales/", $code, "/mail.ftl")),
-        ]
+        [include_str!(concat!("../locales/", $code, "/common.ftl")), include_str!(concat!("../locales/", $code, "/pages.ftl")), include_str!(concat!("../locales/", $code, "/mail.ftl"))]
     };
 }
 

@@ -20,9 +20,7 @@ impl Tr {
     /// such as the OIDC `zoneinfo` claim); an unknown or absent zone is UTC,
     /// and the text says which zone it is.
     pub fn datetime(&self, epoch: i64, zone: Option<&str>) -> String {
-        let tz = zone
-            .filter(|z| z.len() <= MAX_ZONE_LEN && *z != "UTC")
-            .and_then(|z| TimeZone::get(z).ok().map(|tz| (z.to_string(), tz)));
+        let tz = zone.filter(|z| z.len() <= MAX_ZONE_LEN && *z != "UTC").and_then(|z| TimeZone::get(z).ok().map(|tz| (z.to_string(), tz)));
         let (label, tz) = tz.unwrap_or_else(|| ("UTC".to_string(), TimeZone::UTC));
         let Ok(ts) = Timestamp::from_second(epoch) else {
             return epoch.to_string();

@@ -15,10 +15,7 @@ pub const MAX_ENTRIES: usize = 16;
 /// The language for a request: the first supported tag of `ui_locales`,
 /// else the best-weighted supported range of `accept_language`, else English.
 pub fn negotiate(ui_locales: Option<&str>, accept_language: Option<&str>) -> Locale {
-    ui_locales
-        .and_then(from_ui_locales)
-        .or_else(|| accept_language.and_then(from_accept_language))
-        .unwrap_or_default()
+    ui_locales.and_then(from_ui_locales).or_else(|| accept_language.and_then(from_accept_language)).unwrap_or_default()
 }
 
 /// The first supported tag of a `ui_locales` value, if any.

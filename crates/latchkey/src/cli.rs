@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use latchkey_authn::sessions::{DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT};
+use latchkey_authn::{Binding, SessionLimits};
 use latchkey_domain::{GrantType, Scope, ScopeSet, SigningAlg};
 use latchkey_oauth::clients::NewClient;
 use latchkey_token::service::{DEFAULT_REFRESH_ABSOLUTE, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_IDLE};
 use latchkey_token::RefreshPolicy;
-use latchkey_authn::sessions::{DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT};
-use latchkey_authn::{Binding, SessionLimits};
 use latchkey_web::config::{Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_ISSUER, DEFAULT_MAIL_FROM};
 
 #[derive(Parser)]
@@ -68,11 +68,7 @@ pub struct ServerOptions {
     #[arg(long, env = "LATCHKEY_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
     /// The header the trusted proxies set: x-forwarded-for or forwarded; the other is ignored (the proxy must clear it).
-    #[arg(
-        long,
-        env = "LATCHKEY_FORWARDED_HEADER",
-        default_value = "x-forwarded-for"
-    )]
+    #[arg(long, env = "LATCHKEY_FORWARDED_HEADER", default_value = "x-forwarded-for")]
     pub forwarded_header: String,
     /// Self-service sign-up: closed or open.
     #[arg(long, env = "LATCHKEY_SIGNUP", default_value = "closed")]
@@ -114,25 +110,13 @@ pub struct ServerOptions {
 
 /// A whole number of seconds, or an error that names the setting, the value
 /// and what to write instead.
-fn seconds(
-    setting: &'static str,
-) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
-    move |v: &str| {
-        v.trim().parse::<i64>().map_err(|_| format!("{setting}={v:?} is not a number of seconds: write a whole number, e.g. 3600 for an hour or 86400 for a day (no units)"))
-    }
+fn seconds(setting: &'static str) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
+    move |v: &str| v.trim().parse::<i64>().map_err(|_| format!("{setting}={v:?} is not a number of seconds: write a whole number, e.g. 3600 for an hour or 86400 for a day (no units)"))
 }
 
 /// A whole number of days, likewise.
-fn days(
-    setting: &'static str,
-) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
-    move |v: &str| {
-        v.trim().parse::<i64>().map_err(|_| {
-            format!(
-                "{setting}={v:?} is not a number of days: write a whole number, e.g. 30 (no units)"
-            )
-        })
-    }
+fn days(setting: &'static str) -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
+    move |v: &str| v.trim().parse::<i64>().map_err(|_| format!("{setting}={v:?} is not a number of days: write a whole number, e.g. 30 (no units)"))
 }
 
 /// Only the environment: the server options as the admin commands see them.
@@ -203,9 +187,7 @@ impl StoreArgs {
             smtp_url: opts.smtp_url.clone().filter(|s| !s.is_empty()),
             mail_from: opts.mail_from.clone(),
             trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(&opts.trusted_proxies)?,
-            forwarded_header: latchkey_web::client_ip::ForwardedHeader::parse(
-                &opts.forwarded_header,
-            )?,
+            forwarded_header: latchkey_web::client_ip::ForwardedHeader::parse(&opts.forwarded_header)?,
             signup_open: match opts.signup.as_str() {
                 "open" => true,
                 "closed" => false,
@@ -670,18 +652,19 @@ pub struct ClientAddArgs {
 
 impl ClientAddArgs {
     pub fn into_new_client(self) -> Result<NewClient, String> {
-        let grant_types = self
-            .grant_types
-            .iter()
-            .map(|g| GrantType::parse(g).ok_or_else(|| format!("unknown grant type {g}")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let grant_types = self.grant_types.iter().map(|g| GrantType::parse(g).ok_or_else(|| format!("unknown grant type {g}"))).collect::<Result<Vec<_>, _>>()?;
         let scopes = if self.scopes.is_empty() && self.allow_scopes.is_empty() {
             None
         } else {
             let oidc = if self.scopes.is_empty() {
                 ScopeSet::parse_lenient(latchkey_oauth::clients::DEFAULT_SCOPES)
             } else {
-                let list = self.scopes.iter().flat_map(|s| s.split_whitespace()).map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s} (API scopes go with --allow-scope)"))).collect::<Result<Vec<_>, _>>()?;
+                let list = self
+                    .scopes
+                    .iter()
+                    .flat_map(|s| s.split_whitespace())
+                    .map(|s| Scope::parse(s).ok_or_else(|| format!("unknown scope {s} (API scopes go with --allow-scope)")))
+                    .collect::<Result<Vec<_>, _>>()?;
                 ScopeSet::from_iter(list)
             };
             let api = ScopeSet::parse_tokens(&self.allow_scopes.join(" ")).map_err(|s| format!("malformed scope {s}"))?;

@@ -76,11 +76,7 @@ pub fn check_settings(s: &Settings) -> Vec<Finding> {
         out.push(f(Level::Warn, "no LATCHKEY_TRUSTED_PROXIES: behind a TLS proxy every user shares the proxy's address for rate limits, sessions and the audit trail"));
     }
     for net in &s.trusted_proxies {
-        let broad = if net.addr().is_ipv4() {
-            BROAD_V4_PREFIX
-        } else {
-            BROAD_V6_PREFIX
-        };
+        let broad = if net.addr().is_ipv4() { BROAD_V4_PREFIX } else { BROAD_V6_PREFIX };
         if net.prefix_len() == 0 {
             out.push(f(Level::Fail, format!("LATCHKEY_TRUSTED_PROXIES contains {net}: every client is trusted to name its own address in {}, so per-address limits, new-device mail and the audit trail's addresses are whatever it writes; list only your reverse proxies' addresses", s.forwarded_header.name())));
         } else if net.prefix_len() < broad {
@@ -88,23 +84,17 @@ pub fn check_settings(s: &Settings) -> Vec<Finding> {
         }
     }
     if s.signup_open {
-        out.push(f(Level::Warn, "LATCHKEY_SIGNUP=open: anyone who reaches this server can create an account; set LATCHKEY_SIGNUP=closed and invite people (latchkey user invite) unless public sign-up is intended"));
+        out.push(f(
+            Level::Warn,
+            "LATCHKEY_SIGNUP=open: anyone who reaches this server can create an account; set LATCHKEY_SIGNUP=closed and invite people (latchkey user invite) unless public sign-up is intended",
+        ));
     }
     if let Some(bind) = s.metrics_bind.as_deref() {
-        if !bind
-            .parse::<std::net::SocketAddr>()
-            .is_ok_and(|a| a.ip().is_loopback())
-        {
+        if !bind.parse::<std::net::SocketAddr>().is_ok_and(|a| a.ip().is_loopback()) {
             out.push(f(Level::Warn, format!("LATCHKEY_METRICS_BIND={bind} is not a loopback address: /metrics has no authentication and tells anyone who reaches it your traffic and users' activity; bind it to 127.0.0.1:<port> or allow only your Prometheus in a firewall")));
         }
     }
-    out.push(f(
-        Level::Pass,
-        format!(
-            "sign-in throttles and request rate limits are on (passwords: at least {} characters)",
-            s.password_min_chars
-        ),
-    ));
+    out.push(f(Level::Pass, format!("sign-in throttles and request rate limits are on (passwords: at least {} characters)", s.password_min_chars)));
     out
 }
 
@@ -127,7 +117,10 @@ fn check_files(s: &Settings, sqlite: bool) -> Vec<Finding> {
     let dir = s.data_dir.display();
     let needs_dir = sqlite || s.master_key.is_none();
     if needs_dir && !s.data_dir.is_dir() {
-        out.push(f(Level::Fail, format!("the data directory {dir} does not exist: start latchkey once (latchkey serve creates it, with the database and the master key) or set LATCHKEY_DATA_DIR to the directory in use")));
+        out.push(f(
+            Level::Fail,
+            format!("the data directory {dir} does not exist: start latchkey once (latchkey serve creates it, with the database and the master key) or set LATCHKEY_DATA_DIR to the directory in use"),
+        ));
         return out;
     }
     if needs_dir {
@@ -150,9 +143,10 @@ fn check_files(s: &Settings, sqlite: bool) -> Vec<Finding> {
                     }
                 }
                 Ok(_) => out.push(f(Level::Fail, format!("the master key file {} is damaged: restore it from your backup (every token, secret and session depends on it)", path.display()))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    out.push(f(Level::Fail, format!("there is no master key at {}: latchkey serve creates it at its first start; with several nodes, set the same LATCHKEY_MASTER_KEY on each", path.display())))
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => out.push(f(
+                    Level::Fail,
+                    format!("there is no master key at {}: latchkey serve creates it at its first start; with several nodes, set the same LATCHKEY_MASTER_KEY on each", path.display()),
+                )),
                 Err(e) => out.push(f(Level::Fail, format!("cannot read the master key {}: {e}", path.display()))),
             }
         }
@@ -166,34 +160,18 @@ fn check_keys(keys: &[StoredKey], now: i64, rotation_period: i64) -> Finding {
     let mut missing = Vec::new();
     let mut oldest_signing = now;
     for alg in SigningAlg::ALL {
-        let of_alg: Vec<&StoredKey> = keys
-            .iter()
-            .filter(|k| k.alg == alg.as_str() && k.retired_at.is_none())
-            .collect();
+        let of_alg: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == alg.as_str() && k.retired_at.is_none()).collect();
         // As the key ring picks it: the newest key published long enough, else the oldest.
-        let signing = of_alg
-            .iter()
-            .rev()
-            .find(|k| k.created_at + KEY_PUBLISH_LEAD <= now)
-            .or(of_alg.first());
+        let signing = of_alg.iter().rev().find(|k| k.created_at + KEY_PUBLISH_LEAD <= now).or(of_alg.first());
         match signing {
             Some(k) => oldest_signing = oldest_signing.min(k.created_at),
             None => missing.push(alg.as_str()),
         }
     }
     if !missing.is_empty() {
-        f(
-            Level::Warn,
-            format!(
-                "no signing key yet for {}: latchkey serve creates them at its first start",
-                missing.join(", ")
-            ),
-        )
+        f(Level::Warn, format!("no signing key yet for {}: latchkey serve creates them at its first start", missing.join(", ")))
     } else if now - oldest_signing <= rotation_period + 3600 {
-        f(
-            Level::Pass,
-            "every active signing key is younger than the rotation period",
-        )
+        f(Level::Pass, "every active signing key is younger than the rotation period")
     } else {
         f(Level::Warn, "an active signing key is older than the rotation period: is a node running? its upkeep rotates keys (or run latchkey keys rotate)")
     }
@@ -202,9 +180,7 @@ fn check_keys(keys: &[StoredKey], now: i64, rotation_period: i64) -> Finding {
 /// What the database holds, read in one read-only connection.
 fn check_database(s: &Settings, now: i64) -> Vec<Finding> {
     use latchkey_store::repo::{keys, mfa, passkeys, users};
-    let config = DbConfig {
-        url: s.database_url(),
-    };
+    let config = DbConfig { url: s.database_url() };
     let mut conn = match config.open_read_only() {
         Ok(c) => c,
         Err(e) => {
@@ -212,10 +188,7 @@ fn check_database(s: &Settings, now: i64) -> Vec<Finding> {
                 Backend::Sqlite => "start latchkey once (latchkey serve creates and migrates it) or point LATCHKEY_DATABASE_URL at the database in use",
                 Backend::Postgres => "check that PostgreSQL runs and that the database exists (createdb <name>), then start latchkey serve, which creates its tables",
             };
-            return vec![f(
-                Level::Fail,
-                format!("cannot open the database: {e}; {what}"),
-            )];
+            return vec![f(Level::Fail, format!("cannot open the database: {e}; {what}"))];
         }
     };
     let schema = |e: latchkey_store::StoreError| {
@@ -232,13 +205,8 @@ fn check_database(s: &Settings, now: i64) -> Vec<Finding> {
     };
     let (mut passkey, mut second) = (0usize, 0usize);
     for u in &all {
-        let p = passkeys::list_for_user(&mut conn, &u.id.0)
-            .map(|l| !l.is_empty())
-            .unwrap_or(false);
-        let app = mfa::find(&mut conn, &u.id.0)
-            .ok()
-            .flatten()
-            .is_some_and(|c| c.confirmed_at.is_some());
+        let p = passkeys::list_for_user(&mut conn, &u.id.0).map(|l| !l.is_empty()).unwrap_or(false);
+        let app = mfa::find(&mut conn, &u.id.0).ok().flatten().is_some_and(|c| c.confirmed_at.is_some());
         passkey += usize::from(p);
         second += usize::from(p || app);
     }
@@ -249,38 +217,19 @@ fn check_database(s: &Settings, now: i64) -> Vec<Finding> {
             n * 100 / all.len()
         }
     };
-    out.push(f(
-        Level::Pass,
-        format!(
-            "{} users: {}% with a passkey, {}% with a second factor",
-            all.len(),
-            pct(passkey),
-            pct(second)
-        ),
-    ));
+    out.push(f(Level::Pass, format!("{} users: {}% with a passkey, {}% with a second factor", all.len(), pct(passkey), pct(second))));
     out
 }
 
-pub async fn run(
-    settings: &Settings,
-    url: Option<&str>,
-    clock: SharedClock,
-) -> Result<(), CliError> {
+pub async fn run(settings: &Settings, url: Option<&str>, clock: SharedClock) -> Result<(), CliError> {
     let mut findings = check_settings(settings);
-    let sqlite = DbConfig {
-        url: settings.database_url(),
-    }
-    .backend()
-        == Backend::Sqlite;
+    let sqlite = DbConfig { url: settings.database_url() }.backend() == Backend::Sqlite;
     let files = check_files(settings, sqlite);
-    let dir_missing =
-        files.iter().any(|x| x.level == Level::Fail) && sqlite && !settings.data_dir.is_dir();
+    let dir_missing = files.iter().any(|x| x.level == Level::Fail) && sqlite && !settings.data_dir.is_dir();
     findings.extend(files);
     if !dir_missing {
         let (s, now) = (settings.clone(), clock.now());
-        let checked = tokio::task::spawn_blocking(move || check_database(&s, now))
-            .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let checked = tokio::task::spawn_blocking(move || check_database(&s, now)).await.map_err(|e| CliError::Usage(e.to_string()))?;
         findings.extend(checked);
     }
     if let Some(base) = url {
@@ -324,11 +273,7 @@ mod tests {
     use super::*;
 
     fn levels(s: &Settings, about: &str) -> Vec<Level> {
-        check_settings(s)
-            .into_iter()
-            .filter(|x| x.text.contains(about))
-            .map(|x| x.level)
-            .collect()
+        check_settings(s).into_iter().filter(|x| x.text.contains(about)).map(|x| x.level).collect()
     }
 
     /// Issue 24 item 15: settings that hand the client address, accounts or
@@ -336,83 +281,27 @@ mod tests {
     #[test]
     fn dangerous_exposure_is_named() {
         let ok = Settings::default();
-        assert!(
-            levels(&ok, "LATCHKEY_TRUSTED_PROXIES").is_empty()
-                && levels(&ok, "LATCHKEY_SIGNUP").is_empty()
-                && levels(&ok, "METRICS").is_empty()
-        );
-        let proxies = |list: &str| Settings {
-            trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(list)
-                .unwrap_or_default(),
-            ..Settings::default()
-        };
-        assert_eq!(
-            levels(&proxies("0.0.0.0/0"), "LATCHKEY_TRUSTED_PROXIES"),
-            [Level::Fail]
-        );
-        assert_eq!(
-            levels(&proxies("::/0"), "LATCHKEY_TRUSTED_PROXIES"),
-            [Level::Fail]
-        );
-        assert_eq!(
-            levels(
-                &proxies("10.0.0.0/8, 0.0.0.0/1"),
-                "LATCHKEY_TRUSTED_PROXIES"
-            ),
-            [Level::Warn]
-        );
-        assert_eq!(
-            levels(&proxies("2001:db8::/16"), "LATCHKEY_TRUSTED_PROXIES"),
-            [Level::Warn]
-        );
-        assert!(
-            levels(
-                &proxies("10.0.0.0/8, 172.16.0.0/12, fd00::/64, 127.0.0.1"),
-                "LATCHKEY_TRUSTED_PROXIES"
-            )
-            .is_empty(),
-            "private proxy ranges are fine"
-        );
-        assert!(check_settings(&proxies("0.0.0.0/0"))
-            .iter()
-            .any(|x| x.text.contains("list only your reverse proxies")));
-        let open = Settings {
-            signup_open: true,
-            ..Settings::default()
-        };
+        assert!(levels(&ok, "LATCHKEY_TRUSTED_PROXIES").is_empty() && levels(&ok, "LATCHKEY_SIGNUP").is_empty() && levels(&ok, "METRICS").is_empty());
+        let proxies = |list: &str| Settings { trusted_proxies: latchkey_web::client_ip::parse_trusted_proxies(list).unwrap_or_default(), ..Settings::default() };
+        assert_eq!(levels(&proxies("0.0.0.0/0"), "LATCHKEY_TRUSTED_PROXIES"), [Level::Fail]);
+        assert_eq!(levels(&proxies("::/0"), "LATCHKEY_TRUSTED_PROXIES"), [Level::Fail]);
+        assert_eq!(levels(&proxies("10.0.0.0/8, 0.0.0.0/1"), "LATCHKEY_TRUSTED_PROXIES"), [Level::Warn]);
+        assert_eq!(levels(&proxies("2001:db8::/16"), "LATCHKEY_TRUSTED_PROXIES"), [Level::Warn]);
+        assert!(levels(&proxies("10.0.0.0/8, 172.16.0.0/12, fd00::/64, 127.0.0.1"), "LATCHKEY_TRUSTED_PROXIES").is_empty(), "private proxy ranges are fine");
+        assert!(check_settings(&proxies("0.0.0.0/0")).iter().any(|x| x.text.contains("list only your reverse proxies")));
+        let open = Settings { signup_open: true, ..Settings::default() };
         assert_eq!(levels(&open, "LATCHKEY_SIGNUP=open"), [Level::Warn]);
-        assert!(check_settings(&open)
-            .iter()
-            .any(|x| x.text.contains("LATCHKEY_SIGNUP=closed")));
-        let metrics = |bind: &str| Settings {
-            metrics_bind: Some(bind.into()),
-            ..Settings::default()
-        };
-        assert_eq!(
-            levels(&metrics("0.0.0.0:9100"), "LATCHKEY_METRICS_BIND"),
-            [Level::Warn]
-        );
-        assert_eq!(
-            levels(&metrics("[::]:9100"), "LATCHKEY_METRICS_BIND"),
-            [Level::Warn]
-        );
-        assert_eq!(
-            levels(&metrics("192.0.2.7:9100"), "LATCHKEY_METRICS_BIND"),
-            [Level::Warn]
-        );
+        assert!(check_settings(&open).iter().any(|x| x.text.contains("LATCHKEY_SIGNUP=closed")));
+        let metrics = |bind: &str| Settings { metrics_bind: Some(bind.into()), ..Settings::default() };
+        assert_eq!(levels(&metrics("0.0.0.0:9100"), "LATCHKEY_METRICS_BIND"), [Level::Warn]);
+        assert_eq!(levels(&metrics("[::]:9100"), "LATCHKEY_METRICS_BIND"), [Level::Warn]);
+        assert_eq!(levels(&metrics("192.0.2.7:9100"), "LATCHKEY_METRICS_BIND"), [Level::Warn]);
         assert!(levels(&metrics("127.0.0.1:9100"), "LATCHKEY_METRICS_BIND").is_empty());
         assert!(levels(&metrics("[::1]:9100"), "LATCHKEY_METRICS_BIND").is_empty());
     }
 
     fn key(alg: &str, created_at: i64) -> StoredKey {
-        StoredKey {
-            kid: format!("{alg}-{created_at}"),
-            alg: alg.into(),
-            private_key_enc: String::new(),
-            public_jwk: String::new(),
-            created_at,
-            retired_at: None,
-        }
+        StoredKey { kid: format!("{alg}-{created_at}"), alg: alg.into(), private_key_enc: String::new(), public_jwk: String::new(), created_at, retired_at: None }
     }
 
     /// Issue 24 item 31: the key-age check reads the keys there are; none
@@ -421,15 +310,9 @@ mod tests {
     fn key_age_is_read_not_made() {
         let (now, period) = (100 * 86_400, 30 * 86_400);
         assert_eq!(check_keys(&[], now, period).level, Level::Warn);
-        let fresh: Vec<StoredKey> = SigningAlg::ALL
-            .iter()
-            .map(|a| key(a.as_str(), now - 86_400))
-            .collect();
+        let fresh: Vec<StoredKey> = SigningAlg::ALL.iter().map(|a| key(a.as_str(), now - 86_400)).collect();
         assert_eq!(check_keys(&fresh, now, period).level, Level::Pass);
-        let old: Vec<StoredKey> = SigningAlg::ALL
-            .iter()
-            .map(|a| key(a.as_str(), now - 60 * 86_400))
-            .collect();
+        let old: Vec<StoredKey> = SigningAlg::ALL.iter().map(|a| key(a.as_str(), now - 60 * 86_400)).collect();
         assert_eq!(check_keys(&old, now, period).level, Level::Warn);
     }
 }

@@ -110,7 +110,13 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         Command::Group { command } => group_command(&AppState::build(&settings, clock).await?, command).await,
         Command::Doctor { url } => doctor::run(&settings, url.as_deref(), clock).await,
         Command::Probe { url } => {
-            let r = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build().map_err(|e| CliError::OAuth(e.to_string()))?.get(format!("{}/health/ready", url.trim_end_matches('/'))).send().await;
+            let r = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()
+                .map_err(|e| CliError::OAuth(e.to_string()))?
+                .get(format!("{}/health/ready", url.trim_end_matches('/')))
+                .send()
+                .await;
             match r {
                 Ok(r) if r.status().is_success() => Ok(()),
                 Ok(r) => Err(CliError::Usage(format!("not ready: {}", r.status()))),
@@ -200,10 +206,7 @@ async fn sessions_command(state: &AppState, command: SessionsCommand) -> Result<
             let u = state.authn.find_by_username(&user).await?.ok_or_else(|| CliError::Usage(format!("no user {user}")))?;
             let sessions = state.sessions.list(&u.id).await?;
             if json {
-                let list: Vec<_> = sessions
-                    .iter()
-                    .map(|s| json!({ "sid": s.sid, "device": s.device_name, "ip": s.ip, "created_at": s.created_at, "last_seen_at": s.last_seen_at }))
-                    .collect();
+                let list: Vec<_> = sessions.iter().map(|s| json!({ "sid": s.sid, "device": s.device_name, "ip": s.ip, "created_at": s.created_at, "last_seen_at": s.last_seen_at })).collect();
                 println!("{}", serde_json::Value::Array(list));
             } else if sessions.is_empty() {
                 println!("no live sessions");
@@ -271,7 +274,12 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     let addr = listener.local_addr()?;
     if let Ok(issuer) = url::Url::parse(&state.issuer) {
         if issuer.host_str() == Some("localhost") && issuer.port_or_known_default() != Some(addr.port()) {
-            eprintln!("warning: the issuer {} names port {}, but latchkey listens on {}; set LATCHKEY_ISSUER to the URL browsers use", state.issuer, issuer.port_or_known_default().unwrap_or(0), addr.port());
+            eprintln!(
+                "warning: the issuer {} names port {}, but latchkey listens on {}; set LATCHKEY_ISSUER to the URL browsers use",
+                state.issuer,
+                issuer.port_or_known_default().unwrap_or(0),
+                addr.port()
+            );
         }
     }
     if let Some(m) = metrics {
@@ -465,7 +473,12 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 println!("client {client_id}: keys replaced{}", if require_private_key_jwt == Some(true) { "; only private_key_jwt accepted" } else { "" });
             } else if let Some(required) = require_private_key_jwt {
                 let id = client_id.clone();
-                let current = stores.db.run(move |c| latchkey_store::repo::clients::find(c, &id)).await.map_err(latchkey_oauth::OAuthError::from)?.ok_or_else(|| CliError::Usage(format!("no client with id {client_id}")))?;
+                let current = stores
+                    .db
+                    .run(move |c| latchkey_store::repo::clients::find(c, &id))
+                    .await
+                    .map_err(latchkey_oauth::OAuthError::from)?
+                    .ok_or_else(|| CliError::Usage(format!("no client with id {client_id}")))?;
                 clients::set_keys(&stores.db, &client_id, current.jwks.as_deref(), required).await?;
                 println!("client {client_id}: {}", if required { "only private_key_jwt accepted" } else { "secret accepted too" });
             }

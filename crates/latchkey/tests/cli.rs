@@ -56,7 +56,10 @@ fn client_links_from_the_command_line() {
     assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("logo_uri"), "{}", String::from_utf8_lossy(&refused.stderr));
     let plain = cli.run(&["client", "add", "--name", "Bad", "--redirect-uri", "http://localhost:3000/cb", "--tos-uri", "http://app.example/terms"], None);
     assert!(!plain.status.success(), "plain http off localhost");
-    let app = cli.json(&["client", "add", "--name", "Shop", "--redirect-uri", "http://localhost:3000/cb", "--logo-uri", "https://cdn.shop.example/logo.png", "--policy-uri", "https://shop.example/privacy", "--json"], None);
+    let app = cli.json(
+        &["client", "add", "--name", "Shop", "--redirect-uri", "http://localhost:3000/cb", "--logo-uri", "https://cdn.shop.example/logo.png", "--policy-uri", "https://shop.example/privacy", "--json"],
+        None,
+    );
     let id = app["client_id"].as_str().unwrap_or_default().to_string();
     let shown = |cli: &Cli| cli.json(&["client", "list", "--json"], None).as_array().and_then(|l| l.iter().find(|c| c["client_id"] == id.as_str()).cloned()).unwrap_or_default();
     let c = shown(&cli);
@@ -160,7 +163,23 @@ fn users_and_clients_from_the_command_line() {
     assert!(!cli.run(&["client", "remove", id], None).status.success(), "removing twice is an error");
 
     // APIs, their scopes, clients allowed them, groups.
-    let api = cli.json(&["api", "add", "--name", "Orders", "--audience", "https://api.example.com/orders", "--scope", "orders:read=Read your orders", "--scope", "orders:write=Change your orders", "--introspection-secret", "--json"], None);
+    let api = cli.json(
+        &[
+            "api",
+            "add",
+            "--name",
+            "Orders",
+            "--audience",
+            "https://api.example.com/orders",
+            "--scope",
+            "orders:read=Read your orders",
+            "--scope",
+            "orders:write=Change your orders",
+            "--introspection-secret",
+            "--json",
+        ],
+        None,
+    );
     assert_eq!(api["audience"], "https://api.example.com/orders");
     assert_eq!(api["scopes"].as_array().map(Vec::len), Some(2));
     assert!(api["introspection_secret"].as_str().is_some_and(|s| s.starts_with("lks_")), "{api}");
@@ -197,25 +216,10 @@ fn users_and_clients_from_the_command_line() {
 fn the_data_directory_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let cli = Cli::new();
-    cli.json(
-        &[
-            "user",
-            "invite",
-            "carol",
-            "--email",
-            "carol@example.com",
-            "--json",
-        ],
-        None,
-    );
+    cli.json(&["user", "invite", "carol", "--email", "carol@example.com", "--json"], None);
     fn walk(path: &std::path::Path, seen: &mut Vec<(String, u32, bool)>) {
-        let meta =
-            std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        seen.push((
-            path.display().to_string(),
-            meta.permissions().mode() & 0o777,
-            meta.is_dir(),
-        ));
+        let meta = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        seen.push((path.display().to_string(), meta.permissions().mode() & 0o777, meta.is_dir()));
         if meta.is_dir() {
             for entry in std::fs::read_dir(path).expect("read_dir").flatten() {
                 walk(&entry.path(), seen);
@@ -225,15 +229,9 @@ fn the_data_directory_is_private() {
     let mut seen = Vec::new();
     walk(&cli.dir, &mut seen);
     for name in ["master.key", "latchkey.db", "outbox"] {
-        assert!(
-            seen.iter().any(|(p, _, _)| p.ends_with(name)),
-            "{name} was created: {seen:?}"
-        );
+        assert!(seen.iter().any(|(p, _, _)| p.ends_with(name)), "{name} was created: {seen:?}");
     }
-    assert!(
-        seen.iter().any(|(p, _, d)| p.ends_with(".eml") && !d),
-        "the invitation is in the outbox: {seen:?}"
-    );
+    assert!(seen.iter().any(|(p, _, d)| p.ends_with(".eml") && !d), "the invitation is in the outbox: {seen:?}");
     for (path, mode, dir) in &seen {
         assert_eq!(*mode, if *dir { 0o700 } else { 0o600 }, "{path}");
     }
@@ -319,10 +317,7 @@ fn a_configuration_file_is_read_and_the_environment_wins() {
 #[test]
 fn doctor_passes_a_development_setup_and_fails_a_public_http_issuer() {
     let cli = Cli::new();
-    assert!(
-        cli.run(&["user", "list"], None).status.success(),
-        "the setup: data directory, key, database, signing keys"
-    );
+    assert!(cli.run(&["user", "list"], None).status.success(), "the setup: data directory, key, database, signing keys");
     let out = cli.run(&["doctor"], None);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
@@ -353,24 +348,12 @@ fn doctor_creates_nothing_it_checks() {
     let out = cli.run(&["doctor"], None);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!out.status.success(), "{text}");
-    assert!(
-        text.contains(&format!(
-            "FAIL  the data directory {} does not exist: start latchkey once",
-            cli.dir.display()
-        )),
-        "{text}"
-    );
+    assert!(text.contains(&format!("FAIL  the data directory {} does not exist: start latchkey once", cli.dir.display())), "{text}");
     assert!(!cli.dir.exists(), "the doctor created the data directory");
     // A database and a master key but no signing keys yet (`client list` opens only the stores).
     assert!(cli.run(&["client", "list"], None).status.success());
     let files = |cli: &Cli| {
-        let mut names: Vec<String> = std::fs::read_dir(&cli.dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut names: Vec<String> = std::fs::read_dir(&cli.dir).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect()).unwrap_or_default();
         names.sort();
         names
     };
@@ -378,32 +361,18 @@ fn doctor_creates_nothing_it_checks() {
     for _ in 0..2 {
         let out = cli.run(&["doctor"], None);
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            text.contains(
-                "WARN  no signing key yet for RS256, ES256, EdDSA: latchkey serve creates them"
-            ),
-            "{text}"
-        );
+        assert!(text.contains("WARN  no signing key yet for RS256, ES256, EdDSA: latchkey serve creates them"), "{text}");
         assert!(!text.contains("PASS  every active signing key"), "{text}");
     }
     assert_eq!(
-        files(&cli)
-            .iter()
-            .filter(|f| !f.ends_with("-shm") && !f.ends_with("-wal"))
-            .collect::<Vec<_>>(),
-        before
-            .iter()
-            .filter(|f| !f.ends_with("-shm") && !f.ends_with("-wal"))
-            .collect::<Vec<_>>()
+        files(&cli).iter().filter(|f| !f.ends_with("-shm") && !f.ends_with("-wal")).collect::<Vec<_>>(),
+        before.iter().filter(|f| !f.ends_with("-shm") && !f.ends_with("-wal")).collect::<Vec<_>>()
     );
     // Without its master key the data is unreadable: said, not replaced.
     std::fs::remove_file(cli.dir.join("master.key")).expect("remove the key");
     let text = String::from_utf8_lossy(&cli.run(&["doctor"], None).stdout).to_string();
     assert!(text.contains("FAIL  there is no master key at"), "{text}");
-    assert!(
-        !cli.dir.join("master.key").exists(),
-        "the doctor made a key"
-    );
+    assert!(!cli.dir.join("master.key").exists(), "the doctor made a key");
 }
 
 #[test]
@@ -462,36 +431,15 @@ fn help_texts_match_their_snapshots_and_describe_every_option() {
         assert!(!help(cmd).contains("--session-idle-secs"), "{cmd} --help lists a server option");
     }
     // Required arguments say so in the usage line.
-    assert!(
-        help("user add").contains("Usage: latchkey user add [OPTIONS] --email <EMAIL> <USERNAME>")
-    );
+    assert!(help("user add").contains("Usage: latchkey user add [OPTIONS] --email <EMAIL> <USERNAME>"));
     // Issue 24 item 32: global options only at the top, under their heading;
     // each command's help points there.
     let top = help("");
-    assert!(
-        top.contains("Global options (before the command, or as LATCHKEY_* variables):")
-            && top.contains("--data-dir"),
-        "{top}"
-    );
-    for cmd in [
-        "serve",
-        "user add",
-        "sessions revoke",
-        "client add",
-        "doctor",
-    ] {
+    assert!(top.contains("Global options (before the command, or as LATCHKEY_* variables):") && top.contains("--data-dir"), "{top}");
+    for cmd in ["serve", "user add", "sessions revoke", "client add", "doctor"] {
         let text = help(cmd);
-        for global in [
-            "--config",
-            "--issuer",
-            "--database-url",
-            "--data-dir",
-            "--master-key",
-        ] {
-            assert!(
-                !text.contains(&format!("{global} <")),
-                "`{cmd} --help` lists the global {global}: {text}"
-            );
+        for global in ["--config", "--issuer", "--database-url", "--data-dir", "--master-key"] {
+            assert!(!text.contains(&format!("{global} <")), "`{cmd} --help` lists the global {global}: {text}");
         }
         assert!(text.contains("Global options (--config, --issuer, --database-url, --redis-url, --data-dir, …) go before the command; see `latchkey --help`."), "{cmd}: {text}");
     }
@@ -501,49 +449,19 @@ fn help_texts_match_their_snapshots_and_describe_every_option() {
 /// what to do.
 #[test]
 fn configuration_errors_say_what_to_do() {
-    refuses(
-        &[("LATCHKEY_SESSION_IDLE_SECS", "1h")],
-        r#"LATCHKEY_SESSION_IDLE_SECS="1h" is not a number of seconds: write a whole number, e.g. 3600"#,
-    );
-    refuses(
-        &[("LATCHKEY_AUDIT_RETENTION_DAYS", "a year")],
-        r#"LATCHKEY_AUDIT_RETENTION_DAYS="a year" is not a number of days"#,
-    );
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    refuses(
-        &[(
-            "LATCHKEY_REDIS_URL",
-            &format!("redis://:hunter2@127.0.0.1:{closed}"),
-        )],
-        &format!("LATCHKEY_REDIS_URL=redis://127.0.0.1:{closed}: cannot reach Redis"),
-    );
-    refuses(
-        &[("LATCHKEY_REDIS_URL", &format!("redis://127.0.0.1:{closed}"))],
-        "start Redis or correct the host and port",
-    );
+    refuses(&[("LATCHKEY_SESSION_IDLE_SECS", "1h")], r#"LATCHKEY_SESSION_IDLE_SECS="1h" is not a number of seconds: write a whole number, e.g. 3600"#);
+    refuses(&[("LATCHKEY_AUDIT_RETENTION_DAYS", "a year")], r#"LATCHKEY_AUDIT_RETENTION_DAYS="a year" is not a number of days"#);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    refuses(&[("LATCHKEY_REDIS_URL", &format!("redis://:hunter2@127.0.0.1:{closed}"))], &format!("LATCHKEY_REDIS_URL=redis://127.0.0.1:{closed}: cannot reach Redis"));
+    refuses(&[("LATCHKEY_REDIS_URL", &format!("redis://127.0.0.1:{closed}"))], "start Redis or correct the host and port");
     // A running PostgreSQL without the database (skipped without PostgreSQL).
-    let admin = std::env::var("LATCHKEY_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pg = admin
-        .rsplit_once('/')
-        .map(|(base, _)| base.to_string())
-        .unwrap_or_default();
-    if pg == "postgres://postgres@127.0.0.1:5432"
-        && std::net::TcpStream::connect("127.0.0.1:5432").is_ok()
-    {
+    let admin = std::env::var("LATCHKEY_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg = admin.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or_default();
+    if pg == "postgres://postgres@127.0.0.1:5432" && std::net::TcpStream::connect("127.0.0.1:5432").is_ok() {
         let url = format!("{pg}/latchkey_no_such_database");
-        refuses(
-            &[("LATCHKEY_DATABASE_URL", &url)],
-            "createdb -h 127.0.0.1 -p 5432 -U postgres latchkey_no_such_database",
-        );
+        refuses(&[("LATCHKEY_DATABASE_URL", &url)], "createdb -h 127.0.0.1 -p 5432 -U postgres latchkey_no_such_database");
     } else {
-        eprintln!(
-            "\n!!! SKIPPED: no PostgreSQL at {pg}; the missing-database message is NOT checked\n"
-        );
+        eprintln!("\n!!! SKIPPED: no PostgreSQL at {pg}; the missing-database message is NOT checked\n");
     }
 }
 
@@ -554,69 +472,25 @@ fn configuration_errors_say_what_to_do() {
 fn outbox_mail_keeps_links_whole_and_the_mail_commands_print_them() {
     let cli = Cli::new();
     let empty = cli.run(&["mail", "list"], None);
-    assert!(
-        empty.status.success() && String::from_utf8_lossy(&empty.stdout).contains("is empty"),
-        "{}",
-        String::from_utf8_lossy(&empty.stderr)
-    );
-    let invited = cli.json(
-        &[
-            "user",
-            "invite",
-            "joerg",
-            "--email",
-            "joerg@example.com",
-            "--json",
-        ],
-        None,
-    );
-    let link = invited["invite_url"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert!(
-        link.len() > 76,
-        "long enough that quoted-printable would have broken it: {link}"
-    );
-    let files: Vec<_> = std::fs::read_dir(cli.dir.join("outbox"))
-        .expect("outbox")
-        .filter_map(Result::ok)
-        .collect();
+    assert!(empty.status.success() && String::from_utf8_lossy(&empty.stdout).contains("is empty"), "{}", String::from_utf8_lossy(&empty.stderr));
+    let invited = cli.json(&["user", "invite", "joerg", "--email", "joerg@example.com", "--json"], None);
+    let link = invited["invite_url"].as_str().unwrap_or_default().to_string();
+    assert!(link.len() > 76, "long enough that quoted-printable would have broken it: {link}");
+    let files: Vec<_> = std::fs::read_dir(cli.dir.join("outbox")).expect("outbox").filter_map(Result::ok).collect();
     assert_eq!(files.len(), 1);
     let raw = std::fs::read_to_string(files[0].path()).expect("read the message");
-    assert!(
-        raw.lines().any(|l| l.trim() == link),
-        "the link verbatim on a line of its own: {raw}"
-    );
-    assert!(
-        raw.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit"),
-        "the text part as written: {raw}"
-    );
+    assert!(raw.lines().any(|l| l.trim() == link), "the link verbatim on a line of its own: {raw}");
+    assert!(raw.contains("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit"), "the text part as written: {raw}");
     let list = cli.run(&["mail", "list"], None);
     let list = String::from_utf8_lossy(&list.stdout).to_string();
-    assert!(
-        list.starts_with("1\t")
-            && list.contains("joerg@example.com")
-            && list.contains("You are invited"),
-        "{list}"
-    );
+    assert!(list.starts_with("1\t") && list.contains("joerg@example.com") && list.contains("You are invited"), "{list}");
     for n in ["1", "last"] {
         let shown = cli.run(&["mail", "show", n], None);
-        assert!(
-            shown.status.success(),
-            "{}",
-            String::from_utf8_lossy(&shown.stderr)
-        );
+        assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
         let shown = String::from_utf8_lossy(&shown.stdout).to_string();
         assert!(shown.lines().any(|l| l.trim() == link), "{shown}");
-        assert!(
-            shown.contains("Hello joerg,") && shown.contains("Subject: You are invited"),
-            "{shown}"
-        );
+        assert!(shown.contains("Hello joerg,") && shown.contains("Subject: You are invited"), "{shown}");
     }
     let missing = cli.run(&["mail", "show", "2"], None);
-    assert!(
-        !missing.status.success()
-            && String::from_utf8_lossy(&missing.stderr).contains("no message 2")
-    );
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no message 2"));
 }

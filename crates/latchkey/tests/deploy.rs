@@ -117,32 +117,16 @@ fn the_example_configuration_is_accepted() {
 #[test]
 fn the_readme_endpoint_table_is_whole() {
     let text = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
-    let section = text
-        .split("\n## What it serves\n")
-        .nth(1)
-        .expect("the endpoint section");
+    let section = text.split("\n## What it serves\n").nth(1).expect("the endpoint section");
     let section = section.split("\n## ").next().unwrap_or_default();
-    let lines: Vec<&str> = section
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .collect();
-    let table: Vec<&str> = lines
-        .iter()
-        .take_while(|l| l.starts_with('|'))
-        .copied()
-        .collect();
+    let lines: Vec<&str> = section.lines().skip_while(|l| !l.starts_with('|')).collect();
+    let table: Vec<&str> = lines.iter().take_while(|l| l.starts_with('|')).copied().collect();
     assert!(table.len() > 30, "the table: {} rows", table.len());
-    assert!(
-        !lines[table.len()..].iter().any(|l| l.starts_with('|')),
-        "a blank line splits the endpoint table; rows after it render as text"
-    );
+    assert!(!lines[table.len()..].iter().any(|l| l.starts_with('|')), "a blank line splits the endpoint table; rows after it render as text");
     let mut seen = std::collections::BTreeSet::new();
     for row in &table[2..] {
         let endpoint = row.split(" | ").next().unwrap_or_default();
         assert!(seen.insert(endpoint), "listed twice: {endpoint}");
     }
-    assert!(
-        seen.iter().any(|e| e.starts_with("| `GET /`")),
-        "the issuer's own page is listed"
-    );
+    assert!(seen.iter().any(|e| e.starts_with("| `GET /`")), "the issuer's own page is listed");
 }

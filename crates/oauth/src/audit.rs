@@ -5,9 +5,9 @@
 
 use std::sync::Mutex;
 
+use latchkey_domain::{SecurityEvent, SharedClock};
 use latchkey_store::repo::audit as repo;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
-use latchkey_domain::{SecurityEvent, SharedClock};
 use latchkey_store::{Db, StoreError};
 
 use crate::service::OAuthService;

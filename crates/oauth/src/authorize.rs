@@ -221,9 +221,7 @@ pub fn check_client<'a>(params: &'a AuthorizeParams, client: Option<&Client>) ->
     if client.disabled_at.is_some() {
         return Err(no_redirect("This application is disabled by an administrator."));
     }
-    let redirect_uri = params
-        .get("redirect_uri")
-        .ok_or_else(|| no_redirect("The request has no redirect_uri."))?;
+    let redirect_uri = params.get("redirect_uri").ok_or_else(|| no_redirect("The request has no redirect_uri."))?;
     if !client.has_redirect_uri(redirect_uri) {
         return Err(no_redirect("The redirect_uri does not match any URI registered for this application."));
     }
@@ -237,22 +235,9 @@ pub fn check_client<'a>(params: &'a AuthorizeParams, client: Option<&Client>) ->
 
 /// Step two: everything else. Errors from here on are redirected to the client.
 /// `apis` is the registry of APIs (for `resource` and API scopes).
-pub fn validate(
-    params: &AuthorizeParams,
-    client: &Client,
-    apis: &[Api],
-    redirect_uri: &str,
-    id: String,
-    browser: String,
-    now: i64,
-) -> Result<PendingAuthorization, AuthorizeError> {
+pub fn validate(params: &AuthorizeParams, client: &Client, apis: &[Api], redirect_uri: &str, id: String, browser: String, now: i64) -> Result<PendingAuthorization, AuthorizeError> {
     let state = params.get("state").map(str::to_string);
-    let fail = |code: ErrorCode, description: &str| AuthorizeError::Redirect {
-        redirect_uri: redirect_uri.to_string(),
-        state: state.clone(),
-        code,
-        description: description.to_string(),
-    };
+    let fail = |code: ErrorCode, description: &str| AuthorizeError::Redirect { redirect_uri: redirect_uri.to_string(), state: state.clone(), code, description: description.to_string() };
     if let Some(dup) = &params.duplicated {
         return Err(fail(ErrorCode::InvalidRequest, &format!("parameter {} was given more than once", dup.chars().take(64).collect::<String>())));
     }
@@ -289,8 +274,7 @@ pub fn validate(
     };
     let nonce = params.get("nonce").map(str::to_string);
     let pkce_required = client.kind() == ClientKind::Public;
-    let pkce = pkce::accept_challenge(params.get("code_challenge_method"), params.get("code_challenge"), pkce_required)
-        .map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
+    let pkce = pkce::accept_challenge(params.get("code_challenge_method"), params.get("code_challenge"), pkce_required).map_err(|d| fail(ErrorCode::InvalidRequest, d))?;
     let mut prompt = Vec::new();
     for p in params.get("prompt").unwrap_or("").split_whitespace() {
         prompt.push(match p {
@@ -306,12 +290,7 @@ pub fn validate(
     }
     let max_age = match params.get("max_age") {
         None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?,
-        ),
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"))?),
     };
     let claims = match params.get("claims") {
         Some(text) => claims_request(text).map_err(|d| fail(ErrorCode::InvalidRequest, d))?,
@@ -600,10 +579,7 @@ mod tests {
         let c = client(false);
         let mut pairs = base();
         pairs[2] = ("response_type", "token");
-        assert!(matches!(
-            validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 0),
-            Err(AuthorizeError::Redirect { code: ErrorCode::UnsupportedResponseType, .. })
-        ));
+        assert!(matches!(validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 0), Err(AuthorizeError::Redirect { code: ErrorCode::UnsupportedResponseType, .. })));
         let mut pairs = base();
         pairs.push(("prompt", "none login"));
         assert!(validate(&params(&pairs), &c, &[], "https://app.example/cb", "i".into(), "b".into(), 0).is_err());

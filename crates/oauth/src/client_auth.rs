@@ -100,11 +100,8 @@ impl ClientCredentials {
                 return Err(OAuthError::invalid_request("use only one client authentication method"));
             }
             let decoded = STANDARD.decode(b64).ok().and_then(|d| String::from_utf8(d).ok());
-            let (id, secret) = decoded
-                .as_deref()
-                .and_then(|d| d.split_once(':'))
-                .and_then(|(i, s)| Some((form_decode(i)?, form_decode(s)?)))
-                .ok_or(OAuthError::ClientAuthentication { used_basic: true })?;
+            let (id, secret) =
+                decoded.as_deref().and_then(|d| d.split_once(':')).and_then(|(i, s)| Some((form_decode(i)?, form_decode(s)?))).ok_or(OAuthError::ClientAuthentication { used_basic: true })?;
             if let Some(bid) = body_id {
                 if bid != id {
                     return Err(OAuthError::invalid_request("client_id in body differs from the Authorization header"));
@@ -162,6 +159,10 @@ mod tests {
         assert!(c.secret().is_none());
         assert!(matches!(c.method, ClientAuth::None) && !c.proves_client());
         let post = ClientCredentials::extract(None, Some("conf"), Some("s"));
-        assert!(post.is_ok_and(|c| matches!(c.method, ClientAuth::SecretPost(_)) && !c.used_basic() && c.proves_client() && format!("{c:?}").contains("client_secret_post") && !format!("{c:?}").contains("\"s\"")));
+        assert!(post.is_ok_and(|c| matches!(c.method, ClientAuth::SecretPost(_))
+            && !c.used_basic()
+            && c.proves_client()
+            && format!("{c:?}").contains("client_secret_post")
+            && !format!("{c:?}").contains("\"s\"")));
     }
 }

@@ -1,9 +1,9 @@
 //! Registering clients (CLI and, later, the admin API).
 
 use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, Scope, ScopeSet, Secret, SigningAlg};
-use latchkey_token::crypto::{random_token, KeyPurpose};
 use latchkey_store::repo::clients as client_repo;
 use latchkey_store::Db;
+use latchkey_token::crypto::{random_token, KeyPurpose};
 use latchkey_token::MasterKey;
 
 use crate::error::OAuthError;
@@ -309,9 +309,8 @@ fn is_dns_name(host: &str) -> bool {
 
 /// Checks a client's logo, policy and terms URLs; an empty one is none.
 pub fn validate_links(links: ClientLinks) -> Result<ClientLinks, OAuthError> {
-    let check = |field: &str, v: Option<String>| -> Result<Option<String>, OAuthError> {
-        v.filter(|u| !u.is_empty()).map(|u| checked_https_uri(field, &u).map_err(OAuthError::invalid_request)).transpose()
-    };
+    let check =
+        |field: &str, v: Option<String>| -> Result<Option<String>, OAuthError> { v.filter(|u| !u.is_empty()).map(|u| checked_https_uri(field, &u).map_err(OAuthError::invalid_request)).transpose() };
     Ok(ClientLinks { logo_uri: check("logo_uri", links.logo_uri)?, policy_uri: check("policy_uri", links.policy_uri)?, tos_uri: check("tos_uri", links.tos_uri)? })
 }
 
@@ -338,11 +337,7 @@ impl LinksUpdate {
 pub async fn update_links(db: &Db, client_id: &str, change: LinksUpdate) -> Result<ClientLinks, OAuthError> {
     let id = client_id.to_string();
     let current = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?.links;
-    let links = validate_links(ClientLinks {
-        logo_uri: change.logo_uri.or(current.logo_uri),
-        policy_uri: change.policy_uri.or(current.policy_uri),
-        tos_uri: change.tos_uri.or(current.tos_uri),
-    })?;
+    let links = validate_links(ClientLinks { logo_uri: change.logo_uri.or(current.logo_uri), policy_uri: change.policy_uri.or(current.policy_uri), tos_uri: change.tos_uri.or(current.tos_uri) })?;
     let (id, stored) = (client_id.to_string(), links.clone());
     if !db.run(move |c| client_repo::set_links(c, &id, &stored)).await? {
         return Err(OAuthError::NotFound("client"));
@@ -521,9 +516,24 @@ mod tests {
         assert!(ok("https://app.example:65536/x").is_err() && ok("https://app.example:08080/x").is_err() && ok("https://app.example:123456/x").is_err());
         assert!(ok("http://localhost:8080/logo.svg").is_ok() && ok("http://127.0.0.1/x").is_ok() && ok("http://[::1]:8080/x").is_ok(), "http on loopback");
         for bad in [
-            "javascript:alert(1)", "data:image/png;base64,AAAA", "http://app.example/logo.png", "ftp://app.example/x", "//app.example/x", "/logo.png",
-            "https://user:pw@app.example/x", "https://app.example/x#frag", "https://app.example/a b", "https://app.example/\"onerror=\"x", "https://1.2.3.4/x",
-            "https://xn--a.example/x", "https://app.example:99999/", "https://app.example:/", "https://", "", "https://app_example/x", "https://app.example/\u{e9}",
+            "javascript:alert(1)",
+            "data:image/png;base64,AAAA",
+            "http://app.example/logo.png",
+            "ftp://app.example/x",
+            "//app.example/x",
+            "/logo.png",
+            "https://user:pw@app.example/x",
+            "https://app.example/x#frag",
+            "https://app.example/a b",
+            "https://app.example/\"onerror=\"x",
+            "https://1.2.3.4/x",
+            "https://xn--a.example/x",
+            "https://app.example:99999/",
+            "https://app.example:/",
+            "https://",
+            "",
+            "https://app_example/x",
+            "https://app.example/\u{e9}",
         ] {
             assert!(ok(bad).is_err_and(|e| e.contains("logo_uri")), "{bad:?} is refused");
         }

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use latchkey_dpop::{Expected, Proof};
 use latchkey_domain::Client;
+use latchkey_dpop::{Expected, Proof};
 use latchkey_token::AccessTokenClaims;
 
 use crate::error::{ErrorCode, OAuthError};
@@ -114,4 +114,3 @@ impl OAuthService {
         }
     }
 }
-

@@ -63,7 +63,13 @@ impl EndpointRate {
         if text.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
-        let number = |s: &str| s.trim().parse::<u32>().ok().and_then(NonZeroU32::new).ok_or_else(|| format!("LATCHKEY_ENDPOINT_RATE_LIMIT={text:?}: expected off, <requests per second> or <requests per second>/<burst>, positive numbers"));
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or_else(|| format!("LATCHKEY_ENDPOINT_RATE_LIMIT={text:?}: expected off, <requests per second> or <requests per second>/<burst>, positive numbers"))
+        };
         match text.split_once('/') {
             Some((rate, burst)) => Ok(Some(EndpointRate { per_second: number(rate)?, burst: number(burst)? })),
             None => {

@@ -1,8 +1,8 @@
 //! Groups of users: the `groups` claim, and the roles APIs map to groups.
 
+use latchkey_domain::scope::valid_scope_token;
 use latchkey_domain::SecurityEvent;
 use latchkey_domain::UserId;
-use latchkey_domain::scope::valid_scope_token;
 use latchkey_store::repo::groups as repo;
 use latchkey_store::StoreError;
 

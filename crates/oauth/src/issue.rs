@@ -33,15 +33,7 @@ pub(crate) struct AuthContext {
 
 impl AuthContext {
     pub fn from_family(f: &Family, scope: String, dpop_jkt: Option<String>) -> AuthContext {
-        AuthContext {
-            scope,
-            auth_time: Some(f.auth_time),
-            acr: Some(f.acr.clone()),
-            amr: f.amr.split_whitespace().map(str::to_string).collect(),
-            sid: f.sid.clone(),
-            nonce: None,
-            dpop_jkt,
-        }
+        AuthContext { scope, auth_time: Some(f.auth_time), acr: Some(f.acr.clone()), amr: f.amr.split_whitespace().map(str::to_string).collect(), sid: f.sid.clone(), nonce: None, dpop_jkt }
     }
 }
 
@@ -75,7 +67,15 @@ impl GrantContext<'_> {
     /// API that `resource` at the token endpoint, or the one named when the
     /// grant was asked for, selects (RFC 8707). Returns the minted tokens and
     /// the first refresh token of family `family_id` when the client may refresh.
-    pub(crate) async fn redeem_user_grant(&self, client: &Client, grant: UserGrant<'_>, resource: Option<&str>, jti: String, family_id: String, now: i64) -> Result<(Minted, Option<String>), OAuthError> {
+    pub(crate) async fn redeem_user_grant(
+        &self,
+        client: &Client,
+        grant: UserGrant<'_>,
+        resource: Option<&str>,
+        jti: String,
+        family_id: String,
+        now: i64,
+    ) -> Result<(Minted, Option<String>), OAuthError> {
         // A grant outlives nothing: if its session ended before the client
         // redeemed it, it is worthless.
         let (sid, idle, absolute) = (grant.ctx.sid.clone().unwrap_or_default(), self.session_idle, self.session_absolute);
@@ -84,11 +84,7 @@ impl GrantContext<'_> {
             return Err(OAuthError::invalid_grant("the session the grant was made in has ended"));
         }
         let uid = UserId(grant.user_id.to_string());
-        let user = self
-            .db
-            .run(move |c| user_repo::find_by_id(c, &uid))
-            .await?
-            .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+        let user = self.db.run(move |c| user_repo::find_by_id(c, &uid)).await?.ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
         let granted = ScopeSet::parse_lenient(&grant.ctx.scope);
         let apis = self.apis_for(resource.or(grant.resource).as_slice(), &ScopeSet::default(), client).await?;
         if resource.is_none() && grant.resources.len() > 1 {
@@ -138,11 +134,7 @@ impl GrantContext<'_> {
             roles: target.roles.clone(),
             cnf: ctx.dpop_jkt.clone().map(|jkt| latchkey_token::Confirmation { jkt }),
         };
-        let access_token = if target.alg == latchkey_token::service::ACCESS_TOKEN_ALG {
-            self.tokens.sign_access_token(&access)?
-        } else {
-            self.tokens.sign_access_token_with(&access, target.alg)?
-        };
+        let access_token = if target.alg == latchkey_token::service::ACCESS_TOKEN_ALG { self.tokens.sign_access_token(&access)? } else { self.tokens.sign_access_token_with(&access, target.alg)? };
         let scopes = ScopeSet::parse_lenient(&ctx.scope);
         let id_token = match id_token_for {
             Some(user) if scopes.contains(Scope::OpenId) => {

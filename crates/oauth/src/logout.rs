@@ -107,7 +107,15 @@ impl OAuthService {
                 if client.backchannel_logout_uri.is_some() {
                     // Recorded before the first attempt: a stop cannot lose it.
                     let now = self.clock.now();
-                    let d = Delivery { id: uuid::Uuid::new_v4().to_string(), client_id: client.id.0.clone(), user_id: s.user_id.0.clone(), sid: s.sid.clone(), next_at: now + DELIVERY_LEASE, rounds: 1, created_at: now };
+                    let d = Delivery {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        client_id: client.id.0.clone(),
+                        user_id: s.user_id.0.clone(),
+                        sid: s.sid.clone(),
+                        next_at: now + DELIVERY_LEASE,
+                        rounds: 1,
+                        created_at: now,
+                    };
                     let row = d.clone();
                     self.db.run(move |c| delivery_repo::insert(c, &row)).await?;
                     let (me, running) = (self.clone(), self.deliveries.start());
@@ -126,9 +134,7 @@ impl OAuthService {
     /// are still running; their rows stay, and a node retries them.
     pub async fn finish_backchannel_deliveries(&self, within: Duration) -> bool {
         let mut count = self.deliveries.subscribe();
-        tokio::time::timeout(within, count.wait_for(|n| *n == 0))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(within, count.wait_for(|n| *n == 0)).await.is_ok_and(|r| r.is_ok())
     }
 
     /// Retries the deliveries whose node stopped (or gave up a round) before

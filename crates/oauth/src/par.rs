@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::authorize::{self, AuthorizeParams};
 use crate::client_auth::ClientCredentials;
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
-use latchkey_token::crypto::random_token;
 use crate::service::OAuthService;
+use latchkey_token::crypto::random_token;
 
 /// RFC 9126 §2.2: the `request_uri` form.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";

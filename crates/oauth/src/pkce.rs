@@ -38,9 +38,13 @@ pub fn accept_challenge(method: Option<&str>, challenge: Option<&str>, required:
         // RFC 7636 §4.3 defaults to plain, which we do not support.
         return Err("code_challenge_method is required and must be S256");
     }
-    let encoded = primitive(required)
-        .challenge(method.map(Cow::Borrowed), challenge.map(Cow::Borrowed))
-        .map_err(|()| if required { "PKCE is required: send code_challenge with method S256" } else { "invalid PKCE challenge" })?;
+    let encoded = primitive(required).challenge(method.map(Cow::Borrowed), challenge.map(Cow::Borrowed)).map_err(|()| {
+        if required {
+            "PKCE is required: send code_challenge with method S256"
+        } else {
+            "invalid PKCE challenge"
+        }
+    })?;
     match encoded {
         None => Ok(None),
         Some(v) => match v.into_private_value() {
@@ -62,9 +66,7 @@ pub fn verify(stored: Option<&str>, verifier: Option<&str>) -> Result<(), &'stat
         // A verifier without a challenge is a downgrade attempt (RFC 9700 §4.8.2).
         (None, Some(_)) => Err("code_verifier sent but no code_challenge was made"),
         (Some(_), None) => Err("code_verifier is required"),
-        (Some(s), Some(v)) => primitive(true)
-            .verify(Some(Value::private(Some(s.to_string()))), Some(Cow::Borrowed(v)))
-            .map_err(|()| "code_verifier does not match the code_challenge"),
+        (Some(s), Some(v)) => primitive(true).verify(Some(Value::private(Some(s.to_string()))), Some(Cow::Borrowed(v))).map_err(|()| "code_verifier does not match the code_challenge"),
     }
 }
 

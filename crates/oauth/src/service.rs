@@ -14,9 +14,9 @@ use serde_json::Value;
 use crate::authorize::{self, AuthorizeParams, Next, PendingAuthorization, Prompt, ResponseMode};
 use crate::client_auth::{ClientAuth, ClientCredentials};
 use crate::code::{code_key, CodeGrant, CODE_TTL_SECS};
-use crate::grants::{self, GrantContext};
 use crate::discovery::ProviderMetadata;
 use crate::error::{AuthorizeError, ErrorCode, OAuthError};
+use crate::grants::{self, GrantContext};
 use crate::token::{TokenRequest, TokenResponse};
 use crate::userinfo;
 
@@ -132,7 +132,24 @@ impl OAuthService {
         let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        OAuthService { config, db, fast, tokens, clock, client_secrets, codes, device_codes, dpop_nonces, client_cache: RwLock::new(HashMap::new()), api_cache: Default::default(), session_absolute, session_idle, http, remote_jwks: Default::default(), deliveries: Default::default() }
+        OAuthService {
+            config,
+            db,
+            fast,
+            tokens,
+            clock,
+            client_secrets,
+            codes,
+            device_codes,
+            dpop_nonces,
+            client_cache: RwLock::new(HashMap::new()),
+            api_cache: Default::default(),
+            session_absolute,
+            session_idle,
+            http,
+            remote_jwks: Default::default(),
+            deliveries: Default::default(),
+        }
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {
@@ -228,7 +245,9 @@ impl OAuthService {
         // prompt=none, the request fails).
         let not_required_user = |s: &Session| req.required_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
         let session = match session {
-            Some(s) if !interactive && (other_user(s) || not_required_user(s)) => return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the request names").await.map(Next::Redirect),
+            Some(s) if !interactive && (other_user(s) || not_required_user(s)) => {
+                return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the request names").await.map(Next::Redirect)
+            }
             // Signed in as someone else before this request: sign in again. Signed
             // in during it, and still not that user: the request fails.
             Some(s) if not_required_user(s) && s.auth_time < req.created_at => return Ok(Next::Login),
@@ -495,11 +514,7 @@ impl OAuthService {
             return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the openid scope"));
         }
         let uid = UserId(claims.sub.clone());
-        let user = self
-            .db
-            .run(move |c| user_repo::find_by_id(c, &uid))
-            .await?
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the token's subject no longer exists"))?;
+        let user = self.db.run(move |c| user_repo::find_by_id(c, &uid)).await?.ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the token's subject no longer exists"))?;
         let groups = if scopes.contains(Scope::Groups) { Some(self.groups_of(&user.id.0).await?) } else { None };
         Ok(userinfo::claims_for(&user, &scopes, groups.as_deref()))
     }

@@ -72,8 +72,21 @@ mod tests {
 
     #[test]
     fn debug_output_hides_codes_and_tokens() {
-        let req = TokenRequest { code: Some("lkc_SECRETCODE".into()), code_verifier: Some("VERIFIER".into()), refresh_token: Some("lkr_SECRETREFRESH".into()), device_code: Some("lkd_SECRETDEVICE".into()), ..Default::default() };
-        let resp = TokenResponse { access_token: "eyJ.SECRETACCESS".into(), token_type: "Bearer".into(), expires_in: 300, scope: "openid".into(), id_token: Some("eyJ.SECRETID".into()), refresh_token: Some("lkr_SECRETREFRESH".into()) };
+        let req = TokenRequest {
+            code: Some("lkc_SECRETCODE".into()),
+            code_verifier: Some("VERIFIER".into()),
+            refresh_token: Some("lkr_SECRETREFRESH".into()),
+            device_code: Some("lkd_SECRETDEVICE".into()),
+            ..Default::default()
+        };
+        let resp = TokenResponse {
+            access_token: "eyJ.SECRETACCESS".into(),
+            token_type: "Bearer".into(),
+            expires_in: 300,
+            scope: "openid".into(),
+            id_token: Some("eyJ.SECRETID".into()),
+            refresh_token: Some("lkr_SECRETREFRESH".into()),
+        };
         let text = format!("{req:?} {resp:?}");
         for secret in ["SECRETCODE", "VERIFIER", "SECRETREFRESH", "SECRETACCESS", "SECRETID", "SECRETDEVICE"] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");

@@ -38,7 +38,17 @@ mod tests {
 
     #[test]
     fn claims_follow_scopes() {
-        let u = User { id: UserId("u1".into()), username: "alice".into(), email: "a@x".into(), password_hash: None, admin: false, created_at: 0, email_verified: false, profile: Default::default(), disabled_at: None };
+        let u = User {
+            id: UserId("u1".into()),
+            username: "alice".into(),
+            email: "a@x".into(),
+            password_hash: None,
+            admin: false,
+            created_at: 0,
+            email_verified: false,
+            profile: Default::default(),
+            disabled_at: None,
+        };
         let c = claims_for(&u, &ScopeSet::parse_lenient("openid"), None);
         assert_eq!(c, json!({"sub": "u1"}));
         let c = claims_for(&u, &ScopeSet::parse_lenient("openid email profile groups"), Some(&["staff".to_string()]));

@@ -150,7 +150,9 @@ impl AuthError {
     pub fn www_authenticate(&self) -> String {
         match self {
             AuthError::Missing | AuthError::Unavailable => format!(r#"Bearer realm="api", DPoP algs="{}""#, latchkey_dpop::algorithm_names().join(" ")),
-            AuthError::InvalidDpopProof => format!(r#"DPoP algs="{}", error="invalid_dpop_proof", error_description="the DPoP proof is missing, invalid or used before""#, latchkey_dpop::algorithm_names().join(" ")),
+            AuthError::InvalidDpopProof => {
+                format!(r#"DPoP algs="{}", error="invalid_dpop_proof", error_description="the DPoP proof is missing, invalid or used before""#, latchkey_dpop::algorithm_names().join(" "))
+            }
             AuthError::Malformed => r#"Bearer realm="api", error="invalid_request""#.to_string(),
             AuthError::InvalidToken => r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid or expired""#.to_string(),
             AuthError::InsufficientScope(s) => format!(r#"Bearer realm="api", error="insufficient_scope", scope="{s}""#),

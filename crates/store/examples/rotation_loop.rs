@@ -75,9 +75,7 @@ struct Wal {
 
 /// The server's WAL counters so far: records, bytes, full-page images.
 fn wal(conn: &mut PgConnection) -> (i64, i64, i64) {
-    let w: Wal = diesel::sql_query("SELECT wal_records AS records, wal_bytes::bigint AS bytes, wal_fpi AS fpi FROM pg_stat_wal")
-        .get_result(conn)
-        .expect("pg_stat_wal");
+    let w: Wal = diesel::sql_query("SELECT wal_records AS records, wal_bytes::bigint AS bytes, wal_fpi AS fpi FROM pg_stat_wal").get_result(conn).expect("pg_stat_wal");
     (w.records, w.bytes, w.fpi)
 }
 
@@ -160,11 +158,10 @@ fn main() {
     std::thread::sleep(Duration::from_secs(1));
     let wal_after = wal(&mut conn);
     let n = latencies.len().max(1) as f64;
-    let hot: Vec<Plan> = diesel::sql_query(
-        "SELECT format('%s of %s updates of refresh_tokens were HOT', n_tup_hot_upd, n_tup_upd) AS \"QUERY PLAN\" FROM pg_stat_user_tables WHERE relname = 'refresh_tokens'",
-    )
-    .load(&mut conn)
-    .expect("table statistics");
+    let hot: Vec<Plan> =
+        diesel::sql_query("SELECT format('%s of %s updates of refresh_tokens were HOT', n_tup_hot_upd, n_tup_upd) AS \"QUERY PLAN\" FROM pg_stat_user_tables WHERE relname = 'refresh_tokens'")
+            .load(&mut conn)
+            .expect("table statistics");
     println!(
         "per rotation: {:.1} WAL records, {:.0} bytes of WAL, {:.2} full-page images; {}",
         (wal_after.0 - wal_before.0) as f64 / n,
@@ -175,15 +172,9 @@ fn main() {
 
     // The plan of one more rotation (it runs, in a transaction rolled back).
     conn.batch_execute("BEGIN").expect("begin");
-    let current: String = diesel::sql_query("SELECT hash AS \"QUERY PLAN\" FROM refresh_tokens WHERE family_id = 'fam-0' AND used_at IS NULL")
-        .get_result::<Plan>(&mut conn)
-        .expect("the chain's live token")
-        .line;
-    let explain = refresh::PG_ROTATE
-        .replacen("WITH", "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) WITH", 1)
-        .replace("$11", "NULL::text")
-        .replace("$10", "28800")
-        .replace("$1", &now.to_string());
+    let current: String =
+        diesel::sql_query("SELECT hash AS \"QUERY PLAN\" FROM refresh_tokens WHERE family_id = 'fam-0' AND used_at IS NULL").get_result::<Plan>(&mut conn).expect("the chain's live token").line;
+    let explain = refresh::PG_ROTATE.replacen("WITH", "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) WITH", 1).replace("$11", "NULL::text").replace("$10", "28800").replace("$1", &now.to_string());
     let explain = explain
         .replace("$2", "'plan-next'")
         .replace("$3", &format!("'{current}'"))

@@ -100,8 +100,7 @@ impl DbConfig {
     pub fn open_read_only(&self) -> Result<DbConnection, StoreError> {
         match self.backend() {
             Backend::Postgres => {
-                let mut conn = PgConnection::establish(&self.url)
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let mut conn = PgConnection::establish(&self.url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 conn.batch_execute("SET default_transaction_read_only = on")?;
                 Ok(DbConnection::Pg(conn))
             }
@@ -111,12 +110,8 @@ impl DbConfig {
                     return Err(StoreError::Unavailable(format!("{path} does not exist")));
                 }
                 // An SQLite URI (the path's `%`, `?` and `#` escaped): read-only.
-                let escaped = path
-                    .replace('%', "%25")
-                    .replace('?', "%3f")
-                    .replace('#', "%23");
-                let conn = SqliteConnection::establish(&format!("file:{escaped}?mode=ro"))
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let escaped = path.replace('%', "%25").replace('?', "%3f").replace('#', "%23");
+                let conn = SqliteConnection::establish(&format!("file:{escaped}?mode=ro")).map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -124,10 +119,7 @@ impl DbConfig {
 
     /// The SQLite file path for a `sqlite://path` or plain-path URL.
     fn sqlite_path(&self) -> &str {
-        self.url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.url.strip_prefix("sqlite:"))
-            .unwrap_or(&self.url)
+        self.url.strip_prefix("sqlite://").or_else(|| self.url.strip_prefix("sqlite:")).unwrap_or(&self.url)
     }
 }
 
@@ -184,19 +176,16 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&self.url)?;
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait
                 // instead of failing with SQLITE_BUSY; SQLite needs foreign keys turned on.
-                conn.batch_execute(
-                    &format!(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
                          PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
                          PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}; PRAGMA cache_size = -{SQLITE_CACHE_KIB};"
-                    ),
-                )
+                ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
     }
-
 }
 
 /// A pool of database connections.
@@ -366,16 +355,10 @@ impl Db {
                 let path = config.sqlite_path();
                 if let Some(parent) = Path::new(path).parent() {
                     if !parent.as_os_str().is_empty() {
-                        private_dir(parent).map_err(|e| {
-                            StoreError::Unavailable(format!(
-                                "cannot create {}: {e}",
-                                parent.display()
-                            ))
-                        })?;
+                        private_dir(parent).map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", parent.display())))?;
                     }
                 }
-                private_database_files(Path::new(path))
-                    .map_err(|e| StoreError::Unavailable(format!("cannot create {path}: {e}")))?;
+                private_database_files(Path::new(path)).map_err(|e| StoreError::Unavailable(format!("cannot create {path}: {e}")))?;
                 path.to_string()
             }
         };
@@ -383,12 +366,7 @@ impl Db {
             // A server that answers "no such database" will not change its
             // mind while the pool waits: say so at once. Anything else (not
             // up yet) is left to the pool's wait.
-            if let Err(e) = (Manager {
-                url: url.clone(),
-                backend,
-            })
-            .open()
-            {
+            if let Err(e) = (Manager { url: url.clone(), backend }).open() {
                 if e.to_string().contains("does not exist") {
                     return Err(StoreError::Unavailable(e.to_string().trim().to_string()));
                 }
@@ -398,12 +376,7 @@ impl Db {
             Backend::Postgres => PG_POOL_SIZE,
             Backend::Sqlite => SQLITE_POOL_SIZE,
         };
-        let pool = r2d2::Pool::builder()
-            .max_size(size)
-            .min_idle(Some(1))
-            .test_on_check_out(false)
-            .connection_timeout(POOL_TIMEOUT)
-            .build(Manager { url: url.clone(), backend })?;
+        let pool = r2d2::Pool::builder().max_size(size).min_idle(Some(1)).test_on_check_out(false).connection_timeout(POOL_TIMEOUT).build(Manager { url: url.clone(), backend })?;
         let async_pg = (backend == Backend::Postgres).then(|| std::sync::Arc::new(crate::pg_async::AsyncPg::new(url)));
         let (sqlite_writer, sqlite_alive) = match backend {
             Backend::Sqlite => {
@@ -433,7 +406,9 @@ impl Db {
             DbConnection::Pg(c) => {
                 c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))?;
                 let r = pending_names(c.pending_migrations(PG_MIGRATIONS))
-                    .and_then(|pending| check_username_clashes(pending, || Ok(diesel::RunQueryDsl::load::<UsernameRow>(diesel::sql_query(USERNAMES_SQL), c)?.into_iter().map(|r| r.username).collect())))
+                    .and_then(|pending| {
+                        check_username_clashes(pending, || Ok(diesel::RunQueryDsl::load::<UsernameRow>(diesel::sql_query(USERNAMES_SQL), c)?.into_iter().map(|r| r.username).collect()))
+                    })
                     .and_then(|()| c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(failed));
                 c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))?;
                 r
@@ -516,9 +491,7 @@ mod tests {
     use super::*;
 
     fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        std::fs::metadata(path).map(|m| m.permissions().mode() & 0o777).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     /// Issue 24 item 12: the directory, the database and its `-wal` and
@@ -526,22 +499,13 @@ mod tests {
     /// the database readable by others.
     #[tokio::test]
     async fn sqlite_files_are_private() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let root =
-            std::env::temp_dir().join(format!("latchkey-perm-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let root = std::env::temp_dir().join(format!("latchkey-perm-{}-{nanos}", std::process::id()));
         let dir = root.join("data");
         let db_path = dir.join("latchkey.db");
-        let db = Db::connect(&DbConfig {
-            url: format!("sqlite://{}", db_path.display()),
-        })
-        .expect("connect");
+        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", db_path.display()) }).expect("connect");
         db.run(|c| match c {
-            DbConnection::Sqlite(c) => Ok(c.batch_execute(
-                "CREATE TABLE perm_check (x INTEGER); INSERT INTO perm_check VALUES (1);",
-            )?),
+            DbConnection::Sqlite(c) => Ok(c.batch_execute("CREATE TABLE perm_check (x INTEGER); INSERT INTO perm_check VALUES (1);")?),
             DbConnection::Pg(_) => Ok(()),
         })
         .await
@@ -555,10 +519,7 @@ mod tests {
         drop(db);
         // A database an earlier version left at 0644 is narrowed at the next start.
         std::fs::set_permissions(&db_path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let db = Db::connect(&DbConfig {
-            url: format!("sqlite://{}", db_path.display()),
-        })
-        .expect("connect again");
+        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", db_path.display()) }).expect("connect again");
         assert_eq!(mode(&db_path), 0o600);
         drop(db);
         let _ = std::fs::remove_dir_all(&root);

@@ -26,12 +26,8 @@ impl From<diesel::result::Error> for StoreError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => StoreError::NotFound,
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                StoreError::Conflict(info.message().to_string())
-            }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => {
-                StoreError::ConnectionLost(info.message().to_string())
-            }
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => StoreError::Conflict(info.message().to_string()),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, info) => StoreError::ConnectionLost(info.message().to_string()),
             // Class 08 (connection exception) and 57P (operator intervention:
             // the server shutting down or terminating this backend).
             Error::DatabaseError(_, ref info) if is_connection_lost_message(info.message()) => StoreError::ConnectionLost(info.message().to_string()),
@@ -42,7 +38,10 @@ impl From<diesel::result::Error> for StoreError {
 
 /// libpq's words when the server is gone but no SQLSTATE says so.
 fn is_connection_lost_message(m: &str) -> bool {
-    m.contains("server closed the connection unexpectedly") || m.contains("terminating connection due to administrator command") || m.contains("no connection to the server") || m.contains("connection closed")
+    m.contains("server closed the connection unexpectedly")
+        || m.contains("terminating connection due to administrator command")
+        || m.contains("no connection to the server")
+        || m.contains("connection closed")
 }
 
 impl From<r2d2::Error> for StoreError {

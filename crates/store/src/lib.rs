@@ -10,10 +10,10 @@
 pub mod db;
 pub mod error;
 pub mod fast;
+pub mod pg_async;
+pub mod prepared;
 pub mod repo;
 mod schema;
-pub mod prepared;
-pub mod pg_async;
 pub mod writer;
 
 pub use db::{Backend, Db, DbConfig};

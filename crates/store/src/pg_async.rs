@@ -81,11 +81,7 @@ impl AsyncPg {
     pub(crate) fn new(url: String) -> AsyncPg {
         // Named, so that an operator (and a test) can tell them from the
         // pool's in `pg_stat_activity`; a name in the URL is kept.
-        let url = if url.contains("application_name=") {
-            url
-        } else {
-            format!("{url}{}application_name={APPLICATION_NAME}", if url.contains('?') { '&' } else { '?' })
-        };
+        let url = if url.contains("application_name=") { url } else { format!("{url}{}application_name={APPLICATION_NAME}", if url.contains('?') { '&' } else { '?' }) };
         let plain = plaintext_is_what_libpq_would_do(&url);
         if !plain {
             tracing::info!("refresh rotations use the blocking pool: their own connections speak no TLS, and this database is neither local nor sslmode=disable");

@@ -281,4 +281,26 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(token_revocations, backchannel_deliveries, apis, api_scopes, user_groups, group_members, api_roles, account_links, users, clients, signing_keys, sessions, grants, refresh_families, refresh_tokens, audit_events, session_clients, devices, totp_credentials, backup_codes, passkeys);
+diesel::allow_tables_to_appear_in_same_query!(
+    token_revocations,
+    backchannel_deliveries,
+    apis,
+    api_scopes,
+    user_groups,
+    group_members,
+    api_roles,
+    account_links,
+    users,
+    clients,
+    signing_keys,
+    sessions,
+    grants,
+    refresh_families,
+    refresh_tokens,
+    audit_events,
+    session_clients,
+    devices,
+    totp_credentials,
+    backup_codes,
+    passkeys
+);

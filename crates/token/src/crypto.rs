@@ -85,9 +85,7 @@ impl MasterKey {
             .or_else(|| STANDARD.decode(t).ok())
             .or_else(|| URL_SAFE_NO_PAD.decode(t.trim_end_matches('=')).ok())
             .ok_or_else(|| TokenError::MasterKey("not hex or base64".into()))?;
-        let bytes: [u8; MASTER_KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| TokenError::MasterKey(format!("must be {MASTER_KEY_LEN} bytes")))?;
+        let bytes: [u8; MASTER_KEY_LEN] = bytes.try_into().map_err(|_| TokenError::MasterKey(format!("must be {MASTER_KEY_LEN} bytes")))?;
         Ok(MasterKey { bytes })
     }
 
@@ -111,9 +109,7 @@ impl MasterKey {
                         use std::os::unix::fs::DirBuilderExt;
                         builder.mode(0o700);
                     }
-                    builder
-                        .create(dir)
-                        .map_err(|e| TokenError::MasterKey(e.to_string()))?;
+                    builder.create(dir).map_err(|e| TokenError::MasterKey(e.to_string()))?;
                 }
                 let mut opts = fs::OpenOptions::new();
                 opts.write(true).create_new(true);
@@ -123,8 +119,7 @@ impl MasterKey {
                     opts.mode(0o600);
                 }
                 let mut f = opts.open(path).map_err(|e| TokenError::MasterKey(e.to_string()))?;
-                f.write_all(hex::encode(key.bytes).as_bytes())
-                    .map_err(|e| TokenError::MasterKey(e.to_string()))?;
+                f.write_all(hex::encode(key.bytes).as_bytes()).map_err(|e| TokenError::MasterKey(e.to_string()))?;
                 Ok(key)
             }
             Err(e) => Err(TokenError::MasterKey(format!("{}: {e}", path.display()))),
@@ -152,18 +147,14 @@ impl MasterKey {
     pub fn encrypt(&self, plaintext: &[u8], context: &str) -> Result<String, TokenError> {
         let key = self.aead()?;
         let mut buf = plaintext.to_vec();
-        let nonce = key
-            .seal_in_place_append_tag(Aad::from(context.as_bytes()), &mut buf)
-            .map_err(|_| TokenError::Crypto("seal"))?;
+        let nonce = key.seal_in_place_append_tag(Aad::from(context.as_bytes()), &mut buf).map_err(|_| TokenError::Crypto("seal"))?;
         let mut out = nonce.as_ref().to_vec();
         out.extend_from_slice(&buf);
         Ok(format!("{ENCRYPTED_PREFIX}{}", STANDARD.encode(out)))
     }
 
     pub fn decrypt(&self, sealed: &str, context: &str) -> Result<Vec<u8>, TokenError> {
-        let body = sealed
-            .strip_prefix(ENCRYPTED_PREFIX)
-            .ok_or(TokenError::Crypto("unknown ciphertext version"))?;
+        let body = sealed.strip_prefix(ENCRYPTED_PREFIX).ok_or(TokenError::Crypto("unknown ciphertext version"))?;
         let raw = STANDARD.decode(body).map_err(|_| TokenError::Crypto("ciphertext encoding"))?;
         if raw.len() < NONCE_LEN {
             return Err(TokenError::Crypto("ciphertext too short"));
@@ -171,10 +162,7 @@ impl MasterKey {
         let (nonce, ct) = raw.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| TokenError::Crypto("nonce"))?;
         let mut buf = ct.to_vec();
-        let plain = self
-            .aead()?
-            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
-            .map_err(|_| TokenError::Crypto("decryption failed (wrong master key?)"))?;
+        let plain = self.aead()?.open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf).map_err(|_| TokenError::Crypto("decryption failed (wrong master key?)"))?;
         Ok(plain.to_vec())
     }
 }
@@ -272,10 +260,7 @@ mod tests {
     #[test]
     fn pkce_s256_vector() {
         // RFC 7636 Appendix B.
-        assert_eq!(
-            sha256_b64url(b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
+        assert_eq!(sha256_b64url(b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]

@@ -93,9 +93,7 @@ fn generate(alg: SigningAlg) -> Result<(Vec<u8>, Value), TokenError> {
 }
 
 fn jwk_str<'a>(jwk: &'a Value, field: &str) -> Result<&'a str, TokenError> {
-    jwk.get(field)
-        .and_then(Value::as_str)
-        .ok_or(TokenError::Crypto("stored JWK is missing a field"))
+    jwk.get(field).and_then(Value::as_str).ok_or(TokenError::Crypto("stored JWK is missing a field"))
 }
 
 impl SigningKey {
@@ -106,14 +104,7 @@ impl SigningKey {
         jwk["kid"] = json!(kid);
         jwk["alg"] = json!(alg.as_str());
         jwk["use"] = json!("sig");
-        let stored = StoredKey {
-            kid: kid.clone(),
-            alg: alg.as_str().to_string(),
-            private_key_enc: master.encrypt(&pkcs8, &kid)?,
-            public_jwk: jwk.to_string(),
-            created_at: now,
-            retired_at: None,
-        };
+        let stored = StoredKey { kid: kid.clone(), alg: alg.as_str().to_string(), private_key_enc: master.encrypt(&pkcs8, &kid)?, public_jwk: jwk.to_string(), created_at: now, retired_at: None };
         Ok((SigningKey::from_parts(kid, alg, now, &pkcs8, jwk)?, stored))
     }
 
@@ -132,14 +123,8 @@ impl SigningKey {
                 EncodingKey::from_rsa_pem(pem_wrap(pkcs8).as_bytes())?,
                 DecodingKey::from_rsa_components(jwk_str(&jwk, "n")?, jwk_str(&jwk, "e")?)?,
             ),
-            SigningAlg::ES256 => (
-                EncodingKey::from_ec_der(pkcs8),
-                DecodingKey::from_ec_components(jwk_str(&jwk, "x")?, jwk_str(&jwk, "y")?)?,
-            ),
-            SigningAlg::EdDSA => (
-                EncodingKey::from_ed_der(pkcs8),
-                DecodingKey::from_ed_components(jwk_str(&jwk, "x")?)?,
-            ),
+            SigningAlg::ES256 => (EncodingKey::from_ec_der(pkcs8), DecodingKey::from_ec_components(jwk_str(&jwk, "x")?, jwk_str(&jwk, "y")?)?),
+            SigningAlg::EdDSA => (EncodingKey::from_ed_der(pkcs8), DecodingKey::from_ed_components(jwk_str(&jwk, "x")?)?),
         };
         Ok(SigningKey { kid, alg, created_at, encoding, decoding, jwk })
     }

@@ -439,11 +439,7 @@ impl TokenService {
     /// One round trip: the token's own `jti`, and the client, grant and
     /// session markers that may cover it.
     async fn check_not_revoked(&self, claims: &AccessTokenClaims) -> Result<(), TokenError> {
-        let mut keys = vec![
-            revoked_key(&claims.jti),
-            marker_key(Revocation::Client(&claims.client_id)),
-            marker_key(Revocation::Grant { client_id: &claims.client_id, user_id: &claims.sub }),
-        ];
+        let mut keys = vec![revoked_key(&claims.jti), marker_key(Revocation::Client(&claims.client_id)), marker_key(Revocation::Grant { client_id: &claims.client_id, user_id: &claims.sub })];
         if let Some(sid) = &claims.sid {
             keys.push(marker_key(Revocation::Session(sid)));
         }

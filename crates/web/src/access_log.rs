@@ -29,7 +29,11 @@ pub fn redacted_target(path: &str, query: &str) -> String {
             .map(|pair| {
                 let (k, _) = pair.split_once('=').unwrap_or((pair, ""));
                 let name = k.chars().take(64).collect::<String>();
-                if is_secret(k) { format!("{name}=[redacted]") } else { pair.chars().take(128).collect() }
+                if is_secret(k) {
+                    format!("{name}=[redacted]")
+                } else {
+                    pair.chars().take(128).collect()
+                }
             })
             .collect();
         out.push_str(&parts.join("&"));

@@ -2,10 +2,10 @@
 //! sign-up, recovery, email change. What the handlers share: building and
 //! mailing links, the completion of a recovery, rate limits.
 
-use latchkey_domain::SecurityEvent;
 use latchkey_authn::links::VERIFY_TTL;
 use latchkey_authn::rate_limit::Limit;
 use latchkey_authn::{AuthnError, Notice, Purpose};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Session, User, UserId};
 use latchkey_i18n::Tr;
 

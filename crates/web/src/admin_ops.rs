@@ -2,8 +2,8 @@
 //! called by the console pages, the admin API and the CLI alike, each
 //! audited with the admin who did it (the request's audit actor).
 
-use latchkey_domain::SecurityEvent;
 use latchkey_authn::{AuthnError, Notice, Purpose};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Client, Secret, User};
 use latchkey_i18n::Tr;
 use latchkey_oauth::clients::NewClient;
@@ -11,8 +11,8 @@ use latchkey_oauth::OAuthError;
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
 use crate::account_links::{link_url, notify};
-use crate::lang::for_user;
 use crate::error::WebError;
+use crate::lang::for_user;
 use crate::session_ops::end_user_sessions;
 use crate::state::AppState;
 

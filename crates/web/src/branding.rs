@@ -40,7 +40,11 @@ impl Rgb {
     fn luminance(self) -> f64 {
         let lin = |c: u8| {
             let c = f64::from(c) / 255.0;
-            if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
         };
         0.2126 * lin(self.0) + 0.7152 * lin(self.1) + 0.0722 * lin(self.2)
     }
@@ -95,7 +99,9 @@ impl Brand {
         let rgb = Rgb::parse(color).ok_or_else(|| format!("LATCHKEY_BRAND_COLOR={color:?} must be a colour as #rrggbb"))?;
         let contrast = rgb.contrast(WHITE);
         if contrast < MIN_CONTRAST {
-            return Err(format!("LATCHKEY_BRAND_COLOR={color} is too light: white button text on it has a contrast of {contrast:.1}:1, at least {MIN_CONTRAST}:1 is needed (WCAG AA); pick a darker shade"));
+            return Err(format!(
+                "LATCHKEY_BRAND_COLOR={color} is too light: white button text on it has a contrast of {contrast:.1}:1, at least {MIN_CONTRAST}:1 is needed (WCAG AA); pick a darker shade"
+            ));
         }
         Ok(Brand { name: name.to_string(), logo_url, color: rgb, color_on_dark: rgb.on_dark() })
     }

@@ -1,12 +1,12 @@
 //! What the web layer knows about a browser: its session cookie, its CSRF
 //! cookie, and the checks every state-changing form POST goes through.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use latchkey_authn::sessions::Resolution;
 use latchkey_authn::ClientInfo;
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Session, UserId};
 use latchkey_token::crypto::random_token;
 
@@ -139,10 +139,7 @@ impl CsrfCookie {
 /// the CSRF cookie must be there and the form token must match it.
 pub fn check_form_post(req: &HttpRequest, state: &AppState, form_token: &str) -> Result<CsrfCookie, WebError> {
     check_origin(req, state)?;
-    let cookie = req
-        .cookie(CSRF_COOKIE)
-        .map(|c| c.value().to_string())
-        .ok_or_else(WebError::cookie_missing_on_form)?;
+    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).ok_or_else(WebError::cookie_missing_on_form)?;
     let csrf = CsrfCookie { value: cookie, new: None };
     if !state.csrf.verify_b64(&format!("form:{}", csrf.value), form_token) {
         tracing::info!(target: "security", event = "csrf_rejected", path = %req.path());
@@ -209,18 +206,9 @@ pub fn session_hash(state: &AppState, sid: &str) -> String {
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let none = crate::client_ip::Proxies::default();
-    let proxies = req
-        .app_data::<actix_web::web::Data<AppState>>()
-        .map(|s| &s.trusted_proxies)
-        .unwrap_or(&none);
+    let proxies = req.app_data::<actix_web::web::Data<AppState>>().map(|s| &s.trusted_proxies).unwrap_or(&none);
     ClientInfo {
-        ip: req.peer_addr().map(|a| {
-            crate::client_ip::client_ip(a.ip(), header(proxies.header.name()), proxies).to_string()
-        }),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        ip: req.peer_addr().map(|a| crate::client_ip::client_ip(a.ip(), header(proxies.header.name()), proxies).to_string()),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
     }
 }

@@ -18,11 +18,7 @@ use ipnet::IpNet;
 pub fn parse_trusted_proxies(text: &str) -> Result<Vec<IpNet>, String> {
     text.split(|c: char| c == ',' || c.is_whitespace())
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("LATCHKEY_TRUSTED_PROXIES: {s:?} is not an address or CIDR"))
-        })
+        .map(|s| s.parse::<IpNet>().or_else(|_| s.parse::<IpAddr>().map(IpNet::from)).map_err(|_| format!("LATCHKEY_TRUSTED_PROXIES: {s:?} is not an address or CIDR")))
         .collect()
 }
 
@@ -87,11 +83,9 @@ fn chain(header: ForwardedHeader, value: Option<&str>) -> Option<Vec<IpAddr>> {
         return Some(Vec::new());
     };
     match header {
-        ForwardedHeader::Forwarded => value
-            .split(',')
-            .filter_map(|element| element.split(';').find_map(|pair| pair.trim().strip_prefix("for=").or_else(|| pair.trim().strip_prefix("FOR="))))
-            .map(parse_node)
-            .collect(),
+        ForwardedHeader::Forwarded => {
+            value.split(',').filter_map(|element| element.split(';').find_map(|pair| pair.trim().strip_prefix("for=").or_else(|| pair.trim().strip_prefix("FOR=")))).map(parse_node).collect()
+        }
         ForwardedHeader::XForwardedFor => value.split(',').map(parse_node).collect(),
     }
 }
@@ -125,57 +119,27 @@ mod tests {
     }
 
     fn xff(list: &str) -> Proxies {
-        Proxies {
-            trusted: parse_trusted_proxies(list).unwrap_or_default(),
-            header: ForwardedHeader::XForwardedFor,
-        }
+        Proxies { trusted: parse_trusted_proxies(list).unwrap_or_default(), header: ForwardedHeader::XForwardedFor }
     }
 
     fn fwd(list: &str) -> Proxies {
-        Proxies {
-            trusted: parse_trusted_proxies(list).unwrap_or_default(),
-            header: ForwardedHeader::Forwarded,
-        }
+        Proxies { trusted: parse_trusted_proxies(list).unwrap_or_default(), header: ForwardedHeader::Forwarded }
     }
 
     #[test]
     fn untrusted_peers_cannot_choose_their_address() {
-        assert_eq!(
-            client_ip(ip("203.0.113.9"), Some("1.1.1.1"), &xff("10.0.0.0/8")),
-            ip("203.0.113.9")
-        );
-        assert_eq!(
-            client_ip(ip("203.0.113.9"), Some("1.1.1.1"), &Proxies::default()),
-            ip("203.0.113.9"),
-            "no proxies configured: headers ignored"
-        );
+        assert_eq!(client_ip(ip("203.0.113.9"), Some("1.1.1.1"), &xff("10.0.0.0/8")), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("203.0.113.9"), Some("1.1.1.1"), &Proxies::default()), ip("203.0.113.9"), "no proxies configured: headers ignored");
     }
 
     #[test]
     fn walks_past_trusted_proxies_only() {
         let proxies = xff("10.0.0.0/8, 192.168.1.1");
         // The client forged the leftmost entry; the proxy appended the real one.
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7"), &proxies),
-            ip("198.51.100.7")
-        );
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), Some("198.51.100.7, 192.168.1.1"), &proxies),
-            ip("198.51.100.7")
-        );
-        assert_eq!(
-            client_ip(
-                ip("10.0.0.2"),
-                Some(r#"for="[2001:db8::1]:4711";proto=https, for=10.1.1.1"#),
-                &fwd("10.0.0.0/8")
-            ),
-            ip("2001:db8::1")
-        );
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), Some("garbage\r\n"), &proxies),
-            ip("10.0.0.2"),
-            "unreadable chain: the peer"
-        );
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("6.6.6.6, 198.51.100.7"), &proxies), ip("198.51.100.7"));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("198.51.100.7, 192.168.1.1"), &proxies), ip("198.51.100.7"));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some(r#"for="[2001:db8::1]:4711";proto=https, for=10.1.1.1"#), &fwd("10.0.0.0/8")), ip("2001:db8::1"));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("garbage\r\n"), &proxies), ip("10.0.0.2"), "unreadable chain: the peer");
         assert_eq!(client_ip(ip("10.0.0.2"), None, &proxies), ip("10.0.0.2"));
     }
 
@@ -183,25 +147,11 @@ mod tests {
     fn only_the_named_header_is_read() {
         // A `Forwarded` value read as X-Forwarded-For is unreadable: the peer,
         // never an address the client wrote.
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), Some("for=6.6.6.6"), &xff("10.0.0.0/8")),
-            ip("10.0.0.2")
-        );
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), Some("6.6.6.6"), &fwd("10.0.0.0/8")),
-            ip("10.0.0.2"),
-            "no for= parameter: no hop"
-        );
-        assert_eq!(
-            ForwardedHeader::parse("X-Forwarded-For").map(ForwardedHeader::name),
-            Ok("x-forwarded-for")
-        );
-        assert_eq!(
-            ForwardedHeader::parse("forwarded").map(ForwardedHeader::name),
-            Ok("forwarded")
-        );
-        assert!(ForwardedHeader::parse("x-real-ip")
-            .is_err_and(|e| e.contains("LATCHKEY_FORWARDED_HEADER")));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("for=6.6.6.6"), &xff("10.0.0.0/8")), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("6.6.6.6"), &fwd("10.0.0.0/8")), ip("10.0.0.2"), "no for= parameter: no hop");
+        assert_eq!(ForwardedHeader::parse("X-Forwarded-For").map(ForwardedHeader::name), Ok("x-forwarded-for"));
+        assert_eq!(ForwardedHeader::parse("forwarded").map(ForwardedHeader::name), Ok("forwarded"));
+        assert!(ForwardedHeader::parse("x-real-ip").is_err_and(|e| e.contains("LATCHKEY_FORWARDED_HEADER")));
     }
 
     #[test]

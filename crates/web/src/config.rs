@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use latchkey_token::service::DEFAULT_KEY_ROTATION_PERIOD;
 use latchkey_authn::SessionLimits;
+use latchkey_token::service::DEFAULT_KEY_ROTATION_PERIOD;
 use latchkey_token::RefreshPolicy;
 
 /// Default listen address: loopback only, so a first `latchkey serve` is not

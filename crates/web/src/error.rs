@@ -64,11 +64,7 @@ impl WebError {
     }
 
     pub fn expired_request() -> WebError {
-        WebError::Page {
-            status: StatusCode::BAD_REQUEST,
-            title: EXPIRED_TITLE,
-            message: EXPIRED.into(),
-        }
+        WebError::Page { status: StatusCode::BAD_REQUEST, title: EXPIRED_TITLE, message: EXPIRED.into() }
     }
 }
 

@@ -28,10 +28,7 @@ const LATENCY_BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 pub fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
-                .ok()?
-                .build_recorder();
+            let recorder = PrometheusBuilder::new().set_buckets_for_metric(metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS).ok()?.build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
             metrics::describe_counter!("latchkey_http_requests_total", "HTTP requests by route, method and status");
@@ -74,10 +71,9 @@ pub fn start(listener: TcpListener, state: Arc<AppState>) -> std::io::Result<Ser
     install();
     let data = web::Data::from(state);
     Ok(crate::server::with_limits!(HttpServer::new(move || {
-        App::new().app_data(data.clone()).route(
-            "/metrics",
-            web::get().to(|state: web::Data<AppState>| async move { HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(render(&state).await) }),
-        )
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(|state: web::Data<AppState>| async move { HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(render(&state).await) }))
     }))
     .workers(1)
     .listen(listener)?

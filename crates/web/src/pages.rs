@@ -373,10 +373,7 @@ pub struct ProfilePage {
 /// Renders a page. Pages are never cached: they carry CSRF tokens and user data.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .insert_header(("Cache-Control", "no-store"))
-            .body(html),
+        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store")).body(html),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
             HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Internal error")

@@ -5,7 +5,10 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
-use crate::handlers::{account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, review, signup, token, userinfo};
+use crate::handlers::{
+    account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings,
+    misc, passkeys, recovery, review, signup, token, userinfo,
+};
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
 /// sniffed, or leak the URL (which may carry an authorization request id) in
@@ -19,11 +22,7 @@ pub fn security_headers(hsts: bool, csp: &str) -> DefaultHeaders {
     // again for a year (the session cookie is Secure, but the first request
     // of a typed URL is not).
     let headers = if hsts { headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains")) } else { headers };
-    headers
-        .add(("X-Frame-Options", "DENY"))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("Content-Security-Policy", csp.to_string()))
+    headers.add(("X-Frame-Options", "DENY")).add(("X-Content-Type-Options", "nosniff")).add(("Referrer-Policy", "same-origin")).add(("Content-Security-Policy", csp.to_string()))
 }
 
 /// The pages' `Content-Security-Policy`: our own origin only, except images
@@ -81,7 +80,8 @@ pub fn json_config() -> web::JsonConfig {
             actix_web::error::JsonPayloadError::OverflowKnownLength { .. } | actix_web::error::JsonPayloadError::Overflow { .. } => actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
             _ => actix_web::http::StatusCode::BAD_REQUEST,
         };
-        let body = HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "error": "the request body could not be read as JSON of the expected size and shape" }));
+        let body =
+            HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "error": "the request body could not be read as JSON of the expected size and shape" }));
         actix_web::error::InternalError::from_response(e, body).into()
     })
 }
@@ -92,11 +92,7 @@ fn query_config() -> web::QueryConfig {
 
 /// A resource for `fetch` callers: its routes, a CORS preflight, CORS headers.
 fn api(path: &str, routes: Vec<actix_web::Route>) -> impl actix_web::dev::HttpServiceFactory {
-    routes
-        .into_iter()
-        .fold(web::resource(path), |r, route| r.route(route))
-        .route(web::method(Method::OPTIONS).to(preflight))
-        .wrap(cors())
+    routes.into_iter().fold(web::resource(path), |r, route| r.route(route)).route(web::method(Method::OPTIONS).to(preflight)).wrap(cors())
 }
 
 /// One resource per path with every method it serves, so another method gets
@@ -133,11 +129,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource("/clients", vec![(Method::GET, web::get().to(admin::list_clients)), (Method::POST, web::post().to(admin_users::create_client))]))
                 .service(resource("/clients/{client_id}/grants", vec![(Method::GET, web::get().to(admin::client_grants)), (Method::DELETE, web::delete().to(admin::revoke_client_grants))]))
                 .service(resource("/users", vec![(Method::GET, web::get().to(admin_users::list_users)), (Method::POST, web::post().to(admin::create_user))]))
-                .service(resource("/clients/{client_id}", vec![(Method::GET, web::get().to(admin_users::get_client)), (Method::DELETE, web::delete().to(admin_users::delete_client)), (Method::PATCH, web::patch().to(admin_users::update_client))]))
+                .service(resource(
+                    "/clients/{client_id}",
+                    vec![
+                        (Method::GET, web::get().to(admin_users::get_client)),
+                        (Method::DELETE, web::delete().to(admin_users::delete_client)),
+                        (Method::PATCH, web::patch().to(admin_users::update_client)),
+                    ],
+                ))
                 .service(resource("/audit", vec![(Method::GET, web::get().to(admin_users::audit))]))
                 .service(resource("/keys", vec![(Method::GET, web::get().to(admin_users::keys))]))
                 .service(resource("/keys/rotate", vec![(Method::POST, web::post().to(admin_users::rotate_keys))]))
-                .service(resource("/users/{username}", vec![(Method::PATCH, web::patch().to(admin_apis::update_user)), (Method::GET, web::get().to(admin_users::get_user)), (Method::DELETE, web::delete().to(admin_users::delete_user))]))
+                .service(resource(
+                    "/users/{username}",
+                    vec![(Method::PATCH, web::patch().to(admin_apis::update_user)), (Method::GET, web::get().to(admin_users::get_user)), (Method::DELETE, web::delete().to(admin_users::delete_user))],
+                ))
                 .service(resource("/apis", vec![(Method::GET, web::get().to(admin_apis::list_apis)), (Method::POST, web::post().to(admin_apis::create_api))]))
                 .service(resource("/apis/{api}", vec![(Method::GET, web::get().to(admin_apis::get_api)), (Method::DELETE, web::delete().to(admin_apis::delete_api))]))
                 .service(resource("/apis/{api}/scopes", vec![(Method::POST, web::post().to(admin_apis::add_scope))]))
@@ -308,12 +314,41 @@ mod client_link_pattern_tests {
         let re = regex::Regex::new(pattern).ok();
         assert!(re.is_some(), "the pattern compiles");
         let samples = [
-            "https://cdn.app.example/logo.png", "https://a", "https://a-b.c-d.example:443/x?y=1&z=%20", "https://[::1]:8443/", "https://app.example:65535/",
-            "https://app.example:65536/", "https://app.example:08080/", "https://app.example:0/", "https://app.example:/", "https://1.2.3.4/", "https://a.1b/",
-            "https://-a.example/", "https://a--b.example/", "https://a..b/", "https://a./", "https://.a/", "https://a_b.example/", "https://app.example/a b",
-            "https://app.example/#x", "https://u@app.example/", "https://app.example/\"x", "https://app.example/'x'", "https://app.example/é",
-            "http://localhost", "http://localhost:41234/logo.svg", "http://127.0.0.1:8080/x", "http://[::1]/", "http://app.example/", "HTTPS://app.example/",
-            "javascript:alert(1)", "data:image/png;base64,AA", "//app.example/x", "https://", "https://app.example?x", "https://app.example/%zz",
+            "https://cdn.app.example/logo.png",
+            "https://a",
+            "https://a-b.c-d.example:443/x?y=1&z=%20",
+            "https://[::1]:8443/",
+            "https://app.example:65535/",
+            "https://app.example:65536/",
+            "https://app.example:08080/",
+            "https://app.example:0/",
+            "https://app.example:/",
+            "https://1.2.3.4/",
+            "https://a.1b/",
+            "https://-a.example/",
+            "https://a--b.example/",
+            "https://a..b/",
+            "https://a./",
+            "https://.a/",
+            "https://a_b.example/",
+            "https://app.example/a b",
+            "https://app.example/#x",
+            "https://u@app.example/",
+            "https://app.example/\"x",
+            "https://app.example/'x'",
+            "https://app.example/é",
+            "http://localhost",
+            "http://localhost:41234/logo.svg",
+            "http://127.0.0.1:8080/x",
+            "http://[::1]/",
+            "http://app.example/",
+            "HTTPS://app.example/",
+            "javascript:alert(1)",
+            "data:image/png;base64,AA",
+            "//app.example/x",
+            "https://",
+            "https://app.example?x",
+            "https://app.example/%zz",
         ];
         for s in samples {
             let by_pattern = re.as_ref().is_some_and(|r| r.is_match(s));

@@ -1,10 +1,10 @@
 //! What happens around a browser session beyond one handler: restoring one
 //! from a remember-me device, and ending sessions with everything tied to them.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use latchkey_authn::{Notice, Restore};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Session, User, UserId};
 use latchkey_i18n::Tr;
 

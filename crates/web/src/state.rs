@@ -26,12 +26,7 @@ pub enum StartupError {
     /// A configured service cannot be used: the setting, its value (without
     /// credentials), what went wrong and what to do.
     #[error("{setting}={value}: {problem}; {todo}")]
-    Service {
-        setting: &'static str,
-        value: String,
-        problem: String,
-        todo: String,
-    },
+    Service { setting: &'static str, value: String, problem: String, todo: String },
 }
 
 /// `scheme://host:port/path` of a service URL, without user or password.
@@ -80,12 +75,7 @@ impl Stores {
         let config = DbConfig { url };
         let needs_data_dir = config.backend() == Backend::Sqlite || settings.master_key.is_none();
         if needs_data_dir {
-            latchkey_store::db::private_dir(&settings.data_dir).map_err(|source| {
-                StartupError::DataDir {
-                    path: settings.data_dir.display().to_string(),
-                    source,
-                }
-            })?;
+            latchkey_store::db::private_dir(&settings.data_dir).map_err(|source| StartupError::DataDir { path: settings.data_dir.display().to_string(), source })?;
         }
         let master = match &settings.master_key {
             Some(text) => MasterKey::parse(text)?,
@@ -93,24 +83,18 @@ impl Stores {
         };
         let backend = config.backend();
         let url = config.url.clone();
-        let db = tokio::task::spawn_blocking(move || Db::connect(&config))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let db = tokio::task::spawn_blocking(move || Db::connect(&config)).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let db = match db {
-            Err(StoreError::Unavailable(problem))
-                if backend == Backend::Postgres && problem.contains("does not exist") =>
-            {
+            Err(StoreError::Unavailable(problem)) if backend == Backend::Postgres && problem.contains("does not exist") => {
+                return Err(StartupError::Service { setting: "LATCHKEY_DATABASE_URL", value: without_credentials(&url), todo: createdb_hint(&url), problem: problem.trim().to_string() });
+            }
+            Err(StoreError::Unavailable(problem)) if backend == Backend::Postgres && !problem.starts_with("migration failed") => {
                 return Err(StartupError::Service {
                     setting: "LATCHKEY_DATABASE_URL",
                     value: without_credentials(&url),
-                    todo: createdb_hint(&url),
                     problem: problem.trim().to_string(),
+                    todo: "check that PostgreSQL runs and accepts connections at that host and port, and the user and password".into(),
                 });
-            }
-            Err(StoreError::Unavailable(problem))
-                if backend == Backend::Postgres && !problem.starts_with("migration failed") =>
-            {
-                return Err(StartupError::Service { setting: "LATCHKEY_DATABASE_URL", value: without_credentials(&url), problem: problem.trim().to_string(), todo: "check that PostgreSQL runs and accepts connections at that host and port, and the user and password".into() });
             }
             other => other?,
         };
@@ -179,15 +163,19 @@ impl AppState {
             return Err(StartupError::Config("the issuer must not have a query or fragment".into()));
         }
         let issuer_origin = parsed.origin().ascii_serialization();
-        let token_config = TokenConfig {
-            refresh: settings.refresh,
-            refresh_pepper: settings.token_pepper.clone(),
-            key_rotation_period: settings.key_rotation_period,
-            ..TokenConfig::new(issuer.clone())
-        };
+        let token_config =
+            TokenConfig { refresh: settings.refresh, refresh_pepper: settings.token_pepper.clone(), key_rotation_period: settings.key_rotation_period, ..TokenConfig::new(issuer.clone()) };
         let tokens = Arc::new(TokenService::init(token_config, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
         let limits = settings.sessions;
-        let oauth = Arc::new(OAuthService::new(OAuthConfig { issuer: issuer.clone(), require_par: settings.require_par, dpop_require_nonce: settings.dpop_require_nonce }, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.idle, limits.absolute));
+        let oauth = Arc::new(OAuthService::new(
+            OAuthConfig { issuer: issuer.clone(), require_par: settings.require_par, dpop_require_nonce: settings.dpop_require_nonce },
+            stores.db.clone(),
+            stores.fast.clone(),
+            tokens.clone(),
+            clock.clone(),
+            limits.idle,
+            limits.absolute,
+        ));
         let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone())?;
         authn.policy = PasswordPolicy::with_min_chars(settings.password_min_chars);
         let (lo, hi) = latchkey_authn::links::RECOVERY_TTL_RANGE;
@@ -208,12 +196,34 @@ impl AppState {
         let mfa = MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer);
         let passkeys = PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?;
         let hsts = parsed.scheme() == "https";
-        let trusted_proxies = crate::client_ip::Proxies {
-            trusted: settings.trusted_proxies.clone(),
-            header: settings.forwarded_header,
-        };
+        let trusted_proxies = crate::client_ip::Proxies { trusted: settings.trusted_proxies.clone(), header: settings.forwarded_header };
         let brand = Arc::new(settings.brand().map_err(StartupError::Config)?);
         let csp = crate::routes::content_security_policy(&[brand.logo_origin()]);
-        Ok(AppState { issuer, issuer_origin, oauth, authn, sessions, devices, mfa, passkeys, mailer, mail_links, tokens, stores, csrf, clock, trusted_proxies, hsts, links, limiter, endpoint_limits, signup_open: settings.signup_open, invite_ttl: settings.invite_ttl, recovery_ttl: settings.recovery_ttl, brand, csp })
+        Ok(AppState {
+            issuer,
+            issuer_origin,
+            oauth,
+            authn,
+            sessions,
+            devices,
+            mfa,
+            passkeys,
+            mailer,
+            mail_links,
+            tokens,
+            stores,
+            csrf,
+            clock,
+            trusted_proxies,
+            hsts,
+            links,
+            limiter,
+            endpoint_limits,
+            signup_open: settings.signup_open,
+            invite_ttl: settings.invite_ttl,
+            recovery_ttl: settings.recovery_ttl,
+            brand,
+            csp,
+        })
     }
 }

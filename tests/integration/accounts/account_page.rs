@@ -99,7 +99,9 @@ async fn everything_listed(backend: Backend) {
     assert_eq!(apps.len(), 2, "{apps:?}");
     let album = apps.iter().find(|a| a.contains("Photo Album")).expect("first app");
     let field = apps.iter().find(|a| a.contains("Field Notes")).expect("second app");
-    for want in ["<li>Know who you are</li>", "<li>See your email address</li>", "<li>Stay connected when you&#39;re not using it</li>", "last used <time", ">2 hours ago</time>", ">Revoke access</button>"] {
+    for want in
+        ["<li>Know who you are</li>", "<li>See your email address</li>", "<li>Stay connected when you&#39;re not using it</li>", "last used <time", ">2 hours ago</time>", ">Revoke access</button>"]
+    {
         assert!(album.contains(want), "{want} in {album}");
     }
     assert!(field.contains("<li>See your name and profile</li>") && !field.contains("email"), "{field}");

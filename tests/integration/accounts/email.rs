@@ -74,13 +74,8 @@ async fn users_delete_their_own_account() {
 }
 
 async fn ask_change(b: &mut crate::support::Browser, email: &str) -> crate::support::browser::Page {
-    let csrf = b
-        .get("/account/email")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    b.post_form("/account/email", &[("csrf_token", &csrf), ("email", email)])
-        .await
+    let csrf = b.get("/account/email").await.field("csrf_token").unwrap_or_default();
+    b.post_form("/account/email", &[("csrf_token", &csrf), ("email", email)]).await
 }
 
 /// Issue #24 item 8: an email change ends the links mailed to the old
@@ -94,107 +89,40 @@ async fn email_change_ends_old_links_and_refuses_taken_addresses(backend: Backen
     let user = app.add_user(USERNAME, PASSWORD).await;
     app.add_user("bob", PASSWORD).await;
     let mut r = app.browser();
-    let csrf = r
-        .get("/recover")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    r.post_form("/recover", &[("csrf_token", &csrf), ("login", USERNAME)])
-        .await;
-    let mail = wait_for_mail(
-        &app,
-        "alice@example.com",
-        "Someone asked to recover your account",
-    )
-    .await;
+    let csrf = r.get("/recover").await.field("csrf_token").unwrap_or_default();
+    r.post_form("/recover", &[("csrf_token", &csrf), ("login", USERNAME)]).await;
+    let mail = wait_for_mail(&app, "alice@example.com", "Someone asked to recover your account").await;
     let recovery = link_in(&mail.body, &format!("{}/recover/continue?t=", app.issuer));
-    assert_eq!(
-        app.browser().get(&recovery).await.status,
-        200,
-        "the recovery link works before the change"
-    );
+    assert_eq!(app.browser().get(&recovery).await.status, 200, "the recovery link works before the change");
 
     let mut browser = app.browser();
     sign_in_direct(&mut browser, USERNAME, false).await;
     for taken in ["bob@example.com", "BOB@Example.com"] {
         let refused = ask_change(&mut browser, taken).await;
         assert_eq!(refused.status, 409, "{}", refused.body);
-        assert!(
-            refused.body.contains("Another account uses that address")
-                && !refused.body.contains("bob"),
-            "{}",
-            refused.body
-        );
+        assert!(refused.body.contains("Another account uses that address") && !refused.body.contains("bob"), "{}", refused.body);
     }
     // Asked while free, taken before the link is used: refused then.
-    assert_eq!(
-        ask_change(&mut browser, "carol@example.com").await.status,
-        200
-    );
+    assert_eq!(ask_change(&mut browser, "carol@example.com").await.status, 200);
     let mail = wait_for_mail(&app, "carol@example.com", "Confirm your new email address").await;
-    let confirm = link_in(
-        &mail.body,
-        &format!("{}/account/email/confirm?t=", app.issuer),
-    );
+    let confirm = link_in(&mail.body, &format!("{}/account/email/confirm?t=", app.issuer));
     app.add_user("carol", PASSWORD).await;
     let page = browser.get(&confirm).await;
-    let done = browser
-        .post_form(
-            "/account/email/confirm",
-            &[
-                ("csrf_token", &page.field("csrf_token").unwrap_or_default()),
-                ("t", &page.field("t").unwrap_or_default()),
-            ],
-        )
-        .await;
+    let done = browser.post_form("/account/email/confirm", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("t", &page.field("t").unwrap_or_default())]).await;
     assert_eq!(done.status, 409, "{}", done.body);
-    assert_eq!(
-        app.state
-            .authn
-            .user(&user.id)
-            .await
-            .expect("user")
-            .expect("exists")
-            .email,
-        "alice@example.com"
-    );
+    assert_eq!(app.state.authn.user(&user.id).await.expect("user").expect("exists").email, "alice@example.com");
 
-    assert_eq!(
-        ask_change(&mut browser, "alice@new.example").await.status,
-        200
-    );
+    assert_eq!(ask_change(&mut browser, "alice@new.example").await.status, 200);
     let mail = wait_for_mail(&app, "alice@new.example", "Confirm your new email address").await;
-    let confirm = link_in(
-        &mail.body,
-        &format!("{}/account/email/confirm?t=", app.issuer),
-    );
+    let confirm = link_in(&mail.body, &format!("{}/account/email/confirm?t=", app.issuer));
     let page = browser.get(&confirm).await;
-    let done = browser
-        .post_form(
-            "/account/email/confirm",
-            &[
-                ("csrf_token", &page.field("csrf_token").unwrap_or_default()),
-                ("t", &page.field("t").unwrap_or_default()),
-            ],
-        )
-        .await;
+    let done = browser.post_form("/account/email/confirm", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("t", &page.field("t").unwrap_or_default())]).await;
     assert_eq!(done.status, 200, "{}", done.body);
     let old = app.browser().get(&recovery).await;
-    assert_eq!(
-        old.status, 400,
-        "the recovery link to the old address ended with it: {}",
-        old.body
-    );
+    assert_eq!(old.status, 400, "the recovery link to the old address ended with it: {}", old.body);
     let notice = wait_for_mail(&app, "alice@example.com", "Your email address was changed").await;
-    let revert = link_in(
-        &notice.body,
-        &format!("{}/account/email/revert?t=", app.issuer),
-    );
-    assert_eq!(
-        app.browser().get(&revert).await.status,
-        200,
-        "the old address's way back stays"
-    );
+    let revert = link_in(&notice.body, &format!("{}/account/email/revert?t=", app.issuer));
+    assert_eq!(app.browser().get(&revert).await.status, 200, "the old address's way back stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

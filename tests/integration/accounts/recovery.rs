@@ -198,24 +198,12 @@ async fn present_passkey(
     let page = browser.get(link).await;
     let csrf = page.field("csrf_token").unwrap_or_default();
     let t = super::token_of(link);
-    let (status, start) = browser
-        .post_json(
-            "/recover/factor/passkey/start",
-            &csrf,
-            &serde_json::json!({ "t": t }),
-        )
-        .await;
+    let (status, start) = browser.post_json("/recover/factor/passkey/start", &csrf, &serde_json::json!({ "t": t })).await;
     assert_eq!(status, 200, "{start}");
-    let options: RequestChallengeResponse =
-        serde_json::from_value(start["options"].clone()).expect("request options");
-    let credential = key
-        .do_authentication(Url::parse(&app.issuer).expect("origin"), options)
-        .expect("soft passkey signs");
-    let finish =
-        serde_json::json!({ "t": t, "ceremony": start["ceremony"], "credential": credential });
-    let (status, done) = browser
-        .post_json("/recover/factor/passkey/finish", &csrf, &finish)
-        .await;
+    let options: RequestChallengeResponse = serde_json::from_value(start["options"].clone()).expect("request options");
+    let credential = key.do_authentication(Url::parse(&app.issuer).expect("origin"), options).expect("soft passkey signs");
+    let finish = serde_json::json!({ "t": t, "ceremony": start["ceremony"], "credential": credential });
+    let (status, done) = browser.post_json("/recover/factor/passkey/finish", &csrf, &finish).await;
     (status, done, finish)
 }
 
@@ -232,158 +220,57 @@ async fn passkey_second_factor_gates_recovery(backend: Backend) {
     crate::passkeys::password_sign_in(&mut setup).await;
     // The first second factor comes with backup codes, shown once.
     let account = setup.get("/account").await;
-    assert!(
-        account.body.contains(r#"id="new-backup-codes""#)
-            && account.body.contains("Save your backup codes")
-    );
+    assert!(account.body.contains(r#"id="new-backup-codes""#) && account.body.contains("Save your backup codes"));
     let csrf = account.field("csrf_token").unwrap_or_default();
-    let (status, start) = setup
-        .post_json(
-            "/account/passkeys/register/start",
-            &csrf,
-            &serde_json::json!({}),
-        )
-        .await;
+    let (status, start) = setup.post_json("/account/passkeys/register/start", &csrf, &serde_json::json!({})).await;
     assert_eq!(status, 200, "{start}");
-    let options: webauthn_authenticator_rs::prelude::CreationChallengeResponse =
-        serde_json::from_value(start["options"].clone()).expect("creation options");
+    let options: webauthn_authenticator_rs::prelude::CreationChallengeResponse = serde_json::from_value(start["options"].clone()).expect("creation options");
     let mut key = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
-    let credential = webauthn_authenticator_rs::WebauthnAuthenticator::do_registration(
-        &mut key,
-        webauthn_authenticator_rs::prelude::Url::parse(&app.issuer).expect("origin"),
-        options,
-    )
-    .expect("registers");
+    let credential =
+        webauthn_authenticator_rs::WebauthnAuthenticator::do_registration(&mut key, webauthn_authenticator_rs::prelude::Url::parse(&app.issuer).expect("origin"), options).expect("registers");
     let (status, added) = setup.post_json("/account/passkeys/register/finish", &csrf, &serde_json::json!({ "ceremony": start["ceremony"], "name": "Phone", "credential": credential })).await;
     assert_eq!(status, 200, "{added}");
-    let codes = added["backup_codes"]
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or_default();
-    assert_eq!(
-        codes,
-        latchkey_authn::mfa::BACKUP_CODE_COUNT,
-        "backup codes with the first second factor: {added}"
-    );
+    let codes = added["backup_codes"].as_array().map(Vec::len).unwrap_or_default();
+    assert_eq!(codes, latchkey_authn::mfa::BACKUP_CODE_COUNT, "backup codes with the first second factor: {added}");
 
     // The attacker has the mailbox only.
     let link = recovery_link(&app, USERNAME).await;
     let mail = super::wait_for_mail(&app, &format!("{USERNAME}@example.com"), ASKED).await;
-    assert!(
-        mail.body
-            .contains("your passkey, authenticator app or a backup code"),
-        "the mail says what is asked: {}",
-        mail.body
-    );
+    assert!(mail.body.contains("your passkey, authenticator app or a backup code"), "the mail says what is asked: {}", mail.body);
     let t = super::token_of(&link);
     let mut attacker = app.browser();
     let page = attacker.get(&link).await;
-    assert!(
-        page.body.contains(r#"data-passkey="recover-factor""#)
-            && page.body.contains(">Use your passkey</button>"),
-        "{}",
-        page.body
-    );
-    assert!(
-        !page.body.contains(">Create a passkey</button>") && !page.body.contains("Set password"),
-        "nothing else until the factor"
-    );
+    assert!(page.body.contains(r#"data-passkey="recover-factor""#) && page.body.contains(">Use your passkey</button>"), "{}", page.body);
+    assert!(!page.body.contains(">Create a passkey</button>") && !page.body.contains("Set password"), "nothing else until the factor");
     let csrf = page.field("csrf_token").unwrap_or_default();
-    let skipped = attacker
-        .post_form(
-            "/recover/password",
-            &[
-                ("csrf_token", &csrf),
-                ("t", &t),
-                ("new_password", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(
-        skipped.status, 403,
-        "no new password from the mailbox alone"
-    );
-    let (status, _) = attacker
-        .post_json(
-            "/recover/passkey/start",
-            &csrf,
-            &serde_json::json!({ "t": t }),
-        )
-        .await;
+    let skipped = attacker.post_form("/recover/password", &[("csrf_token", &csrf), ("t", &t), ("new_password", NEW_PASSWORD)]).await;
+    assert_eq!(skipped.status, 403, "no new password from the mailbox alone");
+    let (status, _) = attacker.post_json("/recover/passkey/start", &csrf, &serde_json::json!({ "t": t })).await;
     assert_eq!(status, 403, "no passkey of the attacker's either");
     // The owner's assertion relayed to the attacker's browser: bound to the browser that started it.
     let mut owner = app.browser();
     let owner_page = owner.get(&link).await;
-    let (status, start) = owner
-        .post_json(
-            "/recover/factor/passkey/start",
-            &owner_page.field("csrf_token").unwrap_or_default(),
-            &serde_json::json!({ "t": t }),
-        )
-        .await;
+    let (status, start) = owner.post_json("/recover/factor/passkey/start", &owner_page.field("csrf_token").unwrap_or_default(), &serde_json::json!({ "t": t })).await;
     assert_eq!(status, 200, "{start}");
-    let options: webauthn_authenticator_rs::prelude::RequestChallengeResponse =
-        serde_json::from_value(start["options"].clone()).expect("request options");
-    let assertion = webauthn_authenticator_rs::WebauthnAuthenticator::do_authentication(
-        &mut key,
-        webauthn_authenticator_rs::prelude::Url::parse(&app.issuer).expect("origin"),
-        options,
-    )
-    .expect("signs");
-    let (status, relayed) = attacker
-        .post_json(
-            "/recover/factor/passkey/finish",
-            &csrf,
-            &serde_json::json!({ "t": t, "ceremony": start["ceremony"], "credential": assertion }),
-        )
-        .await;
+    let options: webauthn_authenticator_rs::prelude::RequestChallengeResponse = serde_json::from_value(start["options"].clone()).expect("request options");
+    let assertion =
+        webauthn_authenticator_rs::WebauthnAuthenticator::do_authentication(&mut key, webauthn_authenticator_rs::prelude::Url::parse(&app.issuer).expect("origin"), options).expect("signs");
+    let (status, relayed) = attacker.post_json("/recover/factor/passkey/finish", &csrf, &serde_json::json!({ "t": t, "ceremony": start["ceremony"], "credential": assertion })).await;
     assert_eq!(status, 403, "another browser's ceremony: {relayed}");
-    assert_eq!(
-        attacker
-            .post_form(
-                "/recover/password",
-                &[
-                    ("csrf_token", &csrf),
-                    ("t", &t),
-                    ("new_password", NEW_PASSWORD)
-                ]
-            )
-            .await
-            .status,
-        403
-    );
+    assert_eq!(attacker.post_form("/recover/password", &[("csrf_token", &csrf), ("t", &t), ("new_password", NEW_PASSWORD)]).await.status, 403);
 
     // The owner presents the passkey: the gate opens in the owner's browser only.
     let (status, done, finish) = present_passkey(&app, &mut owner, &link, &mut key).await;
-    assert_eq!(
-        (status, done["redirect"].as_str()),
-        (200, Some(format!("/recover/continue?t={t}").as_str())),
-        "{done}"
-    );
+    assert_eq!((status, done["redirect"].as_str()), (200, Some(format!("/recover/continue?t={t}").as_str())), "{done}");
     let fresh = owner.get(&link).await.field("csrf_token").unwrap_or_default();
     let (status, replay) = owner.post_json("/recover/factor/passkey/finish", &fresh, &finish).await;
-    assert_eq!(
-        status, 400,
-        "a replayed assertion finds no ceremony: {replay}"
-    );
-    assert!(
-        attacker.get(&link).await.body.contains("Use your passkey"),
-        "the attacker's browser is still asked"
-    );
+    assert_eq!(status, 400, "a replayed assertion finds no ceremony: {replay}");
+    assert!(attacker.get(&link).await.body.contains("Use your passkey"), "the attacker's browser is still asked");
     let done = set_password(&mut owner, "/recover", &link, NEW_PASSWORD).await;
     assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
     // The link is spent: neither a second use nor the attacker gets anywhere.
     assert_eq!(app.browser().get(&link).await.status, 400, "single use");
-    let again = attacker
-        .post_form(
-            "/recover/password",
-            &[
-                ("csrf_token", &csrf),
-                ("t", &t),
-                ("new_password", "another new passphrase"),
-            ],
-        )
-        .await;
+    let again = attacker.post_form("/recover/password", &[("csrf_token", &csrf), ("t", &t), ("new_password", "another new passphrase")]).await;
     assert_eq!(again.status, 400, "a spent link");
     assert!(!signed_in(&mut setup).await, "every other session ended");
 }

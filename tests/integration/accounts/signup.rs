@@ -82,93 +82,28 @@ async fn abandoned_sign_ups_are_released_invitations_are_not(backend: Backend) {
     assert_eq!(sign_up(&app, "sam", "sam@example.com").await.status, 200);
     wait_for_mail(&app, "sam@example.com", "Confirm your email address").await;
     assert_eq!(sign_up(&app, "sammy", "sam@example.com").await.status, 200);
-    wait_for_mail(
-        &app,
-        "sam@example.com",
-        "Someone tried to create an account with your address",
-    )
-    .await;
-    assert!(
-        app.state
-            .authn
-            .find_by_username("sammy")
-            .await
-            .expect("lookup")
-            .is_none(),
-        "held while its link lives"
-    );
+    wait_for_mail(&app, "sam@example.com", "Someone tried to create an account with your address").await;
+    assert!(app.state.authn.find_by_username("sammy").await.expect("lookup").is_none(), "held while its link lives");
 
     app.clock.advance(latchkey_authn::links::VERIFY_TTL + 1);
     assert_eq!(sign_up(&app, "samuel", "sam@example.com").await.status, 200);
-    assert_eq!(
-        wait_for_mail_count(&app, "sam@example.com", "Confirm your email address", 2).await,
-        2,
-        "the address was given back"
-    );
-    assert!(app
-        .state
-        .authn
-        .find_by_username("samuel")
-        .await
-        .expect("lookup")
-        .is_some());
-    assert!(
-        app.state
-            .authn
-            .find_by_username("sam")
-            .await
-            .expect("lookup")
-            .is_none(),
-        "the abandoned sign-up is gone"
-    );
+    assert_eq!(wait_for_mail_count(&app, "sam@example.com", "Confirm your email address", 2).await, 2, "the address was given back");
+    assert!(app.state.authn.find_by_username("samuel").await.expect("lookup").is_some());
+    assert!(app.state.authn.find_by_username("sam").await.expect("lookup").is_none(), "the abandoned sign-up is gone");
     app.clock.advance(latchkey_authn::links::VERIFY_TTL + 1);
-    assert_eq!(
-        sign_up(&app, "SAMUEL", "other@example.com").await.status,
-        200
-    );
+    assert_eq!(sign_up(&app, "SAMUEL", "other@example.com").await.status, 200);
     wait_for_mail(&app, "other@example.com", "Confirm your email address").await;
-    assert_eq!(
-        app.state
-            .authn
-            .find_by_username("samuel")
-            .await
-            .expect("lookup")
-            .map(|u| u.email),
-        Some("other@example.com".into()),
-        "and the username too, whatever its case"
-    );
+    assert_eq!(app.state.authn.find_by_username("samuel").await.expect("lookup").map(|u| u.email), Some("other@example.com".into()), "and the username too, whatever its case");
 
     let (ivy, _) = super::invite(&app, "ivy", "ivy@example.com").await;
     app.clock.advance(app.settings.invite_ttl + 1);
     assert_eq!(sign_up(&app, "ivy", "thief@example.com").await.status, 200);
     wait_for_mail(&app, "thief@example.com", "That username is taken").await;
-    let kept = app
-        .state
-        .authn
-        .find_by_username("ivy")
-        .await
-        .expect("lookup")
-        .expect("the invited account stays");
-    assert_eq!(
-        (kept.id.0.as_str(), kept.email.as_str()),
-        (ivy.as_str(), "ivy@example.com")
-    );
+    let kept = app.state.authn.find_by_username("ivy").await.expect("lookup").expect("the invited account stays");
+    assert_eq!((kept.id.0.as_str(), kept.email.as_str()), (ivy.as_str(), "ivy@example.com"));
     assert_eq!(sign_up(&app, "ivy2", "ivy@example.com").await.status, 200);
-    wait_for_mail(
-        &app,
-        "ivy@example.com",
-        "Someone tried to create an account with your address",
-    )
-    .await;
-    assert!(
-        app.state
-            .authn
-            .find_by_username("ivy2")
-            .await
-            .expect("lookup")
-            .is_none(),
-        "nor its address"
-    );
+    wait_for_mail(&app, "ivy@example.com", "Someone tried to create an account with your address").await;
+    assert!(app.state.authn.find_by_username("ivy2").await.expect("lookup").is_none(), "nor its address");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

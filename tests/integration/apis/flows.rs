@@ -38,10 +38,13 @@ async fn api_tokens(backend: Backend) {
     let req = rp.authorize_scopes(&["orders:read"], &[("resource", ORDERS)]);
     let login = browser.get(&req.url).await.location.unwrap_or_default();
     let form = browser.get(&login).await;
-    let signed = browser.post_form("/login", &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("authz", &form.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)]).await;
+    let signed = browser
+        .post_form("/login", &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("authz", &form.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)])
+        .await;
     let consent = browser.get(signed.location.as_deref().unwrap_or_default()).await;
     assert!(consent.body.contains("Orders: Read your orders"), "{}", consent.body);
-    let allowed = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
+    let allowed =
+        browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
     let code = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default()).code.expect("code");
     let tokens = rp.exchange(&code, req.verifier).await.expect("exchange");
     let at = tokens.access_token().secret().clone();
@@ -63,7 +66,11 @@ async fn api_tokens(backend: Backend) {
     assert_eq!(jwt::payload(&field(&r, "access_token"))["aud"], ORDERS);
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &field(&r, "refresh_token")), ("scope", "openid")], basic).await;
     let userinfo_token = field(&r, "access_token");
-    assert_eq!((jwt::payload(&userinfo_token)["aud"].as_str(), jwt::payload(&userinfo_token)["scope"].as_str()), (Some(app.issuer.as_str()), Some("openid")), "without resource: latchkey's own audience");
+    assert_eq!(
+        (jwt::payload(&userinfo_token)["aud"].as_str(), jwt::payload(&userinfo_token)["scope"].as_str()),
+        (Some(app.issuer.as_str()), Some("openid")),
+        "without resource: latchkey's own audience"
+    );
     assert_eq!(bearer(&app, "GET", "/userinfo", &userinfo_token).await.status, 200);
 
     // A new scope asks for consent again; the Bills API signs with RS256, for 10 minutes.
@@ -72,9 +79,11 @@ async fn api_tokens(backend: Backend) {
     assert!(loc.starts_with("/consent"), "a new scope is asked for: {loc}");
     let consent = browser.get(&loc).await;
     assert!(consent.body.contains("Bills: bills:read") && consent.body.contains("Orders: Read your orders"));
-    let allowed = browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
+    let allowed =
+        browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
     let code = AuthResponse::parse(allowed.location.as_deref().unwrap_or_default()).code.expect("code");
-    let r = post_form(&app, "/token", &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", req.verifier.secret()), ("resource", BILLS)], basic).await;
+    let r =
+        post_form(&app, "/token", &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", req.verifier.secret()), ("resource", BILLS)], basic).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     let bills_token = field(&r, "access_token");
     assert_eq!((jwt::header(&bills_token)["alg"].as_str(), r.body["expires_in"].as_i64()), (Some("RS256"), Some(600)));
@@ -383,9 +392,16 @@ async fn groups_roles_and_profile_claims() {
     // The user edits their own profile.
     let page = browser.get("/account/profile").await;
     assert!(page.body.contains(r#"value="Alice""#));
-    let saved = browser.post_form("/account/profile", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Alice L."), ("given_name", "Alice"), ("family_name", "Liddell"), ("locale", "not a locale!")]).await;
+    let saved = browser
+        .post_form(
+            "/account/profile",
+            &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Alice L."), ("given_name", "Alice"), ("family_name", "Liddell"), ("locale", "not a locale!")],
+        )
+        .await;
     assert_eq!(saved.status, 400, "a bad locale is refused");
-    let saved = browser.post_form("/account/profile", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Alice L."), ("given_name", "Alice"), ("family_name", "Liddell"), ("locale", "fr")]).await;
+    let saved = browser
+        .post_form("/account/profile", &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Alice L."), ("given_name", "Alice"), ("family_name", "Liddell"), ("locale", "fr")])
+        .await;
     assert_eq!(saved.location.as_deref(), Some("/account"));
     let user = app.state.authn.find_by_username(USERNAME).await.expect("user").expect("alice");
     assert_eq!((user.profile.name.as_deref(), user.profile.locale.as_deref()), (Some("Alice L."), Some("fr")));
@@ -399,7 +415,9 @@ async fn groups_roles_and_profile_claims() {
 async fn keys_outlive_the_longest_api_token() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let admin = crate::accounts::admin_token(&app).await;
-    let (status, _) = admin_post(&app, "/admin/api/v1/apis", Some(&admin), &json!({ "name": "Reports", "audience": "https://reports.example", "scopes": [{ "name": "reports:read" }], "access_token_ttl": 3600 })).await;
+    let (status, _) =
+        admin_post(&app, "/admin/api/v1/apis", Some(&admin), &json!({ "name": "Reports", "audience": "https://reports.example", "scopes": [{ "name": "reports:read" }], "access_token_ttl": 3600 }))
+            .await;
     assert_eq!(status, 201);
     let (id, secret) = client(&app, "", &["reports:read"], vec![GrantType::ClientCredentials]).await;
     let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "reports:read")], Some((&id, &secret))).await;

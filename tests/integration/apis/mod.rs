@@ -20,14 +20,26 @@ pub const BILLS: &str = "https://bills.example/api";
 /// with introspection credentials); returns the admin token and Bills' id and secret.
 pub async fn register_apis(app: &TestApp) -> (String, String, String) {
     let admin = admin_token(app).await;
-    let (status, orders) = admin_post(app, "/admin/api/v1/apis", Some(&admin), &json!({
-        "name": "Orders", "audience": ORDERS,
-        "scopes": [{ "name": "orders:read", "description": "Read your orders" }, { "name": "orders:write", "description": "Change your orders" }],
-    })).await;
+    let (status, orders) = admin_post(
+        app,
+        "/admin/api/v1/apis",
+        Some(&admin),
+        &json!({
+            "name": "Orders", "audience": ORDERS,
+            "scopes": [{ "name": "orders:read", "description": "Read your orders" }, { "name": "orders:write", "description": "Change your orders" }],
+        }),
+    )
+    .await;
     assert_eq!(status, 201, "{orders}");
-    let (status, bills) = admin_post(app, "/admin/api/v1/apis", Some(&admin), &json!({
-        "name": "Bills", "audience": BILLS, "scopes": [{ "name": "bills:read" }], "signing_alg": "RS256", "access_token_ttl": 600, "introspection_secret": true,
-    })).await;
+    let (status, bills) = admin_post(
+        app,
+        "/admin/api/v1/apis",
+        Some(&admin),
+        &json!({
+            "name": "Bills", "audience": BILLS, "scopes": [{ "name": "bills:read" }], "signing_alg": "RS256", "access_token_ttl": 600, "introspection_secret": true,
+        }),
+    )
+    .await;
     assert_eq!(status, 201, "{bills}");
     (admin, bills["id"].as_str().unwrap_or_default().to_string(), bills["introspection_secret"].as_str().unwrap_or_default().to_string())
 }

@@ -32,7 +32,14 @@ async fn non_admins_get_403_everywhere() {
     // The admin API: a user's token (not an admin client's) is refused on every route.
     let (id, secret) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
     let _ = (id, secret);
-    for (method, path) in [("GET", "/admin/api/v1/users"), ("GET", "/admin/api/v1/audit"), ("GET", "/admin/api/v1/keys"), ("POST", "/admin/api/v1/keys/rotate"), ("DELETE", "/admin/api/v1/users/alice"), ("POST", "/admin/api/v1/users/alice/disable")] {
+    for (method, path) in [
+        ("GET", "/admin/api/v1/users"),
+        ("GET", "/admin/api/v1/audit"),
+        ("GET", "/admin/api/v1/keys"),
+        ("POST", "/admin/api/v1/keys/rotate"),
+        ("DELETE", "/admin/api/v1/users/alice"),
+        ("POST", "/admin/api/v1/users/alice/disable"),
+    ] {
         assert_eq!(bearer(&app, method, path, "not-a-token").await.status, 401, "{method} {path}");
     }
     let r = post_form(&app, "/admin/api/v1/users/alice/disable", &[], None).await;
@@ -65,31 +72,16 @@ async fn a_password_only_admin_is_stepped_up_and_one_without_a_factor_is_told_to
 }
 
 /// Signs the admin in again (password and code), optionally remembering the device.
-async fn admin_sign_in(
-    app: &TestApp,
-    b: &mut crate::support::Browser,
-    secret: &str,
-    remember: bool,
-) {
+async fn admin_sign_in(app: &TestApp, b: &mut crate::support::Browser, secret: &str, remember: bool) {
     app.clock.advance(30);
     let login = b.get("/login?next=/admin").await;
-    let mut form = vec![
-        ("csrf_token", login.field("csrf_token").unwrap_or_default()),
-        ("next", "/admin".into()),
-        ("username", ADMIN.into()),
-        ("password", PASSWORD.into()),
-    ];
+    let mut form = vec![("csrf_token", login.field("csrf_token").unwrap_or_default()), ("next", "/admin".into()), ("username", ADMIN.into()), ("password", PASSWORD.into())];
     if remember {
         form.push(("remember", "yes".into()));
     }
     let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let step = b.post_form("/login", &fields).await;
-    let done = answer_second_step(
-        b,
-        step.location.as_deref().unwrap_or_default(),
-        &code_at(secret, app.clock_now()),
-    )
-    .await;
+    let done = answer_second_step(b, step.location.as_deref().unwrap_or_default(), &code_at(secret, app.clock_now())).await;
     assert_eq!(done.location.as_deref(), Some("/admin"), "{}", done.body);
 }
 
@@ -103,9 +95,7 @@ async fn the_console_wants_an_interactive_recent_sign_in_for_every_change() {
         return;
     };
     let alice = app.add_user(USERNAME, PASSWORD).await;
-    let (client_id, _) = app
-        .add_client(false, latchkey_domain::SigningAlg::RS256)
-        .await;
+    let (client_id, _) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
     let (mut b, secret, _) = admin_browser(&app).await;
 
     // The remembered device restores a session (the account page does): not for the console.
@@ -113,169 +103,48 @@ async fn the_console_wants_an_interactive_recent_sign_in_for_every_change() {
     assert!(b.cookies.contains_key("__Host-latchkey-device"));
     b.cookies.remove("__Host-latchkey-session");
     app.clock.advance(60);
-    assert_eq!(
-        b.get("/account").await.status,
-        200,
-        "restored from the device"
-    );
+    assert_eq!(b.get("/account").await.status, 200, "restored from the device");
     for path in CONSOLE_GETS {
         let page = b.get(path).await;
         assert_eq!(page.status, 303, "{path}: {}", page.body);
-        assert!(
-            page.location
-                .as_deref()
-                .unwrap_or_default()
-                .starts_with("/login?next=/admin"),
-            "{path}: {:?}",
-            page.location
-        );
+        assert!(page.location.as_deref().unwrap_or_default().starts_with("/login?next=/admin"), "{path}: {:?}", page.location);
     }
 
     // An interactive sign-in opens it; 5 minutes later, no change goes through.
     admin_sign_in(&app, &mut b, &secret, false).await;
     assert_eq!(b.get("/admin").await.status, 200);
-    let users = b
-        .get("/admin/users")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    let clients = b
-        .get("/admin/clients")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
+    let users = b.get("/admin/users").await.field("csrf_token").unwrap_or_default();
+    let clients = b.get("/admin/clients").await.field("csrf_token").unwrap_or_default();
     let user_page = format!("/admin/users/{}", alice.id.0);
     let client_page = format!("/admin/clients/{client_id}");
-    let user_csrf = b
-        .get(&user_page)
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    let client_csrf = b
-        .get(&client_page)
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    let keys = b
-        .get("/admin/keys")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
+    let user_csrf = b.get(&user_page).await.field("csrf_token").unwrap_or_default();
+    let client_csrf = b.get(&client_page).await.field("csrf_token").unwrap_or_default();
+    let keys = b.get("/admin/keys").await.field("csrf_token").unwrap_or_default();
     let keys_before = app.state.tokens.key_status().await.expect("keys").len();
     app.clock.advance(5 * 60 + 1);
     #[allow(clippy::type_complexity)]
     let stale: [(&str, Vec<(&str, &str)>, &str); 5] = [
-        (
-            "/admin/users/invite",
-            vec![
-                ("csrf_token", users.as_str()),
-                ("username", "mallory"),
-                ("email", "mallory@example.com"),
-            ],
-            "/login?next=/admin/users",
-        ),
-        (
-            "/admin/clients/create",
-            vec![
-                ("csrf_token", clients.as_str()),
-                ("name", "Sneaky app"),
-                ("redirect_uris", crate::support::REDIRECT_URI),
-            ],
-            "/login?next=/admin/clients",
-        ),
-        (
-            &format!("{user_page}/action"),
-            vec![
-                ("csrf_token", user_csrf.as_str()),
-                ("action", "grant-admin"),
-            ],
-            &format!("/login?next={user_page}"),
-        ),
-        (
-            &format!("{client_page}/action"),
-            vec![("csrf_token", client_csrf.as_str()), ("action", "disable")],
-            &format!("/login?next={client_page}"),
-        ),
-        (
-            "/admin/keys/rotate",
-            vec![("csrf_token", keys.as_str())],
-            "/login?next=/admin/keys",
-        ),
+        ("/admin/users/invite", vec![("csrf_token", users.as_str()), ("username", "mallory"), ("email", "mallory@example.com")], "/login?next=/admin/users"),
+        ("/admin/clients/create", vec![("csrf_token", clients.as_str()), ("name", "Sneaky app"), ("redirect_uris", crate::support::REDIRECT_URI)], "/login?next=/admin/clients"),
+        (&format!("{user_page}/action"), vec![("csrf_token", user_csrf.as_str()), ("action", "grant-admin")], &format!("/login?next={user_page}")),
+        (&format!("{client_page}/action"), vec![("csrf_token", client_csrf.as_str()), ("action", "disable")], &format!("/login?next={client_page}")),
+        ("/admin/keys/rotate", vec![("csrf_token", keys.as_str())], "/login?next=/admin/keys"),
     ];
     for (path, form, again) in &stale {
         let r = b.post_form(path, form).await;
         assert_eq!(r.location.as_deref(), Some(*again), "{path}: {}", r.body);
     }
-    assert!(
-        app.state
-            .authn
-            .find_by_username("mallory")
-            .await
-            .expect("db")
-            .is_none(),
-        "nobody invited"
-    );
-    assert!(
-        !latchkey_oauth::clients::list(&app.state.stores.db)
-            .await
-            .expect("clients")
-            .iter()
-            .any(|c| c.name == "Sneaky app"),
-        "no client created"
-    );
-    assert!(
-        !app.state
-            .authn
-            .user(&alice.id)
-            .await
-            .expect("db")
-            .expect("alice")
-            .admin,
-        "nobody promoted"
-    );
-    assert!(
-        app.state
-            .oauth
-            .client(&client_id)
-            .await
-            .expect("db")
-            .expect("client")
-            .disabled_at
-            .is_none(),
-        "the client still works"
-    );
-    assert_eq!(
-        app.state.tokens.key_status().await.expect("keys").len(),
-        keys_before,
-        "no keys rotated"
-    );
+    assert!(app.state.authn.find_by_username("mallory").await.expect("db").is_none(), "nobody invited");
+    assert!(!latchkey_oauth::clients::list(&app.state.stores.db).await.expect("clients").iter().any(|c| c.name == "Sneaky app"), "no client created");
+    assert!(!app.state.authn.user(&alice.id).await.expect("db").expect("alice").admin, "nobody promoted");
+    assert!(app.state.oauth.client(&client_id).await.expect("db").expect("client").disabled_at.is_none(), "the client still works");
+    assert_eq!(app.state.tokens.key_status().await.expect("keys").len(), keys_before, "no keys rotated");
 
     // Signed in again: the invitation goes through.
     admin_sign_in(&app, &mut b, &secret, false).await;
-    let users = b
-        .get("/admin/users")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    let invited = b
-        .post_form(
-            "/admin/users/invite",
-            &[
-                ("csrf_token", users.as_str()),
-                ("username", "mallory"),
-                ("email", "mallory@example.com"),
-            ],
-        )
-        .await;
-    assert!(
-        invited
-            .location
-            .as_deref()
-            .unwrap_or_default()
-            .starts_with("/admin/users/"),
-        "{}",
-        invited.body
-    );
+    let users = b.get("/admin/users").await.field("csrf_token").unwrap_or_default();
+    let invited = b.post_form("/admin/users/invite", &[("csrf_token", users.as_str()), ("username", "mallory"), ("email", "mallory@example.com")]).await;
+    assert!(invited.location.as_deref().unwrap_or_default().starts_with("/admin/users/"), "{}", invited.body);
 }
 
 /// The console's status line shows only its own fixed notices: a link
@@ -286,52 +155,21 @@ async fn the_console_shows_only_its_own_notices() {
         return;
     };
     let alice = app.add_user(USERNAME, PASSWORD).await;
-    let (client_id, _) = app
-        .add_client(false, latchkey_domain::SigningAlg::RS256)
-        .await;
+    let (client_id, _) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
     let (mut b, _, _) = admin_browser(&app).await;
     let phish = "Your session expired: sign in again at https://evil.example";
     let encoded: String = url::form_urlencoded::byte_serialize(phish.as_bytes()).collect();
-    for page in [
-        "/admin/users".to_string(),
-        format!("/admin/users/{}", alice.id.0),
-        format!("/admin/clients/{client_id}"),
-        "/admin/keys".to_string(),
-    ] {
+    for page in ["/admin/users".to_string(), format!("/admin/users/{}", alice.id.0), format!("/admin/clients/{client_id}"), "/admin/keys".to_string()] {
         let shown = b.get(&format!("{page}?notice={encoded}")).await;
         assert_eq!(shown.status, 200, "{page}");
-        assert!(
-            !shown.body.contains("evil.example") && !shown.body.contains(r#"class="notice""#),
-            "{page}: an unknown notice shows nothing"
-        );
+        assert!(!shown.body.contains("evil.example") && !shown.body.contains(r#"class="notice""#), "{page}: an unknown notice shows nothing");
         let known = b.get(&format!("{page}?notice=user-enabled")).await;
-        assert!(
-            known
-                .body
-                .contains(r#"<p class="notice" role="status">User enabled.</p>"#),
-            "{page}: a known code shows its fixed text"
-        );
+        assert!(known.body.contains(r#"<p class="notice" role="status">User enabled.</p>"#), "{page}: a known code shows its fixed text");
     }
     // An action's redirect carries a code, not words.
     let user_page = format!("/admin/users/{}", alice.id.0);
-    let csrf = b
-        .get(&user_page)
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    let done = b
-        .post_form(
-            &format!("{user_page}/action"),
-            &[("csrf_token", &csrf), ("action", "disable")],
-        )
-        .await;
-    assert_eq!(
-        done.location.as_deref(),
-        Some(format!("{user_page}?notice=user-disabled").as_str())
-    );
-    assert!(b
-        .get(done.location.as_deref().unwrap_or_default())
-        .await
-        .body
-        .contains("User disabled; every session and token ended."));
+    let csrf = b.get(&user_page).await.field("csrf_token").unwrap_or_default();
+    let done = b.post_form(&format!("{user_page}/action"), &[("csrf_token", &csrf), ("action", "disable")]).await;
+    assert_eq!(done.location.as_deref(), Some(format!("{user_page}?notice=user-disabled").as_str()));
+    assert!(b.get(done.location.as_deref().unwrap_or_default()).await.body.contains("User disabled; every session and token ended."));
 }

@@ -36,7 +36,13 @@ async fn console_flow(backend: Backend) {
     let created = admin
         .post_form(
             "/admin/clients/create",
-            &[("csrf_token", &page.field("csrf_token").unwrap_or_default()), ("name", "Console app"), ("redirect_uris", REDIRECT_URI), ("grant_types", "authorization_code refresh_token"), ("scope", "openid profile offline_access")],
+            &[
+                ("csrf_token", &page.field("csrf_token").unwrap_or_default()),
+                ("name", "Console app"),
+                ("redirect_uris", REDIRECT_URI),
+                ("grant_types", "authorization_code refresh_token"),
+                ("scope", "openid profile offline_access"),
+            ],
         )
         .await;
     assert_eq!(created.status, 200, "{}", created.body);

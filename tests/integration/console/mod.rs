@@ -14,12 +14,7 @@ pub const ADMIN: &str = "root";
 /// An admin with an authenticator app, signed in with password and code
 /// (a multi-factor session). Returns the browser and the TOTP secret.
 pub async fn admin_browser(app: &TestApp) -> (Browser, String, latchkey_domain::User) {
-    let admin = app
-        .state
-        .authn
-        .create_user(NewUser { username: ADMIN.into(), email: "root@example.com".into(), password: Secret::new(PASSWORD), admin: true })
-        .await
-        .expect("admin");
+    let admin = app.state.authn.create_user(NewUser { username: ADMIN.into(), email: "root@example.com".into(), password: Secret::new(PASSWORD), admin: true }).await.expect("admin");
     let mut b = app.browser();
     let login = b.get("/login").await;
     b.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", ADMIN), ("password", PASSWORD)]).await;

@@ -51,9 +51,9 @@ async fn graceful_shutdown_finishes_in_flight_requests() {
     }
     let burst = tokio::spawn(async move {
         let mut statuses = Vec::new();
-        let futs = pages.into_iter().map(|(mut b, csrf)| async move {
-            b.post_form("/login", &[("csrf_token", &csrf), ("username", crate::support::USERNAME), ("password", crate::support::PASSWORD)]).await.status
-        });
+        let futs = pages
+            .into_iter()
+            .map(|(mut b, csrf)| async move { b.post_form("/login", &[("csrf_token", &csrf), ("username", crate::support::USERNAME), ("password", crate::support::PASSWORD)]).await.status });
         for s in futures_util::future::join_all(futs).await {
             statuses.push(s);
         }

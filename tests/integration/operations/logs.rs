@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-
 use crate::accounts::{link_in, wait_for_mail};
 use crate::support::raw::post_form;
 use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
@@ -43,11 +42,7 @@ async fn no_secret_reaches_the_logs() {
     let logs = captured();
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let email = "alice.secret-mail@example.com";
-    app.state
-        .authn
-        .create_user(latchkey_authn::NewUser { username: USERNAME.into(), email: email.into(), password: latchkey_domain::Secret::new(PASSWORD), admin: false })
-        .await
-        .expect("user");
+    app.state.authn.create_user(latchkey_authn::NewUser { username: USERNAME.into(), email: email.into(), password: latchkey_domain::Secret::new(PASSWORD), admin: false }).await.expect("user");
     let crate::support::rp::OfflineTokens { client_id: id, secret, mut browser, access, refresh, id_token, code, .. } = crate::support::rp::offline_tokens(&app).await;
     let refreshed = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&id, &secret))).await;
     let refresh2 = refreshed.body["refresh_token"].as_str().unwrap_or_default().to_string();
@@ -73,7 +68,15 @@ async fn no_secret_reaches_the_logs() {
     assert!(text.contains("/token") && text.contains("sign_in"), "the logs were captured: {} bytes", text.len());
     assert!(text.contains("/end-session?id_token_hint=[redacted]") && text.contains("/recover/continue?t=[redacted]"), "the requests carrying secrets were logged, redacted");
     let mut secrets = vec![("password", PASSWORD.to_string()), ("new password", new_password.into()), ("wrong password", "a wrong guess here".into()), ("email", email.into())];
-    secrets.extend([("code", code), ("access token", access), ("id token", id_token), ("refresh token", refresh), ("rotated refresh token", refresh2), ("client secret", secret), ("link token", link_token)]);
+    secrets.extend([
+        ("code", code),
+        ("access token", access),
+        ("id token", id_token),
+        ("refresh token", refresh),
+        ("rotated refresh token", refresh2),
+        ("client secret", secret),
+        ("link token", link_token),
+    ]);
     secrets.extend(cookies.into_iter().filter(|c| c.len() >= 20).map(|c| ("cookie", c)));
     for (what, value) in secrets {
         assert!(!value.is_empty());
@@ -96,24 +99,8 @@ async fn typed_names_request_handles_and_user_codes_stay_out_of_the_logs() {
     app.add_user(USERNAME, PASSWORD).await;
     let typed = "Tr0ub4dor-typed-as-a-name";
     let mut b = app.browser();
-    let csrf = b
-        .get("/login")
-        .await
-        .field("csrf_token")
-        .unwrap_or_default();
-    assert_eq!(
-        b.post_form(
-            "/login",
-            &[
-                ("csrf_token", &csrf),
-                ("username", typed),
-                ("password", "a wrong guess")
-            ]
-        )
-        .await
-        .status,
-        401
-    );
+    let csrf = b.get("/login").await.field("csrf_token").unwrap_or_default();
+    assert_eq!(b.post_form("/login", &[("csrf_token", &csrf), ("username", typed), ("password", "a wrong guess")]).await.status, 401);
     let authz = "authzhandle7Qx2";
     let user_code = "WDJBMJHTQZ";
     let request_uri = "urn:ietf:params:oauth:request_uri:pushedhandle9Kf";
@@ -121,36 +108,15 @@ async fn typed_names_request_handles_and_user_codes_stay_out_of_the_logs() {
     b.get(&format!("/consent?authz={authz}")).await;
     b.get(&format!("/device?user_code={user_code}")).await;
     b.get(&format!("/device?user%5Fcode={user_code}")).await;
-    b.get(&format!(
-        "/authorize?client_id=nobody&request_uri={}",
-        url::form_urlencoded::byte_serialize(request_uri.as_bytes()).collect::<String>()
-    ))
-    .await;
+    b.get(&format!("/authorize?client_id=nobody&request_uri={}", url::form_urlencoded::byte_serialize(request_uri.as_bytes()).collect::<String>())).await;
 
     let text = String::from_utf8_lossy(&logs.lock().unwrap_or_else(|p| p.into_inner())).to_string();
     assert!(
-        text.contains("login_failed")
-            && text.contains("/login?authz=[redacted]")
-            && text.contains("/device?user_code=[redacted]")
-            && text.contains("request_uri=[redacted]"),
+        text.contains("login_failed") && text.contains("/login?authz=[redacted]") && text.contains("/device?user_code=[redacted]") && text.contains("request_uri=[redacted]"),
         "the requests were logged, redacted"
     );
-    for (what, needle) in [
-        ("typed username", typed),
-        ("authz", authz),
-        ("user code", user_code),
-        ("request_uri", "pushedhandle9Kf"),
-    ] {
-        let line = text
-            .lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_default()
-            .chars()
-            .take(400)
-            .collect::<String>();
-        assert!(
-            !text.contains(needle),
-            "the {what} reached the logs: {line}"
-        );
+    for (what, needle) in [("typed username", typed), ("authz", authz), ("user code", user_code), ("request_uri", "pushedhandle9Kf")] {
+        let line = text.lines().find(|l| l.contains(needle)).unwrap_or_default().chars().take(400).collect::<String>();
+        assert!(!text.contains(needle), "the {what} reached the logs: {line}");
     }
 }

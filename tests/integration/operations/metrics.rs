@@ -7,10 +7,7 @@ use crate::support::{Backend, Rp, TestApp, PASSWORD, USERNAME};
 
 /// The value of the first sample whose line starts with `prefix` (name and labels).
 fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|lb| l.contains(lb)))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
+    text.lines().filter(|l| l.starts_with(name) && labels.iter().all(|lb| l.contains(lb))).filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok())).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

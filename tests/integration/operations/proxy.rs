@@ -26,53 +26,25 @@ impl Drop for Nginx {
 fn documented_headers() -> Vec<String> {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/nginx.conf");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let lines: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("proxy_set_header "))
-        .map(str::to_string)
-        .collect();
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("proxy_set_header X-Forwarded-For ")),
-        "deploy/nginx.conf sets X-Forwarded-For: {lines:?}"
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l == "proxy_set_header Forwarded \"\";"),
-        "deploy/nginx.conf clears Forwarded: {lines:?}"
-    );
+    let lines: Vec<String> = text.lines().map(str::trim).filter(|l| l.starts_with("proxy_set_header ")).map(str::to_string).collect();
+    assert!(lines.iter().any(|l| l.starts_with("proxy_set_header X-Forwarded-For ")), "deploy/nginx.conf sets X-Forwarded-For: {lines:?}");
+    assert!(lines.iter().any(|l| l == "proxy_set_header Forwarded \"\";"), "deploy/nginx.conf clears Forwarded: {lines:?}");
     lines
 }
 
 /// nginx on `port` with the documented headers and, on `careless_port`, the
 /// same without clearing `Forwarded` (an operator's own proxy that forgot it).
 fn nginx(port: u16, careless_port: u16, upstreams: &[std::net::SocketAddr]) -> Option<Nginx> {
-    if Command::new("nginx")
-        .arg("-v")
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
+    if Command::new("nginx").arg("-v").stderr(Stdio::null()).status().is_err() {
         missing("nginx", "the nginx binary is not installed");
         return None;
     }
     let dir = std::env::temp_dir().join(crate::support::services::unique("latchkey-nginx-"));
     std::fs::create_dir_all(&dir).ok()?;
     let d = dir.display();
-    let servers: String = upstreams
-        .iter()
-        .map(|a| format!("server {a};"))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let servers: String = upstreams.iter().map(|a| format!("server {a};")).collect::<Vec<_>>().join(" ");
     let documented = documented_headers();
-    let careless: Vec<String> = documented
-        .iter()
-        .filter(|l| !l.starts_with("proxy_set_header Forwarded "))
-        .cloned()
-        .collect();
+    let careless: Vec<String> = documented.iter().filter(|l| !l.starts_with("proxy_set_header Forwarded ")).cloned().collect();
     let conf = format!(
         "worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log; daemon off;\n\
          events {{}}\n\
@@ -89,11 +61,7 @@ fn nginx(port: u16, careless_port: u16, upstreams: &[std::net::SocketAddr]) -> O
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,10 +106,7 @@ async fn two_nodes_behind_nginx_sign_a_user_in() {
     let events = served(&a).run(|c| latchkey_store::repo::audit::recent(c, Some("sign_in"), 10)).await.expect("audit");
     assert_eq!(events.first().and_then(|e| e.ip.clone()).as_deref(), Some("127.0.0.1"));
     let account = browser.get("/account").await;
-    assert_eq!(
-        account.status, 200,
-        "the session works on whichever node answers"
-    );
+    assert_eq!(account.status, 200, "the session works on whichever node answers");
 
     // Issue 24 item 3: attackers on other machines (127.0.0.2, 127.0.0.3:
     // not trusted proxies) send `Forwarded` and `X-Forwarded-For` naming
@@ -152,39 +117,17 @@ async fn two_nodes_behind_nginx_sign_a_user_in() {
         let own = std::net::IpAddr::from([127, 0, 0, last]);
         let proxy: std::net::SocketAddr = format!("127.0.0.1:{via}").parse().expect("addr");
         let mut attacker = Browser::from_address(&issuer, proxy, own);
-        attacker
-            .headers
-            .push(("forwarded".into(), format!("for=198.51.100.{last}")));
-        attacker
-            .headers
-            .push(("x-forwarded-for".into(), format!("203.0.113.{last}")));
+        attacker.headers.push(("forwarded".into(), format!("for=198.51.100.{last}")));
+        attacker.headers.push(("x-forwarded-for".into(), format!("203.0.113.{last}")));
         let req = rp.authorize(&[]);
-        sign_in_default(&mut attacker, &req.url)
-            .await
-            .code
-            .expect("the attacker signs in through the proxy");
+        sign_in_default(&mut attacker, &req.url).await.code.expect("the attacker signs in through the proxy");
         let page = attacker.get("/account").await;
-        assert!(
-            page.body.contains(&own.to_string()),
-            "recorded at {own}: {}",
-            page.body
-        );
-        assert!(
-            !page.body.contains("198.51.100.") && !page.body.contains("203.0.113."),
-            "a chosen address in the session: {}",
-            page.body
-        );
+        assert!(page.body.contains(&own.to_string()), "recorded at {own}: {}", page.body);
+        assert!(!page.body.contains("198.51.100.") && !page.body.contains("203.0.113."), "a chosen address in the session: {}", page.body);
     }
-    let events = served(&a)
-        .run(|c| latchkey_store::repo::audit::recent(c, Some("sign_in"), 10))
-        .await
-        .expect("audit");
+    let events = served(&a).run(|c| latchkey_store::repo::audit::recent(c, Some("sign_in"), 10)).await.expect("audit");
     let mut ips: Vec<String> = events.iter().filter_map(|e| e.ip.clone()).collect();
     ips.sort();
-    assert_eq!(
-        ips,
-        ["127.0.0.1", "127.0.0.2", "127.0.0.3"],
-        "the audit trail has the real addresses only"
-    );
+    assert_eq!(ips, ["127.0.0.1", "127.0.0.2", "127.0.0.3"], "the audit trail has the real addresses only");
     let _ = b;
 }

@@ -57,7 +57,23 @@ fn value() -> impl Strategy<Value = String> {
         ".{0,20}",
         "[\u{0}-\u{1f}\u{7f}]{1,8}",
         "[a-z]{3000,5000}",
-        prop::sample::select(vec!["authorization_code", "refresh_token", "client_credentials", "openid", "offline_access", REDIRECT_URI, "S256", "plain", "code", "login", "none", "0", "-1", "99999999999999999999"]).prop_map(str::to_string),
+        prop::sample::select(vec![
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "openid",
+            "offline_access",
+            REDIRECT_URI,
+            "S256",
+            "plain",
+            "code",
+            "login",
+            "none",
+            "0",
+            "-1",
+            "99999999999999999999"
+        ])
+        .prop_map(str::to_string),
     ]
 }
 
@@ -67,24 +83,58 @@ fn pairs(keys: &'static [&'static str]) -> impl Strategy<Value = Vec<(String, St
 }
 
 const TOKEN_KEYS: &[&str] = &["grant_type", "code", "redirect_uri", "code_verifier", "refresh_token", "scope", "resource", "client_id", "client_secret", "token", "token_type_hint"];
-const AUTHORIZE_KEYS: &[&str] = &["response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values", "login_hint", "resource", "response_mode", "id_token_hint", "request", "request_uri", "ui_locales"];
+const AUTHORIZE_KEYS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "acr_values",
+    "login_hint",
+    "resource",
+    "response_mode",
+    "id_token_hint",
+    "request",
+    "request_uri",
+    "ui_locales",
+];
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        value().prop_map(Value::from),
-    ];
+    let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::from), any::<i64>().prop_map(Value::from), value().prop_map(Value::from),];
     leaf.prop_recursive(3, 24, 6, |inner| {
         let key = prop_oneof![
-            prop::sample::select(vec!["name", "redirect_uris", "public", "grant_types", "scopes", "username", "email", "invite", "admin", "audience", "scope", "id", "rawId", "type", "response", "clientDataJSON", "authenticatorData", "signature", "userHandle", "access_token_ttl", "alg"]).prop_map(str::to_string),
+            prop::sample::select(vec![
+                "name",
+                "redirect_uris",
+                "public",
+                "grant_types",
+                "scopes",
+                "username",
+                "email",
+                "invite",
+                "admin",
+                "audience",
+                "scope",
+                "id",
+                "rawId",
+                "type",
+                "response",
+                "clientDataJSON",
+                "authenticatorData",
+                "signature",
+                "userHandle",
+                "access_token_ttl",
+                "alg"
+            ])
+            .prop_map(str::to_string),
             "[ -~]{0,10}",
         ];
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((key, inner), 0..6).prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
+        prop_oneof![prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array), prop::collection::vec((key, inner), 0..6).prop_map(|kv| Value::Object(kv.into_iter().collect())),]
     })
 }
 
@@ -111,7 +161,14 @@ async fn fuzz_app() -> Option<(Arc<TestApp>, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_revoke_and_introspect_forms_never_5xx() {
     let Some((app, id, secret)) = fuzz_app().await else { return };
-    let strategy = move || (prop::sample::select(vec!["/token", "/revoke", "/introspect"]), pairs(TOKEN_KEYS), prop::option::of((prop_oneof![Just(id), "[ -~]{0,20}"], prop_oneof![Just(secret), "[ -~]{0,20}"])), any::<bool>());
+    let strategy = move || {
+        (
+            prop::sample::select(vec!["/token", "/revoke", "/introspect"]),
+            pairs(TOKEN_KEYS),
+            prop::option::of((prop_oneof![Just(id), "[ -~]{0,20}"], prop_oneof![Just(secret), "[ -~]{0,20}"])),
+            any::<bool>(),
+        )
+    };
     check("token forms", strategy, move |(path, form, basic, raw_body)| {
         let app = app.clone();
         async move {
@@ -137,8 +194,19 @@ async fn token_revoke_and_introspect_forms_never_5xx() {
 /// What `/par` may answer: the token endpoints' errors and the authorization
 /// endpoint's (RFC 9126 §2.3).
 const PAR_ERRORS: [&str; 13] = [
-    "invalid_request", "invalid_client", "unauthorized_client", "invalid_scope", "invalid_target", "temporarily_unavailable", "unsupported_response_type",
-    "request_not_supported", "request_uri_not_supported", "login_required", "consent_required", "interaction_required", "unmet_authentication_requirements",
+    "invalid_request",
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_scope",
+    "invalid_target",
+    "temporarily_unavailable",
+    "unsupported_response_type",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "login_required",
+    "consent_required",
+    "interaction_required",
+    "unmet_authentication_requirements",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,7 +262,8 @@ async fn authorization_requests_never_5xx_nor_redirect_elsewhere() {
 async fn bearer_tokens_random_or_mutated_never_pass_nor_5xx() {
     let Some((app, _, _)) = fuzz_app().await else { return };
     let (admin, admin_secret) = app.add_admin_client().await;
-    let valid = crate::support::raw::post_form(&app, "/token", &[("grant_type", "client_credentials")], Some((&admin, &admin_secret))).await.body["access_token"].as_str().unwrap_or_default().to_string();
+    let valid =
+        crate::support::raw::post_form(&app, "/token", &[("grant_type", "client_credentials")], Some((&admin, &admin_secret))).await.body["access_token"].as_str().unwrap_or_default().to_string();
     assert!(!valid.is_empty());
     let len = valid.len();
     let strategy = move || {
@@ -228,7 +297,13 @@ async fn bearer_tokens_random_or_mutated_never_pass_nor_5xx() {
 async fn cookies_never_5xx() {
     let Some((app, _, _)) = fuzz_app().await else { return };
     let cookie = "[!#-+\\--:<-\\[\\]-~]{0,120}";
-    let strategy = move || (prop::sample::select(vec!["__Host-latchkey-session", "__Host-latchkey-device", "__Host-latchkey-csrf", "__Host-latchkey-known"]), cookie, prop::sample::select(vec!["/account", "/login", "/authorize", "/end-session"]));
+    let strategy = move || {
+        (
+            prop::sample::select(vec!["__Host-latchkey-session", "__Host-latchkey-device", "__Host-latchkey-csrf", "__Host-latchkey-known"]),
+            cookie,
+            prop::sample::select(vec!["/account", "/login", "/authorize", "/end-session"]),
+        )
+    };
     check("cookies", strategy, move |(name, value, path)| {
         let app = app.clone();
         async move {
@@ -247,23 +322,27 @@ async fn cookies_never_5xx() {
 async fn webauthn_json_never_5xx() {
     let Some((app, _, _)) = fuzz_app().await else { return };
     app.add_user(crate::support::USERNAME, crate::support::PASSWORD).await;
-    check("webauthn", || (json_value(), any::<bool>()), move |(credential, real_ceremony)| {
-        let app = app.clone();
-        async move {
-            let mut b = app.browser();
-            let csrf = b.get("/login").await.field("csrf_token").unwrap_or_default();
-            let (status, start) = b.post_json("/login/passkey/start", &csrf, &json!({})).await;
-            if status >= 500 {
-                return Err(format!("start: {status}"));
+    check(
+        "webauthn",
+        || (json_value(), any::<bool>()),
+        move |(credential, real_ceremony)| {
+            let app = app.clone();
+            async move {
+                let mut b = app.browser();
+                let csrf = b.get("/login").await.field("csrf_token").unwrap_or_default();
+                let (status, start) = b.post_json("/login/passkey/start", &csrf, &json!({})).await;
+                if status >= 500 {
+                    return Err(format!("start: {status}"));
+                }
+                let ceremony = if real_ceremony { start["ceremony"].clone() } else { credential["id"].clone() };
+                let (status, body) = b.post_json("/login/passkey/finish", &csrf, &json!({ "ceremony": ceremony, "credential": credential })).await;
+                if status >= 500 || status == 200 {
+                    return Err(format!("finish: {status} {body}"));
+                }
+                Ok(())
             }
-            let ceremony = if real_ceremony { start["ceremony"].clone() } else { credential["id"].clone() };
-            let (status, body) = b.post_json("/login/passkey/finish", &csrf, &json!({ "ceremony": ceremony, "credential": credential })).await;
-            if status >= 500 || status == 200 {
-                return Err(format!("finish: {status} {body}"));
-            }
-            Ok(())
-        }
-    })
+        },
+    )
     .await;
 }
 
@@ -271,32 +350,56 @@ async fn webauthn_json_never_5xx() {
 async fn admin_api_json_never_5xx() {
     let Some((app, _, _)) = fuzz_app().await else { return };
     let (admin, admin_secret) = app.add_admin_client().await;
-    let token = crate::support::raw::post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "admin")], Some((&admin, &admin_secret))).await.body["access_token"].as_str().unwrap_or_default().to_string();
-    let paths = vec![("POST", "/admin/api/v1/clients"), ("POST", "/admin/api/v1/users"), ("POST", "/admin/api/v1/apis"), ("POST", "/admin/api/v1/groups"), ("PATCH", "/admin/api/v1/users/nobody"), ("PUT", "/admin/api/v1/clients/nope/scopes")];
-    check("admin api", move || (prop::sample::select(paths), json_value()), move |((method, path), body)| {
-        let (app, token) = (app.clone(), token.clone());
-        async move {
-            let m = openidconnect::reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-            let r = app.http().request(m, app.url(path)).bearer_auth(&token).header("content-type", "application/json").body(body.to_string()).send().await.map_err(|e| e.to_string())?;
-            let status = r.status().as_u16();
-            let text = r.text().await.unwrap_or_default();
-            if status >= 500 {
-                return Err(format!("{method} {path} {body}: {status} {text}"));
+    let token = crate::support::raw::post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "admin")], Some((&admin, &admin_secret))).await.body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let paths = vec![
+        ("POST", "/admin/api/v1/clients"),
+        ("POST", "/admin/api/v1/users"),
+        ("POST", "/admin/api/v1/apis"),
+        ("POST", "/admin/api/v1/groups"),
+        ("PATCH", "/admin/api/v1/users/nobody"),
+        ("PUT", "/admin/api/v1/clients/nope/scopes"),
+    ];
+    check(
+        "admin api",
+        move || (prop::sample::select(paths), json_value()),
+        move |((method, path), body)| {
+            let (app, token) = (app.clone(), token.clone());
+            async move {
+                let m = openidconnect::reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+                let r = app.http().request(m, app.url(path)).bearer_auth(&token).header("content-type", "application/json").body(body.to_string()).send().await.map_err(|e| e.to_string())?;
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap_or_default();
+                if status >= 500 {
+                    return Err(format!("{method} {path} {body}: {status} {text}"));
+                }
+                if status >= 400 && serde_json::from_str::<Value>(&text).is_err() {
+                    return Err(format!("{method} {path}: {status} without a JSON error: {text}"));
+                }
+                Ok(())
             }
-            if status >= 400 && serde_json::from_str::<Value>(&text).is_err() {
-                return Err(format!("{method} {path}: {status} without a JSON error: {text}"));
-            }
-            Ok(())
-        }
-    })
+        },
+    )
     .await;
 }
 
 /// What the device grant's JSON endpoints may answer: the token endpoints'
 /// errors and RFC 8628 §3.5's.
 const DEVICE_ERRORS: [&str; 12] = [
-    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type", "invalid_scope", "invalid_target", "temporarily_unavailable",
-    "authorization_pending", "slow_down", "access_denied", "expired_token",
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_target",
+    "temporarily_unavailable",
+    "authorization_pending",
+    "slow_down",
+    "access_denied",
+    "expired_token",
 ];
 const DEVICE_KEYS: &[&str] = &["client_id", "client_secret", "scope", "resource", "grant_type", "device_code", "user_code", "decision", "csrf_token"];
 

@@ -3,13 +3,13 @@
 
 mod fuzz;
 mod limits;
+mod lockout;
 pub(crate) mod node_kill;
 mod parked;
 mod postgres_restart;
 mod races;
-mod redis_outage;
-mod lockout;
 mod rate_limits;
+mod redis_outage;
 mod single_use;
 mod sqlite_writers;
 

@@ -232,8 +232,14 @@ async fn a_node_killed_mid_rotation_leaves_every_family_whole() {
     let url = app.pg.as_ref().expect("postgres").url.clone();
     let mut conn = PgConnection::establish(&url).expect("connect");
     let client_id = id.replace('\'', "");
-    let live_per_family = |cond: &str| format!("SELECT count(*) FROM (SELECT f.id FROM refresh_families f LEFT JOIN refresh_tokens t ON t.family_id = f.id AND t.used_at IS NULL WHERE f.client_id = '{client_id}' {cond} GROUP BY f.id HAVING count(t.family_id) {{}}) x");
+    let live_per_family = |cond: &str| {
+        format!("SELECT count(*) FROM (SELECT f.id FROM refresh_families f LEFT JOIN refresh_tokens t ON t.family_id = f.id AND t.used_at IS NULL WHERE f.client_id = '{client_id}' {cond} GROUP BY f.id HAVING count(t.family_id) {{}}) x")
+    };
     assert_eq!(count(&mut conn, &live_per_family("").replace("{}", "> 1")), 0, "no family with two live tokens");
     assert_eq!(count(&mut conn, &live_per_family("AND f.revoked_at IS NULL").replace("{}", "<> 1")), 0, "every family in force has exactly one live token");
-    assert_eq!(count(&mut conn, &format!("SELECT count(*) FROM refresh_families WHERE client_id = '{client_id}' AND revoked_at IS NOT NULL")), lost_to_kill as i64, "only the families whose retry replayed a committed rotation were revoked");
+    assert_eq!(
+        count(&mut conn, &format!("SELECT count(*) FROM refresh_families WHERE client_id = '{client_id}' AND revoked_at IS NOT NULL")),
+        lost_to_kill as i64,
+        "only the families whose retry replayed a committed rotation were revoked"
+    );
 }

@@ -168,6 +168,9 @@ async fn postgres_restarted_under_load() {
     assert_eq!(post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], creds).await.status, 200);
     assert_eq!(bearer(&app, "GET", "/userinfo", &revoked).await.status, 401, "the revocation acknowledged before the outage holds");
     let mut conn = PgConnection::establish(&url).expect("connect");
-    let two_live: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM (SELECT family_id FROM refresh_tokens WHERE used_at IS NULL GROUP BY family_id HAVING count(*) > 1) x)")).get_result(&mut conn).expect("sql");
+    let two_live: i64 =
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM (SELECT family_id FROM refresh_tokens WHERE used_at IS NULL GROUP BY family_id HAVING count(*) > 1) x)"))
+            .get_result(&mut conn)
+            .expect("sql");
     assert_eq!(two_live, 0, "no family has two live children");
 }

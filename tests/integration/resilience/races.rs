@@ -57,11 +57,7 @@ async fn refresh_reuse_races_over_two_nodes_on_postgres() {
         browser.headers.retain(|(k, _)| k != "x-forwarded-for");
         browser.headers.push(("x-forwarded-for".into(), format!("198.51.100.{}", i / 500 + 1)));
         let req = rp.authorize_scopes(&["offline_access"], &[]);
-        let resp = if i == 0 {
-            sign_in_default(&mut browser, &req.url).await
-        } else {
-            AuthResponse::parse(&browser.get(&req.url).await.location.expect("a code for the signed-in user"))
-        };
+        let resp = if i == 0 { sign_in_default(&mut browser, &req.url).await } else { AuthResponse::parse(&browser.get(&req.url).await.location.expect("a code for the signed-in user")) };
         let t = rp.exchange(resp.code.as_deref().expect("code"), req.verifier).await.expect("exchange");
         refresh_tokens.push(t.refresh_token().expect("refresh token").secret().clone());
     }
@@ -111,6 +107,11 @@ async fn refresh_reuse_races_over_two_nodes_on_postgres() {
     assert_eq!(two_live, 0, "no family with two live children");
     let unrevoked = count(&mut conn, &format!("SELECT count(*) FROM refresh_families WHERE client_id = '{client}' AND revoked_at IS NULL"));
     assert_eq!(unrevoked, 0, "reuse revoked every family");
-    let tokens_per_family = count(&mut conn, &format!("SELECT count(*) FROM (SELECT t.family_id FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE f.client_id = '{client}' GROUP BY t.family_id HAVING count(*) <> 2) x"));
+    let tokens_per_family = count(
+        &mut conn,
+        &format!(
+            "SELECT count(*) FROM (SELECT t.family_id FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE f.client_id = '{client}' GROUP BY t.family_id HAVING count(*) <> 2) x"
+        ),
+    );
     assert_eq!(tokens_per_family, 0, "one rotation per family, no more");
 }

@@ -156,7 +156,14 @@ async fn public_clients_are_limited_per_address() {
     let from = |ip: &'static str| {
         let (app, spa) = (&app, spa.clone());
         async move {
-            let r = app.http().post(app.url("/token")).header("x-forwarded-for", ip).form(&[("grant_type", "refresh_token"), ("refresh_token", "made-up"), ("client_id", spa.as_str())]).send().await.expect("request");
+            let r = app
+                .http()
+                .post(app.url("/token"))
+                .header("x-forwarded-for", ip)
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", "made-up"), ("client_id", spa.as_str())])
+                .send()
+                .await
+                .expect("request");
             r.status().as_u16()
         }
     };

@@ -150,9 +150,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let mut token = chain_start;
             let mut i = 0usize;
             while load.running() {
-                    let started = load.phase();
-                    let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "refresh_token"), ("refresh_token", &token)], Some(creds)).await;
-                    let phase = load.phase_of(started);
+                let started = load.phase();
+                let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "refresh_token"), ("refresh_token", &token)], Some(creds)).await;
+                let phase = load.phase_of(started);
                 load.tally.add("token (refresh)", phase, a.status);
                 if a.status == 200 {
                     token = a.body["refresh_token"].as_str().unwrap_or_default().to_string();
@@ -170,7 +170,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         async move {
             let mut i = 0usize;
             while load.running() {
-                    let token = if i.is_multiple_of(2) { &live } else { &revoked };
+                let token = if i.is_multiple_of(2) { &live } else { &revoked };
                 let started = load.phase();
                 let a = post_form(load.nodes[i % 2], "/introspect", &[("token", token)], Some(creds)).await;
                 let phase = load.phase_of(started);
@@ -187,7 +187,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         async move {
             let mut i = 0usize;
             while load.running() {
-                    let token = if i.is_multiple_of(2) { &live } else { &revoked };
+                let token = if i.is_multiple_of(2) { &live } else { &revoked };
                 let started = load.phase();
                 let a = bearer(load.nodes[(i / 2) % 2], "GET", "/userinfo", token).await;
                 let phase = load.phase_of(started);
@@ -204,9 +204,9 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         async move {
             let mut i = 0usize;
             while load.running() {
-                    let started = load.phase();
-                    let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "refresh_token"), ("refresh_token", &spent)], Some(creds)).await;
-                    let phase = load.phase_of(started);
+                let started = load.phase();
+                let a = post_form(load.nodes[i % 2], "/token", &[("grant_type", "refresh_token"), ("refresh_token", &spent)], Some(creds)).await;
+                let phase = load.phase_of(started);
                 load.tally.add("token (spent refresh)", phase, a.status);
                 if a.status == 200 {
                     load.tally.violation(format!("a spent refresh token was accepted in phase {}", PHASES[phase]));

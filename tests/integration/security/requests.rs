@@ -77,13 +77,7 @@ async fn i24_34_many_requests_from_one_address_are_not_refused() {
         let http = app.http();
         // The old cap was 1,000 per address per 10 minutes.
         for i in 0..1_200 {
-            let status = http
-                .get(&url)
-                .send()
-                .await
-                .expect("authorize")
-                .status()
-                .as_u16();
+            let status = http.get(&url).send().await.expect("authorize").status().as_u16();
             assert_eq!(status, 302, "{backend:?}: request {i} from one address");
         }
     }

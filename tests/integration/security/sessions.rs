@@ -113,9 +113,7 @@ async fn f04_a_password_change_does_not_unlock_second_factor_changes() {
     let refused = browser.post_form("/account/totp/remove", &[("csrf_token", &csrf)]).await;
     assert!(refused.location.as_deref().unwrap_or_default().starts_with("/login"), "{:?}", refused.location);
     app.clock.advance(6 * 60);
-    let changed = browser
-        .post_form("/account/password", &[("csrf_token", &csrf), ("current_password", PASSWORD), ("new_password", "another long passphrase 42")])
-        .await;
+    let changed = browser.post_form("/account/password", &[("csrf_token", &csrf), ("current_password", PASSWORD), ("new_password", "another long passphrase 42")]).await;
     assert_eq!(changed.location.as_deref(), Some("/account"), "{}", changed.body);
     let csrf = browser.get("/account").await.field("csrf_token").unwrap_or_default();
     let refused = browser.post_form("/account/totp/remove", &[("csrf_token", &csrf)]).await;
@@ -124,9 +122,7 @@ async fn f04_a_password_change_does_not_unlock_second_factor_changes() {
     // With the second factor presented, the change goes through.
     let mut fresh = app.browser();
     let login = fresh.get("/login").await;
-    let step = fresh
-        .post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", USERNAME), ("password", "another long passphrase 42")])
-        .await;
+    let step = fresh.post_form("/login", &[("csrf_token", &login.field("csrf_token").unwrap_or_default()), ("username", USERNAME), ("password", "another long passphrase 42")]).await;
     let done = answer_second_step(&mut fresh, step.location.as_deref().unwrap_or_default(), &code_at(&secret, app.clock_now())).await;
     assert_eq!(done.location.as_deref(), Some("/account"));
     let csrf = fresh.get("/account").await.field("csrf_token").unwrap_or_default();

@@ -31,10 +31,8 @@ async fn parallel_password_guesses(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let browsers = login_pages(&app, GUESSES).await;
-    let statuses: Vec<u16> = join_all(browsers.into_iter().map(|(mut b, csrf)| async move {
-        b.post_form("/login", &[("csrf_token", &csrf), ("username", USERNAME), ("password", "wrong guess")]).await.status
-    }))
-    .await;
+    let statuses: Vec<u16> =
+        join_all(browsers.into_iter().map(|(mut b, csrf)| async move { b.post_form("/login", &[("csrf_token", &csrf), ("username", USERNAME), ("password", "wrong guess")]).await.status })).await;
     assert_eq!(count(&statuses, 401), MAX_FAILURES_PER_ACCOUNT as usize, "{statuses:?}");
     assert_eq!(count(&statuses, 429), GUESSES - MAX_FAILURES_PER_ACCOUNT as usize, "{statuses:?}");
     let mut owner = app.browser();
@@ -69,10 +67,7 @@ async fn f05_parallel_code_guesses_stop_at_the_limit() {
         let (csrf, m) = (page.field("csrf_token").unwrap_or_default(), page.field("m").unwrap_or_default());
         steps.push((b, csrf, m));
     }
-    let statuses: Vec<u16> = join_all(steps.into_iter().map(|(mut b, csrf, m)| async move {
-        b.post_form("/login/mfa", &[("csrf_token", &csrf), ("m", &m), ("code", "000000")]).await.status
-    }))
-    .await;
+    let statuses: Vec<u16> = join_all(steps.into_iter().map(|(mut b, csrf, m)| async move { b.post_form("/login/mfa", &[("csrf_token", &csrf), ("m", &m), ("code", "000000")]).await.status })).await;
     assert_eq!(count(&statuses, 401), MAX_FAILURES_PER_ACCOUNT as usize, "{statuses:?}");
     assert_eq!(count(&statuses, 429), GUESSES - MAX_FAILURES_PER_ACCOUNT as usize, "{statuses:?}");
 }
@@ -127,21 +122,12 @@ async fn f06_forwarded_addresses_count_only_from_trusted_proxies() {
 async fn i24_03_only_the_named_forwarding_header_is_believed() {
     use latchkey_web::client_ip::ForwardedHeader;
     let cases = [
-        (
-            ForwardedHeader::XForwardedFor,
-            ("x-forwarded-for", "203.0.113.5"),
-            ("forwarded", "for=198.51.100.66"),
-        ),
-        (
-            ForwardedHeader::Forwarded,
-            ("forwarded", "for=203.0.113.5;proto=https"),
-            ("x-forwarded-for", "198.51.100.66"),
-        ),
+        (ForwardedHeader::XForwardedFor, ("x-forwarded-for", "203.0.113.5"), ("forwarded", "for=198.51.100.66")),
+        (ForwardedHeader::Forwarded, ("forwarded", "for=203.0.113.5;proto=https"), ("x-forwarded-for", "198.51.100.66")),
     ];
     for (header, (set, value), (spoofed, spoof)) in cases {
         let Some(app) = TestApp::start_with(Backend::Sqlite, |s| {
-            s.trusted_proxies =
-                latchkey_web::client_ip::parse_trusted_proxies("127.0.0.1/32").unwrap_or_default();
+            s.trusted_proxies = latchkey_web::client_ip::parse_trusted_proxies("127.0.0.1/32").unwrap_or_default();
             s.forwarded_header = header;
         })
         .await
@@ -154,32 +140,14 @@ async fn i24_03_only_the_named_forwarding_header_is_believed() {
         browser.headers.push((set.into(), value.into()));
         sign_in_direct(&mut browser, USERNAME, false).await;
         let account = browser.get("/account").await;
-        assert!(
-            account.body.contains("203.0.113.5") && !account.body.contains("198.51.100.66"),
-            "{header:?}: {}",
-            account.body
-        );
-        let events = app
-            .state
-            .stores
-            .db
-            .run(|c| latchkey_store::repo::audit::recent(c, Some("sign_in"), 10))
-            .await
-            .expect("audit");
-        assert_eq!(
-            events.first().and_then(|e| e.ip.clone()).as_deref(),
-            Some("203.0.113.5"),
-            "{header:?}"
-        );
+        assert!(account.body.contains("203.0.113.5") && !account.body.contains("198.51.100.66"), "{header:?}: {}", account.body);
+        let events = app.state.stores.db.run(|c| latchkey_store::repo::audit::recent(c, Some("sign_in"), 10)).await.expect("audit");
+        assert_eq!(events.first().and_then(|e| e.ip.clone()).as_deref(), Some("203.0.113.5"), "{header:?}");
         // Only the spoofed header, nothing from the proxy: the peer.
         let mut alone = app.browser();
         alone.headers.push((spoofed.into(), spoof.into()));
         sign_in_direct(&mut alone, USERNAME, false).await;
         let page = alone.get("/account").await;
-        assert!(
-            !page.body.contains("198.51.100.66"),
-            "{header:?}: {}",
-            page.body
-        );
+        assert!(!page.body.contains("198.51.100.66"), "{header:?}: {}", page.body);
     }
 }

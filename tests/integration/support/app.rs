@@ -151,11 +151,7 @@ impl TestApp {
     }
 
     pub async fn add_user(&self, username: &str, password: &str) -> latchkey_domain::User {
-        self.state
-            .authn
-            .create_user(NewUser { username: username.into(), email: format!("{username}@example.com"), password: Secret::new(password), admin: false })
-            .await
-            .expect("create user")
+        self.state.authn.create_user(NewUser { username: username.into(), email: format!("{username}@example.com"), password: Secret::new(password), admin: false }).await.expect("create user")
     }
 
     /// Registers a client with [`REDIRECT_URI`]; returns its id and secret.

@@ -63,12 +63,7 @@ impl Browser {
         Self::build(base, addr, DESKTOP_UA, Some(local))
     }
 
-    fn build(
-        base: &str,
-        addr: SocketAddr,
-        user_agent: &str,
-        local: Option<std::net::IpAddr>,
-    ) -> Browser {
+    fn build(base: &str, addr: SocketAddr, user_agent: &str, local: Option<std::net::IpAddr>) -> Browser {
         let http = reqwest::Client::builder()
             .local_address(local)
             .redirect(reqwest::redirect::Policy::none())

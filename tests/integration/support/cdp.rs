@@ -23,9 +23,7 @@ pub struct Chrome {
 }
 
 fn binary() -> Option<PathBuf> {
-    ["chromium", "chromium-browser"].iter().find_map(|name| {
-        std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
-    })
+    ["chromium", "chromium-browser"].iter().find_map(|name| std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file())))
 }
 
 impl Chrome {

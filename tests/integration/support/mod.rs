@@ -3,8 +3,8 @@
 
 pub mod app;
 pub mod browser;
-pub mod client;
 pub mod cdp;
+pub mod client;
 pub mod jwt;
 pub mod raw;
 pub mod rp;

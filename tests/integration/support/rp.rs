@@ -2,8 +2,7 @@
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
 use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
 
 use super::app::{TestApp, PASSWORD, REDIRECT_URI, USERNAME};
@@ -72,10 +71,7 @@ impl Rp {
     /// Like [`Rp::authorize`], with these scopes besides `openid`.
     pub fn authorize_scopes(&self, scopes: &[&str], extra: &[(&str, &str)]) -> Pending {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut req = self
-            .client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
-            .set_pkce_challenge(challenge);
+        let mut req = self.client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random).set_pkce_challenge(challenge);
         for s in scopes {
             req = req.add_scope(Scope::new((*s).into()));
         }
@@ -87,16 +83,10 @@ impl Rp {
     }
 
     pub async fn exchange(&self, code: &str, verifier: PkceCodeVerifier) -> Result<CoreTokenResponse, String> {
-        self.client
-            .exchange_code(AuthorizationCode::new(code.into()))
-            .expect("token endpoint")
-            .set_pkce_verifier(verifier)
-            .request_async(&self.http)
-            .await
-            .map_err(|e| match e {
-                openidconnect::RequestTokenError::ServerResponse(r) => r.error().to_string(),
-                other => format!("{other:?}"),
-            })
+        self.client.exchange_code(AuthorizationCode::new(code.into())).expect("token endpoint").set_pkce_verifier(verifier).request_async(&self.http).await.map_err(|e| match e {
+            openidconnect::RequestTokenError::ServerResponse(r) => r.error().to_string(),
+            other => format!("{other:?}"),
+        })
     }
 }
 

@@ -88,15 +88,7 @@ struct Inner {
 
 impl Inner {
     fn new(budget: usize) -> Inner {
-        Inner {
-            map: HashMap::new(),
-            inserts: 0,
-            owners: HashMap::new(),
-            weights: BTreeSet::new(),
-            seq: 0,
-            evictable_bytes: 0,
-            budget,
-        }
+        Inner { map: HashMap::new(), inserts: 0, owners: HashMap::new(), weights: BTreeSet::new(), seq: 0, evictable_bytes: 0, budget }
     }
 
     fn remove(&mut self, key: &str) -> Option<Entry> {
@@ -125,11 +117,7 @@ impl Inner {
         // Stale pairs (entries taken or replaced) must not pile up either.
         if o.queue.len() > 2 * o.live + 16 {
             let map = &self.map;
-            o.queue.retain(|(k, seq)| {
-                map.get(k)
-                    .and_then(|e| e.evictable.as_ref())
-                    .is_some_and(|t| t.seq == *seq)
-            });
+            o.queue.retain(|(k, seq)| map.get(k).and_then(|e| e.evictable.as_ref()).is_some_and(|t| t.seq == *seq));
         }
     }
 
@@ -145,14 +133,7 @@ impl Inner {
     }
 
     /// Stores `value`; `owner` is `Some` for an evictable entry.
-    fn insert(
-        &mut self,
-        key: &str,
-        value: String,
-        exp: Instant,
-        now: Instant,
-        owner: Option<&str>,
-    ) {
+    fn insert(&mut self, key: &str, value: String, exp: Instant, now: Instant, owner: Option<&str>) {
         self.inserts += 1;
         if self.inserts.is_multiple_of(SWEEP_EVERY) {
             let expired: Vec<String> = self.map.iter().filter(|(_, e)| e.exp <= now).map(|(k, _)| k.clone()).collect();
@@ -180,21 +161,10 @@ impl Inner {
             o.live += 1;
             o.queue.push_back((key.to_string(), self.seq));
             self.weights.insert((o.bytes, owner.clone()));
-            Tag {
-                seq: self.seq,
-                owner,
-                size,
-            }
+            Tag { seq: self.seq, owner, size }
         });
         let evictable = tag.is_some();
-        self.map.insert(
-            key.to_string(),
-            Entry {
-                value,
-                exp,
-                evictable: tag,
-            },
-        );
+        self.map.insert(key.to_string(), Entry { value, exp, evictable: tag });
         if evictable {
             self.evict();
         }
@@ -213,11 +183,7 @@ impl Inner {
             let map = &self.map;
             let mut victim = None;
             while let Some((k, seq)) = o.queue.pop_front() {
-                if map
-                    .get(&k)
-                    .and_then(|e| e.evictable.as_ref())
-                    .is_some_and(|t| t.seq == seq)
-                {
+                if map.get(&k).and_then(|e| e.evictable.as_ref()).is_some_and(|t| t.seq == seq) {
                     victim = Some(k);
                     break;
                 }
@@ -259,28 +225,20 @@ impl MemoryStore {
 
     pub fn put(&self, key: &str, value: &str, ttl: Duration) {
         let now = Instant::now();
-        self.lock()
-            .insert(key, value.to_string(), now + ttl, now, None);
+        self.lock().insert(key, value.to_string(), now + ttl, now, None);
     }
 
     /// Stores an evictable entry, counted against `owner` (a client address).
     pub fn put_evictable(&self, key: &str, value: &str, ttl: Duration, owner: &str) {
         let now = Instant::now();
-        self.lock()
-            .insert(key, value.to_string(), now + ttl, now, Some(owner));
+        self.lock().insert(key, value.to_string(), now + ttl, now, Some(owner));
     }
 
     pub fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> bool {
         self.insert_if_absent(key, value, ttl, None)
     }
 
-    pub fn put_evictable_if_absent(
-        &self,
-        key: &str,
-        value: &str,
-        ttl: Duration,
-        owner: &str,
-    ) -> bool {
+    pub fn put_evictable_if_absent(&self, key: &str, value: &str, ttl: Duration, owner: &str) -> bool {
         self.insert_if_absent(key, value, ttl, Some(owner))
     }
 

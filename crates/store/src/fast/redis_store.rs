@@ -184,10 +184,7 @@ impl Breaker {
         let until = self.now_ms() + DOWN_BACKOFF.as_millis() as u64;
         if self.down_until_ms.swap(until, Ordering::Relaxed) <= self.now_ms() {
             self.outages.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                backoff_ms = DOWN_BACKOFF.as_millis() as u64,
-                "redis unreachable; serving from the database, retrying shortly"
-            );
+            tracing::warn!(backoff_ms = DOWN_BACKOFF.as_millis() as u64, "redis unreachable; serving from the database, retrying shortly");
         }
     }
 
@@ -200,11 +197,7 @@ impl Breaker {
     }
 
     fn has_queued(&self) -> bool {
-        !self
-            .queued
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        !self.queued.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
     }
 }
 
@@ -234,18 +227,8 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(std::time::Duration::from_millis(200));
         let conn = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
-        let lanes = Arc::new(Lanes {
-            client,
-            config,
-            by_thread: Mutex::new(HashMap::new()),
-        });
-        Ok(RedisStore {
-            conn,
-            lanes,
-            prefix: prefix.to_string(),
-            breaker: Arc::default(),
-            evictable_budget: SHARED_EVICTABLE_BUDGET,
-        })
+        let lanes = Arc::new(Lanes { client, config, by_thread: Mutex::new(HashMap::new()) });
+        Ok(RedisStore { conn, lanes, prefix: prefix.to_string(), breaker: Arc::default(), evictable_budget: SHARED_EVICTABLE_BUDGET })
     }
 
     /// The same store with another budget for evictable entries (tests).
@@ -283,10 +266,7 @@ impl RedisStore {
     /// Runs one Redis call behind the breaker: fails at once while Redis is
     /// known down; trips the breaker when it cannot be reached; writes what
     /// was queued meanwhile before the first call that finds it back.
-    async fn guard<T>(
-        &self,
-        call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StoreError> {
+    async fn guard<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
         if self.breaker.is_open() {
             return Err(StoreError::Cache("redis unreachable (backing off)".into()));
         }
@@ -310,13 +290,7 @@ impl RedisStore {
     /// Writes the queued entries (still unexpired), oldest first; on failure
     /// the rest stay queued.
     async fn flush_queued(&self) -> Result<(), StoreError> {
-        let pending: Vec<_> = self
-            .breaker
-            .queued
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-            .collect();
+        let pending: Vec<_> = self.breaker.queued.lock().unwrap_or_else(|e| e.into_inner()).drain(..).collect();
         let n = pending.len();
         for (i, (key, value, until)) in pending.iter().enumerate() {
             let left = until.saturating_duration_since(Instant::now());
@@ -324,19 +298,9 @@ impl RedisStore {
                 continue;
             }
             let mut c = self.conn().await;
-            let written = redis::cmd("SET")
-                .arg(self.key(key))
-                .arg(value)
-                .arg("PX")
-                .arg(ttl_ms(left))
-                .query_async::<()>(&mut c)
-                .await;
+            let written = redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(ttl_ms(left)).query_async::<()>(&mut c).await;
             if let Err(e) = written {
-                let mut q = self
-                    .breaker
-                    .queued
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+                let mut q = self.breaker.queued.lock().unwrap_or_else(|e| e.into_inner());
                 for (k, v, u) in pending.into_iter().skip(i).rev() {
                     q.push_front((k, v, u));
                 }
@@ -346,22 +310,14 @@ impl RedisStore {
                 return Err(e.into());
             }
         }
-        tracing::info!(
-            count = n,
-            "redis is back; wrote the entries queued while it was unreachable"
-        );
+        tracing::info!(count = n, "redis is back; wrote the entries queued while it was unreachable");
         Ok(())
     }
 
     /// Like [`RedisStore::put`], but when Redis cannot be reached the entry is
     /// kept and written (before anything else) once it answers again.
     /// Returns whether it was written now.
-    pub async fn put_or_queue(
-        &self,
-        key: &str,
-        value: &str,
-        ttl: Duration,
-    ) -> Result<bool, StoreError> {
+    pub async fn put_or_queue(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         match self.put(key, value, ttl).await {
             Ok(()) => Ok(true),
             Err(StoreError::Cache(_)) if self.breaker.is_open() => {
@@ -389,26 +345,13 @@ impl RedisStore {
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let mut c = self.conn().await;
-        self.guard(redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("PX")
-            .arg(ttl_ms(ttl))
-            .query_async::<()>(&mut c))
-            .await?;
+        self.guard(redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(ttl_ms(ttl)).query_async::<()>(&mut c)).await?;
         Ok(())
     }
 
     pub async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut c = self.conn().await;
-        let r: Option<String> = self.guard(redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(value)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl_ms(ttl))
-            .query_async(&mut c))
-            .await?;
+        let r: Option<String> = self.guard(redis::cmd("SET").arg(self.key(key)).arg(value).arg("NX").arg("PX").arg(ttl_ms(ttl)).query_async(&mut c)).await?;
         Ok(r.is_some())
     }
 
@@ -443,48 +386,21 @@ impl RedisStore {
     pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
         let mut c = self.conn().await;
         let k = self.key(key);
-        let (count, _): (i64, i64) = self.guard(redis::pipe()
-            .atomic()
-            .cmd("INCR")
-            .arg(&k)
-            .cmd("PEXPIRE")
-            .arg(&k)
-            .arg(ttl_ms(window))
-            .arg("NX")
-            .query_async(&mut c))
-            .await?;
+        let (count, _): (i64, i64) = self.guard(redis::pipe().atomic().cmd("INCR").arg(&k).cmd("PEXPIRE").arg(&k).arg(ttl_ms(window)).arg("NX").query_async(&mut c)).await?;
         Ok(count)
     }
 
     /// Stores an evictable entry counted against `owner` (see [`PARK`]);
     /// `only_if_absent` as `SET NX`. Returns whether it was stored.
-    pub async fn put_evictable(
-        &self,
-        key: &str,
-        value: &str,
-        ttl: Duration,
-        owner: &str,
-        only_if_absent: bool,
-    ) -> Result<bool, StoreError> {
+    pub async fn put_evictable(&self, key: &str, value: &str, ttl: Duration, owner: &str, only_if_absent: bool) -> Result<bool, StoreError> {
         let full = self.key(key);
         let size = 2 * full.len() + value.len() + REDIS_ENTRY_OVERHEAD;
         let owner: String = owner.chars().filter(|c| !c.is_control()).take(64).collect();
         let queues = self.key("park:q:");
         let mut c = self.conn().await;
         let mut cmd = redis::cmd("EVAL");
-        cmd.arg(PARK)
-            .arg(4)
-            .arg(&full)
-            .arg(self.key("park:owners"))
-            .arg(format!("{queues}{owner}"))
-            .arg(self.key("park:total"));
-        cmd.arg(value)
-            .arg(ttl_ms(ttl))
-            .arg(&owner)
-            .arg(size)
-            .arg(self.evictable_budget)
-            .arg(&queues)
-            .arg(if only_if_absent { "1" } else { "0" });
+        cmd.arg(PARK).arg(4).arg(&full).arg(self.key("park:owners")).arg(format!("{queues}{owner}")).arg(self.key("park:total"));
+        cmd.arg(value).arg(ttl_ms(ttl)).arg(&owner).arg(size).arg(self.evictable_budget).arg(&queues).arg(if only_if_absent { "1" } else { "0" });
         let stored: i64 = self.guard(cmd.query_async(&mut c)).await?;
         Ok(stored == 1)
     }
@@ -526,10 +442,7 @@ impl RedisStore {
 
     pub async fn clear(&self) -> Result<(), StoreError> {
         let mut c = self.conn().await;
-        let keys: Vec<String> = self.guard(redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix))
-            .query_async(&mut c))
-            .await?;
+        let keys: Vec<String> = self.guard(redis::cmd("KEYS").arg(format!("{}*", self.prefix)).query_async(&mut c)).await?;
         if !keys.is_empty() {
             self.guard(redis::cmd("DEL").arg(keys).query_async::<()>(&mut c)).await?;
         }

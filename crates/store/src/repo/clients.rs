@@ -44,8 +44,7 @@ impl TryFrom<ClientRow> for Client {
             grant_types: grant_names.iter().filter_map(|g| GrantType::parse(g)).collect(),
             allowed_scopes: ScopeSet::parse_lenient(&r.scopes),
             admin: r.admin,
-            id_token_alg: SigningAlg::parse(&r.id_token_alg)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown id_token_alg {}", r.id_token_alg)))?,
+            id_token_alg: SigningAlg::parse(&r.id_token_alg).ok_or_else(|| StoreError::Corrupt(format!("unknown id_token_alg {}", r.id_token_alg)))?,
             created_at: r.created_at,
             backchannel_logout_uri: r.backchannel_logout_uri,
             disabled_at: r.disabled_at,
@@ -88,23 +87,11 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Client>, StoreError> {
-    clients::table
-        .find(id)
-        .select(ClientRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Client::try_from)
-        .transpose()
+    clients::table.find(id).select(ClientRow::as_select()).first(conn).optional()?.map(Client::try_from).transpose()
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Client>, StoreError> {
-    clients::table
-        .order(clients::created_at.asc())
-        .select(ClientRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Client::try_from)
-        .collect()
+    clients::table.order(clients::created_at.asc()).select(ClientRow::as_select()).load(conn)?.into_iter().map(Client::try_from).collect()
 }
 
 /// Removes a client; its grants go with it (ON DELETE CASCADE). Returns whether it existed.

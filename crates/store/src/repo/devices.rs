@@ -46,11 +46,9 @@ pub enum Use {
 /// restores (without rotating again).
 pub fn use_token(conn: &mut DbConnection, hash: &str, new_hash: &str, now: i64, grace: i64) -> Result<Use, StoreError> {
     crate::db::write_transaction(conn, |conn| {
-        let won = diesel::update(
-            devices::table.filter(devices::token_hash.eq(hash)).filter(devices::revoked_at.is_null()).filter(devices::expires_at.gt(now)),
-        )
-        .set((devices::token_hash.eq(new_hash), devices::previous_hash.eq(hash), devices::last_used_at.eq(now)))
-        .execute(conn)?;
+        let won = diesel::update(devices::table.filter(devices::token_hash.eq(hash)).filter(devices::revoked_at.is_null()).filter(devices::expires_at.gt(now)))
+            .set((devices::token_hash.eq(new_hash), devices::previous_hash.eq(hash), devices::last_used_at.eq(now)))
+            .execute(conn)?;
         if won == 1 {
             let d = devices::table.filter(devices::token_hash.eq(new_hash)).select(Device::as_select()).first(conn)?;
             return Ok(Use::Rotated(d));

@@ -30,53 +30,24 @@ struct GrantRow {
 
 impl From<GrantRow> for Grant {
     fn from(r: GrantRow) -> Self {
-        Grant {
-            id: r.id,
-            user_id: UserId(r.user_id),
-            client_id: ClientId(r.client_id),
-            scopes: ScopeSet::parse_lenient(&r.scopes),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
+        Grant { id: r.id, user_id: UserId(r.user_id), client_id: ClientId(r.client_id), scopes: ScopeSet::parse_lenient(&r.scopes), created_at: r.created_at, updated_at: r.updated_at }
     }
 }
 
 pub fn find(conn: &mut DbConnection, user: &UserId, client: &ClientId) -> Result<Option<Grant>, StoreError> {
-    Ok(grants::table
-        .filter(grants::user_id.eq(&user.0))
-        .filter(grants::client_id.eq(&client.0))
-        .select(GrantRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Grant::from))
+    Ok(grants::table.filter(grants::user_id.eq(&user.0)).filter(grants::client_id.eq(&client.0)).select(GrantRow::as_select()).first(conn).optional()?.map(Grant::from))
 }
 
 /// Records consent to `scopes`, widening an existing grant rather than replacing it.
-pub fn upsert(
-    conn: &mut DbConnection,
-    new_id: &str,
-    user: &UserId,
-    client: &ClientId,
-    scopes: &ScopeSet,
-    now: i64,
-) -> Result<Grant, StoreError> {
+pub fn upsert(conn: &mut DbConnection, new_id: &str, user: &UserId, client: &ClientId, scopes: &ScopeSet, now: i64) -> Result<Grant, StoreError> {
     crate::db::write_transaction(conn, |conn| match find(conn, user, client)? {
         Some(existing) => {
             let merged = existing.scopes.union(scopes);
-            diesel::update(grants::table.find(&existing.id))
-                .set((grants::scopes.eq(merged.to_string()), grants::updated_at.eq(now)))
-                .execute(conn)?;
+            diesel::update(grants::table.find(&existing.id)).set((grants::scopes.eq(merged.to_string()), grants::updated_at.eq(now))).execute(conn)?;
             Ok(Grant { scopes: merged, updated_at: now, ..existing })
         }
         None => {
-            let row = GrantRow {
-                id: new_id.to_string(),
-                user_id: user.0.clone(),
-                client_id: client.0.clone(),
-                scopes: scopes.to_string(),
-                created_at: now,
-                updated_at: now,
-            };
+            let row = GrantRow { id: new_id.to_string(), user_id: user.0.clone(), client_id: client.0.clone(), scopes: scopes.to_string(), created_at: now, updated_at: now };
             diesel::insert_into(grants::table).values(&row).execute(conn)?;
             Ok(Grant::from(row))
         }
@@ -120,11 +91,8 @@ pub fn last_used_by_client(conn: &mut DbConnection, user: &UserId) -> Result<Vec
         .select((refresh_families::client_id, max(refresh_families::last_used_at)))
         .load(conn)?;
     let sids = sessions::table.filter(sessions::user_id.eq(&user.0)).select(sessions::sid);
-    let sign_ins: Vec<(String, Option<i64>)> = session_clients::table
-        .filter(session_clients::sid.eq_any(sids))
-        .group_by(session_clients::client_id)
-        .select((session_clients::client_id, max(session_clients::first_at)))
-        .load(conn)?;
+    let sign_ins: Vec<(String, Option<i64>)> =
+        session_clients::table.filter(session_clients::sid.eq_any(sids)).group_by(session_clients::client_id).select((session_clients::client_id, max(session_clients::first_at))).load(conn)?;
     let mut out: Vec<(String, i64)> = Vec::new();
     for (client, at) in families.into_iter().chain(sign_ins).filter_map(|(c, at)| Some((c, at?))) {
         match out.iter_mut().find(|(c, _)| *c == client) {

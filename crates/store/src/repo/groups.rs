@@ -40,10 +40,5 @@ pub fn remove_member(conn: &mut DbConnection, group_id: &str, user_id: &str) -> 
 
 /// The names of the user's groups, sorted.
 pub fn of_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, StoreError> {
-    Ok(group_members::table
-        .inner_join(user_groups::table)
-        .filter(group_members::user_id.eq(user_id))
-        .order(user_groups::name.asc())
-        .select(user_groups::name)
-        .load(conn)?)
+    Ok(group_members::table.inner_join(user_groups::table).filter(group_members::user_id.eq(user_id)).order(user_groups::name.asc()).select(user_groups::name).load(conn)?)
 }

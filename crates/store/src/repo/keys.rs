@@ -26,18 +26,11 @@ pub fn insert(conn: &mut DbConnection, key: &StoredKey) -> Result<(), StoreError
 
 /// Keys not retired, oldest first.
 pub fn list_published(conn: &mut DbConnection) -> Result<Vec<StoredKey>, StoreError> {
-    Ok(signing_keys::table
-        .filter(signing_keys::retired_at.is_null())
-        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
-        .select(StoredKey::as_select())
-        .load(conn)?)
+    Ok(signing_keys::table.filter(signing_keys::retired_at.is_null()).order((signing_keys::created_at.asc(), signing_keys::kid.asc())).select(StoredKey::as_select()).load(conn)?)
 }
 
 pub fn list_all(conn: &mut DbConnection) -> Result<Vec<StoredKey>, StoreError> {
-    Ok(signing_keys::table
-        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
-        .select(StoredKey::as_select())
-        .load(conn)?)
+    Ok(signing_keys::table.order((signing_keys::created_at.asc(), signing_keys::kid.asc())).select(StoredKey::as_select()).load(conn)?)
 }
 
 /// Takes a key out of the JWKS: tokens it signed no longer verify.

@@ -45,23 +45,15 @@ pub fn find_by_hash(conn: &mut DbConnection, hash: &str) -> Result<Option<Link>,
 
 /// Spends a link: a conditional update, so exactly one of concurrent uses wins.
 pub fn consume(conn: &mut DbConnection, id: &str, now: i64) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        account_links::table
-            .find(id)
-            .filter(account_links::used_at.is_null())
-            .filter(account_links::revoked_at.is_null())
-            .filter(account_links::expires_at.gt(now)),
-    )
-    .set(account_links::used_at.eq(now))
-    .execute(conn)?;
+    let n = diesel::update(account_links::table.find(id).filter(account_links::used_at.is_null()).filter(account_links::revoked_at.is_null()).filter(account_links::expires_at.gt(now)))
+        .set(account_links::used_at.eq(now))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
 /// Records that the account's second factor was presented for this link.
 pub fn record_factor(conn: &mut DbConnection, id: &str, browser: &str, now: i64) -> Result<(), StoreError> {
-    diesel::update(account_links::table.find(id).filter(account_links::used_at.is_null()))
-        .set((account_links::factor_at.eq(now), account_links::factor_browser.eq(browser)))
-        .execute(conn)?;
+    diesel::update(account_links::table.find(id).filter(account_links::used_at.is_null())).set((account_links::factor_at.eq(now), account_links::factor_browser.eq(browser))).execute(conn)?;
     Ok(())
 }
 

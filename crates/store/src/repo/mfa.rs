@@ -36,13 +36,9 @@ pub fn find(conn: &mut DbConnection, user_id: &str) -> Result<Option<TotpCredent
 /// one (one conditional update: a code is never accepted twice, even by two
 /// nodes at once). Confirms a pending credential on its first code.
 pub fn accept_step(conn: &mut DbConnection, user_id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
-    let n = diesel::update(totp_credentials::table.find(user_id).filter(totp_credentials::last_step.lt(step)))
-        .set(totp_credentials::last_step.eq(step))
-        .execute(conn)?;
+    let n = diesel::update(totp_credentials::table.find(user_id).filter(totp_credentials::last_step.lt(step))).set(totp_credentials::last_step.eq(step)).execute(conn)?;
     if n == 1 {
-        diesel::update(totp_credentials::table.find(user_id).filter(totp_credentials::confirmed_at.is_null()))
-            .set(totp_credentials::confirmed_at.eq(now))
-            .execute(conn)?;
+        diesel::update(totp_credentials::table.find(user_id).filter(totp_credentials::confirmed_at.is_null())).set(totp_credentials::confirmed_at.eq(now)).execute(conn)?;
     }
     Ok(n == 1)
 }
@@ -58,9 +54,7 @@ pub fn replace_backup_codes(conn: &mut DbConnection, user_id: &str, hashes: &[St
     crate::db::write_transaction(conn, |conn| {
         diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user_id))).execute(conn)?;
         for h in hashes {
-            diesel::insert_into(backup_codes::table)
-                .values((backup_codes::id.eq(uuid_like(h)), backup_codes::user_id.eq(user_id), backup_codes::code_hash.eq(h)))
-                .execute(conn)?;
+            diesel::insert_into(backup_codes::table).values((backup_codes::id.eq(uuid_like(h)), backup_codes::user_id.eq(user_id), backup_codes::code_hash.eq(h))).execute(conn)?;
         }
         Ok(())
     })

@@ -113,11 +113,7 @@ fn insert_token(conn: &mut DbConnection, family_id: &str, generation: i32, t: &S
 }
 
 fn session_alive(conn: &mut DbConnection, sid: &str, rules: &RotationRules) -> Result<bool, diesel::result::Error> {
-    let row: Option<(Option<i64>, i64, i64)> = sessions::table
-        .filter(sessions::sid.eq(sid))
-        .select((sessions::revoked_at, sessions::created_at, sessions::last_seen_at))
-        .first(conn)
-        .optional()?;
+    let row: Option<(Option<i64>, i64, i64)> = sessions::table.filter(sessions::sid.eq(sid)).select((sessions::revoked_at, sessions::created_at, sessions::last_seen_at)).first(conn).optional()?;
     Ok(matches!(row, Some((None, created, seen)) if rules.now - created < rules.session_absolute && rules.now - seen <= rules.session_idle))
 }
 
@@ -292,12 +288,7 @@ fn rotate_careful(conn: &mut DbConnection, hash: &str, client_id: &str, dpop_jkt
 }
 
 fn find_with_family(conn: &mut DbConnection, hash: &str) -> Result<Option<(TokenRow, Family)>, diesel::result::Error> {
-    refresh_tokens::table
-        .inner_join(refresh_families::table)
-        .filter(refresh_tokens::hash.eq(hash))
-        .select((TokenRow::as_select(), Family::as_select()))
-        .first(conn)
-        .optional()
+    refresh_tokens::table.inner_join(refresh_families::table).filter(refresh_tokens::hash.eq(hash)).select((TokenRow::as_select(), Family::as_select())).first(conn).optional()
 }
 
 /// A token and its family, for introspection and revocation.
@@ -315,11 +306,7 @@ fn live_access_tokens(conn: &mut DbConnection, family_ids: &[String], now: i64) 
     if family_ids.is_empty() {
         return Ok(Vec::new());
     }
-    refresh_tokens::table
-        .filter(refresh_tokens::family_id.eq_any(family_ids))
-        .filter(refresh_tokens::access_exp.gt(now))
-        .select((refresh_tokens::access_jti, refresh_tokens::access_exp))
-        .load(conn)
+    refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(family_ids)).filter(refresh_tokens::access_exp.gt(now)).select((refresh_tokens::access_jti, refresh_tokens::access_exp)).load(conn)
 }
 
 fn revoke_ids(conn: &mut DbConnection, ids: Vec<String>, now: i64, reason: &str) -> Result<Vec<(String, i64)>, StoreError> {
@@ -348,21 +335,13 @@ pub fn revoke_for_client(conn: &mut DbConnection, client_id: &str, user_id: Opti
 
 /// Revokes every live family of a user, for all clients.
 pub fn revoke_for_user(conn: &mut DbConnection, user_id: &str, now: i64, reason: &str) -> Result<Vec<(String, i64)>, StoreError> {
-    let ids: Vec<String> = refresh_families::table
-        .filter(refresh_families::user_id.eq(user_id))
-        .filter(refresh_families::revoked_at.is_null())
-        .select(refresh_families::id)
-        .load(conn)?;
+    let ids: Vec<String> = refresh_families::table.filter(refresh_families::user_id.eq(user_id)).filter(refresh_families::revoked_at.is_null()).select(refresh_families::id).load(conn)?;
     revoke_ids(conn, ids, now, reason)
 }
 
 /// Revokes the session-bound families of a session (not `offline_access` ones).
 pub fn revoke_for_session(conn: &mut DbConnection, sid: &str, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-    let ids: Vec<String> = refresh_families::table
-        .filter(refresh_families::sid.eq(sid))
-        .filter(refresh_families::revoked_at.is_null())
-        .select(refresh_families::id)
-        .load(conn)?;
+    let ids: Vec<String> = refresh_families::table.filter(refresh_families::sid.eq(sid)).filter(refresh_families::revoked_at.is_null()).select(refresh_families::id).load(conn)?;
     revoke_ids(conn, ids, now, "session ended")
 }
 
@@ -407,11 +386,7 @@ pub fn live_family_count(conn: &mut DbConnection, client_id: &str, user_id: Opti
 }
 
 pub fn live_family_count_for_user(conn: &mut DbConnection, user_id: &str) -> Result<usize, StoreError> {
-    let n: i64 = refresh_families::table
-        .filter(refresh_families::user_id.eq(user_id))
-        .filter(refresh_families::revoked_at.is_null())
-        .count()
-        .get_result(conn)?;
+    let n: i64 = refresh_families::table.filter(refresh_families::user_id.eq(user_id)).filter(refresh_families::revoked_at.is_null()).count().get_result(conn)?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
 

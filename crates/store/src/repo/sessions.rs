@@ -66,25 +66,16 @@ pub fn insert(conn: &mut DbConnection, s: &Session) -> Result<(), StoreError> {
 }
 
 pub fn find(conn: &mut DbConnection, key: &SessionKey) -> Result<Option<Session>, StoreError> {
-    Ok(sessions::table
-        .find(&key.0)
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(Session::from))
+    Ok(sessions::table.find(&key.0).select(SessionRow::as_select()).first(conn).optional()?.map(Session::from))
 }
 
 pub fn touch(conn: &mut DbConnection, key: &SessionKey, now: i64) -> Result<(), StoreError> {
-    diesel::update(sessions::table.find(&key.0))
-        .set(sessions::last_seen_at.eq(now))
-        .execute(conn)?;
+    diesel::update(sessions::table.find(&key.0)).set(sessions::last_seen_at.eq(now)).execute(conn)?;
     Ok(())
 }
 
 pub fn revoke(conn: &mut DbConnection, key: &SessionKey, now: i64) -> Result<(), StoreError> {
-    diesel::update(sessions::table.find(&key.0).filter(sessions::revoked_at.is_null()))
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)?;
+    diesel::update(sessions::table.find(&key.0).filter(sessions::revoked_at.is_null())).set(sessions::revoked_at.eq(now)).execute(conn)?;
     Ok(())
 }
 
@@ -108,30 +99,15 @@ pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> Result<Vec<Sessi
 /// Sessions of a user created since `since` (revoked or not): the recent
 /// devices a new sign-in is compared with.
 pub fn recent_for_user(conn: &mut DbConnection, user: &UserId, since: i64) -> Result<Vec<Session>, StoreError> {
-    Ok(sessions::table
-        .filter(sessions::user_id.eq(&user.0))
-        .filter(sessions::created_at.ge(since))
-        .select(SessionRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(Session::from)
-        .collect())
+    Ok(sessions::table.filter(sessions::user_id.eq(&user.0)).filter(sessions::created_at.ge(since)).select(SessionRow::as_select()).load(conn)?.into_iter().map(Session::from).collect())
 }
 
 /// Revokes the listed sessions (by sid); returns those that were live.
 pub fn revoke_sids(conn: &mut DbConnection, sids: &[String], now: i64) -> Result<Vec<Session>, StoreError> {
     crate::db::write_transaction(conn, |conn| {
-        let live: Vec<Session> = sessions::table
-            .filter(sessions::sid.eq_any(sids))
-            .filter(sessions::revoked_at.is_null())
-            .select(SessionRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(Session::from)
-            .collect();
-        diesel::update(sessions::table.filter(sessions::sid.eq_any(sids)).filter(sessions::revoked_at.is_null()))
-            .set(sessions::revoked_at.eq(now))
-            .execute(conn)?;
+        let live: Vec<Session> =
+            sessions::table.filter(sessions::sid.eq_any(sids)).filter(sessions::revoked_at.is_null()).select(SessionRow::as_select()).load(conn)?.into_iter().map(Session::from).collect();
+        diesel::update(sessions::table.filter(sessions::sid.eq_any(sids)).filter(sessions::revoked_at.is_null())).set(sessions::revoked_at.eq(now)).execute(conn)?;
         Ok(live)
     })
 }
@@ -145,9 +121,7 @@ pub fn sids_for_device(conn: &mut DbConnection, device_id: &str) -> Result<Vec<S
 pub fn add_client(conn: &mut DbConnection, sid: &str, client_id: &str, now: i64) -> Result<(), StoreError> {
     let exists: i64 = session_clients::table.filter(session_clients::sid.eq(sid)).filter(session_clients::client_id.eq(client_id)).count().get_result(conn)?;
     if exists == 0 {
-        diesel::insert_into(session_clients::table)
-            .values((session_clients::sid.eq(sid), session_clients::client_id.eq(client_id), session_clients::first_at.eq(now)))
-            .execute(conn)?;
+        diesel::insert_into(session_clients::table).values((session_clients::sid.eq(sid), session_clients::client_id.eq(client_id), session_clients::first_at.eq(now))).execute(conn)?;
     }
     Ok(())
 }
@@ -174,10 +148,5 @@ pub fn rekey_only(conn: &mut DbConnection, old: &SessionKey, new: &SessionKey) -
 
 /// Sessions not revoked, seen within `idle` and younger than `absolute`.
 pub fn count_live(conn: &mut DbConnection, now: i64, idle: i64, absolute: i64) -> Result<i64, StoreError> {
-    Ok(sessions::table
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::last_seen_at.ge(now - idle))
-        .filter(sessions::created_at.ge(now - absolute))
-        .count()
-        .get_result(conn)?)
+    Ok(sessions::table.filter(sessions::revoked_at.is_null()).filter(sessions::last_seen_at.ge(now - idle)).filter(sessions::created_at.ge(now - absolute)).count().get_result(conn)?)
 }

@@ -64,37 +64,19 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
 /// The user with this username, whatever its case: usernames are unique
 /// case-insensitively (ASCII; the `users_username_ci` index serves this).
 pub fn find_by_username(conn: &mut DbConnection, username: &str) -> Result<Option<User>, StoreError> {
-    Ok(users::table
-        .filter(lower(users::username).eq(username.to_ascii_lowercase()))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(User::from))
+    Ok(users::table.filter(lower(users::username).eq(username.to_ascii_lowercase())).select(UserRow::as_select()).first(conn).optional()?.map(User::from))
 }
 
 pub fn find_by_id(conn: &mut DbConnection, id: &UserId) -> Result<Option<User>, StoreError> {
-    Ok(users::table
-        .find(&id.0)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(User::from))
+    Ok(users::table.find(&id.0).select(UserRow::as_select()).first(conn).optional()?.map(User::from))
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, StoreError> {
-    Ok(users::table
-        .order(users::username.asc())
-        .select(UserRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(User::from)
-        .collect())
+    Ok(users::table.order(users::username.asc()).select(UserRow::as_select()).load(conn)?.into_iter().map(User::from).collect())
 }
 
 pub fn set_password_hash(conn: &mut DbConnection, id: &UserId, hash: &str) -> Result<(), StoreError> {
-    let n = diesel::update(users::table.find(&id.0))
-        .set(users::password_hash.eq(hash))
-        .execute(conn)?;
+    let n = diesel::update(users::table.find(&id.0)).set(users::password_hash.eq(hash)).execute(conn)?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }
@@ -142,13 +124,7 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 /// Users with this address (case-insensitive).
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Vec<User>, StoreError> {
-    Ok(users::table
-        .filter(lower(users::email).eq(email.to_lowercase()))
-        .select(UserRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(User::from)
-        .collect())
+    Ok(users::table.filter(lower(users::email).eq(email.to_lowercase())).select(UserRow::as_select()).load(conn)?.into_iter().map(User::from).collect())
 }
 
 /// Deletes a user; sessions, devices, tokens, passkeys, factors and grants go
@@ -160,7 +136,14 @@ pub fn delete(conn: &mut DbConnection, id: &UserId) -> Result<bool, StoreError> 
 /// Replaces the profile claims.
 pub fn set_profile(conn: &mut DbConnection, id: &UserId, p: &Profile) -> Result<bool, StoreError> {
     Ok(diesel::update(users::table.find(&id.0))
-        .set((users::name.eq(&p.name), users::given_name.eq(&p.given_name), users::family_name.eq(&p.family_name), users::locale.eq(&p.locale), users::zoneinfo.eq(&p.zoneinfo), users::updated_at.eq(p.updated_at)))
+        .set((
+            users::name.eq(&p.name),
+            users::given_name.eq(&p.given_name),
+            users::family_name.eq(&p.family_name),
+            users::locale.eq(&p.locale),
+            users::zoneinfo.eq(&p.zoneinfo),
+            users::updated_at.eq(p.updated_at),
+        ))
         .execute(conn)?
         == 1)
 }

@@ -2,10 +2,10 @@
 //! (devices), connected apps, profile, deleting the account, signing out.
 //! The page itself is `account_page`; the password, `account_password`.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::Session;
 use serde::Deserialize;
 
@@ -57,7 +57,6 @@ pub struct DeleteForm {
     csrf_token: String,
     confirm: String,
 }
-
 
 /// The signed-in user's session, or a redirect to the sign-in page.
 async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Result<Session, HttpResponse>, WebError> {
@@ -173,7 +172,14 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    let profile = latchkey_domain::Profile { name: Some(form.name), given_name: Some(form.given_name), family_name: Some(form.family_name), locale: Some(form.locale), zoneinfo: Some(form.zoneinfo), updated_at: None };
+    let profile = latchkey_domain::Profile {
+        name: Some(form.name),
+        given_name: Some(form.given_name),
+        family_name: Some(form.family_name),
+        locale: Some(form.locale),
+        zoneinfo: Some(form.zoneinfo),
+        updated_at: None,
+    };
     match state.authn.set_profile(&session.user_id, profile.clone()).await {
         Ok(_) => {
             state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&session.user_id.0), None, "by the user").await;

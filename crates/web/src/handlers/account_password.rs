@@ -5,11 +5,11 @@
 //! (with the second factor, if any), then every other session and
 //! remembered device ends, the user's tokens are revoked, and a mail says so.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::ways_in::PasswordOutcome;
 use latchkey_authn::{AuthnError, Notice};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Secret, Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;

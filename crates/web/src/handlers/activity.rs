@@ -4,9 +4,9 @@
 //! ends; when it has already ended, or the event names none, every other
 //! session and remembered device ends (which one did it cannot be told).
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Amr, Session, UserId};
 use latchkey_i18n::Tr;
 use latchkey_store::repo::audit::{AuditEvent, Filter};

@@ -2,8 +2,8 @@
 //! scope, obtained with `client_credentials` by an admin client. Described by
 //! the OpenAPI document at `/admin/api/v1/openapi.json`.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Scope, ScopeSet};
 use latchkey_oauth::{ErrorCode, OAuthError};
 use latchkey_token::AccessTokenClaims;

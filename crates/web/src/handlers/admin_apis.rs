@@ -1,8 +1,8 @@
 //! Admin API: registered APIs (resource servers), their scopes and roles,
 //! groups and their members, a client's allowed API scopes, user profiles.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Api, Profile, SigningAlg};
 use latchkey_oauth::apis::{parse_scope_arg, NewApi};
 use latchkey_oauth::OAuthError;
@@ -200,7 +200,14 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
     let b = body.into_inner();
     let p = user.profile.clone();
     let profile_given = [&b.name, &b.given_name, &b.family_name, &b.locale, &b.zoneinfo].iter().any(|v| v.is_some());
-    let profile = Profile { name: b.name.or(p.name), given_name: b.given_name.or(p.given_name), family_name: b.family_name.or(p.family_name), locale: b.locale.or(p.locale), zoneinfo: b.zoneinfo.or(p.zoneinfo), updated_at: p.updated_at };
+    let profile = Profile {
+        name: b.name.or(p.name),
+        given_name: b.given_name.or(p.given_name),
+        family_name: b.family_name.or(p.family_name),
+        locale: b.locale.or(p.locale),
+        zoneinfo: b.zoneinfo.or(p.zoneinfo),
+        updated_at: p.updated_at,
+    };
     if profile_given {
         // Checked before the admin change, so a bad profile changes nothing.
         latchkey_authn::service::check_profile(&profile).map_err(|e| bad(e.to_string()))?;
@@ -216,5 +223,7 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
     } else {
         profile
     };
-    Ok(ok(json!({ "username": user.username, "admin": user.admin, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "zoneinfo": saved.zoneinfo, "updated_at": saved.updated_at })))
+    Ok(ok(
+        json!({ "username": user.username, "admin": user.admin, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "zoneinfo": saved.zoneinfo, "updated_at": saved.updated_at }),
+    ))
 }

@@ -6,8 +6,8 @@ use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization
 
 use super::{form_pairs, found};
 use crate::browser::{with_cookies, CsrfCookie};
-use crate::session_ops::session_or_restore;
 use crate::error::WebError;
+use crate::session_ops::session_or_restore;
 use crate::state::AppState;
 
 pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {

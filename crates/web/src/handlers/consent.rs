@@ -2,10 +2,10 @@
 //! seeing who the client is (name, logo, policy, terms), where the answer
 //! sends them, and who they are signed in as ("Not you?" switches user).
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::Scope;
+use latchkey_domain::SecurityEvent;
 use latchkey_i18n::Tr;
 use latchkey_oauth::authorize::session_satisfies;
 use latchkey_oauth::Next;

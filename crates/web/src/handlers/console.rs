@@ -4,10 +4,10 @@
 //! from a remembered device; every action that changes anything needs that
 //! sign-in to be within the last 5 minutes.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Acr, Session, User, UserId};
 use serde::Deserialize;
 
@@ -138,11 +138,26 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
         password_only += usize::from(u.password_hash.is_some() && !passkey && !totp);
     }
     let day_ago = state.clock.now() - 86_400;
-    let failures_24h = state.oauth.audit_count_since(latchkey_domain::SecurityEvent::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::SecurityEvent::SecondFactorFailed, day_ago).await?;
+    let failures_24h =
+        state.oauth.audit_count_since(latchkey_domain::SecurityEvent::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::SecurityEvent::SecondFactorFailed, day_ago).await?;
     let reuse_24h = state.oauth.audit_count_since(latchkey_domain::SecurityEvent::RefreshTokenReuse, day_ago).await?;
     let csrf = CsrfCookie::from_request(&req);
     let n = users.len();
-    page(&OverviewPage { notice: None, users: n, sessions, with_passkey, pct_passkey: pct(with_passkey, n), with_second_factor, pct_second_factor: pct(with_second_factor, n), password_only, failures_24h, reuse_24h }, &csrf)
+    page(
+        &OverviewPage {
+            notice: None,
+            users: n,
+            sessions,
+            with_passkey,
+            pct_passkey: pct(with_passkey, n),
+            with_second_factor,
+            pct_second_factor: pct(with_second_factor, n),
+            password_only,
+            failures_24h,
+            reuse_24h,
+        },
+        &csrf,
+    )
 }
 
 struct UserRow {
@@ -260,8 +275,20 @@ pub struct NoticeQuery {
 pub async fn user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     admin_or_return!(&req, &state, "/admin/users");
     let u = state.authn.user(&UserId(path.into_inner())).await?.ok_or_else(|| WebError::Page { status: StatusCode::NOT_FOUND, title: "Not found", message: "No such user.".into() })?;
-    let passkeys = state.passkeys.list(&u.id).await?.into_iter().map(|p| PasskeyRow { name: p.name, created: format_time(p.created_at), last_used: p.last_used_at.map_or_else(|| "never".into(), format_time) }).collect();
-    let sessions = state.sessions.list(&u.id).await?.into_iter().map(|s| SessionRow { device: s.device_name.unwrap_or_default(), ip: s.ip.unwrap_or_default(), created: format_time(s.created_at), last_seen: format_time(s.last_seen_at) }).collect();
+    let passkeys = state
+        .passkeys
+        .list(&u.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow { name: p.name, created: format_time(p.created_at), last_used: p.last_used_at.map_or_else(|| "never".into(), format_time) })
+        .collect();
+    let sessions = state
+        .sessions
+        .list(&u.id)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow { device: s.device_name.unwrap_or_default(), ip: s.ip.unwrap_or_default(), created: format_time(s.created_at), last_seen: format_time(s.last_seen_at) })
+        .collect();
     let apps = state.oauth.connected_apps(&u.id).await?.into_iter().map(|a| format!("{} ({})", a.name, a.scope)).collect();
     let filter = latchkey_store::repo::audit::Filter { user_id: Some(u.id.0.clone()), ..Default::default() };
     let events = state.oauth.audit_search(filter, None, 20).await?.events.into_iter().map(event_row).collect();

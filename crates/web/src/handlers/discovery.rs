@@ -21,8 +21,5 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         // Serve what we have: the published keys rarely change.
         tracing::warn!(error = %e, "could not reload signing keys");
     }
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", METADATA_CACHE))
-        .content_type("application/jwk-set+json")
-        .json(state.tokens.ring().jwks())
+    HttpResponse::Ok().insert_header(("Cache-Control", METADATA_CACHE)).content_type("application/jwk-set+json").json(state.tokens.ring().jwks())
 }

@@ -2,13 +2,13 @@
 //! the change; the old address is told and can undo it (and sign everyone
 //! out) for 7 days.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::links::{EMAIL_REVERT_TTL, VERIFY_TTL};
 use latchkey_authn::rate_limit::{EMAIL_CHANGE_PER_ACCOUNT, LINKS_PER_IP};
 use latchkey_authn::service::valid_email;
 use latchkey_authn::{Notice, Purpose};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::UserId;
 use latchkey_i18n::Tr;
 use serde::Deserialize;
@@ -180,13 +180,5 @@ pub async fn revert_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let t = tr(&req);
     let recover_url = format!("{}/recover", state.issuer);
     notify(&state, &link.email, for_user(&user, t), Notice::EmailRestored { username: &user.username, recover_url: &recover_url }).await;
-    Ok(render(
-        StatusCode::OK,
-        &NoticePage {
-            t,
-            title: t.get("email-restored-title"),
-            message: t.arg("email-restored", "email", &link.email),
-            link: Some(("/recover".into(), t.get("recover-title"))),
-        },
-    ))
+    Ok(render(StatusCode::OK, &NoticePage { t, title: t.get("email-restored-title"), message: t.arg("email-restored", "email", &link.email), link: Some(("/recover".into(), t.get("recover-title"))) }))
 }

@@ -3,12 +3,12 @@
 //! "Create a passkey" first and "Use a password instead"; recovery of an
 //! account with a second factor asks for it before anything else.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::LINKS_PER_IP;
 use latchkey_authn::ways_in::RecoveryGate;
 use latchkey_authn::{AuthnError, Purpose};
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Amr, Secret, User, UserId};
 use latchkey_store::repo::links::Link;
 use serde::Deserialize;
@@ -56,11 +56,7 @@ impl Flow {
 }
 
 fn expired() -> WebError {
-    WebError::Page {
-        status: StatusCode::BAD_REQUEST,
-        title: "Link expired",
-        message: "This link has expired, was already used, or was replaced by a newer one. Ask for a new one.".into(),
-    }
+    WebError::Page { status: StatusCode::BAD_REQUEST, title: "Link expired", message: "This link has expired, was already used, or was replaced by a newer one. Ask for a new one.".into() }
 }
 
 #[derive(Deserialize)]

@@ -74,7 +74,11 @@ fn second_factor_key(id: &str) -> String {
 /// header), no `//` or `\\` (protocol-relative URLs), at most 256 characters.
 pub(crate) fn local_next(next: Option<String>) -> Option<String> {
     next.filter(|n| {
-        (n.starts_with("/account") || n.starts_with("/admin") || n == "/device" || n.starts_with("/device?")) && n.len() <= 256 && !n.contains("//") && !n.contains('\\') && n.bytes().all(|b| b.is_ascii_graphic())
+        (n.starts_with("/account") || n.starts_with("/admin") || n == "/device" || n.starts_with("/device?"))
+            && n.len() <= 256
+            && !n.contains("//")
+            && !n.contains('\\')
+            && n.bytes().all(|b| b.is_ascii_graphic())
     })
 }
 
@@ -274,11 +278,7 @@ pub(crate) async fn complete_sign_in_session(
     // The same user signing in again keeps the session (and its sid) under a
     // new id; anyone else's session in this browser ends.
     let old = current_session(req, state).await?;
-    let device = if remember {
-        Some(state.devices.remember(&user.id, &amr, latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?)
-    } else {
-        None
-    };
+    let device = if remember { Some(state.devices.remember(&user.id, &amr, latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?) } else { None };
     let new = match old {
         Some(old) if old.user_id == user.id && device.is_none() => state.sessions.elevate(&old, amr.clone()).await?,
         old => {
@@ -291,7 +291,15 @@ pub(crate) async fn complete_sign_in_session(
     let methods = Amr::join(&amr);
     tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, methods = %methods, remember);
     latchkey_oauth::audit::set_actor(format!("user:{}", user.id.0), Some(crate::browser::session_hash(state, &new.session.sid)));
-    state.oauth.audit_event(SecurityEvent::SignIn, Some(&user.id.0), pending.as_ref().map(|p| p.client_id.as_str()), &format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" })).await;
+    state
+        .oauth
+        .audit_event(
+            SecurityEvent::SignIn,
+            Some(&user.id.0),
+            pending.as_ref().map(|p| p.client_id.as_str()),
+            &format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" }),
+        )
+        .await;
     if new_device {
         if let Err(e) = notify_new_device(state, user, &new.session, tr_for(req, pending.as_ref())).await {
             tracing::error!(error = %e, "could not send the new-device notice");

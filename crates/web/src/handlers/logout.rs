@@ -1,10 +1,10 @@
 //! RP-Initiated Logout 1.0 (`end_session_endpoint`) and the "This wasn't me"
 //! link of new-device mails.
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::added::AddedKind;
+use latchkey_domain::SecurityEvent;
 use latchkey_oauth::logout::EndSessionRequest;
 use serde::Deserialize;
 
@@ -29,12 +29,7 @@ pub async fn end_session_post(req: HttpRequest, state: web::Data<AppState>, body
 
 async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, String)>) -> Result<HttpResponse, WebError> {
     let get = |k: &str| param(&pairs, k).filter(|v| !v.is_empty()).map(str::to_string);
-    let request = EndSessionRequest {
-        id_token_hint: get("id_token_hint"),
-        client_id: get("client_id"),
-        post_logout_redirect_uri: get("post_logout_redirect_uri"),
-        state: get("state"),
-    };
+    let request = EndSessionRequest { id_token_hint: get("id_token_hint"), client_id: get("client_id"), post_logout_redirect_uri: get("post_logout_redirect_uri"), state: get("state") };
     let plan = state.oauth.plan_end_session(&request).await.map_err(WebError::from_oauth_on_page)?;
     let session = current_session(req, state).await?;
     let Some(hint) = plan.hint else {
@@ -57,10 +52,7 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
             end_sessions(state, vec![s.sid.clone()]).await?;
             tracing::info!(target: "security", event = "rp_logout", client_id = %hint.aud, sid = %s.sid);
             match plan.redirect {
-                Some(location) => with_cookies(
-                    found(&location),
-                    &[expired_session_cookie(), expired_device_cookie()],
-                ),
+                Some(location) => with_cookies(found(&location), &[expired_session_cookie(), expired_device_cookie()]),
                 None => signed_out(req),
             }
         }
@@ -68,17 +60,7 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
             // Another user's (or another session's) token: the person decides.
             tracing::info!(target: "security", event = "rp_logout_hint_mismatch", client_id = %hint.aud);
             let csrf = CsrfCookie::from_request(req);
-            with_cookies(
-                render(
-                    StatusCode::OK,
-                    &ConfirmLogoutPage {
-                        t: tr(req),
-                        client_name: plan.client_name,
-                        csrf_token: csrf.form_token(state),
-                    },
-                ),
-                &csrf.new,
-            )
+            with_cookies(render(StatusCode::OK, &ConfirmLogoutPage { t: tr(req), client_name: plan.client_name, csrf_token: csrf.form_token(state) }), &csrf.new)
         }
         // Nothing to end here: back to the relying party, cookies untouched
         // (a remembered device stays remembered).

@@ -1,10 +1,10 @@
 //! Setting up the authenticator app and backup codes from the account page.
 //! Every change needs a recent sign-in (5 minutes).
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Acr, Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;

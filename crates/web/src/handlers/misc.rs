@@ -65,17 +65,8 @@ pub async fn passkeys_js() -> HttpResponse {
 
 /// `/`, the issuer's own address: someone who types it sees the brand and
 /// the way to sign in (or to their account), not an empty 404.
-pub async fn home(
-    req: actix_web::HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, crate::error::WebError> {
-    let signed_in = crate::browser::current_session(&req, &state)
-        .await?
-        .is_some();
-    let page = crate::pages::HomePage {
-        t: crate::lang::tr(&req),
-        brand_name: state.brand.name.clone(),
-        signed_in,
-    };
+pub async fn home(req: actix_web::HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, crate::error::WebError> {
+    let signed_in = crate::browser::current_session(&req, &state).await?.is_some();
+    let page = crate::pages::HomePage { t: crate::lang::tr(&req), brand_name: state.brand.name.clone(), signed_in };
     Ok(crate::pages::render(actix_web::http::StatusCode::OK, &page))
 }

@@ -17,11 +17,11 @@ pub mod link_credentials;
 pub mod login;
 pub mod logout;
 pub mod mfa_settings;
+pub mod misc;
 pub mod passkeys;
 pub mod recovery;
 pub mod review;
 pub mod signup;
-pub mod misc;
 pub mod token;
 pub mod userinfo;
 

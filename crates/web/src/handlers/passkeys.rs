@@ -4,11 +4,11 @@
 //! The JSON endpoints take the CSRF token in `X-CSRF-Token` and require an
 //! `Origin` header equal to the issuer's (every browser sends it on fetch POSTs).
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::PASSKEY_START_PER_IP;
 use latchkey_authn::AuthnError;
+use latchkey_domain::SecurityEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -141,7 +141,8 @@ pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: w
         (None, Some(name)) => state.authn.find_by_username(name).await?.map(|u| u.id),
         (None, None) => None,
     };
-    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: super::login::local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
+    let context =
+        serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: super::login::local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
     // An unknown username gets a usernameless challenge: the answer does not say who exists.
     let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context, &ip).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))

@@ -40,13 +40,5 @@ pub async fn recover_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         });
     }
     let minutes = state.recovery_ttl / 60;
-    Ok(render(
-        StatusCode::OK,
-        &NoticePage {
-            t,
-            title: t.get("recover-sent-title"),
-            message: t.arg("recover-sent", "minutes", minutes),
-            link: Some(("/login".into(), t.get("back-to-sign-in"))),
-        },
-    ))
+    Ok(render(StatusCode::OK, &NoticePage { t, title: t.get("recover-sent-title"), message: t.arg("recover-sent", "minutes", minutes), link: Some(("/login".into(), t.get("back-to-sign-in"))) }))
 }

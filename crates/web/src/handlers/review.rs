@@ -3,14 +3,11 @@
 //! wasn't me" (the mail link's page lists them itself; it is authorised by
 //! the link, the browser may not be signed in).
 
-use latchkey_domain::SecurityEvent;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_authn::added::{
-    recently_added, remove_added, AddedCredential, AddedKind, RECENTLY_ADDED_SECS,
-    SAME_SIGN_IN_SECS,
-};
+use latchkey_authn::added::{recently_added, remove_added, AddedCredential, AddedKind, RECENTLY_ADDED_SECS, SAME_SIGN_IN_SECS};
 use latchkey_authn::AuthnError;
+use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
@@ -43,41 +40,19 @@ pub(crate) fn rows(t: Tr, added: &[AddedCredential]) -> Vec<AddedRow> {
 /// What the signed-in user is offered: added in the window and before this
 /// sign-in (what this very sign-in set, e.g. a recovery's new passkey, is
 /// not a suspect).
-async fn offered(
-    state: &AppState,
-    user: &User,
-    session: &Session,
-) -> Result<Vec<AddedCredential>, WebError> {
-    Ok(recently_added(
-        &state.passkeys,
-        &state.mfa,
-        user,
-        state.clock.now() - RECENTLY_ADDED_SECS,
-        session.auth_time - SAME_SIGN_IN_SECS,
-    )
-    .await?)
+async fn offered(state: &AppState, user: &User, session: &Session) -> Result<Vec<AddedCredential>, WebError> {
+    Ok(recently_added(&state.passkeys, &state.mfa, user, state.clock.now() - RECENTLY_ADDED_SECS, session.auth_time - SAME_SIGN_IN_SECS).await?)
 }
 
 /// Whether a sign-in now (a recovery's) will have anything to review.
 pub(crate) async fn anything_to_review(state: &AppState, user: &User) -> Result<bool, WebError> {
     let now = state.clock.now();
-    Ok(!recently_added(
-        &state.passkeys,
-        &state.mfa,
-        user,
-        now - RECENTLY_ADDED_SECS,
-        now - SAME_SIGN_IN_SECS,
-    )
-    .await?
-    .is_empty())
+    Ok(!recently_added(&state.passkeys, &state.mfa, user, now - RECENTLY_ADDED_SECS, now - SAME_SIGN_IN_SECS).await?.is_empty())
 }
 
 /// The signed-in user, if this session signed in interactively in the last
 /// 5 minutes (not restored from a remembered device); else a redirect to sign in.
-async fn signed_in_recently(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<Result<(User, Session), HttpResponse>, WebError> {
+async fn signed_in_recently(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
     let again = || see_other("/login?next=/account/review");
     let Some(session) = current_session(req, state).await? else {
         return Ok(Err(again()));
@@ -85,42 +60,16 @@ async fn signed_in_recently(
     if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
         return Ok(Err(again()));
     }
-    let user = state
-        .authn
-        .user(&session.user_id)
-        .await?
-        .ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
+    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
     Ok(Ok((user, session)))
 }
 
-async fn show(
-    req: &HttpRequest,
-    state: &AppState,
-    user: &User,
-    session: &Session,
-    csrf: &CsrfCookie,
-    error: Option<String>,
-) -> Result<HttpResponse, WebError> {
+async fn show(req: &HttpRequest, state: &AppState, user: &User, session: &Session, csrf: &CsrfCookie, error: Option<String>) -> Result<HttpResponse, WebError> {
     let t = tr(req);
     let added = rows(t, &offered(state, user, session).await?);
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     with_cookies(
-        render(
-            status,
-            &ReviewPage {
-                t,
-                added,
-                days: RECENTLY_ADDED_SECS / 86_400,
-                error,
-                csrf_token: csrf.form_token(state),
-                remove_action: "/account/review/remove",
-                link_token: String::new(),
-            },
-        ),
+        render(status, &ReviewPage { t, added, days: RECENTLY_ADDED_SECS / 86_400, error, csrf_token: csrf.form_token(state), remove_action: "/account/review/remove", link_token: String::new() }),
         &csrf.new,
     )
 }
@@ -130,15 +79,7 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    show(
-        &req,
-        &state,
-        &user,
-        &session,
-        &CsrfCookie::from_request(&req),
-        None,
-    )
-    .await
+    show(&req, &state, &user, &session, &CsrfCookie::from_request(&req), None).await
 }
 
 #[derive(Deserialize)]
@@ -149,88 +90,46 @@ pub struct RemoveForm {
     id: String,
 }
 
-pub async fn remove(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<RemoveForm>,
-) -> Result<HttpResponse, WebError> {
+pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<RemoveForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
     let (user, session) = match signed_in_recently(&req, &state).await? {
         Ok(v) => v,
         Err(redirect) => return Ok(redirect),
     };
-    let kind = AddedKind::parse(&form.kind)
-        .ok_or_else(|| WebError::bad_request("Unknown kind of sign-in method."))?;
+    let kind = AddedKind::parse(&form.kind).ok_or_else(|| WebError::bad_request("Unknown kind of sign-in method."))?;
     let offered = offered(&state, &user, &session).await?;
     match remove_added(&state.passkeys, &state.mfa, &user, &offered, kind, &form.id).await {
         Ok(true) => {
             credentials_changed(&state, &user.id, &session, SecurityEvent::RecentCredentialRemoved).await?;
-            state
-                .oauth
-                .revoke_user_tokens(&user.id)
-                .await
-                .map_err(WebError::from_oauth_on_page)?;
+            state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
             Ok(see_other("/account/review"))
         }
         Ok(false) => Ok(see_other("/account/review")),
-        Err(AuthnError::InvalidInput(m)) => {
-            show(&req, &state, &user, &session, &csrf, Some(m)).await
-        }
+        Err(AuthnError::InvalidInput(m)) => show(&req, &state, &user, &session, &csrf, Some(m)).await,
         Err(e) => Err(e.into()),
     }
 }
 
 /// For "This wasn't me" from a mail (authorised by the link, whoever's browser):
 /// what was added in the window, up to now.
-pub(crate) async fn offered_to_link(
-    state: &AppState,
-    user: &User,
-) -> Result<Vec<AddedCredential>, WebError> {
+pub(crate) async fn offered_to_link(state: &AppState, user: &User) -> Result<Vec<AddedCredential>, WebError> {
     let now = state.clock.now();
-    Ok(recently_added(
-        &state.passkeys,
-        &state.mfa,
-        user,
-        now - RECENTLY_ADDED_SECS,
-        now + 1,
-    )
-    .await?)
+    Ok(recently_added(&state.passkeys, &state.mfa, user, now - RECENTLY_ADDED_SECS, now + 1).await?)
 }
 
 /// Removes one offered credential for the mail link's page; then every
 /// session, device, token and recovery link of the user ends (whoever added
 /// it may hold any of them). `Err(message)`: refused (the last way in).
-pub(crate) async fn remove_for_link(
-    state: &AppState,
-    user: &User,
-    kind: AddedKind,
-    id: &str,
-) -> Result<Result<bool, String>, WebError> {
+pub(crate) async fn remove_for_link(state: &AppState, user: &User, kind: AddedKind, id: &str) -> Result<Result<bool, String>, WebError> {
     let offered = offered_to_link(state, user).await?;
     match remove_added(&state.passkeys, &state.mfa, user, &offered, kind, id).await {
         Ok(true) => {
             let ended = end_user_sessions(state, &user.id, None).await?;
+            state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
+            state.links.revoke_for_user(&user.id, Some(latchkey_authn::Purpose::Recovery)).await?;
             state
                 .oauth
-                .revoke_user_tokens(&user.id)
-                .await
-                .map_err(WebError::from_oauth_on_page)?;
-            state
-                .links
-                .revoke_for_user(&user.id, Some(latchkey_authn::Purpose::Recovery))
-                .await?;
-            state
-                .oauth
-                .audit_event(
-                    SecurityEvent::RecentCredentialRemoved,
-                    Some(&user.id.0),
-                    None,
-                    &format!(
-                        "{} removed from a \"This wasn't me\" link; {} session(s) ended",
-                        kind.as_str(),
-                        ended.len()
-                    ),
-                )
+                .audit_event(SecurityEvent::RecentCredentialRemoved, Some(&user.id.0), None, &format!("{} removed from a \"This wasn't me\" link; {} session(s) ended", kind.as_str(), ended.len()))
                 .await;
             Ok(Ok(true))
         }

@@ -44,7 +44,8 @@ pub async fn signup_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let (username, email) = (form.username.trim().to_string(), form.email.trim().to_string());
     // Only the shape is judged here (that reveals nothing about who exists).
     if let Err(e) = validate_identity(&username, &email) {
-        let page = SignupPage { t: tr(&req), error: Some(format!("{e}.")), username: username.chars().take(64).collect(), email: email.chars().take(254).collect(), csrf_token: csrf.form_token(&state) };
+        let page =
+            SignupPage { t: tr(&req), error: Some(format!("{e}.")), username: username.chars().take(64).collect(), email: email.chars().take(254).collect(), csrf_token: csrf.form_token(&state) };
         return Ok(render(StatusCode::BAD_REQUEST, &page));
     }
     rate(&state, SIGNUP_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
@@ -56,13 +57,5 @@ pub async fn signup_submit(req: HttpRequest, state: web::Data<AppState>, form: w
             tracing::error!(error = %e, "sign-up failed");
         }
     });
-    Ok(render(
-        StatusCode::OK,
-        &NoticePage {
-            t,
-            title: t.get("signup-sent-title"),
-            message: t.get("signup-sent"),
-            link: None,
-        },
-    ))
+    Ok(render(StatusCode::OK, &NoticePage { t, title: t.get("signup-sent-title"), message: t.get("signup-sent"), link: None }))
 }

@@ -2,9 +2,9 @@
 //! (RFC 7662) endpoints: form posts with client authentication, JSON answers.
 
 use actix_web::http::header;
+use actix_web::ResponseError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_oauth::endpoint_limits::Gate;
-use actix_web::ResponseError;
 use latchkey_oauth::{ClientCredentials, ErrorCode, OAuthError, TokenRequest};
 
 use super::{form_pairs, param};
