@@ -1,5 +1,10 @@
 //! Authentication of people: passwords now (argon2id); passkeys and second
 //! factors build on the same [`Authenticator`].
+//!
+//! Lives here: passwords, second factors, passkeys, login throttling,
+//! sessions and remembered devices, single-use links, notices and mail.
+//! Must not live here: actix or askama request types (the web crate parses
+//! and renders), OAuth protocol rules (`latchkey-oauth`), SQL (`latchkey-store`).
 
 pub mod added;
 pub mod device_name;

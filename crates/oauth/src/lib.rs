@@ -3,6 +3,10 @@
 //! discovery and userinfo. No HTTP framework here: the web crate parses requests
 //! into these types and renders what comes back. The token endpoint's grants
 //! live one file each in `grants/` (its module doc says where a new one goes).
+//!
+//! Must not live here: actix types, HTML, and people's credentials
+//! (`latchkey-authn`); every error is an [`OAuthError`] with its RFC code,
+//! turned into HTTP only by the web crate.
 
 pub mod admin;
 pub mod apis;

@@ -3,6 +3,9 @@
 //!
 //! All cryptography goes through `aws-lc-rs` (directly, or via `jsonwebtoken`'s
 //! `aws_lc_rs` backend): one audited, constant-time backend.
+//!
+//! Must not live here: protocol decisions (who may get which token is
+//! `latchkey-oauth`'s), or any second crypto backend.
 
 pub mod claims;
 pub mod crypto;

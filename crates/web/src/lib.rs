@@ -1,6 +1,12 @@
 //! The HTTP frontend: routes, pages, cookies, and the one place where errors
 //! become responses. Protocol logic lives in `latchkey-oauth`, people in
 //! `latchkey-authn`, keys and tokens in `latchkey-token`.
+//!
+//! Lives here: routes, handlers (parse, call one service method, map the
+//! error once in `error.rs`), pages, cookies and CSRF. Must not live here:
+//! rules a CLI or the admin API must also obey (they belong below HTTP, where
+//! every door reaches them) and direct store access from handlers; issue #25
+//! moves the admin operations and the sign-in state machine that still do.
 
 pub mod access_log;
 pub mod account_links;
