@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use latchkey_authn::{ClientInfo, SessionLimits, SessionService};
 use latchkey_domain::{SystemClock, UserId};
-use latchkey_web::{Settings, Stores};
+use latchkey_web::Settings;
 use openidconnect::reqwest;
 use support::browser::DESKTOP_UA;
 use support::rp::sign_in;
@@ -666,7 +666,7 @@ async fn session_memory(server: &Server, label: &str, user_id: &str, n: u64) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = server.sample();
     let settings = Settings { data_dir: server.data_dir.clone(), master_key: Some(server.master_key.clone()), issuer: server.issuer.clone(), ..Settings::default() };
-    let stores = Stores::open(&settings).await.expect("open the server's database from the bench");
+    let stores = latchkey_web::open_stores(&settings).await.expect("open the server's database from the bench");
     let service = Arc::new(SessionService::new(stores.db.clone(), stores.fast.clone(), &stores.master, Arc::new(SystemClock), SessionLimits::default()));
 
     let t = Instant::now();

@@ -581,16 +581,16 @@ async fn a_removed_or_disabled_client_gets_no_answer() {
     let mut browser = signed_in(&d.app, USERNAME).await;
     let consent = enter_code(&mut browser, &user_code).await;
     assert_eq!(consent.status, 200);
-    latchkey_web::admin_ops::set_client_disabled(&d.app.state, &d.id, true).await.expect("disable");
+    d.app.state.admin(latchkey_app::admin::Actor::Cli).set_client_disabled(&d.id, true).await.expect("disable");
     let refused = answer(&mut browser, &consent, "allow").await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(enter_code(&mut browser, &user_code).await.status, 400, "the code page too");
     let (_, user_code) = {
-        latchkey_web::admin_ops::set_client_disabled(&d.app.state, &d.id, false).await.expect("enable");
+        d.app.state.admin(latchkey_app::admin::Actor::Cli).set_client_disabled(&d.id, false).await.expect("enable");
         d.started().await
     };
     let consent = enter_code(&mut browser, &user_code).await;
-    latchkey_web::admin_ops::delete_client(&d.app.state, &d.id).await.expect("delete");
+    d.app.state.admin(latchkey_app::admin::Actor::Cli).delete_client(&d.id).await.expect("delete");
     let refused = answer(&mut browser, &consent, "allow").await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(!browser.get("/account").await.body.contains(TV), "no grant for a removed client");

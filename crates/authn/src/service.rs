@@ -234,9 +234,15 @@ impl Authenticator {
     }
 
     /// Disables (`true`) or enables a user.
+    /// Disables or enables a user; `false` for no such user. Never disables
+    /// the last enabled administrator ([`AuthnError::LastAdmin`]).
     pub async fn set_disabled(&self, user: &UserId, disabled: bool) -> Result<bool, AuthnError> {
-        let (id, at) = (user.clone(), disabled.then(|| self.clock.now()));
-        Ok(self.db.run(move |c| users::set_disabled(c, &id, at)).await?)
+        let id = user.clone();
+        if !disabled {
+            return Ok(self.db.run(move |c| users::set_disabled(c, &id, None)).await?);
+        }
+        let now = self.clock.now();
+        demotion(self.db.run(move |c| users::unless_last_admin(c, &id, users::AdminLoss::Disable(now))).await?)
     }
 
     /// Grants or takes away admin rights; `false` for no such user. Never
@@ -247,11 +253,12 @@ impl Authenticator {
         if admin {
             return Ok(self.db.run(move |c| users::set_admin(c, &id, true)).await?);
         }
-        match self.db.run(move |c| users::revoke_admin_unless_last(c, &id)).await? {
-            users::Demotion::Done => Ok(true),
-            users::Demotion::NoSuchUser => Ok(false),
-            users::Demotion::LastAdmin => Err(AuthnError::LastAdmin),
-        }
+        demotion(self.db.run(move |c| users::revoke_admin_unless_last(c, &id)).await?)
+    }
+
+    /// How many enabled administrators there are.
+    pub async fn enabled_admins(&self) -> Result<i64, AuthnError> {
+        Ok(self.db.run(users::enabled_admins).await?)
     }
 
     /// Users whose username or email contains `q`.
@@ -261,9 +268,11 @@ impl Authenticator {
     }
 
     /// Deletes the user and everything that hangs off them.
+    /// Deletes a user; `false` for no such user. Never the last enabled
+    /// administrator ([`AuthnError::LastAdmin`]).
     pub async fn delete_user(&self, user: &UserId) -> Result<bool, AuthnError> {
         let id = user.clone();
-        Ok(self.db.run(move |c| users::delete(c, &id)).await?)
+        demotion(self.db.run(move |c| users::unless_last_admin(c, &id, users::AdminLoss::Delete)).await?)
     }
 
     pub async fn find_by_username(&self, username: &str) -> Result<Option<User>, AuthnError> {
@@ -362,4 +371,13 @@ pub fn create_user_blocking(db: &Db, new: NewUser, now: i64, policy: &PasswordPo
     };
     db.run_blocking(|c| users::insert(c, &user)).map_err(map_conflict)?;
     Ok(user)
+}
+
+/// `true` done, `false` no such user, or refused as the last administrator.
+fn demotion(d: users::Demotion) -> Result<bool, AuthnError> {
+    match d {
+        users::Demotion::Done => Ok(true),
+        users::Demotion::NoSuchUser => Ok(false),
+        users::Demotion::LastAdmin => Err(AuthnError::LastAdmin),
+    }
 }

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::FromArgMatches;
+use latchkey_app::admin::Actor;
+use latchkey_app::{App, AppError};
 use latchkey_authn::NewUser;
 use latchkey_domain::{Secret, SharedClock, SystemClock};
 use latchkey_oauth::clients::{self, NewClient};
@@ -25,6 +27,8 @@ pub(crate) enum CliError {
     Startup(#[from] latchkey_web::StartupError),
     #[error("{0}")]
     Authn(#[from] latchkey_authn::AuthnError),
+    #[error("{0}")]
+    App(#[from] AppError),
     #[error("{0}")]
     OAuth(String),
     #[error("{0}")]
@@ -95,19 +99,19 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve(args) => serve(settings, args, clock).await,
         Command::User { command } => {
-            let state = AppState::build(&settings, clock).await?;
+            let state = app(&settings, clock).await?;
             settled(&state, user_command(&state, command).await).await
         }
         Command::Client { command } => {
-            let stores = Stores::open(&settings).await?;
+            let stores = latchkey_web::open_stores(&settings).await?;
             client_command(&stores, command, clock.now()).await
         }
         Command::Grants { command } => {
-            let state = AppState::build(&settings, clock).await?;
+            let state = app(&settings, clock).await?;
             settled(&state, grants_command(&state, command).await).await
         }
-        Command::Api { command } => api_command(&AppState::build(&settings, clock).await?, command).await,
-        Command::Group { command } => group_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Api { command } => api_command(&app(&settings, clock).await?, command).await,
+        Command::Group { command } => group_command(&app(&settings, clock).await?, command).await,
         Command::Doctor { url } => doctor::run(&settings, url.as_deref(), clock).await,
         Command::Probe { url } => {
             let r = reqwest::Client::builder()
@@ -123,9 +127,9 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
                 Err(e) => Err(CliError::Usage(format!("no answer: {e}"))),
             }
         }
-        Command::Keys { command } => keys_command(&AppState::build(&settings, clock).await?, command).await,
+        Command::Keys { command } => keys_command(&app(&settings, clock).await?, command).await,
         Command::Sessions { command } => {
-            let state = AppState::build(&settings, clock).await?;
+            let state = app(&settings, clock).await?;
             settled(&state, sessions_command(&state, command).await).await
         }
         // Only reads files: no database, no key, nothing created.
@@ -133,11 +137,17 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// The application for an admin command: no web state, no listener.
+async fn app(settings: &latchkey_web::Settings, clock: SharedClock) -> Result<App, CliError> {
+    let stores = latchkey_web::open_stores(settings).await?;
+    Ok(latchkey_web::build_app(settings, stores, clock).await?)
+}
+
 /// A command that ended sessions has started back-channel logouts: they are
 /// delivered (with their retries) before the process exits, not minutes
 /// later by a node's upkeep. Bounded by `DELIVERY_WAIT`; what is left then
 /// stays recorded and a running node delivers it.
-async fn settled(state: &AppState, result: Result<(), CliError>) -> Result<(), CliError> {
+async fn settled(state: &App, result: Result<(), CliError>) -> Result<(), CliError> {
     if !state.oauth.finish_backchannel_deliveries(latchkey_oauth::logout::DELIVERY_WAIT).await {
         eprintln!("warning: some back-channel logouts were not acknowledged within {} s; a running server node retries them", latchkey_oauth::logout::DELIVERY_WAIT.as_secs());
     }
@@ -172,7 +182,7 @@ fn mail_command(outbox: &std::path::Path, command: MailCommand) -> Result<(), Cl
 /// How often each node does key upkeep (rotation when due, retirement, reload).
 const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn grants_command(state: &AppState, command: GrantsCommand) -> Result<(), CliError> {
+async fn grants_command(state: &App, command: GrantsCommand) -> Result<(), CliError> {
     let actor = format!("cli ({})", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
     match command {
         GrantsCommand::List { client, json } => {
@@ -199,8 +209,7 @@ async fn grants_command(state: &AppState, command: GrantsCommand) -> Result<(), 
     Ok(())
 }
 
-async fn sessions_command(state: &AppState, command: SessionsCommand) -> Result<(), CliError> {
-    let web = |e: latchkey_web::WebError| CliError::Usage(e.to_string());
+async fn sessions_command(state: &App, command: SessionsCommand) -> Result<(), CliError> {
     match command {
         SessionsCommand::List { user, json } => {
             let u = state.authn.find_by_username(&user).await?.ok_or_else(|| CliError::Usage(format!("no user {user}")))?;
@@ -218,10 +227,10 @@ async fn sessions_command(state: &AppState, command: SessionsCommand) -> Result<
         }
         SessionsCommand::Revoke { user, sid } => {
             let ended = match (user, sid) {
-                (_, Some(sid)) => latchkey_web::session_ops::end_sessions(state, vec![sid]).await.map_err(web)?,
+                (_, Some(sid)) => state.end_sessions(vec![sid]).await?,
                 (Some(user), None) => {
                     let u = state.authn.find_by_username(&user).await?.ok_or_else(|| CliError::Usage(format!("no user {user}")))?;
-                    latchkey_web::session_ops::end_user_sessions(state, &u.id, None).await.map_err(web)?
+                    state.end_user_sessions(&u.id, None).await?
                 }
                 (None, None) => return Err(CliError::Usage("say which: --sid <sid> or --user <username>".into())),
             };
@@ -231,7 +240,7 @@ async fn sessions_command(state: &AppState, command: SessionsCommand) -> Result<
     Ok(())
 }
 
-async fn keys_command(state: &AppState, command: KeysCommand) -> Result<(), CliError> {
+async fn keys_command(state: &App, command: KeysCommand) -> Result<(), CliError> {
     match command {
         KeysCommand::List { json } => {
             let keys = state.tokens.key_status().await.map_err(|e| CliError::Usage(e.to_string()))?;
@@ -360,11 +369,11 @@ fn read_password() -> Result<Secret, CliError> {
     Ok(Secret::new(password))
 }
 
-async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliError> {
+async fn user_command(state: &App, command: UserCommand) -> Result<(), CliError> {
     let authn = &state.authn;
     match command {
         UserCommand::Invite { username, email, admin, json } => {
-            let (user, url) = latchkey_web::account_links::invite(state, &username, &email, admin).await?;
+            let (user, url) = state.invite(&username, &email, admin).await?;
             if json {
                 println!("{}", json!({ "user_id": user.id.0, "invite_url": url }));
             } else {
@@ -373,7 +382,7 @@ async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliE
         }
         UserCommand::ResetMfa { username } => {
             let user = authn.find_by_username(&username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
-            latchkey_web::admin_ops::reset_mfa(state, &user).await.map_err(|e| CliError::OAuth(e.to_string()))?;
+            state.admin(Actor::Cli).reset_mfa(&user).await?;
             println!("reset the second factor of {} and ended their sessions", user.username);
         }
         UserCommand::Add { username, email, password_stdin, admin, json } => {
@@ -392,8 +401,8 @@ async fn user_command(state: &AppState, command: UserCommand) -> Result<(), CliE
             let Some(admin) = admin else {
                 return Err(CliError::Usage("say what to change: --admin true|false".into()));
             };
-            let user = latchkey_web::admin_ops::find_user(state, &username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
-            latchkey_web::admin_ops::set_admin(state, &user, admin).await?;
+            let user = state.admin(Actor::Cli).find_user(&username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
+            state.admin(Actor::Cli).set_admin(&user, admin).await?;
             println!("{} is {}an administrator", user.username, if admin { "now " } else { "no longer " });
         }
         UserCommand::List { json } => {
@@ -512,7 +521,7 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
     Ok(())
 }
 
-async fn api_command(state: &AppState, command: ApiCommand) -> Result<(), CliError> {
+async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
     let oauth = &state.oauth;
     match command {
         ApiCommand::Add { name, audience, scopes, access_token_ttl, alg, introspection_secret, json } => {
@@ -573,7 +582,7 @@ async fn api_command(state: &AppState, command: ApiCommand) -> Result<(), CliErr
     Ok(())
 }
 
-async fn group_command(state: &AppState, command: GroupCommand) -> Result<(), CliError> {
+async fn group_command(state: &App, command: GroupCommand) -> Result<(), CliError> {
     let oauth = &state.oauth;
     let user = |name: String| async move { state.authn.find_by_username(&name).await?.ok_or_else(|| CliError::Usage(format!("no user named {name}"))) };
     match command {

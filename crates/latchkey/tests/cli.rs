@@ -494,3 +494,19 @@ fn outbox_mail_keeps_links_whole_and_the_mail_commands_print_them() {
     let missing = cli.run(&["mail", "show", "2"], None);
     assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no message 2"));
 }
+
+/// The CLI's door to the admin rules: the last administrator stays one.
+#[test]
+fn the_last_administrator_is_kept_from_the_command_line() {
+    let cli = Cli::new();
+    cli.json(&["user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--admin", "--json"], Some("blue kettle marching at noon\n"));
+    let refused = cli.run(&["user", "update", "alice", "--admin", "false"], None);
+    assert!(!refused.status.success(), "the last administrator cannot be demoted");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("last administrator"), "{}", String::from_utf8_lossy(&refused.stderr));
+    cli.json(&["user", "add", "bob", "--email", "bob@example.com", "--password-stdin", "--admin", "--json"], Some("green lantern dancing by the sea\n"));
+    let done = cli.run(&["user", "update", "alice", "--admin", "false"], None);
+    assert!(done.status.success(), "with bob left: {}", String::from_utf8_lossy(&done.stderr));
+    let users = cli.json(&["user", "list", "--json"], None);
+    let admins: Vec<_> = users.as_array().into_iter().flatten().filter(|u| u["admin"] == true).map(|u| u["username"].clone()).collect();
+    assert_eq!(admins, vec![serde_json::json!("bob")]);
+}

@@ -10,6 +10,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
+use latchkey_app::{AppError, Refusal};
 use latchkey_authn::AuthnError;
 use latchkey_oauth::{AuthorizeError, ErrorCode, OAuthError};
 use latchkey_store::StoreError;
@@ -40,6 +41,13 @@ pub enum WebError {
     /// JSON endpoints.
     #[error("rate limited for {retry_after} s")]
     RateLimited { retry_after: i64, json: bool },
+    /// The page needs a (fresh, or stronger) sign-in: to the sign-in page,
+    /// then back to `back`.
+    #[error("sign in again, then back to {back}")]
+    SignInAgain { back: String },
+    /// A use case's error on the admin API: `{"error", "error_description"}` JSON.
+    #[error("admin api: {0}")]
+    Api(AppError),
 }
 
 impl WebError {
@@ -89,6 +97,64 @@ impl From<AuthorizeError> for WebError {
             AuthorizeError::Redirect { description, .. } => WebError::bad_request(description),
         }
     }
+}
+
+/// A use case's error met while serving a page.
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound(what) => WebError::Page { status: StatusCode::NOT_FOUND, title: "Not found", message: format!("No such {what}.") },
+            AppError::Conflict(m) => WebError::Page { status: StatusCode::CONFLICT, title: "Not possible", message: m },
+            AppError::Invalid(m) => WebError::bad_request(m),
+            AppError::Refused(r @ Refusal::LastAdmin) => WebError::Page { status: StatusCode::CONFLICT, title: "Last administrator", message: r.to_string() },
+            AppError::Refused(r @ Refusal::NotYourself(_)) => WebError::Page { status: StatusCode::CONFLICT, title: "Not allowed", message: capitalised(&format!("{r}.")) },
+            AppError::Expired => WebError::expired_request(),
+            AppError::WrongAccount => WebError::forbidden("That credential belongs to another account."),
+            AppError::Authn(e) => e.into(),
+            AppError::OAuth(OAuthError::Protocol { description, .. }) => WebError::bad_request(description),
+            AppError::OAuth(e) => WebError::from_oauth_on_page(e),
+            AppError::Token(e) => WebError::Internal(e.to_string()),
+            AppError::Store(s) => WebError::Store(s),
+        }
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+impl WebError {
+    /// A use case's error on the admin API (JSON).
+    pub fn api(e: AppError) -> WebError {
+        match e {
+            AppError::OAuth(e) => WebError::Json(e),
+            AppError::Store(s) => WebError::Json(OAuthError::Store(s)),
+            AppError::Authn(AuthnError::Store(s)) => WebError::Json(OAuthError::Store(s)),
+            AppError::Authn(AuthnError::RateLimited { retry_after }) => WebError::RateLimited { retry_after, json: true },
+            other => WebError::Api(other),
+        }
+    }
+}
+
+/// Status and body of an admin API error.
+fn api_error(e: &AppError) -> HttpResponse {
+    let (status, code) = match e {
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        AppError::Conflict(_) | AppError::Refused(_) | AppError::Authn(AuthnError::UserExists | AuthnError::LastAdmin) => (StatusCode::CONFLICT, "conflict"),
+        AppError::Invalid(_) | AppError::Expired | AppError::WrongAccount | AppError::Authn(AuthnError::InvalidInput(_)) => (StatusCode::BAD_REQUEST, "invalid_request"),
+        AppError::OAuth(e) => return json_error(e),
+        other => {
+            let id = reference();
+            tracing::error!(reference = %id, error = %other, "admin api failure");
+            return no_store(HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR)).json(json!({ "error": "server_error", "error_description": format!("internal error (reference {id})") }));
+        }
+    };
+    let description = match e {
+        AppError::NotFound(what) => format!("no such {what}"),
+        other => other.to_string(),
+    };
+    no_store(HttpResponse::build(status)).json(json!({ "error": code, "error_description": description }))
 }
 
 impl From<AuthnError> for WebError {
@@ -227,7 +293,8 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::Page { status, .. } => *status,
-            WebError::Json(_) | WebError::Bearer(_) | WebError::Dpop(_) => StatusCode::BAD_REQUEST,
+            WebError::Json(_) | WebError::Bearer(_) | WebError::Dpop(_) | WebError::Api(_) => StatusCode::BAD_REQUEST,
+            WebError::SignInAgain { .. } => StatusCode::SEE_OTHER,
             WebError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Store(s) if is_unavailable(s) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -267,6 +334,8 @@ impl WebError {
                 r
             }
             WebError::Json(e) => json_error(e),
+            WebError::Api(e) => api_error(e),
+            WebError::SignInAgain { back } => crate::handlers::see_other(&format!("/login?next={back}")),
             WebError::Bearer(e) => bearer_error(e, false),
             WebError::Dpop(e) => bearer_error(e, true),
             WebError::Store(s) if is_unavailable(s) => {

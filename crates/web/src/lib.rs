@@ -9,29 +9,34 @@
 //! moves the admin operations and the sign-in state machine that still do.
 
 pub mod access_log;
-pub mod account_links;
-pub mod admin_ops;
 pub mod branding;
 pub mod browser;
 pub mod client_ip;
 pub mod config;
+pub mod csp;
 pub mod error;
+pub mod format;
+pub mod guards;
 mod handlers;
+pub mod json_post;
 pub mod lang;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod pending;
 pub mod plain_words;
 mod qr;
 pub mod request_id;
 pub mod routes;
 pub mod server;
 pub mod session_ops;
+pub mod sign_in;
 pub mod state;
 
 pub use config::Settings;
 pub use error::WebError;
 pub use server::start;
-pub use state::{AppState, StartupError, Stores};
+pub use state::{build_app, open_stores, AppState, StartupError, Stores};
 
 /// An API as the admin API and the CLI print it.
 pub fn admin_api_json(api: &latchkey_domain::Api) -> serde_json::Value {

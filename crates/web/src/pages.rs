@@ -409,7 +409,7 @@ pub struct TotpPage {
 
 /// Epoch seconds as RFC 3339, UTC (for the CLI's text output).
 pub fn format_utc(secs: i64) -> String {
-    crate::handlers::account::format_rfc3339(secs)
+    crate::format::format_rfc3339(secs)
 }
 
 #[cfg(test)]

@@ -194,7 +194,7 @@ async fn admins_promote_users_and_edit_clients() {
     act(&mut admin, &format!("/admin/users/{}", alice.id.0), "grant-admin", &[]).await;
     assert!(app.state.authn.user(&alice.id).await.expect("user").expect("alice").admin);
     let refused = act(&mut admin, &format!("/admin/users/{}", root.id.0), "revoke-admin", &[]).await;
-    assert_eq!(refused.status, 400, "not one's own rights");
+    assert_eq!(refused.status, 409, "not one's own rights (the rule lives in latchkey_app::admin, 409 through every door)");
 
     let (id, secret) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
     let page = format!("/admin/clients/{id}");

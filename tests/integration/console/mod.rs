@@ -2,6 +2,7 @@
 
 mod access;
 mod actions;
+mod rules;
 
 use latchkey_authn::NewUser;
 use latchkey_domain::Secret;

@@ -270,8 +270,8 @@ async fn admins_are_made_and_the_last_one_kept(backend: Backend) {
     let (status, body) = patch_user(&app, &token, USERNAME, json!({ "admin": false })).await;
     assert_eq!(status, 409, "the last administrator stays one: {body}");
     assert!(app.state.authn.user(&alice.id).await.expect("lookup").expect("alice").admin);
-    let r = latchkey_web::admin_ops::set_admin(&app.state, &alice, false).await;
-    assert!(matches!(r, Err(AuthnError::LastAdmin)), "the CLI's path refuses too: {r:?}");
+    let r = app.state.admin(latchkey_app::admin::Actor::Cli).set_admin(&alice, false).await;
+    assert!(matches!(r, Err(latchkey_app::AppError::Refused(latchkey_app::Refusal::LastAdmin))), "the CLI's path refuses too: {r:?}");
     let (status, _) = patch_user(&app, &token, "bob", json!({ "admin": true })).await;
     assert_eq!(status, 200);
     let (status, body) = patch_user(&app, &token, USERNAME, json!({ "admin": false, "name": "Alice A." })).await;
@@ -279,7 +279,8 @@ async fn admins_are_made_and_the_last_one_kept(backend: Backend) {
     // Two administrators demoted at once: one of them stays.
     app.state.authn.set_admin(&alice.id, true).await.expect("promoted");
     let (alice, bob) = (app.state.authn.user(&alice.id).await.expect("lookup").expect("alice"), app.state.authn.user(&bob.id).await.expect("lookup").expect("bob"));
-    let (a, b) = tokio::join!(latchkey_web::admin_ops::set_admin(&app.state, &alice, false), latchkey_web::admin_ops::set_admin(&app.state, &bob, false));
+    let cli = app.state.admin(latchkey_app::admin::Actor::Cli);
+    let (a, b) = tokio::join!(cli.set_admin(&alice, false), cli.set_admin(&bob, false));
     let admins = app.state.authn.list_users().await.expect("users").into_iter().filter(|u| u.admin).count();
     assert_eq!(admins, 1, "{a:?} {b:?}");
 }

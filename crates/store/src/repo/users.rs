@@ -172,7 +172,7 @@ pub fn set_admin(conn: &mut DbConnection, id: &UserId, admin: bool) -> Result<bo
     Ok(diesel::update(users::table.find(&id.0)).set(users::admin.eq(admin)).execute(conn)? == 1)
 }
 
-/// What taking admin rights away did.
+/// What a change that could leave no administrator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Demotion {
     Done,
@@ -181,25 +181,52 @@ pub enum Demotion {
     LastAdmin,
 }
 
+/// How many enabled administrators there are.
+pub fn enabled_admins(conn: &mut DbConnection) -> Result<i64, StoreError> {
+    Ok(users::table.filter(users::admin.eq(true)).filter(users::disabled_at.is_null()).count().get_result(conn)?)
+}
+
+/// A change that takes an administrator away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminLoss {
+    /// Admin rights taken away.
+    Demote,
+    /// The account disabled (at this time).
+    Disable(i64),
+    /// The account deleted.
+    Delete,
+}
+
 /// Takes admin rights away unless no other enabled administrator would be
-/// left. Checked and written in one write transaction that holds every
-/// admin row (PostgreSQL: `FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`), so two
-/// admins demoting each other at once cannot both succeed.
+/// left. See [`unless_last_admin`].
 pub fn revoke_admin_unless_last(conn: &mut DbConnection, id: &UserId) -> Result<Demotion, StoreError> {
+    unless_last_admin(conn, id, AdminLoss::Demote)
+}
+
+/// Demotes, disables or deletes a user unless that would leave no enabled
+/// administrator (a user who is not one changes freely). Checked and written
+/// in one write transaction that holds every admin row (PostgreSQL: `FOR
+/// UPDATE`; SQLite: `BEGIN IMMEDIATE`), so two admins disabling each other
+/// at once cannot both succeed.
+pub fn unless_last_admin(conn: &mut DbConnection, id: &UserId, loss: AdminLoss) -> Result<Demotion, StoreError> {
     crate::db::write_transaction(conn, |conn| {
         if let DbConnection::Pg(pg) = conn {
             users::table.filter(users::admin.eq(true)).select(users::id).for_update().load::<String>(pg)?;
         }
-        let Some(target) = users::table.find(&id.0).select(users::admin).first::<bool>(conn).optional()? else {
+        let Some((admin, disabled_at)) = users::table.find(&id.0).select((users::admin, users::disabled_at)).first::<(bool, Option<i64>)>(conn).optional()? else {
             return Ok(Demotion::NoSuchUser);
         };
-        if target {
+        if admin && disabled_at.is_none() {
             let others: i64 = users::table.filter(users::admin.eq(true)).filter(users::disabled_at.is_null()).filter(users::id.ne(&id.0)).count().get_result(conn)?;
             if others == 0 {
                 return Ok(Demotion::LastAdmin);
             }
         }
-        diesel::update(users::table.find(&id.0)).set(users::admin.eq(false)).execute(conn)?;
+        match loss {
+            AdminLoss::Demote => diesel::update(users::table.find(&id.0)).set(users::admin.eq(false)).execute(conn)?,
+            AdminLoss::Disable(at) => diesel::update(users::table.find(&id.0)).set(users::disabled_at.eq(Some(at))).execute(conn)?,
+            AdminLoss::Delete => diesel::delete(users::table.find(&id.0)).execute(conn)?,
+        };
         Ok(Demotion::Done)
     })
 }

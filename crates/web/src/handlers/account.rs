@@ -14,7 +14,6 @@ use crate::browser::{check_form_post, current_session, expired_device_cookie, ex
 use crate::error::WebError;
 use crate::lang::{for_user, tr};
 use crate::pages::{render, DeleteAccountPage, ProfilePage, SignedOutPage};
-use crate::session_ops::{end_sessions, end_user_sessions};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -66,7 +65,7 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Result<Session
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     if let Some(session) = current_session(&req, &state).await? {
-        end_sessions(&state, vec![session.sid.clone()]).await?;
+        state.end_sessions(vec![session.sid.clone()]).await?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
         state.oauth.audit_event(SecurityEvent::SignOut, Some(&session.user_id.0), None, "signed out").await;
     }
@@ -90,7 +89,7 @@ pub async fn end_session(req: HttpRequest, state: web::Data<AppState>, form: web
     // Only the user's own sessions: look it up and compare owners.
     match state.sessions.find_by_sid(&form.sid).await? {
         Some(target) if target.user_id == session.user_id => {
-            end_sessions(&state, vec![target.sid]).await?;
+            state.end_sessions(vec![target.sid]).await?;
         }
         _ => return Err(WebError::bad_request("No such session.")),
     }
@@ -108,7 +107,7 @@ pub async fn forget_device(req: HttpRequest, state: web::Data<AppState>, form: w
         Some(d) if d.user_id == session.user_id.0 => {
             state.devices.forget(&d.id).await?;
             let sids = state.sessions.sids_for_device(&d.id).await?;
-            end_sessions(&state, sids).await?;
+            state.end_sessions(sids).await?;
             state.oauth.audit_event(SecurityEvent::DeviceForgotten, Some(&d.user_id), None, &format!("device {}", d.id)).await;
         }
         _ => return Err(WebError::bad_request("No such device.")),
@@ -123,7 +122,7 @@ pub async fn end_other_sessions(req: HttpRequest, state: web::Data<AppState>, fo
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    end_user_sessions(&state, &session.user_id, Some(&session)).await?;
+    state.end_user_sessions(&session.user_id, Some(&session)).await?;
     Ok(see_other("/account"))
 }
 
@@ -134,7 +133,7 @@ pub async fn end_all_sessions(req: HttpRequest, state: web::Data<AppState>, form
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    end_user_sessions(&state, &session.user_id, None).await?;
+    state.end_user_sessions(&session.user_id, None).await?;
     signed_out(&req)
 }
 
@@ -191,10 +190,7 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
 }
 
 pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let (user, _) = match super::mfa_settings::recent_session(&req, &state, "/account/delete").await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, _) = crate::guards::recent_session(&req, &state, "/account/delete").await?;
     let csrf = CsrfCookie::from_request(&req);
     with_cookies(render(StatusCode::OK, &DeleteAccountPage { t: tr(&req), username: user.username, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
@@ -204,20 +200,17 @@ pub async fn delete_page(req: HttpRequest, state: web::Data<AppState>) -> Result
 /// trail keeps a tombstone with the user id.
 pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: web::Form<DeleteForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, _) = match super::mfa_settings::recent_session(&req, &state, "/account/delete").await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, _) = crate::guards::recent_session(&req, &state, "/account/delete").await?;
     if form.confirm.trim() != user.username {
         let t = tr(&req);
         let page = DeleteAccountPage { t, username: user.username, error: Some(t.get("delete-mismatch")), csrf_token: csrf.form_token(&state) };
         return Ok(render(StatusCode::BAD_REQUEST, &page));
     }
-    end_user_sessions(&state, &user.id, None).await?;
+    state.end_user_sessions(&user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.authn.delete_user(&user.id).await?;
     state.oauth.audit_event(SecurityEvent::AccountDeleted, Some(&user.id.0), None, "deleted by its owner").await;
-    crate::account_links::notify(&state, &user.email, for_user(&user, tr(&req)), latchkey_authn::Notice::AccountDeleted { username: &user.username }).await;
+    state.notify(&user.email, for_user(&user, tr(&req)), latchkey_authn::Notice::AccountDeleted { username: &user.username }).await;
     signed_out(&req)
 }
 
@@ -236,43 +229,4 @@ pub async fn dismiss_passkey_prompt(req: HttpRequest, state: web::Data<AppState>
     };
     state.stores.fast.put(&passkey_prompt_key(&session.user_id.0), "1", PASSKEY_PROMPT_SNOOZE).await?;
     Ok(see_other("/account"))
-}
-
-/// Seconds since the epoch as `YYYY-MM-DD HH:MM UTC`, without a date crate.
-pub(crate) fn format_time(secs: i64) -> String {
-    let (y, m, d, hh, mm, _) = civil(secs);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC")
-}
-
-/// RFC 3339 (`2026-12-01T21:14:46Z`).
-pub fn format_rfc3339(secs: i64) -> String {
-    let (y, m, d, hh, mm, ss) = civil(secs);
-    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
-}
-
-/// (year, month, day, hour, minute, second) of epoch seconds, UTC.
-fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (H. Hinnant), proleptic Gregorian calendar.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_epoch_times() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_time(1_795_000_000), "2026-11-18 11:06 UTC");
-        assert_eq!(super::format_rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
-    }
 }

@@ -28,7 +28,7 @@ pub async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> Resul
     cookies.extend(csrf.new);
     let mut resp = render(StatusCode::OK, &page);
     // The connected apps' logos load from their own hosts.
-    crate::routes::allow_logos(&mut resp, &state, page.apps.iter().map(|a| a.logo_uri.clone()));
+    crate::csp::allow_logos(&mut resp, &state, page.apps.iter().map(|a| a.logo_uri.clone()));
     with_cookies(resp, &cookies)
 }
 
@@ -96,7 +96,7 @@ async fn devices(state: &AppState, t: Tr, user: &User, current: &Session, now: i
             current: current.device_id.as_deref() == Some(d.id.as_str()),
             created: When::at(t, now, d.created_at),
             last_used: When::at(t, now, d.last_used_at),
-            expires: super::account::format_time(d.expires_at),
+            expires: crate::format::format_time(d.expires_at),
             name: d.name,
             id: d.id,
         })

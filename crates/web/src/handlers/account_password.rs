@@ -14,13 +14,12 @@ use latchkey_domain::{Secret, Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
 
-use super::mfa_settings::recent_session;
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session, session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::guards::recent_session;
 use crate::lang::{for_user, tr};
 use crate::pages::{render, PasswordPage};
-use crate::session_ops::credentials_changed;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -85,10 +84,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
 pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NewPasswordForm>) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, session) = match recent_session(&req, &state, "/account/password").await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = recent_session(&req, &state, "/account/password").await?;
     let t = tr(&req);
     let outcome = state.authn.set_first_password(&user, Secret::new(form.new_password)).await;
     if let Some(error) = refusal(t, outcome)? {
@@ -101,10 +97,7 @@ pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: we
 /// "Remove password": only when a passkey and a second way in stay, after a recent sign-in.
 pub async fn remove_password(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, session) = match recent_session(&req, &state, "/account").await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = recent_session(&req, &state, "/account").await?;
     let t = tr(&req);
     if let Some(error) = refusal(t, state.authn.remove_password(&user).await)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
@@ -132,8 +125,8 @@ fn capitalised(s: &str) -> String {
 /// recovery links and tokens end; the change is audited and mailed (in the
 /// user's language, else the request's).
 async fn changed_everywhere(state: &AppState, t: Tr, user: &User, session: &Session, kind: SecurityEvent, notice: Notice<'_>) -> Result<(), WebError> {
-    credentials_changed(state, &user.id, session, kind).await?;
+    state.credentials_changed(&user.id, session, kind).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
-    crate::account_links::notify(state, &user.email, for_user(user, t), notice).await;
+    state.notify(&user.email, for_user(user, t), notice).await;
     Ok(())
 }

@@ -16,7 +16,6 @@ use super::see_other;
 use crate::browser::{check_form_post, current_session, session_hash};
 use crate::error::WebError;
 use crate::pages::{render, ActivityRow, NotMePage, When};
-use crate::session_ops::{end_sessions, end_user_sessions};
 use crate::state::AppState;
 
 /// Rows on the page, and how many recent events are read to find them
@@ -105,8 +104,8 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
         None => None,
     };
     let ended = match culprit {
-        Some(s) => end_sessions(&state, vec![s.sid]).await?,
-        None => end_user_sessions(&state, &session.user_id, Some(&session)).await?,
+        Some(s) => state.end_sessions(vec![s.sid]).await?,
+        None => state.end_user_sessions(&session.user_id, Some(&session)).await?,
     };
     tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
     state.oauth.audit_event(SecurityEvent::NotMe, Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;

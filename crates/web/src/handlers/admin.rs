@@ -90,7 +90,7 @@ fn session_json(s: &latchkey_domain::Session) -> serde_json::Value {
 /// The user a path or body names: by id when it is shaped like one, else by
 /// username ([`crate::admin_ops::find_user`]).
 pub(crate) async fn user_named(state: &AppState, username: &str) -> Result<latchkey_domain::User, WebError> {
-    crate::admin_ops::find_user(state, username).await?.ok_or(WebError::Json(OAuthError::NotFound("user")))
+    state.admin(latchkey_app::admin::Actor::Cli).user(username).await.map_err(WebError::api)
 }
 
 pub async fn user_sessions(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
@@ -103,14 +103,14 @@ pub async fn user_sessions(req: HttpRequest, state: web::Data<AppState>, path: w
 pub async fn end_user_sessions(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     let claims = admin(&req, &state).await?;
     let user = user_named(&state, &path).await?;
-    let ended = crate::session_ops::end_user_sessions(&state, &user.id, None).await?;
+    let ended = state.end_user_sessions(&user.id, None).await?;
     state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &format!("{} ended {} session(s)", actor(&claims), ended.len())).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": ended.len() })))
 }
 
 pub async fn end_one_session(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     let claims = admin(&req, &state).await?;
-    let ended = crate::session_ops::end_sessions(&state, vec![path.into_inner()]).await?;
+    let ended = state.end_sessions(vec![path.into_inner()]).await?;
     let Some(s) = ended.first() else {
         return Err(WebError::Json(OAuthError::NotFound("session")));
     };
@@ -141,13 +141,11 @@ pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, body: web
     if !body.invite {
         return Err(WebError::Json(OAuthError::invalid_request("users are created by invitation: set \"invite\": true")));
     }
-    match crate::account_links::invite(&state, body.username.trim(), body.email.trim(), body.admin).await {
+    match state.invite(body.username.trim(), body.email.trim(), body.admin).await {
         Ok((user, url)) => {
             state.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("by {}", actor(&claims))).await;
             Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "user_id": user.id.0, "invite_url": url })))
         }
-        Err(latchkey_authn::AuthnError::UserExists) => Err(WebError::Json(OAuthError::Conflict("a user with that username already exists".into()))),
-        Err(latchkey_authn::AuthnError::InvalidInput(m)) => Err(WebError::Json(OAuthError::invalid_request(m))),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(WebError::api(e)),
     }
 }

@@ -213,7 +213,7 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
         latchkey_authn::service::check_profile(&profile).map_err(|e| bad(e.to_string()))?;
     }
     if let Some(admin) = b.admin.filter(|a| *a != user.admin) {
-        super::admin_users::set_admin(&state, &claims, &user, admin).await?;
+        state.admin(super::admin_users::actor(&claims)).set_admin(&user, admin).await.map_err(WebError::api)?;
         user.admin = admin;
     }
     let saved = if profile_given {

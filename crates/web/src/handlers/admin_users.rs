@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::admin::admin;
-use crate::admin_ops;
 use crate::error::WebError;
 use crate::state::AppState;
+use latchkey_app::admin::{Actor, UserAction};
 
 fn ok(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body)
@@ -32,7 +32,12 @@ pub fn user_json(u: &User) -> serde_json::Value {
 }
 
 async fn user(state: &AppState, name_or_id: &str) -> Result<User, WebError> {
-    admin_ops::find_user(state, name_or_id).await?.ok_or_else(|| not_found("user"))
+    state.admin(Actor::Cli).user(name_or_id).await.map_err(WebError::api)
+}
+
+/// The admin API's caller, as the application's admin actor.
+pub(crate) fn actor(claims: &latchkey_token::AccessTokenClaims) -> Actor {
+    Actor::Token { client: claims.client_id.clone(), subject: claims.sub.clone() }
 }
 
 #[derive(Deserialize)]
@@ -63,39 +68,15 @@ pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web
     let claims = admin(&req, &state).await?;
     let (name, action) = path.into_inner();
     let u = user(&state, &name).await?;
-    match action.as_str() {
-        "disable" if claims.sub == u.id.0 => return Err(WebError::Json(OAuthError::Conflict("you cannot disable yourself".into()))),
-        "disable" => admin_ops::set_disabled(&state, &u, true).await?,
-        "enable" => admin_ops::set_disabled(&state, &u, false).await?,
-        "reset-mfa" => admin_ops::reset_mfa(&state, &u).await?,
-        "recovery-link" => admin_ops::send_recovery_link(&state, &u).await?,
-        "end-sessions" => {
-            admin_ops::end_everything(&state, &u).await?;
-        }
-        "grant-admin" => set_admin(&state, &claims, &u, true).await?,
-        "revoke-admin" => set_admin(&state, &claims, &u, false).await?,
-        _ => return Err(not_found("action")),
-    }
+    let Some(what) = UserAction::parse(&action) else { return Err(not_found("action")) };
+    state.admin(actor(&claims)).user_action(&u, what).await.map_err(WebError::api)?;
     Ok(ok(json!({ "user_id": u.id.0, "done": action })))
 }
 
-/// Grants or takes away admin rights through the API: never one's own
-/// (a token the caller got for themself as a user), never the last
-/// administrator's (issue #24 item 25).
-pub(crate) async fn set_admin(state: &AppState, claims: &latchkey_token::AccessTokenClaims, u: &User, admin: bool) -> Result<(), WebError> {
-    if !admin && claims.sub == u.id.0 {
-        return Err(WebError::Json(OAuthError::Conflict("you cannot remove your own admin rights".into())));
-    }
-    match admin_ops::set_admin(state, u, admin).await {
-        Err(e @ latchkey_authn::AuthnError::LastAdmin) => Err(WebError::Json(OAuthError::Conflict(e.to_string()))),
-        other => Ok(other?),
-    }
-}
-
 pub async fn delete_user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let claims = admin(&req, &state).await?;
     let u = user(&state, &path).await?;
-    admin_ops::delete_user(&state, &u).await?;
+    state.admin(actor(&claims)).delete_user(&u).await.map_err(WebError::api)?;
     Ok(ok(json!({ "deleted": u.id.0 })))
 }
 
@@ -171,7 +152,7 @@ pub fn new_client(
 }
 
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewClientBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let claims = admin(&req, &state).await?;
     let b = body.into_inner();
     let mut new =
         new_client(b.name, b.redirect_uris, b.post_logout_redirect_uris, b.public, &b.grant_types, b.scope.as_deref(), b.backchannel_logout_uri, b.id_token_alg.as_deref()).map_err(WebError::Json)?;
@@ -180,7 +161,7 @@ pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: w
     new.require_private_key_jwt = b.require_private_key_jwt;
     new.require_dpop = b.require_dpop;
     new.links = ClientLinks { logo_uri: b.logo_uri, policy_uri: b.policy_uri, tos_uri: b.tos_uri };
-    let (client, secret) = admin_ops::create_client(&state, new).await.map_err(WebError::Json)?;
+    let (client, secret) = state.admin(actor(&claims)).create_client(new).await.map_err(WebError::api)?;
     let mut out = json!({ "client_id": client.id.0, "name": client.name, "scope": client.allowed_scopes.to_string() });
     if let Some(s) = secret {
         out["client_secret"] = json!(s.expose());
@@ -203,15 +184,16 @@ pub async fn get_client(req: HttpRequest, state: web::Data<AppState>, path: web:
 
 /// `POST /clients/{id}/{action}`: rotate-secret, disable, enable.
 pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let claims = admin(&req, &state).await?;
+    let ops = state.admin(actor(&claims));
     let (id, action) = path.into_inner();
     match action.as_str() {
         "rotate-secret" => {
-            let secret = admin_ops::rotate_client_secret(&state, &id).await.map_err(WebError::Json)?;
+            let secret = ops.rotate_client_secret(&id).await.map_err(WebError::api)?;
             Ok(ok(json!({ "client_id": id, "client_secret": secret.expose() })))
         }
         "disable" | "enable" => {
-            admin_ops::set_client_disabled(&state, &id, action == "disable").await.map_err(WebError::Json)?;
+            ops.set_client_disabled(&id, action == "disable").await.map_err(WebError::api)?;
             Ok(ok(json!({ "client_id": id, "done": action })))
         }
         _ => Err(not_found("action")),
@@ -241,7 +223,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 }
 
 pub async fn update_client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ClientUpdateBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let claims = admin(&req, &state).await?;
+    let ops = state.admin(actor(&claims));
     let b = body.into_inner();
     let update = latchkey_oauth::clients::ClientUpdate {
         name: b.name,
@@ -253,16 +236,16 @@ pub async fn update_client(req: HttpRequest, state: web::Data<AppState>, path: w
     let links = LinksUpdate { logo_uri: cleared(b.logo_uri), policy_uri: cleared(b.policy_uri), tos_uri: cleared(b.tos_uri) };
     // Checked before anything changes: a bad URL leaves the client as it was.
     links.check().map_err(WebError::Json)?;
-    admin_ops::update_client(&state, &path, update).await.map_err(WebError::Json)?;
+    ops.update_client(&path, update).await.map_err(WebError::api)?;
     if !links.is_empty() {
-        admin_ops::update_client_links(&state, &path, links).await.map_err(WebError::Json)?;
+        ops.update_client_links(&path, links).await.map_err(WebError::api)?;
     }
     Ok(ok(json!({ "client_id": path.into_inner(), "updated": true })))
 }
 
 pub async fn delete_client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    admin_ops::delete_client(&state, &path).await.map_err(WebError::Json)?;
+    let claims = admin(&req, &state).await?;
+    state.admin(actor(&claims)).delete_client(&path).await.map_err(WebError::api)?;
     Ok(ok(json!({ "deleted": path.into_inner() })))
 }
 
@@ -289,7 +272,7 @@ fn int_param(name: &str, v: &Option<String>) -> Result<Option<i64>, WebError> {
 /// The filter of an audit query (`user` takes a username or a user id).
 pub async fn audit_filter(state: &AppState, user: Option<&str>, client: Option<&str>, kind: Option<&str>, since: Option<i64>, until: Option<i64>) -> Result<Filter, WebError> {
     let user_id = match user.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(u) => Some(admin_ops::find_user(state, u).await?.map(|u| u.id.0).unwrap_or_else(|| u.to_string())),
+        Some(u) => Some(state.admin(Actor::Cli).find_user(u).await?.map(|u| u.id.0).unwrap_or_else(|| u.to_string())),
         None => None,
     };
     let nonempty = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);

@@ -1,12 +1,12 @@
 //! The authorization endpoint (RFC 6749 §3.1, OIDC Core §3.1.2), GET and POST.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_domain::Session;
-use latchkey_oauth::{AuthorizeError, AuthorizeParams, Next, PendingAuthorization, ResponseMode};
+use latchkey_oauth::{AuthorizeError, AuthorizeParams, ResponseMode};
 
 use super::{form_pairs, found};
 use crate::browser::{with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::pending::proceed;
 use crate::session_ops::session_or_restore;
 use crate::state::AppState;
 
@@ -80,30 +80,4 @@ fn form_post_page(t: latchkey_i18n::Tr, redirect_uri: &str, url: &str) -> HttpRe
         resp.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, v);
     }
     resp
-}
-
-/// Moves a parked request on: to the sign-in page, the consent page, or back to
-/// the client. `after_post` picks 303 (after a form) over 302.
-pub(crate) async fn proceed(state: &AppState, pending: &PendingAuthorization, session: Option<&Session>, after_post: bool) -> Result<HttpResponse, WebError> {
-    let location = match state.oauth.next_step(pending, session).await? {
-        Next::Login => format!("/login?authz={}", pending.id),
-        Next::Consent => format!("/consent?authz={}", pending.id),
-        Next::Redirect(url) => url,
-    };
-    Ok(if after_post { super::see_other(&location) } else { found(&location) })
-}
-
-/// Loads a parked request and checks it belongs to this browser.
-pub(crate) async fn load_pending(state: &AppState, id: &str, csrf: &CsrfCookie) -> Result<PendingAuthorization, WebError> {
-    if csrf.new.is_some() {
-        // No cookie at all: not an expired request, a browser that drops ours.
-        tracing::info!(target: "security", event = "authz_without_cookie");
-        return Err(WebError::cookie_missing());
-    }
-    let pending = state.oauth.pending(id).await?.ok_or_else(WebError::expired_request)?;
-    if !csrf.owns(state, &pending.browser) {
-        tracing::info!(target: "security", event = "authz_browser_mismatch");
-        return Err(WebError::expired_request());
-    }
-    Ok(pending)
 }

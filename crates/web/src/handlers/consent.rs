@@ -11,14 +11,13 @@ use latchkey_oauth::authorize::session_satisfies;
 use latchkey_oauth::Next;
 use serde::Deserialize;
 
-use super::authorize::load_pending;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, expired_device_cookie, expired_session_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::lang::tr_for;
 use crate::pages::{render, ConsentPage};
+use crate::pending::load_pending;
 use crate::plain_words;
-use crate::session_ops::end_sessions;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -102,7 +101,7 @@ fn destination(redirect_uri: &str) -> Option<String> {
 /// The consent page, whose `img-src` also allows the client's logo host.
 pub(crate) fn render_consent(state: &AppState, page: &ConsentPage) -> HttpResponse {
     let mut resp = render(StatusCode::OK, page);
-    crate::routes::allow_logos(&mut resp, state, [page.links.logo_uri.clone()]);
+    crate::csp::allow_logos(&mut resp, state, [page.links.logo_uri.clone()]);
     resp
 }
 
@@ -115,7 +114,7 @@ pub async fn switch_user(req: HttpRequest, state: web::Data<AppState>, form: web
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
     let pending = load_pending(&state, &form.authz, &csrf).await?;
     if let Some(session) = current_session(&req, &state).await? {
-        end_sessions(&state, vec![session.sid.clone()]).await?;
+        state.end_sessions(vec![session.sid.clone()]).await?;
         tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid, reason = "switch_user");
         state.oauth.audit_event(SecurityEvent::SignOut, Some(&session.user_id.0), Some(&pending.client_id), "signed out on the consent page (not this user)").await;
     }

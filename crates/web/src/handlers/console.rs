@@ -1,5 +1,5 @@
 //! The admin console (`/admin`): server-rendered pages over the same
-//! operations as the admin API (`crate::admin_ops`). Admins only, with an
+//! use cases as the admin API (`latchkey_app::admin`). Admins only, with an
 //! interactive multi-factor (or passkey) sign-in, never a session restored
 //! from a remembered device; every action that changes anything needs that
 //! sign-in to be within the last 5 minutes.
@@ -8,51 +8,19 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use latchkey_domain::SecurityEvent;
-use latchkey_domain::{Acr, Session, User, UserId};
+use latchkey_domain::UserId;
 use serde::Deserialize;
 
-use super::account::format_time;
 use super::admin_users::{audit_filter, new_client};
-use super::mfa_settings::RECENT_AUTH_SECS;
 use super::see_other;
-use crate::admin_ops;
-use crate::browser::{check_form_post, current_session, session_hash, with_cookies, CsrfCookie};
+use crate::browser::{check_form_post, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::format::format_time;
+use crate::guards::{AdminSession, RecentAdminSession};
 use crate::pages::render;
 use crate::state::AppState;
-
-/// The signed-in admin, or where to send the browser instead.
-async fn console(req: &HttpRequest, state: &AppState, back: &str) -> Result<Result<(User, Session), HttpResponse>, WebError> {
-    let again = || see_other(&format!("/login?next={back}"));
-    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    if !user.admin {
-        return Err(WebError::forbidden("The console is for administrators."));
-    }
-    // A session restored from the 30-day remembered-device cookie is not a
-    // sign-in: the console wants an interactive one (with the second factor).
-    if session.restored {
-        return Ok(Err(again()));
-    }
-    if session.acr() < Acr::MultiFactor {
-        if !super::login::has_second_factor(state, &user).await? {
-            return Err(WebError::Page {
-                status: StatusCode::FORBIDDEN,
-                title: "Second factor required",
-                message: "The console needs a multi-factor sign-in. Set up an authenticator app or a passkey on your account page (/account), then come back.".into(),
-            });
-        }
-        // Step-up: sign in again; the second factor is asked for.
-        return Ok(Err(again()));
-    }
-    latchkey_oauth::audit::set_actor(format!("admin:{}", user.id.0), Some(session_hash(state, &session.sid)));
-    Ok(Ok((user, session)))
-}
-
-/// Every action that changes anything needs a sign-in within the last 5 minutes.
-fn recent(state: &AppState, session: &Session) -> bool {
-    !session.restored && state.clock.now() - session.auth_time <= RECENT_AUTH_SECS
-}
+use latchkey_app::admin::UserAction;
+use latchkey_app::AppError;
 
 /// The status lines an action leaves for the page it redirects to, as
 /// `?notice=<code>`: fixed codes with fixed texts, so a link cannot put its
@@ -81,27 +49,6 @@ fn notice_text(code: Option<&str>) -> Option<String> {
     NOTICES.iter().find(|(c, _)| *c == code).map(|(_, text)| (*text).to_string())
 }
 
-macro_rules! admin_or_return {
-    ($req:expr, $state:expr, $back:expr) => {
-        match console($req, $state, $back).await? {
-            Ok(v) => v,
-            Err(resp) => return Ok(resp),
-        }
-    };
-}
-
-/// [`admin_or_return!`] for an action that changes something: the sign-in
-/// must also be recent, otherwise the browser signs in again and comes back.
-macro_rules! recent_admin_or_return {
-    ($req:expr, $state:expr, $back:expr) => {{
-        let (admin, session) = admin_or_return!($req, $state, $back);
-        if !recent($state, &session) {
-            return Ok(see_other(&format!("/login?next={}", $back)));
-        }
-        (admin, session)
-    }};
-}
-
 fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
     with_cookies(render(StatusCode::OK, p), &csrf.new)
 }
@@ -125,8 +72,7 @@ struct OverviewPage {
     reuse_24h: i64,
 }
 
-pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin");
+pub async fn overview(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let users = state.authn.list_users().await?;
     let (mut sessions, mut with_passkey, mut with_second_factor, mut password_only) = (0, 0, 0, 0);
     for u in &users {
@@ -183,8 +129,7 @@ pub struct Search {
     notice: Option<String>,
 }
 
-pub async fn users(req: HttpRequest, state: web::Data<AppState>, query: web::Query<Search>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/users");
+pub async fn users(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<Search>) -> Result<HttpResponse, WebError> {
     let q = query.q.clone().unwrap_or_default();
     let found = state.authn.search_users(&q, 200).await?;
     let csrf = CsrfCookie::from_request(&req);
@@ -199,12 +144,11 @@ pub struct InviteForm {
     email: String,
 }
 
-pub async fn invite(req: HttpRequest, state: web::Data<AppState>, form: web::Form<InviteForm>) -> Result<HttpResponse, WebError> {
+pub async fn invite(req: HttpRequest, _admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<InviteForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    recent_admin_or_return!(&req, &state, "/admin/users");
-    match crate::account_links::invite(&state, form.username.trim(), form.email.trim(), false).await {
+    match state.invite(form.username.trim(), form.email.trim(), false).await {
         Ok((user, _)) => Ok(see_other(&format!("/admin/users/{}", user.id.0))),
-        Err(e @ (latchkey_authn::AuthnError::UserExists | latchkey_authn::AuthnError::InvalidInput(_))) => Err(WebError::bad_request(e.to_string())),
+        Err(AppError::Authn(e @ (latchkey_authn::AuthnError::UserExists | latchkey_authn::AuthnError::InvalidInput(_)))) => Err(WebError::bad_request(e.to_string())),
         Err(e) => Err(e.into()),
     }
 }
@@ -272,8 +216,7 @@ pub struct NoticeQuery {
     notice: Option<String>,
 }
 
-pub async fn user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/users");
+pub async fn user(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     let u = state.authn.user(&UserId(path.into_inner())).await?.ok_or_else(|| WebError::Page { status: StatusCode::NOT_FOUND, title: "Not found", message: "No such user.".into() })?;
     let passkeys = state
         .passkeys
@@ -338,28 +281,26 @@ fn notice_url(base: &str, code: &'static str) -> String {
     format!("{base}?notice={code}")
 }
 
-pub async fn user_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<ActionForm>) -> Result<HttpResponse, WebError> {
+pub async fn user_action(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<ActionForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     let id = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let (admin, _) = recent_admin_or_return!(&req, &state, &back);
     let u = state.authn.user(&UserId(id)).await?.ok_or_else(|| WebError::bad_request("No such user."))?;
-    let notice = match form.action.as_str() {
-        "end-sessions" => admin_ops::end_everything(&state, &u).await.map(|_| "sessions-ended")?,
-        "disable" if u.id == admin.id => return Err(WebError::bad_request("You cannot disable yourself.")),
-        "disable" => admin_ops::set_disabled(&state, &u, true).await.map(|_| "user-disabled")?,
-        "enable" => admin_ops::set_disabled(&state, &u, false).await.map(|_| "user-enabled")?,
-        "grant-admin" => admin_ops::set_admin(&state, &u, true).await.map(|_| "admin-granted")?,
-        "revoke-admin" if u.id == admin.id => return Err(WebError::bad_request("You cannot remove your own admin rights.")),
-        "revoke-admin" => admin_ops::set_admin(&state, &u, false).await.map(|_| "admin-revoked")?,
-        "reset-mfa" => admin_ops::reset_mfa(&state, &u).await.map(|_| "mfa-reset")?,
-        "recovery-link" => admin_ops::send_recovery_link(&state, &u).await.map(|_| "recovery-link-sent")?,
-        "delete" if u.id == admin.id => return Err(WebError::bad_request("You cannot delete yourself.")),
-        "delete" => {
-            admin_ops::delete_user(&state, &u).await?;
-            return Ok(see_other(&notice_url("/admin/users", "user-deleted")));
-        }
-        _ => return Err(WebError::bad_request("Unknown action.")),
+    let ops = state.admin(admin.0.actor());
+    if form.action == "delete" {
+        ops.delete_user(&u).await?;
+        return Ok(see_other(&notice_url("/admin/users", "user-deleted")));
+    }
+    let action = UserAction::parse(&form.action).ok_or_else(|| WebError::bad_request("Unknown action."))?;
+    ops.user_action(&u, action).await?;
+    let notice = match action {
+        UserAction::EndSessions => "sessions-ended",
+        UserAction::Disable => "user-disabled",
+        UserAction::Enable => "user-enabled",
+        UserAction::GrantAdmin => "admin-granted",
+        UserAction::RevokeAdmin => "admin-revoked",
+        UserAction::ResetMfa => "mfa-reset",
+        UserAction::RecoveryLink => "recovery-link-sent",
     };
     Ok(see_other(&notice_url(&back, notice)))
 }
@@ -387,8 +328,7 @@ async fn clients_page(req: &HttpRequest, state: &AppState, created: Option<(Stri
     page(&ClientsPage { notice: None, created, clients, csrf_token: csrf.form_token(state) }, &csrf)
 }
 
-pub async fn clients(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/clients");
+pub async fn clients(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     clients_page(&req, &state, None).await
 }
 
@@ -413,13 +353,12 @@ fn lines(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
 }
 
-pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, form: web::Form<ClientForm>) -> Result<HttpResponse, WebError> {
+pub async fn create_client(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<ClientForm>) -> Result<HttpResponse, WebError> {
     let f = form.into_inner();
     check_form_post(&req, &state, &f.csrf_token)?;
-    recent_admin_or_return!(&req, &state, "/admin/clients");
     let new = new_client(f.name, lines(&f.redirect_uris), lines(&f.post_logout_redirect_uris), f.public.is_some(), &lines(&f.grant_types), Some(&f.scope), Some(f.backchannel_logout_uri), None)
         .map_err(|e| WebError::bad_request(e.to_string()))?;
-    let (client, secret) = admin_ops::create_client(&state, new).await.map_err(|e| WebError::bad_request(e.to_string()))?;
+    let (client, secret) = state.admin(admin.0.actor()).create_client(new).await.map_err(|e| WebError::bad_request(e.to_string()))?;
     // The secret is shown on this response only (never in a URL).
     clients_page(&req, &state, Some((client.id.0, secret.map(|s| s.expose().to_string())))).await
 }
@@ -481,17 +420,16 @@ async fn client_page(req: &HttpRequest, state: &AppState, id: &str, notice: Opti
     page(&p, &csrf)
 }
 
-pub async fn client(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/clients");
+pub async fn client(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     client_page(&req, &state, &path, notice_text(query.notice.as_deref()), None).await
 }
 
-pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<ActionForm>) -> Result<HttpResponse, WebError> {
+pub async fn client_action(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<ActionForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     let id = path.into_inner();
     let back = format!("/admin/clients/{id}");
-    let (admin, _) = recent_admin_or_return!(&req, &state, &back);
-    let actor = format!("admin {}", admin.username);
+    let actor = format!("admin {}", admin.0.user.username);
+    let ops = state.admin(admin.0.actor());
     let bad = |e: latchkey_oauth::OAuthError| WebError::bad_request(e.to_string());
     let notice = match form.action.as_str() {
         "revoke-all" => {
@@ -504,11 +442,11 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
             "user-grant-revoked"
         }
         "rotate-secret" => {
-            let secret = admin_ops::rotate_client_secret(&state, &id).await.map_err(bad)?;
+            let secret = ops.rotate_client_secret(&id).await?;
             return client_page(&req, &state, &id, Some("Secret rotated; the old one no longer works.".into()), Some(secret.expose().to_string())).await;
         }
         "disable" | "enable" => {
-            admin_ops::set_client_disabled(&state, &id, form.action == "disable").await.map_err(bad)?;
+            ops.set_client_disabled(&id, form.action == "disable").await?;
             if form.action == "disable" {
                 "client-disabled"
             } else {
@@ -516,7 +454,7 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
             }
         }
         "delete" => {
-            admin_ops::delete_client(&state, &id).await.map_err(bad)?;
+            ops.delete_client(&id).await?;
             return Ok(see_other("/admin/clients"));
         }
         "edit" => {
@@ -529,9 +467,9 @@ pub async fn client_action(req: HttpRequest, state: web::Data<AppState>, path: w
             // The form always carries the three links: empty removes one.
             let links = latchkey_oauth::clients::LinksUpdate { logo_uri: form.logo_uri.clone(), policy_uri: form.policy_uri.clone(), tos_uri: form.tos_uri.clone() };
             links.check().map_err(bad)?;
-            admin_ops::update_client(&state, &id, update).await.map_err(bad)?;
+            ops.update_client(&id, update).await?;
             if !links.is_empty() {
-                admin_ops::update_client_links(&state, &id, links).await.map_err(bad)?;
+                ops.update_client_links(&id, links).await?;
             }
             "client-updated"
         }
@@ -575,8 +513,7 @@ struct AuditPage {
     next_cursor: Option<String>,
 }
 
-pub async fn audit(req: HttpRequest, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/audit");
+pub async fn audit(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
     let q = query.into_inner();
     let filter = audit_filter(&state, q.user.as_deref(), q.client.as_deref(), q.kind.as_deref(), AuditQuery::time(&q.since), AuditQuery::time(&q.until)).await?;
     let found = state.oauth.audit_search(filter, q.cursor.as_deref(), 50).await?;
@@ -597,8 +534,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<AppState>, query: web::Que
 }
 
 /// The filtered trail as JSON lines (every page of it, up to 100,000 events).
-pub async fn audit_export(req: HttpRequest, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/audit");
+pub async fn audit_export(_req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
     let q = query.into_inner();
     let filter = audit_filter(&state, q.user.as_deref(), q.client.as_deref(), q.kind.as_deref(), AuditQuery::time(&q.since), AuditQuery::time(&q.until)).await?;
     let mut out = String::new();
@@ -637,8 +573,7 @@ struct KeysPage {
     csrf_token: String,
 }
 
-pub async fn keys(req: HttpRequest, state: web::Data<AppState>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
-    admin_or_return!(&req, &state, "/admin/keys");
+pub async fn keys(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     let keys = state.tokens.key_status().await.map_err(|e| WebError::Internal(e.to_string()))?;
     let csrf = CsrfCookie::from_request(&req);
     let keys = keys.into_iter().map(|k| KeyRow { kid: k.kid, alg: k.alg, state: k.state, created: format_time(k.created_at) }).collect();
@@ -650,9 +585,8 @@ pub struct CsrfOnly {
     csrf_token: String,
 }
 
-pub async fn rotate_keys(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
+pub async fn rotate_keys(req: HttpRequest, _admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    recent_admin_or_return!(&req, &state, "/admin/keys");
     let kids = state.tokens.rotate_keys(&latchkey_domain::SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
     state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
     Ok(see_other(&notice_url("/admin/keys", "keys-rotated")))

@@ -13,11 +13,11 @@ use latchkey_domain::UserId;
 use latchkey_i18n::Tr;
 use serde::Deserialize;
 
-use super::mfa_settings::recent_session;
-use crate::account_links::{link_url, lock_out_everyone, notify, rate};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::guards::recent_session;
 use crate::lang::{for_user, tr};
+use crate::limits::rate;
 use crate::pages::{render, ConfirmLinkPage, EmailPage, NoticePage};
 use crate::state::AppState;
 
@@ -47,8 +47,8 @@ fn notice(t: Tr, title: &str, message: String) -> HttpResponse {
 }
 
 /// The signed-in user, if they may make a sensitive change now.
-async fn recent_user(req: &HttpRequest, state: &AppState) -> Result<Result<latchkey_domain::User, HttpResponse>, WebError> {
-    Ok(recent_session(req, state, "/account/email").await?.map(|(user, _)| user))
+async fn recent_user(req: &HttpRequest, state: &AppState) -> Result<latchkey_domain::User, WebError> {
+    Ok(recent_session(req, state, "/account/email").await?.0)
 }
 
 /// Whether an account other than `me` has `email` (case-insensitive). A
@@ -63,20 +63,14 @@ async fn used_by_another(state: &AppState, me: &UserId, email: &str) -> Result<b
 }
 
 pub async fn email_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let user = match recent_user(&req, &state).await? {
-        Ok(u) => u,
-        Err(redirect) => return Ok(redirect),
-    };
+    let user = recent_user(&req, &state).await?;
     let csrf = CsrfCookie::from_request(&req);
     with_cookies(render(StatusCode::OK, &EmailPage { t: tr(&req), current: user.email, error: None, csrf_token: csrf.form_token(&state) }), &csrf.new)
 }
 
 pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<EmailForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let user = match recent_user(&req, &state).await? {
-        Ok(u) => u,
-        Err(redirect) => return Ok(redirect),
-    };
+    let user = recent_user(&req, &state).await?;
     let email = form.email.trim().to_string();
     let t = tr(&req);
     let error = if !valid_email(&email) {
@@ -97,8 +91,8 @@ pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: we
         return Ok(render(StatusCode::CONFLICT, &EmailPage { t, current: user.email, error: Some(t.get("email-taken")), csrf_token: csrf.form_token(&state) }));
     }
     let token = state.links.issue(Purpose::EmailChange, &user.id, &email, VERIFY_TTL).await?;
-    let url = link_url(&state, "/account/email/confirm", &token);
-    notify(&state, &email, for_user(&user, t), Notice::EmailConfirm { username: &user.username, url: &url, hours: VERIFY_TTL / 3600 }).await;
+    let url = state.link_url("/account/email/confirm", &token);
+    state.notify(&email, for_user(&user, t), Notice::EmailConfirm { username: &user.username, url: &url, hours: VERIFY_TTL / 3600 }).await;
     state.oauth.audit_event(SecurityEvent::EmailChangeRequested, Some(&user.id.0), None, "verification link sent to the new address").await;
     Ok(notice(t, "email-check-inbox-title", t.get("email-check-inbox")))
 }
@@ -142,10 +136,10 @@ pub async fn confirm_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         state.links.revoke_for_user(&user.id, Some(purpose)).await?;
     }
     let revert = state.links.issue(Purpose::EmailRevert, &user.id, &old, EMAIL_REVERT_TTL).await?;
-    let url = link_url(&state, "/account/email/revert", &revert);
+    let url = state.link_url("/account/email/revert", &revert);
     let t = tr(&req);
     let days = EMAIL_REVERT_TTL / 86_400;
-    notify(&state, &old, for_user(&user, t), Notice::EmailChanged { username: &user.username, new_email: &link.email, revert_url: &url, days }).await;
+    state.notify(&old, for_user(&user, t), Notice::EmailChanged { username: &user.username, new_email: &link.email, revert_url: &url, days }).await;
     state.oauth.audit_event(SecurityEvent::EmailChanged, Some(&user.id.0), None, "address changed; the old one was told").await;
     Ok(notice(t, "email-changed-title", t.arg("email-changed", "email", &link.email)))
 }
@@ -175,10 +169,10 @@ pub async fn revert_submit(req: HttpRequest, state: web::Data<AppState>, form: w
         return Err(expired());
     }
     state.authn.set_email(&user.id, &link.email, true).await?;
-    lock_out_everyone(&state, &user.id).await?;
+    state.lock_out_everyone(&user.id).await?;
     state.oauth.audit_event(SecurityEvent::EmailChangeReverted, Some(&user.id.0), None, "old address restored; every session ended").await;
     let t = tr(&req);
     let recover_url = format!("{}/recover", state.issuer);
-    notify(&state, &link.email, for_user(&user, t), Notice::EmailRestored { username: &user.username, recover_url: &recover_url }).await;
+    state.notify(&link.email, for_user(&user, t), Notice::EmailRestored { username: &user.username, recover_url: &recover_url }).await;
     Ok(render(StatusCode::OK, &NoticePage { t, title: t.get("email-restored-title"), message: t.arg("email-restored", "email", &link.email), link: Some(("/recover".into(), t.get("recover-title"))) }))
 }

@@ -14,14 +14,14 @@ use latchkey_store::repo::links::Link;
 use serde::Deserialize;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::login::complete_sign_in_session;
-use super::passkeys::{check_json_post, json_error, redirect_as_json};
 use super::see_other;
-use crate::account_links::{finish_recovery, rate};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::json_post::{check_json_post, json_error, redirect_as_json};
 use crate::lang::tr;
+use crate::limits::rate;
 use crate::pages::{render, SetupPage};
+use crate::sign_in::complete_sign_in;
 use crate::state::AppState;
 
 /// Which link flow a request belongs to.
@@ -180,15 +180,15 @@ async fn complete(req: &HttpRequest, state: &AppState, flow: Flow, link: &Link, 
             state.authn.set_email(&user.id, &link.email, true).await?;
             state.links.revoke_for_user(&user.id, Some(Purpose::Setup)).await?;
             state.oauth.audit_event(SecurityEvent::AccountSetUp, Some(&user.id.0), None, &format!("first credential: {}", Amr::join(&amr))).await;
-            let (resp, _) = complete_sign_in_session(req, state, user, amr, None, Some("/account/recovery-codes".into()), false).await?;
+            let (resp, _) = complete_sign_in(req, state, user, amr, None, Some("/account/recovery-codes".into()), false).await?;
             Ok(resp)
         }
         Flow::Recovery => {
             // Whatever was added in the last days (perhaps by whoever made
             // the recovery necessary) is offered for removal first.
             let next = if super::review::anything_to_review(state, user).await? { "/account/review" } else { "/account" };
-            let (resp, session) = complete_sign_in_session(req, state, user, amr, None, Some(next.into()), false).await?;
-            finish_recovery(state, user, &session, tr(req)).await?;
+            let (resp, session) = complete_sign_in(req, state, user, amr, None, Some(next.into()), false).await?;
+            state.finish_recovery(user, &session, tr(req)).await?;
             Ok(resp)
         }
     }

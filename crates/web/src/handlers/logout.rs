@@ -14,7 +14,6 @@ use crate::browser::{check_form_post, current_session, expired_device_cookie, ex
 use crate::error::WebError;
 use crate::lang::tr;
 use crate::pages::{render, ConfirmLogoutPage, NotMePage, SignedOutPage};
-use crate::session_ops::{end_sessions, parse_not_me};
 use crate::state::AppState;
 
 pub async fn end_session_get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
@@ -49,7 +48,7 @@ async fn end_session(req: &HttpRequest, state: &AppState, pairs: Vec<(String, St
     // when the hint has a `sid`, ends anything or clears a cookie.
     match session {
         Some(s) if hint_names(&hint, &s) => {
-            end_sessions(state, vec![s.sid.clone()]).await?;
+            state.end_sessions(vec![s.sid.clone()]).await?;
             tracing::info!(target: "security", event = "rp_logout", client_id = %hint.aud, sid = %s.sid);
             match plan.redirect {
                 Some(location) => with_cookies(found(&location), &[expired_session_cookie(), expired_device_cookie()]),
@@ -96,7 +95,7 @@ fn invalid_link() -> WebError {
 /// The mail link: a page with a button (a GET must not change anything;
 /// mail scanners follow links).
 pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<NotMeQuery>) -> Result<HttpResponse, WebError> {
-    let sid = parse_not_me(&state, &query.t).ok_or_else(invalid_link)?;
+    let sid = state.parse_not_me(&query.t).ok_or_else(invalid_link)?;
     let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let csrf = CsrfCookie::from_request(&req);
     let t = tr(&req);
@@ -123,8 +122,8 @@ async fn not_me_done(req: &HttpRequest, state: &AppState, csrf: &CsrfCookie, t_l
 
 pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let sid = parse_not_me(&state, &form.t).ok_or_else(invalid_link)?;
-    let ended = end_sessions(&state, vec![sid.clone()]).await?;
+    let sid = state.parse_not_me(&form.t).ok_or_else(invalid_link)?;
+    let ended = state.end_sessions(vec![sid.clone()]).await?;
     if let Some(s) = ended.first() {
         state.oauth.audit_event(SecurityEvent::NotMe, Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
     }
@@ -144,7 +143,7 @@ pub struct NotMeRemoveForm {
 /// the account; only what was added in the last days can go this way.
 pub async fn not_me_remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<NotMeRemoveForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let sid = parse_not_me(&state, &form.t).ok_or_else(invalid_link)?;
+    let sid = state.parse_not_me(&form.t).ok_or_else(invalid_link)?;
     let kind = AddedKind::parse(&form.kind).ok_or_else(|| WebError::bad_request("Unknown kind of sign-in method."))?;
     let session = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(invalid_link)?;

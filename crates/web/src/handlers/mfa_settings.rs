@@ -5,22 +5,17 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
 use latchkey_domain::SecurityEvent;
-use latchkey_domain::{Acr, Session, User};
+use latchkey_domain::{Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
 
 use super::see_other;
 use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::guards::{may_change_credentials, recent_session};
 use crate::lang::tr;
 use crate::pages::{render, RecoveryCodesPage, TotpPage};
-use crate::session_ops::{credential_added, credentials_changed, Added};
 use crate::state::AppState;
-
-/// Sensitive changes need a sign-in (or second factor) within 5 minutes: long
-/// enough to finish a settings change, short enough that an unattended
-/// browser cannot be used to change the account's security.
-pub const RECENT_AUTH_SECS: i64 = 5 * 60;
 
 #[derive(Deserialize)]
 pub struct CodeForm {
@@ -33,31 +28,7 @@ pub struct CsrfForm {
     csrf_token: String,
 }
 
-/// Whether this session may change the user's sign-in methods (second
-/// factors, backup codes, passkeys): an interactive sign-in (not a restore, not
-/// a password change) within 5 minutes, and, when the account has a second
-/// factor, one that presented it: a password alone never unlocks them.
-pub(crate) async fn may_change_credentials(state: &AppState, session: &Session, user: &User) -> Result<bool, WebError> {
-    if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
-        return Ok(false);
-    }
-    Ok(session.acr() >= Acr::MultiFactor || !super::login::has_second_factor(state, user).await?)
-}
-
-/// The user and session, if the session may make a sensitive change now;
-/// otherwise a redirect to sign in again (with the second factor) and come
-/// back to `back`.
-pub(crate) async fn recent_session(req: &HttpRequest, state: &AppState, back: &str) -> Result<Result<(User, Session), HttpResponse>, WebError> {
-    let again = || see_other(&format!("/login?next={back}"));
-    let Some(session) = current_session(req, state).await? else { return Ok(Err(again())) };
-    let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    if !may_change_credentials(state, &session, &user).await? {
-        return Ok(Err(again()));
-    }
-    Ok(Ok((user, session)))
-}
-
-async fn recent(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
+async fn recent(req: &HttpRequest, state: &AppState) -> Result<(User, Session), WebError> {
     recent_session(req, state, "/account/totp").await
 }
 
@@ -74,10 +45,7 @@ async fn enrolment_page(t: Tr, state: &AppState, user: &User, csrf: &CsrfCookie,
 }
 
 pub async fn totp_page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let (user, _) = match recent(&req, &state).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, _) = recent(&req, &state).await?;
     let csrf = CsrfCookie::from_request(&req);
     let body = if state.mfa.has_second_factor(&user).await? {
         TotpPage { enrolled: true, unused_codes: state.mfa.unused_backup_codes(&user).await?, ..page(tr(&req), &state, &csrf) }
@@ -89,15 +57,12 @@ pub async fn totp_page(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 
 pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CodeForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, session) = match recent(&req, &state).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = recent(&req, &state).await?;
     match state.mfa.confirm_totp(&user, &form.code).await {
         Ok(codes) => {
             // A security change: other sessions and devices end (this one
             // stays), and the user is told, with a "This wasn't me" link.
-            credential_added(&state, &user, &session, SecurityEvent::TotpEnrolled, "authenticator app", Added::AuthenticatorApp, tr(&req)).await?;
+            state.credential_added(&user, &session, SecurityEvent::TotpEnrolled, "authenticator app", latchkey_app::sessions::Added::AuthenticatorApp, tr(&req)).await?;
             Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
         }
         Err(AuthnError::InvalidCredentials) => {
@@ -110,26 +75,20 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
 
 pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, session) = match recent(&req, &state).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = recent(&req, &state).await?;
     if !state.mfa.has_second_factor(&user).await? {
         return Ok(see_other("/account/totp"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    credential_added(&state, &user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", Added::BackupCodes, tr(&req)).await?;
+    state.credential_added(&user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", latchkey_app::sessions::Added::BackupCodes, tr(&req)).await?;
     Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
 }
 
 pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, session) = match recent(&req, &state).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = recent(&req, &state).await?;
     state.mfa.remove_totp(&user).await?;
-    credentials_changed(&state, &user.id, &session, SecurityEvent::TotpRemoved).await?;
+    state.credentials_changed(&user.id, &session, SecurityEvent::TotpRemoved).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     Ok(see_other("/account"))
 }
@@ -152,6 +111,6 @@ pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>,
         return Ok(see_other("/login?next=/account/recovery-codes"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    credential_added(&state, &user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", Added::BackupCodes, tr(&req)).await?;
+    state.credential_added(&user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", latchkey_app::sessions::Added::BackupCodes, tr(&req)).await?;
     Ok(render(StatusCode::OK, &RecoveryCodesPage { t: tr(&req), codes: Some(codes), csrf_token: csrf.form_token(&state) }))
 }

@@ -13,35 +13,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use super::authorize::load_pending;
-use super::login::{complete_sign_in, second_factor_by_passkey, second_factor_user};
-use super::mfa_settings::may_change_credentials;
 use super::see_other;
-use crate::account_links::rate;
-use crate::browser::{check_form_post, client_info, current_session, CsrfCookie, CSRF_COOKIE};
+use crate::browser::{check_form_post, client_info, current_session};
 use crate::error::WebError;
-use crate::session_ops::{credential_added, credentials_changed, Added};
+use crate::guards::may_change_credentials;
+use crate::json_post::{check_json_post, json_error, redirect_as_json};
+use crate::limits::rate;
+use crate::pending::load_pending;
+use crate::sign_in::{complete_sign_in, local_next, second_factor_answered, second_factor_due};
 use crate::state::AppState;
-
-pub(crate) fn json_error(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "error": message }))
-}
-
-/// The JSON twin of the form checks: same-origin `Origin`, and the form token in a header.
-#[allow(clippy::result_large_err)] // the refusal is the response itself, built once per refused request
-pub(crate) fn check_json_post(req: &HttpRequest, state: &AppState) -> Result<CsrfCookie, HttpResponse> {
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    if origin != Some(state.issuer_origin.as_str()) {
-        return Err(json_error(StatusCode::FORBIDDEN, "cross-origin request refused"));
-    }
-    let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
-    let csrf = CsrfCookie { value: cookie, new: None };
-    if csrf.value.is_empty() || !state.csrf.verify_b64(&format!("form:{}", csrf.value), token) {
-        return Err(json_error(StatusCode::FORBIDDEN, "the page has expired; reload it"));
-    }
-    Ok(csrf)
-}
 
 macro_rules! or_return {
     ($e:expr) => {
@@ -81,10 +61,19 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     // A password account's first passkey is its first second factor: recovery
     // will ask for it, so backup codes are made now (if it has none) and shown once.
-    let first_second_factor = user.password_hash.is_some() && !super::login::has_second_factor(&state, &user).await?;
+    let first_second_factor = user.password_hash.is_some() && !state.has_second_factor(&user).await?;
     match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
         Ok((info, _)) => {
-            credential_added(&state, &user, &session, SecurityEvent::PasskeyAdded, &format!("passkey {} ({})", info.id, info.name), Added::Passkey(&info.name), crate::lang::tr(&req)).await?;
+            state
+                .credential_added(
+                    &user,
+                    &session,
+                    SecurityEvent::PasskeyAdded,
+                    &format!("passkey {} ({})", info.id, info.name),
+                    latchkey_app::sessions::Added::Passkey(&info.name),
+                    crate::lang::tr(&req),
+                )
+                .await?;
             let backup_codes = if first_second_factor && state.mfa.unused_backup_codes(&user).await? == 0 {
                 let codes = state.mfa.regenerate_backup_codes(&user).await?;
                 state.oauth.audit_event(SecurityEvent::BackupCodesRegenerated, Some(&user.id.0), None, "with the first passkey").await;
@@ -137,12 +126,11 @@ pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: w
     }
     let second_factor = body.second_factor.filter(|m| !m.is_empty());
     let user = match (&second_factor, body.username.as_deref().map(str::trim).filter(|u| !u.is_empty())) {
-        (Some(m), _) => Some(second_factor_user(&state, m, &csrf).await?),
+        (Some(m), _) => Some(second_factor_due(&state, m, &csrf).await?.user()),
         (None, Some(name)) => state.authn.find_by_username(name).await?.map(|u| u.id),
         (None, None) => None,
     };
-    let context =
-        serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: super::login::local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
+    let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
     // An unknown username gets a usernameless challenge: the answer does not say who exists.
     let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context, &ip).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
@@ -184,7 +172,7 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
     let resp = match &context.second_factor {
         Some(m) => {
             state.oauth.audit_event(SecurityEvent::PasskeySecondFactor, Some(&user.id.0), None, "passkey as the second step").await;
-            second_factor_by_passkey(&req, &state, &csrf, m, &user, done.amr).await?
+            second_factor_answered(&req, &state, &csrf, m, &user, done.amr).await?
         }
         None => {
             let pending = match &context.authz {
@@ -192,21 +180,10 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
                 None => None,
             };
             state.oauth.audit_event(SecurityEvent::PasskeySignIn, Some(&user.id.0), None, "signed in with a passkey").await;
-            complete_sign_in(&req, &state, &user, done.amr, pending, super::login::local_next(context.next), false).await?
+            complete_sign_in(&req, &state, &user, done.amr, pending, local_next(context.next), false).await.map(|(resp, _)| resp)?
         }
     };
     Ok(redirect_as_json(&resp))
-}
-
-/// A sign-in's redirect, as JSON for the script (cookies kept).
-pub(crate) fn redirect_as_json(resp: &HttpResponse) -> HttpResponse {
-    let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("/account").to_string();
-    let mut out = HttpResponse::Ok();
-    out.insert_header((header::CACHE_CONTROL, "no-store"));
-    for c in resp.cookies() {
-        out.cookie(c.into_owned());
-    }
-    out.json(json!({ "redirect": location }))
 }
 
 #[derive(Deserialize)]
@@ -225,7 +202,7 @@ pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::For
     }
     if state.passkeys.remove(&user, &form.id).await? {
         tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %form.id);
-        credentials_changed(&state, &user.id, &session, SecurityEvent::PasskeyRemoved).await?;
+        state.credentials_changed(&user.id, &session, SecurityEvent::PasskeyRemoved).await?;
     }
     Ok(see_other("/account"))
 }

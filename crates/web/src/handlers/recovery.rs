@@ -7,10 +7,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::{RECOVERY_PER_ACCOUNT, RECOVERY_PER_IP};
 use serde::Deserialize;
 
-use crate::account_links::{rate, request_recovery};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::lang::tr;
+use crate::limits::rate;
 use crate::pages::{render, NoticePage, RecoverPage};
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ pub async fn recover_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     if !login.is_empty() && !login.chars().any(char::is_control) {
         let background = state.clone();
         tokio::spawn(async move {
-            if let Err(e) = request_recovery(&background, &login, t).await {
+            if let Err(e) = background.request_recovery(&login, t).await {
                 tracing::error!(error = %e, "recovery request failed");
             }
         });

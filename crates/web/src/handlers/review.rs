@@ -12,14 +12,13 @@ use latchkey_domain::{Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
 
-use super::account::format_time;
-use super::mfa_settings::RECENT_AUTH_SECS;
 use super::see_other;
 use crate::browser::{check_form_post, current_session, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::format::format_time;
+use crate::guards::RECENT_AUTH_SECS;
 use crate::lang::tr;
 use crate::pages::{render, AddedRow, ReviewPage};
-use crate::session_ops::{credentials_changed, end_user_sessions};
 use crate::state::AppState;
 
 pub(crate) fn rows(t: Tr, added: &[AddedCredential]) -> Vec<AddedRow> {
@@ -52,16 +51,16 @@ pub(crate) async fn anything_to_review(state: &AppState, user: &User) -> Result<
 
 /// The signed-in user, if this session signed in interactively in the last
 /// 5 minutes (not restored from a remembered device); else a redirect to sign in.
-async fn signed_in_recently(req: &HttpRequest, state: &AppState) -> Result<Result<(User, Session), HttpResponse>, WebError> {
-    let again = || see_other("/login?next=/account/review");
+async fn signed_in_recently(req: &HttpRequest, state: &AppState) -> Result<(User, Session), WebError> {
+    let again = || WebError::SignInAgain { back: "/account/review".into() };
     let Some(session) = current_session(req, state).await? else {
-        return Ok(Err(again()));
+        return Err(again());
     };
     if session.restored || state.clock.now() - session.auth_time > RECENT_AUTH_SECS {
-        return Ok(Err(again()));
+        return Err(again());
     }
     let user = state.authn.user(&session.user_id).await?.ok_or_else(|| WebError::forbidden("Your account no longer exists."))?;
-    Ok(Ok((user, session)))
+    Ok((user, session))
 }
 
 async fn show(req: &HttpRequest, state: &AppState, user: &User, session: &Session, csrf: &CsrfCookie, error: Option<String>) -> Result<HttpResponse, WebError> {
@@ -75,10 +74,7 @@ async fn show(req: &HttpRequest, state: &AppState, user: &User, session: &Sessio
 }
 
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    let (user, session) = match signed_in_recently(&req, &state).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = signed_in_recently(&req, &state).await?;
     show(&req, &state, &user, &session, &CsrfCookie::from_request(&req), None).await
 }
 
@@ -92,15 +88,12 @@ pub struct RemoveForm {
 
 pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::Form<RemoveForm>) -> Result<HttpResponse, WebError> {
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
-    let (user, session) = match signed_in_recently(&req, &state).await? {
-        Ok(v) => v,
-        Err(redirect) => return Ok(redirect),
-    };
+    let (user, session) = signed_in_recently(&req, &state).await?;
     let kind = AddedKind::parse(&form.kind).ok_or_else(|| WebError::bad_request("Unknown kind of sign-in method."))?;
     let offered = offered(&state, &user, &session).await?;
     match remove_added(&state.passkeys, &state.mfa, &user, &offered, kind, &form.id).await {
         Ok(true) => {
-            credentials_changed(&state, &user.id, &session, SecurityEvent::RecentCredentialRemoved).await?;
+            state.credentials_changed(&user.id, &session, SecurityEvent::RecentCredentialRemoved).await?;
             state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
             Ok(see_other("/account/review"))
         }
@@ -124,7 +117,7 @@ pub(crate) async fn remove_for_link(state: &AppState, user: &User, kind: AddedKi
     let offered = offered_to_link(state, user).await?;
     match remove_added(&state.passkeys, &state.mfa, user, &offered, kind, id).await {
         Ok(true) => {
-            let ended = end_user_sessions(state, &user.id, None).await?;
+            let ended = state.end_user_sessions(&user.id, None).await?;
             state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
             state.links.revoke_for_user(&user.id, Some(latchkey_authn::Purpose::Recovery)).await?;
             state

@@ -8,10 +8,10 @@ use latchkey_authn::rate_limit::{SIGNUP_PER_ADDRESS, SIGNUP_PER_IP};
 use latchkey_authn::service::validate_identity;
 use serde::Deserialize;
 
-use crate::account_links::{rate, sign_up};
 use crate::browser::{check_form_post, client_info, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::lang::tr;
+use crate::limits::rate;
 use crate::pages::{render, NoticePage, SignupPage};
 use crate::state::AppState;
 
@@ -53,7 +53,7 @@ pub async fn signup_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let background = state.clone();
     let t = tr(&req);
     tokio::spawn(async move {
-        if let Err(e) = sign_up(&background, &username, &email, t).await {
+        if let Err(e) = background.sign_up(&username, &email, t).await {
             tracing::error!(error = %e, "sign-up failed");
         }
     });

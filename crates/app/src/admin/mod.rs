@@ -1,0 +1,97 @@
+//! What administrators do, and the rules they may not break whichever door
+//! they come through: the console (a signed-in admin), the admin API (a
+//! token with the `admin` scope) or the CLI on the server.
+//!
+//! Rules kept here, for every door:
+//! - not yourself: an administrator cannot disable, delete or demote the
+//!   account they are acting as ([`Refusal::NotYourself`]);
+//! - never the last administrator: no door disables, deletes or demotes
+//!   the last enabled one ([`Refusal::LastAdmin`], checked in one
+//!   transaction with the change, so two admins acting at once cannot both
+//!   pass it).
+//!
+//! Every action is audited with who did it ([`Actor::audit_name`]).
+
+mod clients;
+mod users;
+
+pub use users::UserAction;
+
+use latchkey_domain::{User, UserId};
+
+use crate::{App, AppError, Refusal};
+
+/// Who is acting as an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An administrator signed in to the console.
+    User(UserId),
+    /// An admin API bearer token: the admin client it was issued to, and
+    /// its subject (a user id when a user obtained it, else the client).
+    Token { client: String, subject: String },
+    /// The command line on the server (whoever can read its configuration).
+    Cli,
+}
+
+impl Actor {
+    /// Whether this actor is `user` (the "not yourself" rule).
+    pub fn is(&self, user: &UserId) -> bool {
+        match self {
+            Actor::User(id) => id == user,
+            Actor::Token { subject, .. } => *subject == user.0,
+            Actor::Cli => false,
+        }
+    }
+
+    /// How the audit trail names the actor.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::User(id) => format!("admin {}", id.0),
+            Actor::Token { client, .. } => format!("admin client {client}"),
+            Actor::Cli => "the command line".to_string(),
+        }
+    }
+}
+
+/// The administration use cases, as one actor: `app.admin(actor)`.
+pub struct Admin<'a> {
+    app: &'a App,
+    actor: Actor,
+}
+
+impl App {
+    /// Acts as the administrator `actor`.
+    pub fn admin(&self, actor: Actor) -> Admin<'_> {
+        Admin { app: self, actor }
+    }
+}
+
+impl Admin<'_> {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Refuses when the actor is `user` (`what`: "disable", "delete", "demote").
+    fn not_yourself(&self, user: &User, what: &'static str) -> Result<(), AppError> {
+        if self.actor.is(&user.id) {
+            return Err(Refusal::NotYourself(what).into());
+        }
+        Ok(())
+    }
+
+    /// A user by id or username, typed by its shape: a UUID is only ever
+    /// looked up as an id, anything else only as a username (whatever its
+    /// case). A username shaped like another account's id (possible before
+    /// issue #24 item 5) can therefore never stand in for that account.
+    pub async fn find_user(&self, name_or_id: &str) -> Result<Option<User>, AppError> {
+        if latchkey_domain::user::looks_like_user_id(name_or_id) {
+            return Ok(self.app.authn.user(&UserId(name_or_id.to_ascii_lowercase())).await?);
+        }
+        Ok(self.app.authn.find_by_username(name_or_id).await?)
+    }
+
+    /// [`Admin::find_user`], or [`AppError::NotFound`].
+    pub async fn user(&self, name_or_id: &str) -> Result<User, AppError> {
+        self.find_user(name_or_id).await?.ok_or(AppError::NotFound("user"))
+    }
+}

@@ -1,0 +1,149 @@
+//! The sign-in state machine, whatever the method (password, passkey,
+//! mailed link, later an upstream provider):
+//!
+//! 1. the first factor names a user; if they have a second factor, a
+//!    [`SecondFactorDue`] step is kept for 5 minutes, bound to the browser
+//!    ([`App::owe_second_factor`]);
+//! 2. the second factor answers that step once ([`App::second_factor_due`],
+//!    [`App::take_second_factor_step`]);
+//! 3. the user is known: [`App::start_session`] starts (or elevates) the
+//!    session, remembers the device when asked, audits the sign-in and tells
+//!    the user about a new device.
+//!
+//! What the browser gets (cookies, the redirect back to the relying party)
+//! is the web crate's business.
+
+use std::time::Duration;
+
+use latchkey_authn::ClientInfo;
+use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Amr, Session, User, UserId};
+use latchkey_i18n::Tr;
+use serde::{Deserialize, Serialize};
+
+use crate::{App, AppError};
+
+/// The second step must follow the first within 5 minutes.
+pub const SECOND_FACTOR_TTL: Duration = Duration::from_secs(5 * 60);
+
+/// A user who passed the first factor (or has a session) and owes a second.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondFactorDue {
+    pub user_id: String,
+    /// The authorization request the sign-in belongs to.
+    pub authz: Option<String>,
+    /// A local page to go to afterwards.
+    pub next: Option<String>,
+    /// "Keep me signed in".
+    pub remember: bool,
+    /// Keyed to the browser that started it.
+    pub browser: String,
+}
+
+impl SecondFactorDue {
+    pub fn user(&self) -> UserId {
+        UserId(self.user_id.clone())
+    }
+}
+
+fn second_factor_key(step: &str) -> String {
+    format!("second-factor:{step}")
+}
+
+/// A sign-in to complete: who, how, from where.
+pub struct SignIn<'a> {
+    pub user: &'a User,
+    /// What the user proved (password, one-time code, passkey kind…).
+    pub amr: Vec<Amr>,
+    /// The browser's address and user agent.
+    pub client: ClientInfo,
+    /// The session the browser already has, if any.
+    pub current: Option<Session>,
+    /// "Keep me signed in": a remembered device.
+    pub remember: bool,
+    /// The relying party the sign-in is for (audited).
+    pub client_id: Option<&'a str>,
+    /// The language of a new-device notice.
+    pub language: Tr,
+}
+
+/// A started (or elevated) session.
+pub struct SignedIn {
+    pub session: Session,
+    /// The session cookie's value (the session id is never sent).
+    pub cookie_value: String,
+    /// The remember-me device's token, when the user asked to be remembered.
+    pub device_token: Option<String>,
+}
+
+impl App {
+    /// A second factor is a confirmed authenticator app or a passkey.
+    pub async fn has_second_factor(&self, user: &User) -> Result<bool, AppError> {
+        Ok(self.mfa.has_second_factor(user).await? || self.passkeys.has_passkey(&user.id).await?)
+    }
+
+    /// Keeps a second-factor step for `user`, bound to `browser`; returns its id.
+    pub async fn owe_second_factor(&self, user: &User, authz: Option<String>, next: Option<String>, remember: bool, browser: String) -> Result<String, AppError> {
+        let step = latchkey_token::crypto::random_token("");
+        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser };
+        let json = serde_json::to_string(&due).map_err(|e| AppError::Invalid(e.to_string()))?;
+        self.stores.fast.put(&second_factor_key(&step), &json, SECOND_FACTOR_TTL).await?;
+        Ok(step)
+    }
+
+    /// The step `step`, if it is still due and `owned_by_browser` says the
+    /// browser asking started it; else [`AppError::Expired`].
+    pub async fn second_factor_due(&self, step: &str, owned_by_browser: impl FnOnce(&str) -> bool) -> Result<SecondFactorDue, AppError> {
+        let json = self.stores.fast.get(&second_factor_key(step)).await?.ok_or(AppError::Expired)?;
+        let due: SecondFactorDue = serde_json::from_str(&json).map_err(|_| AppError::Expired)?;
+        if !owned_by_browser(&due.browser) {
+            return Err(AppError::Expired);
+        }
+        Ok(due)
+    }
+
+    /// Uses the step up: of two answers to the same step, one wins.
+    pub async fn take_second_factor_step(&self, step: &str) -> Result<(), AppError> {
+        self.stores.fast.take(&second_factor_key(step)).await?.ok_or(AppError::Expired).map(|_| ())
+    }
+
+    /// The user is known: starts their session, or elevates the current
+    /// one when it is already theirs. Session fixation: the browser never
+    /// keeps its cookie id across a sign-in; anyone else's session in this
+    /// browser ends.
+    pub async fn start_session(&self, sign_in: SignIn<'_>) -> Result<SignedIn, AppError> {
+        let SignIn { user, amr, client: info, current, remember, client_id, language: t } = sign_in;
+        if user.disabled_at.is_some() {
+            // Whatever the method (a passkey too): a disabled account signs in nowhere.
+            return Err(latchkey_authn::AuthnError::Disabled.into());
+        }
+        let new_device = self.sessions.is_new_device(&user.id, &info).await?;
+        let device = if remember { Some(self.devices.remember(&user.id, &amr, latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?) } else { None };
+        let new = match current {
+            Some(old) if old.user_id == user.id && device.is_none() => self.sessions.elevate(&old, amr.clone()).await?,
+            old => {
+                if let Some(old) = old {
+                    self.end_sessions(vec![old.sid]).await?;
+                }
+                self.sessions.create(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone())).await?
+            }
+        };
+        let methods = Amr::join(&amr);
+        tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, methods = %methods, remember);
+        latchkey_oauth::audit::set_actor(format!("user:{}", user.id.0), Some(self.session_hash(&new.session.sid)));
+        let detail = format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" });
+        self.oauth.audit_event(SecurityEvent::SignIn, Some(&user.id.0), client_id, &detail).await;
+        if new_device {
+            if let Err(e) = self.notify_new_device(user, &new.session, t).await {
+                tracing::error!(error = %e, "could not send the new-device notice");
+            }
+        }
+        Ok(SignedIn { session: new.session, cookie_value: new.cookie_value, device_token: device.map(|(_, token)| token) })
+    }
+
+    /// What the audit trail records of a session id: a keyed hash, so the
+    /// trail never holds a live session id.
+    pub fn session_hash(&self, sid: &str) -> String {
+        self.audit_sessions.tag_b64(&format!("audit-sid:{sid}")).chars().take(16).collect()
+    }
+}
