@@ -4,8 +4,8 @@
 //! on PostgreSQL + Redis (`device::<case>::on_sqlite` / `::on_postgres_and_redis`).
 
 use futures_util::future::join_all;
+use latchkey_app::directory::clients::NewClient;
 use latchkey_domain::{GrantType, SigningAlg};
-use latchkey_oauth::clients::NewClient;
 use serde_json::{json, Value};
 
 use crate::support::browser::Page;

@@ -93,7 +93,7 @@ async fn client_links_must_be_https_urls_everywhere_they_are_registered() {
     for bad in ["javascript:alert(1)", "http://app.example/logo.png", "data:image/png;base64,AAAA", "https://app.example/x\" onerror=\"alert(1)", "https://u:p@app.example/x"] {
         let mut new = crate::support::service_client("Bad");
         new.links.logo_uri = Some(bad.into());
-        let refused = latchkey_oauth::clients::register(&app.state.stores.db, &app.state.stores.master, new, 0).await;
+        let refused = latchkey_app::directory::clients::register(&app.state.stores.db, &app.state.stores.master, new, 0).await;
         assert!(refused.is_err(), "{bad:?} is refused at registration");
     }
     // The admin API: create, then change, then clear.

@@ -135,7 +135,7 @@ async fn private_key_jwt_authenticates(backend: Backend) {
 
     // Rotation: new keys registered, the old one stops working.
     let k2 = ClientKey::new("k2");
-    latchkey_oauth::clients::set_keys(&s.app.state.stores.db, &s.id, Some(&jwks(&[&k2])), true).await.expect("rotate the keys");
+    latchkey_app::directory::clients::set_keys(&s.app.state.stores.db, &s.id, Some(&jwks(&[&k2])), true).await.expect("rotate the keys");
     s.app.clock.advance(6); // past the per-node client cache
     refused(&with_assertion(&s.app, &s.key.sign(&claims(&s, &issuer, 60, "jti-10")), None).await, "the retired key");
     assert_eq!(with_assertion(&s.app, &k2.sign(&claims(&s, &issuer, 60, "jti-11")), None).await.status, 200, "the new key");
@@ -181,9 +181,9 @@ async fn registered_keys_must_be_public_and_named() {
         ("symmetric", json!({ "keys": [{ "kty": "oct", "k": "c2VjcmV0", "kid": "h" }] }).to_string()),
         ("not JSON", "{".to_string()),
     ] {
-        assert!(latchkey_oauth::clients::validate_jwks(&text).is_err(), "{what} is refused");
+        assert!(latchkey_oauth::client_keys::validate_jwks(&text).is_err(), "{what} is refused");
     }
-    assert!(latchkey_oauth::clients::validate_jwks(&jwks(&[&key])).is_ok());
+    assert!(latchkey_oauth::client_keys::validate_jwks(&jwks(&[&key])).is_ok());
 }
 
 /// A client's key server for `jwks_uri`: serves whatever JWK Set the test
@@ -282,11 +282,11 @@ async fn keys_come_from_the_clients_jwks_uri() {
     let mut private = k2.public_jwk.clone();
     private["d"] = json!("c2VjcmV0");
     let bad = KeyServer::start(json!({ "keys": [private] }).to_string()).await;
-    latchkey_oauth::clients::set_jwks_uri(&app.state.stores.db, &id, Some(&bad.url)).await.expect("point the client at another key server");
+    latchkey_app::directory::clients::set_jwks_uri(&app.state.stores.db, &id, Some(&bad.url)).await.expect("point the client at another key server");
     app.clock.advance(6);
     refused(&with_assertion(&app, &assertion(&k2, "u-7"), None).await, "private key material at the jwks_uri");
-    assert!(latchkey_oauth::clients::validate_jwks_uri("http://keys.example/jwks").is_err(), "plain http beyond loopback");
-    assert!(latchkey_oauth::clients::validate_jwks_uri("https://user:pw@keys.example/jwks").is_err(), "credentials in the URL");
+    assert!(latchkey_app::directory::clients::validate_jwks_uri("http://keys.example/jwks").is_err(), "plain http beyond loopback");
+    assert!(latchkey_app::directory::clients::validate_jwks_uri("https://user:pw@keys.example/jwks").is_err(), "credentials in the URL");
 }
 
 /// Issue #24 item 10: the refetch limit holds under concurrency and through

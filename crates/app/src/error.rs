@@ -66,8 +66,6 @@ impl From<OAuthError> for AppError {
     fn from(e: OAuthError) -> Self {
         match e {
             OAuthError::Store(s) => AppError::Store(s),
-            OAuthError::NotFound(what) => AppError::NotFound(what),
-            OAuthError::Conflict(what) => AppError::Conflict(what),
             other => AppError::OAuth(other),
         }
     }

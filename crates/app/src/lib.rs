@@ -21,7 +21,7 @@
 //! What lives here: [`App`] (the wired services), [`sessions`] (ending
 //! sessions and what hangs on them, credential changes, "This wasn't me"
 //! links), [`accounts`] (invitations, sign-up, recovery: accounts that run
-//! on mailed links), [`sign_in`] (the sign-in state machine: first factor
+//! on mailed links), [`directory`] (clients, APIs and groups), [`sign_in`] (the sign-in state machine: first factor
 //! known, second factor owed, sign-in completed), [`admin`] (what
 //! administrators do, with the rules they may not break).
 //!
@@ -31,6 +31,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod directory;
 mod error;
 pub mod sessions;
 pub mod sign_in;

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use latchkey_app::directory::clients::NewClient;
 use latchkey_authn::sessions::{DEFAULT_ABSOLUTE_LIFETIME, DEFAULT_IDLE_TIMEOUT};
 use latchkey_authn::{Binding, SessionLimits};
 use latchkey_domain::{GrantType, Scope, ScopeSet, SigningAlg};
-use latchkey_oauth::clients::NewClient;
 use latchkey_token::service::{DEFAULT_REFRESH_ABSOLUTE, DEFAULT_REFRESH_GRACE, DEFAULT_REFRESH_IDLE};
 use latchkey_token::RefreshPolicy;
 use latchkey_web::config::{Settings, DEFAULT_BIND, DEFAULT_DATA_DIR, DEFAULT_ISSUER, DEFAULT_MAIL_FROM};
@@ -469,8 +469,8 @@ pub struct ClientLinkArgs {
 }
 
 impl ClientLinkArgs {
-    pub fn into_update(self) -> latchkey_oauth::clients::LinksUpdate {
-        latchkey_oauth::clients::LinksUpdate { logo_uri: self.logo_uri, policy_uri: self.policy_uri, tos_uri: self.tos_uri }
+    pub fn into_update(self) -> latchkey_app::directory::clients::LinksUpdate {
+        latchkey_app::directory::clients::LinksUpdate { logo_uri: self.logo_uri, policy_uri: self.policy_uri, tos_uri: self.tos_uri }
     }
 }
 
@@ -657,7 +657,7 @@ impl ClientAddArgs {
             None
         } else {
             let oidc = if self.scopes.is_empty() {
-                ScopeSet::parse_lenient(latchkey_oauth::clients::DEFAULT_SCOPES)
+                ScopeSet::parse_lenient(latchkey_app::directory::clients::DEFAULT_SCOPES)
             } else {
                 let list = self
                     .scopes

@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use clap::FromArgMatches;
 use latchkey_app::admin::Actor;
+use latchkey_app::directory::clients::{self, NewClient};
 use latchkey_app::{App, AppError};
 use latchkey_authn::NewUser;
 use latchkey_domain::{Secret, SharedClock, SystemClock};
-use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Stores};
 use serde_json::json;
 
@@ -183,10 +183,10 @@ fn mail_command(outbox: &std::path::Path, command: MailCommand) -> Result<(), Cl
 const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn grants_command(state: &App, command: GrantsCommand) -> Result<(), CliError> {
-    let actor = format!("cli ({})", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let ops = state.admin(Actor::Cli);
     match command {
         GrantsCommand::List { client, json } => {
-            let grants = state.oauth.client_grants(&client).await?;
+            let grants = ops.client_grants(&client).await?;
             if json {
                 println!("{}", serde_json::to_string(&grants).map_err(|e| CliError::Usage(e.to_string()))?);
             } else if grants.is_empty() {
@@ -199,8 +199,8 @@ async fn grants_command(state: &App, command: GrantsCommand) -> Result<(), CliEr
         }
         GrantsCommand::Revoke { client, user } => {
             let report = match (client.as_deref(), user.as_deref()) {
-                (Some(c), u) => state.oauth.revoke_client_grants(c, u, &actor).await?,
-                (None, Some(u)) => state.oauth.revoke_user_grants(u, &actor).await?,
+                (Some(c), u) => ops.revoke_client_grants(c, u).await?,
+                (None, Some(u)) => ops.revoke_user_grants(u).await?,
                 (None, None) => return Err(CliError::Usage("say what to revoke: --client <id> and/or --user <username>".into())),
             };
             println!("revoked {} grant(s), {} refresh-token family(ies), {} tracked access token(s)", report.grants, report.families, report.access_tokens);
@@ -523,12 +523,13 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
 
 async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
     let oauth = &state.oauth;
+    let ops = state.admin(Actor::Cli);
     match command {
         ApiCommand::Add { name, audience, scopes, access_token_ttl, alg, introspection_secret, json } => {
-            let scopes = scopes.iter().map(|s| latchkey_oauth::apis::parse_scope_arg(s)).collect::<Result<Vec<_>, _>>().map_err(CliError::Usage)?;
+            let scopes = scopes.iter().map(|s| latchkey_app::directory::apis::parse_scope_arg(s)).collect::<Result<Vec<_>, _>>().map_err(CliError::Usage)?;
             let signing_alg = SigningAlg::parse(&alg).ok_or_else(|| CliError::Usage(format!("unknown algorithm {alg} (use EdDSA, ES256 or RS256)")))?;
-            let new = latchkey_oauth::apis::NewApi { name, audience, scopes, access_token_ttl, signing_alg, introspection_secret };
-            let (api, secret) = oauth.register_api(new).await?;
+            let new = latchkey_app::directory::apis::NewApi { name, audience, scopes, access_token_ttl, signing_alg, introspection_secret };
+            let (api, secret) = ops.register_api(new).await?;
             if json {
                 let mut out = latchkey_web::admin_api_json(&api);
                 if let Some(s) = &secret {
@@ -559,23 +560,23 @@ async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
             println!("{}", serde_json::to_string_pretty(&latchkey_web::admin_api_json(&a)).unwrap_or_default());
         }
         ApiCommand::Remove { api } => {
-            if !oauth.remove_api(&api).await? {
+            if !ops.remove_api(&api).await? {
                 return Err(CliError::Usage(format!("no API {api}")));
             }
             println!("removed API {api}");
         }
         ApiCommand::Scope { command: ApiScopeCommand::Add { api, scope } } => {
-            oauth.add_api_scope(&api, latchkey_oauth::apis::parse_scope_arg(&scope).map_err(CliError::Usage)?).await?;
+            ops.add_api_scope(&api, latchkey_app::directory::apis::parse_scope_arg(&scope).map_err(CliError::Usage)?).await?;
             println!("added scope");
         }
         ApiCommand::Scope { command: ApiScopeCommand::Remove { api, name } } => {
-            if !oauth.remove_api_scope(&api, &name).await? {
+            if !ops.remove_api_scope(&api, &name).await? {
                 return Err(CliError::Usage(format!("no scope {name} on {api}")));
             }
             println!("removed scope {name}");
         }
         ApiCommand::Role { api, role, group } => {
-            oauth.add_api_role(&api, &role, &group).await?;
+            ops.add_api_role(&api, &role, &group).await?;
             println!("members of {group} hold {role} at {api}");
         }
     }
@@ -583,21 +584,21 @@ async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
 }
 
 async fn group_command(state: &App, command: GroupCommand) -> Result<(), CliError> {
-    let oauth = &state.oauth;
+    let ops = state.admin(Actor::Cli);
     let user = |name: String| async move { state.authn.find_by_username(&name).await?.ok_or_else(|| CliError::Usage(format!("no user named {name}"))) };
     match command {
         GroupCommand::Add { name } => {
-            oauth.create_group(&name).await?;
+            ops.create_group(&name).await?;
             println!("created group {name}");
         }
         GroupCommand::Remove { name } => {
-            if !oauth.remove_group(&name).await? {
+            if !ops.remove_group(&name).await? {
                 return Err(CliError::Usage(format!("no group {name}")));
             }
             println!("removed group {name}");
         }
         GroupCommand::List { json } => {
-            let groups = oauth.list_groups().await?;
+            let groups = ops.list_groups().await?;
             if json {
                 println!("{}", serde_json::Value::Array(groups.iter().map(|(n, m)| json!({ "name": n, "members": m })).collect()));
             } else if groups.is_empty() {
@@ -610,12 +611,12 @@ async fn group_command(state: &App, command: GroupCommand) -> Result<(), CliErro
         }
         GroupCommand::Member { command: GroupMemberCommand::Add { group, username } } => {
             let u = user(username).await?;
-            oauth.add_group_member(&group, &u.id).await?;
+            ops.add_group_member(&group, &u.id).await?;
             println!("added {} to {group}", u.username);
         }
         GroupCommand::Member { command: GroupMemberCommand::Remove { group, username } } => {
             let u = user(username).await?;
-            if !oauth.remove_group_member(&group, &u.id).await? {
+            if !ops.remove_group_member(&group, &u.id).await? {
                 return Err(CliError::Usage(format!("{} is not in {group}", u.username)));
             }
             println!("removed {} from {group}", u.username);

@@ -46,24 +46,9 @@ pub struct ConnectedApp {
     pub logo_uri: Option<String>,
 }
 
-fn not_found(what: &'static str) -> OAuthError {
-    OAuthError::NotFound(what)
-}
-
 impl OAuthService {
-    /// A user by id or username, typed by its shape (a UUID is an id, never
-    /// a username: issue #24 item 5).
-    async fn user_by_name(&self, username: &str) -> Result<UserId, OAuthError> {
-        let name = username.to_string();
-        let found = if latchkey_domain::user::looks_like_user_id(&name) {
-            self.db.run(move |c| user_repo::find_by_id(c, &UserId(name.to_ascii_lowercase()))).await?
-        } else {
-            self.db.run(move |c| user_repo::find_by_username(c, &name)).await?
-        };
-        found.map(|u| u.id).ok_or_else(|| not_found("user"))
-    }
-
-    pub async fn client_grants(&self, client_id: &str) -> Result<Vec<GrantSummary>, OAuthError> {
+    /// The grants of a client; `None` when there is no such client.
+    pub async fn client_grants(&self, client_id: &str) -> Result<Option<Vec<GrantSummary>>, OAuthError> {
         let cid = ClientId(client_id.to_string());
         let now = self.clock.now();
         let found = self
@@ -90,16 +75,15 @@ impl OAuthService {
                 Ok(Some(out))
             })
             .await?;
-        found.ok_or_else(|| not_found("client"))
+        Ok(found)
     }
 
     /// Revokes a client's grants: consent, refresh families, and every access
-    /// token issued so far; for all users, or for the one named.
-    pub async fn revoke_client_grants(&self, client_id: &str, username: Option<&str>, actor: &str) -> Result<RevokeReport, OAuthError> {
-        let user = match username {
-            Some(u) => Some(self.user_by_name(u).await?),
-            None => None,
-        };
+    /// token issued so far; for all users, or for `user` (id, username).
+    /// `None` when there is no such client.
+    pub async fn revoke_client_grants(&self, client_id: &str, user: Option<(&UserId, &str)>, actor: &str) -> Result<Option<RevokeReport>, OAuthError> {
+        let username = user.map(|(_, name)| name);
+        let user = user.map(|(id, _)| id.clone());
         let now = self.clock.now();
         let (cid, uid) = (ClientId(client_id.to_string()), user.clone());
         let result = self
@@ -114,7 +98,7 @@ impl OAuthService {
                 Ok(Some((grants, families, jtis)))
             })
             .await?;
-        let (grants, families, jtis) = result.ok_or_else(|| not_found("client"))?;
+        let Some((grants, families, jtis)) = result else { return Ok(None) };
         self.tokens.revoke_jtis(&jtis).await?;
         match &user {
             Some(u) => self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &u.0 }).await?,
@@ -123,12 +107,12 @@ impl OAuthService {
         let detail = format!("{actor} revoked {grants} grant(s), {families} refresh family(ies) of client {client_id}{}", username.map(|u| format!(" for user {u}")).unwrap_or_default());
         tracing::warn!(target: "security", event = "grants_revoked", client_id, user = username.unwrap_or("*"), actor);
         self.audit(SecurityEvent::GrantsRevoked, user.as_ref().map(|u| u.0.as_str()), Some(client_id), &detail).await;
-        Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
+        Ok(Some(RevokeReport { grants, families, access_tokens: jtis.len() }))
     }
 
-    /// Revokes everything a user granted, to every client.
-    pub async fn revoke_user_grants(&self, username: &str, actor: &str) -> Result<RevokeReport, OAuthError> {
-        let user = self.user_by_name(username).await?;
+    /// Revokes everything a user (id, username) granted, to every client.
+    pub async fn revoke_user_grants(&self, user: &UserId, username: &str, actor: &str) -> Result<RevokeReport, OAuthError> {
+        let user = user.clone();
         let now = self.clock.now();
         let uid = user.clone();
         let (grants, clients, families, jtis) = self

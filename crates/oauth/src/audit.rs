@@ -91,6 +91,17 @@ pub(crate) async fn record(db: &Db, clock: &SharedClock, kind: SecurityEvent, us
 }
 
 impl OAuthService {
+    /// Records a security event in the audit trail. Failing to record does not
+    /// fail the request (it is logged instead): the protective action already happened.
+    /// Records a security event from outside the protocol code (sign-in, sessions).
+    pub async fn audit_event(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+        self.audit(kind, user_id, client_id, detail).await
+    }
+
+    pub(crate) async fn audit(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
+        self.record_event(kind, user_id, client_id, detail).await
+    }
+
     /// Records an event with the current request's context; also one
     /// structured log line. Failing to record does not fail the request.
     pub(crate) async fn record_event(&self, kind: SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {

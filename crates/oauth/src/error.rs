@@ -79,12 +79,6 @@ pub enum OAuthError {
     /// Client authentication failed: 401 with `WWW-Authenticate` (RFC 6749 §5.2).
     #[error("client authentication failed")]
     ClientAuthentication { used_basic: bool },
-    /// An admin API resource that does not exist (404).
-    #[error("no such {0}")]
-    NotFound(&'static str),
-    /// An admin API resource that already exists (409).
-    #[error("{0}")]
-    Conflict(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("token: {0}")]

@@ -9,12 +9,13 @@
 //! turned into HTTP only by the web crate.
 
 pub mod admin;
+mod api_cache;
 pub mod apis;
 pub mod audit;
 pub mod authorize;
 pub mod client_assertion;
 pub mod client_auth;
-pub mod clients;
+pub mod client_keys;
 pub mod code;
 pub mod device;
 pub mod discovery;
@@ -22,12 +23,13 @@ pub mod dpop;
 pub mod endpoint_limits;
 pub mod error;
 mod grants;
-mod groups;
 mod introspect;
 pub mod issue;
 pub mod logout;
 pub mod par;
 pub mod pkce;
+mod protocol;
+pub mod remote_jwks;
 pub mod service;
 pub mod token;
 pub mod userinfo;

@@ -93,7 +93,7 @@ impl Brand {
             return Err(format!("LATCHKEY_BRAND_NAME must be 1-{MAX_NAME_CHARS} characters without control characters"));
         }
         let logo_url = match logo_url.filter(|u| !u.is_empty()) {
-            Some(u) => Some(latchkey_oauth::clients::checked_https_uri("LATCHKEY_BRAND_LOGO_URL", u).map_err(|e| e.to_string())?),
+            Some(u) => Some(latchkey_app::directory::clients::checked_https_uri("LATCHKEY_BRAND_LOGO_URL", u).map_err(|e| e.to_string())?),
             None => None,
         };
         let rgb = Rgb::parse(color).ok_or_else(|| format!("LATCHKEY_BRAND_COLOR={color:?} must be a colour as #rrggbb"))?;

@@ -81,7 +81,6 @@ impl WebError {
     pub fn from_oauth_on_page(e: OAuthError) -> WebError {
         match e {
             OAuthError::Store(s) => WebError::Store(s),
-            OAuthError::NotFound(what) => WebError::Page { status: StatusCode::NOT_FOUND, title: "Not found", message: format!("No such {what}.") },
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -192,12 +191,6 @@ fn json_error(e: &OAuthError) -> HttpResponse {
             (status, *code, description.clone(), *code == ErrorCode::InvalidClient)
         }
         OAuthError::ClientAuthentication { .. } => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, "client authentication failed".to_string(), true),
-        OAuthError::NotFound(what) => {
-            return no_store(HttpResponse::build(StatusCode::NOT_FOUND)).json(json!({ "error": "not_found", "error_description": format!("no such {what}") }));
-        }
-        OAuthError::Conflict(what) => {
-            return no_store(HttpResponse::build(StatusCode::CONFLICT)).json(json!({ "error": "conflict", "error_description": what }));
-        }
         OAuthError::Store(s) if is_unavailable(s) => {
             let id = reference();
             tracing::error!(reference = %id, error = %s, "store unavailable");

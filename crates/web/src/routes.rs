@@ -330,7 +330,7 @@ mod client_link_pattern_tests {
         ];
         for s in samples {
             let by_pattern = re.as_ref().is_some_and(|r| r.is_match(s));
-            let by_server = latchkey_oauth::clients::checked_https_uri("logo_uri", s).is_ok();
+            let by_server = latchkey_app::directory::clients::checked_https_uri("logo_uri", s).is_ok();
             assert_eq!(by_pattern, by_server, "{s:?}: pattern says {by_pattern}, server says {by_server}");
         }
     }

@@ -132,7 +132,7 @@ async fn removed_scopes_do_not_survive_in_refresh_tokens(backend: Backend) {
     refresh = field(&r, "refresh_token");
 
     // The administrator removes orders:read from the client.
-    latchkey_oauth::clients::set_api_scopes(&app.state.stores.db, &id, &["bills:read".to_string()]).await.expect("take orders:read away");
+    latchkey_app::directory::clients::set_api_scopes(&app.state.stores.db, &id, &["bills:read".to_string()]).await.expect("take orders:read away");
     app.clock.advance(6); // past the per-node client cache
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("resource", ORDERS)], basic).await;
     assert_eq!((r.status, field(&r, "error").as_str()), (400, "invalid_target"), "no Orders token any more: {:?}", r.body);
@@ -148,7 +148,7 @@ async fn removed_scopes_do_not_survive_in_refresh_tokens(backend: Backend) {
     refresh = field(&r, "refresh_token");
 
     // The Bills API itself drops bills:read.
-    assert!(app.state.oauth.remove_api_scope(&bills_id, "bills:read").await.expect("remove the API scope"));
+    assert!(app.state.admin(latchkey_app::admin::Actor::Cli).remove_api_scope(&bills_id, "bills:read").await.expect("remove the API scope"));
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("resource", BILLS)], basic).await;
     assert_eq!((r.status, field(&r, "error").as_str()), (400, "invalid_target"), "{:?}", r.body);
 }
@@ -194,7 +194,7 @@ async fn a_new_api_is_usable_at_once(backend: Backend) {
     // The registry is cached (empty) on this node.
     assert!(app.state.oauth.apis().await.expect("registry").is_empty());
     register_behind_the_servers_back(&app, "https://fresh.example/api", "fresh:read").await;
-    latchkey_oauth::clients::set_api_scopes(&app.state.stores.db, &id, &["fresh:read".to_string()]).await.expect("allow the scope");
+    latchkey_app::directory::clients::set_api_scopes(&app.state.stores.db, &id, &["fresh:read".to_string()]).await.expect("allow the scope");
     app.state.oauth.forget_cached_clients();
     let r = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("resource", "https://fresh.example/api")], basic).await;
     assert_eq!(r.status, 200, "the new API at once, not invalid_target for 5 s: {:?}", r.body);
@@ -220,7 +220,7 @@ async fn a_new_api_is_usable_at_once(backend: Backend) {
     // At /authorize too: a third API, registered behind the server's back, with the sign-in page as the answer.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     register_behind_the_servers_back(&app, "https://third.example/api", "third:read").await;
-    latchkey_oauth::clients::set_api_scopes(&app.state.stores.db, &id, &["fresh:read".to_string(), "third:read".to_string()]).await.expect("allow the scope");
+    latchkey_app::directory::clients::set_api_scopes(&app.state.stores.db, &id, &["fresh:read".to_string(), "third:read".to_string()]).await.expect("allow the scope");
     app.state.oauth.forget_cached_clients();
     let rp = Rp::discover(&app, &id, Some(&secret)).await;
     let req = rp.authorize_scopes(&["third:read"], &[("resource", "https://third.example/api")]);

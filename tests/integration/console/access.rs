@@ -135,7 +135,7 @@ async fn the_console_wants_an_interactive_recent_sign_in_for_every_change() {
         assert_eq!(r.location.as_deref(), Some(*again), "{path}: {}", r.body);
     }
     assert!(app.state.authn.find_by_username("mallory").await.expect("db").is_none(), "nobody invited");
-    assert!(!latchkey_oauth::clients::list(&app.state.stores.db).await.expect("clients").iter().any(|c| c.name == "Sneaky app"), "no client created");
+    assert!(!latchkey_app::directory::clients::list(&app.state.stores.db).await.expect("clients").iter().any(|c| c.name == "Sneaky app"), "no client created");
     assert!(!app.state.authn.user(&alice.id).await.expect("db").expect("alice").admin, "nobody promoted");
     assert!(app.state.oauth.client(&client_id).await.expect("db").expect("client").disabled_at.is_none(), "the client still works");
     assert_eq!(app.state.tokens.key_status().await.expect("keys").len(), keys_before, "no keys rotated");

@@ -3,9 +3,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::dev::ServerHandle;
+use latchkey_app::directory::clients::{self, NewClient};
 use latchkey_authn::NewUser;
 use latchkey_domain::{ManualClock, Secret, SigningAlg};
-use latchkey_oauth::clients::{self, NewClient};
 use latchkey_web::{AppState, Settings};
 
 use super::browser::Browser;

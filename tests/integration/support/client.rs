@@ -2,9 +2,9 @@
 //! about (`TestClient::web_app("Shop").post_logout(URI).register(&app)`)
 //! instead of writing out every field of [`NewClient`].
 
+use latchkey_app::directory::clients::NewClient;
 use latchkey_domain::ClientLinks;
 use latchkey_domain::{GrantType, ScopeSet, SigningAlg};
-use latchkey_oauth::clients::NewClient;
 
 use super::app::{service_client, TestApp, REDIRECT_URI};
 

@@ -1,9 +1,9 @@
 //! Administering clients: register, change, rotate the secret, disable,
 //! delete. Each audited with who did it.
 
+use crate::directory::clients::{self as directory, ClientUpdate, LinksUpdate, NewClient, CLIENT_SECRET_PREFIX};
 use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Client, Secret};
-use latchkey_oauth::clients::{ClientUpdate, LinksUpdate, NewClient, CLIENT_SECRET_PREFIX};
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
 use super::Admin;
@@ -17,7 +17,7 @@ impl Admin<'_> {
     /// Registers a client; the secret is returned once.
     pub async fn create_client(&self, new: NewClient) -> Result<(Client, Option<Secret>), AppError> {
         let app = self.app;
-        let (client, secret) = latchkey_oauth::clients::register(&app.stores.db, &app.stores.master, new, app.clock.now()).await?;
+        let (client, secret) = directory::register(&app.stores.db, &app.stores.master, new, app.clock.now()).await?;
         app.oauth.audit_event(SecurityEvent::ClientCreated, None, Some(&client.id.0), &format!("{}, by {}", client.name, self.actor.audit_name())).await;
         Ok((client, secret))
     }
@@ -27,7 +27,7 @@ impl Admin<'_> {
         let app = self.app;
         let before = self.existing_client(client_id).await?;
         let detail = format!("name {:?} -> {:?}; redirect URIs {:?} -> {:?}", before.name, update.name, before.redirect_uris, update.redirect_uris);
-        latchkey_oauth::clients::update(&app.stores.db, client_id, update).await?;
+        directory::update(&app.stores.db, client_id, update).await?;
         app.oauth.forget_cached_clients();
         app.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &format!("{detail}; by {}", self.actor.audit_name())).await;
         Ok(())
@@ -36,7 +36,7 @@ impl Admin<'_> {
     /// Changes some of a client's consent-page links (logo, policy, terms).
     pub async fn update_client_links(&self, client_id: &str, links: LinksUpdate) -> Result<(), AppError> {
         let app = self.app;
-        let now = latchkey_oauth::clients::update_links(&app.stores.db, client_id, links).await?;
+        let now = directory::update_links(&app.stores.db, client_id, links).await?;
         app.oauth.forget_cached_clients();
         let detail = format!("logo {:?}, policy {:?}, terms {:?}; by {}", now.logo_uri, now.policy_uri, now.tos_uri, self.actor.audit_name());
         app.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &detail).await;
@@ -82,11 +82,24 @@ impl Admin<'_> {
         let app = self.app;
         self.existing_client(client_id).await?;
         app.oauth.revoke_client_grants(client_id, None, "client deleted").await?;
-        if !latchkey_oauth::clients::remove(&app.stores.db, client_id).await? {
+        if !directory::remove(&app.stores.db, client_id).await? {
             return Err(AppError::NotFound("client"));
         }
         app.oauth.forget_cached_clients();
         app.oauth.audit_event(SecurityEvent::ClientDeleted, None, Some(client_id), &format!("by {}", self.actor.audit_name())).await;
         Ok(())
+    }
+}
+
+impl Admin<'_> {
+    /// Replaces the API scopes a client may be granted (its OpenID Connect
+    /// scopes stay).
+    pub async fn set_client_api_scopes(&self, client_id: &str, names: &[String]) -> Result<Client, AppError> {
+        let app = self.app;
+        let client = directory::set_api_scopes(&app.stores.db, client_id, names).await?;
+        app.oauth.forget_cached_clients();
+        let detail = format!("{}; by {}", client.allowed_scopes, self.actor.audit_name());
+        app.oauth.audit_event(SecurityEvent::ClientScopesChanged, None, Some(&client.id.0), &detail).await;
+        Ok(client)
     }
 }

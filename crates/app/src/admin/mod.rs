@@ -13,6 +13,7 @@
 //! Every action is audited with who did it ([`Actor::audit_name`]).
 
 mod clients;
+mod grants;
 mod users;
 
 pub use users::UserAction;
@@ -55,8 +56,8 @@ impl Actor {
 
 /// The administration use cases, as one actor: `app.admin(actor)`.
 pub struct Admin<'a> {
-    app: &'a App,
-    actor: Actor,
+    pub(crate) app: &'a App,
+    pub(crate) actor: Actor,
 }
 
 impl App {

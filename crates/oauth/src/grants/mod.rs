@@ -39,7 +39,7 @@ use latchkey_store::{Db, FastStore, StoreError};
 use latchkey_token::crypto::KeyedHasher;
 use latchkey_token::TokenService;
 
-use crate::apis::ApiCache;
+use crate::api_cache::ApiCache;
 use crate::error::{ErrorCode, OAuthError};
 use crate::token::{TokenRequest, TokenResponse};
 

@@ -36,13 +36,18 @@ pub(crate) async fn admin(req: &HttpRequest, state: &AppState) -> Result<AccessT
     }
 }
 
+/// The caller, as the application's admin actor.
+pub(crate) async fn admin_actor(req: &HttpRequest, state: &AppState) -> Result<latchkey_app::admin::Actor, WebError> {
+    Ok(super::admin_users::actor(&admin(req, state).await?))
+}
+
 fn actor(claims: &AccessTokenClaims) -> String {
     format!("admin client {}", claims.client_id)
 }
 
 pub async fn list_clients(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
-    let clients = latchkey_oauth::clients::list(&state.stores.db).await.map_err(WebError::Json)?;
+    let clients = latchkey_app::directory::clients::list(&state.stores.db).await.map_err(WebError::api)?;
     let body: Vec<_> = clients
         .iter()
         .map(|c| {
@@ -57,8 +62,8 @@ pub async fn list_clients(req: HttpRequest, state: web::Data<AppState>) -> Resul
 }
 
 pub async fn client_grants(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let grants = state.oauth.client_grants(&path).await.map_err(WebError::Json)?;
+    let ops = state.admin(admin_actor(&req, &state).await?);
+    let grants = ops.client_grants(&path).await.map_err(WebError::api)?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(grants))
 }
 
@@ -68,14 +73,14 @@ pub struct UserFilter {
 }
 
 pub async fn revoke_client_grants(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, query: web::Query<UserFilter>) -> Result<HttpResponse, WebError> {
-    let claims = admin(&req, &state).await?;
-    let report = state.oauth.revoke_client_grants(&path, query.user.as_deref().filter(|u| !u.is_empty()), &actor(&claims)).await.map_err(WebError::Json)?;
+    let ops = state.admin(admin_actor(&req, &state).await?);
+    let report = ops.revoke_client_grants(&path, query.user.as_deref().filter(|u| !u.is_empty())).await.map_err(WebError::api)?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(report))
 }
 
 pub async fn revoke_user_grants(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    let claims = admin(&req, &state).await?;
-    let report = state.oauth.revoke_user_grants(&path, &actor(&claims)).await.map_err(WebError::Json)?;
+    let ops = state.admin(admin_actor(&req, &state).await?);
+    let report = ops.revoke_user_grants(&path).await.map_err(WebError::api)?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(report))
 }
 
@@ -112,7 +117,7 @@ pub async fn end_one_session(req: HttpRequest, state: web::Data<AppState>, path:
     let claims = admin(&req, &state).await?;
     let ended = state.end_sessions(vec![path.into_inner()]).await?;
     let Some(s) = ended.first() else {
-        return Err(WebError::Json(OAuthError::NotFound("session")));
+        return Err(WebError::api(latchkey_app::AppError::NotFound("session")));
     };
     state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&s.user_id.0), None, &format!("{} ended session {}", actor(&claims), s.sid)).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": 1 })))

@@ -2,9 +2,10 @@
 //! groups and their members, a client's allowed API scopes, user profiles.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_app::directory::apis::{parse_scope_arg, NewApi};
+use latchkey_app::AppError;
 use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Api, Profile, SigningAlg};
-use latchkey_oauth::apis::{parse_scope_arg, NewApi};
 use latchkey_oauth::OAuthError;
 use serde::Deserialize;
 use serde_json::json;
@@ -63,7 +64,7 @@ pub async fn list_apis(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 }
 
 pub async fn create_api(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewApiBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
     let body = body.into_inner();
     let signing_alg = match body.signing_alg.as_deref() {
         None => SigningAlg::EdDSA,
@@ -71,7 +72,7 @@ pub async fn create_api(req: HttpRequest, state: web::Data<AppState>, body: web:
     };
     let scopes = body.scopes.iter().map(scope_of).collect::<Result<Vec<_>, _>>()?;
     let new = NewApi { name: body.name, audience: body.audience, scopes, access_token_ttl: body.access_token_ttl, signing_alg, introspection_secret: body.introspection_secret };
-    let (api, secret) = state.oauth.register_api(new).await.map_err(WebError::Json)?;
+    let (api, secret) = ops.register_api(new).await.map_err(WebError::api)?;
     let mut out = api_json(&api);
     if let Some(s) = secret {
         out["introspection_secret"] = json!(s.expose());
@@ -81,29 +82,29 @@ pub async fn create_api(req: HttpRequest, state: web::Data<AppState>, body: web:
 
 pub async fn get_api(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
-    let api = state.oauth.api(&path).await?.ok_or(WebError::Json(OAuthError::NotFound("API")))?;
+    let api = state.oauth.api(&path).await?.ok_or(WebError::api(AppError::NotFound("API")))?;
     Ok(ok(api_json(&api)))
 }
 
 pub async fn delete_api(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    if !state.oauth.remove_api(&path).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("API")));
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    if !ops.remove_api(&path).await.map_err(WebError::api)? {
+        return Err(WebError::api(AppError::NotFound("API")));
     }
     Ok(ok(json!({ "removed": true })))
 }
 
 pub async fn add_scope(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ScopeBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    state.oauth.add_api_scope(&path, scope_of(&body)?).await.map_err(WebError::Json)?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    ops.add_api_scope(&path, scope_of(&body)?).await.map_err(WebError::api)?;
     Ok(ok(json!({ "added": body.name })))
 }
 
 pub async fn remove_scope(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
     let (api, name) = path.into_inner();
-    if !state.oauth.remove_api_scope(&api, &name).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("scope")));
+    if !ops.remove_api_scope(&api, &name).await.map_err(WebError::api)? {
+        return Err(WebError::api(AppError::NotFound("scope")));
     }
     Ok(ok(json!({ "removed": name })))
 }
@@ -115,8 +116,8 @@ pub struct RoleBody {
 }
 
 pub async fn add_role(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<RoleBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    state.oauth.add_api_role(&path, &body.role, &body.group).await.map_err(WebError::Json)?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    ops.add_api_role(&path, &body.role, &body.group).await.map_err(WebError::api)?;
     Ok(ok(json!({ "role": body.role, "group": body.group })))
 }
 
@@ -126,10 +127,8 @@ pub struct ClientScopesBody {
 }
 
 pub async fn set_client_scopes(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ClientScopesBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let client = latchkey_oauth::clients::set_api_scopes(&state.stores.db, &path, &body.allow_scopes).await.map_err(WebError::Json)?;
-    state.oauth.forget_cached_clients();
-    state.oauth.audit_event(SecurityEvent::ClientScopesChanged, None, Some(&client.id.0), &client.allowed_scopes.to_string()).await;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    let client = ops.set_client_api_scopes(&path, &body.allow_scopes).await.map_err(WebError::api)?;
     Ok(ok(json!({ "client_id": client.id.0, "scope": client.allowed_scopes.to_string() })))
 }
 
@@ -139,21 +138,21 @@ pub struct GroupBody {
 }
 
 pub async fn list_groups(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let groups = state.oauth.list_groups().await.map_err(WebError::Json)?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    let groups = ops.list_groups().await.map_err(WebError::api)?;
     Ok(ok(json!(groups.iter().map(|(name, members)| json!({ "name": name, "members": members })).collect::<Vec<_>>())))
 }
 
 pub async fn create_group(req: HttpRequest, state: web::Data<AppState>, body: web::Json<GroupBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    state.oauth.create_group(&body.name).await.map_err(WebError::Json)?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    ops.create_group(&body.name).await.map_err(WebError::api)?;
     Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "name": body.name })))
 }
 
 pub async fn delete_group(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    if !state.oauth.remove_group(&path).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("group")));
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
+    if !ops.remove_group(&path).await.map_err(WebError::api)? {
+        return Err(WebError::api(AppError::NotFound("group")));
     }
     Ok(ok(json!({ "removed": path.into_inner() })))
 }
@@ -164,18 +163,18 @@ pub struct MemberBody {
 }
 
 pub async fn add_member(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<MemberBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
     let user = user_named(&state, &body.username).await?;
-    state.oauth.add_group_member(&path, &user.id).await.map_err(WebError::Json)?;
+    ops.add_group_member(&path, &user.id).await.map_err(WebError::api)?;
     Ok(ok(json!({ "group": path.into_inner(), "username": user.username })))
 }
 
 pub async fn remove_member(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+    let ops = state.admin(super::admin::admin_actor(&req, &state).await?);
     let (group, username) = path.into_inner();
     let user = user_named(&state, &username).await?;
-    if !state.oauth.remove_group_member(&group, &user.id).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("member")));
+    if !ops.remove_group_member(&group, &user.id).await.map_err(WebError::api)? {
+        return Err(WebError::api(AppError::NotFound("member")));
     }
     Ok(ok(json!({ "removed": username })))
 }

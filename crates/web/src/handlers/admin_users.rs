@@ -2,10 +2,9 @@
 //! operations as the console (`crate::admin_ops`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use latchkey_app::directory::clients::{ClientUpdate, LinksUpdate};
 use latchkey_domain::SecurityEvent;
-use latchkey_domain::{ClientLinks, GrantType, ScopeSet, SigningAlg, User};
-use latchkey_oauth::clients::{LinksUpdate, NewClient};
-use latchkey_oauth::OAuthError;
+use latchkey_domain::{ClientLinks, SigningAlg, User};
 use latchkey_store::repo::audit::Filter;
 use serde::Deserialize;
 use serde_json::json;
@@ -20,7 +19,7 @@ fn ok(body: serde_json::Value) -> HttpResponse {
 }
 
 fn not_found(what: &'static str) -> WebError {
-    WebError::Json(OAuthError::NotFound(what))
+    WebError::api(latchkey_app::AppError::NotFound(what))
 }
 
 pub fn user_json(u: &User) -> serde_json::Value {
@@ -111,51 +110,20 @@ pub struct NewClientBody {
     tos_uri: Option<String>,
 }
 
-/// Turns a client form or body into a [`NewClient`].
-#[allow(clippy::too_many_arguments)] // the form's fields; a typed request struct comes with issue #25's admin API
-pub fn new_client(
-    name: String,
-    redirect_uris: Vec<String>,
-    post_logout: Vec<String>,
-    public: bool,
-    grants: &[String],
-    scope: Option<&str>,
-    backchannel: Option<String>,
-    alg: Option<&str>,
-) -> Result<NewClient, OAuthError> {
-    let grant_types = grants.iter().map(|g| GrantType::parse(g).ok_or_else(|| OAuthError::invalid_request(format!("unknown grant type {g}")))).collect::<Result<Vec<_>, _>>()?;
-    let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Some(ScopeSet::parse_tokens(s).map_err(|bad| OAuthError::invalid_request(format!("malformed scope {bad}")))?),
-        None => None,
-    };
-    let id_token_alg = match alg {
-        Some(a) => SigningAlg::parse(a).ok_or_else(|| OAuthError::invalid_request("id_token_alg must be RS256, ES256 or EdDSA"))?,
-        None => SigningAlg::RS256,
-    };
-    Ok(NewClient {
-        name,
-        redirect_uris,
-        post_logout_redirect_uris: post_logout,
-        public,
-        grant_types,
-        scopes,
-        admin: false,
-        id_token_alg,
-        backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()),
-        require_par: false,
-        jwks: None,
-        require_private_key_jwt: false,
-        require_dpop: false,
-        jwks_uri: None,
-        links: Default::default(),
-    })
-}
-
 pub async fn create_client(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewClientBody>) -> Result<HttpResponse, WebError> {
     let claims = admin(&req, &state).await?;
     let b = body.into_inner();
-    let mut new =
-        new_client(b.name, b.redirect_uris, b.post_logout_redirect_uris, b.public, &b.grant_types, b.scope.as_deref(), b.backchannel_logout_uri, b.id_token_alg.as_deref()).map_err(WebError::Json)?;
+    let mut new = latchkey_app::directory::clients::new_client(
+        b.name,
+        b.redirect_uris,
+        b.post_logout_redirect_uris,
+        b.public,
+        &b.grant_types,
+        b.scope.as_deref(),
+        b.backchannel_logout_uri,
+        b.id_token_alg.as_deref(),
+    )
+    .map_err(WebError::api)?;
     new.require_par = b.require_par;
     new.jwks = b.jwks.filter(|j| !j.is_null()).map(|j| j.to_string());
     new.require_private_key_jwt = b.require_private_key_jwt;
@@ -226,7 +194,7 @@ pub async fn update_client(req: HttpRequest, state: web::Data<AppState>, path: w
     let claims = admin(&req, &state).await?;
     let ops = state.admin(actor(&claims));
     let b = body.into_inner();
-    let update = latchkey_oauth::clients::ClientUpdate {
+    let update = ClientUpdate {
         name: b.name,
         redirect_uris: b.redirect_uris,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
@@ -235,7 +203,7 @@ pub async fn update_client(req: HttpRequest, state: web::Data<AppState>, path: w
     let cleared = |v: Option<Option<String>>| v.map(Option::unwrap_or_default);
     let links = LinksUpdate { logo_uri: cleared(b.logo_uri), policy_uri: cleared(b.policy_uri), tos_uri: cleared(b.tos_uri) };
     // Checked before anything changes: a bad URL leaves the client as it was.
-    links.check().map_err(WebError::Json)?;
+    links.check().map_err(WebError::api)?;
     ops.update_client(&path, update).await.map_err(WebError::api)?;
     if !links.is_empty() {
         ops.update_client_links(&path, links).await.map_err(WebError::api)?;

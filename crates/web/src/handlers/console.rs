@@ -11,7 +11,7 @@ use latchkey_domain::SecurityEvent;
 use latchkey_domain::UserId;
 use serde::Deserialize;
 
-use super::admin_users::{audit_filter, new_client};
+use super::admin_users::audit_filter;
 use super::see_other;
 use crate::browser::{check_form_post, with_cookies, CsrfCookie};
 use crate::error::WebError;
@@ -20,6 +20,7 @@ use crate::guards::{AdminSession, RecentAdminSession};
 use crate::pages::render;
 use crate::state::AppState;
 use latchkey_app::admin::UserAction;
+use latchkey_app::directory::clients::new_client;
 use latchkey_app::AppError;
 
 /// The status lines an action leaves for the page it redirects to, as
@@ -322,7 +323,7 @@ struct ClientsPage {
 }
 
 async fn clients_page(req: &HttpRequest, state: &AppState, created: Option<(String, Option<String>)>) -> Result<HttpResponse, WebError> {
-    let list = latchkey_oauth::clients::list(&state.stores.db).await.map_err(WebError::from_oauth_on_page)?;
+    let list = latchkey_app::directory::clients::list(&state.stores.db).await?;
     let csrf = CsrfCookie::from_request(req);
     let clients = list.into_iter().map(|c| ClientRow { public: c.secret_hash.is_none(), disabled: c.disabled_at.is_some(), id: c.id.0, name: c.name }).collect();
     page(&ClientsPage { notice: None, created, clients, csrf_token: csrf.form_token(state) }, &csrf)
@@ -392,7 +393,15 @@ struct ClientPage {
 
 async fn client_page(req: &HttpRequest, state: &AppState, id: &str, notice: Option<String>, new_secret: Option<String>) -> Result<HttpResponse, WebError> {
     let c = state.oauth.client(id).await?.ok_or_else(|| WebError::Page { status: StatusCode::NOT_FOUND, title: "Not found", message: "No such client.".into() })?;
-    let grants = state.oauth.client_grants(id).await.map_err(WebError::from_oauth_on_page)?.into_iter().map(|g| GrantRow { username: g.username, scope: g.scope, families: g.families }).collect();
+    let grants = state
+        .oauth
+        .client_grants(id)
+        .await
+        .map_err(WebError::from_oauth_on_page)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| GrantRow { username: g.username, scope: g.scope, families: g.families })
+        .collect();
     let mut actions = vec![("revoke-all", "Revoke all grants")];
     if c.secret_hash.is_some() {
         actions.push(("rotate-secret", "Rotate secret"));
@@ -428,17 +437,15 @@ pub async fn client_action(req: HttpRequest, admin: RecentAdminSession, state: w
     check_form_post(&req, &state, &form.csrf_token)?;
     let id = path.into_inner();
     let back = format!("/admin/clients/{id}");
-    let actor = format!("admin {}", admin.0.user.username);
     let ops = state.admin(admin.0.actor());
-    let bad = |e: latchkey_oauth::OAuthError| WebError::bad_request(e.to_string());
     let notice = match form.action.as_str() {
         "revoke-all" => {
-            state.oauth.revoke_client_grants(&id, None, &actor).await.map_err(bad)?;
+            ops.revoke_client_grants(&id, None).await?;
             "grants-revoked"
         }
         "revoke-user" => {
             let user = form.username.clone().unwrap_or_default();
-            state.oauth.revoke_client_grants(&id, Some(&user), &actor).await.map_err(bad)?;
+            ops.revoke_client_grants(&id, Some(&user)).await?;
             "user-grant-revoked"
         }
         "rotate-secret" => {
@@ -458,15 +465,15 @@ pub async fn client_action(req: HttpRequest, admin: RecentAdminSession, state: w
             return Ok(see_other("/admin/clients"));
         }
         "edit" => {
-            let update = latchkey_oauth::clients::ClientUpdate {
+            let update = latchkey_app::directory::clients::ClientUpdate {
                 name: form.name.clone().unwrap_or_default(),
                 redirect_uris: lines(form.redirect_uris.as_deref().unwrap_or("")),
                 post_logout_redirect_uris: lines(form.post_logout_redirect_uris.as_deref().unwrap_or("")),
                 backchannel_logout_uri: form.backchannel_logout_uri.clone().filter(|s| !s.trim().is_empty()),
             };
             // The form always carries the three links: empty removes one.
-            let links = latchkey_oauth::clients::LinksUpdate { logo_uri: form.logo_uri.clone(), policy_uri: form.policy_uri.clone(), tos_uri: form.tos_uri.clone() };
-            links.check().map_err(bad)?;
+            let links = latchkey_app::directory::clients::LinksUpdate { logo_uri: form.logo_uri.clone(), policy_uri: form.policy_uri.clone(), tos_uri: form.tos_uri.clone() };
+            links.check()?;
             ops.update_client(&id, update).await?;
             if !links.is_empty() {
                 ops.update_client_links(&id, links).await?;

@@ -1,4 +1,5 @@
-//! Registering clients (CLI and, later, the admin API).
+//! The client directory: registering clients and changing their settings
+//! (the console, the admin API and the CLI, through `crate::admin`).
 
 use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, Scope, ScopeSet, Secret, SigningAlg};
 use latchkey_store::repo::clients as client_repo;
@@ -6,7 +7,9 @@ use latchkey_store::Db;
 use latchkey_token::crypto::{random_token, KeyPurpose};
 use latchkey_token::MasterKey;
 
-use crate::error::OAuthError;
+use latchkey_oauth::client_keys::validate_jwks;
+
+use crate::AppError;
 
 /// Client secrets carry this prefix so secret scanners can spot leaked ones.
 /// NEVER CHANGE IT: scanners and existing deployments match on it.
@@ -55,40 +58,40 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
 }
 
 /// Builds a client and, for confidential clients, its secret (returned once).
-pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Client, Option<Secret>), OAuthError> {
+pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Client, Option<Secret>), AppError> {
     if new.name.trim().is_empty() {
-        return Err(OAuthError::invalid_request("a client needs a name"));
+        return Err(invalid("a client needs a name"));
     }
     for uri in new.redirect_uris.iter().chain(&new.post_logout_redirect_uris).chain(&new.backchannel_logout_uri) {
-        validate_redirect_uri(uri).map_err(OAuthError::invalid_request)?;
+        validate_redirect_uri(uri).map_err(invalid)?;
     }
     let mut grant_types = new.grant_types.clone();
     if grant_types.is_empty() {
         grant_types = if new.admin { vec![GrantType::ClientCredentials] } else { vec![GrantType::AuthorizationCode, GrantType::RefreshToken] };
     }
     if grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
-        return Err(OAuthError::invalid_request("the authorization_code grant needs at least one --redirect-uri"));
+        return Err(invalid("the authorization_code grant needs at least one --redirect-uri"));
     }
     let links = validate_links(new.links)?;
-    let jwks = new.jwks.as_deref().map(validate_jwks).transpose()?;
+    let jwks = new.jwks.as_deref().map(validate_jwks).transpose().map_err(AppError::Invalid)?;
     let jwks_uri = new.jwks_uri.as_deref().map(validate_jwks_uri).transpose()?;
     if jwks.is_some() && jwks_uri.is_some() {
-        return Err(OAuthError::invalid_request("register keys (--jwks-file) or where to fetch them (--jwks-uri), not both"));
+        return Err(invalid("register keys (--jwks-file) or where to fetch them (--jwks-uri), not both"));
     }
     if new.require_private_key_jwt && jwks.is_none() && jwks_uri.is_none() {
-        return Err(OAuthError::invalid_request("private_key_jwt needs registered keys (--jwks-file or --jwks-uri)"));
+        return Err(invalid("private_key_jwt needs registered keys (--jwks-file or --jwks-uri)"));
     }
     if new.public && new.require_private_key_jwt {
-        return Err(OAuthError::invalid_request("a public client has no credentials; private_key_jwt makes it confidential (leave out --public)"));
+        return Err(invalid("a public client has no credentials; private_key_jwt makes it confidential (leave out --public)"));
     }
     if new.public && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(OAuthError::invalid_request("public clients cannot use client_credentials"));
+        return Err(invalid("public clients cannot use client_credentials"));
     }
     if new.public && new.admin {
-        return Err(OAuthError::invalid_request("an admin client must be confidential"));
+        return Err(invalid("an admin client must be confidential"));
     }
     if !new.admin && new.scopes.as_ref().is_some_and(|s| s.contains(Scope::Admin)) {
-        return Err(OAuthError::invalid_request("the admin scope is only for admin clients (--admin)"));
+        return Err(invalid("the admin scope is only for admin clients (--admin)"));
     }
     let mut scopes = new.scopes.unwrap_or_else(|| ScopeSet::parse_lenient(DEFAULT_SCOPES));
     if new.admin {
@@ -118,23 +121,68 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     Ok((client, secret))
 }
 
+/// A refusal of what the admin typed.
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Invalid(message.into())
+}
+
+/// Turns a client form or body into a [`NewClient`].
+#[allow(clippy::too_many_arguments)] // the form's fields, as the console and the admin API send them
+pub fn new_client(
+    name: String,
+    redirect_uris: Vec<String>,
+    post_logout: Vec<String>,
+    public: bool,
+    grants: &[String],
+    scope: Option<&str>,
+    backchannel: Option<String>,
+    alg: Option<&str>,
+) -> Result<NewClient, AppError> {
+    let grant_types = grants.iter().map(|g| GrantType::parse(g).ok_or_else(|| invalid(format!("unknown grant type {g}")))).collect::<Result<Vec<_>, _>>()?;
+    let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(ScopeSet::parse_tokens(s).map_err(|bad| invalid(format!("malformed scope {bad}")))?),
+        None => None,
+    };
+    let id_token_alg = match alg {
+        Some(a) => SigningAlg::parse(a).ok_or_else(|| invalid("id_token_alg must be RS256, ES256 or EdDSA"))?,
+        None => SigningAlg::RS256,
+    };
+    Ok(NewClient {
+        name,
+        redirect_uris,
+        post_logout_redirect_uris: post_logout,
+        public,
+        grant_types,
+        scopes,
+        admin: false,
+        id_token_alg,
+        backchannel_logout_uri: backchannel.filter(|b| !b.is_empty()),
+        require_par: false,
+        jwks: None,
+        require_private_key_jwt: false,
+        require_dpop: false,
+        jwks_uri: None,
+        links: Default::default(),
+    })
+}
+
 /// What a client may ask for when nobody says otherwise.
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
 
 /// Every API scope of `scopes` must be registered.
-async fn check_api_scopes(db: &Db, scopes: &ScopeSet) -> Result<(), OAuthError> {
+async fn check_api_scopes(db: &Db, scopes: &ScopeSet) -> Result<(), AppError> {
     if scopes.api_names().next().is_none() {
         return Ok(());
     }
     let apis = db.run(latchkey_store::repo::apis::list).await?;
-    match scopes.api_names().find(|n| crate::apis::owner_of(&apis, n).is_none()) {
-        Some(unknown) => Err(OAuthError::invalid_request(format!("unknown scope {unknown} (register it with `latchkey api add` or `api scope add`)"))),
+    match scopes.api_names().find(|n| latchkey_oauth::apis::owner_of(&apis, n).is_none()) {
+        Some(unknown) => Err(invalid(format!("unknown scope {unknown} (register it with `latchkey api add` or `api scope add`)"))),
         None => Ok(()),
     }
 }
 
 /// Registers a client: validates it, stores it, and returns the secret once.
-pub async fn register(db: &Db, master: &MasterKey, new: NewClient, now: i64) -> Result<(Client, Option<Secret>), OAuthError> {
+pub async fn register(db: &Db, master: &MasterKey, new: NewClient, now: i64) -> Result<(Client, Option<Secret>), AppError> {
     let (client, secret) = build_client(new, master, now)?;
     check_api_scopes(db, &client.allowed_scopes).await?;
     let c = client.clone();
@@ -143,12 +191,12 @@ pub async fn register(db: &Db, master: &MasterKey, new: NewClient, now: i64) -> 
 }
 
 /// Replaces the API scopes a client may be granted (its OIDC scopes stay).
-pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Result<Client, OAuthError> {
+pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Result<Client, AppError> {
     let id = client_id.to_string();
-    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?;
+    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(AppError::NotFound("client"))?;
     let scopes = client.allowed_scopes.oidc_only().union(&ScopeSet::from_api_names(names.iter().map(String::as_str)));
     if scopes.api_names().count() != names.iter().collect::<std::collections::BTreeSet<_>>().len() {
-        return Err(OAuthError::invalid_request("an API scope name is malformed or an OpenID Connect scope"));
+        return Err(invalid("an API scope name is malformed or an OpenID Connect scope"));
     }
     check_api_scopes(db, &scopes).await?;
     let (id, text) = (client.id.0.clone(), scopes.to_string());
@@ -157,105 +205,24 @@ pub async fn set_api_scopes(db: &Db, client_id: &str, names: &[String]) -> Resul
 }
 
 /// Requires (or not) that a client push its authorization requests (RFC 9126 §5).
-pub async fn set_require_par(db: &Db, client_id: &str, required: bool) -> Result<(), OAuthError> {
+pub async fn set_require_par(db: &Db, client_id: &str, required: bool) -> Result<(), AppError> {
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_require_par(c, &id, required)).await? {
-        return Err(OAuthError::NotFound("client"));
-    }
-    Ok(())
-}
-
-/// Most keys a client may register: enough for a rotation in progress.
-pub const MAX_CLIENT_KEYS: usize = 10;
-/// Largest JWK Set accepted (bytes).
-pub const MAX_JWKS_LEN: usize = 32 * 1024;
-
-/// Checks a client's JWK Set for private_key_jwt: JSON, at most
-/// [`MAX_CLIENT_KEYS`] keys, each public (no private parts), usable for
-/// verification, and named by a `kid`. Returns it
-/// normalised (compact JSON).
-pub fn validate_jwks(text: &str) -> Result<String, OAuthError> {
-    if text.len() > MAX_JWKS_LEN {
-        return Err(OAuthError::invalid_request("the JWK Set is too large"));
-    }
-    let raw: serde_json::Value = serde_json::from_str(text).map_err(|_| OAuthError::invalid_request("the JWK Set is not JSON"))?;
-    let keys = raw.get("keys").and_then(|k| k.as_array()).ok_or_else(|| OAuthError::invalid_request("a JWK Set has a \"keys\" array"))?;
-    if keys.is_empty() || keys.len() > MAX_CLIENT_KEYS {
-        return Err(OAuthError::invalid_request(format!("register 1 to {MAX_CLIENT_KEYS} keys")));
-    }
-    for k in keys {
-        if ["d", "p", "q", "dp", "dq", "qi", "k"].iter().any(|private| k.get(private).is_some()) {
-            return Err(OAuthError::invalid_request("a registered key must be public only (it contains private or symmetric key material)"));
-        }
-        if k.get("kid").and_then(|v| v.as_str()).is_none_or(|kid| kid.is_empty() || kid.len() > 128) {
-            return Err(OAuthError::invalid_request("each key needs a kid of 1-128 characters (the assertion names the key that signed it)"));
-        }
-        check_key_members(k).map_err(OAuthError::invalid_request)?;
-    }
-    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(raw.clone()).map_err(|e| OAuthError::invalid_request(format!("not a usable JWK Set: {e}")))?;
-    for k in &set.keys {
-        jsonwebtoken::DecodingKey::from_jwk(k).map_err(|e| OAuthError::invalid_request(format!("a key cannot verify signatures: {e}")))?;
-    }
-    let mut normalised = serde_json::to_value(&set).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    // jsonwebtoken's key type reads RFC 9864's `"alg": "Ed25519"` as an
-    // unknown algorithm: keep the name the client registered.
-    if let (Some(out), Some(given)) = (normalised.get_mut("keys").and_then(|k| k.as_array_mut()), raw.get("keys").and_then(|k| k.as_array())) {
-        for (out, given) in out.iter_mut().zip(given) {
-            if let (Some(alg @ serde_json::Value::String(_)), Some(o)) = (given.get("alg"), out.as_object_mut()) {
-                o.insert("alg".into(), alg.clone());
-            }
-        }
-    }
-    serde_json::to_string(&normalised).map_err(|e| OAuthError::invalid_request(e.to_string()))
-}
-
-/// The members a signature key of each type has, within sane sizes; `use`
-/// and `alg`, when given, must fit client assertions.
-fn check_key_members(k: &serde_json::Value) -> Result<(), String> {
-    let text = |name: &str, max: usize| -> Result<(), String> {
-        match k.get(name).and_then(|v| v.as_str()) {
-            Some(v) if !v.is_empty() && v.len() <= max => Ok(()),
-            _ => Err(format!("the key's {name} is missing or too long")),
-        }
-    };
-    match k.get("kty").and_then(|v| v.as_str()) {
-        Some("RSA") => text("n", 1400).and(text("e", 16))?,
-        Some("EC") => {
-            if !matches!(k.get("crv").and_then(|v| v.as_str()), Some("P-256" | "P-384")) {
-                return Err("an EC key's crv must be P-256 or P-384".into());
-            }
-            text("x", 96).and(text("y", 96))?
-        }
-        Some("OKP") => {
-            if k.get("crv").and_then(|v| v.as_str()) != Some("Ed25519") {
-                return Err("an OKP key's crv must be Ed25519".into());
-            }
-            text("x", 64)?
-        }
-        _ => return Err("kty must be RSA, EC or OKP".into()),
-    }
-    if k.get("use").is_some_and(|u| u != "sig") {
-        return Err("a key's use must be sig".into());
-    }
-    if let Some(alg) = k.get("alg") {
-        let names = crate::client_assertion::ASSERTION_ALG_NAMES;
-        if !alg.as_str().is_some_and(|a| names.contains(&a)) {
-            return Err(format!("a key's alg must be one of {}", names.join(", ")));
-        }
+        return Err(AppError::NotFound("client"));
     }
     Ok(())
 }
 
 /// Checks the URL a client publishes its keys at: https (http only on a
 /// loopback host, for development), no credentials or fragment in it.
-pub fn validate_jwks_uri(uri: &str) -> Result<String, OAuthError> {
-    let u = url::Url::parse(uri).map_err(|_| OAuthError::invalid_request("jwks_uri is not an absolute URL"))?;
+pub fn validate_jwks_uri(uri: &str) -> Result<String, AppError> {
+    let u = url::Url::parse(uri).map_err(|_| invalid("jwks_uri is not an absolute URL"))?;
     let loopback = matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if !(u.scheme() == "https" || (u.scheme() == "http" && loopback)) {
-        return Err(OAuthError::invalid_request("jwks_uri must be https (http only for localhost)"));
+        return Err(invalid("jwks_uri must be https (http only for localhost)"));
     }
     if !u.username().is_empty() || u.password().is_some() || u.fragment().is_some() || uri.len() > 2048 {
-        return Err(OAuthError::invalid_request("jwks_uri must not carry credentials or a fragment, and at most 2,048 characters"));
+        return Err(invalid("jwks_uri must not carry credentials or a fragment, and at most 2,048 characters"));
     }
     Ok(u.to_string())
 }
@@ -308,9 +275,8 @@ fn is_dns_name(host: &str) -> bool {
 }
 
 /// Checks a client's logo, policy and terms URLs; an empty one is none.
-pub fn validate_links(links: ClientLinks) -> Result<ClientLinks, OAuthError> {
-    let check =
-        |field: &str, v: Option<String>| -> Result<Option<String>, OAuthError> { v.filter(|u| !u.is_empty()).map(|u| checked_https_uri(field, &u).map_err(OAuthError::invalid_request)).transpose() };
+pub fn validate_links(links: ClientLinks) -> Result<ClientLinks, AppError> {
+    let check = |field: &str, v: Option<String>| -> Result<Option<String>, AppError> { v.filter(|u| !u.is_empty()).map(|u| checked_https_uri(field, &u).map_err(invalid)).transpose() };
     Ok(ClientLinks { logo_uri: check("logo_uri", links.logo_uri)?, policy_uri: check("policy_uri", links.policy_uri)?, tos_uri: check("tos_uri", links.tos_uri)? })
 }
 
@@ -328,29 +294,29 @@ impl LinksUpdate {
     }
 
     /// Checks the new values alone (before anything else of the client changes).
-    pub fn check(&self) -> Result<(), OAuthError> {
+    pub fn check(&self) -> Result<(), AppError> {
         validate_links(ClientLinks { logo_uri: self.logo_uri.clone(), policy_uri: self.policy_uri.clone(), tos_uri: self.tos_uri.clone() }).map(|_| ())
     }
 }
 
 /// Changes some of a client's logo, policy and terms URLs (checked as at registration).
-pub async fn update_links(db: &Db, client_id: &str, change: LinksUpdate) -> Result<ClientLinks, OAuthError> {
+pub async fn update_links(db: &Db, client_id: &str, change: LinksUpdate) -> Result<ClientLinks, AppError> {
     let id = client_id.to_string();
-    let current = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?.links;
+    let current = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(AppError::NotFound("client"))?.links;
     let links = validate_links(ClientLinks { logo_uri: change.logo_uri.or(current.logo_uri), policy_uri: change.policy_uri.or(current.policy_uri), tos_uri: change.tos_uri.or(current.tos_uri) })?;
     let (id, stored) = (client_id.to_string(), links.clone());
     if !db.run(move |c| client_repo::set_links(c, &id, &stored)).await? {
-        return Err(OAuthError::NotFound("client"));
+        return Err(AppError::NotFound("client"));
     }
     Ok(links)
 }
 
 /// Sets (or clears) where a client publishes its keys.
-pub async fn set_jwks_uri(db: &Db, client_id: &str, uri: Option<&str>) -> Result<(), OAuthError> {
+pub async fn set_jwks_uri(db: &Db, client_id: &str, uri: Option<&str>) -> Result<(), AppError> {
     let uri = uri.map(validate_jwks_uri).transpose()?;
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_jwks_uri(c, &id, uri.as_deref())).await? {
-        return Err(OAuthError::NotFound("client"));
+        return Err(AppError::NotFound("client"));
     }
     Ok(())
 }
@@ -358,36 +324,36 @@ pub async fn set_jwks_uri(db: &Db, client_id: &str, uri: Option<&str>) -> Result
 /// Requires (or not) that every token of a client be DPoP-bound (RFC 9449).
 /// Changes the algorithm of a client's ID tokens (e.g. to RS256 for a
 /// relying party whose JOSE library lacks EdDSA), without re-registering it.
-pub async fn set_id_token_alg(db: &Db, client_id: &str, alg: SigningAlg) -> Result<(), OAuthError> {
+pub async fn set_id_token_alg(db: &Db, client_id: &str, alg: SigningAlg) -> Result<(), AppError> {
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_id_token_alg(c, &id, alg.as_str())).await? {
-        return Err(OAuthError::NotFound("client"));
+        return Err(AppError::NotFound("client"));
     }
     Ok(())
 }
 
-pub async fn set_require_dpop(db: &Db, client_id: &str, required: bool) -> Result<(), OAuthError> {
+pub async fn set_require_dpop(db: &Db, client_id: &str, required: bool) -> Result<(), AppError> {
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_require_dpop(c, &id, required)).await? {
-        return Err(OAuthError::NotFound("client"));
+        return Err(AppError::NotFound("client"));
     }
     Ok(())
 }
 
 /// Registers (or replaces, for rotation) a client's keys and whether it must
 /// authenticate with them (its keys registered here or at its jwks_uri).
-pub async fn set_keys(db: &Db, client_id: &str, jwks: Option<&str>, required: bool) -> Result<(), OAuthError> {
-    let jwks = jwks.map(validate_jwks).transpose()?;
+pub async fn set_keys(db: &Db, client_id: &str, jwks: Option<&str>, required: bool) -> Result<(), AppError> {
+    let jwks = jwks.map(validate_jwks).transpose().map_err(AppError::Invalid)?;
     if required && jwks.is_none() {
         let id = client_id.to_string();
-        let has_uri = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?.jwks_uri.is_some();
+        let has_uri = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(AppError::NotFound("client"))?.jwks_uri.is_some();
         if !has_uri {
-            return Err(OAuthError::invalid_request("private_key_jwt needs registered keys or a jwks_uri"));
+            return Err(invalid("private_key_jwt needs registered keys or a jwks_uri"));
         }
     }
     let id = client_id.to_string();
     if !db.run(move |c| client_repo::set_keys(c, &id, jwks.as_deref(), required)).await? {
-        return Err(OAuthError::NotFound("client"));
+        return Err(AppError::NotFound("client"));
     }
     Ok(())
 }
@@ -401,29 +367,29 @@ pub struct ClientUpdate {
 }
 
 /// Changes a client's name and URIs (validated like at registration).
-pub async fn update(db: &Db, client_id: &str, u: ClientUpdate) -> Result<(), OAuthError> {
+pub async fn update(db: &Db, client_id: &str, u: ClientUpdate) -> Result<(), AppError> {
     if u.name.trim().is_empty() {
-        return Err(OAuthError::invalid_request("a client needs a name"));
+        return Err(invalid("a client needs a name"));
     }
     for uri in u.redirect_uris.iter().chain(&u.post_logout_redirect_uris).chain(&u.backchannel_logout_uri) {
-        validate_redirect_uri(uri).map_err(OAuthError::invalid_request)?;
+        validate_redirect_uri(uri).map_err(invalid)?;
     }
     let id = client_id.to_string();
-    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(OAuthError::NotFound("client"))?;
+    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(AppError::NotFound("client"))?;
     if client.allows_grant(GrantType::AuthorizationCode) && u.redirect_uris.is_empty() {
-        return Err(OAuthError::invalid_request("the authorization_code grant needs at least one redirect URI"));
+        return Err(invalid("the authorization_code grant needs at least one redirect URI"));
     }
     let id = client_id.to_string();
     db.run(move |c| client_repo::update(c, &id, u.name.trim(), &u.redirect_uris, &u.post_logout_redirect_uris, u.backchannel_logout_uri.as_deref())).await?;
     Ok(())
 }
 
-pub async fn list(db: &Db) -> Result<Vec<Client>, OAuthError> {
+pub async fn list(db: &Db) -> Result<Vec<Client>, AppError> {
     Ok(db.run(client_repo::list).await?)
 }
 
 /// Removes a client; `false` when there was none with that id.
-pub async fn remove(db: &Db, id: &str) -> Result<bool, OAuthError> {
+pub async fn remove(db: &Db, id: &str) -> Result<bool, AppError> {
     let id = id.to_string();
     Ok(db.run(move |conn| client_repo::remove(conn, &id)).await?)
 }
@@ -453,7 +419,7 @@ mod tests {
     }
 
     #[test]
-    fn confidential_gets_a_prefixed_secret_stored_hashed() -> Result<(), OAuthError> {
+    fn confidential_gets_a_prefixed_secret_stored_hashed() -> Result<(), AppError> {
         let m = MasterKey::generate()?;
         let (c, s) = build_client(new(false), &m, 0)?;
         let (Some(s), Some(stored)) = (s, c.secret_hash) else { panic!("a confidential client has a secret and its hash") };
@@ -464,7 +430,7 @@ mod tests {
     }
 
     #[test]
-    fn public_has_no_secret() -> Result<(), OAuthError> {
+    fn public_has_no_secret() -> Result<(), AppError> {
         let m = MasterKey::generate()?;
         let (c, s) = build_client(new(true), &m, 0)?;
         assert!(s.is_none() && c.secret_hash.is_none());
@@ -472,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn redirect_uri_rules() -> Result<(), OAuthError> {
+    fn redirect_uri_rules() -> Result<(), AppError> {
         assert!(validate_redirect_uri("https://a.example/cb").is_ok());
         assert!(validate_redirect_uri("http://localhost:3000/cb").is_ok());
         assert!(validate_redirect_uri("http://a.example/cb").is_err());
@@ -483,7 +449,7 @@ mod tests {
     }
 
     #[test]
-    fn the_admin_scope_needs_an_admin_client() -> Result<(), OAuthError> {
+    fn the_admin_scope_needs_an_admin_client() -> Result<(), AppError> {
         let m = MasterKey::generate()?;
         let asks_admin = NewClient { scopes: Some(ScopeSet::parse_lenient("openid admin")), ..new(false) };
         assert!(build_client(asks_admin, &m, 0).is_err(), "--scope admin without --admin is refused");
