@@ -10,6 +10,7 @@
 
 pub mod access_log;
 pub mod account_links;
+pub mod admin;
 pub mod admin_ops;
 pub mod branding;
 pub mod browser;
@@ -35,5 +36,5 @@ pub use state::{AppState, StartupError, Stores};
 
 /// An API as the admin API and the CLI print it.
 pub fn admin_api_json(api: &latchkey_domain::Api) -> serde_json::Value {
-    handlers::admin_apis::api_json(api)
+    admin::apis::api_json(api)
 }

@@ -4,9 +4,10 @@ use actix_web::http::Method;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpResponse};
 
+use crate::admin::{self, apis as admin_apis, users as admin_users};
 use crate::error::WebError;
 use crate::handlers::{
-    account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings,
+    account, account_page, account_password, activity, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings,
     misc, passkeys, recovery, review, signup, token, userinfo,
 };
 

@@ -12,7 +12,7 @@ use latchkey_domain::{Acr, Session, User, UserId};
 use serde::Deserialize;
 
 use super::account::format_time;
-use super::admin_users::{audit_filter, new_client};
+use crate::admin::users::{audit_filter, new_client};
 use super::mfa_settings::RECENT_AUTH_SECS;
 use super::see_other;
 use crate::admin_ops;

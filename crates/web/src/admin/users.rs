@@ -10,7 +10,7 @@ use latchkey_store::repo::audit::Filter;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::admin::admin;
+use super::admin;
 use crate::admin_ops;
 use crate::error::WebError;
 use crate::state::AppState;

@@ -2,6 +2,9 @@
 //! scope, obtained with `client_credentials` by an admin client. Described by
 //! the OpenAPI document at `/admin/api/v1/openapi.json`.
 
+pub mod apis;
+pub mod users;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Scope, ScopeSet};
@@ -10,7 +13,7 @@ use latchkey_token::AccessTokenClaims;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::userinfo::bearer;
+use crate::handlers::userinfo::bearer;
 use crate::error::WebError;
 use crate::state::AppState;
 

@@ -9,7 +9,7 @@ use latchkey_oauth::OAuthError;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::admin::{admin, user_named};
+use super::{admin, user_named};
 use crate::error::WebError;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ pub struct NewApiBody {
     /// `name=description` strings, or objects.
     #[serde(default)]
     scopes: Vec<ScopeBody>,
-    #[serde(default, deserialize_with = "super::whole_number")]
+    #[serde(default, deserialize_with = "crate::handlers::whole_number")]
     access_token_ttl: Option<i64>,
     signing_alg: Option<String>,
     #[serde(default)]
@@ -213,7 +213,7 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
         latchkey_authn::service::check_profile(&profile).map_err(|e| bad(e.to_string()))?;
     }
     if let Some(admin) = b.admin.filter(|a| *a != user.admin) {
-        super::admin_users::set_admin(&state, &claims, &user, admin).await?;
+        super::users::set_admin(&state, &claims, &user, admin).await?;
         user.admin = admin;
     }
     let saved = if profile_given {
