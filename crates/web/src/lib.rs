@@ -3,7 +3,9 @@
 //! `latchkey-authn`, keys and tokens in `latchkey-token`.
 //!
 //! Lives here: routes, handlers (parse, call one service method, map the
-//! error once in `error.rs`), pages, cookies and CSRF. Must not live here:
+//! error once in `error.rs`), the admin API (`admin/`: one file per resource,
+//! typed requests and responses, its OpenAPI document generated from the
+//! handlers), pages, cookies and CSRF. Must not live here:
 //! rules a CLI or the admin API must also obey (they belong below HTTP, where
 //! every door reaches them) and direct store access from handlers; issue #25
 //! moves the admin operations and the sign-in state machine that still do.

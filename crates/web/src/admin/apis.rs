@@ -1,69 +1,148 @@
-//! Admin API: registered APIs (resource servers), their scopes and roles,
-//! groups and their members, a client's allowed API scopes, user profiles.
+//! Registered APIs (resource servers), their scopes and roles.
 
-use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_domain::SecurityEvent;
-use latchkey_domain::{Api, Profile, SigningAlg};
+use actix_web::{delete, get, post, web, HttpResponse};
+use latchkey_domain::{Api, SigningAlg};
 use latchkey_oauth::apis::{parse_scope_arg, NewApi};
-use latchkey_oauth::OAuthError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::openapi::schema::Object;
+use utoipa::ToSchema;
 
-use super::{admin, user_named};
+use super::{bad, created, json_schema, not_found, ok, AdminClient, Removed};
 use crate::error::WebError;
 use crate::state::AppState;
 
-fn ok(body: serde_json::Value) -> HttpResponse {
-    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body)
+const TAG: &str = "apis";
+
+/// A scope of an API.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
 }
 
-fn bad(m: impl Into<String>) -> WebError {
-    WebError::Json(OAuthError::invalid_request(m))
+/// A role of an API and the group whose members hold it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RoleView {
+    #[schema(pattern = "^[!-~]+$")]
+    pub role: String,
+    #[schema(pattern = "^[!-~]+$")]
+    pub group: String,
 }
 
-pub fn api_json(a: &Api) -> serde_json::Value {
-    json!({
-        "id": a.id, "name": a.name, "audience": a.audience, "access_token_ttl": a.access_token_ttl,
-        "signing_alg": a.signing_alg.as_str(), "introspection": a.introspection_secret_hash.is_some(),
-        "scopes": a.scopes.iter().map(|s| json!({ "name": s.name, "description": s.description })).collect::<Vec<_>>(),
-        "roles": a.roles.iter().map(|(r, g)| json!({ "role": r, "group": g })).collect::<Vec<_>>(),
-        "created_at": a.created_at,
-    })
+/// An API as the admin API and the CLI show it.
+#[derive(Serialize, ToSchema)]
+pub struct ApiView {
+    pub id: String,
+    pub name: String,
+    /// The `resource` value (RFC 8707) and the tokens' `aud`.
+    pub audience: String,
+    /// Seconds.
+    pub access_token_ttl: i64,
+    pub signing_alg: String,
+    /// The API can introspect its tokens.
+    pub introspection: bool,
+    pub scopes: Vec<ScopeView>,
+    pub roles: Vec<RoleView>,
+    /// Epoch seconds.
+    pub created_at: i64,
 }
 
-#[derive(Deserialize)]
-pub struct NewApiBody {
+impl From<&Api> for ApiView {
+    fn from(a: &Api) -> Self {
+        ApiView {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            audience: a.audience.clone(),
+            access_token_ttl: a.access_token_ttl,
+            signing_alg: a.signing_alg.as_str().to_string(),
+            introspection: a.introspection_secret_hash.is_some(),
+            scopes: a.scopes.iter().map(|s| ScopeView { name: s.name.clone(), description: s.description.clone() }).collect(),
+            roles: a.roles.iter().map(|(r, g)| RoleView { role: r.clone(), group: g.clone() }).collect(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// An API as JSON (the CLI prints the same).
+pub fn api_json(api: &Api) -> serde_json::Value {
+    serde_json::to_value(ApiView::from(api)).unwrap_or_default()
+}
+
+#[utoipa::path(summary = "List registered APIs", tag = TAG, operation_id = "listApis", responses((status = 200, description = "Every API", body = Vec<ApiView>)))]
+#[get("/apis")]
+pub async fn list_apis(_: AdminClient, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+    state.oauth.forget_cached_apis();
+    Ok(ok(state.oauth.apis().await?.iter().map(ApiView::from).collect::<Vec<_>>()))
+}
+
+fn api_name_schema() -> Object {
+    json_schema(json!({ "type": "string", "minLength": 1, "pattern": "\\S" }))
+}
+
+fn ttl_schema() -> Object {
+    json_schema(json!({ "type": ["integer", "null"], "minimum": 60, "maximum": 86400, "default": 300 }))
+}
+
+fn signing_alg_schema() -> Object {
+    json_schema(json!({ "type": ["string", "null"], "enum": ["EdDSA", "ES256", "RS256", null], "default": "EdDSA" }))
+}
+
+/// `POST /apis`: a new API.
+#[derive(Deserialize, ToSchema)]
+pub struct NewApiRequest {
+    #[schema(schema_with = api_name_schema)]
     name: String,
+    /// The resource value (RFC 8707) and the tokens' aud.
+    #[schema(format = "uri", min_length = 1)]
     audience: String,
-    /// `name=description` strings, or objects.
     #[serde(default)]
-    scopes: Vec<ScopeBody>,
+    scopes: Vec<ScopeRequest>,
     #[serde(default, deserialize_with = "crate::handlers::whole_number")]
+    #[schema(schema_with = ttl_schema)]
     access_token_ttl: Option<i64>,
+    #[schema(schema_with = signing_alg_schema)]
     signing_alg: Option<String>,
+    /// Return (once) a secret the API introspects its tokens with, as client id = API id.
     #[serde(default)]
     introspection_secret: bool,
 }
 
-#[derive(Deserialize)]
-pub struct ScopeBody {
+/// A scope to add.
+#[derive(Deserialize, ToSchema)]
+pub struct ScopeRequest {
+    #[schema(pattern = "^[!#-\\[\\]-~]+$")]
     name: String,
     #[serde(default)]
     description: String,
 }
 
-fn scope_of(b: &ScopeBody) -> Result<latchkey_domain::ApiScope, WebError> {
+fn scope_of(b: &ScopeRequest) -> Result<latchkey_domain::ApiScope, WebError> {
     parse_scope_arg(&format!("{}={}", b.name, b.description)).map_err(bad)
 }
 
-pub async fn list_apis(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    state.oauth.forget_cached_apis();
-    Ok(ok(json!(state.oauth.apis().await?.iter().map(api_json).collect::<Vec<_>>())))
+/// A registered API; the introspection secret is shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApi {
+    #[serde(flatten)]
+    pub api: ApiView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_secret: Option<String>,
 }
 
-pub async fn create_api(req: HttpRequest, state: web::Data<AppState>, body: web::Json<NewApiBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+#[utoipa::path(
+    summary = "Register an API (resource server)",
+    tag = TAG,
+    operation_id = "createApi",
+    request_body = NewApiRequest,
+    responses(
+        (status = 201, description = "Registered; introspection_secret shown once", body = CreatedApi),
+        (status = 400, description = "invalid_request"),
+        (status = 409, description = "it already exists", body = super::Error),
+    )
+)]
+#[post("/apis")]
+pub async fn create_api(_: AdminClient, state: web::Data<AppState>, body: web::Json<NewApiRequest>) -> Result<HttpResponse, WebError> {
     let body = body.into_inner();
     let signing_alg = match body.signing_alg.as_deref() {
         None => SigningAlg::EdDSA,
@@ -72,158 +151,94 @@ pub async fn create_api(req: HttpRequest, state: web::Data<AppState>, body: web:
     let scopes = body.scopes.iter().map(scope_of).collect::<Result<Vec<_>, _>>()?;
     let new = NewApi { name: body.name, audience: body.audience, scopes, access_token_ttl: body.access_token_ttl, signing_alg, introspection_secret: body.introspection_secret };
     let (api, secret) = state.oauth.register_api(new).await.map_err(WebError::Json)?;
-    let mut out = api_json(&api);
-    if let Some(s) = secret {
-        out["introspection_secret"] = json!(s.expose());
-    }
-    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(out))
+    Ok(created(CreatedApi { api: ApiView::from(&api), introspection_secret: secret.map(|s| s.expose().to_string()) }))
 }
 
-pub async fn get_api(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let api = state.oauth.api(&path).await?.ok_or(WebError::Json(OAuthError::NotFound("API")))?;
-    Ok(ok(api_json(&api)))
+#[utoipa::path(
+    summary = "Show an API",
+    tag = TAG,
+    operation_id = "getApi",
+    params(("api" = String, Path, description = "API id")),
+    responses((status = 200, description = "The API", body = ApiView), (status = 404, description = "no such API", body = super::Error))
+)]
+#[get("/apis/{api}")]
+pub async fn get_api(_: AdminClient, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let api = state.oauth.api(&path).await?.ok_or_else(|| not_found("API"))?;
+    Ok(ok(ApiView::from(&api)))
 }
 
-pub async fn delete_api(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+/// `{"removed": true}`.
+#[derive(Serialize, ToSchema)]
+pub struct ApiRemoved {
+    pub removed: bool,
+}
+
+#[utoipa::path(
+    summary = "Remove an API",
+    tag = TAG,
+    operation_id = "deleteApi",
+    params(("api" = String, Path, description = "API id")),
+    responses((status = 200, description = "Removed", body = ApiRemoved), (status = 404, description = "no such API", body = super::Error))
+)]
+#[delete("/apis/{api}")]
+pub async fn delete_api(_: AdminClient, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     if !state.oauth.remove_api(&path).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("API")));
+        return Err(not_found("API"));
     }
-    Ok(ok(json!({ "removed": true })))
+    Ok(ok(ApiRemoved { removed: true }))
 }
 
-pub async fn add_scope(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ScopeBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+/// `{"added": …}`: the scope's name.
+#[derive(Serialize, ToSchema)]
+pub struct ScopeAdded {
+    pub added: String,
+}
+
+#[utoipa::path(
+    summary = "Add a scope",
+    tag = TAG,
+    operation_id = "addApiScope",
+    params(("api" = String, Path, description = "API id")),
+    request_body = ScopeRequest,
+    responses(
+        (status = 200, description = "Added", body = ScopeAdded),
+        (status = 400, description = "invalid_request"),
+        (status = 404, description = "no such API", body = super::Error),
+        (status = 409, description = "it already exists", body = super::Error),
+    )
+)]
+#[post("/apis/{api}/scopes")]
+pub async fn add_scope(_: AdminClient, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ScopeRequest>) -> Result<HttpResponse, WebError> {
     state.oauth.add_api_scope(&path, scope_of(&body)?).await.map_err(WebError::Json)?;
-    Ok(ok(json!({ "added": body.name })))
+    Ok(ok(ScopeAdded { added: body.into_inner().name }))
 }
 
-pub async fn remove_scope(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+#[utoipa::path(
+    summary = "Remove a scope",
+    tag = TAG,
+    operation_id = "removeApiScope",
+    params(("api" = String, Path, description = "API id"), ("name" = String, Path, description = "the scope")),
+    responses((status = 200, description = "Removed: the scope's name", body = Removed), (status = 404, description = "no such API or scope", body = super::Error))
+)]
+#[delete("/apis/{api}/scopes/{name}")]
+pub async fn remove_scope(_: AdminClient, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
     let (api, name) = path.into_inner();
     if !state.oauth.remove_api_scope(&api, &name).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("scope")));
+        return Err(not_found("scope"));
     }
-    Ok(ok(json!({ "removed": name })))
+    Ok(ok(Removed { removed: name }))
 }
 
-#[derive(Deserialize)]
-pub struct RoleBody {
-    role: String,
-    group: String,
-}
-
-pub async fn add_role(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<RoleBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
+#[utoipa::path(
+    summary = "Map a group to a role of the API (its members' tokens carry the role)",
+    tag = TAG,
+    operation_id = "addApiRole",
+    params(("api" = String, Path, description = "API id")),
+    request_body = RoleView,
+    responses((status = 200, description = "Mapped", body = RoleView), (status = 400, description = "invalid_request"), (status = 404, description = "no such API or group", body = super::Error))
+)]
+#[post("/apis/{api}/roles")]
+pub async fn add_role(_: AdminClient, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<RoleView>) -> Result<HttpResponse, WebError> {
     state.oauth.add_api_role(&path, &body.role, &body.group).await.map_err(WebError::Json)?;
-    Ok(ok(json!({ "role": body.role, "group": body.group })))
-}
-
-#[derive(Deserialize)]
-pub struct ClientScopesBody {
-    allow_scopes: Vec<String>,
-}
-
-pub async fn set_client_scopes(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ClientScopesBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let client = latchkey_oauth::clients::set_api_scopes(&state.stores.db, &path, &body.allow_scopes).await.map_err(WebError::Json)?;
-    state.oauth.forget_cached_clients();
-    state.oauth.audit_event(SecurityEvent::ClientScopesChanged, None, Some(&client.id.0), &client.allowed_scopes.to_string()).await;
-    Ok(ok(json!({ "client_id": client.id.0, "scope": client.allowed_scopes.to_string() })))
-}
-
-#[derive(Deserialize)]
-pub struct GroupBody {
-    name: String,
-}
-
-pub async fn list_groups(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let groups = state.oauth.list_groups().await.map_err(WebError::Json)?;
-    Ok(ok(json!(groups.iter().map(|(name, members)| json!({ "name": name, "members": members })).collect::<Vec<_>>())))
-}
-
-pub async fn create_group(req: HttpRequest, state: web::Data<AppState>, body: web::Json<GroupBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    state.oauth.create_group(&body.name).await.map_err(WebError::Json)?;
-    Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "name": body.name })))
-}
-
-pub async fn delete_group(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    if !state.oauth.remove_group(&path).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("group")));
-    }
-    Ok(ok(json!({ "removed": path.into_inner() })))
-}
-
-#[derive(Deserialize)]
-pub struct MemberBody {
-    username: String,
-}
-
-pub async fn add_member(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<MemberBody>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let user = user_named(&state, &body.username).await?;
-    state.oauth.add_group_member(&path, &user.id).await.map_err(WebError::Json)?;
-    Ok(ok(json!({ "group": path.into_inner(), "username": user.username })))
-}
-
-pub async fn remove_member(req: HttpRequest, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    admin(&req, &state).await?;
-    let (group, username) = path.into_inner();
-    let user = user_named(&state, &username).await?;
-    if !state.oauth.remove_group_member(&group, &user.id).await.map_err(WebError::Json)? {
-        return Err(WebError::Json(OAuthError::NotFound("member")));
-    }
-    Ok(ok(json!({ "removed": username })))
-}
-
-#[derive(Deserialize)]
-pub struct ProfileBody {
-    name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    locale: Option<String>,
-    zoneinfo: Option<String>,
-    /// true: make the user an administrator; false: take it away (never
-    /// the last administrator's, never the caller's own).
-    admin: Option<bool>,
-}
-
-/// `PATCH /users/{username}`: the profile claims and `admin` (fields left
-/// out are kept).
-pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ProfileBody>) -> Result<HttpResponse, WebError> {
-    let claims = admin(&req, &state).await?;
-    let mut user = user_named(&state, &path).await?;
-    let b = body.into_inner();
-    let p = user.profile.clone();
-    let profile_given = [&b.name, &b.given_name, &b.family_name, &b.locale, &b.zoneinfo].iter().any(|v| v.is_some());
-    let profile = Profile {
-        name: b.name.or(p.name),
-        given_name: b.given_name.or(p.given_name),
-        family_name: b.family_name.or(p.family_name),
-        locale: b.locale.or(p.locale),
-        zoneinfo: b.zoneinfo.or(p.zoneinfo),
-        updated_at: p.updated_at,
-    };
-    if profile_given {
-        // Checked before the admin change, so a bad profile changes nothing.
-        latchkey_authn::service::check_profile(&profile).map_err(|e| bad(e.to_string()))?;
-    }
-    if let Some(admin) = b.admin.filter(|a| *a != user.admin) {
-        super::users::set_admin(&state, &claims, &user, admin).await?;
-        user.admin = admin;
-    }
-    let saved = if profile_given {
-        let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
-        state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&user.id.0), None, "by an admin").await;
-        saved
-    } else {
-        profile
-    };
-    Ok(ok(
-        json!({ "username": user.username, "admin": user.admin, "name": saved.name, "given_name": saved.given_name, "family_name": saved.family_name, "locale": saved.locale, "zoneinfo": saved.zoneinfo, "updated_at": saved.updated_at }),
-    ))
+    Ok(ok(body.into_inner()))
 }

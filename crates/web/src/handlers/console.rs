@@ -12,9 +12,10 @@ use latchkey_domain::{Acr, Session, User, UserId};
 use serde::Deserialize;
 
 use super::account::format_time;
-use crate::admin::users::{audit_filter, new_client};
 use super::mfa_settings::RECENT_AUTH_SECS;
 use super::see_other;
+use crate::admin::audit::audit_filter;
+use crate::admin::clients::new_client;
 use crate::admin_ops;
 use crate::browser::{check_form_post, current_session, session_hash, with_cookies, CsrfCookie};
 use crate::error::WebError;
