@@ -4,6 +4,7 @@
 //! it holds the vocabulary (users, clients, scopes, sessions, authentication
 //! methods) and the clock, so protocol logic can be unit tested without I/O.
 
+pub mod admin;
 pub mod api;
 pub mod auth_method;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod secret;
 pub mod session;
 pub mod user;
 
+pub use admin::{ClientAction, UserAction};
 pub use api::{Api, ApiScope};
 pub use auth_method::{Acr, Amr};
 pub use client::{Client, ClientId, ClientKind, ClientLinks, GrantType, SigningAlg, DEVICE_CODE_GRANT};

@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
 use crate::handlers::{
-    account, account_page, account_password, activity, admin, admin_apis, admin_users, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings,
-    misc, passkeys, recovery, review, signup, token, userinfo,
+    account, account_page, account_password, activity, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, review,
+    signup, token, userinfo,
 };
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
@@ -72,16 +72,6 @@ fn api(path: &str, routes: Vec<actix_web::Route>) -> impl actix_web::dev::HttpSe
     routes.into_iter().fold(web::resource(path), |r, route| r.route(route)).route(web::method(Method::OPTIONS).to(preflight)).wrap(cors())
 }
 
-/// One resource per path with every method it serves, so another method gets
-/// 405 with `Allow` (RFC 9110 §15.5.6) rather than a 404 from the next path.
-fn resource(path: &str, routes: Vec<(Method, actix_web::Route)>) -> actix_web::Resource {
-    let allow = routes.iter().map(|(m, _)| m.as_str()).collect::<Vec<_>>().join(", ");
-    routes.into_iter().fold(web::resource(path), |r, (_, route)| r.route(route)).default_service(web::to(move || {
-        let allow = allow.clone();
-        async move { actix_web::HttpResponse::MethodNotAllowed().insert_header((actix_web::http::header::ALLOW, allow)).json(serde_json::json!({ "error": "method_not_allowed" })) }
-    }))
-}
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(form_config())
         .app_data(query_config())
@@ -100,46 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/device_authorization", vec![web::post().to(device::device_authorization)]))
         .service(api("/introspect", vec![web::post().to(token::introspect)]))
         .service(api("/userinfo", vec![web::get().to(userinfo::userinfo), web::post().to(userinfo::userinfo)]))
-        .service(
-            web::scope("/admin/api/v1")
-                .service(resource("/openapi.json", vec![(Method::GET, web::get().to(admin::openapi))]))
-                .service(resource("/clients", vec![(Method::GET, web::get().to(admin::list_clients)), (Method::POST, web::post().to(admin_users::create_client))]))
-                .service(resource("/clients/{client_id}/grants", vec![(Method::GET, web::get().to(admin::client_grants)), (Method::DELETE, web::delete().to(admin::revoke_client_grants))]))
-                .service(resource("/users", vec![(Method::GET, web::get().to(admin_users::list_users)), (Method::POST, web::post().to(admin::create_user))]))
-                .service(resource(
-                    "/clients/{client_id}",
-                    vec![
-                        (Method::GET, web::get().to(admin_users::get_client)),
-                        (Method::DELETE, web::delete().to(admin_users::delete_client)),
-                        (Method::PATCH, web::patch().to(admin_users::update_client)),
-                    ],
-                ))
-                .service(resource("/audit", vec![(Method::GET, web::get().to(admin_users::audit))]))
-                .service(resource("/keys", vec![(Method::GET, web::get().to(admin_users::keys))]))
-                .service(resource("/keys/rotate", vec![(Method::POST, web::post().to(admin_users::rotate_keys))]))
-                .service(resource(
-                    "/users/{username}",
-                    vec![(Method::PATCH, web::patch().to(admin_apis::update_user)), (Method::GET, web::get().to(admin_users::get_user)), (Method::DELETE, web::delete().to(admin_users::delete_user))],
-                ))
-                .service(resource("/apis", vec![(Method::GET, web::get().to(admin_apis::list_apis)), (Method::POST, web::post().to(admin_apis::create_api))]))
-                .service(resource("/apis/{api}", vec![(Method::GET, web::get().to(admin_apis::get_api)), (Method::DELETE, web::delete().to(admin_apis::delete_api))]))
-                .service(resource("/apis/{api}/scopes", vec![(Method::POST, web::post().to(admin_apis::add_scope))]))
-                .service(resource("/apis/{api}/scopes/{name}", vec![(Method::DELETE, web::delete().to(admin_apis::remove_scope))]))
-                .service(resource("/apis/{api}/roles", vec![(Method::POST, web::post().to(admin_apis::add_role))]))
-                .service(resource("/clients/{client_id}/scopes", vec![(Method::PUT, web::put().to(admin_apis::set_client_scopes))]))
-                .service(resource("/groups", vec![(Method::GET, web::get().to(admin_apis::list_groups)), (Method::POST, web::post().to(admin_apis::create_group))]))
-                .service(resource("/groups/{name}", vec![(Method::DELETE, web::delete().to(admin_apis::delete_group))]))
-                .service(resource("/groups/{name}/members", vec![(Method::POST, web::post().to(admin_apis::add_member))]))
-                .service(resource("/groups/{name}/members/{username}", vec![(Method::DELETE, web::delete().to(admin_apis::remove_member))]))
-                .service(resource("/users/{username}/grants", vec![(Method::DELETE, web::delete().to(admin::revoke_user_grants))]))
-                .service(resource("/users/{username}/sessions", vec![(Method::GET, web::get().to(admin::user_sessions)), (Method::DELETE, web::delete().to(admin::end_user_sessions))]))
-                .service(resource("/sessions/{sid}", vec![(Method::DELETE, web::delete().to(admin::end_one_session))]))
-                // Generic action paths last: a path that matches one of the
-                // resources above answers 405 for other methods instead of
-                // falling through to an action.
-                .service(resource("/users/{username}/{action}", vec![(Method::POST, web::post().to(admin_users::user_action))]))
-                .service(resource("/clients/{client_id}/{action}", vec![(Method::POST, web::post().to(admin_users::client_action))])),
-        )
+        .configure(crate::admin::configure)
         .route("/", web::get().to(misc::home))
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))
@@ -251,87 +202,5 @@ mod tests {
         assert!(content_security_policy(&[]).contains("img-src 'self';"));
         let csp = content_security_policy(&[Some("https://cdn.example".into()), None]);
         assert!(csp.starts_with("default-src 'self'; img-src 'self' https://cdn.example;"), "{csp}");
-    }
-}
-
-#[cfg(test)]
-mod openapi_tests {
-    /// Every admin API route is in the OpenAPI document, with its method.
-    #[test]
-    fn every_admin_route_is_documented() {
-        let source = include_str!("routes.rs");
-        let scope = &source[source.find("web::scope(\"/admin/api/v1\")").unwrap_or(0)..];
-        let scope = &scope[..scope.find(")\n        .route(\"/authorize\"").unwrap_or(scope.len())];
-        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap_or_default();
-        let mut checked = 0;
-        for line in scope.lines().filter(|l| l.trim_start().starts_with(".service(resource(\"")) {
-            let path = line.split('"').nth(1).unwrap_or_default();
-            for method in line.split("web::").skip(1).filter_map(|m| m.split('(').next()) {
-                assert!(doc["paths"][path][method].is_object(), "{method} {path} is not in openapi.json");
-                checked += 1;
-            }
-        }
-        assert!(checked >= 20, "found only {checked} admin routes");
-    }
-}
-
-#[cfg(test)]
-mod client_link_pattern_tests {
-    /// The OpenAPI pattern of `logo_uri`, `policy_uri` and `tos_uri` says
-    /// exactly what the server accepts (Schemathesis sends both sides of it).
-    #[test]
-    fn the_openapi_pattern_and_the_server_agree() {
-        let doc: serde_json::Value = serde_json::from_str(include_str!("../openapi.json")).unwrap_or_default();
-        let props = &doc["paths"]["/clients"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
-        let patch = &doc["paths"]["/clients/{client_id}"]["patch"]["requestBody"]["content"]["application/json"]["schema"]["properties"];
-        let pattern = props["logo_uri"]["pattern"].as_str().unwrap_or("^$");
-        for field in ["logo_uri", "policy_uri", "tos_uri"] {
-            assert_eq!(props[field]["pattern"].as_str(), Some(pattern), "{field}");
-            assert_eq!(patch[field]["pattern"].as_str(), Some(pattern), "{field} (PATCH)");
-        }
-        let re = regex::Regex::new(pattern).ok();
-        assert!(re.is_some(), "the pattern compiles");
-        let samples = [
-            "https://cdn.app.example/logo.png",
-            "https://a",
-            "https://a-b.c-d.example:443/x?y=1&z=%20",
-            "https://[::1]:8443/",
-            "https://app.example:65535/",
-            "https://app.example:65536/",
-            "https://app.example:08080/",
-            "https://app.example:0/",
-            "https://app.example:/",
-            "https://1.2.3.4/",
-            "https://a.1b/",
-            "https://-a.example/",
-            "https://a--b.example/",
-            "https://a..b/",
-            "https://a./",
-            "https://.a/",
-            "https://a_b.example/",
-            "https://app.example/a b",
-            "https://app.example/#x",
-            "https://u@app.example/",
-            "https://app.example/\"x",
-            "https://app.example/'x'",
-            "https://app.example/é",
-            "http://localhost",
-            "http://localhost:41234/logo.svg",
-            "http://127.0.0.1:8080/x",
-            "http://[::1]/",
-            "http://app.example/",
-            "HTTPS://app.example/",
-            "javascript:alert(1)",
-            "data:image/png;base64,AA",
-            "//app.example/x",
-            "https://",
-            "https://app.example?x",
-            "https://app.example/%zz",
-        ];
-        for s in samples {
-            let by_pattern = re.as_ref().is_some_and(|r| r.is_match(s));
-            let by_server = latchkey_app::directory::clients::checked_https_uri("logo_uri", s).is_ok();
-            assert_eq!(by_pattern, by_server, "{s:?}: pattern says {by_pattern}, server says {by_server}");
-        }
     }
 }

@@ -16,7 +16,8 @@ mod clients;
 mod grants;
 mod users;
 
-pub use users::UserAction;
+/// The actions, named once for every door (`latchkey_domain::admin`).
+pub use latchkey_domain::admin::{ClientAction, UserAction};
 
 use latchkey_domain::{User, UserId};
 

@@ -2,6 +2,7 @@
 //! factor, mail a recovery link, grant or take away admin rights, delete.
 
 use latchkey_authn::{Notice, Purpose};
+use latchkey_domain::admin::UserAction;
 use latchkey_domain::SecurityEvent;
 use latchkey_domain::User;
 use latchkey_i18n::Tr;
@@ -9,40 +10,6 @@ use latchkey_i18n::Tr;
 use super::Admin;
 use crate::sessions::mail_language;
 use crate::AppError;
-
-/// What an administrator can do to a user, by name (the console's forms,
-/// the admin API's `POST /users/{user}/{action}`, the CLI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserAction {
-    EndSessions,
-    Disable,
-    Enable,
-    GrantAdmin,
-    RevokeAdmin,
-    ResetMfa,
-    RecoveryLink,
-}
-
-impl UserAction {
-    pub const ALL: [UserAction; 7] =
-        [UserAction::EndSessions, UserAction::Disable, UserAction::Enable, UserAction::GrantAdmin, UserAction::RevokeAdmin, UserAction::ResetMfa, UserAction::RecoveryLink];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserAction::EndSessions => "end-sessions",
-            UserAction::Disable => "disable",
-            UserAction::Enable => "enable",
-            UserAction::GrantAdmin => "grant-admin",
-            UserAction::RevokeAdmin => "revoke-admin",
-            UserAction::ResetMfa => "reset-mfa",
-            UserAction::RecoveryLink => "recovery-link",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<UserAction> {
-        UserAction::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-}
 
 impl Admin<'_> {
     /// Does `action` to `user`.

@@ -11,8 +11,8 @@ use latchkey_domain::SecurityEvent;
 use latchkey_domain::UserId;
 use serde::Deserialize;
 
-use super::admin_users::audit_filter;
 use super::see_other;
+use crate::admin::audit::audit_filter;
 use crate::browser::{check_form_post, with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::format::format_time;
