@@ -79,7 +79,7 @@ fn init_logging() -> Result<(), String> {
 async fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = latchkey_oauth::audit::AuditContext::new(None, None, None);
     ctx.scope(async {
-        latchkey_oauth::audit::set_actor("cli".into(), None);
+        latchkey_oauth::audit::set_caller(latchkey_domain::Actor::Cli, None);
         run_command(cli).await
     })
     .await

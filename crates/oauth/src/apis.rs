@@ -1,6 +1,7 @@
 //! Registered APIs (RFC 8707 resources): registration, the cached registry,
 //! and which API a request's `resource` and scopes select.
 
+use crate::audit::caller;
 use latchkey_domain::SecurityEvent;
 use std::sync::{Arc, RwLock};
 
@@ -247,7 +248,7 @@ impl OAuthService {
             other => other.into(),
         })?;
         self.forget_cached_apis();
-        self.audit(SecurityEvent::ApiRegistered, None, None, &format!("API {} ({})", api.name, api.audience)).await;
+        self.record(&caller(), SecurityEvent::ApiRegistered { name: api.name.clone(), audience: api.audience.clone() }).await;
         Ok((api, secret))
     }
 
@@ -256,7 +257,7 @@ impl OAuthService {
         let id = api.id.clone();
         let removed = self.db.run(move |c| repo::remove(c, &id)).await?;
         self.forget_cached_apis();
-        self.audit(SecurityEvent::ApiRemoved, None, None, &format!("API {} ({})", api.name, api.audience)).await;
+        self.record(&caller(), SecurityEvent::ApiRemoved { name: api.name.clone(), audience: api.audience.clone() }).await;
         Ok(removed)
     }
 

@@ -6,6 +6,7 @@ use latchkey_domain::UserId;
 use latchkey_store::repo::groups as repo;
 use latchkey_store::StoreError;
 
+use crate::audit::caller;
 use crate::error::OAuthError;
 use crate::service::OAuthService;
 
@@ -19,7 +20,7 @@ impl OAuthService {
             StoreError::Conflict(_) => OAuthError::Conflict("that group exists".into()),
             other => other.into(),
         })?;
-        self.audit(SecurityEvent::GroupCreated, None, None, &format!("group {name}")).await;
+        self.record(&caller(), SecurityEvent::GroupCreated { group: name.into() }).await;
         Ok(())
     }
 
@@ -28,7 +29,7 @@ impl OAuthService {
         let removed = self.db.run(move |c| repo::remove(c, &n)).await?;
         self.forget_cached_apis();
         if removed {
-            self.audit(SecurityEvent::GroupRemoved, None, None, &format!("group {name}")).await;
+            self.record(&caller(), SecurityEvent::GroupRemoved { group: name.into() }).await;
         }
         Ok(removed)
     }
@@ -46,7 +47,7 @@ impl OAuthService {
     pub async fn add_group_member(&self, group: &str, user: &UserId) -> Result<(), OAuthError> {
         let (gid, uid) = (self.group_id(group).await?, user.0.clone());
         self.db.run(move |c| repo::add_member(c, &gid, &uid)).await?;
-        self.audit(SecurityEvent::GroupMemberAdded, Some(&user.0), None, &format!("group {group}")).await;
+        self.record(&caller(), SecurityEvent::GroupMemberAdded { group: group.into(), user: user.clone() }).await;
         Ok(())
     }
 
@@ -54,7 +55,7 @@ impl OAuthService {
         let (gid, uid) = (self.group_id(group).await?, user.0.clone());
         let removed = self.db.run(move |c| repo::remove_member(c, &gid, &uid)).await?;
         if removed {
-            self.audit(SecurityEvent::GroupMemberRemoved, Some(&user.0), None, &format!("group {group}")).await;
+            self.record(&caller(), SecurityEvent::GroupMemberRemoved { group: group.into(), user: user.clone() }).await;
         }
         Ok(removed)
     }

@@ -490,17 +490,6 @@ impl OAuthService {
         grants::rotation_rules(&self.tokens, self.session_idle, self.session_absolute, now)
     }
 
-    /// Records a security event in the audit trail. Failing to record does not
-    /// fail the request (it is logged instead): the protective action already happened.
-    /// Records a security event from outside the protocol code (sign-in, sessions).
-    pub async fn audit_event(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        self.audit(kind, user_id, client_id, detail).await
-    }
-
-    pub(crate) async fn audit(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        self.record_event(kind, user_id, client_id, detail).await
-    }
-
     // ---- userinfo -------------------------------------------------------------
 
     pub async fn userinfo(&self, presented: crate::dpop::Presented<'_>) -> Result<Value, OAuthError> {

@@ -5,9 +5,10 @@
 use latchkey_authn::links::VERIFY_TTL;
 use latchkey_authn::rate_limit::Limit;
 use latchkey_authn::{AuthnError, Notice, Purpose};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, Invitation, SecurityEvent};
 use latchkey_domain::{Session, User, UserId};
 use latchkey_i18n::Tr;
+use latchkey_oauth::audit::caller;
 
 use crate::error::WebError;
 use crate::lang;
@@ -35,7 +36,7 @@ pub async fn rate(state: &AppState, limit: Limit, key: &str, json: bool) -> Resu
     match state.limiter.hit(limit, key).await {
         Ok(()) => Ok(()),
         Err(AuthnError::RateLimited { retry_after }) => {
-            state.oauth.audit_event(SecurityEvent::RateLimited, None, None, limit.name).await;
+            state.oauth.record(&caller(), SecurityEvent::RateLimited { limit: limit.name.into() }).await;
             Err(WebError::RateLimited { retry_after, json })
         }
         Err(e) => Err(e.into()),
@@ -51,7 +52,7 @@ pub async fn invite(state: &AppState, username: &str, email: &str, admin: bool) 
     let url = link_url(state, "/setup", &token);
     let hours = state.invite_ttl / 3600;
     notify(state, email, Tr::default(), Notice::Invitation { username, url: &url, hours }).await;
-    state.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("invitation for {username}, {hours} h")).await;
+    state.oauth.record(&caller(), SecurityEvent::UserInvited { user: user.id.clone(), via: Invitation::Mailed { username: username.into(), hours } }).await;
     Ok((user, url))
 }
 
@@ -70,7 +71,7 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Re
     }
     if !holders.is_empty() {
         notify(state, email, t, Notice::SignupAddressTaken { recover_url: &format!("{}/recover", state.issuer) }).await;
-        state.oauth.audit_event(SecurityEvent::SignupAddressTaken, None, None, "sign-up for a registered address").await;
+        state.oauth.record(&Actor::Anonymous, SecurityEvent::SignupAddressTaken).await;
         return Ok(());
     }
     if let Some(existing) = state.authn.find_by_username(username).await? {
@@ -87,7 +88,7 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Re
     let token = state.links.issue(Purpose::Setup, &user.id, email, VERIFY_TTL).await?;
     let url = link_url(state, "/setup", &token);
     notify(state, email, t, Notice::SignupConfirm { username, url: &url, hours: VERIFY_TTL / 3600 }).await;
-    state.oauth.audit_event(SecurityEvent::SignupRequested, Some(&user.id.0), None, "verification link sent").await;
+    state.oauth.record(&Actor::Anonymous, SecurityEvent::SignupRequested { user: user.id.clone() }).await;
     Ok(())
 }
 
@@ -96,14 +97,14 @@ pub async fn sign_up(state: &AppState, username: &str, email: &str, t: Tr) -> Re
 /// user's language, else `t`, the recovery page's).
 pub async fn request_recovery(state: &AppState, login: &str, t: Tr) -> Result<(), AuthnError> {
     let Some(user) = state.authn.find_by_login(login).await? else {
-        state.oauth.audit_event(SecurityEvent::RecoveryRequestedUnknown, None, None, "no such account").await;
+        state.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryRequestedUnknown).await;
         return Ok(());
     };
     let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
     let url = link_url(state, "/recover/continue", &token);
     let minutes = state.recovery_ttl / 60;
     notify(state, &user.email, lang::for_user(&user, t), Notice::Recovery { username: &user.username, url: &url, minutes }).await;
-    state.oauth.audit_event(SecurityEvent::RecoveryRequested, Some(&user.id.0), None, "recovery link sent").await;
+    state.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryRequested { user: user.id.clone() }).await;
     Ok(())
 }
 
@@ -114,7 +115,7 @@ pub async fn finish_recovery(state: &AppState, user: &User, new_session: &Sessio
     let ended = end_user_sessions(state, &user.id, Some(new_session)).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.links.revoke_for_user(&user.id, None).await?;
-    state.oauth.audit_event(SecurityEvent::AccountRecovered, Some(&user.id.0), None, &format!("{} session(s) ended", ended.len())).await;
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::AccountRecovered { user: user.id.clone(), sessions_ended: ended.len() }).await;
     let not_me_url = not_me_link(state, &new_session.sid);
     notify(state, &user.email, lang::for_user(user, t), Notice::Recovered { username: &user.username, not_me_url: &not_me_url }).await;
     Ok(())

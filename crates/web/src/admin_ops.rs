@@ -3,9 +3,9 @@
 //! audited with the admin who did it (the request's audit actor).
 
 use latchkey_authn::{AuthnError, Notice, Purpose};
-use latchkey_domain::SecurityEvent;
-use latchkey_domain::{Client, Secret, User};
+use latchkey_domain::{Client, ClientChange, ClientId, EndedSessions, Secret, SecurityEvent, User};
 use latchkey_i18n::Tr;
+use latchkey_oauth::audit::caller;
 use latchkey_oauth::clients::NewClient;
 use latchkey_oauth::OAuthError;
 use latchkey_token::crypto::{random_token, KeyPurpose};
@@ -24,7 +24,7 @@ fn oauth(e: OAuthError) -> WebError {
 pub async fn end_everything(state: &AppState, user: &User) -> Result<usize, WebError> {
     let ended = end_user_sessions(state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
-    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &format!("{} session(s), every device and token, by an admin", ended.len())).await;
+    state.oauth.record(&caller(), SecurityEvent::SessionsEnded { user: user.id.clone(), ended: EndedSessions::Everything { sessions: ended.len() } }).await;
     Ok(ended.len())
 }
 
@@ -37,7 +37,8 @@ pub async fn set_disabled(state: &AppState, user: &User, disabled: bool) -> Resu
         state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
         state.links.revoke_for_user(&user.id, None).await?;
     }
-    state.oauth.audit_event(if disabled { SecurityEvent::UserDisabled } else { SecurityEvent::UserEnabled }, Some(&user.id.0), None, "by an admin").await;
+    let u = user.id.clone();
+    state.oauth.record(&caller(), if disabled { SecurityEvent::UserDisabled { user: u } } else { SecurityEvent::UserEnabled { user: u } }).await;
     Ok(())
 }
 
@@ -48,7 +49,7 @@ pub async fn reset_mfa(state: &AppState, user: &User) -> Result<(), WebError> {
     end_user_sessions(state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
     state.links.revoke_for_user(&user.id, Some(Purpose::Recovery)).await?;
-    state.oauth.audit_event(SecurityEvent::MfaResetByAdmin, Some(&user.id.0), None, "authenticator app and backup codes removed; sessions ended").await;
+    state.oauth.record(&caller(), SecurityEvent::MfaResetByAdmin { user: user.id.clone() }).await;
     let recover_url = format!("{}/recover", state.issuer);
     notify(state, &user.email, for_user(user, Tr::default()), Notice::MfaReset { username: &user.username, recover_url: &recover_url }).await;
     Ok(())
@@ -59,7 +60,7 @@ pub async fn send_recovery_link(state: &AppState, user: &User) -> Result<(), Web
     let token = state.links.issue(Purpose::Recovery, &user.id, &user.email, state.recovery_ttl).await?;
     let url = link_url(state, "/recover/continue", &token);
     notify(state, &user.email, for_user(user, Tr::default()), Notice::AdminRecovery { username: &user.username, url: &url, minutes: state.recovery_ttl / 60 }).await;
-    state.oauth.audit_event(SecurityEvent::RecoveryLinkSentByAdmin, Some(&user.id.0), None, "recovery link mailed").await;
+    state.oauth.record(&caller(), SecurityEvent::RecoveryLinkSentByAdmin { user: user.id.clone() }).await;
     Ok(())
 }
 
@@ -68,7 +69,7 @@ pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> 
     end_user_sessions(state, &user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(oauth)?;
     state.authn.delete_user(&user.id).await?;
-    state.oauth.audit_event(SecurityEvent::UserDeleted, Some(&user.id.0), None, &format!("{} deleted by an admin", user.username)).await;
+    state.oauth.record(&caller(), SecurityEvent::UserDeleted { user: user.id.clone(), username: user.username.clone() }).await;
     Ok(())
 }
 
@@ -77,17 +78,18 @@ pub async fn delete_user(state: &AppState, user: &User) -> Result<(), WebError> 
 /// also refuse one's own.
 pub async fn set_admin(state: &AppState, user: &User, admin: bool) -> Result<(), AuthnError> {
     state.authn.set_admin(&user.id, admin).await?;
-    state.oauth.audit_event(if admin { SecurityEvent::AdminGranted } else { SecurityEvent::AdminRevoked }, Some(&user.id.0), None, &format!("admin: {} -> {admin}", user.admin)).await;
+    let (u, was_admin) = (user.id.clone(), user.admin);
+    state.oauth.record(&caller(), if admin { SecurityEvent::AdminGranted { user: u, was_admin } } else { SecurityEvent::AdminRevoked { user: u, was_admin } }).await;
     Ok(())
 }
 
 /// Changes a client's name and URIs.
 pub async fn update_client(state: &AppState, client_id: &str, update: latchkey_oauth::clients::ClientUpdate) -> Result<(), OAuthError> {
     let before = state.oauth.client(client_id).await?.ok_or(OAuthError::NotFound("client"))?;
-    let detail = format!("name {:?} -> {:?}; redirect URIs {:?} -> {:?}", before.name, update.name, before.redirect_uris, update.redirect_uris);
+    let change = ClientChange::Settings { name_before: before.name, name: update.name.clone(), redirect_uris_before: before.redirect_uris, redirect_uris: update.redirect_uris.clone() };
     latchkey_oauth::clients::update(&state.stores.db, client_id, update).await?;
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &detail).await;
+    state.oauth.record(&caller(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
     Ok(())
 }
 
@@ -95,15 +97,15 @@ pub async fn update_client(state: &AppState, client_id: &str, update: latchkey_o
 pub async fn update_client_links(state: &AppState, client_id: &str, links: latchkey_oauth::clients::LinksUpdate) -> Result<(), OAuthError> {
     let now = latchkey_oauth::clients::update_links(&state.stores.db, client_id, links).await?;
     state.oauth.forget_cached_clients();
-    let detail = format!("logo {:?}, policy {:?}, terms {:?}", now.logo_uri, now.policy_uri, now.tos_uri);
-    state.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &detail).await;
+    let change = ClientChange::Links { logo_uri: now.logo_uri, policy_uri: now.policy_uri, tos_uri: now.tos_uri };
+    state.oauth.record(&caller(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
     Ok(())
 }
 
 /// Registers a client; the secret is returned once.
 pub async fn create_client(state: &AppState, new: NewClient) -> Result<(Client, Option<Secret>), OAuthError> {
     let (client, secret) = latchkey_oauth::clients::register(&state.stores.db, &state.stores.master, new, state.clock.now()).await?;
-    state.oauth.audit_event(SecurityEvent::ClientCreated, None, Some(&client.id.0), &client.name).await;
+    state.oauth.record(&caller(), SecurityEvent::ClientCreated { client: client.id.clone(), name: client.name.clone() }).await;
     Ok((client, secret))
 }
 
@@ -119,7 +121,7 @@ pub async fn rotate_client_secret(state: &AppState, client_id: &str) -> Result<S
     let id = client.id.0.clone();
     state.stores.db.run(move |c| latchkey_store::repo::clients::set_secret_hash(c, &id, &hash)).await?;
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event(SecurityEvent::ClientSecretRotated, None, Some(client_id), "new secret issued").await;
+    state.oauth.record(&caller(), SecurityEvent::ClientSecretRotated { client: ClientId(client_id.into()) }).await;
     Ok(secret)
 }
 
@@ -134,7 +136,8 @@ pub async fn set_client_disabled(state: &AppState, client_id: &str, disabled: bo
     if disabled {
         state.oauth.revoke_client_grants(client_id, None, "client disabled").await?;
     }
-    state.oauth.audit_event(if disabled { SecurityEvent::ClientDisabled } else { SecurityEvent::ClientEnabled }, None, Some(client_id), "by an admin").await;
+    let client = ClientId(client_id.into());
+    state.oauth.record(&caller(), if disabled { SecurityEvent::ClientDisabled { client } } else { SecurityEvent::ClientEnabled { client } }).await;
     Ok(())
 }
 
@@ -144,7 +147,7 @@ pub async fn delete_client(state: &AppState, client_id: &str) -> Result<(), OAut
         return Err(OAuthError::NotFound("client"));
     }
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event(SecurityEvent::ClientDeleted, None, Some(client_id), "by an admin").await;
+    state.oauth.record(&caller(), SecurityEvent::ClientDeleted { client: ClientId(client_id.into()) }).await;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use latchkey_authn::{Notice, Restore};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, SecurityEvent};
 use latchkey_domain::{Session, User, UserId};
 use latchkey_i18n::Tr;
 
@@ -33,8 +33,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
             // interactive sign-in that created the device, and `restored`
             // keeps the session from counting as fresh or stepped up.
             let new = state.sessions.restore(&user_id, amr, client_info(req), device_id.clone(), auth_time).await?;
-            tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid, grace = token.is_none());
-            state.oauth.audit_event(SecurityEvent::SessionRestored, Some(&user_id.0), None, "signed in by a remembered device").await;
+            state.oauth.record(&Actor::User(user_id.clone()), SecurityEvent::SessionRestored { user: user_id.clone() }).await;
             let mut cookies = vec![session_cookie(new.cookie_value)];
             cookies.extend(token.map(|t| device_cookie(t, state.devices.lifetime)));
             Ok(Resolved { session: Some(new.session), cookies })
@@ -42,7 +41,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
         Restore::Replayed { device_id, user_id } => {
             let sids = state.sessions.sids_for_device(&device_id).await?;
             end_sessions(state, sids).await?;
-            state.oauth.audit_event(SecurityEvent::DeviceTokenReplayed, Some(&user_id.0), None, &format!("device {device_id} ended")).await;
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::DeviceTokenReplayed { user: user_id.clone(), device: device_id.clone() }).await;
             Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] })
         }
         Restore::Invalid => Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] }),
@@ -77,16 +76,12 @@ pub async fn end_user_sessions(state: &AppState, user: &UserId, keep: Option<&Se
 /// After a credential change (password, second factor added or removed,
 /// passkey removed): every other session and remembered device of the user
 /// ends, and the change is audited.
-pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: SecurityEvent) -> Result<(), WebError> {
-    changed(state, user, current, what, "").await
-}
-
-/// [`credentials_changed`] with `detail` (what changed) first in the audit event.
-async fn changed(state: &AppState, user: &UserId, current: &Session, what: SecurityEvent, detail: &str) -> Result<(), WebError> {
+/// `what` makes the event from the number of other sessions ended.
+pub async fn credentials_changed(state: &AppState, user: &UserId, current: &Session, what: impl FnOnce(usize) -> SecurityEvent) -> Result<(), WebError> {
     let ended = end_user_sessions(state, user, Some(current)).await?;
     // No recovery link from before the change still works.
     state.links.revoke_for_user(user, Some(latchkey_authn::Purpose::Recovery)).await?;
-    state.oauth.audit_event(what, Some(&user.0), None, &format!("{detail}{} other session(s) and every other remembered device ended", ended.len())).await;
+    state.oauth.record(&Actor::User(user.clone()), what(ended.len())).await;
     Ok(())
 }
 
@@ -100,11 +95,11 @@ pub enum Added<'a> {
 
 /// After a sign-in method was added (passkey, authenticator app, backup
 /// codes): a credential change like any other (other sessions and devices
-/// end, recovery links die, audited as `what` with `detail`), and the user is
+/// end, recovery links die, audited as `what` makes it), and the user is
 /// mailed, in their language (else `t`), with a "This wasn't me" link that
 /// ends the session that added it and offers to remove what it added.
-pub async fn credential_added(state: &AppState, user: &User, current: &Session, what: SecurityEvent, detail: &str, added: Added<'_>, t: Tr) -> Result<(), WebError> {
-    changed(state, &user.id, current, what, &format!("{detail}; ")).await?;
+pub async fn credential_added(state: &AppState, user: &User, current: &Session, what: impl FnOnce(usize) -> SecurityEvent, added: Added<'_>, t: Tr) -> Result<(), WebError> {
+    credentials_changed(state, &user.id, current, what).await?;
     let not_me_url = not_me_link(state, &current.sid);
     let (passkey, app) = match added {
         Added::Passkey(name) => (Some(name), false),
@@ -143,6 +138,7 @@ pub async fn notify_new_device(state: &AppState, user: &User, session: &Session,
     let not_me_url = not_me_link(state, &session.sid);
     let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
     state.mailer.send(&notice.compose(&user.email, lang::for_user(user, t), user.profile.zoneinfo.as_deref(), &state.brand.for_mail())).await?;
-    state.oauth.audit_event(SecurityEvent::NewDeviceSignIn, Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
+    let new_device = SecurityEvent::NewDeviceSignIn { user: user.id.clone(), session: session.sid.clone(), device: session.device_name.clone() };
+    state.oauth.record(&Actor::User(user.id.clone()), new_device).await;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! the OpenAPI document at `/admin/api/v1/openapi.json`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, ClientId, EndedSessions, Invitation, SecurityEvent};
 use latchkey_domain::{Scope, ScopeSet};
 use latchkey_oauth::{ErrorCode, OAuthError};
 use latchkey_token::AccessTokenClaims;
@@ -29,7 +29,7 @@ pub(crate) async fn admin(req: &HttpRequest, state: &AppState) -> Result<AccessT
     }
     match state.oauth.client(&claims.client_id).await? {
         Some(c) if c.admin && c.disabled_at.is_none() => {
-            latchkey_oauth::audit::set_actor(format!("client:{}", claims.client_id), None);
+            latchkey_oauth::audit::set_caller(Actor::Client(ClientId(claims.client_id.clone())), None);
             Ok(claims)
         }
         _ => Err(insufficient()),
@@ -38,6 +38,11 @@ pub(crate) async fn admin(req: &HttpRequest, state: &AppState) -> Result<AccessT
 
 fn actor(claims: &AccessTokenClaims) -> String {
     format!("admin client {}", claims.client_id)
+}
+
+/// The admin API's caller, as an audit actor.
+fn by(claims: &AccessTokenClaims) -> Actor {
+    Actor::Client(ClientId(claims.client_id.clone()))
 }
 
 pub async fn list_clients(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
@@ -104,7 +109,8 @@ pub async fn end_user_sessions(req: HttpRequest, state: web::Data<AppState>, pat
     let claims = admin(&req, &state).await?;
     let user = user_named(&state, &path).await?;
     let ended = crate::session_ops::end_user_sessions(&state, &user.id, None).await?;
-    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &format!("{} ended {} session(s)", actor(&claims), ended.len())).await;
+    let all = EndedSessions::All { by: actor(&claims), sessions: ended.len() };
+    state.oauth.record(&by(&claims), SecurityEvent::SessionsEnded { user: user.id.clone(), ended: all }).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": ended.len() })))
 }
 
@@ -114,7 +120,8 @@ pub async fn end_one_session(req: HttpRequest, state: web::Data<AppState>, path:
     let Some(s) = ended.first() else {
         return Err(WebError::Json(OAuthError::NotFound("session")));
     };
-    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&s.user_id.0), None, &format!("{} ended session {}", actor(&claims), s.sid)).await;
+    let ended = EndedSessions::One { by: actor(&claims), session: s.sid.clone() };
+    state.oauth.record(&by(&claims), SecurityEvent::SessionsEnded { user: s.user_id.clone(), ended }).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({ "sessions": 1 })))
 }
 
@@ -143,7 +150,7 @@ pub async fn create_user(req: HttpRequest, state: web::Data<AppState>, body: web
     }
     match crate::account_links::invite(&state, body.username.trim(), body.email.trim(), body.admin).await {
         Ok((user, url)) => {
-            state.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("by {}", actor(&claims))).await;
+            state.oauth.record(&by(&claims), SecurityEvent::UserInvited { user: user.id.clone(), via: Invitation::Api { by: actor(&claims) } }).await;
             Ok(HttpResponse::Created().insert_header(("Cache-Control", "no-store")).json(json!({ "user_id": user.id.0, "invite_url": url })))
         }
         Err(latchkey_authn::AuthnError::UserExists) => Err(WebError::Json(OAuthError::Conflict("a user with that username already exists".into()))),

@@ -129,7 +129,7 @@ pub async fn set_client_scopes(req: HttpRequest, state: web::Data<AppState>, pat
     admin(&req, &state).await?;
     let client = latchkey_oauth::clients::set_api_scopes(&state.stores.db, &path, &body.allow_scopes).await.map_err(WebError::Json)?;
     state.oauth.forget_cached_clients();
-    state.oauth.audit_event(SecurityEvent::ClientScopesChanged, None, Some(&client.id.0), &client.allowed_scopes.to_string()).await;
+    state.oauth.record(&latchkey_oauth::audit::caller(), SecurityEvent::ClientScopesChanged { client: client.id.clone(), scope: client.allowed_scopes.to_string() }).await;
     Ok(ok(json!({ "client_id": client.id.0, "scope": client.allowed_scopes.to_string() })))
 }
 
@@ -218,7 +218,7 @@ pub async fn update_user(req: HttpRequest, state: web::Data<AppState>, path: web
     }
     let saved = if profile_given {
         let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
-        state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&user.id.0), None, "by an admin").await;
+        state.oauth.record(&latchkey_oauth::audit::caller(), SecurityEvent::ProfileChanged { user: user.id.clone(), by_admin: true }).await;
         saved
     } else {
         profile

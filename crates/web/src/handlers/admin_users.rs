@@ -315,6 +315,6 @@ pub async fn keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 pub async fn rotate_keys(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     admin(&req, &state).await?;
     let kids = state.tokens.rotate_keys(&SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
-    state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
+    state.oauth.record(&latchkey_oauth::audit::caller(), SecurityEvent::KeysRotated { new_keys: kids.len() }).await;
     Ok(ok(json!({ "new_keys": kids })))
 }

@@ -45,7 +45,7 @@ async fn console(req: &HttpRequest, state: &AppState, back: &str) -> Result<Resu
         // Step-up: sign in again; the second factor is asked for.
         return Ok(Err(again()));
     }
-    latchkey_oauth::audit::set_actor(format!("admin:{}", user.id.0), Some(session_hash(state, &session.sid)));
+    latchkey_oauth::audit::set_caller(latchkey_domain::Actor::Admin(user.id.clone()), Some(session_hash(state, &session.sid)));
     Ok(Ok((user, session)))
 }
 
@@ -139,8 +139,8 @@ pub async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<Ht
     }
     let day_ago = state.clock.now() - 86_400;
     let failures_24h =
-        state.oauth.audit_count_since(latchkey_domain::SecurityEvent::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::SecurityEvent::SecondFactorFailed, day_ago).await?;
-    let reuse_24h = state.oauth.audit_count_since(latchkey_domain::SecurityEvent::RefreshTokenReuse, day_ago).await?;
+        state.oauth.audit_count_since(latchkey_domain::EventKind::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::EventKind::SecondFactorFailed, day_ago).await?;
+    let reuse_24h = state.oauth.audit_count_since(latchkey_domain::EventKind::RefreshTokenReuse, day_ago).await?;
     let csrf = CsrfCookie::from_request(&req);
     let n = users.len();
     page(
@@ -614,7 +614,7 @@ pub async fn audit_export(req: HttpRequest, state: web::Data<AppState>, query: w
             None => break,
         }
     }
-    state.oauth.audit_event(SecurityEvent::AuditExported, None, None, &format!("filter {}", q.query_string())).await;
+    state.oauth.record(&latchkey_oauth::audit::caller(), SecurityEvent::AuditExported { filter: q.query_string() }).await;
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
         .insert_header(("Cache-Control", "no-store"))
@@ -654,6 +654,6 @@ pub async fn rotate_keys(req: HttpRequest, state: web::Data<AppState>, form: web
     check_form_post(&req, &state, &form.csrf_token)?;
     recent_admin_or_return!(&req, &state, "/admin/keys");
     let kids = state.tokens.rotate_keys(&latchkey_domain::SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
-    state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
+    state.oauth.record(&latchkey_oauth::audit::caller(), SecurityEvent::KeysRotated { new_keys: kids.len() }).await;
     Ok(see_other(&notice_url("/admin/keys", "keys-rotated")))
 }

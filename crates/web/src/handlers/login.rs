@@ -2,7 +2,7 @@
 //! once the user is known (session, remember-me, new-device notice, and back
 //! to the authorization request).
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, ClientId, SecurityEvent};
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -137,10 +137,9 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
             // Attributed to the account the name names (its owner and the
             // admins can see it is being attacked); never the typed name:
             // people type passwords into it.
-            let (kind, why) = if throttled { (SecurityEvent::LoginThrottled, "too many attempts") } else { (SecurityEvent::LoginFailed, "wrong password or unknown user") };
-            let from = if refused.known_device { "a known device" } else { "an unknown device" };
-            let target = refused.target.as_ref().map(|id| id.0.as_str());
-            state.oauth.audit_event(kind, target, None, &format!("password sign-in from {from}: {why}")).await;
+            let (user, known_device) = (refused.target.clone(), refused.known_device);
+            let event = if throttled { SecurityEvent::LoginThrottled { user, known_device } } else { SecurityEvent::LoginFailed { user, known_device } };
+            state.oauth.record(&Actor::Anonymous, event).await;
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let client_name = match &pending {
                 Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
@@ -230,7 +229,7 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
         Ok(_) => {}
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             let throttled = matches!(e, AuthnError::Throttled);
-            state.oauth.audit_event(SecurityEvent::SecondFactorFailed, Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::SecondFactorFailed { user: user.id.clone(), throttled }).await;
             let error = if throttled { "too-many-attempts" } else { "mfa-code-wrong" };
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             return Ok(render(status, &mfa_page_for(&req, &state, &due, form.m, Some(error), &csrf).await?));
@@ -288,18 +287,10 @@ pub(crate) async fn complete_sign_in_session(
             state.sessions.create(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone())).await?
         }
     };
-    let methods = Amr::join(&amr);
-    tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, methods = %methods, remember);
-    latchkey_oauth::audit::set_actor(format!("user:{}", user.id.0), Some(crate::browser::session_hash(state, &new.session.sid)));
-    state
-        .oauth
-        .audit_event(
-            SecurityEvent::SignIn,
-            Some(&user.id.0),
-            pending.as_ref().map(|p| p.client_id.as_str()),
-            &format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" }),
-        )
-        .await;
+    latchkey_oauth::audit::set_caller(Actor::User(user.id.clone()), Some(crate::browser::session_hash(state, &new.session.sid)));
+    let client = pending.as_ref().map(|p| ClientId(p.client_id.clone()));
+    let signed_in = SecurityEvent::SignIn { user: user.id.clone(), client, methods: amr.clone(), remembered: remember, new_device };
+    state.oauth.record(&Actor::User(user.id.clone()), signed_in).await;
     if new_device {
         if let Err(e) = notify_new_device(state, user, &new.session, tr_for(req, pending.as_ref())).await {
             tracing::error!(error = %e, "could not send the new-device notice");

@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Acr, Session, User};
+use latchkey_domain::{CodesCause, SecurityEvent};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
 
@@ -97,7 +97,7 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
         Ok(codes) => {
             // A security change: other sessions and devices end (this one
             // stays), and the user is told, with a "This wasn't me" link.
-            credential_added(&state, &user, &session, SecurityEvent::TotpEnrolled, "authenticator app", Added::AuthenticatorApp, tr(&req)).await?;
+            credential_added(&state, &user, &session, |others_ended| SecurityEvent::TotpEnrolled { user: user.id.clone(), others_ended }, Added::AuthenticatorApp, tr(&req)).await?;
             Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
         }
         Err(AuthnError::InvalidCredentials) => {
@@ -118,7 +118,8 @@ pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: we
         return Ok(see_other("/account/totp"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    credential_added(&state, &user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", Added::BackupCodes, tr(&req)).await?;
+    credential_added(&state, &user, &session, |others_ended| SecurityEvent::BackupCodesRegenerated { user: user.id.clone(), cause: CodesCause::Asked { others_ended } }, Added::BackupCodes, tr(&req))
+        .await?;
     Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
 }
 
@@ -129,7 +130,7 @@ pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web
         Err(redirect) => return Ok(redirect),
     };
     state.mfa.remove_totp(&user).await?;
-    credentials_changed(&state, &user.id, &session, SecurityEvent::TotpRemoved).await?;
+    credentials_changed(&state, &user.id, &session, |others_ended| SecurityEvent::TotpRemoved { user: user.id.clone(), others_ended }).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     Ok(see_other("/account"))
 }
@@ -152,6 +153,7 @@ pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>,
         return Ok(see_other("/login?next=/account/recovery-codes"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    credential_added(&state, &user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", Added::BackupCodes, tr(&req)).await?;
+    credential_added(&state, &user, &session, |others_ended| SecurityEvent::BackupCodesRegenerated { user: user.id.clone(), cause: CodesCause::Asked { others_ended } }, Added::BackupCodes, tr(&req))
+        .await?;
     Ok(render(StatusCode::OK, &RecoveryCodesPage { t: tr(&req), codes: Some(codes), csrf_token: csrf.form_token(&state) }))
 }
