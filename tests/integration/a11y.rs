@@ -117,7 +117,7 @@ async fn axe_finds_no_serious_violation_on_any_page() {
     crate::mfa::sign_in_password(&mut http).await;
     let (_, backup_codes) = crate::mfa::enrol(&app, &mut http).await;
     let (client_id, _, redirect) = web_client(&app).await;
-    let (_, invitation) = app.state.invite("carol", "carol@example.com", false).await.expect("invite");
+    let (_, invitation) = app.state.invite(&latchkey_domain::Actor::Cli, "carol", "carol@example.com", false).await.expect("invite");
     let Some(mut chrome) = Chrome::launch().await else { return };
     let mut violations = Vec::new();
 

@@ -65,7 +65,7 @@ async fn chromium_accepts_an_invitation_with_a_passkey() {
         return;
     }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
-    let (_, url) = app.state.invite("carol", "carol@example.com", false).await.expect("invite");
+    let (_, url) = app.state.invite(&latchkey_domain::Actor::Cli, "carol", "carol@example.com", false).await.expect("invite");
     let Some(mut chrome) = Chrome::launch().await else { return };
     chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
     chrome

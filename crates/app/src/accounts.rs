@@ -4,7 +4,7 @@
 
 use latchkey_authn::links::VERIFY_TTL;
 use latchkey_authn::{AuthnError, Notice, Purpose};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, Invitation, SecurityEvent};
 use latchkey_domain::{Session, User};
 use latchkey_i18n::Tr;
 
@@ -30,13 +30,13 @@ impl App {
     /// Invites a user: an account without credentials and a set-up link,
     /// mailed (in English: nothing tells the invitee's language yet).
     /// Returns the user and the link (for the CLI and the admin API).
-    pub async fn invite(&self, username: &str, email: &str, admin: bool) -> Result<(User, String), AppError> {
+    pub async fn invite(&self, by: &Actor, username: &str, email: &str, admin: bool) -> Result<(User, String), AppError> {
         let user = self.authn.create_without_credentials(username, email, admin).await?;
         let token = self.links.issue(Purpose::Setup, &user.id, email, self.invite_ttl).await?;
         let url = self.link_url("/setup", &token);
         let hours = self.invite_ttl / 3600;
         self.notify(email, Tr::default(), Notice::Invitation { username, url: &url, hours }).await;
-        self.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("invitation for {username}, {hours} h")).await;
+        self.oauth.record(by, SecurityEvent::UserInvited { user: user.id.clone(), via: Invitation::Mailed { username: username.into(), hours } }).await;
         Ok((user, url))
     }
 
@@ -55,7 +55,7 @@ impl App {
         }
         if !holders.is_empty() {
             self.notify(email, t, Notice::SignupAddressTaken { recover_url: &format!("{}/recover", self.issuer) }).await;
-            self.oauth.audit_event(SecurityEvent::SignupAddressTaken, None, None, "sign-up for a registered address").await;
+            self.oauth.record(&Actor::Anonymous, SecurityEvent::SignupAddressTaken).await;
             return Ok(());
         }
         if let Some(existing) = self.authn.find_by_username(username).await? {
@@ -72,7 +72,7 @@ impl App {
         let token = self.links.issue(Purpose::Setup, &user.id, email, VERIFY_TTL).await?;
         let url = self.link_url("/setup", &token);
         self.notify(email, t, Notice::SignupConfirm { username, url: &url, hours: VERIFY_TTL / 3600 }).await;
-        self.oauth.audit_event(SecurityEvent::SignupRequested, Some(&user.id.0), None, "verification link sent").await;
+        self.oauth.record(&Actor::Anonymous, SecurityEvent::SignupRequested { user: user.id.clone() }).await;
         Ok(())
     }
 
@@ -81,14 +81,14 @@ impl App {
     /// notice (in the user's language, else `t`, the recovery page's).
     pub async fn request_recovery(&self, login: &str, t: Tr) -> Result<(), AppError> {
         let Some(user) = self.authn.find_by_login(login).await? else {
-            self.oauth.audit_event(SecurityEvent::RecoveryRequestedUnknown, None, None, "no such account").await;
+            self.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryRequestedUnknown).await;
             return Ok(());
         };
         let token = self.links.issue(Purpose::Recovery, &user.id, &user.email, self.recovery_ttl).await?;
         let url = self.link_url("/recover/continue", &token);
         let minutes = self.recovery_ttl / 60;
         self.notify(&user.email, mail_language(&user, t), Notice::Recovery { username: &user.username, url: &url, minutes }).await;
-        self.oauth.audit_event(SecurityEvent::RecoveryRequested, Some(&user.id.0), None, "recovery link sent").await;
+        self.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryRequested { user: user.id.clone() }).await;
         Ok(())
     }
 
@@ -100,7 +100,7 @@ impl App {
         let ended = self.end_user_sessions(&user.id, Some(new_session)).await?;
         self.oauth.revoke_user_tokens(&user.id).await?;
         self.links.revoke_for_user(&user.id, None).await?;
-        self.oauth.audit_event(SecurityEvent::AccountRecovered, Some(&user.id.0), None, &format!("{} session(s) ended", ended.len())).await;
+        self.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::AccountRecovered { user: user.id.clone(), sessions_ended: ended.len() }).await;
         let not_me_url = self.not_me_link(&new_session.sid);
         self.notify(&user.email, mail_language(user, t), Notice::Recovered { username: &user.username, not_me_url: &not_me_url }).await;
         Ok(())

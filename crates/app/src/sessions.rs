@@ -2,7 +2,7 @@
 //! change does to the other sessions of its user.
 
 use latchkey_authn::{Notice, Purpose};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, SecurityEvent};
 use latchkey_domain::{Session, User, UserId};
 use latchkey_i18n::Tr;
 
@@ -58,16 +58,12 @@ impl App {
     /// After a credential change (password, second factor added or removed,
     /// passkey removed): every other session and remembered device of the
     /// user ends, and the change is audited.
-    pub async fn credentials_changed(&self, user: &UserId, current: &Session, what: SecurityEvent) -> Result<(), AppError> {
-        self.changed(user, current, what, "").await
-    }
-
-    /// [`App::credentials_changed`] with `detail` (what changed) first in the audit event.
-    async fn changed(&self, user: &UserId, current: &Session, what: SecurityEvent, detail: &str) -> Result<(), AppError> {
+    /// `what` words the change, given how many other sessions ended.
+    pub async fn credentials_changed(&self, user: &UserId, current: &Session, what: impl FnOnce(usize) -> SecurityEvent) -> Result<(), AppError> {
         let ended = self.end_user_sessions(user, Some(current)).await?;
         // No recovery link from before the change still works.
         self.links.revoke_for_user(user, Some(Purpose::Recovery)).await?;
-        self.oauth.audit_event(what, Some(&user.0), None, &format!("{detail}{} other session(s) and every other remembered device ended", ended.len())).await;
+        self.oauth.record(&Actor::User(user.clone()), what(ended.len())).await;
         Ok(())
     }
 
@@ -77,8 +73,8 @@ impl App {
     /// the user is mailed, in their language (else `t`), with a "This wasn't
     /// me" link that ends the session that added it and offers to remove
     /// what it added.
-    pub async fn credential_added(&self, user: &User, current: &Session, what: SecurityEvent, detail: &str, added: Added<'_>, t: Tr) -> Result<(), AppError> {
-        self.changed(&user.id, current, what, &format!("{detail}; ")).await?;
+    pub async fn credential_added(&self, user: &User, current: &Session, what: impl FnOnce(usize) -> SecurityEvent, added: Added<'_>, t: Tr) -> Result<(), AppError> {
+        self.credentials_changed(&user.id, current, what).await?;
         let not_me_url = self.not_me_link(&current.sid);
         let (passkey, app) = match added {
             Added::Passkey(name) => (Some(name), false),
@@ -114,7 +110,8 @@ impl App {
         let not_me_url = self.not_me_link(&session.sid);
         let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
         self.mailer.send(&notice.compose(&user.email, mail_language(user, t), user.profile.zoneinfo.as_deref(), &self.mail_brand)).await?;
-        self.oauth.audit_event(SecurityEvent::NewDeviceSignIn, Some(&user.id.0), None, &format!("session {} from {}", session.sid, session.device_name.as_deref().unwrap_or("?"))).await;
+        let new_device = SecurityEvent::NewDeviceSignIn { user: user.id.clone(), session: session.sid.clone(), device: session.device_name.clone() };
+        self.oauth.record(&Actor::User(user.id.clone()), new_device).await;
         Ok(())
     }
 }

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use latchkey_authn::ClientInfo;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, ClientId, SecurityEvent};
 use latchkey_domain::{Amr, Session, User, UserId};
 use latchkey_i18n::Tr;
 use serde::{Deserialize, Serialize};
@@ -128,11 +128,9 @@ impl App {
                 self.sessions.create(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone())).await?
             }
         };
-        let methods = Amr::join(&amr);
-        tracing::info!(target: "security", event = "sign_in", user_id = %user.id.0, sid = %new.session.sid, methods = %methods, remember);
-        latchkey_oauth::audit::set_actor(format!("user:{}", user.id.0), Some(self.session_hash(&new.session.sid)));
-        let detail = format!("methods {methods}{}{}", if remember { ", remembered device" } else { "" }, if new_device { ", new device" } else { "" });
-        self.oauth.audit_event(SecurityEvent::SignIn, Some(&user.id.0), client_id, &detail).await;
+        latchkey_oauth::audit::set_caller(Actor::User(user.id.clone()), Some(self.session_hash(&new.session.sid)));
+        let signed_in = SecurityEvent::SignIn { user: user.id.clone(), client: client_id.map(|c| ClientId(c.into())), methods: amr.clone(), remembered: remember, new_device };
+        self.oauth.record(&Actor::User(user.id.clone()), signed_in).await;
         if new_device {
             if let Err(e) = self.notify_new_device(user, &new.session, t).await {
                 tracing::error!(error = %e, "could not send the new-device notice");

@@ -85,7 +85,6 @@ impl DeviceService {
             Use::Replayed(d) => {
                 let id = d.id.clone();
                 self.db.run(move |c| repo::revoke(c, &id, now)).await?;
-                tracing::warn!(target: "security", event = "device_token_replayed", device_id = %d.id, user_id = %d.user_id, "a rotated remember-me token was presented again; device ended");
                 Restore::Replayed { device_id: d.id, user_id: UserId(d.user_id) }
             }
             Use::Unusable => Restore::Invalid,

@@ -143,7 +143,6 @@ impl MfaService {
         if !self.check_totp(user, code).await? {
             return Err(AuthnError::InvalidCredentials);
         }
-        tracing::info!(target: "security", event = "totp_enrolled", user_id = %user.id.0);
         self.regenerate_backup_codes(user).await
     }
 
@@ -166,7 +165,6 @@ impl MfaService {
             self.throttle.succeeded(attempt).await?;
             Ok(Amr::Otp)
         } else {
-            tracing::warn!(target: "security", event = "second_factor_failed", user_id = %user.id.0);
             Err(AuthnError::InvalidCredentials)
         }
     }
@@ -188,7 +186,6 @@ impl MfaService {
     pub async fn remove_totp(&self, user: &User) -> Result<(), AuthnError> {
         let id = user.id.0.clone();
         self.db.run(move |c| repo::remove(c, &id)).await?;
-        tracing::info!(target: "security", event = "totp_removed", user_id = %user.id.0);
         Ok(())
     }
 }

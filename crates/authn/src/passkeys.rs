@@ -157,7 +157,6 @@ impl PasskeyService {
             latchkey_store::StoreError::Conflict(_) => bad("this passkey is already registered"),
             other => other.into(),
         })?;
-        tracing::info!(target: "security", event = "passkey_added", user_id = %user.id.0, passkey = %info.id);
         Ok((info, kind))
     }
 
@@ -265,9 +264,6 @@ impl PasskeyService {
         let Some(removed) = removed else {
             return Err(AuthnError::InvalidInput("this is your only way to sign in; add another passkey or a password first".into()));
         };
-        if removed {
-            tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %id);
-        }
         Ok(removed)
     }
 }

@@ -58,7 +58,6 @@ impl RateLimiter {
         let ttl = Duration::from_secs(limit.window_secs as u64 + 60);
         if self.fast.incr_window(&bucket, ttl).await? > limit.max {
             let retry_after = (window + 1) * limit.window_secs - now;
-            tracing::warn!(target: "security", event = "rate_limited", limit = limit.name, "rate limit reached");
             metrics::counter!("latchkey_rate_limited_total", "limit" => limit.name).increment(1);
             return Err(AuthnError::RateLimited { retry_after: retry_after.max(1) });
         }

@@ -91,12 +91,8 @@ impl Authenticator {
                 }
                 Ok(u)
             }
-            _ => {
-                // Never the typed name: people type passwords into it (item 11).
-                let user_id = target.as_ref().map(|t| t.0.as_str());
-                tracing::info!(target: "security", event = "login_failed", user_id, known_account = user_id.is_some(), ip, "failed password sign-in");
-                Err(refused(AuthnError::InvalidCredentials))
-            }
+            // Audited by the caller (`login_failed`), attributed to `target`.
+            _ => Err(refused(AuthnError::InvalidCredentials)),
         }
     }
 
@@ -109,7 +105,7 @@ impl Authenticator {
         let id = user.id.clone();
         let stored = self.db.run(move |c| users::find_by_id(c, &id)).await?.and_then(|u| u.password_hash);
         if !self.hasher.verify(current, stored).await? {
-            tracing::info!(target: "security", event = "login_failed", user_id = %user.id.0, ip, "wrong current password");
+            tracing::info!(target: "security", event = "current_password_wrong", user_id = %user.id.0, ip, "wrong current password");
             return Err(AuthnError::InvalidCredentials);
         }
         self.throttle.succeeded(attempt).await?;
@@ -123,7 +119,6 @@ impl Authenticator {
         let hash = self.hasher.hash(new).await?;
         let id = user.id.clone();
         self.db.run(move |c| users::set_password(c, &id, Some(&hash))).await?;
-        tracing::info!(target: "security", event = "password_set", user_id = %user.id.0);
         Ok(())
     }
 
@@ -137,9 +132,6 @@ impl Authenticator {
         let hash = self.hasher.hash(new).await?;
         let id = user.id.clone();
         let outcome = ways_in::change_if(&self.db, &user.id, WaysIn::may_set_password, move |c| users::set_password(c, &id, Some(&hash))).await?;
-        if outcome.is_ok() {
-            tracing::info!(target: "security", event = "password_set", user_id = %user.id.0);
-        }
         Ok(outcome)
     }
 
@@ -149,9 +141,6 @@ impl Authenticator {
     pub async fn remove_password(&self, user: &User) -> PasswordOutcome {
         let id = user.id.clone();
         let outcome = ways_in::change_if(&self.db, &user.id, WaysIn::may_remove_password, move |c| users::set_password(c, &id, None)).await?;
-        if outcome.is_ok() {
-            tracing::info!(target: "security", event = "password_removed", user_id = %user.id.0);
-        }
         Ok(outcome)
     }
 

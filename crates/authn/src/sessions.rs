@@ -273,7 +273,6 @@ impl SessionService {
             return Ok(Resolution::None);
         }
         if moved(&s, limits.binding, client.user_agent.as_deref(), client.ip.as_deref()) {
-            tracing::warn!(target: "security", event = "session_moved", sid = %s.sid, user_id = %s.user_id.0, "session cookie used from another device or network; ended");
             let k = s.key.clone();
             self.db.run(move |c| repo::revoke(c, &k, now)).await?;
             self.forget_cached([&s.key]).await?;

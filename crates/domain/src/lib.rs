@@ -20,7 +20,9 @@ pub use api::{Api, ApiScope};
 pub use auth_method::{Acr, Amr};
 pub use client::{Client, ClientId, ClientKind, ClientLinks, GrantType, SigningAlg, DEVICE_CODE_GRANT};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use event::{Outcome, SecurityEvent};
+pub use event::{
+    Actor, ClientChange, CodesCause, Disowned, EndedSessions, EventKind, FactorFailure, Invitation, Outcome, PasskeyAddedVia, PasskeyRefusal, RecoveryFactor, Removal, RevokedGrants, SecurityEvent,
+};
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use session::{Session, SessionKey};

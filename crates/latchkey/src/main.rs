@@ -83,7 +83,7 @@ fn init_logging() -> Result<(), String> {
 async fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = latchkey_oauth::audit::AuditContext::new(None, None, None);
     ctx.scope(async {
-        latchkey_oauth::audit::set_actor("cli".into(), None);
+        latchkey_oauth::audit::set_caller(latchkey_domain::Actor::Cli, None);
         run_command(cli).await
     })
     .await
@@ -373,7 +373,7 @@ async fn user_command(state: &App, command: UserCommand) -> Result<(), CliError>
     let authn = &state.authn;
     match command {
         UserCommand::Invite { username, email, admin, json } => {
-            let (user, url) = state.invite(&username, &email, admin).await?;
+            let (user, url) = state.invite(&latchkey_domain::Actor::Cli, &username, &email, admin).await?;
             if json {
                 println!("{}", json!({ "user_id": user.id.0, "invite_url": url }));
             } else {

@@ -1,6 +1,6 @@
 //! Grants as administrators (and users, for their own) see and revoke them.
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, RevokedGrants, SecurityEvent};
 use latchkey_domain::{ClientId, UserId};
 use latchkey_store::repo::{grants as grant_repo, refresh as refresh_repo, users as user_repo};
 use latchkey_store::StoreError;
@@ -81,7 +81,7 @@ impl OAuthService {
     /// Revokes a client's grants: consent, refresh families, and every access
     /// token issued so far; for all users, or for `user` (id, username).
     /// `None` when there is no such client.
-    pub async fn revoke_client_grants(&self, client_id: &str, user: Option<(&UserId, &str)>, actor: &str) -> Result<Option<RevokeReport>, OAuthError> {
+    pub async fn revoke_client_grants(&self, client_id: &str, user: Option<(&UserId, &str)>, by: &Actor, actor: &str) -> Result<Option<RevokeReport>, OAuthError> {
         let username = user.map(|(_, name)| name);
         let user = user.map(|(id, _)| id.clone());
         let now = self.clock.now();
@@ -104,14 +104,13 @@ impl OAuthService {
             Some(u) => self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &u.0 }).await?,
             None => self.tokens.revoke_issued_before(Revocation::Client(client_id)).await?,
         }
-        let detail = format!("{actor} revoked {grants} grant(s), {families} refresh family(ies) of client {client_id}{}", username.map(|u| format!(" for user {u}")).unwrap_or_default());
-        tracing::warn!(target: "security", event = "grants_revoked", client_id, user = username.unwrap_or("*"), actor);
-        self.audit(SecurityEvent::GrantsRevoked, user.as_ref().map(|u| u.0.as_str()), Some(client_id), &detail).await;
+        let of = RevokedGrants::Client { client: ClientId(client_id.into()), user: user.zip(username.map(str::to_string)), families };
+        self.record(by, SecurityEvent::GrantsRevoked { by: actor.into(), grants, of }).await;
         Ok(Some(RevokeReport { grants, families, access_tokens: jtis.len() }))
     }
 
     /// Revokes everything a user (id, username) granted, to every client.
-    pub async fn revoke_user_grants(&self, user: &UserId, username: &str, actor: &str) -> Result<RevokeReport, OAuthError> {
+    pub async fn revoke_user_grants(&self, user: &UserId, username: &str, by: &Actor, actor: &str) -> Result<RevokeReport, OAuthError> {
         let user = user.clone();
         let now = self.clock.now();
         let uid = user.clone();
@@ -132,8 +131,8 @@ impl OAuthService {
         for client_id in &clients {
             self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
         }
-        tracing::warn!(target: "security", event = "grants_revoked", client_id = "*", user = username, actor);
-        self.audit(SecurityEvent::GrantsRevoked, Some(&user.0), None, &format!("{actor} revoked all {grants} grant(s) of user {username}")).await;
+        let of = RevokedGrants::User { user, username: username.into() };
+        self.record(by, SecurityEvent::GrantsRevoked { by: actor.into(), grants, of }).await;
         Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
     }
 
@@ -171,7 +170,7 @@ impl OAuthService {
             .await?;
         self.tokens.revoke_jtis(&jtis).await?;
         self.tokens.revoke_issued_before(Revocation::Grant { client_id, user_id: &user.0 }).await?;
-        self.audit(SecurityEvent::AppDisconnected, Some(&user.0), Some(client_id), "the user disconnected the app").await;
+        self.record(&Actor::User(user.clone()), SecurityEvent::AppDisconnected { user: user.clone(), client: ClientId(client_id.into()) }).await;
         Ok(RevokeReport { grants, families, access_tokens: jtis.len() })
     }
 

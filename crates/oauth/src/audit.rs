@@ -1,11 +1,30 @@
-//! Who, how and from where an audit event happened. The web layer runs each
-//! request inside an [`AuditContext`] scope (client address, user agent,
-//! request id); whoever authenticates the caller sets the actor and session.
-//! Events recorded outside a request (the CLI, background jobs) carry none.
+//! The one recorder of security events: [`record`] writes the audit row, one
+//! log line at target `security` and the `latchkey_audit_events_total`
+//! metric from one typed [`SecurityEvent`] and an explicit [`Actor`].
+//!
+//! **Who** is an argument. The caller that knows who acts says so: a handler
+//! acting for the signed-in user passes `Actor::User`, the sign-in and link
+//! pages `Actor::Anonymous` (or the user once proven), the token endpoint the
+//! client, background deliveries `Actor::System`. Nothing guesses it from a
+//! string any more, and the actor is never filled in behind the caller's
+//! back. The operations shared by three doors (the console, the admin API
+//! and the CLI: `admin_ops`, groups, APIs) do not know which door called
+//! them; they pass [`caller`], the typed actor the door's guard established
+//! for this request ([`set_caller`]: the console's admin session, the admin
+//! API's client, the CLI). We chose that over threading an actor argument
+//! through those operations now because the application layer (#25 step 1)
+//! is moving them and will give them an explicit `by`; `grep caller()` then
+//! lists exactly what to change.
+//!
+//! **How and from where** (client address, user agent, request id, a hash
+//! of the session) stays request context: the web layer runs each request
+//! inside an [`AuditContext`] scope and the guard that resolved the session
+//! sets its hash. Events recorded outside a request (the CLI, background
+//! jobs) carry none.
 
 use std::sync::Mutex;
 
-use latchkey_domain::{SecurityEvent, SharedClock};
+use latchkey_domain::{Actor, EventKind, SecurityEvent, SharedClock};
 use latchkey_store::repo::audit as repo;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
 use latchkey_store::{Db, StoreError};
@@ -23,7 +42,7 @@ pub struct AuditContext {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
-    who: Mutex<(Option<String>, Option<String>)>,
+    who: Mutex<(Option<Actor>, Option<String>)>,
 }
 
 tokio::task_local! {
@@ -41,18 +60,27 @@ impl AuditContext {
     }
 }
 
-/// The current request's caller (`user:<id>`, `admin:<id>`, `client:<id>`)
-/// and a hash of its session id.
-pub fn set_actor(actor: String, session_hash: Option<String>) {
+/// Set by the guard that authenticated the request: who the caller is, and
+/// a hash of its session id (the row's `session_hash`).
+pub fn set_caller(actor: Actor, session_hash: Option<String>) {
     let _ = CONTEXT.try_with(|c| *c.who.lock().unwrap_or_else(|p| p.into_inner()) = (Some(actor), session_hash));
 }
 
-#[allow(clippy::type_complexity)] // the request context's five optional fields, read once
-fn current() -> (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>) {
+/// Who the guard of this request authenticated ([`set_caller`]); nobody
+/// (`Anonymous`) in a request no guard claimed, latchkey itself (`System`)
+/// outside any request. For the operations shared by the console, the admin
+/// API and the CLI (see the module notes).
+pub fn caller() -> Actor {
+    CONTEXT.try_with(|c| c.who.lock().unwrap_or_else(|p| p.into_inner()).0.clone().unwrap_or(Actor::Anonymous)).unwrap_or(Actor::System)
+}
+
+/// The request's context: session hash, address, user agent, request id.
+#[allow(clippy::type_complexity)] // the request context's four optional fields, read once
+fn current() -> (Option<String>, Option<String>, Option<String>, Option<String>) {
     CONTEXT
         .try_with(|c| {
-            let (actor, session) = c.who.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            (actor, session, c.ip.clone(), c.user_agent.clone(), c.request_id.clone())
+            let session = c.who.lock().unwrap_or_else(|p| p.into_inner()).1.clone();
+            (session, c.ip.clone(), c.user_agent.clone(), c.request_id.clone())
         })
         .unwrap_or_default()
 }
@@ -64,48 +92,38 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-/// Records an event with the current request's context; also one
-/// structured log line. Failing to record does not fail the request.
-pub(crate) async fn record(db: &Db, clock: &SharedClock, kind: SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-    let (actor, session_hash, ip, user_agent, request_id) = current();
-    let event = AuditEvent {
+/// Records `event`, done by `by`: the audit row (with the request's
+/// context), one log line at target `security` and the metric. Failing to
+/// record does not fail the request: the protective action already happened.
+pub async fn record(db: &Db, clock: &SharedClock, by: &Actor, event: &SecurityEvent) {
+    let (session_hash, ip, user_agent, request_id) = current();
+    let (kind, outcome) = (event.kind(), event.outcome().as_str());
+    let row = AuditEvent {
         id: uuid::Uuid::new_v4().to_string(),
         at: clock.now(),
-        kind: kind.kind().to_string(),
-        user_id: user_id.map(str::to_string),
-        client_id: client_id.map(str::to_string),
-        detail: detail.chars().take(1000).collect(),
-        outcome: kind.outcome().as_str().to_string(),
-        actor,
+        kind: kind.to_string(),
+        user_id: event.user().map(str::to_string),
+        client_id: event.client().map(str::to_string),
+        detail: event.detail().chars().take(1000).collect(),
+        outcome: outcome.to_string(),
+        actor: by.stored(),
         ip,
         user_agent,
         request_id,
         session_hash,
     };
-    metrics::counter!("latchkey_audit_events_total", "kind" => event.kind.clone(), "outcome" => event.outcome.clone()).increment(1);
-    tracing::info!(target: "audit", kind = %event.kind, outcome = %event.outcome, user_id = ?event.user_id, client_id = ?event.client_id,
-        actor = ?event.actor, ip = ?event.ip, request_id = ?event.request_id, detail = %event.detail.escape_debug());
-    if let Err(e) = db.run(move |c| repo::record(c, &event)).await {
-        tracing::error!(error = %e, kind = kind.kind(), "could not record audit event");
+    metrics::counter!("latchkey_audit_events_total", "kind" => kind, "outcome" => outcome).increment(1);
+    tracing::info!(target: "security", event = kind, outcome, user_id = ?row.user_id, client_id = ?row.client_id,
+        actor = ?row.actor, ip = ?row.ip, request_id = ?row.request_id, detail = %row.detail.escape_debug());
+    if let Err(e) = db.run(move |c| repo::record(c, &row)).await {
+        tracing::error!(error = %e, kind, "could not record audit event");
     }
 }
 
 impl OAuthService {
-    /// Records a security event in the audit trail. Failing to record does not
-    /// fail the request (it is logged instead): the protective action already happened.
-    /// Records a security event from outside the protocol code (sign-in, sessions).
-    pub async fn audit_event(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        self.audit(kind, user_id, client_id, detail).await
-    }
-
-    pub(crate) async fn audit(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        self.record_event(kind, user_id, client_id, detail).await
-    }
-
-    /// Records an event with the current request's context; also one
-    /// structured log line. Failing to record does not fail the request.
-    pub(crate) async fn record_event(&self, kind: SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        record(&self.db, &self.clock, kind, user_id, client_id, detail).await
+    /// [`record`]s `event`, done by `by`.
+    pub async fn record(&self, by: &Actor, event: SecurityEvent) {
+        record(&self.db, &self.clock, by, &event).await
     }
 
     /// The trail, newest first, filtered; `cursor` continues a previous page.
@@ -119,8 +137,8 @@ impl OAuthService {
         Ok(AuditPage { events, next_cursor })
     }
 
-    pub async fn audit_count_since(&self, kind: SecurityEvent, since: i64) -> Result<i64, StoreError> {
-        let k = kind.kind().to_string();
+    pub async fn audit_count_since(&self, kind: EventKind, since: i64) -> Result<i64, StoreError> {
+        let k = kind.as_str().to_string();
         self.db.run(move |c| repo::count_since(c, &k, since)).await
     }
 
@@ -139,13 +157,15 @@ mod tests {
     #[tokio::test]
     async fn the_context_reaches_the_event_and_not_beyond() {
         let ctx = AuditContext::new(Some("203.0.113.1".into()), Some("ua".into()), Some("req-1".into()));
+        let admin = Actor::Admin(latchkey_domain::UserId("a1".into()));
         let seen = ctx
             .scope(async {
-                set_actor("admin:a1".into(), Some("h".into()));
-                current()
+                let before = caller();
+                set_caller(admin.clone(), Some("h".into()));
+                (before, caller(), current())
             })
             .await;
-        assert_eq!(seen, (Some("admin:a1".into()), Some("h".into()), Some("203.0.113.1".into()), Some("ua".into()), Some("req-1".into())));
-        assert_eq!(current(), Default::default(), "outside a request: nothing");
+        assert_eq!(seen, (Actor::Anonymous, admin, (Some("h".into()), Some("203.0.113.1".into()), Some("ua".into()), Some("req-1".into()))));
+        assert_eq!((caller(), current()), (Actor::System, Default::default()), "outside a request: latchkey itself, no context");
     }
 }

@@ -14,7 +14,7 @@
 //! - `device-poll:{h}` — when the device last polled and at what interval it must;
 //! - `device-guess:{ip}` — wrong user codes entered from one address.
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, SecurityEvent};
 use std::time::Duration;
 
 use latchkey_domain::{ClientId, ClientKind, GrantType, ScopeSet, Session};
@@ -324,9 +324,9 @@ impl OAuthService {
             tracing::info!(target: "security", event = "device_answer_refused", client_id = %device.client_id, user_id = %session.user_id.0, "the device request was already answered");
             return Ok(AnswerOutcome::AlreadyAnswered);
         }
-        let (kind, user_id, client_id) = (if allow { SecurityEvent::DeviceApproved } else { SecurityEvent::DeviceDenied }, &session.user_id.0, &device.client_id);
-        tracing::info!(target: "security", event = "device_answer", client_id = %client_id, user_id = %user_id, allow);
-        self.audit(kind, Some(user_id), Some(client_id), &device.scope).await;
+        let (user, client, scope) = (session.user_id.clone(), ClientId(device.client_id.clone()), device.scope.clone());
+        let answer = if allow { SecurityEvent::DeviceApproved { user, client, scope } } else { SecurityEvent::DeviceDenied { user, client, scope } };
+        self.record(&Actor::User(session.user_id.clone()), answer).await;
         if allow {
             let (id, user, client, scopes) = (uuid::Uuid::new_v4().to_string(), session.user_id.clone(), ClientId(device.client_id.clone()), device.scopes());
             let sid = session.sid.clone();

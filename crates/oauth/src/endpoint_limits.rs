@@ -246,7 +246,7 @@ impl EndpointLimiter {
             return Ok(());
         }
         metrics::counter!("latchkey_rate_limited_total", "limit" => endpoint).increment(1);
-        tracing::warn!(target: "security", event = "rate_limited", endpoint, key = %key, "endpoint rate limit reached");
+        tracing::warn!(target: "security", event = "endpoint_rate_limited", endpoint, key = %key, "endpoint rate limit reached");
         Err(OAuthError::RateLimited { retry_after: wait.as_secs().max(1) })
     }
 

@@ -2,7 +2,7 @@
 //! redirects are allowed) and Back-Channel Logout 1.0 (logout tokens POSTed to
 //! every relying party a session signed in to).
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, ClientId, SecurityEvent, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -194,16 +194,16 @@ impl OAuthService {
             let sent = self.http.post(&uri).timeout(BACKCHANNEL_TIMEOUT).form(&[("logout_token", token.as_str())]).send().await;
             match sent {
                 Ok(r) if r.status().is_success() => {
-                    tracing::info!(event = "backchannel_logout_delivered", client_id = %client_id, attempt, round = d.rounds);
                     let id = d.id.clone();
                     if let Err(e) = self.db.run(move |c| delivery_repo::delete(c, &id)).await {
                         tracing::warn!(error = %e, "could not clear a delivered back-channel logout");
                     }
-                    self.audit(SecurityEvent::BackchannelLogoutDelivered, Some(&d.user_id), Some(&client_id), &format!("round {}, attempt {attempt}", d.rounds)).await;
+                    let delivered = SecurityEvent::BackchannelLogoutDelivered { user: UserId(d.user_id.clone()), client: ClientId(client_id.clone()), round: d.rounds, attempt };
+                    self.record(&Actor::System, delivered).await;
                     return;
                 }
-                Ok(r) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, status = r.status().as_u16(), attempt),
-                Err(e) => tracing::warn!(event = "backchannel_logout_failed", client_id = %client_id, error = %e, attempt),
+                Ok(r) => tracing::warn!(event = "backchannel_attempt_failed", client_id = %client_id, status = r.status().as_u16(), attempt),
+                Err(e) => tracing::warn!(event = "backchannel_attempt_failed", client_id = %client_id, error = %e, attempt),
             }
             if attempt < BACKCHANNEL_ATTEMPTS {
                 tokio::time::sleep(delay).await;
@@ -213,7 +213,8 @@ impl OAuthService {
         if d.rounds >= DELIVERY_ROUNDS {
             let id = d.id.clone();
             let _ = self.db.run(move |c| delivery_repo::delete(c, &id)).await;
-            self.audit(SecurityEvent::BackchannelLogoutFailed, Some(&d.user_id), Some(&client_id), &format!("gave up after {} rounds of {BACKCHANNEL_ATTEMPTS} attempts", d.rounds)).await;
+            let failed = SecurityEvent::BackchannelLogoutFailed { user: UserId(d.user_id.clone()), client: ClientId(client_id.clone()), rounds: d.rounds, attempts: BACKCHANNEL_ATTEMPTS };
+            self.record(&Actor::System, failed).await;
         }
     }
 }

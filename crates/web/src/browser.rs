@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use latchkey_authn::sessions::Resolution;
 use latchkey_authn::ClientInfo;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, SecurityEvent};
 use latchkey_domain::{Session, UserId};
 use latchkey_token::crypto::random_token;
 
@@ -176,7 +176,7 @@ pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Opti
     match req.cookie(SESSION_COOKIE) {
         Some(c) if !c.value().is_empty() => match state.sessions.resolve_detailed(c.value(), &client_info(req)).await? {
             Resolution::Live(s) => {
-                latchkey_oauth::audit::set_actor(format!("user:{}", s.user_id.0), Some(session_hash(state, &s.sid)));
+                latchkey_oauth::audit::set_caller(Actor::User(s.user_id.clone()), Some(session_hash(state, &s.sid)));
                 Ok(Some(s))
             }
             Resolution::Moved(s) => {
@@ -185,7 +185,7 @@ pub async fn current_session(req: &HttpRequest, state: &AppState) -> Result<Opti
                     state.devices.forget(device).await?;
                 }
                 state.oauth.sessions_ended(std::slice::from_ref(&s)).await.map_err(WebError::from_oauth_on_page)?;
-                state.oauth.audit_event(SecurityEvent::SessionMoved, Some(&s.user_id.0), None, &format!("session {} ended: used from another device or network", s.sid)).await;
+                state.oauth.record(&Actor::Anonymous, SecurityEvent::SessionMoved { user: s.user_id.clone(), session: s.sid.clone() }).await;
                 Ok(None)
             }
             Resolution::None => Ok(None),

@@ -88,7 +88,7 @@ impl AdminSession {
             // Step-up: sign in again; the second factor is asked for.
             return Err(again());
         }
-        latchkey_oauth::audit::set_actor(format!("admin:{}", user.id.0), Some(session_hash(&state, &session.sid)));
+        latchkey_oauth::audit::set_caller(latchkey_domain::Actor::Admin(user.id.clone()), Some(session_hash(&state, &session.sid)));
         Ok(AdminSession { user, session })
     }
 

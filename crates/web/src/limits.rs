@@ -13,7 +13,7 @@ pub async fn rate(state: &AppState, limit: Limit, key: &str, json: bool) -> Resu
     match state.limiter.hit(limit, key).await {
         Ok(()) => Ok(()),
         Err(AuthnError::RateLimited { retry_after }) => {
-            state.oauth.audit_event(SecurityEvent::RateLimited, None, None, limit.name).await;
+            state.oauth.record(&latchkey_oauth::audit::caller(), SecurityEvent::RateLimited { limit: limit.name.into() }).await;
             Err(WebError::RateLimited { retry_after, json })
         }
         Err(e) => Err(e.into()),

@@ -3,8 +3,8 @@
 use actix_web::cookie::Cookie;
 use actix_web::HttpRequest;
 use latchkey_authn::Restore;
-use latchkey_domain::SecurityEvent;
 use latchkey_domain::Session;
+use latchkey_domain::{Actor, SecurityEvent};
 
 use crate::browser::{client_info, current_session, device_cookie, expired_device_cookie, session_cookie, DEVICE_COOKIE};
 use crate::error::WebError;
@@ -30,8 +30,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
             // interactive sign-in that created the device, and `restored`
             // keeps the session from counting as fresh or stepped up.
             let new = state.sessions.restore(&user_id, amr, client_info(req), device_id.clone(), auth_time).await?;
-            tracing::info!(target: "security", event = "session_restored", user_id = %user_id.0, device_id = %device_id, sid = %new.session.sid, grace = token.is_none());
-            state.oauth.audit_event(SecurityEvent::SessionRestored, Some(&user_id.0), None, "signed in by a remembered device").await;
+            state.oauth.record(&Actor::User(user_id.clone()), SecurityEvent::SessionRestored { user: user_id.clone() }).await;
             let mut cookies = vec![session_cookie(new.cookie_value)];
             cookies.extend(token.map(|t| device_cookie(t, state.devices.lifetime)));
             Ok(Resolved { session: Some(new.session), cookies })
@@ -39,7 +38,7 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
         Restore::Replayed { device_id, user_id } => {
             let sids = state.sessions.sids_for_device(&device_id).await?;
             state.end_sessions(sids).await?;
-            state.oauth.audit_event(SecurityEvent::DeviceTokenReplayed, Some(&user_id.0), None, &format!("device {device_id} ended")).await;
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::DeviceTokenReplayed { user: user_id.clone(), device: device_id.clone() }).await;
             Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] })
         }
         Restore::Invalid => Ok(Resolved { session: None, cookies: vec![expired_device_cookie()] }),

@@ -2,8 +2,8 @@
 //! delete. Each audited with who did it.
 
 use crate::directory::clients::{self as directory, ClientUpdate, LinksUpdate, NewClient, CLIENT_SECRET_PREFIX};
-use latchkey_domain::SecurityEvent;
 use latchkey_domain::{Client, Secret};
+use latchkey_domain::{ClientChange, ClientId, SecurityEvent};
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
 use super::Admin;
@@ -18,7 +18,7 @@ impl Admin<'_> {
     pub async fn create_client(&self, new: NewClient) -> Result<(Client, Option<Secret>), AppError> {
         let app = self.app;
         let (client, secret) = directory::register(&app.stores.db, &app.stores.master, new, app.clock.now()).await?;
-        app.oauth.audit_event(SecurityEvent::ClientCreated, None, Some(&client.id.0), &format!("{}, by {}", client.name, self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientCreated { client: client.id.clone(), name: client.name.clone() }).await;
         Ok((client, secret))
     }
 
@@ -26,10 +26,10 @@ impl Admin<'_> {
     pub async fn update_client(&self, client_id: &str, update: ClientUpdate) -> Result<(), AppError> {
         let app = self.app;
         let before = self.existing_client(client_id).await?;
-        let detail = format!("name {:?} -> {:?}; redirect URIs {:?} -> {:?}", before.name, update.name, before.redirect_uris, update.redirect_uris);
+        let change = ClientChange::Settings { name_before: before.name, name: update.name.clone(), redirect_uris_before: before.redirect_uris, redirect_uris: update.redirect_uris.clone() };
         directory::update(&app.stores.db, client_id, update).await?;
         app.oauth.forget_cached_clients();
-        app.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &format!("{detail}; by {}", self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
         Ok(())
     }
 
@@ -38,8 +38,8 @@ impl Admin<'_> {
         let app = self.app;
         let now = directory::update_links(&app.stores.db, client_id, links).await?;
         app.oauth.forget_cached_clients();
-        let detail = format!("logo {:?}, policy {:?}, terms {:?}; by {}", now.logo_uri, now.policy_uri, now.tos_uri, self.actor.audit_name());
-        app.oauth.audit_event(SecurityEvent::ClientUpdated, None, Some(client_id), &detail).await;
+        let change = ClientChange::Links { logo_uri: now.logo_uri, policy_uri: now.policy_uri, tos_uri: now.tos_uri };
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
         Ok(())
     }
 
@@ -56,7 +56,7 @@ impl Admin<'_> {
         let id = client.id.0.clone();
         app.stores.db.run(move |c| latchkey_store::repo::clients::set_secret_hash(c, &id, &hash)).await?;
         app.oauth.forget_cached_clients();
-        app.oauth.audit_event(SecurityEvent::ClientSecretRotated, None, Some(client_id), &format!("new secret issued by {}", self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientSecretRotated { client: ClientId(client_id.into()) }).await;
         Ok(secret)
     }
 
@@ -70,10 +70,10 @@ impl Admin<'_> {
         }
         app.oauth.forget_cached_clients();
         if disabled {
-            app.oauth.revoke_client_grants(client_id, None, "client disabled").await?;
+            app.oauth.revoke_client_grants(client_id, None, &self.actor.audited(), "client disabled").await?;
         }
-        let kind = if disabled { SecurityEvent::ClientDisabled } else { SecurityEvent::ClientEnabled };
-        app.oauth.audit_event(kind, None, Some(client_id), &format!("by {}", self.actor.audit_name())).await;
+        let client = ClientId(client_id.into());
+        app.oauth.record(&self.actor.audited(), if disabled { SecurityEvent::ClientDisabled { client } } else { SecurityEvent::ClientEnabled { client } }).await;
         Ok(())
     }
 
@@ -81,12 +81,12 @@ impl Admin<'_> {
     pub async fn delete_client(&self, client_id: &str) -> Result<(), AppError> {
         let app = self.app;
         self.existing_client(client_id).await?;
-        app.oauth.revoke_client_grants(client_id, None, "client deleted").await?;
+        app.oauth.revoke_client_grants(client_id, None, &self.actor.audited(), "client deleted").await?;
         if !directory::remove(&app.stores.db, client_id).await? {
             return Err(AppError::NotFound("client"));
         }
         app.oauth.forget_cached_clients();
-        app.oauth.audit_event(SecurityEvent::ClientDeleted, None, Some(client_id), &format!("by {}", self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientDeleted { client: ClientId(client_id.into()) }).await;
         Ok(())
     }
 }
@@ -98,8 +98,7 @@ impl Admin<'_> {
         let app = self.app;
         let client = directory::set_api_scopes(&app.stores.db, client_id, names).await?;
         app.oauth.forget_cached_clients();
-        let detail = format!("{}; by {}", client.allowed_scopes, self.actor.audit_name());
-        app.oauth.audit_event(SecurityEvent::ClientScopesChanged, None, Some(&client.id.0), &detail).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientScopesChanged { client: client.id.clone(), scope: client.allowed_scopes.to_string() }).await;
         Ok(client)
     }
 }

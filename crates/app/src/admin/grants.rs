@@ -20,12 +20,12 @@ impl Admin<'_> {
             None => None,
         };
         let named = user.as_ref().map(|u| (&u.id, u.username.as_str()));
-        self.app.oauth.revoke_client_grants(client_id, named, &self.actor.audit_name()).await?.ok_or(AppError::NotFound("client"))
+        self.app.oauth.revoke_client_grants(client_id, named, &self.actor.audited(), &self.actor.audit_name()).await?.ok_or(AppError::NotFound("client"))
     }
 
     /// Revokes everything a user (by username or id) granted, to every client.
     pub async fn revoke_user_grants(&self, user: &str) -> Result<RevokeReport, AppError> {
         let user = self.user(user).await?;
-        Ok(self.app.oauth.revoke_user_grants(&user.id, &user.username, &self.actor.audit_name()).await?)
+        Ok(self.app.oauth.revoke_user_grants(&user.id, &user.username, &self.actor.audited(), &self.actor.audit_name()).await?)
     }
 }

@@ -45,6 +45,15 @@ impl Actor {
         }
     }
 
+    /// The actor column of the audit trail.
+    pub fn audited(&self) -> latchkey_domain::Actor {
+        match self {
+            Actor::User(id) => latchkey_domain::Actor::Admin(id.clone()),
+            Actor::Token { client, .. } => latchkey_domain::Actor::Client(latchkey_domain::ClientId(client.clone())),
+            Actor::Cli => latchkey_domain::Actor::Cli,
+        }
+    }
+
     /// How the audit trail names the actor.
     pub fn audit_name(&self) -> String {
         match self {

@@ -3,8 +3,8 @@
 
 use latchkey_authn::{Notice, Purpose};
 use latchkey_domain::admin::UserAction;
-use latchkey_domain::SecurityEvent;
 use latchkey_domain::User;
+use latchkey_domain::{EndedSessions, SecurityEvent};
 use latchkey_i18n::Tr;
 
 use super::Admin;
@@ -30,8 +30,7 @@ impl Admin<'_> {
         let app = self.app;
         let ended = app.end_user_sessions(&user.id, None).await?;
         app.oauth.revoke_user_tokens(&user.id).await?;
-        let detail = format!("{} session(s), every device and token, by {}", ended.len(), self.actor.audit_name());
-        app.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &detail).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::SessionsEnded { user: user.id.clone(), ended: EndedSessions::Everything { sessions: ended.len() } }).await;
         Ok(ended.len())
     }
 
@@ -51,8 +50,8 @@ impl Admin<'_> {
             app.oauth.revoke_user_tokens(&user.id).await?;
             app.links.revoke_for_user(&user.id, None).await?;
         }
-        let kind = if disabled { SecurityEvent::UserDisabled } else { SecurityEvent::UserEnabled };
-        app.oauth.audit_event(kind, Some(&user.id.0), None, &format!("by {}", self.actor.audit_name())).await;
+        let u = user.id.clone();
+        app.oauth.record(&self.actor.audited(), if disabled { SecurityEvent::UserDisabled { user: u } } else { SecurityEvent::UserEnabled { user: u } }).await;
         Ok(())
     }
 
@@ -64,8 +63,7 @@ impl Admin<'_> {
         app.end_user_sessions(&user.id, None).await?;
         app.oauth.revoke_user_tokens(&user.id).await?;
         app.links.revoke_for_user(&user.id, Some(Purpose::Recovery)).await?;
-        let detail = format!("authenticator app and backup codes removed; sessions ended; by {}", self.actor.audit_name());
-        app.oauth.audit_event(SecurityEvent::MfaResetByAdmin, Some(&user.id.0), None, &detail).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::MfaResetByAdmin { user: user.id.clone() }).await;
         let recover_url = format!("{}/recover", app.issuer);
         app.notify(&user.email, mail_language(user, Tr::default()), Notice::MfaReset { username: &user.username, recover_url: &recover_url }).await;
         Ok(())
@@ -78,7 +76,7 @@ impl Admin<'_> {
         let url = app.link_url("/recover/continue", &token);
         let notice = Notice::AdminRecovery { username: &user.username, url: &url, minutes: app.recovery_ttl / 60 };
         app.notify(&user.email, mail_language(user, Tr::default()), notice).await;
-        app.oauth.audit_event(SecurityEvent::RecoveryLinkSentByAdmin, Some(&user.id.0), None, &format!("recovery link mailed by {}", self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::RecoveryLinkSentByAdmin { user: user.id.clone() }).await;
         Ok(())
     }
 
@@ -97,7 +95,7 @@ impl Admin<'_> {
         if !app.authn.delete_user(&user.id).await? {
             return Err(AppError::NotFound("user"));
         }
-        app.oauth.audit_event(SecurityEvent::UserDeleted, Some(&user.id.0), None, &format!("{} deleted by {}", user.username, self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::UserDeleted { user: user.id.clone(), username: user.username.clone() }).await;
         Ok(())
     }
 
@@ -111,8 +109,8 @@ impl Admin<'_> {
         if !app.authn.set_admin(&user.id, admin).await? {
             return Err(AppError::NotFound("user"));
         }
-        let kind = if admin { SecurityEvent::AdminGranted } else { SecurityEvent::AdminRevoked };
-        app.oauth.audit_event(kind, Some(&user.id.0), None, &format!("admin: {} -> {admin}, by {}", user.admin, self.actor.audit_name())).await;
+        let (u, was_admin) = (user.id.clone(), user.admin);
+        app.oauth.record(&self.actor.audited(), if admin { SecurityEvent::AdminGranted { user: u, was_admin } } else { SecurityEvent::AdminRevoked { user: u, was_admin } }).await;
         Ok(())
     }
 }

@@ -85,7 +85,7 @@ impl Admin<'_> {
             other => other.into(),
         })?;
         app.oauth.forget_cached_apis();
-        app.oauth.audit_event(SecurityEvent::ApiRegistered, None, None, &format!("API {} ({}), by {}", api.name, api.audience, self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ApiRegistered { name: api.name.clone(), audience: api.audience.clone() }).await;
         Ok((api, secret))
     }
 
@@ -95,7 +95,7 @@ impl Admin<'_> {
         let id = api.id.clone();
         let removed = app.stores.db.run(move |c| repo::remove(c, &id)).await?;
         app.oauth.forget_cached_apis();
-        app.oauth.audit_event(SecurityEvent::ApiRemoved, None, None, &format!("API {} ({}), by {}", api.name, api.audience, self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ApiRemoved { name: api.name.clone(), audience: api.audience.clone() }).await;
         Ok(removed)
     }
 

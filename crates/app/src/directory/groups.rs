@@ -24,7 +24,7 @@ impl Admin<'_> {
             StoreError::Conflict(_) => AppError::Conflict("that group exists".into()),
             other => other.into(),
         })?;
-        app.oauth.audit_event(SecurityEvent::GroupCreated, None, None, &format!("group {name}, by {}", self.actor.audit_name())).await;
+        app.oauth.record(&self.actor.audited(), SecurityEvent::GroupCreated { group: name.into() }).await;
         Ok(())
     }
 
@@ -35,7 +35,7 @@ impl Admin<'_> {
         let removed = app.stores.db.run(move |c| repo::remove(c, &n)).await?;
         app.oauth.forget_cached_apis();
         if removed {
-            app.oauth.audit_event(SecurityEvent::GroupRemoved, None, None, &format!("group {name}, by {}", self.actor.audit_name())).await;
+            app.oauth.record(&self.actor.audited(), SecurityEvent::GroupRemoved { group: name.into() }).await;
         }
         Ok(removed)
     }
@@ -53,7 +53,7 @@ impl Admin<'_> {
     pub async fn add_group_member(&self, group: &str, user: &UserId) -> Result<(), AppError> {
         let (gid, uid) = (self.group_id(group).await?, user.0.clone());
         self.app.stores.db.run(move |c| repo::add_member(c, &gid, &uid)).await?;
-        self.app.oauth.audit_event(SecurityEvent::GroupMemberAdded, Some(&user.0), None, &format!("group {group}, by {}", self.actor.audit_name())).await;
+        self.app.oauth.record(&self.actor.audited(), SecurityEvent::GroupMemberAdded { group: group.into(), user: user.clone() }).await;
         Ok(())
     }
 
@@ -62,7 +62,7 @@ impl Admin<'_> {
         let (gid, uid) = (self.group_id(group).await?, user.0.clone());
         let removed = self.app.stores.db.run(move |c| repo::remove_member(c, &gid, &uid)).await?;
         if removed {
-            self.app.oauth.audit_event(SecurityEvent::GroupMemberRemoved, Some(&user.0), None, &format!("group {group}, by {}", self.actor.audit_name())).await;
+            self.app.oauth.record(&self.actor.audited(), SecurityEvent::GroupMemberRemoved { group: group.into(), user: user.clone() }).await;
         }
         Ok(removed)
     }

@@ -4,7 +4,7 @@
 //! proof of its key (RFC 9449 §10). A code presented twice revokes what its
 //! first redemption issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, SecurityEvent};
 use std::time::Duration;
 
 use latchkey_domain::{Client, GrantType};
@@ -95,8 +95,7 @@ async fn reject_reused_code(ctx: &GrantContext<'_>, hash: &str, first: &str, cli
     .await;
     match result {
         Ok(()) => {
-            tracing::warn!(target: "security", event = "code_reuse", client_id = %client.id, "authorization code replayed; tokens from its first use revoked");
-            ctx.audit(SecurityEvent::CodeReuse, None, Some(&client.id.0), "authorization code replayed; tokens from its first use revoked").await;
+            ctx.record(&Actor::Client(client.id.clone()), SecurityEvent::CodeReuse { client: client.id.clone() }).await;
             OAuthError::invalid_grant("the code has already been used; tokens issued for it are revoked")
         }
         Err(e) => e,

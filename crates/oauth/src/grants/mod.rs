@@ -72,8 +72,8 @@ impl GrantContext<'_> {
 
     /// Records a security event in the audit trail (failing to record does
     /// not fail the request: the protective action already happened).
-    pub(crate) async fn audit(&self, kind: latchkey_domain::SecurityEvent, user_id: Option<&str>, client_id: Option<&str>, detail: &str) {
-        crate::audit::record(self.db, self.clock, kind, user_id, client_id, detail).await
+    pub(crate) async fn record(&self, by: &latchkey_domain::Actor, event: latchkey_domain::SecurityEvent) {
+        crate::audit::record(self.db, self.clock, by, &event).await
     }
 
     /// The rules a refresh family is judged by at `now`.

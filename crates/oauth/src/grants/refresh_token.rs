@@ -1,6 +1,6 @@
 //! `grant_type=refresh_token` (RFC 6749 §6): rotation, reuse detection, grace.
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, ClientId, SecurityEvent, UserId};
 use std::time::Duration;
 
 use latchkey_domain::{Api, Client, GrantType, ScopeSet};
@@ -131,7 +131,8 @@ async fn on_reuse(ctx: &GrantContext<'_>, hash: &str, token: TokenRow, family: F
     let (id, reason) = (family.id.clone(), "refresh token reuse");
     let jtis = ctx.db.run(move |c| repo::revoke_family(c, &id, now, reason)).await?;
     ctx.tokens.revoke_jtis(&jtis).await?;
-    tracing::warn!(target: "security", event = "refresh_token_reuse", family = %family.id, client_id = %family.client_id, user_id = %family.user_id, "rotated refresh token presented again; family revoked");
-    ctx.audit(SecurityEvent::RefreshTokenReuse, Some(&family.user_id), Some(&family.client_id), &format!("family {} revoked (generation {} replayed)", family.id, token.generation)).await;
+    let client = ClientId(family.client_id.clone());
+    let reuse = SecurityEvent::RefreshTokenReuse { user: UserId(family.user_id.clone()), client: client.clone(), family: family.id.clone(), generation: token.generation };
+    ctx.record(&Actor::Client(client), reuse).await;
     Err(OAuthError::invalid_grant("the refresh token was already used; its family is revoked"))
 }

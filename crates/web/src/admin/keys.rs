@@ -50,8 +50,8 @@ pub struct NewKeys {
     responses((status = 200, description = "The new keys' ids", body = NewKeys))
 )]
 #[post("/keys/rotate")]
-pub async fn rotate_keys(_: AdminClient, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+pub async fn rotate_keys(caller: AdminClient, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let kids = state.tokens.rotate_keys(&SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
-    state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
+    state.oauth.record(&caller.by().audited(), SecurityEvent::KeysRotated { new_keys: kids.len() }).await;
     Ok(ok(NewKeys { new_keys: kids }))
 }

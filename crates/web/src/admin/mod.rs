@@ -83,7 +83,7 @@ impl AdminClient {
         }
         match state.oauth.client(&claims.client_id).await? {
             Some(c) if c.admin && c.disabled_at.is_none() => {
-                latchkey_oauth::audit::set_actor(format!("client:{}", claims.client_id), None);
+                latchkey_oauth::audit::set_caller(latchkey_domain::Actor::Client(latchkey_domain::ClientId(claims.client_id.clone())), None);
                 Ok(AdminClient(claims))
             }
             _ => Err(insufficient()),

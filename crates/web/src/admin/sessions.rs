@@ -78,7 +78,8 @@ pub async fn user_sessions(_: AdminClient, state: web::Data<AppState>, path: web
 pub async fn end_user_sessions(caller: AdminClient, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = user_named(&state, &path).await?;
     let ended = state.end_user_sessions(&user.id, None).await?;
-    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&user.id.0), None, &format!("{} ended {} session(s)", caller.actor(), ended.len())).await;
+    let all = latchkey_domain::EndedSessions::All { by: caller.actor(), sessions: ended.len() };
+    state.oauth.record(&caller.by().audited(), SecurityEvent::SessionsEnded { user: user.id.clone(), ended: all }).await;
     Ok(ok(EndedSessions { sessions: ended.len() }))
 }
 
@@ -95,6 +96,7 @@ pub async fn end_session(caller: AdminClient, state: web::Data<AppState>, path: 
     let Some(s) = ended.first() else {
         return Err(not_found("session"));
     };
-    state.oauth.audit_event(SecurityEvent::SessionsEnded, Some(&s.user_id.0), None, &format!("{} ended session {}", caller.actor(), s.sid)).await;
+    let one = latchkey_domain::EndedSessions::One { by: caller.actor(), session: s.sid.clone() };
+    state.oauth.record(&caller.by().audited(), SecurityEvent::SessionsEnded { user: s.user_id.clone(), ended: one }).await;
     Ok(ok(EndedSessions { sessions: 1 }))
 }

@@ -140,8 +140,9 @@ pub async fn invite_user(caller: AdminClient, state: web::Data<AppState>, body: 
     if !body.invite {
         return Err(bad("users are created by invitation: set \"invite\": true"));
     }
-    let (user, url) = state.invite(body.username.trim(), body.email.trim(), body.admin).await.map_err(WebError::api)?;
-    state.oauth.audit_event(SecurityEvent::UserInvited, Some(&user.id.0), None, &format!("by {}", caller.actor())).await;
+    let by = caller.by().audited();
+    let (user, url) = state.invite(&by, body.username.trim(), body.email.trim(), body.admin).await.map_err(WebError::api)?;
+    state.oauth.record(&by, SecurityEvent::UserInvited { user: user.id.clone(), via: latchkey_domain::Invitation::Api { by: caller.actor() } }).await;
     Ok(created(Invited { user_id: user.id.0, invite_url: url }))
 }
 
@@ -229,7 +230,7 @@ pub async fn update_user(caller: AdminClient, state: web::Data<AppState>, path: 
     }
     let saved = if profile_given {
         let saved = state.authn.set_profile(&user.id, profile).await.map_err(|e| bad(e.to_string()))?;
-        state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&user.id.0), None, "by an admin").await;
+        state.oauth.record(&caller.by().audited(), SecurityEvent::ProfileChanged { user: user.id.clone(), by_admin: true }).await;
         saved
     } else {
         profile

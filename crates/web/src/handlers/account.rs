@@ -5,8 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::SecurityEvent;
 use latchkey_domain::Session;
+use latchkey_domain::{Actor, SecurityEvent};
 use serde::Deserialize;
 
 use super::see_other;
@@ -66,8 +66,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::For
     check_form_post(&req, &state, &form.csrf_token)?;
     if let Some(session) = current_session(&req, &state).await? {
         state.end_sessions(vec![session.sid.clone()]).await?;
-        tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid);
-        state.oauth.audit_event(SecurityEvent::SignOut, Some(&session.user_id.0), None, "signed out").await;
+        state.oauth.record(&Actor::User(session.user_id.clone()), SecurityEvent::SignOut { user: session.user_id.clone(), client: None }).await;
     }
     signed_out(&req)
 }
@@ -108,7 +107,8 @@ pub async fn forget_device(req: HttpRequest, state: web::Data<AppState>, form: w
             state.devices.forget(&d.id).await?;
             let sids = state.sessions.sids_for_device(&d.id).await?;
             state.end_sessions(sids).await?;
-            state.oauth.audit_event(SecurityEvent::DeviceForgotten, Some(&d.user_id), None, &format!("device {}", d.id)).await;
+            let user = latchkey_domain::UserId(d.user_id.clone());
+            state.oauth.record(&Actor::User(user.clone()), SecurityEvent::DeviceForgotten { user, device: d.id.clone() }).await;
         }
         _ => return Err(WebError::bad_request("No such device.")),
     }
@@ -181,7 +181,7 @@ pub async fn profile_post(req: HttpRequest, state: web::Data<AppState>, form: we
     };
     match state.authn.set_profile(&session.user_id, profile.clone()).await {
         Ok(_) => {
-            state.oauth.audit_event(SecurityEvent::ProfileChanged, Some(&session.user_id.0), None, "by the user").await;
+            state.oauth.record(&Actor::User(session.user_id.clone()), SecurityEvent::ProfileChanged { user: session.user_id.clone(), by_admin: false }).await;
             Ok(see_other("/account"))
         }
         Err(AuthnError::InvalidInput(m)) => Ok(render(StatusCode::BAD_REQUEST, &profile_page(tr(&req), &profile, Some(format!("{m}.")), csrf.form_token(&state)))),
@@ -209,7 +209,7 @@ pub async fn delete_account(req: HttpRequest, state: web::Data<AppState>, form: 
     state.end_user_sessions(&user.id, None).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.authn.delete_user(&user.id).await?;
-    state.oauth.audit_event(SecurityEvent::AccountDeleted, Some(&user.id.0), None, "deleted by its owner").await;
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::AccountDeleted { user: user.id.clone() }).await;
     state.notify(&user.email, for_user(&user, tr(&req)), latchkey_authn::Notice::AccountDeleted { username: &user.username }).await;
     signed_out(&req)
 }

@@ -73,7 +73,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
     if let Some(error) = error {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, t, &user, &session, SecurityEvent::PasswordChanged, Notice::PasswordChanged { username: &user.username }).await?;
+    changed_everywhere(&state, t, &user, &session, |others_ended| SecurityEvent::PasswordChanged { user: user.id.clone(), others_ended }, Notice::PasswordChanged { username: &user.username }).await?;
     // A new cookie id, but not a new sign-in: knowing the password is not
     // re-authentication for changes that need a recent sign-in or a second factor.
     let rotated = state.sessions.rotate_id(&session).await?;
@@ -90,7 +90,7 @@ pub async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: we
     if let Some(error) = refusal(t, outcome)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, t, &user, &session, SecurityEvent::PasswordSet, Notice::PasswordSet { username: &user.username }).await?;
+    changed_everywhere(&state, t, &user, &session, |others_ended| SecurityEvent::PasswordSet { user: user.id.clone(), others_ended }, Notice::PasswordSet { username: &user.username }).await?;
     Ok(see_other("/account"))
 }
 
@@ -102,7 +102,7 @@ pub async fn remove_password(req: HttpRequest, state: web::Data<AppState>, form:
     if let Some(error) = refusal(t, state.authn.remove_password(&user).await)? {
         return Ok(render(StatusCode::BAD_REQUEST, &page(&state, t, &user, Some(error), &csrf)));
     }
-    changed_everywhere(&state, t, &user, &session, SecurityEvent::PasswordRemoved, Notice::PasswordRemoved { username: &user.username }).await?;
+    changed_everywhere(&state, t, &user, &session, |others_ended| SecurityEvent::PasswordRemoved { user: user.id.clone(), others_ended }, Notice::PasswordRemoved { username: &user.username }).await?;
     Ok(see_other("/account"))
 }
 
@@ -124,7 +124,7 @@ fn capitalised(s: &str) -> String {
 /// What follows any password change: other sessions, remembered devices,
 /// recovery links and tokens end; the change is audited and mailed (in the
 /// user's language, else the request's).
-async fn changed_everywhere(state: &AppState, t: Tr, user: &User, session: &Session, kind: SecurityEvent, notice: Notice<'_>) -> Result<(), WebError> {
+async fn changed_everywhere(state: &AppState, t: Tr, user: &User, session: &Session, kind: impl FnOnce(usize) -> SecurityEvent, notice: Notice<'_>) -> Result<(), WebError> {
     state.credentials_changed(&user.id, session, kind).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     state.notify(&user.email, for_user(user, t), notice).await;

@@ -6,7 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, Disowned, EventKind, SecurityEvent};
 use latchkey_domain::{Amr, Session, UserId};
 use latchkey_i18n::Tr;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
@@ -51,9 +51,9 @@ pub(crate) async fn rows(state: &AppState, t: Tr, user: &UserId, current: &Sessi
 
 /// What an event means to the user, or `None` for events not shown to them.
 fn what(t: Tr, e: &AuditEvent) -> Option<String> {
-    use SecurityEvent::*;
+    use EventKind::*;
     // Old rows of a kind no longer recorded are not shown either.
-    let key = match SecurityEvent::from_kind(&e.kind)? {
+    let key = match EventKind::from_kind(&e.kind)? {
         SignIn => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
         PasskeySignIn => return None, // the `sign_in` next to it says it
         SessionRestored => "activity-session-restored",
@@ -107,8 +107,8 @@ pub async fn not_me(req: HttpRequest, state: web::Data<AppState>, form: web::For
         Some(s) => state.end_sessions(vec![s.sid]).await?,
         None => state.end_user_sessions(&session.user_id, Some(&session)).await?,
     };
-    tracing::info!(target: "security", event = "not_me", user_id = %session.user_id.0, disowned = %event.kind, ended = ended.len());
-    state.oauth.audit_event(SecurityEvent::NotMe, Some(&session.user_id.0), None, &format!("the user disowned a {} event; {} session(s) ended", event.kind, ended.len())).await;
+    let disowned = Disowned::Event { kind: event.kind.clone(), sessions_ended: ended.len() };
+    state.oauth.record(&Actor::User(session.user_id.clone()), SecurityEvent::NotMe { user: session.user_id.clone(), disowned }).await;
     // What an intruder may have added is offered for removal on the review page.
     let page = NotMePage { done: true, ended: !ended.is_empty(), review: true, ..NotMePage::new(t, csrf.form_token(&state)) };
     Ok(render(StatusCode::OK, &page))

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::Scope;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, ClientId, SecurityEvent};
 use latchkey_i18n::Tr;
 use latchkey_oauth::authorize::session_satisfies;
 use latchkey_oauth::Next;
@@ -115,8 +115,8 @@ pub async fn switch_user(req: HttpRequest, state: web::Data<AppState>, form: web
     let pending = load_pending(&state, &form.authz, &csrf).await?;
     if let Some(session) = current_session(&req, &state).await? {
         state.end_sessions(vec![session.sid.clone()]).await?;
-        tracing::info!(target: "security", event = "sign_out", user_id = %session.user_id.0, sid = %session.sid, reason = "switch_user");
-        state.oauth.audit_event(SecurityEvent::SignOut, Some(&session.user_id.0), Some(&pending.client_id), "signed out on the consent page (not this user)").await;
+        let user = session.user_id.clone();
+        state.oauth.record(&Actor::User(user.clone()), SecurityEvent::SignOut { user, client: Some(ClientId(pending.client_id.clone())) }).await;
     }
     let fresh = CsrfCookie::fresh();
     let pending = state.oauth.rebind(&pending, fresh.binding(&state)).await?;
@@ -136,8 +136,9 @@ pub async fn consent_submit(req: HttpRequest, state: web::Data<AppState>, form: 
         "deny" => false,
         _ => return Err(WebError::bad_request("Choose Allow or Deny.")),
     };
-    tracing::info!(target: "security", event = "consent", client_id = %pending.client_id, user_id = %session.user_id.0, allow);
-    state.oauth.audit_event(if allow { SecurityEvent::ConsentGiven } else { SecurityEvent::ConsentDenied }, Some(&session.user_id.0), Some(&pending.client_id), &pending.scope).await;
+    let (user, client, scope) = (session.user_id.clone(), ClientId(pending.client_id.clone()), pending.scope.clone());
+    let answer = if allow { SecurityEvent::ConsentGiven { user, client, scope } } else { SecurityEvent::ConsentDenied { user, client, scope } };
+    state.oauth.record(&Actor::User(session.user_id.clone()), answer).await;
     let location = match state.oauth.consent(&pending, &session, allow).await? {
         Next::Redirect(url) => url,
         Next::Login | Next::Consent => format!("/login?authz={}", pending.id),

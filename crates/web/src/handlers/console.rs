@@ -86,8 +86,8 @@ pub async fn overview(req: HttpRequest, _admin: AdminSession, state: web::Data<A
     }
     let day_ago = state.clock.now() - 86_400;
     let failures_24h =
-        state.oauth.audit_count_since(latchkey_domain::SecurityEvent::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::SecurityEvent::SecondFactorFailed, day_ago).await?;
-    let reuse_24h = state.oauth.audit_count_since(latchkey_domain::SecurityEvent::RefreshTokenReuse, day_ago).await?;
+        state.oauth.audit_count_since(latchkey_domain::EventKind::LoginFailed, day_ago).await? + state.oauth.audit_count_since(latchkey_domain::EventKind::SecondFactorFailed, day_ago).await?;
+    let reuse_24h = state.oauth.audit_count_since(latchkey_domain::EventKind::RefreshTokenReuse, day_ago).await?;
     let csrf = CsrfCookie::from_request(&req);
     let n = users.len();
     page(
@@ -145,9 +145,9 @@ pub struct InviteForm {
     email: String,
 }
 
-pub async fn invite(req: HttpRequest, _admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<InviteForm>) -> Result<HttpResponse, WebError> {
+pub async fn invite(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<InviteForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
-    match state.invite(form.username.trim(), form.email.trim(), false).await {
+    match state.invite(&admin.0.actor().audited(), form.username.trim(), form.email.trim(), false).await {
         Ok((user, _)) => Ok(see_other(&format!("/admin/users/{}", user.id.0))),
         Err(AppError::Authn(e @ (latchkey_authn::AuthnError::UserExists | latchkey_authn::AuthnError::InvalidInput(_)))) => Err(WebError::bad_request(e.to_string())),
         Err(e) => Err(e.into()),
@@ -541,7 +541,7 @@ pub async fn audit(req: HttpRequest, _admin: AdminSession, state: web::Data<AppS
 }
 
 /// The filtered trail as JSON lines (every page of it, up to 100,000 events).
-pub async fn audit_export(_req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
+pub async fn audit_export(_req: HttpRequest, admin: AdminSession, state: web::Data<AppState>, query: web::Query<AuditQuery>) -> Result<HttpResponse, WebError> {
     let q = query.into_inner();
     let filter = audit_filter(&state, q.user.as_deref(), q.client.as_deref(), q.kind.as_deref(), AuditQuery::time(&q.since), AuditQuery::time(&q.until)).await?;
     let mut out = String::new();
@@ -557,7 +557,7 @@ pub async fn audit_export(_req: HttpRequest, _admin: AdminSession, state: web::D
             None => break,
         }
     }
-    state.oauth.audit_event(SecurityEvent::AuditExported, None, None, &format!("filter {}", q.query_string())).await;
+    state.oauth.record(&admin.actor().audited(), SecurityEvent::AuditExported { filter: q.query_string() }).await;
     Ok(HttpResponse::Ok()
         .content_type("application/x-ndjson")
         .insert_header(("Cache-Control", "no-store"))
@@ -592,9 +592,9 @@ pub struct CsrfOnly {
     csrf_token: String,
 }
 
-pub async fn rotate_keys(req: HttpRequest, _admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
+pub async fn rotate_keys(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
     let kids = state.tokens.rotate_keys(&latchkey_domain::SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
-    state.oauth.audit_event(SecurityEvent::KeysRotated, None, None, &format!("{} new key(s)", kids.len())).await;
+    state.oauth.record(&admin.0.actor().audited(), SecurityEvent::KeysRotated { new_keys: kids.len() }).await;
     Ok(see_other(&notice_url("/admin/keys", "keys-rotated")))
 }

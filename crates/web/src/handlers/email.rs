@@ -8,8 +8,8 @@ use latchkey_authn::links::{EMAIL_REVERT_TTL, VERIFY_TTL};
 use latchkey_authn::rate_limit::{EMAIL_CHANGE_PER_ACCOUNT, LINKS_PER_IP};
 use latchkey_authn::service::valid_email;
 use latchkey_authn::{Notice, Purpose};
-use latchkey_domain::SecurityEvent;
 use latchkey_domain::UserId;
+use latchkey_domain::{Actor, SecurityEvent};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
 
@@ -87,13 +87,13 @@ pub async fn email_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     // address is taken (never by whom), so asking is limited like changing.
     rate(&state, EMAIL_CHANGE_PER_ACCOUNT, &user.id.0, false).await?;
     if used_by_another(&state, &user.id, &email).await? {
-        state.oauth.audit_event(SecurityEvent::EmailChangeRefused, Some(&user.id.0), None, "the new address belongs to another account").await;
+        state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::EmailChangeRefused { user: user.id.clone() }).await;
         return Ok(render(StatusCode::CONFLICT, &EmailPage { t, current: user.email, error: Some(t.get("email-taken")), csrf_token: csrf.form_token(&state) }));
     }
     let token = state.links.issue(Purpose::EmailChange, &user.id, &email, VERIFY_TTL).await?;
     let url = state.link_url("/account/email/confirm", &token);
     state.notify(&email, for_user(&user, t), Notice::EmailConfirm { username: &user.username, url: &url, hours: VERIFY_TTL / 3600 }).await;
-    state.oauth.audit_event(SecurityEvent::EmailChangeRequested, Some(&user.id.0), None, "verification link sent to the new address").await;
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::EmailChangeRequested { user: user.id.clone() }).await;
     Ok(notice(t, "email-check-inbox-title", t.get("email-check-inbox")))
 }
 
@@ -123,7 +123,7 @@ pub async fn confirm_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     }
     // Taken since the link was sent: refused as at the request.
     if used_by_another(&state, &user.id, &link.email).await? {
-        state.oauth.audit_event(SecurityEvent::EmailChangeRefused, Some(&user.id.0), None, "the new address belongs to another account").await;
+        state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::EmailChangeRefused { user: user.id.clone() }).await;
         let t = tr(&req);
         return Ok(render(StatusCode::CONFLICT, &NoticePage { t, title: t.get("email-title"), message: t.get("email-taken"), link: Some(("/account/email".into(), t.get("email-title"))) }));
     }
@@ -140,7 +140,7 @@ pub async fn confirm_submit(req: HttpRequest, state: web::Data<AppState>, form: 
     let t = tr(&req);
     let days = EMAIL_REVERT_TTL / 86_400;
     state.notify(&old, for_user(&user, t), Notice::EmailChanged { username: &user.username, new_email: &link.email, revert_url: &url, days }).await;
-    state.oauth.audit_event(SecurityEvent::EmailChanged, Some(&user.id.0), None, "address changed; the old one was told").await;
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::EmailChanged { user: user.id.clone() }).await;
     Ok(notice(t, "email-changed-title", t.arg("email-changed", "email", &link.email)))
 }
 
@@ -170,7 +170,7 @@ pub async fn revert_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     }
     state.authn.set_email(&user.id, &link.email, true).await?;
     state.lock_out_everyone(&user.id).await?;
-    state.oauth.audit_event(SecurityEvent::EmailChangeReverted, Some(&user.id.0), None, "old address restored; every session ended").await;
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::EmailChangeReverted { user: user.id.clone() }).await;
     let t = tr(&req);
     let recover_url = format!("{}/recover", state.issuer);
     state.notify(&link.email, for_user(&user, t), Notice::EmailRestored { username: &user.username, recover_url: &recover_url }).await;

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::LINKS_PER_IP;
 use latchkey_authn::ways_in::RecoveryGate;
 use latchkey_authn::{AuthnError, Purpose};
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, FactorFailure, PasskeyAddedVia, RecoveryFactor, SecurityEvent};
 use latchkey_domain::{Amr, Secret, User, UserId};
 use latchkey_store::repo::links::Link;
 use serde::Deserialize;
@@ -158,12 +158,13 @@ pub async fn recovery_verify(req: HttpRequest, state: web::Data<AppState>, form:
     match state.mfa.verify(&user, &form.code, Some(&ip), known.as_deref()).await {
         Ok(_) => {
             state.links.record_factor(&link, &csrf.binding(&state)).await?;
-            state.oauth.audit_event(SecurityEvent::RecoveryFactorPassed, Some(&user.id.0), None, "second factor presented for a recovery link").await;
+            state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::RecoveryFactorPassed { user: user.id.clone(), factor: RecoveryFactor::Code }).await;
             Ok(see_other(&format!("/recover/continue?t={}", form.t)))
         }
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             let throttled = matches!(e, AuthnError::Throttled);
-            state.oauth.audit_event(SecurityEvent::RecoveryFactorFailed, Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
+            let why = if throttled { FactorFailure::Throttled } else { FactorFailure::WrongCode };
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryFactorFailed { user: user.id.clone(), why }).await;
             let (status, msg) = if throttled { (StatusCode::TOO_MANY_REQUESTS, "too-many-attempts") } else { (StatusCode::UNAUTHORIZED, "mfa-code-wrong") };
             let due = Some(state.mfa.recovery_gate(&user).await?);
             Ok(render(status, &page(&req, &state, Flow::Recovery, &user, &form.t, due, Some(tr(&req).get(msg)), &csrf)))
@@ -179,7 +180,7 @@ async fn complete(req: &HttpRequest, state: &AppState, flow: Flow, link: &Link, 
         Flow::Setup => {
             state.authn.set_email(&user.id, &link.email, true).await?;
             state.links.revoke_for_user(&user.id, Some(Purpose::Setup)).await?;
-            state.oauth.audit_event(SecurityEvent::AccountSetUp, Some(&user.id.0), None, &format!("first credential: {}", Amr::join(&amr))).await;
+            state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::AccountSetUp { user: user.id.clone(), methods: amr.clone() }).await;
             let (resp, _) = complete_sign_in(req, state, user, amr, None, Some("/account/recovery-codes".into()), false).await?;
             Ok(resp)
         }
@@ -277,7 +278,8 @@ async fn passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web:
         state.passkeys.discard(&user.id, &info.id).await?;
         return Ok(json_error(StatusCode::BAD_REQUEST, "the link has expired or was already used"));
     }
-    state.oauth.audit_event(SecurityEvent::PasskeyAdded, Some(&user.id.0), None, &format!("passkey {} from a {} link", info.id, flow.purpose().as_str())).await;
+    let via = PasskeyAddedVia::Link { purpose: flow.purpose().as_str().into() };
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::PasskeyAdded { user: user.id.clone(), passkey: info.id.clone(), via }).await;
     let resp = complete(&req, &state, flow, &link, &user, vec![kind, Amr::User, Amr::Mfa]).await?;
     Ok(redirect_as_json(&resp))
 }
@@ -339,7 +341,7 @@ pub async fn recovery_factor_passkey_finish(req: HttpRequest, state: web::Data<A
     let done = match state.passkeys.finish_authentication(&body.ceremony, &body.credential).await {
         Ok(d) => d,
         Err(AuthnError::InvalidCredentials) => {
-            state.oauth.audit_event(SecurityEvent::RecoveryFactorFailed, Some(&user.id.0), None, "the passkey assertion was refused").await;
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryFactorFailed { user: user.id.clone(), why: FactorFailure::PasskeyRefused }).await;
             return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work"));
         }
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
@@ -347,10 +349,10 @@ pub async fn recovery_factor_passkey_finish(req: HttpRequest, state: web::Data<A
     };
     let bound = serde_json::from_str::<FactorContext>(&done.context).ok().is_some_and(|c| c.link == link.id && csrf.owns(&state, &c.browser));
     if !bound || done.user_id != user.id {
-        state.oauth.audit_event(SecurityEvent::RecoveryFactorFailed, Some(&user.id.0), None, "a passkey ceremony of another link, browser or account").await;
+        state.oauth.record(&Actor::Anonymous, SecurityEvent::RecoveryFactorFailed { user: user.id.clone(), why: FactorFailure::ForeignCeremony }).await;
         return Ok(json_error(StatusCode::FORBIDDEN, "the passkey check started for another link or in another browser"));
     }
     state.links.record_factor(&link, &csrf.binding(&state)).await?;
-    state.oauth.audit_event(SecurityEvent::RecoveryFactorPassed, Some(&user.id.0), None, "passkey presented for a recovery link").await;
+    state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::RecoveryFactorPassed { user: user.id.clone(), factor: RecoveryFactor::Passkey }).await;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "redirect": format!("/recover/continue?t={}", body.t) })))
 }

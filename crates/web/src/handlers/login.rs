@@ -1,7 +1,7 @@
 //! Signing in with a password: the password page and the second-factor
 //! page. What happens once the user is known is `crate::sign_in`'s.
 
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, SecurityEvent};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -87,10 +87,9 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
             // Attributed to the account the name names (its owner and the
             // admins can see it is being attacked); never the typed name:
             // people type passwords into it.
-            let (kind, why) = if throttled { (SecurityEvent::LoginThrottled, "too many attempts") } else { (SecurityEvent::LoginFailed, "wrong password or unknown user") };
-            let from = if refused.known_device { "a known device" } else { "an unknown device" };
-            let target = refused.target.as_ref().map(|id| id.0.as_str());
-            state.oauth.audit_event(kind, target, None, &format!("password sign-in from {from}: {why}")).await;
+            let (user, known_device) = (refused.target.clone(), refused.known_device);
+            let event = if throttled { SecurityEvent::LoginThrottled { user, known_device } } else { SecurityEvent::LoginFailed { user, known_device } };
+            state.oauth.record(&Actor::Anonymous, event).await;
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let client_name = match &pending {
                 Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
@@ -146,7 +145,7 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
         Ok(_) => {}
         Err(e @ (AuthnError::InvalidCredentials | AuthnError::Throttled)) => {
             let throttled = matches!(e, AuthnError::Throttled);
-            state.oauth.audit_event(SecurityEvent::SecondFactorFailed, Some(&user.id.0), None, if throttled { "throttled" } else { "wrong code" }).await;
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::SecondFactorFailed { user: user.id.clone(), throttled }).await;
             let error = if throttled { "too-many-attempts" } else { "mfa-code-wrong" };
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             return Ok(render(status, &mfa_page_for(&req, &state, &due, form.m, Some(error), &csrf).await?));

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::added::AddedKind;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, Disowned, SecurityEvent};
 use latchkey_oauth::logout::EndSessionRequest;
 use serde::Deserialize;
 
@@ -125,7 +125,7 @@ pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let sid = state.parse_not_me(&form.t).ok_or_else(invalid_link)?;
     let ended = state.end_sessions(vec![sid.clone()]).await?;
     if let Some(s) = ended.first() {
-        state.oauth.audit_event(SecurityEvent::NotMe, Some(&s.user_id.0), None, &format!("the user disowned session {sid}")).await;
+        state.oauth.record(&Actor::User(s.user_id.clone()), SecurityEvent::NotMe { user: s.user_id.clone(), disowned: Disowned::Session { session: sid.clone() } }).await;
     }
     not_me_done(&req, &state, &csrf, &form.t, &sid, None).await
 }

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::AuthnError;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{CodesCause, SecurityEvent};
 use latchkey_domain::{Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
@@ -62,7 +62,9 @@ pub async fn totp_verify(req: HttpRequest, state: web::Data<AppState>, form: web
         Ok(codes) => {
             // A security change: other sessions and devices end (this one
             // stays), and the user is told, with a "This wasn't me" link.
-            state.credential_added(&user, &session, SecurityEvent::TotpEnrolled, "authenticator app", latchkey_app::sessions::Added::AuthenticatorApp, tr(&req)).await?;
+            state
+                .credential_added(&user, &session, |others_ended| SecurityEvent::TotpEnrolled { user: user.id.clone(), others_ended }, latchkey_app::sessions::Added::AuthenticatorApp, tr(&req))
+                .await?;
             Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
         }
         Err(AuthnError::InvalidCredentials) => {
@@ -80,7 +82,15 @@ pub async fn backup_codes(req: HttpRequest, state: web::Data<AppState>, form: we
         return Ok(see_other("/account/totp"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    state.credential_added(&user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", latchkey_app::sessions::Added::BackupCodes, tr(&req)).await?;
+    state
+        .credential_added(
+            &user,
+            &session,
+            |others_ended| SecurityEvent::BackupCodesRegenerated { user: user.id.clone(), cause: CodesCause::Asked { others_ended } },
+            latchkey_app::sessions::Added::BackupCodes,
+            tr(&req),
+        )
+        .await?;
     Ok(render(StatusCode::OK, &TotpPage { enrolled: true, backup_codes: Some(codes), ..page(tr(&req), &state, &csrf) }))
 }
 
@@ -88,7 +98,7 @@ pub async fn totp_remove(req: HttpRequest, state: web::Data<AppState>, form: web
     check_form_post(&req, &state, &form.csrf_token)?;
     let (user, session) = recent(&req, &state).await?;
     state.mfa.remove_totp(&user).await?;
-    state.credentials_changed(&user.id, &session, SecurityEvent::TotpRemoved).await?;
+    state.credentials_changed(&user.id, &session, |others_ended| SecurityEvent::TotpRemoved { user: user.id.clone(), others_ended }).await?;
     state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
     Ok(see_other("/account"))
 }
@@ -111,6 +121,14 @@ pub async fn recovery_codes_create(req: HttpRequest, state: web::Data<AppState>,
         return Ok(see_other("/login?next=/account/recovery-codes"));
     }
     let codes = state.mfa.regenerate_backup_codes(&user).await?;
-    state.credential_added(&user, &session, SecurityEvent::BackupCodesRegenerated, "new backup codes", latchkey_app::sessions::Added::BackupCodes, tr(&req)).await?;
+    state
+        .credential_added(
+            &user,
+            &session,
+            |others_ended| SecurityEvent::BackupCodesRegenerated { user: user.id.clone(), cause: CodesCause::Asked { others_ended } },
+            latchkey_app::sessions::Added::BackupCodes,
+            tr(&req),
+        )
+        .await?;
     Ok(render(StatusCode::OK, &RecoveryCodesPage { t: tr(&req), codes: Some(codes), csrf_token: csrf.form_token(&state) }))
 }

@@ -8,7 +8,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::rate_limit::PASSKEY_START_PER_IP;
 use latchkey_authn::AuthnError;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, CodesCause, PasskeyAddedVia, PasskeyRefusal, SecurityEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -64,19 +64,11 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
     let first_second_factor = user.password_hash.is_some() && !state.has_second_factor(&user).await?;
     match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
         Ok((info, _)) => {
-            state
-                .credential_added(
-                    &user,
-                    &session,
-                    SecurityEvent::PasskeyAdded,
-                    &format!("passkey {} ({})", info.id, info.name),
-                    latchkey_app::sessions::Added::Passkey(&info.name),
-                    crate::lang::tr(&req),
-                )
-                .await?;
+            let added = |others_ended| SecurityEvent::PasskeyAdded { user: user.id.clone(), passkey: info.id.clone(), via: PasskeyAddedVia::Account { name: info.name.clone(), others_ended } };
+            state.credential_added(&user, &session, added, latchkey_app::sessions::Added::Passkey(&info.name), crate::lang::tr(&req)).await?;
             let backup_codes = if first_second_factor && state.mfa.unused_backup_codes(&user).await? == 0 {
                 let codes = state.mfa.regenerate_backup_codes(&user).await?;
-                state.oauth.audit_event(SecurityEvent::BackupCodesRegenerated, Some(&user.id.0), None, "with the first passkey").await;
+                state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::BackupCodesRegenerated { user: user.id.clone(), cause: CodesCause::FirstPasskey }).await;
                 Some(codes)
             } else {
                 None
@@ -147,7 +139,7 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
     let done = match state.passkeys.finish_authentication(&body.ceremony, &body.credential).await {
         Ok(d) => d,
         Err(AuthnError::InvalidCredentials) => {
-            state.oauth.audit_event(SecurityEvent::PasskeySignInFailed, None, None, "the passkey assertion was refused").await;
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::PasskeySignInFailed { user: None, reason: PasskeyRefusal::AssertionRefused }).await;
             return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work"));
         }
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
@@ -165,13 +157,13 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
             None => None,
         };
         let t = crate::lang::tr_for(&req, pending.as_ref());
-        state.oauth.audit_event(SecurityEvent::PasskeySignInFailed, Some(&user.id.0), None, "the account is disabled").await;
+        state.oauth.record(&Actor::Anonymous, SecurityEvent::PasskeySignInFailed { user: Some(user.id.clone()), reason: PasskeyRefusal::AccountDisabled }).await;
         return Ok(HttpResponse::Forbidden().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "error": "account_disabled", "message": t.get("passkey-js-disabled") })));
     }
     // The same completion as any sign-in; its redirect becomes JSON for the script.
     let resp = match &context.second_factor {
         Some(m) => {
-            state.oauth.audit_event(SecurityEvent::PasskeySecondFactor, Some(&user.id.0), None, "passkey as the second step").await;
+            state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::PasskeySecondFactor { user: user.id.clone() }).await;
             second_factor_answered(&req, &state, &csrf, m, &user, done.amr).await?
         }
         None => {
@@ -179,7 +171,7 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
                 Some(id) => Some(load_pending(&state, id, &csrf).await?),
                 None => None,
             };
-            state.oauth.audit_event(SecurityEvent::PasskeySignIn, Some(&user.id.0), None, "signed in with a passkey").await;
+            state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::PasskeySignIn { user: user.id.clone() }).await;
             complete_sign_in(&req, &state, &user, done.amr, pending, local_next(context.next), false).await.map(|(resp, _)| resp)?
         }
     };
@@ -201,8 +193,7 @@ pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::For
         return Ok(see_other("/login?next=/account"));
     }
     if state.passkeys.remove(&user, &form.id).await? {
-        tracing::info!(target: "security", event = "passkey_removed", user_id = %user.id.0, passkey = %form.id);
-        state.credentials_changed(&user.id, &session, SecurityEvent::PasskeyRemoved).await?;
+        state.credentials_changed(&user.id, &session, |others_ended| SecurityEvent::PasskeyRemoved { user: user.id.clone(), others_ended }).await?;
     }
     Ok(see_other("/account"))
 }

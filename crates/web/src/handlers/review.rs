@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_authn::added::{recently_added, remove_added, AddedCredential, AddedKind, RECENTLY_ADDED_SECS, SAME_SIGN_IN_SECS};
 use latchkey_authn::AuthnError;
-use latchkey_domain::SecurityEvent;
+use latchkey_domain::{Actor, Removal, SecurityEvent};
 use latchkey_domain::{Session, User};
 use latchkey_i18n::Tr;
 use serde::Deserialize;
@@ -93,7 +93,7 @@ pub async fn remove(req: HttpRequest, state: web::Data<AppState>, form: web::For
     let offered = offered(&state, &user, &session).await?;
     match remove_added(&state.passkeys, &state.mfa, &user, &offered, kind, &form.id).await {
         Ok(true) => {
-            state.credentials_changed(&user.id, &session, SecurityEvent::RecentCredentialRemoved).await?;
+            state.credentials_changed(&user.id, &session, |others_ended| SecurityEvent::RecentCredentialRemoved { user: user.id.clone(), removal: Removal::Account { others_ended } }).await?;
             state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
             Ok(see_other("/account/review"))
         }
@@ -120,10 +120,8 @@ pub(crate) async fn remove_for_link(state: &AppState, user: &User, kind: AddedKi
             let ended = state.end_user_sessions(&user.id, None).await?;
             state.oauth.revoke_user_tokens(&user.id).await.map_err(WebError::from_oauth_on_page)?;
             state.links.revoke_for_user(&user.id, Some(latchkey_authn::Purpose::Recovery)).await?;
-            state
-                .oauth
-                .audit_event(SecurityEvent::RecentCredentialRemoved, Some(&user.id.0), None, &format!("{} removed from a \"This wasn't me\" link; {} session(s) ended", kind.as_str(), ended.len()))
-                .await;
+            let removal = Removal::MailLink { credential: kind.as_str().into(), sessions_ended: ended.len() };
+            state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::RecentCredentialRemoved { user: user.id.clone(), removal }).await;
             Ok(Ok(true))
         }
         Ok(false) => Ok(Ok(false)),
