@@ -4,9 +4,12 @@
 //! into these types and renders what comes back. The token endpoint's grants
 //! live one file each in `grants/` (its module doc says where a new one goes).
 //!
-//! Must not live here: actix types, HTML, and people's credentials
-//! (`latchkey-authn`); every error is an [`OAuthError`] with its RFC code,
-//! turned into HTTP only by the web crate.
+//! Must not live here: actix types, HTML, people's credentials
+//! (`latchkey-authn`), and the directory's writes (registering clients, APIs,
+//! groups: `latchkey-app`'s `directory`; this crate only reads and caches
+//! them); every error is an [`OAuthError`] with its RFC code, turned into
+//! HTTP only by the web crate. `service.rs` holds the engine's state only;
+//! each concern adds its `impl OAuthService` in its own file.
 
 pub mod admin;
 mod api_cache;

@@ -1,14 +1,16 @@
 //! The HTTP frontend: routes, pages, cookies, and the one place where errors
-//! become responses. Protocol logic lives in `latchkey-oauth`, people in
-//! `latchkey-authn`, keys and tokens in `latchkey-token`.
+//! become responses. The use cases live in `latchkey-app` (reached through
+//! [`AppState`]'s `Deref` to `App`), protocol logic in `latchkey-oauth`,
+//! people in `latchkey-authn`, keys and tokens in `latchkey-token`.
 //!
-//! Lives here: routes, handlers (parse, call one service method, map the
-//! error once in `error.rs`), the admin API (`admin/`: one file per resource,
-//! typed requests and responses, its OpenAPI document generated from the
-//! handlers), pages, cookies and CSRF. Must not live here:
-//! rules a CLI or the admin API must also obey (they belong below HTTP, where
-//! every door reaches them) and direct store access from handlers; issue #25
-//! moves the admin operations and the sign-in state machine that still do.
+//! Lives here: routes, handlers (parse, call one use case, map the error
+//! once in `error.rs`), guards (`guards`: extractors and checks, never one
+//! handler's function called by another), the browser's side of a sign-in
+//! (`sign_in`), the admin API (`admin/`: one file per resource, typed
+//! requests and responses, its OpenAPI document generated from the
+//! handlers), pages, cookies and CSRF. Must not live here: rules a CLI or
+//! the admin API must also obey (they belong in `latchkey-app`, where every
+//! door reaches them) and direct store writes from handlers.
 
 pub mod access_log;
 pub mod admin;
