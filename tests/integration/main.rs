@@ -11,6 +11,7 @@ mod console;
 mod device;
 mod dpop;
 mod failures;
+mod federation;
 mod form_post;
 mod i18n;
 mod interop;

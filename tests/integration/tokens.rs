@@ -93,7 +93,9 @@ async fn refresh_rotates_and_reuse_revokes_the_family_on_postgres_and_redis() {
 /// On PostgreSQL a rotation runs on connections of the server's own threads
 /// (issue #17); a URL that path cannot serve (TLS required: it speaks no
 /// TLS) falls back to the blocking pool. Either way a token rotates once and
-/// its reuse revokes the family.
+/// its reuse revokes the family. The fallback needs libpq's TLS, which only
+/// a `postgres-tls` build has; a default build refuses that URL at start
+/// and says how to get TLS (issue #25).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotations_use_their_own_connections_or_fall_back_on_postgres() {
     use diesel::{Connection, RunQueryDsl};
@@ -102,7 +104,15 @@ async fn rotations_use_their_own_connections_or_fall_back_on_postgres() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    for (suffix, own_connections) in [("", true), ("?sslmode=require", false)] {
+    let cases: &[(&str, bool)] = if latchkey_store::tls::POSTGRES_TLS {
+        &[("", true), ("?sslmode=require", false)]
+    } else {
+        let Some(pg) = crate::support::services::PgDatabase::create() else { return };
+        let refused = latchkey_store::Db::connect(&latchkey_store::DbConfig { url: format!("{}?sslmode=require", pg.url) }).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("--features postgres-tls"), "a build without PostgreSQL TLS refuses sslmode=require and says how: {refused}");
+        &[("", true)]
+    };
+    for &(suffix, own_connections) in cases {
         let Some(app) = TestApp::start_with(Backend::Postgres, |s| {
             if let Some(url) = &mut s.database_url {
                 url.push_str(suffix);

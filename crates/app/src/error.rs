@@ -42,6 +42,9 @@ pub enum AppError {
     /// answered a second-factor step).
     #[error("that credential belongs to another account")]
     WrongAccount,
+    /// A sign-in through an upstream provider stopped (said why in plain words).
+    #[error(transparent)]
+    Federation(#[from] crate::federation::FederationError),
     #[error(transparent)]
     Authn(AuthnError),
     #[error(transparent)]

@@ -33,6 +33,7 @@ pub mod accounts;
 pub mod admin;
 pub mod directory;
 mod error;
+pub mod federation;
 pub mod sessions;
 pub mod sign_in;
 
@@ -107,6 +108,8 @@ pub struct App {
     pub limiter: RateLimiter,
     pub invite_ttl: i64,
     pub recovery_ttl: i64,
+    /// Upstream identity providers' HTTP client and discovery cache.
+    pub upstreams: federation::upstream::Upstreams,
 }
 
 impl App {
@@ -139,6 +142,7 @@ impl App {
             clock,
             invite_ttl: config.invite_ttl,
             recovery_ttl: config.recovery_ttl,
+            upstreams: federation::upstream::Upstreams::new(),
         })
     }
 }

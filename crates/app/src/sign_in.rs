@@ -38,6 +38,14 @@ pub struct SecondFactorDue {
     pub remember: bool,
     /// Keyed to the browser that started it.
     pub browser: String,
+    /// What the first step proved: a password, or an upstream provider
+    /// (`fed`). Steps kept before this field existed were passwords.
+    #[serde(default = "password_first")]
+    pub first: Vec<Amr>,
+}
+
+fn password_first() -> Vec<Amr> {
+    vec![Amr::Pwd]
 }
 
 impl SecondFactorDue {
@@ -82,10 +90,11 @@ impl App {
         Ok(self.mfa.has_second_factor(user).await? || self.passkeys.has_passkey(&user.id).await?)
     }
 
-    /// Keeps a second-factor step for `user`, bound to `browser`; returns its id.
-    pub async fn owe_second_factor(&self, user: &User, authz: Option<String>, next: Option<String>, remember: bool, browser: String) -> Result<String, AppError> {
+    /// Keeps a second-factor step for `user`, who proved `first`, bound to
+    /// `browser`; returns its id.
+    pub async fn owe_second_factor(&self, user: &User, first: Vec<Amr>, authz: Option<String>, next: Option<String>, remember: bool, browser: String) -> Result<String, AppError> {
         let step = latchkey_token::crypto::random_token("");
-        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser };
+        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser, first };
         let json = serde_json::to_string(&due).map_err(|e| AppError::Invalid(e.to_string()))?;
         self.stores.fast.put(&second_factor_key(&step), &json, SECOND_FACTOR_TTL).await?;
         Ok(step)

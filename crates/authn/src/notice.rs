@@ -126,6 +126,12 @@ pub enum Notice<'a> {
         app: bool,
         not_me_url: &'a str,
     },
+    /// An account at an upstream provider was linked: it signs in here now.
+    ProviderLinked {
+        username: &'a str,
+        provider: &'a str,
+        not_me_url: &'a str,
+    },
     /// A sign-in from a device not seen recently, at `at` (epoch seconds).
     NewDevice {
         username: &'a str,
@@ -219,6 +225,11 @@ impl Notice<'_> {
                     para("mail-credential-added-if-not"),
                     action("mail-credential-added-action", not_me_url),
                 ],
+            ),
+            Notice::ProviderLinked { username, provider, not_me_url } => (
+                "provider-linked",
+                Some(username),
+                vec![Block::Para(t.arg("mail-provider-linked-intro", "provider", provider)), para("mail-credential-added-if-not"), action("mail-credential-added-action", not_me_url)],
             ),
             Notice::NewDevice { username, device, at, ip, not_me_url } => (
                 "new-device",
@@ -318,6 +329,7 @@ mod tests {
             Notice::CredentialAdded { username: "alice", passkey: Some("Phone"), app: false, not_me_url: URL },
             Notice::CredentialAdded { username: "alice", passkey: None, app: true, not_me_url: URL },
             Notice::CredentialAdded { username: "alice", passkey: None, app: false, not_me_url: URL },
+            Notice::ProviderLinked { username: "alice", provider: "Corp SSO", not_me_url: URL },
         ]
     }
 

@@ -34,6 +34,12 @@ pub const LINKS_PER_IP: Limit = Limit { name: "links-ip", max: 30, window_secs: 
 /// start parks a ceremony (~1.5 KiB with the store's overhead) for 5 minutes,
 /// so one address holds at most ~4.4 MiB of the 64 MiB in-process budget.
 pub const PASSKEY_START_PER_IP: Limit = Limit { name: "passkey-start-ip", max: 3_000, window_secs: 10 * 60 };
+/// Sign-ins through upstream providers, started or answered, from one
+/// address (issue #26): each start parks a flow for 10 minutes and each
+/// callback may cost a token request and a signature check upstream, so a
+/// flood is cut off; a busy office behind one address (a sign-in a second)
+/// stays under it.
+pub const FEDERATION_PER_IP: Limit = Limit { name: "federation-ip", max: 600, window_secs: 10 * 60 };
 /// Email changes requested per account.
 pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit { name: "email-change", max: 5, window_secs: 3600 };
 

@@ -18,6 +18,8 @@ pub enum Amr {
     User,
     /// Multiple-factor authentication.
     Mfa,
+    /// Federated: an upstream identity provider signed the user in (issue #26).
+    Fed,
 }
 
 impl Amr {
@@ -29,6 +31,7 @@ impl Amr {
             Amr::Swk => "swk",
             Amr::User => "user",
             Amr::Mfa => "mfa",
+            Amr::Fed => "fed",
         }
     }
 
@@ -40,6 +43,7 @@ impl Amr {
             "swk" => Amr::Swk,
             "user" => Amr::User,
             "mfa" => Amr::Mfa,
+            "fed" => Amr::Fed,
             _ => return None,
         })
     }
@@ -89,7 +93,7 @@ impl Acr {
         let verified = methods.contains(&Amr::User);
         if possession && verified {
             Acr::PhishingResistant
-        } else if methods.contains(&Amr::Mfa) || (methods.contains(&Amr::Pwd) && (possession || methods.contains(&Amr::Otp))) {
+        } else if methods.contains(&Amr::Mfa) || ((methods.contains(&Amr::Pwd) || methods.contains(&Amr::Fed)) && (possession || methods.contains(&Amr::Otp))) {
             Acr::MultiFactor
         } else {
             Acr::Password
@@ -108,6 +112,9 @@ mod tests {
         assert_eq!(Acr::from_methods(&[Amr::Hwk, Amr::User]), Acr::PhishingResistant);
         assert!(Acr::PhishingResistant > Acr::MultiFactor);
         assert!(Acr::MultiFactor > Acr::Password);
+        // An upstream sign-in is one factor; latchkey's own second makes two.
+        assert_eq!(Acr::from_methods(&[Amr::Fed]), Acr::Password);
+        assert_eq!(Acr::from_methods(&[Amr::Fed, Amr::Otp]), Acr::MultiFactor);
     }
 
     #[test]

@@ -67,11 +67,15 @@ pub enum EventKind {
     EmailChangeRequested,
     EmailChangeReverted,
     EmailChanged,
+    FederatedSignInFailed,
+    FederatedSignUp,
     GrantsRevoked,
     GroupCreated,
     GroupMemberAdded,
     GroupMemberRemoved,
     GroupRemoved,
+    IdentityLinked,
+    IdentityUnlinked,
     KeysRotated,
     LoginFailed,
     LoginThrottled,
@@ -87,6 +91,11 @@ pub enum EventKind {
     PasswordRemoved,
     PasswordSet,
     ProfileChanged,
+    ProviderAdded,
+    ProviderDisabled,
+    ProviderEnabled,
+    ProviderRemoved,
+    ProviderUpdated,
     RateLimited,
     RecentCredentialRemoved,
     RecoveryFactorFailed,
@@ -113,7 +122,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for tests and lookups.
-    pub const ALL: [EventKind; 72] = [
+    pub const ALL: [EventKind; 81] = [
         EventKind::AccountDeleted,
         EventKind::AccountRecovered,
         EventKind::AccountSetUp,
@@ -144,11 +153,15 @@ impl EventKind {
         EventKind::EmailChangeRequested,
         EventKind::EmailChangeReverted,
         EventKind::EmailChanged,
+        EventKind::FederatedSignInFailed,
+        EventKind::FederatedSignUp,
         EventKind::GrantsRevoked,
         EventKind::GroupCreated,
         EventKind::GroupMemberAdded,
         EventKind::GroupMemberRemoved,
         EventKind::GroupRemoved,
+        EventKind::IdentityLinked,
+        EventKind::IdentityUnlinked,
         EventKind::KeysRotated,
         EventKind::LoginFailed,
         EventKind::LoginThrottled,
@@ -164,6 +177,11 @@ impl EventKind {
         EventKind::PasswordRemoved,
         EventKind::PasswordSet,
         EventKind::ProfileChanged,
+        EventKind::ProviderAdded,
+        EventKind::ProviderDisabled,
+        EventKind::ProviderEnabled,
+        EventKind::ProviderRemoved,
+        EventKind::ProviderUpdated,
         EventKind::RateLimited,
         EventKind::RecentCredentialRemoved,
         EventKind::RecoveryFactorFailed,
@@ -223,11 +241,15 @@ impl EventKind {
             EmailChangeRequested => "email_change_requested",
             EmailChangeReverted => "email_change_reverted",
             EmailChanged => "email_changed",
+            FederatedSignInFailed => "federated_sign_in_failed",
+            FederatedSignUp => "federated_sign_up",
             GrantsRevoked => "grants_revoked",
             GroupCreated => "group_created",
             GroupMemberAdded => "group_member_added",
             GroupMemberRemoved => "group_member_removed",
             GroupRemoved => "group_removed",
+            IdentityLinked => "identity_linked",
+            IdentityUnlinked => "identity_unlinked",
             KeysRotated => "keys_rotated",
             LoginFailed => "login_failed",
             LoginThrottled => "login_throttled",
@@ -243,6 +265,11 @@ impl EventKind {
             PasswordRemoved => "password_removed",
             PasswordSet => "password_set",
             ProfileChanged => "profile_changed",
+            ProviderAdded => "provider_added",
+            ProviderDisabled => "provider_disabled",
+            ProviderEnabled => "provider_enabled",
+            ProviderRemoved => "provider_removed",
+            ProviderUpdated => "provider_updated",
             RateLimited => "rate_limited",
             RecentCredentialRemoved => "recent_credential_removed",
             RecoveryFactorFailed => "recovery_factor_failed",
@@ -276,6 +303,7 @@ impl EventKind {
             | CodeReuse
             | DeviceTokenReplayed
             | EmailChangeRefused
+            | FederatedSignInFailed
             | LoginFailed
             | LoginThrottled
             | PasskeySignInFailed
@@ -586,8 +614,49 @@ pub enum SecurityEvent {
     GroupRemoved {
         group: String,
     },
+    /// A sign-in through an upstream provider was refused (its answer did
+    /// not verify, the account is unknown and sign-up is off, …).
+    FederatedSignInFailed {
+        user: Option<UserId>,
+        provider: String,
+        reason: String,
+    },
+    /// A first sign-in through an upstream provider created the account.
+    FederatedSignUp {
+        user: UserId,
+        provider: String,
+    },
+    /// An upstream account was linked to the user's account.
+    IdentityLinked {
+        user: UserId,
+        provider: String,
+        /// What the upstream account showed of itself (name or email).
+        upstream: String,
+        /// How: `sign-in` (the user signed in to this account first) or `verified-email`.
+        via: String,
+    },
+    IdentityUnlinked {
+        user: UserId,
+        provider: String,
+    },
     KeysRotated {
         new_keys: usize,
+    },
+    ProviderAdded {
+        provider: String,
+        name: String,
+    },
+    ProviderDisabled {
+        provider: String,
+    },
+    ProviderEnabled {
+        provider: String,
+    },
+    ProviderRemoved {
+        provider: String,
+    },
+    ProviderUpdated {
+        provider: String,
     },
     /// Attributed to the account the typed name names, if any (never the
     /// typed name: people type passwords into it).
@@ -785,7 +854,16 @@ impl SecurityEvent {
             E::GroupMemberAdded { .. } => EventKind::GroupMemberAdded,
             E::GroupMemberRemoved { .. } => EventKind::GroupMemberRemoved,
             E::GroupRemoved { .. } => EventKind::GroupRemoved,
+            E::FederatedSignInFailed { .. } => EventKind::FederatedSignInFailed,
+            E::FederatedSignUp { .. } => EventKind::FederatedSignUp,
+            E::IdentityLinked { .. } => EventKind::IdentityLinked,
+            E::IdentityUnlinked { .. } => EventKind::IdentityUnlinked,
             E::KeysRotated { .. } => EventKind::KeysRotated,
+            E::ProviderAdded { .. } => EventKind::ProviderAdded,
+            E::ProviderDisabled { .. } => EventKind::ProviderDisabled,
+            E::ProviderEnabled { .. } => EventKind::ProviderEnabled,
+            E::ProviderRemoved { .. } => EventKind::ProviderRemoved,
+            E::ProviderUpdated { .. } => EventKind::ProviderUpdated,
             E::LoginFailed { .. } => EventKind::LoginFailed,
             E::LoginThrottled { .. } => EventKind::LoginThrottled,
             E::MfaResetByAdmin { .. } => EventKind::MfaResetByAdmin,
@@ -848,6 +926,9 @@ impl SecurityEvent {
             | E::EmailChangeRequested { user }
             | E::EmailChangeReverted { user }
             | E::EmailChanged { user }
+            | E::FederatedSignUp { user, .. }
+            | E::IdentityLinked { user, .. }
+            | E::IdentityUnlinked { user, .. }
             | E::GroupMemberAdded { user, .. }
             | E::GroupMemberRemoved { user, .. }
             | E::MfaResetByAdmin { user }
@@ -880,7 +961,7 @@ impl SecurityEvent {
             | E::UserDisabled { user }
             | E::UserEnabled { user }
             | E::UserInvited { user, .. } => user,
-            E::LoginFailed { user, .. } | E::LoginThrottled { user, .. } | E::PasskeySignInFailed { user, .. } => user.as_ref()?,
+            E::LoginFailed { user, .. } | E::LoginThrottled { user, .. } | E::PasskeySignInFailed { user, .. } | E::FederatedSignInFailed { user, .. } => user.as_ref()?,
             E::GrantsRevoked { of: RevokedGrants::Client { user, .. }, .. } => &user.as_ref()?.0,
             E::GrantsRevoked { of: RevokedGrants::User { user, .. }, .. } => user,
             E::ApiRegistered { .. }
@@ -897,6 +978,11 @@ impl SecurityEvent {
             | E::GroupCreated { .. }
             | E::GroupRemoved { .. }
             | E::KeysRotated { .. }
+            | E::ProviderAdded { .. }
+            | E::ProviderDisabled { .. }
+            | E::ProviderEnabled { .. }
+            | E::ProviderRemoved { .. }
+            | E::ProviderUpdated { .. }
             | E::RateLimited { .. }
             | E::RecoveryRequestedUnknown
             | E::SignupAddressTaken => return None,
@@ -968,7 +1054,13 @@ impl SecurityEvent {
             }
             E::GrantsRevoked { by, grants, of: RevokedGrants::User { username, .. } } => format!("{by} revoked all {grants} grant(s) of user {username}"),
             E::GroupCreated { group } | E::GroupRemoved { group } | E::GroupMemberAdded { group, .. } | E::GroupMemberRemoved { group, .. } => format!("group {group}"),
+            E::FederatedSignInFailed { provider, reason, .. } => format!("through {provider}: {reason}"),
+            E::FederatedSignUp { provider, .. } => format!("account created at a first sign-in through {provider}"),
+            E::IdentityLinked { provider, upstream, via, .. } => format!("{provider} account {upstream:?} linked (via {via})"),
+            E::IdentityUnlinked { provider, .. } => format!("{provider} account unlinked"),
             E::KeysRotated { new_keys } => format!("{new_keys} new key(s)"),
+            E::ProviderAdded { provider, name } => format!("provider {provider} ({name})"),
+            E::ProviderDisabled { provider } | E::ProviderEnabled { provider } | E::ProviderRemoved { provider } | E::ProviderUpdated { provider } => format!("provider {provider}"),
             E::LoginFailed { known_device, .. } | E::LoginThrottled { known_device, .. } => {
                 let from = if *known_device { "a known device" } else { "an unknown device" };
                 let why = if matches!(self, E::LoginThrottled { .. }) { "too many attempts" } else { "wrong password or unknown user" };
@@ -1081,7 +1173,16 @@ mod tests {
             E::GroupMemberAdded { group: "staff".into(), user: u.clone() },
             E::GroupMemberRemoved { group: "staff".into(), user: u.clone() },
             E::GroupRemoved { group: "staff".into() },
+            E::FederatedSignInFailed { user: None, provider: "corp".into(), reason: "nonce".into() },
+            E::FederatedSignUp { user: u.clone(), provider: "corp".into() },
+            E::IdentityLinked { user: u.clone(), provider: "corp".into(), upstream: "alice@corp.example".into(), via: "sign-in".into() },
+            E::IdentityUnlinked { user: u.clone(), provider: "corp".into() },
             E::KeysRotated { new_keys: 2 },
+            E::ProviderAdded { provider: "corp".into(), name: "Corp".into() },
+            E::ProviderDisabled { provider: "corp".into() },
+            E::ProviderEnabled { provider: "corp".into() },
+            E::ProviderRemoved { provider: "corp".into() },
+            E::ProviderUpdated { provider: "corp".into() },
             E::LoginFailed { user: None, known_device: false },
             E::LoginThrottled { user: Some(u.clone()), known_device: true },
             E::MfaResetByAdmin { user: u.clone() },
@@ -1142,10 +1243,10 @@ mod tests {
         let old = "account_deleted account_recovered account_set_up admin_granted admin_revoked api_registered api_removed app_disconnected audit_exported \
                    backchannel_logout_delivered backchannel_logout_failed backup_codes_regenerated client_created client_deleted client_disabled client_enabled \
                    client_scopes_changed client_secret_rotated client_updated code_reuse consent_denied consent_given device_approved device_denied device_forgotten \
-                   device_token_replayed email_change_refused email_change_requested email_change_reverted email_changed grants_revoked group_created \
-                   group_member_added group_member_removed group_removed keys_rotated login_failed login_throttled mfa_reset_by_admin new_device_sign_in not_me \
+                   device_token_replayed email_change_refused email_change_requested email_change_reverted email_changed federated_sign_in_failed federated_sign_up grants_revoked group_created \
+                   group_member_added group_member_removed group_removed identity_linked identity_unlinked keys_rotated login_failed login_throttled mfa_reset_by_admin new_device_sign_in not_me \
                    passkey_added passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
-                   profile_changed rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
+                   profile_changed provider_added provider_disabled provider_enabled provider_removed provider_updated rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
                    recovery_requested recovery_requested_unknown refresh_token_reuse second_factor_failed session_moved session_restored sessions_ended sign_in \
                    sign_out signup_address_taken signup_requested totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";
         let now: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();

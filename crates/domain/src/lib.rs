@@ -10,6 +10,7 @@ pub mod auth_method;
 pub mod client;
 pub mod clock;
 pub mod event;
+pub mod provider;
 pub mod scope;
 pub mod secret;
 pub mod session;
@@ -23,6 +24,7 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use event::{
     Actor, ClientChange, CodesCause, Disowned, EndedSessions, EventKind, FactorFailure, Invitation, Outcome, PasskeyAddedVia, PasskeyRefusal, RecoveryFactor, Removal, RevokedGrants, SecurityEvent,
 };
+pub use provider::{LinkRule, Provider, ProviderKind};
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use session::{Session, SessionKey};

@@ -242,6 +242,11 @@ pub enum Command {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Upstream identity providers users can sign in with ("Continue with …").
+    Provider {
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
     /// Exit 0 when a running server is ready (for container health checks): GET <url>/health/ready.
     Probe {
         /// A running server's base URL.
@@ -548,6 +553,78 @@ pub enum ApiScopeCommand {
         api: String,
         /// The scope name.
         name: String,
+    },
+}
+
+/// How a provider is reached and what a first sign-in through it may do.
+#[derive(clap::Args)]
+pub struct ProviderArgs {
+    /// Shown on the button ("Continue with <name>"); the id is a slug of it.
+    #[arg(long)]
+    pub name: String,
+    /// The OpenID Connect issuer (discovery at <issuer>/.well-known/openid-configuration).
+    #[arg(long)]
+    pub issuer: String,
+    /// The client id latchkey has at the provider.
+    #[arg(long)]
+    pub client_id: String,
+    /// Read the client secret from standard input (never an argument: shell history).
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// Scopes to ask for (default: openid email profile).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// An email domain whose users go to this provider (home-realm discovery); repeatable.
+    #[arg(long = "domain")]
+    pub domains: Vec<String>,
+    /// When an account already has the upstream account's email: `existing-sign-in`
+    /// (the user signs in to it first; the default) or `verified-email` (linked at
+    /// once when the provider verified the email and its domain is one of --domain).
+    #[arg(long, default_value = "existing-sign-in")]
+    pub link: String,
+    /// Whether a first sign-in without an account creates one: on or off.
+    #[arg(long, default_value = "off")]
+    pub signup: String,
+    /// Count the provider's own multi-factor claims (amr) here.
+    #[arg(long)]
+    pub trust_upstream_mfa: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ProviderCommand {
+    /// Add a provider; prints its id and the callback URL to register at the provider.
+    Add {
+        #[command(flatten)]
+        args: ProviderArgs,
+        /// Print JSON ({"id", "redirect_uri"}).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List providers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One provider's settings (never its secret).
+    Show {
+        id: String,
+    },
+    /// Replace a provider's settings (the secret stays unless --client-secret-stdin).
+    Update {
+        id: String,
+        #[command(flatten)]
+        args: ProviderArgs,
+    },
+    /// Stop signing people in through it (links stay).
+    Disable {
+        id: String,
+    },
+    Enable {
+        id: String,
+    },
+    /// Remove it and every account link to it.
+    Remove {
+        id: String,
     },
 }
 

@@ -41,6 +41,19 @@ fn f(level: Level, text: impl Into<String>) -> Finding {
     Finding { level, text: text.into() }
 }
 
+/// What this build's libpq can do for the database URL's `sslmode`.
+fn postgres_tls(url: &str, built_in: bool) -> Finding {
+    use latchkey_store::tls::{tls_need, TlsNeed};
+    match (tls_need(url), built_in) {
+        (_, true) => f(Level::Pass, "this latchkey speaks TLS to PostgreSQL (built with postgres-tls); sslmode in the URL decides"),
+        (TlsNeed::None, false) => f(Level::Pass, "PostgreSQL on this host (or sslmode=disable): no TLS needed, and this build has none"),
+        (_, false) => f(
+            Level::Fail,
+            "the database URL needs TLS to PostgreSQL (a remote host, or sslmode=require and up), which this build lacks: build with --features postgres-tls, or use the deploy/Dockerfile image",
+        ),
+    }
+}
+
 /// The checks that need only the settings.
 pub fn check_settings(s: &Settings) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -59,6 +72,9 @@ pub fn check_settings(s: &Settings) -> Vec<Finding> {
         } else {
             f(Level::Warn, "PostgreSQL without Redis: hot state is per process, so run exactly one node")
         });
+        if let Some(url) = s.database_url.as_deref() {
+            out.push(postgres_tls(url, latchkey_store::tls::POSTGRES_TLS));
+        }
         out.push(if s.master_key.is_some() {
             f(Level::Pass, "the master key comes from LATCHKEY_MASTER_KEY")
         } else {
@@ -234,7 +250,7 @@ pub async fn run(settings: &Settings, url: Option<&str>, clock: SharedClock) -> 
     }
     if let Some(base) = url {
         let base = base.trim_end_matches('/');
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().map_err(|e| CliError::OAuth(e.to_string()))?;
+        let http = latchkey_oauth::http::client_builder().timeout(std::time::Duration::from_secs(5)).build().map_err(|e| CliError::OAuth(e.to_string()))?;
         match http.get(format!("{base}/health/ready")).send().await {
             Ok(r) if r.status().is_success() => findings.push(f(Level::Pass, format!("{base} is ready"))),
             Ok(r) => findings.push(f(Level::Fail, format!("{base}/health/ready answered {}", r.status()))),
@@ -274,6 +290,17 @@ mod tests {
 
     fn levels(s: &Settings, about: &str) -> Vec<Level> {
         check_settings(s).into_iter().filter(|x| x.text.contains(about)).map(|x| x.level).collect()
+    }
+
+    /// Issue 25: a build without PostgreSQL TLS fails the doctor for a URL
+    /// that needs it, and passes a local one.
+    #[test]
+    fn postgres_tls_is_checked_against_the_build() {
+        assert_eq!(postgres_tls("postgres://postgres@127.0.0.1:5432/db", false).level, Level::Pass);
+        assert_eq!(postgres_tls("postgres://u@db.internal/db", false).level, Level::Fail);
+        assert_eq!(postgres_tls("postgres://u@127.0.0.1/db?sslmode=require", false).level, Level::Fail);
+        assert!(postgres_tls("postgres://u@db.internal/db", false).text.contains("--features postgres-tls"));
+        assert_eq!(postgres_tls("postgres://u@db.internal/db?sslmode=verify-full", true).level, Level::Pass);
     }
 
     /// Issue 24 item 15: settings that hand the client address, accounts or

@@ -12,13 +12,17 @@ use std::sync::Arc;
 use clap::FromArgMatches;
 use latchkey_app::admin::Actor;
 use latchkey_app::directory::clients::{self, NewClient};
+use latchkey_app::federation::providers::ProviderSettings;
 use latchkey_app::{App, AppError};
 use latchkey_authn::NewUser;
-use latchkey_domain::{Secret, SharedClock, SystemClock};
-use latchkey_web::{AppState, Stores};
+use latchkey_domain::{LinkRule, Provider, ProviderKind, Secret, SharedClock, SystemClock};
+use latchkey_web::AppState;
 use serde_json::json;
 
-use cli::{ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ServeArgs, SessionsCommand, UserCommand};
+use cli::{
+    ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ProviderArgs, ProviderCommand, ServeArgs, SessionsCommand,
+    UserCommand,
+};
 use latchkey_domain::SigningAlg;
 
 #[derive(Debug, thiserror::Error)]
@@ -102,9 +106,12 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
             let state = app(&settings, clock).await?;
             settled(&state, user_command(&state, command).await).await
         }
+        // Listing reads the directory only: no App, so no signing keys are
+        // created by it (the doctor's test relies on a database without them).
+        Command::Client { command: ClientCommand::List { json } } => list_clients(&latchkey_web::open_stores(&settings).await?.db, json).await,
         Command::Client { command } => {
-            let stores = latchkey_web::open_stores(&settings).await?;
-            client_command(&stores, command, clock.now()).await
+            let state = app(&settings, clock).await?;
+            settled(&state, client_command(&state, command).await).await
         }
         Command::Grants { command } => {
             let state = app(&settings, clock).await?;
@@ -112,9 +119,10 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Command::Api { command } => api_command(&app(&settings, clock).await?, command).await,
         Command::Group { command } => group_command(&app(&settings, clock).await?, command).await,
+        Command::Provider { command } => provider_command(&app(&settings, clock).await?, command).await,
         Command::Doctor { url } => doctor::run(&settings, url.as_deref(), clock).await,
         Command::Probe { url } => {
-            let r = reqwest::Client::builder()
+            let r = latchkey_oauth::http::client_builder()
                 .timeout(std::time::Duration::from_secs(3))
                 .build()
                 .map_err(|e| CliError::OAuth(e.to_string()))?
@@ -422,12 +430,41 @@ async fn user_command(state: &App, command: UserCommand) -> Result<(), CliError>
     Ok(())
 }
 
-async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Result<(), CliError> {
+async fn list_clients(db: &latchkey_store::Db, json: bool) -> Result<(), CliError> {
+    let list = clients::list(db).await?;
+    if json {
+        let list: Vec<_> = list
+            .iter()
+            .map(|c| {
+                json!({
+                    "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
+                    "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                    "scope": c.allowed_scopes.to_string(), "admin": c.admin, "id_token_alg": c.id_token_alg.as_str(),
+                    "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for c in list {
+            println!("{}\t{}\t{}", c.id.0, c.name, c.redirect_uris.join(" "));
+        }
+    }
+    Ok(())
+}
+
+/// Registration, link and scope changes and removal are the admin use cases
+/// the console and the admin API run (audited as the CLI; removal revokes
+/// what was issued to the client first); the settings only the CLI has
+/// (keys, PAR, DPoP, ID token algorithm) write the directory.
+async fn client_command(state: &App, command: ClientCommand) -> Result<(), CliError> {
+    let stores = &state.stores;
+    let ops = state.admin(Actor::Cli);
     match command {
         ClientCommand::Add(args) => {
             let json = args.json;
             let new: NewClient = args.into_new_client().map_err(CliError::Usage)?;
-            let (client, secret) = clients::register(&stores.db, &stores.master, new, now).await?;
+            let (client, secret) = ops.create_client(new).await?;
             if json {
                 let mut out = json!({ "client_id": client.id.0 });
                 if let Some(s) = &secret {
@@ -442,33 +479,13 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 }
             }
         }
-        ClientCommand::List { json } => {
-            let list = clients::list(&stores.db).await?;
-            if json {
-                let list: Vec<_> = list
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
-                            "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                            "scope": c.allowed_scopes.to_string(), "admin": c.admin, "id_token_alg": c.id_token_alg.as_str(),
-                            "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::Value::Array(list));
-            } else {
-                for c in list {
-                    println!("{}\t{}\t{}", c.id.0, c.name, c.redirect_uris.join(" "));
-                }
-            }
-        }
+        ClientCommand::List { json } => list_clients(&stores.db, json).await?,
         ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop, id_token_alg, links } => {
             let id_token_alg = id_token_alg.map(|a| SigningAlg::parse(&a).ok_or_else(|| CliError::Usage(format!("unknown algorithm {a} (use RS256, ES256 or EdDSA)")))).transpose()?;
             let links = links.into_update();
             let links_change = !links.is_empty();
             if links_change {
-                let now = clients::update_links(&stores.db, &client_id, links).await?;
+                let now = ops.update_client_links(&client_id, links).await?;
                 let shown = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
                 println!("client {client_id}: logo {}, privacy policy {}, terms {}", shown(&now.logo_uri), shown(&now.policy_uri), shown(&now.tos_uri));
             }
@@ -507,14 +524,12 @@ async fn client_command(stores: &Stores, command: ClientCommand, now: i64) -> Re
                 id_token_alg.is_some() || require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some() || links_change;
             if !other_change || !allow_scopes.is_empty() {
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
-                let client = clients::set_api_scopes(&stores.db, &client_id, &names).await?;
+                let client = ops.set_client_api_scopes(&client_id, &names).await?;
                 println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);
             }
         }
         ClientCommand::Remove { client_id } => {
-            if !clients::remove(&stores.db, &client_id).await? {
-                return Err(CliError::Usage(format!("no client with id {client_id}")));
-            }
+            ops.delete_client(&client_id).await?;
             println!("removed client {client_id}");
         }
     }
@@ -578,6 +593,84 @@ async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
         ApiCommand::Role { api, role, group } => {
             ops.add_api_role(&api, &role, &group).await?;
             println!("members of {group} hold {role} at {api}");
+        }
+    }
+    Ok(())
+}
+
+fn provider_settings(args: ProviderArgs, adding: bool) -> Result<ProviderSettings, CliError> {
+    let link = LinkRule::parse(&args.link).ok_or_else(|| CliError::Usage(format!("--link is existing-sign-in or verified-email, not {}", args.link)))?;
+    let signup = match args.signup.as_str() {
+        "on" => true,
+        "off" => false,
+        other => return Err(CliError::Usage(format!("--signup is on or off, not {other}"))),
+    };
+    if adding && !args.client_secret_stdin {
+        return Err(CliError::Usage("pass the client secret on standard input with --client-secret-stdin (never as an argument: it would end up in shell history)".into()));
+    }
+    let client_secret = if args.client_secret_stdin { Some(read_password()?.expose().to_string()) } else { None };
+    Ok(ProviderSettings {
+        name: args.name,
+        kind: ProviderKind::Oidc,
+        issuer: args.issuer,
+        client_id: args.client_id,
+        client_secret,
+        scopes: args.scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect(),
+        domains: args.domains,
+        link,
+        signup,
+        trust_upstream_mfa: args.trust_upstream_mfa,
+    })
+}
+
+fn provider_json(state: &App, p: &Provider) -> serde_json::Value {
+    json!({
+        "id": p.id, "name": p.name, "kind": p.kind.as_str(), "issuer": p.issuer, "client_id": p.client_id,
+        "scopes": p.scopes, "domains": p.domains, "link": p.link.as_str(), "signup": p.signup,
+        "trust_upstream_mfa": p.trust_upstream_mfa, "enabled": p.enabled(), "redirect_uri": state.provider_redirect_uri(&p.id),
+    })
+}
+
+async fn provider_command(state: &App, command: ProviderCommand) -> Result<(), CliError> {
+    let ops = state.admin(Actor::Cli);
+    match command {
+        ProviderCommand::Add { args, json } => {
+            let p = ops.add_provider(provider_settings(args, true)?).await?;
+            let redirect_uri = state.provider_redirect_uri(&p.id);
+            if json {
+                println!("{}", json!({ "id": p.id, "redirect_uri": redirect_uri }));
+            } else {
+                println!("id:           {}", p.id);
+                println!("redirect_uri: {redirect_uri}");
+                println!("(register this callback URL at the provider)");
+            }
+        }
+        ProviderCommand::List { json } => {
+            let list = state.providers().await?;
+            if json {
+                println!("{}", serde_json::Value::Array(list.iter().map(|p| provider_json(state, p)).collect()));
+            } else {
+                for p in list {
+                    println!("{}\t{}\t{}\t{}", p.id, p.name, p.issuer, if p.enabled() { "enabled" } else { "disabled" });
+                }
+            }
+        }
+        ProviderCommand::Show { id } => println!("{:#}", provider_json(state, &state.provider(&id).await?)),
+        ProviderCommand::Update { id, args } => {
+            let p = ops.update_provider(&id, provider_settings(args, false)?).await?;
+            println!("updated provider {}", p.id);
+        }
+        ProviderCommand::Disable { id } => {
+            ops.set_provider_disabled(&id, true).await?;
+            println!("disabled provider {id}");
+        }
+        ProviderCommand::Enable { id } => {
+            ops.set_provider_disabled(&id, false).await?;
+            println!("enabled provider {id}");
+        }
+        ProviderCommand::Remove { id } => {
+            ops.remove_provider(&id).await?;
+            println!("removed provider {id} and its account links");
         }
     }
     Ok(())

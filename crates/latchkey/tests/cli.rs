@@ -387,7 +387,7 @@ fn text_output_has_dates_and_says_when_lists_are_empty() {
 }
 
 /// The commands whose `--help` is kept as a snapshot (`tests/help/`).
-const HELP: [&str; 12] = ["", "serve", "user add", "user invite", "client add", "client update", "api add", "group member add", "sessions revoke", "grants revoke", "doctor", "probe"];
+const HELP: [&str; 13] = ["", "serve", "user add", "user invite", "client add", "client update", "api add", "group member add", "sessions revoke", "grants revoke", "doctor", "probe", "provider add"];
 
 fn help(cmd: &str) -> String {
     let mut args: Vec<&str> = cmd.split_whitespace().collect();
@@ -509,4 +509,66 @@ fn the_last_administrator_is_kept_from_the_command_line() {
     let users = cli.json(&["user", "list", "--json"], None);
     let admins: Vec<_> = users.as_array().into_iter().flatten().filter(|u| u["admin"] == true).map(|u| u["username"].clone()).collect();
     assert_eq!(admins, vec![serde_json::json!("bob")]);
+}
+
+/// Issue 25: `client add` and `client remove` are the admin use cases the
+/// console and the admin API run: audited with the CLI as the actor, and a
+/// removal of a client that is not there is refused.
+#[test]
+fn client_changes_from_the_command_line_are_audited_as_the_cli() {
+    let cli = Cli::new();
+    let added = cli.json(&["client", "add", "--name", "Shop", "--redirect-uri", "http://localhost:3000/cb", "--json"], None);
+    let id = added["client_id"].as_str().unwrap_or_default().to_string();
+    let links = cli.run(&["client", "update", &id, "--policy-uri", "https://shop.example/privacy"], None);
+    assert!(links.status.success(), "{}", String::from_utf8_lossy(&links.stderr));
+    assert!(String::from_utf8_lossy(&links.stdout).contains("privacy policy https://shop.example/privacy"), "{}", String::from_utf8_lossy(&links.stdout));
+    assert!(cli.run(&["client", "remove", &id], None).status.success());
+    let again = cli.run(&["client", "remove", &id], None);
+    assert!(!again.status.success(), "removing twice is an error");
+
+    let config = latchkey_store::DbConfig { url: format!("sqlite://{}", cli.dir.join("latchkey.db").display()) };
+    let mut conn = config.open_read_only().expect("the CLI's database");
+    let rows = latchkey_store::repo::audit::recent(&mut conn, None, 50).expect("the audit trail");
+    for kind in ["client_created", "client_updated", "client_deleted"] {
+        let row = rows.iter().find(|r| r.kind == kind).unwrap_or_else(|| panic!("no {kind} row in {:?}", rows.iter().map(|r| &r.kind).collect::<Vec<_>>()));
+        assert_eq!(row.actor.as_deref(), Some("cli"), "{kind}");
+        assert_eq!(row.client_id.as_deref(), Some(id.as_str()), "{kind}");
+    }
+}
+
+/// Issue 26: upstream providers from the command line. `add` prints the id
+/// and the callback to register; the secret never comes back out, nor may
+/// it come in as an argument; a second provider of the same name is refused.
+#[test]
+fn providers_from_the_command_line() {
+    let cli = Cli::new();
+    let args = ["provider", "add", "--name", "Corp SSO", "--issuer", "https://id.corp.example/", "--client-id", "latchkey", "--domain", "Corp.Example", "--json"];
+    let refused = cli.run(&args, None);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--client-secret-stdin"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let mut with_secret = args.to_vec();
+    with_secret.insert(2, "--client-secret-stdin");
+    let added = cli.json(&with_secret, Some("upstream-secret-42\n"));
+    assert_eq!(added["id"], "corp-sso");
+    assert_eq!(added["redirect_uri"], "http://localhost:8080/federation/corp-sso/callback");
+    let again = cli.run(&with_secret, Some("upstream-secret-42\n"));
+    assert!(!again.status.success(), "a second provider named Corp SSO");
+
+    let list = cli.json(&["provider", "list", "--json"], None);
+    assert_eq!(list[0]["issuer"], "https://id.corp.example");
+    assert_eq!(list[0]["domains"], serde_json::json!(["corp.example"]));
+    assert_eq!(list[0]["link"], "existing-sign-in");
+    assert_eq!(list[0]["signup"], false);
+    assert!(!list.to_string().contains("upstream-secret-42"), "the secret is never shown");
+    for file in ["latchkey.db", "latchkey.db-wal"] {
+        let bytes = std::fs::read(cli.dir.join(file)).unwrap_or_default();
+        assert!(!bytes.windows(18).any(|w| w == b"upstream-secret-42"), "the secret is sealed at rest ({file})");
+    }
+
+    assert!(cli.run(&["provider", "disable", "corp-sso"], None).status.success());
+    assert_eq!(cli.json(&["provider", "list", "--json"], None)[0]["enabled"], false);
+    assert!(cli.run(&["provider", "enable", "corp-sso"], None).status.success());
+    let bad = cli.run(&["provider", "update", "corp-sso", "--name", "Corp SSO", "--issuer", "http://id.corp.example", "--client-id", "latchkey"], None);
+    assert!(!bad.status.success(), "plain http off localhost");
+    assert!(cli.run(&["provider", "remove", "corp-sso"], None).status.success());
+    assert!(!cli.run(&["provider", "remove", "corp-sso"], None).status.success(), "removing twice is an error");
 }

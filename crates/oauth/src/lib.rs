@@ -26,6 +26,7 @@ pub mod dpop;
 pub mod endpoint_limits;
 pub mod error;
 mod grants;
+pub mod http;
 mod introspect;
 pub mod issue;
 pub mod logout;

@@ -97,7 +97,12 @@ impl OAuthService {
         let device_codes = tokens.master().hasher(KeyPurpose::DeviceCode);
         let dpop_nonces = tokens.master().hasher(KeyPurpose::DpopNonce);
         // No redirects: a relying party's logout endpoint answers, it does not send us elsewhere.
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+        let http = crate::http::client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            // Startup only; fails only for a TLS configuration that
+            // http.rs's test holds to be valid.
+            .expect("the outgoing HTTP client builds");
         OAuthService {
             config,
             db,

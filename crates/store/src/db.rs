@@ -100,6 +100,7 @@ impl DbConfig {
     pub fn open_read_only(&self) -> Result<DbConnection, StoreError> {
         match self.backend() {
             Backend::Postgres => {
+                crate::tls::check_url(&self.url)?;
                 let mut conn = PgConnection::establish(&self.url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 conn.batch_execute("SET default_transaction_read_only = on")?;
                 Ok(DbConnection::Pg(conn))
@@ -350,7 +351,10 @@ impl Db {
     pub fn connect(config: &DbConfig) -> Result<Db, StoreError> {
         let backend = config.backend();
         let url = match backend {
-            Backend::Postgres => config.url.clone(),
+            Backend::Postgres => {
+                crate::tls::check_url(&config.url)?;
+                config.url.clone()
+            }
             Backend::Sqlite => {
                 let path = config.sqlite_path();
                 if let Some(parent) = Path::new(path).parent() {

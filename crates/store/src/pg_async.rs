@@ -183,16 +183,7 @@ impl AsyncPg {
 /// the default `prefer`, or `require` and up) would send over the network in
 /// plain what the pool sends encrypted, so the rotation stays on the pool.
 fn plaintext_is_what_libpq_would_do(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else { return false };
-    let param = |name: &str| parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string());
-    match param("sslmode").as_deref() {
-        Some("disable") => return true,
-        Some("allow" | "prefer") | None => {}
-        Some(_) => return false,
-    }
-    let local = |host: &str| host.is_empty() || host.starts_with('/') || host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    let host = param("host").unwrap_or_else(|| parsed.host_str().unwrap_or("").trim_matches(['[', ']']).to_string());
-    local(&host)
+    crate::tls::tls_need(url) == crate::tls::TlsNeed::None
 }
 
 /// Errors that say this path cannot serve the configuration (TLS, an

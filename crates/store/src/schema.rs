@@ -256,6 +256,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    upstream_providers (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret_enc -> Text,
+        scopes -> Text,
+        domains -> Text,
+        link_rule -> Text,
+        signup -> Bool,
+        trust_upstream_mfa -> Bool,
+        disabled_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    federated_identities (provider_id, subject) {
+        provider_id -> Text,
+        subject -> Text,
+        user_id -> Text,
+        display -> Text,
+        linked_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(federated_identities -> upstream_providers (provider_id));
+diesel::joinable!(federated_identities -> users (user_id));
 diesel::joinable!(api_scopes -> apis (api_id));
 diesel::joinable!(group_members -> user_groups (group_id));
 diesel::joinable!(api_roles -> user_groups (group_id));
@@ -302,5 +333,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     totp_credentials,
     backup_codes,
-    passkeys
+    passkeys,
+    upstream_providers,
+    federated_identities
 );

@@ -63,6 +63,21 @@ pub fn expired_device_cookie() -> Cookie<'static> {
     removal(DEVICE_COOKIE)
 }
 
+/// An upstream account waiting to be linked once this browser signs in to
+/// the account with its email (issue #26): the pending link's id, for
+/// `latchkey_app::federation::flow::LINK_TTL`.
+pub const LINK_COOKIE: &str = "__Host-latchkey-link";
+
+pub fn link_cookie(value: String) -> Cookie<'static> {
+    let mut c = cookie(LINK_COOKIE, value);
+    c.set_max_age(actix_web::cookie::time::Duration::seconds(latchkey_app::federation::flow::LINK_TTL.as_secs() as i64));
+    c
+}
+
+pub fn expired_link_cookie() -> Cookie<'static> {
+    removal(LINK_COOKIE)
+}
+
 /// The MAC input of a known-device cookie: the account's id, never its name
 /// (a case variant or a rename would otherwise get a cookie, and a fresh
 /// failure budget, of its own; issue #24 item 2).

@@ -114,6 +114,17 @@ impl From<AppError> for WebError {
             AppError::OAuth(e) => WebError::from_oauth_on_page(e),
             AppError::Token(e) => WebError::Internal(e.to_string()),
             AppError::Store(s) => WebError::Store(s),
+            AppError::Federation(f) => {
+                use latchkey_app::federation::FederationError as F;
+                let (status, title) = match &f {
+                    F::UnknownProvider => (StatusCode::NOT_FOUND, "Not found"),
+                    F::ProviderDisabled(_) | F::NoAccount(_) => (StatusCode::FORBIDDEN, "Cannot sign in this way"),
+                    F::UpstreamUnavailable(_) => (StatusCode::BAD_GATEWAY, "The other provider did not answer"),
+                    F::UpstreamRefused { .. } | F::InvalidResponse { .. } | F::NoEmail(_) => (StatusCode::BAD_REQUEST, "Not signed in"),
+                    F::LinkedElsewhere(_) => (StatusCode::CONFLICT, "Already linked"),
+                };
+                WebError::Page { status, title, message: capitalised(&format!("{f}.")) }
+            }
         }
     }
 }
@@ -141,7 +152,7 @@ fn api_error(e: &AppError) -> HttpResponse {
     let (status, code) = match e {
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         AppError::Conflict(_) | AppError::Refused(_) | AppError::Authn(AuthnError::UserExists | AuthnError::LastAdmin) => (StatusCode::CONFLICT, "conflict"),
-        AppError::Invalid(_) | AppError::Expired | AppError::WrongAccount | AppError::Authn(AuthnError::InvalidInput(_)) => (StatusCode::BAD_REQUEST, "invalid_request"),
+        AppError::Invalid(_) | AppError::Expired | AppError::WrongAccount | AppError::Federation(_) | AppError::Authn(AuthnError::InvalidInput(_)) => (StatusCode::BAD_REQUEST, "invalid_request"),
         AppError::OAuth(e) => return json_error(e),
         other => {
             let id = reference();

@@ -20,6 +20,10 @@ pub struct LoginPage {
     pub csrf_token: String,
     /// Link to `/signup` (`LATCHKEY_SIGNUP=open`).
     pub signup_open: bool,
+    /// "Continue with …": each enabled upstream provider's start URL and label.
+    pub providers: Vec<(String, String)>,
+    /// "Sign in to link your … account": an upstream account waits for this sign-in.
+    pub link_notice: Option<String>,
 }
 
 /// Allow or Deny: for an authorization request (`/consent`) or a device (`/device/approve`).

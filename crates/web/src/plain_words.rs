@@ -33,6 +33,7 @@ pub fn methods(t: Tr, amr: &[Amr]) -> String {
             Amr::Pwd => "method-password",
             Amr::Otp => "method-otp",
             Amr::Hwk | Amr::Swk => "method-passkey",
+            Amr::Fed => "method-federated",
             Amr::User | Amr::Mfa => continue,
         };
         if !keys.contains(&key) {

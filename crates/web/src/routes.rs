@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
 use crate::handlers::{
-    account, account_page, account_password, activity, authorize, consent, console, device, discovery, email, link_credentials as links, login, logout, mfa_settings, misc, passkeys, recovery, review,
-    signup, token, userinfo,
+    account, account_page, account_password, activity, authorize, consent, console, device, discovery, email, federation, link_credentials as links, login, logout, mfa_settings, misc, passkeys,
+    recovery, review, signup, token, userinfo,
 };
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
@@ -97,6 +97,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize/respond", web::get().to(authorize::respond))
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
+        .route("/federation/{provider}/start", web::get().to(federation::start))
+        .route("/federation/{provider}/callback", web::get().to(federation::callback))
         .route("/login/passkey/start", web::post().to(passkeys::sign_in_start))
         .route("/login/passkey/finish", web::post().to(passkeys::sign_in_finish))
         .route("/account/passkeys/register/start", web::post().to(passkeys::register_start))

@@ -10,7 +10,7 @@ use latchkey_app::sign_in::{SecondFactorDue, SignIn};
 use latchkey_domain::{Acr, Amr, Session, User};
 use latchkey_oauth::{ErrorCode, PendingAuthorization};
 
-use crate::browser::{client_info, current_session, device_cookie, known_device_cookie, session_cookie, with_cookies, CsrfCookie};
+use crate::browser::{client_info, current_session, device_cookie, expired_link_cookie, known_device_cookie, session_cookie, with_cookies, CsrfCookie, LINK_COOKIE};
 use crate::error::WebError;
 use crate::handlers::see_other;
 use crate::lang::tr_for;
@@ -38,9 +38,14 @@ pub async fn pending_of(state: &AppState, authz: &Option<String>, csrf: &CsrfCoo
     }
 }
 
-/// The user passed the first factor and owes a second: to the second-factor page.
+/// The user passed the first factor (a password unless `first` says) and
+/// owes a second: to the second-factor page.
 pub async fn owe_second_factor(state: &AppState, csrf: &CsrfCookie, user: &User, authz: Option<String>, next: Option<String>, remember: bool) -> Result<HttpResponse, WebError> {
-    let step = state.owe_second_factor(user, authz, next, remember, csrf.binding(state)).await?;
+    owe_second_factor_after(state, csrf, user, vec![Amr::Pwd], authz, next, remember).await
+}
+
+pub async fn owe_second_factor_after(state: &AppState, csrf: &CsrfCookie, user: &User, first: Vec<Amr>, authz: Option<String>, next: Option<String>, remember: bool) -> Result<HttpResponse, WebError> {
+    let step = state.owe_second_factor(user, first, authz, next, remember, csrf.binding(state)).await?;
     Ok(see_other(&format!("/login/mfa?m={step}")))
 }
 
@@ -58,8 +63,8 @@ pub async fn second_factor_answered(req: &HttpRequest, state: &AppState, csrf: &
     }
     state.take_second_factor_step(m).await?;
     let pending = pending_of(state, &due.authz, csrf).await?;
-    let mut amr = vec![Amr::Pwd];
-    amr.extend(proved.into_iter().filter(|a| *a != Amr::Pwd));
+    let mut amr = due.first.clone();
+    amr.extend(proved.into_iter().filter(|a| !due.first.contains(a) && *a != Amr::Pwd));
     Ok(complete_sign_in(req, state, user, amr, pending, due.next, due.remember).await?.0)
 }
 
@@ -78,6 +83,14 @@ pub async fn complete_sign_in(
     let client_id = pending.as_ref().map(|p| p.client_id.clone());
     let sign_in = SignIn { user, amr: amr.clone(), client: client_info(req), current, remember, client_id: client_id.as_deref(), language: tr_for(req, pending.as_ref()) };
     let signed_in = state.start_session(sign_in).await?;
+    // An upstream account waiting for this sign-in to be linked (issue #26):
+    // linked only if it waited for this account, in this browser.
+    let waiting_link = req.cookie(LINK_COOKIE).map(|c| c.value().to_string());
+    if let Some(link) = &waiting_link {
+        let before = CsrfCookie::from_request(req);
+        let owns = |browser: &str| before.new.is_none() && before.owns(state, browser);
+        state.finish_pending_link(link, user, &signed_in.session, owns, tr_for(req, pending.as_ref())).await?;
+    }
     // A new CSRF secret for the new session: no form token from before the
     // sign-in (or from another user's session) works after it. The request
     // being answered moves to the new secret with the browser.
@@ -98,5 +111,6 @@ pub async fn complete_sign_in(
     let mut cookies = vec![session_cookie(signed_in.cookie_value), known_device_cookie(state, &user.id)];
     cookies.extend(signed_in.device_token.map(|token| device_cookie(token, state.devices.lifetime)));
     cookies.extend(csrf.new);
+    cookies.extend(waiting_link.map(|_| expired_link_cookie()));
     Ok((with_cookies(resp, &cookies)?, signed_in.session))
 }

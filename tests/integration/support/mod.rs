@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod raw;
 pub mod rp;
 pub mod services;
+pub mod upstream;
 
 pub use app::{service_client, Backend, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
 pub use browser::Browser;

@@ -2,7 +2,7 @@
 //! delete. Each audited with who did it.
 
 use crate::directory::clients::{self as directory, ClientUpdate, LinksUpdate, NewClient, CLIENT_SECRET_PREFIX};
-use latchkey_domain::{Client, Secret};
+use latchkey_domain::{Client, ClientLinks, Secret};
 use latchkey_domain::{ClientChange, ClientId, SecurityEvent};
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
@@ -33,14 +33,15 @@ impl Admin<'_> {
         Ok(())
     }
 
-    /// Changes some of a client's consent-page links (logo, policy, terms).
-    pub async fn update_client_links(&self, client_id: &str, links: LinksUpdate) -> Result<(), AppError> {
+    /// Changes some of a client's consent-page links (logo, policy, terms);
+    /// returns all three as they now are.
+    pub async fn update_client_links(&self, client_id: &str, links: LinksUpdate) -> Result<ClientLinks, AppError> {
         let app = self.app;
         let now = directory::update_links(&app.stores.db, client_id, links).await?;
         app.oauth.forget_cached_clients();
-        let change = ClientChange::Links { logo_uri: now.logo_uri, policy_uri: now.policy_uri, tos_uri: now.tos_uri };
+        let change = ClientChange::Links { logo_uri: now.logo_uri.clone(), policy_uri: now.policy_uri.clone(), tos_uri: now.tos_uri.clone() };
         app.oauth.record(&self.actor.audited(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
-        Ok(())
+        Ok(now)
     }
 
     /// A new secret for a confidential client; the old one stops working at

@@ -15,7 +15,7 @@ const BROWSER: &str = "browser-a";
 async fn a_second_factor_step_is_bound_and_used_once() {
     let h = Harness::new().await;
     let alice = h.user("alice", false).await;
-    let step = h.app.owe_second_factor(&alice, Some("authz-1".into()), None, true, BROWSER.into()).await.expect("step");
+    let step = h.app.owe_second_factor(&alice, vec![latchkey_domain::Amr::Pwd], Some("authz-1".into()), None, true, BROWSER.into()).await.expect("step");
     // Another browser presenting the step finds nothing.
     assert!(matches!(h.app.second_factor_due(&step, |b| b == "browser-b").await, Err(AppError::Expired)));
     let due = h.app.second_factor_due(&step, |b| b == BROWSER).await.expect("due");

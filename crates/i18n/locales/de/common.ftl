@@ -64,6 +64,7 @@ ago-years = { $n ->
 method-password = Passwort
 method-otp = Authenticator-App oder Backup-Code
 method-passkey = Passkey
+method-federated = anderer Anbieter
 method-remembered = ein gespeichertes Gerät
 # The last two items of a list: "password, passkey and authenticator app".
 list-and = { $rest } und { $last }

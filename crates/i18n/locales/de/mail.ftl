@@ -88,3 +88,5 @@ mail-credential-added-app = Für Ihr latchkey-Konto wurde soeben eine Authentica
 mail-credential-added-codes = Für Ihr latchkey-Konto wurden soeben neue Backup-Codes erstellt (ältere funktionieren nicht mehr), und alle anderen Sitzungen wurden abgemeldet.
 mail-credential-added-if-not = Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt und entfernen Sie, was hinzugefügt wurde:
 mail-credential-added-action = Das war ich nicht
+mail-provider-linked-subject = Ein Konto eines anderen Anbieters wurde mit Ihrem verknüpft
+mail-provider-linked-intro = Ihr Konto bei { $provider } wurde soeben mit Ihrem latchkey-Konto verknüpft: Es meldet Sie jetzt hier an.

@@ -66,6 +66,7 @@ ago-years = { $n ->
 method-password = password
 method-otp = authenticator app or backup code
 method-passkey = passkey
+method-federated = another provider
 method-remembered = a remembered device
 # The last two items of a list: "password, passkey and authenticator app".
 list-and = { $rest } and { $last }

@@ -90,3 +90,5 @@ mail-credential-added-app = An authenticator app was just set up on your latchke
 mail-credential-added-codes = New backup codes were just created for your latchkey account (any older ones no longer work), and every other session was signed out.
 mail-credential-added-if-not = If this wasn't you, end that session now and remove what was added:
 mail-credential-added-action = This wasn't me
+mail-provider-linked-subject = An account at another provider was linked to yours
+mail-provider-linked-intro = Your account at { $provider } was just linked to your latchkey account: it now signs you in here.

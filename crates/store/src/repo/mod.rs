@@ -12,6 +12,7 @@ pub mod keys;
 pub mod links;
 pub mod mfa;
 pub mod passkeys;
+pub mod providers;
 pub mod refresh;
 pub mod revocations;
 pub mod sessions;

@@ -11,8 +11,9 @@ use latchkey_domain::{Amr, Secret, UserId};
 use latchkey_oauth::authorize::needs_only_stronger_acr;
 use serde::Deserialize;
 
-use crate::browser::{check_form_post, client_info, current_session, known_device, with_cookies, CsrfCookie};
+use crate::browser::{check_form_post, client_info, current_session, known_device, with_cookies, CsrfCookie, LINK_COOKIE};
 use crate::error::WebError;
+use crate::handlers::see_other;
 use crate::lang::tr_for;
 use crate::pages::{render, LoginPage, MfaPage};
 use crate::sign_in::{complete_sign_in, local_next, owe_second_factor, pending_of, second_factor_due};
@@ -22,6 +23,30 @@ use crate::state::AppState;
 pub struct LoginQuery {
     authz: Option<String>,
     next: Option<String>,
+    /// Set after a sign-in through a provider found an account with its
+    /// email: the page says what signing in here will link.
+    link: Option<String>,
+}
+
+/// The sign-in page's "Continue with …" buttons: each enabled provider's
+/// start URL (carrying the authorization request or the local page) and label.
+async fn provider_buttons(state: &AppState, t: latchkey_i18n::Tr, authz: &Option<String>, next: &Option<String>) -> Result<Vec<(String, String)>, WebError> {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(a) = authz {
+        query.append_pair("authz", a);
+    }
+    if let Some(n) = next {
+        query.append_pair("next", n);
+    }
+    let query = query.finish();
+    let providers = state.enabled_providers().await?;
+    Ok(providers
+        .into_iter()
+        .map(|p| {
+            let href = if query.is_empty() { format!("/federation/{}/start", p.id) } else { format!("/federation/{}/start?{query}", p.id) };
+            (href, t.arg("login-continue-with", "provider", p.name.as_str()))
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -67,7 +92,13 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
         Some(p) => (state.oauth.client(&p.client_id).await?.map(|c| c.name), p.login_hint.clone().unwrap_or_default()),
         None => (None, String::new()),
     };
-    let page = LoginPage { t: tr_for(&req, pending.as_ref()), client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state), signup_open: state.signup_open };
+    let t = tr_for(&req, pending.as_ref());
+    let link_notice = match (query.link.is_some(), req.cookie(LINK_COOKIE)) {
+        (true, Some(c)) => state.pending_link_provider(c.value()).await?.map(|p| t.arg("login-link-notice", "provider", p.as_str())),
+        _ => None,
+    };
+    let providers = provider_buttons(&state, t, &authz, &next).await?;
+    let page = LoginPage { t, client_name, error: None, authz, next, username, csrf_token: csrf.form_token(&state), signup_open: state.signup_open, providers, link_notice };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -78,8 +109,16 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     let next = local_next(form.next);
     // Check the request is still there before spending an argon2 verification on it.
     let pending = pending_of(&state, &authz, &csrf).await?;
-    let info = client_info(&req);
     let username = form.username.trim();
+    // Home-realm discovery: an email of a provider's domain signs in there
+    // (the password, if one was typed, is not looked at).
+    if username.contains('@') {
+        if let Some(provider) = state.provider_for_email(username).await? {
+            let url = state.federation_start(&provider.id, csrf.binding(&state), authz, next, Some(username)).await?;
+            return Ok(see_other(&url));
+        }
+    }
+    let info = client_info(&req);
     let user = match state.authn.sign_in_password(username, Secret::new(form.password), info.ip.as_deref(), |id| known_device(&req, &state, id)).await {
         Ok(u) => u,
         Err(refused @ SignInRefused { error: AuthnError::InvalidCredentials | AuthnError::Throttled, .. }) => {
@@ -96,8 +135,10 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
                 None => None,
             };
             let t = tr_for(&req, pending.as_ref());
+            let providers = provider_buttons(&state, t, &authz, &next).await?;
             let page = LoginPage {
                 t,
+                providers,
                 client_name,
                 error: Some(t.get(if throttled { "too-many-attempts" } else { "login-wrong" })),
                 authz,
@@ -105,6 +146,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
                 username: form.username,
                 csrf_token: csrf.form_token(&state),
                 signup_open: state.signup_open,
+                link_notice: None,
             };
             return Ok(render(status, &page));
         }

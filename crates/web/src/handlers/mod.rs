@@ -10,6 +10,7 @@ pub mod console;
 pub mod device;
 pub mod discovery;
 pub mod email;
+pub mod federation;
 pub mod link_credentials;
 pub mod login;
 pub mod logout;
