@@ -36,7 +36,9 @@ async fn world(backend: Backend, signup: bool, link: LinkRule) -> Option<World> 
         client_id: format!("latchkey-{id}"),
         client_secret: UPSTREAM_SECRET.into(),
         redirect_uris: vec![app.url(&format!("/federation/{id}/callback"))],
-        ..Default::default()
+        // The provider posts from Node, which may resolve `localhost` to ::1: the address itself.
+        backchannel_logout_uri: Some(format!("http://127.0.0.1:{}/federation/{id}/backchannel-logout", app.addr.port())),
+        post_logout_redirect_uris: vec![app.url(&format!("/federation/{id}/signed-out"))],
     };
     let accounts = vec![
         account("carol", "upstream-carol", "carol@corp.example", true),
@@ -58,6 +60,7 @@ async fn world(backend: Backend, signup: bool, link: LinkRule) -> Option<World> 
             link,
             signup,
             trust_upstream_mfa: false,
+            upstream_logout: true,
         };
         app.state.admin(Actor::Cli).add_provider(settings).await.expect("add provider");
     }
@@ -89,18 +92,31 @@ async fn to_upstream(w: &World, browser: &mut Browser, url: &str, provider: &str
     w.upstream.sign_in(&authorize, login).await
 }
 
-/// Back at latchkey's callback, through consent, to the relying party.
-async fn back_to_rp(browser: &mut Browser, callback: &str) -> AuthResponse {
-    let mut page = browser.get(callback).await;
-    for _ in 0..3 {
-        let location = page.location.clone().unwrap_or_else(|| panic!("a redirect, got {} {}", page.status, page.body));
+/// [`to_upstream`], keeping the upstream browser's cookies (its session there).
+async fn to_upstream_keeping(w: &World, browser: &mut Browser, url: &str, login: &str) -> (String, std::collections::BTreeMap<String, String>) {
+    let login_page = browser.get(url).await.location.expect("to the sign-in page");
+    browser.get(&login_page).await;
+    let authz = login_page.split("authz=").nth(1).unwrap_or_default().to_string();
+    let away = browser.get(&format!("/federation/corp-sso/start?authz={authz}")).await;
+    w.upstream.sign_in_keeping(&away.location.expect("to the upstream"), login).await
+}
+
+/// Back at latchkey's callback (or any page on the way), through consent,
+/// to the relying party.
+async fn back_to_rp(browser: &mut Browser, from: &str) -> AuthResponse {
+    let mut location = from.to_string();
+    for _ in 0..4 {
         if location.starts_with(REDIRECT_URI) {
             return AuthResponse::parse(&location);
         }
-        assert!(location.starts_with("/consent"), "{location}");
-        let form = browser.get(&location).await;
-        let (csrf, authz) = (form.field("csrf_token").expect("csrf"), form.field("authz").expect("authz"));
-        page = browser.post_form("/consent", &[("csrf_token", &csrf), ("authz", &authz), ("decision", "allow")]).await;
+        let page = if location.starts_with("/consent") {
+            let form = browser.get(&location).await;
+            let (csrf, authz) = (form.field("csrf_token").expect("csrf"), form.field("authz").expect("authz"));
+            browser.post_form("/consent", &[("csrf_token", &csrf), ("authz", &authz), ("decision", "allow")]).await
+        } else {
+            browser.get(&location).await
+        };
+        location = page.location.clone().unwrap_or_else(|| panic!("a redirect from {location}, got {} {}", page.status, page.body));
     }
     panic!("no redirect to the relying party");
 }
@@ -284,6 +300,7 @@ async fn an_unreachable_provider_gets_a_clear_page() {
         link: LinkRule::ExistingSignIn,
         signup: true,
         trust_upstream_mfa: false,
+        upstream_logout: false,
     };
     app.state.admin(Actor::Cli).add_provider(settings).await.expect("add");
     let mut browser = app.browser();
@@ -301,4 +318,357 @@ async fn an_unreachable_provider_gets_a_clear_page() {
     let page = browser.get("/federation/down/callback?state=guess&code=x").await;
     assert_eq!(page.status, 429, "{}", page.body);
     assert!(page.headers.contains_key("retry-after"));
+}
+
+/// Links the upstream `mallory` to alice (existing-sign-in rule) in
+/// `browser`: the upstream, then alice's own sign-in (`then` answers a
+/// second step if she owes one).
+async fn link_mallory_to_alice(w: &World, browser: &mut Browser, totp: Option<&str>) {
+    let pending = w.rp.authorize(&[]);
+    let callback = to_upstream(w, browser, &pending.url, "corp-sso", "mallory").await;
+    let to_login = browser.get(&callback).await.location.expect("to the sign-in page");
+    let form = browser.get(&to_login).await;
+    let (csrf, authz) = (form.field("csrf_token").expect("csrf"), form.field("authz").expect("authz"));
+    let signed = browser.post_form("/login", &[("csrf_token", &csrf), ("authz", &authz), ("username", USERNAME), ("password", PASSWORD)]).await;
+    if let Some(secret) = totp {
+        let step = signed.location.expect("to the second step");
+        assert!(step.starts_with("/login/mfa"), "{step}");
+        crate::mfa::answer_second_step(browser, &step, &crate::mfa::code_at(secret, w.app.clock_now())).await;
+    }
+}
+
+/// An account with its own second factor: a sign-in through the provider
+/// is one factor, so latchkey asks for the second (step-up); the ID token
+/// then says `fed` and `otp`. The pending link also survives the second
+/// step of the sign-in that confirms it.
+#[tokio::test]
+async fn an_account_with_a_second_factor_is_asked_for_it_after_the_provider() {
+    let Some(w) = world(Backend::Sqlite, false, LinkRule::ExistingSignIn).await else { return };
+    w.app.add_user(USERNAME, PASSWORD).await;
+    let mut setup = w.app.browser();
+    crate::mfa::sign_in_password(&mut setup).await;
+    let (secret, _) = crate::mfa::enrol(&w.app, &mut setup).await;
+    w.app.clock.advance(60);
+    let mut browser = w.app.browser();
+    link_mallory_to_alice(&w, &mut browser, Some(&secret)).await;
+    let alice = w.app.state.authn.find_by_username(USERNAME).await.expect("lookup").expect("alice");
+    assert_eq!(w.app.state.linked_identities(&alice.id).await.expect("links").len(), 1, "linked after the second step");
+
+    w.app.clock.advance(60);
+    let mut fresh = w.app.browser();
+    let pending = w.rp.authorize(&[]);
+    let callback = to_upstream(&w, &mut fresh, &pending.url, "corp-sso", "mallory").await;
+    let page = fresh.get(&callback).await;
+    let step = page.location.clone().expect("to latchkey's second step");
+    assert!(step.starts_with("/login/mfa?m="), "the upstream alone does not sign alice in: {step}");
+    assert!(page.set_cookie("__Host-latchkey-session").is_none(), "no session before the second factor");
+    let done = crate::mfa::answer_second_step(&mut fresh, &step, &crate::mfa::code_at(&secret, w.app.clock_now())).await;
+    let onwards = done.location.clone().unwrap_or_else(|| panic!("onwards: {} {}", done.status, done.body));
+    let back = back_to_rp(&mut fresh, &onwards).await;
+    let tokens = w.rp.exchange(back.code.as_deref().expect("code"), pending.verifier).await.expect("tokens");
+    let claims = jwt::payload(&tokens.id_token().expect("id token").to_string());
+    assert_eq!(claims["sub"], alice.id.0);
+    let amr: Vec<&str> = claims["amr"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+    assert!(amr.contains(&"fed") && amr.contains(&"otp") && !amr.contains(&"pwd"), "{amr:?}");
+    assert_eq!(claims["acr"], "urn:latchkey:acr:mfa");
+}
+
+/// Two nodes over PostgreSQL and Redis: the flow started on one node is
+/// answered on the other (the provider's redirect may land anywhere).
+#[tokio::test]
+async fn the_callback_may_land_on_the_other_node() {
+    let Some(w) = world(Backend::Postgres, true, LinkRule::ExistingSignIn).await else { return };
+    let other = w.app.second_node().await;
+    let mut on_first = w.app.browser();
+    let pending = w.rp.authorize(&[]);
+    let callback = to_upstream(&w, &mut on_first, &pending.url, "corp-sso", "carol").await;
+    let mut on_second = other.browser();
+    on_second.cookies = on_first.cookies.clone();
+    let back = back_to_rp(&mut on_second, &callback).await;
+    let tokens = w.rp.exchange(back.code.as_deref().expect("code"), pending.verifier).await.expect("tokens");
+    assert_eq!(jwt::payload(&tokens.id_token().expect("id token").to_string())["amr"], serde_json::json!(["fed"]));
+    // And its replay on the first node finds nothing.
+    assert_eq!(on_first.get(&callback).await.status, 400);
+}
+
+/// "Linked sign-ins" on the account page: a signed-up user links a second
+/// provider, unlinks the first; the last way in cannot be unlinked; an
+/// upstream account linked to someone else cannot be linked again.
+#[tokio::test]
+async fn linked_sign_ins_are_listed_added_and_removed_but_never_the_last() {
+    let Some(w) = world(Backend::Sqlite, true, LinkRule::ExistingSignIn).await else { return };
+    let mut browser = w.app.browser();
+    let pending = w.rp.authorize(&[]);
+    let callback = to_upstream(&w, &mut browser, &pending.url, "corp-sso", "carol").await;
+    back_to_rp(&mut browser, &callback).await;
+    let carol = w.app.state.authn.find_by_email("carol@corp.example").await.expect("lookup").pop().expect("carol");
+
+    let page = browser.get("/account").await;
+    assert!(page.body.contains("Linked sign-ins") && page.body.contains("carol@corp.example"), "{}", page.body);
+    assert!(page.body.contains("Link your Partner account"), "{}", page.body);
+    let csrf = page.field("csrf_token").expect("csrf");
+    let last = browser.post_form("/account/linked/unlink", &[("csrf_token", &csrf), ("provider", "corp-sso")]).await;
+    assert_eq!(last.status, 409, "the only way in: {}", last.body);
+    assert!(last.body.contains("only way to sign in"), "{}", last.body);
+
+    // Link Partner: to the upstream and back to the account page.
+    let away = browser.post_form("/account/linked/add", &[("csrf_token", &csrf), ("provider", "partner")]).await;
+    assert_eq!(away.status, 303, "{}", away.body);
+    let authorize = away.location.expect("to the upstream");
+    assert!(authorize.starts_with(&w.upstream.issuer), "{authorize}");
+    let callback = w.upstream.sign_in(&authorize, "carol").await;
+    let back = browser.get(&callback).await;
+    assert_eq!(back.location.as_deref(), Some("/account#linked"), "{}", back.body);
+    let links = w.app.state.linked_identities(&carol.id).await.expect("links");
+    assert_eq!(links.iter().map(|(r, _)| r.provider_id.as_str()).collect::<Vec<_>>(), vec!["corp-sso", "partner"]);
+
+    let page = browser.get("/account").await;
+    let csrf = page.field("csrf_token").expect("csrf");
+    let done = browser.post_form("/account/linked/unlink", &[("csrf_token", &csrf), ("provider", "corp-sso")]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(w.app.state.linked_identities(&carol.id).await.expect("links").len(), 1);
+    let page = browser.get("/account").await;
+    let csrf = page.field("csrf_token").expect("csrf");
+    assert_eq!(browser.post_form("/account/linked/unlink", &[("csrf_token", &csrf), ("provider", "partner")]).await.status, 409);
+    assert!(kinds(&w.app).await.iter().any(|k| k == "identity_unlinked"));
+
+    // An upstream account without an email cannot sign up (nothing is created).
+    let mut other = w.app.browser();
+    let callback = to_upstream(&w, &mut other, &w.rp.authorize(&[]).url, "corp-sso", "nomail").await;
+    let refused = other.get(&callback).await;
+    assert_eq!(refused.status, 400, "sign-up needs an email: {}", refused.body);
+
+    // Mallory's upstream account signs up through corp-sso; carol cannot
+    // then link that same upstream account to hers.
+    let mut mallory = w.app.browser();
+    let callback = to_upstream(&w, &mut mallory, &w.rp.authorize(&[]).url, "corp-sso", "mallory").await;
+    back_to_rp(&mut mallory, &callback).await;
+    let page = browser.get("/account").await;
+    let csrf = page.field("csrf_token").expect("csrf");
+    let away = browser.post_form("/account/linked/add", &[("csrf_token", &csrf), ("provider", "corp-sso")]).await;
+    let callback = w.upstream.sign_in(&away.location.expect("to the upstream"), "mallory").await;
+    let taken = browser.get(&callback).await;
+    assert_eq!(taken.status, 409, "{}", taken.body);
+    assert_eq!(w.app.state.linked_identities(&carol.id).await.expect("links").len(), 1, "carol keeps only her own");
+}
+
+/// The admin API's providers: the same use cases as the CLI. The secret
+/// goes in and never comes out; a bad issuer is refused; disable, delete.
+#[tokio::test]
+async fn providers_through_the_admin_api() {
+    use crate::accounts::{admin_post, admin_token};
+    use crate::support::raw::bearer;
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let token = admin_token(&app).await;
+    let body = serde_json::json!({
+        "name": "Corp SSO", "issuer": "https://id.corp.example", "client_id": "latchkey", "client_secret": "api-secret-1234",
+        "domains": ["corp.example"], "link": "verified-email", "signup": true,
+    });
+    let (status, created) = admin_post(&app, "/admin/api/v1/providers", Some(&token), &body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], "corp-sso");
+    assert_eq!(created["redirect_uri"], app.url("/federation/corp-sso/callback"));
+    assert!(!created.to_string().contains("api-secret-1234"), "the secret never comes back: {created}");
+    let (status, again) = admin_post(&app, "/admin/api/v1/providers", Some(&token), &body).await;
+    assert_eq!(status, 409, "{again}");
+    let bad = serde_json::json!({ "name": "Plain", "issuer": "http://id.corp.example", "client_id": "x", "client_secret": "y" });
+    assert_eq!(admin_post(&app, "/admin/api/v1/providers", Some(&token), &bad).await.0, 400);
+    assert_eq!(admin_post(&app, "/admin/api/v1/providers", None, &body).await.0, 401, "no token, no provider");
+
+    let list = bearer(&app, "GET", "/admin/api/v1/providers", &token).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body[0]["link"], "verified-email");
+    let (status, done) = admin_post(&app, "/admin/api/v1/providers/corp-sso/disable", Some(&token), &serde_json::json!({})).await;
+    assert_eq!((status, done["enabled"].clone()), (200, serde_json::json!(false)));
+    assert!(kinds(&app).await.iter().any(|k| k == "provider_disabled"));
+    assert_eq!(bearer(&app, "DELETE", "/admin/api/v1/providers/corp-sso", &token).await.status, 200);
+    assert_eq!(bearer(&app, "GET", "/admin/api/v1/providers/corp-sso", &token).await.status, 404);
+    let doc = bearer(&app, "GET", "/admin/api/v1/openapi.json", &token).await;
+    assert!(doc.body["paths"]["/admin/api/v1/providers"].is_object() || doc.body["paths"]["/providers"].is_object(), "in the generated document");
+}
+
+/// A client that reaches the stand-ins directly (a [`TestApp::http`]
+/// client sends everything to latchkey's node).
+fn direct() -> openidconnect::reqwest::Client {
+    openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).no_proxy().build().expect("client")
+}
+
+async fn github_world(account: crate::support::github::GithubAccount) -> Option<(TestApp, crate::support::github::GithubStandIn, Rp)> {
+    use crate::support::github::{GithubStandIn, CLIENT_ID, CLIENT_SECRET};
+    let app = TestApp::start(Backend::Sqlite).await?;
+    let github = GithubStandIn::start(account);
+    let settings = ProviderSettings {
+        name: "GitHub".into(),
+        kind: ProviderKind::Github,
+        issuer: github.base.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        scopes: vec![],
+        domains: vec![],
+        link: LinkRule::ExistingSignIn,
+        signup: true,
+        trust_upstream_mfa: false,
+        upstream_logout: false,
+    };
+    app.state.admin(Actor::Cli).add_provider(settings).await.expect("add provider");
+    let (client_id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(&app, &client_id, secret.as_deref()).await;
+    Some((app, github, rp))
+}
+
+/// GitHub (OAuth 2.0 without OpenID Connect): the subject is the numeric
+/// id, not the login; only the primary address, verified, counts.
+#[tokio::test]
+async fn a_github_account_signs_up_with_its_verified_primary_address() {
+    use crate::support::github::GithubAccount;
+    let account = GithubAccount {
+        id: 583231,
+        login: "octocat".into(),
+        name: Some("The Octocat".into()),
+        emails: vec![("octo@secondary.example".into(), false, true), ("octocat@github.example".into(), true, true)],
+    };
+    let Some((app, _github, rp)) = github_world(account).await else { return };
+    let mut browser = app.browser();
+    let pending = rp.authorize(&[]);
+    let to_login = browser.get(&pending.url).await.location.expect("to sign in");
+    let login = browser.get(&to_login).await;
+    assert!(login.body.contains("Continue with GitHub"));
+    let away = browser.get("/federation/github/start").await;
+    let authorize = away.location.expect("to GitHub");
+    assert!(authorize.contains("/login/oauth/authorize") && authorize.contains("code_challenge_method=S256") && !authorize.contains("nonce="), "{authorize}");
+    // The stand-in signs the user in at once and sends them back.
+    let back = direct().get(&authorize).send().await.expect("authorize");
+    let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back to latchkey").to_string();
+    let done = browser.get(&callback).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let user = app.state.authn.find_by_email("octocat@github.example").await.expect("lookup").pop().expect("the new account");
+    assert!(user.email_verified);
+    assert_eq!(user.username, "octocat");
+    let links = app.state.linked_identities(&user.id).await.expect("links");
+    assert_eq!(links[0].0.subject, "583231", "the stable id, never the login");
+    assert!(app.state.authn.find_by_email("octo@secondary.example").await.expect("lookup").is_empty());
+}
+
+#[tokio::test]
+async fn an_unverified_github_primary_address_is_not_taken() {
+    use crate::support::github::GithubAccount;
+    let account = GithubAccount { id: 7, login: "someone".into(), name: None, emails: vec![("victim@example.com".into(), true, false), ("mine@example.com".into(), false, true)] };
+    let Some((app, _github, _rp)) = github_world(account).await else { return };
+    let mut browser = app.browser();
+    let authorize = browser.get("/federation/github/start").await.location.expect("to GitHub");
+    let back = direct().get(&authorize).send().await.expect("authorize");
+    let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back").to_string();
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 400, "no verified primary address, so no account: {}", page.body);
+    assert!(page.body.contains("did not share an email address"), "{}", page.body);
+    assert!(app.state.authn.list_users().await.expect("users").is_empty());
+}
+
+/// carol signed in through corp-sso (a new account), with her upstream
+/// browser's cookies (her session at the provider).
+async fn carol_signed_in(w: &World) -> (Browser, std::collections::BTreeMap<String, String>) {
+    let mut browser = w.app.browser();
+    let pending = w.rp.authorize(&[]);
+    let (callback, upstream_cookies) = to_upstream_keeping(w, &mut browser, &pending.url, "carol").await;
+    back_to_rp(&mut browser, &callback).await;
+    (browser, upstream_cookies)
+}
+
+/// Back-channel logout from the provider: the user signs out there, the
+/// provider posts a logout token, the latchkey session it signed in ends.
+/// A token latchkey cannot verify ends nothing.
+#[tokio::test]
+async fn the_providers_back_channel_logout_ends_the_session_it_signed_in() {
+    let Some(w) = world(Backend::Postgres, true, LinkRule::ExistingSignIn).await else { return };
+    let (mut browser, upstream_cookies) = carol_signed_in(&w).await;
+    assert_eq!(browser.get("/account").await.status, 200, "signed in");
+
+    // Forged and malformed tokens: refused, nothing ends.
+    let forged = {
+        let key = jsonwebtoken::EncodingKey::from_secret(b"not the provider's key");
+        let claims = serde_json::json!({ "iss": w.upstream.issuer, "aud": "latchkey-corp-sso", "iat": w.app.clock_now(), "jti": "j1", "sub": "upstream-carol",
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} } });
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key).expect("token")
+    };
+    for token in [forged.as_str(), "not.a.token"] {
+        let r = w.app.http().post(w.app.url("/federation/corp-sso/backchannel-logout")).form(&[("logout_token", token)]).send().await.expect("post");
+        assert_eq!(r.status().as_u16(), 400);
+    }
+    assert_eq!(browser.get("/account").await.status, 200, "still signed in");
+
+    // The user signs out at the provider.
+    let status = w.upstream.sign_out(&upstream_cookies).await;
+    assert!(status < 400, "upstream sign-out: {status}");
+    let mut ended = false;
+    for _ in 0..50 {
+        if browser.get("/account").await.status == 303 {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ended, "the provider's logout token ended the latchkey session");
+}
+
+/// The whole flow in a real browser (headless Chromium): a relying party
+/// asks latchkey, the user clicks "Continue with Corp SSO", signs in at the
+/// upstream's own pages, comes back, consents; the relying party gets an ID
+/// token with latchkey's `sub` and `amr` `fed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_through_the_upstream_provider() {
+    if crate::support::services::skip_slow("a real browser (chromium) through an upstream provider") {
+        return;
+    }
+    let Some(w) = world(Backend::Sqlite, true, LinkRule::ExistingSignIn).await else { return };
+    let Some(mut chrome) = crate::support::cdp::Chrome::launch().await else { return };
+    let pending = w.rp.authorize(&[]);
+    chrome.navigate(&pending.url).await;
+    assert!(chrome.wait_for("document.body.innerText.includes('Continue with Corp SSO')", 15).await, "latchkey's sign-in page");
+    chrome.eval("[...document.querySelectorAll('a')].find(a => a.textContent.includes('Continue with Corp SSO')).click(); true").await;
+    let at_upstream = chrome.wait_for("!!document.querySelector('input[name=login]')", 15).await;
+    assert!(at_upstream, "the upstream's sign-in page: {}", chrome.eval("location.href").await);
+    chrome.eval("document.querySelector('input[name=login]').value = 'carol'; document.querySelector('input[name=password]').value = 'any'; document.querySelector('input[name=login]').form.submit(); true").await;
+    // The upstream's consent, then latchkey's.
+    assert!(chrome.wait_for("!!document.querySelector('input[name=prompt][value=consent]')", 15).await, "the upstream's consent: {}", chrome.eval("location.href").await);
+    chrome.eval("document.querySelector('input[name=prompt]').form.submit(); true").await;
+    assert!(
+        chrome.wait_for("location.pathname === '/consent' && document.readyState === 'complete'", 15).await,
+        "latchkey's consent: {}",
+        chrome.eval("location.href + ' ' + document.body.innerText.slice(0, 300)").await
+    );
+    chrome.eval("document.querySelector('button[name=decision][value=allow]').click(); true").await;
+    // Nothing listens at the relying party's redirect URI: the browser shows
+    // its error page, and the navigation history keeps the URL it went to.
+    let left = chrome.wait_for(&format!("location.href.startsWith('{REDIRECT_URI}') || location.href.startsWith('chrome-error:')"), 15).await;
+    assert!(left, "back at the relying party: {}", chrome.eval("location.href").await);
+    let history = chrome.call("Page.getNavigationHistory", serde_json::json!({})).await;
+    let href = history["entries"].as_array().and_then(|e| e.iter().rev().find_map(|e| e["url"].as_str().filter(|u| u.starts_with(REDIRECT_URI)))).unwrap_or_default().to_string();
+    let back = AuthResponse::parse(&href);
+    let tokens = w.rp.exchange(back.code.as_deref().expect("code"), pending.verifier).await.expect("tokens");
+    let claims = jwt::payload(&tokens.id_token().expect("id token").to_string());
+    let carol = w.app.state.authn.find_by_email("carol@corp.example").await.expect("lookup").pop().expect("carol");
+    assert_eq!(claims["sub"], carol.id.0);
+    assert_eq!(claims["amr"], serde_json::json!(["fed"]));
+}
+
+/// Signing out of latchkey signs out of the provider too (when it is set
+/// to): the browser goes to the provider's end-session page naming
+/// latchkey's client, and comes back to latchkey's signed-out page.
+#[tokio::test]
+async fn signing_out_here_signs_out_at_the_provider() {
+    let Some(w) = world(Backend::Sqlite, true, LinkRule::ExistingSignIn).await else { return };
+    let (mut browser, upstream_cookies) = carol_signed_in(&w).await;
+    let page = browser.get("/account").await;
+    let csrf = page.field("csrf_token").expect("csrf");
+    let out = browser.post_form("/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    let to_provider = out.location.expect("to the provider");
+    assert!(to_provider.starts_with(&w.upstream.issuer) && to_provider.contains("client_id=latchkey-corp-sso") && to_provider.contains("post_logout_redirect_uri="), "{to_provider}");
+    assert_eq!(browser.get("/account").await.status, 303, "signed out here before going there");
+    let (_, back) = w.upstream.sign_out_at(&to_provider, &upstream_cookies).await;
+    let back = back.expect("back to latchkey");
+    assert!(back.starts_with(&w.app.url("/federation/corp-sso/signed-out")), "{back}");
+    let landed = browser.get(&back).await;
+    assert_eq!(landed.status, 200);
+    assert!(landed.body.contains("signed out"), "{}", landed.body);
 }

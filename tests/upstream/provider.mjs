@@ -49,6 +49,13 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   pkce: { required: () => true },
   cookies: { keys: ['latchkey-upstream-test-cookie-key'] },
+  // latchkey runs on loopback in the tests; the library refuses to post
+  // back-channel logout tokens to special-use addresses (its SSRF guard).
+  // Test-only: drop that guard for outgoing requests.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return fetch(url, options);
+  },
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
@@ -84,6 +91,9 @@ provider.use(async (ctx, next) => {
   await next();
 });
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
+provider.on('backchannel.error', (ctx, err, client) => console.error('backchannel.error', client.clientId, err.message, err.cause && (err.cause.code || err.cause.message)));
+provider.on('backchannel.success', (ctx, client) => console.error('backchannel.success', client.clientId));
+provider.on('end_session.success', () => console.error('end_session.success'));
 
 server.on('request', provider.callback());
 console.log(`READY ${issuer}`);

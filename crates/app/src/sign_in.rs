@@ -42,6 +42,9 @@ pub struct SecondFactorDue {
     /// (`fed`). Steps kept before this field existed were passwords.
     #[serde(default = "password_first")]
     pub first: Vec<Amr>,
+    /// The upstream provider's session, when the first step was one.
+    #[serde(default)]
+    pub upstream: Option<crate::federation::flow::UpstreamSession>,
 }
 
 fn password_first() -> Vec<Amr> {
@@ -93,8 +96,24 @@ impl App {
     /// Keeps a second-factor step for `user`, who proved `first`, bound to
     /// `browser`; returns its id.
     pub async fn owe_second_factor(&self, user: &User, first: Vec<Amr>, authz: Option<String>, next: Option<String>, remember: bool, browser: String) -> Result<String, AppError> {
+        self.owe_second_factor_upstream(user, first, None, authz, next, remember, browser).await
+    }
+
+    /// [`App::owe_second_factor`] after an upstream provider's sign-in
+    /// (`upstream`: its session, recorded once the second step is answered).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn owe_second_factor_upstream(
+        &self,
+        user: &User,
+        first: Vec<Amr>,
+        upstream: Option<crate::federation::flow::UpstreamSession>,
+        authz: Option<String>,
+        next: Option<String>,
+        remember: bool,
+        browser: String,
+    ) -> Result<String, AppError> {
         let step = latchkey_token::crypto::random_token("");
-        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser, first };
+        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser, first, upstream };
         let json = serde_json::to_string(&due).map_err(|e| AppError::Invalid(e.to_string()))?;
         self.stores.fast.put(&second_factor_key(&step), &json, SECOND_FACTOR_TTL).await?;
         Ok(step)

@@ -132,6 +132,11 @@ pub enum Notice<'a> {
         provider: &'a str,
         not_me_url: &'a str,
     },
+    /// An account at an upstream provider was unlinked.
+    ProviderUnlinked {
+        username: &'a str,
+        provider: &'a str,
+    },
     /// A sign-in from a device not seen recently, at `at` (epoch seconds).
     NewDevice {
         username: &'a str,
@@ -231,6 +236,9 @@ impl Notice<'_> {
                 Some(username),
                 vec![Block::Para(t.arg("mail-provider-linked-intro", "provider", provider)), para("mail-credential-added-if-not"), action("mail-credential-added-action", not_me_url)],
             ),
+            Notice::ProviderUnlinked { username, provider } => {
+                ("provider-unlinked", Some(username), vec![Block::Para(t.arg("mail-provider-unlinked-intro", "provider", provider)), para("mail-provider-unlinked-if-not")])
+            }
             Notice::NewDevice { username, device, at, ip, not_me_url } => (
                 "new-device",
                 Some(username),
@@ -330,6 +338,7 @@ mod tests {
             Notice::CredentialAdded { username: "alice", passkey: None, app: true, not_me_url: URL },
             Notice::CredentialAdded { username: "alice", passkey: None, app: false, not_me_url: URL },
             Notice::ProviderLinked { username: "alice", provider: "Corp SSO", not_me_url: URL },
+            Notice::ProviderUnlinked { username: "alice", provider: "Corp SSO" },
         ]
     }
 

@@ -638,6 +638,7 @@ pub enum SecurityEvent {
     IdentityUnlinked {
         user: UserId,
         provider: String,
+        others_ended: usize,
     },
     KeysRotated {
         new_keys: usize,
@@ -1057,7 +1058,7 @@ impl SecurityEvent {
             E::FederatedSignInFailed { provider, reason, .. } => format!("through {provider}: {reason}"),
             E::FederatedSignUp { provider, .. } => format!("account created at a first sign-in through {provider}"),
             E::IdentityLinked { provider, upstream, via, .. } => format!("{provider} account {upstream:?} linked (via {via})"),
-            E::IdentityUnlinked { provider, .. } => format!("{provider} account unlinked"),
+            E::IdentityUnlinked { provider, others_ended, .. } => format!("{provider} account unlinked; {}", others(*others_ended)),
             E::KeysRotated { new_keys } => format!("{new_keys} new key(s)"),
             E::ProviderAdded { provider, name } => format!("provider {provider} ({name})"),
             E::ProviderDisabled { provider } | E::ProviderEnabled { provider } | E::ProviderRemoved { provider } | E::ProviderUpdated { provider } => format!("provider {provider}"),
@@ -1176,7 +1177,7 @@ mod tests {
             E::FederatedSignInFailed { user: None, provider: "corp".into(), reason: "nonce".into() },
             E::FederatedSignUp { user: u.clone(), provider: "corp".into() },
             E::IdentityLinked { user: u.clone(), provider: "corp".into(), upstream: "alice@corp.example".into(), via: "sign-in".into() },
-            E::IdentityUnlinked { user: u.clone(), provider: "corp".into() },
+            E::IdentityUnlinked { user: u.clone(), provider: "corp".into(), others_ended: 1 },
             E::KeysRotated { new_keys: 2 },
             E::ProviderAdded { provider: "corp".into(), name: "Corp".into() },
             E::ProviderDisabled { provider: "corp".into() },

@@ -74,6 +74,8 @@ pub struct Provider {
     pub signup: bool,
     /// Whether the upstream's own multi-factor claims count here.
     pub trust_upstream_mfa: bool,
+    /// Whether signing out of latchkey also signs out of the provider.
+    pub upstream_logout: bool,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
 }
@@ -112,6 +114,7 @@ mod tests {
             link: LinkRule::ExistingSignIn,
             signup: false,
             trust_upstream_mfa: false,
+            upstream_logout: false,
             disabled_at: None,
             created_at: 0,
         };

@@ -562,9 +562,16 @@ pub struct ProviderArgs {
     /// Shown on the button ("Continue with <name>"); the id is a slug of it.
     #[arg(long)]
     pub name: String,
-    /// The OpenID Connect issuer (discovery at <issuer>/.well-known/openid-configuration).
+    /// The OpenID Connect issuer (discovery at <issuer>/.well-known/openid-configuration); a
+    /// preset fills it in (github: GitHub Enterprise's web address here instead).
     #[arg(long)]
-    pub issuer: String,
+    pub issuer: Option<String>,
+    /// google (accounts.google.com), microsoft (Entra ID; with --tenant) or github (OAuth 2.0 and its API).
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// The Microsoft Entra ID tenant (its id or domain) for --preset microsoft.
+    #[arg(long)]
+    pub tenant: Option<String>,
     /// The client id latchkey has at the provider.
     #[arg(long)]
     pub client_id: String,
@@ -588,6 +595,10 @@ pub struct ProviderArgs {
     /// Count the provider's own multi-factor claims (amr) here.
     #[arg(long)]
     pub trust_upstream_mfa: bool,
+    /// Signing out of latchkey also signs out of the provider (register
+    /// <issuer>/federation/<id>/signed-out there as a post-logout redirect URI).
+    #[arg(long)]
+    pub upstream_logout: bool,
 }
 
 #[derive(Subcommand)]

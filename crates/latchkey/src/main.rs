@@ -608,11 +608,25 @@ fn provider_settings(args: ProviderArgs, adding: bool) -> Result<ProviderSetting
     if adding && !args.client_secret_stdin {
         return Err(CliError::Usage("pass the client secret on standard input with --client-secret-stdin (never as an argument: it would end up in shell history)".into()));
     }
+    let (kind, preset_issuer) = match args.preset.as_deref() {
+        None => (ProviderKind::Oidc, None),
+        Some("google") => (ProviderKind::Oidc, Some("https://accounts.google.com".to_string())),
+        Some("microsoft") => {
+            let tenant = args
+                .tenant
+                .as_deref()
+                .ok_or_else(|| CliError::Usage("--preset microsoft needs --tenant <tenant id or domain> (one organisation's users; multi-tenant sign-in is not supported yet)".into()))?;
+            (ProviderKind::Oidc, Some(format!("https://login.microsoftonline.com/{tenant}/v2.0")))
+        }
+        Some("github") => (ProviderKind::Github, Some(latchkey_app::federation::github::GITHUB.to_string())),
+        Some(other) => return Err(CliError::Usage(format!("--preset is google, microsoft or github, not {other}"))),
+    };
+    let issuer = args.issuer.or(preset_issuer).ok_or_else(|| CliError::Usage("--issuer is needed without a --preset".into()))?;
     let client_secret = if args.client_secret_stdin { Some(read_password()?.expose().to_string()) } else { None };
     Ok(ProviderSettings {
         name: args.name,
-        kind: ProviderKind::Oidc,
-        issuer: args.issuer,
+        kind,
+        issuer,
         client_id: args.client_id,
         client_secret,
         scopes: args.scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect(),
@@ -620,6 +634,7 @@ fn provider_settings(args: ProviderArgs, adding: bool) -> Result<ProviderSetting
         link,
         signup,
         trust_upstream_mfa: args.trust_upstream_mfa,
+        upstream_logout: args.upstream_logout,
     })
 }
 
@@ -627,7 +642,7 @@ fn provider_json(state: &App, p: &Provider) -> serde_json::Value {
     json!({
         "id": p.id, "name": p.name, "kind": p.kind.as_str(), "issuer": p.issuer, "client_id": p.client_id,
         "scopes": p.scopes, "domains": p.domains, "link": p.link.as_str(), "signup": p.signup,
-        "trust_upstream_mfa": p.trust_upstream_mfa, "enabled": p.enabled(), "redirect_uri": state.provider_redirect_uri(&p.id),
+        "trust_upstream_mfa": p.trust_upstream_mfa, "upstream_logout": p.upstream_logout, "enabled": p.enabled(), "redirect_uri": state.provider_redirect_uri(&p.id),
     })
 }
 

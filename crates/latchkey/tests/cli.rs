@@ -554,7 +554,7 @@ fn providers_from_the_command_line() {
     assert!(!again.status.success(), "a second provider named Corp SSO");
 
     let list = cli.json(&["provider", "list", "--json"], None);
-    assert_eq!(list[0]["issuer"], "https://id.corp.example");
+    assert_eq!(list[0]["issuer"], "https://id.corp.example/", "kept as given: it must match the provider's iss");
     assert_eq!(list[0]["domains"], serde_json::json!(["corp.example"]));
     assert_eq!(list[0]["link"], "existing-sign-in");
     assert_eq!(list[0]["signup"], false);

@@ -269,6 +269,7 @@ diesel::table! {
         link_rule -> Text,
         signup -> Bool,
         trust_upstream_mfa -> Bool,
+        upstream_logout -> Bool,
         disabled_at -> Nullable<BigInt>,
         created_at -> BigInt,
     }
@@ -282,6 +283,16 @@ diesel::table! {
         display -> Text,
         linked_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    upstream_sessions (sid) {
+        sid -> Text,
+        provider_id -> Text,
+        subject -> Text,
+        upstream_sid -> Nullable<Text>,
+        created_at -> BigInt,
     }
 }
 
@@ -335,5 +346,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     backup_codes,
     passkeys,
     upstream_providers,
-    federated_identities
+    federated_identities,
+    upstream_sessions
 );

@@ -122,6 +122,7 @@ impl From<AppError> for WebError {
                     F::UpstreamUnavailable(_) => (StatusCode::BAD_GATEWAY, "The other provider did not answer"),
                     F::UpstreamRefused { .. } | F::InvalidResponse { .. } | F::NoEmail(_) => (StatusCode::BAD_REQUEST, "Not signed in"),
                     F::LinkedElsewhere(_) => (StatusCode::CONFLICT, "Already linked"),
+                    F::LastWayIn => (StatusCode::CONFLICT, "Not possible"),
                 };
                 WebError::Page { status, title, message: capitalised(&format!("{f}.")) }
             }

@@ -93,6 +93,10 @@ pub struct AccountPage {
     /// browser session has expired: each can still start one.
     pub devices: Vec<DeviceRow>,
     pub apps: Vec<AppRow>,
+    /// Upstream accounts that sign in to this one ("Linked sign-ins").
+    pub linked: Vec<LinkedRow>,
+    /// Enabled providers not linked yet: "Link your … account" (id, name).
+    pub linkable: Vec<(String, String)>,
     /// The user's own recent security events.
     pub activity: Vec<ActivityRow>,
     /// Default name for a new passkey ("Chrome on Linux").
@@ -153,6 +157,15 @@ pub struct AppRow {
     /// What it may do, in plain words.
     pub can: Vec<String>,
     pub last_used: When,
+}
+
+/// One linked upstream account.
+pub struct LinkedRow {
+    pub provider_id: String,
+    pub provider: String,
+    /// What the upstream account showed of itself (its email or name).
+    pub upstream: String,
+    pub last_used: Option<When>,
 }
 
 /// One line of "Recent activity".

@@ -6,8 +6,8 @@ use actix_web::{web, HttpResponse};
 
 use crate::error::WebError;
 use crate::handlers::{
-    account, account_page, account_password, activity, authorize, consent, console, device, discovery, email, federation, link_credentials as links, login, logout, mfa_settings, misc, passkeys,
-    recovery, review, signup, token, userinfo,
+    account, account_page, account_password, activity, authorize, consent, console, console_providers, device, discovery, email, federation, link_credentials as links, login, logout, mfa_settings,
+    misc, passkeys, recovery, review, signup, token, userinfo,
 };
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
@@ -99,6 +99,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(login::login_submit))
         .route("/federation/{provider}/start", web::get().to(federation::start))
         .route("/federation/{provider}/callback", web::get().to(federation::callback))
+        .route("/federation/{provider}/backchannel-logout", web::post().to(federation::backchannel_logout))
+        .route("/federation/{provider}/signed-out", web::get().to(federation::signed_out))
         .route("/login/passkey/start", web::post().to(passkeys::sign_in_start))
         .route("/login/passkey/finish", web::post().to(passkeys::sign_in_finish))
         .route("/account/passkeys/register/start", web::post().to(passkeys::register_start))
@@ -121,6 +123,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account", web::get().to(account_page::account_page))
         .route("/account/activity/not-me", web::post().to(activity::not_me))
         .route("/account/apps/revoke", web::post().to(account::disconnect_app))
+        .route("/account/linked/add", web::post().to(federation::link_another))
+        .route("/account/linked/unlink", web::post().to(federation::unlink))
         .route("/account/sessions/end", web::post().to(account::end_session))
         .route("/account/devices/forget", web::post().to(account::forget_device))
         .route("/account/sessions/end-others", web::post().to(account::end_other_sessions))
@@ -150,6 +154,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit.jsonl", web::get().to(console::audit_export))
         .route("/admin/keys", web::get().to(console::keys))
         .route("/admin/keys/rotate", web::post().to(console::rotate_keys))
+        .route("/admin/providers", web::get().to(console_providers::providers))
+        .route("/admin/providers/create", web::post().to(console_providers::create))
+        .route("/admin/providers/{id}/action", web::post().to(console_providers::action))
         .route("/signup", web::get().to(signup::signup_page))
         .route("/signup", web::post().to(signup::signup_submit))
         .route("/setup", web::get().to(links::setup_page))

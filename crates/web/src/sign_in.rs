@@ -6,6 +6,7 @@
 //! CSRF secret, and the way back to the relying party or the local page.
 
 use actix_web::{HttpRequest, HttpResponse};
+use latchkey_app::federation::flow::UpstreamSession;
 use latchkey_app::sign_in::{SecondFactorDue, SignIn};
 use latchkey_domain::{Acr, Amr, Session, User};
 use latchkey_oauth::{ErrorCode, PendingAuthorization};
@@ -41,11 +42,23 @@ pub async fn pending_of(state: &AppState, authz: &Option<String>, csrf: &CsrfCoo
 /// The user passed the first factor (a password unless `first` says) and
 /// owes a second: to the second-factor page.
 pub async fn owe_second_factor(state: &AppState, csrf: &CsrfCookie, user: &User, authz: Option<String>, next: Option<String>, remember: bool) -> Result<HttpResponse, WebError> {
-    owe_second_factor_after(state, csrf, user, vec![Amr::Pwd], authz, next, remember).await
+    owe_second_factor_after(state, csrf, user, vec![Amr::Pwd], None, authz, next, remember).await
 }
 
-pub async fn owe_second_factor_after(state: &AppState, csrf: &CsrfCookie, user: &User, first: Vec<Amr>, authz: Option<String>, next: Option<String>, remember: bool) -> Result<HttpResponse, WebError> {
-    let step = state.owe_second_factor(user, first, authz, next, remember, csrf.binding(state)).await?;
+/// `upstream`: the provider's session when the first step was one (kept
+/// with the latchkey session once the second step is answered).
+#[allow(clippy::too_many_arguments)]
+pub async fn owe_second_factor_after(
+    state: &AppState,
+    csrf: &CsrfCookie,
+    user: &User,
+    first: Vec<Amr>,
+    upstream: Option<UpstreamSession>,
+    authz: Option<String>,
+    next: Option<String>,
+    remember: bool,
+) -> Result<HttpResponse, WebError> {
+    let step = state.owe_second_factor_upstream(user, first, upstream, authz, next, remember, csrf.binding(state)).await?;
     Ok(see_other(&format!("/login/mfa?m={step}")))
 }
 
@@ -65,7 +78,11 @@ pub async fn second_factor_answered(req: &HttpRequest, state: &AppState, csrf: &
     let pending = pending_of(state, &due.authz, csrf).await?;
     let mut amr = due.first.clone();
     amr.extend(proved.into_iter().filter(|a| !due.first.contains(a) && *a != Amr::Pwd));
-    Ok(complete_sign_in(req, state, user, amr, pending, due.next, due.remember).await?.0)
+    let (resp, session) = complete_sign_in(req, state, user, amr, pending, due.next, due.remember).await?;
+    if let Some(upstream) = &due.upstream {
+        state.record_upstream_session(&session.sid, upstream).await?;
+    }
+    Ok(resp)
 }
 
 /// The user is known: start (or elevate) the session and carry on. Also

@@ -1,2 +1,3 @@
+DROP TABLE upstream_sessions;
 DROP TABLE federated_identities;
 DROP TABLE upstream_providers;

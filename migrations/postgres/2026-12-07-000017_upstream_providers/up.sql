@@ -18,6 +18,8 @@ CREATE TABLE upstream_providers (
     link_rule TEXT NOT NULL,
     signup BOOLEAN NOT NULL,
     trust_upstream_mfa BOOLEAN NOT NULL,
+    -- Signing out of latchkey also signs out of the provider (its end_session_endpoint).
+    upstream_logout BOOLEAN NOT NULL DEFAULT FALSE,
     disabled_at BIGINT,
     created_at BIGINT NOT NULL
 );
@@ -37,3 +39,16 @@ CREATE TABLE federated_identities (
     UNIQUE (provider_id, user_id)
 );
 CREATE INDEX federated_identities_user ON federated_identities(user_id);
+
+-- Which provider (and which of its sessions) signed a latchkey session in:
+-- a back-channel logout token from that provider ends it.
+CREATE TABLE upstream_sessions (
+    sid TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL REFERENCES upstream_providers(id) ON DELETE CASCADE,
+    subject TEXT NOT NULL,
+    -- The provider's own session id (the ID token's `sid`), when it sent one.
+    upstream_sid TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX upstream_sessions_subject ON upstream_sessions(provider_id, subject);
+CREATE INDEX upstream_sessions_upstream_sid ON upstream_sessions(provider_id, upstream_sid);

@@ -134,8 +134,63 @@ impl Upstream {
     /// state and iss) WITHOUT requesting it. Each call is a fresh upstream
     /// browser (its own cookie jar), so the upstream asks to sign in again.
     pub async fn sign_in(&self, authorization_url: &str, login: &str) -> String {
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().expect("http client");
+        self.sign_in_keeping(authorization_url, login).await.0
+    }
+
+    /// [`Upstream::sign_in`], also returning the upstream browser's cookies
+    /// (its session there), for [`Upstream::sign_out`].
+    pub async fn sign_in_keeping(&self, authorization_url: &str, login: &str) -> (String, BTreeMap<String, String>) {
         let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+        let next = self.drive(authorization_url, login, &mut cookies).await;
+        (next, cookies)
+    }
+
+    /// Signs the upstream browser of `cookies` out at the provider (its
+    /// end-session page, confirmed): the provider then sends a back-channel
+    /// logout token to every client of that session that registered a
+    /// `backchannel_logout_uri`. Returns the provider's last answer.
+    pub async fn sign_out(&self, cookies: &BTreeMap<String, String>) -> u16 {
+        self.sign_out_at(&format!("{}/session/end", self.issuer), cookies).await.0
+    }
+
+    /// Confirms the sign-out at the provider's end-session page `url` (as a
+    /// relying party sent the browser there); returns the provider's answer
+    /// and where it sends the browser next.
+    pub async fn sign_out_at(&self, url: &str, cookies: &BTreeMap<String, String>) -> (u16, Option<String>) {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().expect("http client");
+        let jar = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let page = http.get(url).header("cookie", &jar).send().await.expect("end session page");
+        let body = page.text().await.unwrap_or_default();
+        let action = between(&body, "<form", "action=\"").unwrap_or_else(|| panic!("no logout form: {body}"));
+        let xsrf = between(&body, "", "name=\"xsrf\" value=\"").unwrap_or_default();
+        let url = url::Url::parse(&self.issuer).and_then(|b| b.join(&action.replace("&amp;", "&"))).expect("form action").to_string();
+        let fields = [("xsrf", xsrf.as_str()), ("logout", "yes")];
+        let done = http
+            .post(url)
+            .header("cookie", &jar)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).expect("form"))
+            .send()
+            .await
+            .expect("confirm logout");
+        let status = done.status().as_u16();
+        let mut next = done.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        // The provider may pass through a page of its own before leaving.
+        for _ in 0..3 {
+            match &next {
+                Some(n) if n.starts_with(&self.issuer) || n.starts_with('/') => {
+                    let full = url::Url::parse(&self.issuer).and_then(|b| b.join(n)).expect("location").to_string();
+                    let r = http.get(full).header("cookie", &jar).send().await.expect("after logout");
+                    next = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+                }
+                _ => break,
+            }
+        }
+        (status, next)
+    }
+
+    async fn drive(&self, authorization_url: &str, login: &str, cookies: &mut BTreeMap<String, String>) -> String {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().expect("http client");
         let mut url = authorization_url.to_string();
         let mut form: Option<Vec<(&str, String)>> = None;
         for _ in 0..MAX_STEPS {

@@ -46,6 +46,10 @@ struct Flow {
     browser: String,
     authz: Option<String>,
     next: Option<String>,
+    /// "Link another" from the account page: the signed-in user to link
+    /// the upstream account to, instead of signing in.
+    #[serde(default)]
+    link_to: Option<String>,
 }
 
 /// An upstream account waiting to be linked to the account that has its
@@ -69,6 +73,21 @@ fn link_key(id: &str) -> String {
     format!("federation-link:{}", sha256_b64url(id.as_bytes()))
 }
 
+/// Which upstream account (and session) signed a latchkey session in: kept
+/// with the session for the provider's back-channel logout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamSession {
+    pub provider: String,
+    pub subject: String,
+    pub sid: Option<String>,
+}
+
+impl UpstreamSession {
+    fn of(provider: &Provider, identity: &UpstreamIdentity) -> UpstreamSession {
+        UpstreamSession { provider: provider.id.clone(), subject: identity.subject.clone(), sid: identity.sid.clone() }
+    }
+}
+
 /// What the provider sent to the callback.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Callback {
@@ -84,23 +103,36 @@ pub struct Callback {
 pub enum Arrival {
     /// The user is known (linked before, linked now by the verified-email
     /// rule, or just created): sign them in with `amr`.
-    SignIn { user: Box<User>, amr: Vec<Amr>, authz: Option<String>, next: Option<String> },
+    SignIn { user: Box<User>, amr: Vec<Amr>, authz: Option<String>, next: Option<String>, upstream: UpstreamSession },
     /// An account has this email: the user signs in to it to link. `link`
     /// goes into a cookie for that sign-in.
     ConfirmLink { link: String, provider: String, authz: Option<String>, next: Option<String> },
+    /// "Link another": the upstream account is now linked to `user` (the
+    /// signed-in user who started it), no sign-in.
+    Linked { user: UserId, provider: String },
 }
 
 impl App {
     /// Starts a sign-in through `provider_id` for the browser `browser`;
     /// returns the provider's authorization URL.
-    pub async fn federation_start(&self, provider_id: &str, browser: String, authz: Option<String>, next: Option<String>, login_hint: Option<&str>) -> Result<String, AppError> {
+    /// `link_to`: "Link another" for this signed-in user, not a sign-in.
+    pub async fn federation_start(
+        &self,
+        provider_id: &str,
+        browser: String,
+        authz: Option<String>,
+        next: Option<String>,
+        login_hint: Option<&str>,
+        link_to: Option<&UserId>,
+    ) -> Result<String, AppError> {
         let provider = self.provider(provider_id).await.map_err(|_| FederationError::UnknownProvider)?;
         if !provider.enabled() {
             return Err(FederationError::ProviderDisabled(provider.name).into());
         }
         let secret = self.provider_secret(&provider.id).await?;
         let started = self.upstreams.start(&provider, &secret, &self.provider_redirect_uri(&provider.id), login_hint).await?;
-        let flow = Flow { provider: provider.id, nonce: started.nonce, pkce_verifier: started.pkce_verifier, browser, authz, next };
+        let link_to = link_to.map(|u| u.0.clone());
+        let flow = Flow { provider: provider.id, nonce: started.nonce, pkce_verifier: started.pkce_verifier, browser, authz, next, link_to };
         let json = serde_json::to_string(&flow).map_err(|e| AppError::Invalid(e.to_string()))?;
         self.stores.fast.put(&flow_key(&started.state), &json, FLOW_TTL).await?;
         Ok(started.url)
@@ -142,7 +174,7 @@ impl App {
             let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
             return Err(FederationError::UpstreamRefused { provider: provider.name.clone(), error }.into());
         }
-        if answer.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != provider.issuer) {
+        if answer.iss.as_deref().is_some_and(|iss| iss != provider.issuer) {
             return Err(invalid("mix-up: the response names another issuer (RFC 9207)").into());
         }
         let code = answer.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 2048).ok_or_else(|| invalid("no code"))?;
@@ -156,11 +188,23 @@ impl App {
         let amr = methods(provider, &identity);
         let (pid, sub) = (provider.id.clone(), identity.subject.clone());
         let linked = self.stores.db.run(move |c| repo::identity(c, &pid, &sub)).await?;
+        if let Some(owner) = &flow.link_to {
+            let owner = self.authn.user(&UserId(owner.clone())).await?.ok_or(AppError::Expired)?;
+            match linked {
+                Some(link) if link.user_id == owner.id.0 => {}
+                Some(_) => return Err(FederationError::LinkedElsewhere(provider.name.clone()).into()),
+                None => {
+                    let account = format!("{}/account", self.issuer.trim_end_matches('/'));
+                    self.link(provider, &identity, &owner, "account-page", &account, t).await?;
+                }
+            }
+            return Ok(Arrival::Linked { user: owner.id, provider: provider.name.clone() });
+        }
         if let Some(link) = linked {
             let user = self.authn.user(&UserId(link.user_id.clone())).await?.ok_or(AppError::NotFound("user"))?;
             let (pid, sub, now) = (provider.id.clone(), identity.subject.clone(), self.clock.now());
             self.stores.db.run(move |c| repo::touch(c, &pid, &sub, now)).await?;
-            return Ok(Arrival::SignIn { user: Box::new(user), amr, authz: flow.authz.clone(), next: flow.next.clone() });
+            return Ok(Arrival::SignIn { user: Box::new(user), amr, authz: flow.authz.clone(), next: flow.next.clone(), upstream: UpstreamSession::of(provider, &identity) });
         }
         let holders = match &identity.email {
             Some(email) => self.authn.find_by_email(email).await?,
@@ -173,7 +217,7 @@ impl App {
                 // account page, where the link can be removed.
                 let account = format!("{}/account", self.issuer.trim_end_matches('/'));
                 self.link(provider, &identity, &holder, "verified-email", &account, t).await?;
-                return Ok(Arrival::SignIn { user: Box::new(holder), amr, authz: flow.authz.clone(), next: flow.next.clone() });
+                return Ok(Arrival::SignIn { user: Box::new(holder), amr, authz: flow.authz.clone(), next: flow.next.clone(), upstream: UpstreamSession::of(provider, &identity) });
             }
             let id = random_token("");
             let pending = PendingLink { provider: provider.id.clone(), subject: identity.subject.clone(), display: identity.display(), user_id: holder.id.0.clone(), browser: flow.browser.clone() };
@@ -186,7 +230,7 @@ impl App {
         }
         let email = identity.email.clone().ok_or_else(|| FederationError::NoEmail(provider.name.clone()))?;
         let user = self.sign_up_federated(provider, &identity, &email).await?;
-        Ok(Arrival::SignIn { user: Box::new(user), amr, authz: flow.authz.clone(), next: flow.next.clone() })
+        Ok(Arrival::SignIn { user: Box::new(user), amr, authz: flow.authz.clone(), next: flow.next.clone(), upstream: UpstreamSession::of(provider, &identity) })
     }
 
     /// Creates the account of a first sign-in (no password, no passkey yet:
@@ -263,7 +307,7 @@ impl App {
         if !provider.enabled() {
             return Ok(None);
         }
-        let identity = UpstreamIdentity { subject: pending.subject, email: None, email_verified: false, name: Some(pending.display), preferred_username: None, amr: vec![] };
+        let identity = UpstreamIdentity { subject: pending.subject, email: None, email_verified: false, name: Some(pending.display), preferred_username: None, amr: vec![], sid: None };
         let not_me = self.not_me_link(&session.sid);
         self.link(&provider, &identity, user, "sign-in", &not_me, t).await?;
         Ok(Some(provider.name))
@@ -275,14 +319,6 @@ impl App {
         let Some(json) = self.stores.fast.get(&link_key(link)).await? else { return Ok(None) };
         let Ok(pending) = serde_json::from_str::<PendingLink>(&json) else { return Ok(None) };
         Ok(self.provider(&pending.provider).await.ok().map(|p| p.name))
-    }
-
-    /// The upstream accounts linked to `user`, with their providers.
-    pub async fn linked_identities(&self, user: &UserId) -> Result<Vec<(IdentityRow, Option<Provider>)>, AppError> {
-        let id = user.0.clone();
-        let rows = self.stores.db.run(move |c| repo::for_user(c, &id)).await?;
-        let providers = self.providers().await?;
-        Ok(rows.into_iter().map(|r| (r.clone(), providers.iter().find(|p| p.id == r.provider_id).cloned())).collect())
     }
 }
 
@@ -340,13 +376,22 @@ mod tests {
             link: LinkRule::ExistingSignIn,
             signup: false,
             trust_upstream_mfa: trust,
+            upstream_logout: false,
             disabled_at: None,
             created_at: 0,
         }
     }
 
     fn identity(amr: &[&str]) -> UpstreamIdentity {
-        UpstreamIdentity { subject: "s".into(), email: None, email_verified: false, name: None, preferred_username: Some("alice@corp".into()), amr: amr.iter().map(|a| a.to_string()).collect() }
+        UpstreamIdentity {
+            subject: "s".into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            preferred_username: Some("alice@corp".into()),
+            amr: amr.iter().map(|a| a.to_string()).collect(),
+            sid: None,
+        }
     }
 
     #[test]

@@ -17,6 +17,9 @@
 //! `web::sign_in::complete_sign_in` as a password or a passkey.
 
 pub mod flow;
+pub mod github;
+pub mod links;
+pub mod logout;
 pub mod providers;
 pub mod upstream;
 
@@ -54,4 +57,7 @@ pub enum FederationError {
     /// account has another account of that provider linked.
     #[error("that {0} account is linked to another account")]
     LinkedElsewhere(String),
+    /// Unlinking would leave the account without a way in.
+    #[error("this is your only way to sign in; add a passkey first")]
+    LastWayIn,
 }

@@ -8,12 +8,8 @@ use latchkey_token::MasterKey;
 use crate::admin::Admin;
 use crate::{App, AppError};
 
-/// Longest provider name (it is shown on a button).
-pub const MAX_NAME_CHARS: usize = 64;
 /// Longest id (a slug of the name, part of the callback URL).
 const MAX_ID_CHARS: usize = 40;
-/// At most this many domains for home-realm discovery per provider.
-const MAX_DOMAINS: usize = 50;
 /// The scopes asked of an OpenID Connect provider when none are given.
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 
@@ -31,6 +27,8 @@ pub struct ProviderSettings {
     pub link: LinkRule,
     pub signup: bool,
     pub trust_upstream_mfa: bool,
+    /// Signing out of latchkey also signs out of the provider.
+    pub upstream_logout: bool,
 }
 
 /// The id a name gets: lower-case letters and digits, other runs become `-`.
@@ -51,33 +49,54 @@ fn invalid(m: impl Into<String>) -> AppError {
     AppError::Invalid(m.into())
 }
 
+/// What each setting may be, as regular expressions: `check` holds every
+/// door to them, and the admin API's OpenAPI document states the same ones
+/// (so a request the document calls valid is never refused, nor the other
+/// way round).
+pub mod rules {
+    /// 1-64 characters, no control character, at least one ASCII letter or
+    /// digit (the id is a slug of it).
+    pub const NAME: &str = r"^[^\x00-\x1f\x7f-\x9f]*[A-Za-z0-9][^\x00-\x1f\x7f-\x9f]*$";
+    pub const NAME_MAX_CHARS: usize = 64;
+    /// https with a dotted lower-case host (http only on localhost), an
+    /// optional port and path, no query or fragment. A trailing slash is
+    /// kept: the issuer must match the provider's `iss` exactly.
+    pub const ISSUER: &str = r"^(https://[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)+|http://(localhost|127\.0\.0\.1|\[::1\]))(:[1-9][0-9]{0,4})?(/[A-Za-z0-9._~-]+)*/?$";
+    /// Printable ASCII, no space.
+    pub const CLIENT_ID: &str = r"^[!-~]{1,255}$";
+    pub const CLIENT_SECRET: &str = r"^[!-~]{1,1024}$";
+    /// RFC 6749 scope-token characters.
+    pub const SCOPE: &str = r"^[!#-\[\]-~]{1,100}$";
+    pub const MAX_SCOPES: usize = 20;
+    /// A dotted domain name, any case, optionally written `@domain`.
+    pub const DOMAIN: &str = r"^@?[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$";
+    pub const DOMAIN_MAX_CHARS: usize = 253;
+    pub const MAX_DOMAINS: usize = 50;
+}
+
+fn matches(pattern: &str, value: &str) -> bool {
+    // The patterns are constants above (a test compiles each).
+    regex::Regex::new(pattern).is_ok_and(|r| r.is_match(value))
+}
+
 /// Checks and normalises settings; refuses what would make the provider
 /// unusable or unsafe (a plain-http issuer off localhost, a bad domain).
 pub fn check(mut s: ProviderSettings) -> Result<ProviderSettings, AppError> {
+    if s.name.chars().count() > rules::NAME_MAX_CHARS || !matches(rules::NAME, &s.name) {
+        return Err(invalid(format!("a provider needs a name of 1-{} characters with a letter or digit, and no control characters", rules::NAME_MAX_CHARS)));
+    }
     s.name = s.name.trim().to_string();
-    if s.name.is_empty() || s.name.chars().count() > MAX_NAME_CHARS || s.name.chars().any(char::is_control) {
-        return Err(invalid(format!("a provider needs a name of 1-{MAX_NAME_CHARS} characters")));
+    if !matches(rules::ISSUER, &s.issuer) {
+        return Err(invalid("the issuer must be an https URL with a domain name (http only on localhost), without a query"));
     }
-    if slug(&s.name).is_empty() {
-        return Err(invalid("a provider's name needs at least one letter or digit"));
+    if !matches(rules::CLIENT_ID, &s.client_id) {
+        return Err(invalid("the client id is 1-255 printable characters without spaces"));
     }
-    s.issuer = s.issuer.trim().trim_end_matches('/').to_string();
-    let issuer = url::Url::parse(&s.issuer).map_err(|_| invalid("the issuer must be a URL"))?;
-    let local = matches!(issuer.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if issuer.scheme() != "https" && !(issuer.scheme() == "http" && local) {
-        return Err(invalid("the issuer must be an https URL (http only on localhost)"));
+    if s.client_secret.as_deref().is_some_and(|secret| !matches(rules::CLIENT_SECRET, secret)) {
+        return Err(invalid("the client secret is 1-1024 printable characters without spaces"));
     }
-    if issuer.query().is_some() || issuer.fragment().is_some() {
-        return Err(invalid("the issuer has no query or fragment"));
-    }
-    s.client_id = s.client_id.trim().to_string();
-    if s.client_id.is_empty() || s.client_id.len() > 255 || s.client_id.chars().any(char::is_control) {
-        return Err(invalid("the client id is 1-255 characters"));
-    }
-    if let Some(secret) = &s.client_secret {
-        if secret.is_empty() || secret.len() > 1024 {
-            return Err(invalid("the client secret is 1-1024 characters"));
-        }
+    if s.scopes.len() > rules::MAX_SCOPES || s.scopes.iter().any(|x| !matches(rules::SCOPE, x)) {
+        return Err(invalid(format!("at most {} scopes, each printable ASCII without spaces, quotes or backslashes", rules::MAX_SCOPES)));
     }
     if s.scopes.is_empty() {
         s.scopes = match s.kind {
@@ -88,22 +107,18 @@ pub fn check(mut s: ProviderSettings) -> Result<ProviderSettings, AppError> {
     if s.kind == ProviderKind::Oidc && !s.scopes.iter().any(|x| x == "openid") {
         s.scopes.insert(0, "openid".into());
     }
-    if s.scopes.iter().any(|x| x.is_empty() || !x.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')) {
-        return Err(invalid("a scope is printable ASCII without spaces"));
+    if s.domains.len() > rules::MAX_DOMAINS {
+        return Err(invalid(format!("at most {} domains", rules::MAX_DOMAINS)));
     }
     let mut domains = Vec::new();
     for d in &s.domains {
-        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
-        let ok = d.contains('.') && !d.starts_with('.') && !d.ends_with('.') && d.len() <= 253 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-        if !ok {
+        if d.len() > rules::DOMAIN_MAX_CHARS || !matches(rules::DOMAIN, d) {
             return Err(invalid(format!("{d:?} is not a domain name")));
         }
+        let d = d.trim_start_matches('@').to_ascii_lowercase();
         if !domains.contains(&d) {
             domains.push(d);
         }
-    }
-    if domains.len() > MAX_DOMAINS {
-        return Err(invalid(format!("at most {MAX_DOMAINS} domains")));
     }
     s.domains = domains;
     Ok(s)
@@ -126,6 +141,7 @@ pub(crate) fn to_provider(row: ProviderRow) -> Result<Provider, AppError> {
         client_id: row.client_id,
         signup: row.signup,
         trust_upstream_mfa: row.trust_upstream_mfa,
+        upstream_logout: row.upstream_logout,
         disabled_at: row.disabled_at,
         created_at: row.created_at,
     })
@@ -190,6 +206,7 @@ impl Admin<'_> {
             link_rule: s.link.as_str().into(),
             signup: s.signup,
             trust_upstream_mfa: s.trust_upstream_mfa,
+            upstream_logout: s.upstream_logout,
             disabled_at: None,
             created_at: app.clock.now(),
         };
@@ -220,6 +237,7 @@ impl Admin<'_> {
         row.link_rule = s.link.as_str().into();
         row.signup = s.signup;
         row.trust_upstream_mfa = s.trust_upstream_mfa;
+        row.upstream_logout = s.upstream_logout;
         let stored = row.clone();
         if !app.stores.db.run(move |c| repo::update(c, &stored)).await? {
             return Err(AppError::NotFound("provider"));
@@ -272,6 +290,7 @@ mod tests {
             link: LinkRule::ExistingSignIn,
             signup: false,
             trust_upstream_mfa: false,
+            upstream_logout: false,
         }
     }
 
@@ -285,8 +304,11 @@ mod tests {
 
     #[test]
     fn settings_are_normalised_and_unsafe_ones_refused() {
+        for pattern in [rules::NAME, rules::ISSUER, rules::CLIENT_ID, rules::CLIENT_SECRET, rules::SCOPE, rules::DOMAIN] {
+            assert!(regex::Regex::new(pattern).is_ok(), "{pattern}");
+        }
         let s = check(settings()).expect("valid");
-        assert_eq!(s.issuer, "https://id.corp.example");
+        assert_eq!(s.issuer, "https://id.corp.example/", "kept as given: it must match the provider's iss");
         assert_eq!(s.domains, vec!["corp.example".to_string()]);
         assert_eq!(s.scopes, vec!["openid", "email", "profile"]);
         assert!(check(ProviderSettings { issuer: "http://id.corp.example".into(), ..settings() }).is_err(), "plain http off localhost");
@@ -296,6 +318,10 @@ mod tests {
         assert!(check(ProviderSettings { name: "!!!".into(), ..settings() }).is_err(), "no letter for an id");
         assert!(check(ProviderSettings { domains: vec!["corp example".into()], ..settings() }).is_err());
         assert!(check(ProviderSettings { domains: vec!["localhost".into()], ..settings() }).is_err());
+        assert!(check(ProviderSettings { name: "Société SSO".into(), ..settings() }).is_ok(), "any letters, with an ASCII one for the id");
+        assert!(check(ProviderSettings { client_id: "a b".into(), ..settings() }).is_err());
+        assert!(check(ProviderSettings { scopes: vec!["x".repeat(101)], ..settings() }).is_err());
+        assert!(check(ProviderSettings { issuer: "https://0".into(), ..settings() }).is_err(), "a host without a dot");
         assert!(check(ProviderSettings { scopes: vec!["email".into()], ..settings() }).expect("openid added").scopes.contains(&"openid".to_string()));
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use latchkey_domain::Provider;
+use latchkey_domain::{Provider, ProviderKind};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
@@ -35,6 +35,8 @@ pub struct UpstreamIdentity {
     pub preferred_username: Option<String>,
     /// The methods the upstream says it used (`amr`), as it wrote them.
     pub amr: Vec<String>,
+    /// The upstream's session (the ID token's `sid`), for its back-channel logout.
+    pub sid: Option<String>,
 }
 
 impl UpstreamIdentity {
@@ -78,6 +80,31 @@ impl Upstreams {
         Upstreams { http, discovered: Mutex::new(HashMap::new()) }
     }
 
+    /// The provider's signing keys (JWKS), as JSON, from its cached
+    /// discovery (`fresh`: fetched again).
+    pub(crate) async fn jwks_json(&self, p: &Provider, fresh: bool) -> Result<serde_json::Value, FederationError> {
+        let m = self.metadata(p, fresh).await?;
+        serde_json::to_value(m.jwks()).map_err(|e| invalid(p, format!("keys: {e}")))
+    }
+
+    /// The provider's `end_session_endpoint` (RP-initiated logout), from its
+    /// discovery document (not part of the crate's core metadata); `None`
+    /// when it has none or does not answer.
+    pub(crate) async fn end_session_endpoint(&self, p: &Provider) -> Option<String> {
+        let url = format!("{}/.well-known/openid-configuration", p.issuer.trim_end_matches('/'));
+        let doc: serde_json::Value = match self.http.get(url).send().await {
+            Ok(r) if r.status().is_success() => r.json().await.ok()?,
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!(provider = %p.id, error = %e, "upstream discovery for sign-out failed");
+                return None;
+            }
+        };
+        let endpoint = doc.get("end_session_endpoint")?.as_str()?;
+        let parsed = url::Url::parse(endpoint).ok()?;
+        matches!(parsed.scheme(), "https" | "http").then(|| endpoint.to_string())
+    }
+
     /// Drops what is cached of a provider (after it was changed or removed).
     pub fn forget(&self, provider_id: &str) {
         if let Ok(mut d) = self.discovered.lock() {
@@ -112,6 +139,9 @@ impl Upstreams {
     /// The authorization URL for `p` with a fresh `state`, `nonce` and PKCE
     /// (S256) verifier.
     pub async fn start(&self, p: &Provider, secret: &str, redirect_uri: &str, login_hint: Option<&str>) -> Result<Started, FederationError> {
+        if p.kind == ProviderKind::Github {
+            return super::github::start(p, secret, redirect_uri, login_hint);
+        }
         let m = self.metadata(p, false).await?;
         let client = Self::client(p, m, secret, redirect_uri)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -129,6 +159,9 @@ impl Upstreams {
     /// Redeems `code` and verifies the ID token against `nonce`; asks the
     /// userinfo endpoint for the email when the ID token has none.
     pub async fn finish(&self, p: &Provider, secret: &str, redirect_uri: &str, code: &str, pkce_verifier: &str, nonce: &str) -> Result<UpstreamIdentity, FederationError> {
+        if p.kind == ProviderKind::Github {
+            return super::github::finish(&self.http, p, secret, redirect_uri, code, pkce_verifier).await;
+        }
         let m = self.metadata(p, false).await?;
         let client = Self::client(p, m, secret, redirect_uri)?;
         let exchange = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|e| invalid(p, format!("token endpoint: {e}")))?;
@@ -161,6 +194,7 @@ impl Upstreams {
             name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
             preferred_username: claims.preferred_username().map(|u| u.as_str().to_string()),
             amr: claims.auth_method_refs().map(|l| l.iter().map(|a| a.as_str().to_string()).collect()).unwrap_or_default(),
+            sid: verified_sid(&id_token.to_string()),
         };
         if identity.email.is_none() {
             if let Some(info) = self.userinfo(p, &client, token.access_token().clone(), claims.subject().clone()).await {
@@ -184,6 +218,16 @@ impl Upstreams {
             }
         }
     }
+}
+
+/// The `sid` of an ID token whose signature and claims were just verified
+/// (the `openidconnect` crate's standard claims do not carry it).
+fn verified_sid(jwt: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sid")?.as_str().filter(|s| !s.is_empty() && s.len() <= 255).map(str::to_string)
 }
 
 fn invalid(p: &Provider, reason: impl Into<String>) -> FederationError {

@@ -90,3 +90,6 @@ mail-credential-added-if-not = Falls Sie das nicht waren, beenden Sie diese Sitz
 mail-credential-added-action = Das war ich nicht
 mail-provider-linked-subject = Ein Konto eines anderen Anbieters wurde mit Ihrem verknüpft
 mail-provider-linked-intro = Ihr Konto bei { $provider } wurde soeben mit Ihrem latchkey-Konto verknüpft: Es meldet Sie jetzt hier an.
+mail-provider-unlinked-subject = Ein Konto eines anderen Anbieters wurde getrennt
+mail-provider-unlinked-intro = Ihr Konto bei { $provider } meldet Sie nicht mehr bei Ihrem latchkey-Konto an, und alle anderen Sitzungen wurden abgemeldet.
+mail-provider-unlinked-if-not = Falls Sie das nicht waren, setzen Sie Ihr Passwort zurück oder melden Sie sich mit einem Passkey an und prüfen Sie Ihr Konto.

@@ -92,3 +92,6 @@ mail-credential-added-if-not = If this wasn't you, end that session now and remo
 mail-credential-added-action = This wasn't me
 mail-provider-linked-subject = An account at another provider was linked to yours
 mail-provider-linked-intro = Your account at { $provider } was just linked to your latchkey account: it now signs you in here.
+mail-provider-unlinked-subject = An account at another provider was unlinked
+mail-provider-unlinked-intro = Your account at { $provider } no longer signs you in to your latchkey account, and every other session was signed out.
+mail-provider-unlinked-if-not = If this wasn't you, reset your password or sign in with a passkey and review your account.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
-use crate::schema::{federated_identities, upstream_providers};
+use crate::schema::{federated_identities, upstream_providers, upstream_sessions};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = upstream_providers)]
@@ -22,6 +22,7 @@ pub struct ProviderRow {
     pub link_rule: String,
     pub signup: bool,
     pub trust_upstream_mfa: bool,
+    pub upstream_logout: bool,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
 }
@@ -46,6 +47,7 @@ pub fn update(conn: &mut DbConnection, row: &ProviderRow) -> Result<bool, StoreE
             p::link_rule.eq(&row.link_rule),
             p::signup.eq(row.signup),
             p::trust_upstream_mfa.eq(row.trust_upstream_mfa),
+            p::upstream_logout.eq(row.upstream_logout),
         ))
         .execute(conn)?;
     Ok(changed == 1)
@@ -107,4 +109,37 @@ pub fn for_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<IdentityRo
 /// Unlinks the user's account at a provider; `false` when there was none.
 pub fn unlink(conn: &mut DbConnection, user_id: &str, provider_id: &str) -> Result<bool, StoreError> {
     Ok(diesel::delete(federated_identities::table.filter(federated_identities::user_id.eq(user_id)).filter(federated_identities::provider_id.eq(provider_id))).execute(conn)? > 0)
+}
+
+/// Records that the latchkey session `sid` was signed in by `provider_id`
+/// for the upstream account `subject` (and its session `upstream_sid`).
+pub fn record_session(conn: &mut DbConnection, sid: &str, provider_id: &str, subject: &str, upstream_sid: Option<&str>, now: i64) -> Result<(), StoreError> {
+    use upstream_sessions as u;
+    crate::db::write_transaction(conn, |conn| {
+        diesel::delete(u::table.find(sid)).execute(conn)?;
+        diesel::insert_into(u::table).values((u::sid.eq(sid), u::provider_id.eq(provider_id), u::subject.eq(subject), u::upstream_sid.eq(upstream_sid), u::created_at.eq(now))).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// The provider that signed the latchkey session `sid` in, if one did.
+pub fn provider_of_session(conn: &mut DbConnection, sid: &str) -> Result<Option<String>, StoreError> {
+    Ok(upstream_sessions::table.find(sid).select(upstream_sessions::provider_id).first(conn).optional()?)
+}
+
+/// The latchkey sessions a provider's logout names: those of its session
+/// `upstream_sid` when given, else every one of its account `subject`.
+pub fn sessions_signed_in_by(conn: &mut DbConnection, provider_id: &str, subject: Option<&str>, upstream_sid: Option<&str>) -> Result<Vec<String>, StoreError> {
+    use upstream_sessions as u;
+    let mut q = u::table.filter(u::provider_id.eq(provider_id)).select(u::sid).into_boxed();
+    if let Some(s) = upstream_sid {
+        q = q.filter(u::upstream_sid.eq(s));
+    }
+    if let Some(s) = subject {
+        q = q.filter(u::subject.eq(s));
+    }
+    if upstream_sid.is_none() && subject.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(q.load(conn)?)
 }

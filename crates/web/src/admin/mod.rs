@@ -20,6 +20,7 @@ pub mod audit;
 pub mod clients;
 pub mod groups;
 pub mod keys;
+pub mod providers;
 pub mod sessions;
 pub mod users;
 
@@ -254,9 +255,15 @@ pub fn operations() -> Vec<Operation> {
         op!(audit::audit),
         op!(keys::list_keys),
         op!(keys::rotate_keys),
+        op!(providers::list_providers),
+        op!(providers::create_provider),
+        op!(providers::get_provider),
+        op!(providers::update_provider),
+        op!(providers::delete_provider),
         // Generic action paths last.
         op!(users::user_action),
         op!(clients::client_action),
+        op!(providers::provider_action),
     ]
 }
 

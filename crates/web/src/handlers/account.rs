@@ -64,11 +64,26 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Result<Session
 
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
     check_form_post(&req, &state, &form.csrf_token)?;
+    let mut upstream = None;
     if let Some(session) = current_session(&req, &state).await? {
+        // Asked before the session ends; a provider that does not answer
+        // does not keep anyone signed in here.
+        upstream = state.upstream_sign_out_url(&session.sid).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not plan the sign-out at the upstream provider");
+            None
+        });
         state.end_sessions(vec![session.sid.clone()]).await?;
         state.oauth.record(&Actor::User(session.user_id.clone()), SecurityEvent::SignOut { user: session.user_id.clone(), client: None }).await;
     }
-    signed_out(&req)
+    match upstream {
+        // Signed out here; now at the provider, which sends the browser back
+        // to /federation/<id>/signed-out.
+        Some(url) => {
+            let csrf = CsrfCookie::fresh();
+            with_cookies(see_other(&url), [expired_session_cookie(), expired_device_cookie()].iter().chain(&csrf.new))
+        }
+        None => signed_out(&req),
+    }
 }
 
 /// The signed-out page: session and device cookies removed, and a new CSRF

@@ -11,7 +11,7 @@ use super::see_other;
 use crate::browser::{with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::lang::tr;
-use crate::pages::{render, AccountPage, AppRow, DeviceRow, PasskeyRow, SessionRow, When};
+use crate::pages::{render, AccountPage, AppRow, DeviceRow, LinkedRow, PasskeyRow, SessionRow, When};
 use crate::plain_words;
 use crate::session_ops::session_or_restore;
 use crate::state::AppState;
@@ -47,6 +47,17 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
     // The gentle prompt: after a password-only sign-in, for users without a
     // passkey, unless they said "Not now" recently.
     let passkey_prompt = passkeys.is_empty() && session.amr == [Amr::Pwd] && state.stores.fast.get(&super::account::passkey_prompt_key(&user.id.0)).await?.is_none();
+    let links = state.linked_identities(&user.id).await?;
+    let linked: Vec<LinkedRow> = links
+        .iter()
+        .map(|(row, provider)| LinkedRow {
+            provider_id: row.provider_id.clone(),
+            provider: provider.as_ref().map(|p| p.name.clone()).unwrap_or_else(|| row.provider_id.clone()),
+            upstream: row.display.clone(),
+            last_used: row.last_used_at.map(|at| When::at(t, now, at)),
+        })
+        .collect();
+    let linkable = state.enabled_providers().await?.into_iter().filter(|p| !links.iter().any(|(r, _)| r.provider_id == p.id)).map(|p| (p.id, p.name)).collect();
     Ok(AccountPage {
         t,
         passkey_prompt,
@@ -63,6 +74,8 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
         sessions: sessions(state, t, user, session, now).await?,
         devices: devices(state, t, user, session, now).await?,
         apps: apps(state, t, user, now).await?,
+        linked,
+        linkable,
         activity: super::activity::rows(state, t, &user.id, session).await?,
         device_name: session.device_name.clone().unwrap_or_else(|| t.get("passkey-kind-unknown")),
         csrf_token,

@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use latchkey_authn::rate_limit::FEDERATION_PER_IP;
 
-use crate::browser::{client_info, link_cookie, with_cookies, CsrfCookie};
+use crate::browser::{check_form_post, client_info, current_session, link_cookie, with_cookies, CsrfCookie};
 use crate::error::WebError;
+use crate::guards::recent_session;
 use crate::handlers::see_other;
 use crate::limits::rate;
 use crate::sign_in::{complete_sign_in, local_next, owe_second_factor_after, pending_of};
@@ -34,7 +35,7 @@ pub async fn start(req: HttpRequest, state: web::Data<AppState>, path: web::Path
     // The request must exist and be this browser's before anyone is sent away.
     pending_of(&state, &authz, &csrf).await?;
     let hint = query.login_hint.filter(|h| h.len() <= 254 && !h.chars().any(char::is_control));
-    let url = state.federation_start(&path, csrf.binding(&state), authz, local_next(query.next), hint.as_deref()).await?;
+    let url = state.federation_start(&path, csrf.binding(&state), authz, local_next(query.next), hint.as_deref(), None).await?;
     with_cookies(see_other(&url), &csrf.new)
 }
 
@@ -46,15 +47,17 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, path: web::P
     let t = crate::lang::tr_for(&req, None);
     let arrival = state.federation_callback(&path, query.into_inner(), |browser| csrf.new.is_none() && csrf.owns(&state, browser), t).await?;
     match arrival {
-        Arrival::SignIn { user, amr, authz, next } => {
+        Arrival::SignIn { user, amr, authz, next, upstream } => {
             // The upstream is one factor. An account with a second factor of
             // its own asks for it, unless the provider is trusted for
             // multi-factor and asserted it (issue #26: never a silent pass).
             if Acr::from_methods(&amr) < Acr::MultiFactor && state.has_second_factor(&user).await? {
-                return owe_second_factor_after(&state, &csrf, &user, amr, authz, next, false).await;
+                return owe_second_factor_after(&state, &csrf, &user, amr, Some(upstream), authz, next, false).await;
             }
             let pending = pending_of(&state, &authz, &csrf).await?;
-            Ok(complete_sign_in(&req, &state, &user, amr, pending, next, false).await?.0)
+            let (resp, session) = complete_sign_in(&req, &state, &user, amr, pending, next, false).await?;
+            state.record_upstream_session(&session.sid, &upstream).await?;
+            Ok(resp)
         }
         // Not the account's username as a hint: whoever controls the
         // upstream account would learn which account has that email.
@@ -69,5 +72,68 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>, path: web::P
             }
             with_cookies(see_other(&format!("/login?{}", to.finish())), &[link_cookie(link)])
         }
+        // "Link another" finished: only for the browser still signed in as
+        // the user who started it.
+        Arrival::Linked { user, .. } => match current_session(&req, &state).await? {
+            Some(session) if session.user_id == user => Ok(see_other("/account#linked")),
+            _ => Err(WebError::expired_request()),
+        },
     }
+}
+
+#[derive(Deserialize)]
+pub struct LinkedForm {
+    csrf_token: String,
+    provider: String,
+}
+
+/// "Link your … account" on the account page: a sensitive change, so only
+/// with a recent sign-in (and its second factor); then to the provider.
+pub async fn link_another(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LinkedForm>) -> Result<HttpResponse, WebError> {
+    let csrf = check_form_post(&req, &state, &form.csrf_token)?;
+    rate(&state, FEDERATION_PER_IP, &client_info(&req).ip.unwrap_or_default(), false).await?;
+    let (user, _) = recent_session(&req, &state, "/account").await?;
+    let url = state.federation_start(&form.provider, csrf.binding(&state), None, Some("/account".into()), None, Some(&user.id)).await?;
+    Ok(see_other(&url))
+}
+
+/// "Unlink": never the last way in; other sessions end; mailed.
+pub async fn unlink(req: HttpRequest, state: web::Data<AppState>, form: web::Form<LinkedForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let (user, session) = recent_session(&req, &state, "/account").await?;
+    state.unlink_identity(&user, &form.provider, &session, crate::lang::tr(&req)).await?;
+    Ok(see_other("/account#linked"))
+}
+
+#[derive(Deserialize)]
+pub struct LogoutTokenForm {
+    logout_token: String,
+}
+
+/// The provider's back-channel logout (server to server, no cookies): a
+/// logout token it signed ends the sessions its account or session signed
+/// in. 200 when it verified (also when no session was left to end), 400
+/// otherwise (Back-Channel Logout 1.0 §2.8).
+pub async fn backchannel_logout(state: web::Data<AppState>, path: web::Path<String>, form: web::Form<LogoutTokenForm>) -> HttpResponse {
+    let token = &form.logout_token;
+    if token.len() > 16 * 1024 {
+        return logout_refused("logout token too large");
+    }
+    match state.upstream_logout(&path, token).await {
+        Ok(_) => HttpResponse::Ok().insert_header(("cache-control", "no-store")).finish(),
+        Err(e) => {
+            tracing::info!(target: "security", provider = %path, error = %e, "back-channel logout refused");
+            logout_refused("the logout token did not verify")
+        }
+    }
+}
+
+fn logout_refused(description: &str) -> HttpResponse {
+    HttpResponse::BadRequest().insert_header(("cache-control", "no-store")).json(serde_json::json!({ "error": "invalid_request", "error_description": description }))
+}
+
+/// Back from signing out at the provider: the signed-out page (cookies
+/// cleared again, which changes nothing if they already were).
+pub async fn signed_out(req: HttpRequest) -> Result<HttpResponse, WebError> {
+    crate::handlers::account::signed_out(&req)
 }

@@ -16,7 +16,7 @@ use crate::error::WebError;
 use crate::handlers::see_other;
 use crate::lang::tr_for;
 use crate::pages::{render, LoginPage, MfaPage};
-use crate::sign_in::{complete_sign_in, local_next, owe_second_factor, pending_of, second_factor_due};
+use crate::sign_in::{complete_sign_in, local_next, owe_second_factor, owe_second_factor_after, pending_of, second_factor_due};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -83,7 +83,10 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
         if needs_only_stronger_acr(p, &session, state.clock.now()) {
             if let Some(user) = state.authn.user(&session.user_id).await? {
                 if state.has_second_factor(&user).await? {
-                    return owe_second_factor(&state, &csrf, &user, authz, next, false).await;
+                    // The session's first factor (a password, or an upstream provider) stands.
+                    let first: Vec<Amr> = session.amr.iter().copied().filter(|a| matches!(a, Amr::Pwd | Amr::Fed)).collect();
+                    let first = if first.is_empty() { vec![Amr::Pwd] } else { first };
+                    return owe_second_factor_after(&state, &csrf, &user, first, None, authz, next, false).await;
                 }
             }
         }
@@ -114,7 +117,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
     // (the password, if one was typed, is not looked at).
     if username.contains('@') {
         if let Some(provider) = state.provider_for_email(username).await? {
-            let url = state.federation_start(&provider.id, csrf.binding(&state), authz, next, Some(username)).await?;
+            let url = state.federation_start(&provider.id, csrf.binding(&state), authz, next, Some(username), None).await?;
             return Ok(see_other(&url));
         }
     }
@@ -197,5 +200,12 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
     // Single use: a second submission of the same step finds nothing.
     state.take_second_factor_step(&form.m).await?;
     let pending = pending_of(&state, &due.authz, &csrf).await?;
-    complete_sign_in(&req, &state, &user, vec![Amr::Pwd, Amr::Otp, Amr::Mfa], pending, due.next, due.remember).await.map(|(resp, _)| resp)
+    // What the first step proved (a password, or an upstream provider), then the code.
+    let mut amr = due.first.clone();
+    amr.extend([Amr::Otp, Amr::Mfa]);
+    let (resp, session) = complete_sign_in(&req, &state, &user, amr, pending, due.next, due.remember).await?;
+    if let Some(upstream) = &due.upstream {
+        state.record_upstream_session(&session.sid, upstream).await?;
+    }
+    Ok(resp)
 }

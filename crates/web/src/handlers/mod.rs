@@ -7,6 +7,7 @@ pub mod activity;
 pub mod authorize;
 pub mod consent;
 pub mod console;
+pub mod console_providers;
 pub mod device;
 pub mod discovery;
 pub mod email;
