@@ -155,6 +155,14 @@ async fn a_first_sign_in_through_a_provider_creates_the_account_and_the_next_one
     let tokens = w.rp.exchange(back.code.as_deref().expect("code"), again.verifier).await.expect("tokens");
     assert_eq!(jwt::payload(&tokens.id_token().expect("id token").to_string())["sub"], carol.id.0);
     assert_eq!(w.app.state.authn.find_by_email("carol@corp.example").await.expect("lookup").len(), 1);
+
+    // A disabled account signs in through no provider either.
+    w.app.state.authn.set_disabled(&carol.id, true).await.expect("disable");
+    let mut third = w.app.browser();
+    let callback = to_upstream(&w, &mut third, &w.rp.authorize(&[]).url, "corp-sso", "carol").await;
+    let refused = third.get(&callback).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.set_cookie("__Host-latchkey-session").is_none());
 }
 
 /// The upstream asserts alice's address (verified, even): the default rule
@@ -405,6 +413,7 @@ async fn linked_sign_ins_are_listed_added_and_removed_but_never_the_last() {
 
     let page = browser.get("/account").await;
     assert!(page.body.contains("Linked sign-ins") && page.body.contains("carol@corp.example"), "{}", page.body);
+    assert!(page.body.contains("Upgrade your sign-in with a passkey"), "a new federated account is offered a passkey");
     assert!(page.body.contains("Link your Partner account"), "{}", page.body);
     let csrf = page.field("csrf_token").expect("csrf");
     let last = browser.post_form("/account/linked/unlink", &[("csrf_token", &csrf), ("provider", "corp-sso")]).await;
@@ -671,4 +680,51 @@ async fn signing_out_here_signs_out_at_the_provider() {
     let landed = browser.get(&back).await;
     assert_eq!(landed.status, 200);
     assert!(landed.body.contains("signed out"), "{}", landed.body);
+}
+
+/// ID tokens that must not sign anyone in: wrong `iss`, `aud`, `azp` or
+/// `nonce`, expired, unsigned, signed with a key the provider does not
+/// publish. Each is refused ("could not be verified"), audited, and creates
+/// nothing; the honest one then works.
+#[tokio::test]
+async fn forged_id_tokens_are_refused() {
+    use crate::support::fake_oidc::{FakeOidc, Forgery, CLIENT_ID, CLIENT_SECRET};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let fake = FakeOidc::start();
+    let settings = ProviderSettings {
+        name: "Fake".into(),
+        kind: ProviderKind::Oidc,
+        issuer: fake.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        scopes: vec![],
+        domains: vec![],
+        link: LinkRule::ExistingSignIn,
+        signup: true,
+        trust_upstream_mfa: false,
+        upstream_logout: false,
+    };
+    app.state.admin(Actor::Cli).add_provider(settings).await.expect("add provider");
+    let attempt = |forgery: Forgery| {
+        let (app, fake) = (&app, &fake);
+        async move {
+            fake.set(forgery);
+            let mut browser = app.browser();
+            let authorize = browser.get("/federation/fake/start").await.location.expect("to the provider");
+            let back = direct().get(&authorize).send().await.expect("authorize");
+            let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back").to_string();
+            browser.get(&callback).await
+        }
+    };
+    for forgery in [Forgery::WrongIssuer, Forgery::WrongAudience, Forgery::OtherAuthorizedParty, Forgery::WrongNonce, Forgery::Expired, Forgery::Unsigned, Forgery::OtherKey] {
+        let page = attempt(forgery).await;
+        assert_eq!(page.status, 400, "{forgery:?}: {}", page.body);
+        assert!(page.body.contains("could not be verified"), "{forgery:?}: {}", page.body);
+        assert!(page.set_cookie("__Host-latchkey-session").is_none(), "{forgery:?}");
+    }
+    assert!(app.state.authn.list_users().await.expect("users").is_empty(), "no account from a forged token");
+    assert_eq!(kinds(&app).await.iter().filter(|k| *k == "federated_sign_in_failed").count(), 7);
+    let page = attempt(Forgery::Honest).await;
+    assert_eq!(page.status, 303, "the honest token signs in: {}", page.body);
+    assert_eq!(app.state.authn.list_users().await.expect("users").len(), 1);
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod browser;
 pub mod cdp;
 pub mod client;
+pub mod fake_oidc;
 pub mod github;
 pub mod jwt;
 pub mod raw;
