@@ -728,3 +728,47 @@ async fn forged_id_tokens_are_refused() {
     assert_eq!(page.status, 303, "the honest token signs in: {}", page.body);
     assert_eq!(app.state.authn.list_users().await.expect("users").len(), 1);
 }
+
+/// A multi-tenant provider (Microsoft Entra ID's `organizations`): its
+/// discovered issuer is a template; a token whose `iss` is its own tenant's
+/// signs in, one whose `iss` names another tenant than its `tid` does not.
+#[tokio::test]
+async fn a_multi_tenant_providers_tokens_name_their_own_tenant() {
+    use crate::support::fake_oidc::{FakeOidc, Forgery, CLIENT_ID, CLIENT_SECRET};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    let fake = FakeOidc::start_multi_tenant(tid);
+    let settings = ProviderSettings {
+        name: "Entra".into(),
+        kind: ProviderKind::Oidc,
+        issuer: fake.issuer.clone(),
+        client_id: CLIENT_ID.into(),
+        client_secret: Some(CLIENT_SECRET.into()),
+        scopes: vec![],
+        domains: vec![],
+        link: LinkRule::ExistingSignIn,
+        signup: true,
+        trust_upstream_mfa: false,
+        upstream_logout: false,
+    };
+    app.state.admin(Actor::Cli).add_provider(settings).await.expect("add provider");
+    let attempt = |forgery: Forgery| {
+        let (app, fake) = (&app, &fake);
+        async move {
+            fake.set(forgery);
+            let mut browser = app.browser();
+            let away = browser.get("/federation/entra/start").await;
+            let authorize = away.location.unwrap_or_else(|| panic!("to the provider: {} {}", away.status, away.body));
+            let back = direct().get(&authorize).send().await.expect("authorize");
+            let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back").to_string();
+            browser.get(&callback).await
+        }
+    };
+    let other = attempt(Forgery::OtherTenant).await;
+    assert_eq!(other.status, 400, "iss of another tenant: {}", other.body);
+    assert!(app.state.authn.list_users().await.expect("users").is_empty());
+    let page = attempt(Forgery::Honest).await;
+    assert_eq!(page.status, 303, "its own tenant: {}", page.body);
+    let user = app.state.authn.find_by_email("victim@example.com").await.expect("lookup").pop().expect("the account");
+    assert_eq!(app.state.linked_identities(&user.id).await.expect("links")[0].0.subject, "fake-user");
+}

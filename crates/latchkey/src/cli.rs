@@ -566,10 +566,11 @@ pub struct ProviderArgs {
     /// preset fills it in (github: GitHub Enterprise's web address here instead).
     #[arg(long)]
     pub issuer: Option<String>,
-    /// google (accounts.google.com), microsoft (Entra ID; with --tenant) or github (OAuth 2.0 and its API).
+    /// google (accounts.google.com), microsoft (Entra ID) or github (OAuth 2.0 and its API).
     #[arg(long)]
     pub preset: Option<String>,
-    /// The Microsoft Entra ID tenant (its id or domain) for --preset microsoft.
+    /// The Microsoft Entra ID tenant (its id or domain) for --preset microsoft; without it, any
+    /// organisation's work or school accounts (`organizations`; `common` adds personal ones).
     #[arg(long)]
     pub tenant: Option<String>,
     /// The client id latchkey has at the provider.

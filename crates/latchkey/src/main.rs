@@ -611,13 +611,10 @@ fn provider_settings(args: ProviderArgs, adding: bool) -> Result<ProviderSetting
     let (kind, preset_issuer) = match args.preset.as_deref() {
         None => (ProviderKind::Oidc, None),
         Some("google") => (ProviderKind::Oidc, Some("https://accounts.google.com".to_string())),
-        Some("microsoft") => {
-            let tenant = args
-                .tenant
-                .as_deref()
-                .ok_or_else(|| CliError::Usage("--preset microsoft needs --tenant <tenant id or domain> (one organisation's users; multi-tenant sign-in is not supported yet)".into()))?;
-            (ProviderKind::Oidc, Some(format!("https://login.microsoftonline.com/{tenant}/v2.0")))
-        }
+        // One organisation with --tenant; without it, work and school
+        // accounts of any organisation (`organizations`: the ID token's
+        // issuer is then checked against its own tenant).
+        Some("microsoft") => (ProviderKind::Oidc, Some(format!("https://login.microsoftonline.com/{}/v2.0", args.tenant.as_deref().unwrap_or("organizations")))),
         Some("github") => (ProviderKind::Github, Some(latchkey_app::federation::github::GITHUB.to_string())),
         Some(other) => return Err(CliError::Usage(format!("--preset is google, microsoft or github, not {other}"))),
     };

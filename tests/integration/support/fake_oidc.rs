@@ -30,6 +30,8 @@ pub enum Forgery {
     Unsigned,
     /// Signed by a key the provider does not publish (same `kid`).
     OtherKey,
+    /// Multi-tenant: `iss` names another tenant than the token's `tid`.
+    OtherTenant,
 }
 
 struct State {
@@ -62,29 +64,45 @@ impl FakeOidc {
     }
 
     pub fn start() -> FakeOidc {
+        Self::start_with(None)
+    }
+
+    /// Like Microsoft Entra ID's `organizations`: discovery under
+    /// `<base>/organizations/v2.0` names the issuer `<base>/{tenantid}/v2.0`,
+    /// and the ID tokens of the tenant `tid` say `iss` `<base>/<tid>/v2.0`.
+    pub fn start_multi_tenant(tid: &str) -> FakeOidc {
+        Self::start_with(Some(tid.to_string()))
+    }
+
+    fn start_with(tenant: Option<String>) -> FakeOidc {
         let (published, published_der) = key();
         let (_, other_der) = key();
         let point = published.public_key().as_ref().to_vec();
         let jwk = json!({ "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]) });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let issuer = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        // What an admin configures, what discovery names, what tokens say.
+        let (issuer, discovered_as, iss) = match &tenant {
+            Some(tid) => (format!("{base}/organizations/v2.0"), format!("{base}/{{tenantid}}/v2.0"), format!("{base}/{tid}/v2.0")),
+            None => (base.clone(), base.clone(), base.clone()),
+        };
         let state = Arc::new(Mutex::new(State { forgery: Forgery::Honest, codes: HashMap::new() }));
-        let (iss, shared) = (issuer.clone(), state.clone());
+        let (discovery_path, shared) = (format!("{}/.well-known/openid-configuration", issuer.strip_prefix(&base).unwrap_or("")), state.clone());
         let server = HttpServer::new(move || {
-            let (iss, jwk) = (iss.clone(), jwk.clone());
+            let (jwk, base, discovered_as, tenant) = (jwk.clone(), base.clone(), discovered_as.clone(), tenant.clone());
             let (authorize_state, token_state) = (shared.clone(), shared.clone());
             let (published_der, other_der) = (published_der.clone(), other_der.clone());
-            let token_iss = iss.clone();
+            let (token_iss, token_tenant, authorize_iss) = (iss.clone(), tenant.clone(), iss.clone());
             App::new()
                 .route(
-                    "/.well-known/openid-configuration",
+                    &discovery_path,
                     web::get().to(move || {
-                        let iss = iss.clone();
+                        let (issuer, base) = (discovered_as.clone(), base.clone());
                         async move {
                             HttpResponse::Ok().json(json!({
-                                "issuer": iss, "authorization_endpoint": format!("{iss}/authorize"), "token_endpoint": format!("{iss}/token"),
-                                "jwks_uri": format!("{iss}/jwks"), "response_types_supported": ["code"], "subject_types_supported": ["public"],
+                                "issuer": issuer, "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token"),
+                                "jwks_uri": format!("{base}/jwks"), "response_types_supported": ["code"], "subject_types_supported": ["public"],
                                 "id_token_signing_alg_values_supported": ["ES256"], "authorization_response_iss_parameter_supported": true,
                             }))
                         }
@@ -100,12 +118,12 @@ impl FakeOidc {
                 .route(
                     "/authorize",
                     web::get().to(move |q: web::Query<HashMap<String, String>>| {
-                        let state = authorize_state.clone();
+                        let (state, iss) = (authorize_state.clone(), authorize_iss.clone());
                         async move {
                             let code = format!("code-{}", uuid::Uuid::new_v4().simple());
                             state.lock().unwrap_or_else(|p| p.into_inner()).codes.insert(code.clone(), q.get("nonce").cloned().unwrap_or_default());
                             let mut back = url::Url::parse(q.get("redirect_uri").map(String::as_str).unwrap_or_default()).expect("redirect_uri");
-                            back.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").map(String::as_str).unwrap_or_default());
+                            back.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").map(String::as_str).unwrap_or_default()).append_pair("iss", &iss);
                             HttpResponse::Found().insert_header(("location", back.to_string())).finish()
                         }
                     }),
@@ -113,7 +131,7 @@ impl FakeOidc {
                 .route(
                     "/token",
                     web::post().to(move |form: web::Form<HashMap<String, String>>| {
-                        let (state, iss) = (token_state.clone(), token_iss.clone());
+                        let (state, iss, tenant) = (token_state.clone(), token_iss.clone(), token_tenant.clone());
                         let (published_der, other_der) = (published_der.clone(), other_der.clone());
                         async move {
                             let (forgery, nonce) = {
@@ -125,7 +143,11 @@ impl FakeOidc {
                             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
                             let mut claims = json!({ "iss": iss, "aud": CLIENT_ID, "sub": "fake-user", "iat": now, "exp": now + 300, "nonce": nonce,
                                 "email": "victim@example.com", "email_verified": true });
+                            if let Some(tid) = &tenant {
+                                claims["tid"] = json!(tid);
+                            }
                             match forgery {
+                                Forgery::OtherTenant => claims["iss"] = json!(iss.replace(tenant.as_deref().unwrap_or("-"), "00000000-0000-0000-0000-000000000000")),
                                 Forgery::WrongIssuer => claims["iss"] = json!("https://evil.example"),
                                 Forgery::WrongAudience => claims["aud"] = json!("someone-else"),
                                 Forgery::OtherAuthorizedParty => {

@@ -174,7 +174,7 @@ impl App {
             let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
             return Err(FederationError::UpstreamRefused { provider: provider.name.clone(), error }.into());
         }
-        if answer.iss.as_deref().is_some_and(|iss| iss != provider.issuer) {
+        if answer.iss.as_deref().is_some_and(|iss| !self.upstreams.issuer_names(provider, iss)) {
             return Err(invalid("mix-up: the response names another issuer (RFC 9207)").into());
         }
         let code = answer.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 2048).ok_or_else(|| invalid("no code"))?;

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use latchkey_domain::{Provider, ProviderKind};
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
     RedirectUrl, Scope, TokenResponse,
@@ -55,10 +55,28 @@ pub struct Started {
     pub pkce_verifier: String,
 }
 
+/// What discovery found of a provider, and when.
+#[derive(Clone)]
+struct Discovered {
+    at: Instant,
+    metadata: CoreProviderMetadata,
+    /// A multi-tenant provider's issuer template (Microsoft Entra ID's
+    /// `common`/`organizations`: `https://login.microsoftonline.com/{tenantid}/v2.0`).
+    issuer_template: Option<String>,
+}
+
+/// The placeholder a multi-tenant provider's discovered issuer carries.
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// A tenant id as it may stand in an issuer: Entra's are GUIDs.
+fn tenant_shaped(tid: &str) -> bool {
+    !tid.is_empty() && tid.len() <= 64 && tid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
 /// The upstream providers' HTTP client and discovery cache.
 pub struct Upstreams {
     http: reqwest::Client,
-    discovered: Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>,
+    discovered: Mutex<HashMap<String, Discovered>>,
 }
 
 impl Default for Upstreams {
@@ -113,22 +131,62 @@ impl Upstreams {
     }
 
     async fn metadata(&self, p: &Provider, fresh: bool) -> Result<CoreProviderMetadata, FederationError> {
+        Ok(self.discovered(p, fresh).await?.metadata)
+    }
+
+    async fn discovered(&self, p: &Provider, fresh: bool) -> Result<Discovered, FederationError> {
         if !fresh {
-            if let Some((at, m)) = self.discovered.lock().ok().and_then(|d| d.get(&p.id).cloned()) {
-                if at.elapsed() < DISCOVERY_TTL {
-                    return Ok(m);
+            if let Some(d) = self.discovered.lock().ok().and_then(|d| d.get(&p.id).cloned()) {
+                if d.at.elapsed() < DISCOVERY_TTL {
+                    return Ok(d);
                 }
             }
         }
         let issuer = IssuerUrl::new(p.issuer.clone()).map_err(|e| invalid(p, format!("issuer: {e}")))?;
-        let m = CoreProviderMetadata::discover_async(issuer, &self.http).await.map_err(|e| {
-            tracing::warn!(provider = %p.id, error = %e, "upstream discovery failed");
-            FederationError::UpstreamUnavailable(p.name.clone())
-        })?;
+        let found = match CoreProviderMetadata::discover_async(issuer, &self.http).await {
+            Ok(metadata) => Discovered { at: Instant::now(), metadata, issuer_template: None },
+            // The crate insists the document's issuer is the configured one;
+            // a multi-tenant provider's is a template. Anything else is an outage.
+            Err(e) => match self.discover_multi_tenant(p).await {
+                Some(d) => d,
+                None => {
+                    tracing::warn!(provider = %p.id, error = %e, "upstream discovery failed");
+                    return Err(FederationError::UpstreamUnavailable(p.name.clone()));
+                }
+            },
+        };
         if let Ok(mut d) = self.discovered.lock() {
-            d.insert(p.id.clone(), (Instant::now(), m.clone()));
+            d.insert(p.id.clone(), found.clone());
         }
-        Ok(m)
+        Ok(found)
+    }
+
+    /// Discovery of a multi-tenant provider: its document names the issuer
+    /// as a template with [`TENANT_PLACEHOLDER`]. The template must be on
+    /// the configured issuer's origin; the ID token's `iss` is then checked
+    /// against it with the token's own `tid` ([`Upstreams::finish`]).
+    async fn discover_multi_tenant(&self, p: &Provider) -> Option<Discovered> {
+        let url = format!("{}/.well-known/openid-configuration", p.issuer.trim_end_matches('/'));
+        let mut doc: serde_json::Value = self.http.get(url).send().await.ok()?.json().await.ok()?;
+        let template = doc.get("issuer")?.as_str()?.to_string();
+        let example = url::Url::parse(&template.replace(TENANT_PLACEHOLDER, "tenant")).ok()?;
+        if !template.contains(TENANT_PLACEHOLDER) || example.origin() != url::Url::parse(&p.issuer).ok()?.origin() {
+            return None;
+        }
+        doc["issuer"] = serde_json::Value::String(p.issuer.clone());
+        let metadata: CoreProviderMetadata = serde_json::from_value(doc).ok()?;
+        let jwks: CoreJsonWebKeySet = self.http.get(metadata.jwks_uri().url().clone()).send().await.ok()?.json().await.ok()?;
+        Some(Discovered { at: Instant::now(), metadata: metadata.set_jwks(jwks), issuer_template: Some(template) })
+    }
+
+    /// Whether `iss` (RFC 9207, in an authorization response) names `p`:
+    /// its issuer, or for a multi-tenant provider its template with a tenant.
+    pub(crate) fn issuer_names(&self, p: &Provider, iss: &str) -> bool {
+        if iss == p.issuer {
+            return true;
+        }
+        let template = self.discovered.lock().ok().and_then(|d| d.get(&p.id).and_then(|d| d.issuer_template.clone()));
+        template.is_some_and(|t| tenant_of(&t, iss).is_some())
     }
 
     fn client(p: &Provider, m: CoreProviderMetadata, secret: &str, redirect_uri: &str) -> Result<Client, FederationError> {
@@ -162,8 +220,9 @@ impl Upstreams {
         if p.kind == ProviderKind::Github {
             return super::github::finish(&self.http, p, secret, redirect_uri, code, pkce_verifier).await;
         }
-        let m = self.metadata(p, false).await?;
-        let client = Self::client(p, m, secret, redirect_uri)?;
+        let found = self.discovered(p, false).await?;
+        let template = found.issuer_template.clone();
+        let client = Self::client(p, found.metadata, secret, redirect_uri)?;
         let exchange = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|e| invalid(p, format!("token endpoint: {e}")))?;
         let token = exchange.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string())).request_async(&self.http).await.map_err(|e| {
             use openidconnect::RequestTokenError as R;
@@ -177,16 +236,26 @@ impl Upstreams {
         })?;
         let id_token = token.id_token().ok_or_else(|| invalid(p, "no ID token"))?;
         let nonce = Nonce::new(nonce.to_string());
-        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+        // A multi-tenant provider's `iss` is checked below, against its template.
+        let multi = template.is_some();
+        let claims = match id_token.claims(&client.id_token_verifier().require_issuer_match(!multi), &nonce) {
             Ok(c) => c.clone(),
             // A key the cached set lacks: the provider rotated; fetch its keys again, once.
             Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
                 let fresh = Self::client(p, self.metadata(p, true).await?, secret, redirect_uri)?;
-                let verified = id_token.claims(&fresh.id_token_verifier(), &nonce).map_err(|e| invalid(p, format!("ID token: {e}")))?.clone();
+                let verified = id_token.claims(&fresh.id_token_verifier().require_issuer_match(!multi), &nonce).map_err(|e| invalid(p, format!("ID token: {e}")))?.clone();
                 verified
             }
             Err(e) => return Err(invalid(p, format!("ID token: {e}"))),
         };
+        if let Some(template) = &template {
+            // The token's own tenant (`tid`), put in the template, must give its `iss`.
+            let tid = verified_claim(&id_token.to_string(), "tid").filter(|t| tenant_shaped(t));
+            let expected = tid.map(|t| template.replace(TENANT_PLACEHOLDER, &t));
+            if expected.as_deref() != Some(claims.issuer().as_str()) {
+                return Err(invalid(p, "ID token: iss is not the issuer of its own tenant"));
+            }
+        }
         let mut identity = UpstreamIdentity {
             subject: claims.subject().as_str().to_string(),
             email: claims.email().map(|e| e.as_str().to_string()),
@@ -194,7 +263,7 @@ impl Upstreams {
             name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_string()),
             preferred_username: claims.preferred_username().map(|u| u.as_str().to_string()),
             amr: claims.auth_method_refs().map(|l| l.iter().map(|a| a.as_str().to_string()).collect()).unwrap_or_default(),
-            sid: verified_sid(&id_token.to_string()),
+            sid: verified_claim(&id_token.to_string(), "sid"),
         };
         if identity.email.is_none() {
             if let Some(info) = self.userinfo(p, &client, token.access_token().clone(), claims.subject().clone()).await {
@@ -220,16 +289,40 @@ impl Upstreams {
     }
 }
 
-/// The `sid` of an ID token whose signature and claims were just verified
-/// (the `openidconnect` crate's standard claims do not carry it).
-fn verified_sid(jwt: &str) -> Option<String> {
+/// A string claim (`sid`, `tid`) of an ID token whose signature and claims
+/// were just verified (the `openidconnect` crate's standard claims do not
+/// carry them).
+fn verified_claim(jwt: &str, name: &str) -> Option<String> {
     use base64::Engine;
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("sid")?.as_str().filter(|s| !s.is_empty() && s.len() <= 255).map(str::to_string)
+    claims.get(name)?.as_str().filter(|s| !s.is_empty() && s.len() <= 255).map(str::to_string)
+}
+
+/// The tenant `iss` names under `template`, if it is the template with a
+/// tenant-shaped segment in the placeholder's place.
+fn tenant_of(template: &str, iss: &str) -> Option<String> {
+    let (before, after) = template.split_once(TENANT_PLACEHOLDER)?;
+    let tid = iss.strip_prefix(before)?.strip_suffix(after)?;
+    tenant_shaped(tid).then(|| tid.to_string())
 }
 
 fn invalid(p: &Provider, reason: impl Into<String>) -> FederationError {
     FederationError::InvalidResponse { provider: p.name.clone(), reason: reason.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multi_tenant_issuer_names_one_tenant() {
+        let t = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        assert_eq!(tenant_of(t, "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0").as_deref(), Some("9188040d-6c67-4c5b-b112-36a304b66dad"));
+        assert_eq!(tenant_of(t, "https://login.microsoftonline.com/evil.example/v2.0"), None, "not tenant-shaped");
+        assert_eq!(tenant_of(t, "https://login.microsoftonline.com/a/b/v2.0"), None);
+        assert_eq!(tenant_of(t, "https://evil.example/9188040d/v2.0"), None);
+        assert!(!tenant_shaped("") && !tenant_shaped("../x") && tenant_shaped("abc-123"));
+    }
 }
