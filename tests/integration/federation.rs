@@ -772,3 +772,34 @@ async fn a_multi_tenant_providers_tokens_name_their_own_tenant() {
     let user = app.state.authn.find_by_email("victim@example.com").await.expect("lookup").pop().expect("the account");
     assert_eq!(app.state.linked_identities(&user.id).await.expect("links")[0].0.subject, "fake-user");
 }
+
+/// A provider that accepts the connection and never answers: cut off after
+/// 5 s (`UPSTREAM_TIMEOUT`) with the same clear page, nothing kept.
+#[tokio::test]
+async fn a_provider_that_never_answers_is_cut_off() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    // Bound, never accepted: the connection opens (the backlog) and hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let settings = ProviderSettings {
+        name: "Silent".into(),
+        kind: ProviderKind::Oidc,
+        issuer: format!("http://127.0.0.1:{}", silent.local_addr().expect("addr").port()),
+        client_id: "c".into(),
+        client_secret: Some("s".into()),
+        scopes: vec![],
+        domains: vec![],
+        link: LinkRule::ExistingSignIn,
+        signup: true,
+        trust_upstream_mfa: false,
+        upstream_logout: false,
+    };
+    app.state.admin(Actor::Cli).add_provider(settings).await.expect("add");
+    let mut browser = app.browser();
+    let started = std::time::Instant::now();
+    let page = browser.get("/federation/silent/start").await;
+    let waited = started.elapsed();
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert!(page.body.contains("Silent did not answer"), "{}", page.body);
+    assert!(waited >= latchkey_app::federation::UPSTREAM_TIMEOUT && waited < latchkey_app::federation::UPSTREAM_TIMEOUT * 2, "cut off at the timeout, not before or long after: {waited:?}");
+    drop(silent);
+}

@@ -147,13 +147,17 @@ impl Upstreams {
             Ok(metadata) => Discovered { at: Instant::now(), metadata, issuer_template: None },
             // The crate insists the document's issuer is the configured one;
             // a multi-tenant provider's is a template. Anything else is an outage.
-            Err(e) => match self.discover_multi_tenant(p).await {
+            Err(openidconnect::DiscoveryError::Validation(e)) => match self.discover_multi_tenant(p).await {
                 Some(d) => d,
                 None => {
-                    tracing::warn!(provider = %p.id, error = %e, "upstream discovery failed");
+                    tracing::warn!(provider = %p.id, error = %e, "upstream discovery document does not verify");
                     return Err(FederationError::UpstreamUnavailable(p.name.clone()));
                 }
             },
+            Err(e) => {
+                tracing::warn!(provider = %p.id, error = %e, "upstream discovery failed");
+                return Err(FederationError::UpstreamUnavailable(p.name.clone()));
+            }
         };
         if let Ok(mut d) = self.discovered.lock() {
             d.insert(p.id.clone(), found.clone());
