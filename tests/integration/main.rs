@@ -21,6 +21,7 @@ mod operations;
 mod par;
 mod passkeys;
 mod private_key_jwt;
+mod registration;
 mod resilience;
 mod security;
 mod sessions;

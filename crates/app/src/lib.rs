@@ -34,6 +34,7 @@ pub mod admin;
 pub mod directory;
 mod error;
 pub mod federation;
+pub mod registration;
 pub mod sessions;
 pub mod sign_in;
 

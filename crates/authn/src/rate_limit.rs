@@ -40,6 +40,9 @@ pub const PASSKEY_START_PER_IP: Limit = Limit { name: "passkey-start-ip", max: 3
 /// flood is cut off; a busy office behind one address (a sign-in a second)
 /// stays under it.
 pub const FEDERATION_PER_IP: Limit = Limit { name: "federation-ip", max: 600, window_secs: 10 * 60 };
+/// Client registrations (RFC 7591) from one address: a developer trying
+/// things out gets through, a script minting thousands of clients does not.
+pub const REGISTRATION_PER_IP: Limit = Limit { name: "registration-ip", max: 20, window_secs: 3600 };
 /// Email changes requested per account.
 pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit { name: "email-change", max: 5, window_secs: 3600 };
 

@@ -130,6 +130,37 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     /// Logo, privacy policy and terms of service for the consent page.
     pub links: ClientLinks,
+    /// Registered by itself (RFC 7591), not by an operator: the consent
+    /// page says it is not verified.
+    pub self_registered: bool,
+}
+
+/// Whether `registered` and `presented` are the same loopback IP redirect
+/// URI but for the port.
+fn same_loopback_uri_but_port(registered: &str, presented: &str) -> bool {
+    let loopback_rest = |uri: &str| -> Option<(&'static str, String)> {
+        for host in ["http://127.0.0.1", "http://[::1]"] {
+            if let Some(rest) = uri.strip_prefix(host) {
+                // Optional `:port` (digits only), then the path and query.
+                let rest = match rest.strip_prefix(':') {
+                    Some(p) => {
+                        let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+                        if digits == 0 || digits > 5 {
+                            return None;
+                        }
+                        &p[digits..]
+                    }
+                    None => rest,
+                };
+                if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')) {
+                    return None;
+                }
+                return Some((host, rest.to_string()));
+            }
+        }
+        None
+    };
+    matches!((loopback_rest(registered), loopback_rest(presented)), (Some(a), Some(b)) if a == b)
 }
 
 impl Client {
@@ -142,8 +173,11 @@ impl Client {
     }
 
     /// Exact string comparison, as OAuth 2.0 Security BCP (RFC 9700 §4.1.3) requires.
+    /// Exact match, except that a loopback redirect URI (`http://127.0.0.1`
+    /// or `http://[::1]`) matches on any port (RFC 8252 §7.3: a native app
+    /// gets a free port from the system at run time).
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
+        self.redirect_uris.iter().any(|r| r == uri || same_loopback_uri_but_port(r, uri))
     }
 
     pub fn allows_grant(&self, g: GrantType) -> bool {
@@ -176,7 +210,21 @@ mod tests {
             require_dpop: false,
             jwks_uri: None,
             links: ClientLinks::default(),
+            self_registered: false,
         }
+    }
+
+    #[test]
+    fn a_loopback_redirect_uri_matches_on_any_port_and_nothing_else_does() {
+        let c = Client { redirect_uris: vec!["http://127.0.0.1/callback".into(), "http://[::1]:8000/cb?x=1".into(), "https://app.example/cb".into()], ..client() };
+        assert!(c.has_redirect_uri("http://127.0.0.1/callback"));
+        assert!(c.has_redirect_uri("http://127.0.0.1:53123/callback"));
+        assert!(c.has_redirect_uri("http://[::1]:4444/cb?x=1"));
+        assert!(!c.has_redirect_uri("http://127.0.0.1:53123/other"), "the path still matches exactly");
+        assert!(!c.has_redirect_uri("http://127.0.0.1.evil.example/callback"));
+        assert!(!c.has_redirect_uri("http://127.0.0.1:80@evil.example/callback"));
+        assert!(!c.has_redirect_uri("http://localhost:53123/callback"), "not the registered host");
+        assert!(!c.has_redirect_uri("https://app.example:8443/cb"), "only loopback ports are free");
     }
 
     #[test]

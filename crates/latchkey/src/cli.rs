@@ -73,6 +73,10 @@ pub struct ServerOptions {
     /// Self-service sign-up: closed or open.
     #[arg(long, env = "LATCHKEY_SIGNUP", default_value = "closed")]
     pub signup: String,
+    /// Who may register a client at /register (RFC 7591): closed, token (an initial access token
+    /// from `latchkey client registration-token`) or open (anyone; OpenID Connect scopes only).
+    #[arg(long, env = "LATCHKEY_CLIENT_REGISTRATION", default_value = "closed")]
+    pub client_registration: String,
     /// Seconds an invitation link works.
     #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", value_parser = seconds("LATCHKEY_INVITE_TTL_SECS"), default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL)]
     pub invite_ttl_secs: i64,
@@ -193,6 +197,8 @@ impl StoreArgs {
                 "closed" => false,
                 other => return Err(format!("LATCHKEY_SIGNUP must be open or closed, not {other}")),
             },
+            client_registration: latchkey_app::registration::RegistrationPolicy::parse(&opts.client_registration)
+                .ok_or_else(|| format!("LATCHKEY_CLIENT_REGISTRATION must be closed, token or open, not {}", opts.client_registration))?,
             invite_ttl: opts.invite_ttl_secs,
             recovery_ttl: opts.recovery_ttl_secs,
             password_min_chars: opts.password_min_length,
@@ -427,6 +433,18 @@ pub enum ClientCommand {
     Remove {
         /// The client id.
         client_id: String,
+    },
+    /// Mint an initial access token for dynamic client registration (LATCHKEY_CLIENT_REGISTRATION=token); shown once.
+    RegistrationToken {
+        /// Seconds it works.
+        #[arg(long, default_value_t = 86400)]
+        expires_in: i64,
+        /// Registrations it allows (default: any number until it expires).
+        #[arg(long)]
+        uses: Option<i64>,
+        /// Print JSON ({"token", "expires_in"}).
+        #[arg(long)]
+        json: bool,
     },
     /// Change a client: the API scopes it may be granted (replaces the list), whether it must push its requests, or its consent-page links.
     Update {

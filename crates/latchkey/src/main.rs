@@ -441,6 +441,7 @@ async fn list_clients(db: &latchkey_store::Db, json: bool) -> Result<(), CliErro
                     "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
                     "scope": c.allowed_scopes.to_string(), "admin": c.admin, "id_token_alg": c.id_token_alg.as_str(),
                     "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
+                    "self_registered": c.self_registered,
                 })
             })
             .collect();
@@ -526,6 +527,18 @@ async fn client_command(state: &App, command: ClientCommand) -> Result<(), CliEr
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
                 let client = ops.set_client_api_scopes(&client_id, &names).await?;
                 println!("client {} may now be granted: {}", client.id.0, client.allowed_scopes);
+            }
+        }
+        ClientCommand::RegistrationToken { expires_in, uses, json } => {
+            if !(60..=366 * 86400).contains(&expires_in) || uses.is_some_and(|u| u < 1) {
+                return Err(CliError::Usage("--expires-in is 60 seconds to a year, --uses at least 1".into()));
+            }
+            let token = state.mint_initial_access_token(expires_in, uses).await?;
+            if json {
+                println!("{}", json!({ "token": token, "expires_in": expires_in }));
+            } else {
+                println!("{token}");
+                println!("(shown once; send it as `Authorization: Bearer …` to POST /register)");
             }
         }
         ClientCommand::Remove { client_id } => {

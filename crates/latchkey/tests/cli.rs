@@ -572,3 +572,15 @@ fn providers_from_the_command_line() {
     assert!(cli.run(&["provider", "remove", "corp-sso"], None).status.success());
     assert!(!cli.run(&["provider", "remove", "corp-sso"], None).status.success(), "removing twice is an error");
 }
+
+/// Issue 27: initial access tokens for dynamic registration, shown once;
+/// nonsense lifetimes and use counts refused.
+#[test]
+fn initial_access_tokens_from_the_command_line() {
+    let cli = Cli::new();
+    let minted = cli.json(&["client", "registration-token", "--uses", "2", "--expires-in", "3600", "--json"], None);
+    assert!(minted["token"].as_str().is_some_and(|t| t.starts_with("lkiat_") && t.len() > 40), "{minted}");
+    assert_eq!(minted["expires_in"], 3600);
+    assert!(!cli.run(&["client", "registration-token", "--expires-in", "5"], None).status.success());
+    assert!(!cli.run(&["client", "registration-token", "--uses", "0"], None).status.success());
+}

@@ -121,6 +121,7 @@ mod tests {
             require_dpop: false,
             jwks_uri: None,
             links: Default::default(),
+            self_registered: false,
         }
     }
 

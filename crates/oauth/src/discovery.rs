@@ -13,6 +13,9 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
     pub end_session_endpoint: String,
+    /// RFC 7591: present when clients may register themselves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -55,6 +58,7 @@ impl ProviderMetadata {
             revocation_endpoint: at("/revoke"),
             introspection_endpoint: at("/introspect"),
             end_session_endpoint: at("/end-session"),
+            registration_endpoint: None,
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             revocation_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],

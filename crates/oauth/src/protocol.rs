@@ -48,7 +48,11 @@ pub struct FormPostAnswer {
 
 impl OAuthService {
     pub fn metadata(&self) -> ProviderMetadata {
-        ProviderMetadata::new(&self.config.issuer, self.config.require_par)
+        let mut m = ProviderMetadata::new(&self.config.issuer, self.config.require_par);
+        if self.config.registration_open {
+            m.registration_endpoint = Some(format!("{}/register", self.config.issuer.trim_end_matches('/')));
+        }
+        m
     }
 
     // ---- authorization endpoint -------------------------------------------------

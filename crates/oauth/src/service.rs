@@ -24,6 +24,9 @@ pub struct OAuthConfig {
     /// RFC 9449 §8: DPoP proofs at the token endpoint must carry a server
     /// nonce (`use_dpop_nonce` until they do).
     pub dpop_require_nonce: bool,
+    /// RFC 7591: clients may register themselves at `/register` (a policy
+    /// other than closed); discovery then names the endpoint.
+    pub registration_open: bool,
 }
 
 /// Clients are cached per node for 5 seconds: a removed client or a changed

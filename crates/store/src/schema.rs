@@ -43,6 +43,8 @@ diesel::table! {
         logo_uri -> Nullable<Text>,
         policy_uri -> Nullable<Text>,
         tos_uri -> Nullable<Text>,
+        self_registered -> Bool,
+        registration_token_hash -> Nullable<Text>,
     }
 }
 
@@ -296,6 +298,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registration_tokens (token_hash) {
+        token_hash -> Text,
+        expires_at -> BigInt,
+        uses_left -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(federated_identities -> upstream_providers (provider_id));
 diesel::joinable!(federated_identities -> users (user_id));
 diesel::joinable!(api_scopes -> apis (api_id));
@@ -347,5 +358,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     passkeys,
     upstream_providers,
     federated_identities,
-    upstream_sessions
+    upstream_sessions,
+    registration_tokens
 );

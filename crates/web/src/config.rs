@@ -52,6 +52,9 @@ pub struct Settings {
     pub forwarded_header: crate::client_ip::ForwardedHeader,
     /// `LATCHKEY_SIGNUP=open`: anyone may create an account (default closed).
     pub signup_open: bool,
+    /// `LATCHKEY_CLIENT_REGISTRATION`: who may register a client at
+    /// `/register` (RFC 7591): closed (the default), token, open.
+    pub client_registration: latchkey_app::registration::RegistrationPolicy,
     /// Seconds an invitation link works (`LATCHKEY_INVITE_TTL_SECS`).
     pub invite_ttl: i64,
     /// Seconds a recovery link works (`LATCHKEY_RECOVERY_TTL_SECS`, 900-3600).
@@ -98,6 +101,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             forwarded_header: Default::default(),
             signup_open: false,
+            client_registration: latchkey_app::registration::RegistrationPolicy::Closed,
             invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
@@ -134,6 +138,7 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("forwarded_header", &self.forwarded_header)
             .field("signup_open", &self.signup_open)
+            .field("client_registration", &self.client_registration)
             .field("invite_ttl", &self.invite_ttl)
             .field("recovery_ttl", &self.recovery_ttl)
             .field("password_min_chars", &self.password_min_chars)

@@ -34,6 +34,8 @@ pub struct ConsentPage {
     pub client_name: String,
     /// The client's logo, privacy policy and terms, when registered.
     pub links: latchkey_domain::ClientLinks,
+    /// The client registered itself (RFC 7591): "not verified by …".
+    pub self_registered: bool,
     pub username: String,
     /// What the client may do, in plain words.
     pub scopes: Vec<String>,
@@ -444,6 +446,7 @@ mod tests {
             t: Tr::new(Locale::De),
             client_name: "<script>alert(1)</script>".into(),
             links: latchkey_domain::ClientLinks::default(),
+            self_registered: true,
             username: "<img src=x onerror=alert(2)>".into(),
             scopes: vec!["<b>API</b>: x".into()],
             destination: Some("\"><svg onload=alert(3)>".into()),

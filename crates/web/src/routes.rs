@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use crate::error::WebError;
 use crate::handlers::{
     account, account_page, account_password, activity, authorize, consent, console, console_providers, device, discovery, email, federation, link_credentials as links, login, logout, mfa_settings,
-    misc, passkeys, recovery, review, signup, token, userinfo,
+    misc, passkeys, recovery, registration, review, signup, token, userinfo,
 };
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
@@ -97,6 +97,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize/respond", web::get().to(authorize::respond))
         .route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login_submit))
+        .route("/register", web::post().to(registration::register))
+        .route("/register/{client_id}", web::get().to(registration::read))
+        .route("/register/{client_id}", web::delete().to(registration::delete))
         .route("/federation/{provider}/start", web::get().to(federation::start))
         .route("/federation/{provider}/callback", web::get().to(federation::callback))
         .route("/federation/{provider}/backchannel-logout", web::post().to(federation::backchannel_logout))

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use latchkey_app::registration::RegistrationPolicy;
 pub use latchkey_app::Stores;
 use latchkey_app::{App, AppConfig, AppError, MailConfig};
 use latchkey_domain::SharedClock;
@@ -122,6 +123,8 @@ pub struct AppState {
     /// Rate limits of the token, revocation and introspection endpoints.
     pub endpoint_limits: latchkey_oauth::endpoint_limits::EndpointLimiter,
     pub signup_open: bool,
+    /// Who may register a client at `/register` (RFC 7591).
+    pub client_registration: RegistrationPolicy,
     /// Product name, logo and colour on every page.
     pub brand: Arc<crate::branding::Brand>,
     /// The `Content-Security-Policy` of every page (images from the brand's logo host too).
@@ -151,7 +154,12 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
     let brand = settings.brand().map_err(StartupError::Config)?;
     let config = AppConfig {
         token: TokenConfig { refresh: settings.refresh, refresh_pepper: settings.token_pepper.clone(), key_rotation_period: settings.key_rotation_period, ..TokenConfig::new(issuer.clone()) },
-        oauth: OAuthConfig { issuer, require_par: settings.require_par, dpop_require_nonce: settings.dpop_require_nonce },
+        oauth: OAuthConfig {
+            issuer,
+            require_par: settings.require_par,
+            dpop_require_nonce: settings.dpop_require_nonce,
+            registration_open: settings.client_registration != RegistrationPolicy::Closed,
+        },
         sessions: settings.sessions,
         password_min_chars: settings.password_min_chars,
         mail: MailConfig { smtp_url: settings.smtp_url.clone(), from: settings.mail_from.clone(), outbox: settings.outbox_dir(), brand: brand.for_mail() },
@@ -182,6 +190,7 @@ impl AppState {
             hsts: parsed.scheme() == "https",
             endpoint_limits: latchkey_oauth::endpoint_limits::EndpointLimiter::new(settings.endpoint_rate, app.stores.fast.clone(), app.clock.clone()),
             signup_open: settings.signup_open,
+            client_registration: settings.client_registration,
             csp: crate::csp::content_security_policy(&[brand.logo_origin()]),
             brand,
             app,

@@ -117,6 +117,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         require_dpop: new.require_dpop,
         jwks_uri,
         links,
+        self_registered: false,
     };
     Ok((client, secret))
 }

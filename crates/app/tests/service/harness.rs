@@ -36,7 +36,7 @@ impl Harness {
         let clock = Arc::new(ManualClock::new());
         let config = AppConfig {
             token: TokenConfig::new(ISSUER),
-            oauth: OAuthConfig { issuer: ISSUER.into(), require_par: false, dpop_require_nonce: false },
+            oauth: OAuthConfig { issuer: ISSUER.into(), require_par: false, dpop_require_nonce: false, registration_open: false },
             sessions: SessionLimits::default(),
             password_min_chars: 8,
             mail: MailConfig { smtp_url: None, from: "latchkey@localhost".into(), outbox: dir.join("outbox"), brand: MailBrand::new("latchkey", "#1f6feb") },

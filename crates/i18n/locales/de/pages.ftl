@@ -184,6 +184,7 @@ login-wrong = Benutzername oder Passwort ist falsch.
 consent-title = Zugriff erlauben?
 consent-logo-alt = Logo von { $client }
 consent-heading = { $client } erlauben?
+consent-self-registered = Diese App hat sich selbst registriert: { $brand } hat nicht geprüft, wer dahinter steht.
 consent-signed-in-as = Angemeldet als { $username }
 consent-not-you = Nicht Sie?
 consent-asks = { $client } möchte:

@@ -184,6 +184,7 @@ login-wrong = Invalid username or password.
 consent-title = Allow access?
 consent-logo-alt = { $client } logo
 consent-heading = Allow { $client }?
+consent-self-registered = This app registered itself: { $brand } has not checked who is behind it.
 consent-signed-in-as = Signed in as { $username }
 consent-not-you = Not you?
 consent-asks = { $client } asks to:

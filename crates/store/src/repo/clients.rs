@@ -28,6 +28,8 @@ struct ClientRow {
     logo_uri: Option<String>,
     policy_uri: Option<String>,
     tos_uri: Option<String>,
+    self_registered: bool,
+    registration_token_hash: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -54,6 +56,7 @@ impl TryFrom<ClientRow> for Client {
             require_dpop: r.require_dpop,
             jwks_uri: r.jwks_uri,
             links: ClientLinks { logo_uri: r.logo_uri, policy_uri: r.policy_uri, tos_uri: r.tos_uri },
+            self_registered: r.self_registered,
         })
     }
 }
@@ -81,6 +84,8 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         logo_uri: c.links.logo_uri.clone(),
         policy_uri: c.links.policy_uri.clone(),
         tos_uri: c.links.tos_uri.clone(),
+        self_registered: c.self_registered,
+        registration_token_hash: None,
     };
     diesel::insert_into(clients::table).values(&row).execute(conn)?;
     Ok(())
@@ -156,4 +161,15 @@ pub fn update(conn: &mut DbConnection, id: &str, name: &str, redirect_uris: &[St
         ))
         .execute(conn)?
         == 1)
+}
+
+/// Marks a client as registered by itself (RFC 7591) and keeps the keyed
+/// hash of its registration access token.
+pub fn set_registration(conn: &mut DbConnection, id: &str, token_hash: &str) -> Result<bool, StoreError> {
+    Ok(diesel::update(clients::table.find(id)).set((clients::self_registered.eq(true), clients::registration_token_hash.eq(Some(token_hash)))).execute(conn)? == 1)
+}
+
+/// The keyed hash of a self-registered client's registration access token.
+pub fn registration_token_hash(conn: &mut DbConnection, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(clients::table.find(id).select(clients::registration_token_hash).first::<Option<String>>(conn).optional()?.flatten())
 }

@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod passkeys;
 pub mod providers;
 pub mod refresh;
+pub mod registration_tokens;
 pub mod revocations;
 pub mod sessions;
 pub mod users;

@@ -79,6 +79,7 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
         t,
         client_name: client.name,
         links: client.links,
+        self_registered: client.self_registered,
         username: user.username,
         scopes: describe_all(&state, t, &pending.scopes()).await?,
         destination: destination(&pending.redirect_uri),

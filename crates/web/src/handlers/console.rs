@@ -311,6 +311,8 @@ struct ClientRow {
     name: String,
     public: bool,
     disabled: bool,
+    /// Registered by itself (RFC 7591), not by an operator.
+    self_registered: bool,
 }
 
 #[derive(Template)]
@@ -325,7 +327,7 @@ struct ClientsPage {
 async fn clients_page(req: &HttpRequest, state: &AppState, created: Option<(String, Option<String>)>) -> Result<HttpResponse, WebError> {
     let list = latchkey_app::directory::clients::list(&state.stores.db).await?;
     let csrf = CsrfCookie::from_request(req);
-    let clients = list.into_iter().map(|c| ClientRow { public: c.secret_hash.is_none(), disabled: c.disabled_at.is_some(), id: c.id.0, name: c.name }).collect();
+    let clients = list.into_iter().map(|c| ClientRow { public: c.secret_hash.is_none(), disabled: c.disabled_at.is_some(), self_registered: c.self_registered, id: c.id.0, name: c.name }).collect();
     page(&ClientsPage { notice: None, created, clients, csrf_token: csrf.form_token(state) }, &csrf)
 }
 

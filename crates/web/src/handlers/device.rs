@@ -85,6 +85,7 @@ pub async fn device_submit(req: HttpRequest, state: web::Data<AppState>, form: w
         t,
         client_name: client.name,
         links: client.links,
+        self_registered: client.self_registered,
         username: user.username,
         scopes: describe_all(&state, t, &device.scopes()).await?,
         destination: None,

@@ -19,6 +19,7 @@ pub mod mfa_settings;
 pub mod misc;
 pub mod passkeys;
 pub mod recovery;
+pub mod registration;
 pub mod review;
 pub mod signup;
 pub mod token;
