@@ -96,8 +96,8 @@ async fn open_registration_keeps_to_the_metadata_rules() {
     assert_eq!(body["scope"], "openid profile email offline_access");
 }
 
-/// RFC 7592 with the registration access token: read (no secret), and
-/// delete; another client's token, or none, reads nothing.
+/// RFC 7592 with the registration access token: read (no secret), update
+/// within the rules, delete; another client's token, or none, does nothing.
 #[tokio::test]
 async fn a_client_reads_and_deletes_its_registration_with_its_token_only() {
     let Some(app) = TestApp::start_with(Backend::Sqlite, |s| s.client_registration = RegistrationPolicy::Open).await else { return };
@@ -116,6 +116,34 @@ async fn a_client_reads_and_deletes_its_registration_with_its_token_only() {
     assert!(other.headers.get("www-authenticate").is_some());
     let none = app.http().get(app.url(&uri)).send().await.expect("get");
     assert_eq!(none.status().as_u16(), 401);
+    // RFC 7592 update: the whole metadata, with its own client_id.
+    let put = |token: &str, body: Value| {
+        let (app, uri, token) = (&app, uri.clone(), token.to_string());
+        async move {
+            let r = app.http().put(app.url(&uri)).bearer_auth(token).json(&body).send().await.expect("put");
+            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let mut changed = native_app();
+    changed["client_id"] = json!(a_id);
+    changed["client_name"] = json!("Agent CLI 2");
+    changed["redirect_uris"] = json!(["http://127.0.0.1/callback", "com.example.agent:/cb"]);
+    let (status, body) = put(a_token, changed.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["client_name"], "Agent CLI 2");
+    assert_eq!(bearer(&app, "GET", &uri, a_token).await.body["redirect_uris"], json!(["http://127.0.0.1/callback", "com.example.agent:/cb"]));
+    assert_eq!(put(b_token, changed.clone()).await.0, 401, "b cannot change a");
+    let mut other_id = changed.clone();
+    other_id["client_id"] = json!("someone-else");
+    assert_eq!(put(a_token, other_id).await.0, 400);
+    let mut confidential = changed.clone();
+    confidential["token_endpoint_auth_method"] = json!("client_secret_basic");
+    let (status, body) = put(a_token, confidential).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_client_metadata")), "a public client stays public: {body}");
+    let mut admin = changed.clone();
+    admin["scope"] = json!("openid admin");
+    assert_eq!(put(a_token, admin).await.0, 400);
+
     assert_eq!(bearer(&app, "DELETE", &uri, b_token).await.status, 401, "b cannot delete a");
     assert_eq!(bearer(&app, "DELETE", &uri, a_token).await.status, 204);
     assert_eq!(bearer(&app, "GET", &uri, a_token).await.status, 401, "gone");

@@ -291,6 +291,59 @@ impl App {
         Ok(self.registered(&client, None, None, None))
     }
 
+    /// RFC 7592 §2.2: the client replaces its metadata (all of it; what it
+    /// leaves out is reset). The rules of registration hold; what would
+    /// change the client's kind (its authentication method, its grants) or
+    /// widen its API scopes is refused: register again for that.
+    pub async fn update_registration(
+        &self,
+        policy: RegistrationPolicy,
+        client_id: &str,
+        token: Option<&str>,
+        meta: ClientMetadata,
+        body_client_id: Option<&str>,
+    ) -> Result<RegisteredClient, RegistrationError> {
+        let client = self.registered_client(client_id, token).await?;
+        if body_client_id != Some(client_id) {
+            return Err(bad_metadata("the body's client_id must be the client's"));
+        }
+        let new = self.new_client_from(policy, &meta).await?;
+        if new.public != client.secret_hash.is_none() || new.require_private_key_jwt != client.require_private_key_jwt {
+            return Err(bad_metadata("token_endpoint_auth_method cannot change; register a new client"));
+        }
+        let mut grants_now = client.grant_types.clone();
+        let mut grants_asked = new.grant_types.clone();
+        grants_now.sort_by_key(|g| g.as_str());
+        grants_asked.sort_by_key(|g| g.as_str());
+        if grants_now != grants_asked {
+            return Err(bad_metadata("grant_types cannot change; register a new client"));
+        }
+        let scopes = new.scopes.clone().unwrap_or_default();
+        if scopes.api_names().any(|a| !client.allowed_scopes.contains_api(a)) {
+            return Err(bad_metadata("new API scopes need a new registration"));
+        }
+        let update = directory::ClientUpdate { name: new.name.clone(), redirect_uris: new.redirect_uris.clone(), post_logout_redirect_uris: vec![], backchannel_logout_uri: None };
+        directory::update(&self.stores.db, client_id, update).await?;
+        let links = directory::LinksUpdate {
+            logo_uri: Some(new.links.logo_uri.clone().unwrap_or_default()),
+            policy_uri: Some(new.links.policy_uri.clone().unwrap_or_default()),
+            tos_uri: Some(new.links.tos_uri.clone().unwrap_or_default()),
+        };
+        directory::update_links(&self.stores.db, client_id, links).await?;
+        let (id, scope_text) = (client_id.to_string(), scopes.to_string());
+        self.stores.db.run(move |c| client_repo::set_scopes(c, &id, &scope_text)).await.map_err(AppError::from)?;
+        self.oauth.forget_cached_clients();
+        let change = latchkey_domain::ClientChange::Settings {
+            name_before: client.name.clone(),
+            name: new.name.clone(),
+            redirect_uris_before: client.redirect_uris.clone(),
+            redirect_uris: new.redirect_uris.clone(),
+        };
+        self.oauth.record(&Actor::Anonymous, SecurityEvent::ClientUpdated { client: client.id.clone(), change }).await;
+        let updated = self.oauth.client(client_id).await.map_err(AppError::from)?.ok_or(RegistrationError::InvalidToken)?;
+        Ok(self.registered(&updated, None, None, meta.token_endpoint_auth_method.as_deref()))
+    }
+
     /// RFC 7592 §2.3: the client deregisters; what was issued to it is
     /// revoked first.
     pub async fn delete_registration(&self, client_id: &str, token: Option<&str>) -> Result<(), RegistrationError> {

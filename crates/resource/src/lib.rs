@@ -13,6 +13,12 @@
 //!
 //! Framework-free: an actix-web (or any) API calls [`Verifier::check`] with
 //! the `Authorization` header and turns an [`AuthError`] into a response.
+//!
+//! RFC 9728: [`Verifier::resource_metadata`] is the API's protected
+//! resource metadata (served at `/.well-known/oauth-protected-resource`),
+//! and [`AuthError::www_authenticate_with_metadata`] points a client there
+//! from a 401, so an MCP client or an agent finds the authorization server
+//! by itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 /// A token naming an unknown key makes the verifier fetch the JWKS again, at
@@ -145,6 +151,25 @@ impl AuthError {
         }
     }
 
+    /// [`AuthError::www_authenticate`] with RFC 9728 §5.1's
+    /// `resource_metadata` on a Bearer challenge, so the client can find
+    /// the authorization server. A URL with a quote or a control character
+    /// is left out (it would break the header).
+    pub fn www_authenticate_with_metadata(&self, metadata_url: &str) -> String {
+        let base = self.www_authenticate();
+        let safe = !metadata_url.is_empty() && metadata_url.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+        if !(safe && base.starts_with("Bearer ")) {
+            return base;
+        }
+        // Into the Bearer challenge's parameters: a DPoP challenge may follow
+        // in the same header, and a parameter after it would be the DPoP one's.
+        let param = format!(r#", resource_metadata="{metadata_url}""#);
+        match base.find(", DPoP ") {
+            Some(at) => format!("{}{param}{}", &base[..at], &base[at..]),
+            None => format!("{base}{param}"),
+        }
+    }
+
     /// The `WWW-Authenticate` header value (fixed texts only: nothing from
     /// the request is echoed into it).
     pub fn www_authenticate(&self) -> String {
@@ -168,6 +193,25 @@ impl AuthError {
             }
         }
     }
+}
+
+/// RFC 9728 §2: what a client needs to know to get a token for this API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceMetadata {
+    /// The resource identifier: the tokens' `aud`, the `resource` to ask for.
+    pub resource: String,
+    pub authorization_servers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// Only the `Authorization` header (RFC 6750 §2.1).
+    pub bearer_methods_supported: Vec<&'static str>,
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
+}
+
+/// RFC 9728 §3: where the metadata of the API at `base` (scheme, host,
+/// port, no path) lives.
+pub fn metadata_url(base: &str) -> String {
+    format!("{}/.well-known/oauth-protected-resource", base.trim_end_matches('/'))
 }
 
 /// Reads the current time (seconds since the epoch); tests supply their own.
@@ -245,6 +289,17 @@ impl Verifier {
             now: Arc::new(system_now),
             cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched: None }),
             seen_proofs: Default::default(),
+        }
+    }
+
+    /// This API's protected resource metadata (RFC 9728), naming `scopes`.
+    pub fn resource_metadata(&self, scopes: &[&str]) -> ResourceMetadata {
+        ResourceMetadata {
+            resource: self.audience.clone(),
+            authorization_servers: vec![self.issuer.clone()],
+            scopes_supported: scopes.iter().map(|s| s.to_string()).collect(),
+            bearer_methods_supported: vec!["header"],
+            dpop_signing_alg_values_supported: latchkey_dpop::algorithm_names(),
         }
     }
 
@@ -360,6 +415,26 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_401_points_at_the_protected_resource_metadata() {
+        let url = metadata_url("https://api.example/");
+        assert_eq!(url, "https://api.example/.well-known/oauth-protected-resource");
+        let missing = AuthError::Missing.www_authenticate_with_metadata(&url);
+        assert!(
+            missing.starts_with(r#"Bearer realm="api", resource_metadata="https://api.example/.well-known/oauth-protected-resource", DPoP algs=""#),
+            "in the Bearer challenge, before the DPoP one: {missing}"
+        );
+        assert!(AuthError::InsufficientScope("orders:read".into()).www_authenticate_with_metadata(&url).contains(r#"scope="orders:read", resource_metadata="#));
+        assert!(!AuthError::InvalidDpopProof.www_authenticate_with_metadata(&url).contains("resource_metadata"), "a DPoP challenge is not a Bearer one");
+        assert!(!AuthError::Missing.www_authenticate_with_metadata("https://x/\"a").contains("resource_metadata"), "a quote would break the header");
+        let v = Verifier::new("https://id.example/", "https://api.example", "https://id.example/jwks", reqwest::Client::new());
+        let doc = serde_json::to_value(v.resource_metadata(&["orders:read"])).unwrap();
+        assert_eq!(doc["resource"], "https://api.example");
+        assert_eq!(doc["authorization_servers"], serde_json::json!(["https://id.example"]));
+        assert_eq!(doc["scopes_supported"], serde_json::json!(["orders:read"]));
+        assert_eq!(doc["bearer_methods_supported"], serde_json::json!(["header"]));
+    }
 
     #[test]
     fn challenges_follow_rfc6750_and_rfc9470() {

@@ -100,6 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/register", web::post().to(registration::register))
         .route("/register/{client_id}", web::get().to(registration::read))
         .route("/register/{client_id}", web::delete().to(registration::delete))
+        .route("/register/{client_id}", web::put().to(registration::update))
         .route("/federation/{provider}/start", web::get().to(federation::start))
         .route("/federation/{provider}/callback", web::get().to(federation::callback))
         .route("/federation/{provider}/backchannel-logout", web::post().to(federation::backchannel_logout))

@@ -8,7 +8,9 @@
 //!   factor, and the new token passes.
 //!
 //! Every refusal carries the `WWW-Authenticate` header of
-//! [`latchkey_resource::AuthError`].
+//! [`latchkey_resource::AuthError`], pointing at the API's protected
+//! resource metadata (RFC 9728, `GET /.well-known/oauth-protected-resource`),
+//! where a client finds the authorization server.
 
 use std::sync::Arc;
 
@@ -21,9 +23,24 @@ pub const EXPORT_MAX_AGE: i64 = 5 * 60;
 pub const MFA: &str = "urn:latchkey:acr:mfa";
 pub const PHR: &str = "urn:latchkey:acr:phr";
 
-fn refuse(e: &AuthError) -> HttpResponse {
+/// The scopes this API knows.
+pub const SCOPES: [&str; 1] = ["orders:read"];
+
+/// This API's base URL as the client addressed it.
+fn base_of(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+fn refuse(req: &HttpRequest, e: &AuthError) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(e.status()).unwrap_or(actix_web::http::StatusCode::UNAUTHORIZED);
-    HttpResponse::build(status).insert_header(("WWW-Authenticate", e.www_authenticate())).insert_header(("Cache-Control", "no-store")).json(json!({ "error": e.to_string() }))
+    let challenge = e.www_authenticate_with_metadata(&latchkey_resource::metadata_url(&base_of(req)));
+    HttpResponse::build(status).insert_header(("WWW-Authenticate", challenge)).insert_header(("Cache-Control", "no-store")).json(json!({ "error": e.to_string() }))
+}
+
+/// RFC 9728: what a client needs to get a token for this API.
+async fn resource_metadata(verifier: web::Data<Verifier>) -> HttpResponse {
+    HttpResponse::Ok().insert_header(("Cache-Control", "max-age=300")).json(verifier.resource_metadata(&SCOPES))
 }
 
 async fn guarded(req: &HttpRequest, verifier: &Verifier, need: &Requirement) -> Result<latchkey_resource::Claims, HttpResponse> {
@@ -35,7 +52,7 @@ async fn guarded(req: &HttpRequest, verifier: &Verifier, need: &Requirement) -> 
         format!("{}://{}{}", info.scheme(), info.host(), req.path())
     };
     let request = Request { authorization: header("authorization"), dpop: header("dpop"), method: req.method().as_str(), url: &url };
-    verifier.check_request(&request, need).await.map_err(|e| refuse(&e))
+    verifier.check_request(&request, need).await.map_err(|e| refuse(req, &e))
 }
 
 async fn orders(req: HttpRequest, verifier: web::Data<Verifier>) -> HttpResponse {
@@ -56,6 +73,9 @@ async fn export(req: HttpRequest, verifier: web::Data<Verifier>) -> HttpResponse
 /// The API's routes, checking tokens with `verifier`.
 pub fn configure(verifier: Arc<Verifier>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::from(verifier)).route("/orders", web::get().to(orders)).route("/orders/export", web::get().to(export));
+        cfg.app_data(web::Data::from(verifier))
+            .route("/.well-known/oauth-protected-resource", web::get().to(resource_metadata))
+            .route("/orders", web::get().to(orders))
+            .route("/orders/export", web::get().to(export));
     }
 }

@@ -52,10 +52,19 @@ async fn step_up_loop(backend: Backend) {
     assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
     let foreign = post_form(&app, "/introspect", &[("token", &token)], Some((&bills_id, &bills_secret))).await;
     assert_eq!(foreign.body["active"], false);
+    // RFC 9728: the challenge points at the API's protected resource
+    // metadata, which names latchkey as its authorization server.
+    let metadata_url = param(&challenge, "resource_metadata").expect("resource_metadata in the challenge");
+    assert_eq!(metadata_url, format!("{bills_api}/.well-known/oauth-protected-resource"));
+    let doc: serde_json::Value = reqwest::Client::new().get(&metadata_url).send().await.expect("metadata").json().await.expect("json");
+    assert_eq!(doc["authorization_servers"], serde_json::json!([app.issuer]));
+    assert_eq!(doc["scopes_supported"], serde_json::json!(["orders:read"]));
+    assert_eq!(doc["bearer_methods_supported"], serde_json::json!(["header"]));
     // No token, a garbage token, a token without the scope.
     assert_eq!(call(&format!("{orders_api}/orders"), "not-a-token").await.0, 401);
     let r = reqwest::Client::new().get(format!("{orders_api}/orders")).send().await.expect("call");
-    assert_eq!((r.status().as_u16(), r.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some(r#"Bearer realm="api", DPoP algs="ES256 EdDSA Ed25519 PS256 RS256""#)));
+    let bare = format!(r#"Bearer realm="api", resource_metadata="{orders_api}/.well-known/oauth-protected-resource", DPoP algs="ES256 EdDSA Ed25519 PS256 RS256""#);
+    assert_eq!((r.status().as_u16(), r.headers().get("www-authenticate").and_then(|v| v.to_str().ok())), (401, Some(bare.as_str())));
 
     // The relying party re-authorizes with the challenge; the user gives only
     // the code (of the next time step: each is accepted once).

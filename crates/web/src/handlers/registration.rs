@@ -62,6 +62,21 @@ pub async fn read(req: HttpRequest, state: web::Data<AppState>, path: web::Path<
     }
 }
 
+/// `PUT /register/{client_id}` (RFC 7592 §2.2): the whole metadata, with
+/// the client's own `client_id`.
+pub async fn update(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let parsed: Result<(ClientMetadata, serde_json::Value), _> = serde_json::from_slice::<serde_json::Value>(&body).and_then(|v| Ok((serde_json::from_value(v.clone())?, v)));
+    let (meta, raw) = match parsed {
+        Ok(m) => m,
+        Err(e) => return refusal(RegistrationError::InvalidClientMetadata(format!("the body is not client metadata JSON: {e}"))),
+    };
+    let body_id = raw.get("client_id").and_then(|v| v.as_str());
+    match state.update_registration(state.client_registration, &path, bearer(&req).as_deref(), meta, body_id).await {
+        Ok(registered) => Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(registered)),
+        Err(e) => refusal(e),
+    }
+}
+
 /// `DELETE /register/{client_id}` (RFC 7592 §2.3).
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     match state.delete_registration(&path, bearer(&req).as_deref()).await {
