@@ -204,3 +204,22 @@ async fn a_self_registered_native_app_signs_in_on_any_loopback_port() {
     }
     assert_eq!(last, 429, "the {}th registration of the hour from one address", limit + 1);
 }
+
+/// Unused self-registered clients expire (no consent, no refresh for the
+/// configured days); a recent one, and every operator-registered one, stay.
+#[tokio::test]
+async fn unused_self_registered_clients_expire() {
+    let Some(app) = TestApp::start_with(Backend::Postgres, |s| s.client_registration = RegistrationPolicy::Open).await else { return };
+    let (_, old) = register(&app, None, &native_app()).await;
+    let (operator_id, _) = app.add_client(false, latchkey_domain::SigningAlg::RS256).await;
+    app.clock.advance(31 * 86_400);
+    let (_, recent) = register(&app, None, &native_app()).await;
+    assert_eq!(app.state.reap_unused_registrations(30).await.expect("reap"), 1);
+    let old_id = old["client_id"].as_str().unwrap_or_default();
+    assert!(app.state.oauth.client(old_id).await.expect("lookup").is_none(), "the unused one is gone");
+    let read = bearer(&app, "GET", &format!("/register/{old_id}"), old["registration_access_token"].as_str().unwrap_or_default()).await;
+    assert_eq!(read.status, 401);
+    assert!(app.state.oauth.client(recent["client_id"].as_str().unwrap_or_default()).await.expect("lookup").is_some());
+    assert!(app.state.oauth.client(&operator_id).await.expect("lookup").is_some(), "never an operator's client");
+    assert_eq!(app.state.reap_unused_registrations(30).await.expect("reap"), 0);
+}

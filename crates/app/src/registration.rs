@@ -25,6 +25,9 @@ pub const REGISTRATION_TOKEN_PREFIX: &str = "lkrat_";
 pub const INITIAL_TOKEN_PREFIX: &str = "lkiat_";
 /// The scopes a client registered under the `open` policy may ask for.
 pub const OPEN_SCOPES: [Scope; 4] = [Scope::OpenId, Scope::Profile, Scope::Email, Scope::OfflineAccess];
+/// A self-registered client unused this many days is removed (the
+/// default of `LATCHKEY_CLIENT_REGISTRATION_EXPIRY_DAYS`).
+pub const DEFAULT_EXPIRY_DAYS: i64 = 30;
 /// Longest client name.
 const MAX_NAME_CHARS: usize = 100;
 /// At most this many redirect URIs per client.
@@ -265,6 +268,24 @@ impl App {
             tos_uri: c.links.tos_uri.clone(),
             jwks_uri: c.jwks_uri.clone(),
         }
+    }
+
+    /// Removes self-registered clients unused for `max_idle_days` (no
+    /// consent, no refresh in that time), revoking what was issued to them;
+    /// a reaped client then gets `invalid_client` and registers again.
+    /// Returns how many went. Every node runs it in its upkeep.
+    pub async fn reap_unused_registrations(&self, max_idle_days: i64) -> Result<usize, AppError> {
+        let cutoff = self.clock.now() - max_idle_days * 86_400;
+        let unused = self.stores.db.run(move |c| client_repo::unused_self_registered(c, cutoff)).await?;
+        for id in &unused {
+            self.oauth.revoke_client_grants(id, None, &Actor::System, "unused self-registered client expired").await?;
+            directory::remove(&self.stores.db, id).await?;
+            self.oauth.record(&Actor::System, SecurityEvent::ClientDeleted { client: latchkey_domain::ClientId(id.clone()) }).await;
+        }
+        if !unused.is_empty() {
+            self.oauth.forget_cached_clients();
+        }
+        Ok(unused.len())
     }
 
     /// Where a self-registered client reads and deletes its registration.

@@ -77,6 +77,9 @@ pub struct ServerOptions {
     /// from `latchkey client registration-token`) or open (anyone; OpenID Connect scopes only).
     #[arg(long, env = "LATCHKEY_CLIENT_REGISTRATION", default_value = "closed")]
     pub client_registration: String,
+    /// Days a self-registered client may go unused (no consent, no refresh) before it is removed; 0: never.
+    #[arg(long, env = "LATCHKEY_CLIENT_REGISTRATION_EXPIRY_DAYS", default_value_t = latchkey_app::registration::DEFAULT_EXPIRY_DAYS)]
+    pub client_registration_expiry_days: i64,
     /// Seconds an invitation link works.
     #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", value_parser = seconds("LATCHKEY_INVITE_TTL_SECS"), default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL)]
     pub invite_ttl_secs: i64,
@@ -199,6 +202,7 @@ impl StoreArgs {
             },
             client_registration: latchkey_app::registration::RegistrationPolicy::parse(&opts.client_registration)
                 .ok_or_else(|| format!("LATCHKEY_CLIENT_REGISTRATION must be closed, token or open, not {}", opts.client_registration))?,
+            client_registration_expiry_days: opts.client_registration_expiry_days.max(0),
             invite_ttl: opts.invite_ttl_secs,
             recovery_ttl: opts.recovery_ttl_secs,
             password_min_chars: opts.password_min_length,

@@ -318,6 +318,7 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     println!("  echo 'blue kettle marching at noon' | {me} user add alice --email alice@example.com --password-stdin --admin");
     println!("  {me} client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
     let retention_days = settings.audit_retention_days;
+    let registration_expiry_days = settings.client_registration_expiry_days;
     let upkeep = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(MAINTENANCE_INTERVAL);
@@ -331,6 +332,13 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
             }
             if let Err(e) = upkeep.oauth.maintain_keys().await {
                 tracing::warn!(error = %e, "key maintenance failed; will retry");
+            }
+            if registration_expiry_days > 0 {
+                match upkeep.reap_unused_registrations(registration_expiry_days).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(target: "security", removed = n, "unused self-registered clients removed"),
+                    Err(e) => tracing::warn!(error = %e, "removing unused self-registered clients failed; will retry"),
+                }
             }
         }
     });

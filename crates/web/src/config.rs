@@ -55,6 +55,9 @@ pub struct Settings {
     /// `LATCHKEY_CLIENT_REGISTRATION`: who may register a client at
     /// `/register` (RFC 7591): closed (the default), token, open.
     pub client_registration: latchkey_app::registration::RegistrationPolicy,
+    /// `LATCHKEY_CLIENT_REGISTRATION_EXPIRY_DAYS`: a self-registered client
+    /// unused this long is removed (0: never).
+    pub client_registration_expiry_days: i64,
     /// Seconds an invitation link works (`LATCHKEY_INVITE_TTL_SECS`).
     pub invite_ttl: i64,
     /// Seconds a recovery link works (`LATCHKEY_RECOVERY_TTL_SECS`, 900-3600).
@@ -102,6 +105,7 @@ impl Default for Settings {
             forwarded_header: Default::default(),
             signup_open: false,
             client_registration: latchkey_app::registration::RegistrationPolicy::Closed,
+            client_registration_expiry_days: latchkey_app::registration::DEFAULT_EXPIRY_DAYS,
             invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,

@@ -173,3 +173,20 @@ pub fn set_registration(conn: &mut DbConnection, id: &str, token_hash: &str) -> 
 pub fn registration_token_hash(conn: &mut DbConnection, id: &str) -> Result<Option<String>, StoreError> {
     Ok(clients::table.find(id).select(clients::registration_token_hash).first::<Option<String>>(conn).optional()?.flatten())
 }
+
+/// Self-registered clients created before `cutoff` that have not been used
+/// since: no consent given (a grant written) and no refresh token used at
+/// or after it. Operator-registered clients are never listed.
+pub fn unused_self_registered(conn: &mut DbConnection, cutoff: i64) -> Result<Vec<String>, StoreError> {
+    use crate::schema::{grants, refresh_families};
+    let candidates: Vec<String> = clients::table.filter(clients::self_registered.eq(true)).filter(clients::created_at.lt(cutoff)).select(clients::id).load(conn)?;
+    let mut unused = Vec::new();
+    for id in candidates {
+        let granted: i64 = grants::table.filter(grants::client_id.eq(&id)).filter(grants::updated_at.ge(cutoff)).count().get_result(conn)?;
+        let refreshed: i64 = refresh_families::table.filter(refresh_families::client_id.eq(&id)).filter(refresh_families::last_used_at.ge(cutoff)).count().get_result(conn)?;
+        if granted == 0 && refreshed == 0 {
+            unused.push(id);
+        }
+    }
+    Ok(unused)
+}
