@@ -122,7 +122,7 @@ pub async fn backchannel_logout(state: web::Data<AppState>, path: web::Path<Stri
     match state.upstream_logout(&path, token).await {
         Ok(_) => HttpResponse::Ok().insert_header(("cache-control", "no-store")).finish(),
         Err(e) => {
-            tracing::info!(target: "security", provider = %path, error = %e, "back-channel logout refused");
+            tracing::info!(target: "security", provider = ?path.as_str(), error = %e, "back-channel logout refused");
             logout_refused("the logout token did not verify")
         }
     }
