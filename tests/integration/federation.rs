@@ -682,17 +682,11 @@ async fn signing_out_here_signs_out_at_the_provider() {
     assert!(landed.body.contains("signed out"), "{}", landed.body);
 }
 
-/// ID tokens that must not sign anyone in: wrong `iss`, `aud`, `azp` or
-/// `nonce`, expired, unsigned, signed with a key the provider does not
-/// publish. Each is refused ("could not be verified"), audited, and creates
-/// nothing; the honest one then works.
-#[tokio::test]
-async fn forged_id_tokens_are_refused() {
-    use crate::support::fake_oidc::{FakeOidc, Forgery, CLIENT_ID, CLIENT_SECRET};
-    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
-    let fake = FakeOidc::start();
+/// latchkey with the stand-in provider `fake` added as `name` (sign-up on).
+async fn with_fake_provider(app: &TestApp, fake: &crate::support::fake_oidc::FakeOidc, name: &str) {
+    use crate::support::fake_oidc::{CLIENT_ID, CLIENT_SECRET};
     let settings = ProviderSettings {
-        name: "Fake".into(),
+        name: name.into(),
         kind: ProviderKind::Oidc,
         issuer: fake.issuer.clone(),
         client_id: CLIENT_ID.into(),
@@ -705,17 +699,31 @@ async fn forged_id_tokens_are_refused() {
         upstream_logout: false,
     };
     app.state.admin(Actor::Cli).add_provider(settings).await.expect("add provider");
-    let attempt = |forgery: Forgery| {
-        let (app, fake) = (&app, &fake);
-        async move {
-            fake.set(forgery);
-            let mut browser = app.browser();
-            let authorize = browser.get("/federation/fake/start").await.location.expect("to the provider");
-            let back = direct().get(&authorize).send().await.expect("authorize");
-            let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back").to_string();
-            browser.get(&callback).await
-        }
-    };
+}
+
+/// A sign-in through the stand-in provider `provider` with its next ID
+/// token made as `forgery`: latchkey's answer to the callback.
+async fn through_fake(app: &TestApp, fake: &crate::support::fake_oidc::FakeOidc, provider: &str, forgery: crate::support::fake_oidc::Forgery) -> crate::support::browser::Page {
+    fake.set(forgery);
+    let mut browser = app.browser();
+    let away = browser.get(&format!("/federation/{provider}/start")).await;
+    let authorize = away.location.unwrap_or_else(|| panic!("to the provider: {} {}", away.status, away.body));
+    let back = direct().get(&authorize).send().await.expect("authorize");
+    let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back").to_string();
+    browser.get(&callback).await
+}
+
+/// ID tokens that must not sign anyone in: wrong `iss`, `aud`, `azp` or
+/// `nonce`, expired, unsigned, signed with a key the provider does not
+/// publish. Each is refused ("could not be verified"), audited, and creates
+/// nothing; the honest one then works.
+#[tokio::test]
+async fn forged_id_tokens_are_refused() {
+    use crate::support::fake_oidc::{FakeOidc, Forgery};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let fake = FakeOidc::start();
+    with_fake_provider(&app, &fake, "Fake").await;
+    let attempt = |forgery: Forgery| through_fake(&app, &fake, "fake", forgery);
     for forgery in [Forgery::WrongIssuer, Forgery::WrongAudience, Forgery::OtherAuthorizedParty, Forgery::WrongNonce, Forgery::Expired, Forgery::Unsigned, Forgery::OtherKey] {
         let page = attempt(forgery).await;
         assert_eq!(page.status, 400, "{forgery:?}: {}", page.body);
@@ -734,36 +742,12 @@ async fn forged_id_tokens_are_refused() {
 /// signs in, one whose `iss` names another tenant than its `tid` does not.
 #[tokio::test]
 async fn a_multi_tenant_providers_tokens_name_their_own_tenant() {
-    use crate::support::fake_oidc::{FakeOidc, Forgery, CLIENT_ID, CLIENT_SECRET};
+    use crate::support::fake_oidc::{FakeOidc, Forgery};
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
     let fake = FakeOidc::start_multi_tenant(tid);
-    let settings = ProviderSettings {
-        name: "Entra".into(),
-        kind: ProviderKind::Oidc,
-        issuer: fake.issuer.clone(),
-        client_id: CLIENT_ID.into(),
-        client_secret: Some(CLIENT_SECRET.into()),
-        scopes: vec![],
-        domains: vec![],
-        link: LinkRule::ExistingSignIn,
-        signup: true,
-        trust_upstream_mfa: false,
-        upstream_logout: false,
-    };
-    app.state.admin(Actor::Cli).add_provider(settings).await.expect("add provider");
-    let attempt = |forgery: Forgery| {
-        let (app, fake) = (&app, &fake);
-        async move {
-            fake.set(forgery);
-            let mut browser = app.browser();
-            let away = browser.get("/federation/entra/start").await;
-            let authorize = away.location.unwrap_or_else(|| panic!("to the provider: {} {}", away.status, away.body));
-            let back = direct().get(&authorize).send().await.expect("authorize");
-            let callback = back.headers().get("location").and_then(|v| v.to_str().ok()).expect("back").to_string();
-            browser.get(&callback).await
-        }
-    };
+    with_fake_provider(&app, &fake, "Entra").await;
+    let attempt = |forgery: Forgery| through_fake(&app, &fake, "entra", forgery);
     let other = attempt(Forgery::OtherTenant).await;
     assert_eq!(other.status, 400, "iss of another tenant: {}", other.body);
     assert!(app.state.authn.list_users().await.expect("users").is_empty());

@@ -630,8 +630,6 @@ pub enum SecurityEvent {
     IdentityLinked {
         user: UserId,
         provider: String,
-        /// What the upstream account showed of itself (name or email).
-        upstream: String,
         /// How: `sign-in` (the user signed in to this account first) or `verified-email`.
         via: String,
     },
@@ -1057,7 +1055,9 @@ impl SecurityEvent {
             E::GroupCreated { group } | E::GroupRemoved { group } | E::GroupMemberAdded { group, .. } | E::GroupMemberRemoved { group, .. } => format!("group {group}"),
             E::FederatedSignInFailed { provider, reason, .. } => format!("through {provider}: {reason}"),
             E::FederatedSignUp { provider, .. } => format!("account created at a first sign-in through {provider}"),
-            E::IdentityLinked { provider, upstream, via, .. } => format!("{provider} account {upstream:?} linked (via {via})"),
+            // Not the upstream account's name or email: the row and the
+            // security log line carry no address.
+            E::IdentityLinked { provider, via, .. } => format!("{provider} account linked (via {via})"),
             E::IdentityUnlinked { provider, others_ended, .. } => format!("{provider} account unlinked; {}", others(*others_ended)),
             E::KeysRotated { new_keys } => format!("{new_keys} new key(s)"),
             E::ProviderAdded { provider, name } => format!("provider {provider} ({name})"),
@@ -1176,7 +1176,7 @@ mod tests {
             E::GroupRemoved { group: "staff".into() },
             E::FederatedSignInFailed { user: None, provider: "corp".into(), reason: "nonce".into() },
             E::FederatedSignUp { user: u.clone(), provider: "corp".into() },
-            E::IdentityLinked { user: u.clone(), provider: "corp".into(), upstream: "alice@corp.example".into(), via: "sign-in".into() },
+            E::IdentityLinked { user: u.clone(), provider: "corp".into(), via: "sign-in".into() },
             E::IdentityUnlinked { user: u.clone(), provider: "corp".into(), others_ended: 1 },
             E::KeysRotated { new_keys: 2 },
             E::ProviderAdded { provider: "corp".into(), name: "Corp".into() },

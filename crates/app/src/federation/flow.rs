@@ -261,7 +261,7 @@ impl App {
             return Err(e);
         }
         self.oauth.record(&Actor::Anonymous, SecurityEvent::FederatedSignUp { user: user.id.clone(), provider: provider.id.clone() }).await;
-        self.oauth.record(&Actor::Anonymous, linked_event(provider, identity, &user, "sign-up")).await;
+        self.oauth.record(&Actor::Anonymous, linked_event(provider, &user, "sign-up")).await;
         Ok(user)
     }
 
@@ -284,7 +284,7 @@ impl App {
     /// what the mail offers to undo it with.
     async fn link(&self, provider: &Provider, identity: &UpstreamIdentity, user: &User, via: &str, not_me_url: &str, t: Tr) -> Result<(), AppError> {
         self.link_row(provider, identity, user).await?;
-        self.oauth.record(&Actor::User(user.id.clone()), linked_event(provider, identity, user, via)).await;
+        self.oauth.record(&Actor::User(user.id.clone()), linked_event(provider, user, via)).await;
         let notice = Notice::ProviderLinked { username: &user.username, provider: &provider.name, not_me_url };
         self.notify(&user.email, crate::sessions::mail_language(user, t), notice).await;
         Ok(())
@@ -322,8 +322,8 @@ impl App {
     }
 }
 
-fn linked_event(provider: &Provider, identity: &UpstreamIdentity, user: &User, via: &str) -> SecurityEvent {
-    SecurityEvent::IdentityLinked { user: user.id.clone(), provider: provider.id.clone(), upstream: identity.display(), via: via.into() }
+fn linked_event(provider: &Provider, user: &User, via: &str) -> SecurityEvent {
+    SecurityEvent::IdentityLinked { user: user.id.clone(), provider: provider.id.clone(), via: via.into() }
 }
 
 /// `fed`, plus what the upstream asserted only when the provider is
