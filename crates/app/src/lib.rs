@@ -31,6 +31,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod client_metadata;
 pub mod directory;
 mod error;
 pub mod federation;
@@ -82,6 +83,9 @@ pub struct AppConfig {
     pub invite_ttl: i64,
     /// How long a recovery link works (seconds).
     pub recovery_ttl: i64,
+    /// Client ID metadata documents: off, on, or on with documents on this
+    /// machine allowed too (development).
+    pub client_id_metadata: client_metadata::MetadataPolicy,
 }
 
 /// latchkey's services, wired together: what a web node, the CLI and the
@@ -111,6 +115,8 @@ pub struct App {
     pub recovery_ttl: i64,
     /// Upstream identity providers' HTTP client and discovery cache.
     pub upstreams: federation::upstream::Upstreams,
+    /// Fetches client ID metadata documents; `None` when they are off.
+    pub metadata_fetcher: Option<latchkey_oauth::outbound::GuardedFetcher>,
 }
 
 impl App {
@@ -144,6 +150,7 @@ impl App {
             invite_ttl: config.invite_ttl,
             recovery_ttl: config.recovery_ttl,
             upstreams: federation::upstream::Upstreams::new(),
+            metadata_fetcher: config.client_id_metadata.fetcher()?,
         })
     }
 }

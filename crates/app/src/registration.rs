@@ -5,7 +5,9 @@
 //! The policy (`LATCHKEY_CLIENT_REGISTRATION`) is `closed` by default;
 //! `token` needs an initial access token an operator minted
 //! (`latchkey client registration-token`); `open` takes anyone (the web
-//! layer limits it per address) but only the OpenID Connect scopes.
+//! layer limits it per address) but only the OpenID Connect scopes and
+//! the scopes of APIs whose operator opened them to self-registered clients
+//! (`self_registration`, which also holds under `token`).
 //! Whatever the policy, a self-registered client gets no `admin` scope, no
 //! grant but the code flow and refresh, and only redirect URIs that are
 //! https, loopback (any port, RFC 8252 §7.3) or a private-use scheme; it is
@@ -177,7 +179,7 @@ impl App {
     }
 
     /// What a self-registered client's metadata becomes, checked.
-    async fn new_client_from(&self, policy: RegistrationPolicy, m: &ClientMetadata) -> Result<NewClient, RegistrationError> {
+    pub(crate) async fn new_client_from(&self, policy: RegistrationPolicy, m: &ClientMetadata) -> Result<NewClient, RegistrationError> {
         if m.redirect_uris.is_empty() || m.redirect_uris.len() > MAX_REDIRECT_URIS {
             return Err(RegistrationError::InvalidRedirectUri(format!("1-{MAX_REDIRECT_URIS} redirect_uris are needed")));
         }
@@ -215,9 +217,10 @@ impl App {
         if requested.contains(Scope::Admin) {
             return Err(bad_metadata("the admin scope cannot be registered"));
         }
-        if policy == RegistrationPolicy::Open && (requested.iter().any(|s| !OPEN_SCOPES.contains(&s)) || requested.api_names().next().is_some()) {
-            return Err(bad_metadata("open registration grants only openid, profile, email and offline_access"));
+        if policy == RegistrationPolicy::Open && requested.iter().any(|s| !OPEN_SCOPES.contains(&s)) {
+            return Err(bad_metadata("open registration grants only openid, profile, email, offline_access and the scopes of APIs open to self-registered clients"));
         }
+        self.check_self_registered_api_scopes(&requested).await?;
         let name = m.client_name.clone().unwrap_or_else(|| "Unnamed application".into());
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
@@ -242,6 +245,24 @@ impl App {
             jwks_uri: m.jwks_uri.clone(),
             links,
         })
+    }
+
+    /// A self-registered client may ask only for the scopes of APIs whose
+    /// operator opened them to such clients (`self_registration`), under
+    /// every policy: an API's data is not for any app that shows up.
+    pub(crate) async fn check_self_registered_api_scopes(&self, requested: &ScopeSet) -> Result<(), RegistrationError> {
+        if requested.api_names().next().is_none() {
+            return Ok(());
+        }
+        let apis = self.oauth.apis().await.map_err(AppError::from)?;
+        for name in requested.api_names() {
+            match apis.iter().find(|a| a.has_scope(name)) {
+                Some(api) if api.self_registration => {}
+                Some(_) => return Err(bad_metadata(format!("scope {name}: its API does not take self-registered clients"))),
+                None => return Err(bad_metadata(format!("scope {name} is not a scope of a registered API"))),
+            }
+        }
+        Ok(())
     }
 
     fn registered(&self, c: &Client, secret: Option<Secret>, token: Option<String>, method: Option<&str>) -> RegisteredClient {

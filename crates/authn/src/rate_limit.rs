@@ -43,6 +43,11 @@ pub const FEDERATION_PER_IP: Limit = Limit { name: "federation-ip", max: 600, wi
 /// Client registrations (RFC 7591) from one address: a developer trying
 /// things out gets through, a script minting thousands of clients does not.
 pub const REGISTRATION_PER_IP: Limit = Limit { name: "registration-ip", max: 20, window_secs: 3600 };
+/// Client ID metadata documents fetched for requests from one address
+/// (issue #27): each fetch is an outgoing request of up to 5 s to a URL the
+/// requester chose, so a flood of made-up client ids is cut off; a cached
+/// document costs nothing and is not counted.
+pub const METADATA_FETCH_PER_IP: Limit = Limit { name: "metadata-fetch-ip", max: 30, window_secs: 10 * 60 };
 /// Email changes requested per account.
 pub const EMAIL_CHANGE_PER_ACCOUNT: Limit = Limit { name: "email-change", max: 5, window_secs: 3600 };
 

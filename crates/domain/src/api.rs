@@ -30,6 +30,13 @@ pub struct Api {
     /// `(role, group name)`: members of the group hold the role at this API.
     pub roles: Vec<(String, String)>,
     pub created_at: i64,
+    /// Clients that registered themselves (RFC 7591, a client ID metadata
+    /// document) may ask for this API's scopes. Off unless the operator
+    /// says so: an API's data is not for any app that shows up.
+    pub self_registration: bool,
+    /// latchkey serves this API's protected resource metadata (RFC 9728),
+    /// so the API need not host it.
+    pub publish_metadata: bool,
 }
 
 impl Api {

@@ -25,6 +25,8 @@ pub enum ClientKind {
 
 /// The device authorization grant's `grant_type` (RFC 8628 §3.4).
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The token exchange grant's `grant_type` (RFC 8693 §2.1).
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 /// Grant types a client may use (RFC 6749 §4, RFC 8628).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +39,12 @@ pub enum GrantType {
     /// the user enters on another device.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
     DeviceCode,
+    /// RFC 8693: a confidential client trades a user's access token for one
+    /// at another API, acting for the user. Not listed in a client's
+    /// `grant_types`: its [`TokenExchangePolicy`] (`token_exchange_to`)
+    /// is what lets a client use it.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
@@ -46,6 +54,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::ClientCredentials => "client_credentials",
             GrantType::DeviceCode => DEVICE_CODE_GRANT,
+            GrantType::TokenExchange => TOKEN_EXCHANGE_GRANT,
         }
     }
 
@@ -55,6 +64,7 @@ impl GrantType {
             "refresh_token" => GrantType::RefreshToken,
             "client_credentials" => GrantType::ClientCredentials,
             DEVICE_CODE_GRANT => GrantType::DeviceCode,
+            TOKEN_EXCHANGE_GRANT => GrantType::TokenExchange,
             _ => return None,
         })
     }
@@ -97,6 +107,50 @@ pub struct ClientLinks {
     pub tos_uri: Option<String>,
 }
 
+/// Token exchange (RFC 8693), as an operator set it for one client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenExchangePolicy {
+    /// The audiences of the APIs this client may exchange a user's access
+    /// tokens into (`token_exchange_to`). Empty: it may not use the grant.
+    pub to: Vec<String>,
+    /// This client may impersonate: without an `actor_token`, the token it
+    /// gets carries no `act` (`token_exchange_impersonation`).
+    pub impersonation: bool,
+    /// The clients that may act with this client's access tokens (`may_act`,
+    /// RFC 8693 §4.4): its tokens name them, and an exchange by any other
+    /// client is refused. Empty: no `may_act` claim, anyone the policy allows.
+    pub may_act: Vec<String>,
+}
+
+/// Most entries in one token exchange list (`token_exchange_to`, `may_act`).
+pub const MAX_TOKEN_EXCHANGE_ENTRIES: usize = 20;
+/// Longest API audience a token exchange policy names (as `api add` allows).
+pub const MAX_EXCHANGE_AUDIENCE_CHARS: usize = 512;
+/// Longest client id a `may_act` list names.
+pub const MAX_MAY_ACT_ID_CHARS: usize = 128;
+
+impl TokenExchangePolicy {
+    /// Whether the client may use the token exchange grant at all.
+    pub fn enabled(&self) -> bool {
+        !self.to.is_empty()
+    }
+
+    /// Whether `audience` is one this client may exchange into.
+    pub fn allows(&self, audience: &str) -> bool {
+        self.to.iter().any(|a| a == audience)
+    }
+}
+
+/// Checks one entry of a token exchange list: 1 to `max` printable ASCII
+/// characters, no space (an API audience or a client id; the admin API's
+/// schema says the same). Returns why not.
+pub fn check_exchange_entry(what: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.is_empty() || value.len() > max || !value.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(format!("{what} must be 1-{max} printable ASCII characters without spaces"));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub id: ClientId,
@@ -133,6 +187,9 @@ pub struct Client {
     /// Registered by itself (RFC 7591), not by an operator: the consent
     /// page says it is not verified.
     pub self_registered: bool,
+    /// Token exchange (RFC 8693): where this client may exchange tokens
+    /// into, whether it may impersonate, and who may act with its tokens.
+    pub token_exchange: TokenExchangePolicy,
 }
 
 /// Whether `registered` and `presented` are the same loopback IP redirect
@@ -211,6 +268,7 @@ mod tests {
             jwks_uri: None,
             links: ClientLinks::default(),
             self_registered: false,
+            token_exchange: TokenExchangePolicy::default(),
         }
     }
 
@@ -239,10 +297,23 @@ mod tests {
 
     #[test]
     fn grant_types_round_trip_through_their_wire_names() {
-        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode] {
+        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode, GrantType::TokenExchange] {
             assert_eq!(GrantType::parse(g.as_str()), Some(g));
             assert_eq!(serde_json::to_string(&g).ok(), Some(format!("\"{}\"", g.as_str())));
         }
         assert_eq!(GrantType::parse("device_code"), None, "only the registered URN");
+        assert_eq!(GrantType::parse("token-exchange"), None, "only the registered URN");
+    }
+
+    #[test]
+    fn token_exchange_entries_are_printable_and_bounded() {
+        assert!(check_exchange_entry("audience", "https://orders.example/api", MAX_EXCHANGE_AUDIENCE_CHARS).is_ok());
+        for bad in ["", "a b", "a\u{7}b", "caf\u{e9}", "line\nbreak"] {
+            assert!(check_exchange_entry("audience", bad, MAX_EXCHANGE_AUDIENCE_CHARS).is_err(), "{bad:?}");
+        }
+        assert!(check_exchange_entry("client id", &"a".repeat(MAX_MAY_ACT_ID_CHARS + 1), MAX_MAY_ACT_ID_CHARS).is_err());
+        let p = TokenExchangePolicy { to: vec!["https://a".into()], ..Default::default() };
+        assert!(p.enabled() && p.allows("https://a") && !p.allows("https://b"));
+        assert!(!TokenExchangePolicy::default().enabled());
     }
 }

@@ -42,6 +42,7 @@ pub enum EventKind {
     AccountSetUp,
     AdminGranted,
     AdminRevoked,
+    ApiChanged,
     ApiRegistered,
     ApiRemoved,
     AppDisconnected,
@@ -112,6 +113,7 @@ pub enum EventKind {
     SignOut,
     SignupAddressTaken,
     SignupRequested,
+    TokenExchanged,
     TotpEnrolled,
     TotpRemoved,
     UserDeleted,
@@ -122,12 +124,13 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for tests and lookups.
-    pub const ALL: [EventKind; 81] = [
+    pub const ALL: [EventKind; 83] = [
         EventKind::AccountDeleted,
         EventKind::AccountRecovered,
         EventKind::AccountSetUp,
         EventKind::AdminGranted,
         EventKind::AdminRevoked,
+        EventKind::ApiChanged,
         EventKind::ApiRegistered,
         EventKind::ApiRemoved,
         EventKind::AppDisconnected,
@@ -198,6 +201,7 @@ impl EventKind {
         EventKind::SignOut,
         EventKind::SignupAddressTaken,
         EventKind::SignupRequested,
+        EventKind::TokenExchanged,
         EventKind::TotpEnrolled,
         EventKind::TotpRemoved,
         EventKind::UserDeleted,
@@ -217,6 +221,7 @@ impl EventKind {
             AdminGranted => "admin_granted",
             AdminRevoked => "admin_revoked",
             ApiRegistered => "api_registered",
+            ApiChanged => "api_changed",
             ApiRemoved => "api_removed",
             AppDisconnected => "app_disconnected",
             AuditExported => "audit_exported",
@@ -286,6 +291,7 @@ impl EventKind {
             SignOut => "sign_out",
             SignupAddressTaken => "signup_address_taken",
             SignupRequested => "signup_requested",
+            TokenExchanged => "token_exchanged",
             TotpEnrolled => "totp_enrolled",
             TotpRemoved => "totp_removed",
             UserDeleted => "user_deleted",
@@ -458,6 +464,7 @@ pub enum Invitation {
 pub enum ClientChange {
     Settings { name_before: String, name: String, redirect_uris_before: Vec<String>, redirect_uris: Vec<String> },
     Links { logo_uri: Option<String>, policy_uri: Option<String>, tos_uri: Option<String> },
+    TokenExchange { to: Vec<String>, impersonation: bool, may_act: Vec<String> },
 }
 
 /// Whose grants were revoked.
@@ -496,6 +503,12 @@ pub enum SecurityEvent {
     AdminRevoked {
         user: UserId,
         was_admin: bool,
+    },
+    ApiChanged {
+        name: String,
+        audience: String,
+        /// What the API allows now, in words.
+        change: String,
     },
     ApiRegistered {
         name: String,
@@ -773,6 +786,16 @@ pub enum SecurityEvent {
     SignupRequested {
         user: UserId,
     },
+    /// RFC 8693: `client` exchanged a token of `user` (issued to
+    /// `subject_client`) for one at the API `audience`; without `act` when
+    /// `impersonation`. No token, scope or address of the user is kept.
+    TokenExchanged {
+        user: UserId,
+        client: ClientId,
+        subject_client: ClientId,
+        audience: String,
+        impersonation: bool,
+    },
     TotpEnrolled {
         user: UserId,
         others_ended: usize,
@@ -823,6 +846,7 @@ impl SecurityEvent {
             E::AccountSetUp { .. } => EventKind::AccountSetUp,
             E::AdminGranted { .. } => EventKind::AdminGranted,
             E::AdminRevoked { .. } => EventKind::AdminRevoked,
+            E::ApiChanged { .. } => EventKind::ApiChanged,
             E::ApiRegistered { .. } => EventKind::ApiRegistered,
             E::ApiRemoved { .. } => EventKind::ApiRemoved,
             E::AppDisconnected { .. } => EventKind::AppDisconnected,
@@ -893,6 +917,7 @@ impl SecurityEvent {
             E::SignOut { .. } => EventKind::SignOut,
             E::SignupAddressTaken => EventKind::SignupAddressTaken,
             E::SignupRequested { .. } => EventKind::SignupRequested,
+            E::TokenExchanged { .. } => EventKind::TokenExchanged,
             E::TotpEnrolled { .. } => EventKind::TotpEnrolled,
             E::TotpRemoved { .. } => EventKind::TotpRemoved,
             E::UserDeleted { .. } => EventKind::UserDeleted,
@@ -954,6 +979,7 @@ impl SecurityEvent {
             | E::SignIn { user, .. }
             | E::SignOut { user, .. }
             | E::SignupRequested { user }
+            | E::TokenExchanged { user, .. }
             | E::TotpEnrolled { user, .. }
             | E::TotpRemoved { user, .. }
             | E::UserDeleted { user, .. }
@@ -963,7 +989,8 @@ impl SecurityEvent {
             E::LoginFailed { user, .. } | E::LoginThrottled { user, .. } | E::PasskeySignInFailed { user, .. } | E::FederatedSignInFailed { user, .. } => user.as_ref()?,
             E::GrantsRevoked { of: RevokedGrants::Client { user, .. }, .. } => &user.as_ref()?.0,
             E::GrantsRevoked { of: RevokedGrants::User { user, .. }, .. } => user,
-            E::ApiRegistered { .. }
+            E::ApiChanged { .. }
+            | E::ApiRegistered { .. }
             | E::ApiRemoved { .. }
             | E::AuditExported { .. }
             | E::ClientCreated { .. }
@@ -1009,6 +1036,7 @@ impl SecurityEvent {
             | E::DeviceApproved { client, .. }
             | E::DeviceDenied { client, .. }
             | E::RefreshTokenReuse { client, .. }
+            | E::TokenExchanged { client, .. }
             | E::GrantsRevoked { of: RevokedGrants::Client { client, .. }, .. } => client,
             E::SignIn { client, .. } | E::SignOut { client, .. } => client.as_ref()?,
             _ => return None,
@@ -1025,6 +1053,7 @@ impl SecurityEvent {
             E::AccountSetUp { methods, .. } => format!("first credential: {}", Amr::join(methods)),
             E::AdminGranted { was_admin, .. } => format!("admin: {was_admin} -> true"),
             E::AdminRevoked { was_admin, .. } => format!("admin: {was_admin} -> false"),
+            E::ApiChanged { name, audience, change } => format!("API {name} ({audience}): {change}"),
             E::ApiRegistered { name, audience } | E::ApiRemoved { name, audience } => format!("API {name} ({audience})"),
             E::AppDisconnected { .. } => "the user disconnected the app".into(),
             E::AuditExported { filter } => format!("filter {filter}"),
@@ -1040,6 +1069,9 @@ impl SecurityEvent {
                 format!("name {name_before:?} -> {name:?}; redirect URIs {redirect_uris_before:?} -> {redirect_uris:?}")
             }
             E::ClientUpdated { change: ClientChange::Links { logo_uri, policy_uri, tos_uri }, .. } => format!("logo {logo_uri:?}, policy {policy_uri:?}, terms {tos_uri:?}"),
+            E::ClientUpdated { change: ClientChange::TokenExchange { to, impersonation, may_act }, .. } => {
+                format!("token exchange to {to:?}, impersonation {impersonation}, may act: {may_act:?}")
+            }
             E::CodeReuse { .. } => "authorization code replayed; tokens from its first use revoked".into(),
             E::ConsentDenied { scope, .. } | E::ConsentGiven { scope, .. } | E::DeviceApproved { scope, .. } | E::DeviceDenied { scope, .. } => scope.clone(),
             E::DeviceForgotten { device, .. } => format!("device {device}"),
@@ -1116,6 +1148,8 @@ impl SecurityEvent {
             E::SignOut { client: Some(_), .. } => "signed out on the consent page (not this user)".into(),
             E::SignupAddressTaken => "sign-up for a registered address".into(),
             E::SignupRequested { .. } => "verification link sent".into(),
+            E::TokenExchanged { subject_client, audience, impersonation: false, .. } => format!("token of client {subject_client} exchanged for {audience}, acting for the user"),
+            E::TokenExchanged { subject_client, audience, impersonation: true, .. } => format!("token of client {subject_client} exchanged for {audience}, impersonating the user"),
             E::TotpEnrolled { others_ended, .. } => format!("authenticator app; {}", others(*others_ended)),
             E::UserDeleted { username, .. } => format!("{username} deleted by an admin"),
             E::UserInvited { via: Invitation::Mailed { username, hours }, .. } => format!("invitation for {username}, {hours} h"),
@@ -1144,6 +1178,7 @@ mod tests {
             E::AccountSetUp { user: u.clone(), methods: vec![Amr::Pwd] },
             E::AdminGranted { user: u.clone(), was_admin: false },
             E::AdminRevoked { user: u.clone(), was_admin: true },
+            E::ApiChanged { name: "Orders".into(), audience: "https://orders".into(), change: "published metadata: yes".into() },
             E::ApiRegistered { name: "Orders".into(), audience: "https://orders".into() },
             E::ApiRemoved { name: "Orders".into(), audience: "https://orders".into() },
             E::AppDisconnected { user: u.clone(), client: c.clone() },
@@ -1214,6 +1249,7 @@ mod tests {
             E::SignOut { user: u.clone(), client: None },
             E::SignupAddressTaken,
             E::SignupRequested { user: u.clone() },
+            E::TokenExchanged { user: u.clone(), client: c.clone(), subject_client: ClientId("c2".into()), audience: "https://orders".into(), impersonation: false },
             E::TotpEnrolled { user: u.clone(), others_ended: 0 },
             E::TotpRemoved { user: u.clone(), others_ended: 0 },
             E::UserDeleted { user: u.clone(), username: "alice".into() },
@@ -1241,7 +1277,7 @@ mod tests {
     /// The stored kinds, byte for byte as before the events were typed.
     #[test]
     fn kinds_are_the_old_strings() {
-        let old = "account_deleted account_recovered account_set_up admin_granted admin_revoked api_registered api_removed app_disconnected audit_exported \
+        let old = "account_deleted account_recovered account_set_up admin_granted admin_revoked api_changed api_registered api_removed app_disconnected audit_exported \
                    backchannel_logout_delivered backchannel_logout_failed backup_codes_regenerated client_created client_deleted client_disabled client_enabled \
                    client_scopes_changed client_secret_rotated client_updated code_reuse consent_denied consent_given device_approved device_denied device_forgotten \
                    device_token_replayed email_change_refused email_change_requested email_change_reverted email_changed federated_sign_in_failed federated_sign_up grants_revoked group_created \
@@ -1249,7 +1285,7 @@ mod tests {
                    passkey_added passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
                    profile_changed provider_added provider_disabled provider_enabled provider_removed provider_updated rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
                    recovery_requested recovery_requested_unknown refresh_token_reuse second_factor_failed session_moved session_restored sessions_ended sign_in \
-                   sign_out signup_address_taken signup_requested totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";
+                   sign_out signup_address_taken signup_requested token_exchanged totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";
         let now: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(now, old.split_whitespace().collect::<Vec<_>>());
     }
@@ -1277,6 +1313,12 @@ mod tests {
                 "admin client x revoked 1 grant(s), 2 refresh family(ies) of client c1 for user alice",
             ),
             (E::AdminGranted { user: u.clone(), was_admin: false }, Some("u1"), None, "admin: false -> true"),
+            (
+                E::TokenExchanged { user: u.clone(), client: c.clone(), subject_client: ClientId("c2".into()), audience: "https://orders".into(), impersonation: true },
+                Some("u1"),
+                Some("c1"),
+                "token of client c2 exchanged for https://orders, impersonating the user",
+            ),
             (E::SignOut { user: u, client: Some(c) }, Some("u1"), Some("c1"), "signed out on the consent page (not this user)"),
         ];
         for (e, user, client, detail) in cases {

@@ -19,7 +19,7 @@ pub mod user;
 pub use admin::{ClientAction, UserAction};
 pub use api::{Api, ApiScope};
 pub use auth_method::{Acr, Amr};
-pub use client::{Client, ClientId, ClientKind, ClientLinks, GrantType, SigningAlg, DEVICE_CODE_GRANT};
+pub use client::{Client, ClientId, ClientKind, ClientLinks, GrantType, SigningAlg, TokenExchangePolicy, DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use event::{
     Actor, ClientChange, CodesCause, Disowned, EndedSessions, EventKind, FactorFailure, Invitation, Outcome, PasskeyAddedVia, PasskeyRefusal, RecoveryFactor, Removal, RevokedGrants, SecurityEvent,

@@ -80,6 +80,14 @@ pub struct ServerOptions {
     /// Days a self-registered client may go unused (no consent, no refresh) before it is removed; 0: never.
     #[arg(long, env = "LATCHKEY_CLIENT_REGISTRATION_EXPIRY_DAYS", default_value_t = latchkey_app::registration::DEFAULT_EXPIRY_DAYS)]
     pub client_registration_expiry_days: i64,
+    /// Client ID metadata documents: on lets an https URL be a client_id (latchkey fetches the
+    /// document it names); off (default).
+    #[arg(long, env = "LATCHKEY_CLIENT_ID_METADATA", default_value = "off")]
+    pub client_id_metadata: String,
+    /// Development only: fetch client ID metadata documents on this machine too (http://localhost,
+    /// 127.0.0.1, [::1]).
+    #[arg(long, env = "LATCHKEY_CLIENT_ID_METADATA_ALLOW_LOOPBACK", default_value_t = false)]
+    pub client_id_metadata_allow_loopback: bool,
     /// Seconds an invitation link works.
     #[arg(long, env = "LATCHKEY_INVITE_TTL_SECS", value_parser = seconds("LATCHKEY_INVITE_TTL_SECS"), default_value_t = latchkey_authn::links::DEFAULT_INVITE_TTL)]
     pub invite_ttl_secs: i64,
@@ -203,6 +211,8 @@ impl StoreArgs {
             client_registration: latchkey_app::registration::RegistrationPolicy::parse(&opts.client_registration)
                 .ok_or_else(|| format!("LATCHKEY_CLIENT_REGISTRATION must be closed, token or open, not {}", opts.client_registration))?,
             client_registration_expiry_days: opts.client_registration_expiry_days.max(0),
+            client_id_metadata: latchkey_app::client_metadata::MetadataPolicy::parse(&opts.client_id_metadata, opts.client_id_metadata_allow_loopback)
+                .ok_or_else(|| format!("LATCHKEY_CLIENT_ID_METADATA must be on or off, not {}", opts.client_id_metadata))?,
             invite_ttl: opts.invite_ttl_secs,
             recovery_ttl: opts.recovery_ttl_secs,
             password_min_chars: opts.password_min_length,
@@ -433,6 +443,11 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show one client's settings (JSON), its token exchange policy included.
+    Show {
+        /// The client id.
+        client_id: String,
+    },
     /// Remove a client.
     Remove {
         /// The client id.
@@ -450,7 +465,8 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change a client: the API scopes it may be granted (replaces the list), whether it must push its requests, or its consent-page links.
+    /// Change a client: the API scopes it may be granted (replaces the list), whether it must push its requests, its consent-page links,
+    /// or its token exchange policy (RFC 8693).
     Update {
         /// The client id.
         client_id: String,
@@ -477,7 +493,33 @@ pub enum ClientCommand {
         id_token_alg: Option<String>,
         #[command(flatten)]
         links: ClientLinkArgs,
+        #[command(flatten)]
+        exchange: TokenExchangeArgs,
     },
+}
+
+/// Token exchange (RFC 8693) settings of `client update`; alone, they change nothing else.
+#[derive(Args, Clone, Default)]
+pub struct TokenExchangeArgs {
+    /// Token exchange (RFC 8693): an API audience this (confidential) client may exchange users' access tokens into;
+    /// repeat for several (replaces the list); "" clears it (the client may no longer exchange tokens).
+    #[arg(long = "token-exchange-to", value_name = "API_AUDIENCE")]
+    pub to: Vec<String>,
+    /// true: a token exchange without an actor_token gets a token without act (impersonation); false: always act.
+    #[arg(long = "token-exchange-impersonation", value_name = "true|false")]
+    pub impersonation: Option<bool>,
+    /// A client that may act with this client's access tokens (their may_act claim, RFC 8693 §4.4; the consent page names it);
+    /// repeat for several (replaces the list); "" clears it.
+    #[arg(long = "may-act", value_name = "CLIENT_ID")]
+    pub may_act: Vec<String>,
+}
+
+impl TokenExchangeArgs {
+    /// The change these options ask for (a lone "" clears a list).
+    pub fn into_update(self) -> latchkey_app::directory::clients::TokenExchangeUpdate {
+        let list = |v: Vec<String>| (!v.is_empty()).then(|| v.into_iter().filter(|s| !s.is_empty()).collect());
+        latchkey_app::directory::clients::TokenExchangeUpdate { to: list(self.to), impersonation: self.impersonation, may_act: list(self.may_act) }
+    }
 }
 
 /// What the consent page shows of a client besides its name. On `client
@@ -523,6 +565,13 @@ pub enum ApiCommand {
         /// Give the API credentials to introspect its own tokens.
         #[arg(long)]
         introspection_secret: bool,
+        /// Let clients that registered themselves (dynamic registration, client ID metadata
+        /// documents) ask for its scopes.
+        #[arg(long)]
+        self_registration: bool,
+        /// Serve its protected resource metadata (RFC 9728) at <issuer>/resource-metadata/<id>.
+        #[arg(long)]
+        publish_metadata: bool,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -537,6 +586,17 @@ pub enum ApiCommand {
     Show {
         /// The API (id or audience).
         api: String,
+    },
+    /// Change what an API allows (options left out stay as they are).
+    Update {
+        /// The API (id or audience).
+        api: String,
+        /// Whether clients that registered themselves may ask for its scopes.
+        #[arg(long)]
+        self_registration: Option<bool>,
+        /// Whether latchkey serves its protected resource metadata (RFC 9728).
+        #[arg(long)]
+        publish_metadata: Option<bool>,
     },
     /// Remove an API (by id or audience).
     Remove {

@@ -105,6 +105,12 @@ pub fn check_settings(s: &Settings) -> Vec<Finding> {
             "LATCHKEY_SIGNUP=open: anyone who reaches this server can create an account; set LATCHKEY_SIGNUP=closed and invite people (latchkey user invite) unless public sign-up is intended",
         ));
     }
+    if s.client_id_metadata == latchkey_app::client_metadata::MetadataPolicy::OnWithLoopback && !local {
+        out.push(f(
+            Level::Fail,
+            "LATCHKEY_CLIENT_ID_METADATA_ALLOW_LOOPBACK=true on a server that is not on localhost: a client id can make latchkey fetch from this machine's own services; it is for development only, unset it",
+        ));
+    }
     if let Some(bind) = s.metrics_bind.as_deref() {
         if !bind.parse::<std::net::SocketAddr>().is_ok_and(|a| a.ip().is_loopback()) {
             out.push(f(Level::Warn, format!("LATCHKEY_METRICS_BIND={bind} is not a loopback address: /metrics has no authentication and tells anyone who reaches it your traffic and users' activity; bind it to 127.0.0.1:<port> or allow only your Prometheus in a firewall")));
@@ -325,6 +331,9 @@ mod tests {
         assert_eq!(levels(&metrics("192.0.2.7:9100"), "LATCHKEY_METRICS_BIND"), [Level::Warn]);
         assert!(levels(&metrics("127.0.0.1:9100"), "LATCHKEY_METRICS_BIND").is_empty());
         assert!(levels(&metrics("[::1]:9100"), "LATCHKEY_METRICS_BIND").is_empty());
+        let loopback = |issuer: &str| Settings { issuer: issuer.into(), client_id_metadata: latchkey_app::client_metadata::MetadataPolicy::OnWithLoopback, ..Settings::default() };
+        assert_eq!(levels(&loopback("https://id.example.com"), "ALLOW_LOOPBACK"), [Level::Fail]);
+        assert!(levels(&loopback("http://localhost:8080"), "ALLOW_LOOPBACK").is_empty(), "development");
     }
 
     fn key(alg: &str, created_at: i64) -> StoredKey {

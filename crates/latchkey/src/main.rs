@@ -438,21 +438,22 @@ async fn user_command(state: &App, command: UserCommand) -> Result<(), CliError>
     Ok(())
 }
 
+/// A client as `client list --json` and `client show` print it.
+fn client_json(c: &latchkey_domain::Client) -> serde_json::Value {
+    json!({
+        "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
+        "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scope": c.allowed_scopes.to_string(), "admin": c.admin, "id_token_alg": c.id_token_alg.as_str(),
+        "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
+        "self_registered": c.self_registered,
+        "token_exchange_to": c.token_exchange.to, "token_exchange_impersonation": c.token_exchange.impersonation, "may_act": c.token_exchange.may_act,
+    })
+}
+
 async fn list_clients(db: &latchkey_store::Db, json: bool) -> Result<(), CliError> {
     let list = clients::list(db).await?;
     if json {
-        let list: Vec<_> = list
-            .iter()
-            .map(|c| {
-                json!({
-                    "client_id": c.id.0, "name": c.name, "public": c.secret_hash.is_none(),
-                    "redirect_uris": c.redirect_uris, "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-                    "scope": c.allowed_scopes.to_string(), "admin": c.admin, "id_token_alg": c.id_token_alg.as_str(),
-                    "logo_uri": c.links.logo_uri, "policy_uri": c.links.policy_uri, "tos_uri": c.links.tos_uri,
-                    "self_registered": c.self_registered,
-                })
-            })
-            .collect();
+        let list: Vec<_> = list.iter().map(client_json).collect();
         println!("{}", serde_json::Value::Array(list));
     } else {
         for c in list {
@@ -489,7 +490,11 @@ async fn client_command(state: &App, command: ClientCommand) -> Result<(), CliEr
             }
         }
         ClientCommand::List { json } => list_clients(&stores.db, json).await?,
-        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop, id_token_alg, links } => {
+        ClientCommand::Show { client_id } => {
+            let client = state.oauth.client(&client_id).await.map_err(latchkey_oauth::OAuthError::from)?.ok_or_else(|| CliError::Usage(format!("no client with id {client_id}")))?;
+            println!("{}", serde_json::to_string_pretty(&client_json(&client)).unwrap_or_default());
+        }
+        ClientCommand::Update { client_id, allow_scopes, require_par, jwks_file, require_private_key_jwt, jwks_uri, require_dpop, id_token_alg, links, exchange } => {
             let id_token_alg = id_token_alg.map(|a| SigningAlg::parse(&a).ok_or_else(|| CliError::Usage(format!("unknown algorithm {a} (use RS256, ES256 or EdDSA)")))).transpose()?;
             let links = links.into_update();
             let links_change = !links.is_empty();
@@ -529,8 +534,20 @@ async fn client_command(state: &App, command: ClientCommand) -> Result<(), CliEr
                 clients::set_id_token_alg(&stores.db, &client_id, alg).await?;
                 println!("client {client_id}: ID tokens signed with {}", alg.as_str());
             }
-            let other_change =
-                id_token_alg.is_some() || require_par.is_some() || jwks_file.is_some() || jwks_uri.is_some() || require_dpop.is_some() || require_private_key_jwt.is_some() || links_change;
+            let exchange = exchange.into_update();
+            let exchange_change = !exchange.is_empty();
+            if exchange_change {
+                let now = ops.update_client_token_exchange(&client_id, exchange).await?;
+                print_token_exchange(state, &client_id, &now).await?;
+            }
+            let other_change = id_token_alg.is_some()
+                || require_par.is_some()
+                || jwks_file.is_some()
+                || jwks_uri.is_some()
+                || require_dpop.is_some()
+                || require_private_key_jwt.is_some()
+                || links_change
+                || exchange_change;
             if !other_change || !allow_scopes.is_empty() {
                 let names: Vec<String> = allow_scopes.iter().flat_map(|s| s.split_whitespace()).map(str::to_string).collect();
                 let client = ops.set_client_api_scopes(&client_id, &names).await?;
@@ -557,17 +574,33 @@ async fn client_command(state: &App, command: ClientCommand) -> Result<(), CliEr
     Ok(())
 }
 
+/// A client's token exchange policy as `client update` reports it; an
+/// audience no API has, or a client that does not exist, is pointed out
+/// (the policy keeps it: it takes effect once registered).
+async fn print_token_exchange(state: &App, client_id: &str, now: &latchkey_domain::TokenExchangePolicy) -> Result<(), CliError> {
+    let apis = state.oauth.apis().await.map_err(|e| CliError::OAuth(e.to_string()))?;
+    let to: Vec<String> = now.to.iter().map(|a| if latchkey_oauth::apis::by_audience(&apis, a).is_some() { a.clone() } else { format!("{a} (no API has this audience yet)") }).collect();
+    let mut may_act = Vec::new();
+    for id in &now.may_act {
+        let known = state.oauth.client(id).await.map_err(latchkey_oauth::OAuthError::from)?.is_some();
+        may_act.push(if known { id.clone() } else { format!("{id} (no such client yet)") });
+    }
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    println!("client {client_id}: token exchange to {}; impersonation {}; may act with its tokens: {}", list(&to), if now.impersonation { "yes" } else { "no" }, list(&may_act));
+    Ok(())
+}
+
 async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
     let oauth = &state.oauth;
     let ops = state.admin(Actor::Cli);
     match command {
-        ApiCommand::Add { name, audience, scopes, access_token_ttl, alg, introspection_secret, json } => {
+        ApiCommand::Add { name, audience, scopes, access_token_ttl, alg, introspection_secret, self_registration, publish_metadata, json } => {
             let scopes = scopes.iter().map(|s| latchkey_app::directory::apis::parse_scope_arg(s)).collect::<Result<Vec<_>, _>>().map_err(CliError::Usage)?;
             let signing_alg = SigningAlg::parse(&alg).ok_or_else(|| CliError::Usage(format!("unknown algorithm {alg} (use EdDSA, ES256 or RS256)")))?;
-            let new = latchkey_app::directory::apis::NewApi { name, audience, scopes, access_token_ttl, signing_alg, introspection_secret };
+            let new = latchkey_app::directory::apis::NewApi { name, audience, scopes, access_token_ttl, signing_alg, introspection_secret, self_registration, publish_metadata };
             let (api, secret) = ops.register_api(new).await?;
             if json {
-                let mut out = latchkey_web::admin_api_json(&api);
+                let mut out = latchkey_web::admin_api_json(&api, &state.issuer);
                 if let Some(s) = &secret {
                     out["introspection_secret"] = json!(s.expose());
                 }
@@ -582,7 +615,7 @@ async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
         ApiCommand::List { json } => {
             let apis = oauth.apis().await.map_err(|e| CliError::OAuth(e.to_string()))?;
             if json {
-                println!("{}", serde_json::Value::Array(apis.iter().map(latchkey_web::admin_api_json).collect()));
+                println!("{}", serde_json::Value::Array(apis.iter().map(|a| latchkey_web::admin_api_json(a, &state.issuer)).collect()));
             } else if apis.is_empty() {
                 println!("no APIs registered");
             } else {
@@ -593,7 +626,11 @@ async fn api_command(state: &App, command: ApiCommand) -> Result<(), CliError> {
         }
         ApiCommand::Show { api } => {
             let a = oauth.api(&api).await.map_err(|e| CliError::OAuth(e.to_string()))?.ok_or_else(|| CliError::Usage(format!("no API {api}")))?;
-            println!("{}", serde_json::to_string_pretty(&latchkey_web::admin_api_json(&a)).unwrap_or_default());
+            println!("{}", serde_json::to_string_pretty(&latchkey_web::admin_api_json(&a, &state.issuer)).unwrap_or_default());
+        }
+        ApiCommand::Update { api, self_registration, publish_metadata } => {
+            let a = ops.set_api_options(&api, self_registration, publish_metadata).await?;
+            println!("{}", serde_json::to_string_pretty(&latchkey_web::admin_api_json(&a, &state.issuer)).unwrap_or_default());
         }
         ApiCommand::Remove { api } => {
             if !ops.remove_api(&api).await? {

@@ -192,6 +192,13 @@ fn users_and_clients_from_the_command_line() {
     assert!(cli.run(&["client", "update", &spa2_id, "--allow-scope", "orders:read", "--allow-scope", "orders:write"], None).status.success());
     let apis = cli.json(&["api", "list", "--json"], None);
     assert_eq!(apis.as_array().map(Vec::len), Some(1));
+    assert_eq!((apis[0]["self_registration"].as_bool(), apis[0]["publish_metadata"].as_bool()), (Some(false), Some(false)), "closed and unpublished by default");
+    let opened = cli.json(&["api", "update", "https://api.example.com/orders", "--self-registration", "true", "--publish-metadata", "true"], None);
+    assert_eq!((opened["self_registration"].as_bool(), opened["publish_metadata"].as_bool()), (Some(true), Some(true)), "{opened}");
+    assert!(opened["metadata_url"].as_str().is_some_and(|u| u.ends_with(&format!("/resource-metadata/{}", opened["id"].as_str().unwrap_or_default()))), "{opened}");
+    let closed = cli.json(&["api", "update", "https://api.example.com/orders", "--self-registration", "false"], None);
+    assert_eq!((closed["self_registration"].as_bool(), closed["publish_metadata"].as_bool()), (Some(false), Some(true)), "only what was named changed");
+    assert!(!cli.run(&["api", "update", "https://nothing.example", "--publish-metadata", "true"], None).status.success(), "no such API");
     assert!(cli.run(&["group", "add", "staff"], None).status.success());
     assert!(cli.run(&["group", "member", "add", "staff", "alice"], None).status.success());
     assert!(cli.run(&["api", "role", "https://api.example.com/orders", "clerk", "--group", "staff"], None).status.success());
@@ -583,4 +590,58 @@ fn initial_access_tokens_from_the_command_line() {
     assert_eq!(minted["expires_in"], 3600);
     assert!(!cli.run(&["client", "registration-token", "--expires-in", "5"], None).status.success());
     assert!(!cli.run(&["client", "registration-token", "--uses", "0"], None).status.success());
+}
+
+/// Issue #27, token exchange (RFC 8693): `client update` sets where a
+/// client may exchange tokens into, whether it may impersonate and who may
+/// act with its tokens; `client show` and `client list --json` say so; ""
+/// clears a list; a public client gets no exchange; the change is audited.
+#[test]
+fn token_exchange_policy_from_the_command_line() {
+    let cli = Cli::new();
+    assert!(cli.run(&["api", "add", "--name", "Orders", "--audience", "https://orders.example/api", "--scope", "orders:read=Read your orders"], None).status.success());
+    let agent = cli.json(&["client", "add", "--name", "Agent", "--grant-type", "client_credentials", "--json"], None);
+    let id = agent["client_id"].as_str().unwrap_or_default().to_string();
+    let app = cli.json(&["client", "add", "--name", "Notes app", "--redirect-uri", "http://localhost:3000/cb", "--public", "--json"], None);
+    let app_id = app["client_id"].as_str().unwrap_or_default().to_string();
+    let show = |cli: &Cli, id: &str| cli.json(&["client", "show", id], None);
+    assert_eq!((show(&cli, &id)["token_exchange_to"].clone(), show(&cli, &id)["may_act"].clone()), (serde_json::json!([]), serde_json::json!([])), "none by default");
+
+    let out =
+        cli.run(&["client", "update", &id, "--token-exchange-to", "https://orders.example/api", "--token-exchange-to", "https://later.example/api", "--token-exchange-impersonation", "true"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("https://later.example/api (no API has this audience yet)") && said.contains("impersonation yes"), "{said}");
+    let c = show(&cli, &id);
+    assert_eq!(c["token_exchange_to"], serde_json::json!(["https://orders.example/api", "https://later.example/api"]), "{c}");
+    assert_eq!((c["token_exchange_impersonation"].as_bool(), c["scope"].as_str()), (Some(true), Some("openid profile email offline_access")), "alone, it changes nothing else: {c}");
+    let listed = cli.json(&["client", "list", "--json"], None);
+    let listed = listed.as_array().and_then(|l| l.iter().find(|c| c["client_id"] == id.as_str()).cloned()).unwrap_or_default();
+    assert_eq!(listed["token_exchange_to"], c["token_exchange_to"]);
+
+    // The user's app names the agent as the one that may act with its tokens (a public client may).
+    assert!(cli.run(&["client", "update", &app_id, "--may-act", &id], None).status.success());
+    assert_eq!(show(&cli, &app_id)["may_act"], serde_json::json!([id]));
+    let refused = cli.run(&["client", "update", &app_id, "--token-exchange-to", "https://orders.example/api"], None);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("public client"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let refused = cli.run(&["client", "update", &id, "--token-exchange-to", "has space"], None);
+    assert!(!refused.status.success(), "an audience is printable ASCII without spaces");
+    assert!(!cli.run(&["client", "update", "no-such-client", "--may-act", &id], None).status.success());
+    assert!(!cli.run(&["client", "show", "no-such-client"], None).status.success());
+    let listed_grant = cli.run(&["client", "add", "--name", "Bad", "--grant-type", "urn:ietf:params:oauth:grant-type:token-exchange"], None);
+    assert!(!listed_grant.status.success() && String::from_utf8_lossy(&listed_grant.stderr).contains("--token-exchange-to"), "{}", String::from_utf8_lossy(&listed_grant.stderr));
+
+    // "" clears a list; what is not named stays.
+    assert!(cli.run(&["client", "update", &id, "--token-exchange-to", ""], None).status.success());
+    let c = show(&cli, &id);
+    assert_eq!((c["token_exchange_to"].clone(), c["token_exchange_impersonation"].as_bool()), (serde_json::json!([]), Some(true)), "{c}");
+    assert!(cli.run(&["client", "update", &app_id, "--may-act", ""], None).status.success());
+    assert_eq!(show(&cli, &app_id)["may_act"], serde_json::json!([]));
+
+    let config = latchkey_store::DbConfig { url: format!("sqlite://{}", cli.dir.join("latchkey.db").display()) };
+    let mut conn = config.open_read_only().expect("the CLI's database");
+    let rows = latchkey_store::repo::audit::recent(&mut conn, None, 50).expect("the audit trail");
+    let row = rows.iter().find(|r| r.kind == "client_updated" && r.client_id.as_deref() == Some(id.as_str())).expect("a client_updated row");
+    assert_eq!(row.actor.as_deref(), Some("cli"));
+    assert!(row.detail.contains("token exchange to"), "{}", row.detail);
 }

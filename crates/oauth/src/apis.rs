@@ -14,6 +14,38 @@ pub fn by_audience<'a>(apis: &'a [Api], audience: &str) -> Option<&'a Api> {
     apis.iter().find(|a| a.audience == audience)
 }
 
+/// Where latchkey publishes the protected resource metadata (RFC 9728) of
+/// an API whose operator asked for it (`publish_metadata`): the API points
+/// its 401s' `resource_metadata` here instead of hosting the document.
+pub fn metadata_url(issuer: &str, api: &Api) -> String {
+    format!("{}/resource-metadata/{}", issuer.trim_end_matches('/'), api.id)
+}
+
+/// RFC 9728 §2: what a client needs to get a token for an API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResourceMetadata {
+    /// The API's audience: the tokens' `aud`, the `resource` to ask for.
+    pub resource: String,
+    pub resource_name: String,
+    pub authorization_servers: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    /// Only the `Authorization` header (RFC 6750 §2.1).
+    pub bearer_methods_supported: Vec<&'static str>,
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
+}
+
+/// The metadata latchkey publishes for `api` (issuer `issuer`).
+pub fn resource_metadata(issuer: &str, api: &Api) -> ResourceMetadata {
+    ResourceMetadata {
+        resource: api.audience.clone(),
+        resource_name: api.name.clone(),
+        authorization_servers: vec![issuer.trim_end_matches('/').to_string()],
+        scopes_supported: api.scopes.iter().map(|s| s.name.clone()).collect(),
+        bearer_methods_supported: vec!["header"],
+        dpop_signing_alg_values_supported: latchkey_dpop::algorithm_names(),
+    }
+}
+
 /// Most `resource` parameters one authorization request may name (RFC 8707
 /// §2 allows several: one token per resource is issued later).
 pub const MAX_RESOURCES: usize = 5;
@@ -98,6 +130,8 @@ mod tests {
             scopes: scopes.iter().map(|s| ApiScope { name: (*s).into(), description: (*s).into() }).collect(),
             roles: vec![],
             created_at: 0,
+            self_registration: false,
+            publish_metadata: false,
         }
     }
 
@@ -122,6 +156,7 @@ mod tests {
             jwks_uri: None,
             links: Default::default(),
             self_registered: false,
+            token_exchange: Default::default(),
         }
     }
 

@@ -531,6 +531,7 @@ mod tests {
             jwks_uri: None,
             links: Default::default(),
             self_registered: false,
+            token_exchange: Default::default(),
         }
     }
 

@@ -16,6 +16,10 @@ pub struct ProviderMetadata {
     /// RFC 7591: present when clients may register themselves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
+    /// draft-ietf-oauth-client-id-metadata-document: an https URL may be a
+    /// `client_id` (present, true, when enabled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id_metadata_document_supported: Option<bool>,
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -59,6 +63,7 @@ impl ProviderMetadata {
             introspection_endpoint: at("/introspect"),
             end_session_endpoint: at("/end-session"),
             registration_endpoint: None,
+            client_id_metadata_document_supported: None,
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             revocation_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
@@ -66,7 +71,7 @@ impl ProviderMetadata {
             scopes_supported: Scope::ALL.iter().filter(|s| s.user_facing()).map(|s| s.as_str()).collect(),
             response_types_supported: vec!["code"],
             response_modes_supported: vec!["query", "form_post"],
-            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials", latchkey_domain::DEVICE_CODE_GRANT],
+            grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials", latchkey_domain::DEVICE_CODE_GRANT, latchkey_domain::TOKEN_EXCHANGE_GRANT],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
             token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],

@@ -158,5 +158,12 @@ fn describe(c: &latchkey_token::AccessTokenClaims) -> Value {
     if let Some(cnf) = &c.cnf {
         v["cnf"] = json!({ "jkt": cnf.jkt });
     }
+    // RFC 8693 §4.1, §4.4: who acts for `sub` with an exchanged token, and who may.
+    if let Some(act) = &c.act {
+        v["act"] = json!(act);
+    }
+    if let Some(may_act) = &c.may_act {
+        v["may_act"] = json!(may_act);
+    }
     v
 }

@@ -29,11 +29,30 @@ pub(crate) struct AuthContext {
     pub nonce: Option<String>,
     /// RFC 9449: the thumbprint of the key the tokens are bound to (DPoP).
     pub dpop_jkt: Option<String>,
+    /// RFC 8693: the access token comes from a token exchange.
+    pub delegation: Option<Delegation>,
+}
+
+/// What an exchanged access token (RFC 8693) carries besides its user's
+/// claims: who acts (none: impersonation), and what it was exchanged from.
+#[derive(Debug, Clone)]
+pub(crate) struct Delegation {
+    pub act: Option<latchkey_token::Actor>,
+    pub from: latchkey_token::ExchangedFrom,
 }
 
 impl AuthContext {
     pub fn from_family(f: &Family, scope: String, dpop_jkt: Option<String>) -> AuthContext {
-        AuthContext { scope, auth_time: Some(f.auth_time), acr: Some(f.acr.clone()), amr: f.amr.split_whitespace().map(str::to_string).collect(), sid: f.sid.clone(), nonce: None, dpop_jkt }
+        AuthContext {
+            scope,
+            auth_time: Some(f.auth_time),
+            acr: Some(f.acr.clone()),
+            amr: f.amr.split_whitespace().map(str::to_string).collect(),
+            sid: f.sid.clone(),
+            nonce: None,
+            dpop_jkt,
+            delegation: None,
+        }
     }
 }
 
@@ -133,6 +152,10 @@ impl GrantContext<'_> {
             groups: target.groups.clone(),
             roles: target.roles.clone(),
             cnf: ctx.dpop_jkt.clone().map(|jkt| latchkey_token::Confirmation { jkt }),
+            act: ctx.delegation.as_ref().and_then(|d| d.act.clone()),
+            // RFC 8693 §4.4: who the client's operator lets act with its tokens.
+            may_act: latchkey_token::MayAct::of(&client.token_exchange.may_act),
+            exchanged_from: ctx.delegation.as_ref().map(|d| d.from.clone()),
         };
         let access_token = if target.alg == latchkey_token::service::ACCESS_TOKEN_ALG { self.tokens.sign_access_token(&access)? } else { self.tokens.sign_access_token_with(&access, target.alg)? };
         let scopes = ScopeSet::parse_lenient(&ctx.scope);
@@ -260,6 +283,7 @@ impl Minted {
             scope: self.scope,
             id_token: self.id_token,
             refresh_token,
+            issued_token_type: None,
         }
     }
 }

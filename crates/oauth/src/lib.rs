@@ -30,6 +30,7 @@ pub mod http;
 mod introspect;
 pub mod issue;
 pub mod logout;
+pub mod outbound;
 pub mod par;
 pub mod pkce;
 mod protocol;

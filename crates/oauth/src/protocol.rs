@@ -52,6 +52,9 @@ impl OAuthService {
         if self.config.registration_open {
             m.registration_endpoint = Some(format!("{}/register", self.config.issuer.trim_end_matches('/')));
         }
+        if self.config.client_id_metadata {
+            m.client_id_metadata_document_supported = Some(true);
+        }
         m
     }
 

@@ -27,6 +27,8 @@ pub struct OAuthConfig {
     /// RFC 7591: clients may register themselves at `/register` (a policy
     /// other than closed); discovery then names the endpoint.
     pub registration_open: bool,
+    /// Client ID metadata documents: an https URL may be a `client_id`.
+    pub client_id_metadata: bool,
 }
 
 /// Clients are cached per node for 5 seconds: a removed client or a changed

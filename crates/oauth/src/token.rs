@@ -17,6 +17,16 @@ pub struct TokenRequest {
     pub device_code: Option<String>,
     /// RFC 9449: the request's `DPoP` header (a proof JWT), unchecked.
     pub dpop: Option<String>,
+    /// RFC 8693 §2.1: the token exchanged (an access token of ours) and its type.
+    pub subject_token: Option<String>,
+    pub subject_token_type: Option<String>,
+    /// RFC 8693 §2.1: the acting party's own token (delegation) and its type.
+    pub actor_token: Option<String>,
+    pub actor_token_type: Option<String>,
+    /// RFC 8693 §2.1: the API (its audience) the new token is for.
+    pub audience: Option<String>,
+    /// RFC 8693 §2.1: the type of token asked for (an access token).
+    pub requested_token_type: Option<String>,
 }
 
 /// RFC 6749 §5.1 (+ `id_token`, OIDC Core §3.1.3.3).
@@ -30,6 +40,9 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1: the type of the token issued by an exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 fn redacted<T>(v: &Option<T>) -> Option<&'static str> {
@@ -49,6 +62,12 @@ impl std::fmt::Debug for TokenRequest {
             .field("resource", &self.resource)
             .field("device_code", &redacted(&self.device_code))
             .field("dpop", &redacted(&self.dpop))
+            .field("subject_token", &redacted(&self.subject_token))
+            .field("subject_token_type", &self.subject_token_type)
+            .field("actor_token", &redacted(&self.actor_token))
+            .field("actor_token_type", &self.actor_token_type)
+            .field("audience", &self.audience)
+            .field("requested_token_type", &self.requested_token_type)
             .finish()
     }
 }
@@ -62,6 +81,7 @@ impl std::fmt::Debug for TokenResponse {
             .field("scope", &self.scope)
             .field("id_token", &redacted(&self.id_token))
             .field("refresh_token", &redacted(&self.refresh_token))
+            .field("issued_token_type", &self.issued_token_type)
             .finish()
     }
 }
@@ -77,6 +97,8 @@ mod tests {
             code_verifier: Some("VERIFIER".into()),
             refresh_token: Some("lkr_SECRETREFRESH".into()),
             device_code: Some("lkd_SECRETDEVICE".into()),
+            subject_token: Some("eyJ.SECRETSUBJECT".into()),
+            actor_token: Some("eyJ.SECRETACTOR".into()),
             ..Default::default()
         };
         let resp = TokenResponse {
@@ -86,9 +108,10 @@ mod tests {
             scope: "openid".into(),
             id_token: Some("eyJ.SECRETID".into()),
             refresh_token: Some("lkr_SECRETREFRESH".into()),
+            issued_token_type: None,
         };
         let text = format!("{req:?} {resp:?}");
-        for secret in ["SECRETCODE", "VERIFIER", "SECRETREFRESH", "SECRETACCESS", "SECRETID", "SECRETDEVICE"] {
+        for secret in ["SECRETCODE", "VERIFIER", "SECRETREFRESH", "SECRETACCESS", "SECRETID", "SECRETDEVICE", "SECRETSUBJECT", "SECRETACTOR"] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert!(text.contains("<redacted>"));

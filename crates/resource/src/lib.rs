@@ -15,7 +15,9 @@
 //! the `Authorization` header and turns an [`AuthError`] into a response.
 //!
 //! RFC 9728: [`Verifier::resource_metadata`] is the API's protected
-//! resource metadata (served at `/.well-known/oauth-protected-resource`),
+//! resource metadata (served at `/.well-known/oauth-protected-resource`, or
+//! at [`resource_metadata_url`] for a resource with a path, like an MCP
+//! server's `/mcp`),
 //! and [`AuthError::www_authenticate_with_metadata`] points a client there
 //! from a 401, so an MCP client or an agent finds the authorization server
 //! by itself.
@@ -214,6 +216,29 @@ pub fn metadata_url(base: &str) -> String {
     format!("{}/.well-known/oauth-protected-resource", base.trim_end_matches('/'))
 }
 
+/// RFC 9728 §3.1: where the metadata of the resource identified by
+/// `resource` lives — the well-known path inserted between the host and the
+/// resource's path (and query), so each resource of a host has its own:
+/// `https://api.example/mcp` →
+/// `https://api.example/.well-known/oauth-protected-resource/mcp`. A
+/// resource without a path (or with just `/`) has [`metadata_url`]'s.
+pub fn resource_metadata_url(resource: &str) -> String {
+    let authority = resource.find("://").map_or(0, |i| i + 3);
+    let split = resource[authority..].find(['/', '?', '#']).map_or(resource.len(), |i| i + authority);
+    let (origin, rest) = resource.split_at(split);
+    // A resource identifier has no fragment (RFC 9728 §1.2).
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+    // Only the slash that ends the host goes (RFC 9728 §3.1).
+    let path = if path == "/" { "" } else { path };
+    let mut url = format!("{origin}/.well-known/oauth-protected-resource{path}");
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
 /// Reads the current time (seconds since the epoch); tests supply their own.
 pub type Now = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -290,6 +315,11 @@ impl Verifier {
             cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched: None }),
             seen_proofs: Default::default(),
         }
+    }
+
+    /// The audience this verifier accepts: the API's resource identifier.
+    pub fn audience(&self) -> &str {
+        &self.audience
     }
 
     /// This API's protected resource metadata (RFC 9728), naming `scopes`.
@@ -434,6 +464,24 @@ mod tests {
         assert_eq!(doc["authorization_servers"], serde_json::json!(["https://id.example"]));
         assert_eq!(doc["scopes_supported"], serde_json::json!(["orders:read"]));
         assert_eq!(doc["bearer_methods_supported"], serde_json::json!(["header"]));
+    }
+
+    /// RFC 9728 §3.1: the well-known path goes between the host and the
+    /// resource's path, so an MCP endpoint `/mcp` has a document of its own.
+    #[test]
+    fn a_resource_with_a_path_has_its_metadata_under_that_path() {
+        for (resource, expected) in [
+            ("http://127.0.0.1:8080/mcp", "http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"),
+            ("https://api.example/tenant/mcp/", "https://api.example/.well-known/oauth-protected-resource/tenant/mcp/"),
+            ("https://api.example/mcp?v=2", "https://api.example/.well-known/oauth-protected-resource/mcp?v=2"),
+            ("https://api.example/", "https://api.example/.well-known/oauth-protected-resource"),
+            ("https://api.example", "https://api.example/.well-known/oauth-protected-resource"),
+            ("https://api.example?x=1", "https://api.example/.well-known/oauth-protected-resource?x=1"),
+        ] {
+            assert_eq!(resource_metadata_url(resource), expected, "{resource}");
+        }
+        let v = Verifier::new("https://id.example", "https://api.example/mcp", "https://id.example/jwks", reqwest::Client::new());
+        assert_eq!(v.audience(), "https://api.example/mcp");
     }
 
     #[test]

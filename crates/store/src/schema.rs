@@ -45,6 +45,10 @@ diesel::table! {
         tos_uri -> Nullable<Text>,
         self_registered -> Bool,
         registration_token_hash -> Nullable<Text>,
+        token_exchange_to -> Text,
+        token_exchange_impersonation -> Bool,
+        may_act -> Text,
+        metadata_expires_at -> Nullable<BigInt>,
     }
 }
 
@@ -224,6 +228,8 @@ diesel::table! {
         signing_alg -> Text,
         introspection_secret_hash -> Nullable<Text>,
         created_at -> BigInt,
+        self_registration -> Bool,
+        publish_metadata -> Bool,
     }
 }
 

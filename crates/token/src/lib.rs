@@ -13,7 +13,7 @@ pub mod error;
 pub mod keys;
 pub mod service;
 
-pub use claims::{AccessTokenClaims, Confirmation, IdTokenClaims};
+pub use claims::{AccessTokenClaims, Actor, Confirmation, ExchangedFrom, IdTokenClaims, MayAct};
 pub use crypto::MasterKey;
 pub use error::TokenError;
 pub use keys::{KeyRing, SigningKey};

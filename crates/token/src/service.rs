@@ -437,9 +437,19 @@ impl TokenService {
     }
 
     /// One round trip: the token's own `jti`, and the client, grant and
-    /// session markers that may cover it.
+    /// session markers that may cover it. An exchanged token (RFC 8693) is
+    /// also covered by the `jti` of every token it was exchanged from and by
+    /// the markers of the client the user's grant is with.
     async fn check_not_revoked(&self, claims: &AccessTokenClaims) -> Result<(), TokenError> {
-        let mut keys = vec![revoked_key(&claims.jti), marker_key(Revocation::Client(&claims.client_id)), marker_key(Revocation::Grant { client_id: &claims.client_id, user_id: &claims.sub })];
+        let mut keys = vec![revoked_key(&claims.jti)];
+        if let Some(from) = &claims.exchanged_from {
+            keys.extend(from.jti.iter().map(|j| revoked_key(j)));
+        }
+        let jtis = keys.len();
+        keys.extend([marker_key(Revocation::Client(&claims.client_id)), marker_key(Revocation::Grant { client_id: &claims.client_id, user_id: &claims.sub })]);
+        if let Some(from) = &claims.exchanged_from {
+            keys.extend([marker_key(Revocation::Client(&from.client_id)), marker_key(Revocation::Grant { client_id: &from.client_id, user_id: &claims.sub })]);
+        }
         if let Some(sid) = &claims.sid {
             keys.push(marker_key(Revocation::Session(sid)));
         }
@@ -469,12 +479,12 @@ impl TokenService {
                 let lookup = keys[..keys.len() - 1].to_vec();
                 let now = self.clock.now();
                 let found = self.db.run(move |c| latchkey_store::repo::revocations::values(c, &lookup, now)).await?;
-                return judge(claims, &found);
+                return judge(claims, &found, jtis);
             }
             Err(e) => return Err(e),
         };
         found.pop();
-        judge(claims, &found)
+        judge(claims, &found, jtis)
     }
 
     // ---- signing-key rotation ---------------------------------------------------
@@ -596,13 +606,14 @@ fn to_store(e: TokenError) -> latchkey_store::StoreError {
     latchkey_store::StoreError::Corrupt(e.to_string())
 }
 
-/// Whether what the revocation lookup found (the token's `jti`, then the
-/// client, grant and session markers: the times they were set) revokes it.
-fn judge(claims: &AccessTokenClaims, found: &[Option<String>]) -> Result<(), TokenError> {
-    if found.first().is_some_and(Option::is_some) {
+/// Whether what the revocation lookup found (the first `jtis` entries: the
+/// token's `jti` and those it was exchanged from; then the client, grant
+/// and session markers: the times they were set) revokes it.
+fn judge(claims: &AccessTokenClaims, found: &[Option<String>], jtis: usize) -> Result<(), TokenError> {
+    if found.iter().take(jtis).any(Option::is_some) {
         return Err(TokenError::Revoked);
     }
-    let covered = found.iter().skip(1).flatten().any(|at| at.parse::<i64>().is_ok_and(|at| claims.iat <= at));
+    let covered = found.iter().skip(jtis).flatten().any(|at| at.parse::<i64>().is_ok_and(|at| claims.iat <= at));
     if covered {
         return Err(TokenError::Revoked);
     }

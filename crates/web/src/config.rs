@@ -58,6 +58,11 @@ pub struct Settings {
     /// `LATCHKEY_CLIENT_REGISTRATION_EXPIRY_DAYS`: a self-registered client
     /// unused this long is removed (0: never).
     pub client_registration_expiry_days: i64,
+    /// `LATCHKEY_CLIENT_ID_METADATA=on`: an https URL may be a `client_id`
+    /// (a client ID metadata document, fetched); off by default.
+    /// `LATCHKEY_CLIENT_ID_METADATA_ALLOW_LOOPBACK=true` (development only)
+    /// fetches documents on this machine too.
+    pub client_id_metadata: latchkey_app::client_metadata::MetadataPolicy,
     /// Seconds an invitation link works (`LATCHKEY_INVITE_TTL_SECS`).
     pub invite_ttl: i64,
     /// Seconds a recovery link works (`LATCHKEY_RECOVERY_TTL_SECS`, 900-3600).
@@ -106,6 +111,7 @@ impl Default for Settings {
             signup_open: false,
             client_registration: latchkey_app::registration::RegistrationPolicy::Closed,
             client_registration_expiry_days: latchkey_app::registration::DEFAULT_EXPIRY_DAYS,
+            client_id_metadata: Default::default(),
             invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
@@ -143,6 +149,7 @@ impl std::fmt::Debug for Settings {
             .field("forwarded_header", &self.forwarded_header)
             .field("signup_open", &self.signup_open)
             .field("client_registration", &self.client_registration)
+            .field("client_id_metadata", &self.client_id_metadata)
             .field("invite_ttl", &self.invite_ttl)
             .field("recovery_ttl", &self.recovery_ttl)
             .field("password_min_chars", &self.password_min_chars)

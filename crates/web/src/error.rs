@@ -55,6 +55,18 @@ impl WebError {
         WebError::Page { status: StatusCode::BAD_REQUEST, title: "Bad request", message: message.into() }
     }
 
+    /// A client ID metadata document that could not be used: a page at
+    /// `/authorize` (no redirect is safe), `invalid_client` JSON at `/par`.
+    pub fn metadata(e: latchkey_app::client_metadata::MetadataError, json: bool) -> WebError {
+        use latchkey_app::client_metadata::MetadataError;
+        match e {
+            MetadataError::RateLimited { retry_after } => WebError::RateLimited { retry_after, json },
+            MetadataError::App(a) => a.into(),
+            other if json => WebError::Json(OAuthError::new(ErrorCode::InvalidClient, other.to_string())),
+            other => WebError::bad_request(other.to_string()),
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> WebError {
         WebError::Page { status: StatusCode::FORBIDDEN, title: "Forbidden", message: message.into() }
     }

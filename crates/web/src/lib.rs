@@ -43,7 +43,7 @@ pub use error::WebError;
 pub use server::start;
 pub use state::{build_app, open_stores, AppState, StartupError, Stores};
 
-/// An API as the admin API and the CLI print it.
-pub fn admin_api_json(api: &latchkey_domain::Api) -> serde_json::Value {
-    admin::apis::api_json(api)
+/// An API as the admin API and the CLI print it (at the server with issuer `issuer`).
+pub fn admin_api_json(api: &latchkey_domain::Api, issuer: &str) -> serde_json::Value {
+    admin::apis::api_json(api, issuer)
 }

@@ -36,9 +36,14 @@ pub struct ConsentPage {
     pub links: latchkey_domain::ClientLinks,
     /// The client registered itself (RFC 7591): "not verified by …".
     pub self_registered: bool,
+    /// The host of the client's metadata document, when its id is one.
+    pub metadata_host: Option<String>,
     pub username: String,
     /// What the client may do, in plain words.
     pub scopes: Vec<String>,
+    /// "<actor> may act on your behalf at <API>": the clients the client's
+    /// `may_act` names (RFC 8693 token exchange), one sentence each.
+    pub delegations: Vec<String>,
     /// Where the answer sends the user: the redirect URI's host (none for a device).
     pub destination: Option<String>,
     /// Offer "Not you?" (sign out, then sign in to the same request).
@@ -447,8 +452,10 @@ mod tests {
             client_name: "<script>alert(1)</script>".into(),
             links: latchkey_domain::ClientLinks::default(),
             self_registered: true,
+            metadata_host: Some("<i>evil</i>.example".into()),
             username: "<img src=x onerror=alert(2)>".into(),
             scopes: vec!["<b>API</b>: x".into()],
+            delegations: vec![latchkey_i18n::Tr::new(Locale::De).arg2("consent-may-act", "actor", "<u>Agent</u>", "apis", "Orders")],
             destination: Some("\"><svg onload=alert(3)>".into()),
             switch_user: true,
             action: "/consent",
@@ -461,6 +468,8 @@ mod tests {
         assert!(html.contains("<h1>&#60;script&#62;alert(1)&#60;/script&#62; erlauben?</h1>"), "{html}");
         assert!(html.contains("Angemeldet als <strong>&lt;img src=x onerror=alert(2)&gt;</strong>"), "{html}");
         assert!(html.contains("zurück zu <strong>&quot;&gt;&lt;svg onload=alert(3)&gt;</strong>"), "{html}");
-        assert!(!html.contains("<script>") && !html.contains("<img src=x") && !html.contains("<svg") && !html.contains("<b>API"), "{html}");
+        assert!(html.contains("&#60;u&#62;Agent&#60;/u&#62; darf bei Orders in Ihrem Namen handeln.") && !html.contains("<u>Agent"), "{html}");
+        assert!(html.contains("Dokument auf <strong>&lt;i&gt;evil&lt;/i&gt;.example</strong>"), "{html}");
+        assert!(!html.contains("<script>") && !html.contains("<img src=x") && !html.contains("<svg") && !html.contains("<b>API") && !html.contains("<i>evil"), "{html}");
     }
 }

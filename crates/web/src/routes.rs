@@ -84,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/.well-known/openid-configuration", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/.well-known/oauth-authorization-server", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/jwks", vec![web::get().to(discovery::jwks)]))
+        .service(api("/resource-metadata/{api_id}", vec![web::get().to(discovery::resource_metadata)]))
         .service(api("/token", vec![web::post().to(token::token)]))
         .service(api("/revoke", vec![web::post().to(token::revoke)]))
         .service(api("/par", vec![web::post().to(token::par)]))

@@ -159,12 +159,14 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
             require_par: settings.require_par,
             dpop_require_nonce: settings.dpop_require_nonce,
             registration_open: settings.client_registration != RegistrationPolicy::Closed,
+            client_id_metadata: settings.client_id_metadata.enabled(),
         },
         sessions: settings.sessions,
         password_min_chars: settings.password_min_chars,
         mail: MailConfig { smtp_url: settings.smtp_url.clone(), from: settings.mail_from.clone(), outbox: settings.outbox_dir(), brand: brand.for_mail() },
         invite_ttl: settings.invite_ttl,
         recovery_ttl: settings.recovery_ttl,
+        client_id_metadata: settings.client_id_metadata,
     };
     Ok(App::new(config, stores, clock).await?)
 }

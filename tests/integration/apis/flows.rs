@@ -36,12 +36,7 @@ async fn api_tokens(backend: Backend) {
 
     // `resource` selects the audience; consent shows the API's words.
     let req = rp.authorize_scopes(&["orders:read"], &[("resource", ORDERS)]);
-    let login = browser.get(&req.url).await.location.unwrap_or_default();
-    let form = browser.get(&login).await;
-    let signed = browser
-        .post_form("/login", &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("authz", &form.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)])
-        .await;
-    let consent = browser.get(signed.location.as_deref().unwrap_or_default()).await;
+    let consent = crate::support::rp::consent_page(&mut browser, &req.url).await;
     assert!(consent.body.contains("Orders: Read your orders"), "{}", consent.body);
     let allowed =
         browser.post_form("/consent", &[("csrf_token", &consent.field("csrf_token").unwrap_or_default()), ("authz", &consent.field("authz").unwrap_or_default()), ("decision", "allow")]).await;
@@ -177,6 +172,8 @@ async fn register_behind_the_servers_back(app: &TestApp, audience: &str, scope: 
         scopes: vec![latchkey_domain::ApiScope { name: scope.into(), description: scope.into() }],
         roles: vec![],
         created_at: app.clock_now(),
+        self_registration: false,
+        publish_metadata: false,
     };
     app.state.stores.db.run(move |c| latchkey_store::repo::apis::insert(c, &api)).await.expect("insert the API");
 }

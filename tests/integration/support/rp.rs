@@ -119,6 +119,17 @@ pub async fn sign_in(browser: &mut Browser, url: &str, username: &str, password:
     panic!("sign-in did not finish");
 }
 
+/// Opens the authorization request `url`, signs the default user in, and
+/// returns the consent page it leads to (not yet answered).
+pub async fn consent_page(browser: &mut Browser, url: &str) -> super::browser::Page {
+    let login = browser.get(url).await.location.unwrap_or_default();
+    let form = browser.get(&login).await;
+    let signed = browser
+        .post_form("/login", &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("authz", &form.field("authz").unwrap_or_default()), ("username", USERNAME), ("password", PASSWORD)])
+        .await;
+    browser.get(signed.location.as_deref().unwrap_or_default()).await
+}
+
 /// Sign in as the default user.
 pub async fn sign_in_default(browser: &mut Browser, url: &str) -> AuthResponse {
     sign_in(browser, url, USERNAME, PASSWORD).await

@@ -6,16 +6,13 @@
 //! Node or `node_modules` is reported loudly (a failure under `CI=true`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use openidconnect::reqwest;
 use serde_json::json;
 
-use super::services::missing;
+use super::node::NodeProcess;
 
 /// How long the provider may take to say `READY` (key generation included).
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -48,7 +45,7 @@ pub struct Upstream {
     pub issuer: String,
     /// Its stdin stays piped: the provider exits when that closes, so it does
     /// not outlive a test process that dies without dropping this.
-    child: Child,
+    _node: NodeProcess,
 }
 
 impl Upstream {
@@ -56,10 +53,6 @@ impl Upstream {
     /// absent (so `CI=true` fails loudly).
     pub async fn start(clients: Vec<UpstreamClient>, accounts: Vec<UpstreamAccount>) -> Option<Upstream> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("upstream");
-        if !dir.join("node_modules/oidc-provider").exists() {
-            missing("the upstream OpenID provider (node-oidc-provider)", "run `npm ci` in tests/upstream (.ci/run does)");
-            return None;
-        }
         let clients: Vec<_> = clients
             .iter()
             .map(|c| {
@@ -78,53 +71,19 @@ impl Upstream {
         let accounts: serde_json::Map<String, serde_json::Value> =
             accounts.iter().map(|a| (a.login.clone(), json!({ "sub": a.sub, "email": a.email, "email_verified": a.email_verified, "name": a.name }))).collect();
         let config = json!({ "port": 0, "clients": clients, "accounts": accounts });
-        let spawned = Command::new("node")
-            .arg("provider.mjs")
-            .arg(config.to_string())
-            .current_dir(&dir)
-            .env("NODE_OPTIONS", "--dns-result-order=ipv4first")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                missing("Node (for the upstream OpenID provider)", &e.to_string());
-                return None;
-            }
-        };
-
-        // Both pipes are drained for the provider's whole life: a full pipe
-        // would stall it. Its stderr (server errors) shows in a failed test.
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let err_pipe = child.stderr.take().expect("piped stderr");
-        let sink = Arc::clone(&stderr);
-        let err_reader = std::thread::spawn(move || {
-            for line in BufReader::new(err_pipe).lines().map_while(Result::ok) {
-                eprintln!("upstream: {line}");
-                sink.lock().expect("stderr buffer").push_str(&format!("{line}\n"));
-            }
-        });
-        let out_pipe = child.stdout.take().expect("piped stdout");
-        let (ready_tx, ready_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out_pipe).lines().map_while(Result::ok) {
+        let mut node = NodeProcess::spawn(&dir, "oidc-provider", "provider.mjs", &[&config.to_string()], "the upstream OpenID provider (node-oidc-provider)", "upstream")?;
+        let ready = tokio::time::timeout(READY_TIMEOUT, async {
+            while let Some(line) = node.lines.recv().await {
                 if let Some(issuer) = line.strip_prefix("READY ") {
-                    let _ = ready_tx.send(issuer.trim().to_string());
+                    return Some(issuer.trim().to_string());
                 }
             }
-        });
-
-        match tokio::task::spawn_blocking(move || ready_rx.recv_timeout(READY_TIMEOUT)).await.expect("thread") {
-            Ok(issuer) => Some(Upstream { issuer, child }),
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = err_reader.join();
-                let stderr = stderr.lock().expect("stderr buffer").clone();
-                panic!("the upstream OpenID provider never said READY ({e}): {stderr}");
-            }
+            None
+        })
+        .await;
+        match ready {
+            Ok(Some(issuer)) => Some(Upstream { issuer, _node: node }),
+            other => panic!("the upstream OpenID provider never said READY ({other:?}): {}", node.stderr()),
         }
     }
 
@@ -241,11 +200,4 @@ fn between(body: &str, after: &str, marker: &str) -> Option<String> {
     let start = rest.find(marker)? + marker.len();
     let end = rest[start..].find('"')? + start;
     Some(rest[start..end].to_string())
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -1,8 +1,8 @@
 //! Administering clients: register, change, rotate the secret, disable,
 //! delete. Each audited with who did it.
 
-use crate::directory::clients::{self as directory, ClientUpdate, LinksUpdate, NewClient, CLIENT_SECRET_PREFIX};
-use latchkey_domain::{Client, ClientLinks, Secret};
+use crate::directory::clients::{self as directory, ClientUpdate, LinksUpdate, NewClient, TokenExchangeUpdate, CLIENT_SECRET_PREFIX};
+use latchkey_domain::{Client, ClientLinks, Secret, TokenExchangePolicy};
 use latchkey_domain::{ClientChange, ClientId, SecurityEvent};
 use latchkey_token::crypto::{random_token, KeyPurpose};
 
@@ -40,6 +40,18 @@ impl Admin<'_> {
         let now = directory::update_links(&app.stores.db, client_id, links).await?;
         app.oauth.forget_cached_clients();
         let change = ClientChange::Links { logo_uri: now.logo_uri.clone(), policy_uri: now.policy_uri.clone(), tos_uri: now.tos_uri.clone() };
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
+        Ok(now)
+    }
+
+    /// Changes a client's token exchange policy (RFC 8693): where it may
+    /// exchange tokens into, whether it may impersonate, who may act with
+    /// its tokens; returns the policy as it now is.
+    pub async fn update_client_token_exchange(&self, client_id: &str, change: TokenExchangeUpdate) -> Result<TokenExchangePolicy, AppError> {
+        let app = self.app;
+        let now = directory::update_token_exchange(&app.stores.db, client_id, change).await?;
+        app.oauth.forget_cached_clients();
+        let change = ClientChange::TokenExchange { to: now.to.clone(), impersonation: now.impersonation, may_act: now.may_act.clone() };
         app.oauth.record(&self.actor.audited(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
         Ok(now)
     }

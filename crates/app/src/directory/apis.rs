@@ -22,6 +22,10 @@ pub struct NewApi {
     pub signing_alg: SigningAlg,
     /// Give the API credentials to introspect its tokens.
     pub introspection_secret: bool,
+    /// Clients that registered themselves may ask for its scopes.
+    pub self_registration: bool,
+    /// latchkey serves its protected resource metadata (RFC 9728).
+    pub publish_metadata: bool,
 }
 
 /// Parses `name=description` (the description defaults to the name).
@@ -78,6 +82,8 @@ impl Admin<'_> {
             scopes: new.scopes,
             roles: Vec::new(),
             created_at: app.clock.now(),
+            self_registration: new.self_registration,
+            publish_metadata: new.publish_metadata,
         };
         let a = api.clone();
         app.stores.db.run(move |c| repo::insert(c, &a)).await.map_err(|e| match e {
@@ -87,6 +93,22 @@ impl Admin<'_> {
         app.oauth.forget_cached_apis();
         app.oauth.record(&self.actor.audited(), SecurityEvent::ApiRegistered { name: api.name.clone(), audience: api.audience.clone() }).await;
         Ok((api, secret))
+    }
+
+    /// Changes what the API allows (`None`: as it was): self-registered
+    /// clients asking for its scopes, latchkey publishing its metadata.
+    /// Audited; returns the API as it now stands.
+    pub async fn set_api_options(&self, id_or_audience: &str, self_registration: Option<bool>, publish_metadata: Option<bool>) -> Result<Api, AppError> {
+        let app = self.app;
+        let mut api = app.oauth.api(id_or_audience).await?.ok_or(AppError::NotFound("API"))?;
+        api.self_registration = self_registration.unwrap_or(api.self_registration);
+        api.publish_metadata = publish_metadata.unwrap_or(api.publish_metadata);
+        let (id, sr, pm) = (api.id.clone(), api.self_registration, api.publish_metadata);
+        app.stores.db.run(move |c| repo::set_options(c, &id, sr, pm)).await?;
+        app.oauth.forget_cached_apis();
+        let change = format!("self-registered clients: {}, published metadata: {}", if sr { "allowed" } else { "not allowed" }, if pm { "yes" } else { "no" });
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ApiChanged { name: api.name.clone(), audience: api.audience.clone(), change }).await;
+        Ok(api)
     }
 
     pub async fn remove_api(&self, id_or_audience: &str) -> Result<bool, AppError> {

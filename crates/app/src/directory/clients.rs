@@ -1,7 +1,8 @@
 //! The client directory: registering clients and changing their settings
 //! (the console, the admin API and the CLI, through `crate::admin`).
 
-use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, Scope, ScopeSet, Secret, SigningAlg};
+use latchkey_domain::client::{check_exchange_entry, MAX_EXCHANGE_AUDIENCE_CHARS, MAX_MAY_ACT_ID_CHARS, MAX_TOKEN_EXCHANGE_ENTRIES};
+use latchkey_domain::{Client, ClientId, ClientKind, ClientLinks, GrantType, Scope, ScopeSet, Secret, SigningAlg, TokenExchangePolicy};
 use latchkey_store::repo::clients as client_repo;
 use latchkey_store::Db;
 use latchkey_token::crypto::{random_token, KeyPurpose};
@@ -72,6 +73,9 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
     if grant_types.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
         return Err(invalid("the authorization_code grant needs at least one --redirect-uri"));
     }
+    if grant_types.contains(&GrantType::TokenExchange) {
+        return Err(invalid("token exchange is not a grant type to list: allow it with the client's token exchange audiences (--token-exchange-to, token_exchange_to)"));
+    }
     let links = validate_links(new.links)?;
     let jwks = new.jwks.as_deref().map(validate_jwks).transpose().map_err(AppError::Invalid)?;
     let jwks_uri = new.jwks_uri.as_deref().map(validate_jwks_uri).transpose()?;
@@ -118,6 +122,7 @@ pub fn build_client(new: NewClient, master: &MasterKey, now: i64) -> Result<(Cli
         jwks_uri,
         links,
         self_registered: false,
+        token_exchange: Default::default(),
     };
     Ok((client, secret))
 }
@@ -359,6 +364,84 @@ pub async fn set_keys(db: &Db, client_id: &str, jwks: Option<&str>, required: bo
     Ok(())
 }
 
+/// A change of a client's token exchange policy (RFC 8693): `None` keeps a
+/// part, an empty list clears one.
+#[derive(Debug, Clone, Default)]
+pub struct TokenExchangeUpdate {
+    /// The API audiences the client may exchange tokens into (replaces the list).
+    pub to: Option<Vec<String>>,
+    /// Whether the client may impersonate (a token without `act`).
+    pub impersonation: Option<bool>,
+    /// The clients that may act with this client's tokens (replaces the list).
+    pub may_act: Option<Vec<String>>,
+}
+
+impl TokenExchangeUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.to.is_none() && self.impersonation.is_none() && self.may_act.is_none()
+    }
+
+    /// The policy `current` becomes, checked for a client that is `public` or not.
+    pub fn apply(&self, current: &TokenExchangePolicy, public: bool) -> Result<TokenExchangePolicy, AppError> {
+        let policy = TokenExchangePolicy {
+            to: self.to.clone().unwrap_or_else(|| current.to.clone()),
+            impersonation: self.impersonation.unwrap_or(current.impersonation),
+            may_act: self.may_act.clone().unwrap_or_else(|| current.may_act.clone()),
+        };
+        checked_token_exchange(policy, public)
+    }
+}
+
+/// Checks a token exchange policy: at most [`MAX_TOKEN_EXCHANGE_ENTRIES`]
+/// audiences and actors, each printable ASCII without spaces (the admin
+/// API's schema says the same), repeats dropped; only a confidential client
+/// may exchange tokens or impersonate. Whether the audiences and clients
+/// exist is not checked: the registry decides at each exchange.
+pub fn checked_token_exchange(policy: TokenExchangePolicy, public: bool) -> Result<TokenExchangePolicy, AppError> {
+    let dedup = |list: Vec<String>| {
+        let mut out: Vec<String> = Vec::new();
+        for v in list {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    };
+    // Counted as given (the admin API's maxItems), then repeats dropped.
+    if policy.to.len() > MAX_TOKEN_EXCHANGE_ENTRIES || policy.may_act.len() > MAX_TOKEN_EXCHANGE_ENTRIES {
+        return Err(invalid(format!("at most {MAX_TOKEN_EXCHANGE_ENTRIES} token exchange audiences and {MAX_TOKEN_EXCHANGE_ENTRIES} actors")));
+    }
+    let (to, may_act) = (dedup(policy.to), dedup(policy.may_act));
+    for aud in &to {
+        check_exchange_entry("a token exchange audience", aud, MAX_EXCHANGE_AUDIENCE_CHARS).map_err(invalid)?;
+    }
+    for id in &may_act {
+        check_exchange_entry("a may_act client id", id, MAX_MAY_ACT_ID_CHARS).map_err(invalid)?;
+    }
+    if public && (!to.is_empty() || policy.impersonation) {
+        return Err(invalid("a public client cannot exchange tokens (it has no credentials to prove who acts)"));
+    }
+    Ok(TokenExchangePolicy { to, impersonation: policy.impersonation, may_act })
+}
+
+/// Checks a change of a client's token exchange policy without making it
+/// (before anything else of the client changes); `NotFound` without the client.
+pub async fn check_token_exchange_update(db: &Db, client_id: &str, change: &TokenExchangeUpdate) -> Result<TokenExchangePolicy, AppError> {
+    let id = client_id.to_string();
+    let client = db.run(move |c| client_repo::find(c, &id)).await?.ok_or(AppError::NotFound("client"))?;
+    change.apply(&client.token_exchange, client.kind() == ClientKind::Public)
+}
+
+/// Changes a client's token exchange policy; returns it as it now is.
+pub async fn update_token_exchange(db: &Db, client_id: &str, change: TokenExchangeUpdate) -> Result<TokenExchangePolicy, AppError> {
+    let policy = check_token_exchange_update(db, client_id, &change).await?;
+    let (id, stored) = (client_id.to_string(), policy.clone());
+    if !db.run(move |c| client_repo::set_token_exchange(c, &id, &stored)).await? {
+        return Err(AppError::NotFound("client"));
+    }
+    Ok(policy)
+}
+
 /// What an admin may change of a client after registration.
 pub struct ClientUpdate {
     pub name: String,
@@ -436,6 +519,30 @@ mod tests {
         let (c, s) = build_client(new(true), &m, 0)?;
         assert!(s.is_none() && c.secret_hash.is_none());
         Ok(())
+    }
+
+    #[test]
+    fn token_exchange_policies_are_checked() {
+        let policy = |to: &[&str], impersonation: bool, may_act: &[&str]| TokenExchangePolicy {
+            to: to.iter().map(|s| s.to_string()).collect(),
+            impersonation,
+            may_act: may_act.iter().map(|s| s.to_string()).collect(),
+        };
+        let ok = checked_token_exchange(policy(&["https://a", "https://a", "https://b"], false, &["agent"]), false);
+        assert_eq!(ok.ok().map(|p| p.to), Some(vec!["https://a".to_string(), "https://b".to_string()]), "repeats dropped, order kept");
+        assert!(checked_token_exchange(policy(&["https://a"], false, &[]), true).is_err(), "a public client cannot exchange");
+        assert!(checked_token_exchange(policy(&[], true, &[]), true).is_err(), "nor impersonate");
+        assert!(checked_token_exchange(policy(&[], false, &["agent"]), true).is_ok(), "but others may act with its tokens");
+        assert!(checked_token_exchange(policy(&["has space"], false, &[]), false).is_err());
+        assert!(checked_token_exchange(policy(&[], false, &["ctl\u{1}"]), false).is_err());
+        let many: Vec<String> = (0..=MAX_TOKEN_EXCHANGE_ENTRIES).map(|i| format!("https://api{i}")).collect();
+        assert!(checked_token_exchange(TokenExchangePolicy { to: many, ..Default::default() }, false).is_err());
+        let repeated = vec!["https://a".to_string(); MAX_TOKEN_EXCHANGE_ENTRIES + 1];
+        assert!(checked_token_exchange(TokenExchangePolicy { may_act: repeated, ..Default::default() }, false).is_err(), "counted as given, like the schema's maxItems");
+        let change = TokenExchangeUpdate { impersonation: Some(true), ..Default::default() };
+        let now = change.apply(&policy(&["https://a"], false, &["agent"]), false);
+        assert_eq!(now.ok(), Some(policy(&["https://a"], true, &["agent"])), "what is not named stays");
+        assert!(build_client(NewClient { grant_types: vec![GrantType::TokenExchange], ..new(false) }, &MasterKey::generate().expect("key"), 0).is_err(), "not a grant type to list");
     }
 
     #[test]

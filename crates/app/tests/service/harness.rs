@@ -36,12 +36,13 @@ impl Harness {
         let clock = Arc::new(ManualClock::new());
         let config = AppConfig {
             token: TokenConfig::new(ISSUER),
-            oauth: OAuthConfig { issuer: ISSUER.into(), require_par: false, dpop_require_nonce: false, registration_open: false },
+            oauth: OAuthConfig { issuer: ISSUER.into(), require_par: false, dpop_require_nonce: false, registration_open: false, client_id_metadata: false },
             sessions: SessionLimits::default(),
             password_min_chars: 8,
             mail: MailConfig { smtp_url: None, from: "latchkey@localhost".into(), outbox: dir.join("outbox"), brand: MailBrand::new("latchkey", "#1f6feb") },
             invite_ttl: 7 * 24 * 3600,
             recovery_ttl: 30 * 60,
+            client_id_metadata: Default::default(),
         };
         let app = App::new(config, stores, clock.clone()).await.expect("app");
         Harness { app, clock, dir }

@@ -69,6 +69,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
         sid: Some(grant.sid.clone()),
         nonce: grant.nonce.clone(),
         dpop_jkt,
+        delegation: None,
     };
     let user_grant = UserGrant { user_id: &grant.user_id, ctx: auth, resource: grant.resource.as_deref(), resources: &grant.resources };
     let (minted, refresh) = ctx.redeem_user_grant(client, user_grant, req.resource.as_deref(), jti.clone(), family_id.clone(), now).await?;

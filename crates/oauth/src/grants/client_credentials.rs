@@ -42,7 +42,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
         },
     };
     let now = ctx.clock.now();
-    let auth = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None, dpop_jkt };
+    let auth = AuthContext { scope: scopes.to_string(), auth_time: None, acr: None, amr: Vec::new(), sid: None, nonce: None, dpop_jkt, delegation: None };
     let target = ctx.target(&scopes, api);
     let minted = ctx.mint(client, &client.id.0, None, &auth, &target, uuid::Uuid::new_v4().to_string(), now)?;
     Ok(minted.into_response(None))

@@ -52,7 +52,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
     let DeviceAnswer::Approved { user_id, sid, auth_time, amr, acr } = serde_json::from_str::<DeviceAnswer>(&earlier).map_err(StoreError::from)? else {
         return Err(used());
     };
-    let auth = AuthContext { scope: request.scope.clone(), auth_time: Some(auth_time), acr: Some(acr), amr, sid: Some(sid), nonce: None, dpop_jkt };
+    let auth = AuthContext { scope: request.scope.clone(), auth_time: Some(auth_time), acr: Some(acr), amr, sid: Some(sid), nonce: None, dpop_jkt, delegation: None };
     let grant = UserGrant { user_id: &user_id, ctx: auth, resource: request.resource.as_deref(), resources: &[] };
     let (minted, refresh) = ctx.redeem_user_grant(client, grant, req.resource.as_deref(), jti, uuid::Uuid::new_v4().to_string(), now).await?;
     Ok(minted.into_response(refresh))

@@ -3,7 +3,9 @@
 //! - [`authorization_code`] — a code from `/authorize` (PKCE, replay revokes);
 //! - [`refresh_token`] — rotation, reuse detection, the grace window;
 //! - [`client_credentials`] — a confidential client acting for itself;
-//! - [`device_code`] — a device polling for the user's answer (RFC 8628).
+//! - [`device_code`] — a device polling for the user's answer (RFC 8628);
+//! - [`token_exchange`] — a user's access token traded for one at another
+//!   API, the client acting for the user (RFC 8693).
 //!
 //! Each grant is one function, `grant(ctx, client, req, dpop_jkt)`, over a
 //! [`GrantContext`]: the few things a grant may use (stores, token service,
@@ -15,8 +17,8 @@
 //! What grants share (minting access, ID and refresh tokens; a user's grant
 //! redeemed; the access token's target API) lives in [`crate::issue`].
 //!
-//! **Where a new grant goes.** Token exchange (RFC 8693), JWT bearer
-//! assertions (RFC 7523 §2.1) or CIBA are each one new file here: add the
+//! **Where a new grant goes.** JWT bearer assertions (RFC 7523 §2.1) or
+//! CIBA are each one new file here (as token exchange was): add the
 //! variant to [`latchkey_domain::GrantType`] (its wire name in `as_str` and
 //! `parse`), write `grants/<name>.rs` with its `grant` function, and add one
 //! arm to [`dispatch`] (the compiler points at it) and the name to discovery's
@@ -30,6 +32,7 @@ pub(crate) mod authorization_code;
 pub(crate) mod client_credentials;
 pub(crate) mod device_code;
 pub(crate) mod refresh_token;
+pub(crate) mod token_exchange;
 
 use std::sync::Arc;
 
@@ -103,6 +106,7 @@ pub(crate) async fn dispatch(ctx: &GrantContext<'_>, client: &Client, grant: Gra
         GrantType::RefreshToken => refresh_token::grant(ctx, client, req, dpop_jkt).await,
         GrantType::ClientCredentials => client_credentials::grant(ctx, client, req, dpop_jkt).await,
         GrantType::DeviceCode => device_code::grant(ctx, client, req, dpop_jkt).await,
+        GrantType::TokenExchange => token_exchange::grant(ctx, client, req, dpop_jkt).await,
     }
 }
 
@@ -112,10 +116,10 @@ pub(crate) fn unauthorized_client(what: &str) -> OAuthError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn code(e: OAuthError) -> Option<ErrorCode> {
+    pub(crate) fn code(e: OAuthError) -> Option<ErrorCode> {
         match e {
             OAuthError::Protocol { code, .. } => Some(code),
             _ => None,
@@ -124,12 +128,12 @@ mod tests {
 
     #[test]
     fn grant_types_are_parsed_by_their_wire_names() {
-        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode] {
+        for g in [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials, GrantType::DeviceCode, GrantType::TokenExchange] {
             assert_eq!(grant_type(Some(g.as_str())).ok(), Some(g));
         }
         assert_eq!(grant_type(None).err().and_then(code), Some(ErrorCode::InvalidRequest));
         assert_eq!(grant_type(Some("")).err().and_then(code), Some(ErrorCode::InvalidRequest));
-        for unknown in ["password", "implicit", "AUTHORIZATION_CODE", "urn:ietf:params:oauth:grant-type:token-exchange"] {
+        for unknown in ["password", "implicit", "AUTHORIZATION_CODE", "urn:ietf:params:oauth:grant-type:jwt-bearer", "token-exchange"] {
             assert_eq!(grant_type(Some(unknown)).err().and_then(code), Some(ErrorCode::UnsupportedGrantType), "{unknown}");
         }
     }

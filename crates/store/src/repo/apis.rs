@@ -17,6 +17,8 @@ struct ApiRow {
     signing_alg: String,
     introspection_secret_hash: Option<String>,
     created_at: i64,
+    self_registration: bool,
+    publish_metadata: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -38,6 +40,8 @@ pub fn insert(conn: &mut DbConnection, api: &Api) -> Result<(), StoreError> {
         signing_alg: api.signing_alg.as_str().to_string(),
         introspection_secret_hash: api.introspection_secret_hash.clone(),
         created_at: api.created_at,
+        self_registration: api.self_registration,
+        publish_metadata: api.publish_metadata,
     };
     crate::db::write_transaction(conn, |conn| {
         diesel::insert_into(apis::table).values(&row).execute(conn)?;
@@ -65,9 +69,17 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<Api>, StoreError> {
                 access_token_ttl: r.access_token_ttl,
                 introspection_secret_hash: r.introspection_secret_hash,
                 created_at: r.created_at,
+                self_registration: r.self_registration,
+                publish_metadata: r.publish_metadata,
             })
         })
         .collect()
+}
+
+/// Sets what the API allows: clients that registered themselves may ask
+/// for its scopes; latchkey publishes its protected resource metadata.
+pub fn set_options(conn: &mut DbConnection, id: &str, self_registration: bool, publish_metadata: bool) -> Result<bool, StoreError> {
+    Ok(diesel::update(apis::table.find(id)).set((apis::self_registration.eq(self_registration), apis::publish_metadata.eq(publish_metadata))).execute(conn)? == 1)
 }
 
 pub fn remove(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {

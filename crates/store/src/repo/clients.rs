@@ -1,5 +1,5 @@
 use diesel::prelude::*;
-use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, ScopeSet, SigningAlg};
+use latchkey_domain::{Client, ClientId, ClientLinks, GrantType, ScopeSet, SigningAlg, TokenExchangePolicy};
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
@@ -30,6 +30,12 @@ struct ClientRow {
     tos_uri: Option<String>,
     self_registered: bool,
     registration_token_hash: Option<String>,
+    /// JSON array of API audiences.
+    token_exchange_to: String,
+    token_exchange_impersonation: bool,
+    /// JSON array of client ids.
+    may_act: String,
+    metadata_expires_at: Option<i64>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -57,13 +63,19 @@ impl TryFrom<ClientRow> for Client {
             jwks_uri: r.jwks_uri,
             links: ClientLinks { logo_uri: r.logo_uri, policy_uri: r.policy_uri, tos_uri: r.tos_uri },
             self_registered: r.self_registered,
+            token_exchange: TokenExchangePolicy { to: serde_json::from_str(&r.token_exchange_to)?, impersonation: r.token_exchange_impersonation, may_act: serde_json::from_str(&r.may_act)? },
         })
     }
 }
 
 pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
+    diesel::insert_into(clients::table).values(&row_of(c)?).execute(conn)?;
+    Ok(())
+}
+
+fn row_of(c: &Client) -> Result<ClientRow, StoreError> {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
-    let row = ClientRow {
+    Ok(ClientRow {
         id: c.id.0.clone(),
         name: c.name.clone(),
         secret_hash: c.secret_hash.clone(),
@@ -86,8 +98,50 @@ pub fn insert(conn: &mut DbConnection, c: &Client) -> Result<(), StoreError> {
         tos_uri: c.links.tos_uri.clone(),
         self_registered: c.self_registered,
         registration_token_hash: None,
-    };
-    diesel::insert_into(clients::table).values(&row).execute(conn)?;
+        token_exchange_to: serde_json::to_string(&c.token_exchange.to)?,
+        token_exchange_impersonation: c.token_exchange.impersonation,
+        may_act: serde_json::to_string(&c.token_exchange.may_act)?,
+        metadata_expires_at: None,
+    })
+}
+
+/// When the metadata document of client `id` (a client ID metadata
+/// document client) is due to be fetched again; `None` for other clients.
+pub fn metadata_expires_at(conn: &mut DbConnection, id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(clients::table.find(id).select(clients::metadata_expires_at).first::<Option<i64>>(conn).optional()?.flatten())
+}
+
+/// Stores a client described by its metadata document (id = the document's
+/// URL), new or changed, good until `expires_at`. What the document says
+/// replaces what was stored; the creation time stays.
+pub fn upsert_from_metadata(conn: &mut DbConnection, c: &Client, expires_at: i64) -> Result<(), StoreError> {
+    let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    let (redirects, grants) = (serde_json::to_string(&c.redirect_uris)?, serde_json::to_string(&grants)?);
+    let exists = clients::table.find(&c.id.0).select(clients::id).first::<String>(conn).optional()?.is_some();
+    if !exists {
+        match insert(conn, c) {
+            // Another node stored the same document a moment ago: update it.
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    diesel::update(clients::table.find(&c.id.0))
+        .set((
+            clients::name.eq(&c.name),
+            clients::secret_hash.eq(&c.secret_hash),
+            clients::redirect_uris.eq(&redirects),
+            clients::grant_types.eq(&grants),
+            clients::scopes.eq(c.allowed_scopes.to_string()),
+            clients::jwks.eq(&c.jwks),
+            clients::jwks_uri.eq(&c.jwks_uri),
+            clients::require_private_key_jwt.eq(c.require_private_key_jwt),
+            clients::logo_uri.eq(&c.links.logo_uri),
+            clients::policy_uri.eq(&c.links.policy_uri),
+            clients::tos_uri.eq(&c.links.tos_uri),
+            clients::self_registered.eq(true),
+            clients::metadata_expires_at.eq(Some(expires_at)),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -142,6 +196,16 @@ pub fn set_jwks_uri(conn: &mut DbConnection, id: &str, uri: Option<&str>) -> Res
 /// Replaces a client's logo, privacy policy and terms-of-service URLs.
 pub fn set_links(conn: &mut DbConnection, id: &str, links: &ClientLinks) -> Result<bool, StoreError> {
     let set = (clients::logo_uri.eq(&links.logo_uri), clients::policy_uri.eq(&links.policy_uri), clients::tos_uri.eq(&links.tos_uri));
+    Ok(diesel::update(clients::table.find(id)).set(set).execute(conn)? == 1)
+}
+
+/// Replaces a client's token exchange policy (RFC 8693).
+pub fn set_token_exchange(conn: &mut DbConnection, id: &str, policy: &TokenExchangePolicy) -> Result<bool, StoreError> {
+    let set = (
+        clients::token_exchange_to.eq(serde_json::to_string(&policy.to)?),
+        clients::token_exchange_impersonation.eq(policy.impersonation),
+        clients::may_act.eq(serde_json::to_string(&policy.may_act)?),
+    );
     Ok(diesel::update(clients::table.find(id)).set(set).execute(conn)? == 1)
 }
 

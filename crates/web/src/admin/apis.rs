@@ -1,6 +1,6 @@
 //! Registered APIs (resource servers), their scopes and roles.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use latchkey_app::directory::apis::{parse_scope_arg, NewApi};
 use latchkey_domain::{Api, SigningAlg};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,20 @@ pub struct ApiView {
     pub roles: Vec<RoleView>,
     /// Epoch seconds.
     pub created_at: i64,
+    /// Clients that registered themselves may ask for its scopes.
+    pub self_registration: bool,
+    /// latchkey serves its protected resource metadata (RFC 9728) at `metadata_url`.
+    pub publish_metadata: bool,
+    /// Where latchkey serves its protected resource metadata, when published:
+    /// the API's 401s point `resource_metadata` here.
+    pub metadata_url: Option<String>,
+}
+
+impl ApiView {
+    /// `a` as the admin API shows it, at the server with issuer `issuer`.
+    pub fn of(a: &Api, issuer: &str) -> ApiView {
+        ApiView { metadata_url: a.publish_metadata.then(|| latchkey_oauth::apis::metadata_url(issuer, a)), ..ApiView::from(a) }
+    }
 }
 
 impl From<&Api> for ApiView {
@@ -60,20 +74,23 @@ impl From<&Api> for ApiView {
             scopes: a.scopes.iter().map(|s| ScopeView { name: s.name.clone(), description: s.description.clone() }).collect(),
             roles: a.roles.iter().map(|(r, g)| RoleView { role: r.clone(), group: g.clone() }).collect(),
             created_at: a.created_at,
+            self_registration: a.self_registration,
+            publish_metadata: a.publish_metadata,
+            metadata_url: None,
         }
     }
 }
 
-/// An API as JSON (the CLI prints the same).
-pub fn api_json(api: &Api) -> serde_json::Value {
-    serde_json::to_value(ApiView::from(api)).unwrap_or_default()
+/// An API as JSON (the CLI prints the same), at the server with issuer `issuer`.
+pub fn api_json(api: &Api, issuer: &str) -> serde_json::Value {
+    serde_json::to_value(ApiView::of(api, issuer)).unwrap_or_default()
 }
 
 #[utoipa::path(summary = "List registered APIs", tag = TAG, operation_id = "listApis", responses((status = 200, description = "Every API", body = Vec<ApiView>)))]
 #[get("/apis")]
 pub async fn list_apis(_: AdminClient, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     state.oauth.forget_cached_apis();
-    Ok(ok(state.oauth.apis().await?.iter().map(ApiView::from).collect::<Vec<_>>()))
+    Ok(ok(state.oauth.apis().await?.iter().map(|a| ApiView::of(a, &state.issuer)).collect::<Vec<_>>()))
 }
 
 fn api_name_schema() -> Object {
@@ -106,6 +123,12 @@ pub struct NewApiRequest {
     /// Return (once) a secret the API introspects its tokens with, as client id = API id.
     #[serde(default)]
     introspection_secret: bool,
+    /// Clients that registered themselves (RFC 7591, client ID metadata documents) may ask for its scopes.
+    #[serde(default)]
+    self_registration: bool,
+    /// latchkey serves the API's protected resource metadata (RFC 9728).
+    #[serde(default)]
+    publish_metadata: bool,
 }
 
 /// A scope to add.
@@ -149,9 +172,18 @@ pub async fn create_api(caller: AdminClient, state: web::Data<AppState>, body: w
         Some(a) => SigningAlg::parse(a).ok_or_else(|| bad("signing_alg must be EdDSA, ES256 or RS256"))?,
     };
     let scopes = body.scopes.iter().map(scope_of).collect::<Result<Vec<_>, _>>()?;
-    let new = NewApi { name: body.name, audience: body.audience, scopes, access_token_ttl: body.access_token_ttl, signing_alg, introspection_secret: body.introspection_secret };
+    let new = NewApi {
+        name: body.name,
+        audience: body.audience,
+        scopes,
+        access_token_ttl: body.access_token_ttl,
+        signing_alg,
+        introspection_secret: body.introspection_secret,
+        self_registration: body.self_registration,
+        publish_metadata: body.publish_metadata,
+    };
     let (api, secret) = state.admin(caller.by()).register_api(new).await.map_err(WebError::api)?;
-    Ok(created(CreatedApi { api: ApiView::from(&api), introspection_secret: secret.map(|s| s.expose().to_string()) }))
+    Ok(created(CreatedApi { api: ApiView::of(&api, &state.issuer), introspection_secret: secret.map(|s| s.expose().to_string()) }))
 }
 
 #[utoipa::path(
@@ -164,7 +196,30 @@ pub async fn create_api(caller: AdminClient, state: web::Data<AppState>, body: w
 #[get("/apis/{api}")]
 pub async fn get_api(_: AdminClient, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     let api = state.oauth.api(&path).await?.ok_or_else(|| not_found("API"))?;
-    Ok(ok(ApiView::from(&api)))
+    Ok(ok(ApiView::of(&api, &state.issuer)))
+}
+
+/// `PATCH /apis/{api}`: what the API allows (members left out stay as they are).
+#[derive(Deserialize, ToSchema)]
+pub struct ApiOptionsRequest {
+    /// Clients that registered themselves may ask for its scopes (null: unchanged).
+    self_registration: Option<bool>,
+    /// latchkey serves the API's protected resource metadata (RFC 9728) (null: unchanged).
+    publish_metadata: Option<bool>,
+}
+
+#[utoipa::path(
+    summary = "Change what an API allows: self-registered clients, published metadata",
+    tag = TAG,
+    operation_id = "updateApi",
+    params(("api" = String, Path, description = "API id")),
+    request_body = ApiOptionsRequest,
+    responses((status = 200, description = "The API as it now stands", body = ApiView), (status = 400, description = "invalid_request"), (status = 404, description = "no such API", body = super::Error))
+)]
+#[patch("/apis/{api}")]
+pub async fn update_api(caller: AdminClient, state: web::Data<AppState>, path: web::Path<String>, body: web::Json<ApiOptionsRequest>) -> Result<HttpResponse, WebError> {
+    let api = state.admin(caller.by()).set_api_options(&path, body.self_registration, body.publish_metadata).await.map_err(WebError::api)?;
+    Ok(ok(ApiView::of(&api, &state.issuer)))
 }
 
 /// `{"removed": true}`.

@@ -2,8 +2,9 @@
 //! secret, disable, enable), their grants and their API scopes.
 
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
-use latchkey_app::directory::clients::{new_client, ClientUpdate, LinksUpdate};
-use latchkey_domain::{ClientAction, ClientLinks, GrantType};
+use latchkey_app::directory::clients::{new_client, ClientUpdate, LinksUpdate, TokenExchangeUpdate};
+use latchkey_domain::client::{MAX_EXCHANGE_AUDIENCE_CHARS, MAX_MAY_ACT_ID_CHARS, MAX_TOKEN_EXCHANGE_ENTRIES};
+use latchkey_domain::{ClientAction, ClientLinks, GrantType, TokenExchangePolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::openapi::schema::Object;
@@ -119,6 +120,36 @@ fn tos_update_schema() -> Object {
     link_schema("terms of service", "Absent: unchanged; empty or null: removed")
 }
 
+/// One entry of a token exchange list, exactly as
+/// [`latchkey_domain::client::check_exchange_entry`] accepts it.
+fn exchange_list(max_chars: usize, nullable: bool, description: &str) -> Object {
+    let kind = if nullable { json!(["array", "null"]) } else { json!("array") };
+    json_schema(json!({
+        "type": kind, "maxItems": MAX_TOKEN_EXCHANGE_ENTRIES,
+        "items": { "type": "string", "minLength": 1, "maxLength": max_chars, "pattern": "^[!-~]+$" },
+        "description": description,
+    }))
+}
+
+const EXCHANGE_TO: &str = "token exchange (RFC 8693): the audiences of the APIs this client may exchange a user's access tokens into; empty: it may not use the grant. Confidential clients only";
+const MAY_ACT: &str = "token exchange (RFC 8693 §4.4): the client ids that may act with this client's access tokens (their may_act claim); empty: no may_act claim";
+
+fn exchange_to_schema() -> Object {
+    exchange_list(MAX_EXCHANGE_AUDIENCE_CHARS, false, EXCHANGE_TO)
+}
+fn may_act_schema() -> Object {
+    exchange_list(MAX_MAY_ACT_ID_CHARS, false, MAY_ACT)
+}
+fn exchange_to_update_schema() -> Object {
+    exchange_list(MAX_EXCHANGE_AUDIENCE_CHARS, true, &format!("{EXCHANGE_TO}. Absent: unchanged; null or empty: cleared"))
+}
+fn may_act_update_schema() -> Object {
+    exchange_list(MAX_MAY_ACT_ID_CHARS, true, &format!("{MAY_ACT}. Absent: unchanged; null or empty: cleared"))
+}
+fn impersonation_update_schema() -> Object {
+    json_schema(json!({ "type": ["boolean", "null"], "description": "token exchange without an actor_token issues tokens without act (impersonation). Absent or null: unchanged" }))
+}
+
 /// A JWK Set of 1–10 public keys (RSA, EC or OKP), each with a `kid`, no private parts.
 fn jwks_schema() -> Object {
     let b64 = |min: usize, max: usize| json!({ "type": "string", "pattern": BASE64URL, "minLength": min, "maxLength": max });
@@ -185,6 +216,15 @@ pub struct NewClientRequest {
     policy_uri: Option<String>,
     #[schema(schema_with = tos_schema)]
     tos_uri: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = exchange_to_schema)]
+    token_exchange_to: Vec<String>,
+    /// Token exchange (RFC 8693) without an actor_token issues tokens without act (impersonation). Confidential clients only.
+    #[serde(default)]
+    token_exchange_impersonation: bool,
+    #[serde(default)]
+    #[schema(schema_with = may_act_schema)]
+    may_act: Vec<String>,
 }
 
 /// The rules between [`NewClientRequest`]'s fields, which the server enforces.
@@ -205,6 +245,8 @@ pub(super) fn schema_rules(doc: &mut utoipa::openapi::OpenApi) {
             "allOf": [
                 { "if": { "required": ["require_private_key_jwt"], "properties": { "require_private_key_jwt": { "const": true } } }, "then": { "required": ["jwks"], "properties": { "jwks": { "type": "object" } } } },
                 { "not": { "required": ["public", "require_private_key_jwt"], "properties": { "public": { "const": true }, "require_private_key_jwt": { "const": true } } }, "description": "a public client cannot be restricted to private_key_jwt" },
+                { "not": { "required": ["public", "token_exchange_to"], "properties": { "public": { "const": true }, "token_exchange_to": { "minItems": 1 } } }, "description": "a public client cannot exchange tokens" },
+                { "not": { "required": ["public", "token_exchange_impersonation"], "properties": { "public": { "const": true }, "token_exchange_impersonation": { "const": true } } }, "description": "a public client cannot impersonate" },
             ],
         }),
     );
@@ -238,7 +280,15 @@ pub async fn create_client(caller: AdminClient, state: web::Data<AppState>, body
     new.require_private_key_jwt = b.require_private_key_jwt;
     new.require_dpop = b.require_dpop;
     new.links = ClientLinks { logo_uri: b.logo_uri, policy_uri: b.policy_uri, tos_uri: b.tos_uri };
-    let (client, secret) = state.admin(caller.by()).create_client(new).await.map_err(WebError::api)?;
+    // Checked before the client exists: a bad policy registers nothing.
+    let exchange = TokenExchangePolicy { to: b.token_exchange_to, impersonation: b.token_exchange_impersonation, may_act: b.may_act };
+    let exchange = latchkey_app::directory::clients::checked_token_exchange(exchange, new.public).map_err(WebError::api)?;
+    let ops = state.admin(caller.by());
+    let (client, secret) = ops.create_client(new).await.map_err(WebError::api)?;
+    if exchange != TokenExchangePolicy::default() {
+        let change = TokenExchangeUpdate { to: Some(exchange.to), impersonation: Some(exchange.impersonation), may_act: Some(exchange.may_act) };
+        ops.update_client_token_exchange(&client.id.0, change).await.map_err(WebError::api)?;
+    }
     Ok(created(CreatedClient { client_id: client.id.0, name: client.name, scope: client.allowed_scopes.to_string(), client_secret: secret.map(|s| s.expose().to_string()) }))
 }
 
@@ -263,6 +313,12 @@ pub struct ClientView {
     pub logo_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub tos_uri: Option<String>,
+    /// Token exchange (RFC 8693): the API audiences this client may exchange tokens into.
+    pub token_exchange_to: Vec<String>,
+    /// Token exchange without an actor_token issues tokens without act.
+    pub token_exchange_impersonation: bool,
+    /// The clients that may act with this client's tokens (RFC 8693 §4.4).
+    pub may_act: Vec<String>,
 }
 
 #[utoipa::path(
@@ -292,6 +348,9 @@ pub async fn get_client(_: AdminClient, state: web::Data<AppState>, path: web::P
         logo_uri: c.links.logo_uri,
         policy_uri: c.links.policy_uri,
         tos_uri: c.links.tos_uri,
+        token_exchange_to: c.token_exchange.to,
+        token_exchange_impersonation: c.token_exchange.impersonation,
+        may_act: c.token_exchange.may_act,
     }))
 }
 
@@ -351,6 +410,19 @@ pub struct ClientUpdateRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = tos_update_schema)]
     tos_uri: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present_list")]
+    #[schema(schema_with = exchange_to_update_schema)]
+    token_exchange_to: Option<Option<Vec<String>>>,
+    #[schema(schema_with = impersonation_update_schema)]
+    token_exchange_impersonation: Option<bool>,
+    #[serde(default, deserialize_with = "present_list")]
+    #[schema(schema_with = may_act_update_schema)]
+    may_act: Option<Option<Vec<String>>>,
+}
+
+/// Tells an absent list (`None`) from a null one (`Some(None)`).
+fn present_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<String>>>, D::Error> {
+    Option::<Vec<String>>::deserialize(d).map(Some)
 }
 
 /// Tells an absent member (`None`) from a null one (`Some(None)`).
@@ -365,7 +437,7 @@ pub struct ClientUpdated {
 }
 
 #[utoipa::path(
-    summary = "Change a client: name, URIs and consent-page links (validated as at registration)",
+    summary = "Change a client: name, URIs, consent-page links (validated as at registration) and token exchange policy",
     tag = TAG,
     operation_id = "updateClient",
     request_body = ClientUpdateRequest,
@@ -382,12 +454,19 @@ pub async fn update_client(caller: AdminClient, state: web::Data<AppState>, path
     };
     let cleared = |v: Option<Option<String>>| v.map(Option::unwrap_or_default);
     let links = LinksUpdate { logo_uri: cleared(b.logo_uri), policy_uri: cleared(b.policy_uri), tos_uri: cleared(b.tos_uri) };
-    // Checked before anything changes: a bad URL leaves the client as it was.
+    let exchange = TokenExchangeUpdate { to: b.token_exchange_to.map(Option::unwrap_or_default), impersonation: b.token_exchange_impersonation, may_act: b.may_act.map(Option::unwrap_or_default) };
+    // Checked before anything changes: a bad URL or policy leaves the client as it was.
     links.check().map_err(WebError::api)?;
+    if !exchange.is_empty() {
+        latchkey_app::directory::clients::check_token_exchange_update(&state.stores.db, &path, &exchange).await.map_err(WebError::api)?;
+    }
     let ops = state.admin(caller.by());
     ops.update_client(&path, update).await.map_err(WebError::api)?;
     if !links.is_empty() {
         ops.update_client_links(&path, links).await.map_err(WebError::api)?;
+    }
+    if !exchange.is_empty() {
+        ops.update_client_token_exchange(&path, exchange).await.map_err(WebError::api)?;
     }
     Ok(ok(ClientUpdated { client_id: path.into_inner(), updated: true }))
 }

@@ -243,6 +243,7 @@ pub fn operations() -> Vec<Operation> {
         op!(apis::list_apis),
         op!(apis::create_api),
         op!(apis::get_api),
+        op!(apis::update_api),
         op!(apis::delete_api),
         op!(apis::add_scope),
         op!(apis::remove_scope),

@@ -24,6 +24,9 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
     let params = AuthorizeParams::from_pairs(pairs);
     let csrf = CsrfCookie::from_request(req);
     let ip = crate::browser::client_info(req).ip;
+    if let Some(client_id) = params.get("client_id") {
+        state.resolve_client_id_metadata(client_id, ip.as_deref().unwrap_or_default()).await.map_err(|e| WebError::metadata(e, false))?;
+    }
     let pending = match state.oauth.start_authorization(&params, csrf.binding(state), ip.as_deref()).await {
         Ok(p) => p,
         Err(AuthorizeError::Redirect { redirect_uri, state: st, code, description }) => {

@@ -75,13 +75,16 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
     let client = state.oauth.client(&pending.client_id).await?.ok_or_else(WebError::expired_request)?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     let t = tr_for(&req, Some(&pending));
+    let metadata_host = latchkey_app::client_metadata::document_host(&client);
     let page = ConsentPage {
+        metadata_host,
         t,
         client_name: client.name,
         links: client.links,
         self_registered: client.self_registered,
         username: user.username,
         scopes: describe_all(&state, t, &pending.scopes()).await?,
+        delegations: delegations(&state, t, &client.token_exchange.may_act).await?,
         destination: destination(&pending.redirect_uri),
         switch_user: true,
         action: "/consent",
@@ -90,6 +93,25 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
         csrf_token: csrf.form_token(&state),
     };
     Ok(render_consent(&state, &page))
+}
+
+/// "<actor> may act on your behalf at <APIs>", for each client of `may_act`
+/// (the consenting client's RFC 8693 `may_act`) that exists, is enabled
+/// and may exchange tokens into at least one registered API (named).
+pub(crate) async fn delegations(state: &AppState, t: Tr, may_act: &[String]) -> Result<Vec<String>, WebError> {
+    if may_act.is_empty() {
+        return Ok(Vec::new());
+    }
+    let apis = state.oauth.apis().await?;
+    let mut out = Vec::new();
+    for id in may_act {
+        let Some(actor) = state.oauth.client(id).await?.filter(|c| c.disabled_at.is_none()) else { continue };
+        let names: Vec<&str> = actor.token_exchange.to.iter().filter_map(|aud| latchkey_oauth::apis::by_audience(&apis, aud)).map(|a| a.name.as_str()).collect();
+        if !names.is_empty() {
+            out.push(t.arg2("consent-may-act", "actor", actor.name.as_str(), "apis", names.join(", ")));
+        }
+    }
+    Ok(out)
 }
 
 /// Where an answer to `redirect_uri` goes, as the user can check it: the

@@ -81,13 +81,16 @@ pub async fn device_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let client = live_client(&state, &device).await?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(expired)?;
     let t = tr(&req);
+    let metadata_host = latchkey_app::client_metadata::document_host(&client);
     let page = ConsentPage {
+        metadata_host,
         t,
         client_name: client.name,
         links: client.links,
         self_registered: client.self_registered,
         username: user.username,
         scopes: describe_all(&state, t, &device.scopes()).await?,
+        delegations: super::consent::delegations(&state, t, &client.token_exchange.may_act).await?,
         destination: None,
         switch_user: false,
         action: "/device/approve",

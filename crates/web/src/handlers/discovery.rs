@@ -23,3 +23,18 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     }
     HttpResponse::Ok().insert_header(("Cache-Control", METADATA_CACHE)).content_type("application/jwk-set+json").json(state.tokens.ring().jwks())
 }
+
+/// RFC 9728: the protected resource metadata of a registered API whose
+/// operator asked latchkey to publish it (`publish_metadata`); 404 for any
+/// other id, so the list of APIs is not readable from outside.
+pub async fn resource_metadata(state: web::Data<AppState>, api_id: web::Path<String>) -> HttpResponse {
+    let api = match state.oauth.api(&api_id).await {
+        Ok(Some(api)) if api.publish_metadata && api.id == *api_id => api,
+        Ok(_) => return HttpResponse::NotFound().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "error": "not_found" })),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the API registry");
+            return HttpResponse::ServiceUnavailable().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "error": "temporarily_unavailable" }));
+        }
+    };
+    HttpResponse::Ok().insert_header(("Cache-Control", METADATA_CACHE)).json(latchkey_oauth::apis::resource_metadata(&state.issuer, &api))
+}

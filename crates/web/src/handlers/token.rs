@@ -119,6 +119,12 @@ async fn token_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Resul
         resource: form.one_resource()?,
         device_code: form.get("device_code"),
         dpop: dpop_proof(req)?,
+        subject_token: form.get("subject_token"),
+        subject_token_type: form.get("subject_token_type"),
+        actor_token: form.get("actor_token"),
+        actor_token_type: form.get("actor_token_type"),
+        audience: form.get("audience"),
+        requested_token_type: form.get("requested_token_type"),
     };
     let response = state.oauth.token(&form.creds, request).await.map_err(WebError::Json)?;
     Ok(no_store().json(response))
@@ -139,6 +145,8 @@ pub async fn par(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
 async fn par_answer(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<HttpResponse, WebError> {
     let form = ClientForm::parse(req, body)?.rate_limited(req, state, "par");
     let proof = dpop_proof(req)?;
+    let ip = crate::browser::client_info(req).ip.unwrap_or_default();
+    state.resolve_client_id_metadata(&form.creds.client_id, &ip).await.map_err(|e| WebError::metadata(e, true))?;
     let pushed = state.oauth.push_authorization(&form.creds, form.pairs, proof.as_deref()).await.map_err(WebError::Json)?;
     let mut b = no_store();
     b.status(actix_web::http::StatusCode::CREATED);

@@ -1,0 +1,3 @@
+ALTER TABLE clients DROP COLUMN may_act;
+ALTER TABLE clients DROP COLUMN token_exchange_impersonation;
+ALTER TABLE clients DROP COLUMN token_exchange_to;

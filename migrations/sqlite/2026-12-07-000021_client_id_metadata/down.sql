@@ -1,0 +1,1 @@
+ALTER TABLE clients DROP COLUMN metadata_expires_at;
