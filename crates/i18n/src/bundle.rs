@@ -9,16 +9,22 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use crate::locale::Locale;
 
 /// The resource files of every locale, in this order.
-pub const FILES: [&str; 3] = ["common.ftl", "pages.ftl", "mail.ftl"];
+pub const FILES: [&str; 5] = ["common.ftl", "pages.ftl", "mail.ftl", "console.ftl", "events.ftl"];
 
 macro_rules! locale_files {
     ($code:literal) => {
-        [include_str!(concat!("../locales/", $code, "/common.ftl")), include_str!(concat!("../locales/", $code, "/pages.ftl")), include_str!(concat!("../locales/", $code, "/mail.ftl"))]
+        [
+            include_str!(concat!("../locales/", $code, "/common.ftl")),
+            include_str!(concat!("../locales/", $code, "/pages.ftl")),
+            include_str!(concat!("../locales/", $code, "/mail.ftl")),
+            include_str!(concat!("../locales/", $code, "/console.ftl")),
+            include_str!(concat!("../locales/", $code, "/events.ftl")),
+        ]
     };
 }
 
 /// The text of a locale's resource files (in the order of [`FILES`]).
-pub fn sources(locale: Locale) -> [&'static str; 3] {
+pub fn sources(locale: Locale) -> [&'static str; 5] {
     match locale {
         Locale::En => locale_files!("en"),
         Locale::De => locale_files!("de"),

@@ -2,7 +2,7 @@
 //! language for a request. Framework-free: no actix, no askama.
 //!
 //! # Files
-//! `locales/<code>/{common,pages,mail}.ftl`, embedded at compile time.
+//! `locales/<code>/{common,pages,mail,console,events}.ftl`, embedded at compile time.
 //! English (`en`) is complete by definition; every other language must have
 //! exactly English's message ids (a unit test fails otherwise), and a
 //! message missing at run time falls back to English.

@@ -9,6 +9,7 @@ use latchkey_app::AppError;
 use latchkey_domain::{LinkRule, ProviderKind};
 use serde::Deserialize;
 
+use super::console::{Frame, Section};
 use super::see_other;
 use crate::browser::{check_form_post, with_cookies, CsrfCookie};
 use crate::error::WebError;
@@ -30,7 +31,7 @@ struct ProviderRow {
 #[derive(Template)]
 #[template(path = "admin/providers.html")]
 struct ProvidersPage {
-    notice: Option<String>,
+    frame: Frame,
     error: Option<String>,
     providers: Vec<ProviderRow>,
     csrf_token: String,
@@ -53,7 +54,7 @@ async fn render_page(req: &HttpRequest, state: &AppState, status: StatusCode, er
             signup: p.signup,
         })
         .collect();
-    let page = ProvidersPage { notice: None, error, providers, csrf_token: csrf.form_token(state) };
+    let page = ProvidersPage { frame: Frame::new(req, Section::Providers, None), error, providers, csrf_token: csrf.form_token(state) };
     with_cookies(render(status, &page), &csrf.new)
 }
 

@@ -1,0 +1,13 @@
+# Die Admin-Konsole (/admin): Navigation, Aufbau und die Wörter der Seiten.
+# Ereignisnamen und Ergebnisse des Protokolls stehen in events.ftl.
+
+console-nav = Admin-Konsole
+console-title = { $page } · Admin
+console-overview = Übersicht
+console-users = Benutzer
+console-clients = Clients
+console-audit = Protokoll
+console-keys = Signaturschlüssel
+console-providers = Anmeldedienste
+console-copy-id = Die ganze ID kopieren
+console-id = ID

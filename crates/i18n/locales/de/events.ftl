@@ -1,0 +1,1 @@
+# Protokollereignisse in einfachen Worten (Protokoll der Konsole, Benutzerseite).

@@ -1,0 +1,13 @@
+# The admin console (/admin): navigation, layout and the pages' own words.
+# Audit event names and outcomes are in events.ftl.
+
+console-nav = Admin console
+console-title = { $page } · Admin
+console-overview = Overview
+console-users = Users
+console-clients = Clients
+console-audit = Audit log
+console-keys = Signing keys
+console-providers = Sign-in providers
+console-copy-id = Copy the full id
+console-id = Id

@@ -1,0 +1,42 @@
+//! Signing keys: their state, and rotation.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use latchkey_domain::SecurityEvent;
+
+use super::*;
+use crate::browser::{check_form_post, CsrfCookie};
+use crate::error::WebError;
+use crate::format::format_time;
+use crate::guards::{AdminSession, RecentAdminSession};
+use crate::handlers::see_other;
+use crate::state::AppState;
+
+struct KeyRow {
+    kid: String,
+    alg: &'static str,
+    state: &'static str,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/keys.html")]
+struct KeysPage {
+    frame: Frame,
+    keys: Vec<KeyRow>,
+    csrf_token: String,
+}
+
+pub async fn keys(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
+    let keys = state.tokens.key_status().await.map_err(|e| WebError::Internal(e.to_string()))?;
+    let csrf = CsrfCookie::from_request(&req);
+    let keys = keys.into_iter().map(|k| KeyRow { kid: k.kid, alg: k.alg, state: k.state, created: format_time(k.created_at) }).collect();
+    page(&KeysPage { frame: Frame::new(&req, Section::Keys, notice_text(query.notice.as_deref())), keys, csrf_token: csrf.form_token(&state) }, &csrf)
+}
+
+pub async fn rotate_keys(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let kids = state.tokens.rotate_keys(&latchkey_domain::SigningAlg::ALL).await.map_err(|e| WebError::Internal(e.to_string()))?;
+    state.oauth.record(&admin.0.actor().audited(), SecurityEvent::KeysRotated { new_keys: kids.len() }).await;
+    Ok(see_other(&notice_url("/admin/keys", "keys-rotated")))
+}

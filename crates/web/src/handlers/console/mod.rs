@@ -1,0 +1,171 @@
+//! The admin console (`/admin`): server-rendered pages over the same
+//! use cases as the admin API (`latchkey_app::admin`). Admins only, with an
+//! interactive multi-factor (or passkey) sign-in, never a session restored
+//! from a remembered device; every action that changes anything needs that
+//! sign-in to be within the last 5 minutes.
+//!
+//! One file per page group: [`overview`], [`users`], [`clients`],
+//! [`audit`], [`keys`] (sign-in providers are `console_providers`). What
+//! they share lives here: the layout's navigation, notices, the page
+//! renderer, the forms every action posts.
+
+pub mod audit;
+pub mod clients;
+pub mod keys;
+pub mod overview;
+pub mod users;
+
+pub use audit::{audit, audit_export};
+pub use clients::{client, client_action, clients, create_client};
+pub use keys::{keys, rotate_keys};
+pub use overview::overview;
+pub use users::{invite, user, user_action, users};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use latchkey_i18n::Tr;
+use serde::Deserialize;
+
+use crate::browser::{with_cookies, CsrfCookie};
+use crate::error::WebError;
+use crate::pages::render;
+
+/// A section of the console, as the navigation marks the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Overview,
+    Users,
+    Clients,
+    Audit,
+    Keys,
+    Providers,
+}
+
+/// The sections in the navigation's order: link, message id.
+const SECTIONS: [(Section, &str, &str); 6] = [
+    (Section::Overview, "/admin", "console-overview"),
+    (Section::Users, "/admin/users", "console-users"),
+    (Section::Clients, "/admin/clients", "console-clients"),
+    (Section::Audit, "/admin/audit", "console-audit"),
+    (Section::Keys, "/admin/keys", "console-keys"),
+    (Section::Providers, "/admin/providers", "console-providers"),
+];
+
+/// A link of the navigation.
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    /// The page is in this section (`aria-current="page"`).
+    pub current: bool,
+}
+
+/// What every console page shows around its own content
+/// (`templates/admin/layout.html`): the reader's language, the navigation
+/// with the current section marked, the notice an action left.
+pub struct Frame {
+    pub t: Tr,
+    pub nav: Vec<NavItem>,
+    pub notice: Option<String>,
+}
+
+impl Frame {
+    pub fn new(req: &HttpRequest, section: Section, notice: Option<String>) -> Frame {
+        let t = crate::lang::tr(req);
+        let nav = SECTIONS.iter().map(|(s, href, key)| NavItem { href, label: t.get(key), current: *s == section }).collect();
+        Frame { t, nav, notice }
+    }
+}
+
+/// How many characters of an id a table shows (the whole id is its title
+/// and one click away on its page): enough to tell rows apart.
+pub const SHORT_ID_CHARS: usize = 8;
+
+/// An id as a table shows it: its first [`SHORT_ID_CHARS`] characters and "…".
+pub fn short_id(id: &str) -> String {
+    match id.char_indices().nth(SHORT_ID_CHARS) {
+        Some((cut, _)) => format!("{}…", &id[..cut]),
+        None => id.to_string(),
+    }
+}
+
+/// The status lines an action leaves for the page it redirects to, as
+/// `?notice=<code>`: fixed codes with fixed texts, so a link cannot put its
+/// own words on the console (an unknown code shows nothing). Counts and
+/// names are in the audit trail.
+const NOTICES: &[(&str, &str)] = &[
+    ("sessions-ended", "Every session, remembered device and token of the user ended."),
+    ("user-disabled", "User disabled; every session and token ended."),
+    ("user-enabled", "User enabled."),
+    ("admin-granted", "The user is now an admin."),
+    ("admin-revoked", "Admin rights removed."),
+    ("mfa-reset", "Authenticator app and backup codes removed; the user was told."),
+    ("recovery-link-sent", "Recovery link sent."),
+    ("user-deleted", "User deleted."),
+    ("grants-revoked", "All grants revoked; their refresh tokens no longer work."),
+    ("user-grant-revoked", "The user's grant revoked; its refresh tokens no longer work."),
+    ("client-disabled", "Client disabled."),
+    ("client-enabled", "Client enabled."),
+    ("client-updated", "Client updated."),
+    ("keys-rotated", "New keys published; they sign in 10 minutes."),
+];
+
+/// The fixed text of a notice code, if it is one.
+fn notice_text(code: Option<&str>) -> Option<String> {
+    let code = code?;
+    NOTICES.iter().find(|(c, _)| *c == code).map(|(_, text)| (*text).to_string())
+}
+
+fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
+    with_cookies(render(StatusCode::OK, p), &csrf.new)
+}
+
+fn pct(n: usize, of: usize) -> usize {
+    (n * 100).checked_div(of).unwrap_or(0)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    csrf_token: String,
+    action: String,
+    username: Option<String>,
+    name: Option<String>,
+    redirect_uris: Option<String>,
+    post_logout_redirect_uris: Option<String>,
+    backchannel_logout_uri: Option<String>,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
+}
+
+/// `base` with a notice code (one of [`NOTICES`]).
+fn notice_url(base: &str, code: &'static str) -> String {
+    debug_assert!(NOTICES.iter().any(|(c, _)| *c == code), "unknown notice code {code}");
+    format!("{base}?notice={code}")
+}
+
+fn lines(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf_token: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_shortened_on_a_character_boundary() {
+        assert_eq!(short_id("9e3d0771-2b7c-4f5e-8d3a-0c1b2a3d4e5f"), "9e3d0771…");
+        assert_eq!(short_id("short"), "short");
+        assert_eq!(short_id("ääääääääää"), "ää".repeat(4) + "…");
+    }
+}
