@@ -18,15 +18,21 @@ async fn console_refuses_to_act_on_oneself(backend: Backend) {
     let page = format!("/admin/users/{}", root.id.0);
     for action in ["disable", "revoke-admin", "delete"] {
         let form = admin.get(&page).await;
-        let done = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", action)]).await;
+        let done = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", action), ("confirmed", "yes")]).await;
         assert_eq!(done.status, 409, "{action}: {}", done.body);
         assert!(done.body.contains("yourself"), "{action}: {}", done.body);
     }
     let root = app.state.authn.user(&root.id).await.expect("lookup").expect("still there");
     assert!(root.admin && root.disabled_at.is_none(), "nothing changed");
     assert_eq!(admin.get("/admin").await.status, 200, "still an administrator, still signed in");
-    // Acting on someone else works as before.
+    // Acting on someone else works as before; deleting asks first, naming what goes.
     let alice = app.state.authn.find_by_username(USERNAME).await.expect("lookup").expect("alice");
+    let page = format!("/admin/users/{}", alice.id.0);
+    let form = admin.get(&page).await;
+    let asked = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", "delete")]).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.body.contains("Delete alice?") && asked.body.contains("sessions end") && asked.body.contains(r#"name="confirmed" value="yes""#), "{}", asked.body);
+    assert!(app.state.authn.user(&alice.id).await.expect("lookup").is_some(), "nothing deleted before the answer");
     let page = format!("/admin/users/{}", alice.id.0);
     let form = admin.get(&page).await;
     let done = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", "disable")]).await;

@@ -11,3 +11,14 @@ console-keys = Signaturschlüssel
 console-providers = Anmeldedienste
 console-copy-id = Die ganze ID kopieren
 console-id = ID
+console-cancel = Abbrechen
+console-delete-user = Benutzer löschen
+console-confirm-delete-user = { $username } löschen?
+console-confirm-sessions-end = { $count ->
+    [one] Die eine Sitzung endet.
+   *[other] Die { $count } Sitzungen enden.
+}
+console-confirm-grants-revoked = { $count ->
+    [one] Die eine erlaubte App verliert ihren Zugriff.
+   *[other] Die { $count } erlaubten Apps verlieren ihren Zugriff.
+}

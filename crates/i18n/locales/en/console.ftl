@@ -11,3 +11,14 @@ console-keys = Signing keys
 console-providers = Sign-in providers
 console-copy-id = Copy the full id
 console-id = Id
+console-cancel = Cancel
+console-delete-user = Delete user
+console-confirm-delete-user = Delete { $username }?
+console-confirm-sessions-end = { $count ->
+    [one] Their one session ends.
+   *[other] Their { $count } sessions end.
+}
+console-confirm-grants-revoked = { $count ->
+    [one] The one app they allowed loses its access.
+   *[other] The { $count } apps they allowed lose their access.
+}

@@ -116,7 +116,7 @@ fn notice_text(code: Option<&str>) -> Option<String> {
     NOTICES.iter().find(|(c, _)| *c == code).map(|(_, text)| (*text).to_string())
 }
 
-fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
+pub(crate) fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
     with_cookies(render(StatusCode::OK, p), &csrf.new)
 }
 
@@ -131,16 +131,18 @@ pub struct NoticeQuery {
 
 #[derive(Deserialize)]
 pub struct ActionForm {
-    csrf_token: String,
-    action: String,
-    username: Option<String>,
-    name: Option<String>,
-    redirect_uris: Option<String>,
-    post_logout_redirect_uris: Option<String>,
-    backchannel_logout_uri: Option<String>,
-    logo_uri: Option<String>,
-    policy_uri: Option<String>,
-    tos_uri: Option<String>,
+    pub(crate) csrf_token: String,
+    pub(crate) action: String,
+    pub(crate) username: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) redirect_uris: Option<String>,
+    pub(crate) post_logout_redirect_uris: Option<String>,
+    pub(crate) backchannel_logout_uri: Option<String>,
+    pub(crate) logo_uri: Option<String>,
+    pub(crate) policy_uri: Option<String>,
+    pub(crate) tos_uri: Option<String>,
+    /// `yes` once the admin confirmed a destructive action.
+    pub(crate) confirmed: Option<String>,
 }
 
 /// `base` with a notice code (one of [`NOTICES`]).
@@ -156,6 +158,37 @@ fn lines(s: &str) -> Vec<String> {
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     csrf_token: String,
+}
+
+/// "Are you sure?" before a destructive action: names what goes and how
+/// much ("Revoke 12 grants of My app?"), and posts the same action again
+/// with `confirmed=yes`. Every destructive console action shows it first.
+#[derive(Template)]
+#[template(path = "admin/confirm.html")]
+pub struct ConfirmPage {
+    pub frame: Frame,
+    /// The question, as the heading.
+    pub question: String,
+    /// What happens, one line each.
+    pub consequences: Vec<String>,
+    /// Where the form posts.
+    pub action_url: String,
+    /// The hidden fields of the original form (`csrf_token` and `action` included).
+    pub fields: Vec<(String, String)>,
+    /// The button's label ("Revoke 12 grants").
+    pub confirm_label: String,
+    /// Where "Cancel" goes.
+    pub back: String,
+}
+
+/// Whether the form says its action was confirmed (`confirmed=yes`).
+pub fn confirmed(value: Option<&str>) -> bool {
+    value == Some("yes")
+}
+
+/// Renders `p` (a console page) with the CSRF cookie.
+pub fn confirm(p: &ConfirmPage, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
+    page(p, csrf)
 }
 
 #[cfg(test)]

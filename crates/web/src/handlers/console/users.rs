@@ -150,6 +150,21 @@ pub async fn user_action(req: HttpRequest, admin: RecentAdminSession, state: web
     let u = state.authn.user(&UserId(id)).await?.ok_or_else(|| WebError::bad_request("No such user."))?;
     let ops = state.admin(admin.0.actor());
     if form.action == "delete" {
+        if !confirmed(form.confirmed.as_deref()) {
+            let sessions = state.sessions.list(&u.id).await?.len();
+            let apps = state.oauth.connected_apps(&u.id).await?.len();
+            let t = crate::lang::tr(&req);
+            let p = ConfirmPage {
+                question: t.arg("console-confirm-delete-user", "username", u.username.as_str()),
+                consequences: vec![t.arg("console-confirm-sessions-end", "count", sessions), t.arg("console-confirm-grants-revoked", "count", apps)],
+                action_url: format!("/admin/users/{}/action", u.id.0),
+                fields: vec![("csrf_token".into(), form.csrf_token.clone()), ("action".into(), "delete".into())],
+                confirm_label: t.get("console-delete-user"),
+                back: back.clone(),
+                frame: Frame::new(&req, Section::Users, None),
+            };
+            return confirm(&p, &CsrfCookie::from_request(&req));
+        }
         ops.delete_user(&u).await?;
         return Ok(see_other(&notice_url("/admin/users", "user-deleted")));
     }
