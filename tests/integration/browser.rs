@@ -197,3 +197,40 @@ async fn chromium_recovers_with_the_passkey_as_second_factor() {
     let status = chrome.eval("(document.getElementById('passkey-status') || {}).textContent || document.body.innerText.slice(0, 300)").await;
     assert!(opened, "the passkey passed the recovery gate ({status})");
 }
+
+/// The first administrator (issue #28): while no administrator can sign
+/// in, the server makes a one-time set-up link; its page creates `admin`
+/// with a passkey, who then reaches the console. Then no new link is made,
+/// and the earlier one is spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_creates_the_first_admin_from_the_set_up_link() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let stale = app.state.first_admin_setup_link().await.expect("link").expect("no admin yet");
+    let url = app.state.first_admin_setup_link().await.expect("link").expect("still no admin");
+    assert_ne!(stale, url, "a new link each time");
+    let Some(mut chrome) = Chrome::launch().await else { return };
+    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
+    chrome
+        .call(
+            "WebAuthn.addVirtualAuthenticator",
+            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
+        )
+        .await;
+    chrome.navigate(&stale).await;
+    assert!(chrome.wait_for("document.readyState === 'complete'", 10).await);
+    let page = chrome.eval("document.body.innerText").await;
+    assert!(!page.as_str().unwrap_or_default().contains("Set up your account"), "the superseded link is dead: {page}");
+    chrome.navigate(&url).await;
+    assert!(chrome.wait_for("document.body.innerText.includes('Set up your account')", 15).await, "the set-up page");
+    chrome.eval("document.querySelector('[data-passkey=\"setup\"]').click(); true").await;
+    let offered = chrome.wait_for("location.pathname === '/account/recovery-codes' && document.readyState === 'complete'", 20).await;
+    assert!(offered, "the passkey was created");
+    chrome.navigate(&app.url("/admin")).await;
+    assert!(chrome.wait_for("location.pathname === '/admin' && document.querySelector('nav.console-nav') !== null", 15).await, "the new administrator reaches the console");
+    let admin = app.state.authn.find_by_username("admin").await.expect("lookup").expect("admin");
+    assert!(admin.admin && admin.password_hash.is_none(), "an administrator with a passkey and no password");
+    assert!(app.state.first_admin_setup_link().await.expect("link").is_none(), "an administrator can sign in: no more links");
+}

@@ -11,6 +11,16 @@ use latchkey_i18n::Tr;
 use crate::sessions::mail_language;
 use crate::{App, AppError};
 
+/// The username of the administrator the first set-up link creates (who
+/// can then invite others, and be removed once they are in).
+pub const FIRST_ADMIN_USERNAME: &str = "admin";
+/// Its placeholder address (`.invalid`: mail goes nowhere until they change it on
+/// their account page).
+pub const FIRST_ADMIN_EMAIL: &str = "admin@example.invalid";
+/// The first administrator's set-up link works an hour: it grants every
+/// right, so it is short-lived; run `latchkey admin setup-link` for a new one.
+pub const FIRST_ADMIN_LINK_TTL: i64 = 3600;
+
 impl App {
     /// `{issuer}{path}?t={token}`.
     pub fn link_url(&self, path: &str, token: &str) -> String {
@@ -38,6 +48,32 @@ impl App {
         self.notify(email, Tr::default(), Notice::Invitation { username, url: &url, hours }).await;
         self.oauth.record(by, SecurityEvent::UserInvited { user: user.id.clone(), via: Invitation::Mailed { username: username.into(), hours } }).await;
         Ok((user, url))
+    }
+
+    /// A set-up link for the first administrator (`FIRST_ADMIN_USERNAME`),
+    /// valid [`FIRST_ADMIN_LINK_TTL`], while no administrator can sign in
+    /// (none has a password, a passkey or a linked upstream account);
+    /// `None` once one can. Each call supersedes the previous link, so only
+    /// the newest one printed works. Nothing is mailed: whoever runs the
+    /// server sees it.
+    pub async fn first_admin_setup_link(&self) -> Result<Option<String>, AppError> {
+        for admin in self.authn.list_users().await?.into_iter().filter(|u| u.admin) {
+            if admin.password_hash.is_some() || self.passkeys.has_passkey(&admin.id).await? || !self.linked_identities(&admin.id).await?.is_empty() {
+                return Ok(None);
+            }
+        }
+        let user = match self.authn.find_by_username(FIRST_ADMIN_USERNAME).await? {
+            Some(u) if u.admin && u.password_hash.is_none() => u,
+            Some(_) => {
+                return Err(AppError::Conflict(format!(
+                    "a user named {FIRST_ADMIN_USERNAME} exists and is not a pending administrator; make an administrator with `latchkey user invite <name> --email <address> --admin`"
+                )))
+            }
+            None => self.authn.create_without_credentials(FIRST_ADMIN_USERNAME, FIRST_ADMIN_EMAIL, true).await?,
+        };
+        let token = self.links.issue(Purpose::Setup, &user.id, &user.email, FIRST_ADMIN_LINK_TTL).await?;
+        self.oauth.record(&Actor::System, SecurityEvent::UserInvited { user: user.id.clone(), via: Invitation::FirstAdmin { hours: FIRST_ADMIN_LINK_TTL / 3600 } }).await;
+        Ok(Some(self.link_url("/setup", &token)))
     }
 
     /// Sign-up in the background (the answer is the same whatever happens

@@ -456,6 +456,9 @@ pub enum Invitation {
     Mailed { username: String, hours: i64 },
     /// The admin API's caller `by` asked for it.
     Api { by: String },
+    /// The first administrator's set-up link, printed by the server (or
+    /// `latchkey admin setup-link`) while no administrator can sign in.
+    FirstAdmin { hours: i64 },
 }
 
 /// What an administrator changed on a client.
@@ -1154,6 +1157,7 @@ impl SecurityEvent {
             E::UserDeleted { username, .. } => format!("{username} deleted by an admin"),
             E::UserInvited { via: Invitation::Mailed { username, hours }, .. } => format!("invitation for {username}, {hours} h"),
             E::UserInvited { via: Invitation::Api { by }, .. } => format!("by {by}"),
+            E::UserInvited { via: Invitation::FirstAdmin { hours }, .. } => format!("the first administrator's set-up link, {hours} h"),
         }
     }
 }

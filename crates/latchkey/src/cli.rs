@@ -279,6 +279,11 @@ pub enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// The first administrator.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Signing keys: list and rotate.
     Keys {
         #[command(subcommand)]
@@ -373,6 +378,13 @@ pub struct ServeArgs {
     pub workers: Option<usize>,
     #[command(flatten)]
     pub opts: ServerOptions,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Print a one-time link (valid 1 hour) whose page creates the first administrator, `admin`,
+    /// with a passkey; only while no administrator can sign in. A new link supersedes the last.
+    SetupLink,
 }
 
 #[derive(Subcommand)]

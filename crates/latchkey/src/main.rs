@@ -20,8 +20,8 @@ use latchkey_web::AppState;
 use serde_json::json;
 
 use cli::{
-    ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ProviderArgs, ProviderCommand, ServeArgs, SessionsCommand,
-    UserCommand,
+    AdminCommand, ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ProviderArgs, ProviderCommand, ServeArgs,
+    SessionsCommand, UserCommand,
 };
 use latchkey_domain::SigningAlg;
 
@@ -136,6 +136,13 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
             }
         }
         Command::Keys { command } => keys_command(&app(&settings, clock).await?, command).await,
+        Command::Admin { command: AdminCommand::SetupLink } => match app(&settings, clock).await?.first_admin_setup_link().await? {
+            Some(url) => {
+                println!("Open this link within an hour to create the first administrator (admin) with a passkey:\n{url}");
+                Ok(())
+            }
+            None => Err(CliError::Usage("an administrator can already sign in; they invite others (latchkey user invite … --admin, or the console)".into())),
+        },
         Command::Sessions { command } => {
             let state = app(&settings, clock).await?;
             settled(&state, sessions_command(&state, command).await).await
@@ -314,8 +321,16 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
     // The command as this one was started (`./target/release/latchkey`), so
     // the hint works where `latchkey` is not on PATH.
     let me = command_name(std::env::args_os().next().map(|a| a.to_string_lossy().into_owned()));
-    println!("Create the first user (an administrator) and a client (in another terminal, same directory and settings):");
-    println!("  echo 'blue kettle marching at noon' | {me} user add alice --email alice@example.com --password-stdin --admin");
+    match state.first_admin_setup_link().await {
+        Ok(Some(url)) => {
+            println!("No administrator yet. Open this one-time link within an hour to create one (admin) with a passkey:");
+            println!("  {url}");
+            println!("  (a new link: {me} admin setup-link)");
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: no set-up link for the first administrator: {e}"),
+    }
+    println!("Register a client (in another terminal, same directory and settings):");
     println!("  {me} client add --name 'My app' --redirect-uri http://localhost:3000/callback --json");
     let retention_days = settings.audit_retention_days;
     let registration_expiry_days = settings.client_registration_expiry_days;

@@ -645,3 +645,22 @@ fn token_exchange_policy_from_the_command_line() {
     assert_eq!(row.actor.as_deref(), Some("cli"));
     assert!(row.detail.contains("token exchange to"), "{}", row.detail);
 }
+
+/// Issue #28: `latchkey admin setup-link` prints a one-time link for the
+/// first administrator while none can sign in, and refuses afterwards.
+#[test]
+fn the_first_administrator_gets_a_set_up_link() {
+    let cli = Cli::new();
+    let first = cli.run(&["admin", "setup-link"], None);
+    let out = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(out.contains("/setup?t=") && out.contains("within an hour"), "{out}");
+    let users = cli.json(&["user", "list", "--json"], None);
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "the pending administrator: {users}");
+    assert_eq!((users[0]["username"].as_str(), users[0]["admin"].as_bool()), (Some("admin"), Some(true)));
+    // Once an administrator can sign in, no more links.
+    cli.json(&["user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--admin", "--json"], Some("blue kettle marching at noon\n"));
+    let refused = cli.run(&["admin", "setup-link"], None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("can already sign in"), "{}", String::from_utf8_lossy(&refused.stderr));
+}
