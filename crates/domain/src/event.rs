@@ -465,9 +465,29 @@ pub enum Invitation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum ClientChange {
-    Settings { name_before: String, name: String, redirect_uris_before: Vec<String>, redirect_uris: Vec<String> },
-    Links { logo_uri: Option<String>, policy_uri: Option<String>, tos_uri: Option<String> },
-    TokenExchange { to: Vec<String>, impersonation: bool, may_act: Vec<String> },
+    Settings {
+        name_before: String,
+        name: String,
+        redirect_uris_before: Vec<String>,
+        redirect_uris: Vec<String>,
+    },
+    Links {
+        logo_uri: Option<String>,
+        policy_uri: Option<String>,
+        tos_uri: Option<String>,
+    },
+    TokenExchange {
+        to: Vec<String>,
+        impersonation: bool,
+        may_act: Vec<String>,
+    },
+    /// What the client must do: push its requests (PAR), bind tokens
+    /// (DPoP); where its keys are (`jwks_uri`).
+    Policies {
+        require_par: bool,
+        require_dpop: bool,
+        jwks_uri: Option<String>,
+    },
 }
 
 /// Whose grants were revoked.
@@ -1072,6 +1092,9 @@ impl SecurityEvent {
                 format!("name {name_before:?} -> {name:?}; redirect URIs {redirect_uris_before:?} -> {redirect_uris:?}")
             }
             E::ClientUpdated { change: ClientChange::Links { logo_uri, policy_uri, tos_uri }, .. } => format!("logo {logo_uri:?}, policy {policy_uri:?}, terms {tos_uri:?}"),
+            E::ClientUpdated { change: ClientChange::Policies { require_par, require_dpop, jwks_uri }, .. } => {
+                format!("PAR required: {require_par}, DPoP required: {require_dpop}, keys at {}", jwks_uri.as_deref().unwrap_or("(none)"))
+            }
             E::ClientUpdated { change: ClientChange::TokenExchange { to, impersonation, may_act }, .. } => {
                 format!("token exchange to {to:?}, impersonation {impersonation}, may act: {may_act:?}")
             }

@@ -92,6 +92,16 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
+/// The names of the users and clients a page of events mentions (those
+/// still there: a removed one is absent).
+#[derive(Debug, Default, Clone)]
+pub struct AuditNames {
+    /// User id → username.
+    pub users: std::collections::HashMap<String, String>,
+    /// Client id → name.
+    pub clients: std::collections::HashMap<String, String>,
+}
+
 /// Records `event`, done by `by`: the audit row (with the request's
 /// context), one log line at target `security` and the metric. Failing to
 /// record does not fail the request: the protective action already happened.
@@ -135,6 +145,24 @@ impl OAuthService {
         let events = self.db.run(move |c| repo::search(c, &filter, limit)).await?;
         let next_cursor = (events.len() as i64 == limit).then(|| events.last().map(|e| format!("{}:{}", e.at, e.id))).flatten();
         Ok(AuditPage { events, next_cursor })
+    }
+
+    /// How many events match `filter` (every page of them).
+    pub async fn audit_count(&self, filter: Filter) -> Result<i64, StoreError> {
+        self.db.run(move |c| repo::count(c, &filter)).await
+    }
+
+    /// The names of the users and clients of these ids that still exist, in
+    /// one round trip: `(user id → username, client id → name)`.
+    pub async fn audit_names(&self, user_ids: Vec<String>, client_ids: Vec<String>) -> Result<AuditNames, StoreError> {
+        let (users, clients) = self.db.run(move |c| repo::names(c, &user_ids, &client_ids)).await?;
+        Ok(AuditNames { users: users.into_iter().collect(), clients: clients.into_iter().collect() })
+    }
+
+    /// What the audit filter offers: at most `max_users` usernames, and
+    /// every client's `(id, name)`, by name.
+    pub async fn audit_choices(&self, max_users: i64) -> Result<(Vec<String>, Vec<(String, String)>), StoreError> {
+        self.db.run(move |c| Ok((repo::usernames(c, max_users)?, repo::client_names(c)?))).await
     }
 
     pub async fn audit_count_since(&self, kind: EventKind, since: i64) -> Result<i64, StoreError> {

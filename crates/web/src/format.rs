@@ -13,7 +13,7 @@ pub fn format_rfc3339(secs: i64) -> String {
 }
 
 /// (year, month, day, hour, minute, second) of epoch seconds, UTC.
-fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
+pub(crate) fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil-from-days (H. Hinnant), proleptic Gregorian calendar.

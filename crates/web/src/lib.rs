@@ -16,6 +16,7 @@ pub mod access_log;
 pub mod admin;
 pub mod branding;
 pub mod browser;
+pub mod charts;
 pub mod client_ip;
 pub mod config;
 pub mod csp;

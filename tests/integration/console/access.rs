@@ -144,7 +144,7 @@ async fn the_console_wants_an_interactive_recent_sign_in_for_every_change() {
     admin_sign_in(&app, &mut b, &secret, false).await;
     let users = b.get("/admin/users").await.field("csrf_token").unwrap_or_default();
     let invited = b.post_form("/admin/users/invite", &[("csrf_token", users.as_str()), ("username", "mallory"), ("email", "mallory@example.com")]).await;
-    assert!(invited.location.as_deref().unwrap_or_default().starts_with("/admin/users/"), "{}", invited.body);
+    assert!(invited.status == 200 && invited.body.contains("/setup?t="), "the new user's page, with the set-up link: {}", invited.body);
 }
 
 /// The console's status line shows only its own fixed notices: a link
@@ -166,10 +166,12 @@ async fn the_console_shows_only_its_own_notices() {
         let known = b.get(&format!("{page}?notice=user-enabled")).await;
         assert!(known.body.contains(r#"<p class="notice" role="status">User enabled.</p>"#), "{page}: a known code shows its fixed text");
     }
-    // An action's redirect carries a code, not words.
+    // An action's redirect carries a signed notice (console/users_pages.rs
+    // tests that an altered or another browser's one shows nothing).
     let user_page = format!("/admin/users/{}", alice.id.0);
     let csrf = b.get(&user_page).await.field("csrf_token").unwrap_or_default();
-    let done = b.post_form(&format!("{user_page}/action"), &[("csrf_token", &csrf), ("action", "disable")]).await;
-    assert_eq!(done.location.as_deref(), Some(format!("{user_page}?notice=user-disabled").as_str()));
-    assert!(b.get(done.location.as_deref().unwrap_or_default()).await.body.contains("User disabled; every session and token ended."));
+    let done = b.post_form(&format!("{user_page}/action"), &[("csrf_token", &csrf), ("action", "disable"), ("confirmed", "yes")]).await;
+    let location = done.location.unwrap_or_default();
+    assert!(location.starts_with(&format!("{user_page}?done=")) && location.contains("&sig="), "{location}");
+    assert!(b.get(&location).await.body.contains("alice disabled: every session and token ended."));
 }

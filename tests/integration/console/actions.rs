@@ -61,14 +61,21 @@ async fn console_flow(backend: Backend) {
     let client_page = format!("/admin/clients/{client_id}");
     assert!(admin.get(&client_page).await.body.contains(USERNAME), "the grant is listed");
 
-    // Revoke all grants: the refresh token is refused.
-    let done = act(&mut admin, &client_page, "revoke-all", &[]).await;
+    // Revoke all grants: asked first, naming how many; then the refresh token is refused.
+    let asked = act(&mut admin, &client_page, "revoke-all", &[]).await;
+    assert!(asked.status == 200 && asked.body.contains("Revoke the one grant of Console app?"), "{}", asked.body);
+    let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&client_id, &secret))).await;
+    assert_eq!(r.status, 200, "nothing revoked before the answer: {}", r.body);
+    let refresh = r.body["refresh_token"].as_str().unwrap_or_default().to_string();
+    let done = act(&mut admin, &client_page, "revoke-all", &[("confirmed", "yes")]).await;
     assert!(done.location.as_deref().unwrap_or_default().starts_with(&client_page), "{}", done.body);
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&client_id, &secret))).await;
     assert_eq!(r.body["error"], "invalid_grant");
 
     // Rotate the secret: the old one stops working.
-    let rotated = act(&mut admin, &client_page, "rotate-secret", &[]).await;
+    let asked = act(&mut admin, &client_page, "rotate-secret", &[]).await;
+    assert!(asked.body.contains("Rotate the secret of Console app?") && !asked.body.contains("lks_"), "{}", asked.body);
+    let rotated = act(&mut admin, &client_page, "rotate-secret", &[("confirmed", "yes")]).await;
     let new_secret = code_text(&rotated.body, "client-secret");
     assert!(new_secret.starts_with("lks_") && new_secret != secret);
     app.state.oauth.forget_cached_clients();
@@ -84,7 +91,9 @@ async fn console_flow(backend: Backend) {
     let tokens = rp2.exchange(&code, req.verifier).await.expect("exchange");
     let alice = app.state.authn.find_by_username(USERNAME).await.expect("lookup").expect("alice");
     let user_page = format!("/admin/users/{}", alice.id.0);
-    let done = act(&mut admin, &user_page, "disable", &[]).await;
+    let asked = act(&mut admin, &user_page, "disable", &[]).await;
+    assert!(asked.status == 200 && asked.body.contains("Disable alice?"), "asked first: {}", asked.body);
+    let done = act(&mut admin, &user_page, "disable", &[("confirmed", "yes")]).await;
     assert!(done.location.as_deref().unwrap_or_default().starts_with(&user_page));
     assert!(!signed_in(&mut user).await, "the session ended");
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", tokens.refresh_token().expect("rt").secret())], Some((&client_id, &new_secret))).await;
@@ -115,7 +124,8 @@ async fn console_flow(backend: Backend) {
         assert!(kinds.contains(&k), "{k} in {kinds:?}");
     }
     let audit_page = admin.get(&format!("/admin/audit?user={USERNAME}")).await;
-    assert!(audit_page.body.contains("user_disabled") && audit_page.body.contains(&admin_actor));
+    // In words and by name (console/audit_log.rs tests the page itself).
+    assert!(audit_page.body.contains("<td>User disabled</td>") && audit_page.body.contains(&format!(r#"<a href="/admin/users/{}">{ADMIN}</a>"#, admin_user.id.0)), "{}", audit_page.body);
     let export = admin.get(&format!("/admin/audit.jsonl?user={USERNAME}")).await;
     let lines: Vec<Value> = export.body.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(lines.len() >= 4 && lines.iter().all(|e| e["user_id"] == alice.id.0.as_str()), "{}", export.body);
@@ -143,7 +153,7 @@ async fn reset_mfa_lets_the_password_alone_sign_in_and_tells_the_user() {
     let mut fresh = app.browser();
     assert!(sign_in_password(&mut fresh).await.location.unwrap_or_default().starts_with("/login/mfa"), "the code is required");
     let (mut admin, _, _) = admin_browser(&app).await;
-    let done = act(&mut admin, &format!("/admin/users/{}", alice.id.0), "reset-mfa", &[]).await;
+    let done = act(&mut admin, &format!("/admin/users/{}", alice.id.0), "reset-mfa", &[("confirmed", "yes")]).await;
     assert!(done.location.is_some(), "{}", done.body);
     let mut later = app.browser();
     assert_eq!(sign_in_password(&mut later).await.location.as_deref(), Some("/account"), "the password alone signs in now");

@@ -2,7 +2,11 @@
 
 mod access;
 mod actions;
+mod audit_log;
+mod clients_pages;
+mod overview;
 mod rules;
+mod users_pages;
 
 use latchkey_authn::NewUser;
 use latchkey_domain::Secret;

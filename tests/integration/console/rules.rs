@@ -35,7 +35,10 @@ async fn console_refuses_to_act_on_oneself(backend: Backend) {
     assert!(app.state.authn.user(&alice.id).await.expect("lookup").is_some(), "nothing deleted before the answer");
     let page = format!("/admin/users/{}", alice.id.0);
     let form = admin.get(&page).await;
-    let done = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", "disable")]).await;
+    let asked = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", "disable")]).await;
+    assert!(asked.status == 200 && asked.body.contains("Disable alice?"), "disabling asks first too: {}", asked.body);
+    assert!(app.state.authn.user(&alice.id).await.expect("lookup").expect("alice").disabled_at.is_none(), "nothing disabled before the answer");
+    let done = admin.post_form(&format!("{page}/action"), &[("csrf_token", &form.field("csrf_token").unwrap_or_default()), ("action", "disable"), ("confirmed", "yes")]).await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert!(app.state.authn.user(&alice.id).await.expect("lookup").expect("alice").disabled_at.is_some());
     let _ = ADMIN;

@@ -56,6 +56,29 @@ impl Admin<'_> {
         Ok(now)
     }
 
+    /// Changes what a client must do (`None`: as it was): push its
+    /// authorization requests (PAR, RFC 9126), bind its tokens (DPoP, RFC
+    /// 9449), where it publishes its keys (`jwks_uri`; `Some(None)` removes
+    /// it). Audited with the policies as they now are.
+    pub async fn set_client_policies(&self, client_id: &str, require_par: Option<bool>, require_dpop: Option<bool>, jwks_uri: Option<Option<String>>) -> Result<Client, AppError> {
+        let app = self.app;
+        self.existing_client(client_id).await?;
+        if let Some(uri) = &jwks_uri {
+            directory::set_jwks_uri(&app.stores.db, client_id, uri.as_deref()).await?;
+        }
+        if let Some(par) = require_par {
+            directory::set_require_par(&app.stores.db, client_id, par).await?;
+        }
+        if let Some(dpop) = require_dpop {
+            directory::set_require_dpop(&app.stores.db, client_id, dpop).await?;
+        }
+        app.oauth.forget_cached_clients();
+        let now = self.existing_client(client_id).await?;
+        let change = ClientChange::Policies { require_par: now.require_par, require_dpop: now.require_dpop, jwks_uri: now.jwks_uri.clone() };
+        app.oauth.record(&self.actor.audited(), SecurityEvent::ClientUpdated { client: ClientId(client_id.into()), change }).await;
+        Ok(now)
+    }
+
     /// A new secret for a confidential client; the old one stops working at
     /// once on this node, within the client cache's 5 seconds on others.
     pub async fn rotate_client_secret(&self, client_id: &str) -> Result<Secret, AppError> {

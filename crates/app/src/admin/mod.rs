@@ -14,10 +14,13 @@
 
 mod clients;
 mod grants;
+pub mod stats;
 mod users;
 
 /// The actions, named once for every door (`latchkey_domain::admin`).
 pub use latchkey_domain::admin::{ClientAction, UserAction};
+/// What a bulk action on users did, and whom it left alone.
+pub use users::{BulkOutcome, Skipped, MAX_BULK_USERS};
 
 use latchkey_domain::{User, UserId};
 

@@ -114,3 +114,98 @@ impl Admin<'_> {
         Ok(())
     }
 }
+
+/// The most users one bulk action takes (a page of the console's list is 50).
+pub const MAX_BULK_USERS: usize = 100;
+
+/// Why a bulk action left a selected user alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// The acting administrator themself (never disabled or signed out by their own bulk action).
+    Yourself,
+    /// The last enabled administrator.
+    LastAdmin,
+    /// Already disabled (a bulk disable).
+    AlreadyDisabled,
+}
+
+/// What a bulk action did.
+#[derive(Debug, Default)]
+pub struct BulkOutcome {
+    /// The users it was done to, in the order given.
+    pub done: Vec<User>,
+    /// The users it left alone, and why.
+    pub skipped: Vec<(User, Skipped)>,
+    /// Sessions ended (ending sessions; disabling ends them too).
+    pub sessions_ended: usize,
+}
+
+impl Admin<'_> {
+    /// One page of the user list: users whose username or email contains
+    /// `q`, in `order`, with the facts of their badges (two queries).
+    pub async fn list_users(&self, q: &str, order: latchkey_store::repo::users::ListOrder, descending: bool, offset: i64, limit: i64) -> Result<latchkey_store::repo::users::ListPage, AppError> {
+        let q = q.to_string();
+        Ok(self.app.stores.db.run(move |c| latchkey_store::repo::users::list_page(c, &q, order, descending, offset, limit)).await?)
+    }
+
+    /// When `user` last signed in (their newest session's start), if ever.
+    pub async fn last_sign_in(&self, user: &User) -> Result<Option<i64>, AppError> {
+        let id = user.id.clone();
+        Ok(self.app.stores.db.run(move |c| latchkey_store::repo::users::last_sign_in(c, &id)).await?)
+    }
+
+    /// The users with these ids that exist (at most [`MAX_BULK_USERS`]), by username.
+    pub async fn users_by_ids(&self, ids: &[String]) -> Result<Vec<User>, AppError> {
+        if ids.len() > MAX_BULK_USERS {
+            return Err(AppError::Invalid(format!("at most {MAX_BULK_USERS} users at once")));
+        }
+        let ids = ids.to_vec();
+        Ok(self.app.stores.db.run(move |c| latchkey_store::repo::users::find_by_ids(c, &ids)).await?)
+    }
+
+    /// Who a bulk `action` would skip before trying (the actor; for
+    /// disabling, those already disabled). Whether someone is the last
+    /// administrator is only known when the action runs.
+    pub fn bulk_skips(&self, user: &User, action: UserAction) -> Option<Skipped> {
+        if self.actor.is(&user.id) {
+            return Some(Skipped::Yourself);
+        }
+        (action == UserAction::Disable && user.disabled_at.is_some()).then_some(Skipped::AlreadyDisabled)
+    }
+
+    /// Ends the sessions of, or disables, each of `users` (at most
+    /// [`MAX_BULK_USERS`]), under the same rules as one at a time: never the
+    /// actor, never the last enabled administrator; those are skipped and
+    /// named in the outcome. Other actions are refused.
+    pub async fn bulk_user_action(&self, users: Vec<User>, action: UserAction) -> Result<BulkOutcome, AppError> {
+        if !matches!(action, UserAction::EndSessions | UserAction::Disable) {
+            return Err(AppError::Invalid(format!("{} is not a bulk action", action.as_str())));
+        }
+        if users.len() > MAX_BULK_USERS {
+            return Err(AppError::Invalid(format!("at most {MAX_BULK_USERS} users at once")));
+        }
+        let mut out = BulkOutcome::default();
+        for user in users {
+            if let Some(why) = self.bulk_skips(&user, action) {
+                out.skipped.push((user, why));
+                continue;
+            }
+            if action == UserAction::EndSessions {
+                out.sessions_ended += self.end_everything(&user).await?;
+                out.done.push(user);
+                continue;
+            }
+            let sessions = self.app.sessions.list(&user.id).await?.len();
+            match self.set_disabled(&user, true).await {
+                Ok(()) => {
+                    out.sessions_ended += sessions;
+                    out.done.push(user);
+                }
+                Err(AppError::Refused(crate::Refusal::LastAdmin)) => out.skipped.push((user, Skipped::LastAdmin)),
+                Err(AppError::Refused(crate::Refusal::NotYourself(_))) => out.skipped.push((user, Skipped::Yourself)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}

@@ -87,3 +87,35 @@ async fn actions_on_a_user_gone_meanwhile_say_not_found() {
     assert!(UserAction::parse("delete").is_none() && UserAction::parse("disable\n").is_none(), "actions are exact names");
     assert!(UserAction::ALL.iter().all(|a| UserAction::parse(a.as_str()) == Some(*a)));
 }
+
+/// The console's bulk actions keep the same rules, skipping (and naming)
+/// whom they may not touch instead of failing the whole selection.
+#[tokio::test]
+async fn bulk_actions_skip_oneself_the_last_administrator_and_the_already_disabled() {
+    use latchkey_app::admin::{Skipped, MAX_BULK_USERS};
+    let h = Harness::new().await;
+    let alice = h.user("alice", true).await;
+    let bob = h.user("bob", false).await;
+    let carol = h.user("carol", false).await;
+    h.app.sessions.create(&bob.id, vec![latchkey_domain::Amr::Pwd], Default::default(), None).await.expect("session");
+    // Nobody's account (the CLI): alice is the last administrator.
+    let cli = h.app.admin(Actor::Cli);
+    let out = cli.bulk_user_action(vec![alice.clone(), bob.clone()], UserAction::Disable).await.expect("bulk");
+    assert_eq!(out.done.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["bob"]);
+    assert_eq!(out.skipped.iter().map(|(u, why)| (u.username.as_str(), *why)).collect::<Vec<_>>(), [("alice", Skipped::LastAdmin)]);
+    assert_eq!(out.sessions_ended, 1);
+    assert!(h.reload(&alice).await.disabled_at.is_none() && h.reload(&bob).await.disabled_at.is_some());
+    // Alice herself: never herself; bob is disabled already.
+    let by_alice = h.app.admin(Actor::User(alice.id.clone()));
+    let out = by_alice.bulk_user_action(vec![alice.clone(), h.reload(&bob).await, carol.clone()], UserAction::Disable).await.expect("bulk");
+    assert_eq!(out.done.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["carol"]);
+    assert_eq!(out.skipped.iter().map(|(u, why)| (u.username.as_str(), *why)).collect::<Vec<_>>(), [("alice", Skipped::Yourself), ("bob", Skipped::AlreadyDisabled)]);
+    let session = h.app.sessions.create(&alice.id, vec![latchkey_domain::Amr::Pwd], Default::default(), None).await.expect("session");
+    let out = by_alice.bulk_user_action(vec![alice.clone(), carol.clone()], UserAction::EndSessions).await.expect("bulk");
+    assert_eq!((out.done.len(), out.skipped.len()), (1, 1));
+    assert_eq!(h.app.sessions.list(&alice.id).await.expect("list").len(), 1, "her own session lives on: {}", session.session.sid);
+    // Only ending sessions and disabling, and not without bound.
+    assert!(matches!(by_alice.bulk_user_action(vec![carol.clone()], UserAction::GrantAdmin).await, Err(AppError::Invalid(_))));
+    assert!(matches!(by_alice.bulk_user_action(vec![carol.clone(); MAX_BULK_USERS + 1], UserAction::EndSessions).await, Err(AppError::Invalid(_))));
+    assert!(!h.reload(&carol).await.admin);
+}

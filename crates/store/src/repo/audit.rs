@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::error::StoreError;
-use crate::schema::audit_events;
+use crate::schema::{audit_events, clients, users};
 
 #[derive(Debug, Clone, Default, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = audit_events)]
@@ -49,13 +49,15 @@ pub struct Filter {
     pub kind: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
     /// Continue after this event: `(at, id)` of the last one seen.
     pub after: Option<(i64, String)>,
 }
 
-/// Events matching `f`, newest first, at most `limit`.
-pub fn search(conn: &mut DbConnection, f: &Filter, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut q = audit_events::table.order((audit_events::at.desc(), audit_events::id.desc())).limit(limit).into_boxed();
+/// The events matching `f` (its `after` included), as a boxed query.
+fn matching(f: &Filter) -> audit_events::BoxedQuery<'static, <DbConnection as Connection>::Backend> {
+    let mut q = audit_events::table.into_boxed();
     if let Some(u) = &f.user_id {
         q = q.filter(audit_events::user_id.eq(u.clone()));
     }
@@ -64,6 +66,9 @@ pub fn search(conn: &mut DbConnection, f: &Filter, limit: i64) -> Result<Vec<Aud
     }
     if let Some(k) = &f.kind {
         q = q.filter(audit_events::kind.eq(k.clone()));
+    }
+    if let Some(o) = &f.outcome {
+        q = q.filter(audit_events::outcome.eq(o.clone()));
     }
     if let Some(s) = f.since {
         q = q.filter(audit_events::at.ge(s));
@@ -74,7 +79,38 @@ pub fn search(conn: &mut DbConnection, f: &Filter, limit: i64) -> Result<Vec<Aud
     if let Some((at, id)) = &f.after {
         q = q.filter(audit_events::at.lt(*at).or(audit_events::at.eq(*at).and(audit_events::id.lt(id.clone()))));
     }
-    Ok(q.select(AuditEvent::as_select()).load(conn)?)
+    q
+}
+
+/// Events matching `f`, newest first, at most `limit`.
+pub fn search(conn: &mut DbConnection, f: &Filter, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+    Ok(matching(f).order((audit_events::at.desc(), audit_events::id.desc())).limit(limit).select(AuditEvent::as_select()).load(conn)?)
+}
+
+/// How many events match `f` (all of them: its `after` is ignored).
+pub fn count(conn: &mut DbConnection, f: &Filter) -> Result<i64, StoreError> {
+    let f = Filter { after: None, ..f.clone() };
+    Ok(matching(&f).count().get_result(conn)?)
+}
+
+/// The names of the users and clients with these ids that still exist
+/// (`(user id, username)`, `(client id, name)`): what a page of events
+/// shows instead of ids, read at once for the whole page.
+#[allow(clippy::type_complexity)] // two lists of (id, name), read together
+pub fn names(conn: &mut DbConnection, user_ids: &[String], client_ids: &[String]) -> Result<(Vec<(String, String)>, Vec<(String, String)>), StoreError> {
+    let users = if user_ids.is_empty() { Vec::new() } else { users::table.filter(users::id.eq_any(user_ids)).select((users::id, users::username)).load(conn)? };
+    let clients = if client_ids.is_empty() { Vec::new() } else { clients::table.filter(clients::id.eq_any(client_ids)).select((clients::id, clients::name)).load(conn)? };
+    Ok((users, clients))
+}
+
+/// Usernames in order, at most `limit` (the audit filter's suggestions).
+pub fn usernames(conn: &mut DbConnection, limit: i64) -> Result<Vec<String>, StoreError> {
+    Ok(users::table.order(users::username.asc()).limit(limit).select(users::username).load(conn)?)
+}
+
+/// Every client's `(id, name)`, by name (the audit filter's choices).
+pub fn client_names(conn: &mut DbConnection) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(clients::table.order((clients::name.asc(), clients::id.asc())).select((clients::id, clients::name)).load(conn)?)
 }
 
 /// How many events of `kind` since `since`.

@@ -102,3 +102,25 @@ pub fn last_used_by_client(conn: &mut DbConnection, user: &UserId) -> Result<Vec
     }
     Ok(out)
 }
+
+/// How each client is used: users with a grant, and when it was last used
+/// (a grant given or widened, a refresh token redeemed). Two grouped
+/// queries, whatever the number of clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientUsage {
+    pub users: i64,
+    pub last_used_at: Option<i64>,
+}
+
+pub fn usage_by_client(conn: &mut DbConnection) -> Result<std::collections::HashMap<String, ClientUsage>, StoreError> {
+    use crate::schema::refresh_families;
+    use diesel::dsl::{count_star, max};
+    let granted: Vec<(String, i64, Option<i64>)> = grants::table.group_by(grants::client_id).select((grants::client_id, count_star(), max(grants::updated_at))).load(conn)?;
+    let refreshed: Vec<(String, Option<i64>)> = refresh_families::table.group_by(refresh_families::client_id).select((refresh_families::client_id, max(refresh_families::last_used_at))).load(conn)?;
+    let mut usage: std::collections::HashMap<String, ClientUsage> = granted.into_iter().map(|(id, users, at)| (id, ClientUsage { users, last_used_at: at })).collect();
+    for (id, at) in refreshed {
+        let entry = usage.entry(id).or_default();
+        entry.last_used_at = entry.last_used_at.max(at);
+    }
+    Ok(usage)
+}

@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod registration_tokens;
 pub mod revocations;
 pub mod sessions;
+pub mod stats;
 pub mod users;
 
 pub use crate::db::DbConnection;

@@ -245,3 +245,90 @@ pub fn with_user_locked<T>(conn: &mut DbConnection, id: &UserId, f: impl FnOnce(
         f(conn)
     })
 }
+
+diesel::define_sql_function!(fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::BigInt>, y: diesel::sql_types::BigInt) -> diesel::sql_types::BigInt);
+
+/// The column the console's user list is ordered by (then by username and
+/// id, so every order is total and paging shows each user once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// By username, case-insensitively.
+    Username,
+    /// By the newest session's start; never signed in counts as the oldest.
+    LastSignIn,
+    /// By when the account was created.
+    Created,
+}
+
+/// A user as the console's list shows them: the account and the facts its
+/// badges are made of.
+#[derive(Debug, Clone)]
+pub struct ListedUser {
+    pub user: User,
+    /// How many passkeys they registered.
+    pub passkeys: i64,
+    /// Whether a confirmed authenticator app is their second factor.
+    pub authenticator_app: bool,
+    /// Whether an account at an upstream provider is linked to theirs.
+    pub linked: bool,
+    /// When their newest session started (sessions are kept once revoked).
+    pub last_sign_in: Option<i64>,
+}
+
+/// One page of the console's user list.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// How many users match, on every page.
+    pub total: i64,
+    pub users: Vec<ListedUser>,
+}
+
+/// A row of [`list_page`]: the user, passkeys, authenticator app, linked account, last sign-in.
+type ListedRow = (UserRow, Option<i64>, bool, bool, Option<i64>);
+
+/// Users whose username or email contains `q` (case-insensitive; empty:
+/// everyone), `limit` of them from `offset` in `order`, with the facts of
+/// their badges. Two queries whatever the page size: the count, and the page
+/// with each user's facts as correlated subqueries (each served by an index
+/// on `user_id`).
+pub fn list_page(conn: &mut DbConnection, q: &str, order: ListOrder, descending: bool, offset: i64, limit: i64) -> Result<ListPage, StoreError> {
+    use crate::schema::{federated_identities, sessions, totp_credentials};
+    use diesel::dsl::{exists, max};
+    let pattern = format!("%{}%", q.to_lowercase().replace(['\\', '%', '_'], ""));
+    let total: i64 = users::table.filter(lower(users::username).like(pattern.clone()).or(lower(users::email).like(pattern.clone()))).count().get_result(conn)?;
+    let last_sign_in = || sessions::table.filter(sessions::user_id.eq(users::id)).select(max(sessions::created_at)).single_value();
+    let passkey_count = passkeys::table.filter(passkeys::user_id.eq(users::id)).count().single_value();
+    let app = exists(totp_credentials::table.filter(totp_credentials::user_id.eq(users::id)).filter(totp_credentials::confirmed_at.is_not_null()));
+    let linked = exists(federated_identities::table.filter(federated_identities::user_id.eq(users::id)));
+    let mut query = users::table
+        .filter(lower(users::username).like(pattern.clone()).or(lower(users::email).like(pattern)))
+        .select((UserRow::as_select(), passkey_count, app, linked, last_sign_in()))
+        .offset(offset.max(0))
+        .limit(limit.max(0))
+        .into_boxed();
+    query = match (order, descending) {
+        (ListOrder::Username, false) => query.order_by(lower(users::username).asc()),
+        (ListOrder::Username, true) => query.order_by(lower(users::username).desc()),
+        (ListOrder::LastSignIn, false) => query.order_by(coalesce(last_sign_in(), 0).asc()),
+        (ListOrder::LastSignIn, true) => query.order_by(coalesce(last_sign_in(), 0).desc()),
+        (ListOrder::Created, false) => query.order_by(users::created_at.asc()),
+        (ListOrder::Created, true) => query.order_by(users::created_at.desc()),
+    };
+    let rows: Vec<ListedRow> = query.then_order_by(lower(users::username).asc()).then_order_by(users::id.asc()).load(conn)?;
+    let users = rows
+        .into_iter()
+        .map(|(row, passkeys, authenticator_app, linked, last_sign_in)| ListedUser { user: User::from(row), passkeys: passkeys.unwrap_or(0), authenticator_app, linked, last_sign_in })
+        .collect();
+    Ok(ListPage { total, users })
+}
+
+/// The users with these ids (those that exist), by username.
+pub fn find_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, StoreError> {
+    Ok(users::table.filter(users::id.eq_any(ids)).order((lower(users::username).asc(), users::id.asc())).select(UserRow::as_select()).load(conn)?.into_iter().map(User::from).collect())
+}
+
+/// When the user's newest session started, if they ever signed in.
+pub fn last_sign_in(conn: &mut DbConnection, id: &UserId) -> Result<Option<i64>, StoreError> {
+    use crate::schema::sessions;
+    Ok(sessions::table.filter(sessions::user_id.eq(&id.0)).select(diesel::dsl::max(sessions::created_at)).first::<Option<i64>>(conn)?)
+}

@@ -46,7 +46,7 @@ pub async fn audit_filter(state: &AppState, user: Option<&str>, client: Option<&
         None => None,
     };
     let nonempty = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-    Ok(Filter { user_id, client_id: nonempty(client), kind: nonempty(kind), since, until, after: None })
+    Ok(Filter { user_id, client_id: nonempty(client), kind: nonempty(kind), since, until, outcome: None, after: None })
 }
 
 /// A recorded event.

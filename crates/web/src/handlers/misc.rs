@@ -6,6 +6,7 @@ use crate::state::AppState;
 
 const STYLESHEET: &str = include_str!("../../../../static/latchkey.css");
 const PASSKEYS_JS: &str = include_str!("../../../../static/passkeys.js");
+const COPY_JS: &str = include_str!("../../../../static/copy.js");
 
 /// Liveness: the process answers.
 #[get("/health/live")]
@@ -61,6 +62,12 @@ pub async fn brand_stylesheet(state: web::Data<AppState>) -> HttpResponse {
 #[get("/static/passkeys.js")]
 pub async fn passkeys_js() -> HttpResponse {
     HttpResponse::Ok().content_type("text/javascript; charset=utf-8").insert_header(("Cache-Control", "public, max-age=300")).body(PASSKEYS_JS)
+}
+
+/// The console's copy buttons (a set-up link after an invitation).
+#[get("/static/copy.js")]
+pub async fn copy_js() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/javascript; charset=utf-8").insert_header(("Cache-Control", "public, max-age=300")).body(COPY_JS)
 }
 
 /// `/`, the issuer's own address: someone who types it sees the brand and

@@ -15,8 +15,19 @@ use crate::state::AppState;
 struct KeyRow {
     kid: String,
     alg: &'static str,
-    state: &'static str,
+    /// The message id of its state (signing now, next, published, retired).
+    state_key: &'static str,
     created: String,
+    created_words: String,
+}
+
+fn state_key(state: &str) -> &'static str {
+    match state {
+        "active" => "console-key-active",
+        "next" => "console-key-next",
+        "retired" => "console-key-retired",
+        _ => "console-key-published",
+    }
 }
 
 #[derive(Template)]
@@ -30,8 +41,13 @@ struct KeysPage {
 pub async fn keys(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     let keys = state.tokens.key_status().await.map_err(|e| WebError::Internal(e.to_string()))?;
     let csrf = CsrfCookie::from_request(&req);
-    let keys = keys.into_iter().map(|k| KeyRow { kid: k.kid, alg: k.alg, state: k.state, created: format_time(k.created_at) }).collect();
-    page(&KeysPage { frame: Frame::new(&req, Section::Keys, notice_text(query.notice.as_deref())), keys, csrf_token: csrf.form_token(&state) }, &csrf)
+    let frame = Frame::new(&req, Section::Keys, notice_text(crate::lang::tr(&req), query.notice.as_deref()));
+    let now = state.clock.now();
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyRow { state_key: state_key(k.state), created_words: crate::plain_words::ago(frame.t, now, k.created_at), created: format_time(k.created_at), kid: k.kid, alg: k.alg })
+        .collect();
+    page(&KeysPage { frame, keys, csrf_token: csrf.form_token(&state) }, &csrf)
 }
 
 pub async fn rotate_keys(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, form: web::Form<CsrfOnly>) -> Result<HttpResponse, WebError> {

@@ -15,7 +15,7 @@ pub mod keys;
 pub mod overview;
 pub mod users;
 
-pub use audit::{audit, audit_export};
+pub use audit::{audit, audit_csv, audit_export};
 pub use clients::{client, client_action, clients, create_client};
 pub use keys::{keys, rotate_keys};
 pub use overview::overview;
@@ -93,27 +93,30 @@ pub fn short_id(id: &str) -> String {
 /// `?notice=<code>`: fixed codes with fixed texts, so a link cannot put its
 /// own words on the console (an unknown code shows nothing). Counts and
 /// names are in the audit trail.
-const NOTICES: &[(&str, &str)] = &[
-    ("sessions-ended", "Every session, remembered device and token of the user ended."),
-    ("user-disabled", "User disabled; every session and token ended."),
-    ("user-enabled", "User enabled."),
-    ("admin-granted", "The user is now an admin."),
-    ("admin-revoked", "Admin rights removed."),
-    ("mfa-reset", "Authenticator app and backup codes removed; the user was told."),
-    ("recovery-link-sent", "Recovery link sent."),
-    ("user-deleted", "User deleted."),
-    ("grants-revoked", "All grants revoked; their refresh tokens no longer work."),
-    ("user-grant-revoked", "The user's grant revoked; its refresh tokens no longer work."),
-    ("client-disabled", "Client disabled."),
-    ("client-enabled", "Client enabled."),
-    ("client-updated", "Client updated."),
-    ("keys-rotated", "New keys published; they sign in 10 minutes."),
+const NOTICES: &[&str] = &[
+    "sessions-ended",
+    "user-disabled",
+    "user-enabled",
+    "admin-granted",
+    "admin-revoked",
+    "mfa-reset",
+    "recovery-link-sent",
+    "user-deleted",
+    "grants-revoked",
+    "user-grant-revoked",
+    "client-disabled",
+    "client-enabled",
+    "client-updated",
+    "client-deleted",
+    "client-policies-updated",
+    "keys-rotated",
 ];
 
-/// The fixed text of a notice code, if it is one.
-fn notice_text(code: Option<&str>) -> Option<String> {
+/// The fixed text of a notice code, if it is one, in `t`'s language
+/// (message `console-notice-<code>`).
+fn notice_text(t: Tr, code: Option<&str>) -> Option<String> {
     let code = code?;
-    NOTICES.iter().find(|(c, _)| *c == code).map(|(_, text)| (*text).to_string())
+    NOTICES.iter().find(|c| **c == code).map(|c| t.get(&format!("console-notice-{c}")))
 }
 
 pub(crate) fn page<T: Template>(p: &T, csrf: &CsrfCookie) -> Result<HttpResponse, WebError> {
@@ -143,11 +146,15 @@ pub struct ActionForm {
     pub(crate) tos_uri: Option<String>,
     /// `yes` once the admin confirmed a destructive action.
     pub(crate) confirmed: Option<String>,
+    /// The client policies form: checkboxes and the key set URL.
+    pub(crate) require_par: Option<String>,
+    pub(crate) require_dpop: Option<String>,
+    pub(crate) jwks_uri: Option<String>,
 }
 
 /// `base` with a notice code (one of [`NOTICES`]).
 fn notice_url(base: &str, code: &'static str) -> String {
-    debug_assert!(NOTICES.iter().any(|(c, _)| *c == code), "unknown notice code {code}");
+    debug_assert!(NOTICES.contains(&code), "unknown notice code {code}");
     format!("{base}?notice={code}")
 }
 
@@ -194,6 +201,17 @@ pub fn confirm(p: &ConfirmPage, csrf: &CsrfCookie) -> Result<HttpResponse, WebEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_notice_has_words_in_every_language() {
+        for locale in latchkey_i18n::Locale::ALL {
+            let t = Tr::new(locale);
+            for code in NOTICES {
+                assert!(t.has(&format!("console-notice-{code}")), "{code} in {}", locale.code());
+            }
+        }
+        assert_eq!(notice_text(Tr::new(latchkey_i18n::Locale::En), Some("made-up")), None, "only fixed codes");
+    }
 
     #[test]
     fn ids_are_shortened_on_a_character_boundary() {
