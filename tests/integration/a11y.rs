@@ -431,6 +431,7 @@ async fn console_screenshots() {
     }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let (codes, user_page, client_page) = seeded_console(&app).await;
+    seed_history(&app).await;
     let Some(mut chrome) = Chrome::launch().await else { return };
     console_sign_in(&mut chrome, &app, "root", codes.first().map(String::as_str).unwrap_or_default()).await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
@@ -496,4 +497,38 @@ async fn keyboard_alone_filters_the_audit_log_and_ends_a_users_sessions() {
     assert!(chrome.wait_for("document.querySelector('p.notice') !== null", 15).await, "a notice says what happened");
     let live: Vec<_> = app.state.sessions.list(&alice.id).await.expect("sessions");
     assert!(live.is_empty(), "alice's sessions ended: {}", live.len());
+}
+
+/// Thirty days of sign-ins and failures behind the seeded console, written
+/// as the recorder would at past times (for the pictures' charts).
+async fn seed_history(app: &TestApp) {
+    use latchkey_domain::{Amr, SecurityEvent};
+    use latchkey_store::repo::audit::{record, AuditEvent};
+    let alice = app.state.authn.find_by_username(USERNAME).await.expect("lookup").expect("alice");
+    let now = app.clock_now();
+    for day in 1..30_i64 {
+        let at = now - day * 86_400;
+        let mut events = Vec::new();
+        for (n, methods) in [((day * 7) % 5 + 2, "hwk user"), ((day * 3) % 4 + 1, "pwd otp"), ((day * 5) % 3, "pwd"), (i64::from(day % 6 == 0) * 2, "fed")] {
+            for _ in 0..n {
+                events.push(SecurityEvent::SignIn { user: alice.id.clone(), client: None, methods: Amr::split(methods), remembered: false, new_device: false });
+            }
+        }
+        for _ in 0..(day % 4) {
+            events.push(SecurityEvent::LoginFailed { user: Some(alice.id.clone()), known_device: true });
+        }
+        for (i, event) in events.into_iter().enumerate() {
+            let row = AuditEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                at: at + i64::try_from(i).unwrap_or(0) * 60,
+                kind: event.kind().into(),
+                user_id: event.user().map(str::to_string),
+                client_id: event.client().map(str::to_string),
+                detail: event.detail(),
+                outcome: event.outcome().as_str().into(),
+                ..AuditEvent::default()
+            };
+            app.state.stores.db.run(move |c| record(c, &row)).await.expect("row");
+        }
+    }
 }
