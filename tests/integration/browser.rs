@@ -155,7 +155,10 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
 
     chrome.navigate(&app.url(&format!("/admin/clients/{id}"))).await;
     assert!(chrome.wait_for(&format!("document.body.innerText.includes('{USERNAME}')"), 15).await, "the grant is listed");
-    chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Revoke all grants').click(); true").await;
+    chrome.eval("[...document.querySelectorAll('button')].find(b => b.textContent === 'Revoke the one grant').click(); true").await;
+    // Asked first, naming how much goes; then done.
+    assert!(chrome.wait_for("document.body.innerText.includes('Revoke the one grant of Browser-made app?')", 15).await, "the confirmation page");
+    chrome.eval("document.querySelector('button.danger').click(); true").await;
     assert!(chrome.wait_for("document.body.innerText.includes('All grants revoked')", 15).await);
     let r = post_form(&app, "/token", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)], Some((&id, &secret))).await;
     assert_eq!(r.body["error"], "invalid_grant", "the user's refresh token is refused");
