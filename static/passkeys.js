@@ -28,6 +28,7 @@
       const e = new Error(data.error || "request failed (" + r.status + ")");
       // A whole sentence in the page's language, shown as it is.
       if (typeof data.message === "string") e.sentence = data.message;
+      e.data = data;
       throw e;
     }
     return data;
@@ -71,7 +72,8 @@
 
   async function register(button) {
     try {
-      const { ceremony, options } = await post("/account/passkeys/register/start");
+      const hint = button.dataset.hint;
+      const { ceremony, options } = await post("/account/passkeys/register/start", hint ? { hint } : {});
       const pk = options.publicKey;
       pk.challenge = b64uToBuf(pk.challenge);
       pk.user.id = b64uToBuf(pk.user.id);
@@ -140,10 +142,29 @@
     }
   }
 
+  // The WebAuthn Signal API keeps password managers in step with the
+  // server: feature-detected, never awaited by anything, failures ignored.
+  const signal = (name, options) => {
+    try {
+      const fn = window.PublicKeyCredential && PublicKeyCredential[name];
+      if (typeof fn === "function") Promise.resolve(fn.call(PublicKeyCredential, options)).catch(() => {});
+    } catch (_) {
+      /* a browser without it, or one that refuses: nothing to do */
+    }
+  };
+  // On the account page: the passkeys that still work and the names to show.
+  const signalAccount = () => {
+    const el = document.getElementById("passkey-signals");
+    if (!el) return;
+    const { rpId, userId, accepted, name, displayName } = el.dataset;
+    signal("signalAllAcceptedCredentials", { rpId, userId, allAcceptedCredentialIds: accepted ? accepted.split(",") : [] });
+    signal("signalCurrentUserDetails", { rpId, userId, name, displayName });
+  };
+
   // A pending autofill (conditional) request blocks a modal one: abort it first.
   let conditionalRequest = null;
 
-  async function signIn(conditional, secondFactor) {
+  async function signIn(conditional, secondFactor, hint) {
     if (conditionalRequest) {
       conditionalRequest.abort();
       conditionalRequest = null;
@@ -151,6 +172,7 @@
     const authz = (document.querySelector('input[name="authz"]') || {}).value || null;
     const next = (document.querySelector('input[name="next"]') || {}).value || null;
     const body = secondFactor ? { second_factor: secondFactor } : { authz, next, conditional };
+    if (hint) body.hint = hint;
     const { ceremony, options } = await post("/login/passkey/start", body);
     const pk = options.publicKey;
     pk.challenge = b64uToBuf(pk.challenge);
@@ -169,19 +191,29 @@
       signature: bufToB64u(r.signature),
       userHandle: r.userHandle ? bufToB64u(r.userHandle) : null,
     });
-    const done = await post("/login/passkey/finish", { ceremony, credential });
+    let done;
+    try {
+      done = await post("/login/passkey/finish", { ceremony, credential });
+    } catch (e) {
+      // A passkey the server no longer knows: the password manager may forget it.
+      if (e.data && e.data.error === "unknown_credential") signal("signalUnknownCredential", { rpId: e.data.rp_id || pk.rpId, credentialId: credential.id });
+      throw e;
+    }
     window.location.assign(done.redirect);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    signalAccount();
     const setup = document.querySelector('[data-passkey="setup"]');
     if (setup) setup.addEventListener("click", () => setupPasskey(setup));
     const factor = document.querySelector('[data-passkey="recover-factor"]');
     if (factor) factor.addEventListener("click", () => recoverFactor(factor));
-    const add = document.querySelector('[data-passkey="register"]');
-    if (add) add.addEventListener("click", () => register(add));
+    // "Add a passkey" and "Use a security key" (a hint for the browser's dialog).
+    document.querySelectorAll('[data-passkey="register"]').forEach((add) => add.addEventListener("click", () => register(add)));
     const btn = document.querySelector('[data-passkey="sign-in"]');
-    if (btn) btn.addEventListener("click", () => signIn(false).catch((e) => say(failed("signInFailed", "Passkey sign-in failed", e))));
+    document.querySelectorAll('[data-passkey="sign-in"]').forEach((b) =>
+      b.addEventListener("click", () => signIn(false, null, b.dataset.hint).catch((e) => say(failed("signInFailed", "Passkey sign-in failed", e)))),
+    );
     const second = document.querySelector('[data-passkey="second-factor"]');
     if (second) {
       const m = (document.querySelector('input[name="m"]') || {}).value;

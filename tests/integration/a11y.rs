@@ -243,6 +243,8 @@ async fn keyboard_alone_signs_in_and_allows_consent() {
     // The passkey comes first, then the password form.
     let first = tab_to(&mut chrome, "Sign in with a passkey", 1).await;
     assert_eq!(first["tag"], "BUTTON");
+    // Then the phone (a `hybrid` hint for the browser's dialog, issue #29).
+    assert_eq!(tab_to(&mut chrome, "Use a passkey on your phone", 1).await["tag"], "BUTTON");
     tab_to(&mut chrome, "username", 1).await;
     type_text(&mut chrome, USERNAME).await;
     tab_to(&mut chrome, "password", 1).await;
@@ -368,6 +370,9 @@ async fn seeded_console(app: &TestApp) -> (Vec<String>, String, String) {
     let mut user = app.browser();
     crate::sessions::sign_in_direct(&mut user, USERNAME, false).await;
     let _ = redirect;
+    // An open security alert (issue #32), so the alerts page lists one with its "Acknowledge".
+    let reuse = latchkey_domain::SecurityEvent::RefreshTokenReuse { user: alice.id.clone(), client: latchkey_domain::ClientId(client_id.clone()), family: "f1".into(), generation: 2 };
+    app.state.oauth.record(&latchkey_domain::Actor::System, reuse).await;
     (backup_codes, format!("/admin/users/{}", alice.id.0), format!("/admin/clients/{client_id}"))
 }
 
@@ -384,7 +389,7 @@ async fn axe_finds_no_serious_violation_on_any_console_page() {
     let (codes, user_page, client_page) = seeded_console(&app).await;
     let Some(mut chrome) = Chrome::launch().await else { return };
     console_sign_in(&mut chrome, &app, "root", codes.first().map(String::as_str).unwrap_or_default()).await;
-    let pages = ["/admin", "/admin/users", user_page.as_str(), "/admin/clients", client_page.as_str(), "/admin/audit", "/admin/keys", "/admin/providers"];
+    let pages = ["/admin", "/admin/users", user_page.as_str(), "/admin/clients", client_page.as_str(), "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/providers"];
     let mut violations = Vec::new();
     for lang in ["en", "de"] {
         chrome.call("Network.enable", json!({})).await;
@@ -443,6 +448,7 @@ async fn console_screenshots() {
         ("clients", "/admin/clients"),
         ("client", client_page.as_str()),
         ("audit", "/admin/audit"),
+        ("alerts", "/admin/alerts"),
         ("keys", "/admin/keys"),
         ("providers", "/admin/providers"),
     ];
@@ -511,7 +517,7 @@ async fn seed_history(app: &TestApp) {
         let mut events = Vec::new();
         for (n, methods) in [((day * 7) % 5 + 2, "hwk user"), ((day * 3) % 4 + 1, "pwd otp"), ((day * 5) % 3, "pwd"), (i64::from(day % 6 == 0) * 2, "fed")] {
             for _ in 0..n {
-                events.push(SecurityEvent::SignIn { user: alice.id.clone(), client: None, methods: Amr::split(methods), remembered: false, new_device: false });
+                events.push(SecurityEvent::SignIn { user: alice.id.clone(), client: None, methods: Amr::split(methods), remembered: false, new_device: false, risk: None });
             }
         }
         for _ in 0..(day % 4) {

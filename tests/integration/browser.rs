@@ -16,14 +16,7 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
     }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
-    let Some(mut chrome) = Chrome::launch().await else { return };
-    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
-    chrome
-        .call(
-            "WebAuthn.addVirtualAuthenticator",
-            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
-        )
-        .await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
 
     chrome.navigate(&app.url("/login")).await;
     chrome
@@ -66,14 +59,7 @@ async fn chromium_accepts_an_invitation_with_a_passkey() {
     }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let (_, url) = app.state.invite(&latchkey_domain::Actor::Cli, "carol", "carol@example.com", false).await.expect("invite");
-    let Some(mut chrome) = Chrome::launch().await else { return };
-    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
-    chrome
-        .call(
-            "WebAuthn.addVirtualAuthenticator",
-            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
-        )
-        .await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
     chrome.navigate(&url).await;
     assert!(chrome.wait_for("document.body.innerText.includes('Set up your account')", 15).await);
     chrome.eval("document.querySelector('[data-passkey=\"setup\"]').click(); true").await;
@@ -110,14 +96,7 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
         .create_user(latchkey_authn::NewUser { username: "root".into(), email: "root@example.com".into(), password: latchkey_domain::Secret::new(PASSWORD), admin: true })
         .await
         .expect("admin");
-    let Some(mut chrome) = Chrome::launch().await else { return };
-    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
-    chrome
-        .call(
-            "WebAuthn.addVirtualAuthenticator",
-            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
-        )
-        .await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
     chrome.navigate(&app.url("/login")).await;
     chrome
         .eval(&format!(
@@ -174,14 +153,7 @@ async fn chromium_recovers_with_the_passkey_as_second_factor() {
     }
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
-    let Some(mut chrome) = Chrome::launch().await else { return };
-    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
-    chrome
-        .call(
-            "WebAuthn.addVirtualAuthenticator",
-            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
-        )
-        .await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
     chrome.navigate(&app.url("/login")).await;
     chrome
         .eval(&format!(
@@ -214,14 +186,7 @@ async fn chromium_creates_the_first_admin_from_the_set_up_link() {
     let stale = app.state.first_admin_setup_link().await.expect("link").expect("no admin yet");
     let url = app.state.first_admin_setup_link().await.expect("link").expect("still no admin");
     assert_ne!(stale, url, "a new link each time");
-    let Some(mut chrome) = Chrome::launch().await else { return };
-    chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
-    chrome
-        .call(
-            "WebAuthn.addVirtualAuthenticator",
-            json!({ "options": { "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true } }),
-        )
-        .await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
     chrome.navigate(&stale).await;
     assert!(chrome.wait_for("document.readyState === 'complete'", 10).await);
     let page = chrome.eval("document.body.innerText").await;
@@ -236,4 +201,81 @@ async fn chromium_creates_the_first_admin_from_the_set_up_link() {
     let admin = app.state.authn.find_by_username("admin").await.expect("lookup").expect("admin");
     assert!(admin.admin && admin.password_hash.is_none(), "an administrator with a passkey and no password");
     assert!(app.state.first_admin_setup_link().await.expect("link").is_none(), "an administrator can sign in: no more links");
+}
+
+/// Issue #29, the WebAuthn Signal API in a real browser (a spy stands in for
+/// the password manager): the account page tells it which passkeys still
+/// work and the account's names; after one is removed, that it is gone; a
+/// sign-in with the removed passkey tells it to forget that credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_keeps_the_password_manager_in_step() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    // The spy: every Signal API call the pages make, kept across pages.
+    let spy = r#"
+        (() => {
+          const calls = () => JSON.parse(sessionStorage.getItem('signals') || '[]');
+          const record = (name) => (options) => { sessionStorage.setItem('signals', JSON.stringify([...calls(), [name, options]])); return Promise.resolve(); };
+          if (!window.PublicKeyCredential) return;
+          for (const name of ['signalAllAcceptedCredentials', 'signalCurrentUserDetails', 'signalUnknownCredential']) {
+            Object.defineProperty(PublicKeyCredential, name, { value: record(name), configurable: true, writable: true });
+          }
+        })();"#;
+    chrome.call("Page.enable", json!({})).await;
+    chrome.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": spy })).await;
+    let signals = |name: &'static str| format!("JSON.parse(sessionStorage.getItem('signals') || '[]').filter(c => c[0] === '{name}').map(c => c[1])");
+
+    chrome.navigate(&app.url("/login")).await;
+    chrome
+        .eval(&format!(
+            "document.getElementById('username').value = '{USERNAME}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true"
+        ))
+        .await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
+    chrome.eval("document.getElementById('passkey-name').value = 'Virtual key'; document.querySelector('[data-passkey=\"register\"]').click(); true").await;
+    assert!(chrome.wait_for("document.querySelectorAll('#new-backup-codes li code').length === 10", 20).await, "the passkey was added");
+    chrome.eval("sessionStorage.removeItem('signals'); true").await;
+    chrome.navigate(&app.url("/account")).await;
+    assert!(chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1", 20).await);
+    let id = chrome.eval("document.querySelector('form[action=\"/account/passkeys/remove\"] input[name=\"id\"]').value").await.as_str().unwrap_or_default().to_string();
+    assert!(!id.is_empty());
+    let seen = chrome.wait_for(&format!("{}.length === 1", signals("signalAllAcceptedCredentials")), 10).await;
+    let debug = chrome.eval("String(sessionStorage.getItem('signals')) + ' | ' + String(window.PublicKeyCredential && PublicKeyCredential.signalAllAcceptedCredentials) + ' | ' + document.getElementById('passkey-signals').outerHTML").await;
+    assert!(seen, "the account page signals its passkeys: {debug}");
+    let all = chrome.eval(&format!("{}[0]", signals("signalAllAcceptedCredentials"))).await;
+    assert_eq!(all["rpId"], "localhost");
+    assert_eq!(all["allAcceptedCredentialIds"], json!([id]));
+    let user_id = all["userId"].as_str().unwrap_or_default().to_string();
+    assert_eq!(user_id.len(), 22, "the user handle: 16 bytes, base64url");
+    let details = chrome.eval(&format!("{}[0]", signals("signalCurrentUserDetails"))).await;
+    assert_eq!(details, json!({ "rpId": "localhost", "userId": user_id, "name": USERNAME, "displayName": USERNAME }));
+
+    // Removing the passkey (from a passkey session): the next page says none is left.
+    chrome.eval("document.querySelector('form[action=\"/logout\"]').submit(); true").await;
+    assert!(chrome.wait_for("document.body.innerText.includes('You are signed out')", 15).await);
+    chrome.navigate(&app.url("/login")).await;
+    chrome.eval("document.querySelector('[data-passkey=\"sign-in\"]').click(); true").await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 20).await, "signed in with the passkey");
+    chrome.eval("sessionStorage.removeItem('signals'); document.querySelector('form[action=\"/account/passkeys/remove\"]').submit(); true").await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete' && document.querySelectorAll('ul.passkeys li').length === 0", 20).await, "removed");
+    assert!(chrome.wait_for(&format!("{}.some(c => c.allAcceptedCredentialIds.length === 0)", signals("signalAllAcceptedCredentials")), 10).await, "no passkey is accepted any more");
+
+    // The password manager still holds it: signing in with it fails, and the page tells it to forget it.
+    chrome.eval("document.querySelector('form[action=\"/logout\"]').submit(); true").await;
+    assert!(chrome.wait_for("document.body.innerText.includes('You are signed out')", 15).await);
+    chrome.navigate(&app.url("/login")).await;
+    chrome.eval("sessionStorage.removeItem('signals'); document.querySelector('[data-passkey=\"sign-in\"]').click(); true").await;
+    // (The page's autofill request may answer too: each answer signals the same credential.)
+    let seen = chrome.wait_for(&format!("{}.length >= 1", signals("signalUnknownCredential")), 20).await;
+    let debug = chrome.eval("location.href + ' | ' + String(sessionStorage.getItem('signals')) + ' | ' + (document.getElementById('passkey-status') || {}).textContent").await;
+    assert!(seen, "the unknown credential is signalled: {debug}");
+    let unknown = chrome.eval(&signals("signalUnknownCredential")).await;
+    assert!(unknown.as_array().is_some_and(|calls| calls.iter().all(|c| *c == json!({ "rpId": "localhost", "credentialId": id }))), "{unknown}");
+    let status = chrome.eval("document.getElementById('passkey-status').textContent").await;
+    assert!(status.as_str().is_some_and(|s| s.contains("no longer registered here")), "{status}");
+    assert_eq!(chrome.eval("location.pathname").await, "/login", "not signed in");
 }

@@ -4,6 +4,7 @@
 
 mod a11y;
 mod accounts;
+mod anomalies;
 mod apis;
 mod browser;
 mod client_metadata;
@@ -21,10 +22,13 @@ mod mcp;
 mod mfa;
 mod operations;
 mod par;
+mod passkey_providers;
 mod passkeys;
 mod private_key_jwt;
 mod registration;
+mod related_origins;
 mod resilience;
+mod risk;
 mod security;
 mod sessions;
 mod support;

@@ -236,3 +236,31 @@ async fn passkey_sign_in_starts_are_capped_per_address() {
         assert!(over.get("options").is_none(), "no ceremony past the cap");
     }
 }
+
+/// Issue #29: "Use a security key" and "Use a passkey on your phone" pass
+/// WebAuthn `hints` to the browser; an unknown hint is refused, none is the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ceremonies_carry_the_hint_the_page_gives() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let mut browser = app.browser();
+    password_sign_in(&mut browser).await;
+    let account = browser.get("/account").await;
+    assert!(account.body.contains(r#"data-hint="security-key""#) && account.body.contains(">Use a security key</button>"));
+    let csrf = account.field("csrf_token").unwrap_or_default();
+    let (status, start) = browser.post_json("/account/passkeys/register/start", &csrf, &json!({ "hint": "security-key" })).await;
+    assert_eq!(status, 200, "{start}");
+    assert_eq!(start["options"]["publicKey"]["hints"], json!(["security-key"]));
+    let (_, start) = browser.post_json("/account/passkeys/register/start", &csrf, &json!({})).await;
+    assert!(start["options"]["publicKey"].get("hints").is_none_or(|h| h.is_null()), "no hint unless the page gives one: {start}");
+    let (status, _) = browser.post_json("/account/passkeys/register/start", &csrf, &json!({ "hint": "smartwatch" })).await;
+    assert_eq!(status, 400, "an unknown hint");
+
+    let mut other = app.browser();
+    let login = other.get("/login").await;
+    assert!(login.body.contains(r#"data-hint="hybrid""#) && login.body.contains(">Use a passkey on your phone</button>"));
+    let csrf = login.field("csrf_token").unwrap_or_default();
+    let (status, start) = other.post_json("/login/passkey/start", &csrf, &json!({ "hint": "hybrid" })).await;
+    assert_eq!(status, 200, "{start}");
+    assert_eq!(start["options"]["publicKey"]["hints"], json!(["hybrid"]));
+}

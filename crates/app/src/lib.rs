@@ -31,11 +31,13 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod anomalies;
 pub mod client_metadata;
 pub mod directory;
 mod error;
 pub mod federation;
 pub mod registration;
+pub mod risk;
 pub mod sessions;
 pub mod sign_in;
 
@@ -86,6 +88,11 @@ pub struct AppConfig {
     /// Client ID metadata documents: off, on, or on with documents on this
     /// machine allowed too (development).
     pub client_id_metadata: client_metadata::MetadataPolicy,
+    /// Risky sign-ins (issue #32): the policy, the location database and
+    /// the blocklist, already read.
+    pub risk: latchkey_authn::risk::RiskConfig,
+    /// The passkeys' relying-party id and related origins (issue #29).
+    pub relying_party: latchkey_authn::relying_party::RelyingParty,
 }
 
 /// latchkey's services, wired together: what a web node, the CLI and the
@@ -117,6 +124,10 @@ pub struct App {
     pub upstreams: federation::upstream::Upstreams,
     /// Fetches client ID metadata documents; `None` when they are off.
     pub metadata_fetcher: Option<latchkey_oauth::outbound::GuardedFetcher>,
+    /// Assesses sign-ins and remembers them (issue #32).
+    pub risk: latchkey_authn::risk::RiskService,
+    /// Hashes mailed sign-in codes ([`risk`]).
+    sign_in_codes: KeyedHasher,
 }
 
 impl App {
@@ -127,6 +138,8 @@ impl App {
         let tokens = Arc::new(TokenService::init(config.token, stores.db.clone(), stores.fast.clone(), stores.master.clone(), clock.clone()).await?);
         let limits = config.sessions;
         let oauth = Arc::new(OAuthService::new(config.oauth, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.idle, limits.absolute));
+        // Every recorded event passes the anomaly detector (issue #32).
+        oauth.watch(Arc::new(anomalies::Detector::new(stores.db.clone(), stores.fast.clone(), clock.clone())));
         let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone())?;
         authn.policy = PasswordPolicy::with_min_chars(config.password_min_chars);
         Ok(App {
@@ -140,7 +153,9 @@ impl App {
             // The key audit rows have always hashed session ids with.
             audit_sessions: stores.master.hasher(KeyPurpose::Csrf),
             mfa: MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer),
-            passkeys: PasskeyService::new(&issuer, stores.db.clone(), stores.fast.clone(), clock.clone())?,
+            passkeys: PasskeyService::new(&issuer, &config.relying_party, stores.db.clone(), stores.fast.clone(), clock.clone())?,
+            risk: latchkey_authn::risk::RiskService::new(stores.db.clone(), clock.clone(), config.risk),
+            sign_in_codes: stores.master.hasher(KeyPurpose::SignInCode),
             issuer,
             oauth,
             authn,

@@ -14,7 +14,11 @@ const NOT_ME_LINK_TTL: i64 = 7 * 24 * 3600;
 /// What was added, for [`App::credential_added`]'s mail.
 #[derive(Debug, Clone, Copy)]
 pub enum Added<'a> {
-    Passkey(&'a str),
+    /// A passkey, its name and its provider (when a list knows its AAGUID).
+    Passkey {
+        name: &'a str,
+        provider: Option<&'a str>,
+    },
     AuthenticatorApp,
     BackupCodes,
 }
@@ -76,12 +80,12 @@ impl App {
     pub async fn credential_added(&self, user: &User, current: &Session, what: impl FnOnce(usize) -> SecurityEvent, added: Added<'_>, t: Tr) -> Result<(), AppError> {
         self.credentials_changed(&user.id, current, what).await?;
         let not_me_url = self.not_me_link(&current.sid);
-        let (passkey, app) = match added {
-            Added::Passkey(name) => (Some(name), false),
-            Added::AuthenticatorApp => (None, true),
-            Added::BackupCodes => (None, false),
+        let (passkey, provider, app) = match added {
+            Added::Passkey { name, provider } => (Some(name), provider, false),
+            Added::AuthenticatorApp => (None, None, true),
+            Added::BackupCodes => (None, None, false),
         };
-        let notice = Notice::CredentialAdded { username: &user.username, passkey, app, not_me_url: &not_me_url };
+        let notice = Notice::CredentialAdded { username: &user.username, passkey, provider, app, not_me_url: &not_me_url };
         self.notify(&user.email, mail_language(user, t), notice).await;
         Ok(())
     }
@@ -108,7 +112,20 @@ impl App {
     /// the time in words in their `zoneinfo` (else UTC).
     pub async fn notify_new_device(&self, user: &User, session: &Session, t: Tr) -> Result<(), AppError> {
         let not_me_url = self.not_me_link(&session.sid);
-        let notice = Notice::NewDevice { username: &user.username, device: session.device_name.as_deref(), at: session.created_at, ip: session.ip.as_deref(), not_me_url: &not_me_url };
+        // A passkey sign-in names the passkey's provider (issue #29): the
+        // passkey used for this sign-in is the one last used at its moment.
+        let passkey = match session.amr.iter().any(|a| matches!(a, latchkey_domain::Amr::Hwk | latchkey_domain::Amr::Swk)) {
+            true => self.passkeys.used_at(&user.id, session.auth_time).await.ok().flatten().map(|p| p.provider.map(|pr| pr.name).unwrap_or(p.name)),
+            false => None,
+        };
+        let notice = Notice::NewDevice {
+            username: &user.username,
+            device: session.device_name.as_deref(),
+            passkey: passkey.as_deref(),
+            at: session.created_at,
+            ip: session.ip.as_deref(),
+            not_me_url: &not_me_url,
+        };
         self.mailer.send(&notice.compose(&user.email, mail_language(user, t), user.profile.zoneinfo.as_deref(), &self.mail_brand)).await?;
         let new_device = SecurityEvent::NewDeviceSignIn { user: user.id.clone(), session: session.sid.clone(), device: session.device_name.clone() };
         self.oauth.record(&Actor::User(user.id.clone()), new_device).await;

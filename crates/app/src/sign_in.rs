@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use latchkey_authn::ClientInfo;
 use latchkey_domain::{Actor, ClientId, SecurityEvent};
-use latchkey_domain::{Amr, Session, User, UserId};
+use latchkey_domain::{Amr, Session, SignInRisk, User, UserId};
 use latchkey_i18n::Tr;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,9 @@ pub struct SecondFactorDue {
     /// The upstream provider's session, when the first step was one.
     #[serde(default)]
     pub upstream: Option<crate::federation::flow::UpstreamSession>,
+    /// The first step's risk (issue #32), for the sign-in's audit event.
+    #[serde(default)]
+    pub risk: Option<SignInRisk>,
 }
 
 fn password_first() -> Vec<Amr> {
@@ -76,6 +79,15 @@ pub struct SignIn<'a> {
     pub client_id: Option<&'a str>,
     /// The language of a new-device notice.
     pub language: Tr,
+}
+
+/// What the risk assessment adds to a sign-in (issue #32).
+#[derive(Debug, Clone, Default)]
+pub struct Assessed {
+    /// The sign-in's risk; `None` with the policy off.
+    pub risk: Option<SignInRisk>,
+    /// The session id to start, when it was named in advance.
+    pub sid: Option<String>,
 }
 
 /// A started (or elevated) session.
@@ -112,8 +124,25 @@ impl App {
         remember: bool,
         browser: String,
     ) -> Result<String, AppError> {
+        self.owe_second_factor_assessed(user, first, upstream, authz, next, remember, browser, None).await
+    }
+
+    /// [`App::owe_second_factor_upstream`] with the first step's risk
+    /// (issue #32), carried to the sign-in's audit event.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn owe_second_factor_assessed(
+        &self,
+        user: &User,
+        first: Vec<Amr>,
+        upstream: Option<crate::federation::flow::UpstreamSession>,
+        authz: Option<String>,
+        next: Option<String>,
+        remember: bool,
+        browser: String,
+        risk: Option<SignInRisk>,
+    ) -> Result<String, AppError> {
         let step = latchkey_token::crypto::random_token("");
-        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser, first, upstream };
+        let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser, first, upstream, risk };
         let json = serde_json::to_string(&due).map_err(|e| AppError::Invalid(e.to_string()))?;
         self.stores.fast.put(&second_factor_key(&step), &json, SECOND_FACTOR_TTL).await?;
         Ok(step)
@@ -140,7 +169,16 @@ impl App {
     /// keeps its cookie id across a sign-in; anyone else's session in this
     /// browser ends.
     pub async fn start_session(&self, sign_in: SignIn<'_>) -> Result<SignedIn, AppError> {
+        self.start_session_assessed(sign_in, Assessed::default()).await
+    }
+
+    /// [`App::start_session`] of a sign-in whose risk was assessed (issue
+    /// #32): the risk goes into its audit event, the sign-in is remembered
+    /// for the next assessment, and a session named in advance (a mailed
+    /// code's "This wasn't me" link) gets that name.
+    pub async fn start_session_assessed(&self, sign_in: SignIn<'_>, assessed: Assessed) -> Result<SignedIn, AppError> {
         let SignIn { user, amr, client: info, current, remember, client_id, language: t } = sign_in;
+        let Assessed { risk, sid } = assessed;
         if user.disabled_at.is_some() {
             // Whatever the method (a passkey too): a disabled account signs in nowhere.
             return Err(latchkey_authn::AuthnError::Disabled.into());
@@ -148,18 +186,22 @@ impl App {
         let new_device = self.sessions.is_new_device(&user.id, &info).await?;
         let device = if remember { Some(self.devices.remember(&user.id, &amr, latchkey_authn::device_name::friendly_name(info.user_agent.as_deref())).await?) } else { None };
         let new = match current {
-            Some(old) if old.user_id == user.id && device.is_none() => self.sessions.elevate(&old, amr.clone()).await?,
+            Some(old) if old.user_id == user.id && device.is_none() && sid.is_none() => self.sessions.elevate(&old, amr.clone()).await?,
             old => {
                 if let Some(old) = old {
                     self.end_sessions(vec![old.sid]).await?;
                 }
-                self.sessions.create(&user.id, amr.clone(), info, device.as_ref().map(|(id, _)| id.clone())).await?
+                self.sessions.create_named(&user.id, amr.clone(), info.clone(), device.as_ref().map(|(id, _)| id.clone()), sid).await?
             }
         };
         latchkey_oauth::audit::set_caller(Actor::User(user.id.clone()), Some(self.session_hash(&new.session.sid)));
-        let signed_in = SecurityEvent::SignIn { user: user.id.clone(), client: client_id.map(|c| ClientId(c.into())), methods: amr.clone(), remembered: remember, new_device };
+        let signed_in = SecurityEvent::SignIn { user: user.id.clone(), client: client_id.map(|c| ClientId(c.into())), methods: amr.clone(), remembered: remember, new_device, risk: risk.clone() };
         self.oauth.record(&Actor::User(user.id.clone()), signed_in).await;
-        if new_device {
+        if let Some(risk) = &risk {
+            self.remember_sign_in(&user.id, risk, &info).await;
+        }
+        // A mailed code already told the owner where this sign-in came from.
+        if new_device && !amr.contains(&Amr::Mca) {
             if let Err(e) = self.notify_new_device(user, &new.session, t).await {
                 tracing::error!(error = %e, "could not send the new-device notice");
             }

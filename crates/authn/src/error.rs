@@ -14,6 +14,11 @@ pub enum AuthnError {
     RateLimited { retry_after: i64 },
     #[error("{0}")]
     InvalidInput(String),
+    /// A passkey sign-in presented a credential latchkey does not know (it
+    /// was removed, or its account deleted): the page tells the password
+    /// manager (WebAuthn `signalUnknownCredential`, issue #29).
+    #[error("this passkey is no longer registered here")]
+    UnknownPasskey,
     #[error("a user with that username already exists")]
     UserExists,
     /// The account exists and the credentials were right, but an admin disabled it.

@@ -123,6 +123,8 @@ pub enum Notice<'a> {
     CredentialAdded {
         username: &'a str,
         passkey: Option<&'a str>,
+        /// The passkey's provider ("iCloud Keychain"), when a list knows it.
+        provider: Option<&'a str>,
         app: bool,
         not_me_url: &'a str,
     },
@@ -141,9 +143,35 @@ pub enum Notice<'a> {
     NewDevice {
         username: &'a str,
         device: Option<&'a str>,
+        /// The passkey it signed in with, if it did: its provider's name when
+        /// a list knows it, else its own name.
+        passkey: Option<&'a str>,
         at: i64,
         ip: Option<&'a str>,
         not_me_url: &'a str,
+    },
+    /// A risky password sign-in (issue #32) waits for `code`, mailed to the
+    /// account's verified address, with where the attempt came from;
+    /// `not_me_url` stops it (and ends the session it would start).
+    SignInCode {
+        username: &'a str,
+        code: &'a str,
+        minutes: i64,
+        device: Option<&'a str>,
+        place: Option<&'a str>,
+        at: i64,
+        ip: Option<&'a str>,
+        not_me_url: &'a str,
+    },
+    /// A high-risk password sign-in of an account without a second factor
+    /// was refused (issue #32); `password_url` changes the password.
+    SignInBlocked {
+        username: &'a str,
+        device: Option<&'a str>,
+        place: Option<&'a str>,
+        at: i64,
+        ip: Option<&'a str>,
+        password_url: &'a str,
     },
 }
 
@@ -218,12 +246,15 @@ impl Notice<'_> {
             ),
             Notice::EmailRestored { username, recover_url } => ("email-restored", Some(username), vec![para("mail-email-restored-intro"), action("mail-email-restored-action", recover_url)]),
             Notice::MfaReset { username, recover_url } => ("mfa-reset", Some(username), vec![para("mail-mfa-reset-intro"), action("mail-mfa-reset-action", recover_url), para("mail-mfa-reset-after")]),
-            Notice::CredentialAdded { username, passkey, app, not_me_url } => (
+            Notice::CredentialAdded { username, passkey, provider, app, not_me_url } => (
                 "credential-added",
                 Some(username),
                 vec![
                     match (passkey, app) {
-                        (Some(name), _) => Block::Para(t.arg("mail-credential-added-passkey", "name", name)),
+                        (Some(name), _) => Block::Para(match provider {
+                            Some(provider) => t.arg2("mail-credential-added-passkey-from", "name", name, "provider", provider),
+                            None => t.arg("mail-credential-added-passkey", "name", name),
+                        }),
                         (None, true) => para("mail-credential-added-app"),
                         (None, false) => para("mail-credential-added-codes"),
                     },
@@ -239,23 +270,63 @@ impl Notice<'_> {
             Notice::ProviderUnlinked { username, provider } => {
                 ("provider-unlinked", Some(username), vec![Block::Para(t.arg("mail-provider-unlinked-intro", "provider", provider)), para("mail-provider-unlinked-if-not")])
             }
-            Notice::NewDevice { username, device, at, ip, not_me_url } => (
+            Notice::NewDevice { username, device, passkey, at, ip, not_me_url } => (
                 "new-device",
                 Some(username),
                 vec![
                     para("mail-new-device-intro"),
-                    Block::Details(vec![
-                        (t.get("mail-new-device-device"), device.map_or_else(|| t.get("mail-new-device-unknown-device"), str::to_string)),
-                        (t.get("mail-new-device-time"), t.datetime(at, zone)),
-                        (t.get("mail-new-device-ip"), ip.map_or_else(|| t.get("mail-new-device-unknown"), str::to_string)),
-                    ]),
+                    Block::Details(
+                        [
+                            Some((t.get("mail-new-device-device"), device.map_or_else(|| t.get("mail-new-device-unknown-device"), str::to_string))),
+                            passkey.map(|p| (t.get("mail-new-device-passkey"), p.to_string())),
+                            Some((t.get("mail-new-device-time"), t.datetime(at, zone))),
+                            Some((t.get("mail-new-device-ip"), ip.map_or_else(|| t.get("mail-new-device-unknown"), str::to_string))),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                    ),
                     para("mail-new-device-if-you"),
                     para("mail-new-device-if-not"),
                     action("mail-new-device-action", not_me_url),
                 ],
             ),
+            Notice::SignInCode { username, code, minutes, device, place, at, ip, not_me_url } => (
+                "sign-in-code",
+                Some(username),
+                vec![
+                    para("mail-sign-in-code-intro"),
+                    Block::Details([(t.get("mail-sign-in-code-code"), code.to_string())].into_iter().chain(attempt_details(t, zone, device, place, at, ip)).collect()),
+                    Block::Para(t.arg("mail-sign-in-code-once", "minutes", minutes)),
+                    para("mail-sign-in-code-if-not"),
+                    action("mail-new-device-action", not_me_url),
+                ],
+            ),
+            Notice::SignInBlocked { username, device, place, at, ip, password_url } => (
+                "sign-in-blocked",
+                Some(username),
+                vec![
+                    para("mail-sign-in-blocked-intro"),
+                    Block::Details(attempt_details(t, zone, device, place, at, ip)),
+                    para("mail-sign-in-blocked-if-you"),
+                    para("mail-sign-in-blocked-if-not"),
+                    action("mail-sign-in-blocked-action", password_url),
+                ],
+            ),
         }
     }
+}
+
+/// Where a sign-in attempt came from: device, place, time, address (the
+/// rows of the risky sign-in mails, issue #32).
+fn attempt_details(t: Tr, zone: Option<&str>, device: Option<&str>, place: Option<&str>, at: i64, ip: Option<&str>) -> Vec<(String, String)> {
+    let unknown = || t.get("mail-new-device-unknown");
+    vec![
+        (t.get("mail-new-device-device"), device.map_or_else(|| t.get("mail-new-device-unknown-device"), str::to_string)),
+        (t.get("mail-sign-in-place"), place.map_or_else(unknown, str::to_string)),
+        (t.get("mail-new-device-time"), t.datetime(at, zone)),
+        (t.get("mail-new-device-ip"), ip.map_or_else(unknown, str::to_string)),
+    ]
 }
 
 /// The plain-text part: paragraphs, the link alone on an indented line
@@ -333,10 +404,24 @@ mod tests {
             Notice::EmailChanged { username: "alice", new_email: "new@example.com", revert_url: URL, days: 7 },
             Notice::EmailRestored { username: "alice", recover_url: URL },
             Notice::MfaReset { username: "alice", recover_url: URL },
-            Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL },
-            Notice::CredentialAdded { username: "alice", passkey: Some("Phone"), app: false, not_me_url: URL },
-            Notice::CredentialAdded { username: "alice", passkey: None, app: true, not_me_url: URL },
-            Notice::CredentialAdded { username: "alice", passkey: None, app: false, not_me_url: URL },
+            Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), passkey: None, at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL },
+            Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), passkey: Some("iCloud Keychain"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL },
+            Notice::SignInCode {
+                username: "alice",
+                code: "048213",
+                minutes: 10,
+                device: Some("Firefox on Linux"),
+                place: Some("Berlin, Germany"),
+                at: 1_796_220_300,
+                ip: Some("198.51.100.7"),
+                not_me_url: URL,
+            },
+            Notice::SignInCode { username: "alice", code: "048213", minutes: 10, device: None, place: None, at: 1_796_220_300, ip: None, not_me_url: URL },
+            Notice::SignInBlocked { username: "alice", device: Some("Firefox on Linux"), place: Some("New York, United States"), at: 1_796_220_300, ip: Some("203.0.113.9"), password_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: Some("Phone"), provider: None, app: false, not_me_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: Some("Phone"), provider: Some("iCloud Keychain"), app: false, not_me_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: None, provider: None, app: true, not_me_url: URL },
+            Notice::CredentialAdded { username: "alice", passkey: None, provider: None, app: false, not_me_url: URL },
             Notice::ProviderLinked { username: "alice", provider: "Corp SSO", not_me_url: URL },
             Notice::ProviderUnlinked { username: "alice", provider: "Corp SSO" },
         ]
@@ -370,7 +455,12 @@ mod tests {
 
     #[test]
     fn the_english_texts_stay_what_they_were() {
-        let mail = Notice::NewDevice { username: "alice", device: None, at: 1_796_220_300, ip: None, not_me_url: URL }.compose("a@example.com", Tr::new(Locale::En), None, &MailBrand::default());
+        let mail = Notice::NewDevice { username: "alice", device: None, passkey: None, at: 1_796_220_300, ip: None, not_me_url: URL }.compose(
+            "a@example.com",
+            Tr::new(Locale::En),
+            None,
+            &MailBrand::default(),
+        );
         assert_eq!(mail.subject, "New sign-in to your account");
         assert!(mail.text.starts_with("Hello alice,\n\nSomeone signed in to your latchkey account from a device we have not seen recently:\n\n"), "{}", mail.text);
         assert!(mail.text.contains("  Device:     Unknown device\n  Time:       Wednesday, 2 December 2026 at 14:05 (UTC)\n  IP address: unknown\n"), "{}", mail.text);
@@ -378,7 +468,7 @@ mod tests {
 
     #[test]
     fn german_with_the_date_in_words_in_the_users_zone() {
-        let mail = Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL }.compose(
+        let mail = Notice::NewDevice { username: "alice", device: Some("Safari on iPhone"), passkey: None, at: 1_796_220_300, ip: Some("192.0.2.7"), not_me_url: URL }.compose(
             "a@example.com",
             Tr::new(Locale::De),
             Some("Europe/Berlin"),
@@ -389,6 +479,28 @@ mod tests {
         assert!(mail.text.contains("Mittwoch, 2. Dezember 2026 um 15:05 Uhr (Europe/Berlin)"), "{}", mail.text);
         assert!(mail.html.contains("Das war ich nicht</a>"));
         assert!(mail.html.contains("<html lang=\"de\">"));
+    }
+
+    /// Issue #32: the code mail shows the code and where the attempt came
+    /// from, and offers "This wasn't me".
+    #[test]
+    fn the_sign_in_code_mail_says_where_the_attempt_came_from() {
+        let notice = Notice::SignInCode {
+            username: "alice",
+            code: "048213",
+            minutes: 10,
+            device: Some("Firefox on Linux"),
+            place: Some("Berlin, Germany"),
+            at: 1_796_220_300,
+            ip: Some("198.51.100.7"),
+            not_me_url: URL,
+        };
+        let mail = notice.compose("a@example.com", Tr::new(Locale::En), None, &MailBrand::default());
+        assert_eq!(mail.subject, "Your sign-in code");
+        for part in ["Code:", "048213", "Firefox on Linux", "Berlin, Germany", "198.51.100.7", "10 minutes", URL] {
+            assert!(mail.text.contains(part), "{part}: {}", mail.text);
+        }
+        assert!(mail.html.contains("This wasn&#39;t me</a>") || mail.html.contains("This wasn't me</a>"), "{}", mail.html);
     }
 
     /// Finding 33 of issue #24: the brand settings reach the mail, and a

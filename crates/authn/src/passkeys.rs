@@ -21,6 +21,8 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::error::AuthnError;
 use crate::passkey_kind::{kind_of, PasskeyKind};
+use crate::passkey_providers::{aaguid_of_attestation, PasskeyProviders, ProviderName};
+use crate::relying_party::RelyingParty;
 use crate::ways_in::WaysIn;
 
 /// A ceremony must finish within 5 minutes of its challenge (WebAuthn's own
@@ -33,6 +35,11 @@ pub struct PasskeyService {
     db: Db,
     fast: FastStore,
     clock: SharedClock,
+    /// Who made each passkey, by its AAGUID.
+    pub providers: PasskeyProviders,
+    /// The `/.well-known/webauthn` document, when related origins are set.
+    related: Option<serde_json::Value>,
+    rp_id: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -60,6 +67,10 @@ pub struct PasskeyInfo {
     pub last_used_at: Option<i64>,
     /// Synced, on one device, or a security key (as far as its registration tells).
     pub kind: PasskeyKind,
+    /// The authenticator model its registration named (lower-case, hyphenated).
+    pub aaguid: Option<String>,
+    /// Its provider ("iCloud Keychain", "YubiKey 5 Series"), when a list knows the AAGUID.
+    pub provider: Option<ProviderName>,
 }
 
 /// A successful passkey sign-in.
@@ -79,12 +90,34 @@ fn user_uuid(user: &UserId) -> Result<Uuid, AuthnError> {
 }
 
 impl PasskeyService {
-    /// `issuer`: the relying-party origin; its host is the relying-party id.
-    pub fn new(issuer: &str, db: Db, fast: FastStore, clock: SharedClock) -> Result<PasskeyService, AuthnError> {
+    /// `issuer`: the relying-party origin; its host is the relying-party id
+    /// unless `rp` names a parent domain. `rp`'s related origins may run
+    /// ceremonies too (issue #29).
+    pub fn new(issuer: &str, rp: &RelyingParty, db: Db, fast: FastStore, clock: SharedClock) -> Result<PasskeyService, AuthnError> {
         let origin = Url::parse(issuer).map_err(bad)?;
-        let rp_id = origin.host_str().ok_or_else(|| bad("the issuer has no host"))?.to_string();
-        let webauthn = WebauthnBuilder::new(&rp_id, &origin).map_err(bad)?.rp_name("latchkey").build().map_err(bad)?;
-        Ok(PasskeyService { webauthn: std::sync::Arc::new(webauthn), db, fast, clock })
+        let rp_id = rp.id_for(&origin).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
+        let mut builder = WebauthnBuilder::new(&rp_id, &origin).map_err(bad)?.rp_name("latchkey");
+        for related in &rp.related_origins {
+            builder = builder.append_allowed_origin(related);
+        }
+        let webauthn = builder.build().map_err(bad)?;
+        Ok(PasskeyService { webauthn: std::sync::Arc::new(webauthn), providers: PasskeyProviders::new(db.clone()), related: rp.well_known(), rp_id, db, fast, clock })
+    }
+
+    /// The `/.well-known/webauthn` document (related origins), if any.
+    pub fn related_origins(&self) -> Option<&serde_json::Value> {
+        self.related.as_ref()
+    }
+
+    /// The relying-party id passkeys are made for.
+    pub fn rp_id(&self) -> &str {
+        &self.rp_id
+    }
+
+    /// The user handle of `user`'s passkeys (base64url), as the password
+    /// manager knows it: what the WebAuthn Signal API names the account by.
+    pub fn user_handle(user: &UserId) -> Result<String, AuthnError> {
+        Ok(base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, user_uuid(user)?.as_bytes()))
     }
 
     async fn stored(&self, user: &UserId) -> Result<Vec<StoredPasskey>, AuthnError> {
@@ -96,8 +129,31 @@ impl PasskeyService {
         serde_json::from_str(&p.passkey).map_err(bad)
     }
 
+    /// The user's passkeys, oldest first, each with its provider when a list knows it.
     pub async fn list(&self, user: &UserId) -> Result<Vec<PasskeyInfo>, AuthnError> {
-        Ok(self.stored(user).await?.into_iter().map(|p| PasskeyInfo { kind: kind_of(&p.passkey), id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at }).collect())
+        let stored = self.stored(user).await?;
+        let names = self.providers.names(stored.iter().filter_map(|p| p.aaguid.clone()).collect()).await?;
+        Ok(stored
+            .into_iter()
+            .map(|p| {
+                let provider = p.aaguid.as_ref().and_then(|a| names.get(a).cloned());
+                PasskeyInfo { kind: kind_of(&p.passkey), id: p.id, name: p.name, created_at: p.created_at, last_used_at: p.last_used_at, aaguid: p.aaguid, provider }
+            })
+            .collect())
+    }
+
+    /// The passkey of `user` last used at `at` (a sign-in's moment, within a
+    /// few seconds), if any: what a new-device mail names.
+    pub async fn used_at(&self, user: &UserId, at: i64) -> Result<Option<PasskeyInfo>, AuthnError> {
+        let mut list = self.list(user).await?;
+        list.retain(|p| p.last_used_at.is_some_and(|used| (used - at).abs() <= 5));
+        Ok(list.into_iter().max_by_key(|p| p.last_used_at))
+    }
+
+    /// The credential ids (base64url) of the user's passkeys: what the
+    /// account page tells the browser's password manager is still accepted.
+    pub async fn credential_ids(&self, user: &UserId) -> Result<Vec<String>, AuthnError> {
+        Ok(self.stored(user).await?.into_iter().map(|p| p.id).collect())
     }
 
     pub async fn has_passkey(&self, user: &UserId) -> Result<bool, AuthnError> {
@@ -150,9 +206,20 @@ impl PasskeyService {
             "" => "Passkey".to_string(),
             n => n.chars().take(64).collect(),
         };
-        let stored =
-            StoredPasskey { id: base64_id(passkey.cred_id().as_ref()), user_id: user.id.0.clone(), name, passkey: serde_json::to_string(&passkey).map_err(bad)?, created_at: now, last_used_at: None };
-        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None, kind: kind_of(&stored.passkey) };
+        // The authenticator model, from the attestation object webauthn-rs
+        // just verified (it does not keep the AAGUID of an unattested passkey).
+        let aaguid = aaguid_of_attestation(&credential.response.attestation_object);
+        let stored = StoredPasskey {
+            id: base64_id(passkey.cred_id().as_ref()),
+            user_id: user.id.0.clone(),
+            name,
+            passkey: serde_json::to_string(&passkey).map_err(bad)?,
+            created_at: now,
+            last_used_at: None,
+            aaguid: aaguid.clone(),
+        };
+        let provider = self.providers.name(aaguid.as_deref()).await?;
+        let info = PasskeyInfo { id: stored.id.clone(), name: stored.name.clone(), created_at: now, last_used_at: None, kind: kind_of(&stored.passkey), aaguid, provider };
         self.db.run(move |c| repo::insert(c, &stored)).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => bad("this passkey is already registered"),
             other => other.into(),
@@ -203,7 +270,8 @@ impl PasskeyService {
                 let (uuid, _) = self.webauthn.identify_discoverable_authentication(credential).map_err(|e| self.refused(e))?;
                 let uid = UserId(uuid.hyphenated().to_string());
                 let stored = self.stored(&uid).await?;
-                let key = stored.iter().find(|p| p.id == cred_id).ok_or_else(|| bad("unknown passkey"))?;
+                // A user handle whose account is gone, or a passkey removed from it.
+                let key = stored.iter().find(|p| p.id == cred_id).ok_or(AuthnError::UnknownPasskey)?;
                 let passkey = Self::parse(key)?;
                 let result = self.webauthn.finish_discoverable_authentication_v2(credential, state, DiscoverableKey::from(&passkey)).map_err(|e| self.refused(e))?;
                 (uid.0, context, result)

@@ -168,24 +168,32 @@ impl SessionService {
     /// (session fixation); the caller revokes the previous session, if any.
     /// `device_id` ties it to a remember-me device.
     pub async fn create(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>) -> Result<NewSession, AuthnError> {
+        self.create_named(user, amr, client, device_id, None).await
+    }
+
+    /// [`SessionService::create`] with the session id `sid` when one was
+    /// chosen in advance (a mailed sign-in code's "This wasn't me" link
+    /// names it before the session exists); a fresh one otherwise.
+    pub async fn create_named(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>, sid: Option<String>) -> Result<NewSession, AuthnError> {
         let now = self.clock.now();
-        self.insert(user, amr, client, device_id, now, false).await
+        self.insert(user, amr, client, device_id, now, false, sid).await
     }
 
     /// Starts a session from a remember-me device token, not a sign-in: it
     /// keeps the interactive sign-in's `auth_time` and `amr` and is marked
     /// `restored`, so it never counts as a fresh or stepped-up authentication.
     pub async fn restore(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: String, auth_time: i64) -> Result<NewSession, AuthnError> {
-        self.insert(user, amr, client, Some(device_id), auth_time, true).await
+        self.insert(user, amr, client, Some(device_id), auth_time, true, None).await
     }
 
-    async fn insert(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>, auth_time: i64, restored: bool) -> Result<NewSession, AuthnError> {
+    #[allow(clippy::too_many_arguments)]
+    async fn insert(&self, user: &UserId, amr: Vec<Amr>, client: ClientInfo, device_id: Option<String>, auth_time: i64, restored: bool, sid: Option<String>) -> Result<NewSession, AuthnError> {
         let cookie_value = random_token("");
         let now = self.clock.now();
         let device_name = Some(friendly_name(client.user_agent.as_deref()));
         let session = Session {
             key: self.key_for(&cookie_value),
-            sid: uuid::Uuid::new_v4().to_string(),
+            sid: sid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             user_id: user.clone(),
             created_at: now,
             last_seen_at: now,

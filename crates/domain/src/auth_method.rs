@@ -20,6 +20,12 @@ pub enum Amr {
     Mfa,
     /// Federated: an upstream identity provider signed the user in (issue #26).
     Fed,
+    /// Multiple-channel authentication (RFC 8176 §2 `mca`): a code mailed to
+    /// the account's verified address was typed into the browser signing in
+    /// (a risky sign-in's step-up, issue #32). Not `otp`, which claims an
+    /// authenticator the user holds, nor a second factor: a mailbox proves
+    /// no device (NIST SP 800-63B §5.1.3.1), so it raises no `acr`.
+    Mca,
 }
 
 impl Amr {
@@ -32,6 +38,7 @@ impl Amr {
             Amr::User => "user",
             Amr::Mfa => "mfa",
             Amr::Fed => "fed",
+            Amr::Mca => "mca",
         }
     }
 
@@ -44,6 +51,7 @@ impl Amr {
             "user" => Amr::User,
             "mfa" => Amr::Mfa,
             "fed" => Amr::Fed,
+            "mca" => Amr::Mca,
             _ => return None,
         })
     }
@@ -115,6 +123,8 @@ mod tests {
         // An upstream sign-in is one factor; latchkey's own second makes two.
         assert_eq!(Acr::from_methods(&[Amr::Fed]), Acr::Password);
         assert_eq!(Acr::from_methods(&[Amr::Fed, Amr::Otp]), Acr::MultiFactor);
+        // A mailed code is a second channel, not a second factor (issue #32).
+        assert_eq!(Acr::from_methods(&[Amr::Pwd, Amr::Mca]), Acr::Password);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 use serde::Serialize;
 
+use crate::risk::{SignInRisk, StepUp};
 use crate::{Amr, ClientId, UserId};
 
 /// Whether an event records something done or something refused/failed.
@@ -42,6 +43,14 @@ pub enum EventKind {
     AccountSetUp,
     AdminGranted,
     AdminRevoked,
+    AlertAcknowledged,
+    /// One kind per anomaly (issue #32): `SecurityEvent::AnomalyDetected`'s
+    /// kind is its anomaly's (`AnomalyKind::event_kind`).
+    AnomalyCredentialStuffing,
+    AnomalyFailureSpike,
+    AnomalyNewCountry,
+    AnomalyNewDeviceAfterChange,
+    AnomalyRefreshTokenReuse,
     ApiChanged,
     ApiRegistered,
     ApiRemoved,
@@ -81,6 +90,7 @@ pub enum EventKind {
     LoginFailed,
     LoginThrottled,
     MfaResetByAdmin,
+    NewCountrySignIn,
     NewDeviceSignIn,
     NotMe,
     PasskeyAdded,
@@ -105,11 +115,15 @@ pub enum EventKind {
     RecoveryRequested,
     RecoveryRequestedUnknown,
     RefreshTokenReuse,
+    RiskPolicySet,
+    RiskySignInRefused,
     SecondFactorFailed,
     SessionMoved,
     SessionRestored,
     SessionsEnded,
     SignIn,
+    SignInCodeFailed,
+    SignInSteppedUp,
     SignOut,
     SignupAddressTaken,
     SignupRequested,
@@ -124,12 +138,18 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for tests and lookups.
-    pub const ALL: [EventKind; 83] = [
+    pub const ALL: [EventKind; 94] = [
         EventKind::AccountDeleted,
         EventKind::AccountRecovered,
         EventKind::AccountSetUp,
         EventKind::AdminGranted,
         EventKind::AdminRevoked,
+        EventKind::AlertAcknowledged,
+        EventKind::AnomalyCredentialStuffing,
+        EventKind::AnomalyFailureSpike,
+        EventKind::AnomalyNewCountry,
+        EventKind::AnomalyNewDeviceAfterChange,
+        EventKind::AnomalyRefreshTokenReuse,
         EventKind::ApiChanged,
         EventKind::ApiRegistered,
         EventKind::ApiRemoved,
@@ -169,6 +189,7 @@ impl EventKind {
         EventKind::LoginFailed,
         EventKind::LoginThrottled,
         EventKind::MfaResetByAdmin,
+        EventKind::NewCountrySignIn,
         EventKind::NewDeviceSignIn,
         EventKind::NotMe,
         EventKind::PasskeyAdded,
@@ -193,11 +214,15 @@ impl EventKind {
         EventKind::RecoveryRequested,
         EventKind::RecoveryRequestedUnknown,
         EventKind::RefreshTokenReuse,
+        EventKind::RiskPolicySet,
+        EventKind::RiskySignInRefused,
         EventKind::SecondFactorFailed,
         EventKind::SessionMoved,
         EventKind::SessionRestored,
         EventKind::SessionsEnded,
         EventKind::SignIn,
+        EventKind::SignInCodeFailed,
+        EventKind::SignInSteppedUp,
         EventKind::SignOut,
         EventKind::SignupAddressTaken,
         EventKind::SignupRequested,
@@ -220,6 +245,12 @@ impl EventKind {
             AccountSetUp => "account_set_up",
             AdminGranted => "admin_granted",
             AdminRevoked => "admin_revoked",
+            AlertAcknowledged => "alert_acknowledged",
+            AnomalyCredentialStuffing => "anomaly_credential_stuffing",
+            AnomalyFailureSpike => "anomaly_failure_spike",
+            AnomalyNewCountry => "anomaly_new_country",
+            AnomalyNewDeviceAfterChange => "anomaly_new_device_after_change",
+            AnomalyRefreshTokenReuse => "anomaly_refresh_token_reuse",
             ApiRegistered => "api_registered",
             ApiChanged => "api_changed",
             ApiRemoved => "api_removed",
@@ -259,6 +290,7 @@ impl EventKind {
             LoginFailed => "login_failed",
             LoginThrottled => "login_throttled",
             MfaResetByAdmin => "mfa_reset_by_admin",
+            NewCountrySignIn => "new_country_sign_in",
             NewDeviceSignIn => "new_device_sign_in",
             NotMe => "not_me",
             PasskeyAdded => "passkey_added",
@@ -283,11 +315,15 @@ impl EventKind {
             RecoveryRequested => "recovery_requested",
             RecoveryRequestedUnknown => "recovery_requested_unknown",
             RefreshTokenReuse => "refresh_token_reuse",
+            RiskPolicySet => "risk_policy_set",
+            RiskySignInRefused => "risky_sign_in_refused",
             SecondFactorFailed => "second_factor_failed",
             SessionMoved => "session_moved",
             SessionRestored => "session_restored",
             SessionsEnded => "sessions_ended",
             SignIn => "sign_in",
+            SignInCodeFailed => "sign_in_code_failed",
+            SignInSteppedUp => "sign_in_stepped_up",
             SignOut => "sign_out",
             SignupAddressTaken => "signup_address_taken",
             SignupRequested => "signup_requested",
@@ -305,7 +341,12 @@ impl EventKind {
     pub fn outcome(&self) -> Outcome {
         use EventKind::*;
         match self {
-            BackchannelLogoutFailed
+            AnomalyCredentialStuffing
+            | AnomalyFailureSpike
+            | AnomalyNewCountry
+            | AnomalyNewDeviceAfterChange
+            | AnomalyRefreshTokenReuse
+            | BackchannelLogoutFailed
             | CodeReuse
             | DeviceTokenReplayed
             | EmailChangeRefused
@@ -317,7 +358,9 @@ impl EventKind {
             | RecoveryFactorFailed
             | RecoveryRequestedUnknown
             | RefreshTokenReuse
+            | RiskySignInRefused
             | SecondFactorFailed
+            | SignInCodeFailed
             | SessionMoved => Outcome::Failure,
             _ => Outcome::Success,
         }
@@ -527,6 +570,13 @@ pub enum SecurityEvent {
         user: UserId,
         was_admin: bool,
     },
+    /// An administrator acknowledged the security alert `alert` (the
+    /// console's "Security alerts"; `user` is the account it concerns).
+    AlertAcknowledged {
+        alert: String,
+        anomaly: crate::AnomalyKind,
+        user: Option<UserId>,
+    },
     ApiChanged {
         name: String,
         audience: String,
@@ -706,6 +756,12 @@ pub enum SecurityEvent {
     MfaResetByAdmin {
         user: UserId,
     },
+    /// A sign-in from a country (as the operator's location database names
+    /// it) the user has not signed in from in the last 90 days (issue #32).
+    NewCountrySignIn {
+        user: UserId,
+        country: String,
+    },
     NewDeviceSignIn {
         user: UserId,
         session: String,
@@ -778,6 +834,18 @@ pub enum SecurityEvent {
         family: String,
         generation: i32,
     },
+    /// An administrator set the user's own risk policy (issue #32): `off`,
+    /// `standard` or `strict`; `None`: the deployment's again.
+    RiskPolicySet {
+        user: UserId,
+        policy: Option<String>,
+    },
+    /// A high-risk password sign-in of an account without a second factor
+    /// was refused (issue #32); the owner was mailed.
+    RiskySignInRefused {
+        user: UserId,
+        risk: SignInRisk,
+    },
     SecondFactorFailed {
         user: UserId,
         throttled: bool,
@@ -799,6 +867,21 @@ pub enum SecurityEvent {
         methods: Vec<Amr>,
         remembered: bool,
         new_device: bool,
+        /// The sign-in's risk (issue #32); `None` with the risk policy off.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        risk: Option<SignInRisk>,
+    },
+    /// A wrong mailed sign-in code; `throttled`: one too many, the sign-in
+    /// starts over.
+    SignInCodeFailed {
+        user: UserId,
+        throttled: bool,
+    },
+    /// A risky sign-in (issue #32) was asked for more than its first factor.
+    SignInSteppedUp {
+        user: UserId,
+        step: StepUp,
+        risk: SignInRisk,
     },
     /// With `client`: on the consent page ("not this user").
     SignOut {
@@ -841,6 +924,13 @@ pub enum SecurityEvent {
         user: UserId,
         via: Invitation,
     },
+    /// An anomaly was noticed (issue #32, `crate::alert`) and raised as a
+    /// stored alert: once per window, not once per event. Its kind is its
+    /// anomaly's (`anomaly_<kind>`), and so is its webhook tag
+    /// ([`crate::RaisedAnomaly`] serializes it; serde's untagged variants
+    /// come last).
+    #[serde(untagged)]
+    AnomalyDetected(crate::RaisedAnomaly),
 }
 
 /// The tail of every credential change's detail.
@@ -869,6 +959,8 @@ impl SecurityEvent {
             E::AccountSetUp { .. } => EventKind::AccountSetUp,
             E::AdminGranted { .. } => EventKind::AdminGranted,
             E::AdminRevoked { .. } => EventKind::AdminRevoked,
+            E::AlertAcknowledged { .. } => EventKind::AlertAcknowledged,
+            E::AnomalyDetected(raised) => raised.anomaly.kind().event_kind(),
             E::ApiChanged { .. } => EventKind::ApiChanged,
             E::ApiRegistered { .. } => EventKind::ApiRegistered,
             E::ApiRemoved { .. } => EventKind::ApiRemoved,
@@ -913,6 +1005,7 @@ impl SecurityEvent {
             E::LoginFailed { .. } => EventKind::LoginFailed,
             E::LoginThrottled { .. } => EventKind::LoginThrottled,
             E::MfaResetByAdmin { .. } => EventKind::MfaResetByAdmin,
+            E::NewCountrySignIn { .. } => EventKind::NewCountrySignIn,
             E::NewDeviceSignIn { .. } => EventKind::NewDeviceSignIn,
             E::NotMe { .. } => EventKind::NotMe,
             E::PasskeyAdded { .. } => EventKind::PasskeyAdded,
@@ -932,11 +1025,15 @@ impl SecurityEvent {
             E::RecoveryRequested { .. } => EventKind::RecoveryRequested,
             E::RecoveryRequestedUnknown => EventKind::RecoveryRequestedUnknown,
             E::RefreshTokenReuse { .. } => EventKind::RefreshTokenReuse,
+            E::RiskPolicySet { .. } => EventKind::RiskPolicySet,
+            E::RiskySignInRefused { .. } => EventKind::RiskySignInRefused,
             E::SecondFactorFailed { .. } => EventKind::SecondFactorFailed,
             E::SessionMoved { .. } => EventKind::SessionMoved,
             E::SessionRestored { .. } => EventKind::SessionRestored,
             E::SessionsEnded { .. } => EventKind::SessionsEnded,
             E::SignIn { .. } => EventKind::SignIn,
+            E::SignInCodeFailed { .. } => EventKind::SignInCodeFailed,
+            E::SignInSteppedUp { .. } => EventKind::SignInSteppedUp,
             E::SignOut { .. } => EventKind::SignOut,
             E::SignupAddressTaken => EventKind::SignupAddressTaken,
             E::SignupRequested { .. } => EventKind::SignupRequested,
@@ -979,6 +1076,7 @@ impl SecurityEvent {
             | E::GroupMemberAdded { user, .. }
             | E::GroupMemberRemoved { user, .. }
             | E::MfaResetByAdmin { user }
+            | E::NewCountrySignIn { user, .. }
             | E::NewDeviceSignIn { user, .. }
             | E::NotMe { user, .. }
             | E::PasskeyAdded { user, .. }
@@ -995,11 +1093,15 @@ impl SecurityEvent {
             | E::RecoveryLinkSentByAdmin { user }
             | E::RecoveryRequested { user }
             | E::RefreshTokenReuse { user, .. }
+            | E::RiskPolicySet { user, .. }
+            | E::RiskySignInRefused { user, .. }
             | E::SecondFactorFailed { user, .. }
             | E::SessionMoved { user, .. }
             | E::SessionRestored { user }
             | E::SessionsEnded { user, .. }
             | E::SignIn { user, .. }
+            | E::SignInCodeFailed { user, .. }
+            | E::SignInSteppedUp { user, .. }
             | E::SignOut { user, .. }
             | E::SignupRequested { user }
             | E::TokenExchanged { user, .. }
@@ -1009,7 +1111,10 @@ impl SecurityEvent {
             | E::UserDisabled { user }
             | E::UserEnabled { user }
             | E::UserInvited { user, .. } => user,
-            E::LoginFailed { user, .. } | E::LoginThrottled { user, .. } | E::PasskeySignInFailed { user, .. } | E::FederatedSignInFailed { user, .. } => user.as_ref()?,
+            E::LoginFailed { user, .. } | E::LoginThrottled { user, .. } | E::PasskeySignInFailed { user, .. } | E::FederatedSignInFailed { user, .. } | E::AlertAcknowledged { user, .. } => {
+                user.as_ref()?
+            }
+            E::AnomalyDetected(raised) => raised.anomaly.user()?,
             E::GrantsRevoked { of: RevokedGrants::Client { user, .. }, .. } => &user.as_ref()?.0,
             E::GrantsRevoked { of: RevokedGrants::User { user, .. }, .. } => user,
             E::ApiChanged { .. }
@@ -1062,6 +1167,7 @@ impl SecurityEvent {
             | E::TokenExchanged { client, .. }
             | E::GrantsRevoked { of: RevokedGrants::Client { client, .. }, .. } => client,
             E::SignIn { client, .. } | E::SignOut { client, .. } => client.as_ref()?,
+            E::AnomalyDetected(raised) => raised.anomaly.client()?,
             _ => return None,
         };
         Some(&id.0)
@@ -1076,6 +1182,8 @@ impl SecurityEvent {
             E::AccountSetUp { methods, .. } => format!("first credential: {}", Amr::join(methods)),
             E::AdminGranted { was_admin, .. } => format!("admin: {was_admin} -> true"),
             E::AdminRevoked { was_admin, .. } => format!("admin: {was_admin} -> false"),
+            E::AlertAcknowledged { alert, anomaly, .. } => format!("{anomaly} alert {alert} acknowledged"),
+            E::AnomalyDetected(crate::RaisedAnomaly { alert, anomaly }) => format!("{}: {} (alert {alert})", anomaly.kind(), anomaly.evidence()),
             E::ApiChanged { name, audience, change } => format!("API {name} ({audience}): {change}"),
             E::ApiRegistered { name, audience } | E::ApiRemoved { name, audience } => format!("API {name} ({audience})"),
             E::AppDisconnected { .. } => "the user disconnected the app".into(),
@@ -1126,6 +1234,7 @@ impl SecurityEvent {
                 format!("password sign-in from {from}: {why}")
             }
             E::MfaResetByAdmin { .. } => "authenticator app and backup codes removed; sessions ended".into(),
+            E::NewCountrySignIn { country, .. } => format!("signed in from {country}, not seen in the last 90 days"),
             E::NewDeviceSignIn { session, device, .. } => format!("session {session} from {}", device.as_deref().unwrap_or("?")),
             E::NotMe { disowned: Disowned::Session { session }, .. } => format!("the user disowned session {session}"),
             E::NotMe { disowned: Disowned::Event { kind, sessions_ended }, .. } => format!("the user disowned a {kind} event; {sessions_ended} session(s) ended"),
@@ -1160,6 +1269,8 @@ impl SecurityEvent {
             E::RecoveryRequested { .. } => "recovery link sent".into(),
             E::RecoveryRequestedUnknown => "no such account".into(),
             E::RefreshTokenReuse { family, generation, .. } => format!("family {family} revoked (generation {generation} replayed)"),
+            E::RiskPolicySet { policy, .. } => format!("risk policy: {}", policy.as_deref().unwrap_or("the deployment's")),
+            E::RiskySignInRefused { risk, .. } => format!("password sign-in refused, no second factor to ask for; {}", risk.to_detail()),
             E::SecondFactorFailed { throttled: true, .. } => "throttled".into(),
             E::SecondFactorFailed { throttled: false, .. } => "wrong code".into(),
             E::SessionMoved { session, .. } => format!("session {session} ended: used from another device or network"),
@@ -1167,9 +1278,13 @@ impl SecurityEvent {
             E::SessionsEnded { ended: EndedSessions::Everything { sessions }, .. } => format!("{sessions} session(s), every device and token, by an admin"),
             E::SessionsEnded { ended: EndedSessions::All { by, sessions }, .. } => format!("{by} ended {sessions} session(s)"),
             E::SessionsEnded { ended: EndedSessions::One { by, session }, .. } => format!("{by} ended session {session}"),
-            E::SignIn { methods, remembered, new_device, .. } => {
-                format!("methods {}{}{}", Amr::join(methods), if *remembered { ", remembered device" } else { "" }, if *new_device { ", new device" } else { "" })
+            E::SignIn { methods, remembered, new_device, risk, .. } => {
+                let risk = risk.as_ref().map(|r| format!("; {}", r.to_detail())).unwrap_or_default();
+                format!("methods {}{}{}{risk}", Amr::join(methods), if *remembered { ", remembered device" } else { "" }, if *new_device { ", new device" } else { "" })
             }
+            E::SignInCodeFailed { throttled: false, .. } => "wrong code".into(),
+            E::SignInCodeFailed { throttled: true, .. } => "too many wrong codes: the sign-in starts over".into(),
+            E::SignInSteppedUp { step, risk, .. } => format!("{}; {}", step.words(), risk.to_detail()),
             E::SignOut { client: None, .. } => "signed out".into(),
             E::SignOut { client: Some(_), .. } => "signed out on the consent page (not this user)".into(),
             E::SignupAddressTaken => "sign-up for a registered address".into(),
@@ -1205,6 +1320,12 @@ mod tests {
             E::AccountSetUp { user: u.clone(), methods: vec![Amr::Pwd] },
             E::AdminGranted { user: u.clone(), was_admin: false },
             E::AdminRevoked { user: u.clone(), was_admin: true },
+            E::AlertAcknowledged { alert: "a1".into(), anomaly: crate::AnomalyKind::FailureSpike, user: Some(u.clone()) },
+            E::AnomalyDetected(crate::RaisedAnomaly { alert: "a1".into(), anomaly: crate::Anomaly::FailureSpike { user: u.clone(), failures: 20, minutes: 10 } }),
+            E::AnomalyDetected(crate::RaisedAnomaly { alert: "a2".into(), anomaly: crate::Anomaly::CredentialStuffing { address: "203.0.113.9".into(), accounts: 10, minutes: 10 } }),
+            E::AnomalyDetected(crate::RaisedAnomaly { alert: "a3".into(), anomaly: crate::Anomaly::RefreshTokenReuse { user: u.clone(), client: c.clone() } }),
+            E::AnomalyDetected(crate::RaisedAnomaly { alert: "a4".into(), anomaly: crate::Anomaly::NewCountry { user: u.clone(), country: "IS".into() } }),
+            E::AnomalyDetected(crate::RaisedAnomaly { alert: "a5".into(), anomaly: crate::Anomaly::NewDeviceAfterChange { user: u.clone(), change: crate::AccountChange::Recovery, minutes: 3 } }),
             E::ApiChanged { name: "Orders".into(), audience: "https://orders".into(), change: "published metadata: yes".into() },
             E::ApiRegistered { name: "Orders".into(), audience: "https://orders".into() },
             E::ApiRemoved { name: "Orders".into(), audience: "https://orders".into() },
@@ -1249,6 +1370,7 @@ mod tests {
             E::LoginFailed { user: None, known_device: false },
             E::LoginThrottled { user: Some(u.clone()), known_device: true },
             E::MfaResetByAdmin { user: u.clone() },
+            E::NewCountrySignIn { user: u.clone(), country: "DE".into() },
             E::NewDeviceSignIn { user: u.clone(), session: "s1".into(), device: None },
             E::NotMe { user: u.clone(), disowned: Disowned::Session { session: "s1".into() } },
             E::PasskeyAdded { user: u.clone(), passkey: "p1".into(), via: PasskeyAddedVia::Link { purpose: "setup".into() } },
@@ -1268,11 +1390,15 @@ mod tests {
             E::RecoveryRequested { user: u.clone() },
             E::RecoveryRequestedUnknown,
             E::RefreshTokenReuse { user: u.clone(), client: c.clone(), family: "f1".into(), generation: 3 },
+            E::RiskPolicySet { user: u.clone(), policy: Some("strict".into()) },
+            E::RiskySignInRefused { user: u.clone(), risk: crate::risk::SignInRisk { level: crate::RiskLevel::High, signals: vec![crate::RiskSignal::Blocklisted], place: None } },
             E::SecondFactorFailed { user: u.clone(), throttled: false },
             E::SessionMoved { user: u.clone(), session: "s1".into() },
             E::SessionRestored { user: u.clone() },
             E::SessionsEnded { user: u.clone(), ended: EndedSessions::Everything { sessions: 3 } },
-            E::SignIn { user: u.clone(), client: Some(c.clone()), methods: vec![Amr::Pwd, Amr::Otp], remembered: true, new_device: false },
+            E::SignIn { user: u.clone(), client: Some(c.clone()), methods: vec![Amr::Pwd, Amr::Otp], remembered: true, new_device: false, risk: None },
+            E::SignInCodeFailed { user: u.clone(), throttled: false },
+            E::SignInSteppedUp { user: u.clone(), step: StepUp::MailedCode, risk: crate::risk::SignInRisk { level: crate::RiskLevel::Medium, signals: vec![], place: None } },
             E::SignOut { user: u.clone(), client: None },
             E::SignupAddressTaken,
             E::SignupRequested { user: u.clone() },
@@ -1304,14 +1430,15 @@ mod tests {
     /// The stored kinds, byte for byte as before the events were typed.
     #[test]
     fn kinds_are_the_old_strings() {
-        let old = "account_deleted account_recovered account_set_up admin_granted admin_revoked api_changed api_registered api_removed app_disconnected audit_exported \
+        let old = "account_deleted account_recovered account_set_up admin_granted admin_revoked alert_acknowledged anomaly_credential_stuffing anomaly_failure_spike anomaly_new_country \
+                   anomaly_new_device_after_change anomaly_refresh_token_reuse api_changed api_registered api_removed app_disconnected audit_exported \
                    backchannel_logout_delivered backchannel_logout_failed backup_codes_regenerated client_created client_deleted client_disabled client_enabled \
                    client_scopes_changed client_secret_rotated client_updated code_reuse consent_denied consent_given device_approved device_denied device_forgotten \
                    device_token_replayed email_change_refused email_change_requested email_change_reverted email_changed federated_sign_in_failed federated_sign_up grants_revoked group_created \
-                   group_member_added group_member_removed group_removed identity_linked identity_unlinked keys_rotated login_failed login_throttled mfa_reset_by_admin new_device_sign_in not_me \
+                   group_member_added group_member_removed group_removed identity_linked identity_unlinked keys_rotated login_failed login_throttled mfa_reset_by_admin new_country_sign_in new_device_sign_in not_me \
                    passkey_added passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
                    profile_changed provider_added provider_disabled provider_enabled provider_removed provider_updated rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
-                   recovery_requested recovery_requested_unknown refresh_token_reuse second_factor_failed session_moved session_restored sessions_ended sign_in \
+                   recovery_requested recovery_requested_unknown refresh_token_reuse risk_policy_set risky_sign_in_refused second_factor_failed session_moved session_restored sessions_ended sign_in sign_in_code_failed sign_in_stepped_up \
                    sign_out signup_address_taken signup_requested token_exchanged totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";
         let now: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(now, old.split_whitespace().collect::<Vec<_>>());
@@ -1326,10 +1453,23 @@ mod tests {
             (E::LoginFailed { user: Some(u.clone()), known_device: false }, Some("u1"), None, "password sign-in from an unknown device: wrong password or unknown user"),
             (E::LoginThrottled { user: None, known_device: true }, None, None, "password sign-in from a known device: too many attempts"),
             (
-                E::SignIn { user: u.clone(), client: Some(c.clone()), methods: vec![Amr::Pwd, Amr::Otp], remembered: true, new_device: true },
+                E::SignIn { user: u.clone(), client: Some(c.clone()), methods: vec![Amr::Pwd, Amr::Otp], remembered: true, new_device: true, risk: None },
                 Some("u1"),
                 Some("c1"),
                 "methods pwd otp, remembered device, new device",
+            ),
+            (
+                E::SignIn {
+                    user: u.clone(),
+                    client: None,
+                    methods: vec![Amr::Pwd, Amr::Mca],
+                    remembered: false,
+                    new_device: true,
+                    risk: Some(SignInRisk { level: crate::RiskLevel::Medium, signals: vec![crate::RiskSignal::UnknownDevice], place: Some("Berlin, Germany".into()) }),
+                },
+                Some("u1"),
+                None,
+                "methods pwd mca, new device; risk medium: unknown device; from Berlin, Germany",
             ),
             (E::RefreshTokenReuse { user: u.clone(), client: c.clone(), family: "f1".into(), generation: 3 }, Some("u1"), Some("c1"), "family f1 revoked (generation 3 replayed)"),
             (E::TotpEnrolled { user: u.clone(), others_ended: 2 }, Some("u1"), None, "authenticator app; 2 other session(s) and every other remembered device ended"),
@@ -1422,7 +1562,7 @@ mod tests {
             assert_eq!(e.outcome(), Outcome::Success, "{e:?}");
         }
         // The rule rows were stored with: a failure iff the kind names one.
-        const FAILURES: [&str; 9] = ["_failed", "_refused", "_reuse", "rate_limited", "throttled", "_replayed", "session_moved", "_unknown", "_mismatch"];
+        const FAILURES: [&str; 10] = ["_failed", "_refused", "_reuse", "rate_limited", "throttled", "_replayed", "session_moved", "_unknown", "_mismatch", "anomaly_"];
         for e in EventKind::ALL {
             let by_name = if FAILURES.iter().any(|f| e.as_str().contains(f)) { Outcome::Failure } else { Outcome::Success };
             assert_eq!(e.outcome(), by_name, "{e:?}");

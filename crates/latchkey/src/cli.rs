@@ -121,6 +121,29 @@ pub struct ServerOptions {
     /// Colour of buttons and links, as #rrggbb; white text on it needs a contrast of 4.5:1 (WCAG AA).
     #[arg(long, env = "LATCHKEY_BRAND_COLOR", default_value = latchkey_web::branding::DEFAULT_COLOR)]
     pub brand_color: String,
+    /// Risky sign-ins (new country, impossible travel, guessing, blocklisted address): off (as before),
+    /// standard (a mailed code at medium risk, a second factor or refusal at high) or strict.
+    #[arg(long, env = "LATCHKEY_RISK_POLICY", default_value = "standard")]
+    pub risk_policy: String,
+    /// The risk policy of administrators' sign-ins (off, standard or strict); unset: LATCHKEY_RISK_POLICY.
+    /// An account's own policy, set on its console page, wins over both.
+    #[arg(long, env = "LATCHKEY_RISK_POLICY_ADMINS")]
+    pub risk_policy_admins: Option<String>,
+    /// A MaxMind DB file locating sign-ins (GeoLite2-City or DB-IP City Lite .mmdb, refreshed by you;
+    /// nothing is downloaded). Unset: no country or travel signals.
+    #[arg(long, env = "LATCHKEY_GEOIP_DB", value_name = "PATH")]
+    pub geoip_db: Option<PathBuf>,
+    /// A file of IP addresses and CIDR ranges, one a line (# comments), whose sign-ins are high risk.
+    #[arg(long, env = "LATCHKEY_RISK_BLOCKLIST", value_name = "PATH")]
+    pub risk_blocklist: Option<PathBuf>,
+    /// The passkeys' relying-party id: the issuer's host (default) or a parent domain of it
+    /// (example.com for https://login.example.com), so passkeys work on its other subdomains too.
+    #[arg(long, env = "LATCHKEY_WEBAUTHN_RP_ID", value_name = "DOMAIN")]
+    pub webauthn_rp_id: Option<String>,
+    /// Other origins of the product that may use its passkeys (WebAuthn related origin requests;
+    /// served at /.well-known/webauthn), comma-separated https://host[:port], at most 5 domains.
+    #[arg(long, env = "LATCHKEY_WEBAUTHN_RELATED_ORIGINS", value_name = "ORIGINS", default_value = "")]
+    pub webauthn_related_origins: String,
 }
 
 /// A whole number of seconds, or an error that names the setting, the value
@@ -224,10 +247,24 @@ impl StoreArgs {
             brand_name: opts.brand_name.clone(),
             brand_logo_url: opts.brand_logo_url.clone().filter(|s| !s.is_empty()),
             brand_color: opts.brand_color.clone(),
+            risk_policy: latchkey_authn::risk::RiskPolicy::parse(&opts.risk_policy).ok_or_else(|| format!("LATCHKEY_RISK_POLICY must be off, standard or strict, not {}", opts.risk_policy))?,
+            risk_policy_admins: match opts.risk_policy_admins.as_deref().filter(|p| !p.is_empty()) {
+                Some(p) => Some(latchkey_authn::risk::RiskPolicy::parse(p).ok_or_else(|| format!("LATCHKEY_RISK_POLICY_ADMINS must be off, standard or strict, not {p}"))?),
+                None => None,
+            },
+            geoip_db: opts.geoip_db.clone().filter(|p| !p.as_os_str().is_empty()),
+            risk_blocklist: opts.risk_blocklist.clone().filter(|p| !p.as_os_str().is_empty()),
+            relying_party: latchkey_authn::relying_party::RelyingParty {
+                id: opts.webauthn_rp_id.clone().filter(|s| !s.trim().is_empty()),
+                related_origins: latchkey_authn::relying_party::parse_origins(&opts.webauthn_related_origins).map_err(|e| e.to_string())?,
+            },
         })
     }
 }
 
+// Parsed once per process: the server's many settings make `Serve` large,
+// and boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the server (migrations run at start).
@@ -293,6 +330,27 @@ pub enum Command {
     Mail {
         #[command(subcommand)]
         command: MailCommand,
+    },
+    /// Passkeys: the list that names their providers.
+    Passkeys {
+        #[command(subcommand)]
+        command: PasskeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PasskeysCommand {
+    /// The list of passkey providers by AAGUID ("iCloud Keychain", "1Password", …) that names
+    /// passkeys on /account, in the console and in mail. Without an option: which list is in force.
+    Aaguids {
+        /// Use this file instead of the list shipped in latchkey, on every node at once (the
+        /// community list's format: {"<aaguid>": {"name", "icon_light", "icon_dark"}}, icons as
+        /// base64 SVG or PNG data: URIs).
+        #[arg(long, value_name = "PATH", conflicts_with = "shipped")]
+        file: Option<PathBuf>,
+        /// Go back to the list shipped in latchkey.
+        #[arg(long)]
+        shipped: bool,
     },
 }
 

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 34] = [
+pub const KEYS: [&str; 40] = [
     "bind",
     "workers",
     "issuer",
@@ -44,6 +44,12 @@ pub const KEYS: [&str; 34] = [
     "brand_name",
     "brand_logo_url",
     "brand_color",
+    "risk_policy",
+    "risk_policy_admins",
+    "geoip_db",
+    "risk_blocklist",
+    "webauthn_rp_id",
+    "webauthn_related_origins",
 ];
 
 /// `--config PATH` / `--config=PATH` from the arguments, else `LATCHKEY_CONFIG`.

@@ -120,6 +120,48 @@ pub fn check_settings(s: &Settings) -> Vec<Finding> {
     out
 }
 
+/// A location database older than this misplaces addresses that moved
+/// since: MaxMind and DB-IP publish a new one every month.
+const GEOIP_STALE_DAYS: i64 = 45;
+
+/// The risk policy of sign-ins and its files (issue #32): the location
+/// database read whole (every node and record), the blocklist parsed.
+pub fn check_risk(s: &Settings, now: i64) -> Vec<Finding> {
+    use latchkey_authn::risk::{Blocklist, GeoDb, RiskPolicy};
+    let mut out = Vec::new();
+    if s.risk_policy == RiskPolicy::Off {
+        out.push(f(Level::Warn, "LATCHKEY_RISK_POLICY=off: risky sign-ins (after many failures, from a new country, impossible travel, a blocklisted address) get no extra step; set standard"));
+    }
+    match s.geoip_db.as_deref() {
+        None => {
+            out.push(f(Level::Pass, "no LATCHKEY_GEOIP_DB: sign-ins are not located, so there are no country or impossible-travel signals (the device, network, failure and blocklist ones apply)"))
+        }
+        Some(path) => match GeoDb::open(path) {
+            Err(e) => out.push(f(Level::Fail, e.to_string())),
+            Ok(geo) => match geo.verify() {
+                Err(problem) => out.push(f(Level::Fail, format!("LATCHKEY_GEOIP_DB={}: the file is damaged ({problem}); download it again", path.display()))),
+                Ok(()) => {
+                    out.push(f(Level::Pass, format!("sign-ins are located with {} ({})", path.display(), geo.describe())));
+                    if !geo.has_cities() {
+                        out.push(f(Level::Warn, format!("LATCHKEY_GEOIP_DB={} has no cities: no impossible-travel signal and no \"Berlin, Germany\"; use a City database", path.display())));
+                    }
+                    let age = geo.age_days(now);
+                    if age > GEOIP_STALE_DAYS {
+                        out.push(f(Level::Warn, format!("LATCHKEY_GEOIP_DB={} is {age} days old: addresses move; download this month's file", path.display())));
+                    }
+                }
+            },
+        },
+    }
+    if let Some(path) = s.risk_blocklist.as_deref() {
+        out.push(match Blocklist::load(path) {
+            Ok(list) => f(Level::Pass, format!("LATCHKEY_RISK_BLOCKLIST={}: {} address(es) and range(s); their sign-ins are high risk", path.display(), list.len())),
+            Err(e) => f(Level::Fail, e.to_string()),
+        });
+    }
+    out
+}
+
 /// Whether others than this user may read `path` (Unix modes).
 #[cfg(unix)]
 fn readable_by_others(path: &Path) -> Option<u32> {
@@ -245,6 +287,7 @@ fn check_database(s: &Settings, now: i64) -> Vec<Finding> {
 
 pub async fn run(settings: &Settings, url: Option<&str>, clock: SharedClock) -> Result<(), CliError> {
     let mut findings = check_settings(settings);
+    findings.extend(check_risk(settings, clock.now()));
     let sqlite = DbConfig { url: settings.database_url() }.backend() == Backend::Sqlite;
     let files = check_files(settings, sqlite);
     let dir_missing = files.iter().any(|x| x.level == Level::Fail) && sqlite && !settings.data_dir.is_dir();
@@ -293,6 +336,28 @@ pub async fn run(settings: &Settings, url: Option<&str>, clock: SharedClock) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_risk_files_are_read_and_named() {
+        let dir = std::env::temp_dir().join(format!("latchkey-doctor-risk-{}-{:?}", std::process::id(), std::time::SystemTime::now()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let ok = check_risk(&Settings::default(), 0);
+        assert!(ok.iter().all(|x| x.level == Level::Pass), "the default: standard, no files");
+        let off = Settings { risk_policy: latchkey_authn::risk::RiskPolicy::Off, ..Settings::default() };
+        assert_eq!(check_risk(&off, 0).iter().filter(|x| x.level == Level::Warn).count(), 1);
+        let (bad_list, not_a_db) = (dir.join("blocklist.txt"), dir.join("city.mmdb"));
+        std::fs::write(&bad_list, "203.0.113.7\nnot-an-address\n").expect("write");
+        std::fs::write(&not_a_db, "garbage").expect("write");
+        let broken = Settings { geoip_db: Some(not_a_db), risk_blocklist: Some(bad_list), ..Settings::default() };
+        let found = check_risk(&broken, 0);
+        assert!(
+            found.iter().any(|x| x.level == Level::Fail && x.text.contains("LATCHKEY_GEOIP_DB") && x.text.contains("not a MaxMind DB file")),
+            "{:?}",
+            found.iter().map(|x| &x.text).collect::<Vec<_>>()
+        );
+        assert!(found.iter().any(|x| x.level == Level::Fail && x.text.contains("line 2")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn levels(s: &Settings, about: &str) -> Vec<Level> {
         check_settings(s).into_iter().filter(|x| x.text.contains(about)).map(|x| x.level).collect()

@@ -20,8 +20,8 @@ use latchkey_web::AppState;
 use serde_json::json;
 
 use cli::{
-    AdminCommand, ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, ProviderArgs, ProviderCommand, ServeArgs,
-    SessionsCommand, UserCommand,
+    AdminCommand, ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, PasskeysCommand, ProviderArgs, ProviderCommand,
+    ServeArgs, SessionsCommand, UserCommand,
 };
 use latchkey_domain::SigningAlg;
 
@@ -149,7 +149,40 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         // Only reads files: no database, no key, nothing created.
         Command::Mail { command } => mail_command(&settings.outbox_dir(), command),
+        // The database only: no App, no keys.
+        Command::Passkeys { command } => passkeys_command(&latchkey_web::open_stores(&settings).await?.db, command).await,
     }
+}
+
+/// `latchkey passkeys aaguids [--file PATH | --shipped]`: the passkey
+/// provider list in force, kept in the database so every node names
+/// passkeys from it at the next page.
+async fn passkeys_command(db: &latchkey_store::Db, command: PasskeysCommand) -> Result<(), CliError> {
+    use latchkey_authn::passkey_providers::{parse_list, ListSource, ProviderList};
+    let PasskeysCommand::Aaguids { file, shipped } = command;
+    let providers = latchkey_authn::PasskeyProviders::new(db.clone());
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(&path).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        let list = parse_list(&text).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        if list.providers.is_empty() {
+            // The community list, once retired, is an empty object: not a list to use.
+            return Err(CliError::Usage(format!("{} names no passkey providers; nothing was changed (go back to the shipped list with --shipped)", path.display())));
+        }
+        for dropped in &list.dropped_icons {
+            eprintln!("warning: icon left out: {dropped}");
+        }
+        let n = providers.replace(&list).await?;
+        println!("{n} passkey providers from {} are in force on every node (icons left out: {})", path.display(), list.dropped_icons.len());
+    } else if shipped {
+        providers.replace(&ProviderList { providers: Vec::new(), dropped_icons: Vec::new() }).await?;
+        println!("the list shipped in latchkey is in force ({} passkey providers)", latchkey_authn::passkey_providers::shipped_count());
+    } else {
+        match providers.source().await? {
+            ListSource::Shipped(n) => println!("the list shipped in latchkey is in force ({n} passkey providers); replace it with --file PATH"),
+            ListSource::Operator(n) => println!("a list loaded with --file is in force ({n} passkey providers); go back to the shipped one with --shipped"),
+        }
+    }
+    Ok(())
 }
 
 /// The application for an admin command: no web state, no listener.

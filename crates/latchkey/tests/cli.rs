@@ -283,6 +283,9 @@ fn bad_configuration_is_refused_with_the_setting_named() {
     refuses(&[("LATCHKEY_WORKERS", "0")], "LATCHKEY_WORKERS");
     refuses(&[("LATCHKEY_BIND", "garbage")], "LATCHKEY_BIND");
     refuses(&[("LATCHKEY_SMTP_URL", "not a url")], "LATCHKEY_SMTP_URL");
+    // Issue #29: the passkeys' relying party must fit the issuer (http://localhost:8080 here).
+    refuses(&[("LATCHKEY_WEBAUTHN_RP_ID", "example.com")], "LATCHKEY_WEBAUTHN_RP_ID=example.com: the issuer's host localhost must be it or a subdomain of it");
+    refuses(&[("LATCHKEY_WEBAUTHN_RELATED_ORIGINS", "https://shop.example,http://example.de")], "LATCHKEY_WEBAUTHN_RELATED_ORIGINS: \"http://example.de\" is not an origin");
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("addr").to_string();
     refuses(&[("LATCHKEY_BIND", addr.as_str())], &format!("cannot listen on {addr} (LATCHKEY_BIND)"));
@@ -664,4 +667,44 @@ fn the_first_administrator_gets_a_set_up_link() {
     let refused = cli.run(&["admin", "setup-link"], None);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("can already sign in"), "{}", String::from_utf8_lossy(&refused.stderr));
+}
+
+/// Issue #29: `latchkey passkeys aaguids` says which provider list is in
+/// force, puts an operator's file in force (checked: a bad file changes
+/// nothing and names the entry), and goes back to the shipped list.
+#[test]
+fn passkey_provider_lists_from_the_command_line() {
+    let cli = Cli::new();
+    let say = |args: &[&str]| {
+        let out = cli.run(args, None);
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, text, _) = say(&["passkeys", "aaguids"]);
+    assert!(ok && text.contains("the list shipped in latchkey is in force"), "{text}");
+    std::fs::create_dir_all(&cli.dir).expect("dir");
+    let file = cli.dir.join("aaguids.json");
+    std::fs::write(&file, r#"{"6C3B1F0E-1A2B-4C3D-8E9F-0A1B2C3D4E5F": {"name": "Corp Token", "icon_light": "data:text/html;base64,PHNjcmlwdD4="}}"#).expect("write");
+    let path = file.display().to_string();
+    let (ok, text, warnings) = say(&["passkeys", "aaguids", "--file", &path]);
+    assert!(ok && text.contains("1 passkey providers from"), "{text}{warnings}");
+    assert!(warnings.contains("icon left out: 6c3b1f0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f (Corp Token) icon_light"), "{warnings}");
+    let (_, text, _) = say(&["passkeys", "aaguids"]);
+    assert!(text.contains("a list loaded with --file is in force (1 passkey providers)"), "{text}");
+    // Refused files change nothing, and say what is wrong where.
+    for (bad, why) in [
+        (r#"{"not-a-uuid": {"name": "X"}}"#, "is not an AAGUID"),
+        (r#"{"6c3b1f0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f": {}}"#, "needs a \"name\""),
+        ("{}", "names no passkey providers"),
+        ("[1,2]", "not a JSON object"),
+    ] {
+        std::fs::write(&file, bad).expect("write");
+        let (ok, _, err) = say(&["passkeys", "aaguids", "--file", &path]);
+        assert!(!ok && err.contains(why) && err.contains(&path), "{bad}: {err}");
+    }
+    let (_, text, _) = say(&["passkeys", "aaguids"]);
+    assert!(text.contains("(1 passkey providers)"), "the refused files changed nothing: {text}");
+    let (ok, text, _) = say(&["passkeys", "aaguids", "--shipped"]);
+    assert!(ok && text.contains("the list shipped in latchkey is in force"), "{text}");
+    let (ok, _, err) = say(&["passkeys", "aaguids", "--shipped", "--file", &path]);
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
 }

@@ -22,7 +22,9 @@
 //! sets its hash. Events recorded outside a request (the CLI, background
 //! jobs) carry none.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use latchkey_domain::{Actor, EventKind, SecurityEvent, SharedClock};
 use latchkey_store::repo::audit as repo;
@@ -130,10 +132,50 @@ pub async fn record(db: &Db, clock: &SharedClock, by: &Actor, event: &SecurityEv
     }
 }
 
+/// Where an event was recorded from: the client address of the request
+/// (none outside one) and the app clock's now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub at: i64,
+    pub ip: Option<String>,
+}
+
+/// Sees every event [`OAuthService::record`] (and the token endpoint's
+/// grants) recorded, right after its row is written and inside the same
+/// request: what anomaly detection (`latchkey_app::anomalies`) hangs on.
+/// An event a watcher records itself goes through the plain [`record`],
+/// which no watcher sees.
+pub trait Watcher: Send + Sync {
+    fn observe<'a>(&'a self, event: &'a SecurityEvent, seen: Seen) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// The watcher of a service, set once when the application is wired.
+#[derive(Default)]
+pub(crate) struct Watchers(OnceLock<Arc<dyn Watcher>>);
+
+impl Watchers {
+    /// Tells the watcher, if any, that `event` was recorded at `at`.
+    pub(crate) async fn observe(&self, event: &SecurityEvent, at: i64) {
+        if let Some(w) = self.0.get() {
+            let ip = CONTEXT.try_with(|c| c.ip.clone()).ok().flatten();
+            w.observe(event, Seen { at, ip }).await;
+        }
+    }
+}
+
 impl OAuthService {
-    /// [`record`]s `event`, done by `by`.
+    /// [`record`]s `event`, done by `by`, and shows it to the watcher.
     pub async fn record(&self, by: &Actor, event: SecurityEvent) {
-        record(&self.db, &self.clock, by, &event).await
+        record(&self.db, &self.clock, by, &event).await;
+        self.watchers.observe(&event, self.clock.now()).await;
+    }
+
+    /// Sets the watcher every recorded event is shown to (once; a second
+    /// call is ignored and says so).
+    pub fn watch(&self, watcher: Arc<dyn Watcher>) {
+        if self.watchers.0.set(watcher).is_err() {
+            tracing::warn!("an event watcher was already set");
+        }
     }
 
     /// The trail, newest first, filtered; `cursor` continues a previous page.

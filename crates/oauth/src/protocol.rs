@@ -350,6 +350,7 @@ impl OAuthService {
             device_codes: &self.device_codes,
             session_idle: self.session_idle,
             session_absolute: self.session_absolute,
+            watchers: &self.watchers,
         }
     }
 

@@ -62,6 +62,8 @@ pub struct OAuthService {
     /// Back-channel logout deliveries running in this process, so a CLI
     /// command can wait for them before it exits.
     pub(crate) deliveries: InFlight,
+    /// Sees every recorded event (anomaly detection, see `audit::Watcher`).
+    pub(crate) watchers: crate::audit::Watchers,
 }
 
 /// How many deliveries this process is running (a watch channel, so a
@@ -125,6 +127,7 @@ impl OAuthService {
             http,
             remote_jwks: Default::default(),
             deliveries: Default::default(),
+            watchers: Default::default(),
         }
     }
 

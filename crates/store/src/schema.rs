@@ -18,6 +18,7 @@ diesel::table! {
         disabled_at -> Nullable<BigInt>,
         zoneinfo -> Nullable<Text>,
         signup_expires_at -> Nullable<BigInt>,
+        risk_policy -> Nullable<Text>,
     }
 }
 
@@ -195,6 +196,16 @@ diesel::table! {
         passkey -> Text,
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
+        aaguid -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    passkey_providers (aaguid) {
+        aaguid -> Text,
+        name -> Text,
+        icon_light -> Nullable<Text>,
+        icon_dark -> Nullable<Text>,
     }
 }
 
@@ -340,7 +351,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    risk_history (user_id, kind, value) {
+        user_id -> Text,
+        kind -> Text,
+        value -> Text,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    risk_last_place (user_id) {
+        user_id -> Text,
+        at -> BigInt,
+        latitude -> Double,
+        longitude -> Double,
+    }
+}
+
+diesel::table! {
+    security_alerts (id) {
+        id -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        evidence -> Text,
+        facts -> Text,
+        first_seen -> BigInt,
+        last_seen -> BigInt,
+        count -> BigInt,
+        acknowledged_by -> Nullable<Text>,
+        acknowledged_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    security_alerts,
     token_revocations,
     backchannel_deliveries,
     apis,
@@ -362,6 +408,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     totp_credentials,
     backup_codes,
     passkeys,
+    passkey_providers,
     upstream_providers,
     federated_identities,
     upstream_sessions,

@@ -43,6 +43,8 @@ pub enum KeyPurpose {
     /// Sign-in names that no account has, as failure counter keys and as
     /// the subject of known-device cookies (never stored as typed).
     LoginName,
+    /// Codes mailed to confirm a risky sign-in (issue #32).
+    SignInCode,
 }
 
 impl KeyPurpose {
@@ -60,6 +62,7 @@ impl KeyPurpose {
             KeyPurpose::DeviceCode => b"latchkey/device-code/v1",
             KeyPurpose::DpopNonce => b"latchkey/dpop-nonce/v1",
             KeyPurpose::LoginName => b"latchkey/login-name/v1",
+            KeyPurpose::SignInCode => b"latchkey/sign-in-code/v1",
         }
     }
 }

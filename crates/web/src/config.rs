@@ -88,6 +88,16 @@ pub struct Settings {
     pub brand_logo_url: Option<String>,
     /// `LATCHKEY_BRAND_COLOR`: buttons and links, `#rrggbb`.
     pub brand_color: String,
+    /// `LATCHKEY_RISK_POLICY`: how risky sign-ins are stepped up (issue #32).
+    pub risk_policy: latchkey_authn::risk::RiskPolicy,
+    /// `LATCHKEY_RISK_POLICY_ADMINS`: administrators' (`None`: `risk_policy`).
+    pub risk_policy_admins: Option<latchkey_authn::risk::RiskPolicy>,
+    /// `LATCHKEY_GEOIP_DB`: a MaxMind DB file locating sign-ins (none by default).
+    pub geoip_db: Option<PathBuf>,
+    /// `LATCHKEY_RISK_BLOCKLIST`: addresses and ranges whose sign-ins are high risk.
+    pub risk_blocklist: Option<PathBuf>,
+    /// `LATCHKEY_WEBAUTHN_RP_ID` and `LATCHKEY_WEBAUTHN_RELATED_ORIGINS` (issue #29).
+    pub relying_party: latchkey_authn::relying_party::RelyingParty,
 }
 
 impl Default for Settings {
@@ -123,6 +133,11 @@ impl Default for Settings {
             brand_name: crate::branding::DEFAULT_NAME.to_string(),
             brand_logo_url: None,
             brand_color: crate::branding::DEFAULT_COLOR.to_string(),
+            risk_policy: Default::default(),
+            risk_policy_admins: None,
+            geoip_db: None,
+            risk_blocklist: None,
+            relying_party: Default::default(),
         }
     }
 }
@@ -161,6 +176,11 @@ impl std::fmt::Debug for Settings {
             .field("brand_name", &self.brand_name)
             .field("brand_logo_url", &self.brand_logo_url)
             .field("brand_color", &self.brand_color)
+            .field("risk_policy", &self.risk_policy)
+            .field("risk_policy_admins", &self.risk_policy_admins)
+            .field("geoip_db", &self.geoip_db)
+            .field("risk_blocklist", &self.risk_blocklist)
+            .field("relying_party", &self.relying_party)
             .finish()
     }
 }
@@ -214,6 +234,22 @@ impl Settings {
     /// The checked branding (name, logo, colour).
     pub fn brand(&self) -> Result<crate::branding::Brand, String> {
         crate::branding::Brand::from_settings(&self.brand_name, self.brand_logo_url.as_deref(), &self.brand_color)
+    }
+
+    /// The risk policy with its files read and checked (issue #32): a
+    /// missing, unreadable or corrupt location database or blocklist is an
+    /// error naming the setting, not a silent "no signals".
+    pub fn risk_config(&self) -> Result<latchkey_authn::risk::RiskConfig, latchkey_authn::risk::RiskConfigError> {
+        use latchkey_authn::risk::{Blocklist, GeoDb, RiskConfig};
+        let geo = match self.geoip_db.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => Some(std::sync::Arc::new(GeoDb::open(path)?)),
+            None => None,
+        };
+        let blocklist = match self.risk_blocklist.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+            Some(path) => Blocklist::load(path)?,
+            None => Blocklist::default(),
+        };
+        Ok(RiskConfig { policy: self.risk_policy, admins: self.risk_policy_admins, geo, blocklist: std::sync::Arc::new(blocklist) })
     }
 
     pub fn database_url(&self) -> String {

@@ -37,6 +37,11 @@ pub fn install() -> Option<&'static PrometheusHandle> {
             metrics::describe_counter!("latchkey_refresh_rotations_total", "Refresh-token rotations by result (rotated, reused, refused, unknown)");
             metrics::describe_counter!("latchkey_audit_events_total", "Audit events (sign-ins, failures, reuse, revocations, …) by kind and outcome");
             metrics::describe_counter!("latchkey_rate_limited_total", "Requests refused by a rate limit, by limit");
+            metrics::describe_counter!("latchkey_security_alerts_total", "Security alerts raised (once per window) by anomaly kind (deploy/prometheus/alerts.yaml)");
+            // Every kind from zero, so an alerting rule's increase() sees the first alert too.
+            for kind in latchkey_domain::AnomalyKind::ALL {
+                metrics::counter!("latchkey_security_alerts_total", "kind" => kind.as_str()).increment(0);
+            }
             metrics::describe_counter!("latchkey_fast_store_errors_total", "Errors talking to Redis");
             metrics::describe_gauge!("latchkey_sessions_active", "Live browser sessions");
             metrics::describe_gauge!("latchkey_db_pool_connections", "Database pool connections by state (in_use, idle)");

@@ -110,7 +110,22 @@ pub struct AccountPage {
     pub device_name: String,
     /// Show "Upgrade your sign-in with a passkey".
     pub passkey_prompt: bool,
+    /// What the page tells the password manager (WebAuthn Signal API).
+    pub signals: PasskeySignals,
     pub csrf_token: String,
+}
+
+/// The account as the password manager should know it (issue #29, the
+/// WebAuthn Signal API): its passkeys that still work, its names.
+pub struct PasskeySignals {
+    pub rp_id: String,
+    /// The user handle (base64url).
+    pub user_id: String,
+    /// Credential ids (base64url), comma-separated.
+    pub accepted: String,
+    /// The passkeys' account name (the username) and the name to show.
+    pub name: String,
+    pub display_name: String,
 }
 
 /// A moment, in words ("2 hours ago") and exactly (RFC 3339, for `<time>` and its tooltip).
@@ -129,10 +144,27 @@ impl When {
 pub struct PasskeyRow {
     pub id: String,
     pub name: String,
+    /// Its provider ("iCloud Keychain") when a list knows its AAGUID, else
     /// "Synced passkey", "Saved on one device", "Security key" or "Passkey".
     pub kind: String,
+    /// The provider's icon, light and dark.
+    pub icon: Option<PasskeyIcon>,
     pub created: When,
     pub last_used: Option<When>,
+}
+
+/// A passkey provider's icon: the addresses of its light and dark variants
+/// on this server (`<picture>` picks by `prefers-color-scheme`).
+pub struct PasskeyIcon {
+    pub light: String,
+    pub dark: String,
+}
+
+impl PasskeyIcon {
+    pub fn of(provider: Option<&latchkey_authn::ProviderName>) -> Option<PasskeyIcon> {
+        let p = provider?;
+        Some(PasskeyIcon { light: p.icon_light.clone()?, dark: p.icon_dark.clone()? })
+    }
 }
 
 /// One remembered device.

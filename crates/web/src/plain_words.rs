@@ -34,6 +34,7 @@ pub fn methods(t: Tr, amr: &[Amr]) -> String {
             Amr::Otp => "method-otp",
             Amr::Hwk | Amr::Swk => "method-passkey",
             Amr::Fed => "method-federated",
+            Amr::Mca => "method-mailed-code",
             Amr::User | Amr::Mfa => continue,
         };
         if !keys.contains(&key) {
@@ -67,6 +68,12 @@ pub fn scope_key_short(scope: Scope) -> &'static str {
         Scope::Admin => "scope-admin-short",
         other => scope_key(other),
     }
+}
+
+/// What holds a passkey, in words: its provider's name when a list knows
+/// its AAGUID ("iCloud Keychain"), else its kind.
+pub fn passkey_holder(t: Tr, p: &latchkey_authn::PasskeyInfo) -> String {
+    p.provider.as_ref().map(|pr| pr.name.clone()).unwrap_or_else(|| passkey_kind(t, p.kind))
 }
 
 /// A passkey's kind in words ("Synced passkey", "Security key").

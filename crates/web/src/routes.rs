@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use crate::error::WebError;
 use crate::handlers::{
     account, account_page, account_password, activity, authorize, consent, console, console_providers, device, discovery, email, federation, link_credentials as links, login, logout, mfa_settings,
-    misc, passkeys, recovery, registration, review, signup, token, userinfo,
+    misc, passkeys, recovery, registration, review, risk, signup, token, userinfo,
 };
 
 /// Pages must not be framed (clickjacking on the consent and sign-in forms),
@@ -84,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(misc::copy_js)
         .service(api("/.well-known/openid-configuration", vec![web::get().to(discovery::openid_configuration)]))
         .service(api("/.well-known/oauth-authorization-server", vec![web::get().to(discovery::openid_configuration)]))
+        .service(api("/.well-known/webauthn", vec![web::get().to(discovery::webauthn_related_origins)]))
         .service(api("/jwks", vec![web::get().to(discovery::jwks)]))
         .service(api("/resource-metadata/{api_id}", vec![web::get().to(discovery::resource_metadata)]))
         .service(api("/token", vec![web::post().to(token::token)]))
@@ -114,8 +115,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/passkeys/remove", web::post().to(passkeys::remove))
         .route("/account/passkeys/rename", web::post().to(passkeys::rename))
         .route("/account/passkeys/dismiss-prompt", web::post().to(account::dismiss_passkey_prompt))
+        .route("/passkey-icons/{aaguid}/{variant}", web::get().to(passkeys::icon))
         .route("/login/mfa", web::get().to(login::mfa_page))
         .route("/login/mfa", web::post().to(login::mfa_submit))
+        .route("/login/confirm", web::get().to(risk::confirm_page))
+        .route("/login/confirm", web::post().to(risk::confirm_submit))
         .route("/account/totp", web::get().to(mfa_settings::totp_page))
         .route("/account/totp/verify", web::post().to(mfa_settings::totp_verify))
         .route("/account/totp/remove", web::post().to(mfa_settings::totp_remove))
@@ -153,6 +157,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/bulk", web::post().to(console::users::bulk))
         .route("/admin/users/{id}", web::get().to(console::user))
         .route("/admin/users/{id}/action", web::post().to(console::user_action))
+        .route("/admin/users/{id}/risk-policy", web::post().to(console::risk_policy::set))
         .route("/admin/clients", web::get().to(console::clients))
         .route("/admin/clients/create", web::post().to(console::create_client))
         .route("/admin/clients/{id}", web::get().to(console::client))
@@ -160,6 +165,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(console::audit))
         .route("/admin/audit.jsonl", web::get().to(console::audit_export))
         .route("/admin/audit.csv", web::get().to(console::audit_csv))
+        .route("/admin/alerts", web::get().to(console::alerts))
+        .route("/admin/alerts/{id}/acknowledge", web::post().to(console::acknowledge_alert))
         .route("/admin/keys", web::get().to(console::keys))
         .route("/admin/keys/rotate", web::post().to(console::rotate_keys))
         .route("/admin/providers", web::get().to(console_providers::providers))

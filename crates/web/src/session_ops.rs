@@ -6,7 +6,7 @@ use latchkey_authn::Restore;
 use latchkey_domain::Session;
 use latchkey_domain::{Actor, SecurityEvent};
 
-use crate::browser::{client_info, current_session, device_cookie, expired_device_cookie, session_cookie, DEVICE_COOKIE};
+use crate::browser::{client_info, current_session, device_cookie, expired_device_cookie, known_device, session_cookie, DEVICE_COOKIE};
 use crate::error::WebError;
 use crate::state::AppState;
 
@@ -26,6 +26,12 @@ pub async fn session_or_restore(req: &HttpRequest, state: &AppState) -> Result<R
     };
     match state.devices.restore(&token).await? {
         Restore::Restored { user_id, amr, device_id, auth_time, token } => {
+            // Issue #32: a restore that looks risky is a fresh sign-in (the
+            // device stays, with its rotated token; the password decides).
+            let known = known_device(req, state, &user_id).is_some();
+            if !state.may_restore(&user_id, &client_info(req), known).await? {
+                return Ok(Resolved { session: None, cookies: token.map(|t| device_cookie(t, state.devices.lifetime)).into_iter().collect() });
+            }
             // Not a sign-in: `auth_time` and `amr` stay those of the
             // interactive sign-in that created the device, and `restored`
             // keeps the session from counting as fresh or stepped up.

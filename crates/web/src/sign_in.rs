@@ -7,8 +7,8 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 use latchkey_app::federation::flow::UpstreamSession;
-use latchkey_app::sign_in::{SecondFactorDue, SignIn};
-use latchkey_domain::{Acr, Amr, Session, User};
+use latchkey_app::sign_in::{Assessed, SecondFactorDue, SignIn};
+use latchkey_domain::{Acr, Amr, Session, SignInRisk, User};
 use latchkey_oauth::{ErrorCode, PendingAuthorization};
 
 use crate::browser::{client_info, current_session, device_cookie, expired_link_cookie, known_device_cookie, session_cookie, with_cookies, CsrfCookie, LINK_COOKIE};
@@ -62,6 +62,21 @@ pub async fn owe_second_factor_after(
     Ok(see_other(&format!("/login/mfa?m={step}")))
 }
 
+/// [`owe_second_factor`] after a password whose risk was assessed (issue
+/// #32): the risk waits with the step for the sign-in's audit event.
+pub async fn owe_second_factor_assessed(
+    state: &AppState,
+    csrf: &CsrfCookie,
+    user: &User,
+    authz: Option<String>,
+    next: Option<String>,
+    remember: bool,
+    risk: Option<SignInRisk>,
+) -> Result<HttpResponse, WebError> {
+    let step = state.owe_second_factor_assessed(user, vec![Amr::Pwd], None, authz, next, remember, csrf.binding(state), risk).await?;
+    Ok(see_other(&format!("/login/mfa?m={step}")))
+}
+
 /// The second-factor step `m`, if this browser started it and it is still due.
 pub async fn second_factor_due(state: &AppState, m: &str, csrf: &CsrfCookie) -> Result<SecondFactorDue, WebError> {
     Ok(state.second_factor_due(m, |browser| csrf.owns(state, browser)).await?)
@@ -78,7 +93,8 @@ pub async fn second_factor_answered(req: &HttpRequest, state: &AppState, csrf: &
     let pending = pending_of(state, &due.authz, csrf).await?;
     let mut amr = due.first.clone();
     amr.extend(proved.into_iter().filter(|a| !due.first.contains(a) && *a != Amr::Pwd));
-    let (resp, session) = complete_sign_in(req, state, user, amr, pending, due.next, due.remember).await?;
+    let assessed = Assessed { risk: due.risk.clone(), sid: None };
+    let (resp, session) = complete_sign_in_assessed(req, state, user, amr, pending, due.next, due.remember, assessed).await?;
     if let Some(upstream) = &due.upstream {
         state.record_upstream_session(&session.sid, upstream).await?;
     }
@@ -86,7 +102,9 @@ pub async fn second_factor_answered(req: &HttpRequest, state: &AppState, csrf: &
 }
 
 /// The user is known: start (or elevate) the session and carry on. Also
-/// returns the session it started.
+/// returns the session it started. Its risk (issue #32) is assessed here,
+/// recorded and never stepped up: what may be stepped up (a password, a
+/// remembered device) was assessed before it got here.
 pub async fn complete_sign_in(
     req: &HttpRequest,
     state: &AppState,
@@ -96,10 +114,31 @@ pub async fn complete_sign_in(
     next: Option<String>,
     remember: bool,
 ) -> Result<(HttpResponse, Session), WebError> {
+    complete_sign_in_assessed(req, state, user, amr, pending, next, remember, Assessed::default()).await
+}
+
+/// [`complete_sign_in`] with the risk assessed at the first step (and the
+/// session id a mailed code named); without one, assessed now.
+#[allow(clippy::too_many_arguments)]
+pub async fn complete_sign_in_assessed(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &User,
+    amr: Vec<Amr>,
+    pending: Option<PendingAuthorization>,
+    next: Option<String>,
+    remember: bool,
+    mut assessed: Assessed,
+) -> Result<(HttpResponse, Session), WebError> {
     let current = current_session(req, state).await?;
     let client_id = pending.as_ref().map(|p| p.client_id.clone());
-    let sign_in = SignIn { user, amr: amr.clone(), client: client_info(req), current, remember, client_id: client_id.as_deref(), language: tr_for(req, pending.as_ref()) };
-    let signed_in = state.start_session(sign_in).await?;
+    let info = client_info(req);
+    if assessed.risk.is_none() {
+        let known = crate::browser::known_device(req, state, &user.id).is_some();
+        assessed.risk = state.assess_sign_in(&user.id, &info, known).await?.map(|a| a.risk);
+    }
+    let sign_in = SignIn { user, amr: amr.clone(), client: info, current, remember, client_id: client_id.as_deref(), language: tr_for(req, pending.as_ref()) };
+    let signed_in = state.start_session_assessed(sign_in, assessed).await?;
     // An upstream account waiting for this sign-in to be linked (issue #26):
     // linked only if it waited for this account, in this browser.
     let waiting_link = req.cookie(LINK_COOKIE).map(|c| c.value().to_string());

@@ -31,6 +31,9 @@ pub enum StartupError {
     /// credentials), what went wrong and what to do.
     #[error("{setting}={value}: {problem}; {todo}")]
     Service { setting: &'static str, value: String, problem: String, todo: String },
+    /// The location database or the blocklist of the risk policy (issue #32).
+    #[error(transparent)]
+    Risk(#[from] latchkey_authn::risk::RiskConfigError),
 }
 
 /// `scheme://host:port/path` of a service URL, without user or password.
@@ -152,6 +155,12 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
         return Err(StartupError::Config("LATCHKEY_INVITE_TTL_SECS must be at least 3600".into()));
     }
     let brand = settings.brand().map_err(StartupError::Config)?;
+    let risk = settings.risk_config()?;
+    let issuer_url = url::Url::parse(&issuer).map_err(|e| StartupError::Config(format!("LATCHKEY_ISSUER={issuer}: {e}")))?;
+    settings.relying_party.id_for(&issuer_url).map_err(|e| StartupError::Config(e.to_string()))?;
+    if let Some(geo) = &risk.geo {
+        tracing::info!(database = %geo.describe(), "sign-ins are located with LATCHKEY_GEOIP_DB");
+    }
     let config = AppConfig {
         token: TokenConfig { refresh: settings.refresh, refresh_pepper: settings.token_pepper.clone(), key_rotation_period: settings.key_rotation_period, ..TokenConfig::new(issuer.clone()) },
         oauth: OAuthConfig {
@@ -167,6 +176,8 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
         invite_ttl: settings.invite_ttl,
         recovery_ttl: settings.recovery_ttl,
         client_id_metadata: settings.client_id_metadata,
+        risk,
+        relying_party: settings.relying_party.clone(),
     };
     Ok(App::new(config, stores, clock).await?)
 }

@@ -9,8 +9,9 @@ use crate::sessions::sign_in_direct;
 use crate::support::raw::{bearer, post_form};
 use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
-const CONSOLE_GETS: [&str; 7] = ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/keys"];
-const CONSOLE_POSTS: [&str; 6] = ["/admin/users/invite", "/admin/users/x/action", "/admin/clients/create", "/admin/clients/x/action", "/admin/keys/rotate", "/admin/audit.jsonl"];
+const CONSOLE_GETS: [&str; 8] = ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys"];
+const CONSOLE_POSTS: [&str; 7] =
+    ["/admin/users/invite", "/admin/users/x/action", "/admin/clients/create", "/admin/clients/x/action", "/admin/keys/rotate", "/admin/audit.jsonl", "/admin/alerts/x/acknowledge"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_admins_get_403_everywhere() {

@@ -51,7 +51,7 @@ async fn seed(app: &TestApp) -> Seeded {
         let a = alice.id.clone();
         record(
             Actor::User(a.clone()),
-            SecurityEvent::SignIn { user: a.clone(), client: Some(ClientId(orders.clone())), methods: vec![Amr::Pwd, Amr::Otp], remembered: day % 7 == 0, new_device: day % 14 == 0 },
+            SecurityEvent::SignIn { user: a.clone(), client: Some(ClientId(orders.clone())), methods: vec![Amr::Pwd, Amr::Otp], remembered: day % 7 == 0, new_device: day % 14 == 0, risk: None },
         )
         .await;
         if day % 2 == 0 {
@@ -66,7 +66,7 @@ async fn seed(app: &TestApp) -> Seeded {
             3 => {
                 record(
                     Actor::User(carol.id.clone()),
-                    SecurityEvent::SignIn { user: carol.id.clone(), client: Some(ClientId(gone_client.clone())), methods: vec![Amr::Hwk, Amr::User], remembered: false, new_device: false },
+                    SecurityEvent::SignIn { user: carol.id.clone(), client: Some(ClientId(gone_client.clone())), methods: vec![Amr::Hwk, Amr::User], remembered: false, new_device: false, risk: None },
                 )
                 .await;
                 record(Actor::User(carol.id.clone()), SecurityEvent::ConsentGiven { user: carol.id.clone(), client: ClientId(gone_client.clone()), scope: "openid".into() }).await;

@@ -95,7 +95,7 @@ async fn record(app: &TestApp, event: SecurityEvent) {
 }
 
 async fn add_passkey(app: &TestApp, user: &User, id: &str) {
-    let row = StoredPasskey { id: id.into(), user_id: user.id.0.clone(), name: "Key".into(), passkey: "{}".into(), created_at: app.clock_now(), last_used_at: None };
+    let row = StoredPasskey { id: id.into(), user_id: user.id.0.clone(), name: "Key".into(), passkey: "{}".into(), created_at: app.clock_now(), last_used_at: None, aaguid: None };
     app.state.stores.db.run(move |c| passkeys::insert(c, &row)).await.expect("passkey");
     record(app, SecurityEvent::PasskeyAdded { user: user.id.clone(), passkey: id.into(), via: PasskeyAddedVia::Account { name: "Key".into(), others_ended: 0 } }).await;
 }
@@ -129,7 +129,7 @@ async fn remove_app(app: &TestApp, user: &User, review: bool) {
 }
 
 fn sign_in(user: &User, methods: &str, remembered: bool, new_device: bool) -> SecurityEvent {
-    SecurityEvent::SignIn { user: user.id.clone(), client: None, methods: latchkey_domain::Amr::split(methods), remembered, new_device }
+    SecurityEvent::SignIn { user: user.id.clone(), client: None, methods: latchkey_domain::Amr::split(methods), remembered, new_device, risk: None }
 }
 
 /// A row written as the recorder would, at exactly `at`.

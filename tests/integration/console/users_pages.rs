@@ -59,7 +59,15 @@ fn an_app(user: &UserId, now: i64) -> TotpCredential {
 
 /// A synced passkey (webauthn-rs keeps the backup flags in its JSON).
 fn a_passkey(user: &UserId, name: &str, created_at: i64, last_used_at: Option<i64>) -> StoredPasskey {
-    StoredPasskey { id: format!("pk-{}", uuid::Uuid::new_v4().simple()), user_id: user.0.clone(), name: name.into(), passkey: r#"{"cred":{"backup_eligible":true}}"#.into(), created_at, last_used_at }
+    StoredPasskey {
+        id: format!("pk-{}", uuid::Uuid::new_v4().simple()),
+        user_id: user.0.clone(),
+        name: name.into(),
+        passkey: r#"{"cred":{"backup_eligible":true}}"#.into(),
+        created_at,
+        last_used_at,
+        aaguid: None,
+    }
 }
 
 /// `user00`…`user59` straight into the store: created `100 - i` days ago;

@@ -77,6 +77,16 @@ impl Chrome {
         Some(chrome)
     }
 
+    /// [`Chrome::launch`] with a virtual platform authenticator (DevTools
+    /// `WebAuthn`): resident keys, user verification, presence simulated.
+    pub async fn with_platform_authenticator() -> Option<Chrome> {
+        let mut chrome = Chrome::launch().await?;
+        chrome.call("WebAuthn.enable", json!({ "enableUI": false })).await;
+        let options = json!({ "protocol": "ctap2", "transport": "internal", "hasResidentKey": true, "hasUserVerification": true, "isUserVerified": true, "automaticPresenceSimulation": true });
+        chrome.call("WebAuthn.addVirtualAuthenticator", json!({ "options": options })).await;
+        Some(chrome)
+    }
+
     /// Calls a DevTools method (on the page once attached) and returns its result.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;

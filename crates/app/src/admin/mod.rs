@@ -12,6 +12,7 @@
 //!
 //! Every action is audited with who did it ([`Actor::audit_name`]).
 
+pub mod alerts;
 mod clients;
 mod grants;
 pub mod stats;

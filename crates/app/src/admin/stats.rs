@@ -82,10 +82,11 @@ impl SignInMethod {
         }
     }
 
-    /// From a `sign_in` row's detail: `methods pwd otp mfa, remembered device`.
+    /// From a `sign_in` row's detail: `methods pwd otp mfa, remembered
+    /// device` (and since issue #32 maybe `; risk medium: …` after it).
     pub fn of_detail(detail: &str) -> SignInMethod {
         match detail.strip_prefix("methods ") {
-            Some(rest) => SignInMethod::of(&Amr::split(rest.split(',').next().unwrap_or_default())),
+            Some(rest) => SignInMethod::of(&Amr::split(rest.split([',', ';']).next().unwrap_or_default())),
             None => SignInMethod::Other,
         }
     }
@@ -385,6 +386,8 @@ mod tests {
         assert_eq!(SignInMethod::of_detail("methods fed"), SignInMethod::Federated);
         assert_eq!(SignInMethod::of_detail("methods fed otp mfa"), SignInMethod::Federated);
         assert_eq!(SignInMethod::of_detail("methods "), SignInMethod::Other);
+        assert_eq!(SignInMethod::of_detail("methods pwd; risk low"), SignInMethod::PasswordOnly, "the risk after the methods (issue #32)");
+        assert_eq!(SignInMethod::of_detail("methods pwd otp mfa, new device; risk medium: unknown device; from Berlin, Germany"), SignInMethod::PasswordAndSecondFactor);
         assert_eq!(SignInMethod::of_detail("signed in"), SignInMethod::Other);
     }
 

@@ -43,6 +43,8 @@ impl Harness {
             invite_ttl: 7 * 24 * 3600,
             recovery_ttl: 30 * 60,
             client_id_metadata: Default::default(),
+            risk: Default::default(),
+            relying_party: Default::default(),
         };
         let app = App::new(config, stores, clock.clone()).await.expect("app");
         Harness { app, clock, dir }

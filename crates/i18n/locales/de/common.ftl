@@ -66,6 +66,7 @@ method-otp = Authenticator-App oder Backup-Code
 method-passkey = Passkey
 method-federated = anderer Anbieter
 method-remembered = ein gespeichertes Gerät
+method-mailed-code = ein per E-Mail gesendeter Code
 # The last two items of a list: "password, passkey and authenticator app".
 list-and = { $rest } und { $last }
 
@@ -90,3 +91,4 @@ passkey-js-create-failed = Der Passkey konnte nicht erstellt werden
 passkey-js-sign-in-failed = Anmeldung mit Passkey fehlgeschlagen
 passkey-js-failed = Passkey fehlgeschlagen
 passkey-js-disabled = Dieses Konto ist deaktiviert. Wenden Sie sich an Ihre Administratorin oder Ihren Administrator.
+passkey-js-unknown = Dieser Passkey ist hier nicht mehr registriert: Er wurde entfernt oder sein Konto gelöscht. Melden Sie sich anders an.

@@ -155,6 +155,14 @@ console-user-scope-offline-access = verbunden bleiben, während sie nicht da sin
 console-user-scope-groups = ihre Gruppen sehen
 console-user-scope-admin = latchkey verwalten
 console-user-actions = Aktionen
+console-user-risk = Riskante Anmeldungen
+console-user-risk-intro = Wie Anmeldungen geprüft werden, die nicht wie die üblichen dieses Benutzers aussehen: aus (kein zusätzlicher Schritt), standard (ein Code per E-Mail oder der zweite Faktor, wenn eine Anmeldung riskant aussieht) oder streng (auch bei kleineren Änderungen, etwa einem neuen Land oder Netz).
+console-user-risk-policy = Richtlinie
+console-user-risk-default = Voreinstellung: { $policy }
+console-user-risk-save = Richtlinie speichern
+console-risk-policy-off = Aus
+console-risk-policy-standard = Standard
+console-risk-policy-strict = Streng
 console-user-events = Letzte Ereignisse
 console-user-action-end-sessions = Alle Sitzungen beenden
 console-user-action-disable = Benutzer sperren
@@ -393,3 +401,43 @@ console-notice-client-updated = Client gespeichert.
 console-notice-client-deleted = Client gelöscht; was ihm ausgestellt war, wurde zuvor widerrufen.
 console-notice-client-policies-updated = Richtlinien des Clients gespeichert.
 console-notice-keys-rotated = Neue Schlüssel veröffentlicht; sie signieren in 10 Minuten.
+
+## Sicherheitswarnungen (/admin/alerts, Issue #32): console/alerts.rs.
+console-alerts = Sicherheitswarnungen
+console-alerts-lead = latchkey beobachtet die Sicherheitsereignisse auf das, was kein einzelnes verrät: ein Konto, bei dem die Anmeldung immer wieder fehlschlägt, eine Adresse, die bei vielen Konten scheitert, ein zweimal benutztes Refresh-Token, eine Anmeldung aus einem neuen Land, ein neues Gerät gleich nach einer Wiederherstellung oder einer Änderung der E-Mail-Adresse. Jede Warnung kommt höchstens einmal pro Stunde; spätere Funde erhöhen ihre Anzahl.
+console-alerts-open = Offen
+console-alerts-none-open = Keine offenen Warnungen: Es gibt nichts zu prüfen.
+console-alerts-acknowledged = Zur Kenntnis genommen
+console-alerts-none-acknowledged = Noch keine zur Kenntnis genommen.
+console-alerts-account = Konto
+console-alerts-address = Adresse
+console-alerts-first-seen = Zuerst gesehen
+console-alerts-last-seen = Zuletzt gesehen
+console-alerts-count = Ereignisse
+console-alerts-acknowledge = Zur Kenntnis nehmen
+console-alerts-acknowledged-by = Zur Kenntnis genommen von { $name }, { $when }
+console-alerts-someone = einem Administrator
+console-notice-alert-acknowledged = Warnung zur Kenntnis genommen.
+console-notice-risk-policy-set = Risikorichtlinie gespeichert.
+console-overview-open-alerts = { $count ->
+    [0] Keine offenen Sicherheitswarnungen.
+    [one] Eine offene Sicherheitswarnung.
+   *[other] { $count } offene Sicherheitswarnungen.
+}
+alert-kind-failure-spike = Viele fehlgeschlagene Anmeldungen bei einem Konto
+alert-kind-credential-stuffing = Eine Adresse scheitert bei vielen Konten
+alert-kind-refresh-token-reuse = Refresh-Token zweimal benutzt
+alert-kind-new-country = Anmeldung aus einem neuen Land
+alert-kind-new-device-after-change = Neues Gerät gleich nach einer Kontoänderung
+alert-evidence-failure-spike = { $failures } fehlgeschlagene Anmeldungen bei diesem Konto innerhalb von { $minutes } Minuten.
+alert-evidence-credential-stuffing = Fehlgeschlagene Anmeldungen mit Passwort bei { $accounts } verschiedenen Konten von dieser Adresse innerhalb von { $minutes } Minuten.
+alert-evidence-refresh-token-reuse = Ein Refresh-Token von { $client } wurde ein zweites Mal benutzt, jemand hat also eine Kopie. Die Tokens dieser Anmeldung wurden widerrufen.
+alert-evidence-new-country = Eine Anmeldung aus { $country }, einem Land, aus dem sich dieses Konto zuletzt nicht angemeldet hat.
+alert-evidence-after-recovery = Eine Anmeldung von einem neuen Gerät { $minutes ->
+    [one] eine Minute
+   *[other] { $minutes } Minuten
+}, nachdem das Konto wiederhergestellt wurde.
+alert-evidence-after-email-change = Eine Anmeldung von einem neuen Gerät { $minutes ->
+    [one] eine Minute
+   *[other] { $minutes } Minuten
+}, nachdem seine E-Mail-Adresse geändert wurde.

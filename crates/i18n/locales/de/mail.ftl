@@ -76,14 +76,29 @@ mail-new-device-intro = Jemand hat sich von einem Gerät, das wir in letzter Zei
 mail-new-device-device = Gerät
 mail-new-device-time = Zeit
 mail-new-device-ip = IP-Adresse
+mail-new-device-passkey = Passkey
 mail-new-device-unknown = unbekannt
 mail-new-device-unknown-device = Unbekanntes Gerät
 mail-new-device-if-you = Falls Sie das waren, ist nichts zu tun.
 mail-new-device-if-not = Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt und ändern Sie dann Ihr Passwort:
 mail-new-device-action = Das war ich nicht
 
+## Riskante Anmeldungen (Issue #32): ein Code zur Bestätigung, oder die Nachricht, dass eine gestoppt wurde.
+mail-sign-in-code-subject = Ihr Anmeldecode
+mail-sign-in-code-intro = Jemand meldet sich mit Ihrem Passwort bei Ihrem latchkey-Konto an. Um die Anmeldung abzuschließen, muss dieser Code in den Browser eingegeben werden, der ihn angefordert hat:
+mail-sign-in-code-code = Code
+mail-sign-in-place = Ort
+mail-sign-in-code-once = Der Code gilt einmal, { $minutes } Minuten lang und nur in diesem Browser. Geben Sie ihn niemandem weiter: Wir werden Sie nie danach fragen.
+mail-sign-in-code-if-not = Falls Sie das nicht waren, kennt jemand Ihr Passwort. Verwenden Sie den Code nicht: Stoppen Sie diese Anmeldung jetzt und ändern Sie dann Ihr Passwort:
+mail-sign-in-blocked-subject = Eine Anmeldung bei Ihrem Konto wurde gestoppt
+mail-sign-in-blocked-intro = Jemand hat sich mit Ihrem Passwort bei Ihrem latchkey-Konto angemeldet, aber die Anmeldung sah nicht nach Ihnen aus, deshalb haben wir sie gestoppt:
+mail-sign-in-blocked-if-you = Falls Sie das waren, melden Sie sich von einem Gerät an, das Sie schon benutzt haben, oder verwenden Sie „Anmeldung nicht möglich?“ auf der Anmeldeseite. Ein Passkey oder eine Authenticator-App auf Ihrer Kontoseite macht das beim nächsten Mal sicherer.
+mail-sign-in-blocked-if-not = Falls Sie das nicht waren, kennt jemand Ihr Passwort. Ändern Sie es jetzt:
+mail-sign-in-blocked-action = Passwort ändern
+
 mail-credential-added-subject = Ihrem Konto wurde eine Anmeldemethode hinzugefügt
 mail-credential-added-passkey = Ihrem latchkey-Konto wurde soeben ein Passkey namens „{ $name }“ hinzugefügt, und alle anderen Sitzungen wurden abgemeldet.
+mail-credential-added-passkey-from = Ihrem latchkey-Konto wurde soeben ein Passkey namens „{ $name }“ hinzugefügt, gespeichert in { $provider }, und alle anderen Sitzungen wurden abgemeldet.
 mail-credential-added-app = Für Ihr latchkey-Konto wurde soeben eine Authenticator-App eingerichtet, und alle anderen Sitzungen wurden abgemeldet.
 mail-credential-added-codes = Für Ihr latchkey-Konto wurden soeben neue Backup-Codes erstellt (ältere funktionieren nicht mehr), und alle anderen Sitzungen wurden abgemeldet.
 mail-credential-added-if-not = Falls Sie das nicht waren, beenden Sie diese Sitzung jetzt und entfernen Sie, was hinzugefügt wurde:

@@ -168,10 +168,22 @@ mfa-or-app = Oder öffnen Sie Ihre Authenticator-App oder verwenden Sie einen Ih
 mfa-app = Öffnen Sie Ihre Authenticator-App und geben Sie deren Code ein, oder verwenden Sie einen Ihrer Backup-Codes.
 mfa-code-wrong = Dieser Code stimmt nicht. Versuchen Sie den nächsten aus Ihrer App oder einen Backup-Code.
 
+## „Bestätigen Sie, dass Sie es sind“ (handlers/risk.rs): der zusätzliche
+## Schritt einer riskanten Anmeldung. Nie nennen, was sie riskant machte.
+confirm-title = Bestätigen Sie, dass Sie es sind
+confirm-intro = Wir haben einen Code an Ihre E-Mail-Adresse gesendet. Geben Sie ihn hier ein, um die Anmeldung abzuschließen.
+confirm-code-label = Code
+confirm-code-wrong = Dieser Code stimmt nicht. Sehen Sie in der neuesten E-Mail von uns nach und versuchen Sie es erneut.
+confirm-too-many = Zu viele falsche Codes. Melden Sie sich erneut an, um einen neuen zu erhalten.
+confirm-sign-in-again = Erneut anmelden
+confirm-refused = Wir konnten nicht allein mit dem Passwort bestätigen, dass Sie es sind, deshalb wurde diese Anmeldung gestoppt. Wir haben den Inhaber des Kontos per E-Mail informiert.
+confirm-refused-todo = Wenn Sie das waren, verwenden Sie „Anmeldung nicht möglich?“, um einen Link per E-Mail zu erhalten. Fügen Sie danach auf Ihrer Kontoseite einen Passkey oder eine Authenticator-App hinzu: Dann fragt eine Anmeldung wie diese danach, statt gestoppt zu werden.
+
 ## login.html
 login-title = Anmelden
 login-continue-to = um mit { $client } fortzufahren
 login-passkey = Mit einem Passkey anmelden
+login-passkey-phone = Passkey auf dem Smartphone verwenden
 login-continue-with = Weiter mit { $provider }
 login-link-notice = Melden Sie sich hier bei Ihrem Konto an, um Ihr { $provider }-Konto damit zu verknüpfen. Danach meldet { $provider } Sie an.
 login-or-password = oder mit Ihrem Passwort
@@ -227,6 +239,7 @@ account-never-used = noch nie verwendet
 account-remove = Entfernen
 account-new-passkey-name = Name für einen neuen Passkey
 account-add-passkey = Passkey hinzufügen
+account-add-security-key = Sicherheitsschlüssel verwenden
 account-totp-on = An: Anmeldungen mit Ihrem Passwort fragen auch nach einem Code aus der App.
 account-totp-off = Aus
 account-totp-set-up = Authenticator-App einrichten
@@ -286,3 +299,7 @@ activity-mfa-reset = Zweiter Faktor von einem Administrator zurückgesetzt
 activity-codes-regenerated = Neue Backup-Codes
 activity-device-approved = Ein Gerät wurde verbunden (Gerätecode)
 activity-not-me = Sie haben Aktivität gemeldet, die Sie nicht erkannt haben
+activity-sign-in-new-device-in = Neues Gerät in { $place }: angemeldet mit { $methods }
+activity-sign-in-in = Angemeldet mit { $methods } in { $place }
+activity-risky-refused = Eine Anmeldung mit Ihrem Passwort wurde gestoppt
+activity-code-sent = Ein Code zur Bestätigung einer Anmeldung wurde an Ihre E-Mail gesendet

@@ -68,6 +68,7 @@ method-otp = authenticator app or backup code
 method-passkey = passkey
 method-federated = another provider
 method-remembered = a remembered device
+method-mailed-code = a code sent by email
 # The last two items of a list: "password, passkey and authenticator app".
 list-and = { $rest } and { $last }
 
@@ -92,3 +93,4 @@ passkey-js-create-failed = Could not create the passkey
 passkey-js-sign-in-failed = Passkey sign-in failed
 passkey-js-failed = Passkey failed
 passkey-js-disabled = This account is disabled. Contact your administrator.
+passkey-js-unknown = This passkey is no longer registered here: it was removed, or its account was deleted. Sign in another way.

@@ -155,6 +155,14 @@ console-user-scope-offline-access = stay connected while they are away
 console-user-scope-groups = see their groups
 console-user-scope-admin = administer latchkey
 console-user-actions = Actions
+console-user-risk = Risky sign-ins
+console-user-risk-intro = How sign-ins that do not look like this user's usual ones are checked: off (no extra step), standard (a code by email or the second factor when a sign-in looks risky) or strict (also for smaller changes, such as a new country or network).
+console-user-risk-policy = Policy
+console-user-risk-default = Default: { $policy }
+console-user-risk-save = Save policy
+console-risk-policy-off = Off
+console-risk-policy-standard = Standard
+console-risk-policy-strict = Strict
 console-user-events = Recent events
 console-user-action-end-sessions = End all sessions
 console-user-action-disable = Disable user
@@ -393,3 +401,43 @@ console-notice-client-updated = Client updated.
 console-notice-client-deleted = Client deleted; what was issued to it was revoked first.
 console-notice-client-policies-updated = Client policies saved.
 console-notice-keys-rotated = New keys published; they sign in 10 minutes.
+
+## Security alerts (/admin/alerts, issue #32): console/alerts.rs.
+console-alerts = Security alerts
+console-alerts-lead = latchkey watches the security events for what no single one says: one account failing again and again, one address failing on many accounts, a refresh token used twice, a sign-in from a new country, a new device right after a recovery or an email change. Each is raised once an hour at most; later sightings add to its count.
+console-alerts-open = Open
+console-alerts-none-open = No open alerts: nothing needs a look.
+console-alerts-acknowledged = Acknowledged
+console-alerts-none-acknowledged = None acknowledged yet.
+console-alerts-account = Account
+console-alerts-address = Address
+console-alerts-first-seen = First seen
+console-alerts-last-seen = Last seen
+console-alerts-count = Events
+console-alerts-acknowledge = Acknowledge
+console-alerts-acknowledged-by = Acknowledged by { $name }, { $when }
+console-alerts-someone = an administrator
+console-notice-alert-acknowledged = Alert acknowledged.
+console-notice-risk-policy-set = Risk policy saved.
+console-overview-open-alerts = { $count ->
+    [0] No open security alerts.
+    [one] One open security alert.
+   *[other] { $count } open security alerts.
+}
+alert-kind-failure-spike = Many failed sign-ins on one account
+alert-kind-credential-stuffing = One address failing on many accounts
+alert-kind-refresh-token-reuse = Refresh token used twice
+alert-kind-new-country = Sign-in from a new country
+alert-kind-new-device-after-change = New device right after an account change
+alert-evidence-failure-spike = { $failures } failed sign-ins on this account within { $minutes } minutes.
+alert-evidence-credential-stuffing = Failed password sign-ins on { $accounts } different accounts from this address within { $minutes } minutes.
+alert-evidence-refresh-token-reuse = A refresh token of { $client } was used a second time, so someone holds a copy. The tokens of that sign-in were revoked.
+alert-evidence-new-country = A sign-in from { $country }, a country this account has not signed in from lately.
+alert-evidence-after-recovery = A sign-in from a new device { $minutes ->
+    [one] one minute
+   *[other] { $minutes } minutes
+} after the account was recovered.
+alert-evidence-after-email-change = A sign-in from a new device { $minutes ->
+    [one] one minute
+   *[other] { $minutes } minutes
+} after its email address was changed.

@@ -78,14 +78,29 @@ mail-new-device-intro = Someone signed in to your latchkey account from a device
 mail-new-device-device = Device
 mail-new-device-time = Time
 mail-new-device-ip = IP address
+mail-new-device-passkey = Passkey
 mail-new-device-unknown = unknown
 mail-new-device-unknown-device = Unknown device
 mail-new-device-if-you = If this was you, there is nothing to do.
 mail-new-device-if-not = If this wasn't you, end that session now and then change your password:
 mail-new-device-action = This wasn't me
 
+## Risky sign-ins (issue #32): a code to confirm one, or word that one was stopped.
+mail-sign-in-code-subject = Your sign-in code
+mail-sign-in-code-intro = Someone is signing in to your latchkey account with your password. To finish, they must type this code into the browser that asked for it:
+mail-sign-in-code-code = Code
+mail-sign-in-place = Place
+mail-sign-in-code-once = The code works once, for { $minutes } minutes, and only in that browser. Never tell it to anyone: we will never ask you for it.
+mail-sign-in-code-if-not = If this wasn't you, someone knows your password. Do not use the code: stop that sign-in now and then change your password:
+mail-sign-in-blocked-subject = A sign-in to your account was stopped
+mail-sign-in-blocked-intro = Someone signed in to your latchkey account with your password, but the sign-in did not look like yours, so we stopped it:
+mail-sign-in-blocked-if-you = If this was you, sign in from a device you have used before, or use "Can't sign in?" on the sign-in page. A passkey or an authenticator app on your account page makes this safer next time.
+mail-sign-in-blocked-if-not = If this wasn't you, someone knows your password. Change it now:
+mail-sign-in-blocked-action = Change your password
+
 mail-credential-added-subject = A sign-in method was added to your account
 mail-credential-added-passkey = A passkey named “{ $name }” was just added to your latchkey account, and every other session was signed out.
+mail-credential-added-passkey-from = A passkey named “{ $name }”, saved in { $provider }, was just added to your latchkey account, and every other session was signed out.
 mail-credential-added-app = An authenticator app was just set up on your latchkey account, and every other session was signed out.
 mail-credential-added-codes = New backup codes were just created for your latchkey account (any older ones no longer work), and every other session was signed out.
 mail-credential-added-if-not = If this wasn't you, end that session now and remove what was added:

@@ -168,10 +168,22 @@ mfa-or-app = Or open your authenticator app, or use one of your backup codes.
 mfa-app = Open your authenticator app and enter its code, or use one of your backup codes.
 mfa-code-wrong = That code is not right. Try the next one from your app, or a backup code.
 
+## "Confirm it's you" (handlers/risk.rs): a risky sign-in's step-up. Never
+## name what made it risky.
+confirm-title = Confirm it's you
+confirm-intro = We sent a code to your email address. Enter it here to finish signing in.
+confirm-code-label = Code
+confirm-code-wrong = That code is not right. Check the latest email from us and try again.
+confirm-too-many = Too many wrong codes. Sign in again to get a new one.
+confirm-sign-in-again = Sign in again
+confirm-refused = We could not confirm it's you with a password alone, so this sign-in was stopped. We have let the account's owner know by email.
+confirm-refused-todo = If this was you, use "Can't sign in?" to get a link by email. Once signed in, add a passkey or an authenticator app on your account page: then a sign-in like this one asks for it instead of being stopped.
+
 ## login.html
 login-title = Sign in
 login-continue-to = to continue to { $client }
 login-passkey = Sign in with a passkey
+login-passkey-phone = Use a passkey on your phone
 login-continue-with = Continue with { $provider }
 login-link-notice = Sign in to your account here to link your { $provider } account to it. Next time, { $provider } signs you in.
 login-or-password = or with your password
@@ -227,6 +239,7 @@ account-never-used = never used yet
 account-remove = Remove
 account-new-passkey-name = Name for a new passkey
 account-add-passkey = Add a passkey
+account-add-security-key = Use a security key
 account-totp-on = On: sign-ins with your password also ask for a code from the app.
 account-totp-off = Off
 account-totp-set-up = Set up authenticator app
@@ -286,3 +299,7 @@ activity-mfa-reset = Second factor reset by an administrator
 activity-codes-regenerated = New backup codes
 activity-device-approved = A device was connected (device code)
 activity-not-me = You reported activity you did not recognise
+activity-sign-in-new-device-in = New device in { $place }: signed in with { $methods }
+activity-sign-in-in = Signed in with { $methods } in { $place }
+activity-risky-refused = A sign-in with your password was stopped
+activity-code-sent = A code to confirm a sign-in was sent to your email

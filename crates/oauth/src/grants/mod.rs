@@ -65,6 +65,8 @@ pub(crate) struct GrantContext<'a> {
     pub session_idle: i64,
     /// Sessions older than this are over.
     pub session_absolute: i64,
+    /// Sees what the grants record (anomaly detection).
+    pub watchers: &'a crate::audit::Watchers,
 }
 
 impl GrantContext<'_> {
@@ -76,7 +78,8 @@ impl GrantContext<'_> {
     /// Records a security event in the audit trail (failing to record does
     /// not fail the request: the protective action already happened).
     pub(crate) async fn record(&self, by: &latchkey_domain::Actor, event: latchkey_domain::SecurityEvent) {
-        crate::audit::record(self.db, self.clock, by, &event).await
+        crate::audit::record(self.db, self.clock, by, &event).await;
+        self.watchers.observe(&event, self.clock.now()).await;
     }
 
     /// The rules a refresh family is judged by at `now`.

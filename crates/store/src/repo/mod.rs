@@ -1,6 +1,7 @@
 //! Repositories: one module per table, plain functions over a connection so a
 //! caller can compose them inside one transaction.
 
+pub mod alerts;
 pub mod apis;
 pub mod audit;
 pub mod backchannel;
@@ -11,11 +12,13 @@ pub mod groups;
 pub mod keys;
 pub mod links;
 pub mod mfa;
+pub mod passkey_providers;
 pub mod passkeys;
 pub mod providers;
 pub mod refresh;
 pub mod registration_tokens;
 pub mod revocations;
+pub mod risk;
 pub mod sessions;
 pub mod stats;
 pub mod users;

@@ -17,6 +17,9 @@ pub struct StoredPasskey {
     pub passkey: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// The authenticator model from the registration (lower-case,
+    /// hyphenated), `None` when it said none (all zeros) or before it was kept.
+    pub aaguid: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, p: &StoredPasskey) -> Result<(), StoreError> {

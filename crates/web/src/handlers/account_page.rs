@@ -11,7 +11,7 @@ use super::see_other;
 use crate::browser::{with_cookies, CsrfCookie};
 use crate::error::WebError;
 use crate::lang::tr;
-use crate::pages::{render, AccountPage, AppRow, DeviceRow, LinkedRow, PasskeyRow, SessionRow, When};
+use crate::pages::{render, AccountPage, AppRow, DeviceRow, LinkedRow, PasskeyIcon, PasskeyRow, PasskeySignals, SessionRow, When};
 use crate::plain_words;
 use crate::session_ops::session_or_restore;
 use crate::state::AppState;
@@ -39,7 +39,14 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
         .list(&user.id)
         .await?
         .into_iter()
-        .map(|p| PasskeyRow { kind: plain_words::passkey_kind(t, p.kind), created: When::at(t, now, p.created_at), last_used: p.last_used_at.map(|at| When::at(t, now, at)), id: p.id, name: p.name })
+        .map(|p| PasskeyRow {
+            kind: plain_words::passkey_holder(t, &p),
+            icon: PasskeyIcon::of(p.provider.as_ref()),
+            created: When::at(t, now, p.created_at),
+            last_used: p.last_used_at.map(|at| When::at(t, now, at)),
+            id: p.id,
+            name: p.name,
+        })
         .collect();
     let totp = state.mfa.has_second_factor(user).await?;
     let backup_codes = state.mfa.unused_backup_codes(user).await?;
@@ -58,6 +65,13 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
             last_used: row.last_used_at.map(|at| When::at(t, now, at)),
         })
         .collect();
+    let signals = PasskeySignals {
+        rp_id: state.passkeys.rp_id().to_string(),
+        user_id: latchkey_authn::PasskeyService::user_handle(&user.id)?,
+        accepted: passkeys.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(","),
+        name: user.username.clone(),
+        display_name: user.profile.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| user.username.clone()),
+    };
     let linkable = state.enabled_providers().await?.into_iter().filter(|p| !links.iter().any(|(r, _)| r.provider_id == p.id)).map(|p| (p.id, p.name)).collect();
     Ok(AccountPage {
         t,
@@ -79,6 +93,7 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
         linkable,
         activity: super::activity::rows(state, t, &user.id, session).await?,
         device_name: session.device_name.clone().unwrap_or_else(|| t.get("passkey-kind-unknown")),
+        signals,
         csrf_token,
     })
 }

@@ -7,7 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use latchkey_domain::{Actor, Disowned, EventKind, SecurityEvent};
-use latchkey_domain::{Amr, Session, UserId};
+use latchkey_domain::{Amr, Session, SignInRisk, StepUp, UserId};
 use latchkey_i18n::Tr;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
 use serde::Deserialize;
@@ -54,7 +54,7 @@ fn what(t: Tr, e: &AuditEvent) -> Option<String> {
     use EventKind::*;
     // Old rows of a kind no longer recorded are not shown either.
     let key = match EventKind::from_kind(&e.kind)? {
-        SignIn => return Some(t.arg("activity-sign-in", "methods", crate::plain_words::methods(t, &sign_in_methods(&e.detail)))),
+        SignIn => return Some(sign_in_words(t, &e.detail)),
         PasskeySignIn => return None, // the `sign_in` next to it says it
         SessionRestored => "activity-session-restored",
         LoginFailed | LoginThrottled | SecondFactorFailed | PasskeySignInFailed => "activity-failed",
@@ -72,6 +72,9 @@ fn what(t: Tr, e: &AuditEvent) -> Option<String> {
         BackupCodesRegenerated => "activity-codes-regenerated",
         DeviceApproved => "activity-device-approved",
         NotMe => "activity-not-me",
+        RiskySignInRefused => "activity-risky-refused",
+        SignInCodeFailed => "activity-failed",
+        SignInSteppedUp if e.detail.starts_with(StepUp::MailedCode.words()) => "activity-code-sent",
         _ => return None,
     };
     Some(t.get(key))
@@ -80,7 +83,19 @@ fn what(t: Tr, e: &AuditEvent) -> Option<String> {
 /// The methods of a `sign_in` event's detail (`methods pwd otp mfa, remembered device`).
 fn sign_in_methods(detail: &str) -> Vec<Amr> {
     let list = detail.strip_prefix("methods ").unwrap_or("");
-    list.split(',').next().unwrap_or("").split_whitespace().filter_map(Amr::parse).collect()
+    list.split([',', ';']).next().unwrap_or("").split_whitespace().filter_map(Amr::parse).collect()
+}
+
+/// A sign-in in words, with where it came from when the location database
+/// knew (issue #32): "New device in Berlin, Germany: signed in with password".
+fn sign_in_words(t: Tr, detail: &str) -> String {
+    let methods = crate::plain_words::methods(t, &sign_in_methods(detail));
+    let new_device = detail.split("; ").next().unwrap_or_default().split(", ").any(|flag| flag == "new device");
+    match SignInRisk::from_detail(detail).and_then(|r| r.place) {
+        Some(place) if new_device => t.arg2("activity-sign-in-new-device-in", "place", place, "methods", methods),
+        Some(place) => t.arg2("activity-sign-in-in", "place", place, "methods", methods),
+        None => t.arg("activity-sign-in", "methods", methods),
+    }
 }
 
 #[derive(Deserialize)]
@@ -123,5 +138,14 @@ mod tests {
         assert_eq!(sign_in_methods("methods pwd otp mfa, remembered device, new device"), vec![Amr::Pwd, Amr::Otp, Amr::Mfa]);
         assert_eq!(sign_in_methods("methods hwk user"), vec![Amr::Hwk, Amr::User]);
         assert_eq!(sign_in_methods("something else"), vec![]);
+        assert_eq!(sign_in_methods("methods pwd mca; risk medium: unknown device; from Berlin, Germany"), vec![Amr::Pwd, Amr::Mca]);
+    }
+
+    #[test]
+    fn sign_ins_say_where_they_came_from() {
+        let en = Tr::new(latchkey_i18n::Locale::En);
+        assert_eq!(sign_in_words(en, "methods pwd, new device; risk low: unknown device; from Berlin, Germany"), "New device in Berlin, Germany: signed in with password");
+        assert_eq!(sign_in_words(en, "methods hwk user; risk low; from Paris, France"), "Signed in with passkey in Paris, France");
+        assert_eq!(sign_in_words(en, "methods pwd, new device"), "Signed in with password");
     }
 }

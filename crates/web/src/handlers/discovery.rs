@@ -38,3 +38,14 @@ pub async fn resource_metadata(state: web::Data<AppState>, api_id: web::Path<Str
     };
     HttpResponse::Ok().insert_header(("Cache-Control", METADATA_CACHE)).json(latchkey_oauth::apis::resource_metadata(&state.issuer, &api))
 }
+
+/// `GET /.well-known/webauthn` (WebAuthn related origin requests, issue
+/// #29): the other origins allowed to use the passkeys of this relying
+/// party, for the browser to check before it lets one of them use them;
+/// 404 when none are configured.
+pub async fn webauthn_related_origins(state: web::Data<AppState>) -> HttpResponse {
+    match state.passkeys.related_origins() {
+        Some(doc) => HttpResponse::Ok().insert_header(("Cache-Control", METADATA_CACHE)).json(doc),
+        None => HttpResponse::NotFound().finish(),
+    }
+}

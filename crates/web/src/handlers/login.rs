@@ -5,9 +5,10 @@ use latchkey_domain::{Actor, SecurityEvent};
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use latchkey_app::sign_in::SecondFactorDue;
+use latchkey_app::sign_in::{Assessed, SecondFactorDue};
+use latchkey_authn::risk::Decision;
 use latchkey_authn::{AuthnError, SignInRefused};
-use latchkey_domain::{Amr, Secret, UserId};
+use latchkey_domain::{Amr, Secret, StepUp, UserId};
 use latchkey_oauth::authorize::needs_only_stronger_acr;
 use serde::Deserialize;
 
@@ -16,7 +17,7 @@ use crate::error::WebError;
 use crate::handlers::see_other;
 use crate::lang::tr_for;
 use crate::pages::{render, LoginPage, MfaPage};
-use crate::sign_in::{complete_sign_in, local_next, owe_second_factor, owe_second_factor_after, pending_of, second_factor_due};
+use crate::sign_in::{complete_sign_in_assessed, local_next, owe_second_factor_after, owe_second_factor_assessed, pending_of, second_factor_due};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -156,10 +157,30 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
         Err(refused) => return Err(refused.error.into()),
     };
     let remember = form.remember.as_deref() == Some("yes");
-    if state.has_second_factor(&user).await? {
-        return owe_second_factor(&state, &csrf, &user, authz, next, remember).await;
+    // Issue #32: how risky the sign-in looks decides what else it needs.
+    let known = known_device(&req, &state, &user.id).is_some();
+    let risk = state.assess_sign_in(&user.id, &info, known).await?.map(|a| a.risk);
+    if let Some(risk) = &risk {
+        match state.password_step_up(&user, risk).await? {
+            Decision::Allow => {}
+            Decision::SecondFactor => state.stepped_up(&user.id, StepUp::SecondFactor, risk).await,
+            Decision::MailedCode => {
+                let t = tr_for(&req, pending.as_ref());
+                let step = state.start_code_step(&user, risk.clone(), &info, authz, next, remember, csrf.binding(&state), t).await?;
+                return Ok(see_other(&format!("/login/confirm?c={step}")));
+            }
+            Decision::Refuse | Decision::FreshSignIn => {
+                let t = tr_for(&req, pending.as_ref());
+                state.refuse_risky_sign_in(&user, risk, &info, t).await;
+                return super::risk::refused(&req, &state, pending.as_ref(), authz, next);
+            }
+        }
     }
-    complete_sign_in(&req, &state, &user, vec![Amr::Pwd], pending, next, remember).await.map(|(resp, _)| resp)
+    if state.has_second_factor(&user).await? {
+        return owe_second_factor_assessed(&state, &csrf, &user, authz, next, remember, risk).await;
+    }
+    let assessed = Assessed { risk, sid: None };
+    complete_sign_in_assessed(&req, &state, &user, vec![Amr::Pwd], pending, next, remember, assessed).await.map(|(resp, _)| resp)
 }
 
 /// The second-factor page, in the language of the authorization request
@@ -203,7 +224,8 @@ pub async fn mfa_submit(req: HttpRequest, state: web::Data<AppState>, form: web:
     // What the first step proved (a password, or an upstream provider), then the code.
     let mut amr = due.first.clone();
     amr.extend([Amr::Otp, Amr::Mfa]);
-    let (resp, session) = complete_sign_in(&req, &state, &user, amr, pending, due.next, due.remember).await?;
+    let assessed = Assessed { risk: due.risk.clone(), sid: None };
+    let (resp, session) = complete_sign_in_assessed(&req, &state, &user, amr, pending, due.next.clone(), due.remember, assessed).await?;
     if let Some(upstream) = &due.upstream {
         state.record_upstream_session(&session.sid, upstream).await?;
     }

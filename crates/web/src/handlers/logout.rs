@@ -96,10 +96,15 @@ fn invalid_link() -> WebError {
 /// mail scanners follow links).
 pub async fn not_me_page(req: HttpRequest, state: web::Data<AppState>, query: web::Query<NotMeQuery>) -> Result<HttpResponse, WebError> {
     let sid = state.parse_not_me(&query.t).ok_or_else(invalid_link)?;
-    let target = state.sessions.find_by_sid(&sid).await?.ok_or_else(invalid_link)?;
+    // The session, or (a mailed sign-in code's link, issue #32) the sign-in
+    // still waiting for its code, which would start that session.
+    let device = match state.sessions.find_by_sid(&sid).await? {
+        Some(target) => target.device_name,
+        None => Some(state.pending_code_device(&sid).await?.ok_or_else(invalid_link)?),
+    };
     let csrf = CsrfCookie::from_request(&req);
     let t = tr(&req);
-    let page = NotMePage { device: target.device_name.unwrap_or_else(|| t.get("unknown-device")), token: query.t.clone(), ..NotMePage::new(t, csrf.form_token(&state)) };
+    let page = NotMePage { device: device.unwrap_or_else(|| t.get("unknown-device")), token: query.t.clone(), ..NotMePage::new(t, csrf.form_token(&state)) };
     with_cookies(render(StatusCode::OK, &page), &csrf.new)
 }
 
@@ -124,8 +129,13 @@ pub async fn not_me_submit(req: HttpRequest, state: web::Data<AppState>, form: w
     let csrf = check_form_post(&req, &state, &form.csrf_token)?;
     let sid = state.parse_not_me(&form.t).ok_or_else(invalid_link)?;
     let ended = state.end_sessions(vec![sid.clone()]).await?;
-    if let Some(s) = ended.first() {
-        state.oauth.record(&Actor::User(s.user_id.clone()), SecurityEvent::NotMe { user: s.user_id.clone(), disowned: Disowned::Session { session: sid.clone() } }).await;
+    // No session yet: a sign-in waiting for its mailed code stops (issue #32).
+    let disowner = match ended.first() {
+        Some(s) => Some(s.user_id.clone()),
+        None => state.stop_code_step(&sid).await?,
+    };
+    if let Some(user) = disowner {
+        state.oauth.record(&Actor::User(user.clone()), SecurityEvent::NotMe { user, disowned: Disowned::Session { session: sid.clone() } }).await;
     }
     not_me_done(&req, &state, &csrf, &form.t, &sid, None).await
 }

@@ -21,6 +21,7 @@ pub mod passkeys;
 pub mod recovery;
 pub mod registration;
 pub mod review;
+pub mod risk;
 pub mod signup;
 pub mod token;
 pub mod userinfo;

@@ -12,6 +12,7 @@ use latchkey_domain::{Actor, CodesCause, PasskeyAddedVia, PasskeyRefusal, Securi
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+use webauthn_rs_proto::PublicKeyCredentialHints;
 
 use super::see_other;
 use crate::browser::{check_form_post, client_info, current_session};
@@ -40,7 +41,22 @@ pub struct RegisterFinish {
     credential: RegisterPublicKeyCredential,
 }
 
-pub async fn register_start(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+/// What a ceremony's page knows the person wants (issue #29): WebAuthn
+/// `hints` ("Use a security key", "Use your phone"), passed to the browser
+/// to pick its dialog; nothing is enforced by them.
+#[derive(Deserialize, Default)]
+pub struct CeremonyHint {
+    #[serde(default)]
+    hint: Option<PublicKeyCredentialHints>,
+}
+
+impl CeremonyHint {
+    fn hints(&self) -> Option<Vec<PublicKeyCredentialHints>> {
+        self.hint.clone().map(|h| vec![h])
+    }
+}
+
+pub async fn register_start(req: HttpRequest, state: web::Data<AppState>, body: web::Json<CeremonyHint>) -> Result<HttpResponse, WebError> {
     or_return!(check_json_post(&req, &state));
     let Some(session) = current_session(&req, &state).await? else {
         return Ok(json_error(StatusCode::UNAUTHORIZED, "sign in first"));
@@ -49,7 +65,8 @@ pub async fn register_start(req: HttpRequest, state: web::Data<AppState>) -> Res
     if !may_change_credentials(&state, &session, &user).await? {
         return Ok(json_error(StatusCode::FORBIDDEN, "sign in again to add a passkey (recent sign-in required)"));
     }
-    let (ceremony, options) = state.passkeys.start_registration(&user, &session.sid).await?;
+    let (ceremony, mut options) = state.passkeys.start_registration(&user, &session.sid).await?;
+    options.public_key.hints = body.hints();
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
 }
 
@@ -65,7 +82,9 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
     match state.passkeys.finish_registration(&user, &session.sid, &body.ceremony, &body.credential, &body.name).await {
         Ok((info, _)) => {
             let added = |others_ended| SecurityEvent::PasskeyAdded { user: user.id.clone(), passkey: info.id.clone(), via: PasskeyAddedVia::Account { name: info.name.clone(), others_ended } };
-            state.credential_added(&user, &session, added, latchkey_app::sessions::Added::Passkey(&info.name), crate::lang::tr(&req)).await?;
+            state
+                .credential_added(&user, &session, added, latchkey_app::sessions::Added::Passkey { name: &info.name, provider: info.provider.as_ref().map(|p| p.name.as_str()) }, crate::lang::tr(&req))
+                .await?;
             let backup_codes = if first_second_factor && state.mfa.unused_backup_codes(&user).await? == 0 {
                 let codes = state.mfa.regenerate_backup_codes(&user).await?;
                 state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::BackupCodesRegenerated { user: user.id.clone(), cause: CodesCause::FirstPasskey }).await;
@@ -93,6 +112,9 @@ pub struct SignInStart {
     second_factor: Option<String>,
     #[serde(default)]
     conditional: bool,
+    /// "Use your phone": the `hybrid` hint.
+    #[serde(flatten)]
+    hint: CeremonyHint,
 }
 
 /// What a sign-in ceremony is bound to: the browser, and the authorization request.
@@ -124,7 +146,8 @@ pub async fn sign_in_start(req: HttpRequest, state: web::Data<AppState>, body: w
     };
     let context = serde_json::to_string(&SignInContext { browser: csrf.binding(&state), authz, next: local_next(body.next), second_factor }).map_err(|e| WebError::Internal(e.to_string()))?;
     // An unknown username gets a usernameless challenge: the answer does not say who exists.
-    let (ceremony, options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context, &ip).await?;
+    let (ceremony, mut options) = state.passkeys.start_authentication(user.as_ref(), body.conditional, &context, &ip).await?;
+    options.public_key.hints = body.hint.hints();
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
 }
 
@@ -141,6 +164,14 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
         Err(AuthnError::InvalidCredentials) => {
             state.oauth.record(&Actor::Anonymous, SecurityEvent::PasskeySignInFailed { user: None, reason: PasskeyRefusal::AssertionRefused }).await;
             return Ok(json_error(StatusCode::UNAUTHORIZED, "that passkey did not work"));
+        }
+        Err(AuthnError::UnknownPasskey) => {
+            // Issue #29: the script tells the password manager to forget it
+            // (WebAuthn `signalUnknownCredential`), and the person why it failed.
+            state.oauth.record(&Actor::Anonymous, SecurityEvent::PasskeySignInFailed { user: None, reason: PasskeyRefusal::AssertionRefused }).await;
+            let t = crate::lang::tr(&req);
+            let body = json!({ "error": "unknown_credential", "message": t.get("passkey-js-unknown"), "rp_id": state.passkeys.rp_id() });
+            return Ok(HttpResponse::Unauthorized().insert_header((header::CACHE_CONTROL, "no-store")).json(body));
         }
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
         Err(e) => return Err(e.into()),
@@ -176,6 +207,33 @@ pub async fn sign_in_finish(req: HttpRequest, state: web::Data<AppState>, body: 
         }
     };
     Ok(redirect_as_json(&resp))
+}
+
+/// What an icon may do when opened on its own: nothing but draw (an SVG's
+/// scripts, links and fetches are all refused, and it runs sandboxed).
+pub const ICON_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// `GET /passkey-icons/{aaguid}/{light|dark}`: a passkey provider's icon from
+/// the list in force, SVG or PNG only (checked when the list was read), under
+/// a policy that lets it do nothing but draw. Its address carries the icon's
+/// fingerprint (`?v=`), so it may be kept a day.
+pub async fn icon(state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
+    let (aaguid, variant) = path.into_inner();
+    let dark = match variant.as_str() {
+        "light" => false,
+        "dark" => true,
+        _ => return Ok(HttpResponse::NotFound().finish()),
+    };
+    let Some(icon) = state.passkeys.providers.icon(&aaguid, dark).await? else {
+        return Ok(HttpResponse::NotFound().insert_header((header::CACHE_CONTROL, "public, max-age=300")).finish());
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(icon.content_type)
+        .insert_header((header::CONTENT_SECURITY_POLICY, ICON_CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header(("Cross-Origin-Resource-Policy", "same-origin"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(icon.bytes))
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use std::fmt;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use latchkey_domain::{Amr, EventKind, SecurityEvent, UserId};
+use latchkey_domain::{Amr, EventKind, RiskSignal, SecurityEvent, SignInRisk, UserId};
 use latchkey_i18n::{Locale, Tr};
 use latchkey_oauth::audit::AuditNames;
 use latchkey_store::repo::audit::{AuditEvent, Filter};
@@ -219,6 +219,11 @@ pub(crate) fn detail_words(t: Tr, kind: &str, detail: &str) -> String {
     match EventKind::from_kind(kind) {
         Some(EventKind::SignIn) => {
             let Some(rest) = detail.strip_prefix("methods ") else { return detail.to_string() };
+            // The risk of issue #32 follows the methods and flags, after "; ".
+            let (rest, risk) = match (rest.split_once("; "), SignInRisk::from_detail(detail)) {
+                (Some((head, _)), Some(risk)) => (head, format!("; {}", risk_words(t, &risk))),
+                _ => (rest, String::new()),
+            };
             let mut parts = rest.split(", ");
             let methods = amr_words(t, parts.next().unwrap_or_default());
             let flags = parts.map(|p| match p {
@@ -226,8 +231,19 @@ pub(crate) fn detail_words(t: Tr, kind: &str, detail: &str) -> String {
                 "new device" => t.get("audit-detail-new-device"),
                 other => other.to_string(),
             });
-            std::iter::once(methods).chain(flags).collect::<Vec<_>>().join(", ")
+            std::iter::once(methods).chain(flags).collect::<Vec<_>>().join(", ") + &risk
         }
+        Some(EventKind::SignInSteppedUp | EventKind::RiskySignInRefused) => match (detail.split_once("; "), SignInRisk::from_detail(detail)) {
+            (Some((what, _)), Some(risk)) => format!("{what}; {}", risk_words(t, &risk)),
+            _ => detail.to_string(),
+        },
+        Some(EventKind::RiskPolicySet) => match detail.strip_prefix("risk policy: ") {
+            Some(p) => match latchkey_authn::risk::RiskPolicy::parse(p) {
+                Some(p) => t.arg("audit-detail-risk-policy", "policy", super::risk_policy::words(t, p)),
+                None => t.get("audit-detail-risk-policy-default"),
+            },
+            None => detail.to_string(),
+        },
         Some(EventKind::AccountSetUp) => match detail.strip_prefix("first credential: ") {
             Some(list) => t.arg("audit-detail-first-method", "methods", amr_words(t, list)),
             None => detail.to_string(),
@@ -246,6 +262,30 @@ pub(crate) fn detail_words(t: Tr, kind: &str, detail: &str) -> String {
         }
         _ => detail.to_string(),
     }
+}
+
+/// A sign-in's risk in words: "medium risk: unknown device, country not
+/// used in 90 days (DE); Berlin, Germany".
+pub(crate) fn risk_words(t: Tr, risk: &SignInRisk) -> String {
+    let level = t.get(&format!("risk-level-{}", risk.level.as_str()));
+    let signals: Vec<String> = risk
+        .signals
+        .iter()
+        .map(|s| match s {
+            RiskSignal::UnknownDevice => t.get("risk-signal-unknown-device"),
+            RiskSignal::NewBrowser => t.get("risk-signal-new-browser"),
+            RiskSignal::NewNetwork => t.get("risk-signal-new-network"),
+            RiskSignal::RecentFailures { count } => t.arg("risk-signal-failures", "count", i64::from(*count)),
+            RiskSignal::NewCountry { country } => t.arg("risk-signal-new-country", "country", country.as_str()),
+            RiskSignal::ImpossibleTravel { km, minutes } => t.arg2("risk-signal-travel", "km", grouped(t, i64::from(*km)), "minutes", i64::from(*minutes)),
+            RiskSignal::Blocklisted => t.get("risk-signal-blocklisted"),
+        })
+        .collect();
+    let mut out = if signals.is_empty() { level } else { t.arg2("audit-detail-risk", "level", level, "signals", signals.join(", ")) };
+    if let Some(place) = &risk.place {
+        out.push_str(&format!("; {place}"));
+    }
+    out
 }
 
 /// `amr` values (`pwd otp`) in words ("password and authenticator app or
@@ -660,6 +700,15 @@ mod tests {
         assert_eq!(detail_words(EN, "admin_granted", "admin: true -> true"), "nothing changed");
         assert_eq!(detail_words(EN, "not_me", "the user disowned a passkey_sign_in event; 2 session(s) ended"), "“Signed in with a passkey” reported as not theirs; 2 sessions ended");
         assert_eq!(detail_words(EN, "rate_limited", "+cmd"), "+cmd", "free text as stored");
+        assert_eq!(
+            detail_words(EN, "sign_in", "methods pwd mca, new device; risk medium: unknown device, 3 failures in the last hour, new country DE; from Berlin, Germany"),
+            "password and a code sent by email, new device; medium risk: unknown device, 3 failed sign-ins in the last hour, country not used in 90 days (DE); Berlin, Germany"
+        );
+        assert_eq!(detail_words(DE, "sign_in", "methods hwk user; risk low"), "Passkey; geringes Risiko");
+        assert_eq!(
+            detail_words(EN, "risky_sign_in_refused", "password sign-in refused, no second factor to ask for; risk high: impossible travel 6385 km in 60 min"),
+            "password sign-in refused, no second factor to ask for; high risk: impossible travel: 6,385 km in 60 min"
+        );
     }
 
     #[test]

@@ -5,16 +5,19 @@
 //! sign-in to be within the last 5 minutes.
 //!
 //! One file per page group: [`overview`], [`users`], [`clients`],
-//! [`audit`], [`keys`] (sign-in providers are `console_providers`). What
+//! [`audit`], [`alerts`], [`keys`] (sign-in providers are `console_providers`). What
 //! they share lives here: the layout's navigation, notices, the page
 //! renderer, the forms every action posts.
 
+pub mod alerts;
 pub mod audit;
 pub mod clients;
 pub mod keys;
 pub mod overview;
+pub mod risk_policy;
 pub mod users;
 
+pub use alerts::{acknowledge_alert, alerts};
 pub use audit::{audit, audit_csv, audit_export};
 pub use clients::{client, client_action, clients, create_client};
 pub use keys::{keys, rotate_keys};
@@ -38,16 +41,18 @@ pub enum Section {
     Users,
     Clients,
     Audit,
+    Alerts,
     Keys,
     Providers,
 }
 
 /// The sections in the navigation's order: link, message id.
-const SECTIONS: [(Section, &str, &str); 6] = [
+const SECTIONS: [(Section, &str, &str); 7] = [
     (Section::Overview, "/admin", "console-overview"),
     (Section::Users, "/admin/users", "console-users"),
     (Section::Clients, "/admin/clients", "console-clients"),
     (Section::Audit, "/admin/audit", "console-audit"),
+    (Section::Alerts, "/admin/alerts", "console-alerts"),
     (Section::Keys, "/admin/keys", "console-keys"),
     (Section::Providers, "/admin/providers", "console-providers"),
 ];
@@ -110,6 +115,8 @@ const NOTICES: &[&str] = &[
     "client-deleted",
     "client-policies-updated",
     "keys-rotated",
+    "alert-acknowledged",
+    "risk-policy-set",
 ];
 
 /// The fixed text of a notice code, if it is one, in `t`'s language

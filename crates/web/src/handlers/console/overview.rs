@@ -57,12 +57,16 @@ struct Row {
 #[template(path = "admin/overview.html")]
 struct OverviewPage {
     frame: Frame,
+    /// "2 open security alerts." (a link to them), and whether any is open.
+    open_alerts: String,
+    any_open_alert: bool,
     figures: Vec<Figure>,
     charts: Vec<ChartView>,
 }
 
 pub async fn overview(req: HttpRequest, admin: AdminSession, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     let overview = state.admin(admin.actor()).overview().await?;
+    let open_alerts = state.admin(admin.actor()).open_alerts().await?;
     let frame = Frame::new(&req, Section::Overview, None);
     let t = frame.t;
     let days: Vec<Day> = overview.days.iter().map(|start| day(&t, *start)).collect();
@@ -76,7 +80,8 @@ pub async fn overview(req: HttpRequest, admin: AdminSession, state: web::Data<Ap
         bars(&t, "failures", "console-overview-failures", &days, failures, None),
         lines(&t, "adoption", "console-overview-adoption", &days, adoption, Some(t.get("console-overview-adoption-note"))),
     ];
-    page(&OverviewPage { figures: figures(&t, &overview), charts, frame }, &CsrfCookie::from_request(&req))
+    let (any_open_alert, open_alerts) = (open_alerts > 0, t.arg("console-overview-open-alerts", "count", open_alerts));
+    page(&OverviewPage { figures: figures(&t, &overview), charts, open_alerts, any_open_alert, frame }, &CsrfCookie::from_request(&req))
 }
 
 fn figures(t: &Tr, o: &Overview) -> Vec<Figure> {

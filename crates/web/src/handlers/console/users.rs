@@ -628,7 +628,9 @@ pub async fn invite(req: HttpRequest, admin: RecentAdminSession, state: web::Dat
 
 struct PasskeyRow {
     name: String,
+    /// Its provider's name when a list knows its AAGUID, else its kind.
     kind: String,
+    icon: Option<crate::pages::PasskeyIcon>,
     created: Moment,
     last_used: Option<Moment>,
 }
@@ -694,6 +696,8 @@ struct UserPage {
     actions: Vec<ActionButton>,
     invited: Option<Invited>,
     events: Vec<EventRow>,
+    /// The choices of the user's own risk policy (issue #32).
+    risk_policies: Vec<super::risk_policy::PolicyOption>,
     csrf_token: String,
 }
 
@@ -746,7 +750,13 @@ async fn user_page(req: &HttpRequest, state: &AppState, admin: &AdminSession, u:
         .list(&u.id)
         .await?
         .into_iter()
-        .map(|p| PasskeyRow { kind: plain_words::passkey_kind(t, p.kind), created: Moment::at(t, now, p.created_at), last_used: p.last_used_at.map(|at| Moment::at(t, now, at)), name: p.name })
+        .map(|p| PasskeyRow {
+            kind: plain_words::passkey_holder(t, &p),
+            icon: crate::pages::PasskeyIcon::of(p.provider.as_ref()),
+            created: Moment::at(t, now, p.created_at),
+            last_used: p.last_used_at.map(|at| Moment::at(t, now, at)),
+            name: p.name,
+        })
         .collect();
     let linked: Vec<LinkedRow> = state
         .linked_identities(&u.id)
@@ -820,8 +830,10 @@ async fn user_page(req: &HttpRequest, state: &AppState, admin: &AdminSession, u:
     if !yourself {
         actions.push(action("delete", "console-delete-user", true));
     }
+    let risk_policies = super::risk_policy::options(state, t, &u).await?;
     let csrf = CsrfCookie::from_request(req);
     Ok(UserPage {
+        risk_policies,
         id: u.id.0.clone(),
         badges: facts.badges(t),
         created: Moment::at(t, now, u.created_at),

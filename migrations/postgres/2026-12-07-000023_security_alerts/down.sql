@@ -1,0 +1,2 @@
+DROP INDEX security_alerts_open;
+DROP TABLE security_alerts;

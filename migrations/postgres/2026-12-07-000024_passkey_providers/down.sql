@@ -1,0 +1,2 @@
+DROP TABLE passkey_providers;
+ALTER TABLE passkeys DROP COLUMN aaguid;
