@@ -22,6 +22,7 @@ mod mcp;
 mod mfa;
 mod operations;
 mod par;
+mod passkey_only;
 mod passkey_providers;
 mod passkeys;
 mod private_key_jwt;

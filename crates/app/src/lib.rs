@@ -93,6 +93,8 @@ pub struct AppConfig {
     pub risk: latchkey_authn::risk::RiskConfig,
     /// The passkeys' relying-party id and related origins (issue #29).
     pub relying_party: latchkey_authn::relying_party::RelyingParty,
+    /// Which accounts sign in with passkeys only (`LATCHKEY_PASSKEY_ONLY`).
+    pub passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy,
 }
 
 /// latchkey's services, wired together: what a web node, the CLI and the
@@ -142,6 +144,7 @@ impl App {
         oauth.watch(Arc::new(anomalies::Detector::new(stores.db.clone(), stores.fast.clone(), clock.clone())));
         let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone())?;
         authn.policy = PasswordPolicy::with_min_chars(config.password_min_chars);
+        authn.passkey_only = config.passkey_only;
         Ok(App {
             links: LinkService::new(stores.db.clone(), &stores.master, clock.clone()),
             limiter: RateLimiter::new(stores.fast.clone(), clock.clone()),

@@ -77,6 +77,21 @@ impl App {
     /// the user is mailed, in their language (else `t`), with a "This wasn't
     /// me" link that ends the session that added it and offers to remove
     /// what it added.
+    /// After a passkey was added to `user`: a passkey-only account's
+    /// password goes (issue #29), audited and mailed like any removal.
+    /// Whether it went.
+    pub async fn drop_password_if_passkey_only(&self, user: &User, t: Tr) -> Result<bool, AppError> {
+        if user.password_hash.is_none() || !self.authn.is_passkey_only(user) {
+            return Ok(false);
+        }
+        if self.authn.drop_password_for_passkeys(user).await?.is_err() {
+            return Ok(false);
+        }
+        self.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::PasswordRemoved { user: user.id.clone(), others_ended: 0 }).await;
+        self.notify(&user.email, mail_language(user, t), Notice::PasswordRemoved { username: &user.username }).await;
+        Ok(true)
+    }
+
     pub async fn credential_added(&self, user: &User, current: &Session, what: impl FnOnce(usize) -> SecurityEvent, added: Added<'_>, t: Tr) -> Result<(), AppError> {
         self.credentials_changed(&user.id, current, what).await?;
         let not_me_url = self.not_me_link(&current.sid);

@@ -14,6 +14,9 @@ pub enum AuthnError {
     RateLimited { retry_after: i64 },
     #[error("{0}")]
     InvalidInput(String),
+    /// A passkey-only account (issue #29) cannot have a password.
+    #[error("this account signs in with passkeys only; it cannot have a password")]
+    PasskeyOnly,
     /// A passkey sign-in presented a credential latchkey does not know (it
     /// was removed, or its account deleted): the page tells the password
     /// manager (WebAuthn `signalUnknownCredential`, issue #29).

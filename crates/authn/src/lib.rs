@@ -15,6 +15,7 @@ pub mod mail;
 pub mod mfa;
 pub mod notice;
 pub mod passkey_kind;
+pub mod passkey_only;
 pub mod passkey_providers;
 pub mod passkeys;
 pub mod password;

@@ -39,11 +39,20 @@ pub struct Authenticator {
     clock: SharedClock,
     /// What new passwords must be (`LATCHKEY_PASSWORD_MIN_LENGTH`).
     pub policy: PasswordPolicy,
+    /// Which accounts may have no password (`LATCHKEY_PASSKEY_ONLY`, issue #29).
+    pub passkey_only: crate::passkey_only::PasskeyOnlyPolicy,
 }
 
 impl Authenticator {
     pub fn new(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock) -> Result<Authenticator, AuthnError> {
-        Ok(Authenticator { db, hasher: PasswordHasher::new()?, throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)), clock, policy: PasswordPolicy::default() })
+        Ok(Authenticator {
+            db,
+            hasher: PasswordHasher::new()?,
+            throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)),
+            clock,
+            policy: PasswordPolicy::default(),
+            passkey_only: Default::default(),
+        })
     }
 
     pub async fn create_user(&self, new: NewUser) -> Result<User, AuthnError> {
@@ -59,6 +68,7 @@ impl Authenticator {
             email_verified: false,
             profile: Default::default(),
             disabled_at: None,
+            passkey_only: false,
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -100,6 +110,9 @@ impl Authenticator {
     /// like sign-in). The caller ends the user's other sessions and tokens.
     /// `known_device` is the browser's verified device cookie for this user.
     pub async fn change_password(&self, user: &User, current: Secret, new: Secret, ip: Option<&str>, known_device: Option<&str>) -> Result<(), AuthnError> {
+        if self.is_passkey_only(user) {
+            return Err(AuthnError::PasskeyOnly);
+        }
         let subject = Subject::Account(user.id.clone());
         let attempt = self.throttle.reserve(&subject, ip, known_device).await?;
         let id = user.id.clone();
@@ -115,6 +128,9 @@ impl Authenticator {
     /// Sets a new password (after the caller proved the right to: a change
     /// with the current password, a set-up or recovery link).
     pub async fn set_password(&self, user: &User, new: Secret) -> Result<(), AuthnError> {
+        if self.is_passkey_only(user) {
+            return Err(AuthnError::PasskeyOnly);
+        }
         self.policy.check(&new, &user.username, &user.email)?;
         let hash = self.hasher.hash(new).await?;
         let id = user.id.clone();
@@ -122,9 +138,30 @@ impl Authenticator {
         Ok(())
     }
 
+    /// How many accounts sign in with passkeys only.
+    pub async fn count_passkey_only(&self) -> Result<i64, AuthnError> {
+        use crate::passkey_only::PasskeyOnlyPolicy::*;
+        let (admins, everyone) = (self.passkey_only == Admins, self.passkey_only == Everyone);
+        Ok(self.db.run(move |c| users::count_passkey_only(c, admins, everyone)).await?)
+    }
+
+    /// Marks `user` passkey-only or not; whether the user exists.
+    pub async fn set_passkey_only(&self, user: &UserId, passkey_only: bool) -> Result<bool, AuthnError> {
+        let id = user.clone();
+        Ok(self.db.run(move |c| users::set_passkey_only(c, &id, passkey_only)).await?)
+    }
+
+    /// Whether `user` signs in with passkeys only (marked, or by the deployment's policy).
+    pub fn is_passkey_only(&self, user: &User) -> bool {
+        self.passkey_only.covers(user)
+    }
+
     /// Gives a passwordless account a password ([`WaysIn::may_set_password`]).
     /// The caller has checked a recent sign-in and ends the other sessions.
     pub async fn set_first_password(&self, user: &User, new: Secret) -> PasswordOutcome {
+        if self.is_passkey_only(user) {
+            return Err(AuthnError::PasskeyOnly);
+        }
         if user.password_hash.is_some() {
             return Ok(Err(PasswordRefusal::AlreadySet));
         }
@@ -138,6 +175,16 @@ impl Authenticator {
     /// Removes the password when a passkey and a second way in stay
     /// ([`WaysIn::may_remove_password`], checked while holding the user's
     /// row). The caller has checked a recent sign-in and ends the other sessions.
+    /// Removes the password of a passkey-only account that has a passkey
+    /// (issue #29); refused for any other account.
+    pub async fn drop_password_for_passkeys(&self, user: &User) -> PasswordOutcome {
+        if !self.is_passkey_only(user) {
+            return Ok(Err(PasswordRefusal::AlreadySet));
+        }
+        let id = user.id.clone();
+        ways_in::change_if(&self.db, &user.id, WaysIn::may_drop_password_for_passkeys, move |c| users::set_password(c, &id, None)).await
+    }
+
     pub async fn remove_password(&self, user: &User) -> PasswordOutcome {
         let id = user.id.clone();
         let outcome = ways_in::change_if(&self.db, &user.id, WaysIn::may_remove_password, move |c| users::set_password(c, &id, None)).await?;
@@ -158,6 +205,7 @@ impl Authenticator {
             email_verified: false,
             profile: Default::default(),
             disabled_at: None,
+            passkey_only: false,
         };
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
@@ -357,6 +405,7 @@ pub fn create_user_blocking(db: &Db, new: NewUser, now: i64, policy: &PasswordPo
         email_verified: false,
         profile: Default::default(),
         disabled_at: None,
+        passkey_only: false,
     };
     db.run_blocking(|c| users::insert(c, &user)).map_err(map_conflict)?;
     Ok(user)

@@ -83,6 +83,16 @@ impl WaysIn {
     }
 
     /// A passkey, and a second way in besides it: never an account without a way in.
+    /// A passkey-only account's password goes once it has a passkey (issue
+    /// #29): the passkey is its way in, and recovery offers a new one.
+    pub fn may_drop_password_for_passkeys(&self) -> Result<(), PasswordRefusal> {
+        match (self.password, self.passkeys) {
+            (false, _) => Err(PasswordRefusal::NoPassword),
+            (true, 0) => Err(PasswordRefusal::NoPasskey),
+            (true, _) => Ok(()),
+        }
+    }
+
     pub fn may_remove_password(&self) -> Result<(), PasswordRefusal> {
         if !self.password {
             return Err(PasswordRefusal::NoPassword);

@@ -28,6 +28,11 @@ pub struct User {
     pub profile: Profile,
     /// A disabled user cannot sign in; their sessions and tokens ended when it happened.
     pub disabled_at: Option<i64>,
+    /// Marked passkey-only by an administrator (issue #29): no password can
+    /// be set, and the one it has goes once it has a passkey. The
+    /// deployment's `LATCHKEY_PASSKEY_ONLY` can make it so too.
+    #[serde(skip)]
+    pub passkey_only: bool,
 }
 
 /// The standard profile claims latchkey keeps (all optional).

@@ -144,6 +144,10 @@ pub struct ServerOptions {
     /// served at /.well-known/webauthn), comma-separated https://host[:port], at most 5 domains.
     #[arg(long, env = "LATCHKEY_WEBAUTHN_RELATED_ORIGINS", value_name = "ORIGINS", default_value = "")]
     pub webauthn_related_origins: String,
+    /// Accounts that sign in with passkeys only (no password can be set; it goes with the first
+    /// passkey): off (only those an admin marks), admins, or everyone.
+    #[arg(long, env = "LATCHKEY_PASSKEY_ONLY", default_value = "off")]
+    pub passkey_only: String,
 }
 
 /// A whole number of seconds, or an error that names the setting, the value
@@ -258,6 +262,8 @@ impl StoreArgs {
                 id: opts.webauthn_rp_id.clone().filter(|s| !s.trim().is_empty()),
                 related_origins: latchkey_authn::relying_party::parse_origins(&opts.webauthn_related_origins).map_err(|e| e.to_string())?,
             },
+            passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy::parse(&opts.passkey_only)
+                .ok_or_else(|| format!("LATCHKEY_PASSKEY_ONLY must be off, admins or everyone, not {}", opts.passkey_only))?,
         })
     }
 }

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 40] = [
+pub const KEYS: [&str; 41] = [
     "bind",
     "workers",
     "issuer",
@@ -50,6 +50,7 @@ pub const KEYS: [&str; 40] = [
     "risk_blocklist",
     "webauthn_rp_id",
     "webauthn_related_origins",
+    "passkey_only",
 ];
 
 /// `--config PATH` / `--config=PATH` from the arguments, else `LATCHKEY_CONFIG`.

@@ -48,6 +48,7 @@ mod tests {
             email_verified: false,
             profile: Default::default(),
             disabled_at: None,
+            passkey_only: false,
         };
         let c = claims_for(&u, &ScopeSet::parse_lenient("openid"), None);
         assert_eq!(c, json!({"sub": "u1"}));

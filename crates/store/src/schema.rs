@@ -19,6 +19,7 @@ diesel::table! {
         zoneinfo -> Nullable<Text>,
         signup_expires_at -> Nullable<BigInt>,
         risk_policy -> Nullable<Text>,
+        passkey_only -> Bool,
     }
 }
 

@@ -98,6 +98,8 @@ pub struct Settings {
     pub risk_blocklist: Option<PathBuf>,
     /// `LATCHKEY_WEBAUTHN_RP_ID` and `LATCHKEY_WEBAUTHN_RELATED_ORIGINS` (issue #29).
     pub relying_party: latchkey_authn::relying_party::RelyingParty,
+    /// `LATCHKEY_PASSKEY_ONLY`: `off`, `admins` or `everyone` (issue #29).
+    pub passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy,
 }
 
 impl Default for Settings {
@@ -138,6 +140,7 @@ impl Default for Settings {
             geoip_db: None,
             risk_blocklist: None,
             relying_party: Default::default(),
+            passkey_only: Default::default(),
         }
     }
 }
@@ -181,6 +184,7 @@ impl std::fmt::Debug for Settings {
             .field("geoip_db", &self.geoip_db)
             .field("risk_blocklist", &self.risk_blocklist)
             .field("relying_party", &self.relying_party)
+            .field("passkey_only", &self.passkey_only)
             .finish()
     }
 }

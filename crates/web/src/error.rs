@@ -186,7 +186,7 @@ impl From<AuthnError> for WebError {
             AuthnError::Store(s) => WebError::Store(s),
             AuthnError::Throttled => WebError::Page { status: StatusCode::TOO_MANY_REQUESTS, title: "Too many attempts", message: e.to_string() },
             AuthnError::RateLimited { retry_after } => WebError::RateLimited { retry_after, json: false },
-            AuthnError::InvalidCredentials | AuthnError::InvalidInput(_) | AuthnError::UserExists | AuthnError::UnknownPasskey => WebError::bad_request(e.to_string()),
+            AuthnError::InvalidCredentials | AuthnError::InvalidInput(_) | AuthnError::UserExists | AuthnError::UnknownPasskey | AuthnError::PasskeyOnly => WebError::bad_request(e.to_string()),
             AuthnError::Disabled => WebError::Page { status: StatusCode::FORBIDDEN, title: "Account disabled", message: e.to_string() },
             AuthnError::LastAdmin => WebError::Page { status: StatusCode::CONFLICT, title: "Last administrator", message: e.to_string() },
             AuthnError::Hashing(m) => WebError::Internal(m),

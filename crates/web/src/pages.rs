@@ -95,6 +95,8 @@ pub struct AccountPage {
     pub has_password: bool,
     /// "Remove password" is offered: a passkey and a second way in exist.
     pub can_remove_password: bool,
+    /// The account signs in with passkeys only (issue #29): no password forms.
+    pub passkey_only: bool,
     pub sessions: Vec<SessionRow>,
     /// Remembered ("Keep me signed in") devices, including those whose
     /// browser session has expired: each can still start one.
@@ -351,6 +353,8 @@ pub struct SetupPage {
     pub factor_code: bool,
     pub factor_passkey: bool,
     pub min_chars: usize,
+    /// Not for a passkey-only account (issue #29): "Create a passkey" only.
+    pub password_allowed: bool,
     pub error: Option<String>,
     pub csrf_token: String,
 }

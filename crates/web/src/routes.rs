@@ -158,6 +158,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}", web::get().to(console::user))
         .route("/admin/users/{id}/action", web::post().to(console::user_action))
         .route("/admin/users/{id}/risk-policy", web::post().to(console::risk_policy::set))
+        .route("/admin/users/{id}/passkey-only", web::post().to(console::passkey_only::set))
         .route("/admin/clients", web::get().to(console::clients))
         .route("/admin/clients/create", web::post().to(console::create_client))
         .route("/admin/clients/{id}", web::get().to(console::client))

@@ -178,6 +178,7 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
         client_id_metadata: settings.client_id_metadata,
         risk,
         relying_party: settings.relying_party.clone(),
+        passkey_only: settings.passkey_only,
     };
     Ok(App::new(config, stores, clock).await?)
 }

@@ -10,8 +10,17 @@ use crate::support::raw::{bearer, post_form};
 use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
 const CONSOLE_GETS: [&str; 8] = ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys"];
-const CONSOLE_POSTS: [&str; 7] =
-    ["/admin/users/invite", "/admin/users/x/action", "/admin/clients/create", "/admin/clients/x/action", "/admin/keys/rotate", "/admin/audit.jsonl", "/admin/alerts/x/acknowledge"];
+const CONSOLE_POSTS: [&str; 9] = [
+    "/admin/users/invite",
+    "/admin/users/x/action",
+    "/admin/users/x/risk-policy",
+    "/admin/users/x/passkey-only",
+    "/admin/clients/create",
+    "/admin/clients/x/action",
+    "/admin/keys/rotate",
+    "/admin/audit.jsonl",
+    "/admin/alerts/x/acknowledge",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_admins_get_403_everywhere() {
@@ -24,7 +33,7 @@ async fn non_admins_get_403_everywhere() {
     }
     let csrf = user.get("/account").await.field("csrf_token").unwrap_or_default();
     for path in CONSOLE_POSTS {
-        let r = user.post_form(path, &[("csrf_token", &csrf), ("action", "disable"), ("name", "x"), ("username", "x"), ("email", "x@example.com")]).await;
+        let r = user.post_form(path, &[("csrf_token", &csrf), ("action", "disable"), ("name", "x"), ("username", "x"), ("email", "x@example.com"), ("policy", "off"), ("passkey_only", "on")]).await;
         assert!(r.status == 403 || r.status == 405 || r.status == 404, "POST {path}: {}", r.status);
         assert_ne!(r.status, 200);
     }

@@ -90,6 +90,7 @@ async fn seed(app: &TestApp) -> Vec<User> {
             email_verified: true,
             profile: Profile::default(),
             disabled_at: None,
+            passkey_only: false,
         };
         let u = user.clone();
         app.state

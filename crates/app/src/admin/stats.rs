@@ -192,6 +192,8 @@ pub struct Figures {
     pub failures_24h: i64,
     /// Refresh tokens replayed in the last 24 hours.
     pub reuse_24h: i64,
+    /// Accounts that sign in with passkeys only (issue #29).
+    pub passkey_only: i64,
 }
 
 /// Everything the overview shows.
@@ -233,10 +235,18 @@ impl Admin<'_> {
         let day_ago = now - DAY;
         let failures_24h = app.oauth.audit_count_since(EventKind::LoginFailed, day_ago).await? + app.oauth.audit_count_since(EventKind::SecondFactorFailed, day_ago).await?;
         let reuse_24h = app.oauth.audit_count_since(EventKind::RefreshTokenReuse, day_ago).await?;
+        let passkey_only = app.authn.count_passkey_only().await?;
         let sign_ins = series(&SignInMethod::ALL, sign_ins.iter().map(|r| (r.day, Some(SignInMethod::of_detail(&r.detail)), r.n)));
         let failures = series(&Failure::ALL, failures.iter().map(|r: &DayCount| (r.day, Failure::of(&r.kind, &r.detail), r.n)));
         let adoption = adoption((accounts.with_passkey, accounts.with_second_factor), &credentials, &changes, LOOKBACK_DAYS);
-        Ok(Overview { now, days: (0..DAYS as i64).map(|d| from + d * DAY).collect(), figures: Figures { accounts, active_sessions, failures_24h, reuse_24h }, sign_ins, failures, adoption })
+        Ok(Overview {
+            now,
+            days: (0..DAYS as i64).map(|d| from + d * DAY).collect(),
+            figures: Figures { accounts, active_sessions, failures_24h, reuse_24h, passkey_only },
+            sign_ins,
+            failures,
+            adoption,
+        })
     }
 }
 

@@ -12,6 +12,20 @@ use crate::sessions::mail_language;
 use crate::AppError;
 
 impl Admin<'_> {
+    /// Marks `user` passkey-only or not (issue #29); audited. A marked
+    /// account that already has a passkey loses its password at once.
+    pub async fn set_passkey_only(&self, user: &User, passkey_only: bool, t: Tr) -> Result<(), AppError> {
+        if !self.app.authn.set_passkey_only(&user.id, passkey_only).await? {
+            return Err(AppError::NotFound("user"));
+        }
+        self.app.oauth.record(&self.actor.audited(), SecurityEvent::PasskeyOnlySet { user: user.id.clone(), passkey_only }).await;
+        if passkey_only {
+            let marked = User { passkey_only, ..user.clone() };
+            self.app.drop_password_if_passkey_only(&marked, t).await?;
+        }
+        Ok(())
+    }
+
     /// Does `action` to `user`.
     pub async fn user_action(&self, user: &User, action: UserAction) -> Result<(), AppError> {
         match action {

@@ -45,6 +45,7 @@ impl Harness {
             client_id_metadata: Default::default(),
             risk: Default::default(),
             relying_party: Default::default(),
+            passkey_only: Default::default(),
         };
         let app = App::new(config, stores, clock.clone()).await.expect("app");
         Harness { app, clock, dir }

@@ -441,3 +441,12 @@ alert-evidence-after-email-change = Eine Anmeldung von einem neuen Gerät { $min
     [one] eine Minute
    *[other] { $minutes } Minuten
 }, nachdem seine E-Mail-Adresse geändert wurde.
+console-user-passkey-only = Nur Passkeys
+console-user-passkey-only-intro = Ein Konto nur mit Passkeys kann kein Passwort haben: Sein Passwort wird entfernt, sobald es einen Passkey hat, und die Wiederherstellung bietet nur einen neuen Passkey an.
+console-user-passkey-only-policy = Jedes Konto wie dieses meldet sich nur mit Passkeys an (LATCHKEY_PASSKEY_ONLY).
+console-user-passkey-only-on = Nur Passkeys erlauben
+console-user-passkey-only-off = Wieder ein Passwort erlauben
+console-notice-passkey-only-set = „Nur Passkeys“ geändert.
+console-overview-passkey-only = Benutzer nur mit Passkeys
+audit-detail-passkey-only-on = nur Passkeys
+audit-detail-passkey-only-off = wieder ein Passwort erlaubt

@@ -303,3 +303,6 @@ activity-sign-in-new-device-in = Neues Gerät in { $place }: angemeldet mit { $m
 activity-sign-in-in = Angemeldet mit { $methods } in { $place }
 activity-risky-refused = Eine Anmeldung mit Ihrem Passwort wurde gestoppt
 activity-code-sent = Ein Code zur Bestätigung einer Anmeldung wurde an Ihre E-Mail gesendet
+password-passkey-only = Dieses Konto meldet sich nur mit Passkeys an: Es kann kein Passwort haben.
+account-passkey-only = Nur Passkeys
+account-passkey-only-note = Dieses Konto meldet sich nur mit Passkeys an. Sein Passwort wird entfernt, sobald es einen Passkey hat.

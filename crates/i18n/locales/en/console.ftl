@@ -441,3 +441,12 @@ alert-evidence-after-email-change = A sign-in from a new device { $minutes ->
     [one] one minute
    *[other] { $minutes } minutes
 } after its email address was changed.
+console-user-passkey-only = Passkeys only
+console-user-passkey-only-intro = A passkey-only account cannot have a password: the one it has is removed once it has a passkey, and recovery offers a new passkey only.
+console-user-passkey-only-policy = Every account like this one signs in with passkeys only (LATCHKEY_PASSKEY_ONLY).
+console-user-passkey-only-on = Make passkey-only
+console-user-passkey-only-off = Allow a password again
+console-notice-passkey-only-set = Passkeys only changed.
+console-overview-passkey-only = Passkey-only users
+audit-detail-passkey-only-on = passkeys only
+audit-detail-passkey-only-off = a password allowed again

@@ -303,3 +303,6 @@ activity-sign-in-new-device-in = New device in { $place }: signed in with { $met
 activity-sign-in-in = Signed in with { $methods } in { $place }
 activity-risky-refused = A sign-in with your password was stopped
 activity-code-sent = A code to confirm a sign-in was sent to your email
+password-passkey-only = This account signs in with passkeys only: it cannot have a password.
+account-passkey-only = Passkeys only
+account-passkey-only-note = This account signs in with passkeys only. Its password is removed once it has a passkey.

@@ -22,6 +22,7 @@ struct UserRow {
     updated_at: Option<i64>,
     disabled_at: Option<i64>,
     zoneinfo: Option<String>,
+    passkey_only: bool,
 }
 
 impl From<UserRow> for User {
@@ -36,6 +37,7 @@ impl From<UserRow> for User {
             email_verified: r.email_verified,
             profile: Profile { name: r.name, given_name: r.given_name, family_name: r.family_name, locale: r.locale, zoneinfo: r.zoneinfo, updated_at: r.updated_at },
             disabled_at: r.disabled_at,
+            passkey_only: r.passkey_only,
         }
     }
 }
@@ -55,6 +57,7 @@ pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), StoreError> {
         locale: user.profile.locale.clone(),
         updated_at: user.profile.updated_at,
         disabled_at: user.disabled_at,
+        passkey_only: user.passkey_only,
         zoneinfo: user.profile.zoneinfo.clone(),
     };
     diesel::insert_into(users::table).values(&row).execute(conn)?;
@@ -331,4 +334,22 @@ pub fn find_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>,
 pub fn last_sign_in(conn: &mut DbConnection, id: &UserId) -> Result<Option<i64>, StoreError> {
     use crate::schema::sessions;
     Ok(sessions::table.filter(sessions::user_id.eq(&id.0)).select(diesel::dsl::max(sessions::created_at)).first::<Option<i64>>(conn)?)
+}
+
+/// Makes `id` passkey-only or not (issue #29); whether the user exists.
+pub fn set_passkey_only(conn: &mut DbConnection, id: &UserId, passkey_only: bool) -> Result<bool, StoreError> {
+    Ok(diesel::update(users::table.find(&id.0)).set(users::passkey_only.eq(passkey_only)).execute(conn)? == 1)
+}
+
+/// How many accounts are passkey-only (issue #29): those marked, and
+/// with `admins` every administrator's, with `everyone` every account.
+pub fn count_passkey_only(conn: &mut DbConnection, admins: bool, everyone: bool) -> Result<i64, StoreError> {
+    if everyone {
+        return Ok(users::table.count().get_result(conn)?);
+    }
+    let mut query = users::table.into_boxed().filter(users::passkey_only.eq(true));
+    if admins {
+        query = query.or_filter(users::admin.eq(true));
+    }
+    Ok(query.count().get_result(conn)?)
 }

@@ -86,6 +86,7 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
         backup_codes,
         has_password: ways.password,
         can_remove_password: ways.may_remove_password().is_ok(),
+        passkey_only: state.authn.is_passkey_only(user),
         sessions: sessions(state, t, user, session, now).await?,
         devices: devices(state, t, user, session, now).await?,
         apps: apps(state, t, user, now).await?,

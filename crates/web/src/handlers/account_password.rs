@@ -68,6 +68,7 @@ pub async fn change_password(req: HttpRequest, state: web::Data<AppState>, form:
         Err(AuthnError::InvalidCredentials) => Some(t.get("password-wrong")),
         Err(AuthnError::InvalidInput(m)) => Some(t.arg("password-unusable", "reason", m)),
         Err(AuthnError::Throttled) => Some(t.get("too-many-attempts")),
+        Err(AuthnError::PasskeyOnly) => Some(t.get("password-passkey-only")),
         Err(e) => return Err(e.into()),
     };
     if let Some(error) = error {
@@ -112,6 +113,7 @@ fn refusal(t: Tr, outcome: PasswordOutcome) -> Result<Option<String>, WebError> 
         Ok(Ok(())) => Ok(None),
         Ok(Err(refused)) => Ok(Some(capitalised(&refused.to_string()))),
         Err(AuthnError::InvalidInput(m)) => Ok(Some(t.arg("password-unusable", "reason", m))),
+        Err(AuthnError::PasskeyOnly) => Ok(Some(t.get("password-passkey-only"))),
         Err(e) => Err(e.into()),
     }
 }

@@ -128,6 +128,7 @@ fn page(req: &HttpRequest, state: &AppState, flow: Flow, user: &User, token: &st
         factor_code: due.is_some_and(|g| g.code),
         factor_passkey: due.is_some_and(|g| g.passkey),
         min_chars: state.authn.policy.min_chars,
+        password_allowed: !state.authn.is_passkey_only(user),
         error,
         csrf_token: csrf.form_token(state),
     }
@@ -202,6 +203,11 @@ async fn set_password(req: HttpRequest, state: web::Data<AppState>, form: web::F
     let Some((link, user)) = open(&state, flow, &form.t).await? else { return Err(expired()) };
     if factor_due(&state, flow, &link, &user, &csrf).await?.is_some() {
         return Err(WebError::forbidden("Present your second factor first: your passkey, authenticator app or a backup code."));
+    }
+    if state.authn.is_passkey_only(&user) {
+        // Checked before the link is spent: the page offers a passkey only (issue #29).
+        let error = Some(tr(&req).get("password-passkey-only"));
+        return Ok(render(StatusCode::BAD_REQUEST, &page(&req, &state, flow, &user, &form.t, None, error, &csrf)));
     }
     let password = Secret::new(form.new_password);
     if let Err(AuthnError::InvalidInput(why)) = state.authn.policy.check(&password, &user.username, &user.email) {
@@ -280,6 +286,7 @@ async fn passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web:
     }
     let via = PasskeyAddedVia::Link { purpose: flow.purpose().as_str().into() };
     state.oauth.record(&Actor::User(user.id.clone()), SecurityEvent::PasskeyAdded { user: user.id.clone(), passkey: info.id.clone(), via }).await;
+    state.drop_password_if_passkey_only(&user, tr(&req)).await?;
     let resp = complete(&req, &state, flow, &link, &user, vec![kind, Amr::User, Amr::Mfa]).await?;
     Ok(redirect_as_json(&resp))
 }

@@ -92,8 +92,11 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
             } else {
                 None
             };
+            // A passkey-only account's password goes with its first passkey (issue #29).
+            let password_removed = state.drop_password_if_passkey_only(&user, crate::lang::tr(&req)).await?;
             let mut out = serde_json::to_value(&info).map_err(|e| WebError::Internal(e.to_string()))?;
             out["backup_codes"] = json!(backup_codes);
+            out["password_removed"] = json!(password_removed);
             Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(out))
         }
         Err(AuthnError::InvalidInput(m)) => Ok(json_error(StatusCode::BAD_REQUEST, &m)),

@@ -237,6 +237,11 @@ pub(crate) fn detail_words(t: Tr, kind: &str, detail: &str) -> String {
             (Some((what, _)), Some(risk)) => format!("{what}; {}", risk_words(t, &risk)),
             _ => detail.to_string(),
         },
+        Some(EventKind::PasskeyOnlySet) => match detail {
+            "passkey only: true" => t.get("audit-detail-passkey-only-on"),
+            "passkey only: false" => t.get("audit-detail-passkey-only-off"),
+            other => other.to_string(),
+        },
         Some(EventKind::RiskPolicySet) => match detail.strip_prefix("risk policy: ") {
             Some(p) => match latchkey_authn::risk::RiskPolicy::parse(p) {
                 Some(p) => t.arg("audit-detail-risk-policy", "policy", super::risk_policy::words(t, p)),

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod clients;
 pub mod keys;
 pub mod overview;
+pub mod passkey_only;
 pub mod risk_policy;
 pub mod users;
 
@@ -117,6 +118,7 @@ const NOTICES: &[&str] = &[
     "keys-rotated",
     "alert-acknowledged",
     "risk-policy-set",
+    "passkey-only-set",
 ];
 
 /// The fixed text of a notice code, if it is one, in `t`'s language

@@ -94,6 +94,7 @@ fn figures(t: &Tr, o: &Overview) -> Vec<Figure> {
         figure("passkey", "console-overview-with-passkey", a.with_passkey, share(a.with_passkey)),
         figure("second-factor", "console-overview-with-second-factor", a.with_second_factor, share(a.with_second_factor)),
         figure("password-only", "console-overview-password-only", a.password_only, share(a.password_only)),
+        figure("passkey-only", "console-overview-passkey-only", o.figures.passkey_only, share(o.figures.passkey_only)),
         figure("failures", "console-overview-failures-24h", o.figures.failures_24h, None),
         Figure { alert: o.figures.reuse_24h > 0, ..figure("reuse", "console-overview-reuse-24h", o.figures.reuse_24h, None) },
     ]

@@ -698,6 +698,8 @@ struct UserPage {
     events: Vec<EventRow>,
     /// The choices of the user's own risk policy (issue #32).
     risk_policies: Vec<super::risk_policy::PolicyOption>,
+    /// "Passkeys only" (issue #29).
+    passkey_only: super::passkey_only::PasskeyOnly,
     csrf_token: String,
 }
 
@@ -832,7 +834,9 @@ async fn user_page(req: &HttpRequest, state: &AppState, admin: &AdminSession, u:
     }
     let risk_policies = super::risk_policy::options(state, t, &u).await?;
     let csrf = CsrfCookie::from_request(req);
+    let passkey_only = super::passkey_only::PasskeyOnly { marked: u.passkey_only, by_policy: state.authn.passkey_only.covers(&latchkey_domain::User { passkey_only: false, ..u.clone() }) };
     Ok(UserPage {
+        passkey_only,
         risk_policies,
         id: u.id.0.clone(),
         badges: facts.badges(t),
