@@ -41,6 +41,20 @@
     extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
     response,
   });
+  // navigator.credentials.create with the server's creation options
+  // (`extra`: mediation, signal), as the JSON the server reads back.
+  const create = async (options, extra) => {
+    const pk = options.publicKey;
+    pk.challenge = b64uToBuf(pk.challenge);
+    pk.user.id = b64uToBuf(pk.user.id);
+    (pk.excludeCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
+    const cred = await navigator.credentials.create(Object.assign({ publicKey: pk }, extra || {}));
+    return credentialJson(cred, {
+      attestationObject: bufToB64u(cred.response.attestationObject),
+      clientDataJSON: bufToB64u(cred.response.clientDataJSON),
+      transports: cred.response.getTransports ? cred.response.getTransports() : [],
+    });
+  };
   const say = (msg) => {
     const el = document.getElementById("passkey-status");
     if (el) el.textContent = msg;
@@ -71,19 +85,14 @@
   };
 
   async function register(button) {
+    if (upgradeRequest) {
+      upgradeRequest.abort();
+      upgradeRequest = null;
+    }
     try {
       const hint = button.dataset.hint;
       const { ceremony, options } = await post("/account/passkeys/register/start", hint ? { hint } : {});
-      const pk = options.publicKey;
-      pk.challenge = b64uToBuf(pk.challenge);
-      pk.user.id = b64uToBuf(pk.user.id);
-      (pk.excludeCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
-      const cred = await navigator.credentials.create({ publicKey: pk });
-      const credential = credentialJson(cred, {
-        attestationObject: bufToB64u(cred.response.attestationObject),
-        clientDataJSON: bufToB64u(cred.response.clientDataJSON),
-        transports: cred.response.getTransports ? cred.response.getTransports() : [],
-      });
+      const credential = await create(options);
       const name = (document.getElementById("passkey-name") || {}).value || button.dataset.defaultName || "Passkey";
       const done = await post("/account/passkeys/register/finish", { ceremony, name, credential });
       if (Array.isArray(done.backup_codes) && done.backup_codes.length) {
@@ -96,21 +105,38 @@
     }
   }
 
+  // Automatic passkey upgrade (issue #29): after a password sign-in, where
+  // the browser can create a passkey without a dialog (conditional create,
+  // when its password manager just filled this account's password), one is
+  // made for the account; anywhere else nothing happens and the prompt stays.
+  // A pending silent create blocks a modal one: "Add a passkey" aborts it.
+  let upgradeRequest = null;
+
+  async function upgrade(prompt) {
+    try {
+      if (!window.PublicKeyCredential || typeof PublicKeyCredential.getClientCapabilities !== "function") return;
+      const caps = await PublicKeyCredential.getClientCapabilities();
+      if (!caps || !caps.conditionalCreate) return;
+      const { ceremony, options } = await post("/account/passkeys/register/start", {});
+      upgradeRequest = new AbortController();
+      const credential = await create(options, { mediation: "conditional", signal: upgradeRequest.signal });
+      upgradeRequest = null;
+      const done = await post("/account/passkeys/register/finish", { ceremony, name: prompt.dataset.defaultName || "Passkey", credential });
+      prompt.hidden = true;
+      const note = document.getElementById("passkey-upgraded");
+      if (note) note.hidden = false;
+      if (Array.isArray(done.backup_codes) && done.backup_codes.length) showCodes(done.backup_codes);
+    } catch (_) {
+      /* declined, or not allowed without a dialog: the prompt stays */
+    }
+  }
+
   // Account set-up or recovery from a mailed link: the first passkey.
   async function setupPasskey(button) {
     try {
       const base = button.dataset.base, t = button.dataset.token;
       const { ceremony, options } = await post(base + "/passkey/start", { t });
-      const pk = options.publicKey;
-      pk.challenge = b64uToBuf(pk.challenge);
-      pk.user.id = b64uToBuf(pk.user.id);
-      (pk.excludeCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
-      const cred = await navigator.credentials.create({ publicKey: pk });
-      const credential = credentialJson(cred, {
-        attestationObject: bufToB64u(cred.response.attestationObject),
-        clientDataJSON: bufToB64u(cred.response.clientDataJSON),
-        transports: cred.response.getTransports ? cred.response.getTransports() : [],
-      });
+      const credential = await create(options);
       const done = await post(base + "/passkey/finish", { t, ceremony, name: "Passkey", credential });
       window.location.assign(done.redirect);
     } catch (e) {
@@ -173,15 +199,18 @@
     const next = (document.querySelector('input[name="next"]') || {}).value || null;
     const body = secondFactor ? { second_factor: secondFactor } : { authz, next, conditional };
     if (hint) body.hint = hint;
+    // The autofill request is abortable from its start: a click while its
+    // challenge is still on the way must not leave two requests pending.
+    const mine = conditional ? (conditionalRequest = new AbortController()) : null;
     const { ceremony, options } = await post("/login/passkey/start", body);
+    if (mine && mine.signal.aborted) return;
     const pk = options.publicKey;
     pk.challenge = b64uToBuf(pk.challenge);
     (pk.allowCredentials || []).forEach((c) => (c.id = b64uToBuf(c.id)));
     const request = { publicKey: pk };
-    if (conditional) {
-      conditionalRequest = new AbortController();
+    if (mine) {
       request.mediation = "conditional";
-      request.signal = conditionalRequest.signal;
+      request.signal = mine.signal;
     }
     const cred = await navigator.credentials.get(request);
     const r = cred.response;
@@ -204,6 +233,8 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     signalAccount();
+    const prompt = document.querySelector("[data-passkey-upgrade]");
+    if (prompt) upgrade(prompt);
     const setup = document.querySelector('[data-passkey="setup"]');
     if (setup) setup.addEventListener("click", () => setupPasskey(setup));
     const factor = document.querySelector('[data-passkey="recover-factor"]');

@@ -17,6 +17,8 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    // "Add a passkey" by hand: a browser without silent passkey creation.
+    chrome.without_conditional_create().await;
 
     chrome.navigate(&app.url("/login")).await;
     chrome
@@ -97,6 +99,8 @@ async fn chromium_admin_creates_a_client_and_revokes_its_grants() {
         .await
         .expect("admin");
     let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    // "Add a passkey" by hand: a browser without silent passkey creation.
+    chrome.without_conditional_create().await;
     chrome.navigate(&app.url("/login")).await;
     chrome
         .eval(&format!(
@@ -154,6 +158,8 @@ async fn chromium_recovers_with_the_passkey_as_second_factor() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    // "Add a passkey" by hand: a browser without silent passkey creation.
+    chrome.without_conditional_create().await;
     chrome.navigate(&app.url("/login")).await;
     chrome
         .eval(&format!(
@@ -215,6 +221,8 @@ async fn chromium_keeps_the_password_manager_in_step() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     app.add_user(USERNAME, PASSWORD).await;
     let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    // "Add a passkey" by hand: a browser without silent passkey creation.
+    chrome.without_conditional_create().await;
     // The spy: every Signal API call the pages make, kept across pages.
     let spy = r#"
         (() => {
@@ -260,6 +268,9 @@ async fn chromium_keeps_the_password_manager_in_step() {
     chrome.navigate(&app.url("/login")).await;
     chrome.eval("document.querySelector('[data-passkey=\"sign-in\"]').click(); true").await;
     assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 20).await, "signed in with the passkey");
+    // (The sign-in page's autofill request may have answered too: a fresh page carries the current form token.)
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    chrome.navigate(&app.url("/account")).await;
     chrome.eval("sessionStorage.removeItem('signals'); document.querySelector('form[action=\"/account/passkeys/remove\"]').submit(); true").await;
     assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete' && document.querySelectorAll('ul.passkeys li').length === 0", 20).await, "removed");
     assert!(chrome.wait_for(&format!("{}.some(c => c.allAcceptedCredentialIds.length === 0)", signals("signalAllAcceptedCredentials")), 10).await, "no passkey is accepted any more");
@@ -278,4 +289,64 @@ async fn chromium_keeps_the_password_manager_in_step() {
     let status = chrome.eval("document.getElementById('passkey-status').textContent").await;
     assert!(status.as_str().is_some_and(|s| s.contains("no longer registered here")), "{status}");
     assert_eq!(chrome.eval("location.pathname").await, "/login", "not signed in");
+}
+
+/// Issue #29, automatic passkey upgrades in a real browser: after a password
+/// sign-in, a browser that can create a passkey without a dialog (conditional
+/// create) gets one made for the account, with a notice and the backup codes
+/// of its first second factor; one that cannot keeps the prompt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_upgrades_a_password_sign_in_to_a_passkey() {
+    if crate::support::services::skip_slow("a real browser (chromium)") {
+        return;
+    }
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    app.add_user("bob", PASSWORD).await;
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    // The password manager's side: conditional create is available unless
+    // the tab says otherwise; each create's mediation is kept (the virtual
+    // authenticator then answers as a password manager would, without a dialog).
+    let spy = r#"
+        (() => {
+          if (!window.PublicKeyCredential) return;
+          Object.defineProperty(PublicKeyCredential, 'getClientCapabilities', { configurable: true, writable: true,
+            value: async () => ({ conditionalCreate: sessionStorage.getItem('no-conditional') !== '1' }) });
+          const create = navigator.credentials.create.bind(navigator.credentials);
+          navigator.credentials.create = (options) => {
+            sessionStorage.setItem('mediation', String(options.mediation));
+            const { mediation, ...rest } = options;
+            return create(rest);
+          };
+        })();"#;
+    chrome.call("Page.enable", json!({})).await;
+    chrome.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": spy })).await;
+    let sign_in = |user: &str| {
+        format!("document.getElementById('username').value = '{user}'; document.getElementById('password').value = '{PASSWORD}'; document.querySelector('form[action=\"/login\"]').submit(); true")
+    };
+
+    chrome.navigate(&app.url("/login")).await;
+    chrome.eval(&sign_in(USERNAME)).await;
+    assert!(chrome.wait_for("location.pathname === '/account'", 15).await);
+    let upgraded = chrome.wait_for("!document.getElementById('passkey-upgraded').hidden && document.querySelectorAll('#new-backup-codes li code').length === 10", 30).await;
+    let at = chrome.eval("location.href + ' | mediation ' + sessionStorage.getItem('mediation') + ' | ' + document.body.innerText.slice(0, 300)").await;
+    assert!(upgraded, "a passkey was made without a dialog, with its notice and backup codes: {at}");
+    assert_eq!(chrome.eval("sessionStorage.getItem('mediation')").await, "conditional");
+    assert!(chrome.eval("document.querySelector('[data-passkey-upgrade]').hidden").await.as_bool().unwrap_or(false), "the prompt is gone");
+    chrome.navigate(&app.url("/account")).await;
+    assert!(chrome.wait_for("document.querySelectorAll('ul.passkeys li').length === 1 && !document.querySelector('[data-passkey-upgrade]')", 15).await, "the account has its passkey");
+    crate::accounts::wait_for_mail(&app, "alice@example.com", "A sign-in method was added to your account").await;
+
+    // Another account, in another browser without conditional create: the prompt stays, nothing is made.
+    drop(chrome);
+    let Some(mut chrome) = Chrome::with_platform_authenticator().await else { return };
+    chrome.without_conditional_create().await;
+    chrome.navigate(&app.url("/login")).await;
+    chrome.eval(&sign_in("bob")).await;
+    assert!(chrome.wait_for("location.pathname === '/account' && document.readyState === 'complete'", 15).await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let stays = chrome.eval("!!document.querySelector('[data-passkey-upgrade]') && !document.querySelector('[data-passkey-upgrade]').hidden").await;
+    assert_eq!(stays, true, "the prompt stays");
+    assert!(chrome.eval("document.getElementById('passkey-upgraded').hidden").await.as_bool().unwrap_or(false), "no notice");
+    assert_eq!(chrome.eval("document.querySelectorAll('ul.passkeys li').length").await, 0);
 }

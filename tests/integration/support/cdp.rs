@@ -87,6 +87,15 @@ impl Chrome {
         Some(chrome)
     }
 
+    /// Plays a browser without conditional create (no silent passkey after a
+    /// password sign-in, issue #29): `getClientCapabilities()` says so on
+    /// every page from now on.
+    pub async fn without_conditional_create(&mut self) {
+        let script = "if (window.PublicKeyCredential) { Object.defineProperty(PublicKeyCredential, 'getClientCapabilities', { configurable: true, writable: true, value: async () => ({ conditionalCreate: false }) }); }";
+        self.call("Page.enable", json!({})).await;
+        self.call("Page.addScriptToEvaluateOnNewDocument", json!({ "source": script })).await;
+    }
+
     /// Calls a DevTools method (on the page once attached) and returns its result.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;

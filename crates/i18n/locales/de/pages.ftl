@@ -306,3 +306,4 @@ activity-code-sent = Ein Code zur Bestätigung einer Anmeldung wurde an Ihre E-M
 password-passkey-only = Dieses Konto meldet sich nur mit Passkeys an: Es kann kein Passwort haben.
 account-passkey-only = Nur Passkeys
 account-passkey-only-note = Dieses Konto meldet sich nur mit Passkeys an. Sein Passwort wird entfernt, sobald es einen Passkey hat.
+account-upgraded = Ihr Passwortmanager hat einen Passkey für dieses Konto gespeichert: Melden Sie sich beim nächsten Mal damit an.

@@ -306,3 +306,4 @@ activity-code-sent = A code to confirm a sign-in was sent to your email
 password-passkey-only = This account signs in with passkeys only: it cannot have a password.
 account-passkey-only = Passkeys only
 account-passkey-only-note = This account signs in with passkeys only. Its password is removed once it has a passkey.
+account-upgraded = Your password manager saved a passkey for this account: next time, sign in with it.
