@@ -499,13 +499,18 @@ pub enum UserCommand {
     },
     /// Change an existing user: `--admin true` makes them an administrator
     /// (the admin console), `--admin false` takes it away (never from the
-    /// last administrator); audited.
+    /// last administrator); `--passkey-only true` lets them sign in with
+    /// passkeys only; audited.
     Update {
         /// The username (or the user's id).
         username: String,
         /// true: an administrator; false: not.
         #[arg(long, value_name = "true|false")]
         admin: Option<bool>,
+        /// true: no password can be set, and the one they have goes once they have a passkey;
+        /// false: a password is allowed again.
+        #[arg(long, value_name = "true|false")]
+        passkey_only: Option<bool>,
     },
 }
 

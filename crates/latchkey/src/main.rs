@@ -461,13 +461,19 @@ async fn user_command(state: &App, command: UserCommand) -> Result<(), CliError>
                 println!("created user {} ({})", user.username, user.id.0);
             }
         }
-        UserCommand::Update { username, admin } => {
-            let Some(admin) = admin else {
-                return Err(CliError::Usage("say what to change: --admin true|false".into()));
-            };
+        UserCommand::Update { username, admin, passkey_only } => {
+            if admin.is_none() && passkey_only.is_none() {
+                return Err(CliError::Usage("say what to change: --admin true|false, --passkey-only true|false".into()));
+            }
             let user = state.admin(Actor::Cli).find_user(&username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username}")))?;
-            state.admin(Actor::Cli).set_admin(&user, admin).await?;
-            println!("{} is {}an administrator", user.username, if admin { "now " } else { "no longer " });
+            if let Some(admin) = admin {
+                state.admin(Actor::Cli).set_admin(&user, admin).await?;
+                println!("{} is {}an administrator", user.username, if admin { "now " } else { "no longer " });
+            }
+            if let Some(on) = passkey_only {
+                state.admin(Actor::Cli).set_passkey_only(&user, on, latchkey_i18n::Tr::new(latchkey_i18n::Locale::En)).await?;
+                println!("{} {}", user.username, if on { "signs in with passkeys only now" } else { "may have a password again" });
+            }
         }
         UserCommand::List { json } => {
             let users = authn.list_users().await?;
@@ -855,7 +861,7 @@ mod tests {
         for (arg, want) in [("true", true), ("false", false)] {
             let cli = Cli::try_parse_from(["latchkey", "user", "update", "alice", "--admin", arg]).expect("parses");
             match cli.command {
-                Command::User { command: UserCommand::Update { username, admin } } => assert_eq!((username.as_str(), admin), ("alice", Some(want))),
+                Command::User { command: UserCommand::Update { username, admin, .. } } => assert_eq!((username.as_str(), admin), ("alice", Some(want))),
                 _ => panic!("not user update"),
             }
         }

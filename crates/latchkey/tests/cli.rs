@@ -522,6 +522,23 @@ fn the_last_administrator_is_kept_from_the_command_line() {
     assert_eq!(admins, vec![serde_json::json!("bob")]);
 }
 
+/// Issue #29: `user update --passkey-only` marks an account passkey-only
+/// (audited as the CLI) and takes the mark away again.
+#[test]
+fn passkey_only_from_the_command_line() {
+    let cli = Cli::new();
+    cli.json(&["user", "add", "alice", "--email", "alice@example.com", "--password-stdin", "--json"], Some("blue kettle marching at noon\n"));
+    let nothing = cli.run(&["user", "update", "alice"], None);
+    assert!(!nothing.status.success() && String::from_utf8_lossy(&nothing.stderr).contains("--passkey-only true|false"));
+    let on = cli.run(&["user", "update", "alice", "--passkey-only", "true"], None);
+    assert!(on.status.success(), "{}", String::from_utf8_lossy(&on.stderr));
+    assert!(String::from_utf8_lossy(&on.stdout).contains("alice signs in with passkeys only now"));
+    let off = cli.run(&["user", "update", "alice", "--passkey-only", "false"], None);
+    assert!(String::from_utf8_lossy(&off.stdout).contains("alice may have a password again"));
+    assert!(!cli.run(&["user", "update", "nobody", "--passkey-only", "true"], None).status.success());
+    assert!(!cli.run(&["user", "update", "alice", "--passkey-only", "maybe"], None).status.success());
+}
+
 /// Issue 25: `client add` and `client remove` are the admin use cases the
 /// console and the admin API run: audited with the CLI as the actor, and a
 /// removal of a client that is not there is refused.
