@@ -32,6 +32,13 @@ pub struct LoginQuery {
 /// The sign-in page's "Continue with …" buttons: each enabled provider's
 /// start URL (carrying the authorization request or the local page) and label.
 async fn provider_buttons(state: &AppState, t: latchkey_i18n::Tr, authz: &Option<String>, next: &Option<String>) -> Result<Vec<(String, String)>, WebError> {
+    let providers = state.enabled_providers().await?;
+    Ok(providers.into_iter().map(|p| (carrying_sign_in(&format!("/federation/{}/start", p.id), authz, next), t.arg("login-continue-with", "provider", p.name.as_str()))).collect())
+}
+
+/// `path` carrying a sign-in's authorization request and local page, if any
+/// (`/login?authz=…&next=…`): where a sign-in goes on or starts over.
+pub(crate) fn carrying_sign_in(path: &str, authz: &Option<String>, next: &Option<String>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     if let Some(a) = authz {
         query.append_pair("authz", a);
@@ -39,15 +46,10 @@ async fn provider_buttons(state: &AppState, t: latchkey_i18n::Tr, authz: &Option
     if let Some(n) = next {
         query.append_pair("next", n);
     }
-    let query = query.finish();
-    let providers = state.enabled_providers().await?;
-    Ok(providers
-        .into_iter()
-        .map(|p| {
-            let href = if query.is_empty() { format!("/federation/{}/start", p.id) } else { format!("/federation/{}/start?{query}", p.id) };
-            (href, t.arg("login-continue-with", "provider", p.name.as_str()))
-        })
-        .collect())
+    match query.finish() {
+        q if q.is_empty() => path.to_string(),
+        q => format!("{path}?{q}"),
+    }
 }
 
 #[derive(Deserialize)]

@@ -40,19 +40,7 @@ pub struct ConfirmPage {
 
 /// `/login` carrying the authorization request or the local page.
 fn sign_in_href(authz: &Option<String>, next: &Option<String>) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(a) = authz {
-        query.append_pair("authz", a);
-    }
-    if let Some(n) = next {
-        query.append_pair("next", n);
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        "/login".into()
-    } else {
-        format!("/login?{query}")
-    }
+    super::login::carrying_sign_in("/login", authz, next)
 }
 
 impl ConfirmPage {
