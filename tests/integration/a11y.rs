@@ -389,7 +389,7 @@ async fn axe_finds_no_serious_violation_on_any_console_page() {
     let (codes, user_page, client_page) = seeded_console(&app).await;
     let Some(mut chrome) = Chrome::launch().await else { return };
     console_sign_in(&mut chrome, &app, "root", codes.first().map(String::as_str).unwrap_or_default()).await;
-    let pages = ["/admin", "/admin/users", user_page.as_str(), "/admin/clients", client_page.as_str(), "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/providers"];
+    let pages = ["/admin", "/admin/users", user_page.as_str(), "/admin/clients", client_page.as_str(), "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/passkeys", "/admin/providers"];
     let mut violations = Vec::new();
     for lang in ["en", "de"] {
         chrome.call("Network.enable", json!({})).await;
@@ -450,6 +450,7 @@ async fn console_screenshots() {
         ("audit", "/admin/audit"),
         ("alerts", "/admin/alerts"),
         ("keys", "/admin/keys"),
+        ("passkeys", "/admin/passkeys"),
         ("providers", "/admin/providers"),
     ];
     for (name, path) in pages {

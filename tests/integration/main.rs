@@ -23,6 +23,7 @@ mod mfa;
 mod operations;
 mod par;
 mod passkey_only;
+mod passkey_policy;
 mod passkey_providers;
 mod passkeys;
 mod private_key_jwt;

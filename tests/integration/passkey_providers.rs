@@ -31,7 +31,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// The attestation object of `credential` (JSON, base64url fields) rewritten
 /// to `fmt: none` with `aaguid` in its attested credential data.
-fn with_aaguid(mut credential: Value, aaguid: &str) -> Value {
+pub(crate) fn with_aaguid(mut credential: Value, aaguid: &str) -> Value {
     use serde_cbor_2::Value as Cbor;
     let field = &mut credential["response"]["attestationObject"];
     let bytes = B64URL.decode(field.as_str().expect("attestation object")).expect("base64url");

@@ -95,6 +95,8 @@ pub struct AppConfig {
     pub relying_party: latchkey_authn::relying_party::RelyingParty,
     /// Which accounts sign in with passkeys only (`LATCHKEY_PASSKEY_ONLY`).
     pub passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy,
+    /// Which passkeys may be registered, and the FIDO metadata BLOB (issue #29).
+    pub passkey_policy: latchkey_authn::authenticator_policy::PolicyConfig,
 }
 
 /// latchkey's services, wired together: what a web node, the CLI and the
@@ -156,7 +158,14 @@ impl App {
             // The key audit rows have always hashed session ids with.
             audit_sessions: stores.master.hasher(KeyPurpose::Csrf),
             mfa: MfaService::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone(), &issuer),
-            passkeys: PasskeyService::new(&issuer, &config.relying_party, stores.db.clone(), stores.fast.clone(), clock.clone())?,
+            passkeys: PasskeyService::new(
+                &issuer,
+                &config.relying_party,
+                latchkey_authn::authenticator_policy::PasskeyPolicies::new(config.passkey_policy, stores.db.clone(), clock.clone()).map_err(latchkey_authn::AuthnError::InvalidInput)?,
+                stores.db.clone(),
+                stores.fast.clone(),
+                clock.clone(),
+            )?,
             risk: latchkey_authn::risk::RiskService::new(stores.db.clone(), clock.clone(), config.risk),
             sign_in_codes: stores.master.hasher(KeyPurpose::SignInCode),
             issuer,

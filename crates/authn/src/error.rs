@@ -22,6 +22,9 @@ pub enum AuthnError {
     /// manager (WebAuthn `signalUnknownCredential`, issue #29).
     #[error("this passkey is no longer registered here")]
     UnknownPasskey,
+    /// The authenticator policy (issue #29) does not allow this passkey.
+    #[error("{0}")]
+    PasskeyRefused(crate::authenticator_policy::Refusal),
     #[error("a user with that username already exists")]
     UserExists,
     /// The account exists and the credentials were right, but an admin disabled it.

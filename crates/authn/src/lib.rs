@@ -7,9 +7,11 @@
 //! and renders), OAuth protocol rules (`latchkey-oauth`), SQL (`latchkey-store`).
 
 pub mod added;
+pub mod authenticator_policy;
 pub mod device_name;
 pub mod devices;
 pub mod error;
+pub mod fido_metadata;
 pub mod links;
 pub mod mail;
 pub mod mfa;

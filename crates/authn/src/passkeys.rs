@@ -13,12 +13,13 @@ use latchkey_store::repo::users;
 use latchkey_store::{Db, FastStore};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    AttestedPasskeyRegistration, CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
-use webauthn_rs_proto::ResidentKeyRequirement;
+use webauthn_rs_proto::{AuthenticatorAttachment, ResidentKeyRequirement};
 
+use crate::authenticator_policy::{Allowed, Audience, AuthenticatorPolicy, PasskeyPolicies, Refusal, Registered};
 use crate::error::AuthnError;
 use crate::passkey_kind::{kind_of, PasskeyKind};
 use crate::passkey_providers::{aaguid_of_attestation, PasskeyProviders, ProviderName};
@@ -37,6 +38,8 @@ pub struct PasskeyService {
     clock: SharedClock,
     /// Who made each passkey, by its AAGUID.
     pub providers: PasskeyProviders,
+    /// Which passkeys may be registered (issue #29).
+    pub policies: PasskeyPolicies,
     /// The `/.well-known/webauthn` document, when related origins are set.
     related: Option<serde_json::Value>,
     rp_id: String,
@@ -47,7 +50,37 @@ struct RegistrationState {
     user_id: String,
     /// The session that started it (registration is for the signed-in user only).
     sid: String,
-    state: PasskeyRegistration,
+    ceremony: Registration,
+}
+
+/// A registration as started: attestation asked for (and the roots it
+/// must chain to) when the policy requires it, else none.
+#[derive(Serialize, Deserialize)]
+enum Registration {
+    Plain(PasskeyRegistration),
+    Attested(AttestedPasskeyRegistration),
+}
+
+/// What the authenticator policy refuses, from webauthn-rs's attestation
+/// errors: a model the roots do not vouch for, no attestation, a synced key.
+fn refusal_of(e: &WebauthnError, policy: &AuthenticatorPolicy, audience: Audience) -> Option<Refusal> {
+    let admins = audience == Audience::Admins;
+    let outside = || match policy.allowed {
+        Allowed::SecurityKeys => Refusal::SecurityKeysOnly { admins },
+        Allowed::Listed => Refusal::NotListed { admins },
+        Allowed::Any => Refusal::NotAttested { admins },
+    };
+    match e {
+        WebauthnError::AttestationUntrustedAaguid | WebauthnError::CredentialMayNotBeHardwareBound => Some(outside()),
+        WebauthnError::AttestationNotVerifiable
+        | WebauthnError::AttestationChainNotTrusted(_)
+        | WebauthnError::AttestationFormatMissingAaguid
+        | WebauthnError::AttestationCertificateTrustStoreEmpty
+        | WebauthnError::AttestationLeafCertMissing
+        | WebauthnError::AttestationTrustFailure
+        | WebauthnError::AttestationNotSupported => Some(Refusal::NotAttested { admins }),
+        _ => None,
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -93,7 +126,7 @@ impl PasskeyService {
     /// `issuer`: the relying-party origin; its host is the relying-party id
     /// unless `rp` names a parent domain. `rp`'s related origins may run
     /// ceremonies too (issue #29).
-    pub fn new(issuer: &str, rp: &RelyingParty, db: Db, fast: FastStore, clock: SharedClock) -> Result<PasskeyService, AuthnError> {
+    pub fn new(issuer: &str, rp: &RelyingParty, policies: PasskeyPolicies, db: Db, fast: FastStore, clock: SharedClock) -> Result<PasskeyService, AuthnError> {
         let origin = Url::parse(issuer).map_err(bad)?;
         let rp_id = rp.id_for(&origin).map_err(|e| AuthnError::InvalidInput(e.to_string()))?;
         let mut builder = WebauthnBuilder::new(&rp_id, &origin).map_err(bad)?.rp_name("latchkey");
@@ -101,7 +134,7 @@ impl PasskeyService {
             builder = builder.append_allowed_origin(related);
         }
         let webauthn = builder.build().map_err(bad)?;
-        Ok(PasskeyService { webauthn: std::sync::Arc::new(webauthn), providers: PasskeyProviders::new(db.clone()), related: rp.well_known(), rp_id, db, fast, clock })
+        Ok(PasskeyService { webauthn: std::sync::Arc::new(webauthn), providers: PasskeyProviders::new(db.clone()), policies, related: rp.well_known(), rp_id, db, fast, clock })
     }
 
     /// The `/.well-known/webauthn` document (related origins), if any.
@@ -175,40 +208,72 @@ impl PasskeyService {
         serde_json::from_str(&json).map_err(bad)
     }
 
-    /// Starts registering a passkey for the signed-in `user` (session `sid`).
+    /// Starts registering a passkey for the signed-in `user` (session `sid`),
+    /// asking for attestation when the authenticator policy requires it.
     pub async fn start_registration(&self, user: &User, sid: &str) -> Result<(String, CreationChallengeResponse), AuthnError> {
         let exclude = self.stored(&user.id).await?.iter().map(Self::parse).collect::<Result<Vec<_>, _>>()?.iter().map(|p| p.cred_id().clone()).collect();
-        let (mut ccr, state) = self.webauthn.start_passkey_registration(user_uuid(&user.id)?, &user.username, &user.username, Some(exclude)).map_err(bad)?;
+        let policy = self.policies.for_user(user).await?;
+        let (uid, name) = (user_uuid(&user.id)?, user.username.as_str());
+        let (mut ccr, ceremony) = if policy.requires_attestation() {
+            let audience = Audience::of(user);
+            let metadata = self.policies.metadata().await;
+            let Some(roots) = metadata.as_deref().and_then(|m| policy.ca_list(m)) else {
+                tracing::error!(audience = audience.as_str(), "no authenticator in the FIDO metadata BLOB satisfies the passkey policy");
+                return Err(AuthnError::PasskeyRefused(refusal_of(&WebauthnError::AttestationUntrustedAaguid, &policy, audience).unwrap_or(Refusal::NotAttested { admins: false })));
+            };
+            // Security keys are roaming authenticators: the browser's dialog offers those first.
+            let attachment = (policy.allowed == Allowed::SecurityKeys).then_some(AuthenticatorAttachment::CrossPlatform);
+            let (ccr, state) = self.webauthn.start_attested_passkey_registration(uid, name, name, Some(exclude), roots, attachment).map_err(bad)?;
+            (ccr, Registration::Attested(state))
+        } else {
+            let (ccr, state) = self.webauthn.start_passkey_registration(uid, name, name, Some(exclude)).map_err(bad)?;
+            (ccr, Registration::Plain(state))
+        };
         // Ask for a discoverable credential (usernameless sign-in and autofill)
         // where the authenticator can store one; not required, so security keys
         // without resident-key storage still work.
         if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
             sel.resident_key = Some(ResidentKeyRequirement::Preferred);
         }
-        let id = self.put_state("webauthn-reg", &RegistrationState { user_id: user.id.0.clone(), sid: sid.to_string(), state }, &format!("user:{}", user.id.0)).await?;
+        let id = self.put_state("webauthn-reg", &RegistrationState { user_id: user.id.0.clone(), sid: sid.to_string(), ceremony }, &format!("user:{}", user.id.0)).await?;
         Ok((id, ccr))
     }
 
-    /// Finishes a registration started by the same user and session.
+    /// Finishes a registration started by the same user and session, if the
+    /// authenticator policy in force now allows the passkey.
     /// Returns the passkey and its `amr` kind (`swk` synced, `hwk` device-bound).
     pub async fn finish_registration(&self, user: &User, sid: &str, ceremony: &str, credential: &RegisterPublicKeyCredential, name: &str) -> Result<(PasskeyInfo, Amr), AuthnError> {
         let st: RegistrationState = self.take_state("webauthn-reg", ceremony).await?;
         if st.user_id != user.id.0 || st.sid != sid {
             return Err(bad("the ceremony belongs to another session"));
         }
-        let passkey = self.webauthn.finish_passkey_registration(credential, &st.state).map_err(bad)?;
+        let (policy, audience) = (self.policies.for_user(user).await?, Audience::of(user));
+        let refused = |e: WebauthnError| match refusal_of(&e, &policy, audience) {
+            Some(r) => AuthnError::PasskeyRefused(r),
+            None => bad(e),
+        };
+        let (passkey, attested) = match &st.ceremony {
+            Registration::Plain(state) => (self.webauthn.finish_passkey_registration(credential, state).map_err(bad)?, false),
+            Registration::Attested(state) => (Passkey::from(self.webauthn.finish_attested_passkey_registration(credential, state).map_err(refused)?), true),
+        };
         // Synced (backup-eligible) or device-bound, read from the stored form
         // (the credential's internals are not public API).
         let synced = serde_json::to_value(&passkey).ok().and_then(|v| v["cred"]["backup_eligible"].as_bool()).unwrap_or(false);
         let kind = if synced { Amr::Swk } else { Amr::Hwk };
+        // The authenticator model, from the attestation object webauthn-rs
+        // just verified (it does not keep the AAGUID of an unattested passkey).
+        let aaguid = aaguid_of_attestation(&credential.response.attestation_object);
+        let metadata = match policy.allowed {
+            Allowed::SecurityKeys => self.policies.metadata().await,
+            _ => None,
+        };
+        let registered = Registered { aaguid: aaguid.as_deref().and_then(|a| Uuid::parse_str(a).ok()), attested, synced };
+        policy.check(&registered, metadata.as_deref(), audience).map_err(AuthnError::PasskeyRefused)?;
         let now = self.clock.now();
         let name = match name.trim() {
             "" => "Passkey".to_string(),
             n => n.chars().take(64).collect(),
         };
-        // The authenticator model, from the attestation object webauthn-rs
-        // just verified (it does not keep the AAGUID of an unattested passkey).
-        let aaguid = aaguid_of_attestation(&credential.response.attestation_object);
         let stored = StoredPasskey {
             id: base64_id(passkey.cred_id().as_ref()),
             user_id: user.id.0.clone(),

@@ -95,6 +95,7 @@ pub enum EventKind {
     NotMe,
     PasskeyAdded,
     PasskeyOnlySet,
+    PasskeyPolicySet,
     PasskeyRemoved,
     PasskeySecondFactor,
     PasskeySignIn,
@@ -139,7 +140,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for tests and lookups.
-    pub const ALL: [EventKind; 95] = [
+    pub const ALL: [EventKind; 96] = [
         EventKind::AccountDeleted,
         EventKind::AccountRecovered,
         EventKind::AccountSetUp,
@@ -195,6 +196,7 @@ impl EventKind {
         EventKind::NotMe,
         EventKind::PasskeyAdded,
         EventKind::PasskeyOnlySet,
+        EventKind::PasskeyPolicySet,
         EventKind::PasskeyRemoved,
         EventKind::PasskeySecondFactor,
         EventKind::PasskeySignIn,
@@ -297,6 +299,7 @@ impl EventKind {
             NotMe => "not_me",
             PasskeyAdded => "passkey_added",
             PasskeyOnlySet => "passkey_only_set",
+            PasskeyPolicySet => "passkey_policy_set",
             PasskeyRemoved => "passkey_removed",
             PasskeySecondFactor => "passkey_second_factor",
             PasskeySignIn => "passkey_sign_in",
@@ -843,6 +846,13 @@ pub enum SecurityEvent {
         user: UserId,
         passkey_only: bool,
     },
+    /// An administrator chose which passkeys may be registered, for
+    /// everyone or for administrators (issue #29); `policy: None`: the
+    /// deployment's configuration decides again.
+    PasskeyPolicySet {
+        audience: String,
+        policy: Option<String>,
+    },
     /// An administrator set the user's own risk policy (issue #32): `off`,
     /// `standard` or `strict`; `None`: the deployment's again.
     RiskPolicySet {
@@ -1019,6 +1029,7 @@ impl SecurityEvent {
             E::NotMe { .. } => EventKind::NotMe,
             E::PasskeyAdded { .. } => EventKind::PasskeyAdded,
             E::PasskeyOnlySet { .. } => EventKind::PasskeyOnlySet,
+            E::PasskeyPolicySet { .. } => EventKind::PasskeyPolicySet,
             E::PasskeyRemoved { .. } => EventKind::PasskeyRemoved,
             E::PasskeySecondFactor { .. } => EventKind::PasskeySecondFactor,
             E::PasskeySignIn { .. } => EventKind::PasskeySignIn,
@@ -1143,6 +1154,7 @@ impl SecurityEvent {
             | E::GroupCreated { .. }
             | E::GroupRemoved { .. }
             | E::KeysRotated { .. }
+            | E::PasskeyPolicySet { .. }
             | E::ProviderAdded { .. }
             | E::ProviderDisabled { .. }
             | E::ProviderEnabled { .. }
@@ -1252,6 +1264,7 @@ impl SecurityEvent {
             E::PasskeyAdded { passkey, via: PasskeyAddedVia::Account { name, others_ended }, .. } => format!("passkey {passkey} ({name}); {}", others(*others_ended)),
             E::PasskeyAdded { passkey, via: PasskeyAddedVia::Link { purpose }, .. } => format!("passkey {passkey} from a {purpose} link"),
             E::PasskeyOnlySet { passkey_only, .. } => format!("passkey only: {passkey_only}"),
+            E::PasskeyPolicySet { audience, policy } => format!("passkey policy for {audience}: {}", policy.as_deref().unwrap_or("the deployment's")),
             E::PasskeyRemoved { others_ended, .. }
             | E::PasswordChanged { others_ended, .. }
             | E::PasswordRemoved { others_ended, .. }
@@ -1387,6 +1400,7 @@ mod tests {
             E::NotMe { user: u.clone(), disowned: Disowned::Session { session: "s1".into() } },
             E::PasskeyAdded { user: u.clone(), passkey: "p1".into(), via: PasskeyAddedVia::Link { purpose: "setup".into() } },
             E::PasskeyOnlySet { user: u.clone(), passkey_only: true },
+            E::PasskeyPolicySet { audience: "admins".into(), policy: Some("security-keys".into()) },
             E::PasskeyRemoved { user: u.clone(), others_ended: 0 },
             E::PasskeySecondFactor { user: u.clone() },
             E::PasskeySignIn { user: u.clone() },
@@ -1449,7 +1463,7 @@ mod tests {
                    client_scopes_changed client_secret_rotated client_updated code_reuse consent_denied consent_given device_approved device_denied device_forgotten \
                    device_token_replayed email_change_refused email_change_requested email_change_reverted email_changed federated_sign_in_failed federated_sign_up grants_revoked group_created \
                    group_member_added group_member_removed group_removed identity_linked identity_unlinked keys_rotated login_failed login_throttled mfa_reset_by_admin new_country_sign_in new_device_sign_in not_me \
-                   passkey_added passkey_only_set passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
+                   passkey_added passkey_only_set passkey_policy_set passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
                    profile_changed provider_added provider_disabled provider_enabled provider_removed provider_updated rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
                    recovery_requested recovery_requested_unknown refresh_token_reuse risk_policy_set risky_sign_in_refused second_factor_failed session_moved session_restored sessions_ended sign_in sign_in_code_failed sign_in_stepped_up \
                    sign_out signup_address_taken signup_requested token_exchanged totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";

@@ -148,6 +148,61 @@ pub struct ServerOptions {
     /// passkey): off (only those an admin marks), admins, or everyone.
     #[arg(long, env = "LATCHKEY_PASSKEY_ONLY", default_value = "off")]
     pub passkey_only: String,
+    /// Which passkeys may be registered: any, listed (the AAGUIDs of LATCHKEY_PASSKEY_AAGUIDS) or
+    /// security-keys (attested hardware security keys; needs LATCHKEY_FIDO_MDS). The console's
+    /// "Passkey policy" page can choose another, which then wins.
+    #[arg(long, env = "LATCHKEY_PASSKEY_POLICY", default_value = "any")]
+    pub passkey_policy: String,
+    /// Administrators' passkey policy (any, listed or security-keys); unset: LATCHKEY_PASSKEY_POLICY.
+    #[arg(long, env = "LATCHKEY_PASSKEY_POLICY_ADMINS")]
+    pub passkey_policy_admins: Option<String>,
+    /// The authenticator models (AAGUIDs, comma-separated) a "listed" passkey policy allows.
+    #[arg(long, env = "LATCHKEY_PASSKEY_AAGUIDS", value_name = "AAGUIDS", default_value = "")]
+    pub passkey_aaguids: String,
+    /// none (default) or required: a registration must carry an attestation that chains to a root the
+    /// FIDO metadata BLOB gives for its model (device-bound passkeys only; synced ones do not attest).
+    #[arg(long, env = "LATCHKEY_PASSKEY_ATTESTATION", default_value = "none")]
+    pub passkey_attestation: String,
+    /// The FIDO Metadata Service BLOB (the JWS file from mds3.fidoalliance.org, refreshed by you;
+    /// read again when it changes, never downloaded): which authenticators exist and who vouches for them.
+    #[arg(long, env = "LATCHKEY_FIDO_MDS", value_name = "PATH")]
+    pub fido_mds: Option<PathBuf>,
+    /// PEM file of the root(s) the metadata BLOB must be signed under; unset: the FIDO Alliance's.
+    #[arg(long, env = "LATCHKEY_FIDO_MDS_ROOT", value_name = "PATH")]
+    pub fido_mds_root: Option<PathBuf>,
+}
+
+impl ServerOptions {
+    /// `LATCHKEY_PASSKEY_POLICY[_ADMINS]`, `_AAGUIDS`, `_ATTESTATION`, `LATCHKEY_FIDO_MDS[_ROOT]`.
+    fn passkey_policy_config(&self) -> Result<latchkey_authn::authenticator_policy::PolicyConfig, String> {
+        use latchkey_authn::authenticator_policy::{parse_aaguids, Allowed, AuthenticatorPolicy, PolicyConfig};
+        let aaguids = parse_aaguids(&self.passkey_aaguids).map_err(|e| format!("LATCHKEY_PASSKEY_AAGUIDS: {e}"))?;
+        let attestation = match self.passkey_attestation.trim() {
+            "none" | "" => false,
+            "required" => true,
+            other => return Err(format!("LATCHKEY_PASSKEY_ATTESTATION must be none or required, not {other}")),
+        };
+        let policy = |setting: &str, value: &str| -> Result<AuthenticatorPolicy, String> {
+            let allowed = Allowed::parse(value).ok_or_else(|| format!("{setting} must be any, listed or security-keys, not {value}"))?;
+            if allowed == Allowed::Listed && aaguids.is_empty() {
+                return Err(format!("{setting}=listed needs the AAGUIDs in LATCHKEY_PASSKEY_AAGUIDS"));
+            }
+            Ok(AuthenticatorPolicy { allowed, aaguids: aaguids.clone(), attestation })
+        };
+        let metadata_roots = match self.fido_mds_root.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| format!("LATCHKEY_FIDO_MDS_ROOT={}: {e}", p.display()))?),
+            None => None,
+        };
+        Ok(PolicyConfig {
+            everyone: policy("LATCHKEY_PASSKEY_POLICY", &self.passkey_policy)?,
+            admins: match self.passkey_policy_admins.as_deref().filter(|p| !p.is_empty()) {
+                Some(p) => Some(policy("LATCHKEY_PASSKEY_POLICY_ADMINS", p)?),
+                None => None,
+            },
+            metadata_file: self.fido_mds.clone().filter(|p| !p.as_os_str().is_empty()),
+            metadata_roots,
+        })
+    }
 }
 
 /// A whole number of seconds, or an error that names the setting, the value
@@ -264,6 +319,7 @@ impl StoreArgs {
             },
             passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy::parse(&opts.passkey_only)
                 .ok_or_else(|| format!("LATCHKEY_PASSKEY_ONLY must be off, admins or everyone, not {}", opts.passkey_only))?,
+            passkey_policy: opts.passkey_policy_config()?,
         })
     }
 }

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 41] = [
+pub const KEYS: [&str; 47] = [
     "bind",
     "workers",
     "issuer",
@@ -51,6 +51,12 @@ pub const KEYS: [&str; 41] = [
     "webauthn_rp_id",
     "webauthn_related_origins",
     "passkey_only",
+    "passkey_policy",
+    "passkey_policy_admins",
+    "passkey_aaguids",
+    "passkey_attestation",
+    "fido_mds",
+    "fido_mds_root",
 ];
 
 /// `--config PATH` / `--config=PATH` from the arguments, else `LATCHKEY_CONFIG`.

@@ -286,6 +286,11 @@ fn bad_configuration_is_refused_with_the_setting_named() {
     // Issue #29: the passkeys' relying party must fit the issuer (http://localhost:8080 here).
     refuses(&[("LATCHKEY_WEBAUTHN_RP_ID", "example.com")], "LATCHKEY_WEBAUTHN_RP_ID=example.com: the issuer's host localhost must be it or a subdomain of it");
     refuses(&[("LATCHKEY_WEBAUTHN_RELATED_ORIGINS", "https://shop.example,http://example.de")], "LATCHKEY_WEBAUTHN_RELATED_ORIGINS: \"http://example.de\" is not an origin");
+    refuses(&[("LATCHKEY_PASSKEY_POLICY_ADMINS", "yubikeys")], "LATCHKEY_PASSKEY_POLICY_ADMINS must be any, listed or security-keys, not yubikeys");
+    refuses(&[("LATCHKEY_PASSKEY_POLICY", "listed")], "LATCHKEY_PASSKEY_POLICY=listed needs the AAGUIDs in LATCHKEY_PASSKEY_AAGUIDS");
+    refuses(&[("LATCHKEY_PASSKEY_AAGUIDS", "not-an-aaguid")], "LATCHKEY_PASSKEY_AAGUIDS: \"not-an-aaguid\" is not an AAGUID");
+    refuses(&[("LATCHKEY_PASSKEY_POLICY_ADMINS", "security-keys")], "need the FIDO metadata BLOB: set LATCHKEY_FIDO_MDS");
+    refuses(&[("LATCHKEY_PASSKEY_ATTESTATION", "required"), ("LATCHKEY_FIDO_MDS", "/nonexistent/mds.jwt")], "LATCHKEY_FIDO_MDS: /nonexistent/mds.jwt");
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("addr").to_string();
     refuses(&[("LATCHKEY_BIND", addr.as_str())], &format!("cannot listen on {addr} (LATCHKEY_BIND)"));

@@ -202,6 +202,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    passkey_policies (audience) {
+        audience -> Text,
+        allowed -> Text,
+        aaguids -> Text,
+        attestation -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     passkey_providers (aaguid) {
         aaguid -> Text,
         name -> Text,
@@ -410,6 +420,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     backup_codes,
     passkeys,
     passkey_providers,
+    passkey_policies,
     upstream_providers,
     federated_identities,
     upstream_sessions,

@@ -100,6 +100,9 @@ pub struct Settings {
     pub relying_party: latchkey_authn::relying_party::RelyingParty,
     /// `LATCHKEY_PASSKEY_ONLY`: `off`, `admins` or `everyone` (issue #29).
     pub passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy,
+    /// `LATCHKEY_PASSKEY_POLICY[_ADMINS]`, `LATCHKEY_PASSKEY_AAGUIDS`,
+    /// `LATCHKEY_PASSKEY_ATTESTATION`, `LATCHKEY_FIDO_MDS[_ROOT]` (issue #29).
+    pub passkey_policy: latchkey_authn::authenticator_policy::PolicyConfig,
 }
 
 impl Default for Settings {
@@ -141,6 +144,7 @@ impl Default for Settings {
             risk_blocklist: None,
             relying_party: Default::default(),
             passkey_only: Default::default(),
+            passkey_policy: Default::default(),
         }
     }
 }
@@ -185,6 +189,7 @@ impl std::fmt::Debug for Settings {
             .field("risk_blocklist", &self.risk_blocklist)
             .field("relying_party", &self.relying_party)
             .field("passkey_only", &self.passkey_only)
+            .field("passkey_policy", &self.passkey_policy)
             .finish()
     }
 }

@@ -188,6 +188,7 @@ impl From<AuthnError> for WebError {
             AuthnError::RateLimited { retry_after } => WebError::RateLimited { retry_after, json: false },
             AuthnError::InvalidCredentials | AuthnError::InvalidInput(_) | AuthnError::UserExists | AuthnError::UnknownPasskey | AuthnError::PasskeyOnly => WebError::bad_request(e.to_string()),
             AuthnError::Disabled => WebError::Page { status: StatusCode::FORBIDDEN, title: "Account disabled", message: e.to_string() },
+            AuthnError::PasskeyRefused(_) => WebError::forbidden(e.to_string()),
             AuthnError::LastAdmin => WebError::Page { status: StatusCode::CONFLICT, title: "Last administrator", message: e.to_string() },
             AuthnError::Hashing(m) => WebError::Internal(m),
         }

@@ -170,6 +170,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/alerts/{id}/acknowledge", web::post().to(console::acknowledge_alert))
         .route("/admin/keys", web::get().to(console::keys))
         .route("/admin/keys/rotate", web::post().to(console::rotate_keys))
+        .route("/admin/passkeys", web::get().to(console::passkeys))
+        .route("/admin/passkeys/policy", web::post().to(console::set_passkey_policy))
         .route("/admin/providers", web::get().to(console_providers::providers))
         .route("/admin/providers/create", web::post().to(console_providers::create))
         .route("/admin/providers/{id}/action", web::post().to(console_providers::action))

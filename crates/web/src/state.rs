@@ -179,6 +179,7 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
         risk,
         relying_party: settings.relying_party.clone(),
         passkey_only: settings.passkey_only,
+        passkey_policy: settings.passkey_policy.clone(),
     };
     Ok(App::new(config, stores, clock).await?)
 }

@@ -9,8 +9,8 @@ use crate::sessions::sign_in_direct;
 use crate::support::raw::{bearer, post_form};
 use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
-const CONSOLE_GETS: [&str; 8] = ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys"];
-const CONSOLE_POSTS: [&str; 9] = [
+const CONSOLE_GETS: [&str; 9] = ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/passkeys"];
+const CONSOLE_POSTS: [&str; 10] = [
     "/admin/users/invite",
     "/admin/users/x/action",
     "/admin/users/x/risk-policy",
@@ -18,6 +18,7 @@ const CONSOLE_POSTS: [&str; 9] = [
     "/admin/clients/create",
     "/admin/clients/x/action",
     "/admin/keys/rotate",
+    "/admin/passkeys/policy",
     "/admin/audit.jsonl",
     "/admin/alerts/x/acknowledge",
 ];
@@ -33,7 +34,12 @@ async fn non_admins_get_403_everywhere() {
     }
     let csrf = user.get("/account").await.field("csrf_token").unwrap_or_default();
     for path in CONSOLE_POSTS {
-        let r = user.post_form(path, &[("csrf_token", &csrf), ("action", "disable"), ("name", "x"), ("username", "x"), ("email", "x@example.com"), ("policy", "off"), ("passkey_only", "on")]).await;
+        let r = user
+            .post_form(
+                path,
+                &[("csrf_token", &csrf), ("action", "disable"), ("name", "x"), ("username", "x"), ("email", "x@example.com"), ("policy", "off"), ("passkey_only", "on"), ("audience", "everyone")],
+            )
+            .await;
         assert!(r.status == 403 || r.status == 405 || r.status == 404, "POST {path}: {}", r.status);
         assert_ne!(r.status, 200);
     }

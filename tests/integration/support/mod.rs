@@ -8,6 +8,7 @@ pub mod client;
 pub mod fake_oidc;
 pub mod github;
 pub mod jwt;
+pub mod mds;
 pub mod mmdb;
 pub mod node;
 pub mod raw;

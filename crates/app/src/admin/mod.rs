@@ -15,6 +15,7 @@
 pub mod alerts;
 mod clients;
 mod grants;
+mod passkey_policy;
 pub mod stats;
 mod users;
 

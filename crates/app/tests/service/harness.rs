@@ -46,6 +46,7 @@ impl Harness {
             risk: Default::default(),
             relying_party: Default::default(),
             passkey_only: Default::default(),
+            passkey_policy: Default::default(),
         };
         let app = App::new(config, stores, clock.clone()).await.expect("app");
         Harness { app, clock, dir }

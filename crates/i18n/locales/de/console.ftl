@@ -450,3 +450,36 @@ console-notice-passkey-only-set = „Nur Passkeys“ geändert.
 console-overview-passkey-only = Benutzer nur mit Passkeys
 audit-detail-passkey-only-on = nur Passkeys
 audit-detail-passkey-only-off = wieder ein Passwort erlaubt
+console-passkeys = Passkeys
+console-passkeys-lead = Welche Passkeys registriert werden dürfen. Passkeys, die vor einer strengeren Richtlinie registriert wurden, funktionieren weiter; entfernen Sie sie auf der Seite der Person.
+console-passkeys-for-everyone = Alle
+console-passkeys-for-admins = Administratoren
+console-passkeys-in-force = Gilt:
+console-passkeys-chosen-here = hier gewählt
+console-passkeys-from-configuration = aus der Serverkonfiguration
+console-passkeys-allowed = Erlaubte Passkeys
+console-passkeys-allowed-any = Jeder Passkey
+console-passkeys-allowed-listed = Nur die unten aufgeführten Modelle
+console-passkeys-allowed-security-keys = Nur Hardware-Sicherheitsschlüssel
+console-passkeys-any = Jeder Passkey
+console-passkeys-listed-n = Nur { $count ->
+    [one] ein aufgeführtes Modell
+   *[other] { $count } aufgeführte Modelle
+}
+console-passkeys-security-keys = Nur Hardware-Sicherheitsschlüssel (attestiert)
+console-passkeys-attested = attestiert
+console-passkeys-aaguids = Erlaubte Modelle (AAGUIDs)
+console-passkeys-aaguids-hint = Eine AAGUID pro Zeile, für „Nur die unten aufgeführten Modelle“. Ohne Attestierung ist ein Modell das, was der Authenticator angibt.
+console-passkeys-require-attestation = Attestierung verlangen: Der Authenticator weist sein Modell nach, geprüft gegen die FIDO-Metadaten (nur gerätegebundene Passkeys)
+console-passkeys-save = Richtlinie speichern
+console-passkeys-reset = Die der Konfiguration verwenden
+console-passkeys-bad-aaguids = Die AAGUIDs konnten nicht gelesen werden: { $reason }
+console-passkeys-metadata = FIDO-Metadaten
+console-passkeys-metadata-serial = Seriennummer
+console-passkeys-metadata-next = Nächste Aktualisierung fällig
+console-passkeys-metadata-stale = (überfällig: neuen BLOB herunterladen)
+console-passkeys-metadata-models = Authenticator-Modelle
+console-passkeys-metadata-keys = Davon Sicherheitsschlüssel
+console-passkeys-metadata-unreadable = Der Metadaten-BLOB (LATCHKEY_FIDO_MDS) lässt sich nicht lesen oder prüfen; siehe das Log des Servers.
+console-passkeys-no-metadata = Es ist kein FIDO-Metadaten-BLOB konfiguriert (LATCHKEY_FIDO_MDS): Attestierung kann nicht verlangt und Sicherheitsschlüssel können nicht erkannt werden.
+console-notice-passkey-policy-set = Passkey-Richtlinie geändert.

@@ -78,6 +78,7 @@ event-recovery-requested = Wiederherstellungslink gesendet
 event-recovery-requested-unknown = Wiederherstellung für ein unbekanntes Konto angefragt
 event-refresh-token-reuse = Refresh-Token zweimal benutzt: Zugriff widerrufen
 event-passkey-only-set = „Nur Passkeys“ geändert
+event-passkey-policy-set = Passkey-Richtlinie geändert
 event-risk-policy-set = Risikorichtlinie festgelegt
 event-risky-sign-in-refused = Riskante Anmeldung gestoppt
 event-second-factor-failed = Zweiter Schritt fehlgeschlagen

@@ -307,3 +307,10 @@ password-passkey-only = Dieses Konto meldet sich nur mit Passkeys an: Es kann ke
 account-passkey-only = Nur Passkeys
 account-passkey-only-note = Dieses Konto meldet sich nur mit Passkeys an. Sein Passwort wird entfernt, sobald es einen Passkey hat.
 account-upgraded = Ihr Passwortmanager hat einen Passkey für dieses Konto gespeichert: Melden Sie sich beim nächsten Mal damit an.
+
+## Authenticator policy (issue #29): why a passkey was refused
+passkey-refused-not-listed = Ihre Organisation erlaubt diese Art von Passkey nicht. Fragen Sie Ihre Administration, welche Sicherheitsschlüssel oder Passkey-Anbieter Sie verwenden können.
+passkey-refused-not-listed-admins = Ihre Organisation erlaubt für Administratoren nur bestimmte Passkeys. Fragen Sie eine andere Administratorin oder einen anderen Administrator, welche.
+passkey-refused-security-keys = Ihre Organisation erlaubt nur Sicherheitsschlüssel. Stecken Sie einen Sicherheitsschlüssel (etwa einen YubiKey) ein oder halten Sie ihn an das Gerät.
+passkey-refused-security-keys-admins = Ihre Organisation erlaubt für Administratoren nur Sicherheitsschlüssel. Stecken Sie einen Sicherheitsschlüssel (etwa einen YubiKey) ein oder halten Sie ihn an das Gerät.
+passkey-refused-not-attested = Dieser Passkey konnte nicht nachweisen, welches Gerät ihn erstellt hat, und Ihre Organisation verlangt das. Versuchen Sie es mit einem Sicherheitsschlüssel oder einem anderen Gerät.

@@ -450,3 +450,36 @@ console-notice-passkey-only-set = Passkeys only changed.
 console-overview-passkey-only = Passkey-only users
 audit-detail-passkey-only-on = passkeys only
 audit-detail-passkey-only-off = a password allowed again
+console-passkeys = Passkeys
+console-passkeys-lead = Which passkeys people may register. Passkeys registered before a stricter policy keep working; remove them on the user's page.
+console-passkeys-for-everyone = Everyone
+console-passkeys-for-admins = Administrators
+console-passkeys-in-force = In force:
+console-passkeys-chosen-here = chosen here
+console-passkeys-from-configuration = from the server's configuration
+console-passkeys-allowed = Allowed passkeys
+console-passkeys-allowed-any = Any passkey
+console-passkeys-allowed-listed = Only the models listed below
+console-passkeys-allowed-security-keys = Hardware security keys only
+console-passkeys-any = Any passkey
+console-passkeys-listed-n = Only { $count ->
+    [one] one listed model
+   *[other] { $count } listed models
+}
+console-passkeys-security-keys = Hardware security keys only (attested)
+console-passkeys-attested = attested
+console-passkeys-aaguids = Allowed models (AAGUIDs)
+console-passkeys-aaguids-hint = One AAGUID a line, for "Only the models listed below". Without attestation, a model is what the authenticator says it is.
+console-passkeys-require-attestation = Require attestation: the authenticator proves its model, checked against the FIDO metadata (device-bound passkeys only)
+console-passkeys-save = Save policy
+console-passkeys-reset = Use the configuration's
+console-passkeys-bad-aaguids = The AAGUIDs could not be read: { $reason }
+console-passkeys-metadata = FIDO metadata
+console-passkeys-metadata-serial = Serial number
+console-passkeys-metadata-next = Next update due
+console-passkeys-metadata-stale = (past: download a new BLOB)
+console-passkeys-metadata-models = Authenticator models
+console-passkeys-metadata-keys = Of them, security keys
+console-passkeys-metadata-unreadable = The metadata BLOB (LATCHKEY_FIDO_MDS) does not read or verify; see the server's log.
+console-passkeys-no-metadata = No FIDO metadata BLOB is configured (LATCHKEY_FIDO_MDS), so attestation cannot be required and security keys cannot be told apart.
+console-notice-passkey-policy-set = Passkey policy changed.

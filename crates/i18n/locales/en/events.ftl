@@ -78,6 +78,7 @@ event-recovery-requested = Recovery link sent
 event-recovery-requested-unknown = Recovery asked for an unknown account
 event-refresh-token-reuse = Refresh token used twice: access revoked
 event-passkey-only-set = Passkeys only changed
+event-passkey-policy-set = Passkey policy changed
 event-risk-policy-set = Risk policy set
 event-risky-sign-in-refused = Risky sign-in stopped
 event-second-factor-failed = Second step failed

@@ -307,3 +307,10 @@ password-passkey-only = This account signs in with passkeys only: it cannot have
 account-passkey-only = Passkeys only
 account-passkey-only-note = This account signs in with passkeys only. Its password is removed once it has a passkey.
 account-upgraded = Your password manager saved a passkey for this account: next time, sign in with it.
+
+## Authenticator policy (issue #29): why a passkey was refused
+passkey-refused-not-listed = Your organisation does not allow this kind of passkey. Ask your administrator which security keys or passkey providers you can use.
+passkey-refused-not-listed-admins = Your organisation only allows certain passkeys for administrators. Ask another administrator which ones.
+passkey-refused-security-keys = Your organisation only allows security keys. Insert or tap a security key (such as a YubiKey) instead.
+passkey-refused-security-keys-admins = Your organisation only allows security keys for administrators. Insert or tap a security key (such as a YubiKey) instead.
+passkey-refused-not-attested = This passkey could not prove which device made it, and your organisation requires that. Try a security key, or another device.

@@ -12,6 +12,7 @@ pub mod groups;
 pub mod keys;
 pub mod links;
 pub mod mfa;
+pub mod passkey_policies;
 pub mod passkey_providers;
 pub mod passkeys;
 pub mod providers;

@@ -257,7 +257,11 @@ async fn passkey_start(req: HttpRequest, state: web::Data<AppState>, body: web::
         Ok(opened) => opened,
         Err(refusal) => return Ok(refusal),
     };
-    let (ceremony, options) = state.passkeys.start_registration(&user, &ceremony_binding(&link)).await?;
+    let (ceremony, options) = match state.passkeys.start_registration(&user, &ceremony_binding(&link)).await {
+        Ok(started) => started,
+        Err(AuthnError::PasskeyRefused(r)) => return Ok(super::passkeys::refused(tr(&req), r)),
+        Err(e) => return Err(e.into()),
+    };
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({ "ceremony": ceremony, "options": options })))
 }
 
@@ -277,6 +281,7 @@ async fn passkey_finish(req: HttpRequest, state: web::Data<AppState>, body: web:
     let (info, kind) = match state.passkeys.finish_registration(&user, &ceremony_binding(&link), &body.ceremony, &body.credential, &body.name).await {
         Ok(done) => done,
         Err(AuthnError::InvalidInput(m)) => return Ok(json_error(StatusCode::BAD_REQUEST, &m)),
+        Err(AuthnError::PasskeyRefused(r)) => return Ok(super::passkeys::refused(tr(&req), r)),
         Err(e) => return Err(e.into()),
     };
     if !state.links.consume(&link).await? {

@@ -65,7 +65,11 @@ pub async fn register_start(req: HttpRequest, state: web::Data<AppState>, body: 
     if !may_change_credentials(&state, &session, &user).await? {
         return Ok(json_error(StatusCode::FORBIDDEN, "sign in again to add a passkey (recent sign-in required)"));
     }
-    let (ceremony, mut options) = state.passkeys.start_registration(&user, &session.sid).await?;
+    let (ceremony, mut options) = match state.passkeys.start_registration(&user, &session.sid).await {
+        Ok(started) => started,
+        Err(AuthnError::PasskeyRefused(r)) => return Ok(refused(crate::lang::tr(&req), r)),
+        Err(e) => return Err(e.into()),
+    };
     options.public_key.hints = body.hints();
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({ "ceremony": ceremony, "options": options })))
 }
@@ -100,8 +104,16 @@ pub async fn register_finish(req: HttpRequest, state: web::Data<AppState>, body:
             Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(out))
         }
         Err(AuthnError::InvalidInput(m)) => Ok(json_error(StatusCode::BAD_REQUEST, &m)),
+        Err(AuthnError::PasskeyRefused(r)) => Ok(refused(crate::lang::tr(&req), r)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A passkey the authenticator policy does not allow (issue #29): 403 with
+/// the policy in plain words ("Your organisation only allows security keys
+/// for administrators").
+pub(crate) fn refused(t: latchkey_i18n::Tr, r: latchkey_authn::authenticator_policy::Refusal) -> HttpResponse {
+    json_error(StatusCode::FORBIDDEN, &t.get(r.message_id()))
 }
 
 #[derive(Deserialize)]

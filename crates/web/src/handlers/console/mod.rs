@@ -5,7 +5,7 @@
 //! sign-in to be within the last 5 minutes.
 //!
 //! One file per page group: [`overview`], [`users`], [`clients`],
-//! [`audit`], [`alerts`], [`keys`] (sign-in providers are `console_providers`). What
+//! [`audit`], [`alerts`], [`keys`], [`passkey_policy`] (sign-in providers are `console_providers`). What
 //! they share lives here: the layout's navigation, notices, the page
 //! renderer, the forms every action posts.
 
@@ -15,6 +15,7 @@ pub mod clients;
 pub mod keys;
 pub mod overview;
 pub mod passkey_only;
+pub mod passkey_policy;
 pub mod risk_policy;
 pub mod users;
 
@@ -23,6 +24,7 @@ pub use audit::{audit, audit_csv, audit_export};
 pub use clients::{client, client_action, clients, create_client};
 pub use keys::{keys, rotate_keys};
 pub use overview::overview;
+pub use passkey_policy::{passkeys, set_policy as set_passkey_policy};
 pub use users::{invite, user, user_action, users};
 
 use actix_web::http::StatusCode;
@@ -44,17 +46,19 @@ pub enum Section {
     Audit,
     Alerts,
     Keys,
+    Passkeys,
     Providers,
 }
 
 /// The sections in the navigation's order: link, message id.
-const SECTIONS: [(Section, &str, &str); 7] = [
+const SECTIONS: [(Section, &str, &str); 8] = [
     (Section::Overview, "/admin", "console-overview"),
     (Section::Users, "/admin/users", "console-users"),
     (Section::Clients, "/admin/clients", "console-clients"),
     (Section::Audit, "/admin/audit", "console-audit"),
     (Section::Alerts, "/admin/alerts", "console-alerts"),
     (Section::Keys, "/admin/keys", "console-keys"),
+    (Section::Passkeys, "/admin/passkeys", "console-passkeys"),
     (Section::Providers, "/admin/providers", "console-providers"),
 ];
 
@@ -119,6 +123,7 @@ const NOTICES: &[&str] = &[
     "alert-acknowledged",
     "risk-policy-set",
     "passkey-only-set",
+    "passkey-policy-set",
 ];
 
 /// The fixed text of a notice code, if it is one, in `t`'s language
