@@ -31,6 +31,7 @@ mod registration;
 mod related_origins;
 mod resilience;
 mod risk;
+mod scim;
 mod security;
 mod sessions;
 mod support;

@@ -38,6 +38,7 @@ mod error;
 pub mod federation;
 pub mod registration;
 pub mod risk;
+pub mod scim;
 pub mod sessions;
 pub mod sign_in;
 

@@ -195,6 +195,10 @@ impl Authenticator {
     /// nobody can sign in as them until a set-up link is used.
     pub async fn create_without_credentials(&self, username: &str, email: &str, admin: bool) -> Result<User, AuthnError> {
         validate_identity(username, email)?;
+        self.insert_without_credentials(username, email, admin).await
+    }
+
+    async fn insert_without_credentials(&self, username: &str, email: &str, admin: bool) -> Result<User, AuthnError> {
         let user = User {
             id: UserId(uuid::Uuid::new_v4().to_string()),
             username: username.to_string(),
@@ -210,6 +214,15 @@ impl Authenticator {
         let u = user.clone();
         self.db.run(move |c| users::insert(c, &u)).await.map_err(map_conflict)?;
         Ok(user)
+    }
+
+    /// A user a directory provisioned (SCIM, issue #30): no credential, and
+    /// an address only if the directory has one (without, the user signs in
+    /// through an upstream provider and no mail reaches them).
+    pub async fn create_provisioned(&self, username: &str, email: &str) -> Result<User, AuthnError> {
+        // An address, when there is one, is checked as any other.
+        validate_identity(username, if email.is_empty() { "placeholder@example.com" } else { email })?;
+        self.insert_without_credentials(username, email, false).await
     }
 
     /// A self-service sign-up: an account without credentials that holds

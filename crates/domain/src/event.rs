@@ -119,6 +119,10 @@ pub enum EventKind {
     RefreshTokenReuse,
     RiskPolicySet,
     RiskySignInRefused,
+    ScimClientCreated,
+    ScimClientRevoked,
+    ScimUserCreated,
+    ScimUserUpdated,
     SecondFactorFailed,
     SessionMoved,
     SessionRestored,
@@ -140,7 +144,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, for tests and lookups.
-    pub const ALL: [EventKind; 96] = [
+    pub const ALL: [EventKind; 100] = [
         EventKind::AccountDeleted,
         EventKind::AccountRecovered,
         EventKind::AccountSetUp,
@@ -220,6 +224,10 @@ impl EventKind {
         EventKind::RefreshTokenReuse,
         EventKind::RiskPolicySet,
         EventKind::RiskySignInRefused,
+        EventKind::ScimClientCreated,
+        EventKind::ScimClientRevoked,
+        EventKind::ScimUserCreated,
+        EventKind::ScimUserUpdated,
         EventKind::SecondFactorFailed,
         EventKind::SessionMoved,
         EventKind::SessionRestored,
@@ -323,6 +331,10 @@ impl EventKind {
             RefreshTokenReuse => "refresh_token_reuse",
             RiskPolicySet => "risk_policy_set",
             RiskySignInRefused => "risky_sign_in_refused",
+            ScimClientCreated => "scim_client_created",
+            ScimClientRevoked => "scim_client_revoked",
+            ScimUserCreated => "scim_user_created",
+            ScimUserUpdated => "scim_user_updated",
             SecondFactorFailed => "second_factor_failed",
             SessionMoved => "session_moved",
             SessionRestored => "session_restored",
@@ -399,6 +411,8 @@ pub enum Actor {
     Client(ClientId),
     /// The command line (an operator holding the server's keys).
     Cli,
+    /// A SCIM client (a directory provisioning users), by its id (issue #30).
+    Scim(String),
     /// Latchkey itself: deliveries, sweeps, jobs outside any request.
     System,
     /// Nobody proven yet: sign-in attempts, sign-up, holders of a mailed link.
@@ -413,6 +427,7 @@ impl Actor {
             Actor::Admin(id) => Some(format!("admin:{}", id.0)),
             Actor::Client(id) => Some(format!("client:{}", id.0)),
             Actor::Cli => Some("cli".into()),
+            Actor::Scim(id) => Some(format!("scim:{id}")),
             Actor::System | Actor::Anonymous => None,
         }
     }
@@ -861,6 +876,24 @@ pub enum SecurityEvent {
     },
     /// A high-risk password sign-in of an account without a second factor
     /// was refused (issue #32); the owner was mailed.
+    /// A SCIM client (a directory that provisions users) was made (issue #30).
+    ScimClientCreated {
+        client: String,
+        name: String,
+    },
+    /// A SCIM client's token was revoked.
+    ScimClientRevoked {
+        client: String,
+    },
+    /// A SCIM client created a user (the actor names the client).
+    ScimUserCreated {
+        user: UserId,
+        username: String,
+    },
+    /// A SCIM client replaced or patched a user.
+    ScimUserUpdated {
+        user: UserId,
+    },
     RiskySignInRefused {
         user: UserId,
         risk: SignInRisk,
@@ -1048,6 +1081,10 @@ impl SecurityEvent {
             E::RefreshTokenReuse { .. } => EventKind::RefreshTokenReuse,
             E::RiskPolicySet { .. } => EventKind::RiskPolicySet,
             E::RiskySignInRefused { .. } => EventKind::RiskySignInRefused,
+            E::ScimClientCreated { .. } => EventKind::ScimClientCreated,
+            E::ScimClientRevoked { .. } => EventKind::ScimClientRevoked,
+            E::ScimUserCreated { .. } => EventKind::ScimUserCreated,
+            E::ScimUserUpdated { .. } => EventKind::ScimUserUpdated,
             E::SecondFactorFailed { .. } => EventKind::SecondFactorFailed,
             E::SessionMoved { .. } => EventKind::SessionMoved,
             E::SessionRestored { .. } => EventKind::SessionRestored,
@@ -1117,6 +1154,8 @@ impl SecurityEvent {
             | E::RefreshTokenReuse { user, .. }
             | E::RiskPolicySet { user, .. }
             | E::RiskySignInRefused { user, .. }
+            | E::ScimUserCreated { user, .. }
+            | E::ScimUserUpdated { user }
             | E::SecondFactorFailed { user, .. }
             | E::SessionMoved { user, .. }
             | E::SessionRestored { user }
@@ -1155,6 +1194,8 @@ impl SecurityEvent {
             | E::GroupRemoved { .. }
             | E::KeysRotated { .. }
             | E::PasskeyPolicySet { .. }
+            | E::ScimClientCreated { .. }
+            | E::ScimClientRevoked { .. }
             | E::ProviderAdded { .. }
             | E::ProviderDisabled { .. }
             | E::ProviderEnabled { .. }
@@ -1295,6 +1336,10 @@ impl SecurityEvent {
             E::RecoveryRequestedUnknown => "no such account".into(),
             E::RefreshTokenReuse { family, generation, .. } => format!("family {family} revoked (generation {generation} replayed)"),
             E::RiskPolicySet { policy, .. } => format!("risk policy: {}", policy.as_deref().unwrap_or("the deployment's")),
+            E::ScimClientCreated { client, name } => format!("SCIM client {name} ({client})"),
+            E::ScimClientRevoked { client } => format!("SCIM client {client}"),
+            E::ScimUserCreated { username, .. } => format!("username {username}"),
+            E::ScimUserUpdated { .. } => String::new(),
             E::RiskySignInRefused { risk, .. } => format!("password sign-in refused, no second factor to ask for; {}", risk.to_detail()),
             E::SecondFactorFailed { throttled: true, .. } => "throttled".into(),
             E::SecondFactorFailed { throttled: false, .. } => "wrong code".into(),
@@ -1418,6 +1463,10 @@ mod tests {
             E::RecoveryRequestedUnknown,
             E::RefreshTokenReuse { user: u.clone(), client: c.clone(), family: "f1".into(), generation: 3 },
             E::RiskPolicySet { user: u.clone(), policy: Some("strict".into()) },
+            E::ScimClientCreated { client: "c1".into(), name: "Entra ID".into() },
+            E::ScimClientRevoked { client: "c1".into() },
+            E::ScimUserCreated { user: u.clone(), username: "bjensen".into() },
+            E::ScimUserUpdated { user: u.clone() },
             E::RiskySignInRefused { user: u.clone(), risk: crate::risk::SignInRisk { level: crate::RiskLevel::High, signals: vec![crate::RiskSignal::Blocklisted], place: None } },
             E::SecondFactorFailed { user: u.clone(), throttled: false },
             E::SessionMoved { user: u.clone(), session: "s1".into() },
@@ -1465,7 +1514,7 @@ mod tests {
                    group_member_added group_member_removed group_removed identity_linked identity_unlinked keys_rotated login_failed login_throttled mfa_reset_by_admin new_country_sign_in new_device_sign_in not_me \
                    passkey_added passkey_only_set passkey_policy_set passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
                    profile_changed provider_added provider_disabled provider_enabled provider_removed provider_updated rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
-                   recovery_requested recovery_requested_unknown refresh_token_reuse risk_policy_set risky_sign_in_refused second_factor_failed session_moved session_restored sessions_ended sign_in sign_in_code_failed sign_in_stepped_up \
+                   recovery_requested recovery_requested_unknown refresh_token_reuse risk_policy_set risky_sign_in_refused scim_client_created scim_client_revoked scim_user_created scim_user_updated second_factor_failed session_moved session_restored sessions_ended sign_in sign_in_code_failed sign_in_stepped_up \
                    sign_out signup_address_taken signup_requested token_exchanged totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";
         let now: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(now, old.split_whitespace().collect::<Vec<_>>());

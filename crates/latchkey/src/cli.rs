@@ -398,6 +398,44 @@ pub enum Command {
         #[command(subcommand)]
         command: PasskeysCommand,
     },
+    /// SCIM provisioning (/scim/v2): the directories that create, change and remove users.
+    Scim {
+        #[command(subcommand)]
+        command: ScimCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ScimCommand {
+    /// Bearer tokens of SCIM clients (Entra ID, Okta, an HR system).
+    Token {
+        #[command(subcommand)]
+        command: ScimTokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ScimTokenCommand {
+    /// Make a SCIM client and print its token (shown once; send it as `Authorization: Bearer …`).
+    Create {
+        /// Who it is for ("Entra ID"): named in the audit trail for every change it makes.
+        #[arg(long)]
+        name: String,
+        /// Days the token works (default: until revoked).
+        #[arg(long)]
+        expires_days: Option<i64>,
+        /// How users it creates get in: none (an upstream provider, or an invitation later) or
+        /// invite (a set-up link mailed at once).
+        #[arg(long, default_value = "none")]
+        onboarding: String,
+    },
+    /// The SCIM clients, with when each was last used.
+    List,
+    /// Revoke a SCIM client's token at once.
+    Revoke {
+        /// The SCIM client's id (from `list`).
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use cli::{
     AdminCommand, ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, PasskeysCommand, ProviderArgs, ProviderCommand,
-    ServeArgs, SessionsCommand, UserCommand,
+    ScimCommand, ScimTokenCommand, ServeArgs, SessionsCommand, UserCommand,
 };
 use latchkey_domain::SigningAlg;
 
@@ -151,7 +151,39 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         Command::Mail { command } => mail_command(&settings.outbox_dir(), command),
         // The database only: no App, no keys.
         Command::Passkeys { command } => passkeys_command(&latchkey_web::open_stores(&settings).await?.db, command).await,
+        Command::Scim { command: ScimCommand::Token { command } } => scim_token_command(&app(&settings, clock).await?, command).await,
     }
+}
+
+/// `latchkey scim token create|list|revoke`.
+async fn scim_token_command(state: &latchkey_app::App, command: ScimTokenCommand) -> Result<(), CliError> {
+    use latchkey_app::scim::clients::Onboarding;
+    match command {
+        ScimTokenCommand::Create { name, expires_days, onboarding } => {
+            let onboarding = Onboarding::parse(&onboarding).ok_or_else(|| CliError::Usage("--onboarding is none or invite".into()))?;
+            if expires_days.is_some_and(|d| !(1..=3660).contains(&d)) {
+                return Err(CliError::Usage("--expires-days is 1 to 3660".into()));
+            }
+            let (client, token) = state.create_scim_client(&Actor::Cli, &name, onboarding, expires_days.map(|d| d * 86_400)).await?;
+            println!("{token}");
+            println!("(shown once) SCIM client {} for {}; its base URL is {}/scim/v2", client.id, client.name, state.issuer);
+        }
+        ScimTokenCommand::List => {
+            for c in state.scim_clients().await? {
+                let status = match (c.revoked_at, c.expires_at) {
+                    (Some(_), _) => "revoked".to_string(),
+                    (None, Some(e)) if e <= state.clock.now() => "expired".to_string(),
+                    _ => format!("last used {}", c.last_used_at.map(latchkey_app::scim::datetime).unwrap_or_else(|| "never".into())),
+                };
+                println!("{}  {}  onboarding={}  {}", c.id, c.name, c.onboarding.as_str(), status);
+            }
+        }
+        ScimTokenCommand::Revoke { id } => {
+            state.revoke_scim_client(&Actor::Cli, &id).await?;
+            println!("revoked SCIM client {id}");
+        }
+    }
+    Ok(())
 }
 
 /// `latchkey passkeys aaguids [--file PATH | --shipped]`: the passkey

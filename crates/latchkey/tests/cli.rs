@@ -730,3 +730,31 @@ fn passkey_provider_lists_from_the_command_line() {
     let (ok, _, err) = say(&["passkeys", "aaguids", "--shipped", "--file", &path]);
     assert!(!ok && err.contains("cannot be used with"), "{err}");
 }
+
+/// Issue #30: SCIM clients from the command line: a token shown once,
+/// listed without it, revoked.
+#[test]
+fn scim_tokens_from_the_command_line() {
+    let cli = Cli::new();
+    let say = |args: &[&str]| {
+        let out = cli.run(args, None);
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, text, err) = say(&["scim", "token", "create", "--name", "Entra ID", "--onboarding", "invite", "--expires-days", "30"]);
+    assert!(ok, "{err}");
+    let token = text.lines().next().unwrap_or_default().to_string();
+    assert!(token.starts_with("lkscim_") && token.len() > 30, "{text}");
+    assert!(text.contains("/scim/v2"), "{text}");
+    let (ok, listed, _) = say(&["scim", "token", "list"]);
+    assert!(ok && listed.contains("Entra ID") && listed.contains("onboarding=invite") && listed.contains("last used never"), "{listed}");
+    assert!(!listed.contains(&token), "the token is shown once");
+    let id = listed.split_whitespace().next().unwrap_or_default().to_string();
+    let (ok, text, _) = say(&["scim", "token", "revoke", &id]);
+    assert!(ok && text.contains("revoked"), "{text}");
+    let (_, listed, _) = say(&["scim", "token", "list"]);
+    assert!(listed.contains("revoked"), "{listed}");
+    let (ok, _, err) = say(&["scim", "token", "revoke", &id]);
+    assert!(!ok && err.contains("no such SCIM client"), "{err}");
+    let (ok, _, err) = say(&["scim", "token", "create", "--name", "X", "--onboarding", "magic"]);
+    assert!(!ok && err.contains("--onboarding is none or invite"), "{err}");
+}

@@ -20,6 +20,23 @@ diesel::table! {
         signup_expires_at -> Nullable<BigInt>,
         risk_policy -> Nullable<Text>,
         passkey_only -> Bool,
+        external_id -> Nullable<Text>,
+        scim_user_name -> Nullable<Text>,
+        scim_client_id -> Nullable<Text>,
+        scim_attributes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    scim_clients (id) {
+        id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        onboarding -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
     }
 }
 
@@ -268,6 +285,8 @@ diesel::table! {
         id -> Text,
         name -> Text,
         created_at -> BigInt,
+        external_id -> Nullable<Text>,
+        updated_at -> Nullable<BigInt>,
     }
 }
 
@@ -421,6 +440,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     passkeys,
     passkey_providers,
     passkey_policies,
+    scim_clients,
     upstream_providers,
     federated_identities,
     upstream_sessions,

@@ -72,6 +72,34 @@ fn api(path: &str, routes: Vec<actix_web::Route>) -> impl actix_web::dev::HttpSe
     routes.into_iter().fold(web::resource(path), |r, route| r.route(route)).route(web::method(Method::OPTIONS).to(preflight)).wrap(cors())
 }
 
+/// `/scim/v2` (issue #30): SCIM clients provision users and groups.
+fn scim_routes() -> actix_web::Scope {
+    use crate::handlers::scim;
+    web::scope("/scim/v2")
+        .app_data(web::PayloadConfig::new(scim::MAX_SCIM_BODY))
+        .route("/ServiceProviderConfig", web::get().to(scim::service_provider_config))
+        .route("/ResourceTypes", web::get().to(scim::resource_types))
+        .route("/ResourceTypes/{id}", web::get().to(scim::resource_types))
+        .route("/Schemas", web::get().to(scim::schemas_list))
+        .route("/Schemas/{id}", web::get().to(scim::schemas_list))
+        // The discovery documents are read-only: other methods are 405.
+        .route("/ServiceProviderConfig", web::route().to(scim::read_only))
+        .route("/ResourceTypes", web::route().to(scim::read_only))
+        .route("/ResourceTypes/{id}", web::route().to(scim::read_only))
+        .route("/Schemas", web::route().to(scim::read_only))
+        .route("/Schemas/{id}", web::route().to(scim::read_only))
+        .route("/.search", web::post().to(scim::search_everything))
+        // `{resource}`: Users or Groups (anything else: 404).
+        .route("/{resource}", web::get().to(scim::list))
+        .route("/{resource}", web::post().to(scim::create))
+        .route("/{resource}/.search", web::post().to(scim::search))
+        .route("/{resource}/{id}", web::get().to(scim::get))
+        .route("/{resource}/{id}", web::put().to(scim::replace))
+        .route("/{resource}/{id}", web::patch().to(scim::patch))
+        .route("/{resource}/{id}", web::delete().to(scim::delete))
+        .default_service(web::to(scim::unknown))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(form_config())
         .app_data(query_config())
@@ -94,6 +122,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(api("/introspect", vec![web::post().to(token::introspect)]))
         .service(api("/userinfo", vec![web::get().to(userinfo::userinfo), web::post().to(userinfo::userinfo)]))
         .configure(crate::admin::configure)
+        .service(scim_routes())
         .route("/", web::get().to(misc::home))
         .route("/authorize", web::get().to(authorize::authorize_get))
         .route("/authorize", web::post().to(authorize::authorize_post))

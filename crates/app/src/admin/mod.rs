@@ -38,6 +38,8 @@ pub enum Actor {
     Token { client: String, subject: String },
     /// The command line on the server (whoever can read its configuration).
     Cli,
+    /// A SCIM client provisioning users (issue #30): its id and name.
+    Scim { client: String, name: String },
 }
 
 impl Actor {
@@ -46,7 +48,7 @@ impl Actor {
         match self {
             Actor::User(id) => id == user,
             Actor::Token { subject, .. } => *subject == user.0,
-            Actor::Cli => false,
+            Actor::Cli | Actor::Scim { .. } => false,
         }
     }
 
@@ -56,6 +58,7 @@ impl Actor {
             Actor::User(id) => latchkey_domain::Actor::Admin(id.clone()),
             Actor::Token { client, .. } => latchkey_domain::Actor::Client(latchkey_domain::ClientId(client.clone())),
             Actor::Cli => latchkey_domain::Actor::Cli,
+            Actor::Scim { client, .. } => latchkey_domain::Actor::Scim(client.clone()),
         }
     }
 
@@ -65,6 +68,7 @@ impl Actor {
             Actor::User(id) => format!("admin {}", id.0),
             Actor::Token { client, .. } => format!("admin client {client}"),
             Actor::Cli => "the command line".to_string(),
+            Actor::Scim { name, .. } => format!("SCIM client {name}"),
         }
     }
 }

@@ -81,6 +81,10 @@ event-passkey-only-set = „Nur Passkeys“ geändert
 event-passkey-policy-set = Passkey-Richtlinie geändert
 event-risk-policy-set = Risikorichtlinie festgelegt
 event-risky-sign-in-refused = Riskante Anmeldung gestoppt
+event-scim-client-created = SCIM-Client angelegt
+event-scim-client-revoked = SCIM-Client widerrufen
+event-scim-user-created = Person per SCIM angelegt
+event-scim-user-updated = Person per SCIM geändert
 event-second-factor-failed = Zweiter Schritt fehlgeschlagen
 event-session-moved = Sitzung beendet: von einem anderen Gerät benutzt
 event-session-restored = Angemeldet durch ein gespeichertes Gerät
@@ -106,6 +110,7 @@ audit-outcome-failure = Fehlgeschlagen
 ## Wer es getan hat, wenn kein Benutzer oder Client mit Namen.
 audit-actor-none = System oder anonym
 audit-actor-cli = Kommandozeile
+audit-actor-scim = SCIM-Client { $id }
 audit-as-admin = als Administrator
 audit-removed = (entfernt)
 

@@ -81,6 +81,10 @@ event-passkey-only-set = Passkeys only changed
 event-passkey-policy-set = Passkey policy changed
 event-risk-policy-set = Risk policy set
 event-risky-sign-in-refused = Risky sign-in stopped
+event-scim-client-created = SCIM client created
+event-scim-client-revoked = SCIM client revoked
+event-scim-user-created = User created by SCIM
+event-scim-user-updated = User changed by SCIM
 event-second-factor-failed = Second step failed
 event-session-moved = Session ended: used from another device
 event-session-restored = Signed in by a remembered device
@@ -106,6 +110,7 @@ audit-outcome-failure = Failed
 ## Who did it, when not a user or client with a name.
 audit-actor-none = System or anonymous
 audit-actor-cli = Command line
+audit-actor-scim = SCIM client { $id }
 audit-as-admin = as admin
 audit-removed = (removed)
 

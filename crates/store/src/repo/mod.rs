@@ -20,6 +20,7 @@ pub mod refresh;
 pub mod registration_tokens;
 pub mod revocations;
 pub mod risk;
+pub mod scim;
 pub mod sessions;
 pub mod stats;
 pub mod users;

@@ -22,6 +22,7 @@ pub mod recovery;
 pub mod registration;
 pub mod review;
 pub mod risk;
+pub mod scim;
 pub mod signup;
 pub mod token;
 pub mod userinfo;

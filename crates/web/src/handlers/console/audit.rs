@@ -120,6 +120,8 @@ enum ActorRef<'a> {
     User(&'a str),
     Admin(&'a str),
     Client(&'a str),
+    /// A SCIM client (issue #30), by its id.
+    Scim(&'a str),
     Other(&'a str),
 }
 
@@ -131,6 +133,7 @@ fn actor_ref(stored: Option<&str>) -> ActorRef<'_> {
             Some(("user", id)) => ActorRef::User(id),
             Some(("admin", id)) => ActorRef::Admin(id),
             Some(("client", id)) => ActorRef::Client(id),
+            Some(("scim", id)) => ActorRef::Scim(id),
             _ => ActorRef::Other(s),
         },
     }
@@ -159,6 +162,7 @@ pub(crate) fn event_row(t: Tr, now: i64, names: &AuditNames, e: &AuditEvent) -> 
         ActorRef::User(id) => Party::user(names, id),
         ActorRef::Admin(id) => Party { note: Some(t.get("audit-as-admin")), ..Party::user(names, id) },
         ActorRef::Client(id) => Party::client(names, id),
+        ActorRef::Scim(id) => Party::words(t.arg("audit-actor-scim", "id", id)),
         ActorRef::Other(s) => Party::words(s.to_string()),
     };
     let failed = e.outcome == "failure";
@@ -776,6 +780,7 @@ mod tests {
         assert_eq!(row.actor.note.as_deref(), Some("as admin"));
         assert_eq!(event_row(EN, 100, &names, &e(Some("client:c1"))).actor.href.as_deref(), Some("/admin/clients/c1"));
         assert_eq!(event_row(EN, 100, &names, &e(Some("cli"))).actor.name, "Command line");
+        assert_eq!(event_row(EN, 100, &names, &e(Some("scim:s1"))).actor.name, "SCIM client s1");
         assert_eq!(event_row(DE, 100, &names, &e(None)).actor.name, "System oder anonym");
         assert_eq!(event_row(EN, 100, &names, &e(None)).kind, "Signed in");
         let repeated = AuditEvent { kind: "passkey_sign_in".into(), detail: "signed in with a passkey".into(), ..e(None) };
