@@ -389,7 +389,19 @@ async fn axe_finds_no_serious_violation_on_any_console_page() {
     let (codes, user_page, client_page) = seeded_console(&app).await;
     let Some(mut chrome) = Chrome::launch().await else { return };
     console_sign_in(&mut chrome, &app, "root", codes.first().map(String::as_str).unwrap_or_default()).await;
-    let pages = ["/admin", "/admin/users", user_page.as_str(), "/admin/clients", client_page.as_str(), "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/passkeys", "/admin/providers"];
+    let pages = [
+        "/admin",
+        "/admin/users",
+        user_page.as_str(),
+        "/admin/clients",
+        client_page.as_str(),
+        "/admin/audit",
+        "/admin/alerts",
+        "/admin/keys",
+        "/admin/passkeys",
+        "/admin/webhooks",
+        "/admin/providers",
+    ];
     let mut violations = Vec::new();
     for lang in ["en", "de"] {
         chrome.call("Network.enable", json!({})).await;
@@ -451,6 +463,7 @@ async fn console_screenshots() {
         ("alerts", "/admin/alerts"),
         ("keys", "/admin/keys"),
         ("passkeys", "/admin/passkeys"),
+        ("webhooks", "/admin/webhooks"),
         ("providers", "/admin/providers"),
     ];
     for (name, path) in pages {
@@ -535,7 +548,7 @@ async fn seed_history(app: &TestApp) {
                 outcome: event.outcome().as_str().into(),
                 ..AuditEvent::default()
             };
-            app.state.stores.db.run(move |c| record(c, &row)).await.expect("row");
+            app.state.stores.db.run(move |c| record(c, &row, "{}")).await.expect("row");
         }
     }
 }

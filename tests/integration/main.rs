@@ -37,3 +37,4 @@ mod sessions;
 mod support;
 mod token_exchange;
 mod tokens;
+mod webhooks;

@@ -41,6 +41,7 @@ pub mod risk;
 pub mod scim;
 pub mod sessions;
 pub mod sign_in;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -173,6 +173,13 @@ pub enum Notice<'a> {
         ip: Option<&'a str>,
         password_url: &'a str,
     },
+    /// To administrators: a webhook subscription was disabled after a day
+    /// of failed deliveries (issue #30); `console_url` shows its log.
+    WebhookDisabled {
+        url: &'a str,
+        last_error: &'a str,
+        console_url: &'a str,
+    },
 }
 
 /// One piece of a mail's body.
@@ -313,6 +320,16 @@ impl Notice<'_> {
                     action("mail-sign-in-blocked-action", password_url),
                 ],
             ),
+            Notice::WebhookDisabled { url, last_error, console_url } => (
+                "webhook-disabled",
+                None,
+                vec![
+                    para("mail-webhook-disabled-intro"),
+                    Block::Details(vec![(t.get("mail-webhook-disabled-url"), url.to_string()), (t.get("mail-webhook-disabled-error"), last_error.to_string())]),
+                    para("mail-webhook-disabled-what"),
+                    action("mail-webhook-disabled-action", console_url),
+                ],
+            ),
         }
     }
 }
@@ -424,6 +441,7 @@ mod tests {
             Notice::CredentialAdded { username: "alice", passkey: None, provider: None, app: false, not_me_url: URL },
             Notice::ProviderLinked { username: "alice", provider: "Corp SSO", not_me_url: URL },
             Notice::ProviderUnlinked { username: "alice", provider: "Corp SSO" },
+            Notice::WebhookDisabled { url: "https://hooks.example.com/latchkey", last_error: "503 Service Unavailable", console_url: URL },
         ]
     }
 

@@ -57,6 +57,13 @@ mod tests {
     }
 }
 
+/// Epoch seconds as RFC 3339 in UTC, whole seconds (`2026-12-07T10:00:00Z`).
+pub fn rfc3339(epoch: i64) -> String {
+    let (y, m, d) = civil_from_days(epoch.div_euclid(86_400));
+    let secs = epoch.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
 /// The calendar date `days` after 1970-01-01 as `(year, month, day)`, in the
 /// proleptic Gregorian calendar (H. Hinnant's civil-from-days): the one
 /// place dates are computed without a date library.

@@ -140,11 +140,14 @@ pub enum EventKind {
     UserDisabled,
     UserEnabled,
     UserInvited,
+    WebhookAdded,
+    WebhookDisabled,
+    WebhookRemoved,
 }
 
 impl EventKind {
     /// Every kind, for tests and lookups.
-    pub const ALL: [EventKind; 100] = [
+    pub const ALL: [EventKind; 103] = [
         EventKind::AccountDeleted,
         EventKind::AccountRecovered,
         EventKind::AccountSetUp,
@@ -245,6 +248,9 @@ impl EventKind {
         EventKind::UserDisabled,
         EventKind::UserEnabled,
         EventKind::UserInvited,
+        EventKind::WebhookAdded,
+        EventKind::WebhookDisabled,
+        EventKind::WebhookRemoved,
     ];
 
     /// The kind as stored in audit rows (never change one: old rows, filters
@@ -352,6 +358,9 @@ impl EventKind {
             UserDisabled => "user_disabled",
             UserEnabled => "user_enabled",
             UserInvited => "user_invited",
+            WebhookAdded => "webhook_added",
+            WebhookDisabled => "webhook_disabled",
+            WebhookRemoved => "webhook_removed",
         }
     }
 
@@ -877,6 +886,20 @@ pub enum SecurityEvent {
     /// A high-risk password sign-in of an account without a second factor
     /// was refused (issue #32); the owner was mailed.
     /// A SCIM client (a directory that provisions users) was made (issue #30).
+    /// A webhook subscription was added (issue #30).
+    WebhookAdded {
+        subscription: String,
+        url: String,
+    },
+    /// A webhook subscription was disabled after a day of failed deliveries.
+    WebhookDisabled {
+        subscription: String,
+        url: String,
+    },
+    /// A webhook subscription was removed.
+    WebhookRemoved {
+        subscription: String,
+    },
     ScimClientCreated {
         client: String,
         name: String,
@@ -1102,6 +1125,9 @@ impl SecurityEvent {
             E::UserDisabled { .. } => EventKind::UserDisabled,
             E::UserEnabled { .. } => EventKind::UserEnabled,
             E::UserInvited { .. } => EventKind::UserInvited,
+            E::WebhookAdded { .. } => EventKind::WebhookAdded,
+            E::WebhookDisabled { .. } => EventKind::WebhookDisabled,
+            E::WebhookRemoved { .. } => EventKind::WebhookRemoved,
         }
     }
 
@@ -1195,6 +1221,9 @@ impl SecurityEvent {
             | E::KeysRotated { .. }
             | E::PasskeyPolicySet { .. }
             | E::ScimClientCreated { .. }
+            | E::WebhookAdded { .. }
+            | E::WebhookDisabled { .. }
+            | E::WebhookRemoved { .. }
             | E::ScimClientRevoked { .. }
             | E::ProviderAdded { .. }
             | E::ProviderDisabled { .. }
@@ -1336,6 +1365,8 @@ impl SecurityEvent {
             E::RecoveryRequestedUnknown => "no such account".into(),
             E::RefreshTokenReuse { family, generation, .. } => format!("family {family} revoked (generation {generation} replayed)"),
             E::RiskPolicySet { policy, .. } => format!("risk policy: {}", policy.as_deref().unwrap_or("the deployment's")),
+            E::WebhookAdded { subscription, url } | E::WebhookDisabled { subscription, url } => format!("webhook {subscription} to {url}"),
+            E::WebhookRemoved { subscription } => format!("webhook {subscription}"),
             E::ScimClientCreated { client, name } => format!("SCIM client {name} ({client})"),
             E::ScimClientRevoked { client } => format!("SCIM client {client}"),
             E::ScimUserCreated { username, .. } => format!("username {username}"),
@@ -1463,6 +1494,9 @@ mod tests {
             E::RecoveryRequestedUnknown,
             E::RefreshTokenReuse { user: u.clone(), client: c.clone(), family: "f1".into(), generation: 3 },
             E::RiskPolicySet { user: u.clone(), policy: Some("strict".into()) },
+            E::WebhookAdded { subscription: "w1".into(), url: "https://hooks.example.com/".into() },
+            E::WebhookDisabled { subscription: "w1".into(), url: "https://hooks.example.com/".into() },
+            E::WebhookRemoved { subscription: "w1".into() },
             E::ScimClientCreated { client: "c1".into(), name: "Entra ID".into() },
             E::ScimClientRevoked { client: "c1".into() },
             E::ScimUserCreated { user: u.clone(), username: "bjensen".into() },
@@ -1515,7 +1549,7 @@ mod tests {
                    passkey_added passkey_only_set passkey_policy_set passkey_removed passkey_second_factor passkey_sign_in passkey_sign_in_failed password_changed password_removed password_set \
                    profile_changed provider_added provider_disabled provider_enabled provider_removed provider_updated rate_limited recent_credential_removed recovery_factor_failed recovery_factor_passed recovery_link_sent_by_admin \
                    recovery_requested recovery_requested_unknown refresh_token_reuse risk_policy_set risky_sign_in_refused scim_client_created scim_client_revoked scim_user_created scim_user_updated second_factor_failed session_moved session_restored sessions_ended sign_in sign_in_code_failed sign_in_stepped_up \
-                   sign_out signup_address_taken signup_requested token_exchanged totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited";
+                   sign_out signup_address_taken signup_requested token_exchanged totp_enrolled totp_removed user_deleted user_disabled user_enabled user_invited webhook_added webhook_disabled webhook_removed";
         let now: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(now, old.split_whitespace().collect::<Vec<_>>());
     }

@@ -403,6 +403,39 @@ pub enum Command {
         #[command(subcommand)]
         command: ScimCommand,
     },
+    /// Webhooks: other systems told of security events, signed (Standard Webhooks).
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Subscribe a URL to events; prints the subscription and its signing secret (shown once).
+    Add {
+        /// The receiver: https (http only with --allow-private).
+        #[arg(long)]
+        url: String,
+        /// An event kind of the audit trail (sign_in, login_failed, user_disabled, …), repeatable
+        /// or comma-separated; * or none: every kind.
+        #[arg(long = "event", value_name = "KIND")]
+        events: Vec<String>,
+        /// Read the signing secret (whsec_…) from standard input instead of making one.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Allow a receiver on loopback or a private network, and plain http.
+        #[arg(long)]
+        allow_private: bool,
+    },
+    /// The subscriptions: URL, events, state.
+    List,
+    /// Remove a subscription (its queue and log go with it).
+    Remove { id: String },
+    /// Turn a subscription that was turned off after a day of failures on again.
+    Enable { id: String },
+    /// The last 50 delivery attempts of a subscription, newest first.
+    Log { id: String },
 }
 
 #[derive(Subcommand)]

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use cli::{
     AdminCommand, ApiCommand, ApiScopeCommand, Cli, ClientCommand, Command, GrantsCommand, GroupCommand, GroupMemberCommand, KeysCommand, MailCommand, PasskeysCommand, ProviderArgs, ProviderCommand,
-    ScimCommand, ScimTokenCommand, ServeArgs, SessionsCommand, UserCommand,
+    ScimCommand, ScimTokenCommand, ServeArgs, SessionsCommand, UserCommand, WebhookCommand,
 };
 use latchkey_domain::SigningAlg;
 
@@ -152,7 +152,53 @@ async fn run_command(cli: Cli) -> Result<(), CliError> {
         // The database only: no App, no keys.
         Command::Passkeys { command } => passkeys_command(&latchkey_web::open_stores(&settings).await?.db, command).await,
         Command::Scim { command: ScimCommand::Token { command } } => scim_token_command(&app(&settings, clock).await?, command).await,
+        Command::Webhook { command } => webhook_command(&app(&settings, clock).await?, command).await,
     }
+}
+
+/// `latchkey webhook add|list|remove|enable|log`.
+async fn webhook_command(state: &latchkey_app::App, command: WebhookCommand) -> Result<(), CliError> {
+    match command {
+        WebhookCommand::Add { url, events, secret_stdin, allow_private } => {
+            let secret = if secret_stdin { Some(read_stdin_line("Signing secret (whsec_…)")?) } else { None };
+            let (sub, secret) = state.add_webhook(&Actor::Cli, &url, &events, secret.as_deref(), allow_private).await?;
+            println!("webhook {} to {} ({})", sub.id, sub.url, if sub.events.is_empty() { "every event".to_string() } else { sub.events.join(", ") });
+            println!("{secret}");
+            println!("(the signing secret, shown once: verify webhook-signature with it, as the Standard Webhooks libraries do)");
+        }
+        WebhookCommand::List => {
+            for s in state.webhooks().await? {
+                let status = match (s.disabled_at, s.failing_since) {
+                    (Some(_), _) => "off (a day of failures; latchkey webhook enable)".to_string(),
+                    (None, Some(since)) => format!("failing since {}", latchkey_domain::clock::rfc3339(since)),
+                    (None, None) => "on".to_string(),
+                };
+                let events = if s.events.is_empty() { "*".to_string() } else { s.events.join(",") };
+                println!("{}  {}  events={}  {}", s.id, s.url, events, status);
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            state.remove_webhook(&Actor::Cli, &id).await?;
+            println!("removed webhook {id}");
+        }
+        WebhookCommand::Enable { id } => {
+            state.enable_webhook(&id).await?;
+            println!("webhook {id} is on again");
+        }
+        WebhookCommand::Log { id } => {
+            let (attempts, pending) = state.webhook_log(&id).await?;
+            println!("{pending} waiting");
+            for a in attempts {
+                let what = match (a.status, a.error) {
+                    (_, Some(e)) => e,
+                    (Some(s), None) => format!("HTTP {s}"),
+                    (None, None) => "no answer".into(),
+                };
+                println!("{}  event {}  {}  {} ms", latchkey_domain::clock::rfc3339(a.at), a.event_id, what, a.millis);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `latchkey scim token create|list|revoke`.
@@ -422,10 +468,31 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
             }
         }
     });
+    // Webhooks go out from the outbox every second, from every node (issue #30).
+    let deliverer = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WEBHOOK_INTERVAL);
+        let mut sweep = 0u32;
+        loop {
+            tick.tick().await;
+            if let Err(e) = deliverer.deliver_webhooks().await {
+                tracing::warn!(error = %e, "webhook delivery failed; will retry");
+            }
+            sweep = (sweep + 1) % 3600;
+            if sweep == 0 {
+                if let Err(e) = deliverer.sweep_webhook_deliveries().await {
+                    tracing::warn!(error = %e, "sweeping delivered webhooks failed; will retry");
+                }
+            }
+        }
+    });
     let server = latchkey_web::start(listener, state, workers)?;
     server.await?;
     Ok(())
 }
+
+/// How often each node looks for webhook deliveries due.
+const WEBHOOK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How to run this executable again from the same directory: its `argv[0]`
 /// as typed (a bare name was found on PATH), a relative path made explicit
@@ -452,17 +519,22 @@ fn describe_db(url: &str) -> String {
 }
 
 fn read_password() -> Result<Secret, CliError> {
+    read_stdin_line("Password").map(Secret::new)
+}
+
+/// One line of standard input (`what`: asked for on a terminal; never empty).
+fn read_stdin_line(what: &str) -> Result<String, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprintln!("Password (input is visible; end with Enter):");
+        eprintln!("{what} (input is visible; end with Enter):");
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\n', '\r']).to_string();
-    if password.is_empty() {
-        return Err(CliError::Usage("no password on standard input".into()));
+    let value = line.trim_end_matches(['\n', '\r']).to_string();
+    if value.is_empty() {
+        return Err(CliError::Usage(format!("no {} on standard input", what.to_lowercase())));
     }
-    Ok(Secret::new(password))
+    Ok(value)
 }
 
 async fn user_command(state: &App, command: UserCommand) -> Result<(), CliError> {

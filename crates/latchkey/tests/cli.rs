@@ -758,3 +758,33 @@ fn scim_tokens_from_the_command_line() {
     let (ok, _, err) = say(&["scim", "token", "create", "--name", "X", "--onboarding", "magic"]);
     assert!(!ok && err.contains("--onboarding is none or invite"), "{err}");
 }
+
+/// Issue #30: webhook subscriptions from the command line.
+#[test]
+fn webhooks_from_the_command_line() {
+    let cli = Cli::new();
+    let say = |args: &[&str], stdin: Option<&str>| {
+        let out = cli.run(args, stdin);
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (ok, _, err) = say(&["webhook", "add", "--url", "https://10.0.0.7/hook", "--event", "sign_in"], None);
+    assert!(!ok && err.contains("--allow-private"), "{err}");
+    let (ok, _, err) = say(&["webhook", "add", "--url", "https://hooks.example.com/x", "--event", "sign_inn"], None);
+    assert!(!ok && err.contains("is not an event kind"), "{err}");
+    let (ok, text, err) = say(&["webhook", "add", "--url", "https://hooks.example.com/x", "--event", "sign_in,login_failed"], None);
+    assert!(ok, "{err}");
+    assert!(text.contains("whsec_") && text.contains("sign_in, login_failed"), "{text}");
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (ok, text, err) = say(&["webhook", "add", "--url", "http://127.0.0.1:9/hook", "--allow-private", "--secret-stdin"], Some(&format!("{secret}\n")));
+    assert!(ok && text.contains(secret) && text.contains("every event"), "{text}{err}");
+    let (ok, listed, _) = say(&["webhook", "list"], None);
+    assert!(ok && listed.contains("https://hooks.example.com/x") && listed.contains("events=sign_in,login_failed") && listed.contains("events=*"), "{listed}");
+    assert!(!listed.contains("whsec_"), "secrets are shown once");
+    let id = listed.split_whitespace().next().unwrap_or_default().to_string();
+    let (ok, log, _) = say(&["webhook", "log", &id], None);
+    assert!(ok && log.contains("waiting"), "{log}");
+    let (ok, text, _) = say(&["webhook", "remove", &id], None);
+    assert!(ok && text.contains("removed"), "{text}");
+    let (ok, _, err) = say(&["webhook", "remove", &id], None);
+    assert!(!ok && err.contains("no such webhook"), "{err}");
+}

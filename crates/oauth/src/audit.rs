@@ -127,9 +127,35 @@ pub async fn record(db: &Db, clock: &SharedClock, by: &Actor, event: &SecurityEv
     metrics::counter!("latchkey_audit_events_total", "kind" => kind, "outcome" => outcome).increment(1);
     tracing::info!(target: "security", event = kind, outcome, user_id = ?row.user_id, client_id = ?row.client_id,
         actor = ?row.actor, ip = ?row.ip, request_id = ?row.request_id, detail = %row.detail.escape_debug());
-    if let Err(e) = db.run(move |c| repo::record(c, &row)).await {
+    let webhook = webhook_payload(&row);
+    if let Err(e) = db.run(move |c| repo::record(c, &row, &webhook)).await {
         tracing::error!(error = %e, kind, "could not record audit event");
     }
+}
+
+/// The version of the webhook payload's schema (`data.schema`); a change
+/// that is not an addition makes a new version.
+pub const WEBHOOK_SCHEMA: &str = "latchkey.event.v1";
+
+/// The body a webhook delivers for an audit row (Standard Webhooks'
+/// `{type, timestamp, data}`): documented in the README, versioned.
+pub fn webhook_payload(row: &AuditEvent) -> String {
+    serde_json::json!({
+        "type": format!("latchkey.{}", row.kind),
+        "timestamp": latchkey_domain::clock::rfc3339(row.at),
+        "data": {
+            "schema": WEBHOOK_SCHEMA,
+            "id": row.id,
+            "kind": row.kind,
+            "outcome": row.outcome,
+            "user_id": row.user_id,
+            "client_id": row.client_id,
+            "actor": row.actor,
+            "ip": row.ip,
+            "detail": row.detail,
+        },
+    })
+    .to_string()
 }
 
 /// Where an event was recorded from: the client address of the request

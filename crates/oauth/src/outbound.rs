@@ -124,6 +124,20 @@ impl std::fmt::Display for NotPublicError {
 
 impl std::error::Error for NotPublicError {}
 
+/// A client that posts to receivers the operator named (webhooks): no
+/// redirects, no proxy, `timeout` for the whole exchange; to public
+/// addresses only (each name's addresses checked when resolved) unless
+/// `allow_private`.
+pub fn guarded_client(allow_private: bool, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    let builder =
+        crate::http::client_builder().no_proxy().redirect(reqwest::redirect::Policy::none()).timeout(timeout).connect_timeout(timeout).user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")));
+    if allow_private {
+        builder.build()
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnly { allow_loopback: false })).build()
+    }
+}
+
 /// Whether `url`'s host names the loopback interface.
 fn loopback_host(url: &url::Url) -> bool {
     match url.host() {

@@ -28,6 +28,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        allow_private -> Bool,
+        created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+        failing_since -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (seq) {
+        seq -> BigInt,
+        subscription_id -> Text,
+        event_id -> Text,
+        payload -> Text,
+        created_at -> BigInt,
+        next_at -> BigInt,
+        attempts -> Integer,
+        delivered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        subscription_id -> Text,
+        event_id -> Text,
+        at -> BigInt,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        millis -> BigInt,
+    }
+}
+
+diesel::table! {
     scim_clients (id) {
         id -> Text,
         name -> Text,
@@ -441,6 +479,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     passkey_providers,
     passkey_policies,
     scim_clients,
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
     upstream_providers,
     federated_identities,
     upstream_sessions,

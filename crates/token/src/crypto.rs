@@ -197,6 +197,11 @@ impl KeyedHasher {
         }
     }
 
+    /// The MAC as standard, padded base64 (webhook signatures).
+    pub fn tag_std_b64(&self, value: &str) -> String {
+        STANDARD.encode(hmac::sign(&self.key, value.as_bytes()).as_ref())
+    }
+
     /// The MAC as base64url (for CSRF tokens in forms).
     pub fn tag_b64(&self, value: &str) -> String {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.key, value.as_bytes()).as_ref())

@@ -9,7 +9,8 @@ use crate::sessions::sign_in_direct;
 use crate::support::raw::{bearer, post_form};
 use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
-const CONSOLE_GETS: [&str; 9] = ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/passkeys"];
+const CONSOLE_GETS: [&str; 10] =
+    ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/passkeys", "/admin/webhooks"];
 const CONSOLE_POSTS: [&str; 10] = [
     "/admin/users/invite",
     "/admin/users/x/action",

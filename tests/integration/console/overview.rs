@@ -144,7 +144,7 @@ async fn row_at(app: &TestApp, event: SecurityEvent, at: i64) {
         outcome: event.outcome().as_str().into(),
         ..AuditEvent::default()
     };
-    app.state.stores.db.run(move |c| audit_repo::record(c, &row)).await.expect("row");
+    app.state.stores.db.run(move |c| audit_repo::record(c, &row, "{}")).await.expect("row");
 }
 
 /// What was seeded, per chart series (day `i` of the window).

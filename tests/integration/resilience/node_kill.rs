@@ -35,14 +35,14 @@ pub(crate) fn latchkey_binary() -> Option<PathBuf> {
 }
 
 /// One `latchkey serve` process of the deployment `app` belongs to.
-struct Node {
+pub(crate) struct Node {
     child: Child,
     base: String,
     dir: PathBuf,
 }
 
 impl Node {
-    async fn spawn(bin: &PathBuf, app: &TestApp) -> Node {
+    pub(crate) async fn spawn(bin: &PathBuf, app: &TestApp) -> Node {
         let dir = std::env::temp_dir().join(unique("latchkey-node-"));
         std::fs::create_dir_all(&dir).expect("data dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
@@ -73,7 +73,7 @@ impl Node {
         node
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill(); // SIGKILL: no graceful anything
         let _ = self.child.wait();
     }

@@ -184,9 +184,7 @@ impl crate::App {
 
 /// Epoch seconds as SCIM's `dateTime` (RFC 3339, UTC, whole seconds).
 pub fn datetime(epoch: i64) -> String {
-    let (y, m, d) = latchkey_domain::clock::civil_from_days(epoch.div_euclid(86_400));
-    let secs = epoch.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    latchkey_domain::clock::rfc3339(epoch)
 }
 
 /// A weak ETag of a resource's representation (`W/"…"`): it changes

@@ -102,6 +102,9 @@ event-user-deleted = Benutzer gelöscht
 event-user-disabled = Benutzer deaktiviert
 event-user-enabled = Benutzer aktiviert
 event-user-invited = Benutzer eingeladen
+event-webhook-added = Webhook hinzugefügt
+event-webhook-disabled = Webhook nach einem Tag voller Fehler abgeschaltet
+event-webhook-removed = Webhook entfernt
 
 ## Ergebnisse, als Abzeichen.
 audit-outcome-success = Erfolgreich

@@ -102,6 +102,9 @@ event-user-deleted = User deleted
 event-user-disabled = User disabled
 event-user-enabled = User enabled
 event-user-invited = User invited
+event-webhook-added = Webhook added
+event-webhook-disabled = Webhook turned off after a day of failures
+event-webhook-removed = Webhook removed
 
 ## Outcomes, as badges.
 audit-outcome-success = Succeeded

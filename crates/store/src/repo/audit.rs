@@ -28,9 +28,14 @@ pub struct AuditEvent {
     pub session_hash: Option<String>,
 }
 
-pub fn record(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), StoreError> {
-    diesel::insert_into(audit_events::table).values(event).execute(conn)?;
-    Ok(())
+/// Records `event` and, in the same transaction, queues `webhook` (its
+/// webhook payload) for every subscription to its kind (issue #30).
+pub fn record(conn: &mut DbConnection, event: &AuditEvent, webhook: &str) -> Result<(), StoreError> {
+    crate::db::write_transaction(conn, |c| {
+        diesel::insert_into(audit_events::table).values(event).execute(c)?;
+        crate::repo::webhooks::enqueue(c, &event.id, &event.kind, webhook, event.at)?;
+        Ok(())
+    })
 }
 
 pub fn recent(conn: &mut DbConnection, kind: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {

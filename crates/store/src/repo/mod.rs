@@ -24,5 +24,6 @@ pub mod scim;
 pub mod sessions;
 pub mod stats;
 pub mod users;
+pub mod webhooks;
 
 pub use crate::db::DbConnection;

@@ -18,6 +18,7 @@ pub mod passkey_only;
 pub mod passkey_policy;
 pub mod risk_policy;
 pub mod users;
+pub mod webhooks;
 
 pub use alerts::{acknowledge_alert, alerts};
 pub use audit::{audit, audit_csv, audit_export};
@@ -26,6 +27,7 @@ pub use keys::{keys, rotate_keys};
 pub use overview::overview;
 pub use passkey_policy::{passkeys, set_policy as set_passkey_policy};
 pub use users::{invite, user, user_action, users};
+pub use webhooks::webhooks;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -47,11 +49,12 @@ pub enum Section {
     Alerts,
     Keys,
     Passkeys,
+    Webhooks,
     Providers,
 }
 
 /// The sections in the navigation's order: link, message id.
-const SECTIONS: [(Section, &str, &str); 8] = [
+const SECTIONS: [(Section, &str, &str); 9] = [
     (Section::Overview, "/admin", "console-overview"),
     (Section::Users, "/admin/users", "console-users"),
     (Section::Clients, "/admin/clients", "console-clients"),
@@ -59,6 +62,7 @@ const SECTIONS: [(Section, &str, &str); 8] = [
     (Section::Alerts, "/admin/alerts", "console-alerts"),
     (Section::Keys, "/admin/keys", "console-keys"),
     (Section::Passkeys, "/admin/passkeys", "console-passkeys"),
+    (Section::Webhooks, "/admin/webhooks", "console-webhooks"),
     (Section::Providers, "/admin/providers", "console-providers"),
 ];
 
