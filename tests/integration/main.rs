@@ -34,6 +34,7 @@ mod risk;
 mod scim;
 mod security;
 mod sessions;
+mod ssf;
 mod support;
 mod token_exchange;
 mod tokens;

@@ -41,6 +41,7 @@ pub mod risk;
 pub mod scim;
 pub mod sessions;
 pub mod sign_in;
+pub mod ssf;
 pub mod webhooks;
 
 use std::path::PathBuf;
@@ -99,6 +100,9 @@ pub struct AppConfig {
     pub passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy,
     /// Which passkeys may be registered, and the FIDO metadata BLOB (issue #29).
     pub passkey_policy: latchkey_authn::authenticator_policy::PolicyConfig,
+    /// SSF streams may push to loopback and private networks, over http
+    /// (`LATCHKEY_SSF_ALLOW_PRIVATE`; development and tests).
+    pub ssf_allow_private: bool,
 }
 
 /// latchkey's services, wired together: what a web node, the CLI and the
@@ -134,6 +138,8 @@ pub struct App {
     pub risk: latchkey_authn::risk::RiskService,
     /// Hashes mailed sign-in codes ([`risk`]).
     sign_in_codes: KeyedHasher,
+    /// SSF streams may push to private networks ([`AppConfig::ssf_allow_private`]).
+    pub ssf_allow_private: bool,
 }
 
 impl App {
@@ -170,6 +176,7 @@ impl App {
             )?,
             risk: latchkey_authn::risk::RiskService::new(stores.db.clone(), clock.clone(), config.risk),
             sign_in_codes: stores.master.hasher(KeyPurpose::SignInCode),
+            ssf_allow_private: config.ssf_allow_private,
             issuer,
             oauth,
             authn,

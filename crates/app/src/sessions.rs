@@ -67,7 +67,11 @@ impl App {
         let ended = self.end_user_sessions(user, Some(current)).await?;
         // No recovery link from before the change still works.
         self.links.revoke_for_user(user, Some(Purpose::Recovery)).await?;
-        self.oauth.record(&Actor::User(user.clone()), what(ended.len())).await;
+        let event = what(ended.len());
+        if let Some(signal) = credential_change(&event) {
+            self.oauth.ssf_signal_user(user, &signal).await?;
+        }
+        self.oauth.record(&Actor::User(user.clone()), event).await;
         Ok(())
     }
 
@@ -152,4 +156,20 @@ impl App {
 /// it, else the language of the request that caused the mail.
 pub fn mail_language(user: &User, request: Tr) -> Tr {
     user.profile.locale.as_deref().and_then(latchkey_i18n::Locale::from_tag).map(Tr::new).unwrap_or(request)
+}
+
+/// The CAEP `credential-change` a credential event is, if it is one (issue #30).
+fn credential_change(event: &SecurityEvent) -> Option<latchkey_oauth::ssf::Signal> {
+    use latchkey_oauth::ssf::Signal;
+    let (credential_type, change_type) = match event {
+        SecurityEvent::PasswordChanged { .. } => ("password", "update"),
+        SecurityEvent::PasswordSet { .. } => ("password", "create"),
+        SecurityEvent::PasswordRemoved { .. } => ("password", "revoke"),
+        SecurityEvent::PasskeyAdded { .. } => ("fido2-platform", "create"),
+        SecurityEvent::PasskeyRemoved { .. } => ("fido2-platform", "revoke"),
+        SecurityEvent::TotpEnrolled { .. } => ("app", "create"),
+        SecurityEvent::TotpRemoved { .. } => ("app", "revoke"),
+        _ => return None,
+    };
+    Some(Signal::CredentialChange { credential_type, change_type })
 }

@@ -170,6 +170,10 @@ pub struct ServerOptions {
     /// PEM file of the root(s) the metadata BLOB must be signed under; unset: the FIDO Alliance's.
     #[arg(long, env = "LATCHKEY_FIDO_MDS_ROOT", value_name = "PATH")]
     pub fido_mds_root: Option<PathBuf>,
+    /// Let relying parties' SSF streams push to loopback and private networks, over http too
+    /// (development and tests; default: https to public addresses only).
+    #[arg(long, env = "LATCHKEY_SSF_ALLOW_PRIVATE")]
+    pub ssf_allow_private: bool,
 }
 
 impl ServerOptions {
@@ -320,6 +324,7 @@ impl StoreArgs {
             passkey_only: latchkey_authn::passkey_only::PasskeyOnlyPolicy::parse(&opts.passkey_only)
                 .ok_or_else(|| format!("LATCHKEY_PASSKEY_ONLY must be off, admins or everyone, not {}", opts.passkey_only))?,
             passkey_policy: opts.passkey_policy_config()?,
+            ssf_allow_private: opts.ssf_allow_private,
         })
     }
 }

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 47] = [
+pub const KEYS: [&str; 48] = [
     "bind",
     "workers",
     "issuer",
@@ -57,6 +57,7 @@ pub const KEYS: [&str; 47] = [
     "passkey_attestation",
     "fido_mds",
     "fido_mds_root",
+    "ssf_allow_private",
 ];
 
 /// `--config PATH` / `--config=PATH` from the arguments, else `LATCHKEY_CONFIG`.

@@ -36,6 +36,7 @@ pub mod pkce;
 mod protocol;
 pub mod remote_jwks;
 pub mod service;
+pub mod ssf;
 pub mod token;
 pub mod userinfo;
 

@@ -103,6 +103,8 @@ impl OAuthService {
             let sid = s.sid.clone();
             let clients = self.db.run(move |c| session_repo::clients_of(c, &sid)).await?;
             for client_id in clients {
+                // CAEP session-revoked to its SSF stream, if it asked (issue #30).
+                self.ssf_signal(&client_id, &s.user_id.0, &crate::ssf::Signal::SessionRevoked { sid: s.sid.clone() }).await?;
                 let Some(client) = self.client(&client_id).await? else { continue };
                 if client.backchannel_logout_uri.is_some() {
                     // Recorded before the first attempt: a stop cannot lose it.

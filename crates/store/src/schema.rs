@@ -37,6 +37,8 @@ diesel::table! {
         created_at -> BigInt,
         disabled_at -> Nullable<BigInt>,
         failing_since -> Nullable<BigInt>,
+        kind -> Text,
+        client_id -> Nullable<Text>,
     }
 }
 

@@ -262,6 +262,11 @@ impl TokenService {
         self.sign(alg, Some("logout+jwt"), claims)
     }
 
+    /// A Security Event Token (RFC 8417 §2.3): `typ` is `secevent+jwt`.
+    pub fn sign_security_event<T: serde::Serialize>(&self, claims: &T, alg: SigningAlg) -> Result<String, TokenError> {
+        self.sign(alg, Some("secevent+jwt"), claims)
+    }
+
     pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, TokenError> {
         self.sign(ACCESS_TOKEN_ALG, Some(ACCESS_TOKEN_TYP), claims)
     }

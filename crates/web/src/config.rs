@@ -103,6 +103,9 @@ pub struct Settings {
     /// `LATCHKEY_PASSKEY_POLICY[_ADMINS]`, `LATCHKEY_PASSKEY_AAGUIDS`,
     /// `LATCHKEY_PASSKEY_ATTESTATION`, `LATCHKEY_FIDO_MDS[_ROOT]` (issue #29).
     pub passkey_policy: latchkey_authn::authenticator_policy::PolicyConfig,
+    /// `LATCHKEY_SSF_ALLOW_PRIVATE`: SSF streams may push to loopback and
+    /// private networks, over http too (development, tests).
+    pub ssf_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -145,6 +148,7 @@ impl Default for Settings {
             relying_party: Default::default(),
             passkey_only: Default::default(),
             passkey_policy: Default::default(),
+            ssf_allow_private: false,
         }
     }
 }
@@ -190,6 +194,7 @@ impl std::fmt::Debug for Settings {
             .field("relying_party", &self.relying_party)
             .field("passkey_only", &self.passkey_only)
             .field("passkey_policy", &self.passkey_policy)
+            .field("ssf_allow_private", &self.ssf_allow_private)
             .finish()
     }
 }

@@ -180,6 +180,7 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
         relying_party: settings.relying_party.clone(),
         passkey_only: settings.passkey_only,
         passkey_policy: settings.passkey_policy.clone(),
+        ssf_allow_private: settings.ssf_allow_private,
     };
     Ok(App::new(config, stores, clock).await?)
 }

@@ -60,6 +60,7 @@ impl Admin<'_> {
             return Err(AppError::NotFound("user"));
         }
         if disabled {
+            app.oauth.ssf_signal_user(&user.id, &latchkey_oauth::ssf::Signal::AccountDisabled).await?;
             app.end_user_sessions(&user.id, None).await?;
             app.oauth.revoke_user_tokens(&user.id).await?;
             app.links.revoke_for_user(&user.id, None).await?;
@@ -104,6 +105,8 @@ impl Admin<'_> {
             // first so that a refused deletion ends nobody's sessions.
             return Err(crate::Refusal::LastAdmin.into());
         }
+        // Told before the grants go with the account (issue #30).
+        app.oauth.ssf_signal_user(&user.id, &latchkey_oauth::ssf::Signal::AccountPurged).await?;
         app.end_user_sessions(&user.id, None).await?;
         app.oauth.revoke_user_tokens(&user.id).await?;
         if !app.authn.delete_user(&user.id).await? {

@@ -70,21 +70,38 @@ impl Outcome {
     }
 }
 
+fn outcome_of(sent: Result<reqwest::Response, reqwest::Error>) -> Outcome {
+    match sent {
+        Ok(r) => Outcome { status: Some(r.status().as_u16()), error: None },
+        Err(e) if e.is_timeout() => Outcome { status: None, error: Some(format!("no answer within {} s", TIMEOUT.as_secs())) },
+        Err(e) if e.is_connect() => Outcome { status: None, error: Some("could not connect (or the address is not allowed)".into()) },
+        Err(e) => Outcome { status: None, error: Some(format!("request failed: {e}")) },
+    }
+}
+
 impl App {
     async fn post_webhook(&self, sub: &SubscriptionRow, d: &DeliveryRow, now: i64) -> Outcome {
         let fail = |e: String| Outcome { status: None, error: Some(e) };
         if let Err(e) = super::check_url(&sub.url, sub.allow_private) {
             return fail(e.to_string());
         }
+        let http = match clients() {
+            Ok((public, private)) => {
+                if sub.allow_private {
+                    private
+                } else {
+                    public
+                }
+            }
+            Err(e) => return fail(e.clone()),
+        };
+        if sub.kind == repo::SSF {
+            return self.push_security_event(http, sub, d).await;
+        }
         let secret = match self.stores.master.decrypt(&sub.secret, "webhook-secret").ok().and_then(|s| String::from_utf8(s).ok()).and_then(|s| signing::secret_bytes(&s)) {
             Some(s) => s,
             None => return fail("the signing secret could not be read".into()),
         };
-        let (public, private) = match clients() {
-            Ok(c) => c,
-            Err(e) => return fail(e.clone()),
-        };
-        let http = if sub.allow_private { private } else { public };
         let signature = signing::sign(&secret, &d.event_id, now, &d.payload);
         let sent = http
             .post(&sub.url)
@@ -95,12 +112,21 @@ impl App {
             .body(d.payload.clone())
             .send()
             .await;
-        match sent {
-            Ok(r) => Outcome { status: Some(r.status().as_u16()), error: None },
-            Err(e) if e.is_timeout() => fail(format!("no answer within {} s", TIMEOUT.as_secs())),
-            Err(e) if e.is_connect() => fail("could not connect (or the address is not allowed)".into()),
-            Err(e) => fail(format!("request failed: {e}")),
-        }
+        outcome_of(sent)
+    }
+
+    /// An SSF stream's delivery: the SET signed now (RFC 8417), pushed as
+    /// RFC 8935 says (`application/secevent+jwt`; 202 is success).
+    async fn push_security_event(&self, http: &reqwest::Client, sub: &SubscriptionRow, d: &DeliveryRow) -> Outcome {
+        let fail = |e: String| Outcome { status: None, error: Some(e) };
+        let Ok(queued) = serde_json::from_str::<serde_json::Value>(&d.payload) else { return fail("the queued event does not read".into()) };
+        let alg = queued["alg"].as_str().and_then(latchkey_domain::SigningAlg::parse).unwrap_or(latchkey_domain::SigningAlg::RS256);
+        let set = match self.tokens.sign_security_event(&queued["claims"], alg) {
+            Ok(set) => set,
+            Err(e) => return fail(format!("could not sign: {e}")),
+        };
+        let sent = http.post(&sub.url).header("content-type", "application/secevent+jwt").header("accept", "application/json").body(set).send().await;
+        outcome_of(sent)
     }
 
     /// One round: claims each subscription's due head and tries it.

@@ -100,6 +100,8 @@ impl App {
             created_at: self.clock.now(),
             disabled_at: None,
             failing_since: None,
+            kind: repo::WEBHOOK.into(),
+            client_id: None,
         };
         let r = row.clone();
         self.stores.db.run(move |c| repo::insert_subscription(c, &r)).await?;

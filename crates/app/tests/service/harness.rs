@@ -47,6 +47,7 @@ impl Harness {
             relying_party: Default::default(),
             passkey_only: Default::default(),
             passkey_policy: Default::default(),
+            ssf_allow_private: true,
         };
         let app = App::new(config, stores, clock.clone()).await.expect("app");
         Harness { app, clock, dir }

@@ -22,7 +22,16 @@ pub struct SubscriptionRow {
     pub created_at: i64,
     pub disabled_at: Option<i64>,
     pub failing_since: Option<i64>,
+    /// `webhook`, or `ssf` (a relying party's stream of security event tokens).
+    pub kind: String,
+    /// An SSF stream's client.
+    pub client_id: Option<String>,
 }
+
+/// A webhook subscription's kind.
+pub const WEBHOOK: &str = "webhook";
+/// An SSF stream's kind.
+pub const SSF: &str = "ssf";
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = wd)]
@@ -54,8 +63,27 @@ pub fn insert_subscription(conn: &mut DbConnection, row: &SubscriptionRow) -> Re
     Ok(())
 }
 
+/// The webhook subscriptions (not SSF streams).
 pub fn subscriptions(conn: &mut DbConnection) -> Result<Vec<SubscriptionRow>, StoreError> {
-    Ok(ws::table.order(ws::created_at.asc()).select(SubscriptionRow::as_select()).load(conn)?)
+    Ok(ws::table.filter(ws::kind.eq(WEBHOOK)).order(ws::created_at.asc()).select(SubscriptionRow::as_select()).load(conn)?)
+}
+
+/// The SSF stream of a client, if it has one.
+pub fn stream_of(conn: &mut DbConnection, client_id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
+    Ok(ws::table.filter(ws::kind.eq(SSF)).filter(ws::client_id.eq(client_id)).select(SubscriptionRow::as_select()).first(conn).optional()?)
+}
+
+/// Sets a stream's endpoint and requested events.
+pub fn update_stream(conn: &mut DbConnection, id: &str, url: &str, events: &str) -> Result<bool, StoreError> {
+    Ok(diesel::update(ws::table.find(id).filter(ws::kind.eq(SSF))).set((ws::url.eq(url), ws::events.eq(events))).execute(conn)? == 1)
+}
+
+/// Queues `payload` as event `event_id` for one subscription (an SSF stream's SET claims).
+pub fn enqueue_for(conn: &mut DbConnection, subscription_id: &str, event_id: &str, payload: &str, now: i64) -> Result<(), StoreError> {
+    diesel::insert_into(wd::table)
+        .values((wd::subscription_id.eq(subscription_id), wd::event_id.eq(event_id), wd::payload.eq(payload), wd::created_at.eq(now), wd::next_at.eq(now), wd::attempts.eq(0)))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn subscription(conn: &mut DbConnection, id: &str) -> Result<Option<SubscriptionRow>, StoreError> {
@@ -85,11 +113,9 @@ pub fn set_disabled(conn: &mut DbConnection, id: &str, at: Option<i64>) -> Resul
 /// the event: an event recorded is an event delivered.
 pub fn enqueue(conn: &mut DbConnection, event_id: &str, kind: &str, payload: &str, now: i64) -> Result<usize, StoreError> {
     let pattern = format!("%,{kind},%");
-    let subscribers: Vec<String> = ws::table.filter(ws::disabled_at.is_null()).filter(ws::events.eq("*").or(ws::events.like(pattern))).select(ws::id).load(conn)?;
+    let subscribers: Vec<String> = ws::table.filter(ws::kind.eq(WEBHOOK)).filter(ws::disabled_at.is_null()).filter(ws::events.eq("*").or(ws::events.like(pattern))).select(ws::id).load(conn)?;
     for sub in &subscribers {
-        diesel::insert_into(wd::table)
-            .values((wd::subscription_id.eq(sub), wd::event_id.eq(event_id), wd::payload.eq(payload), wd::created_at.eq(now), wd::next_at.eq(now), wd::attempts.eq(0)))
-            .execute(conn)?;
+        enqueue_for(conn, sub, event_id, payload, now)?;
     }
     Ok(subscribers.len())
 }

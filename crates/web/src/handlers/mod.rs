@@ -24,6 +24,7 @@ pub mod review;
 pub mod risk;
 pub mod scim;
 pub mod signup;
+pub mod ssf;
 pub mod token;
 pub mod userinfo;
 
