@@ -87,6 +87,13 @@ async fn signals(backend: Backend) {
     assert_eq!(status, 400, "push only");
     let (status, read) = call(&app, "GET", "/ssf/stream", me, None).await;
     assert_eq!((status, read["stream_id"].clone()), (200, made["stream_id"].clone()));
+    // Another relying party with a stream, that never got tokens of Alice's session.
+    let (other, other_secret) = app.add_client(false, SigningAlg::RS256).await;
+    let other_secret = other_secret.expect("confidential");
+    let Some(mut other_receiver) = NodeProcess::spawn(&dir, "jose", "receiver.mjs", &[&app.issuer, &other], "jose (the SSF receiver)", "ssf2") else { return };
+    let listening: Value = serde_json::from_str(&tokio::time::timeout(Duration::from_secs(20), other_receiver.lines.recv()).await.expect("started").expect("a line")).expect("json");
+    let other_stream = json!({ "delivery": { "method": PUSH, "endpoint_url": format!("http://127.0.0.1:{}/", listening["listening"]) }, "events_requested": [SESSION_REVOKED] });
+    assert_eq!(call(&app, "POST", "/ssf/stream", Some((other.as_str(), other_secret.as_str())), Some(other_stream)).await.0, 201);
 
     // Verification, echoing the state.
     let (status, _) = call(&app, "POST", "/ssf/verify", me, Some(json!({ "stream_id": made["stream_id"], "state": "VGhpcyBpcyBhbiBleGFtcGxl" }))).await;
@@ -122,6 +129,7 @@ async fn signals(backend: Backend) {
     assert_eq!((revoked["format"].as_str(), revoked["session"]["id"].as_str(), revoked["user"]["sub"].as_str()), (Some("complex"), Some(sid.as_str()), Some(alice.id.0.as_str())), "{revoked}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receive(&app, &mut receiver, 1).await.is_empty(), "nothing more: one session-revoked, not one per token");
+    assert!(receive(&app, &mut other_receiver, 1).await.is_empty(), "a relying party that got no tokens in the session is told nothing of it");
 
     // The stream goes with DELETE.
     assert_eq!(call(&app, "DELETE", "/ssf/stream", me, None).await.0, 204);

@@ -212,3 +212,60 @@ async fn a_delivery_survives_its_node_being_killed() {
     assert!(got.iter().all(|r| signature_holds(&secret, r)));
     assert_eq!(app.state.webhook_log(&sub.id).await.expect("log").1, 0, "delivered, nothing lost");
 }
+
+/// The admin API manages subscriptions as the command line does; the secret
+/// comes back once; the delivery log reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_through_the_admin_api() {
+    use crate::accounts::{admin_post, admin_token};
+    use crate::support::raw::bearer;
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let token = admin_token(&app).await;
+    let receiver = Receiver::start(0).await;
+    let body = serde_json::json!({ "url": receiver.url, "events": ["user_disabled"], "allow_private": true });
+    assert_eq!(admin_post(&app, "/admin/api/v1/webhooks", None, &body).await.0, 401);
+    let (status, made) = admin_post(&app, "/admin/api/v1/webhooks", Some(&token), &body).await;
+    assert_eq!(status, 201, "{made}");
+    let secret = made["secret"].as_str().expect("secret").to_string();
+    let id = made["id"].as_str().expect("id").to_string();
+    for bad in [serde_json::json!({ "url": "https://10.0.0.1/x" }), serde_json::json!({ "url": "https://hooks.example.com/x", "events": ["nope"] }), serde_json::json!({ "url": "ftp://x" })] {
+        assert_eq!(admin_post(&app, "/admin/api/v1/webhooks", Some(&token), &bad).await.0, 400, "{bad}");
+    }
+    let list = bearer(&app, "GET", "/admin/api/v1/webhooks", &token).await;
+    assert_eq!((list.status, list.body[0]["events"][0].as_str()), (200, Some("user_disabled")));
+    assert!(!list.body.to_string().contains(&secret), "the secret is shown once");
+    record(&app, SecurityEvent::UserDisabled { user: user(5) }).await;
+    assert_eq!(app.state.deliver_webhooks().await.expect("round"), 1);
+    assert!(signature_holds(&secret, &receiver.received()[0]));
+    let log = bearer(&app, "GET", &format!("/admin/api/v1/webhooks/{id}/attempts"), &token).await;
+    assert_eq!((log.status, log.body["pending"].as_i64(), log.body["attempts"][0]["status"].as_i64()), (200, Some(0), Some(200)), "{}", log.body);
+    assert_eq!(bearer(&app, "GET", "/admin/api/v1/webhooks/nope/attempts", &token).await.status, 404);
+    assert_eq!(bearer(&app, "DELETE", &format!("/admin/api/v1/webhooks/{id}"), &token).await.status, 200);
+    assert_eq!(bearer(&app, "DELETE", &format!("/admin/api/v1/webhooks/{id}"), &token).await.status, 404);
+    let doc = bearer(&app, "GET", "/admin/api/v1/openapi.json", &token).await;
+    assert!(doc.body["paths"]["/admin/api/v1/webhooks"].is_object() || doc.body["paths"]["/webhooks"].is_object(), "in the generated document");
+}
+
+/// The console shows each subscription with its log, and turns it on again
+/// or removes it (CSRF, a recent admin sign-in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_and_removes_webhooks() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let receiver = Receiver::start(0).await;
+    let (sub, _) = app.state.add_webhook(&Actor::Cli, &receiver.url, &["user_disabled".into()], None, true).await.expect("subscribe");
+    record(&app, SecurityEvent::UserDisabled { user: user(6) }).await;
+    app.state.deliver_webhooks().await.expect("round");
+    let (mut admin, _, _) = crate::console::admin_browser(&app).await;
+    let page = admin.get("/admin/webhooks").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&receiver.url) && page.body.contains("HTTP 200") && page.body.contains("user_disabled"), "{}", page.body);
+    let csrf = page.field("csrf_token").unwrap_or_default();
+    let forged = admin.post_form(&format!("/admin/webhooks/{}", sub.id), &[("csrf_token", "forged"), ("action", "remove")]).await;
+    assert_ne!(forged.status, 303);
+    assert_eq!(app.state.webhooks().await.expect("list").len(), 1);
+    let removed = admin.post_form(&format!("/admin/webhooks/{}", sub.id), &[("csrf_token", &csrf), ("action", "remove")]).await;
+    assert_eq!(removed.location.as_deref(), Some("/admin/webhooks?notice=webhook-removed"), "{}", removed.body);
+    assert!(app.state.webhooks().await.expect("list").is_empty());
+    let after = admin.get("/admin/webhooks?notice=webhook-removed").await;
+    assert!(after.body.contains("Webhook removed."), "{} {}", after.status, after.body);
+}

@@ -204,6 +204,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/keys/rotate", web::post().to(console::rotate_keys))
         .route("/admin/passkeys", web::get().to(console::passkeys))
         .route("/admin/webhooks", web::get().to(console::webhooks))
+        .route("/admin/webhooks/{id}", web::post().to(console::webhook_action))
         .route("/admin/passkeys/policy", web::post().to(console::set_passkey_policy))
         .route("/admin/providers", web::get().to(console_providers::providers))
         .route("/admin/providers/create", web::post().to(console_providers::create))

@@ -11,7 +11,7 @@ use crate::support::{Backend, TestApp, PASSWORD, USERNAME};
 
 const CONSOLE_GETS: [&str; 10] =
     ["/admin", "/admin/users", "/admin/users/x", "/admin/clients", "/admin/clients/x", "/admin/audit", "/admin/alerts", "/admin/keys", "/admin/passkeys", "/admin/webhooks"];
-const CONSOLE_POSTS: [&str; 10] = [
+const CONSOLE_POSTS: [&str; 11] = [
     "/admin/users/invite",
     "/admin/users/x/action",
     "/admin/users/x/risk-policy",
@@ -20,6 +20,7 @@ const CONSOLE_POSTS: [&str; 10] = [
     "/admin/clients/x/action",
     "/admin/keys/rotate",
     "/admin/passkeys/policy",
+    "/admin/webhooks/x",
     "/admin/audit.jsonl",
     "/admin/alerts/x/acknowledge",
 ];

@@ -499,3 +499,7 @@ console-webhooks-when = Wann
 console-webhooks-event = Ereignis
 console-webhooks-result = Ergebnis
 console-webhooks-took = Dauer
+console-webhooks-enable = Wieder einschalten
+console-webhooks-remove = Entfernen
+console-notice-webhook-enabled = Webhook wieder eingeschaltet.
+console-notice-webhook-removed = Webhook entfernt.

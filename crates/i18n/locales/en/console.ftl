@@ -499,3 +499,7 @@ console-webhooks-when = When
 console-webhooks-event = Event
 console-webhooks-result = Result
 console-webhooks-took = Took
+console-webhooks-enable = Turn on again
+console-webhooks-remove = Remove
+console-notice-webhook-enabled = Webhook on again.
+console-notice-webhook-removed = Webhook removed.

@@ -2,7 +2,7 @@
 //! scope, obtained with `client_credentials` by an admin client.
 //!
 //! One file per resource (`users`, `clients`, `apis`, `groups`, `sessions`,
-//! `keys`, `audit`); each handler is an actix service (`#[get("/users")]`…)
+//! `keys`, `audit`, `providers`, `webhooks`); each handler is an actix service (`#[get("/users")]`…)
 //! with its OpenAPI description beside it (`#[utoipa::path]`), taking typed
 //! requests and answering typed responses. [`operations`] is the one list of
 //! them: [`configure`] registers it and [`openapi`] generates the document
@@ -23,6 +23,7 @@ pub mod keys;
 pub mod providers;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -261,6 +262,11 @@ pub fn operations() -> Vec<Operation> {
         op!(providers::get_provider),
         op!(providers::update_provider),
         op!(providers::delete_provider),
+        op!(webhooks::list_webhooks),
+        op!(webhooks::create_webhook),
+        op!(webhooks::delete_webhook),
+        op!(webhooks::enable_webhook),
+        op!(webhooks::webhook_log),
         // Generic action paths last.
         op!(users::user_action),
         op!(clients::client_action),

@@ -27,7 +27,7 @@ pub use keys::{keys, rotate_keys};
 pub use overview::overview;
 pub use passkey_policy::{passkeys, set_policy as set_passkey_policy};
 pub use users::{invite, user, user_action, users};
-pub use webhooks::webhooks;
+pub use webhooks::{webhook_action, webhooks};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
@@ -128,6 +128,8 @@ const NOTICES: &[&str] = &[
     "risk-policy-set",
     "passkey-only-set",
     "passkey-policy-set",
+    "webhook-enabled",
+    "webhook-removed",
 ];
 
 /// The fixed text of a notice code, if it is one, in `t`'s language

@@ -5,10 +5,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::*;
-use crate::browser::CsrfCookie;
+use serde::Deserialize;
+
+use crate::browser::{check_form_post, CsrfCookie};
 use crate::error::WebError;
 use crate::format::format_time;
-use crate::guards::AdminSession;
+use crate::guards::{AdminSession, RecentAdminSession};
+use crate::handlers::see_other;
 use crate::state::AppState;
 
 pub struct AttemptView {
@@ -25,6 +28,8 @@ pub struct WebhookView {
     pub events: String,
     /// On, failing since …, or off.
     pub state: String,
+    /// Turned off: the page offers to turn it on again.
+    pub off: bool,
     pub pending: i64,
     pub attempts: Vec<AttemptView>,
 }
@@ -34,10 +39,11 @@ pub struct WebhookView {
 struct WebhooksPage {
     frame: Frame,
     webhooks: Vec<WebhookView>,
+    csrf_token: String,
 }
 
 /// `GET /admin/webhooks`.
-pub async fn webhooks(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
+pub async fn webhooks(req: HttpRequest, _admin: AdminSession, state: web::Data<AppState>, query: web::Query<NoticeQuery>) -> Result<HttpResponse, WebError> {
     let t = crate::lang::tr(&req);
     let mut views = Vec::new();
     for s in state.webhooks().await? {
@@ -60,8 +66,33 @@ pub async fn webhooks(req: HttpRequest, _admin: AdminSession, state: web::Data<A
             })
             .collect();
         let events = if s.events.is_empty() { t.get("console-webhooks-every-event") } else { s.events.join(", ") };
-        views.push(WebhookView { id: s.id, url: s.url, events, state: status, pending, attempts });
+        views.push(WebhookView { id: s.id, url: s.url, events, state: status, off: s.disabled_at.is_some(), pending, attempts });
     }
     let csrf = CsrfCookie::from_request(&req);
-    page(&WebhooksPage { frame: Frame::new(&req, Section::Webhooks, None), webhooks: views }, &csrf)
+    let frame = Frame::new(&req, Section::Webhooks, notice_text(t, query.notice.as_deref()));
+    page(&WebhooksPage { frame, webhooks: views, csrf_token: csrf.form_token(&state) }, &csrf)
+}
+
+#[derive(Deserialize)]
+pub struct WebhookForm {
+    csrf_token: String,
+    /// `enable` or `remove`.
+    action: String,
+}
+
+/// `POST /admin/webhooks/{id}`: turn on again, or remove (audited).
+pub async fn webhook_action(req: HttpRequest, admin: RecentAdminSession, state: web::Data<AppState>, path: web::Path<String>, form: web::Form<WebhookForm>) -> Result<HttpResponse, WebError> {
+    check_form_post(&req, &state, &form.csrf_token)?;
+    let notice = match form.action.as_str() {
+        "enable" => {
+            state.enable_webhook(&path).await?;
+            "webhook-enabled"
+        }
+        "remove" => {
+            state.remove_webhook(&admin.0.actor(), &path).await?;
+            "webhook-removed"
+        }
+        _ => return Err(WebError::bad_request("Unknown action.")),
+    };
+    Ok(see_other(&notice_url("/admin/webhooks", notice)))
 }
