@@ -283,3 +283,34 @@ async fn scim2_tester_finds_nothing_wrong() {
         .collect();
     assert!(failed.is_empty(), "{} of {} checks failed:\n{}", failed.len(), results.len(), failed.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n"));
 }
+
+/// The other way in (issue #30): an access token with the `scim` scope that
+/// a client an administrator allowed it got with client_credentials. A
+/// token without the scope, or of a disabled client, is refused; the scope
+/// cannot be had by registering oneself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_credentials_token_with_the_scim_scope_provisions() {
+    use crate::support::client::TestClient;
+    use crate::support::raw::post_form;
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let (id, secret) = TestClient::service("Okta").scopes(latchkey_domain::ScopeSet::parse_lenient("scim")).register_confidential(&app).await;
+    let got = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "scim")], Some((&id, &secret))).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let scim = Scim { app: &app, token: got.body["access_token"].as_str().expect("token").to_string() };
+    let (status, created) = scim.post("/Users", json!({ "userName": "okta.user@example.com", "emails": [{ "value": "okta.user@example.com", "primary": true }] })).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(audited(&app, "scim_user_created").await[0].0.as_deref(), Some(format!("scim:{id}").as_str()), "audited as that client");
+    // An admin client's token has no scim scope.
+    let admin = Scim { app: &app, token: crate::accounts::admin_token(&app).await };
+    assert_eq!(admin.get("/Users").await.0, 401);
+    // A client without the scope cannot get it.
+    let (plain, plain_secret) = TestClient::service("Other").register_confidential(&app).await;
+    let refused = post_form(&app, "/token", &[("grant_type", "client_credentials"), ("scope", "scim")], Some((&plain, &plain_secret))).await;
+    assert_ne!(refused.status, 200, "{}", refused.body);
+    // Nor by registering itself.
+    let registered = app.http().post(app.url("/register")).json(&json!({ "client_name": "Sneaky", "grant_types": ["client_credentials"], "scope": "scim" })).send().await.expect("register");
+    assert_ne!(registered.status().as_u16(), 201);
+    // A disabled client's token stops at once.
+    app.state.admin(Actor::Cli).set_client_disabled(&id, true).await.expect("disable");
+    assert_eq!(scim.get("/Users").await.0, 401);
+}

@@ -221,24 +221,28 @@ async fn webhooks_through_the_admin_api() {
     use crate::support::raw::bearer;
     let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
     let token = admin_token(&app).await;
-    let receiver = Receiver::start(0).await;
-    let body = serde_json::json!({ "url": receiver.url, "events": ["user_disabled"], "allow_private": true });
+    let body = serde_json::json!({ "url": "https://hooks.example.com/latchkey", "events": ["user_disabled"] });
     assert_eq!(admin_post(&app, "/admin/api/v1/webhooks", None, &body).await.0, 401);
     let (status, made) = admin_post(&app, "/admin/api/v1/webhooks", Some(&token), &body).await;
     assert_eq!(status, 201, "{made}");
     let secret = made["secret"].as_str().expect("secret").to_string();
+    assert!(secret.starts_with("whsec_"));
     let id = made["id"].as_str().expect("id").to_string();
-    for bad in [serde_json::json!({ "url": "https://10.0.0.1/x" }), serde_json::json!({ "url": "https://hooks.example.com/x", "events": ["nope"] }), serde_json::json!({ "url": "ftp://x" })] {
+    // The API takes public https receivers only (private ones are the command line's).
+    for bad in [
+        serde_json::json!({ "url": "https://10.0.0.1/x" }),
+        serde_json::json!({ "url": "http://127.0.0.1:9/x", "allow_private": true }),
+        serde_json::json!({ "url": "https://hooks.example.com/x", "events": ["nope"] }),
+        serde_json::json!({ "url": "ftp://x" }),
+    ] {
         assert_eq!(admin_post(&app, "/admin/api/v1/webhooks", Some(&token), &bad).await.0, 400, "{bad}");
     }
     let list = bearer(&app, "GET", "/admin/api/v1/webhooks", &token).await;
     assert_eq!((list.status, list.body[0]["events"][0].as_str()), (200, Some("user_disabled")));
     assert!(!list.body.to_string().contains(&secret), "the secret is shown once");
     record(&app, SecurityEvent::UserDisabled { user: user(5) }).await;
-    assert_eq!(app.state.deliver_webhooks().await.expect("round"), 1);
-    assert!(signature_holds(&secret, &receiver.received()[0]));
     let log = bearer(&app, "GET", &format!("/admin/api/v1/webhooks/{id}/attempts"), &token).await;
-    assert_eq!((log.status, log.body["pending"].as_i64(), log.body["attempts"][0]["status"].as_i64()), (200, Some(0), Some(200)), "{}", log.body);
+    assert_eq!((log.status, log.body["pending"].as_i64(), log.body["attempts"].as_array().map(Vec::len)), (200, Some(1), Some(0)), "{}", log.body);
     assert_eq!(bearer(&app, "GET", "/admin/api/v1/webhooks/nope/attempts", &token).await.status, 404);
     assert_eq!(bearer(&app, "DELETE", &format!("/admin/api/v1/webhooks/{id}"), &token).await.status, 200);
     assert_eq!(bearer(&app, "DELETE", &format!("/admin/api/v1/webhooks/{id}"), &token).await.status, 404);

@@ -214,8 +214,8 @@ impl App {
             Some(s) => ScopeSet::parse_tokens(s).map_err(|bad| bad_metadata(format!("scope: {bad:?} is not a scope token")))?,
             None => ScopeSet::parse_lenient(directory::DEFAULT_SCOPES),
         };
-        if requested.contains(Scope::Admin) {
-            return Err(bad_metadata("the admin scope cannot be registered"));
+        if requested.contains(Scope::Admin) || requested.contains(Scope::Scim) {
+            return Err(bad_metadata("the admin and scim scopes cannot be registered"));
         }
         if policy == RegistrationPolicy::Open && requested.iter().any(|s| !OPEN_SCOPES.contains(&s)) {
             return Err(bad_metadata("open registration grants only openid, profile, email, offline_access and the scopes of APIs open to self-registered clients"));

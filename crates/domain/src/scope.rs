@@ -20,10 +20,13 @@ pub enum Scope {
     Admin,
     /// The user's groups (`groups` claim in ID and access tokens, userinfo).
     Groups,
+    /// latchkey's SCIM server (issue #30): client_credentials only, for
+    /// clients an administrator allowed it (`client add --scope scim`).
+    Scim,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [Scope::OpenId, Scope::Profile, Scope::Email, Scope::OfflineAccess, Scope::Admin, Scope::Groups];
+    pub const ALL: [Scope; 7] = [Scope::OpenId, Scope::Profile, Scope::Email, Scope::OfflineAccess, Scope::Admin, Scope::Groups, Scope::Scim];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +36,7 @@ impl Scope {
             Scope::OfflineAccess => "offline_access",
             Scope::Admin => "admin",
             Scope::Groups => "groups",
+            Scope::Scim => "scim",
         }
     }
 
@@ -47,7 +51,7 @@ impl Scope {
     }
 
     pub fn user_facing(self) -> bool {
-        !matches!(self, Scope::Admin)
+        !matches!(self, Scope::Admin | Scope::Scim)
     }
 }
 

@@ -59,6 +59,7 @@ pub fn scope_key(scope: Scope) -> &'static str {
         Scope::OfflineAccess => "scope-offline-access",
         Scope::Admin => "scope-admin",
         Scope::Groups => "scope-groups",
+        Scope::Scim => "scope-scim",
     }
 }
 

@@ -115,11 +115,34 @@ impl App {
         Ok(())
     }
 
-    /// The SCIM client a bearer token belongs to (live, unexpired), else 401.
+    /// The SCIM client a bearer token belongs to (live, unexpired), else
+    /// 401: a SCIM token, or an access token with the `scim` scope that an
+    /// enabled client got with client_credentials (its users get in by an
+    /// upstream provider or a later invitation).
     pub async fn scim_client(&self, bearer: Option<&str>) -> Result<ScimClient, ScimError> {
-        let token = bearer.filter(|t| t.starts_with(TOKEN_PREFIX) && t.len() < 256).ok_or(ScimError::Unauthorized)?;
+        let bearer = bearer.filter(|t| !t.is_empty() && t.len() < 4096).ok_or(ScimError::Unauthorized)?;
+        if !bearer.starts_with(TOKEN_PREFIX) {
+            return self.scim_client_by_access_token(bearer).await;
+        }
+        let token = bearer;
         let (hash, now) = (self.scim_hash(token), self.clock.now());
         let row = self.stores.db.run(move |c| repo::authenticate(c, &hash, now)).await?;
         row.map(from_row).ok_or(ScimError::Unauthorized)
+    }
+
+    async fn scim_client_by_access_token(&self, token: &str) -> Result<ScimClient, ScimError> {
+        let claims = self.tokens.verify_access_token(token).await.map_err(|e| match e {
+            latchkey_token::TokenError::Store(s) => ScimError::from(s),
+            _ => ScimError::Unauthorized,
+        })?;
+        if !latchkey_domain::ScopeSet::parse_lenient(&claims.scope).contains(latchkey_domain::Scope::Scim) {
+            return Err(ScimError::Unauthorized);
+        }
+        match self.oauth.client(&claims.client_id).await.map_err(AppError::from)? {
+            Some(c) if c.disabled_at.is_none() && c.allowed_scopes.contains(latchkey_domain::Scope::Scim) => {
+                Ok(ScimClient { id: c.id.0, name: c.name, onboarding: Onboarding::None, created_at: c.created_at, expires_at: None, revoked_at: None, last_used_at: None })
+            }
+            _ => Err(ScimError::Unauthorized),
+        }
     }
 }

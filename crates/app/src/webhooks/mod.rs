@@ -17,6 +17,19 @@ use crate::{App, AppError};
 /// A subscription's URL is at most this long.
 pub const MAX_URL_CHARS: usize = 2048;
 
+/// What a receiver's URL may be without `--allow-private`, as a regular
+/// expression: every door checks it, and the admin API's document states
+/// it (a URL the document calls valid is never refused).
+pub mod rules {
+    /// https, a dotted lower-case domain name whose last label starts with a
+    /// letter (never an IP literal), an optional port, a plain path.
+    pub const PUBLIC_URL: &str = concat!(
+        r"^https://[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*\.[a-z][a-z0-9]*(-[a-z0-9]+)*",
+        r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?",
+        r"(/[A-Za-z0-9._~-]+)*/?$"
+    );
+}
+
 /// A subscription as shown (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
@@ -50,6 +63,9 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<url::Url, AppError> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() || parsed.fragment().is_some() || parsed.host().is_none() {
         return Err(AppError::Invalid("a webhook URL has a host, and no credentials or fragment".into()));
+    }
+    if !allow_private && !regex::Regex::new(rules::PUBLIC_URL).is_ok_and(|r| r.is_match(url)) {
+        return Err(AppError::Invalid("a webhook URL is https with a domain name, an optional port and a plain path (anything else needs --allow-private)".into()));
     }
     if !allow_private {
         let literal = match parsed.host() {
@@ -161,6 +177,10 @@ mod tests {
             assert!(check_url(bad, false).is_err(), "{bad}");
         }
         assert!(check_url("http://127.0.0.1:8080/hook", true).is_ok(), "allowed: a receiver on this machine");
+        assert!(check_url("https://hooks.example.com:65535/a/b", false).is_ok());
+        for bad in ["https://hooks.example.com:65536/", "https://hooks.example.com/?q=1", "https://HOOKS.example.com/", "https://1.2.3.4/"] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
         assert_eq!(check_events(&["sign_in".into(), "user_disabled,login_failed".into()]).expect("kinds"), ",sign_in,user_disabled,login_failed,");
         assert_eq!(check_events(&[]).expect("all"), "*");
         assert!(check_events(&["sign_inn".into()]).is_err());

@@ -78,6 +78,7 @@ scope-offline-access = Verbunden bleiben, wenn Sie die Anwendung nicht nutzen
 scope-groups = Die Gruppen sehen, zu denen Sie gehören
 scope-admin = Diesen Anmeldedienst verwalten: seine Benutzer, Anwendungen und Schlüssel
 scope-admin-short = latchkey verwalten
+scope-scim = Benutzer und Gruppen dieses Anmeldedienstes anlegen, ändern und entfernen (SCIM-Provisionierung)
 
 # Kinds of passkey.
 passkey-kind-synced = Synchronisierter Passkey

@@ -154,6 +154,7 @@ console-user-scope-email = ihre E-Mail-Adresse sehen
 console-user-scope-offline-access = verbunden bleiben, während sie nicht da sind
 console-user-scope-groups = ihre Gruppen sehen
 console-user-scope-admin = latchkey verwalten
+console-user-scope-scim = Benutzer provisionieren (SCIM)
 console-user-actions = Aktionen
 console-user-risk = Riskante Anmeldungen
 console-user-risk-intro = Wie Anmeldungen geprüft werden, die nicht wie die üblichen dieses Benutzers aussehen: aus (kein zusätzlicher Schritt), standard (ein Code per E-Mail oder der zweite Faktor, wenn eine Anmeldung riskant aussieht) oder streng (auch bei kleineren Änderungen, etwa einem neuen Land oder Netz).

@@ -80,6 +80,7 @@ scope-offline-access = Stay connected when you're not using it
 scope-groups = See the groups you belong to
 scope-admin = Manage this sign-in service: its users, apps and keys
 scope-admin-short = Administer latchkey
+scope-scim = Create, change and remove this sign-in service's users and groups (SCIM provisioning)
 
 # Kinds of passkey.
 passkey-kind-synced = Synced passkey

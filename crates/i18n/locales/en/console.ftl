@@ -154,6 +154,7 @@ console-user-scope-email = see their email address
 console-user-scope-offline-access = stay connected while they are away
 console-user-scope-groups = see their groups
 console-user-scope-admin = administer latchkey
+console-user-scope-scim = provision users (SCIM)
 console-user-actions = Actions
 console-user-risk = Risky sign-ins
 console-user-risk-intro = How sign-ins that do not look like this user's usual ones are checked: off (no extra step), standard (a code by email or the second factor when a sign-in looks risky) or strict (also for smaller changes, such as a new country or network).

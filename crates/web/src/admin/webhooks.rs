@@ -39,18 +39,26 @@ pub async fn list_webhooks(_: AdminClient, state: web::Data<AppState>) -> Result
     Ok(ok(state.webhooks().await.map_err(WebError::api)?.into_iter().map(WebhookView::from).collect::<Vec<_>>()))
 }
 
-/// A new subscription.
+fn url_schema() -> utoipa::openapi::schema::Object {
+    super::json_schema(serde_json::json!({ "type": "string", "maxLength": latchkey_app::webhooks::MAX_URL_CHARS, "pattern": latchkey_app::webhooks::rules::PUBLIC_URL }))
+}
+
+fn events_schema() -> utoipa::openapi::schema::Object {
+    let kinds: Vec<&str> = std::iter::once("*").chain(latchkey_domain::EventKind::ALL.iter().map(|k| k.as_str())).collect();
+    super::json_schema(serde_json::json!({ "type": "array", "items": { "type": "string", "enum": kinds } }))
+}
+
+/// A new subscription. Receivers on loopback or private networks are the
+/// command line's (`latchkey webhook add --allow-private`).
 #[derive(Deserialize, ToSchema)]
 pub struct NewWebhook {
-    /// The receiver: https (http only with `allow_private`).
-    #[schema(min_length = 1)]
+    /// The receiver: https, a domain name, an optional port, a plain path.
+    #[schema(schema_with = url_schema)]
     pub url: String,
     /// Event kinds of the audit trail (`sign_in`, `user_disabled`, …); empty or `*`: every kind.
     #[serde(default)]
+    #[schema(schema_with = events_schema)]
     pub events: Vec<String>,
-    /// A receiver on loopback or a private network, over http too.
-    #[serde(default)]
-    pub allow_private: bool,
 }
 
 /// The subscription made, and its signing secret (shown once).
@@ -71,7 +79,7 @@ pub struct WebhookCreated {
 )]
 #[post("/webhooks")]
 pub async fn create_webhook(caller: AdminClient, state: web::Data<AppState>, body: web::Json<NewWebhook>) -> Result<HttpResponse, WebError> {
-    let (sub, secret) = state.add_webhook(&caller.by(), &body.url, &body.events, None, body.allow_private).await.map_err(WebError::api)?;
+    let (sub, secret) = state.add_webhook(&caller.by(), &body.url, &body.events, None, false).await.map_err(WebError::api)?;
     Ok(created(WebhookCreated { webhook: sub.into(), secret }))
 }
 

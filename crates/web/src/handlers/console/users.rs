@@ -735,6 +735,7 @@ fn scope_words(t: Tr, scope: &str) -> String {
                 Scope::OfflineAccess => "console-user-scope-offline-access",
                 Scope::Groups => "console-user-scope-groups",
                 Scope::Admin => "console-user-scope-admin",
+                Scope::Scim => "console-user-scope-scim",
             })
         })
         .collect();
