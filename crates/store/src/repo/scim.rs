@@ -9,7 +9,7 @@ use crate::schema::{group_members, scim_clients, user_groups, users};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scim_clients)]
 pub struct ScimClientRow {
     pub id: String,
@@ -20,6 +20,13 @@ pub struct ScimClientRow {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub last_used_at: Option<i64>,
+}
+
+/// The token's hash stays out of log lines.
+impl std::fmt::Debug for ScimClientRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimClientRow").field("id", &self.id).field("name", &self.name).field("revoked_at", &self.revoked_at).finish_non_exhaustive()
+    }
 }
 
 pub fn insert_client(conn: &mut DbConnection, row: &ScimClientRow) -> Result<(), StoreError> {

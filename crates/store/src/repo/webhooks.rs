@@ -11,7 +11,7 @@ use crate::schema::{webhook_attempts as wa, webhook_deliveries as wd, webhook_su
 /// The attempts kept per subscription (the console's "last 50").
 pub const KEPT_ATTEMPTS: i64 = 50;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ws)]
 pub struct SubscriptionRow {
     pub id: String,
@@ -26,6 +26,13 @@ pub struct SubscriptionRow {
     pub kind: String,
     /// An SSF stream's client.
     pub client_id: Option<String>,
+}
+
+/// The sealed secret never reaches a log line, even encrypted.
+impl std::fmt::Debug for SubscriptionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriptionRow").field("id", &self.id).field("kind", &self.kind).field("client_id", &self.client_id).field("disabled_at", &self.disabled_at).finish_non_exhaustive()
+    }
 }
 
 /// A webhook subscription's kind.
