@@ -16,7 +16,7 @@ use crate::support::rp::{sign_in_default, Rp};
 use crate::support::{Backend, TestApp, TestClient, PASSWORD, REDIRECT_URI, USERNAME};
 
 /// A client's DPoP key pair.
-struct DpopKey {
+pub(crate) struct DpopKey {
     alg: Algorithm,
     encoding: EncodingKey,
     jwk: Value,
@@ -27,7 +27,7 @@ struct DpopKey {
 }
 
 impl DpopKey {
-    fn es256() -> DpopKey {
+    pub(crate) fn es256() -> DpopKey {
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).expect("key");
@@ -77,7 +77,7 @@ impl DpopKey {
     }
 
     /// A fresh proof for `method url` at the server's time.
-    fn proof(&self, app: &TestApp, method: &str, url: &str) -> String {
+    pub(crate) fn proof(&self, app: &TestApp, method: &str, url: &str) -> String {
         self.sign(&Self::claims(app, method, url))
     }
 

@@ -223,7 +223,7 @@ impl Detector {
     async fn count_account(&self, address: &str, user: &UserId, now: i64) -> Result<Option<i64>, StoreError> {
         let mut most = None;
         for start in windows(now) {
-            if self.fast.put_if_absent(&format!("anomaly:addr-account:{start}:{address}:{}", user.0), "1", window_ttl()).await? {
+            if self.fast.single_use().put_if_absent(&format!("anomaly:addr-account:{start}:{address}:{}", user.0), "1", window_ttl()).await? {
                 let n = self.fast.incr_window(&format!("anomaly:addr:{start}:{address}"), window_ttl()).await?;
                 most = Some(most.unwrap_or(0).max(n));
             }
@@ -238,8 +238,8 @@ impl Detector {
         let key = format!("anomaly:alerted:{}:{}", anomaly.kind(), anomaly.subject());
         let id = uuid::Uuid::new_v4().to_string();
         let ttl = Duration::from_secs(ALERT_WINDOW_SECS.unsigned_abs());
-        if !self.fast.put_if_absent(&key, &stamp(&id, seen.at), ttl).await? {
-            if let Some((open, since)) = self.fast.get(&key).await?.as_deref().and_then(parse_stamp).map(|(i, s)| (i.to_string(), s)) {
+        if !self.fast.single_use().put_if_absent(&key, &stamp(&id, seen.at), ttl).await? {
+            if let Some((open, since)) = self.fast.single_use().get(&key).await?.as_deref().and_then(parse_stamp).map(|(i, s)| (i.to_string(), s)) {
                 // Within its window (by the app clock), an open alert takes the sighting.
                 let (at, claimed) = (seen.at, open.clone());
                 if at - since < ALERT_WINDOW_SECS {
@@ -253,7 +253,7 @@ impl Detector {
                 }
             }
             // Its window is over or it was acknowledged: this is a new one.
-            self.fast.put(&key, &stamp(&id, seen.at), ttl).await?;
+            self.fast.single_use().put(&key, &stamp(&id, seen.at), ttl).await?;
         }
         self.create(id, anomaly, seen, count).await
     }

@@ -159,8 +159,8 @@ impl App {
             device: device.clone(),
         };
         let json = serde_json::to_string(&due).map_err(|e| AppError::Invalid(e.to_string()))?;
-        self.stores.fast.put(&step_key(&step), &json, ttl()).await?;
-        self.stores.fast.put(&sid_key(&sid), &step, ttl()).await?;
+        self.stores.fast.single_use().put(&step_key(&step), &json, ttl()).await?;
+        self.stores.fast.single_use().put(&sid_key(&sid), &step, ttl()).await?;
         let not_me_url = self.not_me_link(&sid);
         let minutes = CODE_TTL_SECS / 60;
         let notice = Notice::SignInCode {
@@ -181,7 +181,7 @@ impl App {
     /// The code step `step`, if it is still due and `owned_by_browser` says
     /// the browser asking started it; else [`AppError::Expired`].
     pub async fn code_step_due(&self, step: &str, owned_by_browser: impl FnOnce(&str) -> bool) -> Result<CodeStep, AppError> {
-        let json = self.stores.fast.get(&step_key(step)).await?.ok_or(AppError::Expired)?;
+        let json = self.stores.fast.single_use().get(&step_key(step)).await?.ok_or(AppError::Expired)?;
         let due: CodeStep = serde_json::from_str(&json).map_err(|_| AppError::Expired)?;
         if !owned_by_browser(&due.browser) {
             return Err(AppError::Expired);
@@ -194,8 +194,8 @@ impl App {
     }
 
     async fn forget_code_step(&self, step: &str, sid: &str) -> Result<(), AppError> {
-        self.stores.fast.delete(&step_key(step)).await?;
-        self.stores.fast.delete(&sid_key(sid)).await?;
+        self.stores.fast.single_use().delete(&step_key(step)).await?;
+        self.stores.fast.single_use().delete(&sid_key(sid)).await?;
         Ok(())
     }
 
@@ -216,24 +216,24 @@ impl App {
             return Ok(Err(if throttled { CodeRefused::TooMany } else { CodeRefused::Wrong }));
         }
         // Single use: a second answer (a replay, another tab) finds nothing.
-        self.stores.fast.take(&step_key(step)).await?.ok_or(AppError::Expired)?;
-        self.stores.fast.delete(&sid_key(&due.sid)).await?;
+        self.stores.fast.single_use().take(&step_key(step)).await?.ok_or(AppError::Expired)?;
+        self.stores.fast.single_use().delete(&sid_key(&due.sid)).await?;
         Ok(Ok(due))
     }
 
     /// The device of a code step whose session (not yet started) is `sid`,
     /// while it waits: what a "This wasn't me" page names.
     pub async fn pending_code_device(&self, sid: &str) -> Result<Option<String>, AppError> {
-        let Some(step) = self.stores.fast.get(&sid_key(sid)).await? else { return Ok(None) };
-        let Some(json) = self.stores.fast.get(&step_key(&step)).await? else { return Ok(None) };
+        let Some(step) = self.stores.fast.single_use().get(&sid_key(sid)).await? else { return Ok(None) };
+        let Some(json) = self.stores.fast.single_use().get(&step_key(&step)).await? else { return Ok(None) };
         Ok(serde_json::from_str::<CodeStep>(&json).ok().map(|due| due.device))
     }
 
     /// "This wasn't me" before the code was entered: the waiting step is
     /// gone (its code no longer works). Returns whose it was.
     pub async fn stop_code_step(&self, sid: &str) -> Result<Option<UserId>, AppError> {
-        let Some(step) = self.stores.fast.take(&sid_key(sid)).await? else { return Ok(None) };
-        let Some(json) = self.stores.fast.take(&step_key(&step)).await? else { return Ok(None) };
+        let Some(step) = self.stores.fast.single_use().take(&sid_key(sid)).await? else { return Ok(None) };
+        let Some(json) = self.stores.fast.single_use().take(&step_key(&step)).await? else { return Ok(None) };
         Ok(serde_json::from_str::<CodeStep>(&json).ok().map(|due| due.user()))
     }
 

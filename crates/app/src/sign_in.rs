@@ -144,14 +144,14 @@ impl App {
         let step = latchkey_token::crypto::random_token("");
         let due = SecondFactorDue { user_id: user.id.0.clone(), authz, next, remember, browser, first, upstream, risk };
         let json = serde_json::to_string(&due).map_err(|e| AppError::Invalid(e.to_string()))?;
-        self.stores.fast.put(&second_factor_key(&step), &json, SECOND_FACTOR_TTL).await?;
+        self.stores.fast.single_use().put(&second_factor_key(&step), &json, SECOND_FACTOR_TTL).await?;
         Ok(step)
     }
 
     /// The step `step`, if it is still due and `owned_by_browser` says the
     /// browser asking started it; else [`AppError::Expired`].
     pub async fn second_factor_due(&self, step: &str, owned_by_browser: impl FnOnce(&str) -> bool) -> Result<SecondFactorDue, AppError> {
-        let json = self.stores.fast.get(&second_factor_key(step)).await?.ok_or(AppError::Expired)?;
+        let json = self.stores.fast.single_use().get(&second_factor_key(step)).await?.ok_or(AppError::Expired)?;
         let due: SecondFactorDue = serde_json::from_str(&json).map_err(|_| AppError::Expired)?;
         if !owned_by_browser(&due.browser) {
             return Err(AppError::Expired);
@@ -161,7 +161,7 @@ impl App {
 
     /// Uses the step up: of two answers to the same step, one wins.
     pub async fn take_second_factor_step(&self, step: &str) -> Result<(), AppError> {
-        self.stores.fast.take(&second_factor_key(step)).await?.ok_or(AppError::Expired).map(|_| ())
+        self.stores.fast.single_use().take(&second_factor_key(step)).await?.ok_or(AppError::Expired).map(|_| ())
     }
 
     /// The user is known: starts their session, or elevates the current

@@ -199,12 +199,12 @@ impl PasskeyService {
         let id = latchkey_token::crypto::random_token("");
         let json = serde_json::to_string(value).map_err(bad)?;
         // Evictable: anyone can start a sign-in ceremony without an account.
-        self.fast.put_evictable(&format!("{prefix}:{id}"), &json, CEREMONY_TTL, owner).await?;
+        self.fast.single_use().put_evictable(&format!("{prefix}:{id}"), &json, CEREMONY_TTL, owner).await?;
         Ok(id)
     }
 
     async fn take_state<T: for<'de> Deserialize<'de>>(&self, prefix: &str, id: &str) -> Result<T, AuthnError> {
-        let json = self.fast.take(&format!("{prefix}:{id}")).await?.ok_or_else(|| bad("the ceremony is unknown, expired or already finished"))?;
+        let json = self.fast.single_use().take(&format!("{prefix}:{id}")).await?.ok_or_else(|| bad("the ceremony is unknown, expired or already finished"))?;
         serde_json::from_str(&json).map_err(bad)
     }
 

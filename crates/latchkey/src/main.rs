@@ -459,6 +459,12 @@ async fn serve(mut settings: latchkey_web::Settings, args: ServeArgs, clock: Sha
             if let Err(e) = upkeep.oauth.maintain_keys().await {
                 tracing::warn!(error = %e, "key maintenance failed; will retry");
             }
+            // Single-use values kept in the database during a Redis outage (issue #31).
+            match upkeep.stores.fast.sweep_fallback().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired single-use values swept from the database"),
+                Err(e) => tracing::warn!(error = %e, "sweeping expired single-use values failed; will retry"),
+            }
             if registration_expiry_days > 0 {
                 match upkeep.reap_unused_registrations(registration_expiry_days).await {
                     Ok(0) => {}

@@ -102,7 +102,7 @@ impl OAuthService {
         }
         let jti = claims.jti.filter(|j| !j.is_empty() && j.len() <= 256).ok_or("jti is required")?;
         let ttl = std::time::Duration::from_secs((exp - now + LEEWAY).max(1) as u64);
-        if !self.fast.put_if_absent(&format!("assertion-jti:{}:{jti}", client.id.0), "1", ttl).await.map_err(|_| "replay check unavailable")? {
+        if !self.fast.single_use().first_use(&format!("assertion-jti:{}:{jti}", client.id.0), ttl).await.map_err(|_| "replay check unavailable")? {
             return Err("assertion replayed");
         }
         Ok(())

@@ -192,7 +192,7 @@ fn guess_key(ip: Option<&str>) -> String {
 
 /// The parked request of the device code whose keyed hash is `hash`.
 pub(crate) async fn device_request(fast: &FastStore, hash: &str) -> Result<Option<DeviceRequest>, StoreError> {
-    match fast.get(&device_key(hash)).await? {
+    match fast.single_use().get(&device_key(hash)).await? {
         Some(json) => Ok(Some(serde_json::from_str(&json)?)),
         None => Ok(None),
     }
@@ -235,7 +235,7 @@ impl OAuthService {
         for _ in 0..USER_CODE_TRIES {
             let candidate = generate_user_code();
             let canonical = candidate.replace('-', "");
-            if self.fast.put_evictable_if_absent(&user_code_key(&self.user_code_hash(&canonical)), &hash, store_ttl(), &owner).await? {
+            if self.fast.single_use().put_evictable_if_absent(&user_code_key(&self.user_code_hash(&canonical)), &hash, store_ttl(), &owner).await? {
                 user_code = Some(candidate);
                 break;
             }
@@ -249,7 +249,7 @@ impl OAuthService {
             expires_at: self.clock.now() + DEVICE_CODE_TTL_SECS,
         };
         let json = serde_json::to_string(&request).map_err(StoreError::from)?;
-        self.fast.put_evictable(&device_key(&hash), &json, store_ttl(), &owner).await?;
+        self.fast.single_use().put_evictable(&device_key(&hash), &json, store_ttl(), &owner).await?;
         tracing::info!(target: "security", event = "device_authorization", client_id = %client.id.0);
         let verification_uri = format!("{}/device", self.config.issuer.trim_end_matches('/'));
         Ok(DeviceAuthorization {
@@ -283,12 +283,12 @@ impl OAuthService {
 
     async fn find_user_code(&self, input: &str) -> Result<UserCodeLookup, StoreError> {
         let Some(canonical) = normalize_user_code(input) else { return Ok(UserCodeLookup::Unknown) };
-        let Some(hash) = self.fast.get(&user_code_key(&self.user_code_hash(&canonical))).await? else { return Ok(UserCodeLookup::Unknown) };
+        let Some(hash) = self.fast.single_use().get(&user_code_key(&self.user_code_hash(&canonical))).await? else { return Ok(UserCodeLookup::Unknown) };
         let Some(request) = self.device_request(&hash).await? else { return Ok(UserCodeLookup::Unknown) };
         if request.expires_at <= self.clock.now() {
             return Ok(UserCodeLookup::Unknown);
         }
-        if self.fast.get(&answer_key(&hash)).await?.is_some() {
+        if self.fast.single_use().get(&answer_key(&hash)).await?.is_some() {
             return Ok(UserCodeLookup::AlreadyAnswered);
         }
         Ok(UserCodeLookup::Found(DeviceApproval { user_code: request.user_code, client_id: request.client_id, scope: request.scope, hash }))
@@ -320,7 +320,7 @@ impl OAuthService {
             DeviceAnswer::Denied
         };
         let json = serde_json::to_string(&answer)?;
-        if !self.fast.put_if_absent(&answer_key(&device.hash), &json, store_ttl()).await? {
+        if !self.fast.single_use().put_if_absent(&answer_key(&device.hash), &json, store_ttl()).await? {
             tracing::info!(target: "security", event = "device_answer_refused", client_id = %device.client_id, user_id = %session.user_id.0, "the device request was already answered");
             return Ok(AnswerOutcome::AlreadyAnswered);
         }
@@ -349,7 +349,7 @@ impl OAuthService {
 /// costs one extra cheap answer and nothing else.)
 pub(crate) async fn still_pending(fast: &FastStore, hash: &str, now: i64) -> Result<OAuthError, StoreError> {
     let key = poll_key(hash);
-    let previous: Option<PollState> = match fast.get(&key).await? {
+    let previous: Option<PollState> = match fast.single_use().get(&key).await? {
         Some(json) => Some(serde_json::from_str(&json)?),
         None => None,
     };
@@ -361,7 +361,7 @@ pub(crate) async fn still_pending(fast: &FastStore, hash: &str, now: i64) -> Res
         p => (PollState { last: now, interval: p.map_or(POLL_INTERVAL_SECS, |p| p.interval) }, OAuthError::new(ErrorCode::AuthorizationPending, "the user has not answered yet")),
     };
     // Polls of parked device requests: at most one small state per request.
-    fast.put_evictable(&key, &serde_json::to_string(&state)?, store_ttl(), "device-polls").await?;
+    fast.single_use().put_evictable(&key, &serde_json::to_string(&state)?, store_ttl(), "device-polls").await?;
     Ok(error)
 }
 

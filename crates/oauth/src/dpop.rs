@@ -76,7 +76,7 @@ impl OAuthService {
             _ => {}
         }
         let key = format!("dpop-jti:{}:{}", proof.jkt, proof.jti);
-        if !self.fast.put_if_absent(&key, "1", Duration::from_secs(proof.replay_window(now))).await? {
+        if !self.fast.single_use().first_use(&key, Duration::from_secs(proof.replay_window(now))).await? {
             tracing::warn!(target: "security", event = "dpop_proof_replayed", path, "a DPoP proof was presented twice");
             return Err(invalid_proof("the DPoP proof was already used"));
         }

@@ -88,7 +88,7 @@ impl OAuthService {
         authorize::validate(&params, &client, &apis, redirect_uri, String::new(), String::new(), self.clock.now()).map_err(as_json)?;
         let token = random_token("");
         let stored = serde_json::to_string(&Stored { client_id: client.id.0.clone(), pairs }).map_err(latchkey_store::StoreError::from)?;
-        self.fast.put_evictable(&pushed_key(&token), &stored, PUSHED_REQUEST_TTL, &format!("client:{}", client.id.0)).await?;
+        self.fast.single_use().put_evictable(&pushed_key(&token), &stored, PUSHED_REQUEST_TTL, &format!("client:{}", client.id.0)).await?;
         tracing::info!(target: "security", event = "authorization_pushed", client_id = %client.id.0);
         Ok(PushedRequest { request_uri: format!("{REQUEST_URI_PREFIX}{token}"), expires_in: PUSHED_REQUEST_TTL.as_secs() })
     }
@@ -99,7 +99,7 @@ impl OAuthService {
     pub(crate) async fn pull_pushed(&self, params: &AuthorizeParams) -> Result<Option<AuthorizeParams>, AuthorizeError> {
         let Some(token) = params.get("request_uri").and_then(|u| u.strip_prefix(REQUEST_URI_PREFIX)) else { return Ok(None) };
         let expired = || AuthorizeError::NoRedirect("This sign-in request has expired or was already used. Go back to the application and start again.".into());
-        let stored: Stored = match self.fast.take(&pushed_key(token)).await? {
+        let stored: Stored = match self.fast.single_use().take(&pushed_key(token)).await? {
             Some(json) => serde_json::from_str(&json).map_err(latchkey_store::StoreError::from)?,
             None => return Err(expired()),
         };

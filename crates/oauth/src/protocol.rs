@@ -100,7 +100,7 @@ impl OAuthService {
         }
         req.parked_by = ip.unwrap_or("unknown").to_string();
         let json = serde_json::to_string(&req).map_err(StoreError::from)?;
-        self.fast.put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL, &req.parked_by).await?;
+        self.fast.single_use().put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL, &req.parked_by).await?;
         Ok(req)
     }
 
@@ -109,18 +109,18 @@ impl OAuthService {
     pub async fn rebind(&self, req: &PendingAuthorization, browser: String) -> Result<PendingAuthorization, StoreError> {
         // Only a request that is still parked moves: one already answered
         // (in another tab) must not come back.
-        if self.fast.take(&pending_key(&req.id)).await?.is_none() {
+        if self.fast.single_use().take(&pending_key(&req.id)).await?.is_none() {
             return Ok(req.clone());
         }
         let moved = PendingAuthorization { browser, ..req.clone() };
         let left = PENDING_AUTHORIZATION_TTL.as_secs() as i64 - (self.clock.now() - req.created_at);
         let json = serde_json::to_string(&moved)?;
-        self.fast.put_evictable(&pending_key(&req.id), &json, Duration::from_secs(left.max(1) as u64), &moved.parked_by).await?;
+        self.fast.single_use().put_evictable(&pending_key(&req.id), &json, Duration::from_secs(left.max(1) as u64), &moved.parked_by).await?;
         Ok(moved)
     }
 
     pub async fn pending(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError> {
-        match self.fast.get(&pending_key(id)).await? {
+        match self.fast.single_use().get(&pending_key(id)).await? {
             Some(json) => Ok(Some(serde_json::from_str(&json)?)),
             None => Ok(None),
         }
@@ -189,7 +189,7 @@ impl OAuthService {
     }
 
     async fn finish_with_error(&self, req: &PendingAuthorization, code: ErrorCode, description: &str) -> Result<String, StoreError> {
-        self.fast.delete(&pending_key(&req.id)).await?;
+        self.fast.single_use().delete(&pending_key(&req.id)).await?;
         self.to_client(req, authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), code, description, &self.config.issuer)).await
     }
 
@@ -204,13 +204,13 @@ impl OAuthService {
         }
         let id = random_token("");
         let answer = serde_json::to_string(&FormPostAnswer { url, redirect_uri: req.redirect_uri.clone(), browser: req.browser.clone() })?;
-        self.fast.put_evictable(&form_post_key(&id), &answer, FORM_POST_TTL, &req.parked_by).await?;
+        self.fast.single_use().put_evictable(&form_post_key(&id), &answer, FORM_POST_TTL, &req.parked_by).await?;
         Ok(format!("/authorize/respond?r={id}"))
     }
 
     /// The answer parked by [`OAuthService::to_client`] (used up by this call).
     pub async fn take_form_post(&self, id: &str) -> Result<Option<FormPostAnswer>, StoreError> {
-        match self.fast.take(&form_post_key(id)).await? {
+        match self.fast.single_use().take(&form_post_key(id)).await? {
             Some(json) => Ok(Some(serde_json::from_str(&json)?)),
             None => Ok(None),
         }
@@ -227,7 +227,7 @@ impl OAuthService {
             return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect);
         }
         // Taking the request makes the redirect happen at most once per request.
-        if self.fast.take(&pending_key(&req.id)).await?.is_none() {
+        if self.fast.single_use().take(&pending_key(&req.id)).await?.is_none() {
             let url = authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), ErrorCode::AccessDenied, "the request was already answered", &self.config.issuer);
             return Ok(Next::Redirect(self.to_client(req, url).await?));
         }
@@ -254,7 +254,7 @@ impl OAuthService {
         self.db.run(move |c| latchkey_store::repo::sessions::add_client(c, &sid, &client_id, now)).await?;
         // The store's TTL only frees memory; `expires_at` is what is enforced.
         let ttl = Duration::from_secs(CODE_TTL_SECS as u64 + 5);
-        self.fast.put(&code_key(&self.codes.hash(&code)), &json, ttl).await?;
+        self.fast.single_use().put(&code_key(&self.codes.hash(&code)), &json, ttl).await?;
         let url = authorize::code_redirect(&req.redirect_uri, &code, req.state.as_deref(), &self.config.issuer);
         Ok(Next::Redirect(self.to_client(req, url).await?))
     }

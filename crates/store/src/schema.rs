@@ -56,6 +56,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    short_lived_values (key) {
+        key -> Text,
+        value -> Text,
+        expires_at -> BigInt,
+        owner -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     webhook_attempts (id) {
         id -> Text,
         subscription_id -> Text,

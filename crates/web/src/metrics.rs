@@ -43,6 +43,12 @@ pub fn install() -> Option<&'static PrometheusHandle> {
                 metrics::counter!("latchkey_security_alerts_total", "kind" => kind.as_str()).increment(0);
             }
             metrics::describe_counter!("latchkey_fast_store_errors_total", "Errors talking to Redis");
+            metrics::describe_gauge!("latchkey_redis_up", "1 while Redis answers, 0 while the circuit breaker is open");
+            metrics::describe_counter!(
+                "latchkey_fast_store_fallback_total",
+                "Single-use values kept in the database (to=database) and counters kept on this node (to=node) while Redis was unreachable"
+            );
+            metrics::describe_counter!("latchkey_rate_limit_fallback_total", "Rate limits and throttles counted on this node because Redis was unreachable");
             metrics::describe_gauge!("latchkey_sessions_active", "Live browser sessions");
             metrics::describe_gauge!("latchkey_db_pool_connections", "Database pool connections by state (in_use, idle)");
             metrics::describe_gauge!("latchkey_build_info", "Build information");

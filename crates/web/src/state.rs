@@ -98,12 +98,16 @@ pub async fn open_stores(settings: &Settings) -> Result<Stores, StartupError> {
         other => other?,
     };
     let fast = match &settings.redis_url {
-        Some(url) if !url.is_empty() => FastStore::redis(url, &settings.redis_prefix).await.map_err(|e| StartupError::Service {
-            setting: "LATCHKEY_REDIS_URL",
-            value: without_credentials(url),
-            problem: format!("cannot reach Redis ({e})"),
-            todo: "start Redis or correct the host and port (or unset LATCHKEY_REDIS_URL to keep hot state in this process, one node only)".into(),
-        })?,
+        Some(url) if !url.is_empty() => FastStore::redis(url, &settings.redis_prefix)
+            .await
+            .map_err(|e| StartupError::Service {
+                setting: "LATCHKEY_REDIS_URL",
+                value: without_credentials(url),
+                problem: format!("cannot reach Redis ({e})"),
+                todo: "start Redis or correct the host and port (or unset LATCHKEY_REDIS_URL to keep hot state in this process, one node only)".into(),
+            })?
+            // Sign-ins go on while Redis is unreachable (issue #31).
+            .with_database_fallback(db.clone()),
         _ => FastStore::memory(),
     };
     Ok(Stores { db, fast, master })

@@ -9,6 +9,7 @@ mod parked;
 mod postgres_restart;
 mod races;
 mod rate_limits;
+mod redis_fallback;
 mod redis_outage;
 mod single_use;
 mod sqlite_writers;

@@ -134,7 +134,7 @@ impl App {
         let link_to = link_to.map(|u| u.0.clone());
         let flow = Flow { provider: provider.id, nonce: started.nonce, pkce_verifier: started.pkce_verifier, browser, authz, next, link_to };
         let json = serde_json::to_string(&flow).map_err(|e| AppError::Invalid(e.to_string()))?;
-        self.stores.fast.put(&flow_key(&started.state), &json, FLOW_TTL).await?;
+        self.stores.fast.single_use().put(&flow_key(&started.state), &json, FLOW_TTL).await?;
         Ok(started.url)
     }
 
@@ -144,7 +144,7 @@ impl App {
     pub async fn federation_callback(&self, provider_id: &str, answer: Callback, owns: impl FnOnce(&str) -> bool, t: Tr) -> Result<Arrival, AppError> {
         let state = answer.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 512).ok_or(AppError::Expired)?;
         // Taken, not read: of two uses of one `state`, one finds it.
-        let json = self.stores.fast.take(&flow_key(state)).await?.ok_or(AppError::Expired)?;
+        let json = self.stores.fast.single_use().take(&flow_key(state)).await?.ok_or(AppError::Expired)?;
         let flow: Flow = serde_json::from_str(&json).map_err(|_| AppError::Expired)?;
         if !owns(&flow.browser) {
             return Err(AppError::Expired);
@@ -222,7 +222,7 @@ impl App {
             let id = random_token("");
             let pending = PendingLink { provider: provider.id.clone(), subject: identity.subject.clone(), display: identity.display(), user_id: holder.id.0.clone(), browser: flow.browser.clone() };
             let json = serde_json::to_string(&pending).map_err(|e| AppError::Invalid(e.to_string()))?;
-            self.stores.fast.put(&link_key(&id), &json, LINK_TTL).await?;
+            self.stores.fast.single_use().put(&link_key(&id), &json, LINK_TTL).await?;
             return Ok(Arrival::ConfirmLink { link: id, provider: provider.name.clone(), authz: flow.authz.clone(), next: flow.next.clone() });
         }
         if !provider.signup {
@@ -298,7 +298,7 @@ impl App {
     /// `session`: the one the sign-in started, which the mail's "This wasn't
     /// me" ends.
     pub async fn finish_pending_link(&self, link: &str, user: &User, session: &Session, owns: impl FnOnce(&str) -> bool, t: Tr) -> Result<Option<String>, AppError> {
-        let Some(json) = self.stores.fast.take(&link_key(link)).await? else { return Ok(None) };
+        let Some(json) = self.stores.fast.single_use().take(&link_key(link)).await? else { return Ok(None) };
         let Ok(pending) = serde_json::from_str::<PendingLink>(&json) else { return Ok(None) };
         if pending.user_id != user.id.0 || !owns(&pending.browser) {
             return Ok(None);
@@ -316,7 +316,7 @@ impl App {
     /// The name of the provider whose account waits under `link` for a
     /// sign-in (the sign-in page says so), if it still waits.
     pub async fn pending_link_provider(&self, link: &str) -> Result<Option<String>, AppError> {
-        let Some(json) = self.stores.fast.get(&link_key(link)).await? else { return Ok(None) };
+        let Some(json) = self.stores.fast.single_use().get(&link_key(link)).await? else { return Ok(None) };
         let Ok(pending) = serde_json::from_str::<PendingLink>(&json) else { return Ok(None) };
         Ok(self.provider(&pending.provider).await.ok().map(|p| p.name))
     }

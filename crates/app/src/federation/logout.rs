@@ -73,7 +73,7 @@ impl App {
     pub async fn upstream_logout(&self, provider_id: &str, token: &str) -> Result<usize, AppError> {
         let provider = self.provider(provider_id).await.map_err(|_| FederationError::UnknownProvider)?;
         let claims = self.verify_logout_token(&provider, token).await?;
-        let fresh = self.stores.fast.put_if_absent(&format!("federation-logout-jti:{}:{}", provider.id, claims.jti), "1", JTI_MEMORY).await?;
+        let fresh = self.stores.fast.single_use().first_use(&format!("federation-logout-jti:{}:{}", provider.id, claims.jti), JTI_MEMORY).await?;
         if !fresh {
             return Err(invalid(&provider, "logout token replayed").into());
         }

@@ -36,7 +36,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
     let redemption = Redemption { access_jtis: vec![(jti.clone(), access_exp)], family_id: Some(family_id.clone()) };
     let spent = format!("{SPENT_PREFIX}{}", serde_json::to_string(&redemption).map_err(StoreError::from)?);
     let ttl = Duration::from_secs(ctx.tokens.longest_access_token_ttl() as u64 + 60);
-    let grant: CodeGrant = match ctx.fast.spend(&code_key(&hash), &spent, ttl).await? {
+    let grant: CodeGrant = match ctx.fast.single_use().spend(&code_key(&hash), &spent, ttl).await? {
         None => return Err(OAuthError::invalid_grant("the code is unknown or has expired")),
         Some(earlier) => match earlier.strip_prefix(SPENT_PREFIX) {
             Some(first) => return Err(reject_reused_code(ctx, &hash, first, client).await),
@@ -76,7 +76,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
     // A replay that raced this redemption marked the code before it
     // revoked; if the family did not exist yet then, it is revoked here:
     // a family is never handed out once its code was replayed.
-    if ctx.fast.get(&replayed_key(&hash)).await?.is_some() {
+    if ctx.fast.single_use().get(&replayed_key(&hash)).await?.is_some() {
         revoke_redemption(ctx, &redemption).await?;
         return Err(OAuthError::invalid_grant("the code was used twice; tokens issued for it are revoked"));
     }
@@ -89,7 +89,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
 async fn reject_reused_code(ctx: &GrantContext<'_>, hash: &str, first: &str, client: &Client) -> OAuthError {
     let result: Result<(), OAuthError> = async {
         let ttl = Duration::from_secs(ctx.tokens.config.access_token_ttl as u64 + 60);
-        ctx.fast.put(&replayed_key(hash), "1", ttl).await?;
+        ctx.fast.single_use().put(&replayed_key(hash), "1", ttl).await?;
         let r: Redemption = serde_json::from_str(first).map_err(StoreError::from)?;
         revoke_redemption(ctx, &r).await
     }

@@ -32,7 +32,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
         return Err(OAuthError::new(ErrorCode::ExpiredToken, "the device code has expired; start over"));
     }
     let used = || OAuthError::invalid_grant("the device code was already used");
-    match ctx.fast.get(&answer_key(&hash)).await? {
+    match ctx.fast.single_use().get(&answer_key(&hash)).await? {
         None => return Err(still_pending(ctx.fast, &hash, now).await?),
         Some(a) if a.starts_with(SPENT_PREFIX) => return Err(used()),
         Some(a) => {
@@ -45,7 +45,7 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
     // node), exactly one gets the tokens. (An answer never changes once
     // written, so what is spent here is the approval just read.)
     let jti = uuid::Uuid::new_v4().to_string();
-    let earlier = ctx.fast.spend(&answer_key(&hash), &format!("{SPENT_PREFIX}{jti}"), store_ttl()).await?.ok_or_else(used)?;
+    let earlier = ctx.fast.single_use().spend(&answer_key(&hash), &format!("{SPENT_PREFIX}{jti}"), store_ttl()).await?.ok_or_else(used)?;
     if earlier.starts_with(SPENT_PREFIX) {
         return Err(used());
     }

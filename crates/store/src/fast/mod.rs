@@ -7,12 +7,21 @@
 
 mod memory;
 mod redis_store;
+mod single_use;
 
 use std::time::Duration;
 
 use crate::error::StoreError;
 pub use memory::{entry_size, MemoryStore, DEFAULT_EVICTABLE_BUDGET, ENTRY_OVERHEAD, OWNER_OVERHEAD};
 pub use redis_store::{RedisStore, REDIS_ENTRY_OVERHEAD, SHARED_EVICTABLE_BUDGET};
+pub use single_use::{DbFallback, SingleUse, MAX_PARKED_PER_OWNER};
+
+/// Counts a counter that was kept on this node because Redis was
+/// unreachable: rate limits and throttles then count per node.
+fn counted_on_node(op: &'static str) {
+    metrics::counter!("latchkey_fast_store_fallback_total", "to" => "node", "op" => op).increment(1);
+    metrics::counter!("latchkey_rate_limit_fallback_total").increment(1);
+}
 
 /// What a spent single-use value starts with (see [`FastStore::spend`]).
 pub const SPENT_PREFIX: &str = "spent:";
@@ -131,7 +140,14 @@ impl FastStore {
                 m.decrement(key);
                 Ok(())
             }
-            FastStore::Redis(r) => r.decrement(key).await,
+            FastStore::Redis(r) => match r.decrement(key).await {
+                Err(StoreError::Cache(_)) if r.is_down() => {
+                    counted_on_node("decrement");
+                    r.local().decrement(key);
+                    Ok(())
+                }
+                other => other,
+            },
         }
     }
 
@@ -176,22 +192,38 @@ impl FastStore {
         }
     }
 
+    /// Deletes `key` (a counter: while Redis is unreachable, this node's
+    /// count; single-use values go through [`FastStore::single_use`]).
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
             FastStore::Memory(m) => {
                 m.take(key);
                 Ok(())
             }
-            FastStore::Redis(r) => r.delete(key).await,
+            FastStore::Redis(r) => match r.delete(key).await {
+                Err(StoreError::Cache(_)) if r.is_down() => {
+                    counted_on_node("delete");
+                    r.local().take(key);
+                    Ok(())
+                }
+                other => other,
+            },
         }
     }
 
     /// Increments a counter that expires `window` after its first increment
-    /// (fixed-window rate limiting). Returns the new count.
+    /// (fixed-window rate limiting). Returns the new count. While Redis is
+    /// unreachable the count is this node's (from zero), as on one node.
     pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
         match self {
             FastStore::Memory(m) => Ok(m.incr_window(key, window)),
-            FastStore::Redis(r) => r.incr_window(key, window).await,
+            FastStore::Redis(r) => match r.incr_window(key, window).await {
+                Err(StoreError::Cache(_)) if r.is_down() => {
+                    counted_on_node("incr_window");
+                    Ok(r.local().incr_window(key, window))
+                }
+                other => other,
+            },
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -132,6 +132,11 @@ pub struct RedisStore {
     breaker: Arc<Breaker>,
     /// Bytes evictable entries may hold ([`SHARED_EVICTABLE_BUDGET`]).
     evictable_budget: usize,
+    /// Where single-use values go while Redis is unreachable (issue #31).
+    fallback: Option<Arc<super::single_use::DbFallback>>,
+    /// Where counters (rate limits, throttles) count while Redis is
+    /// unreachable: on this node, as one node would.
+    local: super::MemoryStore,
 }
 
 /// A connection per thread, driven by that thread's runtime. The shared
@@ -154,17 +159,35 @@ const MAX_LANES: usize = 64;
 /// and one call per second finds out whether Redis is back.
 const DOWN_BACKOFF: Duration = Duration::from_secs(1);
 
+/// How long the one probe after a back-off waits for Redis (a new
+/// connection and a `PING`): refused at once when Redis is stopped, this
+/// long when its network is cut. Far below [`REDIS_CALL_TIMEOUT`] because
+/// the probe is paid by a request.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// Writes that could not reach Redis and must land when it is back
 /// (revocation tombstones); beyond this many the oldest are dropped, and the
 /// database copy (reloaded when the fast store lost its marker) remains.
 const MAX_QUEUED_WRITES: usize = 100_000;
 
 /// The circuit breaker and the writes queued while Redis was unreachable.
+///
+/// Closed: every call goes to Redis. A call that finds Redis unreachable
+/// trips it: for [`DOWN_BACKOFF`] every call fails at once (its caller falls
+/// back). Then one call, and only one, probes ([`PROBE_TIMEOUT`], on a
+/// connection of its own) while the others keep failing at once; a probe
+/// that is answered closes the breaker, one that is not trips it again. So an
+/// outage costs one bounded probe per node per back-off, not one timeout per
+/// request (issue #31: p99 during the outage).
 #[derive(Default)]
 struct Breaker {
     /// Milliseconds since `since` until which Redis counts as down.
     down_until_ms: AtomicU64,
     since: OnceLock<Instant>,
+    /// Tripped and not yet probed back.
+    tripped: AtomicBool,
+    /// A call is probing now.
+    probing: AtomicBool,
     /// How many times Redis was found unreachable (after being reachable).
     outages: AtomicU64,
     /// `(key, value, expires at)`, written in order once Redis answers.
@@ -177,15 +200,36 @@ impl Breaker {
     }
 
     fn is_open(&self) -> bool {
-        self.now_ms() < self.down_until_ms.load(Ordering::Relaxed)
+        self.tripped.load(Ordering::Acquire)
     }
 
     fn trip(&self) {
         let until = self.now_ms() + DOWN_BACKOFF.as_millis() as u64;
         if self.down_until_ms.swap(until, Ordering::Relaxed) <= self.now_ms() {
             self.outages.fetch_add(1, Ordering::Relaxed);
+        }
+        if !self.tripped.swap(true, Ordering::AcqRel) {
+            metrics::gauge!("latchkey_redis_up").set(0.0);
             tracing::warn!(backoff_ms = DOWN_BACKOFF.as_millis() as u64, "redis unreachable; serving from the database, retrying shortly");
         }
+    }
+
+    /// Whether this call is the one to probe (the back-off is over and
+    /// nobody else is probing).
+    fn claim_probe(&self) -> bool {
+        self.now_ms() >= self.down_until_ms.load(Ordering::Relaxed) && self.probing.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+
+    /// The probe's outcome.
+    fn probed(&self, answered: bool) {
+        if answered {
+            self.tripped.store(false, Ordering::Release);
+            metrics::gauge!("latchkey_redis_up").set(1.0);
+            tracing::info!("redis answers again");
+        } else {
+            self.trip();
+        }
+        self.probing.store(false, Ordering::Release);
     }
 
     fn queue(&self, key: String, value: String, ttl: Duration) {
@@ -228,7 +272,22 @@ impl RedisStore {
             .set_max_delay(std::time::Duration::from_millis(200));
         let conn = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
         let lanes = Arc::new(Lanes { client, config, by_thread: Mutex::new(HashMap::new()) });
-        Ok(RedisStore { conn, lanes, prefix: prefix.to_string(), breaker: Arc::default(), evictable_budget: SHARED_EVICTABLE_BUDGET })
+        metrics::gauge!("latchkey_redis_up").set(1.0);
+        Ok(RedisStore { conn, lanes, prefix: prefix.to_string(), breaker: Arc::default(), evictable_budget: SHARED_EVICTABLE_BUDGET, fallback: None, local: super::MemoryStore::default() })
+    }
+
+    pub(super) fn with_fallback(mut self, fallback: Arc<super::single_use::DbFallback>) -> RedisStore {
+        self.fallback = Some(fallback);
+        self
+    }
+
+    pub(super) fn fallback(&self) -> Option<&super::single_use::DbFallback> {
+        self.fallback.as_deref()
+    }
+
+    /// The counters of this node, used while Redis is unreachable.
+    pub(super) fn local(&self) -> &super::MemoryStore {
+        &self.local
     }
 
     /// The same store with another budget for evictable entries (tests).
@@ -239,7 +298,14 @@ impl RedisStore {
 
     /// This thread's connection, opened on first use; the shared one while
     /// Redis is down or if this thread's cannot be opened.
+    ///
+    /// After a back-off, the one call that claims it probes Redis first (see
+    /// [`Breaker`]), so it uses a fresh connection when Redis is back.
     async fn conn(&self) -> ConnectionManager {
+        if self.breaker.is_open() && self.breaker.claim_probe() {
+            let answered = self.probe().await;
+            self.breaker.probed(answered);
+        }
         if self.breaker.is_open() {
             return self.conn.clone();
         }
@@ -285,6 +351,15 @@ impl RedisStore {
                 Err(e.into())
             }
         }
+    }
+
+    /// Whether Redis answers a `PING` on a new connection within [`PROBE_TIMEOUT`].
+    async fn probe(&self) -> bool {
+        let ping = async {
+            let mut c = self.lanes.client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        };
+        matches!(tokio::time::timeout(PROBE_TIMEOUT, ping).await, Ok(Ok(_)))
     }
 
     /// Writes the queued entries (still unexpired), oldest first; on failure

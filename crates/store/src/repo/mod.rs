@@ -22,6 +22,7 @@ pub mod revocations;
 pub mod risk;
 pub mod scim;
 pub mod sessions;
+pub mod short_lived;
 pub mod stats;
 pub mod users;
 pub mod webhooks;

@@ -242,6 +242,6 @@ pub async fn dismiss_passkey_prompt(req: HttpRequest, state: web::Data<AppState>
         Ok(s) => s,
         Err(redirect) => return Ok(redirect),
     };
-    state.stores.fast.put(&passkey_prompt_key(&session.user_id.0), "1", PASSKEY_PROMPT_SNOOZE).await?;
+    state.stores.fast.single_use().put(&passkey_prompt_key(&session.user_id.0), "1", PASSKEY_PROMPT_SNOOZE).await?;
     Ok(see_other("/account"))
 }

@@ -54,7 +54,8 @@ async fn build(state: &AppState, t: Tr, user: &User, session: &Session, csrf_tok
     // The gentle prompt: after a password-only or upstream-provider sign-in
     // (issue #26: a new federated account is offered a passkey), for users
     // without a passkey, unless they said "Not now" recently.
-    let passkey_prompt = passkeys.is_empty() && (session.amr == [Amr::Pwd] || session.amr == [Amr::Fed]) && state.stores.fast.get(&super::account::passkey_prompt_key(&user.id.0)).await?.is_none();
+    let passkey_prompt =
+        passkeys.is_empty() && (session.amr == [Amr::Pwd] || session.amr == [Amr::Fed]) && state.stores.fast.single_use().get(&super::account::passkey_prompt_key(&user.id.0)).await?.is_none();
     let links = state.linked_identities(&user.id).await?;
     let linked: Vec<LinkedRow> = links
         .iter()
