@@ -295,6 +295,13 @@ async fn the_database_spends_once(backend: crate::support::Backend) {
     assert_eq!(db.run(|c| short_lived::get(c, "old", 20)).await.expect("get"), None, "expired rows are not read");
     assert!(db.write(move |c| short_lived::insert_if_absent(c, "old", "w", far, None, 20)).await.expect("insert"), "an expired row is replaced");
     assert_eq!(db.run(move |c| short_lived::sweep(c, far + 1)).await.expect("sweep"), 3);
+    // Replay markers are always checked in the database: they never make a
+    // Redis miss look there.
+    assert!(db.write(move |c| short_lived::insert_if_absent(c, "dpop-jti:k:1", "1", far, Some(short_lived::MARKER_OWNER), 0)).await.expect("marker"));
+    assert_eq!(db.run(short_lived::live_until).await.expect("live"), None, "markers are not live values");
+    db.run(move |c| short_lived::put(c, "pending:1", "v", far - 1, None)).await.expect("put");
+    assert_eq!(db.run(short_lived::live_until).await.expect("live"), Some(far - 1));
+    assert_eq!(db.run(move |c| short_lived::sweep(c, far + 1)).await.expect("sweep"), 2);
     // An owner's rows beyond the cap go, oldest first.
     for n in 0..5 {
         db.run(move |c| short_lived::put(c, &format!("p{n}"), "v", 100 + n, Some("203.0.113.9"))).await.expect("put");

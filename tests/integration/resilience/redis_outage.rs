@@ -28,12 +28,15 @@ const BEFORE: usize = 0;
 const DURING: usize = 1;
 const AFTER: usize = 2;
 const PHASES: [&str; 3] = ["before", "during", "after"];
+/// The flows of single-use values, which must succeed in every phase.
+const FLOWS: [&str; 9] =
+    ["sign-in (password)", "sign-in (password + second factor)", "sign-in (passkey)", "token (code)", "par", "authorize (pushed)", "device_authorization", "token (device poll)", "token (DPoP)"];
 /// How long Redis is down (the 10 s).
 const OUTAGE: Duration = Duration::from_secs(10);
 /// The user who signs in with a passkey.
 const PASSKEY_USER: &str = "pat";
 /// Users with a second factor, and the backup codes they sign in with.
-const SECOND_FACTOR_USERS: usize = 6;
+const SECOND_FACTOR_USERS: usize = 8;
 
 /// Users with an authenticator app: (username, backup code) pairs, each code
 /// good for one sign-in.
@@ -484,8 +487,18 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         }
     };
 
+    // Each phase lasts until every flow has succeeded in it at least once
+    // (at least 1.5 s before and 2 s after; a loaded machine takes longer).
+    let every_flow_done = |phase: usize| FLOWS.iter().all(|f| load.tally.count(f, phase, |s| s == 200 || s == 201) > 0);
+    let settle = move |phase: usize, least: Duration| async move {
+        let started = Instant::now();
+        while started.elapsed() < least || !every_flow_done(phase) {
+            assert!(started.elapsed() < Duration::from_secs(60), "every flow ran {}: {}", PHASES[phase], load.tally.report());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
     let chaos = async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        settle(BEFORE, Duration::from_millis(1500)).await;
         load.phase.store(DURING, Ordering::SeqCst);
         redis.stop();
         tokio::time::sleep(OUTAGE).await;
@@ -502,7 +515,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
         }
         let recovered = started.elapsed();
         load.phase.store(AFTER, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        settle(AFTER, Duration::from_secs(2)).await;
         load.stop.store(true, Ordering::SeqCst);
         (again, recovered)
     };

@@ -114,6 +114,12 @@ impl DbFallback {
         self.db.write(move |c| short_lived::insert_if_absent(c, &key, &value, at, owner.as_deref(), now_ms())).await
     }
 
+    /// A replay marker: always checked here, so it does not count as live.
+    async fn insert_marker(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let (key, at) = (key.to_string(), expiry(ttl));
+        self.db.write(move |c| short_lived::insert_if_absent(c, &key, "1", at, Some(short_lived::MARKER_OWNER), now_ms())).await
+    }
+
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let key = key.to_string();
         self.db.run(move |c| short_lived::get(c, &key, now_ms())).await
@@ -276,7 +282,7 @@ impl SingleUse<'_> {
         if !in_redis {
             return Ok(false);
         }
-        f.insert_if_absent(key, "1", ttl, None).await
+        f.insert_marker(key, ttl).await
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {

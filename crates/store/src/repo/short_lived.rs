@@ -22,6 +22,11 @@ pub enum Claimed {
     Spent(String),
 }
 
+/// The owner of replay markers ([`crate::fast::SingleUse::first_use`]):
+/// they are always checked in the database, so they do not make Redis
+/// misses look there ([`live_until`] leaves them out).
+pub const MARKER_OWNER: &str = "#replay-marker";
+
 /// How many times a claim reads again after losing a compare-and-swap to
 /// another spender before it reports what that one left (spent).
 const CLAIM_ROUNDS: usize = 3;
@@ -83,10 +88,10 @@ pub fn delete(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The latest expiry of any row (spent or not): until then, a value may be
-/// here that Redis does not hold.
+/// The latest expiry of any value (spent or not; replay markers left out):
+/// until then, a value may be here that Redis does not hold.
 pub fn live_until(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
-    Ok(t::table.select(diesel::dsl::max(t::expires_at)).first(conn)?)
+    Ok(t::table.filter(t::owner.is_null().or(t::owner.ne(MARKER_OWNER))).select(diesel::dsl::max(t::expires_at)).first(conn)?)
 }
 
 /// Keeps an owner's `keep` rows that expire last and deletes the rest: the
