@@ -9,6 +9,7 @@
 //! `<issuer>/api/v3` for the others.
 
 use latchkey_domain::Provider;
+use latchkey_oauth::trace::SendTraced;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl};
 use serde::Deserialize;
@@ -94,14 +95,14 @@ pub async fn finish(http: &reqwest::Client, p: &Provider, secret: &str, redirect
             .header("user-agent", "latchkey")
             .header("x-github-api-version", "2022-11-28")
     };
-    let user: GithubUser = match get("/user").send().await {
+    let user: GithubUser = match get("/user").send_traced().await {
         Ok(r) if r.status().is_success() => r.json().await.map_err(|e| invalid(p, format!("/user: {e}")))?,
         Ok(r) => return Err(invalid(p, format!("/user answered {}", r.status()))),
         Err(e) => return Err(unavailable(p, "GitHub /user", e)),
     };
     // Only the primary address, and only if GitHub verified it: a
     // secondary or unverified address proves nothing about who this is.
-    let emails: Vec<GithubEmail> = match get("/user/emails").send().await {
+    let emails: Vec<GithubEmail> = match get("/user/emails").send_traced().await {
         Ok(r) if r.status().is_success() => r.json().await.map_err(|e| invalid(p, format!("/user/emails: {e}")))?,
         Ok(_) => Vec::new(),
         Err(e) => return Err(unavailable(p, "GitHub /user/emails", e)),

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use latchkey_domain::SecurityEvent;
+use latchkey_oauth::trace::SendTraced;
 use latchkey_store::repo::webhooks::{self as repo, AttemptRow, DeliveryRow, SubscriptionRow};
 
 use super::signing;
@@ -110,7 +111,7 @@ impl App {
             .header("webhook-timestamp", now.to_string())
             .header("webhook-signature", signature)
             .body(d.payload.clone())
-            .send()
+            .send_traced()
             .await;
         outcome_of(sent)
     }
@@ -125,7 +126,7 @@ impl App {
             Ok(set) => set,
             Err(e) => return fail(format!("could not sign: {e}")),
         };
-        let sent = http.post(&sub.url).header("content-type", "application/secevent+jwt").header("accept", "application/json").body(set).send().await;
+        let sent = http.post(&sub.url).header("content-type", "application/secevent+jwt").header("accept", "application/json").body(set).send_traced().await;
         outcome_of(sent)
     }
 
