@@ -3,17 +3,19 @@
 //! `ExportTraceServiceRequest` with `opentelemetry-proto`), while a browser
 //! signs in with a password through the authorization code flow, the
 //! relying party exchanges the code and refreshes, and the user signs out
-//! (a back-channel logout to a receiver of the test's).
+//! (a back-channel logout to a receiver of the test's, and webhooks of every
+//! event to another).
 //!
 //! Checked: a server span per request with its request id; the SQL
 //! statements (without parameters), the argon2 verification and the JWT
 //! signatures as its descendants in its trace; Redis commands on PostgreSQL
 //! and Redis; a `traceparent` from a trusted proxy continued and one from
 //! anyone else ignored; the back-channel logout carrying the trace of the
-//! sign-out; the last spans sent when the node stops. Then every name,
+//! sign-out; webhook deliveries as traces of their own, carried to the
+//! receiver; the last spans sent when the node stops. Then every name,
 //! attribute and event of every exported span is searched for the password,
-//! the code, the tokens, the client secret, the logout token and the
-//! cookies: none may appear.
+//! the code, the tokens, the client secret, the logout token, the webhook
+//! signing secret and the cookies: none may appear.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -116,6 +118,8 @@ fn hex(bytes: &[u8]) -> String {
 struct Received {
     batches: Vec<ExportTraceServiceRequest>,
     logouts: Vec<(Option<String>, String)>,
+    /// Webhook deliveries' `traceparent`.
+    webhooks: Vec<Option<String>>,
 }
 
 /// The OTLP/HTTP receiver (`POST /v1/traces`, protobuf) and a relying
@@ -141,6 +145,14 @@ async fn receiver() -> (String, Arc<Mutex<Received>>) {
                         }
                         Err(e) => HttpResponse::BadRequest().body(e.to_string()),
                     }
+                }),
+            )
+            .route(
+                "/webhook",
+                web::post().to(|req: HttpRequest, got: web::Data<Arc<Mutex<Received>>>| async move {
+                    let traceparent = req.headers().get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_string);
+                    got.lock().unwrap_or_else(|p| p.into_inner()).webhooks.push(traceparent);
+                    HttpResponse::Ok().finish()
                 }),
             )
             .route(
@@ -202,6 +214,8 @@ async fn traces_of_a_sign_in_and_a_refresh(backend: Backend) {
     let new = TestClient::web_app("Traced RP").backchannel_logout(Some(format!("{otlp}/backchannel"))).build();
     let (client_id, secret) = app.register(new).await;
     let secret = secret.expect("confidential");
+    // Every event goes out as a webhook too (from the node's outbox loop).
+    let (_, webhook_secret) = app.state.add_webhook(&latchkey_app::admin::Actor::Cli, &format!("{otlp}/webhook"), &[], None, true).await.expect("webhook");
     let env = [
         ("LATCHKEY_LOG", "warn"),
         ("LATCHKEY_TRUSTED_PROXIES", PROXY),
@@ -261,6 +275,10 @@ async fn traces_of_a_sign_in_and_a_refresh(backend: Backend) {
     let started = Instant::now();
     while received.lock().unwrap_or_else(|p| p.into_inner()).logouts.is_empty() {
         assert!(started.elapsed() < Duration::from_secs(10), "the back-channel logout arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while received.lock().unwrap_or_else(|p| p.into_inner()).webhooks.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(10), "a webhook arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let cookies: Vec<String> = browser.cookies.values().cloned().collect();
@@ -335,6 +353,17 @@ async fn traces_of_a_sign_in_and_a_refresh(backend: Backend) {
     assert_eq!(traceparent.split('-').nth(2), Some(outgoing.span_id.as_str()), "the receiver's parent is the outgoing call");
     assert!(!outgoing.attributes.contains_key("url.path") && !outgoing.attributes.contains_key("url.full"), "no receiver URL path: {outgoing:#?}");
 
+    // Each webhook delivery is a trace of its own, carried to the receiver.
+    let webhook_traceparent = got.webhooks[0].clone().expect("the webhook carries a traceparent");
+    let deliveries: Vec<&Span> = spans.iter().filter(|s| s.name == "webhook_delivery").collect();
+    assert!(!deliveries.is_empty(), "webhook deliveries are traced");
+    let posted = deliveries
+        .iter()
+        .flat_map(|d| descendants(&spans, d))
+        .find(|s| webhook_traceparent.split('-').nth(2) == Some(s.span_id.as_str()))
+        .expect("the receiver's parent is a delivery's outgoing call");
+    assert_eq!((posted.kind, posted.attributes.get("server.address").map(String::as_str)), (SpanKind::Client as i32, Some("127.0.0.1")));
+
     // No secret in any exported name, attribute or event.
     let logout_token = url::form_urlencoded::parse(logout_body.as_bytes()).find(|(k, _)| k == "logout_token").map(|(_, v)| v.into_owned()).expect("logout_token");
     let mut secrets = vec![
@@ -347,6 +376,7 @@ async fn traces_of_a_sign_in_and_a_refresh(backend: Backend) {
         ("rotated refresh token", refresh2),
         ("client secret", secret),
         ("logout token", logout_token),
+        ("webhook signing secret", webhook_secret.trim_start_matches("whsec_").to_string()),
     ];
     secrets.extend(cookies.into_iter().filter(|c| c.len() >= 16).map(|c| ("cookie", c)));
     let everything: Vec<&String> = spans.iter().flat_map(|s| s.strings.iter()).chain(other.iter()).collect();

@@ -137,8 +137,10 @@ impl App {
         let claimed = self.stores.db.run(move |c| repo::claim_heads(c, now, now + LEASE_SECS)).await?;
         let mut delivered = 0;
         for (sub, d) in &claimed {
-            // One subscription's failure does not stop the others'.
-            match self.deliver_one(sub, d).await {
+            // One subscription's failure does not stop the others'. Each
+            // delivery is a trace of its own (issue #31).
+            let span = tracing::info_span!(target: "latchkey_trace", "webhook_delivery", webhook.subscription = %sub.id, webhook.kind = %sub.kind, webhook.event_id = %d.event_id);
+            match tracing::Instrument::instrument(self.deliver_one(sub, d), span).await {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, subscription = %sub.id, "a webhook delivery could not be recorded; it is tried again"),
