@@ -87,29 +87,33 @@ pub trait SendTraced {
 impl SendTraced for reqwest::RequestBuilder {
     fn send_traced(self) -> impl Future<Output = reqwest::Result<reqwest::Response>> + Send {
         let (client, request) = self.build_split();
-        async move {
-            let mut request = request?;
-            let method = request.method().as_str().to_string();
-            let url = request.url();
-            let span = tracing::debug_span!(
-                target: "latchkey_trace",
-                "http.client",
-                otel.name = %method,
-                otel.kind = "client",
-                http.request.method = %method,
-                server.address = url.host_str().unwrap_or_default(),
-                server.port = url.port_or_known_default().unwrap_or_default(),
-                http.response.status_code = Empty,
-                "error.type" = Empty,
-            );
-            inject(&span, request.headers_mut());
-            let answer = client.execute(request).instrument(span.clone()).await;
-            match &answer {
-                Ok(r) => span.record("http.response.status_code", r.status().as_u16()),
-                Err(e) if e.is_timeout() => span.record("error.type", "timeout"),
-                Err(_) => span.record("error.type", "no answer"),
-            };
-            answer
-        }
+        async move { execute_traced(&client, request?).await }
     }
+}
+
+/// `client.execute(request)` in a client span (method, host, port and
+/// status) whose `traceparent` the request carries: for callers that hold a
+/// built request (the `openidconnect` crate's).
+pub async fn execute_traced(client: &reqwest::Client, mut request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+    let method = request.method().as_str().to_string();
+    let url = request.url();
+    let span = tracing::debug_span!(
+        target: "latchkey_trace",
+        "http.client",
+        otel.name = %method,
+        otel.kind = "client",
+        http.request.method = %method,
+        server.address = url.host_str().unwrap_or_default(),
+        server.port = url.port_or_known_default().unwrap_or_default(),
+        http.response.status_code = Empty,
+        "error.type" = Empty,
+    );
+    inject(&span, request.headers_mut());
+    let answer = client.execute(request).instrument(span.clone()).await;
+    match &answer {
+        Ok(r) => span.record("http.response.status_code", r.status().as_u16()),
+        Err(e) if e.is_timeout() => span.record("error.type", "timeout"),
+        Err(_) => span.record("error.type", "no answer"),
+    };
+    answer
 }

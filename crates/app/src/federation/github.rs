@@ -83,7 +83,7 @@ struct GithubEmail {
 pub async fn finish(http: &reqwest::Client, p: &Provider, secret: &str, redirect_uri: &str, code: &str, pkce_verifier: &str) -> Result<UpstreamIdentity, FederationError> {
     let client = client(p, secret, redirect_uri)?;
     let exchange = client.exchange_code(AuthorizationCode::new(code.to_string())).set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()));
-    let token = exchange.request_async(http).await.map_err(|e| match e {
+    let token = exchange.request_async(&super::traced::Traced(http)).await.map_err(|e| match e {
         oauth2::RequestTokenError::Request(e) => unavailable(p, "GitHub token endpoint", e),
         other => invalid(p, format!("token endpoint: {other}")),
     })?;

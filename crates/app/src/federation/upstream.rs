@@ -229,7 +229,7 @@ impl Upstreams {
         let template = found.issuer_template.clone();
         let client = Self::client(p, found.metadata, secret, redirect_uri)?;
         let exchange = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|e| invalid(p, format!("token endpoint: {e}")))?;
-        let token = exchange.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string())).request_async(&self.http).await.map_err(|e| {
+        let token = exchange.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string())).request_async(&super::traced::Traced(&self.http)).await.map_err(|e| {
             use openidconnect::RequestTokenError as R;
             match e {
                 R::Request(e) => {
@@ -284,7 +284,7 @@ impl Upstreams {
     /// its `sub` must be the ID token's (the crate checks).
     async fn userinfo(&self, p: &Provider, client: &Client, token: AccessToken, subject: openidconnect::SubjectIdentifier) -> Option<CoreUserInfoClaims> {
         let request = client.user_info(token, Some(subject)).ok()?;
-        match request.request_async(&self.http).await {
+        match request.request_async(&super::traced::Traced(&self.http)).await {
             Ok(info) => Some(info),
             Err(e) => {
                 tracing::warn!(provider = %p.id, error = %e, "upstream userinfo failed");
