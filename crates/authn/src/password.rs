@@ -212,7 +212,8 @@ impl PasswordHasher {
 
     /// Hashes on a hashing thread (PHC string with a fresh salt).
     pub async fn hash(&self, password: Secret) -> Result<String, AuthnError> {
-        self.pool.run(move || hash_phc(normalize(password.expose()).as_bytes())).await?
+        let span = hashing_span("hash");
+        self.pool.run(move || span.in_scope(|| hash_phc(normalize(password.expose()).as_bytes()))).await?
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is
@@ -223,9 +224,17 @@ impl PasswordHasher {
         }
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let ok = self.pool.run(move || verify_phc(normalize(password.expose()).as_bytes(), &hash)).await?;
+        let span = hashing_span("verify");
+        let ok = self.pool.run(move || span.in_scope(|| verify_phc(normalize(password.expose()).as_bytes(), &hash))).await?;
         Ok(ok && known)
     }
+}
+
+/// A trace span (issue #31) around one hash or verification, from the
+/// request's thread through the wait for a hashing thread to the result:
+/// the operation only, never the password or the hash.
+fn hashing_span(operation: &'static str) -> tracing::Span {
+    tracing::debug_span!(target: "latchkey_trace", "argon2", otel.name = %format!("argon2id {operation}"), argon2.operation = operation)
 }
 
 /// Synchronous hashing for the CLI (no runtime needed).

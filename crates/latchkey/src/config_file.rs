@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 48] = [
+pub const KEYS: [&str; 50] = [
     "bind",
     "workers",
     "issuer",
@@ -39,6 +39,8 @@ pub const KEYS: [&str; 48] = [
     "endpoint_rate_limit",
     "log",
     "log_format",
+    "otlp_endpoint",
+    "otlp_service_name",
     "require_par",
     "dpop_require_nonce",
     "brand_name",

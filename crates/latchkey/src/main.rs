@@ -3,6 +3,7 @@
 mod cli;
 mod config_file;
 mod doctor;
+mod telemetry;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::TcpListener;
@@ -56,11 +57,26 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let cli = Cli::from_arg_matches(&cli::command().get_matches()).unwrap_or_else(|e| e.exit());
-    if let Err(e) = init_logging() {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Only the server exports traces (the admin commands have no requests).
+    let traces = match init_logging(matches!(cli.command, Command::Serve(_)), rt.handle()) {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(run(cli));
+    // The last spans leave while the runtime their export runs on still runs.
+    if let Some(traces) = traces {
+        traces.shutdown();
     }
-    let result = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::from).and_then(|rt| rt.block_on(run(cli)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -70,20 +86,33 @@ fn main() -> ExitCode {
     }
 }
 
-/// Everything the CLI does is audited as done by `cli`.
 /// Logs go to stderr: `LATCHKEY_LOG` (filter, default `info`),
 /// `LATCHKEY_LOG_FORMAT` (`text`, coloured only on a terminal, or `json`).
-fn init_logging() -> Result<(), String> {
-    let filter = std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "info".into());
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| format!("LATCHKEY_LOG={filter:?} is not a valid filter: {e}"))?;
-    match std::env::var("LATCHKEY_LOG_FORMAT").as_deref().unwrap_or("text") {
-        "json" => tracing_subscriber::fmt().json().with_current_span(true).with_env_filter(filter).with_writer(std::io::stderr).init(),
-        "text" => tracing_subscriber::fmt().with_ansi(std::io::stderr().is_terminal()).with_env_filter(filter).with_writer(std::io::stderr).init(),
+/// With `traces` (the server) and `LATCHKEY_OTLP_ENDPOINT` set, spans are
+/// exported too (see `telemetry`); the returned handle flushes them.
+fn init_logging(traces: bool, runtime: &tokio::runtime::Handle) -> Result<Option<telemetry::Traces>, String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    let text = std::env::var("LATCHKEY_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&text).map_err(|e| format!("LATCHKEY_LOG={text:?} is not a valid filter: {e}"))?;
+    let filter = telemetry::without_trace_spans(filter, &text);
+    let logs = match std::env::var("LATCHKEY_LOG_FORMAT").as_deref().unwrap_or("text") {
+        "json" => tracing_subscriber::fmt::layer().json().with_current_span(true).with_writer(std::io::stderr).with_filter(filter).boxed(),
+        "text" => tracing_subscriber::fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).with_filter(filter).boxed(),
         other => return Err(format!("LATCHKEY_LOG_FORMAT={other:?} must be text or json")),
-    }
-    Ok(())
+    };
+    let otlp = if traces { telemetry::OtlpSettings::from_env().map_err(|e| e.to_string())? } else { None };
+    let Some(otlp) = otlp else {
+        tracing_subscriber::registry().with(logs).try_init().map_err(|e| e.to_string())?;
+        return Ok(None);
+    };
+    let (exporter, handle) = telemetry::layer(&otlp, runtime.clone()).map_err(|e| e.to_string())?;
+    tracing_subscriber::registry().with(logs).with(exporter).try_init().map_err(|e| e.to_string())?;
+    Ok(Some(handle))
 }
 
+/// Everything the CLI does is audited as done by `cli`.
 async fn run(cli: Cli) -> Result<(), CliError> {
     let ctx = latchkey_oauth::audit::AuditContext::new(None, None, None);
     ctx.scope(async {

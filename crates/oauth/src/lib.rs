@@ -38,6 +38,7 @@ pub mod remote_jwks;
 pub mod service;
 pub mod ssf;
 pub mod token;
+pub mod trace;
 pub mod userinfo;
 
 pub use authorize::{AuthorizeParams, Next, PendingAuthorization, Prompt, ResponseMode};

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::error::OAuthError;
 use crate::service::OAuthService;
+use crate::trace::SendTraced;
 
 /// A logout token is valid for 2 minutes: enough for delivery and retries.
 const LOGOUT_TOKEN_TTL: i64 = 120;
@@ -121,10 +122,16 @@ impl OAuthService {
                     let row = d.clone();
                     self.db.run(move |c| delivery_repo::insert(c, &row)).await?;
                     let (me, running) = (self.clone(), self.deliveries.start());
-                    tokio::spawn(async move {
-                        me.deliver_logout(d).await;
-                        drop(running);
-                    });
+                    // In the trace of the request that ended the session,
+                    // without keeping that request's span open.
+                    let span = crate::trace::in_current_trace(tracing::info_span!(target: "latchkey_trace", parent: None, "backchannel_logout", client_id = %client.id.0));
+                    tokio::spawn(tracing::Instrument::instrument(
+                        async move {
+                            me.deliver_logout(d).await;
+                            drop(running);
+                        },
+                        span,
+                    ));
                 }
             }
         }
@@ -193,7 +200,7 @@ impl OAuthService {
         for attempt in 1..=BACKCHANNEL_ATTEMPTS {
             // A fresh token per attempt: a retry after a restart must not send an expired one.
             let Ok(token) = self.logout_token_for(&client, &d.user_id, &d.sid) else { return };
-            let sent = self.http.post(&uri).timeout(BACKCHANNEL_TIMEOUT).form(&[("logout_token", token.as_str())]).send().await;
+            let sent = self.http.post(&uri).timeout(BACKCHANNEL_TIMEOUT).form(&[("logout_token", token.as_str())]).send_traced().await;
             match sent {
                 Ok(r) if r.status().is_success() => {
                     let id = d.id.clone();

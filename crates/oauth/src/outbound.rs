@@ -18,6 +18,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::trace::SendTraced;
+
 /// A document server must answer within this (connection, headers and body).
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// A client metadata document is a few hundred bytes; anything past this is
@@ -223,7 +225,7 @@ impl GuardedFetcher {
     pub async fn fetch(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         self.check_url(url)?;
         let work = async {
-            let mut resp = self.http.get(url.clone()).header("accept", "application/json").send().await.map_err(classify)?;
+            let mut resp = self.http.get(url.clone()).header("accept", "application/json").send_traced().await.map_err(classify)?;
             let status = resp.status();
             if status.is_redirection() {
                 return Err(FetchError::Redirect);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 
+use crate::trace::SendTraced;
+
 /// A client's published keys (`jwks_uri`) are kept this long before they are
 /// fetched again: key rotation at the client reaches us within it, or at once
 /// when an assertion names a key id we have not seen.
@@ -111,7 +113,7 @@ impl RemoteJwks {
 }
 
 async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<JwkSet, &'static str> {
-    let mut response = http.get(uri).timeout(REMOTE_JWKS_TIMEOUT).send().await.map_err(|_| "unreachable")?;
+    let mut response = http.get(uri).timeout(REMOTE_JWKS_TIMEOUT).send_traced().await.map_err(|_| "unreachable")?;
     if !response.status().is_success() {
         return Err("not a success status");
     }

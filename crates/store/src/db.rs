@@ -14,6 +14,7 @@ use diesel::{Connection, ConnectionError};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::StoreError;
+use crate::statement_spans::StatementSpans;
 use crate::writer::Writer;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -172,9 +173,14 @@ impl r2d2::ManageConnection for Manager {
 impl Manager {
     fn open(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Pg),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                conn.set_instrumentation(StatementSpans::new("postgresql"));
+                Ok(DbConnection::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url)?;
+                conn.set_instrumentation(StatementSpans::new("sqlite"));
                 // WAL lets readers run beside the writer; busy_timeout makes writers wait
                 // instead of failing with SQLITE_BUSY; SQLite needs foreign keys turned on.
                 conn.batch_execute(&format!(
@@ -431,7 +437,10 @@ impl Db {
     {
         let pool = self.pool.clone();
         let down_until = self.down_until.clone();
+        // The caller's span goes along: statements are traced as its children.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             use std::sync::atomic::Ordering;
             let mut conn = if now_ms() < down_until.load(Ordering::Relaxed) {
                 pool.try_get().ok_or_else(|| StoreError::Unavailable("the database is unreachable".into()))?
@@ -464,8 +473,10 @@ impl Db {
         match &self.sqlite_writer {
             Some(writer) => {
                 let pool = self.pool.clone();
+                let span = tracing::Span::current();
                 writer
                     .run(move || {
+                        let _entered = span.enter();
                         let mut conn = pool.get_timeout(REQUEST_POOL_TIMEOUT)?;
                         conn.with(f)
                     })

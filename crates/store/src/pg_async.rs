@@ -131,7 +131,10 @@ impl AsyncPg {
         // is dropped while connecting (else the lane would shrink for good).
         let place = Place { owner: self, thread, taken: false };
         match AsyncPgConnection::establish(&self.url).await {
-            Ok(conn) => Ok(Some(place.fill(conn))),
+            Ok(mut conn) => {
+                conn.set_instrumentation(crate::statement_spans::StatementSpans::new("postgresql"));
+                Ok(Some(place.fill(conn)))
+            }
             Err(e) => {
                 drop(place);
                 if !cannot_serve(&e.to_string()) {

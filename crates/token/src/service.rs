@@ -247,6 +247,9 @@ impl TokenService {
     fn sign<T: serde::Serialize>(&self, alg: SigningAlg, typ: Option<&str>, claims: &T) -> Result<String, TokenError> {
         let ring = self.ring();
         let key = ring.active(alg, self.clock.now()).ok_or(TokenError::NoKey(alg.as_str()))?;
+        // A trace span (issue #31): which key signed what kind of token;
+        // never the claims or the token.
+        let _span = tracing::debug_span!(target: "latchkey_trace", "jwt.sign", otel.name = "sign JWT", jwt.alg = alg.as_str(), jwt.kid = %key.kid, jwt.typ = typ.unwrap_or_default()).entered();
         let mut header = Header::new(jwt_alg(alg));
         header.kid = Some(key.kid.clone());
         header.typ = typ.map(str::to_string);

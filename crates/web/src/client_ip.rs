@@ -59,6 +59,14 @@ pub struct Proxies {
     pub header: ForwardedHeader,
 }
 
+impl Proxies {
+    /// Whether `peer` is one of the trusted proxies (whose forwarding and
+    /// `traceparent` headers are believed).
+    pub fn trust(&self, peer: IpAddr) -> bool {
+        trusted(&peer, &self.trusted)
+    }
+}
+
 fn trusted(ip: &IpAddr, proxies: &[IpNet]) -> bool {
     proxies.iter().any(|n| n.contains(ip))
 }

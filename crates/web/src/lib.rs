@@ -33,6 +33,7 @@ pub mod pending;
 pub mod plain_words;
 mod qr;
 pub mod request_id;
+pub mod request_span;
 pub mod routes;
 pub mod server;
 pub mod session_ops;

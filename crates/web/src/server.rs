@@ -63,38 +63,37 @@ pub fn start(listener: TcpListener, state: Arc<AppState>, workers: usize) -> std
             .wrap_fn(|req, srv| {
                 // Every request runs in an audit context (its address, user
                 // agent and request id reach every event it records) and in a
-                // log span with the request id; it ends with one access-log
-                // line (secrets redacted) and its metrics.
+                // log span and a trace span with the request id (see
+                // `request_span`); it ends with one access-log line (secrets
+                // redacted) and its metrics.
                 let request_id = crate::request_id::of(&req);
                 let info = crate::browser::client_info(req.request());
                 let target = crate::access_log::redacted_target(req.path(), req.query_string());
                 let method = req.method().to_string();
                 let ip = info.ip.clone().unwrap_or_default();
                 let ctx = latchkey_oauth::audit::AuditContext::new(info.ip, info.user_agent, Some(request_id.clone()));
-                let span = tracing::info_span!("request", id = %request_id);
+                let spans = crate::request_span::of(&req, &request_id, &target);
                 let started = std::time::Instant::now();
                 // Its pages show this server's brand (see `branding`).
                 let brand = req.app_data::<web::Data<AppState>>().map(|s| s.brand.clone()).unwrap_or_default();
                 // Its error pages speak the browser's language (see `lang`).
                 let t = crate::lang::tr(req.request());
                 let fut = actix_web::dev::Service::call(srv, req);
-                tracing::Instrument::instrument(
-                    async move {
-                        let mut res = crate::branding::scope(brand, crate::lang::scope(t, ctx.scope(fut))).await?;
-                        let status = res.status().as_u16();
-                        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-                        let seconds = started.elapsed().as_secs_f64();
-                        crate::metrics::http_request(&route, &method, status, seconds);
-                        if route != "/healthz" && !route.starts_with("/health/") {
-                            tracing::info!(target: "access", %ip, %method, %target, status, ms = (seconds * 1000.0).round() as u64);
-                        }
-                        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
-                            res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
-                        }
-                        Ok(res)
-                    },
-                    span,
-                )
+                spans.instrument(async move {
+                    let mut res = crate::branding::scope(brand, crate::lang::scope(t, ctx.scope(fut))).await?;
+                    let status = res.status().as_u16();
+                    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                    crate::request_span::answered(&method, &route, status);
+                    let seconds = started.elapsed().as_secs_f64();
+                    crate::metrics::http_request(&route, &method, status, seconds);
+                    if route != "/healthz" && !route.starts_with("/health/") {
+                        tracing::info!(target: "access", %ip, %method, %target, status, ms = (seconds * 1000.0).round() as u64);
+                    }
+                    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+                        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
+                    }
+                    Ok(res)
+                })
             })
             .configure(routes::configure)
     }))

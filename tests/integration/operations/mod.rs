@@ -3,5 +3,6 @@
 mod health;
 mod logs;
 mod metrics;
+mod otlp;
 mod proxy;
 mod schemathesis;

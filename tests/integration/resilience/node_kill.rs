@@ -37,37 +37,45 @@ pub(crate) fn latchkey_binary() -> Option<PathBuf> {
 /// One `latchkey serve` process of the deployment `app` belongs to.
 pub(crate) struct Node {
     child: Child,
-    base: String,
+    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) base: String,
     dir: PathBuf,
 }
 
 impl Node {
     pub(crate) async fn spawn(bin: &PathBuf, app: &TestApp) -> Node {
+        Self::spawn_with(bin, app, &[("LATCHKEY_LOG", "error")]).await
+    }
+
+    /// [`Node::spawn`] with more (or other) variables; its stderr is the
+    /// test's (for a failing test's message) unless `LATCHKEY_LOG=error`.
+    pub(crate) async fn spawn_with(bin: &PathBuf, app: &TestApp, env: &[(&str, &str)]) -> Node {
         let dir = std::env::temp_dir().join(unique("latchkey-node-"));
         std::fs::create_dir_all(&dir).expect("data dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
         let s = &app.settings;
         let child = Command::new(bin)
             .arg("serve")
             .env("LATCHKEY_ISSUER", &app.issuer)
-            .env("LATCHKEY_BIND", format!("127.0.0.1:{port}"))
-            .env("LATCHKEY_DATABASE_URL", s.database_url.clone().unwrap_or_default())
+            .env("LATCHKEY_BIND", addr.to_string())
+            // The deployment's database: its SQLite file too.
+            .env("LATCHKEY_DATABASE_URL", s.database_url())
             .env("LATCHKEY_REDIS_URL", s.redis_url.clone().unwrap_or_default())
             .env("LATCHKEY_REDIS_PREFIX", &s.redis_prefix)
             .env("LATCHKEY_MASTER_KEY", s.master_key.clone().unwrap_or_default())
             .env("LATCHKEY_DATA_DIR", &dir)
             .env("LATCHKEY_WORKERS", "2")
-            .env("LATCHKEY_LOG", "error")
+            .envs(env.iter().copied())
             .env_remove("LATCHKEY_CONFIG")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(if env.contains(&("LATCHKEY_LOG", "error")) { Stdio::null() } else { Stdio::inherit() })
             .spawn()
             .expect("start latchkey serve");
-        let node = Node { child, base: format!("http://127.0.0.1:{port}"), dir };
+        let node = Node { child, addr, base: format!("http://{addr}"), dir };
         let http = reqwest::Client::new();
         let started = Instant::now();
         while !http.get(format!("{}/health/ready", node.base)).send().await.is_ok_and(|r| r.status().is_success()) {
-            assert!(started.elapsed() < Duration::from_secs(20), "latchkey serve became ready");
+            assert!(started.elapsed() < Duration::from_secs(30), "latchkey serve became ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         node
@@ -76,6 +84,22 @@ impl Node {
     pub(crate) fn kill(&mut self) {
         let _ = self.child.kill(); // SIGKILL: no graceful anything
         let _ = self.child.wait();
+    }
+
+    /// SIGTERM, as an orchestrator stops a node, and waits for it to exit
+    /// (successfully).
+    pub(crate) async fn stop(&mut self) {
+        let sent = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill -TERM");
+        assert!(sent.success(), "kill -TERM");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "latchkey serve exited with {status}");
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(45), "latchkey serve stopped after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! `<issuer>/api/v3` for the others.
 
 use latchkey_domain::Provider;
+use latchkey_oauth::trace::SendTraced;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl};
 use serde::Deserialize;
@@ -82,7 +83,7 @@ struct GithubEmail {
 pub async fn finish(http: &reqwest::Client, p: &Provider, secret: &str, redirect_uri: &str, code: &str, pkce_verifier: &str) -> Result<UpstreamIdentity, FederationError> {
     let client = client(p, secret, redirect_uri)?;
     let exchange = client.exchange_code(AuthorizationCode::new(code.to_string())).set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()));
-    let token = exchange.request_async(http).await.map_err(|e| match e {
+    let token = exchange.request_async(&super::traced::Traced(http)).await.map_err(|e| match e {
         oauth2::RequestTokenError::Request(e) => unavailable(p, "GitHub token endpoint", e),
         other => invalid(p, format!("token endpoint: {other}")),
     })?;
@@ -94,14 +95,14 @@ pub async fn finish(http: &reqwest::Client, p: &Provider, secret: &str, redirect
             .header("user-agent", "latchkey")
             .header("x-github-api-version", "2022-11-28")
     };
-    let user: GithubUser = match get("/user").send().await {
+    let user: GithubUser = match get("/user").send_traced().await {
         Ok(r) if r.status().is_success() => r.json().await.map_err(|e| invalid(p, format!("/user: {e}")))?,
         Ok(r) => return Err(invalid(p, format!("/user answered {}", r.status()))),
         Err(e) => return Err(unavailable(p, "GitHub /user", e)),
     };
     // Only the primary address, and only if GitHub verified it: a
     // secondary or unverified address proves nothing about who this is.
-    let emails: Vec<GithubEmail> = match get("/user/emails").send().await {
+    let emails: Vec<GithubEmail> = match get("/user/emails").send_traced().await {
         Ok(r) if r.status().is_success() => r.json().await.map_err(|e| invalid(p, format!("/user/emails: {e}")))?,
         Ok(_) => Vec::new(),
         Err(e) => return Err(unavailable(p, "GitHub /user/emails", e)),

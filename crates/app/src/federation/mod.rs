@@ -21,6 +21,7 @@ pub mod github;
 pub mod links;
 pub mod logout;
 pub mod providers;
+pub mod traced;
 pub mod upstream;
 
 use std::time::Duration;

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use latchkey_domain::{Provider, ProviderKind};
+use latchkey_oauth::trace::SendTraced;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
@@ -110,7 +111,7 @@ impl Upstreams {
     /// when it has none or does not answer.
     pub(crate) async fn end_session_endpoint(&self, p: &Provider) -> Option<String> {
         let url = format!("{}/.well-known/openid-configuration", p.issuer.trim_end_matches('/'));
-        let doc: serde_json::Value = match self.http.get(url).send().await {
+        let doc: serde_json::Value = match self.http.get(url).send_traced().await {
             Ok(r) if r.status().is_success() => r.json().await.ok()?,
             Ok(_) => return None,
             Err(e) => {
@@ -171,7 +172,7 @@ impl Upstreams {
     /// against it with the token's own `tid` ([`Upstreams::finish`]).
     async fn discover_multi_tenant(&self, p: &Provider) -> Option<Discovered> {
         let url = format!("{}/.well-known/openid-configuration", p.issuer.trim_end_matches('/'));
-        let mut doc: serde_json::Value = self.http.get(url).send().await.ok()?.json().await.ok()?;
+        let mut doc: serde_json::Value = self.http.get(url).send_traced().await.ok()?.json().await.ok()?;
         let template = doc.get("issuer")?.as_str()?.to_string();
         let example = url::Url::parse(&template.replace(TENANT_PLACEHOLDER, "tenant")).ok()?;
         if !template.contains(TENANT_PLACEHOLDER) || example.origin() != url::Url::parse(&p.issuer).ok()?.origin() {
@@ -179,7 +180,7 @@ impl Upstreams {
         }
         doc["issuer"] = serde_json::Value::String(p.issuer.clone());
         let metadata: CoreProviderMetadata = serde_json::from_value(doc).ok()?;
-        let jwks: CoreJsonWebKeySet = self.http.get(metadata.jwks_uri().url().clone()).send().await.ok()?.json().await.ok()?;
+        let jwks: CoreJsonWebKeySet = self.http.get(metadata.jwks_uri().url().clone()).send_traced().await.ok()?.json().await.ok()?;
         Some(Discovered { at: Instant::now(), metadata: metadata.set_jwks(jwks), issuer_template: Some(template) })
     }
 
@@ -228,7 +229,7 @@ impl Upstreams {
         let template = found.issuer_template.clone();
         let client = Self::client(p, found.metadata, secret, redirect_uri)?;
         let exchange = client.exchange_code(AuthorizationCode::new(code.to_string())).map_err(|e| invalid(p, format!("token endpoint: {e}")))?;
-        let token = exchange.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string())).request_async(&self.http).await.map_err(|e| {
+        let token = exchange.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string())).request_async(&super::traced::Traced(&self.http)).await.map_err(|e| {
             use openidconnect::RequestTokenError as R;
             match e {
                 R::Request(e) => {
@@ -283,7 +284,7 @@ impl Upstreams {
     /// its `sub` must be the ID token's (the crate checks).
     async fn userinfo(&self, p: &Provider, client: &Client, token: AccessToken, subject: openidconnect::SubjectIdentifier) -> Option<CoreUserInfoClaims> {
         let request = client.user_info(token, Some(subject)).ok()?;
-        match request.request_async(&self.http).await {
+        match request.request_async(&super::traced::Traced(&self.http)).await {
             Ok(info) => Some(info),
             Err(e) => {
                 tracing::warn!(provider = %p.id, error = %e, "upstream userinfo failed");

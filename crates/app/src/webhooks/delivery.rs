@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use latchkey_domain::SecurityEvent;
+use latchkey_oauth::trace::SendTraced;
 use latchkey_store::repo::webhooks::{self as repo, AttemptRow, DeliveryRow, SubscriptionRow};
 
 use super::signing;
@@ -110,7 +111,7 @@ impl App {
             .header("webhook-timestamp", now.to_string())
             .header("webhook-signature", signature)
             .body(d.payload.clone())
-            .send()
+            .send_traced()
             .await;
         outcome_of(sent)
     }
@@ -125,7 +126,7 @@ impl App {
             Ok(set) => set,
             Err(e) => return fail(format!("could not sign: {e}")),
         };
-        let sent = http.post(&sub.url).header("content-type", "application/secevent+jwt").header("accept", "application/json").body(set).send().await;
+        let sent = http.post(&sub.url).header("content-type", "application/secevent+jwt").header("accept", "application/json").body(set).send_traced().await;
         outcome_of(sent)
     }
 
@@ -136,8 +137,10 @@ impl App {
         let claimed = self.stores.db.run(move |c| repo::claim_heads(c, now, now + LEASE_SECS)).await?;
         let mut delivered = 0;
         for (sub, d) in &claimed {
-            // One subscription's failure does not stop the others'.
-            match self.deliver_one(sub, d).await {
+            // One subscription's failure does not stop the others'. Each
+            // delivery is a trace of its own (issue #31).
+            let span = tracing::info_span!(target: "latchkey_trace", "webhook_delivery", webhook.subscription = %sub.id, webhook.kind = %sub.kind, webhook.event_id = %d.event_id);
+            match tracing::Instrument::instrument(self.deliver_one(sub, d), span).await {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, subscription = %sub.id, "a webhook delivery could not be recorded; it is tried again"),

@@ -332,14 +332,19 @@ impl RedisStore {
     /// Runs one Redis call behind the breaker: fails at once while Redis is
     /// known down; trips the breaker when it cannot be reached; writes what
     /// was queued meanwhile before the first call that finds it back.
-    async fn guard<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+    ///
+    /// Each call is a trace span (issue #31) named by its command `op`; keys
+    /// and values are never recorded (they hold hashes of tokens, and some
+    /// values are tokens' state).
+    async fn guard<T>(&self, op: &'static str, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
         if self.breaker.is_open() {
             return Err(StoreError::Cache("redis unreachable (backing off)".into()));
         }
         if self.breaker.has_queued() {
             self.flush_queued().await?;
         }
-        match call.await {
+        let span = tracing::debug_span!(target: "latchkey_trace", "redis", otel.name = op, otel.kind = "client", db.system.name = "redis", db.operation.name = op);
+        match tracing::Instrument::instrument(call, span).await {
             Ok(v) => Ok(v),
             Err(e) => {
                 if unreachable(&e) {
@@ -420,19 +425,19 @@ impl RedisStore {
 
     pub async fn put(&self, key: &str, value: &str, ttl: Duration) -> Result<(), StoreError> {
         let mut c = self.conn().await;
-        self.guard(redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(ttl_ms(ttl)).query_async::<()>(&mut c)).await?;
+        self.guard("SET", redis::cmd("SET").arg(self.key(key)).arg(value).arg("PX").arg(ttl_ms(ttl)).query_async::<()>(&mut c)).await?;
         Ok(())
     }
 
     pub async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut c = self.conn().await;
-        let r: Option<String> = self.guard(redis::cmd("SET").arg(self.key(key)).arg(value).arg("NX").arg("PX").arg(ttl_ms(ttl)).query_async(&mut c)).await?;
+        let r: Option<String> = self.guard("SET", redis::cmd("SET").arg(self.key(key)).arg(value).arg("NX").arg("PX").arg(ttl_ms(ttl)).query_async(&mut c)).await?;
         Ok(r.is_some())
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn().await;
-        self.guard(redis::cmd("GET").arg(self.key(key)).query_async(&mut c)).await
+        self.guard("GET", redis::cmd("GET").arg(self.key(key)).query_async(&mut c)).await
     }
 
     pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StoreError> {
@@ -444,24 +449,24 @@ impl RedisStore {
         for k in keys {
             cmd.arg(self.key(k));
         }
-        self.guard(cmd.query_async(&mut c)).await
+        self.guard("MGET", cmd.query_async(&mut c)).await
     }
 
     pub async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut c = self.conn().await;
-        self.guard(redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c)).await
+        self.guard("GETDEL", redis::cmd("GETDEL").arg(self.key(key)).query_async(&mut c)).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let mut c = self.conn().await;
-        self.guard(redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut c)).await?;
+        self.guard("DEL", redis::cmd("DEL").arg(self.key(key)).query_async::<()>(&mut c)).await?;
         Ok(())
     }
 
     pub async fn incr_window(&self, key: &str, window: Duration) -> Result<i64, StoreError> {
         let mut c = self.conn().await;
         let k = self.key(key);
-        let (count, _): (i64, i64) = self.guard(redis::pipe().atomic().cmd("INCR").arg(&k).cmd("PEXPIRE").arg(&k).arg(ttl_ms(window)).arg("NX").query_async(&mut c)).await?;
+        let (count, _): (i64, i64) = self.guard("MULTI", redis::pipe().atomic().cmd("INCR").arg(&k).cmd("PEXPIRE").arg(&k).arg(ttl_ms(window)).arg("NX").query_async(&mut c)).await?;
         Ok(count)
     }
 
@@ -476,7 +481,7 @@ impl RedisStore {
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(PARK).arg(4).arg(&full).arg(self.key("park:owners")).arg(format!("{queues}{owner}")).arg(self.key("park:total"));
         cmd.arg(value).arg(ttl_ms(ttl)).arg(&owner).arg(size).arg(self.evictable_budget).arg(&queues).arg(if only_if_absent { "1" } else { "0" });
-        let stored: i64 = self.guard(cmd.query_async(&mut c)).await?;
+        let stored: i64 = self.guard("EVAL", cmd.query_async(&mut c)).await?;
         Ok(stored == 1)
     }
 
@@ -488,7 +493,7 @@ impl RedisStore {
         for a in args {
             cmd.arg(*a);
         }
-        self.guard(cmd.query_async(&mut c)).await
+        self.guard("EVAL", cmd.query_async(&mut c)).await
     }
 
     /// `SET` unless the current value is `unless` (one atomic script).
@@ -517,9 +522,9 @@ impl RedisStore {
 
     pub async fn clear(&self) -> Result<(), StoreError> {
         let mut c = self.conn().await;
-        let keys: Vec<String> = self.guard(redis::cmd("KEYS").arg(format!("{}*", self.prefix)).query_async(&mut c)).await?;
+        let keys: Vec<String> = self.guard("KEYS", redis::cmd("KEYS").arg(format!("{}*", self.prefix)).query_async(&mut c)).await?;
         if !keys.is_empty() {
-            self.guard(redis::cmd("DEL").arg(keys).query_async::<()>(&mut c)).await?;
+            self.guard("DEL", redis::cmd("DEL").arg(keys).query_async::<()>(&mut c)).await?;
         }
         Ok(())
     }
