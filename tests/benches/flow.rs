@@ -194,6 +194,9 @@ fn absolute(base: &str, location: &str) -> Result<String> {
 
 // ---------------------------------------------------------------- the driver
 
+/// A browser's passkey and account, used by one flow at a time.
+type Slot = Arc<tokio::sync::Mutex<(Option<SoftPasskey>, String)>>;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
     Returning,
@@ -531,7 +534,7 @@ async fn run_flows(args: HashMap<String, String>) {
     if rate > 0.0 {
         // Open loop: a flow started every 1/rate s, whatever the last one does.
         let (d, tally, stop) = (d.clone(), tally.clone(), stop.clone());
-        let keys: Vec<Arc<tokio::sync::Mutex<(Option<SoftPasskey>, String)>>> = browsers.into_iter().map(|(_, _, k, u)| Arc::new(tokio::sync::Mutex::new((k, u)))).collect();
+        let keys: Vec<Slot> = browsers.into_iter().map(|(_, _, k, u)| Arc::new(tokio::sync::Mutex::new((k, u)))).collect();
         tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
             let mut running = Vec::new();
