@@ -21,7 +21,9 @@ def flows(label):
     rs = runs(label)
     return dict(rps=med([r['flows_per_s'] for r in rs]), p50=med([r['p50_ms'] for r in rs]), p99=med([r['p99_ms'] for r in rs]),
                 each=' / '.join(f(r['flows_per_s']) for r in rs), failed=sum(r['failed'] for r in rs),
-                cpu=med([r['server_cpu_pct'][0] for r in rs if r.get('server_cpu_pct')]), drv=med([r['driver_cpu_pct'] for r in rs]), n=len(rs))
+                cpu=med([r['server_cpu_pct'][0] for r in rs if r.get('server_cpu_pct')]), drv=med([r['driver_cpu_pct'] for r in rs]), n=len(rs),
+                # CPU of the server per flow, ms: what a flow costs, whatever the cores it ran on.
+                cpu_ms=med([10 * r['server_cpu_pct'][0] / r['flows_per_s'] for r in rs if r.get('server_cpu_pct') and r['flows_per_s']]))
 
 
 def ratio(a, b):
@@ -29,29 +31,40 @@ def ratio(a, b):
 
 
 out = []
-# (a) and (b): latchkey vs peer, per backend.
+
+
+def row(name, rs, ratio_text=''):
+    rps = [r['flows_per_s'] for r in rs]
+    cpu_ms = [10 * r['server_cpu_pct'][0] / r['flows_per_s'] for r in rs if r.get('server_cpu_pct') and r['flows_per_s']]
+    return (f"| {name} | {' / '.join(f(x) for x in rps)} | **{f(med(rps))}** | {f(med([r['p50_ms'] for r in rs]), 1)} | {f(med([r['p99_ms'] for r in rs]), 1)} "
+            f"| {f(med([r['server_cpu_pct'][0] for r in rs]))} % | {f(med(cpu_ms), 2)} | {f(med([r['driver_cpu_pct'] for r in rs]))} % | {sum(r['failed'] for r in rs)} | {ratio_text} |")
+
+
+# (a) and (b): latchkey vs the peer run just before it (same run), per backend.
 for kind, title in (('returning', '(a) returning user: /authorize → code → /token → ID token verified'),
                     ('password', '(b) first sign-in with a password, through consent (new browser, prompt=consent)'),
                     ('passkey', '(b) first sign-in with a passkey, through consent (latchkey only)')):
-    peer = flows(f'peer-{kind}')
     lines = []
     for b in ('embedded', 'pg'):
-        lk = flows(f'lk-{b}-{kind}')
-        if not lk['n']:
+        lk, peer = [], []
+        for i, l in enumerate(rows):
+            if l.get('label') == f'lk-{b}-{kind}':
+                lk.append(l)
+                p = next((q for q in reversed(rows[:i]) if q.get('label') == f'peer-{kind}'), None)
+                if p:
+                    peer.append(p)
+        if not lk:
             continue
-        # Same-run ratio: each latchkey run against the peer run just before it.
-        pr = runs(f'peer-{kind}')
-        lr = runs(f'lk-{b}-{kind}')
-        per_run = [l['flows_per_s'] / p['flows_per_s'] for p, l in zip(pr, lr) if p['flows_per_s']]
-        r = ' / '.join(f'{x:.2f}×' for x in per_run) if per_run else '-'
-        lines.append(f"| latchkey {'embedded (SQLite, in-process)' if b == 'embedded' else 'PostgreSQL + Redis'} | {lk['each']} | **{f(lk['rps'])}** | {f(lk['p50'], 1)} | {f(lk['p99'], 1)} | {f(lk['cpu'])} % | {f(lk['drv'])} % | {lk['failed']} | {r} |")
+        name = 'embedded (SQLite, in-process)' if b == 'embedded' else 'PostgreSQL + Redis'
+        ratios = [l['flows_per_s'] / p['flows_per_s'] for l, p in zip(lk, peer) if p['flows_per_s']]
+        if peer:
+            lines.append(row(f'node-oidc-provider (beside latchkey {b})', peer))
+        lines.append(row(f'latchkey {name}', lk, (' / '.join(f'{x:.2f}×' for x in ratios) + f' (median **{med(ratios):.2f}×**)') if ratios else ''))
     if not lines:
         continue
     out.append(f'\n### {title}\n')
-    out.append('| server | flows/s (each run) | median flows/s | p50 ms | p99 ms | server CPU | driver CPU | failed | latchkey / peer (same run) |')
-    out.append('|---|---|---|---|---|---|---|---|---|')
-    if peer['n']:
-        out.append(f"| node-oidc-provider | {peer['each']} | **{f(peer['rps'])}** | {f(peer['p50'], 1)} | {f(peer['p99'], 1)} | {f(peer['cpu'])} % | {f(peer['drv'])} % | {peer['failed']} | |")
+    out.append('| server | flows/s (each run) | median flows/s | p50 ms | p99 ms | server CPU | server CPU ms per flow | driver CPU | failed | latchkey / peer (same run) |')
+    out.append('|---|---|---|---|---|---|---|---|---|---|')
     out.extend(lines)
 
 a2 = {r['threads']: r for r in rows if r.get('label') == 'argon2id'}
@@ -80,6 +93,14 @@ for b in ('embedded', 'pg'):
         out.append(f"| {i + 1} | {f(a['rps'])} | {a['p99_ms']:.2f} | {f(s['rps'])} | {s['p99_ms']:.2f} | **{s['p99_ms'] / a['p99_ms']:.2f}** | {sg.get('flows_per_s', '-')} ({sg.get('failed', '-')}) |")
     rs = [s['p99_ms'] / a['p99_ms'] for a, s in zip(idle, storm)]
     out.append(f'\nmedian p99 ratio {med(rs):.2f}')
+
+wk = [r for r in rows if r.get('label', '').endswith('-work-per-flow')]
+if wk:
+    out.append('\n### PostgreSQL and Redis work per flow (latchkey, PostgreSQL + Redis)\n')
+    out.append('| flow | commits | rows read | rows inserted | rows updated | buffers | Redis commands |')
+    out.append('|---|---|---|---|---|---|---|')
+    for r in wk:
+        out.append(f"| {r['label'].replace('-work-per-flow', '')} | {r['commits']} | {r['rows_read']} | {r['rows_inserted']} | {r['rows_updated']} | {r['buffers']} | {r['redis_commands']} |")
 
 for r in rows:
     if r.get('label', '').endswith('-sessions') or r.get('label', '').endswith('-rss'):

@@ -34,6 +34,9 @@ trap cleanup EXIT
 sleep 2
 PEER_ISS=http://127.0.0.1:$PEER_PORT
 
+add_users() {  # $1: prefix; users $10 … $1(C-1), with the server's settings
+  for n in $(seq 0 $((C - 1))); do echo "$PASSWORD" | $BIN user add $1$n --email $1$n@example.com --password-stdin >/dev/null; done
+}
 start_lk() {  # $1: work dir; backend env already exported
   local W=$1; mkdir -p "$W/data"
   export LATCHKEY_BIND=127.0.0.1:$LK_PORT LATCHKEY_ISSUER=http://localhost:$LK_PORT LATCHKEY_DATA_DIR=$W/data \
@@ -41,14 +44,16 @@ start_lk() {  # $1: work dir; backend env already exported
   $BIN serve > "$W/serve.log" 2>&1 & LK=$!
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$LK_PORT/health/ready >/dev/null && break; sleep 0.2; done
   echo "$PASSWORD" | $BIN user add bench --email bench@example.com --password-stdin >/dev/null
-  for n in $(seq 0 $((C - 1))); do for u in benchpk benchpw; do echo "$PASSWORD" | $BIN user add $u$n --email $u$n@example.com --password-stdin >/dev/null; done; done
+  add_users benchpw
   $BIN client add --name rp --redirect-uri http://localhost:3999/cb --grant-type authorization_code --scope openid --json > "$W/client.json"
   $BIN client add --name cc --grant-type client_credentials --json > "$W/cc.json"
   LK_ID=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["client_id"])' "$W/client.json")
   LK_SECRET=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["client_secret"])' "$W/client.json")
   CC_AUTH=$(python3 -c 'import json,sys;c=json.load(open(sys.argv[1]));print(c["client_id"]+":"+c["client_secret"])' "$W/cc.json")
   unset LATCHKEY_BIND LATCHKEY_ISSUER LATCHKEY_DATA_DIR LATCHKEY_TRUSTED_PROXIES LATCHKEY_LOG
+  LK_DATA=$W/data
 }
+with_lk_env() { LATCHKEY_BIND=127.0.0.1:$LK_PORT LATCHKEY_ISSUER=http://localhost:$LK_PORT LATCHKEY_DATA_DIR=$LK_DATA "$@"; }
 stop_lk() { kill $LK; wait $LK 2>/dev/null || true; LK=; }
 
 peer_flow() { local k=$1; shift; quiet; $FLOW flow issuer=$PEER_ISS client_id=rp-1 secret=rp-secret-1 user=bench "password=$PASSWORD" conc=$C secs=$D pids=$PEER "label=peer-$k" kind=$k "$@" | rec; }
@@ -63,7 +68,7 @@ r=json.load(open(sys.argv[1])); a=[float(x) for x in sys.argv[2].split(',')]; b=
 names=['commits','rows_read','rows_inserted','rows_updated','rows_deleted','buffers','redis_commands']
 print(json.dumps(dict(label=r['label']+'-work-per-flow', flows_all=n, **{k: round((y-x)/n, 2) for k,x,y in zip(names,a,b)})))" "$OUT/last.json" "$s0" "$s1" | rec; fi
 }
-lk_flow_() { local b=$1 k=$2; shift 2; quiet; $FLOW flow issuer=http://localhost:$LK_PORT client_id=$LK_ID secret=$LK_SECRET user=$(case $k in passkey) echo benchpk;; password) echo benchpw;; *) echo bench;; esac) "password=$PASSWORD" conc=$C secs=$D pids=$LK "label=lk-$b-$k" kind=$k "$@" | rec; }
+lk_flow_() { local b=$1 k=$2; shift 2; quiet; $FLOW flow issuer=http://localhost:$LK_PORT client_id=$LK_ID secret=$LK_SECRET user=$(case $k in passkey) echo $PK_USERS;; password) echo benchpw;; *) echo bench;; esac) "password=$PASSWORD" conc=$C secs=$D pids=$LK "label=lk-$b-$k" kind=$k "$@" | rec; }
 
 run_backend() {  # $1: embedded | pg
   local b=$1 W=$OUT/lk-$1
@@ -72,7 +77,8 @@ run_backend() {  # $1: embedded | pg
   for r in $(seq 1 $R); do
     has returning && { peer_flow returning; lk_flow $b returning; }
     has password && { peer_flow password; lk_flow $b password; }
-    has passkey && lk_flow $b passkey
+    # Passkey users are new every run: one that has a passkey signs in with a password only with a second step.
+    has passkey && { PK_USERS=benchpk${r}x; with_lk_env add_users $PK_USERS; lk_flow $b passkey; }
   done
   if has storm; then
     # (c): client_credentials p99 from STORM_CONNS callers, idle, then during STORM_RATE password sign-ins/s.
