@@ -329,9 +329,9 @@ impl SessionService {
     /// the user has signed in before (a first sign-in is not "new").
     pub async fn is_new_device(&self, user: &UserId, client: &ClientInfo) -> Result<bool, AuthnError> {
         let (uid, since) = (user.clone(), self.clock.now() - RECENT_DEVICE_WINDOW);
-        let recent = self.db.run(move |c| repo::recent_for_user(c, &uid, since)).await?;
+        let recent = self.db.run(move |c| repo::recent_devices_for_user(c, &uid, since)).await?;
         let (fam, net) = (family(client.user_agent.as_deref()), network(client.ip.as_deref()));
-        Ok(!recent.is_empty() && !recent.iter().any(|s| family(s.user_agent.as_deref()) == fam && network(s.ip.as_deref()) == net))
+        Ok(!recent.is_empty() && !recent.iter().any(|(agent, ip)| network(ip.as_deref()) == net && family(agent.as_deref()) == fam))
     }
 
     pub async fn revoke(&self, key: &SessionKey) -> Result<(), AuthnError> {

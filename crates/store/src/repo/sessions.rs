@@ -96,10 +96,15 @@ pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> Result<Vec<Sessi
         .collect())
 }
 
-/// Sessions of a user created since `since` (revoked or not): the recent
-/// devices a new sign-in is compared with.
-pub fn recent_for_user(conn: &mut DbConnection, user: &UserId, since: i64) -> Result<Vec<Session>, StoreError> {
-    Ok(sessions::table.filter(sessions::user_id.eq(&user.0)).filter(sessions::created_at.ge(since)).select(SessionRow::as_select()).load(conn)?.into_iter().map(Session::from).collect())
+/// A session's user agent and address, as recorded.
+pub type DeviceSeen = (Option<String>, Option<String>);
+
+/// The distinct (user agent, address) pairs of the user's sessions created
+/// since `since`: what the new-device check compares with. A user who signs
+/// in daily from one browser has one pair, not a row per session to read and
+/// a user agent per session to parse (issue #31).
+pub fn recent_devices_for_user(conn: &mut DbConnection, user: &UserId, since: i64) -> Result<Vec<DeviceSeen>, StoreError> {
+    Ok(sessions::table.filter(sessions::user_id.eq(&user.0)).filter(sessions::created_at.ge(since)).select((sessions::user_agent, sessions::ip)).distinct().load(conn)?)
 }
 
 /// Revokes the listed sessions (by sid); returns those that were live.
