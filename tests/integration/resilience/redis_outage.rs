@@ -358,11 +358,14 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
     let rp = &rp;
     // Whole sign-ins, each code redeemed on the other node and then presented
     // again on the first (refused), before, during and after the outage.
-    let redeem_twice = |i: usize, signed: SignedIn, phase: usize| async move {
+    // `started`: the phase the sign-in started in (a redemption that met a
+    // change of phase counts as during the outage).
+    let redeem_twice = |i: usize, signed: SignedIn, started: usize| async move {
         let Some((code, verifier)) = signed.code else { return };
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", crate::support::REDIRECT_URI), ("code_verifier", verifier.as_str())];
         let t0 = Instant::now();
         let a = post_form(load.nodes[(i + 1) % 2], "/token", &form, Some(creds)).await;
+        let phase = load.phase_of(started);
         load.tally.timed("token (code)", phase, a.status, t0);
         if a.status != 200 && phase != DURING {
             load.tally.violation(format!("a fresh code was refused in phase {}: {}", PHASES[phase], a.body));
@@ -380,7 +383,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let signed = try_sign_in(load.nodes[i % 2], rp, USERNAME, None).await;
             let phase = load.phase_of(started);
             load.tally.timed("sign-in (password)", phase, signed.status, t0);
-            redeem_twice(i, signed, phase).await;
+            redeem_twice(i, signed, started).await;
             i += 1;
         }
     };
@@ -394,7 +397,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let signed = try_sign_in(load.nodes[i % 2], rp, user, Some(code)).await;
             let phase = load.phase_of(started);
             load.tally.timed("sign-in (password + second factor)", phase, signed.status, t0);
-            redeem_twice(i, signed, phase).await;
+            redeem_twice(i, signed, started).await;
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     };
@@ -407,7 +410,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             let signed = try_passkey_sign_in(load.nodes[i % 2], rp, PASSKEY_USER, &mut key).await;
             let phase = load.phase_of(started);
             load.tally.timed("sign-in (passkey)", phase, signed.status, t0);
-            redeem_twice(i, signed, phase).await;
+            redeem_twice(i, signed, started).await;
             i += 1;
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -433,6 +436,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
                 let uri = a.body["request_uri"].as_str().unwrap_or_default();
                 let url = format!("/authorize?client_id={}&request_uri={}", creds.0, url::form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>());
                 let used = load.nodes[(i + 1) % 2].browser().get(&url).await;
+                let phase = load.phase_of(started);
                 let to_login = used.location.as_deref().is_some_and(|l| l.starts_with("/login"));
                 load.tally.add("authorize (pushed)", phase, if to_login { 200 } else { used.status });
                 if !to_login && phase != DURING {
@@ -458,6 +462,7 @@ async fn redis_killed_under_mixed_load_on_two_nodes() {
             if a.status == 200 {
                 let poll = [("grant_type", "urn:ietf:params:oauth:grant-type:device_code"), ("device_code", a.body["device_code"].as_str().unwrap_or_default()), ("client_id", device_id)];
                 let p = post_form(load.nodes[(i + 1) % 2], "/token", &poll, None).await;
+                let phase = load.phase_of(started);
                 let pending = p.body["error"] == "authorization_pending";
                 load.tally.add("token (device poll)", phase, if pending { 200 } else { p.status });
                 if !pending && phase != DURING {
