@@ -83,6 +83,8 @@ pub struct AppConfig {
     pub oauth: OAuthConfig,
     pub sessions: SessionLimits,
     pub password_min_chars: usize,
+    /// Password hashing threads; `None`: [`latchkey_authn::password::hashing_threads`].
+    pub hashing_threads: Option<usize>,
     pub mail: MailConfig,
     /// How long an invitation's set-up link works (seconds).
     pub invite_ttl: i64,
@@ -152,7 +154,13 @@ impl App {
         let oauth = Arc::new(OAuthService::new(config.oauth, stores.db.clone(), stores.fast.clone(), tokens.clone(), clock.clone(), limits.idle, limits.absolute));
         // Every recorded event passes the anomaly detector (issue #32).
         oauth.watch(Arc::new(anomalies::Detector::new(stores.db.clone(), stores.fast.clone(), clock.clone())));
-        let mut authn = Authenticator::new(stores.db.clone(), stores.fast.clone(), &stores.master, clock.clone())?;
+        let mut authn = Authenticator::with_hashing_threads(
+            stores.db.clone(),
+            stores.fast.clone(),
+            &stores.master,
+            clock.clone(),
+            config.hashing_threads.unwrap_or_else(latchkey_authn::password::hashing_threads),
+        )?;
         authn.policy = PasswordPolicy::with_min_chars(config.password_min_chars);
         authn.passkey_only = config.passkey_only;
         Ok(App {

@@ -45,9 +45,14 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock) -> Result<Authenticator, AuthnError> {
+        Self::with_hashing_threads(db, fast, master, clock, crate::password::hashing_threads())
+    }
+
+    /// [`Authenticator::new`] with `threads` password hashing threads.
+    pub fn with_hashing_threads(db: Db, fast: FastStore, master: &MasterKey, clock: SharedClock, threads: usize) -> Result<Authenticator, AuthnError> {
         Ok(Authenticator {
             db,
-            hasher: PasswordHasher::new()?,
+            hasher: PasswordHasher::with_threads(threads)?,
             throttle: LoginThrottle::new(fast, master.hasher(KeyPurpose::LoginName)),
             clock,
             policy: PasswordPolicy::default(),

@@ -97,6 +97,9 @@ pub struct ServerOptions {
     /// Shortest password accepted (never below 8).
     #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS)]
     pub password_min_length: usize,
+    /// Threads that hash passwords, at the lowest priority (0: one per core).
+    #[arg(long, env = "LATCHKEY_HASHING_THREADS", default_value_t = 0)]
+    pub hashing_threads: usize,
     /// Days the audit trail is kept (whole days past it are deleted).
     #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", value_parser = days("LATCHKEY_AUDIT_RETENTION_DAYS"), default_value_t = latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS)]
     pub audit_retention_days: i64,
@@ -302,6 +305,7 @@ impl StoreArgs {
             invite_ttl: opts.invite_ttl_secs,
             recovery_ttl: opts.recovery_ttl_secs,
             password_min_chars: opts.password_min_length,
+            hashing_threads: (opts.hashing_threads > 0).then_some(opts.hashing_threads),
             audit_retention_days: opts.audit_retention_days,
             metrics_bind: opts.metrics_bind.clone().filter(|s| !s.is_empty()),
             endpoint_rate: latchkey_oauth::endpoint_limits::EndpointRate::parse(&opts.endpoint_rate_limit)?,

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 /// Every setting the file may hold.
-pub const KEYS: [&str; 50] = [
+pub const KEYS: [&str; 51] = [
     "bind",
     "workers",
     "issuer",
@@ -34,6 +34,7 @@ pub const KEYS: [&str; 50] = [
     "invite_ttl_secs",
     "recovery_ttl_secs",
     "password_min_length",
+    "hashing_threads",
     "audit_retention_days",
     "metrics_bind",
     "endpoint_rate_limit",

@@ -97,13 +97,14 @@ impl GrantContext<'_> {
     ) -> Result<(Minted, Option<String>), OAuthError> {
         // A grant outlives nothing: if its session ended before the client
         // redeemed it, it is worthless.
+        // Both read in one trip to the database.
         let (sid, idle, absolute) = (grant.ctx.sid.clone().unwrap_or_default(), self.session_idle, self.session_absolute);
-        let session = self.db.run(move |c| session_repo::find_by_sid(c, &sid)).await?;
+        let uid = UserId(grant.user_id.to_string());
+        let (session, user) = self.db.run(move |c| Ok((session_repo::find_by_sid(c, &sid)?, user_repo::find_by_id(c, &uid)?))).await?;
         if !session.is_some_and(|s| s.is_live(now, idle, absolute)) {
             return Err(OAuthError::invalid_grant("the session the grant was made in has ended"));
         }
-        let uid = UserId(grant.user_id.to_string());
-        let user = self.db.run(move |c| user_repo::find_by_id(c, &uid)).await?.ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
+        let user = user.ok_or_else(|| OAuthError::invalid_grant("the user no longer exists"))?;
         let granted = ScopeSet::parse_lenient(&grant.ctx.scope);
         let apis = self.apis_for(resource.or(grant.resource).as_slice(), &ScopeSet::default(), client).await?;
         if resource.is_none() && grant.resources.len() > 1 {

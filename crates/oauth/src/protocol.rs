@@ -46,6 +46,14 @@ pub struct FormPostAnswer {
     pub browser: String,
 }
 
+/// Whether a request is stored in the fast store, so that answering it
+/// takes it (once) and ending it deletes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parked {
+    Yes,
+    No,
+}
+
 impl OAuthService {
     pub fn metadata(&self) -> ProviderMetadata {
         let mut m = ProviderMetadata::new(&self.config.issuer, self.config.require_par);
@@ -60,14 +68,19 @@ impl OAuthService {
 
     // ---- authorization endpoint -------------------------------------------------
 
-    /// Validates a new authorization request and parks it. `browser` binds it to
+    /// Validates a new authorization request. It is not parked yet: a
+    /// request the browser's session answers at once (a returning user
+    /// whose consent is remembered, or an error) never is, and
+    /// [`OAuthService::answer_new`] parks the others. `browser` binds it to
     /// the user agent that started it; `ip` is whose share of the parked
     /// requests' memory it counts against: no address is refused for being
     /// busy, and over the budget a flooding address's own oldest requests go
     /// first (see `FastStore::put_evictable`).
     pub async fn start_authorization(&self, params: &AuthorizeParams, browser: String, ip: Option<&str>) -> Result<PendingAuthorization, AuthorizeError> {
+        // The node's copy (at most `CLIENT_CACHE_TTL` old, as at the token
+        // endpoint): a returning user's request reads no client row.
         let client = match params.get("client_id") {
-            Some(id) => self.client(id).await?,
+            Some(id) => self.cached_client(id).await?,
             None => None,
         };
         let pulled = self.pull_pushed(params).await?;
@@ -99,9 +112,20 @@ impl OAuthService {
             }
         }
         req.parked_by = ip.unwrap_or("unknown").to_string();
-        let json = serde_json::to_string(&req).map_err(StoreError::from)?;
-        self.fast.single_use().put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL, &req.parked_by).await?;
         Ok(req)
+    }
+
+    /// What happens next for a request [`OAuthService::start_authorization`]
+    /// just validated: answered at once when the session allows (a code or
+    /// an error, and the request is never stored), else parked for the
+    /// sign-in or consent page it goes to.
+    pub async fn answer_new(&self, req: &PendingAuthorization, session: Option<&Session>) -> Result<Next, StoreError> {
+        let next = self.decide(req, session, Parked::No).await?;
+        if matches!(next, Next::Login | Next::Consent) {
+            let json = serde_json::to_string(req)?;
+            self.fast.single_use().put_evictable(&pending_key(&req.id), &json, PENDING_AUTHORIZATION_TTL, &req.parked_by).await?;
+        }
+        Ok(next)
     }
 
     /// Moves a parked request to another browser binding (the browser's CSRF
@@ -128,6 +152,10 @@ impl OAuthService {
 
     /// Decides what happens next for a parked request, given the browser's session.
     pub async fn next_step(&self, req: &PendingAuthorization, session: Option<&Session>) -> Result<Next, StoreError> {
+        self.decide(req, session, Parked::Yes).await
+    }
+
+    async fn decide(&self, req: &PendingAuthorization, session: Option<&Session>, parked: Parked) -> Result<Next, StoreError> {
         let now = self.clock.now();
         let interactive = !req.has_prompt(Prompt::None);
         // prompt=none for the user an id_token_hint names: anyone else signed
@@ -139,15 +167,17 @@ impl OAuthService {
         let not_required_user = |s: &Session| req.required_sub.as_deref().is_some_and(|sub| sub != s.user_id.0);
         let session = match session {
             Some(s) if !interactive && (other_user(s) || not_required_user(s)) => {
-                return self.finish_with_error(req, ErrorCode::LoginRequired, "another user is signed in than the request names").await.map(Next::Redirect)
+                return self.finish_with_error_in(parked, req, ErrorCode::LoginRequired, "another user is signed in than the request names").await.map(Next::Redirect)
             }
             // Signed in as someone else before this request: sign in again. Signed
             // in during it, and still not that user: the request fails.
             Some(s) if not_required_user(s) && s.auth_time < req.created_at => return Ok(Next::Login),
-            Some(s) if not_required_user(s) => return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect),
+            Some(s) if not_required_user(s) => {
+                return self.finish_with_error_in(parked, req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect)
+            }
             Some(s) if authorize::session_satisfies(req, s, now) => s,
             Some(_) | None if interactive => return Ok(Next::Login),
-            _ => return self.finish_with_error(req, ErrorCode::LoginRequired, "the user must sign in").await.map(Next::Redirect),
+            _ => return self.finish_with_error_in(parked, req, ErrorCode::LoginRequired, "the user must sign in").await.map(Next::Redirect),
         };
         let consented = if req.has_prompt(Prompt::Consent) {
             false
@@ -157,12 +187,12 @@ impl OAuthService {
             grant.is_some_and(|g| req.scopes().is_subset(&g.scopes))
         };
         if consented {
-            return self.issue_code(req, session).await;
+            return self.issue_code(req, session, parked).await;
         }
         if interactive {
             Ok(Next::Consent)
         } else {
-            self.finish_with_error(req, ErrorCode::ConsentRequired, "the user must consent").await.map(Next::Redirect)
+            self.finish_with_error_in(parked, req, ErrorCode::ConsentRequired, "the user must consent").await.map(Next::Redirect)
         }
     }
 
@@ -179,7 +209,7 @@ impl OAuthService {
         let (user, client, scopes, now) = (session.user_id.clone(), latchkey_domain::ClientId(req.client_id.clone()), req.scopes(), self.clock.now());
         let id = uuid::Uuid::new_v4().to_string();
         self.db.run(move |c| grant_repo::upsert(c, &id, &user, &client, &scopes, now)).await?;
-        self.issue_code(req, session).await
+        self.issue_code(req, session, Parked::Yes).await
     }
 
     /// Ends a parked request with an error sent to the client (e.g. when the
@@ -189,7 +219,13 @@ impl OAuthService {
     }
 
     async fn finish_with_error(&self, req: &PendingAuthorization, code: ErrorCode, description: &str) -> Result<String, StoreError> {
-        self.fast.single_use().delete(&pending_key(&req.id)).await?;
+        self.finish_with_error_in(Parked::Yes, req, code, description).await
+    }
+
+    async fn finish_with_error_in(&self, parked: Parked, req: &PendingAuthorization, code: ErrorCode, description: &str) -> Result<String, StoreError> {
+        if parked == Parked::Yes {
+            self.fast.single_use().delete(&pending_key(&req.id)).await?;
+        }
         self.to_client(req, authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), code, description, &self.config.issuer)).await
     }
 
@@ -219,15 +255,16 @@ impl OAuthService {
     /// Issues the code that answers `req`. Every path to a code comes through
     /// here, so the request's authentication requirements are checked here
     /// once more, whatever page led to it.
-    async fn issue_code(&self, req: &PendingAuthorization, session: &Session) -> Result<Next, StoreError> {
+    async fn issue_code(&self, req: &PendingAuthorization, session: &Session, parked: Parked) -> Result<Next, StoreError> {
         if !authorize::session_satisfies(req, session, self.clock.now()) {
             return Ok(Next::Login);
         }
         if req.required_sub.as_deref().is_some_and(|sub| sub != session.user_id.0) {
-            return self.finish_with_error(req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect);
+            return self.finish_with_error_in(parked, req, ErrorCode::LoginRequired, "the signed-in user is not the one the claims parameter names").await.map(Next::Redirect);
         }
-        // Taking the request makes the redirect happen at most once per request.
-        if self.fast.single_use().take(&pending_key(&req.id)).await?.is_none() {
+        // Taking a parked request makes the redirect happen at most once per
+        // request (one never parked is answered by this one HTTP request only).
+        if parked == Parked::Yes && self.fast.single_use().take(&pending_key(&req.id)).await?.is_none() {
             let url = authorize::error_redirect(&req.redirect_uri, req.state.as_deref(), ErrorCode::AccessDenied, "the request was already answered", &self.config.issuer);
             return Ok(Next::Redirect(self.to_client(req, url).await?));
         }
@@ -250,8 +287,11 @@ impl OAuthService {
         };
         let json = serde_json::to_string(&grant)?;
         // Remember which relying parties this session signed in to (back-channel logout).
-        let (sid, client_id, now) = (session.sid.clone(), req.client_id.clone(), self.clock.now());
-        self.db.run(move |c| latchkey_store::repo::sessions::add_client(c, &sid, &client_id, now)).await?;
+        if !self.recorded_clients.contains(&session.sid, &req.client_id) {
+            let (sid, client_id, now) = (session.sid.clone(), req.client_id.clone(), self.clock.now());
+            self.db.run(move |c| latchkey_store::repo::sessions::add_client(c, &sid, &client_id, now)).await?;
+            self.recorded_clients.insert(session.sid.clone(), req.client_id.clone());
+        }
         // The store's TTL only frees memory; `expires_at` is what is enforced.
         let ttl = Duration::from_secs(CODE_TTL_SECS as u64 + 5);
         self.fast.single_use().put(&code_key(&self.codes.hash(&code)), &json, ttl).await?;

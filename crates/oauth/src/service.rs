@@ -1,7 +1,7 @@
 //! The protocol engine: ties requests to clients, sessions, codes and tokens.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use latchkey_domain::{Client, SharedClock};
@@ -64,6 +64,37 @@ pub struct OAuthService {
     pub(crate) deliveries: InFlight,
     /// Sees every recorded event (anomaly detection, see `audit::Watcher`).
     pub(crate) watchers: crate::audit::Watchers,
+    /// Which relying parties this node has recorded for which sessions.
+    pub(crate) recorded_clients: RecordedClients,
+}
+
+/// Most session–client pairs a node remembers having recorded; past it the
+/// set starts again empty (a pair forgotten is only recorded again: its
+/// row exists, so the write finds it). ~120 bytes a pair: ~2.4 MB.
+const MAX_RECORDED_CLIENTS: usize = 20_000;
+
+/// The (session, client) pairs this node has written to `session_clients`
+/// (which relying parties a session signed in to, for back-channel
+/// logout): a returning user's next code skips that database round trip.
+/// A pair's row goes only with its session, and a session that ended
+/// issues no more codes, so a remembered pair is never a missing row.
+#[derive(Default)]
+pub(crate) struct RecordedClients(Mutex<HashSet<(String, String)>>);
+
+impl RecordedClients {
+    /// Whether the pair was recorded (by this node, since it was last cleared).
+    pub(crate) fn contains(&self, sid: &str, client_id: &str) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(&(sid.to_string(), client_id.to_string()))
+    }
+
+    /// Remembers a pair whose row is written.
+    pub(crate) fn insert(&self, sid: String, client_id: String) {
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if set.len() >= MAX_RECORDED_CLIENTS {
+            set.clear();
+        }
+        set.insert((sid, client_id));
+    }
 }
 
 /// How many deliveries this process is running (a watch channel, so a
@@ -128,6 +159,7 @@ impl OAuthService {
             remote_jwks: Default::default(),
             deliveries: Default::default(),
             watchers: Default::default(),
+            recorded_clients: Default::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Header, Validation};
 use latchkey_domain::{SharedClock, SigningAlg};
 use latchkey_store::repo::keys as key_repo;
 use latchkey_store::{Db, FastStore, StoreError};
@@ -253,7 +253,7 @@ impl TokenService {
         let mut header = Header::new(jwt_alg(alg));
         header.kid = Some(key.kid.clone());
         header.typ = typ.map(str::to_string);
-        Ok(encode(&header, claims, &key.encoding)?)
+        key.sign_jws(&header, claims)
     }
 
     pub fn sign_id_token(&self, claims: &IdTokenClaims, alg: SigningAlg) -> Result<String, TokenError> {

@@ -69,6 +69,8 @@ pub struct Settings {
     pub recovery_ttl: i64,
     /// Shortest password accepted (`LATCHKEY_PASSWORD_MIN_LENGTH`, never below 8).
     pub password_min_chars: usize,
+    /// Password hashing threads (`LATCHKEY_HASHING_THREADS`); `None`: one per core.
+    pub hashing_threads: Option<usize>,
     /// Days the audit trail is kept (`LATCHKEY_AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: i64,
     /// `LATCHKEY_METRICS_BIND`: where `/metrics` is served (off when unset).
@@ -133,6 +135,7 @@ impl Default for Settings {
             invite_ttl: latchkey_authn::links::DEFAULT_INVITE_TTL,
             recovery_ttl: latchkey_authn::links::DEFAULT_RECOVERY_TTL,
             password_min_chars: latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS,
+            hashing_threads: None,
             audit_retention_days: latchkey_oauth::audit::DEFAULT_AUDIT_RETENTION_DAYS,
             metrics_bind: None,
             endpoint_rate: Some(Default::default()),
@@ -179,6 +182,7 @@ impl std::fmt::Debug for Settings {
             .field("invite_ttl", &self.invite_ttl)
             .field("recovery_ttl", &self.recovery_ttl)
             .field("password_min_chars", &self.password_min_chars)
+            .field("hashing_threads", &self.hashing_threads)
             .field("audit_retention_days", &self.audit_retention_days)
             .field("metrics_bind", &self.metrics_bind)
             .field("endpoint_rate", &self.endpoint_rate)

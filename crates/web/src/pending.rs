@@ -13,12 +13,28 @@ use crate::state::AppState;
 /// Moves a parked request on: to the sign-in page, the consent page, or back to
 /// the client. `after_post` picks 303 (after a form) over 302.
 pub async fn proceed(state: &AppState, pending: &PendingAuthorization, session: Option<&Session>, after_post: bool) -> Result<HttpResponse, WebError> {
-    let location = match state.oauth.next_step(pending, session).await? {
+    let next = state.oauth.next_step(pending, session).await?;
+    Ok(respond(pending, next, after_post))
+}
+
+/// Answers a request `/authorize` just validated (see
+/// `OAuthService::answer_new`: parked only when it goes to a page).
+pub async fn answer_new(state: &AppState, pending: &PendingAuthorization, session: Option<&Session>) -> Result<HttpResponse, WebError> {
+    let next = state.oauth.answer_new(pending, session).await?;
+    Ok(respond(pending, next, false))
+}
+
+fn respond(pending: &PendingAuthorization, next: Next, after_post: bool) -> HttpResponse {
+    let location = match next {
         Next::Login => format!("/login?authz={}", pending.id),
         Next::Consent => format!("/consent?authz={}", pending.id),
         Next::Redirect(url) => url,
     };
-    Ok(if after_post { see_other(&location) } else { found(&location) })
+    if after_post {
+        see_other(&location)
+    } else {
+        found(&location)
+    }
 }
 
 /// Loads a parked request and checks it belongs to this browser.

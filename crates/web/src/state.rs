@@ -176,6 +176,7 @@ pub async fn build_app(settings: &Settings, stores: Stores, clock: SharedClock) 
         },
         sessions: settings.sessions,
         password_min_chars: settings.password_min_chars,
+        hashing_threads: settings.hashing_threads,
         mail: MailConfig { smtp_url: settings.smtp_url.clone(), from: settings.mail_from.clone(), outbox: settings.outbox_dir(), brand: brand.for_mail() },
         invite_ttl: settings.invite_ttl,
         recovery_ttl: settings.recovery_ttl,

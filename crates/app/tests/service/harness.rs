@@ -39,6 +39,7 @@ impl Harness {
             oauth: OAuthConfig { issuer: ISSUER.into(), require_par: false, dpop_require_nonce: false, registration_open: false, client_id_metadata: false },
             sessions: SessionLimits::default(),
             password_min_chars: 8,
+            hashing_threads: Some(1),
             mail: MailConfig { smtp_url: None, from: "latchkey@localhost".into(), outbox: dir.join("outbox"), brand: MailBrand::new("latchkey", "#1f6feb") },
             invite_ttl: 7 * 24 * 3600,
             recovery_ttl: 30 * 60,

@@ -6,7 +6,7 @@ use latchkey_oauth::{AuthorizeError, AuthorizeParams, ResponseMode};
 use super::{form_pairs, found};
 use crate::browser::{with_cookies, CsrfCookie};
 use crate::error::WebError;
-use crate::pending::proceed;
+use crate::pending::answer_new;
 use crate::session_ops::session_or_restore;
 use crate::state::AppState;
 
@@ -39,7 +39,7 @@ async fn authorize(req: &HttpRequest, state: &AppState, pairs: Vec<(String, Stri
         Err(e) => return Err(e.into()),
     };
     let resolved = session_or_restore(req, state).await?;
-    let resp = proceed(state, &pending, resolved.session.as_ref(), false).await?;
+    let resp = answer_new(state, &pending, resolved.session.as_ref()).await?;
     with_cookies(resp, resolved.cookies.iter().chain(&csrf.new))
 }
 
