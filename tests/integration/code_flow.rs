@@ -108,6 +108,51 @@ async fn public_client_signs_in_on_postgres_and_redis() {
     public_client_signs_in(Backend::Postgres).await;
 }
 
+/// A returning user's request (a session, consent remembered) is answered
+/// by `/authorize` itself and never parked (issue #31): nothing of it is
+/// left in Redis to replay, each request gets its own code, and each code
+/// is good once, also when two requests race.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_users_request_is_answered_without_being_parked() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+    app.add_user(USERNAME, PASSWORD).await;
+    let (client_id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let rp = Rp::discover(&app, &client_id, secret.as_deref()).await;
+    let mut browser = app.browser();
+    let first = rp.authorize(&[]);
+    let resp = sign_in_default(&mut browser, &first.url).await;
+    rp.exchange(resp.code.as_deref().expect("code"), first.verifier).await.expect("first exchange");
+    let redis = app.redis.as_ref().expect("redis");
+    assert!(redis.keys("authz:*").is_empty(), "the first request was answered and taken: {:?}", redis.keys("authz:*"));
+
+    // Two requests at once from the same browser: two codes, nothing parked
+    // (not even for a moment: no parking entry is added).
+    let parked_before = redis.parked_entries();
+    assert!(parked_before > 0, "the first request, which went to the sign-in page, was parked");
+    let (a, b) = (rp.authorize(&[]), rp.authorize(&[]));
+    let (mut browser_a, mut browser_b) = (app.browser(), app.browser());
+    browser_a.cookies = browser.cookies.clone();
+    browser_b.cookies = browser.cookies.clone();
+    let (page_a, page_b) = tokio::join!(browser_a.get(&a.url), browser_b.get(&b.url));
+    let code = |page: crate::support::browser::Page| AuthResponse::parse(&page.location.expect("a redirect to the client")).code.expect("a code, not a page");
+    let (code_a, code_b) = (code(page_a), code(page_b));
+    assert_ne!(code_a, code_b);
+    assert!(redis.keys("authz:*").is_empty(), "a returning user's request is never parked: {:?}", redis.keys("authz:*"));
+    assert_eq!(redis.parked_entries(), parked_before, "a returning user's request is never parked");
+    rp.exchange(&code_a, a.verifier).await.expect("code a");
+    rp.exchange(&code_b, b.verifier).await.expect("code b");
+    // Each is spent: presented again, refused.
+    let again = rp.authorize(&[]);
+    assert!(rp.exchange(&code_a, again.verifier).await.is_err(), "a code is good once");
+
+    // A request that needs the consent page is parked, and only then.
+    let consent = rp.authorize(&[("prompt", "consent")]);
+    let page = browser.get(&consent.url).await;
+    assert!(page.location.as_deref().is_some_and(|l| l.starts_with("/consent?authz=")), "{:?}", page.location);
+    assert_eq!(redis.keys("authz:*").len(), 1, "the request waiting for consent is parked");
+    assert_eq!(redis.parked_entries(), parked_before + 1);
+}
+
 /// `client_secret_post`, and the session cookie's attributes and the pages'
 /// security headers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

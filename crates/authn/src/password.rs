@@ -16,16 +16,19 @@ use crate::password_policy::{normalize, MAX_PASSWORD_BYTES as MAX_PASSWORD_LEN};
 /// (a burst of sign-ins slows down; it does not grow memory).
 const QUEUE: usize = 256;
 
-/// The number of hashing threads: half the cores, at least one. argon2id
-/// (OWASP's m = 19 MiB, t = 2, p = 1; the crate's defaults) takes ~20 ms of
-/// one core and 19 MiB per hash. On dedicated threads, never the runtime's
-/// blocking pool: (1) memory is bounded — each thread allocates its 19 MiB
-/// of argon2 blocks once and reuses them for every hash (allocating them per
-/// hash left freed 19 MiB holes that the allocator kept: RSS grew past
-/// 170 MiB under sign-ins, issue #17); (2) a sign-in storm uses at most these
-/// cores, and database calls on the blocking pool and token requests on the
-/// other cores go on (20 sign-ins per second are under half of one thread's
-/// capacity).
+/// The number of hashing threads: half the cores, at least one
+/// (`LATCHKEY_HASHING_THREADS` sets another). argon2id (OWASP's m = 19 MiB,
+/// t = 2, p = 1; the crate's defaults) takes ~17 ms of one core and 19 MiB
+/// per hash. On dedicated threads, never the runtime's blocking pool:
+/// (1) memory is bounded — each thread allocates its 19 MiB of argon2 blocks
+/// once and reuses them for every hash (allocating them per hash left freed
+/// 19 MiB holes that the allocator kept: RSS grew past 170 MiB under
+/// sign-ins, issue #17); (2) a sign-in storm uses at most these cores, at the
+/// lowest priority, and token requests on the others go on. Measured on
+/// 2 cores (issue #31, docs/BENCHMARKS.md): one thread per core let password
+/// sign-ins run at 88/s instead of ~60/s, but put the token endpoint's p99
+/// beside 20 sign-ins per second at 3.2–3.4× idle instead of 1.7×; the
+/// default keeps the token endpoint steady.
 pub fn hashing_threads() -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     (cores / 2).max(1)

@@ -97,7 +97,7 @@ pub struct ServerOptions {
     /// Shortest password accepted (never below 8).
     #[arg(long, env = "LATCHKEY_PASSWORD_MIN_LENGTH", default_value_t = latchkey_authn::password_policy::DEFAULT_MIN_PASSWORD_CHARS)]
     pub password_min_length: usize,
-    /// Threads that hash passwords, at the lowest priority (0: one per core).
+    /// Threads that hash passwords, at the lowest priority (0: half the cores).
     #[arg(long, env = "LATCHKEY_HASHING_THREADS", default_value_t = 0)]
     pub hashing_threads: usize,
     /// Days the audit trail is kept (whole days past it are deleted).

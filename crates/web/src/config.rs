@@ -69,7 +69,7 @@ pub struct Settings {
     pub recovery_ttl: i64,
     /// Shortest password accepted (`LATCHKEY_PASSWORD_MIN_LENGTH`, never below 8).
     pub password_min_chars: usize,
-    /// Password hashing threads (`LATCHKEY_HASHING_THREADS`); `None`: one per core.
+    /// Password hashing threads (`LATCHKEY_HASHING_THREADS`); `None`: half the cores.
     pub hashing_threads: Option<usize>,
     /// Days the audit trail is kept (`LATCHKEY_AUDIT_RETENTION_DAYS`).
     pub audit_retention_days: i64,

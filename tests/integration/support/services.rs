@@ -210,6 +210,20 @@ impl RedisPrefix {
         }
     }
 
+    /// This run's keys whose name (after the prefix) matches `pattern`.
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let Ok(mut c) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection()) else { return Vec::new() };
+        redis::cmd("KEYS").arg(format!("{}{pattern}", self.prefix)).query::<Vec<String>>(&mut c).unwrap_or_default()
+    }
+
+    /// Entries ever parked under this run's prefix and not yet expired
+    /// (the members of the per-owner `park:q:` sets: a parked value's entry
+    /// stays there until its expiry, also once the value was taken).
+    pub fn parked_entries(&self) -> usize {
+        let Ok(mut c) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection()) else { return 0 };
+        self.keys("park:q:*").iter().map(|q| redis::cmd("ZCARD").arg(q).query::<usize>(&mut c).unwrap_or(0)).sum()
+    }
+
     pub fn key_count(&self) -> usize {
         let Ok(mut c) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection()) else { return 0 };
         redis::cmd("KEYS").arg(format!("{}*", self.prefix)).query::<Vec<String>>(&mut c).map(|k| k.len()).unwrap_or(0)
