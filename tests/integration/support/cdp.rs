@@ -98,6 +98,14 @@ impl Chrome {
 
     /// Calls a DevTools method (on the page once attached) and returns its result.
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method}: {error}"),
+        }
+    }
+
+    /// [`Chrome::call`], with DevTools' error as a value.
+    async fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut msg = json!({ "id": id, "method": method, "params": params });
@@ -110,16 +118,24 @@ impl Chrome {
             let Message::Text(text) = frame else { continue };
             let v: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
             if v["id"].as_u64() == Some(id) {
-                assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
-                return v["result"].clone();
+                return match v.get("error") {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(v["result"].clone()),
+                };
             }
         }
     }
 
     /// Evaluates JavaScript in the page (awaiting promises) and returns the value.
+    /// An expression that submits a form navigates the page, and Chrome may
+    /// answer with "Inspected target navigated or closed" instead of the
+    /// value: that is `Null` (the caller waits for the next page anyway).
     pub async fn eval(&mut self, expression: &str) -> Value {
-        let r = self.call("Runtime.evaluate", json!({ "expression": expression, "awaitPromise": true, "returnByValue": true })).await;
-        r["result"]["value"].clone()
+        match self.try_call("Runtime.evaluate", json!({ "expression": expression, "awaitPromise": true, "returnByValue": true })).await {
+            Ok(r) => r["result"]["value"].clone(),
+            Err(e) if e["message"].as_str().is_some_and(|m| m.contains("navigated or closed")) => Value::Null,
+            Err(e) => panic!("Runtime.evaluate: {e}"),
+        }
     }
 
     /// Polls `condition` until it is true or `secs` pass.
