@@ -9,6 +9,7 @@
 # env: RUNS (3) DUR (10 s per measurement) C (16 browsers) PG=1 (also PostgreSQL + Redis)
 #      ONLY=returning,password,passkey,storm,argon2,sessions (default all) OUT_DIR (/tmp)
 #      STORM_SECS (15) STORM_RATE (20 password sign-ins/s) STORM_CONNS (2 client_credentials callers)
+#      ID_TOKEN_ALG (RS256, the OIDC default; ES256 or EdDSA: both servers' relying party asks for it)
 # Results: $OUT/results.jsonl (one JSON line per measurement); ./summarize.py $OUT prints the tables.
 set -e; PERF=$(cd "$(dirname "$0")" && pwd); cd "$PERF"
 BIN=$(realpath "$1"); FLOW=$(realpath "$2"); R=${RUNS:-3}; D=${DUR:-10}; C=${C:-16}
@@ -27,6 +28,7 @@ quiet() {  # wait (at most QUIET_WAIT s) for < 15 % of the machine busy over 2 s
 log "machine: $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); latchkey $BIN; driver $FLOW; RUNS=$R DUR=$D C=$C"
 
 # --- the peer
+export ID_TOKEN_ALG=${ID_TOKEN_ALG:-RS256}
 NODE_ENV=production node peer/server.mjs > "$OUT/peer.log" 2>&1 & PEER=$!
 LK=
 cleanup() { kill $PEER 2>/dev/null || true; [ -n "$LK" ] && kill $LK 2>/dev/null || true; }
@@ -45,7 +47,7 @@ start_lk() {  # $1: work dir; backend env already exported
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:$LK_PORT/health/ready >/dev/null && break; sleep 0.2; done
   echo "$PASSWORD" | $BIN user add bench --email bench@example.com --password-stdin >/dev/null
   add_users benchpw
-  $BIN client add --name rp --redirect-uri http://localhost:3999/cb --grant-type authorization_code --scope openid --json > "$W/client.json"
+  $BIN client add --name rp --redirect-uri http://localhost:3999/cb --grant-type authorization_code --scope openid --id-token-alg "${ID_TOKEN_ALG:-RS256}" --json > "$W/client.json"
   $BIN client add --name cc --grant-type client_credentials --json > "$W/cc.json"
   LK_ID=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["client_id"])' "$W/client.json")
   LK_SECRET=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["client_secret"])' "$W/client.json")

@@ -1,7 +1,7 @@
 // Standalone oidc-provider (stock in-memory adapter) for load tests.
 // Port 3000: provider. Port 3001 (GET /mint?n=64): mints n refresh tokens (one Grant each) without a browser.
 // latchkey's bench/ copy adds a relying party for whole authorization code flows (bench/whole_flow.sh):
-// client `rp-1` (client_secret_basic, PKCE, RS256 ID tokens, redirect http://localhost:3999/cb) and the
+// client `rp-1` (client_secret_basic, PKCE, RS256 ID tokens (ID_TOKEN_ALG), redirect http://localhost:3999/cb) and the
 // provider's devInteractions pages (sign-in: any login and password; consent: "Continue"). A returning
 // user (the `_session` cookie, a grant for the client) gets a code with no page: the stock
 // loadExistingGrant finds the session's grant for the client.
@@ -27,6 +27,8 @@ const jwks = {
 };
 
 const AT_ALG = process.env.AT_ALG || 'ES256';
+// The relying party's ID token algorithm (whole_flow.sh's ID_TOKEN_ALG): RS256, the OIDC default.
+const ID_TOKEN_ALG = process.env.ID_TOKEN_ALG || 'RS256';
 
 const configuration = {
   clients: [{
@@ -44,7 +46,7 @@ const configuration = {
     response_types: ['code'],
     redirect_uris: ['http://localhost:3999/cb'],
     token_endpoint_auth_method: 'client_secret_basic',
-    id_token_signed_response_alg: 'RS256',
+    id_token_signed_response_alg: ID_TOKEN_ALG,
     scope: 'openid',
   }],
   pkce: { required: () => true },

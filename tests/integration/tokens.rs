@@ -122,9 +122,21 @@ async fn rotations_use_their_own_connections_or_fall_back_on_postgres() {
         else {
             return;
         };
+        let db = app.pg.as_ref().map(|p| p.name().to_string()).unwrap_or_default();
+        let url = app.settings.database_url.clone().unwrap_or_default().replace(&format!("/{db}{suffix}"), "/postgres");
+        let mut admin = diesel::PgConnection::establish(&url).expect("the PostgreSQL server");
+        let mut own = || -> i64 {
+            diesel::sql_query(format!("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{}'", latchkey_store::pg_async::APPLICATION_NAME))
+                .get_result::<Count>(&mut admin)
+                .expect("pg_stat_activity")
+                .n
+        };
         let rp = setup(&app).await;
         let mut browser = app.browser();
         let t = tokens_for(&rp, &mut browser, USERNAME, &["offline_access"]).await;
+        // Issue #31: the sign-in's reads (consent, session, user) took them
+        // already, before any rotation.
+        assert_eq!(own() > 0, own_connections, "{suffix}: connections of the sign-in's reads");
         let first = refresh(&app, &rp, &t.refresh).await;
         assert_eq!(first.status, 200, "{suffix}: {}", first.body);
         let next = first.body["refresh_token"].as_str().unwrap_or_default().to_string();
@@ -133,14 +145,8 @@ async fn rotations_use_their_own_connections_or_fall_back_on_postgres() {
         assert_eq!(refresh(&app, &rp, &t.refresh).await.body["error"], "invalid_grant", "{suffix}: reuse");
         let last = second.body["refresh_token"].as_str().unwrap_or_default();
         assert_eq!(refresh(&app, &rp, last).await.body["error"], "invalid_grant", "{suffix}: the family is revoked");
-
-        let db = app.pg.as_ref().map(|p| p.name().to_string()).unwrap_or_default();
-        let url = app.settings.database_url.clone().unwrap_or_default().replace(&format!("/{db}{suffix}"), "/postgres");
-        let mut admin = diesel::PgConnection::establish(&url).expect("the PostgreSQL server");
-        let own: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{db}' AND application_name = '{}'", latchkey_store::pg_async::APPLICATION_NAME))
-            .get_result(&mut admin)
-            .expect("pg_stat_activity");
-        assert_eq!(own.n > 0, own_connections, "{suffix}: {} rotation connections", own.n);
+        let n = own();
+        assert_eq!(n > 0, own_connections, "{suffix}: {n} rotation connections");
     }
 }
 

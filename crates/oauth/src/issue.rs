@@ -4,7 +4,7 @@
 
 use latchkey_domain::{Amr, Api, Client, GrantType, Scope, ScopeSet, User, UserId};
 use latchkey_store::repo::refresh::{self as refresh_repo, Family, Successor};
-use latchkey_store::repo::{groups as group_repo, sessions as session_repo, users as user_repo};
+use latchkey_store::repo::{groups as group_repo, sessions as session_repo};
 use latchkey_store::StoreError;
 use latchkey_token::crypto::random_token;
 use latchkey_token::{AccessTokenClaims, IdTokenClaims};
@@ -97,10 +97,9 @@ impl GrantContext<'_> {
     ) -> Result<(Minted, Option<String>), OAuthError> {
         // A grant outlives nothing: if its session ended before the client
         // redeemed it, it is worthless.
-        // Both read in one trip to the database.
-        let (sid, idle, absolute) = (grant.ctx.sid.clone().unwrap_or_default(), self.session_idle, self.session_absolute);
-        let uid = UserId(grant.user_id.to_string());
-        let (session, user) = self.db.run(move |c| Ok((session_repo::find_by_sid(c, &sid)?, user_repo::find_by_id(c, &uid)?))).await?;
+        // Both read together, on the request's own thread where the store allows.
+        let (sid, idle, absolute) = (grant.ctx.sid.as_deref().unwrap_or_default(), self.session_idle, self.session_absolute);
+        let (session, user) = session_repo::find_by_sid_with_user_in(self.db, sid, &UserId(grant.user_id.to_string())).await?;
         if !session.is_some_and(|s| s.is_live(now, idle, absolute)) {
             return Err(OAuthError::invalid_grant("the session the grant was made in has ended"));
         }

@@ -182,8 +182,7 @@ impl OAuthService {
         let consented = if req.has_prompt(Prompt::Consent) {
             false
         } else {
-            let (user, client) = (session.user_id.clone(), latchkey_domain::ClientId(req.client_id.clone()));
-            let grant = self.db.run(move |c| grant_repo::find(c, &user, &client)).await?;
+            let grant = grant_repo::find_in(&self.db, &session.user_id, &latchkey_domain::ClientId(req.client_id.clone())).await?;
             grant.is_some_and(|g| req.scopes().is_subset(&g.scopes))
         };
         if consented {

@@ -462,6 +462,29 @@ impl Db {
         .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
     }
 
+    /// [`Db::run`] for a point read by key on a hot path (an indexed lookup
+    /// of a row or two, never a write, never a scan). On SQLite it runs on
+    /// the caller's thread when a pooled connection is free: a WAL reader
+    /// waits for no writer, and such a read takes microseconds from the page
+    /// cache, less than the hand-off to the blocking pool and back (two
+    /// thread switches; 2-3 % less server CPU per returning sign-in,
+    /// docs/BENCHMARKS.md). With no idle connection, while the database
+    /// counts as down, or on PostgreSQL (a network round trip), it is
+    /// [`Db::run`].
+    pub async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        if self.backend == Backend::Sqlite && now_ms() >= self.down_until.load(Ordering::Relaxed) {
+            if let Some(mut conn) = self.pool.try_get() {
+                return conn.with(f);
+            }
+        }
+        self.run(f).await
+    }
+
     /// [`Db::run`] for work that writes on a hot path: on SQLite it is queued
     /// for the one writer thread (see [`crate::writer`]); on PostgreSQL, whose
     /// writers run side by side, it is `run`.

@@ -1,5 +1,7 @@
 //! PostgreSQL connections driven by the calling thread's async runtime, for
-//! the one statement on the hottest write path (the refresh rotation).
+//! the statements on the hottest paths: the refresh rotation, and the reads
+//! every returning sign-in makes (the consent at `/authorize`, the session
+//! and the user at the token endpoint; issue #31).
 //!
 //! Everything else goes through the blocking pool ([`crate::Db::run`]): a
 //! request hands its work to a blocking thread, which takes a pooled libpq

@@ -1,7 +1,7 @@
 //! Findings 8, 10, 11, introspection, and the session cache: tokens that die
 //! when they should, on both backends.
 
-use latchkey_domain::{Amr, SigningAlg};
+use latchkey_domain::{Amr, GrantType, SigningAlg};
 use latchkey_store::FastStore;
 use openidconnect::OAuth2TokenResponse;
 use serde_json::Value;
@@ -10,7 +10,7 @@ use super::{error_of, token};
 use crate::support::raw::{bearer, post_form};
 use crate::support::rp::sign_in_default;
 use crate::support::services::RedisPrefix;
-use crate::support::{Backend, Rp, TestApp, PASSWORD, REDIRECT_URI, USERNAME};
+use crate::support::{Backend, Rp, TestApp, TestClient, PASSWORD, REDIRECT_URI, USERNAME};
 
 struct Setup {
     app: TestApp,
@@ -22,9 +22,15 @@ struct Setup {
 
 /// A user signed in to a confidential client (consent given).
 async fn setup(backend: Backend) -> Option<Setup> {
+    setup_with(backend, true).await
+}
+
+/// [`setup`], with a client that may refresh (`refresh`) or not.
+async fn setup_with(backend: Backend, refresh: bool) -> Option<Setup> {
     let app = TestApp::start(backend).await?;
     app.add_user(USERNAME, PASSWORD).await;
-    let (id, secret) = app.add_client(false, SigningAlg::RS256).await;
+    let grants = if refresh { vec![GrantType::AuthorizationCode, GrantType::RefreshToken] } else { vec![GrantType::AuthorizationCode] };
+    let (id, secret) = TestClient::web_app("Test Web App").grants(grants).id_token_alg(SigningAlg::RS256).register(&app).await;
     let secret = secret.expect("confidential");
     let rp = Rp::discover(&app, &id, Some(&secret)).await;
     let mut browser = app.browser();
@@ -47,8 +53,11 @@ fn field(a: &crate::support::raw::Answer, name: &str) -> String {
 }
 
 /// Finding 8: two redemptions of one code at once never leave a live token.
-async fn racing_redemptions(backend: Backend) {
-    let Some(mut s) = setup(backend).await else { return };
+/// `refresh`: the client also gets a refresh family (whose revocation a
+/// racing replay may have to leave to the redemption), or only tokens
+/// whose ids the spent code names before they are minted.
+async fn racing_redemptions(backend: Backend, refresh: bool) {
+    let Some(mut s) = setup_with(backend, refresh).await else { return };
     for round in 0..20 {
         let (code, verifier) = code(&mut s).await;
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier.as_str())];
@@ -59,22 +68,38 @@ async fn racing_redemptions(backend: Backend) {
             assert_eq!(error_of(loser), "invalid_grant", "round {round}: {:?}", loser.body);
         }
         for w in winners {
-            let refresh = token(&s.app, (&s.id, &s.secret), &[("grant_type", "refresh_token"), ("refresh_token", &field(w, "refresh_token"))]).await;
-            assert_eq!((refresh.status, error_of(&refresh)), (400, "invalid_grant"), "round {round}: the refresh family is revoked");
+            assert_eq!(field(w, "refresh_token").is_empty(), !refresh, "round {round}: {:?}", w.body);
             let userinfo = bearer(&s.app, "GET", "/userinfo", &field(w, "access_token")).await;
             assert_eq!(userinfo.status, 401, "round {round}: the access token is revoked");
+            if !refresh {
+                continue;
+            }
+            let refresh = token(&s.app, (&s.id, &s.secret), &[("grant_type", "refresh_token"), ("refresh_token", &field(w, "refresh_token"))]).await;
+            assert_eq!((refresh.status, error_of(&refresh)), (400, "invalid_grant"), "round {round}: the refresh family is revoked");
         }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f08_racing_code_redemptions_leave_nothing_alive_on_sqlite() {
-    racing_redemptions(Backend::Sqlite).await;
+    racing_redemptions(Backend::Sqlite, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f08_racing_code_redemptions_leave_nothing_alive_on_postgres_and_redis() {
-    racing_redemptions(Backend::Postgres).await;
+    racing_redemptions(Backend::Postgres, true).await;
+}
+
+/// A client without refresh tokens: the redemption skips the replay check
+/// a family needs (issue #31); the access token still dies with a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f08_racing_code_redemptions_without_refresh_leave_nothing_alive_on_sqlite() {
+    racing_redemptions(Backend::Sqlite, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f08_racing_code_redemptions_without_refresh_leave_nothing_alive_on_postgres_and_redis() {
+    racing_redemptions(Backend::Postgres, false).await;
 }
 
 /// Finding 10: a session-bound refresh token dies when its session goes idle.
@@ -100,15 +125,27 @@ async fn f10_refresh_dies_with_an_idle_session_on_postgres_and_redis() {
     refresh_dies_with_an_idle_session(Backend::Postgres).await;
 }
 
-/// Finding 11: a code issued before sign-out does not redeem after it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f11_a_code_from_before_sign_out_is_refused() {
-    let Some(mut s) = setup(Backend::Sqlite).await else { return };
+/// Finding 11: a code issued before sign-out does not redeem after it (the
+/// token endpoint reads the session on the request's own thread since issue
+/// #31: on SQLite inline, on PostgreSQL on the thread's own connection).
+async fn code_from_before_sign_out(backend: Backend) {
+    let Some(mut s) = setup(backend).await else { return };
     let (code, verifier) = code(&mut s).await;
     let csrf = s.browser.get("/account").await.field("csrf_token").unwrap_or_default();
     assert_eq!(s.browser.post_form("/logout", &[("csrf_token", &csrf)]).await.status, 200);
     let r = token(&s.app, (&s.id, &s.secret), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT_URI), ("code_verifier", &verifier)]).await;
     assert_eq!((r.status, error_of(&r)), (400, "invalid_grant"), "{:?}", r.body);
+    assert!(r.body.to_string().contains("session"), "{:?}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f11_a_code_from_before_sign_out_is_refused() {
+    code_from_before_sign_out(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f11_a_code_from_before_sign_out_is_refused_on_postgres_and_redis() {
+    code_from_before_sign_out(Backend::Postgres).await;
 }
 
 /// Informational: introspection describes an access token only to its client.

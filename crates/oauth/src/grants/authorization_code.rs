@@ -75,8 +75,10 @@ pub(crate) async fn grant(ctx: &GrantContext<'_>, client: &Client, req: TokenReq
     let (minted, refresh) = ctx.redeem_user_grant(client, user_grant, req.resource.as_deref(), jti.clone(), family_id.clone(), now).await?;
     // A replay that raced this redemption marked the code before it
     // revoked; if the family did not exist yet then, it is revoked here:
-    // a family is never handed out once its code was replayed.
-    if ctx.fast.single_use().get(&replayed_key(&hash)).await?.is_some() {
+    // a family is never handed out once its code was replayed. (Without a
+    // family there is nothing the replay could have missed: it revoked the
+    // access token's `jti`, reserved in the spent code before minting.)
+    if refresh.is_some() && ctx.fast.single_use().get(&replayed_key(&hash)).await?.is_some() {
         revoke_redemption(ctx, &redemption).await?;
         return Err(OAuthError::invalid_grant("the code was used twice; tokens issued for it are revoked"));
     }

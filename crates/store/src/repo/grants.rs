@@ -38,6 +38,23 @@ pub fn find(conn: &mut DbConnection, user: &UserId, client: &ClientId) -> Result
     Ok(grants::table.filter(grants::user_id.eq(&user.0)).filter(grants::client_id.eq(&client.0)).select(GrantRow::as_select()).first(conn).optional()?.map(Grant::from))
 }
 
+/// [`find`] through `db`, as `/authorize` asks it for every returning user:
+/// on PostgreSQL on the request's own thread (no blocking thread; see
+/// [`crate::pg_async`]), on SQLite with [`crate::Db::read_point`].
+pub async fn find_in(db: &crate::Db, user: &UserId, client: &ClientId) -> Result<Option<Grant>, StoreError> {
+    if let Some(pg) = db.async_pg() {
+        if let Some(mut lane) = pg.checkout().await? {
+            let query = grants::table.filter(grants::user_id.eq(user.0.clone())).filter(grants::client_id.eq(client.0.clone())).select(GrantRow::as_select());
+            // An error drops `lane`, which closes the connection (it may be broken).
+            let row = diesel_async::RunQueryDsl::first::<GrantRow>(query, lane.conn()?).await.optional()?;
+            lane.give_back();
+            return Ok(row.map(Grant::from));
+        }
+    }
+    let (user, client) = (user.clone(), client.clone());
+    db.read_point(move |c| find(c, &user, &client)).await
+}
+
 /// Records consent to `scopes`, widening an existing grant rather than replacing it.
 pub fn upsert(conn: &mut DbConnection, new_id: &str, user: &UserId, client: &ClientId, scopes: &ScopeSet, now: i64) -> Result<Grant, StoreError> {
     crate::db::write_transaction(conn, |conn| match find(conn, user, client)? {

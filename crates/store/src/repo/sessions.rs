@@ -83,6 +83,25 @@ pub fn find_by_sid(conn: &mut DbConnection, sid: &str) -> Result<Option<Session>
     Ok(sessions::table.filter(sessions::sid.eq(sid)).select(SessionRow::as_select()).first(conn).optional()?.map(Session::from))
 }
 
+/// The session `sid` and the user `user`, read together as the token
+/// endpoint redeems every code: on PostgreSQL on the request's own thread
+/// (two statements on one connection, no blocking thread; see
+/// [`crate::pg_async`]), on SQLite with [`crate::Db::read_point`].
+pub async fn find_by_sid_with_user_in(db: &crate::Db, sid: &str, user: &UserId) -> Result<(Option<Session>, Option<latchkey_domain::User>), StoreError> {
+    if let Some(pg) = db.async_pg() {
+        if let Some(mut lane) = pg.checkout().await? {
+            let conn = lane.conn()?;
+            // An error drops `lane`, which closes the connection (it may be broken).
+            let session = diesel_async::RunQueryDsl::first::<SessionRow>(sessions::table.filter(sessions::sid.eq(sid.to_string())).select(SessionRow::as_select()), conn).await.optional()?;
+            let user = crate::repo::users::find_by_id_async(conn, user).await?;
+            lane.give_back();
+            return Ok((session.map(Session::from), user));
+        }
+    }
+    let (sid, user) = (sid.to_string(), user.clone());
+    db.read_point(move |c| Ok((find_by_sid(c, &sid)?, crate::repo::users::find_by_id(c, &user)?))).await
+}
+
 /// A user's unrevoked sessions, newest first (liveness is the caller's rule).
 pub fn list_for_user(conn: &mut DbConnection, user: &UserId) -> Result<Vec<Session>, StoreError> {
     Ok(sessions::table

@@ -74,6 +74,12 @@ pub fn find_by_id(conn: &mut DbConnection, id: &UserId) -> Result<Option<User>, 
     Ok(users::table.find(&id.0).select(UserRow::as_select()).first(conn).optional()?.map(User::from))
 }
 
+/// [`find_by_id`] on a connection of the request's own thread (PostgreSQL; see [`crate::pg_async`]).
+pub(crate) async fn find_by_id_async(conn: &mut diesel_async::AsyncPgConnection, id: &UserId) -> Result<Option<User>, StoreError> {
+    let query = users::table.find(id.0.clone()).select(UserRow::as_select());
+    Ok(diesel_async::RunQueryDsl::first::<UserRow>(query, conn).await.optional()?.map(User::from))
+}
+
 pub fn list(conn: &mut DbConnection) -> Result<Vec<User>, StoreError> {
     Ok(users::table.order(users::username.asc()).select(UserRow::as_select()).load(conn)?.into_iter().map(User::from).collect())
 }
