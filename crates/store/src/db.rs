@@ -562,4 +562,49 @@ mod tests {
         drop(db);
         let _ = std::fs::remove_dir_all(&root);
     }
+
+    fn count_rows(c: &mut DbConnection) -> Result<i64, StoreError> {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        Ok(diesel::RunQueryDsl::get_result::<N>(diesel::sql_query("SELECT count(*) AS n FROM point_check"), c)?.n)
+    }
+
+    /// Issue #31: `read_point` on SQLite reads beside a writer that holds
+    /// the write lock (WAL: the committed rows, at once, not after the
+    /// busy timeout), and with every pooled connection taken it waits for
+    /// one through the pool instead of failing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn point_reads_pass_a_writer_and_wait_for_a_busy_pool() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let root = std::env::temp_dir().join(format!("latchkey-point-{}-{nanos}", std::process::id()));
+        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", root.join("latchkey.db").display()) }).expect("connect");
+        db.run(|c| Ok(c.batch_execute("CREATE TABLE point_check (x INTEGER); INSERT INTO point_check VALUES (1);")?)).await.expect("table");
+
+        // A writer in the middle of a transaction, holding SQLite's write lock.
+        let mut writer = db.pool.get().expect("a connection");
+        writer.conn.batch_execute("BEGIN IMMEDIATE; INSERT INTO point_check VALUES (2);").expect("begin");
+        let started = std::time::Instant::now();
+        assert_eq!(db.read_point(count_rows).await.expect("read"), 1, "the committed rows only");
+        assert!(started.elapsed() < Duration::from_secs(1), "not held up by the writer: {:?}", started.elapsed());
+        writer.conn.batch_execute("COMMIT").expect("commit");
+        assert_eq!(db.read_point(count_rows).await.expect("read"), 2, "the commit, seen at once");
+        drop(writer);
+
+        // Every connection taken: the read waits in the pool for the first one back.
+        let held: Vec<_> = (0..SQLITE_POOL_SIZE).map(|_| db.pool.get().expect("a connection")).collect();
+        assert!(db.pool.try_get().is_none(), "the pool is empty");
+        let read = tokio::spawn({
+            let db = db.clone();
+            async move { db.read_point(count_rows).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!read.is_finished(), "waiting for a connection");
+        drop(held);
+        assert_eq!(read.await.expect("join").expect("read through the pool"), 2);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
