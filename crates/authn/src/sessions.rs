@@ -208,6 +208,15 @@ impl SessionService {
         };
         let s = session.clone();
         self.db.run(move |c| repo::insert(c, &s)).await?;
+        // Cached as it starts: the browser's next request (the consent page,
+        // the redirect back to `/authorize`) reads no row. Only if absent, so
+        // a revocation's tombstone written meanwhile wins; best effort, as a
+        // cache that missed this fills itself on that request.
+        if !self.fast.is_down() {
+            if let Err(e) = self.fast.put_if_absent(&cache_key(&session.key), &encode_cached(&session)?, SESSION_CACHE_TTL).await {
+                tracing::debug!(error = %e, "new session not cached");
+            }
+        }
         Ok(NewSession { cookie_value, session })
     }
 

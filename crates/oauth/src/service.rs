@@ -192,6 +192,15 @@ impl OAuthService {
         Ok(found)
     }
 
+    /// A client as the sign-in and consent pages show it (name, logo,
+    /// links): the node's copy, at most `CLIENT_CACHE_TTL` old, as
+    /// `/authorize` and the token endpoint read it. A change made on another
+    /// node shows on this one's pages within that time; what a code is good
+    /// for is still decided at the token endpoint.
+    pub async fn client_for_page(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        self.cached_client(id).await
+    }
+
     /// Forgets cached clients (after a client is changed or removed on this node).
     pub fn forget_cached_clients(&self) {
         self.client_cache.write().unwrap_or_else(|p| p.into_inner()).clear();

@@ -189,6 +189,29 @@ async fn revoked_sessions_are_never_served_from_the_cache_on_postgres_and_redis(
     }
 }
 
+/// Issue #31: a session is cached as it starts (the browser's next request
+/// reads no row), and a revocation before any request still wins: the
+/// tombstone replaces the creation's copy, and no later read brings it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_sessions_are_cached_at_once_and_revocation_still_wins_on_postgres_and_redis() {
+    let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+    let user = app.add_user(USERNAME, PASSWORD).await;
+    let sessions = app.state.sessions.clone();
+    let info = latchkey_authn::ClientInfo::default();
+    for round in 0..10 {
+        let new = sessions.create(&user.id, vec![Amr::Pwd], info.clone(), None).await.expect("session");
+        let cached = app.state.stores.fast.get(&format!("session:{}", new.session.key.0)).await.expect("redis");
+        assert!(cached.as_deref().is_some_and(|c| c.contains(&new.session.sid)), "round {round}: cached at creation: {cached:?}");
+        if round % 2 == 0 {
+            assert!(sessions.resolve(&new.cookie_value, &info).await.expect("resolve").is_some(), "round {round}");
+        }
+        sessions.revoke(&new.session.key).await.expect("revoke");
+        for _ in 0..3 {
+            assert!(sessions.resolve(&new.cookie_value, &info).await.expect("resolve").is_none(), "round {round}: revoked means revoked");
+        }
+    }
+}
+
 /// The Redis twins of the atomic primitives the fixes rely on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_fast_store_primitives_are_atomic() {

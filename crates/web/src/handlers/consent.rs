@@ -72,7 +72,7 @@ pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>, query: w
     if !session_satisfies(&pending, &session, state.clock.now()) {
         return Ok(see_other(&format!("/login?authz={}", pending.id)));
     }
-    let client = state.oauth.client(&pending.client_id).await?.ok_or_else(WebError::expired_request)?;
+    let client = state.oauth.client_for_page(&pending.client_id).await?.ok_or_else(WebError::expired_request)?;
     let user = state.authn.user(&session.user_id).await?.ok_or_else(WebError::expired_request)?;
     let t = tr_for(&req, Some(&pending));
     let metadata_host = latchkey_app::client_metadata::document_host(&client);

@@ -95,7 +95,7 @@ pub async fn login_page(req: HttpRequest, state: web::Data<AppState>, query: web
         }
     }
     let (client_name, username) = match &pending {
-        Some(p) => (state.oauth.client(&p.client_id).await?.map(|c| c.name), p.login_hint.clone().unwrap_or_default()),
+        Some(p) => (state.oauth.client_for_page(&p.client_id).await?.map(|c| c.name), p.login_hint.clone().unwrap_or_default()),
         None => (None, String::new()),
     };
     let t = tr_for(&req, pending.as_ref());
@@ -137,7 +137,7 @@ pub async fn login_submit(req: HttpRequest, state: web::Data<AppState>, form: we
             state.oauth.record(&Actor::Anonymous, event).await;
             let status = if throttled { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
             let client_name = match &pending {
-                Some(p) => state.oauth.client(&p.client_id).await?.map(|c| c.name),
+                Some(p) => state.oauth.client_for_page(&p.client_id).await?.map(|c| c.name),
                 None => None,
             };
             let t = tr_for(&req, pending.as_ref());
