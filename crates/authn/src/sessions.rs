@@ -213,7 +213,11 @@ impl SessionService {
         // a revocation's tombstone written meanwhile wins; best effort, as a
         // cache that missed this fills itself on that request.
         if !self.fast.is_down() {
-            if let Err(e) = self.fast.put_if_absent(&cache_key(&session.key), &encode_cached(&session)?, SESSION_CACHE_TTL).await {
+            let cached = match encode_cached(&session) {
+                Ok(value) => self.fast.put_if_absent(&cache_key(&session.key), &value, SESSION_CACHE_TTL).await.map(|_| ()).map_err(AuthnError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = cached {
                 tracing::debug!(error = %e, "new session not cached");
             }
         }
