@@ -210,14 +210,14 @@ impl OAuthService {
             filter.after = at.parse().ok().map(|at| (at, id.to_string()));
         }
         let limit = limit.clamp(1, MAX_PAGE);
-        let events = self.db.run(move |c| repo::search(c, &filter, limit)).await?;
+        let events = self.db.scan(move |c| repo::search(c, &filter, limit)).await?;
         let next_cursor = (events.len() as i64 == limit).then(|| events.last().map(|e| format!("{}:{}", e.at, e.id))).flatten();
         Ok(AuditPage { events, next_cursor })
     }
 
     /// How many events match `filter` (every page of them).
     pub async fn audit_count(&self, filter: Filter) -> Result<i64, StoreError> {
-        self.db.run(move |c| repo::count(c, &filter)).await
+        self.db.scan(move |c| repo::count(c, &filter)).await
     }
 
     /// The names of the users and clients of these ids that still exist, in
@@ -235,7 +235,7 @@ impl OAuthService {
 
     pub async fn audit_count_since(&self, kind: EventKind, since: i64) -> Result<i64, StoreError> {
         let k = kind.as_str().to_string();
-        self.db.run(move |c| repo::count_since(c, &k, since)).await
+        self.db.scan(move |c| repo::count_since(c, &k, since)).await
     }
 
     /// Deletes whole days of events older than `days`.

@@ -1,8 +1,9 @@
 //! The relational database: PostgreSQL in production, SQLite as the embedded default.
 //!
 //! Sync diesel over a `MultiConnection`, pooled with r2d2 and called from async code
-//! through `spawn_blocking` ([`Db::run`]); the combination that serves both backends
-//! from one codebase (see shared/STACK.md).
+//! ([`Db::run`]): on PostgreSQL through `spawn_blocking`, on SQLite on its one
+//! database thread ([`crate::sqlite_thread`]); the combination that serves both
+//! backends from one codebase (see shared/STACK.md).
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use diesel::{Connection, ConnectionError};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::StoreError;
+use crate::sqlite_thread::{SqliteThread, THREAD_CACHE_KIB};
 use crate::statement_spans::StatementSpans;
-use crate::writer::Writer;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -125,7 +126,7 @@ impl DbConfig {
     }
 }
 
-struct Manager {
+pub(crate) struct Manager {
     url: String,
     backend: Backend,
 }
@@ -143,8 +144,13 @@ pub struct Pooled {
 }
 
 impl Pooled {
+    /// Whether its server went away while it was used.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost
+    }
+
     /// Runs `f` on the connection, remembering a lost server.
-    fn with<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn with<T>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let result = f(&mut self.conn);
         if matches!(result, Err(StoreError::ConnectionLost(_))) {
             self.lost = true;
@@ -171,6 +177,16 @@ impl r2d2::ManageConnection for Manager {
 }
 
 impl Manager {
+    /// The SQLite database thread's own connection, with a larger page
+    /// cache than a pooled one ([`THREAD_CACHE_KIB`]).
+    pub(crate) fn open_for_thread(&self) -> Result<Pooled, StoreError> {
+        let mut conn = self.open().map_err(|e| StoreError::Unavailable(format!("cannot open the database: {e}")))?;
+        if let DbConnection::Sqlite(c) = &mut conn {
+            c.batch_execute(&format!("PRAGMA cache_size = -{THREAD_CACHE_KIB};"))?;
+        }
+        Ok(Pooled { conn, lost: false })
+    }
+
     fn open(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
             Backend::Postgres => {
@@ -200,9 +216,9 @@ impl Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
-    /// SQLite has one writer at a time: hot write paths ([`Db::write`]) queue
-    /// for one thread instead of racing for SQLite's lock (`None` on PostgreSQL).
-    sqlite_writer: Option<Writer>,
+    /// SQLite: the one thread, and its one connection, that runs every
+    /// statement but long reads ([`crate::sqlite_thread`]; `None` on PostgreSQL).
+    sqlite: Option<std::sync::Arc<SqliteThread>>,
     /// The SQLite checkpoint thread runs while a clone of this lives.
     _sqlite_alive: Option<std::sync::Arc<()>>,
     /// Until when (ms since the epoch) the database counts as down: requests
@@ -387,16 +403,16 @@ impl Db {
             Backend::Sqlite => SQLITE_POOL_SIZE,
         };
         let pool = r2d2::Pool::builder().max_size(size).min_idle(Some(1)).test_on_check_out(false).connection_timeout(POOL_TIMEOUT).build(Manager { url: url.clone(), backend })?;
-        let async_pg = (backend == Backend::Postgres).then(|| std::sync::Arc::new(crate::pg_async::AsyncPg::new(url)));
-        let (sqlite_writer, sqlite_alive) = match backend {
+        let async_pg = (backend == Backend::Postgres).then(|| std::sync::Arc::new(crate::pg_async::AsyncPg::new(url.clone())));
+        let (sqlite, sqlite_alive) = match backend {
             Backend::Sqlite => {
                 let alive = std::sync::Arc::new(());
                 start_checkpointer(pool.clone(), std::sync::Arc::downgrade(&alive))?;
-                (Some(Writer::start()?), Some(alive))
+                (Some(std::sync::Arc::new(SqliteThread::start(Manager { url: url.clone(), backend })?)), Some(alive))
             }
             Backend::Postgres => (None, None),
         };
-        let db = Db { pool, backend, down_until: Default::default(), sqlite_writer, _sqlite_alive: sqlite_alive, async_pg };
+        let db = Db { pool, backend, down_until: Default::default(), sqlite, _sqlite_alive: sqlite_alive, async_pg };
         db.migrate()?;
         Ok(db)
     }
@@ -429,8 +445,34 @@ impl Db {
         }
     }
 
-    /// Runs blocking database work off the async executor.
+    /// Runs database work off the async executor: on SQLite on its database
+    /// thread, after the work queued before it ([`crate::sqlite_thread`]); on
+    /// PostgreSQL on the blocking pool with a pooled connection.
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.sqlite {
+            Some(thread) => thread.run(f).await,
+            None => self.pooled(f).await,
+        }
+    }
+
+    /// [`Db::run`] for a read that may take long (a console list, the audit
+    /// trail, the overview, a metric scrape): on SQLite it runs on a pooled
+    /// connection beside the database thread, so it holds up no sign-in (a
+    /// WAL reader waits for no writer); on PostgreSQL it is `run`.
+    pub async fn scan<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pooled(f).await
+    }
+
+    /// `f` on a pooled connection, on the blocking pool.
+    async fn pooled<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
@@ -460,53 +502,6 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("database task failed: {e}")))?
-    }
-
-    /// [`Db::run`] for a point read by key on a hot path (an indexed lookup
-    /// of a row or two, never a write, never a scan). On SQLite it runs on
-    /// the caller's thread when a pooled connection is free: a WAL reader
-    /// waits for no writer, and such a read takes microseconds from the page
-    /// cache, less than the hand-off to the blocking pool and back (two
-    /// thread switches; 2-3 % less server CPU per returning sign-in,
-    /// docs/BENCHMARKS.md). With no idle connection, while the database
-    /// counts as down, or on PostgreSQL (a network round trip), it is
-    /// [`Db::run`].
-    pub async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
-        T: Send + 'static,
-    {
-        use std::sync::atomic::Ordering;
-        if self.backend == Backend::Sqlite && now_ms() >= self.down_until.load(Ordering::Relaxed) {
-            if let Some(mut conn) = self.pool.try_get() {
-                return conn.with(f);
-            }
-        }
-        self.run(f).await
-    }
-
-    /// [`Db::run`] for work that writes on a hot path: on SQLite it is queued
-    /// for the one writer thread (see [`crate::writer`]); on PostgreSQL, whose
-    /// writers run side by side, it is `run`.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
-        T: Send + 'static,
-    {
-        match &self.sqlite_writer {
-            Some(writer) => {
-                let pool = self.pool.clone();
-                let span = tracing::Span::current();
-                writer
-                    .run(move || {
-                        let _entered = span.enter();
-                        let mut conn = pool.get_timeout(REQUEST_POOL_TIMEOUT)?;
-                        conn.with(f)
-                    })
-                    .await
-            }
-            None => self.run(f).await,
-        }
     }
 
     /// Runs blocking database work on the calling thread (CLI, start-up).
@@ -572,38 +567,73 @@ mod tests {
         Ok(diesel::RunQueryDsl::get_result::<N>(diesel::sql_query("SELECT count(*) AS n FROM point_check"), c)?.n)
     }
 
-    /// Issue #31: `read_point` on SQLite reads beside a writer that holds
-    /// the write lock (WAL: the committed rows, at once, not after the
-    /// busy timeout), and with every pooled connection taken it waits for
-    /// one through the pool instead of failing.
+    /// Issue #31: on SQLite every statement runs on the database thread's one
+    /// connection (a temporary table, which only its own connection sees,
+    /// is there for the next job); a job that panics costs its caller an
+    /// error and the next job a new connection, never a connection left in
+    /// a transaction; reads run beside a writer of another connection that
+    /// holds the write lock (WAL: the committed rows, at once).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn point_reads_pass_a_writer_and_wait_for_a_busy_pool() {
+    async fn sqlite_work_runs_on_one_connection_and_survives_a_panic() {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let root = std::env::temp_dir().join(format!("latchkey-point-{}-{nanos}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("latchkey-thread-{}-{nanos}", std::process::id()));
         let db = Db::connect(&DbConfig { url: format!("sqlite://{}", root.join("latchkey.db").display()) }).expect("connect");
         db.run(|c| Ok(c.batch_execute("CREATE TABLE point_check (x INTEGER); INSERT INTO point_check VALUES (1);")?)).await.expect("table");
+        db.run(|c| Ok(c.batch_execute("CREATE TEMP TABLE mine (x INTEGER); INSERT INTO mine VALUES (7);")?)).await.expect("temp table");
+        let sees_mine = |c: &mut DbConnection| Ok(c.batch_execute("SELECT x FROM mine").is_ok());
+        for _ in 0..20 {
+            assert!(db.run(sees_mine).await.expect("read"), "the same connection every time");
+        }
+        assert!(!db.scan(sees_mine).await.expect("scan"), "a scan runs on a pooled connection");
 
-        // A writer in the middle of a transaction, holding SQLite's write lock.
+        // A job that panics inside a transaction: its caller gets an error,
+        // the next job a fresh connection (no transaction left open).
+        let panicked = db.run(|c| -> Result<(), StoreError> {
+            c.batch_execute("BEGIN IMMEDIATE; INSERT INTO point_check VALUES (99);").expect("begin");
+            panic!("a job that panics");
+        });
+        assert!(panicked.await.is_err(), "the caller hears of it");
+        assert!(!db.run(sees_mine).await.expect("read"), "a new connection after the panic");
+        assert_eq!(db.run(count_rows).await.expect("read"), 1, "the panicked transaction was not kept");
+        db.run(|c| Ok(c.batch_execute("INSERT INTO point_check VALUES (2);")?)).await.expect("the new connection writes");
+
+        // Another connection in the middle of a transaction, holding SQLite's write lock.
         let mut writer = db.pool.get().expect("a connection");
-        writer.conn.batch_execute("BEGIN IMMEDIATE; INSERT INTO point_check VALUES (2);").expect("begin");
+        writer.conn.batch_execute("BEGIN IMMEDIATE; INSERT INTO point_check VALUES (3);").expect("begin");
         let started = std::time::Instant::now();
-        assert_eq!(db.read_point(count_rows).await.expect("read"), 1, "the committed rows only");
+        assert_eq!(db.run(count_rows).await.expect("read"), 2, "the committed rows only");
         assert!(started.elapsed() < Duration::from_secs(1), "not held up by the writer: {:?}", started.elapsed());
         writer.conn.batch_execute("COMMIT").expect("commit");
-        assert_eq!(db.read_point(count_rows).await.expect("read"), 2, "the commit, seen at once");
+        assert_eq!(db.run(count_rows).await.expect("read"), 3, "another connection's commit, seen at once");
         drop(writer);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
-        // Every connection taken: the read waits in the pool for the first one back.
-        let held: Vec<_> = (0..SQLITE_POOL_SIZE).map(|_| db.pool.get().expect("a connection")).collect();
-        assert!(db.pool.try_get().is_none(), "the pool is empty");
-        let read = tokio::spawn({
+    /// A long read ([`Db::scan`]) runs beside the database thread: it is
+    /// not queued behind a long job there, and none waits behind it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn scans_run_beside_the_database_thread() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let root = std::env::temp_dir().join(format!("latchkey-scan-{}-{nanos}", std::process::id()));
+        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", root.join("latchkey.db").display()) }).expect("connect");
+        db.run(|c| Ok(c.batch_execute("CREATE TABLE point_check (x INTEGER); INSERT INTO point_check VALUES (1);")?)).await.expect("table");
+        let long = tokio::spawn({
             let db = db.clone();
-            async move { db.read_point(count_rows).await }
+            async move {
+                db.run(|_| {
+                    std::thread::sleep(Duration::from_millis(600));
+                    Ok(())
+                })
+                .await
+            }
         });
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!read.is_finished(), "waiting for a connection");
-        drop(held);
-        assert_eq!(read.await.expect("join").expect("read through the pool"), 2);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        assert_eq!(db.scan(count_rows).await.expect("scan"), 1);
+        assert!(started.elapsed() < Duration::from_millis(400), "not queued behind the long job: {:?}", started.elapsed());
+        assert!(!long.is_finished(), "the long job was still running");
+        long.await.expect("join").expect("the long job");
         drop(db);
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -14,6 +14,7 @@ pub mod pg_async;
 pub mod prepared;
 pub mod repo;
 mod schema;
+mod sqlite_thread;
 mod statement_spans;
 pub mod tls;
 pub mod writer;

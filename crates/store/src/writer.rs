@@ -1,19 +1,19 @@
-//! SQLite's single writer, made deliberate.
+//! The queue of SQLite's database thread ([`crate::sqlite_thread`]).
 //!
-//! SQLite lets one connection write at a time. Hot-path writes (refresh
-//! rotations) are queued, first come first served, for one thread that runs
-//! them back to back on a pooled connection, instead of 64 blocking threads
-//! racing for a lock: with a lock the unlucky ones waited 77-200 ms while
-//! others barged ahead; in a queue each waits only for those before it.
+//! SQLite lets one connection write at a time. Database work is queued,
+//! first come first served, for one thread that runs it back to back,
+//! instead of 64 blocking threads racing for a lock: with a lock the unlucky
+//! ones waited 77-200 ms while others barged ahead; in a queue each waits
+//! only for those before it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 
 use crate::error::StoreError;
 
-/// Writes that may wait in the queue. Beyond that a request is told to come
-/// back later (503) before anything was written: at ~0.3 ms a rotation this
-/// is a third of a second of work, more than any client should wait for.
+/// Jobs that may wait in the queue. Beyond that a request is told to come
+/// back later (503) before anything was written: at ~0.1-0.3 ms a job this
+/// is a third of a second of work or less, as long as any client should wait.
 pub const WRITE_QUEUE: usize = 1024;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -28,7 +28,7 @@ impl Writer {
     pub(crate) fn start() -> Result<Writer, StoreError> {
         let (jobs, queue) = sync_channel::<Job>(WRITE_QUEUE);
         std::thread::Builder::new()
-            .name("latchkey-sqlite-writer".into())
+            .name("latchkey-sqlite".into())
             .spawn(move || {
                 while let Ok(job) = queue.recv() {
                     // A panicking job drops its answer channel (its caller gets
@@ -55,7 +55,7 @@ impl Writer {
             let _ = answer.send(f());
         });
         let queued = self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => StoreError::Unavailable("too many database writes are queued".into()),
+            TrySendError::Full(_) => StoreError::Unavailable("too many database statements are queued".into()),
             TrySendError::Disconnected(_) => StoreError::Unavailable("the database writer has stopped".into()),
         });
         async move {

@@ -67,7 +67,7 @@ pub fn http_request(route: &str, method: &str, status: u16, seconds: f64) {
 pub async fn render(state: &AppState) -> String {
     let Some(handle) = install() else { return String::new() };
     let (now, limits) = (state.clock.now(), state.sessions.limits);
-    if let Ok(n) = state.stores.db.run(move |c| latchkey_store::repo::sessions::count_live(c, now, limits.idle, limits.absolute)).await {
+    if let Ok(n) = state.stores.db.scan(move |c| latchkey_store::repo::sessions::count_live(c, now, limits.idle, limits.absolute)).await {
         metrics::gauge!("latchkey_sessions_active").set(n as f64);
     }
     let (in_use, idle) = state.stores.db.pool_state();

@@ -268,7 +268,7 @@ async fn the_database_spends_once(backend: crate::support::Backend) {
             let db = db.clone();
             tokio::spawn(async move {
                 loop {
-                    match db.write(move |c| short_lived::claim(c, "code:race", &format!("spent:{i}"), 0)).await {
+                    match db.run(move |c| short_lived::claim(c, "code:race", &format!("spent:{i}"), 0)).await {
                         Err(latchkey_store::StoreError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(20)).await,
                         other => break other.expect("claim"),
                     }
@@ -288,16 +288,16 @@ async fn the_database_spends_once(backend: crate::support::Backend) {
         }
     }
     assert_eq!(fresh, 1, "exactly one spender wins");
-    let first = db.write(move |c| short_lived::insert_if_absent(c, "jti:x", "1", far, None, 0)).await.expect("insert");
-    let second = db.write(move |c| short_lived::insert_if_absent(c, "jti:x", "1", far, None, 0)).await.expect("insert");
+    let first = db.run(move |c| short_lived::insert_if_absent(c, "jti:x", "1", far, None, 0)).await.expect("insert");
+    let second = db.run(move |c| short_lived::insert_if_absent(c, "jti:x", "1", far, None, 0)).await.expect("insert");
     assert!(first && !second, "a marker is new once");
     db.run(|c| short_lived::put(c, "old", "v", 10, Some("198.51.100.7"))).await.expect("put");
     assert_eq!(db.run(|c| short_lived::get(c, "old", 20)).await.expect("get"), None, "expired rows are not read");
-    assert!(db.write(move |c| short_lived::insert_if_absent(c, "old", "w", far, None, 20)).await.expect("insert"), "an expired row is replaced");
+    assert!(db.run(move |c| short_lived::insert_if_absent(c, "old", "w", far, None, 20)).await.expect("insert"), "an expired row is replaced");
     assert_eq!(db.run(move |c| short_lived::sweep(c, far + 1)).await.expect("sweep"), 3);
     // Replay markers are always checked in the database: they never make a
     // Redis miss look there.
-    assert!(db.write(move |c| short_lived::insert_if_absent(c, "dpop-jti:k:1", "1", far, Some(short_lived::MARKER_OWNER), 0)).await.expect("marker"));
+    assert!(db.run(move |c| short_lived::insert_if_absent(c, "dpop-jti:k:1", "1", far, Some(short_lived::MARKER_OWNER), 0)).await.expect("marker"));
     assert_eq!(db.run(short_lived::live_until).await.expect("live"), None, "markers are not live values");
     db.run(move |c| short_lived::put(c, "pending:1", "v", far - 1, None)).await.expect("put");
     assert_eq!(db.run(short_lived::live_until).await.expect("live"), Some(far - 1));

@@ -221,7 +221,7 @@ impl Admin<'_> {
         let (accounts, active_sessions, sign_ins, failures, changes, credentials) = app
             .stores
             .db
-            .run(move |c| {
+            .scan(move |c| {
                 let accounts = repo::accounts(c)?;
                 let active = repo::live_sessions(c, now, limits.idle, limits.absolute)?;
                 let sign_ins = repo::events_per_day(c, &[EventKind::SignIn], &[EventKind::SignIn], from, until)?;

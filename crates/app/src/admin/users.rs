@@ -162,7 +162,7 @@ impl Admin<'_> {
     /// `q`, in `order`, with the facts of their badges (two queries).
     pub async fn list_users(&self, q: &str, order: latchkey_store::repo::users::ListOrder, descending: bool, offset: i64, limit: i64) -> Result<latchkey_store::repo::users::ListPage, AppError> {
         let q = q.to_string();
-        Ok(self.app.stores.db.run(move |c| latchkey_store::repo::users::list_page(c, &q, order, descending, offset, limit)).await?)
+        Ok(self.app.stores.db.scan(move |c| latchkey_store::repo::users::list_page(c, &q, order, descending, offset, limit)).await?)
     }
 
     /// When `user` last signed in (their newest session's start), if ever.

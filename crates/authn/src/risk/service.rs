@@ -89,7 +89,7 @@ impl RiskService {
     /// Sets the user's own policy (`None`: the deployment's again); whether the user exists.
     pub async fn set_own_policy(&self, user: &UserId, policy: Option<RiskPolicy>) -> Result<bool, AuthnError> {
         let uid = user.0.clone();
-        Ok(self.db.write(move |c| repo::set_user_policy(c, &uid, policy.map(RiskPolicy::as_str))).await?)
+        Ok(self.db.run(move |c| repo::set_user_policy(c, &uid, policy.map(RiskPolicy::as_str))).await?)
     }
 
     pub fn geo(&self) -> Option<&GeoDb> {
@@ -148,7 +148,7 @@ impl RiskService {
         seen.extend(observation.place.as_ref().and_then(|p| p.country.clone()).map(|c| (Remembered::Country.as_str(), c)));
         let place = observation.place.as_ref().and_then(|p| p.coordinates).map(|c| (c.latitude, c.longitude));
         let (uid, now) = (user.0.clone(), self.clock.now());
-        self.db.write(move |c| repo::remember(c, &uid, &seen, place, now, REMEMBERED_PER_KIND, now - COUNTRY_WINDOW_SECS)).await?;
+        self.db.run(move |c| repo::remember(c, &uid, &seen, place, now, REMEMBERED_PER_KIND, now - COUNTRY_WINDOW_SECS)).await?;
         Ok(())
     }
 }

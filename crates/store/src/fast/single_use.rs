@@ -98,7 +98,7 @@ impl DbFallback {
         let (key, value, at, owner) = (key.to_string(), value.to_string(), expiry(ttl), owner.map(str::to_string));
         self.wrote(at);
         self.db
-            .write(move |c| {
+            .run(move |c| {
                 short_lived::put(c, &key, &value, at, owner.as_deref())?;
                 if let Some(owner) = owner {
                     short_lived::trim_owner(c, &owner, MAX_PARKED_PER_OWNER)?;
@@ -111,13 +111,13 @@ impl DbFallback {
     async fn insert_if_absent(&self, key: &str, value: &str, ttl: Duration, owner: Option<&str>) -> Result<bool, StoreError> {
         let (key, value, at, owner) = (key.to_string(), value.to_string(), expiry(ttl), owner.map(str::to_string));
         self.wrote(at);
-        self.db.write(move |c| short_lived::insert_if_absent(c, &key, &value, at, owner.as_deref(), now_ms())).await
+        self.db.run(move |c| short_lived::insert_if_absent(c, &key, &value, at, owner.as_deref(), now_ms())).await
     }
 
     /// A replay marker: always checked here, so it does not count as live.
     async fn insert_marker(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let (key, at) = (key.to_string(), expiry(ttl));
-        self.db.write(move |c| short_lived::insert_if_absent(c, &key, "1", at, Some(short_lived::MARKER_OWNER), now_ms())).await
+        self.db.run(move |c| short_lived::insert_if_absent(c, &key, "1", at, Some(short_lived::MARKER_OWNER), now_ms())).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -127,17 +127,17 @@ impl DbFallback {
 
     async fn claim(&self, key: &str, spent_value: &str) -> Result<Claimed, StoreError> {
         let (key, spent) = (key.to_string(), spent_value.to_string());
-        self.db.write(move |c| short_lived::claim(c, &key, &spent, now_ms())).await
+        self.db.run(move |c| short_lived::claim(c, &key, &spent, now_ms())).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_string();
-        self.db.write(move |c| short_lived::delete(c, &key)).await
+        self.db.run(move |c| short_lived::delete(c, &key)).await
     }
 
     /// Deletes expired rows; how many went.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
-        self.db.write(|c| short_lived::sweep(c, now_ms())).await
+        self.db.run(|c| short_lived::sweep(c, now_ms())).await
     }
 }
 

@@ -40,7 +40,7 @@ pub fn find(conn: &mut DbConnection, user: &UserId, client: &ClientId) -> Result
 
 /// [`find`] through `db`, as `/authorize` asks it for every returning user:
 /// on PostgreSQL on the request's own thread (no blocking thread; see
-/// [`crate::pg_async`]), on SQLite with [`crate::Db::read_point`].
+/// [`crate::pg_async`]), on SQLite on its database thread.
 pub async fn find_in(db: &crate::Db, user: &UserId, client: &ClientId) -> Result<Option<Grant>, StoreError> {
     if let Some(pg) = db.async_pg() {
         if let Some(mut lane) = pg.checkout().await? {
@@ -52,7 +52,7 @@ pub async fn find_in(db: &crate::Db, user: &UserId, client: &ClientId) -> Result
         }
     }
     let (user, client) = (user.clone(), client.clone());
-    db.read_point(move |c| find(c, &user, &client)).await
+    db.run(move |c| find(c, &user, &client)).await
 }
 
 /// Records consent to `scopes`, widening an existing grant rather than replacing it.

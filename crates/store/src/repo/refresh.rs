@@ -228,14 +228,14 @@ pub async fn rotate_in(db: &crate::Db, hash: String, client_id: String, dpop_jkt
                     if let Some(done) = rotated(rows, &rules) {
                         return Ok(done);
                     }
-                    return db.write(move |c| rotate_careful(c, &hash, &client_id, dpop_jkt.as_deref(), &next, rules)).await;
+                    return db.run(move |c| rotate_careful(c, &hash, &client_id, dpop_jkt.as_deref(), &next, rules)).await;
                 }
                 // The connection is closed with `lane` (it may be broken).
                 Err(e) => return Err(e.into()),
             }
         }
     }
-    db.write(move |c| rotate(c, &hash, &client_id, dpop_jkt.as_deref(), &next, rules)).await
+    db.run(move |c| rotate(c, &hash, &client_id, dpop_jkt.as_deref(), &next, rules)).await
 }
 
 /// Rotates `hash` to `next` for `client_id`, whose request proved

@@ -86,7 +86,7 @@ pub fn find_by_sid(conn: &mut DbConnection, sid: &str) -> Result<Option<Session>
 /// The session `sid` and the user `user`, read together as the token
 /// endpoint redeems every code: on PostgreSQL on the request's own thread
 /// (two statements on one connection, no blocking thread; see
-/// [`crate::pg_async`]), on SQLite with [`crate::Db::read_point`].
+/// [`crate::pg_async`]), on SQLite on its database thread.
 pub async fn find_by_sid_with_user_in(db: &crate::Db, sid: &str, user: &UserId) -> Result<(Option<Session>, Option<latchkey_domain::User>), StoreError> {
     if let Some(pg) = db.async_pg() {
         if let Some(mut lane) = pg.checkout().await? {
@@ -99,7 +99,7 @@ pub async fn find_by_sid_with_user_in(db: &crate::Db, sid: &str, user: &UserId) 
         }
     }
     let (sid, user) = (sid.to_string(), user.clone());
-    db.read_point(move |c| Ok((find_by_sid(c, &sid)?, crate::repo::users::find_by_id(c, &user)?))).await
+    db.run(move |c| Ok((find_by_sid(c, &sid)?, crate::repo::users::find_by_id(c, &user)?))).await
 }
 
 /// A user's unrevoked sessions, newest first (liveness is the caller's rule).
