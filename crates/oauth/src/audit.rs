@@ -38,6 +38,9 @@ use crate::service::OAuthService;
 pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 400;
 /// One page of the trail.
 pub const MAX_PAGE: i64 = 200;
+/// Audit retention deletes this many rows a step: a few milliseconds of
+/// SQLite's database thread, which answers sign-ins between steps.
+pub const RETENTION_STEP: i64 = 2_000;
 
 #[derive(Debug, Default)]
 pub struct AuditContext {
@@ -238,11 +241,19 @@ impl OAuthService {
         self.db.scan(move |c| repo::count_since(c, &k, since)).await
     }
 
-    /// Deletes whole days of events older than `days`.
+    /// Deletes whole days of events older than `days`, in steps of
+    /// [`RETENTION_STEP`] rows (other work runs between them).
     pub async fn enforce_audit_retention(&self, days: i64) -> Result<usize, StoreError> {
         let today = self.clock.now().div_euclid(86_400) * 86_400;
         let cutoff = today - days.max(1) * 86_400;
-        self.db.run(move |c| repo::delete_before(c, cutoff)).await
+        let mut deleted = 0;
+        loop {
+            let step = self.db.run(move |c| repo::delete_some_before(c, cutoff, RETENTION_STEP)).await?;
+            deleted += step;
+            if (step as i64) < RETENTION_STEP {
+                return Ok(deleted);
+            }
+        }
     }
 }
 

@@ -195,6 +195,44 @@ async fn the_audit_api_filters_and_pages() {
     assert!(app.state.oauth.enforce_audit_retention(1).await.expect("retention") >= 5);
 }
 
+/// Audit retention deletes in steps (SQLite's database thread answers
+/// sign-ins between them) and still deletes every old event, none newer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_retention_deletes_every_old_event_in_steps_on_sqlite() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else { return };
+    let step = latchkey_oauth::audit::RETENTION_STEP;
+    let old = 2 * step as usize + 17;
+    let (now, db) = (app.clock_now(), app.state.stores.db.clone());
+    let event = |i: usize, at: i64| latchkey_store::repo::audit::AuditEvent {
+        id: format!("retention-{i}"),
+        at,
+        kind: "login_failed".into(),
+        user_id: None,
+        client_id: None,
+        detail: String::new(),
+        outcome: "failure".into(),
+        actor: None,
+        ip: None,
+        user_agent: None,
+        request_id: None,
+        session_hash: None,
+    };
+    db.run(move |c| {
+        for i in 0..old + 5 {
+            // The first `old` three days back, the last five today.
+            let at = if i < old { now - 3 * 86_400 } else { now };
+            latchkey_store::repo::audit::record(c, &event(i, at), "{}")?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("events");
+    let before = app.state.oauth.audit_count(Default::default()).await.expect("count");
+    assert_eq!(app.state.oauth.enforce_audit_retention(2).await.expect("retention"), old, "every old event, over three steps");
+    assert_eq!(app.state.oauth.audit_count(Default::default()).await.expect("count"), before - old as i64, "none newer");
+    assert_eq!(app.state.oauth.enforce_audit_retention(2).await.expect("retention"), 0, "nothing left to delete");
+}
+
 /// Admins promote other admins (never demote themselves) and edit clients.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_promote_users_and_edit_clients() {

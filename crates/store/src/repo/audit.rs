@@ -124,6 +124,12 @@ pub fn count_since(conn: &mut DbConnection, kind: &str, since: i64) -> Result<i6
 }
 
 /// Retention: deletes every event of the whole days before `day_start`.
-pub fn delete_before(conn: &mut DbConnection, day_start: i64) -> Result<usize, StoreError> {
-    Ok(diesel::delete(audit_events::table.filter(audit_events::at.lt(day_start))).execute(conn)?)
+/// At most `limit` of the events older than `day_start`, deleted: retention
+/// in steps short enough that SQLite's database thread answers sign-ins
+/// between them (a busy day can be a million rows).
+pub fn delete_some_before(conn: &mut DbConnection, day_start: i64, limit: i64) -> Result<usize, StoreError> {
+    crate::db::write_transaction(conn, |c| {
+        let oldest: Vec<String> = audit_events::table.filter(audit_events::at.lt(day_start)).select(audit_events::id).limit(limit).load(c)?;
+        Ok(diesel::delete(audit_events::table.filter(audit_events::id.eq_any(oldest))).execute(c)?)
+    })
 }
