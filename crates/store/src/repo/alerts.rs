@@ -93,8 +93,20 @@ pub fn delete_acknowledged_before(conn: &mut DbConnection, cutoff: i64) -> Resul
 
 /// The latest audit event of one of `kinds` about `user` at or after
 /// `since`: its kind and time (the detector's "was this account just
-/// recovered?"; the `audit_events_user (user_id, at)` index answers it).
+/// recovered?"; the `audit_events_user_kind (user_id, kind, at)` index
+/// answers it, one probe per kind).
 pub fn latest_event_of(conn: &mut DbConnection, user: &str, kinds: &[&str], since: i64) -> Result<Option<(String, i64)>, StoreError> {
     use crate::schema::audit_events as e;
-    Ok(e::table.filter(e::user_id.eq(user)).filter(e::at.ge(since)).filter(e::kind.eq_any(kinds)).order(e::at.desc()).select((e::kind, e::at)).first(conn).optional()?)
+    // One index probe per kind (`audit_events (user_id, kind, at)`): with
+    // `kind IN (…) ORDER BY at DESC` PostgreSQL walked the user's events by
+    // time and read every one of the window when none matched (~200 rows a
+    // sign-in for a user who signs in often; issue #31).
+    let mut latest: Option<(String, i64)> = None;
+    for kind in kinds {
+        let at: Option<i64> = e::table.filter(e::user_id.eq(user)).filter(e::kind.eq(*kind)).filter(e::at.ge(since)).order(e::at.desc()).select(e::at).first(conn).optional()?;
+        if let Some(at) = at.filter(|at| latest.as_ref().is_none_or(|(_, best)| at > best)) {
+            latest = Some((kind.to_string(), at));
+        }
+    }
+    Ok(latest)
 }
