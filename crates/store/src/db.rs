@@ -567,6 +567,16 @@ mod tests {
         Ok(diesel::RunQueryDsl::get_result::<N>(diesel::sql_query("SELECT count(*) AS n FROM point_check"), c)?.n)
     }
 
+    /// A new SQLite database in a directory of its own, with one row in
+    /// `point_check`; the directory to remove afterwards.
+    async fn point_check_db(tag: &str) -> (Db, std::path::PathBuf) {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let root = std::env::temp_dir().join(format!("latchkey-{tag}-{}-{nanos}", std::process::id()));
+        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", root.join("latchkey.db").display()) }).expect("connect");
+        db.run(|c| Ok(c.batch_execute("CREATE TABLE point_check (x INTEGER); INSERT INTO point_check VALUES (1);")?)).await.expect("table");
+        (db, root)
+    }
+
     /// Issue #31: on SQLite every statement runs on the database thread's one
     /// connection (a temporary table, which only its own connection sees,
     /// is there for the next job); a job that panics costs its caller an
@@ -575,10 +585,7 @@ mod tests {
     /// holds the write lock (WAL: the committed rows, at once).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_work_runs_on_one_connection_and_survives_a_panic() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let root = std::env::temp_dir().join(format!("latchkey-thread-{}-{nanos}", std::process::id()));
-        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", root.join("latchkey.db").display()) }).expect("connect");
-        db.run(|c| Ok(c.batch_execute("CREATE TABLE point_check (x INTEGER); INSERT INTO point_check VALUES (1);")?)).await.expect("table");
+        let (db, root) = point_check_db("thread").await;
         db.run(|c| Ok(c.batch_execute("CREATE TEMP TABLE mine (x INTEGER); INSERT INTO mine VALUES (7);")?)).await.expect("temp table");
         let sees_mine = |c: &mut DbConnection| Ok(c.batch_execute("SELECT x FROM mine").is_ok());
         for _ in 0..20 {
@@ -614,10 +621,7 @@ mod tests {
     /// not queued behind a long job there, and none waits behind it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn scans_run_beside_the_database_thread() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let root = std::env::temp_dir().join(format!("latchkey-scan-{}-{nanos}", std::process::id()));
-        let db = Db::connect(&DbConfig { url: format!("sqlite://{}", root.join("latchkey.db").display()) }).expect("connect");
-        db.run(|c| Ok(c.batch_execute("CREATE TABLE point_check (x INTEGER); INSERT INTO point_check VALUES (1);")?)).await.expect("table");
+        let (db, root) = point_check_db("scan").await;
         let long = tokio::spawn({
             let db = db.clone();
             async move {
